@@ -1,0 +1,291 @@
+//! Dispatch: one router lookup, then a walk over the route's precomputed chain.
+
+use std::any::Any;
+use std::future::Future;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use bytes::Bytes;
+use http::header::{CONTENT_LENGTH, HeaderValue};
+use http::{Method, Request};
+use http_body::Body as HttpBody;
+use http_body_util::{BodyExt, LengthLimitError, Limited};
+
+use crate::build::Chain;
+use crate::render::text_rejection;
+use crate::step::Flow;
+use crate::{App, Ctx, Rejection, Reply, Response};
+
+/// The error type request bodies may fail with.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// How a chain ends once its steps have passed.
+enum End {
+    Handler,
+    NotFound,
+    NotAllowed(HeaderValue),
+}
+
+impl<S: Clone + Send + Sync + 'static> App<S> {
+    /// Runs one request through the tree and returns its response.
+    ///
+    /// This is the whole of kotori's request path; [`serve`](crate::serve) and the
+    /// [test client](App::client) both call it. It is generic over the body type, so anything
+    /// that implements `http_body::Body` can drive it.
+    ///
+    /// ```
+    /// use http_body_util::Full;
+    /// use kotori::Kotori;
+    ///
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// let app = Kotori::new(());
+    /// app.get("/hello", || async { "hi" });
+    /// let app = app.build().unwrap();
+    ///
+    /// let req = http::Request::get("/hello").body(Full::new(bytes::Bytes::new())).unwrap();
+    /// let res = app.dispatch(req).await;
+    /// assert_eq!(res.status(), 200);
+    /// # });
+    /// ```
+    pub async fn dispatch<B>(&self, req: Request<B>) -> Response
+    where
+        B: HttpBody<Data = Bytes> + Send + 'static,
+        B::Error: Into<BoxError>,
+    {
+        let (parts, body) = req.into_parts();
+        let is_head = parts.method == Method::HEAD;
+        let mut cx = Ctx::new(parts, self.state.clone());
+        let (chain, end) = self.resolve(&mut cx);
+        if chain.loaders > 0 {
+            cx.resources.reserve_exact(chain.loaders);
+        }
+        let (reply, depth) = match chain.timeout {
+            None => run_chain(chain, &end, &mut cx, body).await,
+            Some(limit) => {
+                match tokio::time::timeout(limit, run_chain(chain, &end, &mut cx, body)).await {
+                    Ok(done) => done,
+                    Err(_) => {
+                        let rejection = Rejection::unavailable().with_message("request timed out");
+                        (Reply::Rejection(rejection), cx.depth)
+                    }
+                }
+            }
+        };
+        let mut res = finish(chain, &cx, reply, depth);
+        if is_head {
+            strip_body(&mut res);
+        }
+        res
+    }
+
+    /// Finds the chain for the request and records its path parameters in the context.
+    fn resolve(&self, cx: &mut Ctx<S>) -> (&Chain<S>, End) {
+        let path = cx.path();
+        let base = path.as_ptr() as usize;
+        let mut ranges = [(0u32, 0u32); crate::ctx::MAX_PARAMS];
+        let mut count = 0;
+        let mut record = |params: &matchit::Params<'_, '_>| {
+            for (slot, (_, value)) in ranges.iter_mut().zip(params.iter()) {
+                // matchit hands out slices of the path itself: keep their offsets, not copies.
+                let start = (value.as_ptr() as usize - base) as u32;
+                *slot = (start, start + value.len() as u32);
+                count += 1;
+            }
+        };
+        let (chain, end) = match self.router.at(path) {
+            Ok(found) => {
+                record(&found.params);
+                let entry = &self.entries[*found.value];
+                match entry.route_for(cx.method()) {
+                    Some(route) => (&self.chains[route], End::Handler),
+                    None => (
+                        &self.node_chains[entry.node],
+                        End::NotAllowed(entry.allow.clone()),
+                    ),
+                }
+            }
+            Err(_) => {
+                let node = self
+                    .fallback
+                    .iter()
+                    .rev()
+                    .find_map(|level| level.at(path).ok())
+                    .map_or(0, |found| {
+                        record(&found.params);
+                        *found.value
+                    });
+                (&self.node_chains[node], End::NotFound)
+            }
+        };
+        cx.params.ranges = ranges;
+        cx.params.names = chain.param_names.clone();
+        cx.params.len = count.min(chain.param_names.as_ref().map_or(0, |n| n.len())) as u8;
+        (chain, end)
+    }
+}
+
+/// Runs the steps in order until one answers, then the handler (or the 404/405 refusal).
+/// Returns the reply and the depth of the deepest node entered.
+async fn run_chain<S, B>(chain: &Chain<S>, end: &End, cx: &mut Ctx<S>, body: B) -> (Reply, u8)
+where
+    B: HttpBody<Data = Bytes> + Send + 'static,
+    B::Error: Into<BoxError>,
+{
+    let mut body = Some(body);
+    for (i, step) in chain.steps.iter().enumerate() {
+        if i == chain.body_at {
+            if let Err(rejection) = read_body(cx, &mut body, chain.body_limit).await {
+                return (Reply::Rejection(rejection), cx.depth);
+            }
+        }
+        cx.depth = step.depth;
+        cx.scope = step.scope;
+        // Synchronous steps finish inside `run`; only a step that awaits returns a future.
+        let outcome = match catch_unwind(AssertUnwindSafe(|| step.step.run(cx))) {
+            Ok(Flow::Ready(outcome)) => outcome,
+            Ok(Flow::Pending(fut)) => match CatchUnwind(fut).await {
+                Ok(outcome) => outcome,
+                Err(panic) => return (panicked(cx, &*panic), step.depth),
+            },
+            Err(panic) => return (panicked(cx, &*panic), step.depth),
+        };
+        match outcome.0 {
+            Ok(None) => {}
+            Ok(Some(loaded)) => cx.resources.push(loaded),
+            Err(reply) => return (reply, step.depth),
+        }
+    }
+    cx.depth = chain.leaf_depth;
+    cx.scope = chain.leaf_scope;
+    let reply = match end {
+        End::NotFound => Reply::Rejection(Rejection::not_found()),
+        End::NotAllowed(allow) => Reply::Rejection(Rejection::method_not_allowed(allow.clone())),
+        End::Handler => {
+            let handler = chain.handler.as_ref().expect("a route chain has a handler");
+            if let Err(rejection) = read_body(cx, &mut body, chain.body_limit).await {
+                return (Reply::Rejection(rejection), cx.depth);
+            }
+            match catch_unwind(AssertUnwindSafe(|| handler.run(cx))) {
+                Ok(Flow::Ready(reply)) => reply,
+                Ok(Flow::Pending(fut)) => match CatchUnwind(fut).await {
+                    Ok(reply) => reply,
+                    Err(panic) => panicked(cx, &*panic),
+                },
+                Err(panic) => panicked(cx, &*panic),
+            }
+        }
+    };
+    (reply, cx.depth)
+}
+
+/// Renders a rejection with the chain's renderer, adds its headers, and runs the after hooks
+/// of the nodes entered, leaf to root.
+fn finish<S: 'static>(chain: &Chain<S>, cx: &Ctx<S>, reply: Reply, depth: u8) -> Response {
+    let mut res = match reply {
+        Reply::Response(res) => res,
+        Reply::Rejection(rejection) => {
+            let rendered = catch_unwind(AssertUnwindSafe(|| chain.renderer.render(cx, &rejection)));
+            let mut res = rendered.unwrap_or_else(|panic| {
+                panicked(cx, &*panic);
+                text_rejection(&Rejection::internal())
+            });
+            if let Some(headers) = rejection.headers() {
+                for (name, value) in headers {
+                    res.headers_mut().append(name, value.clone());
+                }
+            }
+            res
+        }
+    };
+    let from = chain.after_from[usize::from(depth)];
+    for after in &chain.afters[from..] {
+        if let Err(panic) = catch_unwind(AssertUnwindSafe(|| after.call(cx, &mut res))) {
+            panicked(cx, &*panic);
+        }
+    }
+    res
+}
+
+/// Reads the whole body into the context, once, within `limit`.
+async fn read_body<S, B>(
+    cx: &mut Ctx<S>,
+    body: &mut Option<B>,
+    limit: usize,
+) -> Result<(), Rejection>
+where
+    B: HttpBody<Data = Bytes> + Send + 'static,
+    B::Error: Into<BoxError>,
+{
+    let Some(body) = body.take() else {
+        return Ok(());
+    };
+    if body.is_end_stream() {
+        cx.body = Some(Bytes::new());
+        return Ok(());
+    }
+    // Refuse a declared oversize body without reading any of it.
+    let declared = cx
+        .header(CONTENT_LENGTH)
+        .and_then(|len| len.parse::<u64>().ok());
+    if declared.is_some_and(|len| len > limit as u64) {
+        return Err(Rejection::payload_too_large());
+    }
+    match Limited::new(body, limit).collect().await {
+        Ok(collected) => {
+            cx.body = Some(collected.to_bytes());
+            Ok(())
+        }
+        Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => {
+            Err(Rejection::payload_too_large())
+        }
+        Err(e) => {
+            tracing::debug!(request_id = cx.request_id(), error = %e, "could not read the body");
+            Err(Rejection::bad_request("could not read the request body"))
+        }
+    }
+}
+
+/// Logs a panic with the request id and turns it into a 500; nothing of it reaches the client.
+fn panicked<S>(cx: &Ctx<S>, panic: &(dyn Any + Send)) -> Reply {
+    let message = panic
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| panic.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("(no message)");
+    tracing::error!(
+        request_id = cx.request_id(),
+        method = %cx.method(),
+        path = cx.path(),
+        panic = message,
+        "a step panicked; answering 500"
+    );
+    Reply::Rejection(Rejection::internal())
+}
+
+/// `HEAD` is served by `GET`: keep the headers (with the length the body would have had), drop
+/// the body.
+fn strip_body(res: &mut Response) {
+    let len = res.body().size_hint().exact().unwrap_or(0);
+    res.headers_mut()
+        .entry(CONTENT_LENGTH)
+        .or_insert_with(|| HeaderValue::from(len));
+    *res.body_mut() = Default::default();
+}
+
+/// Polls a boxed future inside `catch_unwind`, so a panicking async step becomes a 500 with its
+/// context (and after hooks) intact.
+struct CatchUnwind<F>(F);
+
+impl<F: Future + Unpin> Future for CatchUnwind<F> {
+    type Output = Result<F::Output, Box<dyn Any + Send>>;
+
+    fn poll(mut self: Pin<&mut Self>, task: &mut Context<'_>) -> Poll<Self::Output> {
+        let inner = &mut self.0;
+        match catch_unwind(AssertUnwindSafe(|| Pin::new(inner).poll(task))) {
+            Ok(Poll::Pending) => Poll::Pending,
+            Ok(Poll::Ready(value)) => Poll::Ready(Ok(value)),
+            Err(panic) => Poll::Ready(Err(panic)),
+        }
+    }
+}

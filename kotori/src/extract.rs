@@ -1,0 +1,286 @@
+//! Extractors: typed arguments of steps and handlers, read from the [`Ctx`].
+
+use std::any::{TypeId, type_name};
+use std::fmt;
+use std::ops::Deref;
+use std::str::FromStr;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http::{Method, StatusCode};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::reply::json_response;
+use crate::{Ctx, IntoReply, Rejection, Reply};
+
+/// A value a step or handler takes as an argument, made from the request context.
+///
+/// Besides extracting, an extractor declares what it [`Needs`], so that kotori can check at
+/// build time that the route provides it (a loaded resource, a path parameter) and read the
+/// body only when someone takes it.
+///
+/// ```
+/// use kotori::{Ctx, FromCtx, Needs, Rejection};
+///
+/// /// The caller's user agent, or a 400.
+/// struct UserAgent(String);
+///
+/// impl<S> FromCtx<S> for UserAgent {
+///     fn from_ctx(cx: &mut Ctx<S>) -> Result<Self, Rejection> {
+///         cx.header("user-agent")
+///             .map(|ua| UserAgent(ua.to_owned()))
+///             .ok_or_else(|| Rejection::bad_request("send a User-Agent"))
+///     }
+/// }
+/// ```
+pub trait FromCtx<S>: Sized + Send + 'static {
+    /// Extracts the value, or refuses the request.
+    fn from_ctx(cx: &mut Ctx<S>) -> Result<Self, Rejection>;
+
+    /// What the route must provide for this extractor; nothing by default.
+    fn needs() -> Needs {
+        Needs::NOTHING
+    }
+}
+
+/// What an extractor needs from the route, checked when the app is built.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Needs {
+    pub(crate) resource: Option<ResourceType>,
+    pub(crate) body: bool,
+    pub(crate) path_param: bool,
+}
+
+impl Needs {
+    /// Nothing: the extractor works on any request.
+    pub const NOTHING: Needs = Needs {
+        resource: None,
+        body: false,
+        path_param: false,
+    };
+
+    /// A resource of type `T`, loaded by a loader on this node or above, before this step.
+    pub fn resource<T: 'static>() -> Needs {
+        Needs {
+            resource: Some(ResourceType::of::<T>()),
+            ..Needs::NOTHING
+        }
+    }
+
+    /// The request body: kotori reads it before the step runs.
+    pub const fn body() -> Needs {
+        Needs {
+            body: true,
+            ..Needs::NOTHING
+        }
+    }
+
+    /// A path parameter in scope of the step.
+    pub const fn path_param() -> Needs {
+        Needs {
+            path_param: true,
+            ..Needs::NOTHING
+        }
+    }
+}
+
+/// A type, identified for the build-time resource check and named for its messages.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ResourceType {
+    pub(crate) id: TypeId,
+    pub(crate) name: &'static str,
+}
+
+impl ResourceType {
+    /// The resource type `T`.
+    pub fn of<T: 'static>() -> Self {
+        ResourceType {
+            id: TypeId::of::<T>(),
+            name: type_name::<T>(),
+        }
+    }
+
+    /// The type's name, as `std::any::type_name` gives it.
+    pub fn name(&self) -> &'static str {
+        self.name
+    }
+}
+
+/// The application state (a clone of it: make it cheap, e.g. an `Arc`).
+///
+/// ```
+/// use std::sync::Arc;
+/// use kotori::State;
+///
+/// struct Config { greeting: String }
+///
+/// async fn hello(State(config): State<Arc<Config>>) -> String {
+///     config.greeting.clone()
+/// }
+/// ```
+#[derive(Clone, Debug)]
+pub struct State<S>(pub S);
+
+impl<S: Clone + Send + 'static> FromCtx<S> for State<S> {
+    fn from_ctx(cx: &mut Ctx<S>) -> Result<Self, Rejection> {
+        Ok(State(cx.state().clone()))
+    }
+}
+
+/// A resource loaded by a loader above: `Res<Live>` in a handler under `/live/{id}`.
+///
+/// Taking `Res<T>` where no ancestor loads a `T` is a build error naming the route and the
+/// type. The resource is shared, not copied: `Res` holds an `Arc<T>` and derefs to `T`.
+///
+/// ```
+/// use kotori::Res;
+///
+/// struct Live { title: String }
+///
+/// async fn show(live: Res<Live>) -> String {
+///     live.title.clone()
+/// }
+/// ```
+pub struct Res<T>(pub Arc<T>);
+
+impl<T> Deref for Res<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+impl<T> Clone for Res<T> {
+    fn clone(&self) -> Self {
+        Res(Arc::clone(&self.0))
+    }
+}
+
+impl<T: fmt::Debug> fmt::Debug for Res<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl<S, T: Send + Sync + 'static> FromCtx<S> for Res<T> {
+    fn from_ctx(cx: &mut Ctx<S>) -> Result<Self, Rejection> {
+        // The build check makes this `None` unreachable for routes; it stays an error (not a
+        // panic) for steps on 404/405 paths that stop above the loader.
+        cx.resource_arc::<T>().map(Res).ok_or_else(|| {
+            Rejection::internal().with_message(format!("resource {} not loaded", type_name::<T>()))
+        })
+    }
+
+    fn needs() -> Needs {
+        Needs::resource::<T>()
+    }
+}
+
+/// The innermost path parameter in scope, parsed: for a loader on `/live/{live_id}`, the live
+/// id; for a handler, the last parameter of its route.
+///
+/// A value that does not parse as `T` is a 404: the URL names nothing that exists. Taking
+/// `Path` where no parameter is in scope is a build error. For a route with several
+/// parameters, read the others with [`Ctx::param_as`].
+///
+/// ```
+/// use kotori::Path;
+///
+/// async fn show(Path(id): Path<u64>) -> String {
+///     format!("course {id}")
+/// }
+/// ```
+#[derive(Clone, Copy, Debug)]
+pub struct Path<T>(pub T);
+
+impl<S, T: FromStr + Send + 'static> FromCtx<S> for Path<T> {
+    fn from_ctx(cx: &mut Ctx<S>) -> Result<Self, Rejection> {
+        cx.innermost_param()
+            .and_then(|raw| raw.parse().ok())
+            .map(Path)
+            .ok_or_else(Rejection::not_found)
+    }
+
+    fn needs() -> Needs {
+        Needs::path_param()
+    }
+}
+
+/// The query string, deserialized with serde (a 400 naming the problem otherwise).
+#[derive(Clone, Copy, Debug)]
+pub struct Query<T>(pub T);
+
+impl<S, T: DeserializeOwned + Send + 'static> FromCtx<S> for Query<T> {
+    fn from_ctx(cx: &mut Ctx<S>) -> Result<Self, Rejection> {
+        cx.query_as().map(Query)
+    }
+}
+
+/// A `application/x-www-form-urlencoded` body, deserialized with serde.
+#[derive(Clone, Copy, Debug)]
+pub struct Form<T>(pub T);
+
+impl<S, T: DeserializeOwned + Send + 'static> FromCtx<S> for Form<T> {
+    fn from_ctx(cx: &mut Ctx<S>) -> Result<Self, Rejection> {
+        cx.form().map(Form)
+    }
+
+    fn needs() -> Needs {
+        Needs::body()
+    }
+}
+
+/// A JSON body (as an extractor) or a JSON response (as a reply).
+///
+/// ```
+/// use kotori::Json;
+/// use serde::{Deserialize, Serialize};
+///
+/// #[derive(Deserialize, Serialize)]
+/// struct Note { text: String }
+///
+/// async fn echo(Json(note): Json<Note>) -> Json<Note> {
+///     Json(note)
+/// }
+/// ```
+#[derive(Clone, Copy, Debug)]
+pub struct Json<T>(pub T);
+
+impl<S, T: DeserializeOwned + Send + 'static> FromCtx<S> for Json<T> {
+    fn from_ctx(cx: &mut Ctx<S>) -> Result<Self, Rejection> {
+        cx.json().map(Json)
+    }
+
+    fn needs() -> Needs {
+        Needs::body()
+    }
+}
+
+impl<T: Serialize> IntoReply for Json<T> {
+    fn into_reply(self) -> Reply {
+        match serde_json::to_vec(&self.0) {
+            Ok(body) => Reply::Response(json_response(StatusCode::OK, body)),
+            Err(e) => {
+                tracing::error!(error = %e, "could not serialize a JSON response");
+                Reply::Rejection(Rejection::internal())
+            }
+        }
+    }
+}
+
+impl<S> FromCtx<S> for Bytes {
+    fn from_ctx(cx: &mut Ctx<S>) -> Result<Self, Rejection> {
+        cx.body().cloned()
+    }
+
+    fn needs() -> Needs {
+        Needs::body()
+    }
+}
+
+impl<S> FromCtx<S> for Method {
+    fn from_ctx(cx: &mut Ctx<S>) -> Result<Self, Rejection> {
+        Ok(cx.method().clone())
+    }
+}

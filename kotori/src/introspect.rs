@@ -1,0 +1,314 @@
+//! Introspection: the route table, the printed tree, and audits over them.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use http::Method;
+
+use crate::tree::{StepDesc, StepKind};
+
+/// A route as introspection sees it: method, full path and the chain that runs for it.
+#[derive(Clone, Debug)]
+pub struct RouteInfo {
+    method: Method,
+    path: String,
+    chain: Vec<StepInfo>,
+}
+
+/// One step of a route's chain.
+#[derive(Clone, Debug)]
+pub struct StepInfo {
+    desc: StepDesc,
+    kind: StepKind,
+    node: String,
+    on_route: bool,
+}
+
+impl StepInfo {
+    pub(crate) fn new(desc: StepDesc, kind: StepKind, node: String, on_route: bool) -> Self {
+        StepInfo {
+            desc,
+            kind,
+            node,
+            on_route,
+        }
+    }
+
+    /// The step's name: the function's path unless it was [`named`](crate::named).
+    pub fn name(&self) -> &str {
+        &self.desc.name
+    }
+
+    /// Its one-line description, if it has one.
+    pub fn doc(&self) -> Option<&'static str> {
+        self.desc.doc
+    }
+
+    /// Guard, loader, handler or after hook.
+    pub fn kind(&self) -> StepKind {
+        self.kind
+    }
+
+    /// The full path of the node it is attached to (the route's path for route-level steps).
+    pub fn node(&self) -> &str {
+        &self.node
+    }
+
+    /// Whether it was attached to the route itself rather than to a node.
+    pub fn on_route(&self) -> bool {
+        self.on_route
+    }
+
+    /// Whether `name` names this step: the full name, or its last `::` segments
+    /// (`require_operator` matches `app::manage::require_operator`).
+    pub fn is(&self, name: &str) -> bool {
+        let full = self.name();
+        full == name
+            || full
+                .strip_suffix(name)
+                .is_some_and(|head| head.ends_with("::"))
+    }
+}
+
+impl RouteInfo {
+    pub(crate) fn new(method: Method, path: String, chain: Vec<StepInfo>) -> Self {
+        RouteInfo {
+            method,
+            path,
+            chain,
+        }
+    }
+
+    /// The method.
+    pub fn method(&self) -> &Method {
+        &self.method
+    }
+
+    /// The full path, as given to the router (`/live/{live_id}/show.json`).
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+
+    /// Every step in the order it runs: guards and loaders root to leaf, the handler, then the
+    /// after hooks leaf to root.
+    pub fn chain(&self) -> &[StepInfo] {
+        &self.chain
+    }
+
+    /// The guards and loaders that run before the handler, in order.
+    pub fn guards(&self) -> impl Iterator<Item = &StepInfo> {
+        self.chain
+            .iter()
+            .take_while(|s| s.kind != StepKind::Handler)
+    }
+
+    /// The handler.
+    pub fn handler(&self) -> &StepInfo {
+        self.chain
+            .iter()
+            .find(|s| s.kind == StepKind::Handler)
+            .expect("every route has a handler")
+    }
+
+    /// Whether a guard or loader named `step` runs before the handler.
+    pub fn passes(&self, step: &str) -> bool {
+        self.guards().any(|s| s.is(step))
+    }
+}
+
+impl fmt::Display for RouteInfo {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}", self.method, self.path)?;
+        for step in &self.chain {
+            let arrow = match step.kind {
+                StepKind::Before | StepKind::Load => "→",
+                StepKind::Handler => "⇒",
+                StepKind::After => "←",
+            };
+            write!(f, " {arrow} {}", step.name())?;
+        }
+        Ok(())
+    }
+}
+
+/// A node as the printed tree shows it.
+pub(crate) struct NodeView {
+    pub(crate) depth: usize,
+    pub(crate) prefix: String,
+    pub(crate) full: String,
+    pub(crate) steps: Vec<StepInfo>,
+    pub(crate) renderer: Option<Cow<'static, str>>,
+    pub(crate) routes: Vec<usize>,
+}
+
+/// The whole tree: every node with its guards, loaders, after hooks and renderer, and every
+/// route with its handler and route-level steps. Print it with `{}`.
+pub struct TreeView {
+    nodes: Vec<NodeView>,
+    routes: Vec<RouteInfo>,
+}
+
+impl TreeView {
+    pub(crate) fn new(nodes: Vec<NodeView>, routes: Vec<RouteInfo>) -> Self {
+        TreeView { nodes, routes }
+    }
+}
+
+fn kind_label(kind: StepKind) -> &'static str {
+    match kind {
+        StepKind::Before => "before",
+        StepKind::Load => "load",
+        StepKind::After => "after",
+        StepKind::Handler => "handler",
+    }
+}
+
+fn write_step(f: &mut fmt::Formatter<'_>, indent: &str, step: &StepInfo) -> fmt::Result {
+    write!(f, "{indent}{:<7} {}", kind_label(step.kind), step.name())?;
+    if let Some(doc) = step.doc() {
+        write!(f, "  — {doc}")?;
+    }
+    writeln!(f)
+}
+
+impl fmt::Display for TreeView {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for node in &self.nodes {
+            let indent = "  ".repeat(node.depth);
+            match (node.depth, node.prefix.as_str()) {
+                (0, _) => writeln!(f, "{}", node.full)?,
+                (_, "") => writeln!(f, "{indent}(group)")?,
+                (_, prefix) => writeln!(f, "{indent}{prefix}  [{}]", node.full)?,
+            }
+            let inner = format!("{indent}  ");
+            for step in &node.steps {
+                write_step(f, &inner, step)?;
+            }
+            if let Some(renderer) = &node.renderer {
+                writeln!(f, "{inner}{:<7} {renderer}", "render")?;
+            }
+            for &id in &node.routes {
+                let route = &self.routes[id];
+                writeln!(
+                    f,
+                    "{inner}{} {}  ⇒ {}",
+                    route.method,
+                    route.path,
+                    route.handler().name()
+                )?;
+                let deeper = format!("{inner}    ");
+                for step in route
+                    .chain
+                    .iter()
+                    .filter(|s| s.on_route && s.kind != StepKind::Handler)
+                {
+                    write_step(f, &deeper, step)?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for TreeView {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+/// A selection of routes to assert a policy over; see [`App::audit`](crate::App::audit).
+#[derive(Clone, Debug)]
+pub struct Audit<'a> {
+    routes: Vec<&'a RouteInfo>,
+}
+
+/// The routes that broke an audited rule. Its `Display` names them all.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AuditFailure {
+    rule: String,
+    routes: Vec<String>,
+}
+
+impl AuditFailure {
+    /// The offending routes, as `METHOD /path`.
+    pub fn routes(&self) -> &[String] {
+        &self.routes
+    }
+}
+
+impl fmt::Display for AuditFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "audit failed: {}", self.rule)?;
+        for route in &self.routes {
+            write!(f, "\n  - {route}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for AuditFailure {}
+
+fn under(path: &str, prefix: &str) -> bool {
+    let prefix = prefix.trim_end_matches('/');
+    path == prefix
+        || path
+            .strip_prefix(prefix)
+            .is_some_and(|rest| rest.starts_with('/'))
+}
+
+impl<'a> Audit<'a> {
+    pub(crate) fn new(routes: Vec<&'a RouteInfo>) -> Self {
+        Audit { routes }
+    }
+
+    /// Keeps the routes whose path is `prefix` or lies below it (segment-wise: `/manage`
+    /// does not select `/manager`).
+    pub fn under(mut self, prefix: &str) -> Self {
+        self.routes.retain(|r| under(&r.path, prefix));
+        self
+    }
+
+    /// Drops the routes whose path is exactly `path` (any method).
+    pub fn except(mut self, path: &str) -> Self {
+        self.routes.retain(|r| r.path != path);
+        self
+    }
+
+    /// Keeps the routes `keep` accepts.
+    pub fn filter(mut self, keep: impl Fn(&RouteInfo) -> bool) -> Self {
+        self.routes.retain(|r| keep(r));
+        self
+    }
+
+    /// The selected routes.
+    pub fn routes(&self) -> &[&'a RouteInfo] {
+        &self.routes
+    }
+
+    /// Asserts that every selected route passes the guard or loader `step` before its handler.
+    ///
+    /// An empty selection fails too: an audit that checks nothing proves nothing (a typo in
+    /// `under` would otherwise pass silently).
+    pub fn require(&self, step: &str) -> Result<(), AuditFailure> {
+        if self.routes.is_empty() {
+            return Err(AuditFailure {
+                rule: format!("every route passes `{step}`: no route was selected"),
+                routes: Vec::new(),
+            });
+        }
+        let missing: Vec<String> = self
+            .routes
+            .iter()
+            .filter(|r| !r.passes(step))
+            .map(|r| format!("{} {}", r.method, r.path))
+            .collect();
+        if missing.is_empty() {
+            Ok(())
+        } else {
+            Err(AuditFailure {
+                rule: format!("every route passes `{step}`; these do not"),
+                routes: missing,
+            })
+        }
+    }
+}

@@ -1,0 +1,78 @@
+//! Renderers: how a rejection looks under a subtree.
+
+use std::borrow::Cow;
+
+use http::header::{ACCEPT, CONTENT_TYPE, HeaderValue};
+
+use crate::reply::{Body, json_response};
+use crate::step::default_name;
+use crate::{Ctx, Rejection, Response};
+
+/// Turns a [`Rejection`] into a response. The nearest renderer on a route's path renders every
+/// rejection of that route, whichever step refused; headers the rejection carries (`Allow`,
+/// `Retry-After`) are added by kotori afterwards.
+///
+/// ```
+/// use kotori::{Ctx, Kotori, Rejection, Response};
+///
+/// fn plain_page<S>(_cx: &Ctx<S>, rejection: &Rejection) -> Response {
+///     let mut res = Response::new(format!("<h1>{}</h1>", rejection.message()).into());
+///     *res.status_mut() = rejection.status();
+///     res
+/// }
+///
+/// let app = Kotori::new(());
+/// app.node("/pages").render(plain_page);
+/// ```
+pub trait Render<S>: Send + Sync + 'static {
+    /// Renders the rejection.
+    fn render(&self, cx: &Ctx<S>, rejection: &Rejection) -> Response;
+    /// The name shown in the printed tree.
+    fn name(&self) -> Cow<'static, str> {
+        default_name::<Self>()
+    }
+}
+
+impl<S, F> Render<S> for F
+where
+    F: Fn(&Ctx<S>, &Rejection) -> Response + Send + Sync + 'static,
+{
+    fn render(&self, cx: &Ctx<S>, rejection: &Rejection) -> Response {
+        self(cx, rejection)
+    }
+}
+
+/// The renderer used where no node sets one: `{"code": ..., "msg": ...}` as JSON when the path
+/// ends in `.json` or the client accepts `application/json`, else the message as plain text.
+pub fn default_renderer<S>(cx: &Ctx<S>, rejection: &Rejection) -> Response {
+    if wants_json(cx) {
+        json_rejection(rejection)
+    } else {
+        text_rejection(rejection)
+    }
+}
+
+/// A rejection as the JSON envelope `{"code": ..., "msg": ...}`.
+pub fn json_rejection(rejection: &Rejection) -> Response {
+    let body = serde_json::json!({ "code": rejection.code(), "msg": rejection.message() });
+    json_response(rejection.status(), body.to_string().into_bytes())
+}
+
+/// A rejection as its message in plain text.
+pub fn text_rejection(rejection: &Rejection) -> Response {
+    let mut res = Response::new(Body::from(rejection.message().to_owned()));
+    *res.status_mut() = rejection.status();
+    res.headers_mut().insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    res
+}
+
+/// Whether the request asks for JSON: a `.json` path, or an `Accept` naming JSON.
+pub fn wants_json<S>(cx: &Ctx<S>) -> bool {
+    cx.path().ends_with(".json")
+        || cx
+            .header(ACCEPT)
+            .is_some_and(|accept| accept.contains("application/json"))
+}

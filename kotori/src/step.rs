@@ -1,0 +1,556 @@
+//! Steps: guards (before hooks), loaders and handlers, written as plain functions.
+//!
+//! A step is any function whose arguments are [extractors](crate::FromCtx) — or that takes
+//! `&mut Ctx<S>` itself — and that is either synchronous or returns a future. kotori tells the
+//! kinds apart by their signature (the `Args` and `Mode` type parameters of the traits below
+//! are inferred, never written), and calls synchronous steps directly: only a step that really
+//! awaits costs a boxed future.
+//!
+//! | kind | returns (sync, or a future of it) |
+//! |---|---|
+//! | [`Hook`] (guard) | `()` or `Result<(), E>`, `E:` [`IntoReply`] |
+//! | [`Loader`] | `Result<T, E>` or `Option<T>` (`None` is a 404); `T` becomes a resource |
+//! | [`Handler`] | anything [`IntoReply`] |
+//!
+//! An async step taking `&mut Ctx<S>` must return a `'static` future: read what it needs from
+//! the context first, then move it into the `async` block. Extractors avoid the question.
+
+use std::any::type_name;
+use std::borrow::Cow;
+use std::future::Future;
+use std::marker::PhantomData;
+use std::pin::Pin;
+
+use crate::ctx::Loaded;
+use crate::{Ctx, FromCtx, IntoReply, Needs, Rejection, Reply, ResourceType};
+
+/// A boxed, sendable future: what an asynchronous step costs.
+pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
+
+/// A step's result, now or later.
+pub enum Flow<T> {
+    /// The step finished without awaiting.
+    Ready(T),
+    /// The step awaits; the dispatcher polls this future.
+    Pending(BoxFuture<T>),
+}
+
+/// What a guard or loader decided, as the dispatcher consumes it. Built by kotori's
+/// implementations of [`Hook`] and [`Loader`]; opaque to users.
+pub struct Outcome(pub(crate) Result<Option<Loaded>, Reply>);
+
+impl Outcome {
+    fn pass() -> Self {
+        Outcome(Ok(None))
+    }
+
+    fn stop(reply: Reply) -> Self {
+        Outcome(Err(reply))
+    }
+
+    fn of_hook(output: impl HookOutput) -> Self {
+        match output.into_result() {
+            Ok(()) => Outcome::pass(),
+            Err(reply) => Outcome::stop(reply),
+        }
+    }
+
+    fn of_loader<O: LoaderOutput>(output: O) -> Self {
+        match output.into_result() {
+            Ok(resource) => Outcome(Ok(Some(Loaded::new(resource)))),
+            Err(reply) => Outcome::stop(reply),
+        }
+    }
+}
+
+/// Markers telling synchronous and asynchronous step functions apart.
+pub mod mode {
+    /// A step that returns its result directly; called without boxing.
+    #[derive(Debug)]
+    pub enum Sync {}
+    /// A step that returns a future.
+    #[derive(Debug)]
+    pub enum Async {}
+}
+
+/// The `Args` marker of steps that take the whole `&mut Ctx<S>`.
+#[derive(Debug)]
+pub enum WithCtx {}
+
+/// What a guard returns: `()` (always passes) or `Result<(), E>` (`Err` answers the request).
+pub trait HookOutput {
+    /// `Ok` lets the request pass; `Err` answers it.
+    fn into_result(self) -> Result<(), Reply>;
+}
+
+impl HookOutput for () {
+    fn into_result(self) -> Result<(), Reply> {
+        Ok(())
+    }
+}
+
+impl<E: IntoReply> HookOutput for Result<(), E> {
+    fn into_result(self) -> Result<(), Reply> {
+        self.map_err(IntoReply::into_reply)
+    }
+}
+
+/// What a loader returns: `Result<T, E>` or `Option<T>` (`None` is a 404).
+pub trait LoaderOutput {
+    /// The loaded resource's type; steps below read it with [`Res<T>`](crate::Res).
+    type Resource: Send + Sync + 'static;
+    /// The resource, or the answer that stops the request.
+    fn into_result(self) -> Result<Self::Resource, Reply>;
+}
+
+impl<T: Send + Sync + 'static, E: IntoReply> LoaderOutput for Result<T, E> {
+    type Resource = T;
+    fn into_result(self) -> Result<T, Reply> {
+        self.map_err(IntoReply::into_reply)
+    }
+}
+
+impl<T: Send + Sync + 'static> LoaderOutput for Option<T> {
+    type Resource = T;
+    fn into_result(self) -> Result<T, Reply> {
+        self.ok_or_else(|| Reply::Rejection(Rejection::not_found()))
+    }
+}
+
+/// A before hook (guard): inspects the request and lets it pass or answers it.
+///
+/// Implemented for functions; see the [module docs](self) for the accepted shapes.
+///
+/// ```
+/// use kotori::{Ctx, Rejection};
+///
+/// // Synchronous, on the raw context: called directly, no future.
+/// fn require_token<S>(cx: &mut Ctx<S>) -> Result<(), Rejection> {
+///     match cx.header("authorization") {
+///         Some(_) => Ok(()),
+///         None => Err(Rejection::unauthorized()),
+///     }
+/// }
+/// ```
+pub trait Hook<S, Args, Mode>: Send + Sync + 'static {
+    /// Runs the guard.
+    fn call(&self, cx: &mut Ctx<S>) -> Flow<Outcome>;
+    /// What its extractors need from the route.
+    fn needs(&self) -> Vec<Needs>;
+    /// The name shown in route tables and audits: the function's path by default.
+    fn name(&self) -> Cow<'static, str> {
+        default_name::<Self>()
+    }
+    /// A one-line description for the printed tree, if any.
+    fn doc(&self) -> Option<&'static str> {
+        None
+    }
+}
+
+/// A resource loader: turns the request (typically a path parameter) into a typed, checked
+/// resource that every step and handler below reads with [`Res<T>`](crate::Res).
+///
+/// ```
+/// use kotori::{Path, Rejection};
+///
+/// struct Live { id: u64, host: u64 }
+///
+/// async fn load_live(Path(id): Path<u64>) -> Result<Live, Rejection> {
+///     if id == 0 { return Err(Rejection::not_found()); }
+///     Ok(Live { id, host: 7 })
+/// }
+/// ```
+pub trait Loader<S, Args, Mode>: Send + Sync + 'static {
+    /// Runs the loader; a loaded value is stored in the context.
+    fn call(&self, cx: &mut Ctx<S>) -> Flow<Outcome>;
+    /// What its extractors need from the route.
+    fn needs(&self) -> Vec<Needs>;
+    /// The type of resource it produces.
+    fn produces(&self) -> ResourceType;
+    /// The name shown in route tables and audits: the function's path by default.
+    fn name(&self) -> Cow<'static, str> {
+        default_name::<Self>()
+    }
+    /// A one-line description for the printed tree, if any.
+    fn doc(&self) -> Option<&'static str> {
+        None
+    }
+}
+
+/// A route's handler: produces the reply.
+///
+/// ```
+/// use kotori::{Json, Path};
+///
+/// async fn show(Path(id): Path<u64>) -> Json<u64> {
+///     Json(id)
+/// }
+/// ```
+pub trait Handler<S, Args, Mode>: Send + Sync + 'static {
+    /// Runs the handler.
+    fn call(&self, cx: &mut Ctx<S>) -> Flow<Reply>;
+    /// What its extractors need from the route.
+    fn needs(&self) -> Vec<Needs>;
+    /// The name shown in route tables: the function's path by default.
+    fn name(&self) -> Cow<'static, str> {
+        default_name::<Self>()
+    }
+    /// A one-line description for the printed tree, if any.
+    fn doc(&self) -> Option<&'static str> {
+        None
+    }
+}
+
+/// The path of a function as `type_name` gives it, without the `{{closure}}` noise that a
+/// step factory (`require_role(Role::Admin)` returning a closure) would add.
+pub(crate) fn default_name<T: ?Sized>() -> Cow<'static, str> {
+    let mut name = type_name::<T>();
+    loop {
+        if let Some(stripped) = name.strip_suffix("::{{closure}}") {
+            name = stripped;
+        } else if name.ends_with('>') {
+            // Generic arguments (`load_operator<app::State>`): names are for people and audits.
+            name = strip_generics(name);
+        } else {
+            return Cow::Borrowed(name);
+        }
+    }
+}
+
+/// Cuts the trailing `<...>` off a path, minding nested brackets.
+fn strip_generics(name: &str) -> &str {
+    let mut depth = 0usize;
+    for (i, c) in name.char_indices().rev() {
+        match c {
+            '>' => depth += 1,
+            '<' => {
+                depth -= 1;
+                if depth == 0 {
+                    return &name[..i];
+                }
+            }
+            _ => {}
+        }
+    }
+    name
+}
+
+#[cfg(test)]
+mod tests {
+    use super::strip_generics;
+
+    #[test]
+    fn generic_arguments_are_cut_from_names() {
+        assert_eq!(strip_generics("app::load<()>"), "app::load");
+        assert_eq!(strip_generics("app::load<Vec<Arc<u8>>>"), "app::load");
+    }
+}
+
+/// Extracts one argument or returns the rejection as the step's result.
+macro_rules! extract_or {
+    ($cx:ident, $E:ident, $fail:expr) => {
+        match $E::from_ctx($cx) {
+            Ok(value) => value,
+            Err(rejection) => return Flow::Ready($fail(Reply::Rejection(rejection))),
+        }
+    };
+}
+
+macro_rules! impl_step_fns {
+    ($($E:ident),*) => {
+        impl<S: 'static, F, O, $($E: FromCtx<S>,)*> Hook<S, ($($E,)*), mode::Sync> for F
+        where F: Fn($($E),*) -> O + Send + Sync + 'static, O: HookOutput,
+        {
+            #[allow(non_snake_case, unused_variables)]
+            fn call(&self, cx: &mut Ctx<S>) -> Flow<Outcome> {
+                $(let $E = extract_or!(cx, $E, Outcome::stop);)*
+                Flow::Ready(Outcome::of_hook(self($($E),*)))
+            }
+            fn needs(&self) -> Vec<Needs> { vec![$($E::needs()),*] }
+        }
+
+        impl<S: 'static, F, Fut, $($E: FromCtx<S>,)*> Hook<S, ($($E,)*), mode::Async> for F
+        where F: Fn($($E),*) -> Fut + Send + Sync + 'static,
+              Fut: Future + Send + 'static, Fut::Output: HookOutput,
+        {
+            #[allow(non_snake_case, unused_variables)]
+            fn call(&self, cx: &mut Ctx<S>) -> Flow<Outcome> {
+                $(let $E = extract_or!(cx, $E, Outcome::stop);)*
+                let fut = self($($E),*);
+                Flow::Pending(Box::pin(async move { Outcome::of_hook(fut.await) }))
+            }
+            fn needs(&self) -> Vec<Needs> { vec![$($E::needs()),*] }
+        }
+
+        impl<S: 'static, F, O, $($E: FromCtx<S>,)*> Loader<S, ($($E,)*), mode::Sync> for F
+        where F: Fn($($E),*) -> O + Send + Sync + 'static, O: LoaderOutput,
+        {
+            #[allow(non_snake_case, unused_variables)]
+            fn call(&self, cx: &mut Ctx<S>) -> Flow<Outcome> {
+                $(let $E = extract_or!(cx, $E, Outcome::stop);)*
+                Flow::Ready(Outcome::of_loader(self($($E),*)))
+            }
+            fn needs(&self) -> Vec<Needs> { vec![$($E::needs()),*] }
+            fn produces(&self) -> ResourceType { ResourceType::of::<O::Resource>() }
+        }
+
+        impl<S: 'static, F, Fut, $($E: FromCtx<S>,)*> Loader<S, ($($E,)*), mode::Async> for F
+        where F: Fn($($E),*) -> Fut + Send + Sync + 'static,
+              Fut: Future + Send + 'static, Fut::Output: LoaderOutput,
+        {
+            #[allow(non_snake_case, unused_variables)]
+            fn call(&self, cx: &mut Ctx<S>) -> Flow<Outcome> {
+                $(let $E = extract_or!(cx, $E, Outcome::stop);)*
+                let fut = self($($E),*);
+                Flow::Pending(Box::pin(async move { Outcome::of_loader(fut.await) }))
+            }
+            fn needs(&self) -> Vec<Needs> { vec![$($E::needs()),*] }
+            fn produces(&self) -> ResourceType {
+                ResourceType::of::<<Fut::Output as LoaderOutput>::Resource>()
+            }
+        }
+
+        impl<S: 'static, F, O, $($E: FromCtx<S>,)*> Handler<S, ($($E,)*), mode::Sync> for F
+        where F: Fn($($E),*) -> O + Send + Sync + 'static, O: IntoReply,
+        {
+            #[allow(non_snake_case, unused_variables)]
+            fn call(&self, cx: &mut Ctx<S>) -> Flow<Reply> {
+                $(let $E = extract_or!(cx, $E, std::convert::identity);)*
+                Flow::Ready(self($($E),*).into_reply())
+            }
+            fn needs(&self) -> Vec<Needs> { vec![$($E::needs()),*] }
+        }
+
+        impl<S: 'static, F, Fut, $($E: FromCtx<S>,)*> Handler<S, ($($E,)*), mode::Async> for F
+        where F: Fn($($E),*) -> Fut + Send + Sync + 'static,
+              Fut: Future + Send + 'static, Fut::Output: IntoReply,
+        {
+            #[allow(non_snake_case, unused_variables)]
+            fn call(&self, cx: &mut Ctx<S>) -> Flow<Reply> {
+                $(let $E = extract_or!(cx, $E, std::convert::identity);)*
+                let fut = self($($E),*);
+                Flow::Pending(Box::pin(async move { fut.await.into_reply() }))
+            }
+            fn needs(&self) -> Vec<Needs> { vec![$($E::needs()),*] }
+        }
+    };
+}
+
+impl_step_fns!();
+impl_step_fns!(E1);
+impl_step_fns!(E1, E2);
+impl_step_fns!(E1, E2, E3);
+impl_step_fns!(E1, E2, E3, E4);
+impl_step_fns!(E1, E2, E3, E4, E5);
+impl_step_fns!(E1, E2, E3, E4, E5, E6);
+impl_step_fns!(E1, E2, E3, E4, E5, E6, E7);
+impl_step_fns!(E1, E2, E3, E4, E5, E6, E7, E8);
+
+impl<S: 'static, F, O> Hook<S, WithCtx, mode::Sync> for F
+where
+    F: Fn(&mut Ctx<S>) -> O + Send + Sync + 'static,
+    O: HookOutput,
+{
+    fn call(&self, cx: &mut Ctx<S>) -> Flow<Outcome> {
+        Flow::Ready(Outcome::of_hook(self(cx)))
+    }
+    fn needs(&self) -> Vec<Needs> {
+        Vec::new()
+    }
+}
+
+impl<S: 'static, F, Fut> Hook<S, WithCtx, mode::Async> for F
+where
+    F: Fn(&mut Ctx<S>) -> Fut + Send + Sync + 'static,
+    Fut: Future + Send + 'static,
+    Fut::Output: HookOutput,
+{
+    fn call(&self, cx: &mut Ctx<S>) -> Flow<Outcome> {
+        let fut = self(cx);
+        Flow::Pending(Box::pin(async move { Outcome::of_hook(fut.await) }))
+    }
+    fn needs(&self) -> Vec<Needs> {
+        Vec::new()
+    }
+}
+
+impl<S: 'static, F, O> Loader<S, WithCtx, mode::Sync> for F
+where
+    F: Fn(&mut Ctx<S>) -> O + Send + Sync + 'static,
+    O: LoaderOutput,
+{
+    fn call(&self, cx: &mut Ctx<S>) -> Flow<Outcome> {
+        Flow::Ready(Outcome::of_loader(self(cx)))
+    }
+    fn needs(&self) -> Vec<Needs> {
+        Vec::new()
+    }
+    fn produces(&self) -> ResourceType {
+        ResourceType::of::<O::Resource>()
+    }
+}
+
+impl<S: 'static, F, Fut> Loader<S, WithCtx, mode::Async> for F
+where
+    F: Fn(&mut Ctx<S>) -> Fut + Send + Sync + 'static,
+    Fut: Future + Send + 'static,
+    Fut::Output: LoaderOutput,
+{
+    fn call(&self, cx: &mut Ctx<S>) -> Flow<Outcome> {
+        let fut = self(cx);
+        Flow::Pending(Box::pin(async move { Outcome::of_loader(fut.await) }))
+    }
+    fn needs(&self) -> Vec<Needs> {
+        Vec::new()
+    }
+    fn produces(&self) -> ResourceType {
+        ResourceType::of::<<Fut::Output as LoaderOutput>::Resource>()
+    }
+}
+
+impl<S: 'static, F, O> Handler<S, WithCtx, mode::Sync> for F
+where
+    F: Fn(&mut Ctx<S>) -> O + Send + Sync + 'static,
+    O: IntoReply,
+{
+    fn call(&self, cx: &mut Ctx<S>) -> Flow<Reply> {
+        Flow::Ready(self(cx).into_reply())
+    }
+    fn needs(&self) -> Vec<Needs> {
+        Vec::new()
+    }
+}
+
+impl<S: 'static, F, Fut> Handler<S, WithCtx, mode::Async> for F
+where
+    F: Fn(&mut Ctx<S>) -> Fut + Send + Sync + 'static,
+    Fut: Future + Send + 'static,
+    Fut::Output: IntoReply,
+{
+    fn call(&self, cx: &mut Ctx<S>) -> Flow<Reply> {
+        let fut = self(cx);
+        Flow::Pending(Box::pin(async move { fut.await.into_reply() }))
+    }
+    fn needs(&self) -> Vec<Needs> {
+        Vec::new()
+    }
+}
+
+/// A step with an explicit name (and optionally a doc line) for route tables and audits:
+/// see [`named`].
+pub struct Named<T> {
+    name: Cow<'static, str>,
+    doc: Option<&'static str>,
+    inner: T,
+}
+
+/// Gives a step a name of your choosing. Useful for step factories, whose default name is the
+/// factory's path whatever their arguments:
+///
+/// ```
+/// use kotori::{Ctx, Kotori, Rejection, named};
+///
+/// fn require_privilege(p: &'static str) -> impl Fn(&mut Ctx<()>) -> Result<(), Rejection> + Send + Sync {
+///     move |cx: &mut Ctx<()>| match cx.header("x-privileges") {
+///         Some(list) if list.split(',').any(|x| x == p) => Ok(()),
+///         _ => Err(Rejection::forbidden()),
+///     }
+/// }
+///
+/// let app = Kotori::new(());
+/// app.node("/courses").before(named("require_privilege(courses:read)", require_privilege("courses:read")));
+/// ```
+pub fn named<T>(name: impl Into<Cow<'static, str>>, inner: T) -> Named<T> {
+    Named {
+        name: name.into(),
+        doc: None,
+        inner,
+    }
+}
+
+impl<T> Named<T> {
+    /// Adds a one-line description shown in the printed tree.
+    pub fn doc(mut self, doc: &'static str) -> Self {
+        self.doc = Some(doc);
+        self
+    }
+}
+
+impl<S, A, M, T: Hook<S, A, M>> Hook<S, A, M> for Named<T> {
+    fn call(&self, cx: &mut Ctx<S>) -> Flow<Outcome> {
+        self.inner.call(cx)
+    }
+    fn needs(&self) -> Vec<Needs> {
+        self.inner.needs()
+    }
+    fn name(&self) -> Cow<'static, str> {
+        self.name.clone()
+    }
+    fn doc(&self) -> Option<&'static str> {
+        self.doc.or_else(|| self.inner.doc())
+    }
+}
+
+impl<S, A, M, T: Loader<S, A, M>> Loader<S, A, M> for Named<T> {
+    fn call(&self, cx: &mut Ctx<S>) -> Flow<Outcome> {
+        self.inner.call(cx)
+    }
+    fn needs(&self) -> Vec<Needs> {
+        self.inner.needs()
+    }
+    fn produces(&self) -> ResourceType {
+        self.inner.produces()
+    }
+    fn name(&self) -> Cow<'static, str> {
+        self.name.clone()
+    }
+    fn doc(&self) -> Option<&'static str> {
+        self.doc.or_else(|| self.inner.doc())
+    }
+}
+
+impl<S, A, M, T: Handler<S, A, M>> Handler<S, A, M> for Named<T> {
+    fn call(&self, cx: &mut Ctx<S>) -> Flow<Reply> {
+        self.inner.call(cx)
+    }
+    fn needs(&self) -> Vec<Needs> {
+        self.inner.needs()
+    }
+    fn name(&self) -> Cow<'static, str> {
+        self.name.clone()
+    }
+    fn doc(&self) -> Option<&'static str> {
+        self.doc.or_else(|| self.inner.doc())
+    }
+}
+
+/// Type erasure: the dispatcher holds steps as `dyn ErasedStep`, one virtual call each.
+pub(crate) trait ErasedStep<S>: Send + Sync {
+    fn run(&self, cx: &mut Ctx<S>) -> Flow<Outcome>;
+}
+
+pub(crate) trait ErasedHandler<S>: Send + Sync {
+    fn run(&self, cx: &mut Ctx<S>) -> Flow<Reply>;
+}
+
+pub(crate) struct AsHook<T, A, M>(pub(crate) T, pub(crate) PhantomData<fn() -> (A, M)>);
+pub(crate) struct AsLoader<T, A, M>(pub(crate) T, pub(crate) PhantomData<fn() -> (A, M)>);
+pub(crate) struct AsHandler<T, A, M>(pub(crate) T, pub(crate) PhantomData<fn() -> (A, M)>);
+
+impl<S, A, M, T: Hook<S, A, M>> ErasedStep<S> for AsHook<T, A, M> {
+    fn run(&self, cx: &mut Ctx<S>) -> Flow<Outcome> {
+        self.0.call(cx)
+    }
+}
+
+impl<S, A, M, T: Loader<S, A, M>> ErasedStep<S> for AsLoader<T, A, M> {
+    fn run(&self, cx: &mut Ctx<S>) -> Flow<Outcome> {
+        self.0.call(cx)
+    }
+}
+
+impl<S, A, M, T: Handler<S, A, M>> ErasedHandler<S> for AsHandler<T, A, M> {
+    fn run(&self, cx: &mut Ctx<S>) -> Flow<Reply> {
+        self.0.call(cx)
+    }
+}

@@ -1,0 +1,52 @@
+//! Helpers shared by the integration tests: a trace of the steps that ran.
+#![allow(dead_code, unreachable_pub)]
+
+use std::sync::{Arc, Mutex};
+
+use kotori::{Ctx, Rejection, Response};
+
+/// The app state of the tests: a log every step writes its name to.
+#[derive(Clone, Default)]
+pub struct Trace(Arc<Mutex<Vec<String>>>);
+
+impl Trace {
+    pub fn push(&self, entry: impl Into<String>) {
+        self.0.lock().unwrap().push(entry.into());
+    }
+
+    /// Returns and clears what was recorded.
+    pub fn take(&self) -> Vec<String> {
+        std::mem::take(&mut *self.0.lock().unwrap())
+    }
+}
+
+/// A guard that records `name` and lets the request pass.
+pub fn mark(name: &'static str) -> impl Fn(&mut Ctx<Trace>) -> Result<(), Rejection> + Send + Sync {
+    move |cx: &mut Ctx<Trace>| {
+        cx.state().push(name);
+        Ok(())
+    }
+}
+
+/// A guard that records `name` and refuses with 403.
+pub fn deny(name: &'static str) -> impl Fn(&mut Ctx<Trace>) -> Result<(), Rejection> + Send + Sync {
+    move |cx: &mut Ctx<Trace>| {
+        cx.state().push(name);
+        Err(Rejection::forbidden())
+    }
+}
+
+/// An after hook that records `name` and the status it saw.
+pub fn after(name: &'static str) -> impl Fn(&Ctx<Trace>, &mut Response) + Send + Sync {
+    move |cx: &Ctx<Trace>, res: &mut Response| {
+        cx.state().push(format!("{name}:{}", res.status().as_u16()));
+    }
+}
+
+/// A handler that records `name` and answers it.
+pub fn handler(name: &'static str) -> impl Fn(&mut Ctx<Trace>) -> &'static str + Send + Sync {
+    move |cx: &mut Ctx<Trace>| {
+        cx.state().push(name);
+        name
+    }
+}
