@@ -103,6 +103,8 @@ fn normalize(path: String) -> String {
 }
 
 struct NodeInfo {
+    /// False under an invalid prefix: its routes are not routed (the prefix is reported).
+    valid: bool,
     full: String,
     path: Vec<usize>,
     names: Vec<Box<str>>,
@@ -117,11 +119,13 @@ pub(crate) fn build<S: Clone + Send + Sync + 'static>(
     // Nodes: full prefixes and root-to-node paths (parents come before children).
     let mut nodes: Vec<NodeInfo> = Vec::with_capacity(tree.nodes.len());
     for (id, def) in tree.nodes.iter().enumerate() {
+        let mut valid = def.parent.is_none_or(|parent| nodes[parent].valid);
         if let Some(reason) = check_prefix(&def.prefix) {
             problems.push(Problem::InvalidPath {
                 what: format!("node prefix `{}`", def.prefix),
                 reason,
             });
+            valid = false;
         }
         let (full, mut path) = match def.parent {
             Some(parent) => (
@@ -132,7 +136,12 @@ pub(crate) fn build<S: Clone + Send + Sync + 'static>(
         };
         path.push(id);
         let names = param_names(&full);
-        nodes.push(NodeInfo { full, path, names });
+        nodes.push(NodeInfo {
+            valid,
+            full,
+            path,
+            names,
+        });
     }
 
     // Node chains answer 404 and 405: the node's steps, then a refusal.
@@ -181,6 +190,9 @@ pub(crate) fn build<S: Clone + Send + Sync + 'static>(
         );
         chains.push(chain);
         infos.push(RouteInfo::new(route.method.clone(), path.clone(), steps));
+        if !node.valid {
+            continue;
+        }
         let slot = *by_path.entry(path.clone()).or_insert_with(|| {
             paths.push((path.clone(), Vec::new()));
             paths.len() - 1

@@ -69,13 +69,22 @@ impl<'a, S: Clone + Send + Sync + 'static> TestClient<'a, S> {
     pub fn post(&self, uri: &str) -> TestRequest<'a, S> {
         self.request(Method::POST, uri)
     }
+
+    /// A `DELETE` request.
+    pub fn delete(&self, uri: &str) -> TestRequest<'a, S> {
+        self.request(Method::DELETE, uri)
+    }
 }
 
 impl<S: Clone + Send + Sync + 'static> TestRequest<'_, S> {
     /// Adds a header.
-    pub fn header(mut self, name: impl Into<HeaderName>, value: &str) -> Self {
+    pub fn header<K>(mut self, name: K, value: &str) -> Self
+    where
+        HeaderName: TryFrom<K>,
+        <HeaderName as TryFrom<K>>::Error: Into<http::Error>,
+    {
         let value = HeaderValue::from_str(value).expect("a header value of visible ASCII");
-        self.request = self.request.header(name.into(), value);
+        self.request = self.request.header(name, value);
         self
     }
 

@@ -142,7 +142,14 @@ impl<S: Clone + Send + 'static> FromCtx<S> for State<S> {
 ///     live.title.clone()
 /// }
 /// ```
-pub struct Res<T>(pub Arc<T>);
+pub struct Res<T>(Arc<T>);
+
+impl<T> Res<T> {
+    /// The shared handle to the resource, to keep it past the request.
+    pub fn into_arc(self) -> Arc<T> {
+        self.0
+    }
+}
 
 impl<T> Deref for Res<T> {
     type Target = T;
