@@ -1,0 +1,207 @@
+//! Serving over real sockets: HTTP/1.1 keep-alive, HTTP/2, the header-read timeout, and a
+//! graceful shutdown that lets in-flight requests finish.
+
+use std::future::IntoFuture;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::{Request, StatusCode, Version};
+use http_body_util::{BodyExt, Full};
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use kotori::{Kotori, State};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{Notify, mpsc, oneshot};
+
+/// A bound on how long any step of these tests may take: a hang fails, it does not stall CI.
+const BOUND: Duration = Duration::from_secs(20);
+
+#[derive(Clone)]
+struct Gate {
+    started: mpsc::UnboundedSender<()>,
+    release: Arc<Notify>,
+}
+
+async fn start(
+    gate: Gate,
+    header_timeout: Duration,
+) -> (
+    SocketAddr,
+    oneshot::Sender<()>,
+    tokio::task::JoinHandle<std::io::Result<()>>,
+) {
+    let app = Kotori::new(gate);
+    app.get("/hello", || async { "hello" });
+    app.get("/slow", |State(gate): State<Gate>| async move {
+        gate.started.send(()).unwrap();
+        gate.release.notified().await;
+        "finished"
+    });
+    let app = app.build().unwrap();
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (stop, stopped) = oneshot::channel::<()>();
+    let server = tokio::spawn(
+        kotori::serve(listener, app)
+            .header_read_timeout(header_timeout)
+            .with_graceful_shutdown(async {
+                let _ = stopped.await;
+            })
+            .into_future(),
+    );
+    (addr, stop, server)
+}
+
+fn gate() -> (Gate, mpsc::UnboundedReceiver<()>) {
+    let (started, rx) = mpsc::unbounded_channel();
+    (
+        Gate {
+            started,
+            release: Arc::new(Notify::new()),
+        },
+        rx,
+    )
+}
+
+fn get(path: &str) -> Request<Full<Bytes>> {
+    Request::get(path)
+        .header("host", "localhost")
+        .body(Full::new(Bytes::new()))
+        .unwrap()
+}
+
+async fn http1(addr: SocketAddr) -> hyper::client::conn::http1::SendRequest<Full<Bytes>> {
+    let stream = TcpStream::connect(addr).await.unwrap();
+    let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+        .await
+        .unwrap();
+    tokio::spawn(conn);
+    sender
+}
+
+async fn text(res: http::Response<hyper::body::Incoming>) -> String {
+    let body = res.into_body().collect().await.unwrap().to_bytes();
+    String::from_utf8(body.to_vec()).unwrap()
+}
+
+#[tokio::test]
+async fn http1_keeps_the_connection_alive_across_requests() {
+    let (gate, _) = gate();
+    let (addr, stop, server) = start(gate, Duration::from_secs(30)).await;
+    let mut sender = http1(addr).await;
+    for _ in 0..3 {
+        let res = sender.send_request(get("/hello")).await.unwrap();
+        assert_eq!(res.status(), StatusCode::OK);
+        assert_eq!(res.version(), Version::HTTP_11);
+        assert_eq!(text(res).await, "hello");
+    }
+    let res = sender.send_request(get("/nothing")).await.unwrap();
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+    drop(sender);
+    stop.send(()).unwrap();
+    tokio::time::timeout(BOUND, server)
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+}
+
+#[tokio::test]
+async fn http2_with_prior_knowledge_is_served() {
+    let (gate, _) = gate();
+    let (addr, stop, server) = start(gate, Duration::from_secs(30)).await;
+    let stream = TcpStream::connect(addr).await.unwrap();
+    let (mut sender, conn) =
+        hyper::client::conn::http2::handshake(TokioExecutor::new(), TokioIo::new(stream))
+            .await
+            .unwrap();
+    tokio::spawn(conn);
+    let res = sender
+        .send_request(
+            Request::get(format!("http://{addr}/hello"))
+                .body(Full::new(Bytes::new()))
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(res.version(), Version::HTTP_2);
+    assert_eq!(text(res).await, "hello");
+    drop(sender);
+    stop.send(()).unwrap();
+    tokio::time::timeout(BOUND, server)
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+}
+
+#[tokio::test]
+async fn graceful_shutdown_lets_in_flight_requests_finish_then_stops_accepting() {
+    let (gate, mut started) = gate();
+    let release = Arc::clone(&gate.release);
+    let (addr, stop, server) = start(gate, Duration::from_secs(30)).await;
+
+    let mut sender = http1(addr).await;
+    let in_flight = tokio::spawn(async move { sender.send_request(get("/slow")).await });
+    tokio::time::timeout(BOUND, started.recv())
+        .await
+        .unwrap()
+        .unwrap();
+
+    // Shutdown begins while the request is in its handler: wait until the listener is
+    // closed (new connections refused), with the handler still held.
+    stop.send(()).unwrap();
+    tokio::time::timeout(BOUND, async {
+        while let Ok(stream) = TcpStream::connect(addr).await {
+            drop(stream);
+            tokio::task::yield_now().await;
+        }
+    })
+    .await
+    .expect("the listener closes on shutdown");
+    assert!(
+        !server.is_finished(),
+        "the server waits for the in-flight request"
+    );
+    let server = tokio::spawn(async move { tokio::time::timeout(BOUND, server).await });
+    release.notify_one();
+
+    let res = tokio::time::timeout(BOUND, in_flight)
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(text(res).await, "finished");
+    server.await.unwrap().unwrap().unwrap().unwrap();
+}
+
+#[tokio::test]
+async fn a_client_that_never_finishes_its_headers_is_disconnected() {
+    let (gate, _) = gate();
+    let (addr, stop, server) = start(gate, Duration::from_millis(200)).await;
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    stream
+        .write_all(b"GET /hello HTTP/1.1\r\nHost: x\r\n")
+        .await
+        .unwrap();
+    // The server closes the connection (possibly after a 408): read to the end.
+    let mut buf = Vec::new();
+    // A reset is as good as a close; what must not happen is the connection staying open.
+    let _ = tokio::time::timeout(BOUND, stream.read_to_end(&mut buf))
+        .await
+        .expect("the server closes the connection");
+    let text = String::from_utf8_lossy(&buf);
+    assert!(
+        !text.contains("hello"),
+        "the request was never served: {text}"
+    );
+    stop.send(()).unwrap();
+    tokio::time::timeout(BOUND, server)
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+}
