@@ -307,7 +307,10 @@ fn compile<S: 'static>(
     let node_name = |depth: usize| -> String {
         match path.get(depth) {
             Some(&n) => normalize(full_of(tree, n)),
-            None => label.splitn(2, ' ').nth(1).unwrap_or_default().to_owned(),
+            None => label
+                .split_once(' ')
+                .map_or("", |(_, path)| path)
+                .to_owned(),
         }
     };
     for (depth, (layer, scope)) in layers.iter().enumerate() {

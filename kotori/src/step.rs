@@ -8,7 +8,7 @@
 //!
 //! | kind | returns (sync, or a future of it) |
 //! |---|---|
-//! | [`Hook`] (guard) | `()` or `Result<(), E>`, `E:` [`IntoReply`] |
+//! | [`Hook`] (guard) | `()`, `Result<(), E>` or `ControlFlow<E>`, `E:` [`IntoReply`] |
 //! | [`Loader`] | `Result<T, E>` or `Option<T>` (`None` is a 404); `T` becomes a resource |
 //! | [`Handler`] | anything [`IntoReply`] |
 //!
@@ -19,6 +19,7 @@ use std::any::type_name;
 use std::borrow::Cow;
 use std::future::Future;
 use std::marker::PhantomData;
+use std::ops::ControlFlow;
 use std::pin::Pin;
 
 use crate::ctx::Loaded;
@@ -77,9 +78,12 @@ pub mod mode {
 #[derive(Debug)]
 pub enum WithCtx {}
 
-/// What a guard returns: `()` (always passes) or `Result<(), E>` (`Err` answers the request).
+/// What a guard returns: `()` (always passes), `Result<(), E>` (`Err` answers the request) or
+/// `ControlFlow<E>` (`Break` answers it: natural for a response that is not a refusal).
 pub trait HookOutput {
     /// `Ok` lets the request pass; `Err` answers it.
+    // A refusal carries its response by value: boxing it would cost an allocation per answer.
+    #[allow(clippy::result_large_err)]
     fn into_result(self) -> Result<(), Reply>;
 }
 
@@ -95,11 +99,22 @@ impl<E: IntoReply> HookOutput for Result<(), E> {
     }
 }
 
+/// `Break(answer)` answers the request (a CORS preflight, a redirect); `Continue` passes.
+impl<B: IntoReply> HookOutput for ControlFlow<B> {
+    fn into_result(self) -> Result<(), Reply> {
+        match self {
+            ControlFlow::Continue(()) => Ok(()),
+            ControlFlow::Break(answer) => Err(answer.into_reply()),
+        }
+    }
+}
+
 /// What a loader returns: `Result<T, E>` or `Option<T>` (`None` is a 404).
 pub trait LoaderOutput {
     /// The loaded resource's type; steps below read it with [`Res<T>`](crate::Res).
     type Resource: Send + Sync + 'static;
     /// The resource, or the answer that stops the request.
+    #[allow(clippy::result_large_err)]
     fn into_result(self) -> Result<Self::Resource, Reply>;
 }
 

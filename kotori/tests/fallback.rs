@@ -3,6 +3,8 @@
 
 mod common;
 
+use std::ops::ControlFlow;
+
 use common::{Trace, deny, mark};
 use http::{Method, StatusCode};
 use kotori::{Ctx, Kotori, Rejection, Response};
@@ -76,15 +78,15 @@ async fn parameters_are_visible_to_guards_of_an_unmatched_path() {
 
 #[tokio::test]
 async fn a_cors_hook_on_a_node_answers_preflights_for_its_routes() {
-    fn cors(cx: &mut Ctx<()>) -> Result<(), Response> {
+    fn cors(cx: &mut Ctx<()>) -> ControlFlow<Response> {
         if cx.method() == Method::OPTIONS {
             let mut res = Response::new(Default::default());
             *res.status_mut() = StatusCode::NO_CONTENT;
             res.headers_mut()
                 .insert("access-control-allow-origin", "*".parse().unwrap());
-            return Err(res);
+            return ControlFlow::Break(res);
         }
-        Ok(())
+        ControlFlow::Continue(())
     }
     let app = Kotori::new(());
     app.node("/api")
