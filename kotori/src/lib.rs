@@ -98,3 +98,13 @@ pub use tree::{Kotori, Node, Route, StepKind};
 
 pub use http;
 pub use matchit;
+
+// The README's and the guide's Rust examples are compiled and run as doc tests, so they cannot
+// drift from the API.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+struct ReadmeDoctests;
+
+#[cfg(doctest)]
+#[doc = include_str!("../../docs/src/concepts.md")]
+struct ConceptsDoctests;
