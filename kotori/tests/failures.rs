@@ -262,3 +262,54 @@ async fn malformed_json_and_query_are_400_naming_the_problem() {
     assert_eq!(res.status(), 400);
     assert!(res.text().starts_with("bad query string"), "{}", res.text());
 }
+
+/// A writer the log goes to, shared with the test.
+#[derive(Clone, Default)]
+struct LogBuffer(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for LogBuffer {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// The log of this test binary: installed once, globally, because tracing caches per call site
+/// whether anyone listens, and a per-thread subscriber would race with the other tests.
+fn captured_log() -> LogBuffer {
+    static LOG: std::sync::OnceLock<LogBuffer> = std::sync::OnceLock::new();
+    LOG.get_or_init(|| {
+        let log = LogBuffer::default();
+        let writer = log.clone();
+        tracing_subscriber::fmt()
+            .with_writer(move || writer.clone())
+            .with_ansi(false)
+            .init();
+        log
+    })
+    .clone()
+}
+
+#[tokio::test]
+async fn a_panic_is_logged_with_the_request_id_and_its_message() {
+    let log = captured_log();
+    let (_, app) = panicking_app();
+    let res = app
+        .client()
+        .get("/sync-handler")
+        .header("x-request-id", "req-42")
+        .send()
+        .await;
+    assert_eq!(res.status(), 500);
+    assert!(!res.text().contains("secret"));
+    let logged = String::from_utf8(log.0.lock().unwrap().clone()).unwrap();
+    let line = logged
+        .lines()
+        .find(|l| l.contains("req-42"))
+        .unwrap_or_else(|| panic!("no log line with the request id in:\n{logged}"));
+    assert!(line.contains("secret detail"), "{line}");
+    assert!(line.contains("/sync-handler"), "{line}");
+}
