@@ -142,12 +142,9 @@ where
         cx.depth = step.depth;
         cx.scope = step.scope;
         // Synchronous steps finish inside `run`; only a step that awaits returns a future.
-        let outcome = match catch_unwind(AssertUnwindSafe(|| step.step.run(cx))) {
-            Ok(Flow::Ready(outcome)) => outcome,
-            Ok(Flow::Pending(fut)) => match CatchUnwind(fut).await {
-                Ok(outcome) => outcome,
-                Err(panic) => return (panicked(cx, &*panic), step.depth),
-            },
+        let step_cx = &mut *cx;
+        let outcome = match drive(move || step.step.run(step_cx)).await {
+            Ok(outcome) => outcome,
             Err(panic) => return (panicked(cx, &*panic), step.depth),
         };
         match outcome.0 {
@@ -166,12 +163,9 @@ where
             if let Err(rejection) = read_body(cx, &mut body, chain.body_limit).await {
                 return (Reply::Rejection(rejection), cx.depth);
             }
-            match catch_unwind(AssertUnwindSafe(|| handler.run(cx))) {
-                Ok(Flow::Ready(reply)) => reply,
-                Ok(Flow::Pending(fut)) => match CatchUnwind(fut).await {
-                    Ok(reply) => reply,
-                    Err(panic) => panicked(cx, &*panic),
-                },
+            let handler_cx = &mut *cx;
+            match drive(move || handler.run(handler_cx)).await {
+                Ok(reply) => reply,
                 Err(panic) => panicked(cx, &*panic),
             }
         }
@@ -271,6 +265,16 @@ fn strip_body(res: &mut Response) {
         .entry(CONTENT_LENGTH)
         .or_insert_with(|| HeaderValue::from(len));
     *res.body_mut() = Default::default();
+}
+
+/// Calls a step and, if it returned a future, awaits it; a panic in either is returned as an
+/// error so the caller can answer 500 with the context intact.
+async fn drive<'a, T>(call: impl FnOnce() -> Flow<'a, T>) -> Result<T, Box<dyn Any + Send>> {
+    match catch_unwind(AssertUnwindSafe(call)) {
+        Ok(Flow::Ready(value)) => Ok(value),
+        Ok(Flow::Pending(fut)) => CatchUnwind(fut).await,
+        Err(panic) => Err(panic),
+    }
 }
 
 /// Polls a boxed future inside `catch_unwind`, so a panicking async step becomes a 500 with its

@@ -34,6 +34,11 @@ use crate::{Ctx, IntoReply, Rejection, Reply};
 ///     }
 /// }
 /// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not an extractor for this app's state `{S}`",
+    label = "this argument",
+    note = "steps take `Res<T>`, `Path<T>`, `State<S>`, `Query<T>`, `Form<T>`, `Json<T>`, `Bytes` or `Method`, or the whole `&mut Ctx<S>`; implement `FromCtx` for your own"
+)]
 pub trait FromCtx<S>: Sized + Send + 'static {
     /// Extracts the value, or refuses the request.
     fn from_ctx(cx: &mut Ctx<S>) -> Result<Self, Rejection>;

@@ -38,6 +38,11 @@ pub enum Reply {
 /// assert!(matches!(find(0).into_reply(), Reply::Rejection(_)));
 /// assert!(matches!(find(7).into_reply(), Reply::Response(_)));
 /// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be turned into a reply",
+    label = "returned here",
+    note = "reply with a `String`, `&'static str`, `Json<T>`, `Response`, `Rejection`, `StatusCode`, `()`, `(StatusCode, T)` or `Result<T, E>` of those"
+)]
 pub trait IntoReply {
     /// Converts `self`.
     fn into_reply(self) -> Reply;

@@ -25,15 +25,16 @@ use std::pin::Pin;
 use crate::ctx::Loaded;
 use crate::{Ctx, FromCtx, IntoReply, Needs, Rejection, Reply, ResourceType};
 
-/// A boxed, sendable future: what an asynchronous step costs.
-pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
+/// A boxed, sendable future: what an asynchronous step costs. It may borrow the request
+/// context (`'a`), which is how `#[kotori::hook] async fn g(cx: &mut Ctx<S>)` works.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 /// A step's result, now or later.
-pub enum Flow<T> {
+pub enum Flow<'a, T> {
     /// The step finished without awaiting.
     Ready(T),
-    /// The step awaits; the dispatcher polls this future.
-    Pending(BoxFuture<T>),
+    /// The step awaits; the dispatcher polls this future before it touches the context again.
+    Pending(BoxFuture<'a, T>),
 }
 
 /// What a guard or loader decided, as the dispatcher consumes it. Built by kotori's
@@ -49,14 +50,14 @@ impl Outcome {
         Outcome(Err(reply))
     }
 
-    fn of_hook(output: impl HookOutput) -> Self {
+    pub(crate) fn of_hook(output: impl HookOutput) -> Self {
         match output.into_result() {
             Ok(()) => Outcome::pass(),
             Err(reply) => Outcome::stop(reply),
         }
     }
 
-    fn of_loader<O: LoaderOutput>(output: O) -> Self {
+    pub(crate) fn of_loader<O: LoaderOutput>(output: O) -> Self {
         match output.into_result() {
             Ok(resource) => Outcome(Ok(Some(Loaded::new(resource)))),
             Err(reply) => Outcome::stop(reply),
@@ -78,6 +79,15 @@ pub mod mode {
 #[derive(Debug)]
 pub enum WithCtx {}
 
+/// The `Args` marker of steps made by kotori's attribute macros (`#[kotori::hook]`...).
+#[derive(Debug)]
+pub enum Macro {}
+
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not what a guard returns",
+    label = "a guard returns this",
+    note = "a guard returns `()`, `Result<(), E>` or `ControlFlow<E>` with `E: IntoReply` (a `Rejection`, a `Response`...), or a future of one"
+)]
 /// What a guard returns: `()` (always passes), `Result<(), E>` (`Err` answers the request) or
 /// `ControlFlow<E>` (`Break` answers it: natural for a response that is not a refusal).
 pub trait HookOutput {
@@ -110,6 +120,11 @@ impl<B: IntoReply> HookOutput for ControlFlow<B> {
 }
 
 /// What a loader returns: `Result<T, E>` or `Option<T>` (`None` is a 404).
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not what a loader returns",
+    label = "a loader returns this",
+    note = "a loader returns `Result<T, E>` (`E: IntoReply`) or `Option<T>` (`None` is a 404), or a future of one; `T` becomes the resource"
+)]
 pub trait LoaderOutput {
     /// The loaded resource's type; steps below read it with [`Res<T>`](crate::Res).
     type Resource: Send + Sync + 'static;
@@ -147,9 +162,15 @@ impl<T: Send + Sync + 'static> LoaderOutput for Option<T> {
 ///     }
 /// }
 /// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be used as a guard",
+    label = "not a guard",
+    note = "a guard is a function (sync or async) taking extractors or `&mut Ctx<S>` and returning `()`, `Result<(), E>` or `ControlFlow<E>`",
+    note = "an async fn that borrows `&mut Ctx<S>` across an await needs `#[kotori::hook]`"
+)]
 pub trait Hook<S, Args, Mode>: Send + Sync + 'static {
     /// Runs the guard.
-    fn call(&self, cx: &mut Ctx<S>) -> Flow<Outcome>;
+    fn call<'a>(&'a self, cx: &'a mut Ctx<S>) -> Flow<'a, Outcome>;
     /// What its extractors need from the route.
     fn needs(&self) -> Vec<Needs>;
     /// The name shown in route tables and audits: the function's path by default.
@@ -175,9 +196,15 @@ pub trait Hook<S, Args, Mode>: Send + Sync + 'static {
 ///     Ok(Live { id, host: 7 })
 /// }
 /// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be used as a loader",
+    label = "not a loader",
+    note = "a loader is a function (sync or async) taking extractors or `&mut Ctx<S>` and returning `Result<T, E>` or `Option<T>`",
+    note = "an async fn that borrows `&mut Ctx<S>` across an await needs `#[kotori::loader]`"
+)]
 pub trait Loader<S, Args, Mode>: Send + Sync + 'static {
     /// Runs the loader; a loaded value is stored in the context.
-    fn call(&self, cx: &mut Ctx<S>) -> Flow<Outcome>;
+    fn call<'a>(&'a self, cx: &'a mut Ctx<S>) -> Flow<'a, Outcome>;
     /// What its extractors need from the route.
     fn needs(&self) -> Vec<Needs>;
     /// The type of resource it produces.
@@ -201,9 +228,15 @@ pub trait Loader<S, Args, Mode>: Send + Sync + 'static {
 ///     Json(id)
 /// }
 /// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be used as a handler",
+    label = "not a handler",
+    note = "a handler is a function (sync or async) taking extractors or `&mut Ctx<S>` and returning something `IntoReply`",
+    note = "an async fn that borrows `&mut Ctx<S>` across an await needs `#[kotori::handler]`"
+)]
 pub trait Handler<S, Args, Mode>: Send + Sync + 'static {
     /// Runs the handler.
-    fn call(&self, cx: &mut Ctx<S>) -> Flow<Reply>;
+    fn call<'a>(&'a self, cx: &'a mut Ctx<S>) -> Flow<'a, Reply>;
     /// What its extractors need from the route.
     fn needs(&self) -> Vec<Needs>;
     /// The name shown in route tables: the function's path by default.
@@ -277,7 +310,7 @@ macro_rules! impl_step_fns {
         where F: Fn($($E),*) -> O + Send + Sync + 'static, O: HookOutput,
         {
             #[allow(non_snake_case, unused_variables)]
-            fn call(&self, cx: &mut Ctx<S>) -> Flow<Outcome> {
+            fn call<'a>(&'a self, cx: &'a mut Ctx<S>) -> Flow<'a, Outcome> {
                 $(let $E = extract_or!(cx, $E, Outcome::stop);)*
                 Flow::Ready(Outcome::of_hook(self($($E),*)))
             }
@@ -289,7 +322,7 @@ macro_rules! impl_step_fns {
               Fut: Future + Send + 'static, Fut::Output: HookOutput,
         {
             #[allow(non_snake_case, unused_variables)]
-            fn call(&self, cx: &mut Ctx<S>) -> Flow<Outcome> {
+            fn call<'a>(&'a self, cx: &'a mut Ctx<S>) -> Flow<'a, Outcome> {
                 $(let $E = extract_or!(cx, $E, Outcome::stop);)*
                 let fut = self($($E),*);
                 Flow::Pending(Box::pin(async move { Outcome::of_hook(fut.await) }))
@@ -301,7 +334,7 @@ macro_rules! impl_step_fns {
         where F: Fn($($E),*) -> O + Send + Sync + 'static, O: LoaderOutput,
         {
             #[allow(non_snake_case, unused_variables)]
-            fn call(&self, cx: &mut Ctx<S>) -> Flow<Outcome> {
+            fn call<'a>(&'a self, cx: &'a mut Ctx<S>) -> Flow<'a, Outcome> {
                 $(let $E = extract_or!(cx, $E, Outcome::stop);)*
                 Flow::Ready(Outcome::of_loader(self($($E),*)))
             }
@@ -314,7 +347,7 @@ macro_rules! impl_step_fns {
               Fut: Future + Send + 'static, Fut::Output: LoaderOutput,
         {
             #[allow(non_snake_case, unused_variables)]
-            fn call(&self, cx: &mut Ctx<S>) -> Flow<Outcome> {
+            fn call<'a>(&'a self, cx: &'a mut Ctx<S>) -> Flow<'a, Outcome> {
                 $(let $E = extract_or!(cx, $E, Outcome::stop);)*
                 let fut = self($($E),*);
                 Flow::Pending(Box::pin(async move { Outcome::of_loader(fut.await) }))
@@ -329,7 +362,7 @@ macro_rules! impl_step_fns {
         where F: Fn($($E),*) -> O + Send + Sync + 'static, O: IntoReply,
         {
             #[allow(non_snake_case, unused_variables)]
-            fn call(&self, cx: &mut Ctx<S>) -> Flow<Reply> {
+            fn call<'a>(&'a self, cx: &'a mut Ctx<S>) -> Flow<'a, Reply> {
                 $(let $E = extract_or!(cx, $E, std::convert::identity);)*
                 Flow::Ready(self($($E),*).into_reply())
             }
@@ -341,7 +374,7 @@ macro_rules! impl_step_fns {
               Fut: Future + Send + 'static, Fut::Output: IntoReply,
         {
             #[allow(non_snake_case, unused_variables)]
-            fn call(&self, cx: &mut Ctx<S>) -> Flow<Reply> {
+            fn call<'a>(&'a self, cx: &'a mut Ctx<S>) -> Flow<'a, Reply> {
                 $(let $E = extract_or!(cx, $E, std::convert::identity);)*
                 let fut = self($($E),*);
                 Flow::Pending(Box::pin(async move { fut.await.into_reply() }))
@@ -366,7 +399,7 @@ where
     F: Fn(&mut Ctx<S>) -> O + Send + Sync + 'static,
     O: HookOutput,
 {
-    fn call(&self, cx: &mut Ctx<S>) -> Flow<Outcome> {
+    fn call<'a>(&'a self, cx: &'a mut Ctx<S>) -> Flow<'a, Outcome> {
         Flow::Ready(Outcome::of_hook(self(cx)))
     }
     fn needs(&self) -> Vec<Needs> {
@@ -380,7 +413,7 @@ where
     Fut: Future + Send + 'static,
     Fut::Output: HookOutput,
 {
-    fn call(&self, cx: &mut Ctx<S>) -> Flow<Outcome> {
+    fn call<'a>(&'a self, cx: &'a mut Ctx<S>) -> Flow<'a, Outcome> {
         let fut = self(cx);
         Flow::Pending(Box::pin(async move { Outcome::of_hook(fut.await) }))
     }
@@ -394,7 +427,7 @@ where
     F: Fn(&mut Ctx<S>) -> O + Send + Sync + 'static,
     O: LoaderOutput,
 {
-    fn call(&self, cx: &mut Ctx<S>) -> Flow<Outcome> {
+    fn call<'a>(&'a self, cx: &'a mut Ctx<S>) -> Flow<'a, Outcome> {
         Flow::Ready(Outcome::of_loader(self(cx)))
     }
     fn needs(&self) -> Vec<Needs> {
@@ -411,7 +444,7 @@ where
     Fut: Future + Send + 'static,
     Fut::Output: LoaderOutput,
 {
-    fn call(&self, cx: &mut Ctx<S>) -> Flow<Outcome> {
+    fn call<'a>(&'a self, cx: &'a mut Ctx<S>) -> Flow<'a, Outcome> {
         let fut = self(cx);
         Flow::Pending(Box::pin(async move { Outcome::of_loader(fut.await) }))
     }
@@ -428,7 +461,7 @@ where
     F: Fn(&mut Ctx<S>) -> O + Send + Sync + 'static,
     O: IntoReply,
 {
-    fn call(&self, cx: &mut Ctx<S>) -> Flow<Reply> {
+    fn call<'a>(&'a self, cx: &'a mut Ctx<S>) -> Flow<'a, Reply> {
         Flow::Ready(self(cx).into_reply())
     }
     fn needs(&self) -> Vec<Needs> {
@@ -442,7 +475,7 @@ where
     Fut: Future + Send + 'static,
     Fut::Output: IntoReply,
 {
-    fn call(&self, cx: &mut Ctx<S>) -> Flow<Reply> {
+    fn call<'a>(&'a self, cx: &'a mut Ctx<S>) -> Flow<'a, Reply> {
         let fut = self(cx);
         Flow::Pending(Box::pin(async move { fut.await.into_reply() }))
     }
@@ -492,7 +525,7 @@ impl<T> Named<T> {
 }
 
 impl<S, A, M, T: Hook<S, A, M>> Hook<S, A, M> for Named<T> {
-    fn call(&self, cx: &mut Ctx<S>) -> Flow<Outcome> {
+    fn call<'a>(&'a self, cx: &'a mut Ctx<S>) -> Flow<'a, Outcome> {
         self.inner.call(cx)
     }
     fn needs(&self) -> Vec<Needs> {
@@ -507,7 +540,7 @@ impl<S, A, M, T: Hook<S, A, M>> Hook<S, A, M> for Named<T> {
 }
 
 impl<S, A, M, T: Loader<S, A, M>> Loader<S, A, M> for Named<T> {
-    fn call(&self, cx: &mut Ctx<S>) -> Flow<Outcome> {
+    fn call<'a>(&'a self, cx: &'a mut Ctx<S>) -> Flow<'a, Outcome> {
         self.inner.call(cx)
     }
     fn needs(&self) -> Vec<Needs> {
@@ -525,7 +558,7 @@ impl<S, A, M, T: Loader<S, A, M>> Loader<S, A, M> for Named<T> {
 }
 
 impl<S, A, M, T: Handler<S, A, M>> Handler<S, A, M> for Named<T> {
-    fn call(&self, cx: &mut Ctx<S>) -> Flow<Reply> {
+    fn call<'a>(&'a self, cx: &'a mut Ctx<S>) -> Flow<'a, Reply> {
         self.inner.call(cx)
     }
     fn needs(&self) -> Vec<Needs> {
@@ -541,11 +574,11 @@ impl<S, A, M, T: Handler<S, A, M>> Handler<S, A, M> for Named<T> {
 
 /// Type erasure: the dispatcher holds steps as `dyn ErasedStep`, one virtual call each.
 pub(crate) trait ErasedStep<S>: Send + Sync {
-    fn run(&self, cx: &mut Ctx<S>) -> Flow<Outcome>;
+    fn run<'a>(&'a self, cx: &'a mut Ctx<S>) -> Flow<'a, Outcome>;
 }
 
 pub(crate) trait ErasedHandler<S>: Send + Sync {
-    fn run(&self, cx: &mut Ctx<S>) -> Flow<Reply>;
+    fn run<'a>(&'a self, cx: &'a mut Ctx<S>) -> Flow<'a, Reply>;
 }
 
 pub(crate) struct AsHook<T, A, M>(pub(crate) T, pub(crate) PhantomData<fn() -> (A, M)>);
@@ -553,19 +586,19 @@ pub(crate) struct AsLoader<T, A, M>(pub(crate) T, pub(crate) PhantomData<fn() ->
 pub(crate) struct AsHandler<T, A, M>(pub(crate) T, pub(crate) PhantomData<fn() -> (A, M)>);
 
 impl<S, A, M, T: Hook<S, A, M>> ErasedStep<S> for AsHook<T, A, M> {
-    fn run(&self, cx: &mut Ctx<S>) -> Flow<Outcome> {
+    fn run<'a>(&'a self, cx: &'a mut Ctx<S>) -> Flow<'a, Outcome> {
         self.0.call(cx)
     }
 }
 
 impl<S, A, M, T: Loader<S, A, M>> ErasedStep<S> for AsLoader<T, A, M> {
-    fn run(&self, cx: &mut Ctx<S>) -> Flow<Outcome> {
+    fn run<'a>(&'a self, cx: &'a mut Ctx<S>) -> Flow<'a, Outcome> {
         self.0.call(cx)
     }
 }
 
 impl<S, A, M, T: Handler<S, A, M>> ErasedHandler<S> for AsHandler<T, A, M> {
-    fn run(&self, cx: &mut Ctx<S>) -> Flow<Reply> {
+    fn run<'a>(&'a self, cx: &'a mut Ctx<S>) -> Flow<'a, Reply> {
         self.0.call(cx)
     }
 }

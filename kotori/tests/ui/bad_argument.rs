@@ -1,0 +1,4 @@
+#[kotori::hook(title = "x")]
+fn check() {}
+
+fn main() {}

@@ -1,0 +1,6 @@
+#[kotori::handler]
+async fn show(name: &str) -> String {
+    name.to_owned()
+}
+
+fn main() {}

@@ -1,0 +1,6 @@
+#[kotori::handler]
+async fn show(cx: kotori::Ctx<()>) -> String {
+    cx.path().to_owned()
+}
+
+fn main() {}

@@ -1,0 +1,7 @@
+#[kotori::hook]
+fn check<S>(cx: &mut kotori::Ctx<S>) -> Result<(), kotori::Rejection> {
+    let _ = cx;
+    Ok(())
+}
+
+fn main() {}

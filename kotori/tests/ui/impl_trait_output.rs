@@ -1,0 +1,6 @@
+#[kotori::handler]
+fn show() -> impl kotori::IntoReply {
+    "hidden"
+}
+
+fn main() {}

@@ -1,0 +1,4 @@
+#[kotori::hook]
+struct Check;
+
+fn main() {}

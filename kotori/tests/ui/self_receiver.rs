@@ -1,0 +1,10 @@
+struct Guard;
+
+impl Guard {
+    #[kotori::hook]
+    fn check(&self) -> Result<(), kotori::Rejection> {
+        Ok(())
+    }
+}
+
+fn main() {}

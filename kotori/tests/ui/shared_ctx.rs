@@ -1,0 +1,7 @@
+#[kotori::hook]
+async fn check(cx: &kotori::Ctx<()>) -> Result<(), kotori::Rejection> {
+    let _ = cx;
+    Ok(())
+}
+
+fn main() {}

@@ -1,0 +1,9 @@
+#[kotori::hook]
+fn check() -> u32 {
+    7
+}
+
+fn main() {
+    let app = kotori::Kotori::new(());
+    app.before(check);
+}
