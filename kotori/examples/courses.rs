@@ -42,7 +42,8 @@ struct Course {
 
 type Db = Arc<Directory>;
 
-/// `/manage`: the bearer token names an operator, or the request is refused.
+/// The operator named by the bearer token, or 401.
+#[kotori::loader]
 fn load_operator(cx: &mut Ctx<Db>) -> Result<Operator, Rejection> {
     let token = cx
         .header("authorization")
@@ -68,7 +69,8 @@ fn require(
     })
 }
 
-/// `/courses/{id}`: the course, loaded once for every action below; unknown → 404.
+/// The course of the path, loaded once for every action below; unknown → 404.
+#[kotori::loader]
 fn load_course(Path(id): Path<u64>, State(db): State<Db>) -> Option<Course> {
     db.courses.get(&id).cloned()
 }

@@ -119,7 +119,7 @@ pub mod __private {
     }
 
     pub fn rejected(rejection: Rejection) -> Outcome {
-        Outcome(Err(Reply::Rejection(rejection)))
+        Outcome::stop(rejection)
     }
 
     pub fn reply(output: impl IntoReply) -> Reply {
@@ -141,3 +141,7 @@ struct ReadmeDoctests;
 #[cfg(doctest)]
 #[doc = include_str!("../../docs/src/concepts.md")]
 struct ConceptsDoctests;
+
+#[cfg(all(doctest, feature = "macros"))]
+#[doc = include_str!("../../docs/src/macros.md")]
+struct MacrosDoctests;

@@ -37,31 +37,36 @@ pub enum Flow<'a, T> {
     Pending(BoxFuture<'a, T>),
 }
 
-/// What a guard or loader decided, as the dispatcher consumes it. Built by kotori's
-/// implementations of [`Hook`] and [`Loader`]; opaque to users.
+/// What a guard or loader decided, as the dispatcher consumes it. kotori's implementations of
+/// [`Hook`] and [`Loader`] build it; a hand-written implementation uses these constructors.
 pub struct Outcome(pub(crate) Result<Option<Loaded>, Reply>);
 
 impl Outcome {
-    fn pass() -> Self {
+    /// The request passes this step.
+    pub fn pass() -> Self {
         Outcome(Ok(None))
     }
 
-    fn stop(reply: Reply) -> Self {
-        Outcome(Err(reply))
+    /// The step answers the request: nothing deeper runs.
+    pub fn stop(answer: impl IntoReply) -> Self {
+        Outcome(Err(answer.into_reply()))
+    }
+
+    /// A loader's result: `resource` is stored for the steps below.
+    pub fn load<T: Send + Sync + 'static>(resource: T) -> Self {
+        Outcome(Ok(Some(Loaded::new(resource))))
     }
 
     pub(crate) fn of_hook(output: impl HookOutput) -> Self {
-        match output.into_result() {
-            Ok(()) => Outcome::pass(),
-            Err(reply) => Outcome::stop(reply),
-        }
+        Outcome(output.into_result().map(|()| None))
     }
 
     pub(crate) fn of_loader<O: LoaderOutput>(output: O) -> Self {
-        match output.into_result() {
-            Ok(resource) => Outcome(Ok(Some(Loaded::new(resource)))),
-            Err(reply) => Outcome::stop(reply),
-        }
+        Outcome(
+            output
+                .into_result()
+                .map(|resource| Some(Loaded::new(resource))),
+        )
     }
 }
 
