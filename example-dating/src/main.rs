@@ -1,41 +1,198 @@
-//! example-dating: the reference application of kotori (a dating-app backend).
-//!
-//! For now it serves the operational routes through kotori; the API of shared/API.md lands
-//! with the example-dating issues.
+//! The `example-dating` binary: `serve` (the default), `migrate`, `routes`, `call`.
 
-use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
 
-use kotori::{Json, Kotori};
+use clap::{Parser, Subcommand};
+use example_dating::client::{self, Signer};
+use example_dating::config::Config;
+use example_dating::state::AppState;
+use example_dating::{app, db};
+use http::Method;
 
-/// `GET /healthz`: 200 while the process serves.
-async fn healthz() -> Json<serde_json::Value> {
-    Json(serde_json::json!({ "code": 0, "msg": "success", "data": {} }))
+#[derive(Parser)]
+#[command(
+    name = "example-dating",
+    about = "The kotori reference app: a dating-app backend."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
 }
 
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the API (the default).
+    Serve,
+    /// Create or update the schema and seed it, then exit.
+    Migrate,
+    /// Print the guard tree: every prefix, guard, loader and route.
+    Routes,
+    /// Call the running server as the configured app, signing the request for you.
+    ///
+    /// Example: `example-dating call POST /api/auth/sendsms phone=18922986865`. The token from
+    /// the last successful login is kept in `.example-dating-token` and sent automatically.
+    Call {
+        /// GET, POST...
+        method: String,
+        /// The path, e.g. /api/me.
+        path: String,
+        /// Parameters as key=value.
+        params: Vec<String>,
+        /// Send this token instead of the saved one.
+        #[arg(long)]
+        token: Option<String>,
+        /// Send no token.
+        #[arg(long)]
+        no_token: bool,
+        /// The server address (default: the configured LISTEN).
+        #[arg(long)]
+        addr: Option<String>,
+    },
+}
+
+const TOKEN_FILE: &str = ".example-dating-token";
+
 #[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let quiet_logs = matches!(
+        cli.command,
+        Some(Command::Call { .. }) | Some(Command::Routes)
+    );
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| if quiet_logs { "warn" } else { "info" }.into()),
         )
         .init();
+    match run(cli.command.unwrap_or(Command::Serve)).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("example-dating: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
 
-    let app = Kotori::new(());
-    app.get("/healthz", healthz);
-    let app = app.build()?;
+async fn run(command: Command) -> Result<(), String> {
+    let config = Config::from_env()?;
+    match command {
+        Command::Serve => serve(config).await,
+        Command::Migrate => {
+            let db = db::connect(&config.database_url)
+                .await
+                .map_err(|e| e.to_string())?;
+            db::migrate(&db).await.map_err(|e| e.to_string())?;
+            println!("migrated and seeded {}", config.database_url);
+            Ok(())
+        }
+        Command::Routes => {
+            let state = AppState::start(Config {
+                database_url: "sqlite::memory:".into(),
+                redis_url: None,
+                ..config
+            })
+            .await?;
+            print!("{}", app::build(state).map_err(|e| e.to_string())?.tree());
+            Ok(())
+        }
+        Command::Call {
+            method,
+            path,
+            params,
+            token,
+            no_token,
+            addr,
+        } => call(config, &method, &path, &params, token, no_token, addr).await,
+    }
+}
 
-    let addr: SocketAddr = std::env::var("LISTEN")
-        .unwrap_or_else(|_| "127.0.0.1:8080".into())
-        .parse()
-        .map_err(|e| format!("LISTEN must be an address like 127.0.0.1:8080: {e}"))?;
-    let listener = tokio::net::TcpListener::bind(addr).await?;
-    println!("example-dating listening on http://{addr}");
-    println!("routes:\n{}", app.tree());
-    println!("try: curl http://{addr}/healthz");
+async fn serve(config: Config) -> Result<(), String> {
+    let listen = config.listen;
+    let dev = config.dev_app.then(|| config.apps[0].clone());
+    let state = AppState::start(config).await?;
+    let app = app::build(state).map_err(|e| e.to_string())?;
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .map_err(|e| format!("LISTEN={listen}: {e}"))?;
+    println!(
+        "example-dating serving on http://{listen}  (GET /healthz, /readyz; the API under /api)"
+    );
+    if let Some(app) = dev {
+        println!();
+        println!(
+            "!! No app is configured: the DEVELOPMENT app is active (appkey={} appsecret={}, scheme v1),",
+            app.appkey, app.secret
+        );
+        println!(
+            "!! and SMS codes are echoed in responses. Configure [[apps]] before exposing this server."
+        );
+        println!();
+        println!("Try it (the call subcommand signs requests for you):");
+        println!(
+            "  cargo run -q -p example-dating -- call POST /api/auth/sendsms phone=18922986865"
+        );
+        println!(
+            "  cargo run -q -p example-dating -- call POST /api/auth/login phone=18922986865 code=<the code>"
+        );
+        println!("  cargo run -q -p example-dating -- call POST /api/auth/logout");
+    }
     kotori::serve(listener, app)
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;
         })
-        .await?;
+        .await
+        .map_err(|e| e.to_string())
+}
+
+async fn call(
+    config: Config,
+    method: &str,
+    path: &str,
+    raw: &[String],
+    token: Option<String>,
+    no_token: bool,
+    addr: Option<String>,
+) -> Result<(), String> {
+    let method: Method = method
+        .to_ascii_uppercase()
+        .parse()
+        .map_err(|_| format!("`{method}` is not an HTTP method"))?;
+    let mut params = Vec::new();
+    for pair in raw {
+        let (k, v) = pair
+            .split_once('=')
+            .ok_or_else(|| format!("`{pair}`: parameters are key=value"))?;
+        params.push((k.to_owned(), v.to_owned()));
+    }
+    let token_file = PathBuf::from(TOKEN_FILE);
+    let token = match (no_token, token) {
+        (true, _) => None,
+        (false, Some(t)) => Some(t),
+        (false, None) => std::fs::read_to_string(&token_file)
+            .ok()
+            .map(|t| t.trim().to_owned())
+            .filter(|t| !t.is_empty()),
+    };
+    let app = if path.starts_with("/pay") {
+        config.payment_apps[0].clone()
+    } else {
+        config.apps[0].clone()
+    };
+    let signed = Signer::new(app).sign(&method, path, &params, token.as_deref());
+    let addr = addr.unwrap_or_else(|| config.listen.to_string());
+    let (status, body) = client::send(&addr, client::request(method, path, &signed)).await?;
+    let pretty = serde_json::from_str::<serde_json::Value>(&body)
+        .map(|v| {
+            if path == "/api/auth/login" {
+                if let Some(t) = v["data"]["token"].as_str() {
+                    let _ = std::fs::write(&token_file, t);
+                }
+            }
+            serde_json::to_string_pretty(&v).unwrap_or(body.clone())
+        })
+        .unwrap_or(body);
+    println!("HTTP {status}\n{pretty}");
     Ok(())
 }

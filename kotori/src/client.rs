@@ -33,6 +33,7 @@ pub struct TestRequest<'a, S> {
     app: &'a App<S>,
     request: http::request::Builder,
     body: Bytes,
+    peer: Option<std::net::SocketAddr>,
 }
 
 /// A response received by a [`TestClient`], its body read in full.
@@ -57,6 +58,7 @@ impl<'a, S: Clone + Send + Sync + 'static> TestClient<'a, S> {
             app: self.app,
             request: Request::builder().method(method).uri(uri),
             body: Bytes::new(),
+            peer: None,
         }
     }
 
@@ -88,6 +90,12 @@ impl<S: Clone + Send + Sync + 'static> TestRequest<'_, S> {
         self
     }
 
+    /// Pretends the request came from `peer` ([`Ctx::peer_addr`](crate::Ctx::peer_addr)).
+    pub fn peer(mut self, peer: std::net::SocketAddr) -> Self {
+        self.peer = Some(peer);
+        self
+    }
+
     /// Sets a raw body.
     pub fn body(mut self, body: impl Into<Bytes>) -> Self {
         self.body = body.into();
@@ -113,7 +121,7 @@ impl<S: Clone + Send + Sync + 'static> TestRequest<'_, S> {
             .request
             .body(Full::new(self.body))
             .expect("a valid test request (method, URI and headers)");
-        let response = self.app.dispatch(request).await;
+        let response = self.app.dispatch_from(request, self.peer).await;
         let (parts, body) = response.into_parts();
         let body = match body.collect().await {
             Ok(collected) => collected.to_bytes(),

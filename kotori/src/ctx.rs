@@ -4,9 +4,11 @@ use std::any::{Any, TypeId};
 use std::borrow::Cow;
 use std::cell::OnceCell;
 use std::hash::{BuildHasher, RandomState};
+use std::net::SocketAddr;
 use std::str::FromStr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, LazyLock};
+use std::time::Instant;
 
 use bytes::Bytes;
 use http::header::AsHeaderName;
@@ -36,6 +38,8 @@ pub struct Ctx<S> {
     /// The deepest node depth entered so far; after hooks run from there up.
     pub(crate) depth: u8,
     request_id: OnceCell<Box<str>>,
+    peer: Option<SocketAddr>,
+    started: Instant,
 }
 
 /// A loaded resource, stored by type.
@@ -62,8 +66,10 @@ pub(crate) struct Params {
 }
 
 impl<S> Ctx<S> {
-    pub(crate) fn new(parts: Parts, state: S) -> Self {
+    pub(crate) fn new(parts: Parts, state: S, peer: Option<SocketAddr>) -> Self {
         Ctx {
+            peer,
+            started: Instant::now(),
             parts,
             state,
             params: Params::default(),
@@ -73,6 +79,17 @@ impl<S> Ctx<S> {
             depth: 0,
             request_id: OnceCell::new(),
         }
+    }
+
+    /// The address of the client's end of the connection, when served over a socket (behind a
+    /// proxy this is the proxy: read its forwarding header if you trust it).
+    pub fn peer_addr(&self) -> Option<SocketAddr> {
+        self.peer
+    }
+
+    /// When kotori started on this request (for access logs and latency metrics).
+    pub fn started(&self) -> Instant {
+        self.started
     }
 
     /// The request method.

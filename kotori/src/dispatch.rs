@@ -2,6 +2,7 @@
 
 use std::any::Any;
 use std::future::Future;
+use std::net::SocketAddr;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -53,9 +54,18 @@ impl<S: Clone + Send + Sync + 'static> App<S> {
         B: HttpBody<Data = Bytes> + Send + 'static,
         B::Error: Into<BoxError>,
     {
+        self.dispatch_from(req, None).await
+    }
+
+    /// [`App::dispatch`] for a request that came from `peer` ([`Ctx::peer_addr`]).
+    pub async fn dispatch_from<B>(&self, req: Request<B>, peer: Option<SocketAddr>) -> Response
+    where
+        B: HttpBody<Data = Bytes> + Send + 'static,
+        B::Error: Into<BoxError>,
+    {
         let (parts, body) = req.into_parts();
         let is_head = parts.method == Method::HEAD;
-        let mut cx = Ctx::new(parts, self.state.clone());
+        let mut cx = Ctx::new(parts, self.state.clone(), peer);
         let (chain, end) = self.resolve(&mut cx);
         if chain.loaders > 0 {
             cx.resources.reserve_exact(chain.loaders);

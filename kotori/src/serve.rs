@@ -126,7 +126,7 @@ where
         let app = Arc::clone(&app);
         let service = service_fn(move |req: hyper::Request<Incoming>| {
             let app = Arc::clone(&app);
-            async move { Ok::<_, Infallible>(app.dispatch(req).await) }
+            async move { Ok::<_, Infallible>(app.dispatch_from(req, Some(peer)).await) }
         });
         let connection = builder
             .serve_connection_with_upgrades(TokioIo::new(stream), service)

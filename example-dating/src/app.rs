@@ -1,0 +1,38 @@
+//! The whole URL space on one screen: every prefix, guard, loader and route of the API.
+
+use kotori::{App, BuildError, Kotori};
+
+use crate::auth;
+use crate::envelope;
+use crate::ops;
+use crate::params::load_params;
+use crate::state::AppState;
+
+/// Builds the tree.
+pub fn build(state: AppState) -> Result<App<AppState>, BuildError> {
+    let app = Kotori::new(state);
+    app.after(ops::request_log);
+    app.get("/healthz", ops::healthz);
+    app.get("/readyz", ops::readyz);
+
+    // /api: every request is signed by a client app (40101–40104), answered in the envelope.
+    let api = app
+        .node("/api")
+        .render(envelope::render)
+        .load(load_params)
+        .before(auth::verify_client_signature);
+    api.post("/auth/sendsms", auth::send_sms);
+    api.post("/auth/login", auth::login);
+
+    // Everything else under /api needs a live token (40105).
+    let user = api.group().load(auth::load_caller);
+    user.post("/auth/logout", auth::logout);
+
+    // /pay: notices from payment providers, signed with their own apps.
+    app.node("/pay")
+        .render(envelope::render)
+        .load(load_params)
+        .before(auth::verify_payment_signature);
+
+    app.build()
+}

@@ -1,0 +1,149 @@
+//! `POST /api/auth/sendsms`, `/api/auth/login`, `/api/auth/logout`.
+
+use std::time::Duration;
+
+use kotori::{Ctx, Json, Rejection, Res, State};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set, SqlErr, TransactionTrait,
+};
+use serde_json::{Value, json};
+
+use super::session::{self, Caller};
+use super::sms;
+use crate::clock;
+use crate::codes;
+use crate::db::{
+    self,
+    entity::users::{user_auth, user_info},
+};
+use crate::envelope::ok;
+use crate::params::Params;
+use crate::random;
+use crate::state::AppState;
+
+fn phone_param(params: &Params) -> Result<String, Rejection> {
+    let phone = params.required("phone")?;
+    if !sms::valid_phone(phone) {
+        return Err(codes::malformed(
+            "phone",
+            "an optional + and 6 to 15 digits",
+        ));
+    }
+    Ok(phone.to_owned())
+}
+
+/// Sends a six-digit code to `phone`, within the per-phone and per-client limits.
+#[kotori::handler]
+pub async fn send_sms(
+    cx: &mut Ctx<AppState>,
+    params: Res<Params>,
+) -> Result<Json<Value>, Rejection> {
+    let phone = phone_param(&params)?;
+    let state = cx.state().clone();
+    let client = cx
+        .peer_addr()
+        .map_or_else(|| "unknown".to_owned(), |peer| peer.ip().to_string());
+    sms::check_limits(&*state.store, &phone, &client).await?;
+    let code = random::sms_code();
+    let ttl = Duration::from_secs(state.config.sms.code_ttl_secs);
+    sms::remember(&*state.store, &phone, &code, ttl).await?;
+    if let Err(e) = state.sms.send(&phone, &code).await {
+        tracing::warn!(error = %e, "the SMS provider failed");
+        return Err(codes::unavailable("SMS provider"));
+    }
+    Ok(if state.config.sms.echo_code {
+        ok(json!({ "phone": phone, "code": code }))
+    } else {
+        ok(json!({ "phone": phone }))
+    })
+}
+
+/// Checks the code, registers the phone on first login, and opens a session.
+#[kotori::handler]
+pub async fn login(
+    params: Res<Params>,
+    State(state): State<AppState>,
+) -> Result<Json<Value>, Rejection> {
+    let phone = phone_param(&params)?;
+    let code = params.required("code")?;
+    let ttl = Duration::from_secs(state.config.sms.code_ttl_secs);
+    sms::redeem(&*state.store, &phone, code, ttl).await?;
+    let user = find_or_register(&state, &phone).await?;
+    if user.banned {
+        return Err(codes::banned());
+    }
+    let (token, expire_at) = session::issue(&state, user.user_id).await?;
+    Ok(ok(
+        json!({ "token": token, "expire_time": clock::format(expire_at), "user_id": user.user_id }),
+    ))
+}
+
+/// Ends the session of the token sent, on every instance.
+#[kotori::handler]
+pub async fn logout(
+    caller: Res<Caller>,
+    State(state): State<AppState>,
+) -> Result<Json<Value>, Rejection> {
+    session::revoke(&state, &caller.token).await?;
+    Ok(ok(json!({})))
+}
+
+async fn find_user(state: &AppState, phone: &str) -> Result<Option<user_info::Model>, Rejection> {
+    let auth = user_auth::Entity::find()
+        .filter(user_auth::Column::LoginType.eq("phone"))
+        .filter(user_auth::Column::Identifier.eq(phone))
+        .one(&state.db)
+        .await
+        .map_err(db::unavailable)?;
+    match auth {
+        None => Ok(None),
+        Some(auth) => user_info::Entity::find_by_id(auth.user_id)
+            .one(&state.db)
+            .await
+            .map_err(db::unavailable),
+    }
+}
+
+/// The user of `phone`, registering it first if needed. Profile and identity are written in
+/// one transaction; of two concurrent first logins, the unique identity index lets one win and
+/// the other reads the winner's user.
+async fn find_or_register(state: &AppState, phone: &str) -> Result<user_info::Model, Rejection> {
+    if let Some(user) = find_user(state, phone).await? {
+        return Ok(user);
+    }
+    let now = clock::now();
+    let txn = state.db.begin().await.map_err(db::unavailable)?;
+    let user = user_info::ActiveModel {
+        nickname: Set(format!("u-{phone}")),
+        phone: Set(phone.to_owned()),
+        gender: Set(0),
+        authority: Set(1),
+        banned: Set(false),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    }
+    .insert(&txn)
+    .await
+    .map_err(db::unavailable)?;
+    let identity = user_auth::ActiveModel {
+        user_id: Set(user.user_id),
+        login_type: Set("phone".into()),
+        identifier: Set(phone.to_owned()),
+        created_at: Set(now),
+        ..Default::default()
+    }
+    .insert(&txn)
+    .await;
+    match identity {
+        Ok(_) => {
+            txn.commit().await.map_err(db::unavailable)?;
+            Ok(user)
+        }
+        Err(e) if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
+            txn.rollback().await.map_err(db::unavailable)?;
+            find_user(state, phone).await?.ok_or_else(codes::internal)
+        }
+        Err(e) => Err(db::unavailable(e)),
+    }
+}

@@ -1,0 +1,135 @@
+//! Sessions: user tokens, stored in the database, cached in the store, revocable everywhere.
+
+use std::time::Duration;
+
+use kotori::{Rejection, Res, State};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
+
+use crate::clock;
+use crate::codes;
+use crate::db::{self, entity::users::user_token};
+use crate::params::Params;
+use crate::random;
+use crate::state::AppState;
+
+/// The logged-in caller, loaded by the token guard for every route that needs one.
+#[derive(Clone, Debug)]
+pub struct Caller {
+    /// The user.
+    pub user_id: i64,
+    /// The token the request carried.
+    pub token: String,
+}
+
+/// How long a token lookup is cached: revocation writes a tombstone, so this only bounds how
+/// long the cache holds tokens nobody uses.
+const CACHE_TTL: Duration = Duration::from_secs(600);
+const REVOKED: &str = "revoked";
+
+fn cache_key(token: &str) -> String {
+    format!("tok:{token}")
+}
+
+/// The token guard: `token` must name a live session (40105 otherwise).
+#[kotori::loader]
+pub async fn load_caller(
+    params: Res<Params>,
+    State(state): State<AppState>,
+) -> Result<Caller, Rejection> {
+    let token = params
+        .get("token")
+        .filter(|t| !t.is_empty())
+        .ok_or_else(codes::bad_token)?;
+    let user_id = lookup(&state, token).await?.ok_or_else(codes::bad_token)?;
+    Ok(Caller {
+        user_id,
+        token: token.to_owned(),
+    })
+}
+
+/// The user of a live token, from the cache or the database.
+pub async fn lookup(state: &AppState, token: &str) -> Result<Option<i64>, Rejection> {
+    if token.len() != 32 || !token.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Ok(None);
+    }
+    let now = clock::now();
+    if let Some(cached) = state.store.get(&cache_key(token)).await? {
+        if cached == REVOKED {
+            return Ok(None);
+        }
+        if let Some((user, expire)) = cached.split_once(':') {
+            if let (Ok(user), Ok(expire)) = (user.parse::<i64>(), expire.parse::<i64>()) {
+                return Ok((expire > now).then_some(user));
+            }
+        }
+    }
+    let row = user_token::Entity::find_by_id(token.to_owned())
+        .one(&state.db)
+        .await
+        .map_err(db::unavailable)?;
+    let Some(row) = row.filter(|r| r.expire_at > now) else {
+        return Ok(None);
+    };
+    // `set_nx`: never overwrite a tombstone written by a revocation racing with this lookup.
+    let ttl = CACHE_TTL.min(Duration::from_secs((row.expire_at - now) as u64));
+    state
+        .store
+        .set_nx(
+            &cache_key(token),
+            &format!("{}:{}", row.user_id, row.expire_at),
+            ttl,
+        )
+        .await?;
+    Ok(Some(row.user_id))
+}
+
+/// Opens a session for `user_id`: a new 128-bit token (other devices keep theirs).
+pub async fn issue(state: &AppState, user_id: i64) -> Result<(String, i64), Rejection> {
+    let token = random::hex_token(16);
+    let now = clock::now();
+    let expire_at = now + state.config.user_token_secs as i64;
+    user_token::ActiveModel {
+        token: Set(token.clone()),
+        user_id: Set(user_id),
+        expire_at: Set(expire_at),
+        created_at: Set(now),
+    }
+    .insert(&state.db)
+    .await
+    .map_err(db::unavailable)?;
+    Ok((token, expire_at))
+}
+
+/// Ends one session, on every instance at once.
+pub async fn revoke(state: &AppState, token: &str) -> Result<(), Rejection> {
+    user_token::Entity::delete_by_id(token.to_owned())
+        .exec(&state.db)
+        .await
+        .map_err(db::unavailable)?;
+    state
+        .store
+        .set(&cache_key(token), REVOKED, CACHE_TTL)
+        .await?;
+    Ok(())
+}
+
+/// Ends every session of a user (a ban).
+pub async fn revoke_all(state: &AppState, user_id: i64) -> Result<(), Rejection> {
+    let rows = user_token::Entity::find()
+        .filter(user_token::Column::UserId.eq(user_id))
+        .all(&state.db)
+        .await
+        .map_err(db::unavailable)?;
+    user_token::Entity::delete_many()
+        .filter(user_token::Column::UserId.eq(user_id))
+        .exec(&state.db)
+        .await
+        .map_err(db::unavailable)?;
+    for row in rows {
+        state
+            .store
+            .set(&cache_key(&row.token), REVOKED, CACHE_TTL)
+            .await?;
+    }
+    Ok(())
+}

@@ -1,0 +1,151 @@
+//! The signature guard (API.md §2): appkey, timestamp window, signature, replay — in that
+//! order, failing closed when the store cannot be reached.
+
+use std::time::Duration;
+
+use kotori::{Ctx, Rejection, Res};
+use subtle::ConstantTimeEq;
+
+use crate::codes;
+use crate::config::AppConfig;
+use crate::params::Params;
+use crate::signing::{self, Scheme, Signed};
+use crate::state::AppState;
+
+/// Checks the signature of a client app's request (`/api`).
+#[kotori::hook]
+pub async fn verify_client_signature(
+    cx: &mut Ctx<AppState>,
+    params: Res<Params>,
+) -> Result<(), Rejection> {
+    let state = cx.state().clone();
+    let app = params
+        .get("appkey")
+        .and_then(|key| state.config.client_app(key))
+        .ok_or_else(codes::bad_appkey)?;
+    verify(cx, &params, app).await
+}
+
+/// Checks the signature of a payment provider's notice (`/pay`); client apps are refused.
+#[kotori::hook]
+pub async fn verify_payment_signature(
+    cx: &mut Ctx<AppState>,
+    params: Res<Params>,
+) -> Result<(), Rejection> {
+    let state = cx.state().clone();
+    let app = params
+        .get("appkey")
+        .and_then(|key| state.config.payment_app(key))
+        .ok_or_else(codes::bad_appkey)?;
+    verify(cx, &params, app).await
+}
+
+/// Seconds since the epoch from a `timestamp` parameter: seconds (with or without a fraction)
+/// or milliseconds, told apart by magnitude. v2 takes whole seconds only.
+pub fn parse_timestamp(raw: &str, scheme: Scheme) -> Option<f64> {
+    let digits_only = !raw.is_empty() && raw.bytes().all(|b| b.is_ascii_digit());
+    let well_formed = match scheme {
+        Scheme::V2 => digits_only,
+        Scheme::V1 => {
+            let mut parts = raw.splitn(2, '.');
+            let whole = parts.next().unwrap_or("");
+            let fraction = parts.next();
+            !whole.is_empty()
+                && whole.bytes().all(|b| b.is_ascii_digit())
+                && fraction.is_none_or(|f| !f.is_empty() && f.bytes().all(|b| b.is_ascii_digit()))
+        }
+    };
+    if !well_formed || raw.len() > 20 {
+        return None;
+    }
+    let value: f64 = raw.parse().ok()?;
+    // 1e11 seconds is the year 5138; 1e11 milliseconds is 1973. Nothing in between is sent.
+    Some(if value >= 1e11 { value / 1000.0 } else { value })
+}
+
+async fn verify(cx: &mut Ctx<AppState>, params: &Params, app: &AppConfig) -> Result<(), Rejection> {
+    let state = cx.state().clone();
+    let window = state.config.window_secs as f64;
+
+    let raw_ts = params.get("timestamp").ok_or_else(codes::bad_timestamp)?;
+    let ts = parse_timestamp(raw_ts, app.scheme).ok_or_else(codes::bad_timestamp)?;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64());
+    if (now - ts).abs() > window {
+        return Err(codes::bad_timestamp());
+    }
+
+    let sign = params
+        .get("sign")
+        .filter(|s| !s.is_empty())
+        .ok_or_else(codes::bad_sign)?;
+    let nonce = params.get("nonce").unwrap_or("");
+    let signed = Signed {
+        method: cx.method().as_str(),
+        path: cx.path(),
+        appkey: &app.appkey,
+        token: params.get("token").unwrap_or(""),
+        timestamp: raw_ts,
+        nonce,
+    };
+    let pairs = params.pairs().iter().map(|(k, v)| (k.as_str(), v.as_str()));
+    let expected = signing::sign(app.scheme, pairs, &signed, &app.secret);
+    if !bool::from(expected.as_bytes().ct_eq(sign.as_bytes())) {
+        return Err(codes::bad_sign());
+    }
+
+    // Only now, with a valid signature, is the nonce recorded: forged requests burn nothing.
+    // The signature is recorded too: `timestamp` and `nonce` are concatenated unseparated, so
+    // a shifted boundary (`…415`+`abc` / `…`+`415abc`) signs the same string with a new nonce.
+    if nonce.is_empty() {
+        return Err(codes::replayed());
+    }
+    // A timestamp may lead server time by a window: a replay is possible for two windows.
+    let ttl = Duration::from_secs(state.config.window_secs * 2 + 1);
+    let fresh_nonce = state
+        .store
+        .set_nx(&format!("nonce:{}:{nonce}", app.appkey), "1", ttl)
+        .await?;
+    if !fresh_nonce {
+        return Err(codes::replayed());
+    }
+    let fresh_sign = state
+        .store
+        .set_nx(&format!("sig:{}:{sign}", app.appkey), "1", ttl)
+        .await?;
+    if !fresh_sign {
+        return Err(codes::replayed());
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_timestamp;
+    use crate::signing::Scheme;
+
+    #[test]
+    fn timestamps_in_seconds_fractions_or_milliseconds() {
+        assert_eq!(
+            parse_timestamp("1564486841", Scheme::V1),
+            Some(1_564_486_841.0)
+        );
+        assert_eq!(
+            parse_timestamp("1564486841.5", Scheme::V1),
+            Some(1_564_486_841.5)
+        );
+        assert_eq!(
+            parse_timestamp("1564486841415", Scheme::V1),
+            Some(1_564_486_841.415)
+        );
+        for bad in ["", "abc", "1.2.3", "-5", "1e9", "12.", ".5", "1564486841 "] {
+            assert_eq!(parse_timestamp(bad, Scheme::V1), None, "{bad:?}");
+        }
+        assert_eq!(
+            parse_timestamp("1564486841.5", Scheme::V2),
+            None,
+            "v2 takes whole seconds"
+        );
+    }
+}

@@ -1,0 +1,333 @@
+//! Configuration: a TOML file, then environment variables over it, then checks that name the
+//! offending key. With nothing configured the server runs on SQLite and the in-process store,
+//! with the development apps (loudly).
+
+use std::net::SocketAddr;
+use std::path::Path;
+
+use serde::Deserialize;
+
+use crate::signing::Scheme;
+
+/// The legacy development client app (API.md §9), used only while no client app is configured.
+pub const DEV_APP: (&str, &str) = ("432ABZ", "1AE32B09224");
+/// The development payment provider (API.md §6), used only while none is configured.
+pub const DEV_PAYMENT_APP: (&str, &str) = ("PAYDEV", "paydev-secret");
+
+/// The whole configuration.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// Where to listen (`LISTEN`).
+    pub listen: SocketAddr,
+    /// The database (`DATABASE_URL`): SQLite, MySQL/MariaDB or PostgreSQL.
+    pub database_url: String,
+    /// Redis (`REDIS_URL`); `None` runs the in-process store.
+    pub redis_url: Option<String>,
+    /// Prefix of every key this app writes to the store (`REDIS_PREFIX`).
+    pub store_prefix: String,
+    /// Client apps allowed to call `/api`.
+    pub apps: Vec<AppConfig>,
+    /// Payment providers allowed to call `/pay/notify`.
+    pub payment_apps: Vec<AppConfig>,
+    /// Whether the development client app is in use (no client app configured).
+    pub dev_app: bool,
+    /// SMS settings.
+    pub sms: SmsConfig,
+    /// Signature window, in seconds either side of server time.
+    pub window_secs: u64,
+    /// User token lifetime, in seconds.
+    pub user_token_secs: u64,
+    /// Operator token lifetime, in seconds.
+    pub operator_token_secs: u64,
+    /// RTMP push settings.
+    pub push: PushConfig,
+}
+
+/// One app: its key, its secret and the scheme it signs with.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AppConfig {
+    /// The public key sent as `appkey`.
+    pub appkey: String,
+    /// The shared secret; never in code, never logged.
+    pub secret: String,
+    /// `v1` (legacy MD5) or `v2` (HMAC-SHA256).
+    pub scheme: Scheme,
+    /// A disabled app is refused like an unknown one (40101).
+    #[serde(default = "yes")]
+    pub enabled: bool,
+}
+
+/// SMS settings.
+#[derive(Clone, Debug)]
+pub struct SmsConfig {
+    /// Return the code in the `sendsms` response (development only).
+    pub echo_code: bool,
+    /// How long a code is valid, in seconds.
+    pub code_ttl_secs: u64,
+}
+
+/// RTMP push URL settings.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PushConfig {
+    /// The push domain.
+    pub domain: String,
+    /// The key that signs push URLs.
+    pub key: String,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct File {
+    listen: Option<String>,
+    database_url: Option<String>,
+    redis_url: Option<String>,
+    store_prefix: Option<String>,
+    #[serde(default)]
+    apps: Vec<AppConfig>,
+    #[serde(default)]
+    payment_apps: Vec<AppConfig>,
+    #[serde(default)]
+    sms: SmsFile,
+    #[serde(default)]
+    signing: SigningFile,
+    #[serde(default)]
+    tokens: TokensFile,
+    push: Option<PushConfig>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SmsFile {
+    echo_code: Option<bool>,
+    code_ttl_secs: Option<u64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SigningFile {
+    window_secs: Option<u64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TokensFile {
+    user_ttl_days: Option<u64>,
+    operator_ttl_hours: Option<u64>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl Config {
+    /// Loads the configuration: the TOML file at `EXAMPLE_DATING_CONFIG`, else
+    /// `example-dating.toml` if present, else defaults; then the environment.
+    pub fn from_env() -> Result<Config, String> {
+        let path = std::env::var("EXAMPLE_DATING_CONFIG").ok();
+        let text = match &path {
+            Some(path) => Some(
+                std::fs::read_to_string(path)
+                    .map_err(|e| format!("EXAMPLE_DATING_CONFIG={path}: {e}"))?,
+            ),
+            None => std::fs::read_to_string(Path::new("example-dating.toml")).ok(),
+        };
+        Config::load(text.as_deref(), |key| std::env::var(key).ok())
+    }
+
+    /// Parses `toml` (if any), applies `env` overrides and checks the result.
+    pub fn load(
+        toml_text: Option<&str>,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<Config, String> {
+        let file: File = match toml_text {
+            Some(text) => toml::from_str(text).map_err(|e| format!("configuration file: {e}"))?,
+            None => File::default(),
+        };
+        let listen_text = env("LISTEN")
+            .or(file.listen)
+            .unwrap_or_else(|| "127.0.0.1:8080".into());
+        let listen = listen_text.parse().map_err(|_| {
+            format!("listen / LISTEN: `{listen_text}` is not an address like 127.0.0.1:8080")
+        })?;
+        let database_url = env("DATABASE_URL")
+            .or(file.database_url)
+            .unwrap_or_else(|| "sqlite://example-dating.sqlite?mode=rwc".into());
+        if !["sqlite:", "mysql:", "mariadb:", "postgres:", "postgresql:"]
+            .iter()
+            .any(|s| database_url.starts_with(s))
+        {
+            return Err(format!(
+                "database_url / DATABASE_URL: `{database_url}` is not a sqlite:, mysql: or postgres: URL"
+            ));
+        }
+        let redis_url = env("REDIS_URL")
+            .or(file.redis_url)
+            .filter(|u| !u.is_empty());
+        if let Some(url) = &redis_url {
+            if !url.starts_with("redis://") && !url.starts_with("rediss://") {
+                return Err(format!(
+                    "redis_url / REDIS_URL: `{url}` is not a redis:// URL"
+                ));
+            }
+        }
+        let dev_app = file.apps.is_empty();
+        let apps = if dev_app {
+            vec![dev(DEV_APP)]
+        } else {
+            file.apps
+        };
+        let payment_apps = if file.payment_apps.is_empty() {
+            vec![dev(DEV_PAYMENT_APP)]
+        } else {
+            file.payment_apps
+        };
+        let mut seen = std::collections::HashSet::new();
+        for (list, app) in apps
+            .iter()
+            .map(|a| ("apps", a))
+            .chain(payment_apps.iter().map(|a| ("payment_apps", a)))
+        {
+            if app.appkey.is_empty() || app.secret.is_empty() {
+                return Err(format!(
+                    "{list}: every app needs a non-empty appkey and secret"
+                ));
+            }
+            if !seen.insert(app.appkey.clone()) {
+                return Err(format!(
+                    "{list}: appkey `{}` is configured twice",
+                    app.appkey
+                ));
+            }
+        }
+        let echo_code = match env("SMS_ECHO_CODE") {
+            Some(v) => v
+                .parse()
+                .map_err(|_| format!("SMS_ECHO_CODE: `{v}` is not true or false"))?,
+            None => file.sms.echo_code.unwrap_or(dev_app),
+        };
+        let window_secs = match env("SIGNING_WINDOW_SECS") {
+            Some(v) => v
+                .parse()
+                .map_err(|_| format!("SIGNING_WINDOW_SECS: `{v}` is not a number of seconds"))?,
+            None => file.signing.window_secs.unwrap_or(60),
+        };
+        if window_secs == 0 {
+            return Err("signing.window_secs: must be at least 1".into());
+        }
+        let code_ttl_secs = file.sms.code_ttl_secs.unwrap_or(300);
+        if code_ttl_secs == 0 {
+            return Err("sms.code_ttl_secs: must be at least 1".into());
+        }
+        let store_prefix = env("REDIS_PREFIX")
+            .or(file.store_prefix)
+            .unwrap_or_else(|| "dating:".into());
+        Ok(Config {
+            listen,
+            database_url,
+            redis_url,
+            store_prefix,
+            apps,
+            payment_apps,
+            dev_app,
+            sms: SmsConfig {
+                echo_code,
+                code_ttl_secs,
+            },
+            window_secs,
+            user_token_secs: file.tokens.user_ttl_days.unwrap_or(7) * 86_400,
+            operator_token_secs: file.tokens.operator_ttl_hours.unwrap_or(12) * 3600,
+            push: file.push.unwrap_or_else(|| PushConfig {
+                domain: "push.example.invalid".into(),
+                key: "dev-push-key".into(),
+            }),
+        })
+    }
+
+    /// The client app for `appkey`, if configured and enabled.
+    pub fn client_app(&self, appkey: &str) -> Option<&AppConfig> {
+        self.apps.iter().find(|a| a.enabled && a.appkey == appkey)
+    }
+
+    /// The payment provider for `appkey`, if configured and enabled.
+    pub fn payment_app(&self, appkey: &str) -> Option<&AppConfig> {
+        self.payment_apps
+            .iter()
+            .find(|a| a.enabled && a.appkey == appkey)
+    }
+}
+
+fn dev((appkey, secret): (&str, &str)) -> AppConfig {
+    AppConfig {
+        appkey: appkey.into(),
+        secret: secret.into(),
+        scheme: Scheme::V1,
+        enabled: true,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Config;
+
+    fn no_env(_: &str) -> Option<String> {
+        None
+    }
+
+    #[test]
+    fn nothing_configured_means_sqlite_memory_store_and_the_development_apps() {
+        let c = Config::load(None, no_env).unwrap();
+        assert!(c.dev_app && c.sms.echo_code);
+        assert!(c.database_url.starts_with("sqlite:"));
+        assert!(c.redis_url.is_none());
+        assert!(c.client_app("432ABZ").is_some());
+        assert!(c.payment_app("PAYDEV").is_some());
+        assert!(
+            c.client_app("PAYDEV").is_none(),
+            "a payment app is not a client app"
+        );
+        assert_eq!((c.window_secs, c.user_token_secs), (60, 7 * 86_400));
+    }
+
+    #[test]
+    fn the_environment_overrides_the_file() {
+        let toml =
+            "listen = \"127.0.0.1:1\"\n[[apps]]\nappkey = \"K\"\nsecret = \"S\"\nscheme = \"v2\"\n";
+        let env = |k: &str| (k == "LISTEN").then(|| "127.0.0.1:2".to_owned());
+        let c = Config::load(Some(toml), env).unwrap();
+        assert_eq!(c.listen.port(), 2);
+        assert!(!c.dev_app && !c.sms.echo_code);
+        assert!(
+            c.client_app("432ABZ").is_none(),
+            "the development app is gone once apps are configured"
+        );
+    }
+
+    #[test]
+    fn bad_configuration_names_the_key() {
+        let cases = [
+            ("listn = \"x\"", "listn"),
+            ("listen = \"nowhere\"", "listen"),
+            ("database_url = \"ftp://x\"", "database_url"),
+            ("[signing]\nwindow_secs = 0", "window_secs"),
+            (
+                "[[apps]]\nappkey = \"K\"\nsecret = \"S\"\nscheme = \"v3\"",
+                "v3",
+            ),
+            (
+                "[[apps]]\nappkey = \"K\"\nsecret = \"S\"\nscheme = \"v1\"\n[[apps]]\nappkey = \"K\"\nsecret = \"T\"\nscheme = \"v1\"",
+                "twice",
+            ),
+        ];
+        for (toml, key) in cases {
+            let err = Config::load(Some(toml), no_env).unwrap_err();
+            assert!(err.contains(key), "{toml}: {err}");
+        }
+        let err = Config::load(None, |k| {
+            (k == "SIGNING_WINDOW_SECS").then(|| "soon".into())
+        })
+        .unwrap_err();
+        assert!(err.contains("SIGNING_WINDOW_SECS"), "{err}");
+    }
+}

@@ -1,0 +1,100 @@
+//! Live rooms, their danmaku and mutes, and the operators who manage them.
+
+/// A live room.
+pub mod live {
+    use sea_orm::entity::prelude::*;
+
+    /// A row.
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    #[sea_orm(table_name = "live")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        /// The host operator.
+        pub host_id: i64,
+        pub title: String,
+        /// `on_air` or `finished`.
+        pub status: String,
+        pub start_time: i64,
+        pub end_time: Option<i64>,
+    }
+
+    /// No relations are declared: queries join explicitly.
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+/// A comment sent to a live room.
+pub mod danmaku {
+    use sea_orm::entity::prelude::*;
+
+    /// A row.
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    #[sea_orm(table_name = "danmaku")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        pub live_id: i64,
+        pub user_id: i64,
+        pub content: String,
+        pub send_time: i64,
+    }
+
+    /// No relations are declared: queries join explicitly.
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+/// A user muted in a live room, until a time or until the live ends.
+pub mod live_mute {
+    use sea_orm::entity::prelude::*;
+
+    /// A row.
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    #[sea_orm(table_name = "live_mute")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub live_id: i64,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub user_id: i64,
+        /// `None`: until the live ends.
+        pub until: Option<i64>,
+        pub created_at: i64,
+    }
+
+    /// No relations are declared: queries join explicitly.
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+/// An operator of the management console: an admin or a host.
+pub mod operator {
+    use sea_orm::entity::prelude::*;
+
+    /// A row.
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    #[sea_orm(table_name = "operator")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        pub name: String,
+        /// `admin` or `host`.
+        pub role: String,
+        /// Comma-separated privileges (`users:read,live:write`).
+        pub privileges: String,
+        pub password_hash: String,
+        pub created_at: i64,
+    }
+
+    /// No relations are declared: queries join explicitly.
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}

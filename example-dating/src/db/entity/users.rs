@@ -1,0 +1,196 @@
+//! Users: identities, profiles, sessions, locations, photos, labels, visits.
+
+/// A way to log in (`login_type` `phone`, `identifier` the phone). Unique per type and
+/// identifier: two concurrent first logins of one phone cannot make two users.
+pub mod user_auth {
+    use sea_orm::entity::prelude::*;
+
+    /// A row.
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    #[sea_orm(table_name = "user_auth")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        pub user_id: i64,
+        pub login_type: String,
+        pub identifier: String,
+        pub created_at: i64,
+    }
+
+    /// No relations are declared: queries join explicitly.
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+/// A profile.
+pub mod user_info {
+    use sea_orm::entity::prelude::*;
+
+    /// A row.
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    #[sea_orm(table_name = "user_info")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub user_id: i64,
+        pub nickname: String,
+        pub phone: String,
+        pub email: Option<String>,
+        pub gender: i32,
+        pub birthday: Option<String>,
+        pub avatar: Option<String>,
+        pub height: Option<i32>,
+        pub emotion: Option<i32>,
+        pub sexual: Option<i32>,
+        pub education: Option<i32>,
+        pub salary: Option<i32>,
+        /// 0 hidden, 1 visible to all, 2 contacts only.
+        pub authority: i32,
+        pub banned: bool,
+        pub ban_reason: Option<String>,
+        pub created_at: i64,
+        pub updated_at: i64,
+    }
+
+    /// No relations are declared: queries join explicitly.
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+/// A login session: the token is the key; the store caches it.
+pub mod user_token {
+    use sea_orm::entity::prelude::*;
+
+    /// A row.
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    #[sea_orm(table_name = "user_token")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub token: String,
+        pub user_id: i64,
+        pub expire_at: i64,
+        pub created_at: i64,
+    }
+
+    /// No relations are declared: queries join explicitly.
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+/// The last known location of a user (the source of truth; the store holds a geo index).
+pub mod location {
+    use sea_orm::entity::prelude::*;
+
+    /// A row.
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    #[sea_orm(table_name = "location")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub user_id: i64,
+        pub lat: f64,
+        pub lng: f64,
+        pub updated_at: i64,
+    }
+
+    /// No relations are declared: queries join explicitly.
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+/// A photo in a user's album (many per user).
+pub mod user_album {
+    use sea_orm::entity::prelude::*;
+
+    /// A row.
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    #[sea_orm(table_name = "user_album")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        pub user_id: i64,
+        pub photo: String,
+        pub created_at: i64,
+    }
+
+    /// No relations are declared: queries join explicitly.
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+/// A label users may wear ("outdoorsy"), optionally for one gender.
+pub mod label {
+    use sea_orm::entity::prelude::*;
+
+    /// A row.
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    #[sea_orm(table_name = "label")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        pub name: String,
+        /// 0 any, 1 male, 2 female.
+        pub gender: i32,
+        pub meaning: String,
+    }
+
+    /// No relations are declared: queries join explicitly.
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+/// A label a user wears (many per user).
+pub mod user_label {
+    use sea_orm::entity::prelude::*;
+
+    /// A row.
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    #[sea_orm(table_name = "user_label")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub user_id: i64,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub label_id: i64,
+    }
+
+    /// No relations are declared: queries join explicitly.
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+/// A footprint: one per (viewer, viewed, day); a repeat visit updates its time.
+pub mod visitor {
+    use sea_orm::entity::prelude::*;
+
+    /// A row.
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    #[sea_orm(table_name = "visitor")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        pub viewer_id: i64,
+        pub viewed_id: i64,
+        /// UTC day number of the visit.
+        pub day: i64,
+        pub visit_time: i64,
+        pub unread: bool,
+    }
+
+    /// No relations are declared: queries join explicitly.
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}

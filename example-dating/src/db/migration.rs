@@ -1,0 +1,181 @@
+//! The schema, as migrations that run unchanged on SQLite, MariaDB/MySQL and PostgreSQL.
+//!
+//! The first migration creates the tables from the entities (one source of truth for column
+//! types on three backends) and an index for every lookup the API makes. Later changes are
+//! written as explicit migrations after it, never by editing it.
+
+use sea_orm_migration::prelude::*;
+use sea_orm_migration::sea_orm::{EntityTrait, Schema};
+
+use super::entity::chat::{contacts, message};
+use super::entity::commerce::{product, user_order, vip_info};
+use super::entity::live::{danmaku, live, live_mute, operator};
+use super::entity::users::{
+    label, location, user_album, user_auth, user_info, user_label, user_token, visitor,
+};
+
+/// Runs the migrations.
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261121_000001_initial::Migration)]
+    }
+}
+
+/// One index: name, table, columns, unique.
+type IndexSpec = (&'static str, &'static str, &'static [&'static str], bool);
+
+/// Every lookup the API makes has its index (the legacy schema had almost none).
+const INDEXES: &[IndexSpec] = &[
+    (
+        "ux_user_auth_identity",
+        "user_auth",
+        &["login_type", "identifier"],
+        true,
+    ),
+    ("ix_user_auth_user", "user_auth", &["user_id"], false),
+    ("ix_user_info_created", "user_info", &["created_at"], false),
+    ("ix_user_token_user", "user_token", &["user_id"], false),
+    (
+        "ix_user_album_user",
+        "user_album",
+        &["user_id", "id"],
+        false,
+    ),
+    ("ix_label_gender", "label", &["gender"], false),
+    (
+        "ux_visitor_daily",
+        "visitor",
+        &["viewer_id", "viewed_id", "day"],
+        true,
+    ),
+    (
+        "ix_visitor_viewed",
+        "visitor",
+        &["viewed_id", "visit_time"],
+        false,
+    ),
+    (
+        "ix_visitor_time",
+        "visitor",
+        &["visit_time", "viewed_id"],
+        false,
+    ),
+    (
+        "ux_contacts_pair",
+        "contacts",
+        &["user_id", "peer_id"],
+        true,
+    ),
+    (
+        "ix_contacts_recent",
+        "contacts",
+        &["user_id", "update_time"],
+        false,
+    ),
+    (
+        "ix_message_from",
+        "message",
+        &["from_uid", "to_uid", "id"],
+        false,
+    ),
+    (
+        "ix_message_to",
+        "message",
+        &["to_uid", "from_uid", "id"],
+        false,
+    ),
+    ("ux_user_order_trade", "user_order", &["trade_no"], true),
+    (
+        "ix_user_order_user",
+        "user_order",
+        &["user_id", "id"],
+        false,
+    ),
+    ("ix_user_order_pay", "user_order", &["pay", "id"], false),
+    ("ix_live_host", "live", &["host_id", "status"], false),
+    ("ix_live_status", "live", &["status", "id"], false),
+    ("ix_danmaku_live", "danmaku", &["live_id", "id"], false),
+    ("ux_operator_name", "operator", &["name"], true),
+];
+
+mod m20261121_000001_initial {
+    use super::*;
+
+    #[derive(DeriveMigrationName)]
+    pub(super) struct Migration;
+
+    fn create<E: EntityTrait>(schema: &Schema, entity: E) -> TableCreateStatement {
+        schema.create_table_from_entity(entity)
+    }
+
+    #[async_trait::async_trait]
+    impl MigrationTrait for Migration {
+        async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+            let schema = Schema::new(manager.get_database_backend());
+            let tables = [
+                create(&schema, user_auth::Entity),
+                create(&schema, user_info::Entity),
+                create(&schema, user_token::Entity),
+                create(&schema, location::Entity),
+                create(&schema, user_album::Entity),
+                create(&schema, label::Entity),
+                create(&schema, user_label::Entity),
+                create(&schema, visitor::Entity),
+                create(&schema, contacts::Entity),
+                create(&schema, message::Entity),
+                create(&schema, product::Entity),
+                create(&schema, user_order::Entity),
+                create(&schema, vip_info::Entity),
+                create(&schema, live::Entity),
+                create(&schema, danmaku::Entity),
+                create(&schema, live_mute::Entity),
+                create(&schema, operator::Entity),
+            ];
+            for table in tables {
+                manager.create_table(table).await?;
+            }
+            for (name, table, columns, unique) in INDEXES {
+                let mut index = Index::create();
+                index.name(*name).table(Alias::new(*table));
+                for column in *columns {
+                    index.col(Alias::new(*column));
+                }
+                if *unique {
+                    index.unique();
+                }
+                manager.create_index(index).await?;
+            }
+            Ok(())
+        }
+
+        async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+            for table in [
+                "user_auth",
+                "user_info",
+                "user_token",
+                "location",
+                "user_album",
+                "label",
+                "user_label",
+                "visitor",
+                "contacts",
+                "message",
+                "product",
+                "user_order",
+                "vip_info",
+                "live",
+                "danmaku",
+                "live_mute",
+                "operator",
+            ] {
+                manager
+                    .drop_table(Table::drop().table(Alias::new(table)).to_owned())
+                    .await?;
+            }
+            Ok(())
+        }
+    }
+}

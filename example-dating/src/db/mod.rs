@@ -1,0 +1,43 @@
+//! The database: connection, migrations, entities, seed data.
+
+// Entity fields are the table columns, named for what they hold; the types document the rest.
+#[allow(missing_docs)]
+pub mod entity;
+mod migration;
+mod seed;
+
+use std::time::Duration;
+
+use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr};
+use sea_orm_migration::MigratorTrait;
+
+pub use migration::Migrator;
+pub use seed::seed;
+
+/// Connects to `url`. SQLite (the embedded default) gets one connection: it serializes writes
+/// anyway, and an in-memory database exists per connection.
+pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
+    let mut options = ConnectOptions::new(url.to_owned());
+    options
+        .sqlx_logging(false)
+        .connect_timeout(Duration::from_secs(5))
+        .acquire_timeout(Duration::from_secs(5));
+    if url.starts_with("sqlite:") {
+        options.max_connections(1).min_connections(1);
+    } else {
+        options.max_connections(16);
+    }
+    Database::connect(options).await
+}
+
+/// Applies every pending migration, then seeds.
+pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
+    Migrator::up(db, None).await?;
+    seed(db).await
+}
+
+/// A database failure as the API reports it: 50301, details in the log only.
+pub fn unavailable(e: DbErr) -> kotori::Rejection {
+    tracing::warn!(error = %e, "database call failed");
+    crate::codes::unavailable("database")
+}

@@ -1,0 +1,19 @@
+//! example-dating: the reference application of kotori — a dating-app backend whose URL space
+//! is a tree of authority. `app.rs` holds the whole tree on one screen; each feature lives in
+//! its own module. The contract is `shared/API.md`; decisions it leaves open are in
+//! `docs/src/dating/`.
+
+pub mod app;
+pub mod auth;
+pub mod client;
+pub mod clock;
+pub mod codes;
+pub mod config;
+pub mod db;
+pub mod envelope;
+pub mod ops;
+pub mod params;
+pub mod random;
+pub mod signing;
+pub mod state;
+pub mod store;

@@ -1,0 +1,137 @@
+//! Request parameters: the query string and the form body, merged, each key at most once.
+
+use bytes::Bytes;
+use http::header::CONTENT_TYPE;
+use kotori::{Ctx, Rejection};
+
+use crate::codes;
+
+/// The decoded parameters of a request, in the order they were sent.
+///
+/// Loaded once on `/api` and `/pay` (the signature needs them all), read by every step below.
+#[derive(Clone, Debug, Default)]
+pub struct Params {
+    pairs: Vec<(String, String)>,
+}
+
+impl Params {
+    /// Decodes the query string and, for a form body, the body. A key given twice — twice in
+    /// one, or once in each — is 40002: a signature over an ambiguous request means nothing.
+    pub fn parse(
+        query: Option<&str>,
+        content_type: Option<&str>,
+        body: &[u8],
+    ) -> Result<Self, Rejection> {
+        let mut pairs: Vec<(String, String)> = Vec::new();
+        let mut add = |source: &[u8]| -> Result<(), Rejection> {
+            for (key, value) in form_urlencoded::parse(source) {
+                if pairs.iter().any(|(k, _)| *k == key) {
+                    return Err(codes::malformed(&key, "given twice"));
+                }
+                pairs.push((key.into_owned(), value.into_owned()));
+            }
+            Ok(())
+        };
+        add(query.unwrap_or("").as_bytes())?;
+        if !body.is_empty() {
+            let is_form = content_type.is_none_or(|ct| {
+                ct.split(';').next().is_some_and(|t| {
+                    t.trim()
+                        .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+                })
+            });
+            if !is_form {
+                return Err(codes::malformed(
+                    "body",
+                    "send parameters as application/x-www-form-urlencoded",
+                ));
+            }
+            add(body)?;
+        }
+        Ok(Params { pairs })
+    }
+
+    /// Builds parameters from pairs (for clients and tests).
+    pub fn from_pairs<K: Into<String>, V: Into<String>>(
+        pairs: impl IntoIterator<Item = (K, V)>,
+    ) -> Self {
+        Params {
+            pairs: pairs
+                .into_iter()
+                .map(|(k, v)| (k.into(), v.into()))
+                .collect(),
+        }
+    }
+
+    /// Every pair, in order.
+    pub fn pairs(&self) -> &[(String, String)] {
+        &self.pairs
+    }
+
+    /// A parameter, if sent.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.pairs
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// A parameter that must be sent and not empty (40001 otherwise).
+    pub fn required(&self, name: &str) -> Result<&str, Rejection> {
+        self.get(name)
+            .filter(|v| !v.is_empty())
+            .ok_or_else(|| codes::missing(name))
+    }
+
+    /// A required parameter parsed as `T` (40002 when it does not parse).
+    pub fn parse_required<T: std::str::FromStr>(&self, name: &str) -> Result<T, Rejection> {
+        self.required(name)?
+            .parse()
+            .map_err(|_| codes::malformed(name, "not a valid value"))
+    }
+
+    /// An optional parameter parsed as `T`; empty counts as absent.
+    pub fn parse_optional<T: std::str::FromStr>(&self, name: &str) -> Result<Option<T>, Rejection> {
+        match self.get(name).filter(|v| !v.is_empty()) {
+            None => Ok(None),
+            Some(raw) => raw
+                .parse()
+                .map(Some)
+                .map_err(|_| codes::malformed(name, "not a valid value")),
+        }
+    }
+}
+
+/// The loader: parses the query and the body (read by kotori within the node's limit).
+pub fn load_params<S>(cx: &mut Ctx<S>) -> Result<Params, Rejection> {
+    let body: Bytes = cx.body().cloned().unwrap_or_default();
+    Params::parse(cx.query(), cx.header(CONTENT_TYPE), &body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Params;
+
+    #[test]
+    fn query_and_body_merge_and_a_repeated_key_is_refused() {
+        let p = Params::parse(Some("a=1&b=%E5%B0%8F"), None, b"c=3").unwrap();
+        assert_eq!(p.get("b"), Some("小"));
+        assert_eq!(p.pairs().len(), 3);
+        for (q, body) in [("a=1&a=2", ""), ("a=1", "a=2")] {
+            let err = Params::parse(Some(q), None, body.as_bytes()).unwrap_err();
+            assert_eq!(err.code(), 40002, "{q} / {body}");
+        }
+        let err = Params::parse(None, Some("application/json"), b"{}").unwrap_err();
+        assert_eq!(err.code(), 40002);
+    }
+
+    #[test]
+    fn required_and_optional_parameters() {
+        let p = Params::from_pairs([("n", "12"), ("e", ""), ("x", "no")]);
+        assert_eq!(p.parse_required::<u32>("n").unwrap(), 12);
+        assert_eq!(p.required("e").unwrap_err().code(), 40001);
+        assert_eq!(p.required("missing").unwrap_err().code(), 40001);
+        assert_eq!(p.parse_required::<u32>("x").unwrap_err().code(), 40002);
+        assert_eq!(p.parse_optional::<u32>("e").unwrap(), None);
+    }
+}

@@ -1,0 +1,81 @@
+//! The store: short-lived shared state — nonces, SMS codes, counters, token cache, locations.
+//!
+//! One trait, two implementations with the same semantics: Redis (fred) for production and
+//! several instances, and an in-process map for the embedded default. `tests` holds the suite
+//! both must pass.
+
+mod memory;
+mod redis;
+#[cfg(test)]
+pub(crate) mod tests;
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+
+pub use memory::MemoryStore;
+pub use redis::RedisStore;
+
+/// The store could not be reached or answered nonsense: the request fails closed with 50301.
+#[derive(Debug)]
+pub struct StoreError(pub String);
+
+impl std::fmt::Display for StoreError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "store unavailable: {}", self.0)
+    }
+}
+
+impl std::error::Error for StoreError {}
+
+impl From<StoreError> for kotori::Rejection {
+    fn from(e: StoreError) -> Self {
+        tracing::warn!(error = %e, "store call failed");
+        crate::codes::unavailable("store")
+    }
+}
+
+/// A member of a geo set with its distance from the search centre.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Near {
+    /// The member.
+    pub member: String,
+    /// Its distance, in kilometres.
+    pub km: f64,
+}
+
+/// Shared short-lived state. Keys are relative: each implementation prefixes them.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Sets `key` only if it does not exist; `true` when it was set. Expires after `ttl`.
+    async fn set_nx(&self, key: &str, value: &str, ttl: Duration) -> Result<bool, StoreError>;
+    /// Sets `key`, replacing any value; expires after `ttl`.
+    async fn set(&self, key: &str, value: &str, ttl: Duration) -> Result<(), StoreError>;
+    /// The value of `key`, if it exists and has not expired.
+    async fn get(&self, key: &str) -> Result<Option<String>, StoreError>;
+    /// Deletes `key`; `true` when it existed.
+    async fn del(&self, key: &str) -> Result<bool, StoreError>;
+    /// Increments the counter `key` and returns the new value; a counter created by this call
+    /// expires after `ttl`. Atomic: a counter never outlives its window, even if the process
+    /// dies mid-call.
+    async fn incr(&self, key: &str, ttl: Duration) -> Result<i64, StoreError>;
+    /// The time `key` has left, if it exists and expires.
+    async fn ttl(&self, key: &str) -> Result<Option<Duration>, StoreError>;
+    /// Adds or moves `member` in the geo set `set`.
+    async fn geo_add(&self, set: &str, member: &str, lng: f64, lat: f64) -> Result<(), StoreError>;
+    /// Members of `set` within `radius_km` of (`lng`, `lat`), nearest first, at most `count`.
+    async fn geo_search(
+        &self,
+        set: &str,
+        lng: f64,
+        lat: f64,
+        radius_km: f64,
+        count: usize,
+    ) -> Result<Vec<Near>, StoreError>;
+    /// Removes `member` from the geo set `set`.
+    async fn geo_remove(&self, set: &str, member: &str) -> Result<(), StoreError>;
+    /// Answers when the store is reachable.
+    async fn ping(&self) -> Result<(), StoreError>;
+    /// Which backend this is, for logs and `/readyz`.
+    fn name(&self) -> &'static str;
+}

@@ -1,0 +1,131 @@
+//! The suite both stores must pass, run against the in-process store always and against Redis
+//! when `KOTORI_TEST_REDIS_URL` is set.
+
+use std::time::Duration;
+
+use super::{MemoryStore, RedisStore, Store};
+
+/// A Redis store under a prefix unique to this run and test, or `None` (and a note) without
+/// `KOTORI_TEST_REDIS_URL`.
+pub(crate) async fn redis_store(test: &str) -> Option<RedisStore> {
+    let Ok(url) = std::env::var("KOTORI_TEST_REDIS_URL") else {
+        eprintln!("skipped the Redis half of `{test}`: KOTORI_TEST_REDIS_URL is not set");
+        return None;
+    };
+    let prefix = format!(
+        "kotori-test:{}:{}:{test}:",
+        std::process::id(),
+        crate::random::hex_token(4)
+    );
+    Some(
+        RedisStore::connect(&url, &prefix)
+            .await
+            .expect("KOTORI_TEST_REDIS_URL is a redis:// URL"),
+    )
+}
+
+async fn both(test: &str, check: impl AsyncFn(&dyn Store)) {
+    check(&MemoryStore::new()).await;
+    if let Some(redis) = redis_store(test).await {
+        check(&redis).await;
+        redis.clear().await.unwrap();
+        redis.quit().await;
+    }
+}
+
+const LONG: Duration = Duration::from_secs(60);
+
+#[tokio::test]
+async fn set_if_absent_get_and_delete() {
+    both("set_nx", async |s: &dyn Store| {
+        assert!(s.set_nx("k", "1", LONG).await.unwrap(), "{}", s.name());
+        assert!(!s.set_nx("k", "2", LONG).await.unwrap(), "{}", s.name());
+        assert_eq!(s.get("k").await.unwrap().as_deref(), Some("1"));
+        assert!(s.del("k").await.unwrap());
+        assert!(!s.del("k").await.unwrap());
+        assert_eq!(s.get("k").await.unwrap(), None);
+        s.set("k", "3", LONG).await.unwrap();
+        s.set("k", "4", LONG).await.unwrap();
+        assert_eq!(s.get("k").await.unwrap().as_deref(), Some("4"));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn counters_increment_and_carry_the_ttl_of_their_first_increment() {
+    both("incr", async |s: &dyn Store| {
+        assert_eq!(s.incr("c", LONG).await.unwrap(), 1, "{}", s.name());
+        assert_eq!(s.incr("c", Duration::from_secs(1)).await.unwrap(), 2);
+        let ttl = s.ttl("c").await.unwrap().expect("a counter expires");
+        assert!(
+            ttl > Duration::from_secs(30),
+            "{}: the first increment sets the TTL ({ttl:?})",
+            s.name()
+        );
+        assert_eq!(s.ttl("none").await.unwrap(), None);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn expired_keys_are_gone() {
+    both("expiry", async |s: &dyn Store| {
+        s.set("short", "x", Duration::from_millis(1)).await.unwrap();
+        // Poll until it has expired (bounded): Redis expires on its own clock.
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+        while s.get("short").await.unwrap().is_some() {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "{}: a 1 ms key outlived 5 s",
+                s.name()
+            );
+            tokio::task::yield_now().await;
+        }
+        assert!(
+            s.set_nx("short", "y", LONG).await.unwrap(),
+            "{}: an expired key is absent",
+            s.name()
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn geo_search_is_nearest_first_within_the_radius() {
+    both("geo", async |s: &dyn Store| {
+        // Shenzhen-ish points, roughly 0, 1.1, 2.2 and 55 km from the centre.
+        s.geo_add("g", "a", 114.0, 22.5).await.unwrap();
+        s.geo_add("g", "c", 114.0, 22.52).await.unwrap();
+        s.geo_add("g", "b", 114.0, 22.51).await.unwrap();
+        s.geo_add("g", "far", 114.0, 23.0).await.unwrap();
+        let near = s.geo_search("g", 114.0, 22.5, 10.0, 10).await.unwrap();
+        let members: Vec<&str> = near.iter().map(|n| n.member.as_str()).collect();
+        assert_eq!(members, ["a", "b", "c"], "{}", s.name());
+        assert!(
+            (near[1].km - 1.11).abs() < 0.01,
+            "{}: {:?}",
+            s.name(),
+            near[1]
+        );
+        assert_eq!(
+            s.geo_search("g", 114.0, 22.5, 10.0, 2).await.unwrap().len(),
+            2
+        );
+        s.geo_remove("g", "a").await.unwrap();
+        s.geo_add("g", "b", 114.0, 23.0).await.unwrap();
+        let near = s.geo_search("g", 114.0, 22.5, 10.0, 10).await.unwrap();
+        assert_eq!(
+            near.iter().map(|n| n.member.as_str()).collect::<Vec<_>>(),
+            ["c"],
+            "{}",
+            s.name()
+        );
+        assert!(
+            s.geo_search("none", 0.0, 0.0, 1.0, 1)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+    })
+    .await;
+}
