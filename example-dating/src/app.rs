@@ -8,6 +8,9 @@ use crate::ops;
 use crate::params::load_params;
 use crate::state::AppState;
 
+/// Form bodies of this API are small: anything larger is 41301 before it is parsed.
+pub const API_BODY_LIMIT: usize = 64 * 1024;
+
 /// Builds the tree.
 pub fn build(state: AppState) -> Result<App<AppState>, BuildError> {
     let app = Kotori::new(state);
@@ -19,6 +22,7 @@ pub fn build(state: AppState) -> Result<App<AppState>, BuildError> {
     let api = app
         .node("/api")
         .render(envelope::render)
+        .body_limit(API_BODY_LIMIT)
         .load(load_params)
         .before(auth::verify_client_signature);
     api.post("/auth/sendsms", auth::send_sms);
@@ -31,6 +35,7 @@ pub fn build(state: AppState) -> Result<App<AppState>, BuildError> {
     // /pay: notices from payment providers, signed with their own apps.
     app.node("/pay")
         .render(envelope::render)
+        .body_limit(API_BODY_LIMIT)
         .load(load_params)
         .before(auth::verify_payment_signature);
 

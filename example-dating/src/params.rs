@@ -5,6 +5,7 @@ use http::header::CONTENT_TYPE;
 use kotori::{Ctx, Rejection};
 
 use crate::codes;
+use crate::state::AppState;
 
 /// The decoded parameters of a request, in the order they were sent.
 ///
@@ -102,9 +103,10 @@ impl Params {
     }
 }
 
-/// The loader: parses the query and the body (read by kotori within the node's limit).
-pub fn load_params<S>(cx: &mut Ctx<S>) -> Result<Params, Rejection> {
-    let body: Bytes = cx.body().cloned().unwrap_or_default();
+/// The loader: parses the query and the body. Taking `Bytes` is what makes kotori read the
+/// body (within the node's limit) before this step runs.
+#[kotori::loader]
+pub fn load_params(cx: &mut Ctx<AppState>, body: Bytes) -> Result<Params, Rejection> {
     Params::parse(cx.query(), cx.header(CONTENT_TYPE), &body)
 }
 

@@ -313,3 +313,26 @@ async fn a_panic_is_logged_with_the_request_id_and_its_message() {
     assert!(line.contains("secret detail"), "{line}");
     assert!(line.contains("/sync-handler"), "{line}");
 }
+
+#[tokio::test]
+async fn a_loader_that_takes_the_body_reads_it_within_the_node_limit() {
+    let app = Kotori::new(());
+    app.node("/n")
+        .body_limit(8)
+        .load(|body: Bytes| Some(body.len()))
+        .post("/x", |n: kotori::Res<usize>| async move { n.to_string() });
+    let app = app.build().unwrap();
+    assert_eq!(
+        app.client().post("/n/x").body("1234").send().await.text(),
+        "4"
+    );
+    assert_eq!(
+        app.client()
+            .post("/n/x")
+            .body("123456789")
+            .send()
+            .await
+            .status(),
+        413
+    );
+}

@@ -1,0 +1,600 @@
+//! The login flow and every error code of API.md §1–3, through the full dispatch.
+
+mod common;
+
+use std::sync::Arc;
+
+use common::{TestApp, code, data};
+use example_dating::client::Signer;
+use example_dating::config::AppConfig;
+use example_dating::signing::Scheme;
+use http::Method;
+use serde_json::Value;
+
+const PHONE: &str = "18922986865";
+
+#[tokio::test]
+async fn the_full_login_flow() {
+    let t = TestApp::new().await;
+    let res = t
+        .call(Method::POST, "/api/auth/sendsms", &[("phone", PHONE)], None)
+        .await;
+    let sent = data(&res);
+    assert_eq!(sent["phone"], PHONE);
+    let code_sent = sent["code"].as_str().unwrap().to_owned();
+    assert!(code_sent.len() == 6 && code_sent.bytes().all(|b| b.is_ascii_digit()));
+
+    let res = t
+        .call(
+            Method::POST,
+            "/api/auth/login",
+            &[("phone", PHONE), ("code", &code_sent)],
+            None,
+        )
+        .await;
+    let session = data(&res);
+    let token = session["token"].as_str().unwrap().to_owned();
+    assert_eq!(token.len(), 32);
+    assert!(session["user_id"].as_i64().unwrap() > 0);
+    assert_eq!(
+        session["expire_time"].as_str().unwrap().len(),
+        "2026-11-28 12:00:00".len()
+    );
+    assert!(
+        res.header("x-request-id").is_some(),
+        "every response carries a request id"
+    );
+
+    // The code works once.
+    let again = t
+        .call(
+            Method::POST,
+            "/api/auth/login",
+            &[("phone", PHONE), ("code", &code_sent)],
+            None,
+        )
+        .await;
+    assert_eq!(code(&again), 40106);
+
+    let res = t
+        .call(Method::POST, "/api/auth/logout", &[], Some(&token))
+        .await;
+    assert_eq!(data(&res), serde_json::json!({}));
+    let res = t
+        .call(Method::POST, "/api/auth/logout", &[], Some(&token))
+        .await;
+    assert_eq!(code(&res), 40105, "the token stopped working at once");
+}
+
+#[tokio::test]
+async fn first_login_registers_and_later_logins_keep_other_devices_tokens() {
+    let t = TestApp::new().await;
+    let (first, user) = t.login(PHONE).await;
+    t.a_minute_passes(PHONE).await;
+    let (second, same_user) = t.login(PHONE).await;
+    assert_eq!(user, same_user);
+    assert_ne!(first, second);
+    for token in [&first, &second] {
+        let res = t
+            .call(Method::POST, "/api/auth/logout", &[], Some(token))
+            .await;
+        assert_eq!(code(&res), 0, "both devices' tokens work");
+    }
+    use example_dating::db::entity::users::user_info;
+    use sea_orm::EntityTrait;
+    let profile = user_info::Entity::find_by_id(user)
+        .one(&t.state.db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(profile.nickname, format!("u-{PHONE}"));
+    assert_eq!(profile.authority, 1, "visible to all");
+}
+
+#[tokio::test]
+async fn two_concurrent_first_logins_make_one_user() {
+    let t = Arc::new(TestApp::new().await);
+    let mut codes = Vec::new();
+    // Two codes cannot coexist for one phone; send one, and let both logins race with it and
+    // a second phone's code — the race that matters is the registration itself.
+    for phone in ["13800000001", "13800000002"] {
+        let res = t
+            .call(Method::POST, "/api/auth/sendsms", &[("phone", phone)], None)
+            .await;
+        codes.push((phone, data(&res)["code"].as_str().unwrap().to_owned()));
+    }
+    let (phone, code_sent) = codes[0].clone();
+    let a = {
+        let t = t.clone();
+        let c = code_sent.clone();
+        tokio::spawn(async move {
+            t.call(
+                Method::POST,
+                "/api/auth/login",
+                &[("phone", phone), ("code", &c)],
+                None,
+            )
+            .await
+        })
+    };
+    let b = {
+        let t = t.clone();
+        tokio::spawn(async move {
+            t.call(
+                Method::POST,
+                "/api/auth/login",
+                &[("phone", phone), ("code", &code_sent)],
+                None,
+            )
+            .await
+        })
+    };
+    let (a, b) = (a.await.unwrap(), b.await.unwrap());
+    // Exactly one redeems the code; whatever happens, one user exists for the phone.
+    assert_eq!([code(&a), code(&b)].iter().filter(|c| **c == 0).count(), 1);
+    use example_dating::db::entity::users::{user_auth, user_info};
+    use sea_orm::{EntityTrait, PaginatorTrait};
+    assert_eq!(
+        user_auth::Entity::find().count(&t.state.db).await.unwrap(),
+        1
+    );
+    assert_eq!(
+        user_info::Entity::find().count(&t.state.db).await.unwrap(),
+        1
+    );
+}
+
+#[tokio::test]
+async fn parameter_errors() {
+    let t = TestApp::new().await;
+    let res = t.call(Method::POST, "/api/auth/sendsms", &[], None).await;
+    assert_eq!(code(&res), 40001);
+    assert!(
+        res.json::<Value>()["msg"]
+            .as_str()
+            .unwrap()
+            .contains("phone")
+    );
+    for bad in ["12345", "phone", "+86 189", "1234567890123456"] {
+        let res = t
+            .call(Method::POST, "/api/auth/sendsms", &[("phone", bad)], None)
+            .await;
+        assert_eq!(code(&res), 40002, "{bad}");
+    }
+    let res = t
+        .call(Method::POST, "/api/auth/login", &[("phone", PHONE)], None)
+        .await;
+    assert_eq!(code(&res), 40001, "code missing");
+    // A key twice: once in the query, once in the body.
+    let signed = t.signer.sign(
+        &Method::POST,
+        "/api/auth/sendsms",
+        &[("phone".into(), PHONE.into())],
+        None,
+    );
+    let res = t
+        .app
+        .client()
+        .post("/api/auth/sendsms?phone=1")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(example_dating::client::encode(&signed))
+        .send()
+        .await;
+    assert_eq!(code(&res), 40002);
+}
+
+#[tokio::test]
+async fn appkey_errors() {
+    let t = TestApp::new().await;
+    let mut params = t.signer.sign(
+        &Method::POST,
+        "/api/auth/sendsms",
+        &[("phone".into(), PHONE.into())],
+        None,
+    );
+    params.retain(|(k, _)| k != "appkey");
+    assert_eq!(
+        code(&t.send(Method::POST, "/api/auth/sendsms", &params).await),
+        40101,
+        "missing"
+    );
+
+    let stranger = Signer::new(AppConfig {
+        appkey: "NOPE".into(),
+        secret: "x".into(),
+        scheme: Scheme::V1,
+        enabled: true,
+    });
+    let params = stranger.sign(
+        &Method::POST,
+        "/api/auth/sendsms",
+        &[("phone".into(), PHONE.into())],
+        None,
+    );
+    assert_eq!(
+        code(&t.send(Method::POST, "/api/auth/sendsms", &params).await),
+        40101,
+        "unknown"
+    );
+
+    // The payment provider's app is not a client app, and a client app cannot notify payments.
+    let provider = Signer::new(t.state.config.payment_apps[0].clone());
+    let params = provider.sign(
+        &Method::POST,
+        "/api/auth/sendsms",
+        &[("phone".into(), PHONE.into())],
+        None,
+    );
+    assert_eq!(
+        code(&t.send(Method::POST, "/api/auth/sendsms", &params).await),
+        40101
+    );
+    let params = t.signer.sign(&Method::POST, "/pay/notify", &[], None);
+    assert_eq!(
+        code(&t.send(Method::POST, "/pay/notify", &params).await),
+        40101
+    );
+}
+
+fn with(params: &[(String, String)], key: &str, value: Option<&str>) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = params.iter().filter(|(k, _)| k != key).cloned().collect();
+    if let Some(value) = value {
+        out.push((key.into(), value.into()));
+    }
+    out
+}
+
+#[tokio::test]
+async fn timestamp_sign_and_nonce_errors() {
+    let t = TestApp::new().await;
+    let base = [("phone".to_owned(), PHONE.to_owned())];
+    let now = example_dating::clock::now();
+
+    let signed = t
+        .signer
+        .sign(&Method::POST, "/api/auth/sendsms", &base, None);
+    assert_eq!(
+        code(
+            &t.send(
+                Method::POST,
+                "/api/auth/sendsms",
+                &with(&signed, "timestamp", None)
+            )
+            .await
+        ),
+        40102
+    );
+    for stale in [now - 61, now + 61] {
+        let signed = t.signer.sign_with(
+            &Method::POST,
+            "/api/auth/sendsms",
+            &base,
+            None,
+            &stale.to_string(),
+            "n-stale",
+        );
+        assert_eq!(
+            code(&t.send(Method::POST, "/api/auth/sendsms", &signed).await),
+            40102,
+            "{stale}"
+        );
+    }
+    let signed = t.signer.sign_with(
+        &Method::POST,
+        "/api/auth/sendsms",
+        &base,
+        None,
+        "soon",
+        "n-bad",
+    );
+    assert_eq!(
+        code(&t.send(Method::POST, "/api/auth/sendsms", &signed).await),
+        40102
+    );
+
+    let signed = t
+        .signer
+        .sign(&Method::POST, "/api/auth/sendsms", &base, None);
+    assert_eq!(
+        code(
+            &t.send(
+                Method::POST,
+                "/api/auth/sendsms",
+                &with(&signed, "sign", None)
+            )
+            .await
+        ),
+        40104
+    );
+    let wrong = with(&signed, "sign", Some("00000000000000000000000000000000"));
+    assert_eq!(
+        code(&t.send(Method::POST, "/api/auth/sendsms", &wrong).await),
+        40104
+    );
+    // A tampered parameter breaks the signature.
+    let tampered = with(&signed, "phone", Some("13800000000"));
+    assert_eq!(
+        code(&t.send(Method::POST, "/api/auth/sendsms", &tampered).await),
+        40104
+    );
+    // Forged requests burn no nonce: the genuine one still goes through.
+    assert_eq!(
+        code(&t.send(Method::POST, "/api/auth/sendsms", &signed).await),
+        0
+    );
+    // The same request again is a replay.
+    assert_eq!(
+        code(&t.send(Method::POST, "/api/auth/sendsms", &signed).await),
+        40103
+    );
+
+    let no_nonce = t.signer.sign_with(
+        &Method::POST,
+        "/api/auth/login",
+        &base,
+        None,
+        &now.to_string(),
+        "",
+    );
+    assert_eq!(
+        code(
+            &t.send(
+                Method::POST,
+                "/api/auth/login",
+                &with(&no_nonce, "nonce", None)
+            )
+            .await
+        ),
+        40103
+    );
+}
+
+#[tokio::test]
+async fn a_boundary_shift_replay_is_refused() {
+    // timestamp+nonce are concatenated unseparated: `…678`+`abc` and `…`+`678abc` sign the same
+    // string, both timestamps are in the window, and the nonces differ.
+    let t = TestApp::new().await;
+    let base = [("phone".to_owned(), PHONE.to_owned())];
+    let millis = example_dating::clock::now() * 1000 + 678;
+    let (ms, secs) = (millis.to_string(), (millis / 1000).to_string());
+    let first = t
+        .signer
+        .sign_with(&Method::POST, "/api/auth/login", &base, None, &ms, "abc");
+    let shifted = t.signer.sign_with(
+        &Method::POST,
+        "/api/auth/login",
+        &base,
+        None,
+        &secs,
+        "678abc",
+    );
+    let sign = |p: &[(String, String)]| p.iter().find(|(k, _)| k == "sign").unwrap().1.clone();
+    assert_eq!(
+        sign(&first),
+        sign(&shifted),
+        "the two requests really sign the same string"
+    );
+    assert_eq!(
+        code(&t.send(Method::POST, "/api/auth/login", &first).await),
+        40001,
+        "code missing, but signed fine"
+    );
+    assert_eq!(
+        code(&t.send(Method::POST, "/api/auth/login", &shifted).await),
+        40103
+    );
+}
+
+#[tokio::test]
+async fn token_errors() {
+    let t = TestApp::new().await;
+    assert_eq!(
+        code(&t.call(Method::POST, "/api/auth/logout", &[], None).await),
+        40105,
+        "missing"
+    );
+    let bogus = "0123456789abcdef0123456789abcdef";
+    assert_eq!(
+        code(
+            &t.call(Method::POST, "/api/auth/logout", &[], Some(bogus))
+                .await
+        ),
+        40105,
+        "unknown"
+    );
+    assert_eq!(
+        code(
+            &t.call(Method::POST, "/api/auth/logout", &[], Some("short"))
+                .await
+        ),
+        40105,
+        "malformed"
+    );
+}
+
+#[tokio::test]
+async fn sms_code_errors() {
+    let t = TestApp::new().await;
+    let res = t
+        .call(
+            Method::POST,
+            "/api/auth/login",
+            &[("phone", PHONE), ("code", "123456")],
+            None,
+        )
+        .await;
+    assert_eq!(code(&res), 40106, "no code was sent");
+    t.call(Method::POST, "/api/auth/sendsms", &[("phone", PHONE)], None)
+        .await;
+    let res = t
+        .call(
+            Method::POST,
+            "/api/auth/login",
+            &[("phone", PHONE), ("code", "000000x")],
+            None,
+        )
+        .await;
+    assert_eq!(code(&res), 40106, "wrong code");
+}
+
+#[tokio::test]
+async fn sms_sends_are_rate_limited_with_retry_after() {
+    let t = TestApp::new().await;
+    assert_eq!(
+        code(
+            &t.call(Method::POST, "/api/auth/sendsms", &[("phone", PHONE)], None)
+                .await
+        ),
+        0
+    );
+    let res = t
+        .call(Method::POST, "/api/auth/sendsms", &[("phone", PHONE)], None)
+        .await;
+    assert_eq!(code(&res), 42901);
+    let retry: u64 = res.header("retry-after").unwrap().parse().unwrap();
+    assert!((1..=60).contains(&retry), "{retry}");
+
+    // 20 per day per client address: distinct phones, one address.
+    let peer: std::net::SocketAddr = "203.0.113.9:5000".parse().unwrap();
+    let mut last = 0;
+    for i in 0..21 {
+        let phone = format!("1390000{i:04}");
+        let params = t.signer.sign(
+            &Method::POST,
+            "/api/auth/sendsms",
+            &[("phone".into(), phone)],
+            None,
+        );
+        let res = t
+            .app
+            .client()
+            .post("/api/auth/sendsms")
+            .peer(peer)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(example_dating::client::encode(&params))
+            .send()
+            .await;
+        last = code(&res);
+        if i < 20 {
+            assert_eq!(last, 0, "send {i}");
+        }
+    }
+    assert_eq!(last, 42901, "the 21st send from one address");
+}
+
+#[tokio::test]
+async fn a_banned_user_cannot_log_in_and_their_tokens_die() {
+    let t = TestApp::new().await;
+    let (token, user) = t.login(PHONE).await;
+    use example_dating::db::entity::users::user_info;
+    use sea_orm::{ActiveModelTrait, EntityTrait, IntoActiveModel, Set};
+    let mut profile = user_info::Entity::find_by_id(user)
+        .one(&t.state.db)
+        .await
+        .unwrap()
+        .unwrap()
+        .into_active_model();
+    profile.banned = Set(true);
+    profile.update(&t.state.db).await.unwrap();
+    example_dating::auth::session::revoke_all(&t.state, user)
+        .await
+        .unwrap();
+
+    assert_eq!(
+        code(
+            &t.call(Method::POST, "/api/auth/logout", &[], Some(&token))
+                .await
+        ),
+        40105
+    );
+    t.a_minute_passes(PHONE).await;
+    let res = t
+        .call(Method::POST, "/api/auth/sendsms", &[("phone", PHONE)], None)
+        .await;
+    let sms = data(&res)["code"].as_str().unwrap().to_owned();
+    let res = t
+        .call(
+            Method::POST,
+            "/api/auth/login",
+            &[("phone", PHONE), ("code", &sms)],
+            None,
+        )
+        .await;
+    assert_eq!(code(&res), 40303);
+}
+
+#[tokio::test]
+async fn unknown_paths_methods_and_oversize_bodies_wear_the_envelope() {
+    let t = TestApp::new().await;
+    let res = t.call(Method::GET, "/api/nothing", &[], None).await;
+    assert_eq!(code(&res), 40401);
+    let res = t.call(Method::GET, "/api/auth/login", &[], None).await;
+    assert_eq!(code(&res), 40501);
+    assert_eq!(res.header("allow"), Some("POST"));
+    // Unsigned requests to unknown paths learn nothing: the signature guard answers first.
+    let res = t.app.client().get("/api/nothing").send().await;
+    assert_eq!(code(&res), 40101);
+    let huge = "x".repeat(70 * 1024);
+    let res = t
+        .call(
+            Method::POST,
+            "/api/auth/sendsms",
+            &[("phone", PHONE), ("pad", &huge)],
+            None,
+        )
+        .await;
+    assert_eq!(code(&res), 41301);
+}
+
+#[tokio::test]
+async fn a_v2_app_signs_with_hmac_and_cannot_be_downgraded_to_v1() {
+    let mut config = common::config();
+    config.apps = vec![AppConfig {
+        appkey: "V2KEY".into(),
+        secret: "s3cr3t".into(),
+        scheme: Scheme::V2,
+        enabled: true,
+    }];
+    config.dev_app = false;
+    config.sms.echo_code = true;
+    let t = TestApp::with(
+        config,
+        "sqlite::memory:",
+        Arc::new(example_dating::store::MemoryStore::new()),
+    )
+    .await;
+    let (token, _) = t.login(PHONE).await;
+    assert_eq!(
+        code(
+            &t.call(Method::POST, "/api/auth/logout", &[], Some(&token))
+                .await
+        ),
+        0
+    );
+
+    let as_v1 = Signer::new(AppConfig {
+        appkey: "V2KEY".into(),
+        secret: "s3cr3t".into(),
+        scheme: Scheme::V1,
+        enabled: true,
+    });
+    let params = as_v1.sign(
+        &Method::POST,
+        "/api/auth/sendsms",
+        &[("phone".into(), PHONE.into())],
+        None,
+    );
+    assert_eq!(
+        code(&t.send(Method::POST, "/api/auth/sendsms", &params).await),
+        40104
+    );
+}
+
+#[tokio::test]
+async fn health_and_readiness() {
+    let t = TestApp::new().await;
+    let res = t.app.client().get("/healthz").send().await;
+    assert_eq!(code(&res), 0);
+    let res = t.app.client().get("/readyz").send().await;
+    assert_eq!(data(&res)["store"], "memory");
+}

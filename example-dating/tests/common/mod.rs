@@ -1,0 +1,151 @@
+//! A harness for black-box tests: an app on an in-memory database, signed calls, logins.
+#![allow(dead_code, unreachable_pub)]
+
+use std::sync::Arc;
+
+use example_dating::auth::sms::{LogSender, SmsSender};
+use example_dating::client::{self, Signer};
+use example_dating::config::Config;
+use example_dating::state::{AppState, Services};
+use example_dating::store::{MemoryStore, Store};
+use example_dating::{app, db};
+use http::Method;
+use kotori::{App, TestResponse};
+use serde_json::Value;
+
+pub struct TestApp {
+    pub app: App<AppState>,
+    pub state: AppState,
+    pub signer: Signer,
+}
+
+/// The development configuration, nothing from the environment.
+pub fn config() -> Config {
+    Config::load(None, |_| None).unwrap()
+}
+
+impl TestApp {
+    /// In-memory SQLite and the in-process store.
+    pub async fn new() -> Self {
+        TestApp::with(config(), "sqlite::memory:", Arc::new(MemoryStore::new())).await
+    }
+
+    pub async fn with(config: Config, database_url: &str, store: Arc<dyn Store>) -> Self {
+        TestApp::with_sms(config, database_url, store, Arc::new(LogSender)).await
+    }
+
+    pub async fn with_sms(
+        config: Config,
+        database_url: &str,
+        store: Arc<dyn Store>,
+        sms: Arc<dyn SmsSender>,
+    ) -> Self {
+        let db = db::connect(database_url).await.unwrap();
+        db::migrate(&db).await.unwrap();
+        let signer = Signer::new(config.apps[0].clone());
+        let state = AppState::new(Services {
+            db,
+            store,
+            config,
+            sms,
+        });
+        let app = app::build(state.clone()).unwrap();
+        TestApp { app, state, signer }
+    }
+
+    /// A request signed by the configured client app.
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        params: &[(&str, &str)],
+        token: Option<&str>,
+    ) -> TestResponse {
+        let params: Vec<(String, String)> = params
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let signed = self.signer.sign(&method, path, &params, token);
+        self.send(method, path, &signed).await
+    }
+
+    /// Sends parameters exactly as given (already signed, or deliberately not).
+    pub async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        params: &[(String, String)],
+    ) -> TestResponse {
+        let encoded = client::encode(params);
+        if method == Method::GET {
+            self.app
+                .client()
+                .request(method, &format!("{path}?{encoded}"))
+                .send()
+                .await
+        } else {
+            self.app
+                .client()
+                .request(method, path)
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(encoded)
+                .send()
+                .await
+        }
+    }
+
+    /// Lifts the one-send-per-minute limit of `phone`, as if a minute had passed.
+    pub async fn a_minute_passes(&self, phone: &str) {
+        self.state
+            .store
+            .del(&format!("sms:minute:{phone}"))
+            .await
+            .unwrap();
+    }
+
+    /// sendsms then login; returns (token, user id).
+    pub async fn login(&self, phone: &str) -> (String, i64) {
+        let res = self
+            .call(Method::POST, "/api/auth/sendsms", &[("phone", phone)], None)
+            .await;
+        let code = data(&res)["code"]
+            .as_str()
+            .expect("the development config echoes codes")
+            .to_owned();
+        let res = self
+            .call(
+                Method::POST,
+                "/api/auth/login",
+                &[("phone", phone), ("code", &code)],
+                None,
+            )
+            .await;
+        let data = data(&res);
+        (
+            data["token"].as_str().unwrap().to_owned(),
+            data["user_id"].as_i64().unwrap(),
+        )
+    }
+}
+
+/// The business code of a response (and a check that the HTTP status follows its class).
+pub fn code(res: &TestResponse) -> i64 {
+    let body: Value = res.json();
+    let code = body["code"]
+        .as_i64()
+        .unwrap_or_else(|| panic!("no code in {body}"));
+    let class = if code == 0 { 200 } else { code / 100 };
+    assert_eq!(
+        i64::from(res.status().as_u16()),
+        class,
+        "status and code disagree: {body}"
+    );
+    code
+}
+
+/// The `data` of a successful response (panics with the body otherwise).
+pub fn data(res: &TestResponse) -> Value {
+    let body: Value = res.json();
+    assert_eq!(body["code"], 0, "expected success: {body}");
+    body["data"].clone()
+}
