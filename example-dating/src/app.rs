@@ -14,14 +14,14 @@ pub const API_BODY_LIMIT: usize = 64 * 1024;
 /// Builds the tree.
 pub fn build(state: AppState) -> Result<App<AppState>, BuildError> {
     let app = Kotori::new(state);
-    app.after(ops::request_log);
+    // Every response wears the JSON envelope, refusals included (API.md §1).
+    app.render(envelope::render).after(ops::request_log);
     app.get("/healthz", ops::healthz);
     app.get("/readyz", ops::readyz);
 
-    // /api: every request is signed by a client app (40101–40104), answered in the envelope.
+    // /api: every request is signed by a client app (40101–40104).
     let api = app
         .node("/api")
-        .render(envelope::render)
         .body_limit(API_BODY_LIMIT)
         .load(load_params)
         .before(auth::verify_client_signature);
@@ -34,7 +34,6 @@ pub fn build(state: AppState) -> Result<App<AppState>, BuildError> {
 
     // /pay: notices from payment providers, signed with their own apps.
     app.node("/pay")
-        .render(envelope::render)
         .body_limit(API_BODY_LIMIT)
         .load(load_params)
         .before(auth::verify_payment_signature);

@@ -9,8 +9,8 @@ pub fn ok(data: impl Serialize) -> Json<Value> {
     Json(json!({ "code": 0, "msg": "success", "data": data }))
 }
 
-/// Renders every rejection under `/api` and `/pay` as the envelope, whatever the path looks
-/// like: clients of this API always parse JSON.
+/// Renders every rejection as the envelope, whatever the path looks like: clients of this API
+/// always parse JSON.
 pub fn render<S>(_: &Ctx<S>, rejection: &Rejection) -> Response {
     kotori::json_rejection(rejection)
 }

@@ -37,7 +37,10 @@ impl RedisStore {
     /// Connects to `url`. A Redis that is down at start is not fatal: the pool keeps
     /// reconnecting, requests fail with 50301 meanwhile, and `/readyz` says so.
     pub async fn connect(url: &str, prefix: &str) -> Result<Self, StoreError> {
-        let config = RedisConfig::from_url(url).map_err(fail)?;
+        let mut config = RedisConfig::from_url(url).map_err(fail)?;
+        // Apply the reconnection policy to the first connection too: a Redis that starts after
+        // the server is picked up when it comes (fred gives up on it by default).
+        config.fail_fast = false;
         let pool = Builder::from_config(config)
             .with_performance_config(|perf| perf.default_command_timeout = COMMAND_TIMEOUT)
             .with_connection_config(|conn| {

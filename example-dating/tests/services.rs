@@ -1,0 +1,358 @@
+//! Against real services: the schema on MariaDB and PostgreSQL, two instances sharing one
+//! Redis, a Redis that goes away and comes back, and a real socket. Each test needs its
+//! service's URL in the environment and says so when it skips.
+
+mod common;
+
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::{TestApp, code, data};
+use example_dating::random::hex_token;
+use example_dating::store::RedisStore;
+use http::Method;
+use sea_orm::{ConnectionTrait, Database, EntityTrait, PaginatorTrait};
+
+fn env(name: &str, test: &str) -> Option<String> {
+    let value = std::env::var(name).ok();
+    if value.is_none() {
+        eprintln!("skipped `{test}`: {name} is not set");
+    }
+    value
+}
+
+/// The login flow and the seed data, on a database at `url`.
+async fn exercise(url: String) {
+    let t = TestApp::with(
+        common::config(),
+        &url,
+        Arc::new(example_dating::store::MemoryStore::new()),
+    )
+    .await;
+    // Migrating again changes nothing.
+    example_dating::db::migrate(&t.state.db).await.unwrap();
+    use example_dating::db::entity::commerce::product;
+    assert_eq!(product::Entity::find().count(&t.state.db).await.unwrap(), 3);
+    let (token, user) = t.login("18922986865").await;
+    assert!(user > 0);
+    t.a_minute_passes("18922986865").await;
+    let (_, again) = t.login("18922986865").await;
+    assert_eq!(user, again);
+    assert_eq!(
+        code(
+            &t.call(Method::POST, "/api/auth/logout", &[], Some(&token))
+                .await
+        ),
+        0
+    );
+}
+
+/// Creates a database named for this run on the server at `server_url`, runs [`exercise`] on
+/// it, then drops it (also when the exercise fails).
+async fn on_fresh_database(server_url: &str) {
+    let name = format!("kotori_test_{}_{}", std::process::id(), hex_token(4));
+    let server = Database::connect(server_url)
+        .await
+        .expect("the database server is reachable");
+    server
+        .execute_unprepared(&format!("CREATE DATABASE {name}"))
+        .await
+        .unwrap();
+    let url = format!("{}/{name}", server_url.trim_end_matches('/'));
+    // Spawned, so that a failure comes back as a value and the database is still dropped.
+    let result = tokio::spawn(exercise(url)).await;
+    // Postgres refuses to drop a database with open connections: the app's pool closed with
+    // its runtime objects when the task ended.
+    let drop = if server_url.starts_with("postgres") {
+        format!("DROP DATABASE {name} WITH (FORCE)")
+    } else {
+        format!("DROP DATABASE {name}")
+    };
+    server.execute_unprepared(&drop).await.unwrap();
+    if let Err(panic) = result {
+        std::panic::resume_unwind(panic.into_panic());
+    }
+}
+
+#[tokio::test]
+async fn the_schema_and_login_work_on_mariadb() {
+    let Some(url) = env(
+        "KOTORI_TEST_MYSQL_URL",
+        "the_schema_and_login_work_on_mariadb",
+    ) else {
+        return;
+    };
+    on_fresh_database(&url).await;
+}
+
+#[tokio::test]
+async fn the_schema_and_login_work_on_postgres() {
+    let Some(url) = env(
+        "KOTORI_TEST_POSTGRES_URL",
+        "the_schema_and_login_work_on_postgres",
+    ) else {
+        return;
+    };
+    on_fresh_database(&url).await;
+}
+
+#[tokio::test]
+async fn two_instances_share_codes_tokens_and_replay_protection_through_redis() {
+    let Some(redis_url) = env("KOTORI_TEST_REDIS_URL", "two_instances_share_...") else {
+        return;
+    };
+    let prefix = format!(
+        "kotori-test:{}:{}:instances:",
+        std::process::id(),
+        hex_token(4)
+    );
+    let file = std::env::temp_dir().join(format!(
+        "kotori-test-{}-{}.sqlite",
+        std::process::id(),
+        hex_token(4)
+    ));
+    let db_url = format!("sqlite://{}?mode=rwc", file.display());
+    let store_a = Arc::new(RedisStore::connect(&redis_url, &prefix).await.unwrap());
+    let store_b = Arc::new(RedisStore::connect(&redis_url, &prefix).await.unwrap());
+    let a = TestApp::with(common::config(), &db_url, store_a.clone()).await;
+    let b = TestApp::with(common::config(), &db_url, store_b.clone()).await;
+
+    // A code sent through one instance verifies on the other.
+    let res = a
+        .call(
+            Method::POST,
+            "/api/auth/sendsms",
+            &[("phone", "18922986865")],
+            None,
+        )
+        .await;
+    let sms = data(&res)["code"].as_str().unwrap().to_owned();
+    let res = b
+        .call(
+            Method::POST,
+            "/api/auth/login",
+            &[("phone", "18922986865"), ("code", &sms)],
+            None,
+        )
+        .await;
+    let token = data(&res)["token"].as_str().unwrap().to_owned();
+
+    // A request replayed to the other instance is refused.
+    let params = a.signer.sign(
+        &Method::POST,
+        "/api/auth/sendsms",
+        &[("phone".into(), "13800000000".into())],
+        None,
+    );
+    assert_eq!(
+        code(&a.send(Method::POST, "/api/auth/sendsms", &params).await),
+        0
+    );
+    assert_eq!(
+        code(&b.send(Method::POST, "/api/auth/sendsms", &params).await),
+        40103
+    );
+
+    // A token from one works on the other; logging out on one ends it on both.
+    assert_eq!(
+        code(
+            &a.call(Method::POST, "/api/auth/logout", &[], Some(&token))
+                .await
+        ),
+        0
+    );
+    assert_eq!(
+        code(
+            &b.call(Method::POST, "/api/auth/logout", &[], Some(&token))
+                .await
+        ),
+        40105
+    );
+
+    store_a.clear().await.unwrap();
+    store_a.quit().await;
+    store_b.quit().await;
+    drop((a, b));
+    let _ = std::fs::remove_file(&file);
+}
+
+/// A redis-server of this test's own, on a free port.
+struct OwnRedis {
+    port: u16,
+    child: Child,
+}
+
+impl OwnRedis {
+    fn start(port: u16) -> std::io::Result<OwnRedis> {
+        let child = Command::new("redis-server")
+            .args([
+                "--port",
+                &port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()?;
+        // Wait (bounded) until it accepts connections.
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            if std::time::Instant::now() > deadline {
+                return Err(std::io::Error::other(
+                    "redis-server did not start listening",
+                ));
+            }
+            std::thread::yield_now();
+        }
+        Ok(OwnRedis { port, child })
+    }
+
+    fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for OwnRedis {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Signed sendsms calls until one gets `want` (bounded: the store reconnects on its own time).
+async fn until_code(t: &TestApp, want: i64) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    let mut phone = 13_700_000_000u64;
+    loop {
+        phone += 1;
+        let res = t
+            .call(
+                Method::POST,
+                "/api/auth/sendsms",
+                &[("phone", &phone.to_string())],
+                None,
+            )
+            .await;
+        let got = code(&res);
+        if got == want {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "still {got}, expected {want}"
+        );
+        tokio::task::yield_now().await;
+    }
+}
+
+#[tokio::test]
+async fn a_redis_that_goes_away_gives_50301_and_the_server_recovers() {
+    if env("KOTORI_TEST_REDIS_URL", "a_redis_that_goes_away...").is_none() {
+        return;
+    }
+    let port = free_port();
+    let mut redis = match OwnRedis::start(port) {
+        Ok(redis) => redis,
+        Err(e) => panic!("KOTORI_TEST_REDIS_URL is set but redis-server cannot be started: {e}"),
+    };
+    let url = format!("redis://127.0.0.1:{}", redis.port);
+    let store = Arc::new(RedisStore::connect(&url, "kotori-test:").await.unwrap());
+    let t = TestApp::with(common::config(), "sqlite::memory:", store.clone()).await;
+    until_code(&t, 0).await;
+
+    redis.stop();
+    until_code(&t, 50301).await;
+
+    let _redis = OwnRedis::start(port).unwrap();
+    until_code(&t, 0).await;
+    store.quit().await;
+}
+
+#[tokio::test]
+async fn the_login_flow_over_a_real_socket() {
+    let t = TestApp::new().await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(std::future::IntoFuture::into_future(
+        kotori::serve(listener, t.app).with_graceful_shutdown(async {
+            let _ = stopped.await;
+        }),
+    ));
+    let send = async |method: Method, path: &str, params: &[(&str, &str)], token: Option<&str>| {
+        let params: Vec<(String, String)> = params
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let signed = t.signer.sign(&method, path, &params, token);
+        let (status, body) = example_dating::client::send(
+            &addr,
+            example_dating::client::request(method, path, &signed),
+        )
+        .await
+        .unwrap();
+        (
+            status,
+            serde_json::from_str::<serde_json::Value>(&body).unwrap(),
+        )
+    };
+    let (_, sent) = send(
+        Method::POST,
+        "/api/auth/sendsms",
+        &[("phone", "18922986865")],
+        None,
+    )
+    .await;
+    let sms = sent["data"]["code"].as_str().unwrap().to_owned();
+    let (status, session) = send(
+        Method::POST,
+        "/api/auth/login",
+        &[("phone", "18922986865"), ("code", &sms)],
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{session}");
+    let token = session["data"]["token"].as_str().unwrap().to_owned();
+    let (status, body) = send(Method::POST, "/api/auth/logout", &[], Some(&token)).await;
+    assert_eq!((status.as_u16(), body["code"].as_i64()), (200, Some(0)));
+    // A method the path does not have: the token guard of its node answers before the 405.
+    let (status, body) = send(Method::GET, "/api/auth/logout", &[], Some(&token)).await;
+    assert_eq!((status.as_u16(), body["code"].as_i64()), (401, Some(40105)));
+    stop.send(()).unwrap();
+    tokio::time::timeout(Duration::from_secs(20), server)
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+}
+
+#[tokio::test]
+async fn a_redis_that_is_down_at_start_is_used_once_it_comes() {
+    if env("KOTORI_TEST_REDIS_URL", "a_redis_that_is_down_at_start...").is_none() {
+        return;
+    }
+    let port = free_port();
+    let store = Arc::new(
+        RedisStore::connect(&format!("redis://127.0.0.1:{port}"), "kotori-test:")
+            .await
+            .unwrap(),
+    );
+    let t = TestApp::with(common::config(), "sqlite::memory:", store.clone()).await;
+    until_code(&t, 50301).await;
+    let _redis = OwnRedis::start(port).unwrap();
+    until_code(&t, 0).await;
+    store.quit().await;
+}
