@@ -61,6 +61,8 @@ async fn main() -> ExitCode {
         Some(Command::Call { .. }) | Some(Command::Routes)
     );
     tracing_subscriber::fmt()
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_writer(std::io::stderr)
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| if quiet_logs { "warn" } else { "info" }.into()),

@@ -193,21 +193,33 @@ fn ctx_state(ty: &Type) -> syn::Result<Option<Type>> {
     }
 }
 
+/// The first sentence of the doc comment's first paragraph: one line for the printed tree.
 fn first_doc_line(attrs: &[Attribute]) -> Option<String> {
-    attrs
+    let lines: Vec<String> = attrs
         .iter()
         .filter(|a| a.path().is_ident("doc"))
         .filter_map(|a| match &a.meta {
             Meta::NameValue(nv) => match &nv.value {
                 syn::Expr::Lit(syn::ExprLit {
                     lit: Lit::Str(s), ..
-                }) => Some(s.value()),
+                }) => Some(s.value().trim().to_owned()),
                 _ => None,
             },
             _ => None,
         })
-        .map(|line| line.trim().to_owned())
-        .find(|line| !line.is_empty())
+        .collect();
+    let paragraph: Vec<&str> = lines
+        .iter()
+        .map(String::as_str)
+        .skip_while(|l| l.is_empty())
+        .take_while(|l| !l.is_empty())
+        .collect();
+    let text = paragraph.join(" ");
+    let sentence = match text.find(". ") {
+        Some(end) => &text[..=end],
+        None => &text,
+    };
+    (!sentence.is_empty()).then(|| sentence.to_owned())
 }
 
 /// The generated struct's name: the function's.

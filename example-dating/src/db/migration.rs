@@ -9,7 +9,7 @@ use sea_orm_migration::sea_orm::{EntityTrait, Schema};
 
 use super::entity::chat::{contacts, message};
 use super::entity::commerce::{product, user_order, vip_info};
-use super::entity::live::{danmaku, live, live_mute, operator};
+use super::entity::rooms::{danmaku, live, live_mute, operator};
 use super::entity::users::{
     label, location, user_album, user_auth, user_info, user_label, user_token, visitor,
 };
@@ -104,8 +104,14 @@ const INDEXES: &[IndexSpec] = &[
 mod m20261121_000001_initial {
     use super::*;
 
-    #[derive(DeriveMigrationName)]
     pub(super) struct Migration;
+
+    // Named explicitly: the derive would name it after the file, the same for every migration.
+    impl MigrationName for Migration {
+        fn name(&self) -> &str {
+            "m20261121_000001_initial"
+        }
+    }
 
     fn create<E: EntityTrait>(schema: &Schema, entity: E) -> TableCreateStatement {
         schema.create_table_from_entity(entity)

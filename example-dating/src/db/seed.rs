@@ -23,9 +23,9 @@ const LABELS: &[(&str, i32, &str)] = &[
 
 /// (name, description, VIP days, price in cents)
 const PRODUCTS: &[(&str, &str, i32, i64)] = &[
-    ("month", "VIP for 30 days", 30, 30_00),
-    ("quarter", "VIP for 90 days", 90, 78_00),
-    ("year", "VIP for 365 days", 365, 268_00),
+    ("month", "VIP for 30 days", 30, 3_000),
+    ("quarter", "VIP for 90 days", 90, 7_800),
+    ("year", "VIP for 365 days", 365, 26_800),
 ];
 
 /// Inserts the seed rows into empty tables.

@@ -3,5 +3,5 @@
 
 pub mod chat;
 pub mod commerce;
-pub mod live;
+pub mod rooms;
 pub mod users;
