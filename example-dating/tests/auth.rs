@@ -598,3 +598,41 @@ async fn health_and_readiness() {
     let res = t.app.client().get("/readyz").send().await;
     assert_eq!(data(&res)["store"], "memory");
 }
+
+#[tokio::test]
+async fn five_sends_an_hour_and_ten_a_day_per_phone() {
+    let t = TestApp::new().await;
+    let send = async || {
+        code(
+            &t.call(Method::POST, "/api/auth/sendsms", &[("phone", PHONE)], None)
+                .await,
+        )
+    };
+    for i in 0..5 {
+        assert_eq!(send().await, 0, "send {i} in the hour");
+        t.a_minute_passes(PHONE).await;
+    }
+    assert_eq!(send().await, 42901, "the sixth in an hour");
+    // An hour passes: five more make ten today; after another hour, the day refuses.
+    t.state
+        .store
+        .del(&format!("sms:hour:{PHONE}"))
+        .await
+        .unwrap();
+    t.a_minute_passes(PHONE).await;
+    for i in 0..5 {
+        assert_eq!(send().await, 0, "send {} in the day", i + 6);
+        t.a_minute_passes(PHONE).await;
+    }
+    t.state
+        .store
+        .del(&format!("sms:hour:{PHONE}"))
+        .await
+        .unwrap();
+    let res = t
+        .call(Method::POST, "/api/auth/sendsms", &[("phone", PHONE)], None)
+        .await;
+    assert_eq!(code(&res), 42901, "the eleventh in a day");
+    let retry: u64 = res.header("retry-after").unwrap().parse().unwrap();
+    assert!(retry > 3600, "Retry-After is the day window's ({retry})");
+}
