@@ -11,6 +11,7 @@ pub mod codes;
 pub mod config;
 pub mod db;
 pub mod envelope;
+pub mod manage;
 pub mod ops;
 pub mod params;
 pub mod random;

@@ -49,6 +49,26 @@ enum Command {
         #[arg(long)]
         addr: Option<String>,
     },
+    /// Manage operators of the management console.
+    #[command(subcommand)]
+    Operator(OperatorCommand),
+}
+
+#[derive(Subcommand)]
+enum OperatorCommand {
+    /// Add an operator; the password is prompted (or read from stdin when it is not a terminal).
+    Add {
+        /// The login name.
+        #[arg(long)]
+        name: String,
+        /// admin or host.
+        #[arg(long)]
+        role: String,
+        /// Comma-separated privileges, for admins (users:read, users:ban, products:read,
+        /// products:write, orders:read, live:read, live:write).
+        #[arg(long, value_delimiter = ',')]
+        privileges: Vec<String>,
+    },
 }
 
 const TOKEN_FILE: &str = ".example-dating-token";
@@ -58,7 +78,7 @@ async fn main() -> ExitCode {
     let cli = Cli::parse();
     let quiet_logs = matches!(
         cli.command,
-        Some(Command::Call { .. }) | Some(Command::Routes)
+        Some(Command::Call { .. }) | Some(Command::Routes) | Some(Command::Operator(_))
     );
     tracing_subscriber::fmt()
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
@@ -107,6 +127,44 @@ async fn run(command: Command) -> Result<(), String> {
             no_token,
             addr,
         } => call(config, &method, &path, &params, token, no_token, addr).await,
+        Command::Operator(OperatorCommand::Add {
+            name,
+            role,
+            privileges,
+        }) => {
+            let password = read_password()?;
+            let db = db::connect(&config.database_url)
+                .await
+                .map_err(|e| e.to_string())?;
+            db::migrate(&db).await.map_err(|e| e.to_string())?;
+            let op =
+                example_dating::manage::operators::add(&db, &name, &role, &privileges, &password)
+                    .await?;
+            println!(
+                "operator {} added: id {}, role {}, privileges [{}]",
+                op.name, op.id, op.role, op.privileges
+            );
+            Ok(())
+        }
+    }
+}
+
+/// The password: prompted twice without echo on a terminal, else the first line of stdin.
+fn read_password() -> Result<String, String> {
+    use std::io::IsTerminal;
+    if std::io::stdin().is_terminal() {
+        let first = rpassword::prompt_password("password: ").map_err(|e| e.to_string())?;
+        let again = rpassword::prompt_password("again: ").map_err(|e| e.to_string())?;
+        if first != again {
+            return Err("the passwords differ".into());
+        }
+        Ok(first)
+    } else {
+        let mut line = String::new();
+        std::io::stdin()
+            .read_line(&mut line)
+            .map_err(|e| e.to_string())?;
+        Ok(line.trim_end_matches(['\r', '\n']).to_owned())
     }
 }
 
