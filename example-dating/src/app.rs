@@ -1,12 +1,16 @@
 //! The whole URL space on one screen: every prefix, guard, loader and route of the API.
+//! Reading top to bottom: who may reach a route is decided by the nodes above it.
 
 use kotori::{App, BuildError, Kotori};
 
 use crate::auth;
+use crate::chat::{contacts, messages};
+use crate::commerce::{orders, payment, products, vip};
 use crate::envelope;
 use crate::ops;
 use crate::params::load_params;
 use crate::state::AppState;
+use crate::users::{album, discover, labels, profile, target, visits};
 
 /// Form bodies of this API are small: anything larger is 41301 before it is parsed.
 pub const API_BODY_LIMIT: usize = 64 * 1024;
@@ -31,12 +35,47 @@ pub fn build(state: AppState) -> Result<App<AppState>, BuildError> {
     // Everything else under /api needs a live token (40105).
     let user = api.group().load(auth::load_caller);
     user.post("/auth/logout", auth::logout);
+    user.get("/labels", labels::list);
+    user.get("/products", products::list);
+    user.get("/contacts", contacts::list);
+    user.get("/user/hot/list", discover::hot);
+    user.get("/user/nearby/list", discover::nearby);
+
+    let me = user.node("/me");
+    me.get("", profile::show_me);
+    me.post("/update", profile::update_me);
+    me.post("/location", profile::set_location);
+    me.post("/labels", labels::set_mine);
+    me.get("/vip", vip::mine);
+    me.get("/album", album::list);
+    me.post("/album/add", album::add);
+    me.node("/album/{photo_id}")
+        .load(album::own_photo)
+        .post("/delete", album::delete);
+
+    // Another user: loaded once, 40401 unless the caller may see them.
+    let other = user.node("/users/{user_id}").load(target::load_target);
+    other.get("/show", visits::show);
+    other.post("/messages", messages::send);
+    other.get("/messages", messages::history);
+
+    // VIPs only (40302).
+    user.node("/vip")
+        .before(vip::require_vip)
+        .get("/visitors", visits::visitors);
+
+    user.post("/orders", orders::create);
+    let order = user.node("/orders/{order_id}").load(orders::own_order);
+    order.get("/show", orders::show);
+    order.post("/cancel", orders::cancel);
 
     // /pay: notices from payment providers, signed with their own apps.
-    app.node("/pay")
+    let pay = app
+        .node("/pay")
         .body_limit(API_BODY_LIMIT)
         .load(load_params)
         .before(auth::verify_payment_signature);
+    pay.post("/notify", payment::notify);
 
     app.build()
 }

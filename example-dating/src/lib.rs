@@ -5,16 +5,21 @@
 
 pub mod app;
 pub mod auth;
+pub mod chat;
 pub mod client;
 pub mod clock;
 pub mod codes;
+pub mod commerce;
 pub mod config;
 pub mod db;
 pub mod envelope;
 pub mod manage;
 pub mod ops;
+pub mod paging;
 pub mod params;
 pub mod random;
 pub mod signing;
 pub mod state;
 pub mod store;
+pub mod users;
+pub mod validate;

@@ -55,6 +55,14 @@ impl AppState {
             ),
             None => Arc::new(MemoryStore::new()),
         };
+        // The geo index is derived from the location rows: rebuild it (an in-process store
+        // starts empty, a Redis may have been flushed).
+        match crate::users::discover::sync_geo_index(&db, &*store).await {
+            Ok(n) => tracing::info!(locations = n, store = store.name(), "geo index loaded"),
+            Err(e) => {
+                tracing::warn!(error = %e, "could not load the geo index; nearby lists stay partial until users move")
+            }
+        }
         Ok(AppState::new(Services {
             db,
             store,

@@ -46,6 +46,126 @@ async fn exercise(url: String) {
         ),
         0
     );
+
+    // The backend-sensitive queries: upserts, the hot list's joins, concurrent payments.
+    let t = Arc::new(t);
+    let (alice, alice_id) = t.user("18900000001").await;
+    let (bob, bob_id) = t.user("18900000002").await;
+    for (from, to) in [(&alice, bob_id), (&alice, bob_id), (&bob, alice_id)] {
+        let res = t
+            .call(
+                Method::POST,
+                &format!("/api/users/{to}/messages"),
+                &[("msg_type", "text"), ("content", "hi")],
+                Some(from),
+            )
+            .await;
+        assert_eq!(code(&res), 0);
+    }
+    let contacts = data(&t.call(Method::GET, "/api/contacts", &[], Some(&bob)).await);
+    assert_eq!(
+        (
+            contacts["total"].as_i64(),
+            contacts["list"][0]["unread"].as_i64()
+        ),
+        (Some(1), Some(2))
+    );
+    // Second visits, second locations, second payments: every upsert's conflict branch.
+    for _ in 0..2 {
+        assert_eq!(
+            code(
+                &t.call(
+                    Method::GET,
+                    &format!("/api/users/{alice_id}/show"),
+                    &[],
+                    Some(&bob)
+                )
+                .await
+            ),
+            0
+        );
+        assert_eq!(
+            code(
+                &t.call(
+                    Method::POST,
+                    "/api/me/location",
+                    &[("lat", "22.5"), ("lng", "114")],
+                    Some(&bob)
+                )
+                .await
+            ),
+            0
+        );
+    }
+    let hot = data(
+        &t.call(Method::GET, "/api/user/hot/list", &[], Some(&bob))
+            .await,
+    );
+    assert_eq!(hot["list"][0]["user_id"], alice_id, "{hot}");
+    let order = data(
+        &t.call(
+            Method::POST,
+            "/api/orders",
+            &[("product_id", "1")],
+            Some(&alice),
+        )
+        .await,
+    );
+    let trade_no = order["trade_no"].as_str().unwrap().to_owned();
+    let mut notices = Vec::new();
+    for _ in 0..10 {
+        let (t, trade_no) = (t.clone(), trade_no.clone());
+        notices.push(tokio::spawn(async move {
+            code(
+                &t.pay(&[
+                    ("trade_no", &trade_no),
+                    ("fee", "30.00"),
+                    ("status", "SUCCESS"),
+                ])
+                .await,
+            )
+        }));
+    }
+    for notice in notices {
+        assert_eq!(notice.await.unwrap(), 0);
+    }
+    let deadline = example_dating::commerce::vip::deadline(&t.state.db, alice_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        (deadline - (example_dating::clock::now() + 30 * 86_400)).abs() <= 5,
+        "extended exactly once"
+    );
+    let renewal = data(
+        &t.call(
+            Method::POST,
+            "/api/orders",
+            &[("product_id", "1")],
+            Some(&alice),
+        )
+        .await,
+    );
+    assert_eq!(
+        code(
+            &t.pay(&[
+                ("trade_no", renewal["trade_no"].as_str().unwrap()),
+                ("fee", "30"),
+                ("status", "SUCCESS")
+            ])
+            .await
+        ),
+        0
+    );
+    let renewed = example_dating::commerce::vip::deadline(&t.state.db, alice_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        renewed,
+        deadline + 30 * 86_400,
+        "a renewal extends from the current deadline"
+    );
 }
 
 /// Creates a database named for this run on the server at `server_url`, runs [`exercise`] on

@@ -94,6 +94,69 @@ impl TestApp {
         }
     }
 
+    /// A registered user with a session, made directly (no SMS): (token, user id).
+    pub async fn user(&self, phone: &str) -> (String, i64) {
+        use example_dating::db::entity::users::{user_auth, user_info};
+        use sea_orm::{ActiveModelTrait, Set};
+        let now = example_dating::clock::now();
+        let user = user_info::ActiveModel {
+            nickname: Set(format!("u-{phone}")),
+            phone: Set(phone.to_owned()),
+            gender: Set(0),
+            authority: Set(1),
+            banned: Set(false),
+            created_at: Set(now),
+            updated_at: Set(now),
+            ..Default::default()
+        }
+        .insert(&self.state.db)
+        .await
+        .unwrap();
+        user_auth::ActiveModel {
+            user_id: Set(user.user_id),
+            login_type: Set("phone".into()),
+            identifier: Set(phone.to_owned()),
+            created_at: Set(now),
+            ..Default::default()
+        }
+        .insert(&self.state.db)
+        .await
+        .unwrap();
+        let (token, _) = example_dating::auth::session::issue(&self.state, user.user_id)
+            .await
+            .unwrap();
+        (token, user.user_id)
+    }
+
+    /// Changes columns of a user's profile directly.
+    pub async fn set_profile(
+        &self,
+        user_id: i64,
+        change: impl FnOnce(&mut example_dating::db::entity::users::user_info::ActiveModel),
+    ) {
+        use example_dating::db::entity::users::user_info;
+        use sea_orm::{ActiveModelTrait, EntityTrait, IntoActiveModel};
+        let mut row = user_info::Entity::find_by_id(user_id)
+            .one(&self.state.db)
+            .await
+            .unwrap()
+            .unwrap()
+            .into_active_model();
+        change(&mut row);
+        row.update(&self.state.db).await.unwrap();
+    }
+
+    /// A notice signed by the payment provider.
+    pub async fn pay(&self, params: &[(&str, &str)]) -> TestResponse {
+        let provider = Signer::new(self.state.config.payment_apps[0].clone());
+        let params: Vec<(String, String)> = params
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let signed = provider.sign(&Method::POST, "/pay/notify", &params, None);
+        self.send(Method::POST, "/pay/notify", &signed).await
+    }
+
     /// Lifts the one-send-per-minute limit of `phone`, as if a minute had passed.
     pub async fn a_minute_passes(&self, phone: &str) {
         self.state

@@ -1,0 +1,98 @@
+//! Contacts: one row per side of a conversation; `GET /api/contacts`.
+
+use std::collections::{HashMap, HashSet};
+
+use kotori::{Json, Rejection, Res, State};
+use sea_orm::{
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect,
+};
+use serde_json::{Value, json};
+
+use crate::auth::Caller;
+use crate::clock;
+use crate::db::{self, entity::chat::contacts, entity::users::user_info};
+use crate::envelope::ok;
+use crate::paging::Page;
+use crate::params::Params;
+use crate::state::AppState;
+
+/// Whether two users have exchanged a message (either side's row exists).
+pub async fn are_contacts(db: &impl ConnectionTrait, a: i64, b: i64) -> Result<bool, Rejection> {
+    let n = contacts::Entity::find()
+        .filter(
+            Condition::any()
+                .add(
+                    Condition::all()
+                        .add(contacts::Column::UserId.eq(a))
+                        .add(contacts::Column::PeerId.eq(b)),
+                )
+                .add(
+                    Condition::all()
+                        .add(contacts::Column::UserId.eq(b))
+                        .add(contacts::Column::PeerId.eq(a)),
+                ),
+        )
+        .count(db)
+        .await
+        .map_err(db::unavailable)?;
+    Ok(n > 0)
+}
+
+/// Everyone `user_id` has a conversation with.
+pub async fn peer_ids(db: &impl ConnectionTrait, user_id: i64) -> Result<HashSet<i64>, Rejection> {
+    let rows = contacts::Entity::find()
+        .filter(contacts::Column::UserId.eq(user_id))
+        .all(db)
+        .await
+        .map_err(db::unavailable)?;
+    Ok(rows.into_iter().map(|r| r.peer_id).collect())
+}
+
+/// The caller's conversations, most recent first.
+pub async fn list(
+    caller: Res<Caller>,
+    params: Res<Params>,
+    State(state): State<AppState>,
+) -> Result<Json<Value>, Rejection> {
+    let page = Page::from_params(&params)?;
+    let mine = contacts::Entity::find().filter(contacts::Column::UserId.eq(caller.user_id));
+    let total = mine
+        .clone()
+        .count(&state.db)
+        .await
+        .map_err(db::unavailable)?;
+    let rows = mine
+        .order_by_desc(contacts::Column::UpdateTime)
+        .order_by_desc(contacts::Column::Id)
+        .offset(page.offset())
+        .limit(page.size)
+        .all(&state.db)
+        .await
+        .map_err(db::unavailable)?;
+    let peers: HashMap<i64, user_info::Model> = user_info::Entity::find()
+        .filter(user_info::Column::UserId.is_in(rows.iter().map(|r| r.peer_id)))
+        .all(&state.db)
+        .await
+        .map_err(db::unavailable)?
+        .into_iter()
+        .map(|u| (u.user_id, u))
+        .collect();
+    let list = rows
+        .iter()
+        .map(|row| {
+            let peer = peers.get(&row.peer_id);
+            json!({
+                "peer": {
+                    "user_id": row.peer_id,
+                    "nickname": peer.map(|p| p.nickname.clone()),
+                    "avatar": peer.and_then(|p| p.avatar.clone()),
+                },
+                "last_msg": row.last_msg,
+                "unread": row.unread,
+                "update_time": clock::format(row.update_time),
+            })
+        })
+        .collect();
+    Ok(ok(page.answer(total, list)))
+}

@@ -1,0 +1,191 @@
+//! Messages under `/api/users/{user_id}`: send, and read the conversation with a cursor.
+
+use kotori::{Json, Rejection, Res, State};
+use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set, TransactionTrait,
+};
+use serde_json::{Value, json};
+
+use crate::auth::Caller;
+use crate::clock;
+use crate::codes;
+use crate::db::{
+    self,
+    entity::chat::{contacts, message},
+};
+use crate::envelope::ok;
+use crate::params::Params;
+use crate::state::AppState;
+use crate::users::target::Target;
+use crate::validate;
+
+fn message_json(m: &message::Model) -> Value {
+    json!({
+        "msg_id": m.id,
+        "from_uid": m.from_uid,
+        "to_uid": m.to_uid,
+        "msg_type": m.msg_type,
+        "content": m.content,
+        "audio": m.audio,
+        "duration": m.duration,
+        "image": m.image,
+        "send_time": clock::format(m.send_time),
+        "read": m.read,
+    })
+}
+
+/// Sends a text, audio or image message to the loaded user. The message and both contact rows
+/// are written in one transaction: a message that got code 0 is stored, with its contacts.
+pub async fn send(
+    caller: Res<Caller>,
+    target: Res<Target>,
+    params: Res<Params>,
+    State(state): State<AppState>,
+) -> Result<Json<Value>, Rejection> {
+    let to = target.0.user_id;
+    if to == caller.user_id {
+        return Err(codes::malformed("user_id", "you cannot message yourself"));
+    }
+    let now = clock::now();
+    let mut row = message::ActiveModel {
+        from_uid: Set(caller.user_id),
+        to_uid: Set(to),
+        send_time: Set(now),
+        read: Set(false),
+        ..Default::default()
+    };
+    let msg_type = params.required("msg_type")?;
+    let preview = match msg_type {
+        "text" => {
+            let content = validate::text("content", params.required("content")?, 1, 500)?;
+            let preview: String = content.chars().take(100).collect();
+            row.content = Set(Some(content));
+            preview
+        }
+        "audio" => {
+            row.audio = Set(Some(validate::url("audio", params.required("audio")?)?));
+            let duration: i32 = params.parse_required("duration")?;
+            if !(1..=60).contains(&duration) {
+                return Err(codes::malformed("duration", "from 1 to 60 seconds"));
+            }
+            row.duration = Set(Some(duration));
+            "[audio]".to_owned()
+        }
+        "image" => {
+            row.image = Set(Some(validate::url("image", params.required("image")?)?));
+            "[image]".to_owned()
+        }
+        _ => return Err(codes::malformed("msg_type", "text, audio or image")),
+    };
+    row.msg_type = Set(msg_type.to_owned());
+
+    let txn = state.db.begin().await.map_err(db::unavailable)?;
+    let saved = row.insert(&txn).await.map_err(db::unavailable)?;
+    // The sender's side: last message and time. The receiver's: the same, one more unread. A
+    // new row's creator is the sender; an existing row keeps its creator (the first sender).
+    for (user, peer, unread) in [(caller.user_id, to, 0), (to, caller.user_id, 1)] {
+        let contact = contacts::ActiveModel {
+            user_id: Set(user),
+            peer_id: Set(peer),
+            creator_id: Set(caller.user_id),
+            last_msg: Set(preview.clone()),
+            unread: Set(unread),
+            update_time: Set(now),
+            ..Default::default()
+        };
+        let mut on_conflict =
+            OnConflict::columns([contacts::Column::UserId, contacts::Column::PeerId]);
+        on_conflict.update_columns([contacts::Column::LastMsg, contacts::Column::UpdateTime]);
+        if unread > 0 {
+            on_conflict.value(
+                contacts::Column::Unread,
+                Expr::col((contacts::Entity, contacts::Column::Unread)).add(1),
+            );
+        }
+        contacts::Entity::insert(contact)
+            .on_conflict(on_conflict.to_owned())
+            .exec_without_returning(&txn)
+            .await
+            .map_err(db::unavailable)?;
+    }
+    txn.commit().await.map_err(db::unavailable)?;
+    Ok(ok(message_json(&saved)))
+}
+
+/// The conversation with the loaded user, newest first, `limit` at a time before `before_id`;
+/// incoming messages fetched are marked read.
+pub async fn history(
+    caller: Res<Caller>,
+    target: Res<Target>,
+    params: Res<Params>,
+    State(state): State<AppState>,
+) -> Result<Json<Value>, Rejection> {
+    let (me, peer) = (caller.user_id, target.0.user_id);
+    let limit = params.parse_optional::<u64>("limit")?.unwrap_or(20);
+    if !(1..=100).contains(&limit) {
+        return Err(codes::malformed("limit", "from 1 to 100"));
+    }
+    let before = params.parse_optional::<i64>("before_id")?;
+    let conversation = Condition::any()
+        .add(
+            Condition::all()
+                .add(message::Column::FromUid.eq(me))
+                .add(message::Column::ToUid.eq(peer)),
+        )
+        .add(
+            Condition::all()
+                .add(message::Column::FromUid.eq(peer))
+                .add(message::Column::ToUid.eq(me)),
+        );
+    let mut query = message::Entity::find().filter(conversation);
+    if let Some(before) = before {
+        query = query.filter(message::Column::Id.lt(before));
+    }
+    let mut rows = query
+        .order_by_desc(message::Column::Id)
+        .limit(limit + 1)
+        .all(&state.db)
+        .await
+        .map_err(db::unavailable)?;
+    let more = rows.len() as u64 > limit;
+    rows.truncate(limit as usize);
+    let next = more.then(|| rows.last().map(|m| m.id)).flatten();
+
+    let incoming: Vec<i64> = rows
+        .iter()
+        .filter(|m| m.to_uid == me && !m.read)
+        .map(|m| m.id)
+        .collect();
+    if !incoming.is_empty() {
+        let txn = state.db.begin().await.map_err(db::unavailable)?;
+        message::Entity::update_many()
+            .col_expr(message::Column::Read, Expr::value(true))
+            .filter(message::Column::Id.is_in(incoming))
+            .exec(&txn)
+            .await
+            .map_err(db::unavailable)?;
+        let unread = message::Entity::find()
+            .filter(message::Column::FromUid.eq(peer))
+            .filter(message::Column::ToUid.eq(me))
+            .filter(message::Column::Read.eq(false))
+            .count(&txn)
+            .await
+            .map_err(db::unavailable)?;
+        contacts::Entity::update_many()
+            .col_expr(contacts::Column::Unread, Expr::value(unread as i32))
+            .filter(contacts::Column::UserId.eq(me))
+            .filter(contacts::Column::PeerId.eq(peer))
+            .exec(&txn)
+            .await
+            .map_err(db::unavailable)?;
+        txn.commit().await.map_err(db::unavailable)?;
+        for m in rows.iter_mut().filter(|m| m.to_uid == me) {
+            m.read = true;
+        }
+    }
+    Ok(ok(
+        json!({ "list": rows.iter().map(message_json).collect::<Vec<_>>(), "next_before_id": next }),
+    ))
+}

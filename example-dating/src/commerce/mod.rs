@@ -1,0 +1,6 @@
+//! VIP products, orders, payment notices and memberships.
+
+pub mod orders;
+pub mod payment;
+pub mod products;
+pub mod vip;

@@ -1,0 +1,125 @@
+//! Orders: `POST /api/orders`, and under `/api/orders/{order_id}` (which loads only the
+//! caller's own order) `GET .../show` and `POST .../cancel`.
+
+use kotori::{Json, Path, Rejection, Res, State};
+use sea_orm::sea_query::Expr;
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
+use serde_json::{Value, json};
+
+use crate::auth::Caller;
+use crate::clock;
+use crate::codes;
+use crate::db::{
+    self,
+    entity::commerce::{product, user_order},
+};
+use crate::envelope::ok;
+use crate::params::Params;
+use crate::random;
+use crate::state::AppState;
+use crate::validate::yuan;
+
+/// Unpaid, paid, cancelled.
+pub const UNPAID: i32 = 0;
+/// Paid: VIP granted.
+pub const PAID: i32 = 1;
+/// Cancelled by the user.
+pub const CANCELLED: i32 = 2;
+
+/// An order as clients see it.
+pub fn order_json(o: &user_order::Model) -> Value {
+    json!({
+        "order_id": o.id,
+        "trade_no": o.trade_no,
+        "product_id": o.product_id,
+        "product_name": o.product_name,
+        "fee": yuan(o.fee_cents),
+        "pay": o.pay,
+        "order_time": clock::format(o.order_time),
+        "pay_time": o.pay_time.map(clock::format),
+    })
+}
+
+/// Orders `product_id` at its current price.
+pub async fn create(
+    caller: Res<Caller>,
+    params: Res<Params>,
+    State(state): State<AppState>,
+) -> Result<Json<Value>, Rejection> {
+    let product_id: i64 = params.parse_required("product_id")?;
+    let product = product::Entity::find_by_id(product_id)
+        .one(&state.db)
+        .await
+        .map_err(db::unavailable)?
+        .filter(|p| p.active)
+        .ok_or_else(|| codes::malformed("product_id", "no such product"))?;
+    let now = clock::now();
+    // The trade number names the order to the payment provider: time for people, randomness
+    // for uniqueness.
+    let trade_no = format!(
+        "T{}{}",
+        clock::format(now).replace(['-', ' ', ':'], ""),
+        random::hex_token(6)
+    );
+    let order = user_order::ActiveModel {
+        trade_no: Set(trade_no),
+        user_id: Set(caller.user_id),
+        product_id: Set(product.id),
+        product_name: Set(product.name.clone()),
+        vip_days: Set(product.vip_days),
+        fee_cents: Set(product.price_cents),
+        pay: Set(UNPAID),
+        order_time: Set(now),
+        pay_time: Set(None),
+        ..Default::default()
+    }
+    .insert(&state.db)
+    .await
+    .map_err(db::unavailable)?;
+    Ok(ok(order_json(&order)))
+}
+
+/// The order of the path, if it is the caller's: someone else's is 40401.
+#[kotori::loader]
+pub async fn own_order(
+    Path(order_id): Path<i64>,
+    caller: Res<Caller>,
+    State(state): State<AppState>,
+) -> Result<user_order::Model, Rejection> {
+    user_order::Entity::find_by_id(order_id)
+        .one(&state.db)
+        .await
+        .map_err(db::unavailable)?
+        .filter(|o| o.user_id == caller.user_id)
+        .ok_or_else(codes::not_found)
+}
+
+/// The loaded order.
+pub async fn show(order: Res<user_order::Model>) -> Json<Value> {
+    ok(order_json(&order))
+}
+
+/// Cancels the loaded order unless it is paid (40901); cancelling twice is harmless.
+pub async fn cancel(
+    order: Res<user_order::Model>,
+    State(state): State<AppState>,
+) -> Result<Json<Value>, Rejection> {
+    // Conditional on still being unpaid: a payment notice racing with the cancel wins or loses
+    // whole, never half.
+    user_order::Entity::update_many()
+        .col_expr(user_order::Column::Pay, Expr::value(CANCELLED))
+        .filter(user_order::Column::Id.eq(order.id))
+        .filter(user_order::Column::Pay.eq(UNPAID))
+        .exec(&state.db)
+        .await
+        .map_err(db::unavailable)?;
+    let now = user_order::Entity::find_by_id(order.id)
+        .one(&state.db)
+        .await
+        .map_err(db::unavailable)?
+        .ok_or_else(codes::not_found)?;
+    if now.pay == PAID {
+        return Err(codes::conflict("the order is paid"));
+    }
+    Ok(ok(order_json(&now)))
+}

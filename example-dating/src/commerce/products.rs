@@ -1,0 +1,28 @@
+//! `GET /api/products`.
+
+use kotori::{Json, Rejection, State};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+use serde_json::{Value, json};
+
+use crate::db::{self, entity::commerce::product};
+use crate::envelope::ok;
+use crate::state::AppState;
+use crate::validate::yuan;
+
+/// A product as clients see it.
+pub fn product_json(p: &product::Model) -> Value {
+    json!({ "product_id": p.id, "name": p.name, "desc": p.description, "vip_time": p.vip_days, "price": yuan(p.price_cents) })
+}
+
+/// The products on sale.
+pub async fn list(State(state): State<AppState>) -> Result<Json<Value>, Rejection> {
+    let products = product::Entity::find()
+        .filter(product::Column::Active.eq(true))
+        .order_by_asc(product::Column::Id)
+        .all(&state.db)
+        .await
+        .map_err(db::unavailable)?;
+    Ok(ok(
+        json!({ "list": products.iter().map(product_json).collect::<Vec<_>>() }),
+    ))
+}

@@ -1,0 +1,77 @@
+//! VIP membership: the `/api/vip` guard, `GET /api/me/vip`, and extending a membership.
+
+use kotori::{Json, Rejection, Res, State};
+use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
+use sea_orm::{ConnectionTrait, EntityTrait, Set};
+use serde_json::{Value, json};
+
+use crate::auth::Caller;
+use crate::clock;
+use crate::db::{self, entity::commerce::vip_info};
+use crate::envelope::ok;
+use crate::state::AppState;
+
+/// The user's VIP deadline, if they ever were one.
+pub async fn deadline(db: &impl ConnectionTrait, user_id: i64) -> Result<Option<i64>, Rejection> {
+    Ok(vip_info::Entity::find_by_id(user_id)
+        .one(db)
+        .await
+        .map_err(db::unavailable)?
+        .map(|v| v.deadline))
+}
+
+/// The `/api/vip` guard: 40302 unless the caller's membership runs.
+#[kotori::hook]
+pub async fn require_vip(
+    caller: Res<Caller>,
+    State(state): State<AppState>,
+) -> Result<(), Rejection> {
+    match deadline(&state.db, caller.user_id).await? {
+        Some(deadline) if deadline > clock::now() => Ok(()),
+        _ => Err(Rejection::new(
+            http::StatusCode::FORBIDDEN,
+            40302,
+            "VIP required",
+        )),
+    }
+}
+
+/// `{"is_vip", "vip_deadline"}` of the caller.
+pub async fn mine(
+    caller: Res<Caller>,
+    State(state): State<AppState>,
+) -> Result<Json<Value>, Rejection> {
+    let deadline = deadline(&state.db, caller.user_id).await?;
+    let is_vip = deadline.is_some_and(|d| d > clock::now());
+    Ok(ok(
+        json!({ "is_vip": is_vip, "vip_deadline": deadline.map(clock::format) }),
+    ))
+}
+
+/// Extends the membership by `days` from `max(now, current deadline)`, in one statement: two
+/// payments of one user at once both count.
+pub async fn extend(
+    db: &impl ConnectionTrait,
+    user_id: i64,
+    days: i32,
+    now: i64,
+) -> Result<(), Rejection> {
+    let add = i64::from(days) * 86_400;
+    let row = vip_info::ActiveModel {
+        user_id: Set(user_id),
+        deadline: Set(now + add),
+    };
+    let deadline = Expr::col((vip_info::Entity, vip_info::Column::Deadline));
+    let extended =
+        Expr::case(deadline.clone().gt(now), deadline.add(add)).finally(Expr::value(now + add));
+    vip_info::Entity::insert(row)
+        .on_conflict(
+            OnConflict::column(vip_info::Column::UserId)
+                .value(vip_info::Column::Deadline, extended)
+                .to_owned(),
+        )
+        .exec_without_returning(db)
+        .await
+        .map_err(db::unavailable)?;
+    Ok(())
+}

@@ -1,0 +1,42 @@
+//! Page-numbered lists: `page` (1-based, default 1) and `pageCount` (default 10, at most 50),
+//! answered as `{"total", "list", "has_next"}`.
+
+use kotori::Rejection;
+use serde_json::{Value, json};
+
+use crate::codes;
+use crate::params::Params;
+
+/// A requested page.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Page {
+    /// 1-based page number.
+    pub page: u64,
+    /// Items per page.
+    pub size: u64,
+}
+
+impl Page {
+    /// Reads `page` and `pageCount` (40002 when out of range).
+    pub fn from_params(params: &Params) -> Result<Page, Rejection> {
+        let page = params.parse_optional::<u64>("page")?.unwrap_or(1);
+        let size = params.parse_optional::<u64>("pageCount")?.unwrap_or(10);
+        if page == 0 || page > 100_000 {
+            return Err(codes::malformed("page", "from 1"));
+        }
+        if !(1..=50).contains(&size) {
+            return Err(codes::malformed("pageCount", "from 1 to 50"));
+        }
+        Ok(Page { page, size })
+    }
+
+    /// Rows to skip.
+    pub fn offset(&self) -> u64 {
+        (self.page - 1) * self.size
+    }
+
+    /// The answer for this page of `total` items.
+    pub fn answer(&self, total: u64, list: Vec<Value>) -> Value {
+        json!({ "total": total, "has_next": self.offset() + (list.len() as u64) < total, "list": list })
+    }
+}

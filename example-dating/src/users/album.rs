@@ -1,0 +1,103 @@
+//! The album: `GET /api/me/album`, `POST /api/me/album/add`, and under the
+//! `/api/me/album/{photo_id}` node (which loads only the caller's own photo),
+//! `POST .../delete`.
+
+use kotori::{Json, Path, Rejection, Res, State};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, Set,
+};
+use serde_json::{Value, json};
+
+use crate::auth::Caller;
+use crate::clock;
+use crate::codes;
+use crate::db::{self, entity::users::user_album};
+use crate::envelope::ok;
+use crate::params::Params;
+use crate::state::AppState;
+use crate::validate;
+
+/// At most this many photos per user.
+pub const MAX_PHOTOS: u64 = 9;
+
+fn photo_json(photo: &user_album::Model) -> Value {
+    json!({ "photo_id": photo.id, "photo": photo.photo })
+}
+
+/// A user's photos, oldest first.
+pub async fn photos_of(db: &impl ConnectionTrait, user_id: i64) -> Result<Vec<Value>, Rejection> {
+    let photos = user_album::Entity::find()
+        .filter(user_album::Column::UserId.eq(user_id))
+        .order_by_asc(user_album::Column::Id)
+        .all(db)
+        .await
+        .map_err(db::unavailable)?;
+    Ok(photos.iter().map(photo_json).collect())
+}
+
+/// The caller's album.
+pub async fn list(
+    caller: Res<Caller>,
+    State(state): State<AppState>,
+) -> Result<Json<Value>, Rejection> {
+    Ok(ok(
+        json!({ "list": photos_of(&state.db, caller.user_id).await? }),
+    ))
+}
+
+/// Adds a photo (an http(s) URL); a tenth is 40901.
+pub async fn add(
+    caller: Res<Caller>,
+    params: Res<Params>,
+    State(state): State<AppState>,
+) -> Result<Json<Value>, Rejection> {
+    let photo = validate::url("photo", params.required("photo")?)?;
+    let count = user_album::Entity::find()
+        .filter(user_album::Column::UserId.eq(caller.user_id))
+        .count(&state.db)
+        .await
+        .map_err(db::unavailable)?;
+    if count >= MAX_PHOTOS {
+        return Err(codes::conflict(format!(
+            "the album holds at most {MAX_PHOTOS} photos"
+        )));
+    }
+    let row = user_album::ActiveModel {
+        user_id: Set(caller.user_id),
+        photo: Set(photo),
+        created_at: Set(clock::now()),
+        ..Default::default()
+    }
+    .insert(&state.db)
+    .await
+    .map_err(db::unavailable)?;
+    Ok(ok(photo_json(&row)))
+}
+
+/// The photo of the path, if it is the caller's: someone else's photo is 40401.
+#[kotori::loader]
+pub async fn own_photo(
+    Path(photo_id): Path<i64>,
+    caller: Res<Caller>,
+    State(state): State<AppState>,
+) -> Result<user_album::Model, Rejection> {
+    user_album::Entity::find_by_id(photo_id)
+        .one(&state.db)
+        .await
+        .map_err(db::unavailable)?
+        .filter(|p| p.user_id == caller.user_id)
+        .ok_or_else(codes::not_found)
+}
+
+/// Deletes the loaded photo.
+pub async fn delete(
+    photo: Res<user_album::Model>,
+    State(state): State<AppState>,
+) -> Result<Json<Value>, Rejection> {
+    user_album::Entity::delete_by_id(photo.id)
+        .exec(&state.db)
+        .await
+        .map_err(db::unavailable)?;
+    Ok(ok(json!({})))
+}

@@ -1,0 +1,194 @@
+//! Finding people: `GET /api/user/hot/list` and `GET /api/user/nearby/list`.
+
+use std::collections::{HashMap, HashSet};
+
+use kotori::{Json, Rejection, Res, State};
+use sea_orm::sea_query::{Alias, Asterisk, Condition, Expr, ExprTrait, JoinType, Order, Query};
+use sea_orm::{ColumnTrait, EntityTrait, FromQueryResult, PaginatorTrait, QueryFilter};
+use serde_json::{Value, json};
+
+use super::profile::GEO_USERS;
+use super::{can_see, public_profile};
+use crate::auth::Caller;
+use crate::chat::contacts;
+use crate::clock;
+use crate::codes;
+use crate::db::{
+    self,
+    entity::commerce::vip_info,
+    entity::users::{location, user_info, visitor},
+};
+use crate::envelope::ok;
+use crate::paging::Page;
+use crate::params::Params;
+use crate::state::AppState;
+use crate::store::Store;
+
+/// How far back visits count for the hot list.
+pub const HOT_WINDOW_SECS: i64 = 7 * 86_400;
+/// A VIP's visits count this many times.
+pub const VIP_BOOST: i64 = 2;
+/// The nearby search considers at most this many people around the centre.
+pub const NEARBY_MAX: usize = 2_000;
+
+/// Public profiles, most visited in the last 7 days first (a VIP's visits count twice), then
+/// newest; the caller, banned users and anyone not visible to all are left out.
+pub async fn hot(
+    caller: Res<Caller>,
+    params: Res<Params>,
+    State(state): State<AppState>,
+) -> Result<Json<Value>, Rejection> {
+    let page = Page::from_params(&params)?;
+    let now = clock::now();
+    let visible = Condition::all()
+        .add(Expr::col((user_info::Entity, user_info::Column::Banned)).eq(false))
+        .add(Expr::col((user_info::Entity, user_info::Column::Authority)).eq(1))
+        .add(Expr::col((user_info::Entity, user_info::Column::UserId)).ne(caller.user_id));
+
+    let visits = Query::select()
+        .column(visitor::Column::ViewedId)
+        .expr_as(Expr::col(visitor::Column::Id).count(), Alias::new("cnt"))
+        .from(visitor::Entity)
+        .and_where(Expr::col(visitor::Column::VisitTime).gt(now - HOT_WINDOW_SECS))
+        .group_by_col(visitor::Column::ViewedId)
+        .to_owned();
+    let (v, vip) = (Alias::new("v"), Alias::new("vip"));
+    let query = Query::select()
+        .column((user_info::Entity, Asterisk))
+        // Only names of this query's own aliases in the custom SQL: the same on every backend.
+        .expr_as(
+            Expr::cust(format!(
+                "COALESCE(v.cnt, 0) * (CASE WHEN vip.user_id IS NULL THEN 1 ELSE {VIP_BOOST} END)"
+            )),
+            Alias::new("score"),
+        )
+        .from(user_info::Entity)
+        .join_subquery(
+            JoinType::LeftJoin,
+            visits,
+            v.clone(),
+            Expr::col((v, visitor::Column::ViewedId))
+                .equals((user_info::Entity, user_info::Column::UserId)),
+        )
+        .join_as(
+            JoinType::LeftJoin,
+            vip_info::Entity,
+            vip.clone(),
+            Condition::all()
+                .add(
+                    Expr::col((vip.clone(), vip_info::Column::UserId))
+                        .equals((user_info::Entity, user_info::Column::UserId)),
+                )
+                .add(Expr::col((vip, vip_info::Column::Deadline)).gt(now)),
+        )
+        .cond_where(visible)
+        .order_by_expr(Expr::cust("score"), Order::Desc)
+        .order_by((user_info::Entity, user_info::Column::UserId), Order::Desc)
+        .limit(page.size)
+        .offset(page.offset())
+        .to_owned();
+    let backend = state.db.get_database_backend();
+    let users = user_info::Model::find_by_statement(backend.build(&query))
+        .all(&state.db)
+        .await
+        .map_err(db::unavailable)?;
+    let total = user_info::Entity::find()
+        .filter(user_info::Column::Banned.eq(false))
+        .filter(user_info::Column::Authority.eq(1))
+        .filter(user_info::Column::UserId.ne(caller.user_id))
+        .count(&state.db)
+        .await
+        .map_err(db::unavailable)?;
+    Ok(ok(
+        page.answer(total, users.iter().map(public_profile).collect())
+    ))
+}
+
+/// Public profiles within `radius_km` of (`lat`, `lng`) — or of the caller's stored location —
+/// nearest first, each with `distance_km`.
+pub async fn nearby(
+    caller: Res<Caller>,
+    params: Res<Params>,
+    State(state): State<AppState>,
+) -> Result<Json<Value>, Rejection> {
+    let page = Page::from_params(&params)?;
+    let radius = params.parse_optional::<f64>("radius_km")?.unwrap_or(10.0);
+    if !(radius > 0.0 && radius <= 100.0) {
+        return Err(codes::malformed("radius_km", "more than 0, at most 100"));
+    }
+    let (lat, lng) = match (
+        params.parse_optional::<f64>("lat")?,
+        params.parse_optional::<f64>("lng")?,
+    ) {
+        (Some(lat), Some(lng)) => crate::validate::check_lat_lng(lat, lng)?,
+        (Some(_), None) => return Err(codes::missing("lng")),
+        (None, Some(_)) => return Err(codes::missing("lat")),
+        (None, None) => {
+            let stored = location::Entity::find_by_id(caller.user_id)
+                .one(&state.db)
+                .await
+                .map_err(db::unavailable)?;
+            let stored = stored.ok_or_else(|| {
+                codes::missing("lat and lng (no location stored: POST /api/me/location)")
+            })?;
+            (stored.lat, stored.lng)
+        }
+    };
+    let near = state
+        .store
+        .geo_search(GEO_USERS, lng, lat, radius, NEARBY_MAX)
+        .await?;
+    let ids: Vec<i64> = near
+        .iter()
+        .filter_map(|n| n.member.parse().ok())
+        .filter(|&id| id != caller.user_id)
+        .collect();
+    let users: HashMap<i64, user_info::Model> = user_info::Entity::find()
+        .filter(user_info::Column::UserId.is_in(ids.iter().copied()))
+        .all(&state.db)
+        .await
+        .map_err(db::unavailable)?
+        .into_iter()
+        .map(|u| (u.user_id, u))
+        .collect();
+    let contacts: HashSet<i64> = contacts::peer_ids(&state.db, caller.user_id).await?;
+    let visible: Vec<Value> = near
+        .iter()
+        .filter_map(|n| {
+            let user = users.get(&n.member.parse::<i64>().ok()?)?;
+            can_see(caller.user_id, user, contacts.contains(&user.user_id)).then_some((user, n.km))
+        })
+        .filter(|(user, _)| user.user_id != caller.user_id)
+        .map(|(user, km)| {
+            let mut profile = public_profile(user);
+            profile["distance_km"] = json!((km * 1000.0).round() / 1000.0);
+            profile
+        })
+        .collect();
+    let total = visible.len() as u64;
+    let list = visible
+        .into_iter()
+        .skip(page.offset() as usize)
+        .take(page.size as usize)
+        .collect();
+    Ok(ok(page.answer(total, list)))
+}
+
+/// Loads every stored location into the store's geo index: the database is the truth, and an
+/// in-process store (or a flushed Redis) starts empty.
+pub async fn sync_geo_index(
+    db: &sea_orm::DatabaseConnection,
+    store: &dyn Store,
+) -> Result<usize, String> {
+    let locations = location::Entity::find()
+        .all(db)
+        .await
+        .map_err(|e| e.to_string())?;
+    for l in &locations {
+        store
+            .geo_add(GEO_USERS, &l.user_id.to_string(), l.lng, l.lat)
+            .await
+            .map_err(|e| e.to_string())?;
+    }
+    Ok(locations.len())
+}

@@ -1,0 +1,115 @@
+//! Labels: `GET /api/labels`, `POST /api/me/labels`.
+
+use std::collections::BTreeSet;
+
+use kotori::{Json, Rejection, Res, State};
+use sea_orm::{
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, TransactionTrait,
+};
+use serde_json::{Value, json};
+
+use crate::auth::Caller;
+use crate::codes;
+use crate::db::{
+    self,
+    entity::users::{label, user_label},
+};
+use crate::envelope::ok;
+use crate::params::Params;
+use crate::state::AppState;
+use crate::validate;
+
+/// At most this many labels per user.
+pub const MAX_LABELS: usize = 10;
+
+fn label_json(l: &label::Model) -> Value {
+    json!({ "label_id": l.id, "name": l.name, "gender": l.gender, "meaning": l.meaning })
+}
+
+/// The labels a user wears.
+pub async fn labels_of(db: &impl ConnectionTrait, user_id: i64) -> Result<Vec<Value>, Rejection> {
+    let ids: Vec<i64> = user_label::Entity::find()
+        .filter(user_label::Column::UserId.eq(user_id))
+        .all(db)
+        .await
+        .map_err(db::unavailable)?
+        .into_iter()
+        .map(|l| l.label_id)
+        .collect();
+    let labels = label::Entity::find()
+        .filter(label::Column::Id.is_in(ids))
+        .order_by_asc(label::Column::Id)
+        .all(db)
+        .await
+        .map_err(db::unavailable)?;
+    Ok(labels.iter().map(label_json).collect())
+}
+
+/// Every label, or those for one gender (and the neutral ones).
+pub async fn list(
+    params: Res<Params>,
+    State(state): State<AppState>,
+) -> Result<Json<Value>, Rejection> {
+    let mut query = label::Entity::find().order_by_asc(label::Column::Id);
+    if let Some(gender) = validate::int_in(&params, "gender", 0..=2)? {
+        query = query.filter(
+            Condition::any()
+                .add(label::Column::Gender.eq(gender))
+                .add(label::Column::Gender.eq(0)),
+        );
+    }
+    let labels = query.all(&state.db).await.map_err(db::unavailable)?;
+    Ok(ok(
+        json!({ "list": labels.iter().map(label_json).collect::<Vec<_>>() }),
+    ))
+}
+
+/// Replaces the caller's labels with `label_ids` (comma-separated, at most ten, all existing).
+pub async fn set_mine(
+    caller: Res<Caller>,
+    params: Res<Params>,
+    State(state): State<AppState>,
+) -> Result<Json<Value>, Rejection> {
+    let raw = params
+        .get("label_ids")
+        .ok_or_else(|| codes::missing("label_ids"))?;
+    let mut ids = BTreeSet::new();
+    for part in raw.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        ids.insert(
+            part.parse::<i64>()
+                .map_err(|_| codes::malformed("label_ids", "comma-separated label ids"))?,
+        );
+    }
+    if ids.len() > MAX_LABELS {
+        return Err(codes::malformed("label_ids", "at most 10 labels"));
+    }
+    let known = label::Entity::find()
+        .filter(label::Column::Id.is_in(ids.iter().copied()))
+        .all(&state.db)
+        .await
+        .map_err(db::unavailable)?;
+    if known.len() != ids.len() {
+        return Err(codes::malformed("label_ids", "unknown label id"));
+    }
+    // Replace the whole set atomically: a failure leaves the old labels.
+    let txn = state.db.begin().await.map_err(db::unavailable)?;
+    user_label::Entity::delete_many()
+        .filter(user_label::Column::UserId.eq(caller.user_id))
+        .exec(&txn)
+        .await
+        .map_err(db::unavailable)?;
+    if !ids.is_empty() {
+        let rows = ids.iter().map(|&id| user_label::ActiveModel {
+            user_id: sea_orm::Set(caller.user_id),
+            label_id: sea_orm::Set(id),
+        });
+        user_label::Entity::insert_many(rows)
+            .exec(&txn)
+            .await
+            .map_err(db::unavailable)?;
+    }
+    txn.commit().await.map_err(db::unavailable)?;
+    Ok(ok(
+        json!({ "list": labels_of(&state.db, caller.user_id).await? }),
+    ))
+}

@@ -1,0 +1,35 @@
+//! Users: profiles, album, labels, the target-user loader, visits, hot and nearby lists.
+
+pub mod album;
+pub mod discover;
+pub mod labels;
+pub mod profile;
+pub mod target;
+pub mod visits;
+
+use serde_json::{Value, json};
+
+use crate::db::entity::users::user_info;
+
+/// A profile as anyone may see it: never `phone` or `email`.
+pub fn public_profile(user: &user_info::Model) -> Value {
+    json!({
+        "user_id": user.user_id,
+        "nickname": user.nickname,
+        "gender": user.gender,
+        "birthday": user.birthday,
+        "avatar": user.avatar,
+        "height": user.height,
+        "emotion": user.emotion,
+        "sexual": user.sexual,
+        "education": user.education,
+        "salary": user.salary,
+    })
+}
+
+/// Whether `viewer` may see `user`: not banned, and visible to all, or to contacts and the
+/// viewer is one. Everyone may see themselves.
+pub fn can_see(viewer: i64, user: &user_info::Model, is_contact: bool) -> bool {
+    viewer == user.user_id
+        || (!user.banned && (user.authority == 1 || (user.authority == 2 && is_contact)))
+}

@@ -1,0 +1,37 @@
+//! The `/api/users/{user_id}` loader: the user the path names, loaded and checked once for
+//! everything below (show, messages).
+
+use kotori::{Path, Rejection, Res, State};
+use sea_orm::EntityTrait;
+
+use super::can_see;
+use crate::auth::Caller;
+use crate::chat::contacts;
+use crate::codes;
+use crate::db::{self, entity::users::user_info};
+use crate::state::AppState;
+
+/// The user named by the path, visible to the caller.
+#[derive(Clone, Debug)]
+pub struct Target(pub user_info::Model);
+
+/// Unknown, banned, hidden, or contacts-only to a non-contact: 40401 alike, so the answer does
+/// not tell which.
+#[kotori::loader]
+pub async fn load_target(
+    Path(user_id): Path<i64>,
+    caller: Res<Caller>,
+    State(state): State<AppState>,
+) -> Result<Target, Rejection> {
+    let user = user_info::Entity::find_by_id(user_id)
+        .one(&state.db)
+        .await
+        .map_err(db::unavailable)?
+        .ok_or_else(codes::not_found)?;
+    let is_contact =
+        user.authority == 2 && contacts::are_contacts(&state.db, caller.user_id, user_id).await?;
+    if !can_see(caller.user_id, &user, is_contact) {
+        return Err(codes::not_found());
+    }
+    Ok(Target(user))
+}

@@ -1,0 +1,121 @@
+//! Visits: `GET /api/users/{user_id}/show` records a footprint; VIPs list theirs with
+//! `GET /api/vip/visitors`.
+
+use std::collections::{HashMap, HashSet};
+
+use kotori::{Json, Rejection, Res, State};
+use sea_orm::sea_query::OnConflict;
+use sea_orm::{
+    ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+};
+use serde_json::{Value, json};
+
+use super::target::Target;
+use super::{album, can_see, labels, public_profile};
+use crate::auth::Caller;
+use crate::chat::contacts;
+use crate::clock;
+use crate::db::{
+    self,
+    entity::users::{user_info, visitor},
+};
+use crate::envelope::ok;
+use crate::paging::Page;
+use crate::params::Params;
+use crate::state::AppState;
+
+/// The loaded user's public profile with labels and album; records the caller's visit (one
+/// footprint per viewer, user and day; looking at yourself records nothing).
+pub async fn show(
+    target: Res<Target>,
+    caller: Res<Caller>,
+    State(state): State<AppState>,
+) -> Result<Json<Value>, Rejection> {
+    let user = &target.0;
+    if user.user_id != caller.user_id {
+        let now = clock::now();
+        let footprint = visitor::ActiveModel {
+            viewer_id: Set(caller.user_id),
+            viewed_id: Set(user.user_id),
+            day: Set(clock::day(now)),
+            visit_time: Set(now),
+            unread: Set(true),
+            ..Default::default()
+        };
+        visitor::Entity::insert(footprint)
+            .on_conflict(
+                OnConflict::columns([
+                    visitor::Column::ViewerId,
+                    visitor::Column::ViewedId,
+                    visitor::Column::Day,
+                ])
+                .update_columns([visitor::Column::VisitTime, visitor::Column::Unread])
+                .to_owned(),
+            )
+            .exec_without_returning(&state.db)
+            .await
+            .map_err(db::unavailable)?;
+    }
+    let mut profile = public_profile(user);
+    profile["labels"] = json!(labels::labels_of(&state.db, user.user_id).await?);
+    profile["album"] = json!(album::photos_of(&state.db, user.user_id).await?);
+    Ok(ok(profile))
+}
+
+/// Who viewed the caller, newest first, with `visit_time` and `unread`; listing marks the
+/// listed footprints read. Viewers the caller may not see are left out.
+pub async fn visitors(
+    caller: Res<Caller>,
+    params: Res<Params>,
+    State(state): State<AppState>,
+) -> Result<Json<Value>, Rejection> {
+    let page = Page::from_params(&params)?;
+    let mine = visitor::Entity::find().filter(visitor::Column::ViewedId.eq(caller.user_id));
+    let total = mine
+        .clone()
+        .count(&state.db)
+        .await
+        .map_err(db::unavailable)?;
+    let rows = mine
+        .order_by_desc(visitor::Column::VisitTime)
+        .order_by_desc(visitor::Column::Id)
+        .offset(page.offset())
+        .limit(page.size)
+        .all(&state.db)
+        .await
+        .map_err(db::unavailable)?;
+    let viewers: HashMap<i64, user_info::Model> = user_info::Entity::find()
+        .filter(user_info::Column::UserId.is_in(rows.iter().map(|r| r.viewer_id)))
+        .all(&state.db)
+        .await
+        .map_err(db::unavailable)?
+        .into_iter()
+        .map(|u| (u.user_id, u))
+        .collect();
+    let contacts: HashSet<i64> = contacts::peer_ids(&state.db, caller.user_id).await?;
+    let list: Vec<Value> = rows
+        .iter()
+        .filter_map(|row| {
+            let viewer = viewers.get(&row.viewer_id)?;
+            can_see(caller.user_id, viewer, contacts.contains(&viewer.user_id)).then(|| {
+                let mut item = public_profile(viewer);
+                item["visit_time"] = json!(clock::format(row.visit_time));
+                item["unread"] = json!(row.unread);
+                item
+            })
+        })
+        .collect();
+    let unread: Vec<i64> = rows.iter().filter(|r| r.unread).map(|r| r.id).collect();
+    if !unread.is_empty() {
+        visitor::Entity::update_many()
+            .col_expr(
+                visitor::Column::Unread,
+                sea_orm::sea_query::Expr::value(false),
+            )
+            .filter(visitor::Column::Id.is_in(unread))
+            .exec(&state.db)
+            .await
+            .map_err(db::unavailable)?;
+    }
+    Ok(ok(page.answer(total, list)))
+}

@@ -1,0 +1,152 @@
+//! The nearby list: nearest first, within the radius, visible users only — the same users in
+//! the same order whether the geo index is the in-process store or Redis.
+
+mod common;
+
+use std::sync::Arc;
+
+use common::{TestApp, code, data};
+use example_dating::store::{MemoryStore, RedisStore, Store};
+use http::Method;
+use sea_orm::Set;
+
+/// Places users around (114.0, 22.5) and returns the nearby list's (ids, distances) for the
+/// caller at the centre, plus what the errors answer.
+async fn scenario(store: Arc<dyn Store>) -> Vec<(i64, f64)> {
+    let t = TestApp::with(common::config(), "sqlite::memory:", store).await;
+    let (me, _) = t.user("18900000000").await;
+    t.call(
+        Method::POST,
+        "/api/me/location",
+        &[("lat", "22.5"), ("lng", "114.0")],
+        Some(&me),
+    )
+    .await;
+    // (lat, visible): ~0.0, 1.1, 2.2, 3.3 km north, and one 55 km away; one hidden.
+    let spots = [
+        ("22.52", true),
+        ("22.5", true),
+        ("22.53", false),
+        ("22.51", true),
+        ("23.0", true),
+    ];
+    for (i, (lat, visible)) in spots.iter().enumerate() {
+        let (token, id) = t.user(&format!("1890000001{i}")).await;
+        let res = t
+            .call(
+                Method::POST,
+                "/api/me/location",
+                &[("lat", lat), ("lng", "114.0")],
+                Some(&token),
+            )
+            .await;
+        assert_eq!(code(&res), 0);
+        if !visible {
+            t.set_profile(id, |u| u.authority = Set(0)).await;
+        }
+    }
+    // A user who moved away is found at the new place only.
+    let list = data(
+        &t.call(Method::GET, "/api/user/nearby/list", &[], Some(&me))
+            .await,
+    );
+    assert_eq!(list["total"], 3, "{list}");
+    let far = data(
+        &t.call(
+            Method::GET,
+            "/api/user/nearby/list",
+            &[("radius_km", "100")],
+            Some(&me),
+        )
+        .await,
+    );
+    assert_eq!(far["total"], 4);
+    let paged = data(
+        &t.call(
+            Method::GET,
+            "/api/user/nearby/list",
+            &[("pageCount", "2"), ("page", "2")],
+            Some(&me),
+        )
+        .await,
+    );
+    assert_eq!(
+        (
+            paged["list"].as_array().unwrap().len(),
+            paged["has_next"].as_bool()
+        ),
+        (1, Some(false))
+    );
+    let elsewhere = data(
+        &t.call(
+            Method::GET,
+            "/api/user/nearby/list",
+            &[("lat", "23.0"), ("lng", "114.0"), ("radius_km", "1")],
+            Some(&me),
+        )
+        .await,
+    );
+    assert_eq!(elsewhere["total"], 1);
+    for bad in [[("radius_km", "0")], [("radius_km", "101")], [("lat", "x")]] {
+        let res = t
+            .call(Method::GET, "/api/user/nearby/list", &bad, Some(&me))
+            .await;
+        assert!(matches!(code(&res), 40001 | 40002), "{bad:?}");
+    }
+    let (stranger, _) = t.user("18900000099").await;
+    assert_eq!(
+        code(
+            &t.call(Method::GET, "/api/user/nearby/list", &[], Some(&stranger))
+                .await
+        ),
+        40001,
+        "no stored location"
+    );
+    list["list"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| {
+            (
+                u["user_id"].as_i64().unwrap(),
+                u["distance_km"].as_f64().unwrap(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn both_stores_return_the_same_users_in_the_same_order() {
+    let memory = scenario(Arc::new(MemoryStore::new())).await;
+    let ids: Vec<i64> = memory.iter().map(|(id, _)| *id).collect();
+    assert_eq!(ids, [3, 5, 2], "nearest first: {memory:?}");
+    assert!(
+        memory[0].1 < 0.01
+            && (memory[1].1 - 1.112).abs() < 0.01
+            && (memory[2].1 - 2.224).abs() < 0.01,
+        "{memory:?}"
+    );
+    let Ok(url) = std::env::var("KOTORI_TEST_REDIS_URL") else {
+        eprintln!("skipped the Redis half: KOTORI_TEST_REDIS_URL is not set");
+        return;
+    };
+    let prefix = format!(
+        "kotori-test:{}:{}:nearby:",
+        std::process::id(),
+        example_dating::random::hex_token(4)
+    );
+    let redis = Arc::new(RedisStore::connect(&url, &prefix).await.unwrap());
+    let from_redis = scenario(redis.clone()).await;
+    redis.clear().await.unwrap();
+    redis.quit().await;
+    assert_eq!(
+        from_redis.iter().map(|(id, _)| *id).collect::<Vec<_>>(),
+        ids
+    );
+    for ((_, a), (_, b)) in memory.iter().zip(&from_redis) {
+        assert!(
+            (a - b).abs() < 0.001,
+            "distances agree: {memory:?} / {from_redis:?}"
+        );
+    }
+}
