@@ -12,6 +12,7 @@ pub mod codes;
 pub mod commerce;
 pub mod config;
 pub mod db;
+pub mod demo;
 pub mod envelope;
 pub mod manage;
 pub mod ops;

@@ -49,6 +49,12 @@ enum Command {
         #[arg(long)]
         addr: Option<String>,
     },
+    /// Fill the database with synthetic users for demos and load tests.
+    DemoData {
+        /// How many users.
+        #[arg(long, default_value_t = 1000)]
+        users: usize,
+    },
     /// Manage operators of the management console.
     #[command(subcommand)]
     Operator(OperatorCommand),
@@ -127,6 +133,31 @@ async fn run(command: Command) -> Result<(), String> {
             no_token,
             addr,
         } => call(config, &method, &path, &params, token, no_token, addr).await,
+        Command::DemoData { users } => {
+            let db = db::connect(&config.database_url)
+                .await
+                .map_err(|e| e.to_string())?;
+            db::migrate(&db).await.map_err(|e| e.to_string())?;
+            let store = match &config.redis_url {
+                Some(url) => Some(
+                    example_dating::store::RedisStore::connect(url, &config.store_prefix)
+                        .await
+                        .map_err(|e| e.to_string())?,
+                ),
+                None => None,
+            };
+            let started = std::time::Instant::now();
+            let store_ref = store
+                .as_ref()
+                .map(|s| s as &dyn example_dating::store::Store);
+            let n = example_dating::demo::fill(&db, store_ref, users).await?;
+            println!(
+                "created {n} demo users in {:.1} s ({})",
+                started.elapsed().as_secs_f64(),
+                config.database_url
+            );
+            Ok(())
+        }
         Command::Operator(OperatorCommand::Add {
             name,
             role,

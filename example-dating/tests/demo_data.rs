@@ -1,0 +1,71 @@
+//! `demo-data`: synthetic users that the API serves like real ones.
+
+mod common;
+
+use std::sync::Arc;
+
+use common::{TestApp, data};
+use example_dating::store::MemoryStore;
+use http::Method;
+use sea_orm::{EntityTrait, PaginatorTrait};
+
+#[tokio::test]
+async fn demo_users_fill_every_table_and_show_up_in_hot_and_nearby_lists() {
+    let store = Arc::new(MemoryStore::new());
+    let t = TestApp::with(common::config(), "sqlite::memory:", store.clone()).await;
+    let n = example_dating::demo::fill(&t.state.db, Some(&*store), 1_200)
+        .await
+        .unwrap();
+    assert_eq!(n, 1_200);
+    use example_dating::db::entity::chat::{contacts, message};
+    use example_dating::db::entity::users::{location, user_auth, visitor};
+    assert_eq!(
+        user_auth::Entity::find().count(&t.state.db).await.unwrap(),
+        1_200,
+        "every user can log in"
+    );
+    assert_eq!(
+        location::Entity::find().count(&t.state.db).await.unwrap(),
+        1_200
+    );
+    assert!(visitor::Entity::find().count(&t.state.db).await.unwrap() > 3_000);
+    assert!(message::Entity::find().count(&t.state.db).await.unwrap() > 600);
+    assert!(contacts::Entity::find().count(&t.state.db).await.unwrap() > 400);
+
+    let (me, _) = t.user("18900000001").await;
+    let hot = data(
+        &t.call(Method::GET, "/api/user/hot/list", &[], Some(&me))
+            .await,
+    );
+    assert!(hot["total"].as_u64().unwrap() > 1_000);
+    let first = hot["list"][0]["user_id"].as_i64().unwrap();
+    let near = data(
+        &t.call(
+            Method::GET,
+            "/api/user/nearby/list",
+            &[("lat", "22.54"), ("lng", "114.06"), ("radius_km", "5")],
+            Some(&me),
+        )
+        .await,
+    );
+    assert!(near["total"].as_u64().unwrap() > 10, "{near}");
+    let distances: Vec<f64> = near["list"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["distance_km"].as_f64().unwrap())
+        .collect();
+    assert!(
+        distances.windows(2).all(|w| w[0] <= w[1]),
+        "nearest first: {distances:?}"
+    );
+    assert!(first > 0);
+
+    // A second run adds users beside the first (no phone collides).
+    assert_eq!(
+        example_dating::demo::fill(&t.state.db, None, 10)
+            .await
+            .unwrap(),
+        10
+    );
+}
