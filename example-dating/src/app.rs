@@ -7,6 +7,8 @@ use crate::auth;
 use crate::chat::{contacts, messages};
 use crate::commerce::{orders, payment, products, vip};
 use crate::envelope;
+use crate::live::{actions as live_actions, danmaku, rooms};
+use crate::manage::{self, admin, operators::Role};
 use crate::ops;
 use crate::params::load_params;
 use crate::state::AppState;
@@ -64,6 +66,12 @@ pub fn build(state: AppState) -> Result<App<AppState>, BuildError> {
         .before(vip::require_vip)
         .get("/visitors", visits::visitors);
 
+    user.get("/live/list", rooms::list_on_air);
+    let on_air = user.node("/live/{live_id}").load(rooms::on_air_live);
+    on_air.get("/show", live_actions::show);
+    on_air.get("/danmaku", danmaku::list);
+    on_air.post("/danmaku", danmaku::post);
+
     user.post("/orders", orders::create);
     let order = user.node("/orders/{order_id}").load(orders::own_order);
     order.get("/show", orders::show);
@@ -76,6 +84,66 @@ pub fn build(state: AppState) -> Result<App<AppState>, BuildError> {
         .load(load_params)
         .before(auth::verify_payment_signature);
     pay.post("/notify", payment::notify);
+
+    // /manage: the console. Not signed; operators log in and send a bearer token.
+    // `.json` paths answer refusals in the envelope, others with a plain page.
+    let console = app
+        .node("/manage")
+        .render(manage::page::render)
+        .body_limit(API_BODY_LIMIT)
+        .load(load_params);
+    console.post("/login.json", manage::login);
+    let operator = console.group().load(manage::load_operator);
+    let dating = operator.node("/dating");
+
+    // Admins: every route also needs its privilege.
+    let admin = dating
+        .node("/admin/api")
+        .before(manage::require_role(Role::Admin));
+    admin
+        .get("/users/search.json", admin::search_users)
+        .before(manage::require_privilege("users:read"));
+    let someone = admin.node("/users/{user_id}").load(admin::any_user);
+    someone
+        .get("/show.json", admin::show_user)
+        .before(manage::require_privilege("users:read"));
+    someone
+        .post("/ban.json", admin::ban)
+        .before(manage::require_privilege("users:ban"));
+    someone
+        .post("/unban.json", admin::unban)
+        .before(manage::require_privilege("users:ban"));
+    admin
+        .get("/products/list.json", admin::list_products)
+        .before(manage::require_privilege("products:read"));
+    admin
+        .post("/products/create.json", admin::create_product)
+        .before(manage::require_privilege("products:write"));
+    admin
+        .node("/products/{product_id}")
+        .before(manage::require_privilege("products:write"))
+        .load(admin::any_product)
+        .post("/edit.json", admin::edit_product);
+    admin
+        .get("/orders/list.json", admin::list_orders)
+        .before(manage::require_privilege("orders:read"));
+    admin
+        .get("/live/list.json", rooms::list_all)
+        .before(manage::require_privilege("live:read"));
+    live_actions::mount(
+        &admin
+            .node("/live/{live_id}")
+            .before(manage::live_privilege)
+            .load(rooms::any_live),
+    );
+
+    // Hosts: their own lives only.
+    let shops = dating
+        .node("/shops/api")
+        .before(manage::require_role(Role::Host));
+    shops.post("/live/create.json", rooms::create);
+    shops.get("/live/list.json", rooms::list_own);
+    live_actions::mount(&shops.node("/live/{live_id}").load(rooms::own_live));
 
     app.build()
 }

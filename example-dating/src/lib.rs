@@ -14,6 +14,7 @@ pub mod config;
 pub mod db;
 pub mod demo;
 pub mod envelope;
+pub mod live;
 pub mod manage;
 pub mod ops;
 pub mod paging;

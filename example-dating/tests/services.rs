@@ -166,6 +166,76 @@ async fn exercise(url: String) {
         deadline + 30 * 86_400,
         "a renewal extends from the current deadline"
     );
+
+    // The console and live rooms: operator login, a live, a mute set twice, danmaku, finish.
+    let host = t.operator("host1", "host", &[]).await;
+    let live = data(
+        &t.manage(
+            Method::POST,
+            "/manage/dating/shops/api/live/create.json",
+            &[("title", "on air")],
+            Some(&host),
+        )
+        .await,
+    );
+    let console = format!("/manage/dating/shops/api/live/{}", live["live_id"]);
+    let uid = bob_id.to_string();
+    for minutes in ["5", "10"] {
+        assert_eq!(
+            code(
+                &t.manage(
+                    Method::POST,
+                    &format!("{console}/forbid_send_msg.json"),
+                    &[("user_id", &uid), ("minutes", minutes)],
+                    Some(&host)
+                )
+                .await
+            ),
+            0
+        );
+    }
+    let front = format!("/api/live/{}/danmaku", live["live_id"]);
+    assert_eq!(
+        code(
+            &t.call(Method::POST, &front, &[("content", "hi")], Some(&bob))
+                .await
+        ),
+        40304
+    );
+    assert_eq!(
+        code(
+            &t.call(Method::POST, &front, &[("content", "hi")], Some(&alice))
+                .await
+        ),
+        0
+    );
+    assert_eq!(
+        data(
+            &t.manage(
+                Method::GET,
+                &format!("{console}/group_shutted_user.json"),
+                &[],
+                Some(&host)
+            )
+            .await
+        )["list"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    assert_eq!(
+        code(
+            &t.manage(
+                Method::POST,
+                &format!("{console}/finish.json"),
+                &[],
+                Some(&host)
+            )
+            .await
+        ),
+        0
+    );
 }
 
 /// Creates a database named for this run on the server at `server_url`, runs [`exercise`] on

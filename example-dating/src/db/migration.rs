@@ -9,7 +9,7 @@ use sea_orm_migration::sea_orm::{EntityTrait, Schema};
 
 use super::entity::chat::{contacts, message};
 use super::entity::commerce::{product, user_order, vip_info};
-use super::entity::rooms::{danmaku, live, live_mute, operator};
+use super::entity::rooms::{danmaku, live, live_mute, operator, operator_token};
 use super::entity::users::{
     label, location, user_album, user_auth, user_info, user_label, user_token, visitor,
 };
@@ -20,7 +20,10 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20261121_000001_initial::Migration)]
+        vec![
+            Box::new(m20261121_000001_initial::Migration),
+            Box::new(m20261121_000002_operator_tokens::Migration),
+        ]
     }
 }
 
@@ -182,6 +185,44 @@ mod m20261121_000001_initial {
                     .await?;
             }
             Ok(())
+        }
+    }
+}
+
+/// Operator sessions, added after the initial schema: a table and its lookup index.
+mod m20261121_000002_operator_tokens {
+    use super::*;
+
+    pub(super) struct Migration;
+
+    impl MigrationName for Migration {
+        fn name(&self) -> &str {
+            "m20261121_000002_operator_tokens"
+        }
+    }
+
+    #[async_trait::async_trait]
+    impl MigrationTrait for Migration {
+        async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+            let schema = Schema::new(manager.get_database_backend());
+            manager
+                .create_table(schema.create_table_from_entity(operator_token::Entity))
+                .await?;
+            manager
+                .create_index(
+                    Index::create()
+                        .name("ix_operator_token_operator")
+                        .table(Alias::new("operator_token"))
+                        .col(Alias::new("operator_id"))
+                        .to_owned(),
+                )
+                .await
+        }
+
+        async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+            manager
+                .drop_table(Table::drop().table(Alias::new("operator_token")).to_owned())
+                .await
         }
     }
 }

@@ -146,6 +146,56 @@ impl TestApp {
         row.update(&self.state.db).await.unwrap();
     }
 
+    /// An operator, logged in through `POST /manage/login.json`: its bearer token.
+    pub async fn operator(&self, name: &str, role: &str, privileges: &[&str]) -> String {
+        let privileges: Vec<String> = privileges.iter().map(|p| p.to_string()).collect();
+        example_dating::manage::operators::add(
+            &self.state.db,
+            name,
+            role,
+            &privileges,
+            "password-123",
+        )
+        .await
+        .unwrap();
+        let res = self
+            .app
+            .client()
+            .post("/manage/login.json")
+            .form(&[("name", name), ("password", "password-123")])
+            .send()
+            .await;
+        data(&res)["token"].as_str().unwrap().to_owned()
+    }
+
+    /// A console request: a bearer token, parameters in the query (GET) or a form body.
+    pub async fn manage(
+        &self,
+        method: Method,
+        path: &str,
+        params: &[(&str, &str)],
+        token: Option<&str>,
+    ) -> TestResponse {
+        let encoded = form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(params)
+            .finish();
+        let mut req = if method == Method::GET {
+            self.app
+                .client()
+                .request(method, &format!("{path}?{encoded}"))
+        } else {
+            self.app
+                .client()
+                .request(method, path)
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(encoded)
+        };
+        if let Some(token) = token {
+            req = req.header("authorization", &format!("Bearer {token}"));
+        }
+        req.send().await
+    }
+
     /// A notice signed by the payment provider.
     pub async fn pay(&self, params: &[(&str, &str)]) -> TestResponse {
         let provider = Signer::new(self.state.config.payment_apps[0].clone());

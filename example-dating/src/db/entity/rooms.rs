@@ -98,3 +98,25 @@ pub mod operator {
 
     impl ActiveModelBehavior for ActiveModel {}
 }
+
+/// An operator's session (12 hours by default), sent as `Authorization: Bearer`.
+pub mod operator_token {
+    use sea_orm::entity::prelude::*;
+
+    /// A row.
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    #[sea_orm(table_name = "operator_token")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub token: String,
+        pub operator_id: i64,
+        pub expire_at: i64,
+        pub created_at: i64,
+    }
+
+    /// No relations are declared: queries join explicitly.
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}

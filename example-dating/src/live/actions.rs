@@ -1,0 +1,189 @@
+//! The live-actions subtree: ONE definition, mounted under admin (any live, with privileges)
+//! and under shops (only the host's own lives). What a route may touch is decided by the
+//! loader and guards above the mount, never here.
+
+use kotori::{Json, Node, Rejection, Res, State};
+use md5::{Digest, Md5};
+use sea_orm::sea_query::OnConflict;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, Set,
+};
+use serde_json::{Value, json};
+
+use super::danmaku::{self, Mute};
+use super::{FINISHED, LiveRoom, lives_json};
+use crate::clock;
+use crate::codes;
+use crate::db::{self, entity::rooms::live_mute, entity::users::user_info};
+use crate::envelope::ok;
+use crate::params::Params;
+use crate::signing::hex;
+use crate::state::AppState;
+
+/// Mounts the actions on a node that loads a [`LiveRoom`].
+pub fn mount(live: &Node<AppState>) {
+    live.get("/show.json", show);
+    live.get("/push_url.json", push_url);
+    live.post("/finish.json", finish);
+    live.get("/danmaku.json", danmaku::list);
+    live.post("/forbid_send_msg.json", forbid);
+    live.post("/unforbid_send_msg.json", unforbid);
+    live.get("/group_shutted_user.json", muted);
+}
+
+/// The loaded live.
+pub async fn show(
+    room: Res<LiveRoom>,
+    State(state): State<AppState>,
+) -> Result<Json<Value>, Rejection> {
+    let mut list = lives_json(&state.db, std::slice::from_ref(&room.0)).await?;
+    Ok(ok(list.remove(0)))
+}
+
+/// How long a push URL stays valid.
+pub const PUSH_URL_SECS: i64 = 24 * 3600;
+
+/// An RTMP push URL with an expiring signed key:
+/// `txSecret = md5(push_key + stream_name + txTime)`, `txTime` the expiry as hex Unix seconds.
+pub fn push_url_for(domain: &str, key: &str, live_id: i64, expires_at: i64) -> String {
+    let stream = format!("live_{live_id}");
+    let tx_time = format!("{expires_at:X}");
+    let secret = hex(&Md5::digest(format!("{key}{stream}{tx_time}").as_bytes()));
+    format!("rtmp://{domain}/live/{stream}?txSecret={secret}&txTime={tx_time}")
+}
+
+/// A push URL for the loaded live; a finished live has none (40901).
+pub async fn push_url(
+    room: Res<LiveRoom>,
+    State(state): State<AppState>,
+) -> Result<Json<Value>, Rejection> {
+    if room.0.status == FINISHED {
+        return Err(codes::conflict("the live is finished"));
+    }
+    let url = push_url_for(
+        &state.config.push.domain,
+        &state.config.push.key,
+        room.0.id,
+        clock::now() + PUSH_URL_SECS,
+    );
+    Ok(ok(json!({ "push_url": url })))
+}
+
+/// Ends the live for everyone: off the list, no more danmaku, mutes lapse.
+pub async fn finish(
+    room: Res<LiveRoom>,
+    State(state): State<AppState>,
+) -> Result<Json<Value>, Rejection> {
+    if room.0.status == FINISHED {
+        return Err(codes::conflict("the live is finished already"));
+    }
+    let mut row = room.0.clone().into_active_model();
+    row.status = Set(FINISHED.into());
+    row.end_time = Set(Some(clock::now()));
+    let finished = row.update(&state.db).await.map_err(db::unavailable)?;
+    live_mute::Entity::delete_many()
+        .filter(live_mute::Column::LiveId.eq(finished.id))
+        .exec(&state.db)
+        .await
+        .map_err(db::unavailable)?;
+    let mut list = lives_json(&state.db, std::slice::from_ref(&finished)).await?;
+    Ok(ok(list.remove(0)))
+}
+
+/// Mutes `user_id` in the loaded live for `minutes` (default: until the live ends).
+pub async fn forbid(
+    room: Res<LiveRoom>,
+    params: Res<Params>,
+    State(state): State<AppState>,
+) -> Result<Json<Value>, Rejection> {
+    if room.0.status == FINISHED {
+        return Err(codes::conflict("the live is finished"));
+    }
+    let user_id: i64 = params.parse_required("user_id")?;
+    user_info::Entity::find_by_id(user_id)
+        .one(&state.db)
+        .await
+        .map_err(db::unavailable)?
+        .ok_or_else(|| codes::malformed("user_id", "no such user"))?;
+    let minutes = params.parse_optional::<i64>("minutes")?;
+    if minutes.is_some_and(|m| !(1..=43_200).contains(&m)) {
+        return Err(codes::malformed("minutes", "1 to 43200 (30 days)"));
+    }
+    let now = clock::now();
+    let until = minutes.map(|m| now + m * 60);
+    let row = live_mute::ActiveModel {
+        live_id: Set(room.0.id),
+        user_id: Set(user_id),
+        until: Set(until),
+        created_at: Set(now),
+    };
+    live_mute::Entity::insert(row)
+        .on_conflict(
+            OnConflict::columns([live_mute::Column::LiveId, live_mute::Column::UserId])
+                .update_columns([live_mute::Column::Until, live_mute::Column::CreatedAt])
+                .to_owned(),
+        )
+        .exec_without_returning(&state.db)
+        .await
+        .map_err(db::unavailable)?;
+    Ok(ok(
+        json!({ "user_id": user_id, "until": until.map(clock::format) }),
+    ))
+}
+
+/// Lifts the mute of `user_id` in the loaded live.
+pub async fn unforbid(
+    room: Res<LiveRoom>,
+    params: Res<Params>,
+    State(state): State<AppState>,
+) -> Result<Json<Value>, Rejection> {
+    let user_id: i64 = params.parse_required("user_id")?;
+    live_mute::Entity::delete_many()
+        .filter(live_mute::Column::LiveId.eq(room.0.id))
+        .filter(live_mute::Column::UserId.eq(user_id))
+        .exec(&state.db)
+        .await
+        .map_err(db::unavailable)?;
+    Ok(ok(json!({ "user_id": user_id })))
+}
+
+/// The users muted in the loaded live now.
+pub async fn muted(
+    room: Res<LiveRoom>,
+    State(state): State<AppState>,
+) -> Result<Json<Value>, Rejection> {
+    let now = clock::now();
+    let rows = live_mute::Entity::find()
+        .filter(live_mute::Column::LiveId.eq(room.0.id))
+        .order_by_asc(live_mute::Column::CreatedAt)
+        .all(&state.db)
+        .await
+        .map_err(db::unavailable)?;
+    let active: Vec<&live_mute::Model> =
+        rows.iter().filter(|m| Mute::from(*m).active(now)).collect();
+    let names: std::collections::HashMap<i64, String> = user_info::Entity::find()
+        .filter(user_info::Column::UserId.is_in(active.iter().map(|m| m.user_id)))
+        .all(&state.db)
+        .await
+        .map_err(db::unavailable)?
+        .into_iter()
+        .map(|u| (u.user_id, u.nickname))
+        .collect();
+    let list: Vec<Value> = active.iter().map(|m| json!({ "user_id": m.user_id, "nickname": names.get(&m.user_id), "until": m.until.map(clock::format) })).collect();
+    Ok(ok(json!({ "list": list })))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::push_url_for;
+
+    #[test]
+    fn push_urls_are_signed_with_the_hex_expiry() {
+        let url = push_url_for("push.example.com", "key", 7, 0x6000_0000);
+        // md5("key" + "live_7" + "60000000"), computed independently (Python's hashlib).
+        assert_eq!(
+            url,
+            "rtmp://push.example.com/live/live_7?txSecret=6f1e466a852832d4a4dc9710d1c2273c&txTime=60000000"
+        );
+    }
+}

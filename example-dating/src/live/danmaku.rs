@@ -1,0 +1,133 @@
+//! Danmaku: comments on a live, read oldest first with a cursor; posting is refused to muted
+//! users (40304).
+
+use kotori::{Json, Rejection, Res, State};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+};
+use serde_json::{Value, json};
+
+use super::{FINISHED, LiveRoom};
+use crate::auth::Caller;
+use crate::clock;
+use crate::codes;
+use crate::db::{
+    self,
+    entity::rooms::{danmaku, live, live_mute},
+    entity::users::user_info,
+};
+use crate::envelope::ok;
+use crate::params::Params;
+use crate::state::AppState;
+use crate::validate;
+
+/// A mute, as far as time goes.
+pub struct Mute {
+    until: Option<i64>,
+}
+
+impl From<&live_mute::Model> for Mute {
+    fn from(m: &live_mute::Model) -> Self {
+        Mute { until: m.until }
+    }
+}
+
+impl Mute {
+    /// Whether it still holds at `now` (no end: until the live ends).
+    pub fn active(&self, now: i64) -> bool {
+        self.until.is_none_or(|until| until > now)
+    }
+}
+
+/// The danmaku of the loaded live after `after_id`, oldest first, at most `limit` (default 50,
+/// at most 200), with the cursor for the next call.
+pub async fn list(
+    room: Res<LiveRoom>,
+    params: Res<Params>,
+    State(state): State<AppState>,
+) -> Result<Json<Value>, Rejection> {
+    let limit = params.parse_optional::<u64>("limit")?.unwrap_or(50);
+    if !(1..=200).contains(&limit) {
+        return Err(codes::malformed("limit", "from 1 to 200"));
+    }
+    let mut query = danmaku::Entity::find().filter(danmaku::Column::LiveId.eq(room.0.id));
+    if let Some(after) = params.parse_optional::<i64>("after_id")? {
+        query = query.filter(danmaku::Column::Id.gt(after));
+    }
+    let rows = query
+        .order_by_asc(danmaku::Column::Id)
+        .limit(limit)
+        .all(&state.db)
+        .await
+        .map_err(db::unavailable)?;
+    let names: std::collections::HashMap<i64, String> = user_info::Entity::find()
+        .filter(user_info::Column::UserId.is_in(rows.iter().map(|d| d.user_id)))
+        .all(&state.db)
+        .await
+        .map_err(db::unavailable)?
+        .into_iter()
+        .map(|u| (u.user_id, u.nickname))
+        .collect();
+    // The cursor is the last id seen (or the one given): polling with it returns only news.
+    let next = rows
+        .last()
+        .map(|d| d.id)
+        .or(params.parse_optional::<i64>("after_id")?);
+    let list: Vec<Value> = rows
+        .iter()
+        .map(|d| danmaku_json(d, names.get(&d.user_id).map(String::as_str)))
+        .collect();
+    Ok(ok(json!({ "list": list, "next_after_id": next })))
+}
+
+fn danmaku_json(d: &danmaku::Model, nickname: Option<&str>) -> Value {
+    json!({ "danmaku_id": d.id, "live_id": d.live_id, "user_id": d.user_id, "nickname": nickname, "content": d.content, "send_time": clock::format(d.send_time) })
+}
+
+/// Posts `content` (1–100 characters) to the loaded live; a muted user gets 40304.
+pub async fn post(
+    room: Res<LiveRoom>,
+    caller: Res<Caller>,
+    params: Res<Params>,
+    State(state): State<AppState>,
+) -> Result<Json<Value>, Rejection> {
+    let content = validate::text("content", params.required("content")?, 1, 100)?;
+    let now = clock::now();
+    let mute = live_mute::Entity::find_by_id((room.0.id, caller.user_id))
+        .one(&state.db)
+        .await
+        .map_err(db::unavailable)?;
+    if mute.as_ref().is_some_and(|m| Mute::from(m).active(now)) {
+        return Err(Rejection::new(
+            http::StatusCode::FORBIDDEN,
+            40304,
+            "muted in this live room",
+        ));
+    }
+    // The loader saw the live on the air; it may have finished since. Check again, then write.
+    let current = live::Entity::find_by_id(room.0.id)
+        .one(&state.db)
+        .await
+        .map_err(db::unavailable)?;
+    if current.is_none_or(|l| l.status == FINISHED) {
+        return Err(codes::not_found());
+    }
+    let row = danmaku::ActiveModel {
+        live_id: Set(room.0.id),
+        user_id: Set(caller.user_id),
+        content: Set(content),
+        send_time: Set(now),
+        ..Default::default()
+    }
+    .insert(&state.db)
+    .await
+    .map_err(db::unavailable)?;
+    let me = user_info::Entity::find_by_id(caller.user_id)
+        .one(&state.db)
+        .await
+        .map_err(db::unavailable)?;
+    Ok(ok(danmaku_json(
+        &row,
+        me.as_ref().map(|u| u.nickname.as_str()),
+    )))
+}

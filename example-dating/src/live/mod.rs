@@ -1,0 +1,59 @@
+//! Live rooms: the front routes (`/api/live`), the loaders that decide who may touch a live,
+//! and the live-actions subtree mounted under both admin and shops.
+
+pub mod actions;
+pub mod danmaku;
+pub mod rooms;
+
+use std::collections::HashMap;
+
+use kotori::Rejection;
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
+use serde_json::{Value, json};
+
+use crate::clock;
+use crate::db::{
+    self,
+    entity::rooms::{live, operator},
+};
+
+/// On the air.
+pub const ON_AIR: &str = "on_air";
+/// Ended, for everyone.
+pub const FINISHED: &str = "finished";
+
+/// The live a route is about, loaded (and checked) by the node above it.
+#[derive(Clone, Debug)]
+pub struct LiveRoom(pub live::Model);
+
+/// A live as clients see it.
+pub fn live_json(l: &live::Model, host_name: Option<&str>) -> Value {
+    json!({
+        "live_id": l.id,
+        "title": l.title,
+        "host_id": l.host_id,
+        "host_name": host_name,
+        "status": l.status,
+        "start_time": clock::format(l.start_time),
+        "end_time": l.end_time.map(clock::format),
+    })
+}
+
+/// Lives as JSON, with their hosts' names (one query for all).
+pub async fn lives_json(
+    db: &impl ConnectionTrait,
+    lives: &[live::Model],
+) -> Result<Vec<Value>, Rejection> {
+    let hosts: HashMap<i64, String> = operator::Entity::find()
+        .filter(operator::Column::Id.is_in(lives.iter().map(|l| l.host_id)))
+        .all(db)
+        .await
+        .map_err(db::unavailable)?
+        .into_iter()
+        .map(|o| (o.id, o.name))
+        .collect();
+    Ok(lives
+        .iter()
+        .map(|l| live_json(l, hosts.get(&l.host_id).map(String::as_str)))
+        .collect())
+}

@@ -1,0 +1,161 @@
+//! Loading lives — on air for the front, any for admins, only their own for hosts — and
+//! listing and creating them.
+
+use kotori::{Json, Path, Rejection, Res, State};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect, Select, Set,
+};
+use serde_json::Value;
+
+use super::{LiveRoom, ON_AIR, lives_json};
+use crate::clock;
+use crate::codes;
+use crate::db::{self, entity::rooms::live};
+use crate::envelope::ok;
+use crate::manage::Operator;
+use crate::paging::Page;
+use crate::params::Params;
+use crate::state::AppState;
+use crate::validate;
+
+async fn find(state: &AppState, live_id: i64) -> Result<Option<live::Model>, Rejection> {
+    live::Entity::find_by_id(live_id)
+        .one(&state.db)
+        .await
+        .map_err(db::unavailable)
+}
+
+/// The front's `/api/live/{live_id}`: a live on the air; finished or unknown is 40401.
+#[kotori::loader]
+pub async fn on_air_live(
+    Path(live_id): Path<i64>,
+    State(state): State<AppState>,
+) -> Result<LiveRoom, Rejection> {
+    find(&state, live_id)
+        .await?
+        .filter(|l| l.status == ON_AIR)
+        .map(LiveRoom)
+        .ok_or_else(codes::not_found)
+}
+
+/// The admin's `live/{live_id}`: any host's live, finished too.
+#[kotori::loader]
+pub async fn any_live(
+    Path(live_id): Path<i64>,
+    State(state): State<AppState>,
+) -> Result<LiveRoom, Rejection> {
+    find(&state, live_id)
+        .await?
+        .map(LiveRoom)
+        .ok_or_else(codes::not_found)
+}
+
+/// The host's `live/{live_id}`: only the host's own lives; another host's is 40401, as if it
+/// did not exist.
+#[kotori::loader]
+pub async fn own_live(
+    Path(live_id): Path<i64>,
+    op: Res<Operator>,
+    State(state): State<AppState>,
+) -> Result<LiveRoom, Rejection> {
+    find(&state, live_id)
+        .await?
+        .filter(|l| l.host_id == op.id)
+        .map(LiveRoom)
+        .ok_or_else(codes::not_found)
+}
+
+async fn page_of(
+    state: &AppState,
+    params: &Params,
+    query: Select<live::Entity>,
+) -> Result<Json<Value>, Rejection> {
+    let page = Page::from_params(params)?;
+    let total = query
+        .clone()
+        .count(&state.db)
+        .await
+        .map_err(db::unavailable)?;
+    let lives = query
+        .order_by_desc(live::Column::Id)
+        .offset(page.offset())
+        .limit(page.size)
+        .all(&state.db)
+        .await
+        .map_err(db::unavailable)?;
+    Ok(ok(page.answer(total, lives_json(&state.db, &lives).await?)))
+}
+
+/// `GET /api/live/list`: the lives on the air.
+pub async fn list_on_air(
+    params: Res<Params>,
+    State(state): State<AppState>,
+) -> Result<Json<Value>, Rejection> {
+    page_of(
+        &state,
+        &params,
+        live::Entity::find().filter(live::Column::Status.eq(ON_AIR)),
+    )
+    .await
+}
+
+/// The admin's `live/list.json`: every live, optionally of one `status`.
+pub async fn list_all(
+    params: Res<Params>,
+    State(state): State<AppState>,
+) -> Result<Json<Value>, Rejection> {
+    let mut query = live::Entity::find();
+    match params.get("status").filter(|s| !s.is_empty()) {
+        None => {}
+        Some(status @ ("on_air" | "finished")) => {
+            query = query.filter(live::Column::Status.eq(status))
+        }
+        Some(_) => return Err(codes::malformed("status", "on_air or finished")),
+    }
+    page_of(&state, &params, query).await
+}
+
+/// The host's `live/list.json`: their own lives.
+pub async fn list_own(
+    op: Res<Operator>,
+    params: Res<Params>,
+    State(state): State<AppState>,
+) -> Result<Json<Value>, Rejection> {
+    page_of(
+        &state,
+        &params,
+        live::Entity::find().filter(live::Column::HostId.eq(op.id)),
+    )
+    .await
+}
+
+/// The host's `live/create.json` (title): one live on the air per host (40901).
+pub async fn create(
+    op: Res<Operator>,
+    params: Res<Params>,
+    State(state): State<AppState>,
+) -> Result<Json<Value>, Rejection> {
+    let title = validate::text("title", params.required("title")?, 1, 64)?;
+    let on_air = live::Entity::find()
+        .filter(live::Column::HostId.eq(op.id))
+        .filter(live::Column::Status.eq(ON_AIR))
+        .count(&state.db)
+        .await
+        .map_err(db::unavailable)?;
+    if on_air > 0 {
+        return Err(codes::conflict("you already have a live on the air"));
+    }
+    let row = live::ActiveModel {
+        host_id: Set(op.id),
+        title: Set(title),
+        status: Set(ON_AIR.into()),
+        start_time: Set(clock::now()),
+        end_time: Set(None),
+        ..Default::default()
+    }
+    .insert(&state.db)
+    .await
+    .map_err(db::unavailable)?;
+    Ok(ok(super::live_json(&row, Some(&op.name))))
+}

@@ -1,0 +1,258 @@
+//! The admin subtree's own routes: users, products, orders. (Live rooms are the shared
+//! live-actions subtree, in `live`.)
+
+use kotori::{Json, Path, Rejection, Res, State};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, EntityTrait, IntoActiveModel, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect, Set,
+};
+use serde_json::{Value, json};
+
+use crate::auth::session;
+use crate::clock;
+use crate::codes;
+use crate::commerce::orders::order_json;
+use crate::commerce::products::product_json;
+use crate::db::{
+    self,
+    entity::commerce::{product, user_order},
+    entity::users::user_info,
+};
+use crate::envelope::ok;
+use crate::paging::Page;
+use crate::params::Params;
+use crate::state::AppState;
+use crate::users::public_profile;
+use crate::validate;
+
+/// A user as an admin sees them: everything, ban included.
+fn admin_user_json(u: &user_info::Model) -> Value {
+    let mut v = public_profile(u);
+    v["phone"] = json!(u.phone);
+    v["email"] = json!(u.email);
+    v["authority"] = json!(u.authority);
+    v["banned"] = json!(u.banned);
+    v["ban_reason"] = json!(u.ban_reason);
+    v["created_at"] = json!(clock::format(u.created_at));
+    v
+}
+
+/// `q` matches a nickname (substring), a phone, or a user id.
+pub async fn search_users(
+    params: Res<Params>,
+    State(state): State<AppState>,
+) -> Result<Json<Value>, Rejection> {
+    let page = Page::from_params(&params)?;
+    let mut query = user_info::Entity::find();
+    if let Some(q) = params.get("q").map(str::trim).filter(|q| !q.is_empty()) {
+        let mut any = Condition::any()
+            .add(user_info::Column::Nickname.contains(q))
+            .add(user_info::Column::Phone.eq(q));
+        if let Ok(id) = q.parse::<i64>() {
+            any = any.add(user_info::Column::UserId.eq(id));
+        }
+        query = query.filter(any);
+    }
+    let total = query
+        .clone()
+        .count(&state.db)
+        .await
+        .map_err(db::unavailable)?;
+    let users = query
+        .order_by_desc(user_info::Column::UserId)
+        .offset(page.offset())
+        .limit(page.size)
+        .all(&state.db)
+        .await
+        .map_err(db::unavailable)?;
+    Ok(ok(page.answer(
+        total,
+        users.iter().map(admin_user_json).collect(),
+    )))
+}
+
+/// The `users/{user_id}` loader for admins: any user, banned or hidden too.
+#[kotori::loader]
+pub async fn any_user(
+    Path(user_id): Path<i64>,
+    State(state): State<AppState>,
+) -> Result<user_info::Model, Rejection> {
+    user_info::Entity::find_by_id(user_id)
+        .one(&state.db)
+        .await
+        .map_err(db::unavailable)?
+        .ok_or_else(codes::not_found)
+}
+
+/// The loaded user.
+pub async fn show_user(user: Res<user_info::Model>) -> Json<Value> {
+    ok(admin_user_json(&user))
+}
+
+/// Bans the loaded user (`reason` required): their sessions end at once, their login is 40303.
+pub async fn ban(
+    user: Res<user_info::Model>,
+    params: Res<Params>,
+    State(state): State<AppState>,
+) -> Result<Json<Value>, Rejection> {
+    let reason = validate::text("reason", params.required("reason")?, 1, 200)?;
+    let mut row = (*user).clone().into_active_model();
+    row.banned = Set(true);
+    row.ban_reason = Set(Some(reason));
+    row.updated_at = Set(clock::now());
+    let banned = row.update(&state.db).await.map_err(db::unavailable)?;
+    session::revoke_all(&state, banned.user_id).await?;
+    Ok(ok(admin_user_json(&banned)))
+}
+
+/// Lifts the ban of the loaded user.
+pub async fn unban(
+    user: Res<user_info::Model>,
+    State(state): State<AppState>,
+) -> Result<Json<Value>, Rejection> {
+    let mut row = (*user).clone().into_active_model();
+    row.banned = Set(false);
+    row.ban_reason = Set(None);
+    row.updated_at = Set(clock::now());
+    Ok(ok(admin_user_json(
+        &row.update(&state.db).await.map_err(db::unavailable)?,
+    )))
+}
+
+fn admin_product_json(p: &product::Model) -> Value {
+    let mut v = product_json(p);
+    v["active"] = json!(p.active);
+    v
+}
+
+/// Every product, on sale or not.
+pub async fn list_products(State(state): State<AppState>) -> Result<Json<Value>, Rejection> {
+    let all = product::Entity::find()
+        .order_by_asc(product::Column::Id)
+        .all(&state.db)
+        .await
+        .map_err(db::unavailable)?;
+    Ok(ok(
+        json!({ "list": all.iter().map(admin_product_json).collect::<Vec<_>>() }),
+    ))
+}
+
+fn vip_days(params: &Params, required: bool) -> Result<Option<i32>, Rejection> {
+    let days = if required {
+        Some(params.parse_required::<i32>("vip_time")?)
+    } else {
+        params.parse_optional::<i32>("vip_time")?
+    };
+    match days {
+        Some(d) if !(1..=3650).contains(&d) => Err(codes::malformed("vip_time", "1 to 3650 days")),
+        other => Ok(other),
+    }
+}
+
+/// A new product: name, desc, vip_time (days), price (yuan).
+pub async fn create_product(
+    params: Res<Params>,
+    State(state): State<AppState>,
+) -> Result<Json<Value>, Rejection> {
+    let row = product::ActiveModel {
+        name: Set(validate::text("name", params.required("name")?, 1, 32)?),
+        description: Set(validate::text("desc", params.required("desc")?, 1, 200)?),
+        vip_days: Set(vip_days(&params, true)?.unwrap_or(0)),
+        price_cents: Set(validate::cents("price", params.required("price")?)?),
+        active: Set(true),
+        ..Default::default()
+    };
+    Ok(ok(admin_product_json(
+        &row.insert(&state.db).await.map_err(db::unavailable)?,
+    )))
+}
+
+/// The `products/{product_id}` loader.
+#[kotori::loader]
+pub async fn any_product(
+    Path(product_id): Path<i64>,
+    State(state): State<AppState>,
+) -> Result<product::Model, Rejection> {
+    product::Entity::find_by_id(product_id)
+        .one(&state.db)
+        .await
+        .map_err(db::unavailable)?
+        .ok_or_else(codes::not_found)
+}
+
+/// Changes any of name, desc, vip_time, price, active of the loaded product. Orders keep the
+/// price and days they were placed at.
+pub async fn edit_product(
+    product: Res<product::Model>,
+    params: Res<Params>,
+    State(state): State<AppState>,
+) -> Result<Json<Value>, Rejection> {
+    let mut row = (*product).clone().into_active_model();
+    let mut changed = false;
+    if let Some(name) = params.get("name").filter(|v| !v.is_empty()) {
+        row.name = Set(validate::text("name", name, 1, 32)?);
+        changed = true;
+    }
+    if let Some(desc) = params.get("desc").filter(|v| !v.is_empty()) {
+        row.description = Set(validate::text("desc", desc, 1, 200)?);
+        changed = true;
+    }
+    if let Some(days) = vip_days(&params, false)? {
+        row.vip_days = Set(days);
+        changed = true;
+    }
+    if let Some(price) = params.get("price").filter(|v| !v.is_empty()) {
+        row.price_cents = Set(validate::cents("price", price)?);
+        changed = true;
+    }
+    if let Some(active) = params.get("active").filter(|v| !v.is_empty()) {
+        row.active = Set(match active {
+            "1" | "true" => true,
+            "0" | "false" => false,
+            _ => return Err(codes::malformed("active", "true or false")),
+        });
+        changed = true;
+    }
+    if !changed {
+        return Err(codes::missing("any of name, desc, vip_time, price, active"));
+    }
+    Ok(ok(admin_product_json(
+        &row.update(&state.db).await.map_err(db::unavailable)?,
+    )))
+}
+
+/// Orders, newest first, filtered by `pay` and `user_id`.
+pub async fn list_orders(
+    params: Res<Params>,
+    State(state): State<AppState>,
+) -> Result<Json<Value>, Rejection> {
+    let page = Page::from_params(&params)?;
+    let mut query = user_order::Entity::find();
+    if let Some(pay) = validate::int_in(&params, "pay", 0..=2)? {
+        query = query.filter(user_order::Column::Pay.eq(pay));
+    }
+    if let Some(user) = params.parse_optional::<i64>("user_id")? {
+        query = query.filter(user_order::Column::UserId.eq(user));
+    }
+    let total = query
+        .clone()
+        .count(&state.db)
+        .await
+        .map_err(db::unavailable)?;
+    let orders = query
+        .order_by_desc(user_order::Column::Id)
+        .offset(page.offset())
+        .limit(page.size)
+        .all(&state.db)
+        .await
+        .map_err(db::unavailable)?;
+    let list = orders
+        .iter()
+        .map(|o| {
+            let mut v = order_json(o);
+            v["user_id"] = json!(o.user_id);
+            v
+        })
+        .collect();
+    Ok(ok(page.answer(total, list)))
+}
