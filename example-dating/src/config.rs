@@ -65,6 +65,8 @@ pub struct SmsConfig {
     pub echo_code: bool,
     /// How long a code is valid, in seconds.
     pub code_ttl_secs: u64,
+    /// Sends allowed per client address and day (`SMS_PER_CLIENT_DAILY`; 20 by default).
+    pub per_client_daily: i64,
 }
 
 /// RTMP push URL settings.
@@ -102,6 +104,7 @@ struct File {
 struct SmsFile {
     echo_code: Option<bool>,
     code_ttl_secs: Option<u64>,
+    per_client_daily: Option<i64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -220,6 +223,15 @@ impl Config {
         if code_ttl_secs == 0 {
             return Err("sms.code_ttl_secs: must be at least 1".into());
         }
+        let per_client_daily = match env("SMS_PER_CLIENT_DAILY") {
+            Some(v) => v
+                .parse()
+                .map_err(|_| format!("SMS_PER_CLIENT_DAILY: `{v}` is not a number"))?,
+            None => file.sms.per_client_daily.unwrap_or(20),
+        };
+        if per_client_daily < 1 {
+            return Err("sms.per_client_daily: must be at least 1".into());
+        }
         let store_prefix = env("REDIS_PREFIX")
             .or(file.store_prefix)
             .unwrap_or_else(|| "dating:".into());
@@ -234,6 +246,7 @@ impl Config {
             sms: SmsConfig {
                 echo_code,
                 code_ttl_secs,
+                per_client_daily,
             },
             window_secs,
             user_token_secs: file.tokens.user_ttl_days.unwrap_or(7) * 86_400,

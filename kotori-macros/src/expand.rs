@@ -64,6 +64,12 @@ fn try_expand(kind: Kind, attr: TokenStream, item: TokenStream) -> syn::Result<T
         .map(|ty| quote!(#ty: ::kotori::FromCtx<#state>));
 
     let body = call_body(kind, &sig, &state);
+    // The mode tells dispatch whether the step can finish without awaiting.
+    let mode = if sig.is_async {
+        quote!(Async)
+    } else {
+        quote!(Sync)
+    };
     let (trait_name, flow_output) = match kind {
         Kind::Hook => (quote!(Hook), quote!(::kotori::__private::Outcome)),
         Kind::Loader => (quote!(Loader), quote!(::kotori::__private::Outcome)),
@@ -104,7 +110,7 @@ fn try_expand(kind: Kind, attr: TokenStream, item: TokenStream) -> syn::Result<T
         }
 
         #(#cfgs)*
-        impl #generics ::kotori::#trait_name<#state, ::kotori::__private::Macro, ::kotori::__private::mode::Sync>
+        impl #generics ::kotori::#trait_name<#state, ::kotori::__private::Macro, ::kotori::__private::mode::#mode>
             for #name
         where
             #(#bounds,)*

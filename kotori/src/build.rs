@@ -28,6 +28,7 @@ pub const DEFAULT_BODY_LIMIT: usize = 2 * 1024 * 1024;
 pub(crate) struct Chain<S> {
     pub(crate) steps: Box<[ChainStep<S>]>,
     pub(crate) handler: Option<Arc<dyn ErasedHandler<S>>>,
+    pub(crate) handler_sync: bool,
     /// After hooks leaf to root; a refusal at depth `d` runs `afters[after_from[d]..]`.
     pub(crate) afters: Box<[Arc<dyn After<S>>]>,
     pub(crate) after_from: Box<[usize]>,
@@ -46,6 +47,7 @@ pub(crate) struct Chain<S> {
 
 pub(crate) struct ChainStep<S> {
     pub(crate) step: Arc<dyn ErasedStep<S>>,
+    pub(crate) sync: bool,
     pub(crate) depth: u8,
     pub(crate) scope: u8,
 }
@@ -332,6 +334,7 @@ fn compile<S: 'static>(
             ));
             steps.push(ChainStep {
                 step: Arc::clone(&def.step),
+                sync: def.sync,
                 depth: depth as u8,
                 scope,
             });
@@ -390,6 +393,7 @@ fn compile<S: 'static>(
         body_at: body_at.unwrap_or(steps.len()),
         steps: steps.into_boxed_slice(),
         handler: route.map(|r| Arc::clone(&r.handler)),
+        handler_sync: route.is_none_or(|r| r.handler_sync),
         afters: afters.into_boxed_slice(),
         after_from: after_from.into_boxed_slice(),
         renderer,

@@ -4,7 +4,7 @@ use std::any::Any;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::pin::Pin;
+use std::pin::{Pin, pin};
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
@@ -49,16 +49,16 @@ impl<S: Clone + Send + Sync + 'static> App<S> {
     /// assert_eq!(res.status(), 200);
     /// # });
     /// ```
-    pub async fn dispatch<B>(&self, req: Request<B>) -> Response
+    pub fn dispatch<B>(&self, req: Request<B>) -> Dispatch<'_>
     where
         B: HttpBody<Data = Bytes> + Send + 'static,
         B::Error: Into<BoxError>,
     {
-        self.dispatch_from(req, None).await
+        self.dispatch_from(req, None)
     }
 
     /// [`App::dispatch`] for a request that came from `peer` ([`Ctx::peer_addr`]).
-    pub async fn dispatch_from<B>(&self, req: Request<B>, peer: Option<SocketAddr>) -> Response
+    pub fn dispatch_from<B>(&self, req: Request<B>, peer: Option<SocketAddr>) -> Dispatch<'_>
     where
         B: HttpBody<Data = Bytes> + Send + 'static,
         B::Error: Into<BoxError>,
@@ -70,23 +70,44 @@ impl<S: Clone + Send + Sync + 'static> App<S> {
         if chain.loaders > 0 {
             cx.resources.reserve_exact(chain.loaders);
         }
-        let (reply, depth) = match chain.timeout {
-            None => run_chain(chain, &end, &mut cx, body).await,
-            Some(limit) => {
-                match tokio::time::timeout(limit, run_chain(chain, &end, &mut cx, body)).await {
-                    Ok(done) => done,
-                    Err(_) => {
-                        let rejection = Rejection::unavailable().with_message("request timed out");
-                        (Reply::Rejection(rejection), cx.depth)
-                    }
+        let mut body = Some(body);
+        // The fast path: the synchronous steps, called directly, under one `catch_unwind`
+        // (the context stays out here, intact for the renderer and the after hooks).
+        let start = if chain.timeout.is_none() {
+            match catch_unwind(AssertUnwindSafe(|| {
+                run_sync(chain, &end, &mut cx, &mut body)
+            })) {
+                Ok(Progress::Done(reply, depth)) => {
+                    return Dispatch::ready(finish(chain, &cx, reply, depth, is_head));
+                }
+                Ok(Progress::Await(step)) => step,
+                Err(panic) => {
+                    let reply = panicked(&cx, &*panic);
+                    return Dispatch::ready(finish(chain, &cx, reply, cx.depth, is_head));
                 }
             }
+        } else {
+            0
         };
-        let mut res = finish(chain, &cx, reply, depth);
-        if is_head {
-            strip_body(&mut res);
-        }
-        res
+        // Something awaits (a step, the body, a timeout): box the rest, once.
+        Dispatch::pending(Box::pin(async move {
+            let ran = match chain.timeout {
+                None => Some(CatchUnwind(pin!(run_chain(chain, &end, &mut cx, body, start))).await),
+                Some(limit) => {
+                    let steps = CatchUnwind(pin!(run_chain(chain, &end, &mut cx, body, start)));
+                    tokio::time::timeout(limit, steps).await.ok()
+                }
+            };
+            let (reply, depth) = match ran {
+                Some(Ok(done)) => done,
+                Some(Err(panic)) => (panicked(&cx, &*panic), cx.depth),
+                None => {
+                    let rejection = Rejection::unavailable().with_message("request timed out");
+                    (Reply::Rejection(rejection), cx.depth)
+                }
+            };
+            finish(chain, &cx, reply, depth, is_head)
+        }))
     }
 
     /// Finds the chain for the request and records its path parameters in the context.
@@ -135,27 +156,128 @@ impl<S: Clone + Send + Sync + 'static> App<S> {
     }
 }
 
+/// How far the synchronous fast path got.
+enum Progress {
+    /// The request is answered (reply, deepest node entered).
+    Done(Reply, u8),
+    /// Step `n` (or the handler, at `steps.len()`) must be awaited, or the body read.
+    Await(usize),
+}
+
+/// Runs the chain's leading synchronous steps (and a synchronous handler) as plain calls.
+fn run_sync<S, B: HttpBody>(
+    chain: &Chain<S>,
+    end: &End,
+    cx: &mut Ctx<S>,
+    body: &mut Option<B>,
+) -> Progress {
+    for (i, step) in chain.steps.iter().enumerate() {
+        if !step.sync || (i == chain.body_at && !take_empty_body(cx, body)) {
+            return Progress::Await(i);
+        }
+        cx.depth = step.depth;
+        cx.scope = step.scope;
+        let outcome = match step.step.run(cx) {
+            Flow::Ready(outcome) => outcome,
+            Flow::Pending(_) => unreachable_sync_step(),
+        };
+        match outcome.0 {
+            Ok(None) => {}
+            Ok(Some(loaded)) => cx.resources.push(loaded),
+            Err(reply) => return Progress::Done(reply, step.depth),
+        }
+    }
+    cx.depth = chain.leaf_depth;
+    cx.scope = chain.leaf_scope;
+    let reply = match end {
+        End::NotFound => Reply::Rejection(Rejection::not_found()),
+        End::NotAllowed(allow) => Reply::Rejection(Rejection::method_not_allowed(allow.clone())),
+        End::Handler => {
+            let handler = chain.handler.as_ref().expect("a route chain has a handler");
+            if !chain.handler_sync || !take_empty_body(cx, body) {
+                return Progress::Await(chain.steps.len());
+            }
+            match handler.run(cx) {
+                Flow::Ready(reply) => reply,
+                Flow::Pending(_) => unreachable_sync_step(),
+            }
+        }
+    };
+    Progress::Done(reply, cx.depth)
+}
+
+/// A step registered as `mode::Sync` returned a future: a hand-written implementation broke
+/// the contract of its marker. The future borrows the context, so it cannot be moved to the
+/// slow path: answer 500 (through the panic handler) and say what to fix.
+fn unreachable_sync_step() -> ! {
+    panic!("a step marked `mode::Sync` returned `Flow::Pending`: mark it `mode::Async`")
+}
+
+/// The future of [`App::dispatch`]: complete at once when every step of the route is
+/// synchronous (no allocation, nothing to poll), else a boxed continuation.
+#[must_use = "a dispatch does nothing until awaited"]
+pub struct Dispatch<'a> {
+    state: DispatchState<'a>,
+}
+
+enum DispatchState<'a> {
+    Ready(Option<Response>),
+    Pending(Pin<Box<dyn Future<Output = Response> + Send + 'a>>),
+}
+
+impl<'a> Dispatch<'a> {
+    fn ready(res: Response) -> Self {
+        Dispatch {
+            state: DispatchState::Ready(Some(res)),
+        }
+    }
+
+    fn pending(fut: Pin<Box<dyn Future<Output = Response> + Send + 'a>>) -> Self {
+        Dispatch {
+            state: DispatchState::Pending(fut),
+        }
+    }
+}
+
+impl Future for Dispatch<'_> {
+    type Output = Response;
+
+    fn poll(mut self: Pin<&mut Self>, task: &mut Context<'_>) -> Poll<Response> {
+        match &mut self.state {
+            DispatchState::Ready(res) => {
+                Poll::Ready(res.take().expect("a Dispatch polled after it completed"))
+            }
+            DispatchState::Pending(fut) => fut.as_mut().poll(task),
+        }
+    }
+}
+
 /// Runs the steps in order until one answers, then the handler (or the 404/405 refusal).
 /// Returns the reply and the depth of the deepest node entered.
-async fn run_chain<S, B>(chain: &Chain<S>, end: &End, cx: &mut Ctx<S>, body: B) -> (Reply, u8)
+async fn run_chain<S, B>(
+    chain: &Chain<S>,
+    end: &End,
+    cx: &mut Ctx<S>,
+    mut body: Option<B>,
+    start: usize,
+) -> (Reply, u8)
 where
     B: HttpBody<Data = Bytes> + Send + 'static,
     B::Error: Into<BoxError>,
 {
-    let mut body = Some(body);
-    for (i, step) in chain.steps.iter().enumerate() {
-        if i == chain.body_at {
-            if let Err(rejection) = read_body(cx, &mut body, chain.body_limit).await {
+    for (i, step) in chain.steps.iter().enumerate().skip(start) {
+        if i == chain.body_at && !take_empty_body(cx, &mut body) {
+            // Boxed: collecting a body is a big future, and only requests with one need it.
+            if let Err(rejection) = Box::pin(read_body(cx, &mut body, chain.body_limit)).await {
                 return (Reply::Rejection(rejection), cx.depth);
             }
         }
         cx.depth = step.depth;
         cx.scope = step.scope;
         // Synchronous steps finish inside `run`; only a step that awaits returns a future.
-        let step_cx = &mut *cx;
-        let outcome = match drive(move || step.step.run(step_cx)).await {
-            Ok(outcome) => outcome,
-            Err(panic) => return (panicked(cx, &*panic), step.depth),
+        let outcome = match step.step.run(cx) {
+            Flow::Ready(outcome) => outcome,
+            Flow::Pending(fut) => fut.await,
         };
         match outcome.0 {
             Ok(None) => {}
@@ -170,13 +292,14 @@ where
         End::NotAllowed(allow) => Reply::Rejection(Rejection::method_not_allowed(allow.clone())),
         End::Handler => {
             let handler = chain.handler.as_ref().expect("a route chain has a handler");
-            if let Err(rejection) = read_body(cx, &mut body, chain.body_limit).await {
-                return (Reply::Rejection(rejection), cx.depth);
+            if !take_empty_body(cx, &mut body) {
+                if let Err(rejection) = Box::pin(read_body(cx, &mut body, chain.body_limit)).await {
+                    return (Reply::Rejection(rejection), cx.depth);
+                }
             }
-            let handler_cx = &mut *cx;
-            match drive(move || handler.run(handler_cx)).await {
-                Ok(reply) => reply,
-                Err(panic) => panicked(cx, &*panic),
+            match handler.run(cx) {
+                Flow::Ready(reply) => reply,
+                Flow::Pending(fut) => fut.await,
             }
         }
     };
@@ -185,7 +308,13 @@ where
 
 /// Renders a rejection with the chain's renderer, adds its headers, and runs the after hooks
 /// of the nodes entered, leaf to root.
-fn finish<S: 'static>(chain: &Chain<S>, cx: &Ctx<S>, reply: Reply, depth: u8) -> Response {
+fn finish<S: 'static>(
+    chain: &Chain<S>,
+    cx: &Ctx<S>,
+    reply: Reply,
+    depth: u8,
+    is_head: bool,
+) -> Response {
     let mut res = match reply {
         Reply::Response(res) => res,
         Reply::Rejection(rejection) => {
@@ -208,7 +337,24 @@ fn finish<S: 'static>(chain: &Chain<S>, cx: &Ctx<S>, reply: Reply, depth: u8) ->
             panicked(cx, &*panic);
         }
     }
+    if is_head {
+        strip_body(&mut res);
+    }
     res
+}
+
+/// The common case without an await: no body left to read (already read, or a GET without
+/// one). `true` when there is nothing to read.
+fn take_empty_body<S, B: HttpBody>(cx: &mut Ctx<S>, body: &mut Option<B>) -> bool {
+    match body {
+        None => true,
+        Some(b) if b.is_end_stream() => {
+            *body = None;
+            cx.body = Some(Bytes::new());
+            true
+        }
+        Some(_) => false,
+    }
 }
 
 /// Reads the whole body into the context, once, within `limit`.
@@ -277,18 +423,8 @@ fn strip_body(res: &mut Response) {
     *res.body_mut() = Default::default();
 }
 
-/// Calls a step and, if it returned a future, awaits it; a panic in either is returned as an
-/// error so the caller can answer 500 with the context intact.
-async fn drive<'a, T>(call: impl FnOnce() -> Flow<'a, T>) -> Result<T, Box<dyn Any + Send>> {
-    match catch_unwind(AssertUnwindSafe(call)) {
-        Ok(Flow::Ready(value)) => Ok(value),
-        Ok(Flow::Pending(fut)) => CatchUnwind(fut).await,
-        Err(panic) => Err(panic),
-    }
-}
-
-/// Polls a boxed future inside `catch_unwind`, so a panicking async step becomes a 500 with its
-/// context (and after hooks) intact.
+/// Polls a future inside `catch_unwind`, so that a panicking step becomes a 500 with its context
+/// (and after hooks) intact.
 struct CatchUnwind<F>(F);
 
 impl<F: Future + Unpin> Future for CatchUnwind<F> {

@@ -85,7 +85,7 @@ pub use app::App;
 pub use build::DEFAULT_BODY_LIMIT;
 pub use client::{TestClient, TestRequest, TestResponse};
 pub use ctx::{Ctx, MAX_PARAMS};
-pub use dispatch::BoxError;
+pub use dispatch::{BoxError, Dispatch};
 pub use error::{BuildError, Problem};
 pub use extract::{Form, FromCtx, Json, Needs, Path, Query, Res, ResourceType, State};
 pub use introspect::{Audit, AuditFailure, RouteInfo, StepInfo, TreeView};

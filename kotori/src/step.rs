@@ -72,12 +72,34 @@ impl Outcome {
 
 /// Markers telling synchronous and asynchronous step functions apart.
 pub mod mode {
-    /// A step that returns its result directly; called without boxing.
+    /// A step that returns its result directly; called without boxing. A hand-written step
+    /// with this marker must return `Flow::Ready`.
     #[derive(Debug)]
     pub enum Sync {}
     /// A step that returns a future.
     #[derive(Debug)]
     pub enum Async {}
+
+    /// Whether steps of a mode finish without awaiting: known when the tree is built, so that
+    /// dispatch runs a route whose steps are all synchronous as plain calls.
+    pub trait StepMode: sealed::Sealed + 'static {
+        /// `true` for [`Sync`].
+        const SYNC: bool;
+    }
+
+    impl StepMode for Sync {
+        const SYNC: bool = true;
+    }
+
+    impl StepMode for Async {
+        const SYNC: bool = false;
+    }
+
+    mod sealed {
+        pub trait Sealed {}
+        impl Sealed for super::Sync {}
+        impl Sealed for super::Async {}
+    }
 }
 
 /// The `Args` marker of steps that take the whole `&mut Ctx<S>`.

@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use http::Method;
 
+use crate::step::mode::StepMode;
 use crate::step::{AsHandler, AsHook, AsLoader, ErasedHandler, ErasedStep};
 use crate::{After, App, BuildError, Handler, Hook, Loader, Needs, Render, ResourceType};
 
@@ -86,6 +87,7 @@ pub(crate) struct RouteDef<S> {
     pub(crate) handler: Arc<dyn ErasedHandler<S>>,
     pub(crate) handler_info: StepDesc,
     pub(crate) handler_needs: Vec<Needs>,
+    pub(crate) handler_sync: bool,
     pub(crate) layer: Layer<S>,
 }
 
@@ -112,6 +114,8 @@ pub(crate) struct StepDesc {
 pub(crate) struct StepDef<S> {
     pub(crate) desc: StepDesc,
     pub(crate) kind: StepKind,
+    /// Finishes without awaiting (its mode is [`mode::Sync`](crate::step::mode::Sync)).
+    pub(crate) sync: bool,
     pub(crate) needs: Vec<Needs>,
     pub(crate) produces: Option<ResourceType>,
     pub(crate) step: Arc<dyn ErasedStep<S>>,
@@ -240,7 +244,7 @@ impl<S: 'static> Node<S> {
     where
         H: Hook<S, A, M>,
         A: 'static,
-        M: 'static,
+        M: StepMode,
     {
         self.with_layer(|layer| layer.steps.push(hook_def(hook)));
         self.clone()
@@ -252,7 +256,7 @@ impl<S: 'static> Node<S> {
     where
         L: Loader<S, A, M>,
         A: 'static,
-        M: 'static,
+        M: StepMode,
     {
         self.with_layer(|layer| layer.steps.push(loader_def(loader)));
         self.clone()
@@ -292,7 +296,7 @@ impl<S: 'static> Node<S> {
     where
         H: Handler<S, A, M>,
         A: 'static,
-        M: 'static,
+        M: StepMode,
     {
         let mut tree = self.tree.borrow_mut();
         let id = tree.routes.len();
@@ -305,6 +309,7 @@ impl<S: 'static> Node<S> {
                 doc: handler.doc(),
             },
             handler_needs: handler.needs(),
+            handler_sync: M::SYNC,
             handler: Arc::new(AsHandler(handler, PhantomData)),
             layer: Layer::default(),
         });
@@ -320,7 +325,7 @@ impl<S: 'static> Node<S> {
     where
         H: Handler<S, A, M>,
         A: 'static,
-        M: 'static,
+        M: StepMode,
     {
         self.route(Method::GET, rule, handler)
     }
@@ -330,7 +335,7 @@ impl<S: 'static> Node<S> {
     where
         H: Handler<S, A, M>,
         A: 'static,
-        M: 'static,
+        M: StepMode,
     {
         self.route(Method::POST, rule, handler)
     }
@@ -340,7 +345,7 @@ impl<S: 'static> Node<S> {
     where
         H: Handler<S, A, M>,
         A: 'static,
-        M: 'static,
+        M: StepMode,
     {
         self.route(Method::PUT, rule, handler)
     }
@@ -350,7 +355,7 @@ impl<S: 'static> Node<S> {
     where
         H: Handler<S, A, M>,
         A: 'static,
-        M: 'static,
+        M: StepMode,
     {
         self.route(Method::DELETE, rule, handler)
     }
@@ -360,7 +365,7 @@ impl<S: 'static> Node<S> {
     where
         H: Handler<S, A, M>,
         A: 'static,
-        M: 'static,
+        M: StepMode,
     {
         self.route(Method::PATCH, rule, handler)
     }
@@ -376,7 +381,7 @@ impl<S: 'static> Route<S> {
     where
         H: Hook<S, A, M>,
         A: 'static,
-        M: 'static,
+        M: StepMode,
     {
         self.with_layer(|layer| layer.steps.push(hook_def(hook)));
         self.clone()
@@ -387,7 +392,7 @@ impl<S: 'static> Route<S> {
     where
         L: Loader<S, A, M>,
         A: 'static,
-        M: 'static,
+        M: StepMode,
     {
         self.with_layer(|layer| layer.steps.push(loader_def(loader)));
         self.clone()
@@ -416,26 +421,28 @@ impl<S: 'static> Route<S> {
     }
 }
 
-fn hook_def<S, H: Hook<S, A, M>, A: 'static, M: 'static>(hook: H) -> StepDef<S> {
+fn hook_def<S, H: Hook<S, A, M>, A: 'static, M: StepMode>(hook: H) -> StepDef<S> {
     StepDef {
         desc: StepDesc {
             name: hook.name(),
             doc: hook.doc(),
         },
         kind: StepKind::Before,
+        sync: M::SYNC,
         needs: hook.needs(),
         produces: None,
         step: Arc::new(AsHook(hook, PhantomData)),
     }
 }
 
-fn loader_def<S, L: Loader<S, A, M>, A: 'static, M: 'static>(loader: L) -> StepDef<S> {
+fn loader_def<S, L: Loader<S, A, M>, A: 'static, M: StepMode>(loader: L) -> StepDef<S> {
     StepDef {
         desc: StepDesc {
             name: loader.name(),
             doc: loader.doc(),
         },
         kind: StepKind::Load,
+        sync: M::SYNC,
         needs: loader.needs(),
         produces: Some(loader.produces()),
         step: Arc::new(AsLoader(loader, PhantomData)),

@@ -43,7 +43,13 @@ pub async fn send_sms(
     let client = cx
         .peer_addr()
         .map_or_else(|| "unknown".to_owned(), |peer| peer.ip().to_string());
-    sms::check_limits(&*state.store, &phone, &client).await?;
+    sms::check_limits(
+        &*state.store,
+        &phone,
+        &client,
+        state.config.sms.per_client_daily,
+    )
+    .await?;
     let code = random::sms_code();
     let ttl = Duration::from_secs(state.config.sms.code_ttl_secs);
     sms::remember(&*state.store, &phone, &code, ttl).await?;

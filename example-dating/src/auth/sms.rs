@@ -28,12 +28,11 @@ impl SmsSender for LogSender {
     }
 }
 
-/// How many sends one phone and one client may make, and in which window (seconds).
-const LIMITS: [(&str, i64, u64); 4] = [
+/// How many sends one phone may make, and in which window (seconds).
+const PHONE_LIMITS: [(&str, i64, u64); 3] = [
     ("sms:minute:", 1, 60),
     ("sms:hour:", 5, 3600),
     ("sms:day:", 10, 86_400),
-    ("sms:ip:", 20, 86_400),
 ];
 
 /// Wrong tries before a code is void.
@@ -47,10 +46,18 @@ pub fn valid_phone(phone: &str) -> bool {
 
 /// Counts a send against every limit; the first one exceeded answers 42901 with the time its
 /// window has left. Counters are atomic with their expiry (see `Store::incr`).
-pub async fn check_limits(store: &dyn Store, phone: &str, client: &str) -> Result<(), Rejection> {
-    for (prefix, limit, window) in LIMITS {
-        let subject = if prefix == "sms:ip:" { client } else { phone };
-        let key = format!("{prefix}{subject}");
+pub async fn check_limits(
+    store: &dyn Store,
+    phone: &str,
+    client: &str,
+    per_client_daily: i64,
+) -> Result<(), Rejection> {
+    let phone_limits = PHONE_LIMITS
+        .iter()
+        .map(|(prefix, limit, window)| (format!("{prefix}{phone}"), *limit, *window));
+    for (key, limit, window) in
+        phone_limits.chain([(format!("sms:ip:{client}"), per_client_daily, 86_400)])
+    {
         let window = Duration::from_secs(window);
         if store.incr(&key, window).await? > limit {
             let left = store.ttl(&key).await?.unwrap_or(window);
