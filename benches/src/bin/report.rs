@@ -48,6 +48,17 @@ fn ns(v: f64) -> String {
     }
 }
 
+const INSTR_CASES: [(&str, &str); 8] = [
+    ("chain-1", "guard chain, depth 1"),
+    ("chain-4", "guard chain, depth 4"),
+    ("chain-8", "guard chain, depth 8"),
+    ("routes-10", "10 routes"),
+    ("routes-10000", "10,000 routes"),
+    ("loader", "guard + loader + handler"),
+    ("reject", "rejection at depth 2"),
+    ("not-found", "404 under a guarded node"),
+];
+
 const CASES: [(&str, &str, &str); 10] = [
     ("chain", "depth-1", "guard chain, depth 1"),
     ("chain", "depth-4", "guard chain, depth 4"),
@@ -89,7 +100,44 @@ fn main() {
         out,
         "`middleware::from_fn` layers, driven through `oneshot`. All are polled without an executor.\n"
     );
-    let _ = writeln!(out, "## Dispatch (criterion medians)\n");
+    // Instruction counts first: exact and repeatable, where sub-microsecond times on a shared
+    // 2-core machine drift by tens of percent between runs.
+    let instr: Option<Value> =
+        std::fs::read_to_string(root().join("target/criterion/instructions.json"))
+            .ok()
+            .and_then(|t| serde_json::from_str(&t).ok());
+    if let Some(instr) = &instr {
+        let _ = writeln!(out, "## Instructions per request (callgrind)\n");
+        let _ = writeln!(
+            out,
+            "Exact and repeatable (`benches/load/instructions.sh`): the stable measure on a shared machine.\n"
+        );
+        let _ = writeln!(
+            out,
+            "| case | floor | kotori | axum | kotori / floor | kotori / axum |"
+        );
+        let _ = writeln!(out, "|---|---|---|---|---|---|");
+        for (key, label) in INSTR_CASES {
+            let get = |who: &str| instr[format!("{key}/{who}")].as_f64();
+            if let (Some(f), Some(k), Some(a)) = (get("floor"), get("kotori"), get("axum")) {
+                let _ = writeln!(
+                    out,
+                    "| {label} | {f:.0} | {k:.0} | {a:.0} | {:.2}× | {:.3}× |",
+                    k / f,
+                    k / a
+                );
+            }
+        }
+        let get = |key: &str| instr[key].as_f64().unwrap_or(0.0);
+        let per_level = (get("chain-8/kotori") - get("chain-1/kotori")) / 7.0;
+        let guard = (get("chain-8/floor") - get("chain-1/floor")) / 7.0;
+        let _ = writeln!(
+            out,
+            "\nA guard level costs kotori {per_level:.0} instructions, of which the guard function itself (the floor's cost per level) is {guard:.0}: kotori adds **{:.0} instructions a level**.\n",
+            per_level - guard
+        );
+    }
+    let _ = writeln!(out, "## Dispatch time (criterion medians)\n");
     let _ = writeln!(
         out,
         "| case | floor | kotori | axum | kotori / floor | kotori / axum |"
@@ -203,7 +251,124 @@ fn main() {
             let _ = writeln!(out, "\n{notes}");
         }
     }
+    goals(&mut out, instr.as_ref());
     let path = root().join("docs/src/benchmarks.md");
     std::fs::write(&path, out).expect("docs/src is writable");
     println!("wrote {}", path.display());
+}
+
+/// The goals of the benches issue, each with the number that decides it.
+fn goals(out: &mut String, instr: Option<&Value>) {
+    let _ = writeln!(out, "\n## Goals\n");
+    let _ = writeln!(out, "| goal | measured | met |");
+    let _ = writeln!(out, "|---|---|---|");
+    let mut row = |goal: &str, measured: String, met: bool| {
+        let _ = writeln!(
+            out,
+            "| {goal} | {measured} | {} |",
+            if met { "yes" } else { "**no**" }
+        );
+    };
+    let i = |key: &str| instr.and_then(|v| v[key].as_f64());
+    if let (Some(k), Some(f), Some(a)) =
+        (i("chain-4/kotori"), i("chain-4/floor"), i("chain-4/axum"))
+    {
+        row(
+            "depth-4 chain within 1.3× of the floor (instructions)",
+            format!("{:.2}×", k / f),
+            k / f <= 1.3,
+        );
+        row(
+            "depth-4 chain at most 0.1× of axum (instructions)",
+            format!("{:.3}×", k / a),
+            k / a <= 0.1,
+        );
+    }
+    if let (Some(k), Some(f), Some(a)) = (
+        median("chain", "kotori", "depth-4"),
+        median("chain", "floor", "depth-4"),
+        median("chain", "axum", "depth-4"),
+    ) {
+        row(
+            "depth-4 chain within 1.3× of the floor (time)",
+            format!("{:.2}×", k / f),
+            k / f <= 1.3,
+        );
+        row(
+            "depth-4 chain at most 0.1× of axum (time)",
+            format!("{:.3}×", k / a),
+            k / a <= 0.1,
+        );
+    }
+    if let (Some(k1), Some(k8), Some(f1), Some(f8)) = (
+        median("chain", "kotori", "depth-1"),
+        median("chain", "kotori", "depth-8"),
+        median("chain", "floor", "depth-1"),
+        median("chain", "floor", "depth-8"),
+    ) {
+        let added = ((k8 - k1) - (f8 - f1)) / 7.0;
+        row(
+            "each extra level under 20 ns (kotori's own cost, beyond the guard's)",
+            format!("{added:.1} ns"),
+            added < 20.0,
+        );
+    }
+    if let Some(allocs) = std::fs::read_to_string(root().join("target/criterion/allocations.json"))
+        .ok()
+        .and_then(|t| serde_json::from_str::<Value>(&t).ok())
+    {
+        let a = |k: &str| allocs[k]["kotori"].as_u64().unwrap_or(u64::MAX);
+        let (a1, a8) = (a("chain/depth-1"), a("chain/depth-8"));
+        row(
+            "no allocation per extra level",
+            format!("{a1} at depth 1, {a8} at depth 8"),
+            a1 == a8,
+        );
+        row(
+            "at most 3 allocations per request on the sync path",
+            format!("{a8}"),
+            a8 <= 3,
+        );
+    }
+    if let (Some(small), Some(large)) = (
+        median("routes", "kotori", "10"),
+        median("routes", "kotori", "10000"),
+    ) {
+        row(
+            "10 → 10,000 routes grows less than 1.1× (time)",
+            format!("{:.2}×", large / small),
+            large / small < 1.1,
+        );
+    }
+    if let (Some(small), Some(large)) = (i("routes-10/kotori"), i("routes-10000/kotori")) {
+        row(
+            "10 → 10,000 routes grows less than 1.1× (instructions)",
+            format!("{:.2}×", large / small),
+            large / small < 1.1,
+        );
+    }
+    let load: Option<Value> = std::fs::read_to_string(root().join("target/load/results.json"))
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok());
+    let rps = |server: &str| {
+        load.as_ref().and_then(|l| {
+            l["rows"]
+                .as_array()?
+                .iter()
+                .find(|r| r["scenario"] == "guarded hello" && r["server"] == server)?["rps"]
+                .as_f64()
+        })
+    };
+    if let (Some(k), Some(h), Some(a)) = (rps("kotori"), rps("hyper"), rps("axum")) {
+        row(
+            "guarded hello at least 0.9× bare hyper",
+            format!("{:.2}×", k / h),
+            k / h >= 0.9,
+        );
+        row(
+            "guarded hello at least 1.15× axum",
+            format!("{:.2}×", k / a),
+            k / a >= 1.15,
+        );
+    }
 }
