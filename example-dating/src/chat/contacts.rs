@@ -1,6 +1,6 @@
 //! Contacts: one row per side of a conversation; `GET /api/contacts`.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
 use kotori::{Json, Rejection, Res, State};
 use sea_orm::{
@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 
 use crate::auth::Caller;
 use crate::clock;
-use crate::db::{self, entity::chat::contacts, entity::users::user_info};
+use crate::db::{self, entity::chat::contacts};
 use crate::envelope::ok;
 use crate::paging::Page;
 use crate::params::Params;
@@ -70,14 +70,7 @@ pub async fn list(
         .all(&state.db)
         .await
         .map_err(db::unavailable)?;
-    let peers: HashMap<i64, user_info::Model> = user_info::Entity::find()
-        .filter(user_info::Column::UserId.is_in(rows.iter().map(|r| r.peer_id)))
-        .all(&state.db)
-        .await
-        .map_err(db::unavailable)?
-        .into_iter()
-        .map(|u| (u.user_id, u))
-        .collect();
+    let peers = crate::users::by_id(&state.db, rows.iter().map(|r| r.peer_id)).await?;
     let list = rows
         .iter()
         .map(|row| {

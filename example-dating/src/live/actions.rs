@@ -161,15 +161,8 @@ pub async fn muted(
         .map_err(db::unavailable)?;
     let active: Vec<&live_mute::Model> =
         rows.iter().filter(|m| Mute::from(*m).active(now)).collect();
-    let names: std::collections::HashMap<i64, String> = user_info::Entity::find()
-        .filter(user_info::Column::UserId.is_in(active.iter().map(|m| m.user_id)))
-        .all(&state.db)
-        .await
-        .map_err(db::unavailable)?
-        .into_iter()
-        .map(|u| (u.user_id, u.nickname))
-        .collect();
-    let list: Vec<Value> = active.iter().map(|m| json!({ "user_id": m.user_id, "nickname": names.get(&m.user_id), "until": m.until.map(clock::format) })).collect();
+    let users = crate::users::by_id(&state.db, active.iter().map(|m| m.user_id)).await?;
+    let list: Vec<Value> = active.iter().map(|m| json!({ "user_id": m.user_id, "nickname": users.get(&m.user_id).map(|u| &u.nickname), "until": m.until.map(clock::format) })).collect();
     Ok(ok(json!({ "list": list })))
 }
 

@@ -60,14 +60,7 @@ pub async fn list(
         .all(&state.db)
         .await
         .map_err(db::unavailable)?;
-    let names: std::collections::HashMap<i64, String> = user_info::Entity::find()
-        .filter(user_info::Column::UserId.is_in(rows.iter().map(|d| d.user_id)))
-        .all(&state.db)
-        .await
-        .map_err(db::unavailable)?
-        .into_iter()
-        .map(|u| (u.user_id, u.nickname))
-        .collect();
+    let users = crate::users::by_id(&state.db, rows.iter().map(|d| d.user_id)).await?;
     // The cursor is the last id seen (or the one given): polling with it returns only news.
     let next = rows
         .last()
@@ -75,7 +68,7 @@ pub async fn list(
         .or(params.parse_optional::<i64>("after_id")?);
     let list: Vec<Value> = rows
         .iter()
-        .map(|d| danmaku_json(d, names.get(&d.user_id).map(String::as_str)))
+        .map(|d| danmaku_json(d, users.get(&d.user_id).map(|u| u.nickname.as_str())))
         .collect();
     Ok(ok(json!({ "list": list, "next_after_id": next })))
 }

@@ -1,6 +1,6 @@
 //! Finding people: `GET /api/user/hot/list` and `GET /api/user/nearby/list`.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
 use kotori::{Json, Rejection, Res, State};
 use sea_orm::sea_query::{Alias, Asterisk, Condition, Expr, ExprTrait, JoinType, Order, Query};
@@ -143,14 +143,7 @@ pub async fn nearby(
         .filter_map(|n| n.member.parse().ok())
         .filter(|&id| id != caller.user_id)
         .collect();
-    let users: HashMap<i64, user_info::Model> = user_info::Entity::find()
-        .filter(user_info::Column::UserId.is_in(ids.iter().copied()))
-        .all(&state.db)
-        .await
-        .map_err(db::unavailable)?
-        .into_iter()
-        .map(|u| (u.user_id, u))
-        .collect();
+    let users = crate::users::by_id(&state.db, ids.iter().copied()).await?;
     let contacts: HashSet<i64> = contacts::peer_ids(&state.db, caller.user_id).await?;
     let visible: Vec<Value> = near
         .iter()

@@ -7,9 +7,13 @@ pub mod profile;
 pub mod target;
 pub mod visits;
 
+use std::collections::HashMap;
+
+use kotori::Rejection;
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 use serde_json::{Value, json};
 
-use crate::db::entity::users::user_info;
+use crate::db::{self, entity::users::user_info};
 
 /// A profile as anyone may see it: never `phone` or `email`.
 pub fn public_profile(user: &user_info::Model) -> Value {
@@ -32,4 +36,17 @@ pub fn public_profile(user: &user_info::Model) -> Value {
 pub fn can_see(viewer: i64, user: &user_info::Model, is_contact: bool) -> bool {
     viewer == user.user_id
         || (!user.banned && (user.authority == 1 || (user.authority == 2 && is_contact)))
+}
+
+/// The users with these ids, by id, in one query (lists show the people they mention).
+pub async fn by_id(
+    db: &impl ConnectionTrait,
+    ids: impl IntoIterator<Item = i64>,
+) -> Result<HashMap<i64, user_info::Model>, Rejection> {
+    let users = user_info::Entity::find()
+        .filter(user_info::Column::UserId.is_in(ids))
+        .all(db)
+        .await
+        .map_err(db::unavailable)?;
+    Ok(users.into_iter().map(|u| (u.user_id, u)).collect())
 }

@@ -1,7 +1,7 @@
 //! Visits: `GET /api/users/{user_id}/show` records a footprint; VIPs list theirs with
 //! `GET /api/vip/visitors`.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
 use kotori::{Json, Rejection, Res, State};
 use sea_orm::sea_query::OnConflict;
@@ -15,10 +15,7 @@ use super::{album, can_see, labels, public_profile};
 use crate::auth::Caller;
 use crate::chat::contacts;
 use crate::clock;
-use crate::db::{
-    self,
-    entity::users::{user_info, visitor},
-};
+use crate::db::{self, entity::users::visitor};
 use crate::envelope::ok;
 use crate::paging::Page;
 use crate::params::Params;
@@ -84,14 +81,7 @@ pub async fn visitors(
         .all(&state.db)
         .await
         .map_err(db::unavailable)?;
-    let viewers: HashMap<i64, user_info::Model> = user_info::Entity::find()
-        .filter(user_info::Column::UserId.is_in(rows.iter().map(|r| r.viewer_id)))
-        .all(&state.db)
-        .await
-        .map_err(db::unavailable)?
-        .into_iter()
-        .map(|u| (u.user_id, u))
-        .collect();
+    let viewers = crate::users::by_id(&state.db, rows.iter().map(|r| r.viewer_id)).await?;
     let contacts: HashSet<i64> = contacts::peer_ids(&state.db, caller.user_id).await?;
     let list: Vec<Value> = rows
         .iter()
