@@ -72,6 +72,7 @@ mod dispatch;
 mod error;
 mod extract;
 mod introspect;
+mod path;
 mod percent;
 mod rejection;
 mod render;

@@ -196,6 +196,21 @@ impl TestApp {
         req.send().await
     }
 
+    /// A live on the air, created by a host through the console: its id.
+    pub async fn create_live(&self, host: &str, title: &str) -> i64 {
+        let res = self
+            .manage(
+                Method::POST,
+                "/manage/dating/shops/api/live/create.json",
+                &[("title", title)],
+                Some(host),
+            )
+            .await;
+        let live = data(&res);
+        assert_eq!(live["status"], "on_air");
+        live["live_id"].as_i64().unwrap()
+    }
+
     /// A notice signed by the payment provider.
     pub async fn pay(&self, params: &[(&str, &str)]) -> TestResponse {
         let provider = Signer::new(self.state.config.payment_apps[0].clone());

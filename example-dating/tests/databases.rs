@@ -1,0 +1,285 @@
+//! Against real databases: the schema, the login flow and every backend-sensitive query on
+//! MariaDB and PostgreSQL, each on a database of its own that is dropped afterwards. Each test
+//! needs its service's URL in the environment and says so when it skips.
+
+mod common;
+
+use std::sync::Arc;
+
+use common::{TestApp, code, data};
+use example_dating::random::hex_token;
+use http::Method;
+use sea_orm::{ConnectionTrait, Database, EntityTrait, PaginatorTrait};
+
+fn env(name: &str, test: &str) -> Option<String> {
+    let value = std::env::var(name).ok();
+    if value.is_none() {
+        eprintln!("skipped `{test}`: {name} is not set");
+    }
+    value
+}
+
+/// The login flow and the seed data, on a database at `url`.
+async fn exercise(url: String) {
+    let t = TestApp::with(
+        common::config(),
+        &url,
+        Arc::new(example_dating::store::MemoryStore::new()),
+    )
+    .await;
+    // Migrating again changes nothing.
+    example_dating::db::migrate(&t.state.db).await.unwrap();
+    use example_dating::db::entity::commerce::product;
+    assert_eq!(product::Entity::find().count(&t.state.db).await.unwrap(), 3);
+    let (token, user) = t.login("18922986865").await;
+    assert!(user > 0);
+    t.a_minute_passes("18922986865").await;
+    let (_, again) = t.login("18922986865").await;
+    assert_eq!(user, again);
+    assert_eq!(
+        code(
+            &t.call(Method::POST, "/api/auth/logout", &[], Some(&token))
+                .await
+        ),
+        0
+    );
+
+    // The backend-sensitive queries: upserts, the hot list's joins, concurrent payments.
+    let t = Arc::new(t);
+    let (alice, alice_id) = t.user("18900000001").await;
+    let (bob, bob_id) = t.user("18900000002").await;
+    for (from, to) in [(&alice, bob_id), (&alice, bob_id), (&bob, alice_id)] {
+        let res = t
+            .call(
+                Method::POST,
+                &format!("/api/users/{to}/messages"),
+                &[("msg_type", "text"), ("content", "hi")],
+                Some(from),
+            )
+            .await;
+        assert_eq!(code(&res), 0);
+    }
+    let contacts = data(&t.call(Method::GET, "/api/contacts", &[], Some(&bob)).await);
+    assert_eq!(
+        (
+            contacts["total"].as_i64(),
+            contacts["list"][0]["unread"].as_i64()
+        ),
+        (Some(1), Some(2))
+    );
+    // Second visits, second locations, second payments: every upsert's conflict branch.
+    for _ in 0..2 {
+        assert_eq!(
+            code(
+                &t.call(
+                    Method::GET,
+                    &format!("/api/users/{alice_id}/show"),
+                    &[],
+                    Some(&bob)
+                )
+                .await
+            ),
+            0
+        );
+        assert_eq!(
+            code(
+                &t.call(
+                    Method::POST,
+                    "/api/me/location",
+                    &[("lat", "22.5"), ("lng", "114")],
+                    Some(&bob)
+                )
+                .await
+            ),
+            0
+        );
+    }
+    let hot = data(
+        &t.call(Method::GET, "/api/user/hot/list", &[], Some(&bob))
+            .await,
+    );
+    assert_eq!(hot["list"][0]["user_id"], alice_id, "{hot}");
+    let order = data(
+        &t.call(
+            Method::POST,
+            "/api/orders",
+            &[("product_id", "1")],
+            Some(&alice),
+        )
+        .await,
+    );
+    let trade_no = order["trade_no"].as_str().unwrap().to_owned();
+    let mut notices = Vec::new();
+    for _ in 0..10 {
+        let (t, trade_no) = (t.clone(), trade_no.clone());
+        notices.push(tokio::spawn(async move {
+            code(
+                &t.pay(&[
+                    ("trade_no", &trade_no),
+                    ("fee", "30.00"),
+                    ("status", "SUCCESS"),
+                ])
+                .await,
+            )
+        }));
+    }
+    for notice in notices {
+        assert_eq!(notice.await.unwrap(), 0);
+    }
+    let deadline = example_dating::commerce::vip::deadline(&t.state.db, alice_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        (deadline - (example_dating::clock::now() + 30 * 86_400)).abs() <= 5,
+        "extended exactly once"
+    );
+    let renewal = data(
+        &t.call(
+            Method::POST,
+            "/api/orders",
+            &[("product_id", "1")],
+            Some(&alice),
+        )
+        .await,
+    );
+    assert_eq!(
+        code(
+            &t.pay(&[
+                ("trade_no", renewal["trade_no"].as_str().unwrap()),
+                ("fee", "30"),
+                ("status", "SUCCESS")
+            ])
+            .await
+        ),
+        0
+    );
+    let renewed = example_dating::commerce::vip::deadline(&t.state.db, alice_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        renewed,
+        deadline + 30 * 86_400,
+        "a renewal extends from the current deadline"
+    );
+
+    // The console and live rooms: operator login, a live, a mute set twice, danmaku, finish.
+    let host = t.operator("host1", "host", &[]).await;
+    let live = data(
+        &t.manage(
+            Method::POST,
+            "/manage/dating/shops/api/live/create.json",
+            &[("title", "on air")],
+            Some(&host),
+        )
+        .await,
+    );
+    let console = format!("/manage/dating/shops/api/live/{}", live["live_id"]);
+    let uid = bob_id.to_string();
+    for minutes in ["5", "10"] {
+        assert_eq!(
+            code(
+                &t.manage(
+                    Method::POST,
+                    &format!("{console}/forbid_send_msg.json"),
+                    &[("user_id", &uid), ("minutes", minutes)],
+                    Some(&host)
+                )
+                .await
+            ),
+            0
+        );
+    }
+    let front = format!("/api/live/{}/danmaku", live["live_id"]);
+    assert_eq!(
+        code(
+            &t.call(Method::POST, &front, &[("content", "hi")], Some(&bob))
+                .await
+        ),
+        40304
+    );
+    assert_eq!(
+        code(
+            &t.call(Method::POST, &front, &[("content", "hi")], Some(&alice))
+                .await
+        ),
+        0
+    );
+    assert_eq!(
+        data(
+            &t.manage(
+                Method::GET,
+                &format!("{console}/group_shutted_user.json"),
+                &[],
+                Some(&host)
+            )
+            .await
+        )["list"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    assert_eq!(
+        code(
+            &t.manage(
+                Method::POST,
+                &format!("{console}/finish.json"),
+                &[],
+                Some(&host)
+            )
+            .await
+        ),
+        0
+    );
+}
+
+/// Creates a database named for this run on the server at `server_url`, runs [`exercise`] on
+/// it, then drops it (also when the exercise fails).
+async fn on_fresh_database(server_url: &str) {
+    let name = format!("kotori_test_{}_{}", std::process::id(), hex_token(4));
+    let server = Database::connect(server_url)
+        .await
+        .expect("the database server is reachable");
+    server
+        .execute_unprepared(&format!("CREATE DATABASE {name}"))
+        .await
+        .unwrap();
+    let url = format!("{}/{name}", server_url.trim_end_matches('/'));
+    // Spawned, so that a failure comes back as a value and the database is still dropped.
+    let result = tokio::spawn(exercise(url)).await;
+    // Postgres refuses to drop a database with open connections: the app's pool closed with
+    // its runtime objects when the task ended.
+    let drop = if server_url.starts_with("postgres") {
+        format!("DROP DATABASE {name} WITH (FORCE)")
+    } else {
+        format!("DROP DATABASE {name}")
+    };
+    server.execute_unprepared(&drop).await.unwrap();
+    if let Err(panic) = result {
+        std::panic::resume_unwind(panic.into_panic());
+    }
+}
+
+#[tokio::test]
+async fn the_schema_and_login_work_on_mariadb() {
+    let Some(url) = env(
+        "KOTORI_TEST_MYSQL_URL",
+        "the_schema_and_login_work_on_mariadb",
+    ) else {
+        return;
+    };
+    on_fresh_database(&url).await;
+}
+
+#[tokio::test]
+async fn the_schema_and_login_work_on_postgres() {
+    let Some(url) = env(
+        "KOTORI_TEST_POSTGRES_URL",
+        "the_schema_and_login_work_on_postgres",
+    ) else {
+        return;
+    };
+    on_fresh_database(&url).await;
+}

@@ -1,0 +1,197 @@
+//! The step traits implemented for functions: of extractors (up to eight) or of the whole
+//! `&mut Ctx<S>`, synchronous or returning a future.
+
+use std::future::Future;
+
+use super::{Flow, Handler, Hook, HookOutput, Loader, LoaderOutput, Outcome, WithCtx, mode};
+use crate::{Ctx, FromCtx, IntoReply, Needs, Reply, ResourceType};
+
+/// Extracts one argument or returns the rejection as the step's result.
+macro_rules! extract_or {
+    ($cx:ident, $E:ident, $fail:expr) => {
+        match $E::from_ctx($cx) {
+            Ok(value) => value,
+            Err(rejection) => return Flow::Ready($fail(Reply::Rejection(rejection))),
+        }
+    };
+}
+
+macro_rules! impl_step_fns {
+    ($($E:ident),*) => {
+        impl<S: 'static, F, O, $($E: FromCtx<S>,)*> Hook<S, ($($E,)*), mode::Sync> for F
+        where F: Fn($($E),*) -> O + Send + Sync + 'static, O: HookOutput,
+        {
+            #[allow(non_snake_case, unused_variables)]
+            fn call<'a>(&'a self, cx: &'a mut Ctx<S>) -> Flow<'a, Outcome> {
+                $(let $E = extract_or!(cx, $E, Outcome::stop);)*
+                Flow::Ready(Outcome::of_hook(self($($E),*)))
+            }
+            fn needs(&self) -> Vec<Needs> { vec![$($E::needs()),*] }
+        }
+
+        impl<S: 'static, F, Fut, $($E: FromCtx<S>,)*> Hook<S, ($($E,)*), mode::Async> for F
+        where F: Fn($($E),*) -> Fut + Send + Sync + 'static,
+              Fut: Future + Send + 'static, Fut::Output: HookOutput,
+        {
+            #[allow(non_snake_case, unused_variables)]
+            fn call<'a>(&'a self, cx: &'a mut Ctx<S>) -> Flow<'a, Outcome> {
+                $(let $E = extract_or!(cx, $E, Outcome::stop);)*
+                let fut = self($($E),*);
+                Flow::Pending(Box::pin(async move { Outcome::of_hook(fut.await) }))
+            }
+            fn needs(&self) -> Vec<Needs> { vec![$($E::needs()),*] }
+        }
+
+        impl<S: 'static, F, O, $($E: FromCtx<S>,)*> Loader<S, ($($E,)*), mode::Sync> for F
+        where F: Fn($($E),*) -> O + Send + Sync + 'static, O: LoaderOutput,
+        {
+            #[allow(non_snake_case, unused_variables)]
+            fn call<'a>(&'a self, cx: &'a mut Ctx<S>) -> Flow<'a, Outcome> {
+                $(let $E = extract_or!(cx, $E, Outcome::stop);)*
+                Flow::Ready(Outcome::of_loader(self($($E),*)))
+            }
+            fn needs(&self) -> Vec<Needs> { vec![$($E::needs()),*] }
+            fn produces(&self) -> ResourceType { ResourceType::of::<O::Resource>() }
+        }
+
+        impl<S: 'static, F, Fut, $($E: FromCtx<S>,)*> Loader<S, ($($E,)*), mode::Async> for F
+        where F: Fn($($E),*) -> Fut + Send + Sync + 'static,
+              Fut: Future + Send + 'static, Fut::Output: LoaderOutput,
+        {
+            #[allow(non_snake_case, unused_variables)]
+            fn call<'a>(&'a self, cx: &'a mut Ctx<S>) -> Flow<'a, Outcome> {
+                $(let $E = extract_or!(cx, $E, Outcome::stop);)*
+                let fut = self($($E),*);
+                Flow::Pending(Box::pin(async move { Outcome::of_loader(fut.await) }))
+            }
+            fn needs(&self) -> Vec<Needs> { vec![$($E::needs()),*] }
+            fn produces(&self) -> ResourceType {
+                ResourceType::of::<<Fut::Output as LoaderOutput>::Resource>()
+            }
+        }
+
+        impl<S: 'static, F, O, $($E: FromCtx<S>,)*> Handler<S, ($($E,)*), mode::Sync> for F
+        where F: Fn($($E),*) -> O + Send + Sync + 'static, O: IntoReply,
+        {
+            #[allow(non_snake_case, unused_variables)]
+            fn call<'a>(&'a self, cx: &'a mut Ctx<S>) -> Flow<'a, Reply> {
+                $(let $E = extract_or!(cx, $E, std::convert::identity);)*
+                Flow::Ready(self($($E),*).into_reply())
+            }
+            fn needs(&self) -> Vec<Needs> { vec![$($E::needs()),*] }
+        }
+
+        impl<S: 'static, F, Fut, $($E: FromCtx<S>,)*> Handler<S, ($($E,)*), mode::Async> for F
+        where F: Fn($($E),*) -> Fut + Send + Sync + 'static,
+              Fut: Future + Send + 'static, Fut::Output: IntoReply,
+        {
+            #[allow(non_snake_case, unused_variables)]
+            fn call<'a>(&'a self, cx: &'a mut Ctx<S>) -> Flow<'a, Reply> {
+                $(let $E = extract_or!(cx, $E, std::convert::identity);)*
+                let fut = self($($E),*);
+                Flow::Pending(Box::pin(async move { fut.await.into_reply() }))
+            }
+            fn needs(&self) -> Vec<Needs> { vec![$($E::needs()),*] }
+        }
+    };
+}
+
+impl_step_fns!();
+impl_step_fns!(E1);
+impl_step_fns!(E1, E2);
+impl_step_fns!(E1, E2, E3);
+impl_step_fns!(E1, E2, E3, E4);
+impl_step_fns!(E1, E2, E3, E4, E5);
+impl_step_fns!(E1, E2, E3, E4, E5, E6);
+impl_step_fns!(E1, E2, E3, E4, E5, E6, E7);
+impl_step_fns!(E1, E2, E3, E4, E5, E6, E7, E8);
+
+impl<S: 'static, F, O> Hook<S, WithCtx, mode::Sync> for F
+where
+    F: Fn(&mut Ctx<S>) -> O + Send + Sync + 'static,
+    O: HookOutput,
+{
+    fn call<'a>(&'a self, cx: &'a mut Ctx<S>) -> Flow<'a, Outcome> {
+        Flow::Ready(Outcome::of_hook(self(cx)))
+    }
+    fn needs(&self) -> Vec<Needs> {
+        Vec::new()
+    }
+}
+
+impl<S: 'static, F, Fut> Hook<S, WithCtx, mode::Async> for F
+where
+    F: Fn(&mut Ctx<S>) -> Fut + Send + Sync + 'static,
+    Fut: Future + Send + 'static,
+    Fut::Output: HookOutput,
+{
+    fn call<'a>(&'a self, cx: &'a mut Ctx<S>) -> Flow<'a, Outcome> {
+        let fut = self(cx);
+        Flow::Pending(Box::pin(async move { Outcome::of_hook(fut.await) }))
+    }
+    fn needs(&self) -> Vec<Needs> {
+        Vec::new()
+    }
+}
+
+impl<S: 'static, F, O> Loader<S, WithCtx, mode::Sync> for F
+where
+    F: Fn(&mut Ctx<S>) -> O + Send + Sync + 'static,
+    O: LoaderOutput,
+{
+    fn call<'a>(&'a self, cx: &'a mut Ctx<S>) -> Flow<'a, Outcome> {
+        Flow::Ready(Outcome::of_loader(self(cx)))
+    }
+    fn needs(&self) -> Vec<Needs> {
+        Vec::new()
+    }
+    fn produces(&self) -> ResourceType {
+        ResourceType::of::<O::Resource>()
+    }
+}
+
+impl<S: 'static, F, Fut> Loader<S, WithCtx, mode::Async> for F
+where
+    F: Fn(&mut Ctx<S>) -> Fut + Send + Sync + 'static,
+    Fut: Future + Send + 'static,
+    Fut::Output: LoaderOutput,
+{
+    fn call<'a>(&'a self, cx: &'a mut Ctx<S>) -> Flow<'a, Outcome> {
+        let fut = self(cx);
+        Flow::Pending(Box::pin(async move { Outcome::of_loader(fut.await) }))
+    }
+    fn needs(&self) -> Vec<Needs> {
+        Vec::new()
+    }
+    fn produces(&self) -> ResourceType {
+        ResourceType::of::<<Fut::Output as LoaderOutput>::Resource>()
+    }
+}
+
+impl<S: 'static, F, O> Handler<S, WithCtx, mode::Sync> for F
+where
+    F: Fn(&mut Ctx<S>) -> O + Send + Sync + 'static,
+    O: IntoReply,
+{
+    fn call<'a>(&'a self, cx: &'a mut Ctx<S>) -> Flow<'a, Reply> {
+        Flow::Ready(self(cx).into_reply())
+    }
+    fn needs(&self) -> Vec<Needs> {
+        Vec::new()
+    }
+}
+
+impl<S: 'static, F, Fut> Handler<S, WithCtx, mode::Async> for F
+where
+    F: Fn(&mut Ctx<S>) -> Fut + Send + Sync + 'static,
+    Fut: Future + Send + 'static,
+    Fut::Output: IntoReply,
+{
+    fn call<'a>(&'a self, cx: &'a mut Ctx<S>) -> Flow<'a, Reply> {
+        let fut = self(cx);
+        Flow::Pending(Box::pin(async move { fut.await.into_reply() }))
+    }
+    fn needs(&self) -> Vec<Needs> {
+        Vec::new()
+    }
+}

@@ -1,0 +1,94 @@
+//! Naming a step: `named("require_role(admin)", guard)`.
+
+use std::borrow::Cow;
+
+use super::{Flow, Handler, Hook, Loader, Outcome};
+use crate::{Ctx, Needs, Reply, ResourceType};
+
+/// A step with an explicit name (and optionally a doc line) for route tables and audits:
+/// see [`named`].
+pub struct Named<T> {
+    name: Cow<'static, str>,
+    doc: Option<&'static str>,
+    inner: T,
+}
+
+/// Gives a step a name of your choosing. Useful for step factories, whose default name is the
+/// factory's path whatever their arguments:
+///
+/// ```
+/// use kotori::{Ctx, Kotori, Rejection, named};
+///
+/// fn require_privilege(p: &'static str) -> impl Fn(&mut Ctx<()>) -> Result<(), Rejection> + Send + Sync {
+///     move |cx: &mut Ctx<()>| match cx.header("x-privileges") {
+///         Some(list) if list.split(',').any(|x| x == p) => Ok(()),
+///         _ => Err(Rejection::forbidden()),
+///     }
+/// }
+///
+/// let app = Kotori::new(());
+/// app.node("/courses").before(named("require_privilege(courses:read)", require_privilege("courses:read")));
+/// ```
+pub fn named<T>(name: impl Into<Cow<'static, str>>, inner: T) -> Named<T> {
+    Named {
+        name: name.into(),
+        doc: None,
+        inner,
+    }
+}
+
+impl<T> Named<T> {
+    /// Adds a one-line description shown in the printed tree.
+    pub fn doc(mut self, doc: &'static str) -> Self {
+        self.doc = Some(doc);
+        self
+    }
+}
+
+impl<S, A, M, T: Hook<S, A, M>> Hook<S, A, M> for Named<T> {
+    fn call<'a>(&'a self, cx: &'a mut Ctx<S>) -> Flow<'a, Outcome> {
+        self.inner.call(cx)
+    }
+    fn needs(&self) -> Vec<Needs> {
+        self.inner.needs()
+    }
+    fn name(&self) -> Cow<'static, str> {
+        self.name.clone()
+    }
+    fn doc(&self) -> Option<&'static str> {
+        self.doc.or_else(|| self.inner.doc())
+    }
+}
+
+impl<S, A, M, T: Loader<S, A, M>> Loader<S, A, M> for Named<T> {
+    fn call<'a>(&'a self, cx: &'a mut Ctx<S>) -> Flow<'a, Outcome> {
+        self.inner.call(cx)
+    }
+    fn needs(&self) -> Vec<Needs> {
+        self.inner.needs()
+    }
+    fn produces(&self) -> ResourceType {
+        self.inner.produces()
+    }
+    fn name(&self) -> Cow<'static, str> {
+        self.name.clone()
+    }
+    fn doc(&self) -> Option<&'static str> {
+        self.doc.or_else(|| self.inner.doc())
+    }
+}
+
+impl<S, A, M, T: Handler<S, A, M>> Handler<S, A, M> for Named<T> {
+    fn call<'a>(&'a self, cx: &'a mut Ctx<S>) -> Flow<'a, Reply> {
+        self.inner.call(cx)
+    }
+    fn needs(&self) -> Vec<Needs> {
+        self.inner.needs()
+    }
+    fn name(&self) -> Cow<'static, str> {
+        self.name.clone()
+    }
+    fn doc(&self) -> Option<&'static str> {
+        self.doc.or_else(|| self.inner.doc())
+    }
+}
