@@ -2,9 +2,11 @@
 //! answered as `{"total", "list", "has_next"}`.
 
 use kotori::Rejection;
+use sea_orm::{ConnectionTrait, EntityTrait, PaginatorTrait, QuerySelect, Select};
 use serde_json::{Value, json};
 
 use crate::codes;
+use crate::db;
 use crate::params::Params;
 
 /// A requested page.
@@ -33,6 +35,26 @@ impl Page {
     /// Rows to skip.
     pub fn offset(&self) -> u64 {
         (self.page - 1) * self.size
+    }
+
+    /// This page of `query` (already ordered) and the total it pages through.
+    pub async fn load<E>(
+        &self,
+        conn: &impl ConnectionTrait,
+        query: Select<E>,
+    ) -> Result<(u64, Vec<E::Model>), Rejection>
+    where
+        E: EntityTrait,
+        E::Model: Sync,
+    {
+        let total = query.clone().count(conn).await.map_err(db::unavailable)?;
+        let rows = query
+            .offset(self.offset())
+            .limit(self.size)
+            .all(conn)
+            .await
+            .map_err(db::unavailable)?;
+        Ok((total, rows))
     }
 
     /// The answer for this page of `total` items.

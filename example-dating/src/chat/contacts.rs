@@ -5,7 +5,6 @@ use std::collections::HashSet;
 use kotori::{Json, Rejection, Res, State};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect,
 };
 use serde_json::{Value, json};
 
@@ -57,19 +56,13 @@ pub async fn list(
 ) -> Result<Json<Value>, Rejection> {
     let page = Page::from_params(&params)?;
     let mine = contacts::Entity::find().filter(contacts::Column::UserId.eq(caller.user_id));
-    let total = mine
-        .clone()
-        .count(&state.db)
-        .await
-        .map_err(db::unavailable)?;
-    let rows = mine
-        .order_by_desc(contacts::Column::UpdateTime)
-        .order_by_desc(contacts::Column::Id)
-        .offset(page.offset())
-        .limit(page.size)
-        .all(&state.db)
-        .await
-        .map_err(db::unavailable)?;
+    let (total, rows) = page
+        .load(
+            &state.db,
+            mine.order_by_desc(contacts::Column::UpdateTime)
+                .order_by_desc(contacts::Column::Id),
+        )
+        .await?;
     let peers = crate::users::by_id(&state.db, rows.iter().map(|r| r.peer_id)).await?;
     let list = rows
         .iter()

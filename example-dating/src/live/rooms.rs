@@ -3,8 +3,8 @@
 
 use kotori::{Json, Path, Rejection, Res, State};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect, Select, Set,
+    ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, Select,
+    Set,
 };
 use serde_json::Value;
 
@@ -72,18 +72,9 @@ async fn page_of(
     query: Select<live::Entity>,
 ) -> Result<Json<Value>, Rejection> {
     let page = Page::from_params(params)?;
-    let total = query
-        .clone()
-        .count(&state.db)
-        .await
-        .map_err(db::unavailable)?;
-    let lives = query
-        .order_by_desc(live::Column::Id)
-        .offset(page.offset())
-        .limit(page.size)
-        .all(&state.db)
-        .await
-        .map_err(db::unavailable)?;
+    let (total, lives) = page
+        .load(&state.db, query.order_by_desc(live::Column::Id))
+        .await?;
     Ok(ok(page.answer(total, lives_json(&state.db, &lives).await?)))
 }
 

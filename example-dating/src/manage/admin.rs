@@ -3,8 +3,8 @@
 
 use kotori::{Json, Path, Rejection, Res, State};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, EntityTrait, IntoActiveModel, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, Condition, EntityTrait, IntoActiveModel, QueryFilter,
+    QueryOrder, Set,
 };
 use serde_json::{Value, json};
 
@@ -53,18 +53,9 @@ pub async fn search_users(
         }
         query = query.filter(any);
     }
-    let total = query
-        .clone()
-        .count(&state.db)
-        .await
-        .map_err(db::unavailable)?;
-    let users = query
-        .order_by_desc(user_info::Column::UserId)
-        .offset(page.offset())
-        .limit(page.size)
-        .all(&state.db)
-        .await
-        .map_err(db::unavailable)?;
+    let (total, users) = page
+        .load(&state.db, query.order_by_desc(user_info::Column::UserId))
+        .await?;
     Ok(ok(page.answer(
         total,
         users.iter().map(admin_user_json).collect(),
@@ -234,18 +225,9 @@ pub async fn list_orders(
     if let Some(user) = params.parse_optional::<i64>("user_id")? {
         query = query.filter(user_order::Column::UserId.eq(user));
     }
-    let total = query
-        .clone()
-        .count(&state.db)
-        .await
-        .map_err(db::unavailable)?;
-    let orders = query
-        .order_by_desc(user_order::Column::Id)
-        .offset(page.offset())
-        .limit(page.size)
-        .all(&state.db)
-        .await
-        .map_err(db::unavailable)?;
+    let (total, orders) = page
+        .load(&state.db, query.order_by_desc(user_order::Column::Id))
+        .await?;
     let list = orders
         .iter()
         .map(|o| {

@@ -5,9 +5,7 @@ use std::collections::HashSet;
 
 use kotori::{Json, Rejection, Res, State};
 use sea_orm::sea_query::OnConflict;
-use sea_orm::{
-    ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
-};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 use serde_json::{Value, json};
 
 use super::target::Target;
@@ -68,19 +66,13 @@ pub async fn visitors(
 ) -> Result<Json<Value>, Rejection> {
     let page = Page::from_params(&params)?;
     let mine = visitor::Entity::find().filter(visitor::Column::ViewedId.eq(caller.user_id));
-    let total = mine
-        .clone()
-        .count(&state.db)
-        .await
-        .map_err(db::unavailable)?;
-    let rows = mine
-        .order_by_desc(visitor::Column::VisitTime)
-        .order_by_desc(visitor::Column::Id)
-        .offset(page.offset())
-        .limit(page.size)
-        .all(&state.db)
-        .await
-        .map_err(db::unavailable)?;
+    let (total, rows) = page
+        .load(
+            &state.db,
+            mine.order_by_desc(visitor::Column::VisitTime)
+                .order_by_desc(visitor::Column::Id),
+        )
+        .await?;
     let viewers = crate::users::by_id(&state.db, rows.iter().map(|r| r.viewer_id)).await?;
     let contacts: HashSet<i64> = contacts::peer_ids(&state.db, caller.user_id).await?;
     let list: Vec<Value> = rows
