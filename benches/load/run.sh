@@ -25,7 +25,14 @@ touch "$OUT/rows.tsv"
 case " $SCENARIOS " in *" hello "*) sed -i '/^guarded hello/d' "$OUT/rows.tsv";; esac
 case " $SCENARIOS " in *" dating "*) sed -i '/^signed GET/d; /^login flow/d' "$OUT/rows.tsv";; esac
 pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$WORK"; }
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  rm -rf "$WORK"
+  # The Redis scenario's keys live under a prefix of this run: leave Redis as it was.
+  if command -v redis-cli > /dev/null; then
+    redis-cli -u "$REDIS_URL_FOR_LOAD" --scan --pattern "kotori-load-$$:*" | xargs -r -n 500 redis-cli -u "$REDIS_URL_FOR_LOAD" del > /dev/null || true
+  fi
+}
 trap cleanup EXIT
 
 cargo build --release -q -p kotori-benches --bin hello --bin signed-requests --bin login-flow
