@@ -49,38 +49,53 @@ pub async fn load_caller(
 
 /// The user of a live token, from the cache or the database.
 pub async fn lookup(state: &AppState, token: &str) -> Result<Option<i64>, Rejection> {
-    if token.len() != 32 || !token.bytes().all(|b| b.is_ascii_hexdigit()) {
+    if !is_token(token) {
         return Ok(None);
     }
+    cached_owner(state, &cache_key(token), async || {
+        let row = user_token::Entity::find_by_id(token.to_owned())
+            .one(&state.db)
+            .await
+            .map_err(db::unavailable)?;
+        Ok(row.map(|r| (r.user_id, r.expire_at)))
+    })
+    .await
+}
+
+/// Whether `token` has the shape of one this server issues: 32 hex digits.
+pub fn is_token(token: &str) -> bool {
+    token.len() == 32 && token.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// The owner of a live session, read through the store's cache: `key` holds `owner:expiry`
+/// (or a revocation tombstone); on a miss, `load` reads (owner, expiry) from the database and
+/// the answer is cached. Shared by user and operator sessions.
+pub async fn cached_owner(
+    state: &AppState,
+    key: &str,
+    load: impl AsyncFnOnce() -> Result<Option<(i64, i64)>, Rejection>,
+) -> Result<Option<i64>, Rejection> {
     let now = clock::now();
-    if let Some(cached) = state.store.get(&cache_key(token)).await? {
+    if let Some(cached) = state.store.get(key).await? {
         if cached == REVOKED {
             return Ok(None);
         }
-        if let Some((user, expire)) = cached.split_once(':') {
-            if let (Ok(user), Ok(expire)) = (user.parse::<i64>(), expire.parse::<i64>()) {
-                return Ok((expire > now).then_some(user));
+        if let Some((owner, expire)) = cached.split_once(':') {
+            if let (Ok(owner), Ok(expire)) = (owner.parse::<i64>(), expire.parse::<i64>()) {
+                return Ok((expire > now).then_some(owner));
             }
         }
     }
-    let row = user_token::Entity::find_by_id(token.to_owned())
-        .one(&state.db)
-        .await
-        .map_err(db::unavailable)?;
-    let Some(row) = row.filter(|r| r.expire_at > now) else {
+    let Some((owner, expire_at)) = load().await?.filter(|(_, expire_at)| *expire_at > now) else {
         return Ok(None);
     };
     // `set_nx`: never overwrite a tombstone written by a revocation racing with this lookup.
-    let ttl = CACHE_TTL.min(Duration::from_secs((row.expire_at - now) as u64));
+    let ttl = CACHE_TTL.min(Duration::from_secs((expire_at - now) as u64));
     state
         .store
-        .set_nx(
-            &cache_key(token),
-            &format!("{}:{}", row.user_id, row.expire_at),
-            ttl,
-        )
+        .set_nx(key, &format!("{owner}:{expire_at}"), ttl)
         .await?;
-    Ok(Some(row.user_id))
+    Ok(Some(owner))
 }
 
 /// Opens a session for `user_id`: a new 128-bit token (other devices keep theirs).

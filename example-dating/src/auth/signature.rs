@@ -7,7 +7,7 @@ use kotori::{Ctx, Rejection, Res};
 use subtle::ConstantTimeEq;
 
 use crate::codes;
-use crate::config::AppConfig;
+use crate::config::{AppConfig, Config};
 use crate::params::Params;
 use crate::signing::{self, Scheme, Signed};
 use crate::state::AppState;
@@ -18,12 +18,7 @@ pub async fn verify_client_signature(
     cx: &mut Ctx<AppState>,
     params: Res<Params>,
 ) -> Result<(), Rejection> {
-    let state = cx.state().clone();
-    let app = params
-        .get("appkey")
-        .and_then(|key| state.config.client_app(key))
-        .ok_or_else(codes::bad_appkey)?;
-    verify(cx, &params, app).await
+    verify(cx, &params, Config::client_app).await
 }
 
 /// Checks the signature of a payment provider's notice (`/pay`); client apps are refused.
@@ -32,12 +27,7 @@ pub async fn verify_payment_signature(
     cx: &mut Ctx<AppState>,
     params: Res<Params>,
 ) -> Result<(), Rejection> {
-    let state = cx.state().clone();
-    let app = params
-        .get("appkey")
-        .and_then(|key| state.config.payment_app(key))
-        .ok_or_else(codes::bad_appkey)?;
-    verify(cx, &params, app).await
+    verify(cx, &params, Config::payment_app).await
 }
 
 /// Seconds since the epoch from a `timestamp` parameter: seconds (with or without a fraction)
@@ -63,8 +53,17 @@ pub fn parse_timestamp(raw: &str, scheme: Scheme) -> Option<f64> {
     Some(if value >= 1e11 { value / 1000.0 } else { value })
 }
 
-async fn verify(cx: &mut Ctx<AppState>, params: &Params, app: &AppConfig) -> Result<(), Rejection> {
+async fn verify(
+    cx: &mut Ctx<AppState>,
+    params: &Params,
+    apps: for<'c> fn(&'c Config, &str) -> Option<&'c AppConfig>,
+) -> Result<(), Rejection> {
     let state = cx.state().clone();
+    // appkey first (40101): which apps may sign depends on the subtree (clients, providers).
+    let app = params
+        .get("appkey")
+        .and_then(|key| apps(&state.config, key))
+        .ok_or_else(codes::bad_appkey)?;
     let window = state.config.window_secs as f64;
 
     let raw_ts = params.get("timestamp").ok_or_else(codes::bad_timestamp)?;

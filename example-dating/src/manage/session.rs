@@ -1,7 +1,6 @@
 //! Operator sessions: `POST /manage/login.json` and the `/manage` operator loader.
 
 use std::sync::LazyLock;
-use std::time::Duration;
 
 use http::header::AUTHORIZATION;
 use kotori::{Ctx, Json, Rejection, Res, State};
@@ -10,6 +9,7 @@ use serde_json::{Value, json};
 
 use super::guards::Operator;
 use super::operators::{hash_password, verify_password};
+use crate::auth::session;
 use crate::clock;
 use crate::codes;
 use crate::db::{
@@ -20,8 +20,6 @@ use crate::envelope::ok;
 use crate::params::Params;
 use crate::random;
 use crate::state::AppState;
-
-const CACHE_TTL: Duration = Duration::from_secs(600);
 
 /// Checks name and password; answers a 12-hour token. A wrong name or password is the same
 /// 40105, after the same work (a password hash is always checked).
@@ -75,34 +73,18 @@ pub async fn load_operator(cx: &mut Ctx<AppState>) -> Result<Operator, Rejection
         .header(AUTHORIZATION)
         .and_then(|h| h.strip_prefix("Bearer "))
         .map(str::trim)
-        .filter(|t| t.len() == 32 && t.bytes().all(|b| b.is_ascii_hexdigit()))
+        .filter(|t| session::is_token(t))
         .ok_or_else(codes::bad_token)?
         .to_owned();
     let state = cx.state().clone();
-    let key = format!("optok:{token}");
-    let now = clock::now();
-    let operator_id = match state.store.get(&key).await? {
-        Some(cached) => cached
-            .split_once(':')
-            .and_then(|(id, exp)| Some((id.parse::<i64>().ok()?, exp.parse::<i64>().ok()?)))
-            .filter(|(_, exp)| *exp > now)
-            .map(|(id, _)| id),
-        None => {
-            let row = operator_token::Entity::find_by_id(token.clone())
-                .one(&state.db)
-                .await
-                .map_err(db::unavailable)?
-                .filter(|r| r.expire_at > now);
-            if let Some(row) = &row {
-                let ttl = CACHE_TTL.min(Duration::from_secs((row.expire_at - now) as u64));
-                state
-                    .store
-                    .set_nx(&key, &format!("{}:{}", row.operator_id, row.expire_at), ttl)
-                    .await?;
-            }
-            row.map(|r| r.operator_id)
-        }
-    };
+    let operator_id = session::cached_owner(&state, &format!("optok:{token}"), async || {
+        let row = operator_token::Entity::find_by_id(token.clone())
+            .one(&state.db)
+            .await
+            .map_err(db::unavailable)?;
+        Ok(row.map(|r| (r.operator_id, r.expire_at)))
+    })
+    .await?;
     let operator_id = operator_id.ok_or_else(codes::bad_token)?;
     let op = operator::Entity::find_by_id(operator_id)
         .one(&state.db)
