@@ -15,7 +15,7 @@ use http_body_util::{BodyExt, LengthLimitError, Limited};
 
 use crate::build::Chain;
 use crate::render::text_rejection;
-use crate::step::Flow;
+use crate::step::{Flow, Outcome};
 use crate::{App, Ctx, Rejection, Reply, Response};
 
 /// The error type request bodies may fail with.
@@ -156,6 +156,35 @@ impl<S: Clone + Send + Sync + 'static> App<S> {
     }
 }
 
+/// Records that the node at `depth` is entered and what it may see.
+fn enter<S>(cx: &mut Ctx<S>, depth: u8, scope: u8) {
+    cx.depth = depth;
+    cx.scope = scope;
+}
+
+/// A step's outcome applied to the context: a loaded resource stored, or the answer.
+// The answer carries its response by value, as everywhere in dispatch: a move, not an allocation.
+#[allow(clippy::result_large_err)]
+fn apply<S>(cx: &mut Ctx<S>, outcome: Outcome) -> Result<(), Reply> {
+    match outcome.0 {
+        Ok(None) => Ok(()),
+        Ok(Some(loaded)) => {
+            cx.resources.push(loaded);
+            Ok(())
+        }
+        Err(reply) => Err(reply),
+    }
+}
+
+/// The answer of a chain that ends without a handler: 404, or 405 with `Allow`.
+fn refusal(end: &End) -> Reply {
+    match end {
+        End::NotAllowed(allow) => Reply::Rejection(Rejection::method_not_allowed(allow.clone())),
+        // `Handler` never gets here: it ends with the handler's own reply.
+        End::NotFound | End::Handler => Reply::Rejection(Rejection::not_found()),
+    }
+}
+
 /// How far the synchronous fast path got.
 enum Progress {
     /// The request is answered (reply, deepest node entered).
@@ -175,23 +204,18 @@ fn run_sync<S, B: HttpBody>(
         if !step.sync || (i == chain.body_at && !take_empty_body(cx, body)) {
             return Progress::Await(i);
         }
-        cx.depth = step.depth;
-        cx.scope = step.scope;
+        enter(cx, step.depth, step.scope);
         let outcome = match step.step.run(cx) {
             Flow::Ready(outcome) => outcome,
             Flow::Pending(_) => unreachable_sync_step(),
         };
-        match outcome.0 {
-            Ok(None) => {}
-            Ok(Some(loaded)) => cx.resources.push(loaded),
-            Err(reply) => return Progress::Done(reply, step.depth),
+        if let Err(reply) = apply(cx, outcome) {
+            return Progress::Done(reply, step.depth);
         }
     }
-    cx.depth = chain.leaf_depth;
-    cx.scope = chain.leaf_scope;
+    enter(cx, chain.leaf_depth, chain.leaf_scope);
     let reply = match end {
-        End::NotFound => Reply::Rejection(Rejection::not_found()),
-        End::NotAllowed(allow) => Reply::Rejection(Rejection::method_not_allowed(allow.clone())),
+        End::NotFound | End::NotAllowed(_) => refusal(end),
         End::Handler => {
             let handler = chain.handler.as_ref().expect("a route chain has a handler");
             if !chain.handler_sync || !take_empty_body(cx, body) {
@@ -272,24 +296,19 @@ where
                 return (Reply::Rejection(rejection), cx.depth);
             }
         }
-        cx.depth = step.depth;
-        cx.scope = step.scope;
+        enter(cx, step.depth, step.scope);
         // Synchronous steps finish inside `run`; only a step that awaits returns a future.
         let outcome = match step.step.run(cx) {
             Flow::Ready(outcome) => outcome,
             Flow::Pending(fut) => fut.await,
         };
-        match outcome.0 {
-            Ok(None) => {}
-            Ok(Some(loaded)) => cx.resources.push(loaded),
-            Err(reply) => return (reply, step.depth),
+        if let Err(reply) = apply(cx, outcome) {
+            return (reply, step.depth);
         }
     }
-    cx.depth = chain.leaf_depth;
-    cx.scope = chain.leaf_scope;
+    enter(cx, chain.leaf_depth, chain.leaf_scope);
     let reply = match end {
-        End::NotFound => Reply::Rejection(Rejection::not_found()),
-        End::NotAllowed(allow) => Reply::Rejection(Rejection::method_not_allowed(allow.clone())),
+        End::NotFound | End::NotAllowed(_) => refusal(end),
         End::Handler => {
             let handler = chain.handler.as_ref().expect("a route chain has a handler");
             if !take_empty_body(cx, &mut body) {

@@ -336,3 +336,32 @@ async fn a_loader_that_takes_the_body_reads_it_within_the_node_limit() {
         413
     );
 }
+
+/// A hand-written guard that claims to be synchronous but returns a future.
+struct Liar;
+
+enum ByHand {}
+
+impl kotori::Hook<(), ByHand, kotori::step::mode::Sync> for Liar {
+    fn call<'a>(&'a self, _: &'a mut Ctx<()>) -> kotori::step::Flow<'a, kotori::step::Outcome> {
+        kotori::step::Flow::Pending(Box::pin(async { kotori::step::Outcome::pass() }))
+    }
+    fn needs(&self) -> Vec<kotori::Needs> {
+        Vec::new()
+    }
+}
+
+#[tokio::test]
+async fn a_step_marked_sync_that_returns_a_future_is_a_500_and_serving_goes_on() {
+    let app = Kotori::new(());
+    app.node("/lie").before(Liar).get("/x", || "unreachable");
+    app.get("/fine", || "fine");
+    let app = app.build().unwrap();
+    let res = app.client().get("/lie/x").send().await;
+    assert_eq!(res.status(), 500);
+    assert!(
+        !res.text().contains("mode::"),
+        "the explanation goes to the log, not the client"
+    );
+    assert_eq!(app.client().get("/fine").send().await.text(), "fine");
+}
