@@ -303,10 +303,7 @@ async fn a_banned_user_cannot_log_in_and_their_tokens_die() {
         40105
     );
     t.a_minute_passes(PHONE).await;
-    let res = t
-        .call(Method::POST, "/api/auth/sendsms", &[("phone", PHONE)], None)
-        .await;
-    let sms = data(&res)["code"].as_str().unwrap().to_owned();
+    let sms = t.send_code(PHONE).await;
     let res = t
         .call(
             Method::POST,

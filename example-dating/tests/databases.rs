@@ -11,14 +11,6 @@ use example_dating::random::hex_token;
 use http::Method;
 use sea_orm::{ConnectionTrait, Database, EntityTrait, PaginatorTrait};
 
-fn env(name: &str, test: &str) -> Option<String> {
-    let value = std::env::var(name).ok();
-    if value.is_none() {
-        eprintln!("skipped `{test}`: {name} is not set");
-    }
-    value
-}
-
 /// The login flow and the seed data, on a database at `url`.
 async fn exercise(url: String) {
     let t = TestApp::with(
@@ -264,7 +256,7 @@ async fn on_fresh_database(server_url: &str) {
 
 #[tokio::test]
 async fn the_schema_and_login_work_on_mariadb() {
-    let Some(url) = env(
+    let Some(url) = common::service_url(
         "KOTORI_TEST_MYSQL_URL",
         "the_schema_and_login_work_on_mariadb",
     ) else {
@@ -275,7 +267,7 @@ async fn the_schema_and_login_work_on_mariadb() {
 
 #[tokio::test]
 async fn the_schema_and_login_work_on_postgres() {
-    let Some(url) = env(
+    let Some(url) = common::service_url(
         "KOTORI_TEST_POSTGRES_URL",
         "the_schema_and_login_work_on_postgres",
     ) else {

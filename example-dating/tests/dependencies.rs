@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use common::{TestApp, code, data};
+use common::{TestApp, code};
 use example_dating::store::{Near, Store, StoreError};
 use http::Method;
 use sea_orm::{ConnectionTrait, EntityTrait, PaginatorTrait};
@@ -92,15 +92,7 @@ async fn a_failed_registration_writes_nothing() {
         .execute_unprepared("CREATE TRIGGER fail_identity BEFORE INSERT ON user_auth BEGIN SELECT RAISE(ABORT, 'disk full'); END;")
         .await
         .unwrap();
-    let res = t
-        .call(
-            Method::POST,
-            "/api/auth/sendsms",
-            &[("phone", "18922986865")],
-            None,
-        )
-        .await;
-    let sms = data(&res)["code"].as_str().unwrap().to_owned();
+    let sms = t.send_code("18922986865").await;
     let res = t
         .call(
             Method::POST,

@@ -13,17 +13,10 @@ use example_dating::random::hex_token;
 use example_dating::store::RedisStore;
 use http::Method;
 
-fn env(name: &str, test: &str) -> Option<String> {
-    let value = std::env::var(name).ok();
-    if value.is_none() {
-        eprintln!("skipped `{test}`: {name} is not set");
-    }
-    value
-}
-
 #[tokio::test]
 async fn two_instances_share_codes_tokens_and_replay_protection_through_redis() {
-    let Some(redis_url) = env("KOTORI_TEST_REDIS_URL", "two_instances_share_...") else {
+    let Some(redis_url) = common::service_url("KOTORI_TEST_REDIS_URL", "two_instances_share_...")
+    else {
         return;
     };
     let prefix = format!(
@@ -43,15 +36,7 @@ async fn two_instances_share_codes_tokens_and_replay_protection_through_redis() 
     let b = TestApp::with(common::config(), &db_url, store_b.clone()).await;
 
     // A code sent through one instance verifies on the other.
-    let res = a
-        .call(
-            Method::POST,
-            "/api/auth/sendsms",
-            &[("phone", "18922986865")],
-            None,
-        )
-        .await;
-    let sms = data(&res)["code"].as_str().unwrap().to_owned();
+    let sms = a.send_code("18922986865").await;
     let res = b
         .call(
             Method::POST,
@@ -178,7 +163,7 @@ async fn until_code(t: &TestApp, want: i64) {
 
 #[tokio::test]
 async fn a_redis_that_goes_away_gives_50301_and_the_server_recovers() {
-    if env("KOTORI_TEST_REDIS_URL", "a_redis_that_goes_away...").is_none() {
+    if common::service_url("KOTORI_TEST_REDIS_URL", "a_redis_that_goes_away...").is_none() {
         return;
     }
     let port = free_port();
@@ -259,7 +244,7 @@ async fn the_login_flow_over_a_real_socket() {
 
 #[tokio::test]
 async fn a_redis_that_is_down_at_start_is_used_once_it_comes() {
-    if env("KOTORI_TEST_REDIS_URL", "a_redis_that_is_down_at_start...").is_none() {
+    if common::service_url("KOTORI_TEST_REDIS_URL", "a_redis_that_is_down_at_start...").is_none() {
         return;
     }
     let port = free_port();

@@ -231,15 +231,20 @@ impl TestApp {
             .unwrap();
     }
 
-    /// sendsms then login; returns (token, user id).
-    pub async fn login(&self, phone: &str) -> (String, i64) {
+    /// Sends an SMS code to `phone` and returns it (the development config echoes codes).
+    pub async fn send_code(&self, phone: &str) -> String {
         let res = self
             .call(Method::POST, "/api/auth/sendsms", &[("phone", phone)], None)
             .await;
-        let code = data(&res)["code"]
+        data(&res)["code"]
             .as_str()
             .expect("the development config echoes codes")
-            .to_owned();
+            .to_owned()
+    }
+
+    /// sendsms then login; returns (token, user id).
+    pub async fn login(&self, phone: &str) -> (String, i64) {
+        let code = self.send_code(phone).await;
         let res = self
             .call(
                 Method::POST,
@@ -276,4 +281,13 @@ pub fn data(res: &TestResponse) -> Value {
     let body: Value = res.json();
     assert_eq!(body["code"], 0, "expected success: {body}");
     body["data"].clone()
+}
+
+/// The value of a service URL variable, or `None` after saying that `test` is skipped.
+pub fn service_url(name: &str, test: &str) -> Option<String> {
+    let value = std::env::var(name).ok();
+    if value.is_none() {
+        eprintln!("skipped `{test}`: {name} is not set");
+    }
+    value
 }
