@@ -38,7 +38,23 @@ async fn demo_users_fill_every_table_and_show_up_in_hot_and_nearby_lists() {
             .await,
     );
     assert!(hot["total"].as_u64().unwrap() > 1_000);
+    // The most visited demo user comes first: no one on the page was visited more.
     let first = hot["list"][0]["user_id"].as_i64().unwrap();
+    let visits_of = async |user: i64| {
+        use sea_orm::{ColumnTrait, QueryFilter};
+        visitor::Entity::find()
+            .filter(visitor::Column::ViewedId.eq(user))
+            .count(&t.state.db)
+            .await
+            .unwrap()
+    };
+    let top = visits_of(first).await;
+    for user in hot["list"].as_array().unwrap().iter().skip(1) {
+        assert!(
+            visits_of(user["user_id"].as_i64().unwrap()).await <= top,
+            "{hot}"
+        );
+    }
     let near = data(
         &t.call(
             Method::GET,
@@ -65,7 +81,6 @@ async fn demo_users_fill_every_table_and_show_up_in_hot_and_nearby_lists() {
         distances.windows(2).all(|w| w[0] <= w[1]),
         "nearest first: {distances:?}"
     );
-    assert!(first > 0);
 
     // A second run adds users beside the first (no phone collides).
     assert_eq!(
