@@ -220,7 +220,7 @@ pub fn chain(depth: usize) -> Case {
     let app = Kotori::new(());
     let mut node = app.root().clone();
     for i in 0..depth {
-        node = node.node(&format!("/l{i}")).before(kotori_guard);
+        node = node.node(&format!("/l{i}")).guard(kotori_guard);
     }
     node.get("/hello", kotori_hello);
 
@@ -244,7 +244,7 @@ pub fn table(n: usize) -> Case {
     let routes = crate::routes::table(n);
     let mut floor = Floor::new();
     let app = Kotori::new(());
-    let guarded = app.root().clone().before(kotori_guard);
+    let guarded = app.root().clone().guard(kotori_guard);
     let mut router = axum::Router::new();
     for pattern in &routes {
         floor.add(pattern, vec![check as FloorGuard], floor_hello);
@@ -269,7 +269,7 @@ pub fn loader() -> Case {
     let app = Kotori::new(());
     app.root()
         .clone()
-        .before(kotori_guard)
+        .guard(kotori_guard)
         .node("/items/{id}")
         .load(kotori_load_item)
         .get("", kotori_show_item);
@@ -297,9 +297,9 @@ pub fn reject_at_depth_2() -> Case {
 
     let app = Kotori::new(());
     app.node("/l0")
-        .before(kotori_guard)
+        .guard(kotori_guard)
         .node("/l1")
-        .before(kotori_admin)
+        .guard(kotori_admin)
         .get("/hello", kotori_hello);
 
     let inner = axum::Router::new()

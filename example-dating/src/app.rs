@@ -30,7 +30,7 @@ pub fn build(state: AppState) -> Result<App<AppState>, BuildError> {
         .node("/api")
         .body_limit(API_BODY_LIMIT)
         .load(load_params)
-        .before(auth::verify_client_signature);
+        .guard(auth::verify_client_signature);
     api.post("/auth/sendsms", auth::send_sms);
     api.post("/auth/login", auth::login);
 
@@ -63,7 +63,7 @@ pub fn build(state: AppState) -> Result<App<AppState>, BuildError> {
 
     // VIPs only (40302).
     user.node("/vip")
-        .before(vip::require_vip)
+        .guard(vip::require_vip)
         .get("/visitors", visits::visitors);
 
     user.get("/live/list", rooms::list_on_air);
@@ -82,7 +82,7 @@ pub fn build(state: AppState) -> Result<App<AppState>, BuildError> {
         .node("/pay")
         .body_limit(API_BODY_LIMIT)
         .load(load_params)
-        .before(auth::verify_payment_signature);
+        .guard(auth::verify_payment_signature);
     pay.post("/notify", payment::notify);
 
     // /manage: the console. Not signed; operators log in and send a bearer token.
@@ -99,48 +99,48 @@ pub fn build(state: AppState) -> Result<App<AppState>, BuildError> {
     // Admins: every route also needs its privilege.
     let admin = dating
         .node("/admin/api")
-        .before(manage::require_role(Role::Admin));
+        .guard(manage::require_role(Role::Admin));
     admin
         .get("/users/search.json", admin::search_users)
-        .before(manage::require_privilege("users:read"));
+        .guard(manage::require_privilege("users:read"));
     let someone = admin.node("/users/{user_id}").load(admin::any_user);
     someone
         .get("/show.json", admin::show_user)
-        .before(manage::require_privilege("users:read"));
+        .guard(manage::require_privilege("users:read"));
     someone
         .post("/ban.json", admin::ban)
-        .before(manage::require_privilege("users:ban"));
+        .guard(manage::require_privilege("users:ban"));
     someone
         .post("/unban.json", admin::unban)
-        .before(manage::require_privilege("users:ban"));
+        .guard(manage::require_privilege("users:ban"));
     admin
         .get("/products/list.json", admin::list_products)
-        .before(manage::require_privilege("products:read"));
+        .guard(manage::require_privilege("products:read"));
     admin
         .post("/products/create.json", admin::create_product)
-        .before(manage::require_privilege("products:write"));
+        .guard(manage::require_privilege("products:write"));
     admin
         .node("/products/{product_id}")
-        .before(manage::require_privilege("products:write"))
+        .guard(manage::require_privilege("products:write"))
         .load(admin::any_product)
         .post("/edit.json", admin::edit_product);
     admin
         .get("/orders/list.json", admin::list_orders)
-        .before(manage::require_privilege("orders:read"));
+        .guard(manage::require_privilege("orders:read"));
     admin
         .get("/live/list.json", rooms::list_all)
-        .before(manage::require_privilege("live:read"));
+        .guard(manage::require_privilege("live:read"));
     live_actions::mount(
         &admin
             .node("/live/{live_id}")
-            .before(manage::live_privilege)
+            .guard(manage::live_privilege)
             .load(rooms::any_live),
     );
 
     // Hosts: their own lives only.
     let shops = dating
         .node("/shops/api")
-        .before(manage::require_role(Role::Host));
+        .guard(manage::require_role(Role::Host));
     shops.post("/live/create.json", rooms::create);
     shops.get("/live/list.json", rooms::list_own);
     live_actions::mount(&shops.node("/live/{live_id}").load(rooms::own_live));

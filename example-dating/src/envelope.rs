@@ -12,5 +12,5 @@ pub fn ok(data: impl Serialize) -> Json<Value> {
 /// Renders every rejection as the envelope, whatever the path looks like: clients of this API
 /// always parse JSON.
 pub fn render<S>(_: &Ctx<S>, rejection: &Rejection) -> Response {
-    kotori::json_rejection(rejection)
+    kotori::render::json(rejection)
 }

@@ -11,7 +11,7 @@ use crate::signature::{self, Arg, Signature};
 /// Which kotori trait the function becomes.
 #[derive(Clone, Copy)]
 pub(crate) enum Kind {
-    Hook,
+    Guard,
     Loader,
     Handler,
 }
@@ -61,7 +61,7 @@ fn try_expand(kind: Kind, attr: TokenStream, item: TokenStream) -> syn::Result<T
     };
     let bounds = extractors
         .iter()
-        .map(|ty| quote!(#ty: ::kotori::FromCtx<#state>));
+        .map(|ty| quote!(#ty: ::kotori::__private::FromCtx<#state>));
 
     let body = call_body(kind, &sig, &state);
     // The mode tells dispatch whether the step can finish without awaiting.
@@ -71,13 +71,13 @@ fn try_expand(kind: Kind, attr: TokenStream, item: TokenStream) -> syn::Result<T
         quote!(Sync)
     };
     let (trait_name, flow_output) = match kind {
-        Kind::Hook => (quote!(Hook), quote!(::kotori::__private::Outcome)),
+        Kind::Guard => (quote!(Guard), quote!(::kotori::__private::Outcome)),
         Kind::Loader => (quote!(Loader), quote!(::kotori::__private::Outcome)),
-        Kind::Handler => (quote!(Handler), quote!(::kotori::Reply)),
+        Kind::Handler => (quote!(Handler), quote!(::kotori::__private::Reply)),
     };
     let produces = match (kind, &sig.output) {
         (Kind::Loader, Some(output)) => quote! {
-            fn produces(&self) -> ::kotori::ResourceType {
+            fn produces(&self) -> ::kotori::__private::ResourceType {
                 ::kotori::__private::produces::<#output>()
             }
         },
@@ -110,19 +110,19 @@ fn try_expand(kind: Kind, attr: TokenStream, item: TokenStream) -> syn::Result<T
         }
 
         #(#cfgs)*
-        impl #generics ::kotori::#trait_name<#state, ::kotori::__private::Macro, ::kotori::__private::mode::#mode>
+        impl #generics ::kotori::__private::#trait_name<#state, ::kotori::__private::Macro, ::kotori::__private::mode::#mode>
             for #name
         where
             #(#bounds,)*
         {
-            fn call<'a>(&'a self, cx: &'a mut ::kotori::Ctx<#state>)
+            fn call<'a>(&'a self, cx: &'a mut ::kotori::__private::Ctx<#state>)
                 -> ::kotori::__private::Flow<'a, #flow_output>
             {
                 #body
             }
 
-            fn needs(&self) -> ::std::vec::Vec<::kotori::Needs> {
-                ::std::vec![#(<#extractors as ::kotori::FromCtx<#state>>::needs()),*]
+            fn needs(&self) -> ::std::vec::Vec<::kotori::__private::Needs> {
+                ::std::vec![#(<#extractors as ::kotori::__private::FromCtx<#state>>::needs()),*]
             }
 
             #produces
@@ -141,11 +141,11 @@ fn try_expand(kind: Kind, attr: TokenStream, item: TokenStream) -> syn::Result<T
 /// Extract every extractor (in order, before the context is lent), call `run`, wrap its result.
 fn call_body(kind: Kind, sig: &Signature, state: &TokenStream) -> TokenStream {
     let fail = match kind {
-        Kind::Hook | Kind::Loader => quote!(::kotori::__private::rejected(rejection)),
-        Kind::Handler => quote!(::kotori::Reply::Rejection(rejection)),
+        Kind::Guard | Kind::Loader => quote!(::kotori::__private::rejected(rejection)),
+        Kind::Handler => quote!(::kotori::__private::Reply::Rejection(rejection)),
     };
     let wrap = match kind {
-        Kind::Hook => quote!(::kotori::__private::hook_outcome),
+        Kind::Guard => quote!(::kotori::__private::guard_outcome),
         Kind::Loader => quote!(::kotori::__private::loader_outcome),
         Kind::Handler => quote!(::kotori::__private::reply),
     };
@@ -157,7 +157,7 @@ fn call_body(kind: Kind, sig: &Signature, state: &TokenStream) -> TokenStream {
             Arg::Extract(ty) => {
                 let binding = format_ident!("__kotori_arg{i}");
                 extract.push(quote! {
-                    let #binding = match <#ty as ::kotori::FromCtx<#state>>::from_ctx(cx) {
+                    let #binding = match <#ty as ::kotori::__private::FromCtx<#state>>::from_ctx(cx) {
                         ::core::result::Result::Ok(value) => value,
                         ::core::result::Result::Err(rejection) => {
                             return ::kotori::__private::Flow::Ready(#fail);

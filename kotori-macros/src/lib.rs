@@ -1,5 +1,5 @@
-//! Attribute macros for [kotori](https://docs.rs/kotori): `#[hook]`, `#[loader]` and
-//! `#[handler]`. kotori re-exports them (default feature `macros`): write `#[kotori::hook]`.
+//! Attribute macros for [kotori](https://docs.rs/kotori): `#[guard]`, `#[loader]` and
+//! `#[handler]`. kotori re-exports them (default feature `macros`): write `#[kotori::guard]`.
 //!
 //! kotori already accepts plain functions as steps — sync or async, taking extractors or
 //! `&mut Ctx<S>` — so a macro is never required. Each attribute adds exactly two things:
@@ -12,7 +12,7 @@
 //!    function's path (or `name = "..."`) and the first line of its doc comment.
 //!
 //! The function stays callable as `name::run(...)` (for unit tests); `name` itself becomes a
-//! unit struct implementing kotori's `Hook`, `Loader` or `Handler`. Signatures kotori cannot
+//! unit struct implementing kotori's `Guard`, `Loader` or `Handler`. Signatures kotori cannot
 //! use are compile errors that point at the offending part and say how to fix it.
 
 mod expand;
@@ -22,7 +22,7 @@ use proc_macro::TokenStream;
 
 use crate::expand::Kind;
 
-/// Makes an `async fn` or `fn` a guard (before hook).
+/// Makes an `async fn` or `fn` a guard.
 ///
 /// The function takes extractors and/or `&mut Ctx<S>`, and returns `()`, `Result<(), E>` or
 /// `ControlFlow<E>` (`E: IntoReply`).
@@ -34,20 +34,20 @@ use crate::expand::Kind;
 /// struct AppState;
 ///
 /// /// Refuses callers without a token.
-/// #[kotori::hook]
+/// #[kotori::guard]
 /// async fn require_token(cx: &mut Ctx<AppState>) -> Result<(), Rejection> {
 ///     tokio::task::yield_now().await; // the context stays borrowed across the await
 ///     cx.header("authorization").map(|_| ()).ok_or_else(Rejection::unauthorized)
 /// }
 ///
 /// let app = Kotori::new(AppState);
-/// app.node("/api").before(require_token).get("/me", || async { "me" });
+/// app.node("/api").guard(require_token).get("/me", || async { "me" });
 /// let app = app.build().unwrap();
 /// assert!(app.tree().to_string().contains("require_token  — Refuses callers without a token."));
 /// ```
 #[proc_macro_attribute]
-pub fn hook(attr: TokenStream, item: TokenStream) -> TokenStream {
-    expand::expand(Kind::Hook, attr.into(), item.into()).into()
+pub fn guard(attr: TokenStream, item: TokenStream) -> TokenStream {
+    expand::expand(Kind::Guard, attr.into(), item.into()).into()
 }
 
 /// Makes an `async fn` or `fn` a resource loader.

@@ -132,13 +132,13 @@ fn app() -> App<Db> {
     let manage = app
         .node("/manage")
         .load(load_operator)
-        .before(require("manage"));
-    let service1 = manage.node("/service1").before(require("service1"));
+        .guard(require("manage"));
+    let service1 = manage.node("/service1").guard(require("service1"));
     let courses = service1.node("/god/api/courses");
     courses.get("/list.json", list);
     courses
         .node("/{id}")
-        .before(require("courses:read"))
+        .guard(require("courses:read"))
         .load(load_course)
         .get("/show.json", show);
     app.build().expect("the courses tree is valid")
@@ -184,10 +184,10 @@ mod tests {
         assert_eq!(get(SHOW, None).await.0, 401, "/manage: no operator");
         let (status, body) = get(SHOW, Some("other-token")).await;
         assert_eq!(status, 403, "/service1: other lacks service1");
-        assert_eq!(body["msg"], "other lacks service1");
+        assert_eq!(body["message"], "other lacks service1");
         let (status, body) = get(SHOW, Some("intern-token")).await;
         assert_eq!(status, 403, "course node: intern lacks courses:read");
-        assert_eq!(body["msg"], "intern lacks courses:read");
+        assert_eq!(body["message"], "intern lacks courses:read");
         let list = "/manage/service1/god/api/courses/list.json";
         assert_eq!(
             get(list, Some("intern-token")).await.0,

@@ -3,68 +3,65 @@
 //! Everything that depends only on the tree is decided here — the full path of each route, the
 //! ordered steps that guard it, where its body is read, which after hooks run for a refusal at
 //! each depth, which renderer and limits apply — so that dispatch is one router lookup and a
-//! walk over a slice.
+//! walk over a slice. The result is the [compiled form](crate::compiled) and the
+//! [introspection](crate::introspect) data.
 
+use std::any::TypeId;
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::Duration;
 
 use http::Method;
 use http::header::HeaderValue;
 
-use crate::app::{App, Entry};
-use crate::ctx::MAX_PARAMS;
+use crate::compiled::{App, Chain, ChainHandler, ChainStep, Entry, RouteChain};
 use crate::error::{BuildError, Problem};
-use crate::introspect::{NodeView, RouteInfo, StepInfo, TreeView};
+use crate::extract::Needs;
+use crate::introspect::{NodeView, RouteInfo, StepInfo, StepKind, TreeView};
+use crate::limits::{DEFAULT_BODY_LIMIT, MAX_PARAMS};
 use crate::path::{check_prefix, join, normalize, param_names};
-use crate::render::default_renderer;
-use crate::step::{ErasedHandler, ErasedStep};
-use crate::tree::{Layer, StepKind, Tree};
-use crate::{After, Render};
+use crate::render::{self, Render};
+use crate::tree::{Attached, Kotori, RouteDef, Tree};
 
-/// Request bodies above this many bytes get a 413 unless a node says otherwise.
-pub const DEFAULT_BODY_LIMIT: usize = 2 * 1024 * 1024;
-
-/// A route's (or, for 404/405, a node's) compiled chain.
-pub(crate) struct Chain<S> {
-    pub(crate) steps: Box<[ChainStep<S>]>,
-    pub(crate) handler: Option<Arc<dyn ErasedHandler<S>>>,
-    pub(crate) handler_sync: bool,
-    /// After hooks leaf to root; a refusal at depth `d` runs `afters[after_from[d]..]`.
-    pub(crate) afters: Box<[Arc<dyn After<S>>]>,
-    pub(crate) after_from: Box<[usize]>,
-    pub(crate) renderer: Arc<dyn Render<S>>,
-    /// The body is read before `steps[body_at]` (`steps.len()`: before the handler).
-    pub(crate) body_at: usize,
-    pub(crate) body_limit: usize,
-    pub(crate) timeout: Option<Duration>,
-    pub(crate) param_names: Option<Arc<[Box<str>]>>,
-    /// The depth of the handler (or, for a node chain, of the node).
-    pub(crate) leaf_depth: u8,
-    /// How many path parameters the handler sees.
-    pub(crate) leaf_scope: u8,
-    pub(crate) loaders: usize,
+impl<S: Clone + Send + Sync + 'static> Kotori<S> {
+    /// Compiles the tree: joins prefixes, flattens every route's chain of steps, checks that
+    /// each step's resources are loaded above it, and builds the router.
+    ///
+    /// Every problem is collected and reported at once; see [`BuildError`].
+    pub fn build(self) -> Result<App<S>, BuildError> {
+        let tree = self.root.tree.borrow();
+        build(&tree, self.state)
+    }
 }
 
-pub(crate) struct ChainStep<S> {
-    pub(crate) step: Arc<dyn ErasedStep<S>>,
-    pub(crate) sync: bool,
-    pub(crate) depth: u8,
-    pub(crate) scope: u8,
-}
-
+/// What build knows of a node once its ancestors are known.
 struct NodeInfo {
     /// False under an invalid prefix: its routes are not routed (the prefix is reported).
     valid: bool,
+    /// The full path, as the printed tree and step infos show it (`/` for the root).
     full: String,
+    /// The node ids from the root to this node.
     path: Vec<usize>,
     names: Vec<Box<str>>,
 }
 
-pub(crate) fn build<S: Clone + Send + Sync + 'static>(
-    tree: &Tree<S>,
-    state: S,
-) -> Result<App<S>, BuildError> {
+/// The route a chain is compiled for (node chains have none).
+struct Target<'t, S> {
+    def: &'t RouteDef<S>,
+    path: &'t str,
+    /// `GET /path`, for problems.
+    label: &'t str,
+}
+
+/// One level of a chain: what is attached there, how many parameters it sees, and the path it
+/// is shown under.
+struct Level<'t, S> {
+    attached: &'t Attached<S>,
+    scope: u8,
+    node: &'t str,
+    on_route: bool,
+}
+
+fn build<S: Clone + Send + Sync + 'static>(tree: &Tree<S>, state: S) -> Result<App<S>, BuildError> {
     let mut problems = Vec::new();
 
     // Nodes: full prefixes and root-to-node paths (parents come before children).
@@ -78,7 +75,7 @@ pub(crate) fn build<S: Clone + Send + Sync + 'static>(
             });
             valid = false;
         }
-        let (full, mut path) = match def.parent {
+        let (joined, mut path) = match def.parent {
             Some(parent) => (
                 join(&nodes[parent].full, &def.prefix),
                 nodes[parent].path.clone(),
@@ -86,31 +83,18 @@ pub(crate) fn build<S: Clone + Send + Sync + 'static>(
             None => (def.prefix.clone(), Vec::new()),
         };
         path.push(id);
-        let names = param_names(&full);
         nodes.push(NodeInfo {
             valid,
-            full,
+            names: param_names(&joined),
+            full: normalize(joined),
             path,
-            names,
         });
     }
 
     // Node chains answer 404 and 405: the node's steps, then a refusal.
     let node_chains: Vec<Chain<S>> = nodes
         .iter()
-        .map(|info| {
-            let layers = layers_of(tree, &nodes, &info.path, None);
-            let (chain, _) = compile(
-                tree,
-                &info.path,
-                &layers,
-                None,
-                &info.names,
-                "",
-                &mut Vec::new(),
-            );
-            chain
-        })
+        .map(|info| compile(tree, &nodes, &info.path, None, &info.names, &mut problems).chain)
         .collect();
 
     // Routes: chains, and entries grouped by path for the router.
@@ -129,23 +113,51 @@ pub(crate) fn build<S: Clone + Send + Sync + 'static>(
                 reason: format!("at most {MAX_PARAMS} path parameters per route"),
             });
         }
-        let layers = layers_of(tree, &nodes, &node.path, Some(&route.layer));
-        let (chain, steps) = compile(
+        let target = Target {
+            def: route,
+            path: &path,
+            label: &label,
+        };
+        let compiled = compile(
             tree,
+            &nodes,
             &node.path,
-            &layers,
-            Some(route),
+            Some(target),
             &names,
-            &label,
             &mut problems,
         );
-        chains.push(chain);
+        let handler = &route.handler;
+        let all = compiled.chain.leaf_scope;
+        let name = &handler.desc.name;
+        check_needs(
+            &handler.needs,
+            all,
+            &compiled.loaded,
+            Some(&label),
+            name,
+            &mut problems,
+        );
+        let mut steps = compiled.before;
+        steps.push(StepInfo::new(
+            handler.desc.clone(),
+            StepKind::Handler,
+            path.clone(),
+            true,
+        ));
+        steps.extend(compiled.after);
+        chains.push(RouteChain {
+            chain: compiled.chain,
+            handler: ChainHandler {
+                run: Arc::clone(&handler.run),
+                sync: handler.sync,
+            },
+        });
         infos.push(RouteInfo::new(route.method.clone(), path.clone(), steps));
         if !node.valid {
             continue;
         }
         let slot = *by_path.entry(path.clone()).or_insert_with(|| {
-            paths.push((path.clone(), Vec::new()));
+            paths.push((path, Vec::new()));
             paths.len() - 1
         });
         if let Some(&first) = paths[slot]
@@ -204,7 +216,7 @@ pub(crate) fn build<S: Clone + Send + Sync + 'static>(
         state,
         router,
         entries: entries.into_boxed_slice(),
-        chains: chains.into_boxed_slice(),
+        route_chains: chains.into_boxed_slice(),
         node_chains: node_chains.into_boxed_slice(),
         fallback,
         routes: infos,
@@ -221,160 +233,143 @@ fn describe(info: &RouteInfo) -> String {
     )
 }
 
-/// The layers of a chain root to leaf, each with the number of parameters in its scope.
-fn layers_of<'t, S>(
-    tree: &'t Tree<S>,
-    nodes: &[NodeInfo],
-    path: &[usize],
-    route: Option<&'t Layer<S>>,
-) -> Vec<(&'t Layer<S>, u8)> {
-    let mut layers: Vec<(&Layer<S>, u8)> = path
-        .iter()
-        .map(|&n| (&tree.nodes[n].layer, nodes[n].names.len() as u8))
-        .collect();
-    if let Some(route) = route {
-        // A route layer sees the route's own parameters too: set by the caller via names.
-        layers.push((route, u8::MAX));
-    }
-    layers
+/// A compiled chain, with what introspection shows of it around the handler's place.
+struct Compiled<S> {
+    chain: Chain<S>,
+    /// Guards and loaders, root to leaf.
+    before: Vec<StepInfo>,
+    /// After hooks, leaf to root.
+    after: Vec<StepInfo>,
+    /// The resources the chain's loaders store.
+    loaded: Vec<TypeId>,
 }
 
-/// Flattens layers into a chain, checking resources and parameters along the way.
+/// Flattens the levels of a node path (and a route's own steps) into a chain, checking
+/// resources and parameters along the way.
 fn compile<S: 'static>(
     tree: &Tree<S>,
-    path: &[usize],
-    layers: &[(&Layer<S>, u8)],
-    route: Option<&crate::tree::RouteDef<S>>,
+    nodes: &[NodeInfo],
+    node_path: &[usize],
+    route: Option<Target<'_, S>>,
     names: &[Box<str>],
-    label: &str,
     problems: &mut Vec<Problem>,
-) -> (Chain<S>, Vec<StepInfo>) {
+) -> Compiled<S> {
     let all = names.len().min(MAX_PARAMS) as u8;
+    let mut levels: Vec<Level<'_, S>> = node_path
+        .iter()
+        .map(|&n| Level {
+            attached: &tree.nodes[n].attached,
+            scope: (nodes[n].names.len() as u8).min(all),
+            node: &nodes[n].full,
+            on_route: false,
+        })
+        .collect();
+    if let Some(route) = &route {
+        levels.push(Level {
+            attached: &route.def.attached,
+            scope: all,
+            node: route.path,
+            on_route: true,
+        });
+    }
+    // Node chains are not checked: their routes report the same problems, with a name.
+    let label = route.as_ref().map(|r| r.label);
+
     let mut steps = Vec::new();
-    let mut infos = Vec::new();
+    let mut before = Vec::new();
     let mut loaded = Vec::new();
     let mut body_at = None;
-    let mut loaders = 0;
-    let node_name = |depth: usize| -> String {
-        match path.get(depth) {
-            Some(&n) => normalize(full_of(tree, n)),
-            None => label
-                .split_once(' ')
-                .map_or("", |(_, path)| path)
-                .to_owned(),
-        }
-    };
-    for (depth, (layer, scope)) in layers.iter().enumerate() {
-        let scope = (*scope).min(all);
-        for def in &layer.steps {
-            check_needs(&def.needs, scope, &loaded, label, &def.desc.name, problems);
+    for (depth, level) in levels.iter().enumerate() {
+        for def in &level.attached.steps {
+            check_needs(
+                &def.needs,
+                level.scope,
+                &loaded,
+                label,
+                &def.desc.name,
+                problems,
+            );
             if body_at.is_none() && def.needs.iter().any(|n| n.body) {
                 body_at = Some(steps.len());
             }
             if let Some(resource) = def.produces {
                 loaded.push(resource.id);
-                loaders += 1;
             }
-            infos.push(StepInfo::new(
+            before.push(StepInfo::new(
                 def.desc.clone(),
                 def.kind,
-                node_name(depth),
-                depth >= path.len(),
+                level.node.to_owned(),
+                level.on_route,
             ));
             steps.push(ChainStep {
                 step: Arc::clone(&def.step),
                 sync: def.sync,
                 depth: depth as u8,
-                scope,
+                scope: level.scope,
             });
         }
     }
-    if let Some(route) = route {
-        check_needs(
-            &route.handler_needs,
-            all,
-            &loaded,
-            label,
-            &route.handler_info.name,
-            problems,
-        );
-        infos.push(StepInfo::new(
-            route.handler_info.clone(),
-            StepKind::Handler,
-            node_name(layers.len() - 1),
-            true,
-        ));
-    }
     // After hooks leaf to root; `after_from[d]` skips those of nodes deeper than `d`.
     let mut afters = Vec::new();
-    let mut after_from = vec![0; layers.len()];
-    for (depth, (layer, _)) in layers.iter().enumerate().rev() {
+    let mut after = Vec::new();
+    let mut after_from = vec![0; levels.len()];
+    for (depth, level) in levels.iter().enumerate().rev() {
         after_from[depth] = afters.len();
-        for def in &layer.afters {
+        for def in &level.attached.afters {
             afters.push(Arc::clone(&def.hook));
-            infos.push(StepInfo::new(
-                crate::tree::StepDesc {
-                    name: def.name.clone(),
-                    doc: None,
-                },
+            after.push(StepInfo::new(
+                def.desc.clone(),
                 StepKind::After,
-                node_name(depth),
-                depth >= path.len(),
+                level.node.to_owned(),
+                level.on_route,
             ));
         }
     }
 
-    let renderer = path
+    let renderer = node_path
         .iter()
         .rev()
         .find_map(|&n| tree.nodes[n].renderer.as_ref())
         .map_or_else(
-            || Arc::new(default_renderer::<S>) as Arc<dyn Render<S>>,
+            || Arc::new(render::default::<S>) as Arc<dyn Render<S>>,
             |def| Arc::clone(&def.renderer),
         );
-    let setting =
-        |pick: &dyn Fn(&Layer<S>) -> bool| layers.iter().rev().map(|(l, _)| *l).find(|l| pick(l));
-    let body_limit = setting(&|l| l.settings.body_limit.is_some())
-        .and_then(|l| l.settings.body_limit)
-        .unwrap_or(DEFAULT_BODY_LIMIT);
-    let timeout = setting(&|l| l.settings.timeout.is_some()).and_then(|l| l.settings.timeout);
+    // The deepest level that sets a value wins.
+    let settings = || levels.iter().rev().map(|l| l.attached.settings);
     let chain = Chain {
         body_at: body_at.unwrap_or(steps.len()),
         steps: steps.into_boxed_slice(),
-        handler: route.map(|r| Arc::clone(&r.handler)),
-        handler_sync: route.is_none_or(|r| r.handler_sync),
         afters: afters.into_boxed_slice(),
         after_from: after_from.into_boxed_slice(),
         renderer,
-        body_limit,
-        timeout,
+        body_limit: settings()
+            .find_map(|s| s.body_limit)
+            .unwrap_or(DEFAULT_BODY_LIMIT),
+        timeout: settings().find_map(|s| s.timeout),
         param_names: (!names.is_empty()).then(|| names.iter().take(MAX_PARAMS).cloned().collect()),
-        leaf_depth: (layers.len() - 1) as u8,
+        leaf_depth: (levels.len() - 1) as u8,
         leaf_scope: all,
-        loaders,
+        loaders: loaded.len(),
     };
-    (chain, infos)
-}
-
-fn full_of<S>(tree: &Tree<S>, node: usize) -> String {
-    let def = &tree.nodes[node];
-    match def.parent {
-        Some(parent) => join(&full_of(tree, parent), &def.prefix),
-        None => def.prefix.clone(),
+    Compiled {
+        chain,
+        before,
+        after,
+        loaded,
     }
 }
 
+/// Reports what a step needs and the levels above it do not provide. `label` is `None` for a
+/// node chain, which is not checked.
 fn check_needs(
-    needs: &[crate::Needs],
+    needs: &[Needs],
     scope: u8,
-    loaded: &[std::any::TypeId],
-    label: &str,
+    loaded: &[TypeId],
+    label: Option<&str>,
     step: &str,
     problems: &mut Vec<Problem>,
 ) {
-    if label.is_empty() {
-        return; // node chains: their routes report the same problems with a name
-    }
+    let Some(label) = label else { return };
     for need in needs {
         if let Some(resource) = need.resource {
             if !loaded.contains(&resource.id) {
@@ -442,33 +437,30 @@ fn fallback_routers(nodes: &[NodeInfo]) -> Box<[matchit::Router<usize>]> {
     levels.into_boxed_slice()
 }
 
+/// The printed tree: each node with its own steps, depth first in declaration order.
 fn tree_view<S>(tree: &Tree<S>, nodes: &[NodeInfo], routes: &[RouteInfo]) -> TreeView {
     let mut views = Vec::new();
     let mut stack = vec![0usize];
     while let Some(id) = stack.pop() {
         let def = &tree.nodes[id];
-        let full = normalize(nodes[id].full.clone());
+        let full = &nodes[id].full;
+        let info = |desc, kind| StepInfo::new(desc, kind, full.clone(), false);
         let steps = def
-            .layer
+            .attached
             .steps
             .iter()
-            .map(|s| StepInfo::new(s.desc.clone(), s.kind, full.clone(), false))
-            .chain(def.layer.afters.iter().map(|a| {
-                StepInfo::new(
-                    crate::tree::StepDesc {
-                        name: a.name.clone(),
-                        doc: None,
-                    },
-                    StepKind::After,
-                    full.clone(),
-                    false,
-                )
-            }))
+            .map(|s| info(s.desc.clone(), s.kind))
+            .chain(
+                def.attached
+                    .afters
+                    .iter()
+                    .map(|a| info(a.desc.clone(), StepKind::After)),
+            )
             .collect();
         views.push(NodeView {
             depth: nodes[id].path.len() - 1,
             prefix: def.prefix.clone(),
-            full,
+            full: full.clone(),
             steps,
             renderer: def.renderer.as_ref().map(|r| r.name.clone()),
             routes: def.routes.clone(),

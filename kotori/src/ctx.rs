@@ -17,10 +17,8 @@ use http::{Extensions, HeaderMap, Method, Uri};
 use serde::de::DeserializeOwned;
 
 use crate::Rejection;
+use crate::limits::MAX_PARAMS;
 use crate::percent;
-
-/// The most path parameters one route may have; more is a build error.
-pub const MAX_PARAMS: usize = 8;
 
 /// Everything a step knows about the request in flight: its head, path parameters, the
 /// resources loaded by the loaders above, the body once read, and the application state.

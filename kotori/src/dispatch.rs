@@ -1,4 +1,7 @@
 //! Dispatch: one router lookup, then a walk over the route's precomputed chain.
+//!
+//! Reads the [compiled form](crate::compiled) only: nothing here depends on how the tree was
+//! declared.
 
 use std::any::Any;
 use std::future::Future;
@@ -13,17 +16,17 @@ use http::{Method, Request};
 use http_body::Body as HttpBody;
 use http_body_util::{BodyExt, LengthLimitError, Limited};
 
-use crate::build::Chain;
-use crate::render::text_rejection;
+use crate::compiled::{App, Chain, ChainHandler};
+use crate::render;
 use crate::step::{Flow, Outcome};
-use crate::{App, Ctx, Rejection, Reply, Response};
+use crate::{Ctx, Rejection, Reply, Response};
 
 /// The error type request bodies may fail with.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// How a chain ends once its steps have passed.
-enum End {
-    Handler,
+enum End<'a, S> {
+    Handler(&'a ChainHandler<S>),
     NotFound,
     NotAllowed(HeaderValue),
 }
@@ -77,13 +80,13 @@ impl<S: Clone + Send + Sync + 'static> App<S> {
             match catch_unwind(AssertUnwindSafe(|| {
                 run_sync(chain, &end, &mut cx, &mut body)
             })) {
-                Ok(Progress::Done(reply, depth)) => {
-                    return Dispatch::ready(finish(chain, &cx, reply, depth, is_head));
+                Ok(Progress::Done(reply)) => {
+                    return Dispatch::ready(finish(chain, &cx, reply, is_head));
                 }
                 Ok(Progress::Await(step)) => step,
                 Err(panic) => {
                     let reply = panicked(&cx, &*panic);
-                    return Dispatch::ready(finish(chain, &cx, reply, cx.depth, is_head));
+                    return Dispatch::ready(finish(chain, &cx, reply, is_head));
                 }
             }
         } else {
@@ -98,23 +101,22 @@ impl<S: Clone + Send + Sync + 'static> App<S> {
                     tokio::time::timeout(limit, steps).await.ok()
                 }
             };
-            let (reply, depth) = match ran {
-                Some(Ok(done)) => done,
-                Some(Err(panic)) => (panicked(&cx, &*panic), cx.depth),
+            let reply = match ran {
+                Some(Ok(reply)) => reply,
+                Some(Err(panic)) => panicked(&cx, &*panic),
                 None => {
-                    let rejection = Rejection::unavailable().with_message("request timed out");
-                    (Reply::Rejection(rejection), cx.depth)
+                    Reply::Rejection(Rejection::unavailable().with_message("request timed out"))
                 }
             };
-            finish(chain, &cx, reply, depth, is_head)
+            finish(chain, &cx, reply, is_head)
         }))
     }
 
     /// Finds the chain for the request and records its path parameters in the context.
-    fn resolve(&self, cx: &mut Ctx<S>) -> (&Chain<S>, End) {
+    fn resolve(&self, cx: &mut Ctx<S>) -> (&Chain<S>, End<'_, S>) {
         let path = cx.path();
         let base = path.as_ptr() as usize;
-        let mut ranges = [(0u32, 0u32); crate::ctx::MAX_PARAMS];
+        let mut ranges = [(0u32, 0u32); crate::limits::MAX_PARAMS];
         let mut count = 0;
         let mut record = |params: &matchit::Params<'_, '_>| {
             for (slot, (_, value)) in ranges.iter_mut().zip(params.iter()) {
@@ -129,7 +131,10 @@ impl<S: Clone + Send + Sync + 'static> App<S> {
                 record(&found.params);
                 let entry = &self.entries[*found.value];
                 match entry.route_for(cx.method()) {
-                    Some(route) => (&self.chains[route], End::Handler),
+                    Some(route) => {
+                        let route = &self.route_chains[route];
+                        (&route.chain, End::Handler(&route.handler))
+                    }
                     None => (
                         &self.node_chains[entry.node],
                         End::NotAllowed(entry.allow.clone()),
@@ -177,18 +182,18 @@ fn apply<S>(cx: &mut Ctx<S>, outcome: Outcome) -> Result<(), Reply> {
 }
 
 /// The answer of a chain that ends without a handler: 404, or 405 with `Allow`.
-fn refusal(end: &End) -> Reply {
-    match end {
-        End::NotAllowed(allow) => Reply::Rejection(Rejection::method_not_allowed(allow.clone())),
-        // `Handler` never gets here: it ends with the handler's own reply.
-        End::NotFound | End::Handler => Reply::Rejection(Rejection::not_found()),
-    }
+fn not_found() -> Reply {
+    Reply::Rejection(Rejection::not_found())
+}
+
+fn not_allowed(allow: &HeaderValue) -> Reply {
+    Reply::Rejection(Rejection::method_not_allowed(allow.clone()))
 }
 
 /// How far the synchronous fast path got.
 enum Progress {
-    /// The request is answered (reply, deepest node entered).
-    Done(Reply, u8),
+    /// The request is answered; `cx.depth` is the deepest node entered.
+    Done(Reply),
     /// Step `n` (or the handler, at `steps.len()`) must be awaited, or the body read.
     Await(usize),
 }
@@ -196,7 +201,7 @@ enum Progress {
 /// Runs the chain's leading synchronous steps (and a synchronous handler) as plain calls.
 fn run_sync<S, B: HttpBody>(
     chain: &Chain<S>,
-    end: &End,
+    end: &End<'_, S>,
     cx: &mut Ctx<S>,
     body: &mut Option<B>,
 ) -> Progress {
@@ -210,24 +215,24 @@ fn run_sync<S, B: HttpBody>(
             Flow::Pending(_) => unreachable_sync_step(),
         };
         if let Err(reply) = apply(cx, outcome) {
-            return Progress::Done(reply, step.depth);
+            return Progress::Done(reply);
         }
     }
     enter(cx, chain.leaf_depth, chain.leaf_scope);
     let reply = match end {
-        End::NotFound | End::NotAllowed(_) => refusal(end),
-        End::Handler => {
-            let handler = chain.handler.as_ref().expect("a route chain has a handler");
-            if !chain.handler_sync || !take_empty_body(cx, body) {
+        End::NotFound => not_found(),
+        End::NotAllowed(allow) => not_allowed(allow),
+        End::Handler(handler) => {
+            if !handler.sync || !take_empty_body(cx, body) {
                 return Progress::Await(chain.steps.len());
             }
-            match handler.run(cx) {
+            match handler.run.run(cx) {
                 Flow::Ready(reply) => reply,
                 Flow::Pending(_) => unreachable_sync_step(),
             }
         }
     };
-    Progress::Done(reply, cx.depth)
+    Progress::Done(reply)
 }
 
 /// A step registered as `mode::Sync` returned a future: a hand-written implementation broke
@@ -277,14 +282,14 @@ impl Future for Dispatch<'_> {
 }
 
 /// Runs the steps in order until one answers, then the handler (or the 404/405 refusal).
-/// Returns the reply and the depth of the deepest node entered.
+/// `cx.depth` is left at the deepest node entered.
 async fn run_chain<S, B>(
     chain: &Chain<S>,
-    end: &End,
+    end: &End<'_, S>,
     cx: &mut Ctx<S>,
     mut body: Option<B>,
     start: usize,
-) -> (Reply, u8)
+) -> Reply
 where
     B: HttpBody<Data = Bytes> + Send + 'static,
     B::Error: Into<BoxError>,
@@ -293,7 +298,7 @@ where
         if i == chain.body_at && !take_empty_body(cx, &mut body) {
             // Boxed: collecting a body is a big future, and only requests with one need it.
             if let Err(rejection) = Box::pin(read_body(cx, &mut body, chain.body_limit)).await {
-                return (Reply::Rejection(rejection), cx.depth);
+                return Reply::Rejection(rejection);
             }
         }
         enter(cx, step.depth, step.scope);
@@ -303,44 +308,37 @@ where
             Flow::Pending(fut) => fut.await,
         };
         if let Err(reply) = apply(cx, outcome) {
-            return (reply, step.depth);
+            return reply;
         }
     }
     enter(cx, chain.leaf_depth, chain.leaf_scope);
-    let reply = match end {
-        End::NotFound | End::NotAllowed(_) => refusal(end),
-        End::Handler => {
-            let handler = chain.handler.as_ref().expect("a route chain has a handler");
+    match end {
+        End::NotFound => not_found(),
+        End::NotAllowed(allow) => not_allowed(allow),
+        End::Handler(handler) => {
             if !take_empty_body(cx, &mut body) {
                 if let Err(rejection) = Box::pin(read_body(cx, &mut body, chain.body_limit)).await {
-                    return (Reply::Rejection(rejection), cx.depth);
+                    return Reply::Rejection(rejection);
                 }
             }
-            match handler.run(cx) {
+            match handler.run.run(cx) {
                 Flow::Ready(reply) => reply,
                 Flow::Pending(fut) => fut.await,
             }
         }
-    };
-    (reply, cx.depth)
+    }
 }
 
 /// Renders a rejection with the chain's renderer, adds its headers, and runs the after hooks
-/// of the nodes entered, leaf to root.
-fn finish<S: 'static>(
-    chain: &Chain<S>,
-    cx: &Ctx<S>,
-    reply: Reply,
-    depth: u8,
-    is_head: bool,
-) -> Response {
+/// of the nodes entered (down to `cx.depth`), leaf to root.
+fn finish<S: 'static>(chain: &Chain<S>, cx: &Ctx<S>, reply: Reply, is_head: bool) -> Response {
     let mut res = match reply {
         Reply::Response(res) => res,
         Reply::Rejection(rejection) => {
             let rendered = catch_unwind(AssertUnwindSafe(|| chain.renderer.render(cx, &rejection)));
             let mut res = rendered.unwrap_or_else(|panic| {
                 panicked(cx, &*panic);
-                text_rejection(&Rejection::internal())
+                render::text(&Rejection::internal())
             });
             if let Some(headers) = rejection.headers() {
                 for (name, value) in headers {
@@ -350,7 +348,7 @@ fn finish<S: 'static>(
             res
         }
     };
-    let from = chain.after_from[usize::from(depth)];
+    let from = chain.after_from[usize::from(cx.depth)];
     for after in &chain.afters[from..] {
         if let Err(panic) = catch_unwind(AssertUnwindSafe(|| after.call(cx, &mut res))) {
             panicked(cx, &*panic);

@@ -5,7 +5,25 @@ use std::fmt;
 
 use http::Method;
 
-use crate::tree::{StepDesc, StepKind};
+/// What kind of step an entry of a chain is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StepKind {
+    /// A guard: lets the request pass or answers it.
+    Guard,
+    /// A resource loader.
+    Load,
+    /// An after hook.
+    After,
+    /// The route's handler.
+    Handler,
+}
+
+/// A step's name and description, as introspection shows it.
+#[derive(Clone, Debug)]
+pub(crate) struct StepDesc {
+    pub(crate) name: Cow<'static, str>,
+    pub(crate) doc: Option<&'static str>,
+}
 
 /// A route as introspection sees it: method, full path and the chain that runs for it.
 #[derive(Clone, Debug)]
@@ -121,7 +139,7 @@ impl fmt::Display for RouteInfo {
         write!(f, "{} {}", self.method, self.path)?;
         for step in &self.chain {
             let arrow = match step.kind {
-                StepKind::Before | StepKind::Load => "→",
+                StepKind::Guard | StepKind::Load => "→",
                 StepKind::Handler => "⇒",
                 StepKind::After => "←",
             };
@@ -156,7 +174,7 @@ impl TreeView {
 
 fn kind_label(kind: StepKind) -> &'static str {
     match kind {
-        StepKind::Before => "before",
+        StepKind::Guard => "guard",
         StepKind::Load => "load",
         StepKind::After => "after",
         StepKind::Handler => "handler",

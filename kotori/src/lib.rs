@@ -3,13 +3,13 @@
 //! A route-guard framework for web backends whose URL space is a tree of authority.
 //!
 //! Every prefix node of the tree (`/manage`, `/manage/dating/admin/api`, `/live/{id}`) carries
-//! **before hooks** (guards), **resource loaders** (turn `{id}` into a loaded, checked `Live`
+//! **guards**, **resource loaders** (turn `{id}` into a loaded, checked `Live`
 //! once for everything below) and **after hooks**, and may set how rejections are
 //! **rendered**. A route placed under a node is protected by every guard above it *by
 //! construction*; the whole policy can be printed and audited; a handler that needs a resource
 //! no ancestor loads is a build error.
 //!
-//! The tree compiles once into a [`matchit`] router whose leaves hold the flattened chain of
+//! The tree compiles once into a [matchit](https://docs.rs/matchit) router whose leaves hold the flattened chain of
 //! steps; dispatch is one lookup and a walk over a slice, served on hyper 1.x / tokio.
 //!
 //! ```
@@ -43,7 +43,7 @@
 //!
 //! let app = Kotori::new(());
 //! let manage = app.node("/manage").load(load_operator);
-//! let courses = manage.node("/service1/god/api/courses").before(can_read_courses);
+//! let courses = manage.node("/service1/god/api/courses").guard(can_read_courses);
 //! courses.node("/{id}").load(load_course).get("/show.json", show);
 //! let app = app.build().expect("every resource is loaded above its users");
 //!
@@ -62,57 +62,87 @@
 //! The guide in `docs/` explains the concepts: the tree and its order, loaders, rejections and
 //! renderers, introspection, testing, and how kotori differs from Flask blueprints, axum layers
 //! and salvo hoops.
+//!
+//! # Module map
+//!
+//! The root holds what every application uses; the modules hold one concept each.
+//!
+//! - `tree` — declaring the tree: [`Kotori`], [`Node`], [`Route`]. Only records what the user
+//!   declares.
+//! - `build` — [`Kotori::build`]: checks the tree and compiles it (prefixes joined, chains
+//!   flattened, resources checked, router built); every problem is a [`Problem`] of one
+//!   [`BuildError`].
+//! - `compiled` — the compiled form, [`App`]: router, one chain per route and per node.
+//! - [`dispatch`] — one request through the compiled form; [`serve`] and [`test`] call it.
+//! - [`introspect`] — what the compiled tree shows: route table, printed tree, audits.
+//! - [`step`] — the traits behind guards, loaders, handlers and after hooks, for steps written
+//!   by hand; plain functions implement them.
+//! - [`extract`] — typed arguments of steps ([`Res`], [`Path`], [`Json`]...) and how to write
+//!   your own.
+//! - `ctx` — [`Ctx`], the request context every step sees.
+//! - `rejection`, `reply` — [`Rejection`], and what handlers return ([`IntoReply`]).
+//! - [`render`] — how rejections become responses under a subtree.
+//! - [`serve`] — serving an [`App`] on hyper; [`limits`] — the defaults kotori enforces.
+//! - [`test`] — the in-process test client.
+//!
+//! # The path of a request
+//!
+//! [`serve`](fn@serve) accepts a connection and hands each request to [`App::dispatch`]
+//! (`dispatch.rs`). Dispatch looks the path up once in the router of the compiled form
+//! (`compiled.rs`): a match gives a route's chain, no match (or no such method) the chain of
+//! the deepest node the path reaches, which ends in 404 or 405. It then walks the chain's steps
+//! root to leaf — synchronous ones called directly, the first that awaits boxed once
+//! (`step/`) — storing what loaders load in the [`Ctx`] (`ctx.rs`) for the extractors of later
+//! steps (`extract.rs`). The first step that answers stops the walk; otherwise the handler
+//! replies. A [`Rejection`] is rendered by the chain's renderer (`render.rs`), and the after
+//! hooks of the nodes entered run leaf to root before the response goes out.
 
-mod after;
-mod app;
 mod build;
-mod client;
+mod compiled;
 mod ctx;
-mod dispatch;
+pub mod dispatch;
 mod error;
-mod extract;
-mod introspect;
+pub mod extract;
+pub mod introspect;
+pub mod limits;
 mod path;
 mod percent;
 mod rejection;
-mod render;
+pub mod render;
 mod reply;
-mod serve;
+pub mod serve;
 pub mod step;
+pub mod test;
 mod tree;
 
-pub use after::After;
-pub use app::App;
-pub use build::DEFAULT_BODY_LIMIT;
-pub use client::{TestClient, TestRequest, TestResponse};
-pub use ctx::{Ctx, MAX_PARAMS};
-pub use dispatch::{BoxError, Dispatch};
+pub use compiled::App;
+pub use ctx::Ctx;
 pub use error::{BuildError, Problem};
-pub use extract::{Form, FromCtx, Json, Needs, Path, Query, Res, ResourceType, State};
-pub use introspect::{Audit, AuditFailure, RouteInfo, StepInfo, TreeView};
+pub use extract::{Form, Json, Path, Query, Res, State};
 pub use rejection::Rejection;
-pub use render::{Render, default_renderer, json_rejection, text_rejection, wants_json};
 pub use reply::{Body, IntoReply, Reply, Response};
-pub use serve::{DEFAULT_HEADER_READ_TIMEOUT, Serve, serve};
-pub use step::{Handler, Hook, Loader, named};
-pub use tree::{Kotori, Node, Route, StepKind};
+pub use serve::{Serve, serve};
+pub use step::{Named, named};
+pub use tree::{Kotori, Node, Route};
 
+/// The `http` crate kotori's signatures use (requests, headers, status codes).
 pub use http;
-pub use matchit;
 
 #[cfg(feature = "macros")]
-pub use kotori_macros::{handler, hook, loader};
+pub use kotori_macros::{guard, handler, loader};
 
 /// What the code generated by kotori's macros calls. Not a public API: it may change at any
 /// time.
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::step::{Flow, Macro, Outcome, mode};
-    use crate::step::{HookOutput, LoaderOutput};
-    use crate::{IntoReply, Rejection, Reply};
+    pub use crate::extract::{FromCtx, Needs, ResourceType};
+    pub use crate::step::{Flow, Guard, Handler, Loader, Macro, Outcome, mode};
+    use crate::step::{GuardOutput, LoaderOutput};
+    pub use crate::{Ctx, Reply};
+    use crate::{IntoReply, Rejection};
 
-    pub fn hook_outcome(output: impl HookOutput) -> Outcome {
-        Outcome::of_hook(output)
+    pub fn guard_outcome(output: impl GuardOutput) -> Outcome {
+        Outcome::of_guard(output)
     }
 
     pub fn loader_outcome<O: LoaderOutput>(output: O) -> Outcome {
@@ -128,8 +158,8 @@ pub mod __private {
     }
 
     /// The resource type a loader returning `O` produces.
-    pub fn produces<O: LoaderOutput>() -> crate::ResourceType {
-        crate::ResourceType::of::<O::Resource>()
+    pub fn produces<O: LoaderOutput>() -> ResourceType {
+        ResourceType::of::<O::Resource>()
     }
 }
 

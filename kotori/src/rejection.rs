@@ -9,7 +9,7 @@ use http::{HeaderMap, StatusCode};
 /// A refusal: an HTTP status, a business code and a message.
 ///
 /// A rejection is a value, not a response: the nearest renderer on the request's path turns it
-/// into one (see [`Render`](crate::Render)), so the same guard answers with a JSON envelope under
+/// into one (see [`Render`](crate::render::Render)), so the same guard answers with a JSON envelope under
 /// a `.json` API and with a plain page elsewhere.
 ///
 /// The business code defaults to `status * 100 + 1` (404 → `40401`), matching the code classes

@@ -1,4 +1,4 @@
-//! Renderers: how a rejection looks under a subtree.
+//! Renderers: how a rejection looks under a subtree, and kotori's default one.
 
 use std::borrow::Cow;
 
@@ -42,24 +42,36 @@ where
     }
 }
 
-/// The renderer used where no node sets one: `{"code": ..., "msg": ...}` as JSON when the path
-/// ends in `.json` or the client accepts `application/json`, else the message as plain text.
-pub fn default_renderer<S>(cx: &Ctx<S>, rejection: &Rejection) -> Response {
+/// The renderer used where no node sets one: [`json`] when the path ends in `.json` or the
+/// client accepts `application/json`, else [`text`].
+///
+/// ```
+/// use kotori::{Kotori, Rejection};
+///
+/// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+/// let app = Kotori::new(());
+/// app.get("/gone.json", || async { Rejection::not_found() });
+/// let app = app.build().unwrap();
+/// let res = app.client().get("/gone.json").send().await;
+/// assert_eq!(res.json::<serde_json::Value>()["code"], 40401);
+/// # });
+/// ```
+pub fn default<S>(cx: &Ctx<S>, rejection: &Rejection) -> Response {
     if wants_json(cx) {
-        json_rejection(rejection)
+        json(rejection)
     } else {
-        text_rejection(rejection)
+        text(rejection)
     }
 }
 
-/// A rejection as the JSON envelope `{"code": ..., "msg": ...}`.
-pub fn json_rejection(rejection: &Rejection) -> Response {
-    let body = serde_json::json!({ "code": rejection.code(), "msg": rejection.message() });
+/// A rejection as JSON: `{"code": 40401, "message": "Not Found"}`, with its status.
+pub fn json(rejection: &Rejection) -> Response {
+    let body = serde_json::json!({ "code": rejection.code(), "message": rejection.message() });
     json_response(rejection.status(), body.to_string().into_bytes())
 }
 
-/// A rejection as its message in plain text.
-pub fn text_rejection(rejection: &Rejection) -> Response {
+/// A rejection as its message in plain text, with its status.
+pub fn text(rejection: &Rejection) -> Response {
     let mut res = Response::new(Body::from(rejection.message().to_owned()));
     *res.status_mut() = rejection.status();
     res.headers_mut().insert(

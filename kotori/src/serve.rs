@@ -15,9 +15,7 @@ use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 
 use crate::App;
-
-/// How long a client may take to send a request's headers before the connection is closed.
-pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
+use crate::limits::DEFAULT_HEADER_READ_TIMEOUT;
 
 /// Serves `app` on `listener` until the future is dropped or the shutdown signal fires.
 ///

@@ -1,6 +1,7 @@
-//! Building the tree: nodes, routes, and the steps attached to them.
+//! Declaring the tree: nodes, routes, and the steps attached to them.
+//!
+//! This module only records what the user declares; [`build`](crate::build) compiles it.
 
-use std::borrow::Cow;
 use std::cell::RefCell;
 use std::marker::PhantomData;
 use std::ops::Deref;
@@ -10,13 +11,16 @@ use std::time::Duration;
 
 use http::Method;
 
+use crate::extract::{Needs, ResourceType};
+use crate::introspect::{StepDesc, StepKind};
+use crate::render::Render;
+use crate::step::Handler;
 use crate::step::mode::StepMode;
-use crate::step::{AsHandler, AsHook, AsLoader, ErasedHandler, ErasedStep};
-use crate::{After, App, BuildError, Handler, Hook, Loader, Needs, Render, ResourceType};
+use crate::step::{After, AsGuard, AsHandler, AsLoader, ErasedHandler, ErasedStep, Guard, Loader};
 
 /// The application being built: the root of the tree and the shared state.
 ///
-/// `Kotori` derefs to its root [`Node`], so `app.node("/manage")`, `app.before(...)` and
+/// `Kotori` derefs to its root [`Node`], so `app.node("/manage")`, `app.guard(...)` and
 /// `app.get(...)` work on the root. Nodes and routes are handles: configure them in any order —
 /// a guard added after a node's routes still protects them — then [`build`](Kotori::build).
 ///
@@ -32,14 +36,14 @@ use crate::{After, App, BuildError, Handler, Hook, Loader, Needs, Render, Resour
 /// }
 ///
 /// let app = Kotori::new(());
-/// let manage = app.node("/manage").before(require_operator);
+/// let manage = app.node("/manage").guard(require_operator);
 /// manage.node("/courses/{id}").get("/show.json", show_course);
 /// let app = app.build().expect("a valid tree");
 /// assert_eq!(app.routes()[0].path(), "/manage/courses/{id}/show.json");
 /// ```
 pub struct Kotori<S> {
-    root: Node<S>,
-    state: S,
+    pub(crate) root: Node<S>,
+    pub(crate) state: S,
 }
 
 /// A node of the tree: a path prefix (possibly empty) with guards, loaders, after hooks, an
@@ -48,7 +52,7 @@ pub struct Kotori<S> {
 /// A `Node` is a cheap handle: clone it, pass it to functions (that is how one subtree
 /// definition is mounted at several places), keep configuring it.
 pub struct Node<S> {
-    tree: Rc<RefCell<Tree<S>>>,
+    pub(crate) tree: Rc<RefCell<Tree<S>>>,
     id: usize,
 }
 
@@ -64,8 +68,8 @@ pub(crate) struct Tree<S> {
     pub(crate) routes: Vec<RouteDef<S>>,
 }
 
-/// The steps and settings a node or a route carries.
-pub(crate) struct Layer<S> {
+/// The steps and settings attached to a node or a route.
+pub(crate) struct Attached<S> {
     pub(crate) steps: Vec<StepDef<S>>,
     pub(crate) afters: Vec<AfterDef<S>>,
     pub(crate) settings: Settings,
@@ -76,7 +80,7 @@ pub(crate) struct NodeDef<S> {
     pub(crate) parent: Option<usize>,
     pub(crate) children: Vec<usize>,
     pub(crate) routes: Vec<usize>,
-    pub(crate) layer: Layer<S>,
+    pub(crate) attached: Attached<S>,
     pub(crate) renderer: Option<RenderDef<S>>,
 }
 
@@ -84,31 +88,17 @@ pub(crate) struct RouteDef<S> {
     pub(crate) node: usize,
     pub(crate) method: Method,
     pub(crate) rule: String,
-    pub(crate) handler: Arc<dyn ErasedHandler<S>>,
-    pub(crate) handler_info: StepDesc,
-    pub(crate) handler_needs: Vec<Needs>,
-    pub(crate) handler_sync: bool,
-    pub(crate) layer: Layer<S>,
+    pub(crate) handler: HandlerDef<S>,
+    pub(crate) attached: Attached<S>,
 }
 
-/// What kind of step an entry of a chain is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum StepKind {
-    /// A before hook (guard).
-    Before,
-    /// A resource loader.
-    Load,
-    /// An after hook.
-    After,
-    /// The route's handler.
-    Handler,
-}
-
-/// A step's name and description, as introspection shows it.
-#[derive(Clone, Debug)]
-pub(crate) struct StepDesc {
-    pub(crate) name: Cow<'static, str>,
-    pub(crate) doc: Option<&'static str>,
+/// A route's handler as declared.
+pub(crate) struct HandlerDef<S> {
+    pub(crate) desc: StepDesc,
+    pub(crate) needs: Vec<Needs>,
+    /// Finishes without awaiting.
+    pub(crate) sync: bool,
+    pub(crate) run: Arc<dyn ErasedHandler<S>>,
 }
 
 pub(crate) struct StepDef<S> {
@@ -122,12 +112,12 @@ pub(crate) struct StepDef<S> {
 }
 
 pub(crate) struct AfterDef<S> {
-    pub(crate) name: Cow<'static, str>,
+    pub(crate) desc: StepDesc,
     pub(crate) hook: Arc<dyn After<S>>,
 }
 
 pub(crate) struct RenderDef<S> {
-    pub(crate) name: Cow<'static, str>,
+    pub(crate) name: std::borrow::Cow<'static, str>,
     pub(crate) renderer: Arc<dyn Render<S>>,
 }
 
@@ -138,9 +128,9 @@ pub(crate) struct Settings {
     pub(crate) timeout: Option<Duration>,
 }
 
-impl<S> Default for Layer<S> {
+impl<S> Default for Attached<S> {
     fn default() -> Self {
-        Layer {
+        Attached {
             steps: Vec::new(),
             afters: Vec::new(),
             settings: Settings::default(),
@@ -158,7 +148,7 @@ impl<S: Clone + Send + Sync + 'static> Kotori<S> {
                 parent: None,
                 children: Vec::new(),
                 routes: Vec::new(),
-                layer: Layer::default(),
+                attached: Attached::default(),
                 renderer: None,
             }],
             routes: Vec::new(),
@@ -175,15 +165,6 @@ impl<S: Clone + Send + Sync + 'static> Kotori<S> {
     /// The root node (also reachable through `Deref`).
     pub fn root(&self) -> &Node<S> {
         &self.root
-    }
-
-    /// Compiles the tree: joins prefixes, flattens every route's chain of steps, checks that
-    /// each step's resources are loaded above it, and builds the router.
-    ///
-    /// Every problem is collected and reported at once; see [`BuildError`].
-    pub fn build(self) -> Result<App<S>, BuildError> {
-        let tree = self.root.tree.borrow();
-        crate::build::build(&tree, self.state)
     }
 }
 
@@ -223,7 +204,7 @@ impl<S: 'static> Node<S> {
             parent: Some(self.id),
             children: Vec::new(),
             routes: Vec::new(),
-            layer: Layer::default(),
+            attached: Attached::default(),
             renderer: None,
         });
         tree.nodes[self.id].children.push(id);
@@ -238,16 +219,28 @@ impl<S: 'static> Node<S> {
         self.node("")
     }
 
-    /// Adds a before hook (guard). It protects every route under this node, whenever they
-    /// were added.
-    pub fn before<H, A, M>(&self, hook: H) -> Self
+    /// Adds a guard: it lets the request pass or answers it. It protects every route under
+    /// this node, whenever they were added.
+    pub fn guard<G, A, M>(&self, guard: G) -> Self
     where
-        H: Hook<S, A, M>,
+        G: Guard<S, A, M>,
         A: 'static,
         M: StepMode,
     {
-        self.with_layer(|layer| layer.steps.push(hook_def(hook)));
+        self.with_attached(|at| at.steps.push(guard_def(guard)));
         self.clone()
+    }
+
+    /// The former name of [`Node::guard`].
+    #[doc(hidden)]
+    #[deprecated(since = "0.2.0", note = "renamed to `guard`")]
+    pub fn before<G, A, M>(&self, guard: G) -> Self
+    where
+        G: Guard<S, A, M>,
+        A: 'static,
+        M: StepMode,
+    {
+        self.guard(guard)
     }
 
     /// Adds a resource loader: the value it returns is stored for every step and handler below
@@ -258,13 +251,13 @@ impl<S: 'static> Node<S> {
         A: 'static,
         M: StepMode,
     {
-        self.with_layer(|layer| layer.steps.push(loader_def(loader)));
+        self.with_attached(|at| at.steps.push(loader_def(loader)));
         self.clone()
     }
 
     /// Adds an after hook, run on every response of a request that entered this node.
     pub fn after<F: After<S>>(&self, hook: F) -> Self {
-        self.with_layer(|layer| layer.afters.push(after_def(hook)));
+        self.with_attached(|at| at.afters.push(after_def(hook)));
         self.clone()
     }
 
@@ -279,14 +272,14 @@ impl<S: 'static> Node<S> {
 
     /// Limits request bodies under this node (bytes; 413 beyond). Default 2 MiB.
     pub fn body_limit(&self, bytes: usize) -> Self {
-        self.with_layer(|layer| layer.settings.body_limit = Some(bytes));
+        self.with_attached(|at| at.settings.body_limit = Some(bytes));
         self.clone()
     }
 
     /// Bounds the time a request under this node may take, steps and handler included; past
     /// it the request gets a 503. No timeout by default.
     pub fn timeout(&self, timeout: Duration) -> Self {
-        self.with_layer(|layer| layer.settings.timeout = Some(timeout));
+        self.with_attached(|at| at.settings.timeout = Some(timeout));
         self.clone()
     }
 
@@ -304,14 +297,16 @@ impl<S: 'static> Node<S> {
             node: self.id,
             method,
             rule: rule.to_owned(),
-            handler_info: StepDesc {
-                name: handler.name(),
-                doc: handler.doc(),
+            handler: HandlerDef {
+                desc: StepDesc {
+                    name: handler.name(),
+                    doc: handler.doc(),
+                },
+                needs: handler.needs(),
+                sync: M::SYNC,
+                run: Arc::new(AsHandler(handler, PhantomData)),
             },
-            handler_needs: handler.needs(),
-            handler_sync: M::SYNC,
-            handler: Arc::new(AsHandler(handler, PhantomData)),
-            layer: Layer::default(),
+            attached: Attached::default(),
         });
         tree.nodes[self.id].routes.push(id);
         Route {
@@ -370,21 +365,33 @@ impl<S: 'static> Node<S> {
         self.route(Method::PATCH, rule, handler)
     }
 
-    fn with_layer(&self, f: impl FnOnce(&mut Layer<S>)) {
-        f(&mut self.tree.borrow_mut().nodes[self.id].layer);
+    fn with_attached(&self, f: impl FnOnce(&mut Attached<S>)) {
+        f(&mut self.tree.borrow_mut().nodes[self.id].attached);
     }
 }
 
 impl<S: 'static> Route<S> {
     /// Adds a guard for this route only; it runs after every node's steps.
-    pub fn before<H, A, M>(&self, hook: H) -> Self
+    pub fn guard<G, A, M>(&self, guard: G) -> Self
     where
-        H: Hook<S, A, M>,
+        G: Guard<S, A, M>,
         A: 'static,
         M: StepMode,
     {
-        self.with_layer(|layer| layer.steps.push(hook_def(hook)));
+        self.with_attached(|at| at.steps.push(guard_def(guard)));
         self.clone()
+    }
+
+    /// The former name of [`Route::guard`].
+    #[doc(hidden)]
+    #[deprecated(since = "0.2.0", note = "renamed to `guard`")]
+    pub fn before<G, A, M>(&self, guard: G) -> Self
+    where
+        G: Guard<S, A, M>,
+        A: 'static,
+        M: StepMode,
+    {
+        self.guard(guard)
     }
 
     /// Adds a loader for this route only.
@@ -394,44 +401,44 @@ impl<S: 'static> Route<S> {
         A: 'static,
         M: StepMode,
     {
-        self.with_layer(|layer| layer.steps.push(loader_def(loader)));
+        self.with_attached(|at| at.steps.push(loader_def(loader)));
         self.clone()
     }
 
     /// Adds an after hook for this route only; it runs before the nodes' after hooks.
     pub fn after<F: After<S>>(&self, hook: F) -> Self {
-        self.with_layer(|layer| layer.afters.push(after_def(hook)));
+        self.with_attached(|at| at.afters.push(after_def(hook)));
         self.clone()
     }
 
     /// Overrides the inherited body limit for this route.
     pub fn body_limit(&self, bytes: usize) -> Self {
-        self.with_layer(|layer| layer.settings.body_limit = Some(bytes));
+        self.with_attached(|at| at.settings.body_limit = Some(bytes));
         self.clone()
     }
 
     /// Overrides the inherited timeout for this route.
     pub fn timeout(&self, timeout: Duration) -> Self {
-        self.with_layer(|layer| layer.settings.timeout = Some(timeout));
+        self.with_attached(|at| at.settings.timeout = Some(timeout));
         self.clone()
     }
 
-    fn with_layer(&self, f: impl FnOnce(&mut Layer<S>)) {
-        f(&mut self.tree.borrow_mut().routes[self.id].layer);
+    fn with_attached(&self, f: impl FnOnce(&mut Attached<S>)) {
+        f(&mut self.tree.borrow_mut().routes[self.id].attached);
     }
 }
 
-fn hook_def<S, H: Hook<S, A, M>, A: 'static, M: StepMode>(hook: H) -> StepDef<S> {
+fn guard_def<S, G: Guard<S, A, M>, A: 'static, M: StepMode>(guard: G) -> StepDef<S> {
     StepDef {
         desc: StepDesc {
-            name: hook.name(),
-            doc: hook.doc(),
+            name: guard.name(),
+            doc: guard.doc(),
         },
-        kind: StepKind::Before,
+        kind: StepKind::Guard,
         sync: M::SYNC,
-        needs: hook.needs(),
+        needs: guard.needs(),
         produces: None,
-        step: Arc::new(AsHook(hook, PhantomData)),
+        step: Arc::new(AsGuard(guard, PhantomData)),
     }
 }
 
@@ -451,7 +458,10 @@ fn loader_def<S, L: Loader<S, A, M>, A: 'static, M: StepMode>(loader: L) -> Step
 
 fn after_def<S, F: After<S>>(hook: F) -> AfterDef<S> {
     AfterDef {
-        name: hook.name(),
+        desc: StepDesc {
+            name: hook.name(),
+            doc: None,
+        },
         hook: Arc::new(hook),
     }
 }

@@ -15,10 +15,10 @@ fn panicking_app() -> (Trace, kotori::App<Trace>) {
     let app = Kotori::new(trace.clone());
     app.after(after("root.after"));
     app.node("/sync-guard")
-        .before(|_: &mut Ctx<Trace>| -> Result<(), Rejection> { panic!("secret detail") })
+        .guard(|_: &mut Ctx<Trace>| -> Result<(), Rejection> { panic!("secret detail") })
         .get("/x", || async { "unreachable" });
     app.node("/async-guard")
-        .before(|| async {
+        .guard(|| async {
             tokio::task::yield_now().await;
             if true {
                 panic!("secret detail");
@@ -66,7 +66,7 @@ async fn a_panic_anywhere_becomes_a_rendered_500_and_serving_goes_on() {
     let res = app.client().get("/async-handler.json").send().await;
     assert_eq!(
         res.json::<serde_json::Value>(),
-        serde_json::json!({"code": 50001, "msg": "Internal Server Error"})
+        serde_json::json!({"code": 50001, "message": "Internal Server Error"})
     );
 }
 
@@ -140,7 +140,7 @@ async fn bodies_over_the_limit_get_413_declared_or_not() {
         .send()
         .await;
     assert_eq!(res.status(), 200);
-    let big = vec![b'x'; kotori::DEFAULT_BODY_LIMIT + 1];
+    let big = vec![b'x'; kotori::limits::DEFAULT_BODY_LIMIT + 1];
     let res = app.client().post("/default").body(big).send().await;
     assert_eq!(res.status(), 413);
 }
@@ -153,7 +153,7 @@ async fn the_body_is_read_before_the_first_step_that_takes_it() {
     }
     let app = Kotori::new(());
     app.node("/api")
-        .before(|Form(signed): Form<Signed>| {
+        .guard(|Form(signed): Form<Signed>| {
             if signed.sign == "good" {
                 Ok(())
             } else {
@@ -197,7 +197,7 @@ async fn the_body_is_read_before_the_first_step_that_takes_it() {
 async fn a_raw_guard_reading_an_unread_body_gets_an_error_that_says_what_to_do() {
     let app = Kotori::new(());
     app.node("/x")
-        .before(|cx: &mut Ctx<()>| cx.body().map(|_| ()))
+        .guard(|cx: &mut Ctx<()>| cx.body().map(|_| ()))
         .post("/y", || async { "" });
     let app = app.build().unwrap();
     let res = app.client().post("/x/y").body("data").send().await;
@@ -342,11 +342,11 @@ struct Liar;
 
 enum ByHand {}
 
-impl kotori::Hook<(), ByHand, kotori::step::mode::Sync> for Liar {
+impl kotori::step::Guard<(), ByHand, kotori::step::mode::Sync> for Liar {
     fn call<'a>(&'a self, _: &'a mut Ctx<()>) -> kotori::step::Flow<'a, kotori::step::Outcome> {
         kotori::step::Flow::Pending(Box::pin(async { kotori::step::Outcome::pass() }))
     }
-    fn needs(&self) -> Vec<kotori::Needs> {
+    fn needs(&self) -> Vec<kotori::extract::Needs> {
         Vec::new()
     }
 }
@@ -354,7 +354,7 @@ impl kotori::Hook<(), ByHand, kotori::step::mode::Sync> for Liar {
 #[tokio::test]
 async fn a_step_marked_sync_that_returns_a_future_is_a_500_and_serving_goes_on() {
     let app = Kotori::new(());
-    app.node("/lie").before(Liar).get("/x", || "unreachable");
+    app.node("/lie").guard(Liar).get("/x", || "unreachable");
     app.get("/fine", || "fine");
     let app = app.build().unwrap();
     let res = app.client().get("/lie/x").send().await;

@@ -12,14 +12,14 @@ use kotori::{Ctx, Kotori, Rejection, Response};
 fn guarded() -> (Trace, kotori::App<Trace>) {
     let trace = Trace::default();
     let app = Kotori::new(trace.clone());
-    app.before(mark("root"));
-    let api = app.node("/api").before(mark("api"));
+    app.guard(mark("root"));
+    let api = app.node("/api").guard(mark("api"));
     api.get("/public", || async { "public" });
-    let manage = app.node("/manage").before(deny("auth"));
+    let manage = app.node("/manage").guard(deny("auth"));
     manage.get("/users.json", || async { "users" });
     manage
         .node("/live/{id}")
-        .before(mark("live"))
+        .guard(mark("live"))
         .get("/show.json", || async { "live" });
     (trace, app.build().unwrap())
 }
@@ -65,7 +65,7 @@ async fn a_known_path_with_another_method_runs_the_guards_then_405_with_allow() 
 async fn parameters_are_visible_to_guards_of_an_unmatched_path() {
     let app = Kotori::new(());
     app.node("/live/{id}")
-        .before(|cx: &mut Ctx<()>| cx.param_as::<u64>("id").map(|_| ()))
+        .guard(|cx: &mut Ctx<()>| cx.param_as::<u64>("id").map(|_| ()))
         .get("/show", || async { "show" });
     let app = app.build().unwrap();
     assert_eq!(app.client().get("/live/7/nope").send().await.status(), 404);
@@ -90,7 +90,7 @@ async fn a_cors_hook_on_a_node_answers_preflights_for_its_routes() {
     }
     let app = Kotori::new(());
     app.node("/api")
-        .before(cors)
+        .guard(cors)
         .post("/orders", || async { "created" });
     let app = app.build().unwrap();
 
@@ -123,7 +123,7 @@ async fn head_is_served_by_get_without_a_body() {
 async fn the_default_renderer_speaks_json_to_json_paths_and_clients() {
     let app = Kotori::new(());
     app.node("/manage")
-        .before(|_: &mut Ctx<()>| Err::<(), _>(Rejection::forbidden()))
+        .guard(|_: &mut Ctx<()>| Err::<(), _>(Rejection::forbidden()))
         .get("/page", || async { "" });
     app.get("/x.json", || async { "" });
     let app = app.build().unwrap();
@@ -133,7 +133,7 @@ async fn the_default_renderer_speaks_json_to_json_paths_and_clients() {
     assert_eq!(res.header("content-type"), Some("application/json"));
     assert_eq!(
         res.json::<serde_json::Value>(),
-        serde_json::json!({"code": 40301, "msg": "Forbidden"})
+        serde_json::json!({"code": 40301, "message": "Forbidden"})
     );
 
     let res = app.client().get("/manage/page").send().await;
@@ -163,7 +163,7 @@ async fn the_nearest_renderer_renders_every_rejection_of_its_subtree() {
         res
     }
     fn envelope(_: &Ctx<()>, rejection: &Rejection) -> Response {
-        let mut res = kotori::json_rejection(rejection);
+        let mut res = kotori::render::json(rejection);
         res.headers_mut()
             .insert("x-renderer", "envelope".parse().unwrap());
         res
@@ -171,7 +171,7 @@ async fn the_nearest_renderer_renders_every_rejection_of_its_subtree() {
     let app = Kotori::new(());
     let manage = app.node("/manage").render(page);
     manage
-        .before(|cx: &mut Ctx<()>| match cx.header("authorization") {
+        .guard(|cx: &mut Ctx<()>| match cx.header("authorization") {
             Some(_) => Ok(()),
             None => Err(Rejection::unauthorized()),
         })
@@ -208,9 +208,9 @@ async fn a_forbidden_loader_can_be_turned_into_a_404_by_a_subtree_renderer() {
     // Existence must not leak: under /shops every 403 is rendered as a 404.
     fn hide_forbidden(cx: &Ctx<()>, rejection: &Rejection) -> Response {
         if rejection.status() == StatusCode::FORBIDDEN {
-            return kotori::default_renderer(cx, &Rejection::not_found());
+            return kotori::render::default(cx, &Rejection::not_found());
         }
-        kotori::default_renderer(cx, rejection)
+        kotori::render::default(cx, rejection)
     }
     let app = Kotori::new(());
     app.node("/shops")

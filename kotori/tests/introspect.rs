@@ -1,6 +1,7 @@
 //! Introspection: the route table with its ordered chains, the printed tree, and audits.
 
-use kotori::{Ctx, Kotori, Rejection, Res, StepKind, named};
+use kotori::introspect::StepKind;
+use kotori::{Ctx, Kotori, Rejection, Res, named};
 
 struct Operator;
 
@@ -41,8 +42,8 @@ fn app() -> kotori::App<()> {
     let manage = app.node("/manage").after(stamp);
     manage.post("/login.json", login);
     let authed = manage.group().load(load_operator);
-    let admin = authed.node("/dating/admin/api").before(require_admin);
-    admin.get("/users/search.json", search_users).before(named(
+    let admin = authed.node("/dating/admin/api").guard(require_admin);
+    admin.get("/users/search.json", search_users).guard(named(
         "require_privilege(users:read)",
         require_privilege("users:read"),
     ));
@@ -66,8 +67,8 @@ fn every_route_lists_its_chain_in_run_order_with_names_from_function_paths() {
         chain,
         [
             (StepKind::Load, "introspect::load_operator"),
-            (StepKind::Before, "introspect::require_admin"),
-            (StepKind::Before, "require_privilege(users:read)"),
+            (StepKind::Guard, "introspect::require_admin"),
+            (StepKind::Guard, "require_privilege(users:read)"),
             (StepKind::Handler, "introspect::search_users"),
             (StepKind::After, "introspect::stamp"),
         ]
@@ -93,9 +94,9 @@ fn the_printed_tree_shows_every_node_step_and_route() {
     (group)
       load    introspect::load_operator
       /dating/admin/api  [/manage/dating/admin/api]
-        before  introspect::require_admin
+        guard   introspect::require_admin
         GET /manage/dating/admin/api/users/search.json  ⇒ introspect::search_users
-            before  require_privilege(users:read)
+            guard   require_privilege(users:read)
 ";
     assert_eq!(printed, expected);
 }
@@ -138,13 +139,13 @@ fn audits_pass_when_the_policy_holds_and_name_the_routes_that_break_it() {
 fn names_can_carry_a_doc_line_into_the_tree() {
     let app = Kotori::new(());
     app.node("/x")
-        .before(named("open", |_: &mut Ctx<()>| Ok::<(), Rejection>(())).doc("lets everyone in"))
+        .guard(named("open", |_: &mut Ctx<()>| Ok::<(), Rejection>(())).doc("lets everyone in"))
         .get("/y", || async { "" });
     let app = app.build().unwrap();
     assert!(
         app.tree()
             .to_string()
-            .contains("before  open  — lets everyone in")
+            .contains("guard   open  — lets everyone in")
     );
     assert_eq!(app.routes()[0].chain()[0].doc(), Some("lets everyone in"));
 }

@@ -30,7 +30,7 @@ async fn load_operator(cx: &mut Ctx<AppState>) -> Result<Operator, Rejection> {
 }
 
 /// Only root may pass.
-#[kotori::hook]
+#[kotori::guard]
 fn require_root(op: Res<Operator>) -> Result<(), Rejection> {
     if op.name == "root" {
         Ok(())
@@ -40,7 +40,7 @@ fn require_root(op: Res<Operator>) -> Result<(), Rejection> {
 }
 
 /// Counts the request in an extension, after an await, with an extractor mixed in.
-#[kotori::hook(name = "stamp")]
+#[kotori::guard(name = "stamp")]
 async fn stamp(cx: &mut Ctx<AppState>, State(state): State<AppState>) {
     tokio::task::yield_now().await;
     cx.extensions_mut().insert(state.admin_token.len());
@@ -67,8 +67,8 @@ fn app() -> kotori::App<AppState> {
     app.get("/ping", ping);
     app.node("/admin")
         .load(load_operator)
-        .before(require_root)
-        .before(stamp)
+        .guard(require_root)
+        .guard(stamp)
         .node("/items/{id}")
         .get("/show", show);
     app.build().unwrap()
@@ -116,7 +116,7 @@ fn names_and_doc_lines_reach_the_route_table_and_the_tree() {
     );
     let tree = app.tree().to_string();
     assert!(
-        tree.contains("before  macros::require_root  — Only root may pass."),
+        tree.contains("guard   macros::require_root  — Only root may pass."),
         "{tree}"
     );
     assert!(tree.contains("⇒ macros::show"), "{tree}");

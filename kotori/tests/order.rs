@@ -10,12 +10,12 @@ use kotori::Kotori;
 async fn steps_run_root_to_leaf_in_registration_order_then_handler_then_afters_leaf_to_root() {
     let trace = Trace::default();
     let app = Kotori::new(trace.clone());
-    app.before(mark("root.1")).after(after("root.after"));
-    let a = app.node("/a").before(mark("a.1")).before(mark("a.2"));
+    app.guard(mark("root.1")).after(after("root.after"));
+    let a = app.node("/a").guard(mark("a.1")).guard(mark("a.2"));
     a.after(after("a.after.1")).after(after("a.after.2"));
-    let b = a.node("/b").before(mark("b.1")).after(after("b.after"));
+    let b = a.node("/b").guard(mark("b.1")).after(after("b.after"));
     b.get("/c", handler("handler"))
-        .before(mark("route.1"))
+        .guard(mark("route.1"))
         .after(after("route.after"));
     let app = app.build().unwrap();
 
@@ -46,11 +46,11 @@ async fn the_first_step_that_answers_stops_the_descent() {
     let app = Kotori::new(trace.clone());
     let a = app
         .node("/a")
-        .before(mark("a.1"))
-        .before(deny("a.deny"))
-        .before(mark("a.3"));
+        .guard(mark("a.1"))
+        .guard(deny("a.deny"))
+        .guard(mark("a.3"));
     a.node("/b")
-        .before(mark("b.1"))
+        .guard(mark("b.1"))
         .get("/c", handler("handler"));
     let app = app.build().unwrap();
 
@@ -72,7 +72,7 @@ async fn a_guard_added_after_the_routes_still_protects_them() {
     let admin = app.node("/admin");
     admin.get("/users", handler("users"));
     admin.node("/deep").get("/x", handler("x"));
-    admin.before(deny("late guard"));
+    admin.guard(deny("late guard"));
     let app = app.build().unwrap();
 
     for path in ["/admin/users", "/admin/deep/x"] {
@@ -87,10 +87,7 @@ async fn after_hooks_see_rejections_and_run_only_for_the_nodes_entered() {
     let trace = Trace::default();
     let app = Kotori::new(trace.clone());
     app.after(after("root.after"));
-    let a = app
-        .node("/a")
-        .after(after("a.after"))
-        .before(deny("a.deny"));
+    let a = app.node("/a").after(after("a.after")).guard(deny("a.deny"));
     let b = a.node("/b").after(after("b.after"));
     b.get("/c", handler("handler")).after(after("route.after"));
     let app = app.build().unwrap();
@@ -110,7 +107,7 @@ async fn after_hooks_may_change_the_response() {
     });
     app.get("/x", || async { "x" });
     app.node("/denied")
-        .before(|_: &mut kotori::Ctx<()>| Err::<(), _>(kotori::Rejection::forbidden()))
+        .guard(|_: &mut kotori::Ctx<()>| Err::<(), _>(kotori::Rejection::forbidden()))
         .get("/y", || async { "y" });
     let app = app.build().unwrap();
 
@@ -125,9 +122,9 @@ async fn after_hooks_may_change_the_response() {
 async fn groups_add_guards_without_a_path_segment() {
     let trace = Trace::default();
     let app = Kotori::new(trace.clone());
-    let api = app.node("/api").before(mark("api"));
+    let api = app.node("/api").guard(mark("api"));
     api.post("/login", handler("login"));
-    let private = api.group().before(deny("token"));
+    let private = api.group().guard(deny("token"));
     private.get("/me", handler("me"));
     let app = app.build().unwrap();
 
@@ -142,15 +139,15 @@ async fn async_steps_run_in_order_with_sync_ones() {
     let trace = Trace::default();
     let app = Kotori::new(trace.clone());
     let t = trace.clone();
-    let a = app.node("/a").before(mark("sync.1"));
-    a.before(
+    let a = app.node("/a").guard(mark("sync.1"));
+    a.guard(
         move |kotori::State(trace): kotori::State<Trace>| async move {
             tokio::task::yield_now().await;
             trace.push("async.2");
             Ok::<(), kotori::Rejection>(())
         },
     );
-    a.before(mark("sync.3"));
+    a.guard(mark("sync.3"));
     a.get("/x", move || {
         let t = t.clone();
         async move {

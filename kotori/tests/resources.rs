@@ -142,7 +142,7 @@ fn a_resource_no_ancestor_loads_is_a_build_error_naming_route_and_type() {
 fn a_step_using_a_resource_before_its_loader_is_a_build_error() {
     let app = Kotori::new(());
     let node = app.node("/live/{id}");
-    node.before(|live: Res<Live>| {
+    node.guard(|live: Res<Live>| {
         if live.id > 0 {
             Ok(())
         } else {
@@ -203,7 +203,7 @@ async fn a_parameter_that_does_not_parse_is_a_404_and_escapes_are_decoded() {
 #[tokio::test]
 async fn a_step_sees_its_own_nodes_parameters_not_deeper_ones() {
     let app = Kotori::new(());
-    let users = app.node("/users/{user_id}").before(|cx: &mut Ctx<()>| {
+    let users = app.node("/users/{user_id}").guard(|cx: &mut Ctx<()>| {
         // The photo id is below this node: not in this guard's scope.
         assert!(cx.param("photo_id").is_none());
         cx.param_as::<u64>("user_id").map(|_| ())

@@ -13,7 +13,7 @@ use crate::signing::{self, Scheme, Signed};
 use crate::state::AppState;
 
 /// Checks the signature of a client app's request (`/api`).
-#[kotori::hook]
+#[kotori::guard]
 pub async fn verify_client_signature(
     cx: &mut Ctx<AppState>,
     params: Res<Params>,
@@ -22,7 +22,7 @@ pub async fn verify_client_signature(
 }
 
 /// Checks the signature of a payment provider's notice (`/pay`); client apps are refused.
-#[kotori::hook]
+#[kotori::guard]
 pub async fn verify_payment_signature(
     cx: &mut Ctx<AppState>,
     params: Res<Params>,

@@ -21,7 +21,7 @@ pub async fn deadline(db: &impl ConnectionTrait, user_id: i64) -> Result<Option<
 }
 
 /// The `/api/vip` guard: 40302 unless the caller's membership runs.
-#[kotori::hook]
+#[kotori::guard]
 pub async fn require_vip(
     caller: Res<Caller>,
     State(state): State<AppState>,

@@ -76,7 +76,7 @@ pub fn require_privilege(privilege: &'static str) -> OperatorGuard {
 
 /// The admin side of the live-actions subtree: reading (GET) needs `live:read`, acting (POST)
 /// `live:write`. One guard on the node keeps the shared subtree identical under admin and shops.
-#[kotori::hook(name = "require_privilege(live:read for GET, live:write otherwise)")]
+#[kotori::guard(name = "require_privilege(live:read for GET, live:write otherwise)")]
 pub fn live_privilege(method: Method, op: Res<Operator>) -> Result<(), Rejection> {
     let needed = if method == Method::GET || method == Method::HEAD {
         "live:read"

@@ -7,7 +7,7 @@ use kotori::{Ctx, Rejection, Response};
 /// The `/manage` renderer.
 pub fn render<S>(cx: &Ctx<S>, rejection: &Rejection) -> Response {
     if cx.path().ends_with(".json") {
-        return kotori::json_rejection(rejection);
+        return kotori::render::json(rejection);
     }
     let status = rejection.status();
     let title = format!(

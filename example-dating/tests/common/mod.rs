@@ -10,7 +10,8 @@ use example_dating::state::{AppState, Services};
 use example_dating::store::{MemoryStore, Store};
 use example_dating::{app, db};
 use http::Method;
-use kotori::{App, TestResponse};
+use kotori::App;
+use kotori::test::TestResponse;
 use serde_json::Value;
 
 pub struct TestApp {

@@ -2,7 +2,7 @@
 
 use std::marker::PhantomData;
 
-use super::{Flow, Handler, Hook, Loader, Outcome};
+use super::{Flow, Guard, Handler, Loader, Outcome};
 use crate::{Ctx, Reply};
 
 pub(crate) trait ErasedStep<S>: Send + Sync {
@@ -13,11 +13,11 @@ pub(crate) trait ErasedHandler<S>: Send + Sync {
     fn run<'a>(&'a self, cx: &'a mut Ctx<S>) -> Flow<'a, Reply>;
 }
 
-pub(crate) struct AsHook<T, A, M>(pub(crate) T, pub(crate) PhantomData<fn() -> (A, M)>);
+pub(crate) struct AsGuard<T, A, M>(pub(crate) T, pub(crate) PhantomData<fn() -> (A, M)>);
 pub(crate) struct AsLoader<T, A, M>(pub(crate) T, pub(crate) PhantomData<fn() -> (A, M)>);
 pub(crate) struct AsHandler<T, A, M>(pub(crate) T, pub(crate) PhantomData<fn() -> (A, M)>);
 
-impl<S, A, M, T: Hook<S, A, M>> ErasedStep<S> for AsHook<T, A, M> {
+impl<S, A, M, T: Guard<S, A, M>> ErasedStep<S> for AsGuard<T, A, M> {
     fn run<'a>(&'a self, cx: &'a mut Ctx<S>) -> Flow<'a, Outcome> {
         self.0.call(cx)
     }

@@ -3,8 +3,9 @@
 
 use std::future::Future;
 
-use super::{Flow, Handler, Hook, HookOutput, Loader, LoaderOutput, Outcome, WithCtx, mode};
-use crate::{Ctx, FromCtx, IntoReply, Needs, Reply, ResourceType};
+use super::{Flow, Guard, GuardOutput, Handler, Loader, LoaderOutput, Outcome, WithCtx, mode};
+use crate::extract::{FromCtx, Needs, ResourceType};
+use crate::{Ctx, IntoReply, Reply};
 
 /// Extracts one argument or returns the rejection as the step's result.
 macro_rules! extract_or {
@@ -18,26 +19,26 @@ macro_rules! extract_or {
 
 macro_rules! impl_step_fns {
     ($($E:ident),*) => {
-        impl<S: 'static, F, O, $($E: FromCtx<S>,)*> Hook<S, ($($E,)*), mode::Sync> for F
-        where F: Fn($($E),*) -> O + Send + Sync + 'static, O: HookOutput,
+        impl<S: 'static, F, O, $($E: FromCtx<S>,)*> Guard<S, ($($E,)*), mode::Sync> for F
+        where F: Fn($($E),*) -> O + Send + Sync + 'static, O: GuardOutput,
         {
             #[allow(non_snake_case, unused_variables)]
             fn call<'a>(&'a self, cx: &'a mut Ctx<S>) -> Flow<'a, Outcome> {
                 $(let $E = extract_or!(cx, $E, Outcome::stop);)*
-                Flow::Ready(Outcome::of_hook(self($($E),*)))
+                Flow::Ready(Outcome::of_guard(self($($E),*)))
             }
             fn needs(&self) -> Vec<Needs> { vec![$($E::needs()),*] }
         }
 
-        impl<S: 'static, F, Fut, $($E: FromCtx<S>,)*> Hook<S, ($($E,)*), mode::Async> for F
+        impl<S: 'static, F, Fut, $($E: FromCtx<S>,)*> Guard<S, ($($E,)*), mode::Async> for F
         where F: Fn($($E),*) -> Fut + Send + Sync + 'static,
-              Fut: Future + Send + 'static, Fut::Output: HookOutput,
+              Fut: Future + Send + 'static, Fut::Output: GuardOutput,
         {
             #[allow(non_snake_case, unused_variables)]
             fn call<'a>(&'a self, cx: &'a mut Ctx<S>) -> Flow<'a, Outcome> {
                 $(let $E = extract_or!(cx, $E, Outcome::stop);)*
                 let fut = self($($E),*);
-                Flow::Pending(Box::pin(async move { Outcome::of_hook(fut.await) }))
+                Flow::Pending(Box::pin(async move { Outcome::of_guard(fut.await) }))
             }
             fn needs(&self) -> Vec<Needs> { vec![$($E::needs()),*] }
         }
@@ -106,28 +107,28 @@ impl_step_fns!(E1, E2, E3, E4, E5, E6);
 impl_step_fns!(E1, E2, E3, E4, E5, E6, E7);
 impl_step_fns!(E1, E2, E3, E4, E5, E6, E7, E8);
 
-impl<S: 'static, F, O> Hook<S, WithCtx, mode::Sync> for F
+impl<S: 'static, F, O> Guard<S, WithCtx, mode::Sync> for F
 where
     F: Fn(&mut Ctx<S>) -> O + Send + Sync + 'static,
-    O: HookOutput,
+    O: GuardOutput,
 {
     fn call<'a>(&'a self, cx: &'a mut Ctx<S>) -> Flow<'a, Outcome> {
-        Flow::Ready(Outcome::of_hook(self(cx)))
+        Flow::Ready(Outcome::of_guard(self(cx)))
     }
     fn needs(&self) -> Vec<Needs> {
         Vec::new()
     }
 }
 
-impl<S: 'static, F, Fut> Hook<S, WithCtx, mode::Async> for F
+impl<S: 'static, F, Fut> Guard<S, WithCtx, mode::Async> for F
 where
     F: Fn(&mut Ctx<S>) -> Fut + Send + Sync + 'static,
     Fut: Future + Send + 'static,
-    Fut::Output: HookOutput,
+    Fut::Output: GuardOutput,
 {
     fn call<'a>(&'a self, cx: &'a mut Ctx<S>) -> Flow<'a, Outcome> {
         let fut = self(cx);
-        Flow::Pending(Box::pin(async move { Outcome::of_hook(fut.await) }))
+        Flow::Pending(Box::pin(async move { Outcome::of_guard(fut.await) }))
     }
     fn needs(&self) -> Vec<Needs> {
         Vec::new()

@@ -1,6 +1,10 @@
-//! Steps: guards (before hooks), loaders and handlers, written as plain functions.
+//! Steps for those who write them by hand: the traits behind guards, loaders, handlers and
+//! after hooks, and the types their implementations return.
 //!
-//! A step is any function whose arguments are [extractors](crate::FromCtx) — or that takes
+//! Most code never names these: plain functions (or the `#[kotori::guard]`, `#[kotori::loader]`
+//! and `#[kotori::handler]` attributes) implement them.
+//!
+//! A step is any function whose arguments are [extractors](crate::extract::FromCtx) — or that takes
 //! `&mut Ctx<S>` itself — and that is either synchronous or returns a future. kotori tells the
 //! kinds apart by their signature (the `Args` and `Mode` type parameters of the traits below
 //! are inferred, never written), and calls synchronous steps directly: only a step that really
@@ -8,7 +12,7 @@
 //!
 //! | kind | returns (sync, or a future of it) |
 //! |---|---|
-//! | [`Hook`] (guard) | `()`, `Result<(), E>` or `ControlFlow<E>`, `E:` [`IntoReply`] |
+//! | [`Guard`] (guard) | `()`, `Result<(), E>` or `ControlFlow<E>`, `E:` [`IntoReply`] |
 //! | [`Loader`] | `Result<T, E>` or `Option<T>` (`None` is a 404); `T` becomes a resource |
 //! | [`Handler`] | anything [`IntoReply`] |
 //!
@@ -22,10 +26,11 @@ use std::ops::ControlFlow;
 use std::pin::Pin;
 
 use crate::ctx::Loaded;
-use crate::{Ctx, IntoReply, Needs, Rejection, Reply, ResourceType};
+use crate::extract::{Needs, ResourceType};
+use crate::{Ctx, IntoReply, Rejection, Reply};
 
 /// A boxed, sendable future: what an asynchronous step costs. It may borrow the request
-/// context (`'a`), which is how `#[kotori::hook] async fn g(cx: &mut Ctx<S>)` works.
+/// context (`'a`), which is how `#[kotori::guard] async fn g(cx: &mut Ctx<S>)` works.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 /// A step's result, now or later.
@@ -37,7 +42,7 @@ pub enum Flow<'a, T> {
 }
 
 /// What a guard or loader decided, as the dispatcher consumes it. kotori's implementations of
-/// [`Hook`] and [`Loader`] build it; a hand-written implementation uses these constructors.
+/// [`Guard`] and [`Loader`] build it; a hand-written implementation uses these constructors.
 pub struct Outcome(pub(crate) Result<Option<Loaded>, Reply>);
 
 impl Outcome {
@@ -56,7 +61,7 @@ impl Outcome {
         Outcome(Ok(Some(Loaded::new(resource))))
     }
 
-    pub(crate) fn of_hook(output: impl HookOutput) -> Self {
+    pub(crate) fn of_guard(output: impl GuardOutput) -> Self {
         Outcome(output.into_result().map(|()| None))
     }
 
@@ -105,7 +110,7 @@ pub mod mode {
 #[derive(Debug)]
 pub enum WithCtx {}
 
-/// The `Args` marker of steps made by kotori's attribute macros (`#[kotori::hook]`...).
+/// The `Args` marker of steps made by kotori's attribute macros (`#[kotori::guard]`...).
 #[derive(Debug)]
 pub enum Macro {}
 
@@ -116,27 +121,27 @@ pub enum Macro {}
 )]
 /// What a guard returns: `()` (always passes), `Result<(), E>` (`Err` answers the request) or
 /// `ControlFlow<E>` (`Break` answers it: natural for a response that is not a refusal).
-pub trait HookOutput {
+pub trait GuardOutput {
     /// `Ok` lets the request pass; `Err` answers it.
     // A refusal carries its response by value: boxing it would cost an allocation per answer.
     #[allow(clippy::result_large_err)]
     fn into_result(self) -> Result<(), Reply>;
 }
 
-impl HookOutput for () {
+impl GuardOutput for () {
     fn into_result(self) -> Result<(), Reply> {
         Ok(())
     }
 }
 
-impl<E: IntoReply> HookOutput for Result<(), E> {
+impl<E: IntoReply> GuardOutput for Result<(), E> {
     fn into_result(self) -> Result<(), Reply> {
         self.map_err(IntoReply::into_reply)
     }
 }
 
 /// `Break(answer)` answers the request (a CORS preflight, a redirect); `Continue` passes.
-impl<B: IntoReply> HookOutput for ControlFlow<B> {
+impl<B: IntoReply> GuardOutput for ControlFlow<B> {
     fn into_result(self) -> Result<(), Reply> {
         match self {
             ControlFlow::Continue(()) => Ok(()),
@@ -173,7 +178,7 @@ impl<T: Send + Sync + 'static> LoaderOutput for Option<T> {
     }
 }
 
-/// A before hook (guard): inspects the request and lets it pass or answers it.
+/// A guard: inspects the request and lets it pass or answers it.
 ///
 /// Implemented for functions; see the [module docs](self) for the accepted shapes.
 ///
@@ -192,9 +197,9 @@ impl<T: Send + Sync + 'static> LoaderOutput for Option<T> {
     message = "`{Self}` cannot be used as a guard",
     label = "not a guard",
     note = "a guard is a function (sync or async) taking extractors or `&mut Ctx<S>` and returning `()`, `Result<(), E>` or `ControlFlow<E>`",
-    note = "an async fn that borrows `&mut Ctx<S>` across an await needs `#[kotori::hook]`"
+    note = "an async fn that borrows `&mut Ctx<S>` across an await needs `#[kotori::guard]`"
 )]
-pub trait Hook<S, Args, Mode>: Send + Sync + 'static {
+pub trait Guard<S, Args, Mode>: Send + Sync + 'static {
     /// Runs the guard.
     fn call<'a>(&'a self, cx: &'a mut Ctx<S>) -> Flow<'a, Outcome>;
     /// What its extractors need from the route.
@@ -309,11 +314,13 @@ fn strip_generics(name: &str) -> &str {
     name
 }
 
+mod after;
 mod erased;
 mod functions;
 mod named;
 
-pub(crate) use erased::{AsHandler, AsHook, AsLoader, ErasedHandler, ErasedStep};
+pub use after::After;
+pub(crate) use erased::{AsGuard, AsHandler, AsLoader, ErasedHandler, ErasedStep};
 pub use named::{Named, named};
 
 #[cfg(test)]

@@ -2,8 +2,9 @@
 
 use std::borrow::Cow;
 
-use super::{Flow, Handler, Hook, Loader, Outcome};
-use crate::{Ctx, Needs, Reply, ResourceType};
+use super::{Flow, Guard, Handler, Loader, Outcome};
+use crate::extract::{Needs, ResourceType};
+use crate::{Ctx, Reply};
 
 /// A step with an explicit name (and optionally a doc line) for route tables and audits:
 /// see [`named`].
@@ -27,7 +28,7 @@ pub struct Named<T> {
 /// }
 ///
 /// let app = Kotori::new(());
-/// app.node("/courses").before(named("require_privilege(courses:read)", require_privilege("courses:read")));
+/// app.node("/courses").guard(named("require_privilege(courses:read)", require_privilege("courses:read")));
 /// ```
 pub fn named<T>(name: impl Into<Cow<'static, str>>, inner: T) -> Named<T> {
     Named {
@@ -45,7 +46,7 @@ impl<T> Named<T> {
     }
 }
 
-impl<S, A, M, T: Hook<S, A, M>> Hook<S, A, M> for Named<T> {
+impl<S, A, M, T: Guard<S, A, M>> Guard<S, A, M> for Named<T> {
     fn call<'a>(&'a self, cx: &'a mut Ctx<S>) -> Flow<'a, Outcome> {
         self.inner.call(cx)
     }

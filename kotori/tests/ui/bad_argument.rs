@@ -1,4 +1,4 @@
-#[kotori::hook(title = "x")]
+#[kotori::guard(title = "x")]
 fn check() {}
 
 fn main() {}

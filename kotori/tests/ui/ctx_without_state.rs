@@ -1,4 +1,4 @@
-#[kotori::hook]
+#[kotori::guard]
 fn check(cx: &mut kotori::Ctx) {
     let _ = cx;
 }

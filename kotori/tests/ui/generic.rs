@@ -1,4 +1,4 @@
-#[kotori::hook]
+#[kotori::guard]
 fn check<S>(cx: &mut kotori::Ctx<S>) -> Result<(), kotori::Rejection> {
     let _ = cx;
     Ok(())

@@ -1,4 +1,4 @@
-#[kotori::hook]
+#[kotori::guard]
 struct Check;
 
 fn main() {}

@@ -1,5 +1,5 @@
 // Without the attribute, an async fn cannot borrow the context across an await: kotori says
-// to use #[kotori::hook].
+// to use #[kotori::guard].
 async fn check(cx: &mut kotori::Ctx<()>) -> Result<(), kotori::Rejection> {
     let _ = cx;
     Ok(())
@@ -7,5 +7,5 @@ async fn check(cx: &mut kotori::Ctx<()>) -> Result<(), kotori::Rejection> {
 
 fn main() {
     let app = kotori::Kotori::new(());
-    app.before(check);
+    app.guard(check);
 }

@@ -1,7 +1,7 @@
 struct Guard;
 
 impl Guard {
-    #[kotori::hook]
+    #[kotori::guard]
     fn check(&self) -> Result<(), kotori::Rejection> {
         Ok(())
     }

@@ -1,4 +1,4 @@
-#[kotori::hook]
+#[kotori::guard]
 async fn check(cx: &kotori::Ctx<()>) -> Result<(), kotori::Rejection> {
     let _ = cx;
     Ok(())

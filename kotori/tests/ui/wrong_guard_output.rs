@@ -1,9 +1,9 @@
-#[kotori::hook]
+#[kotori::guard]
 fn check() -> u32 {
     7
 }
 
 fn main() {
     let app = kotori::Kotori::new(());
-    app.before(check);
+    app.guard(check);
 }

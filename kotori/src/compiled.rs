@@ -1,10 +1,16 @@
-//! The built application: router, compiled chains, state, and what introspection shows.
+//! The compiled form of a tree: the router, one flattened chain per route and per node, and
+//! what introspection shows. [`build`](crate::build) makes it; [`dispatch`](crate::dispatch)
+//! only reads it.
+
+use std::sync::Arc;
+use std::time::Duration;
 
 use http::Method;
 use http::header::HeaderValue;
 
-use crate::build::Chain;
 use crate::introspect::{Audit, RouteInfo, TreeView};
+use crate::render::Render;
+use crate::step::{After, ErasedHandler, ErasedStep};
 
 /// A built tree, ready to serve: hand it to [`serve`](crate::serve), or drive it in process
 /// with [`App::dispatch`] or the [test client](App::client).
@@ -15,7 +21,7 @@ pub struct App<S> {
     pub(crate) state: S,
     pub(crate) router: matchit::Router<usize>,
     pub(crate) entries: Box<[Entry]>,
-    pub(crate) chains: Box<[Chain<S>]>,
+    pub(crate) route_chains: Box<[RouteChain<S>]>,
     pub(crate) node_chains: Box<[Chain<S>]>,
     pub(crate) fallback: Box<[matchit::Router<usize>]>,
     pub(crate) routes: Vec<RouteInfo>,
@@ -28,6 +34,49 @@ pub(crate) struct Entry {
     pub(crate) methods: Box<[(Method, usize)]>,
     pub(crate) allow: HeaderValue,
     pub(crate) node: usize,
+}
+
+/// The compiled steps of a route or a node: guards and loaders, after hooks, renderer, limits.
+pub(crate) struct Chain<S> {
+    pub(crate) steps: Box<[ChainStep<S>]>,
+    /// After hooks leaf to root; a refusal at depth `d` runs `afters[after_from[d]..]`.
+    pub(crate) afters: Box<[Arc<dyn After<S>>]>,
+    pub(crate) after_from: Box<[usize]>,
+    pub(crate) renderer: Arc<dyn Render<S>>,
+    /// The body is read before `steps[body_at]` (`steps.len()`: before the handler).
+    pub(crate) body_at: usize,
+    pub(crate) body_limit: usize,
+    pub(crate) timeout: Option<Duration>,
+    pub(crate) param_names: Option<Arc<[Box<str>]>>,
+    /// The depth of the handler (or, for a node chain, of the node).
+    pub(crate) leaf_depth: u8,
+    /// How many path parameters the handler sees.
+    pub(crate) leaf_scope: u8,
+    /// How many resources the chain's loaders store.
+    pub(crate) loaders: usize,
+}
+
+/// One guard or loader of a chain, with the node it belongs to.
+pub(crate) struct ChainStep<S> {
+    pub(crate) step: Arc<dyn ErasedStep<S>>,
+    /// Finishes without awaiting.
+    pub(crate) sync: bool,
+    pub(crate) depth: u8,
+    /// How many path parameters it sees: those of its node's prefix and above.
+    pub(crate) scope: u8,
+}
+
+/// A route: its chain, ended by its handler. (A node's chain ends in 404 or 405 instead.)
+pub(crate) struct RouteChain<S> {
+    pub(crate) chain: Chain<S>,
+    pub(crate) handler: ChainHandler<S>,
+}
+
+/// The handler that ends a route's chain.
+pub(crate) struct ChainHandler<S> {
+    pub(crate) run: Arc<dyn ErasedHandler<S>>,
+    /// Finishes without awaiting.
+    pub(crate) sync: bool,
 }
 
 impl Entry {
@@ -66,7 +115,7 @@ impl<S> App<S> {
     /// let app = Kotori::new(());
     /// let manage = app.node("/manage");
     /// manage.post("/login.json", || async { "token" });
-    /// manage.group().before(require_operator).get("/users.json", || async { "[]" });
+    /// manage.group().guard(require_operator).get("/users.json", || async { "[]" });
     /// let app = app.build().unwrap();
     ///
     /// app.audit()

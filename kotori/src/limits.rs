@@ -1,0 +1,15 @@
+//! The numbers kotori enforces unless told otherwise.
+
+use std::time::Duration;
+
+/// Request bodies above this many bytes get a 413 unless a node sets its own
+/// [`body_limit`](crate::Node::body_limit).
+pub const DEFAULT_BODY_LIMIT: usize = 2 * 1024 * 1024;
+
+/// The most path parameters one route may have; more is a build error. Parameters are kept as
+/// byte ranges in a fixed array of the request context, so reading them never allocates.
+pub const MAX_PARAMS: usize = 8;
+
+/// How long a client may take to send a request's headers before the connection is closed
+/// (see [`Serve::header_read_timeout`](crate::Serve::header_read_timeout)).
+pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
