@@ -8,27 +8,29 @@ use crate::chat::{contacts, messages};
 use crate::commerce::{orders, payment, products, vip};
 use crate::envelope;
 use crate::live::{actions as live_actions, danmaku, rooms};
-use crate::manage::{self, admin, operators::Role};
+use crate::manage::{self, Role, admin};
 use crate::ops;
 use crate::params::load_params;
 use crate::state::AppState;
 use crate::users::{album, discover, labels, profile, target, visits};
 
-/// Form bodies of this API are small: anything larger is 41301 before it is parsed.
+/// The largest request body: the API's form bodies are small.
 pub const API_BODY_LIMIT: usize = 64 * 1024;
 
 /// Builds the tree.
 pub fn build(state: AppState) -> Result<App<AppState>, BuildError> {
     let app = Kotori::new(state);
     // Every response wears the JSON envelope, refusals included (API.md §1).
-    app.render(envelope::render).after(ops::request_log);
+    // Form bodies of this API are small: anything larger is 41301 before it is parsed.
+    app.render(envelope::render)
+        .after(ops::request_log)
+        .body_limit(API_BODY_LIMIT);
     app.get("/healthz", ops::healthz);
     app.get("/readyz", ops::readyz);
 
     // /api: every request is signed by a client app (40101–40104).
     let api = app
         .node("/api")
-        .body_limit(API_BODY_LIMIT)
         .load(load_params)
         .guard(auth::verify_client_signature);
     api.post("/auth/sendsms", auth::send_sms);
@@ -43,7 +45,7 @@ pub fn build(state: AppState) -> Result<App<AppState>, BuildError> {
     user.get("/user/hot/list", discover::hot);
     user.get("/user/nearby/list", discover::nearby);
 
-    let me = user.node("/me");
+    let me = user.node("/me").load(profile::load_me);
     me.get("", profile::show_me);
     me.post("/update", profile::update_me);
     me.post("/location", profile::set_location);
@@ -52,7 +54,7 @@ pub fn build(state: AppState) -> Result<App<AppState>, BuildError> {
     me.get("/album", album::list);
     me.post("/album/add", album::add);
     me.node("/album/{photo_id}")
-        .load(album::own_photo)
+        .load(album::load_own_photo)
         .post("/delete", album::delete);
 
     // Another user: loaded once, 40401 unless the caller may see them.
@@ -67,20 +69,19 @@ pub fn build(state: AppState) -> Result<App<AppState>, BuildError> {
         .get("/visitors", visits::visitors);
 
     user.get("/live/list", rooms::list_on_air);
-    let on_air = user.node("/live/{live_id}").load(rooms::on_air_live);
+    let on_air = user.node("/live/{live_id}").load(rooms::load_on_air_live);
     on_air.get("/show", live_actions::show);
     on_air.get("/danmaku", danmaku::list);
     on_air.post("/danmaku", danmaku::post);
 
     user.post("/orders", orders::create);
-    let order = user.node("/orders/{order_id}").load(orders::own_order);
+    let order = user.node("/orders/{order_id}").load(orders::load_own_order);
     order.get("/show", orders::show);
     order.post("/cancel", orders::cancel);
 
     // /pay: notices from payment providers, signed with their own apps.
     let pay = app
         .node("/pay")
-        .body_limit(API_BODY_LIMIT)
         .load(load_params)
         .guard(auth::verify_payment_signature);
     pay.post("/notify", payment::notify);
@@ -90,7 +91,6 @@ pub fn build(state: AppState) -> Result<App<AppState>, BuildError> {
     let console = app
         .node("/manage")
         .render(manage::page::render)
-        .body_limit(API_BODY_LIMIT)
         .load(load_params);
     console.post("/login.json", manage::login);
     let operator = console.group().load(manage::load_operator);
@@ -103,7 +103,7 @@ pub fn build(state: AppState) -> Result<App<AppState>, BuildError> {
     admin
         .get("/users/search.json", admin::search_users)
         .guard(manage::require_privilege("users:read"));
-    let someone = admin.node("/users/{user_id}").load(admin::any_user);
+    let someone = admin.node("/users/{user_id}").load(admin::load_any_user);
     someone
         .get("/show.json", admin::show_user)
         .guard(manage::require_privilege("users:read"));
@@ -122,7 +122,7 @@ pub fn build(state: AppState) -> Result<App<AppState>, BuildError> {
     admin
         .node("/products/{product_id}")
         .guard(manage::require_privilege("products:write"))
-        .load(admin::any_product)
+        .load(admin::load_any_product)
         .post("/edit.json", admin::edit_product);
     admin
         .get("/orders/list.json", admin::list_orders)
@@ -130,12 +130,11 @@ pub fn build(state: AppState) -> Result<App<AppState>, BuildError> {
     admin
         .get("/live/list.json", rooms::list_all)
         .guard(manage::require_privilege("live:read"));
-    live_actions::mount(
-        &admin
-            .node("/live/{live_id}")
-            .guard(manage::live_privilege)
-            .load(rooms::any_live),
-    );
+    let any_live = live_actions::mount(&admin.node("/live/{live_id}").load(rooms::load_any_live));
+    any_live.read.guard(manage::require_privilege("live:read"));
+    any_live
+        .write
+        .guard(manage::require_privilege("live:write"));
 
     // Hosts: their own lives only.
     let shops = dating
@@ -143,7 +142,8 @@ pub fn build(state: AppState) -> Result<App<AppState>, BuildError> {
         .guard(manage::require_role(Role::Host));
     shops.post("/live/create.json", rooms::create);
     shops.get("/live/list.json", rooms::list_own);
-    live_actions::mount(&shops.node("/live/{live_id}").load(rooms::own_live));
+    // Hosts may read and act on their own lives: no privilege on either group.
+    live_actions::mount(&shops.node("/live/{live_id}").load(rooms::load_own_live));
 
     app.build()
 }

@@ -14,7 +14,7 @@ use crate::clock;
 use crate::db::entity::chat::{contacts, message};
 use crate::db::entity::users::{location, user_album, user_auth, user_info, user_label, visitor};
 use crate::store::Store;
-use crate::users::profile::GEO_USERS;
+use crate::users::geo;
 
 const BATCH: usize = 500;
 /// Demo users live around Shenzhen.
@@ -251,8 +251,7 @@ pub async fn fill(
 
     if let Some(store) = store {
         for (id, lat, lng) in &places {
-            store
-                .geo_add(GEO_USERS, &id.to_string(), *lng, *lat)
+            geo::place(store, *id, *lat, *lng)
                 .await
                 .map_err(|e| e.to_string())?;
         }

@@ -1,6 +1,9 @@
-//! The JSON envelope every API response wears: `{"code": 0, "msg": "success", "data": ...}`.
+//! The JSON envelope every API response wears, success and refusal alike (API.md §1):
+//! `{"code": 0, "msg": "success", "data": ...}`, or `{"code": 40105, "msg": "..."}` with the
+//! code's HTTP status.
 
-use kotori::{Ctx, Json, Rejection, Response};
+use http::header::{CONTENT_TYPE, HeaderValue};
+use kotori::{Body, Ctx, Json, Rejection, Response};
 use serde::Serialize;
 use serde_json::{Value, json};
 
@@ -9,8 +12,18 @@ pub fn ok(data: impl Serialize) -> Json<Value> {
     Json(json!({ "code": 0, "msg": "success", "data": data }))
 }
 
+/// A refusal in the envelope, with its status and headers set by kotori afterwards.
+pub fn refusal(rejection: &Rejection) -> Response {
+    let body = json!({ "code": rejection.code(), "msg": rejection.message() });
+    let mut res = Response::new(Body::from(body.to_string()));
+    *res.status_mut() = rejection.status();
+    res.headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    res
+}
+
 /// Renders every rejection as the envelope, whatever the path looks like: clients of this API
 /// always parse JSON.
 pub fn render<S>(_: &Ctx<S>, rejection: &Rejection) -> Response {
-    kotori::render::json(rejection)
+    refusal(rejection)
 }

@@ -6,8 +6,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use example_dating::client::{self, Signer};
 use example_dating::config::Config;
-use example_dating::state::AppState;
-use example_dating::{app, db};
+use example_dating::{app, startup};
 use http::Method;
 
 #[derive(Parser)]
@@ -108,15 +107,12 @@ async fn run(command: Command) -> Result<(), String> {
     match command {
         Command::Serve => serve(config).await,
         Command::Migrate => {
-            let db = db::connect(&config.database_url)
-                .await
-                .map_err(|e| e.to_string())?;
-            db::migrate(&db).await.map_err(|e| e.to_string())?;
+            startup::database(&config).await?;
             println!("migrated and seeded {}", config.database_url);
             Ok(())
         }
         Command::Routes => {
-            let state = AppState::start(Config {
+            let state = startup::state(Config {
                 database_url: "sqlite::memory:".into(),
                 redis_url: None,
                 ..config
@@ -134,23 +130,15 @@ async fn run(command: Command) -> Result<(), String> {
             addr,
         } => call(config, &method, &path, &params, token, no_token, addr).await,
         Command::DemoData { users } => {
-            let db = db::connect(&config.database_url)
-                .await
-                .map_err(|e| e.to_string())?;
-            db::migrate(&db).await.map_err(|e| e.to_string())?;
-            let store = match &config.redis_url {
-                Some(url) => Some(
-                    example_dating::store::RedisStore::connect(url, &config.store_prefix)
-                        .await
-                        .map_err(|e| e.to_string())?,
-                ),
+            let db = startup::database(&config).await?;
+            // The in-process store dies with this command: the server rebuilds its geo index
+            // from the rows. A Redis keeps what demo-data puts there.
+            let store = match config.redis_url {
+                Some(_) => Some(startup::store(&config).await?),
                 None => None,
             };
             let started = std::time::Instant::now();
-            let store_ref = store
-                .as_ref()
-                .map(|s| s as &dyn example_dating::store::Store);
-            let n = example_dating::demo::fill(&db, store_ref, users).await?;
+            let n = example_dating::demo::fill(&db, store.as_deref(), users).await?;
             println!(
                 "created {n} demo users in {:.1} s ({})",
                 started.elapsed().as_secs_f64(),
@@ -164,10 +152,7 @@ async fn run(command: Command) -> Result<(), String> {
             privileges,
         }) => {
             let password = read_password()?;
-            let db = db::connect(&config.database_url)
-                .await
-                .map_err(|e| e.to_string())?;
-            db::migrate(&db).await.map_err(|e| e.to_string())?;
+            let db = startup::database(&config).await?;
             let op =
                 example_dating::manage::operators::add(&db, &name, &role, &privileges, &password)
                     .await?;
@@ -202,7 +187,7 @@ fn read_password() -> Result<String, String> {
 async fn serve(config: Config) -> Result<(), String> {
     let listen = config.listen;
     let dev = config.dev_app.then(|| config.apps[0].clone());
-    let state = AppState::start(config).await?;
+    let state = startup::state(config).await?;
     let app = app::build(state).map_err(|e| e.to_string())?;
     let listener = tokio::net::TcpListener::bind(listen)
         .await

@@ -2,10 +2,10 @@
 
 use http::StatusCode;
 use http::header::HeaderValue;
-use kotori::{Ctx, Json, Rejection, Response, State};
+use kotori::{Ctx, Json, Response, State};
 use serde_json::{Value, json};
 
-use crate::codes;
+use crate::codes::{self, AppError};
 use crate::envelope::ok;
 use crate::state::AppState;
 
@@ -15,7 +15,7 @@ pub async fn healthz() -> Json<Value> {
 }
 
 /// `GET /readyz`: 200 when the database and the store answer, else 503 naming the failing one.
-pub async fn readyz(State(state): State<AppState>) -> Result<(StatusCode, Json<Value>), Rejection> {
+pub async fn readyz(State(state): State<AppState>) -> Result<(StatusCode, Json<Value>), AppError> {
     if let Err(e) = state.db.ping().await {
         tracing::warn!(error = %e, "readiness: database");
         return Err(codes::unavailable("database"));

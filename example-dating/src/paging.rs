@@ -1,12 +1,10 @@
 //! Page-numbered lists: `page` (1-based, default 1) and `pageCount` (default 10, at most 50),
 //! answered as `{"total", "list", "has_next"}`.
 
-use kotori::Rejection;
 use sea_orm::{ConnectionTrait, EntityTrait, PaginatorTrait, QuerySelect, Select};
 use serde_json::{Value, json};
 
-use crate::codes;
-use crate::db;
+use crate::codes::{self, AppError};
 use crate::params::Params;
 
 /// A requested page.
@@ -20,7 +18,7 @@ pub struct Page {
 
 impl Page {
     /// Reads `page` and `pageCount` (40002 when out of range).
-    pub fn from_params(params: &Params) -> Result<Page, Rejection> {
+    pub fn from_params(params: &Params) -> Result<Page, AppError> {
         let page = params.parse_optional::<u64>("page")?.unwrap_or(1);
         let size = params.parse_optional::<u64>("pageCount")?.unwrap_or(10);
         if page == 0 || page > 100_000 {
@@ -42,18 +40,17 @@ impl Page {
         &self,
         conn: &impl ConnectionTrait,
         query: Select<E>,
-    ) -> Result<(u64, Vec<E::Model>), Rejection>
+    ) -> Result<(u64, Vec<E::Model>), AppError>
     where
         E: EntityTrait,
         E::Model: Sync,
     {
-        let total = query.clone().count(conn).await.map_err(db::unavailable)?;
+        let total = query.clone().count(conn).await?;
         let rows = query
             .offset(self.offset())
             .limit(self.size)
             .all(conn)
-            .await
-            .map_err(db::unavailable)?;
+            .await?;
         Ok((total, rows))
     }
 

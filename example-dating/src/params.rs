@@ -2,9 +2,9 @@
 
 use bytes::Bytes;
 use http::header::CONTENT_TYPE;
-use kotori::{Ctx, Rejection};
+use kotori::Ctx;
 
-use crate::codes;
+use crate::codes::{self, AppError};
 use crate::state::AppState;
 
 /// The decoded parameters of a request, in the order they were sent.
@@ -22,9 +22,9 @@ impl Params {
         query: Option<&str>,
         content_type: Option<&str>,
         body: &[u8],
-    ) -> Result<Self, Rejection> {
+    ) -> Result<Self, AppError> {
         let mut pairs: Vec<(String, String)> = Vec::new();
-        let mut add = |source: &[u8]| -> Result<(), Rejection> {
+        let mut add = |source: &[u8]| -> Result<(), AppError> {
             for (key, value) in form_urlencoded::parse(source) {
                 if pairs.iter().any(|(k, _)| *k == key) {
                     return Err(codes::malformed(&key, "given twice"));
@@ -78,21 +78,21 @@ impl Params {
     }
 
     /// A parameter that must be sent and not empty (40001 otherwise).
-    pub fn required(&self, name: &str) -> Result<&str, Rejection> {
+    pub fn required(&self, name: &str) -> Result<&str, AppError> {
         self.get(name)
             .filter(|v| !v.is_empty())
             .ok_or_else(|| codes::missing(name))
     }
 
     /// A required parameter parsed as `T` (40002 when it does not parse).
-    pub fn parse_required<T: std::str::FromStr>(&self, name: &str) -> Result<T, Rejection> {
+    pub fn parse_required<T: std::str::FromStr>(&self, name: &str) -> Result<T, AppError> {
         self.required(name)?
             .parse()
             .map_err(|_| codes::malformed(name, "not a valid value"))
     }
 
     /// An optional parameter parsed as `T`; empty counts as absent.
-    pub fn parse_optional<T: std::str::FromStr>(&self, name: &str) -> Result<Option<T>, Rejection> {
+    pub fn parse_optional<T: std::str::FromStr>(&self, name: &str) -> Result<Option<T>, AppError> {
         match self.get(name).filter(|v| !v.is_empty()) {
             None => Ok(None),
             Some(raw) => raw
@@ -106,7 +106,7 @@ impl Params {
 /// The loader: parses the query and the body. Taking `Bytes` is what makes kotori read the
 /// body (within the node's limit) before this step runs.
 #[kotori::loader]
-pub fn load_params(cx: &mut Ctx<AppState>, body: Bytes) -> Result<Params, Rejection> {
+pub fn load_params(cx: &mut Ctx<AppState>, body: Bytes) -> Result<Params, AppError> {
     Params::parse(cx.query(), cx.header(CONTENT_TYPE), &body)
 }
 

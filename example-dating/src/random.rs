@@ -4,7 +4,7 @@
 pub fn hex_token(bytes: usize) -> String {
     let mut buf = vec![0u8; bytes];
     getrandom::fill(&mut buf).expect("the operating system's random source works");
-    crate::signing::hex(&buf)
+    crate::hex::encode(&buf)
 }
 
 /// A six-digit SMS code, uniform over 000000–999999.

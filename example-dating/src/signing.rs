@@ -6,6 +6,8 @@ use hmac::{Hmac, Mac};
 use md5::{Digest, Md5};
 use sha2::Sha256;
 
+use crate::hex;
+
 /// The parameters that are not signed as `key=value`: they travel beside the signature.
 pub const RESERVED: [&str; 5] = ["appkey", "timestamp", "nonce", "sign", "token"];
 
@@ -53,7 +55,7 @@ pub fn v1_sign(msg: &str, signed: &Signed<'_>, secret: &str) -> String {
     for part in [msg, signed.token, signed.timestamp, signed.nonce, secret] {
         md5.update(part.as_bytes());
     }
-    hex(&md5.finalize())
+    hex::encode(&md5.finalize())
 }
 
 /// v2's QUERY: each non-reserved key and value percent-encoded (unreserved kept, upper-case
@@ -87,7 +89,7 @@ pub fn v2_sign(query: &str, signed: &Signed<'_>, secret: &str) -> String {
     let mut mac =
         Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC takes keys of any length");
     mac.update(canonical.as_bytes());
-    hex(&mac.finalize().into_bytes())
+    hex::encode(&mac.finalize().into_bytes())
 }
 
 /// Signs `params` with `scheme`: what a client sends as `sign`.
@@ -113,11 +115,6 @@ fn encode(s: &str) -> String {
         }
     }
     out
-}
-
-/// Lowercase hex.
-pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 #[cfg(test)]

@@ -53,11 +53,11 @@ async fn every_vip_route_passes_the_vip_guard_and_resources_load_where_promised(
     t.app
         .audit()
         .under("/api/orders/{order_id}")
-        .require("own_order")
+        .require("load_own_order")
         .unwrap();
     t.app
         .audit()
         .under("/api/me/album/{photo_id}")
-        .require("own_photo")
+        .require("load_own_photo")
         .unwrap();
 }

@@ -120,7 +120,7 @@ async fn push_urls_are_signed_and_expire() {
     let now = example_dating::clock::now();
     assert!((expiry - now - 24 * 3600).abs() <= 5, "valid for a day");
     use md5::Digest;
-    let secret = example_dating::signing::hex(&md5::Md5::digest(
+    let secret = example_dating::hex::encode(&md5::Md5::digest(
         format!("dev-push-key{stream}{tx_time}").as_bytes(),
     ));
     assert!(url.contains(&format!("txSecret={secret}&")), "{url}");

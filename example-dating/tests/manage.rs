@@ -423,7 +423,7 @@ async fn the_policy_holds_on_the_whole_manage_tree() {
             r.path()
                 .starts_with("/manage/dating/admin/api/live/{live_id}")
         })
-        .require("any_live")
+        .require("load_any_live")
         .unwrap();
     t.app
         .audit()
@@ -431,7 +431,7 @@ async fn the_policy_holds_on_the_whole_manage_tree() {
             r.path()
                 .starts_with("/manage/dating/shops/api/live/{live_id}")
         })
-        .require("own_live")
+        .require("load_own_live")
         .unwrap();
 }
 

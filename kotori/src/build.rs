@@ -3,7 +3,7 @@
 //! Everything that depends only on the tree is decided here — the full path of each route, the
 //! ordered steps that guard it, where its body is read, which after hooks run for a refusal at
 //! each depth, which renderer and limits apply — so that dispatch is one router lookup and a
-//! walk over a slice. The result is the [compiled form](crate::compiled) and the
+//! walk over a slice. The result is the compiled form (`compiled.rs`) and the
 //! [introspection](crate::introspect) data.
 
 use std::any::TypeId;

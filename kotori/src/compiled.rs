@@ -1,5 +1,5 @@
 //! The compiled form of a tree: the router, one flattened chain per route and per node, and
-//! what introspection shows. [`build`](crate::build) makes it; [`dispatch`](crate::dispatch)
+//! what introspection shows. `build.rs` makes it; `dispatch.rs`
 //! only reads it.
 
 use std::sync::Arc;
@@ -12,7 +12,7 @@ use crate::introspect::{Audit, RouteInfo, TreeView};
 use crate::render::Render;
 use crate::step::{After, ErasedHandler, ErasedStep};
 
-/// A built tree, ready to serve: hand it to [`serve`](crate::serve), or drive it in process
+/// A built tree, ready to serve: hand it to [`serve`](crate::serve()), or drive it in process
 /// with [`App::dispatch`] or the [test client](App::client).
 ///
 /// Building did all the work that depends on the tree; an `App` is immutable and shared

@@ -1,6 +1,6 @@
 //! Dispatch: one router lookup, then a walk over the route's precomputed chain.
 //!
-//! Reads the [compiled form](crate::compiled) only: nothing here depends on how the tree was
+//! Reads the compiled form (`compiled.rs`) only: nothing here depends on how the tree was
 //! declared.
 
 use std::any::Any;
@@ -34,7 +34,7 @@ enum End<'a, S> {
 impl<S: Clone + Send + Sync + 'static> App<S> {
     /// Runs one request through the tree and returns its response.
     ///
-    /// This is the whole of kotori's request path; [`serve`](crate::serve) and the
+    /// This is the whole of kotori's request path; [`serve`](crate::serve()) and the
     /// [test client](App::client) both call it. It is generic over the body type, so anything
     /// that implements `http_body::Body` can drive it.
     ///

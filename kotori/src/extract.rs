@@ -21,7 +21,8 @@ use crate::{Ctx, IntoReply, Rejection, Reply};
 /// body only when someone takes it.
 ///
 /// ```
-/// use kotori::{Ctx, FromCtx, Needs, Rejection};
+/// use kotori::extract::{FromCtx, Needs};
+/// use kotori::{Ctx, Rejection};
 ///
 /// /// The caller's user agent, or a 400.
 /// struct UserAgent(String);

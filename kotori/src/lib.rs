@@ -73,7 +73,7 @@
 //!   flattened, resources checked, router built); every problem is a [`Problem`] of one
 //!   [`BuildError`].
 //! - `compiled` — the compiled form, [`App`]: router, one chain per route and per node.
-//! - [`dispatch`] — one request through the compiled form; [`serve`] and [`test`] call it.
+//! - [`dispatch`] — one request through the compiled form; [`serve()`] and [`mod@test`] call it.
 //! - [`introspect`] — what the compiled tree shows: route table, printed tree, audits.
 //! - [`step`] — the traits behind guards, loaders, handlers and after hooks, for steps written
 //!   by hand; plain functions implement them.
@@ -82,8 +82,8 @@
 //! - `ctx` — [`Ctx`], the request context every step sees.
 //! - `rejection`, `reply` — [`Rejection`], and what handlers return ([`IntoReply`]).
 //! - [`render`] — how rejections become responses under a subtree.
-//! - [`serve`] — serving an [`App`] on hyper; [`limits`] — the defaults kotori enforces.
-//! - [`test`] — the in-process test client.
+//! - [`mod@serve`] — serving an [`App`] on hyper; [`limits`] — the defaults kotori enforces.
+//! - [`mod@test`] — the in-process test client.
 //!
 //! # The path of a request
 //!

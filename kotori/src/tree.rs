@@ -1,6 +1,6 @@
 //! Declaring the tree: nodes, routes, and the steps attached to them.
 //!
-//! This module only records what the user declares; [`build`](crate::build) compiles it.
+//! This module only records what the user declares; `build.rs` compiles it.
 
 use std::cell::RefCell;
 use std::marker::PhantomData;

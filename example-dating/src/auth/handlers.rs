@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use kotori::{Ctx, Json, Rejection, Res, State};
+use kotori::{Ctx, Json, Res, State};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set, SqlErr, TransactionTrait,
 };
@@ -11,17 +11,14 @@ use serde_json::{Value, json};
 use super::session::{self, Caller};
 use super::sms;
 use crate::clock;
-use crate::codes;
-use crate::db::{
-    self,
-    entity::users::{user_auth, user_info},
-};
+use crate::codes::{self, AppError};
+use crate::db::entity::users::{user_auth, user_info};
 use crate::envelope::ok;
 use crate::params::Params;
 use crate::random;
 use crate::state::AppState;
 
-fn phone_param(params: &Params) -> Result<String, Rejection> {
+fn phone_param(params: &Params) -> Result<String, AppError> {
     let phone = params.required("phone")?;
     if !sms::valid_phone(phone) {
         return Err(codes::malformed(
@@ -37,7 +34,7 @@ fn phone_param(params: &Params) -> Result<String, Rejection> {
 pub async fn send_sms(
     cx: &mut Ctx<AppState>,
     params: Res<Params>,
-) -> Result<Json<Value>, Rejection> {
+) -> Result<Json<Value>, AppError> {
     let phone = phone_param(&params)?;
     let state = cx.state().clone();
     let client = cx
@@ -69,7 +66,7 @@ pub async fn send_sms(
 pub async fn login(
     params: Res<Params>,
     State(state): State<AppState>,
-) -> Result<Json<Value>, Rejection> {
+) -> Result<Json<Value>, AppError> {
     let phone = phone_param(&params)?;
     let code = params.required("code")?;
     let ttl = Duration::from_secs(state.config.sms.code_ttl_secs);
@@ -89,36 +86,34 @@ pub async fn login(
 pub async fn logout(
     caller: Res<Caller>,
     State(state): State<AppState>,
-) -> Result<Json<Value>, Rejection> {
+) -> Result<Json<Value>, AppError> {
     session::revoke(&state, &caller.token).await?;
     Ok(ok(json!({})))
 }
 
-async fn find_user(state: &AppState, phone: &str) -> Result<Option<user_info::Model>, Rejection> {
+async fn find_user(state: &AppState, phone: &str) -> Result<Option<user_info::Model>, AppError> {
     let auth = user_auth::Entity::find()
         .filter(user_auth::Column::LoginType.eq("phone"))
         .filter(user_auth::Column::Identifier.eq(phone))
         .one(&state.db)
-        .await
-        .map_err(db::unavailable)?;
+        .await?;
     match auth {
         None => Ok(None),
-        Some(auth) => user_info::Entity::find_by_id(auth.user_id)
+        Some(auth) => Ok(user_info::Entity::find_by_id(auth.user_id)
             .one(&state.db)
-            .await
-            .map_err(db::unavailable),
+            .await?),
     }
 }
 
 /// The user of `phone`, registering it first if needed. Profile and identity are written in
 /// one transaction; of two concurrent first logins, the unique identity index lets one win and
 /// the other reads the winner's user.
-async fn find_or_register(state: &AppState, phone: &str) -> Result<user_info::Model, Rejection> {
+async fn find_or_register(state: &AppState, phone: &str) -> Result<user_info::Model, AppError> {
     if let Some(user) = find_user(state, phone).await? {
         return Ok(user);
     }
     let now = clock::now();
-    let txn = state.db.begin().await.map_err(db::unavailable)?;
+    let txn = state.db.begin().await?;
     let user = user_info::ActiveModel {
         nickname: Set(format!("u-{phone}")),
         phone: Set(phone.to_owned()),
@@ -130,8 +125,7 @@ async fn find_or_register(state: &AppState, phone: &str) -> Result<user_info::Mo
         ..Default::default()
     }
     .insert(&txn)
-    .await
-    .map_err(db::unavailable)?;
+    .await?;
     let identity = user_auth::ActiveModel {
         user_id: Set(user.user_id),
         login_type: Set("phone".into()),
@@ -143,13 +137,13 @@ async fn find_or_register(state: &AppState, phone: &str) -> Result<user_info::Mo
     .await;
     match identity {
         Ok(_) => {
-            txn.commit().await.map_err(db::unavailable)?;
+            txn.commit().await?;
             Ok(user)
         }
         Err(e) if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
-            txn.rollback().await.map_err(db::unavailable)?;
+            txn.rollback().await?;
             find_user(state, phone).await?.ok_or_else(codes::internal)
         }
-        Err(e) => Err(db::unavailable(e)),
+        Err(e) => Err(e.into()),
     }
 }

@@ -2,12 +2,12 @@
 
 use std::time::Duration;
 
-use kotori::{Rejection, Res, State};
+use kotori::{Res, State};
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
 
 use crate::clock;
-use crate::codes;
-use crate::db::{self, entity::users::user_token};
+use crate::codes::{self, AppError};
+use crate::db::entity::users::user_token;
 use crate::params::Params;
 use crate::random;
 use crate::state::AppState;
@@ -35,7 +35,7 @@ fn cache_key(token: &str) -> String {
 pub async fn load_caller(
     params: Res<Params>,
     State(state): State<AppState>,
-) -> Result<Caller, Rejection> {
+) -> Result<Caller, AppError> {
     let token = params
         .get("token")
         .filter(|t| !t.is_empty())
@@ -48,15 +48,14 @@ pub async fn load_caller(
 }
 
 /// The user of a live token, from the cache or the database.
-pub async fn lookup(state: &AppState, token: &str) -> Result<Option<i64>, Rejection> {
+pub async fn lookup(state: &AppState, token: &str) -> Result<Option<i64>, AppError> {
     if !is_token(token) {
         return Ok(None);
     }
     cached_owner(state, &cache_key(token), async || {
         let row = user_token::Entity::find_by_id(token.to_owned())
             .one(&state.db)
-            .await
-            .map_err(db::unavailable)?;
+            .await?;
         Ok(row.map(|r| (r.user_id, r.expire_at)))
     })
     .await
@@ -73,8 +72,8 @@ pub fn is_token(token: &str) -> bool {
 pub async fn cached_owner(
     state: &AppState,
     key: &str,
-    load: impl AsyncFnOnce() -> Result<Option<(i64, i64)>, Rejection>,
-) -> Result<Option<i64>, Rejection> {
+    load: impl AsyncFnOnce() -> Result<Option<(i64, i64)>, AppError>,
+) -> Result<Option<i64>, AppError> {
     let now = clock::now();
     if let Some(cached) = state.store.get(key).await? {
         if cached == REVOKED {
@@ -99,7 +98,7 @@ pub async fn cached_owner(
 }
 
 /// Opens a session for `user_id`: a new 128-bit token (other devices keep theirs).
-pub async fn issue(state: &AppState, user_id: i64) -> Result<(String, i64), Rejection> {
+pub async fn issue(state: &AppState, user_id: i64) -> Result<(String, i64), AppError> {
     let token = random::hex_token(16);
     let now = clock::now();
     let expire_at = now + state.config.user_token_secs as i64;
@@ -110,17 +109,15 @@ pub async fn issue(state: &AppState, user_id: i64) -> Result<(String, i64), Reje
         created_at: Set(now),
     }
     .insert(&state.db)
-    .await
-    .map_err(db::unavailable)?;
+    .await?;
     Ok((token, expire_at))
 }
 
 /// Ends one session, on every instance at once.
-pub async fn revoke(state: &AppState, token: &str) -> Result<(), Rejection> {
+pub async fn revoke(state: &AppState, token: &str) -> Result<(), AppError> {
     user_token::Entity::delete_by_id(token.to_owned())
         .exec(&state.db)
-        .await
-        .map_err(db::unavailable)?;
+        .await?;
     state
         .store
         .set(&cache_key(token), REVOKED, CACHE_TTL)
@@ -129,17 +126,15 @@ pub async fn revoke(state: &AppState, token: &str) -> Result<(), Rejection> {
 }
 
 /// Ends every session of a user (a ban).
-pub async fn revoke_all(state: &AppState, user_id: i64) -> Result<(), Rejection> {
+pub async fn revoke_all(state: &AppState, user_id: i64) -> Result<(), AppError> {
     let rows = user_token::Entity::find()
         .filter(user_token::Column::UserId.eq(user_id))
         .all(&state.db)
-        .await
-        .map_err(db::unavailable)?;
+        .await?;
     user_token::Entity::delete_many()
         .filter(user_token::Column::UserId.eq(user_id))
         .exec(&state.db)
-        .await
-        .map_err(db::unavailable)?;
+        .await?;
     for row in rows {
         state
             .store

@@ -3,10 +3,10 @@
 
 use std::time::Duration;
 
-use kotori::{Ctx, Rejection, Res};
+use kotori::{Ctx, Res};
 use subtle::ConstantTimeEq;
 
-use crate::codes;
+use crate::codes::{self, AppError};
 use crate::config::{AppConfig, Config};
 use crate::params::Params;
 use crate::signing::{self, Scheme, Signed};
@@ -17,7 +17,7 @@ use crate::state::AppState;
 pub async fn verify_client_signature(
     cx: &mut Ctx<AppState>,
     params: Res<Params>,
-) -> Result<(), Rejection> {
+) -> Result<(), AppError> {
     verify(cx, &params, Config::client_app).await
 }
 
@@ -26,7 +26,7 @@ pub async fn verify_client_signature(
 pub async fn verify_payment_signature(
     cx: &mut Ctx<AppState>,
     params: Res<Params>,
-) -> Result<(), Rejection> {
+) -> Result<(), AppError> {
     verify(cx, &params, Config::payment_app).await
 }
 
@@ -57,7 +57,7 @@ async fn verify(
     cx: &mut Ctx<AppState>,
     params: &Params,
     apps: for<'c> fn(&'c Config, &str) -> Option<&'c AppConfig>,
-) -> Result<(), Rejection> {
+) -> Result<(), AppError> {
     let state = cx.state().clone();
     // appkey first (40101): which apps may sign depends on the subtree (clients, providers).
     let app = params

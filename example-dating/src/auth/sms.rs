@@ -3,11 +3,10 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
-use kotori::Rejection;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use crate::codes;
+use crate::codes::{self, AppError};
 use crate::store::Store;
 
 /// Delivers an SMS code to a phone. Production plugs a provider in here.
@@ -51,7 +50,7 @@ pub async fn check_limits(
     phone: &str,
     client: &str,
     per_client_daily: i64,
-) -> Result<(), Rejection> {
+) -> Result<(), AppError> {
     let phone_limits = PHONE_LIMITS
         .iter()
         .map(|(prefix, limit, window)| (format!("{prefix}{phone}"), *limit, *window));
@@ -77,7 +76,7 @@ fn tries_key(phone: &str) -> String {
 
 /// Codes are stored hashed with their phone: a store dump reveals no usable code.
 fn hash(phone: &str, code: &str) -> String {
-    crate::signing::hex(&Sha256::digest(format!("{phone}:{code}").as_bytes()))
+    crate::hex::encode(&Sha256::digest(format!("{phone}:{code}").as_bytes()))
 }
 
 /// Stores a fresh code for `phone` (replacing any earlier one) and resets its tries.
@@ -86,7 +85,7 @@ pub async fn remember(
     phone: &str,
     code: &str,
     ttl: Duration,
-) -> Result<(), Rejection> {
+) -> Result<(), AppError> {
     store.set(&code_key(phone), &hash(phone, code), ttl).await?;
     store.del(&tries_key(phone)).await?;
     Ok(())
@@ -98,7 +97,7 @@ pub async fn redeem(
     phone: &str,
     code: &str,
     ttl: Duration,
-) -> Result<(), Rejection> {
+) -> Result<(), AppError> {
     let tries = store.incr(&tries_key(phone), ttl).await?;
     if tries > MAX_TRIES {
         store.del(&code_key(phone)).await?;

@@ -2,7 +2,7 @@
 
 use std::collections::HashSet;
 
-use kotori::{Json, Rejection, Res, State};
+use kotori::{Json, Res, State};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
 };
@@ -10,14 +10,15 @@ use serde_json::{Value, json};
 
 use crate::auth::Caller;
 use crate::clock;
-use crate::db::{self, entity::chat::contacts};
+use crate::codes::AppError;
+use crate::db::entity::chat::contacts;
 use crate::envelope::ok;
 use crate::paging::Page;
 use crate::params::Params;
 use crate::state::AppState;
 
 /// Whether two users have exchanged a message (either side's row exists).
-pub async fn are_contacts(db: &impl ConnectionTrait, a: i64, b: i64) -> Result<bool, Rejection> {
+pub async fn are_contacts(db: &impl ConnectionTrait, a: i64, b: i64) -> Result<bool, AppError> {
     let n = contacts::Entity::find()
         .filter(
             Condition::any()
@@ -33,18 +34,16 @@ pub async fn are_contacts(db: &impl ConnectionTrait, a: i64, b: i64) -> Result<b
                 ),
         )
         .count(db)
-        .await
-        .map_err(db::unavailable)?;
+        .await?;
     Ok(n > 0)
 }
 
 /// Everyone `user_id` has a conversation with.
-pub async fn peer_ids(db: &impl ConnectionTrait, user_id: i64) -> Result<HashSet<i64>, Rejection> {
+pub async fn peer_ids(db: &impl ConnectionTrait, user_id: i64) -> Result<HashSet<i64>, AppError> {
     let rows = contacts::Entity::find()
         .filter(contacts::Column::UserId.eq(user_id))
         .all(db)
-        .await
-        .map_err(db::unavailable)?;
+        .await?;
     Ok(rows.into_iter().map(|r| r.peer_id).collect())
 }
 
@@ -53,7 +52,7 @@ pub async fn list(
     caller: Res<Caller>,
     params: Res<Params>,
     State(state): State<AppState>,
-) -> Result<Json<Value>, Rejection> {
+) -> Result<Json<Value>, AppError> {
     let page = Page::from_params(&params)?;
     let mine = contacts::Entity::find().filter(contacts::Column::UserId.eq(caller.user_id));
     let (total, rows) = page

@@ -1,6 +1,6 @@
 //! Messages under `/api/users/{user_id}`: send, and read the conversation with a cursor.
 
-use kotori::{Json, Rejection, Res, State};
+use kotori::{Json, Res, State};
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
@@ -10,11 +10,8 @@ use serde_json::{Value, json};
 
 use crate::auth::Caller;
 use crate::clock;
-use crate::codes;
-use crate::db::{
-    self,
-    entity::chat::{contacts, message},
-};
+use crate::codes::{self, AppError};
+use crate::db::entity::chat::{contacts, message};
 use crate::envelope::ok;
 use crate::params::Params;
 use crate::state::AppState;
@@ -43,7 +40,7 @@ pub async fn send(
     target: Res<Target>,
     params: Res<Params>,
     State(state): State<AppState>,
-) -> Result<Json<Value>, Rejection> {
+) -> Result<Json<Value>, AppError> {
     let to = target.0.user_id;
     if to == caller.user_id {
         return Err(codes::malformed("user_id", "you cannot message yourself"));
@@ -81,8 +78,8 @@ pub async fn send(
     };
     row.msg_type = Set(msg_type.to_owned());
 
-    let txn = state.db.begin().await.map_err(db::unavailable)?;
-    let saved = row.insert(&txn).await.map_err(db::unavailable)?;
+    let txn = state.db.begin().await?;
+    let saved = row.insert(&txn).await?;
     // The sender's side: last message and time. The receiver's: the same, one more unread. A
     // new row's creator is the sender; an existing row keeps its creator (the first sender).
     for (user, peer, unread) in [(caller.user_id, to, 0), (to, caller.user_id, 1)] {
@@ -107,10 +104,9 @@ pub async fn send(
         contacts::Entity::insert(contact)
             .on_conflict(on_conflict.to_owned())
             .exec_without_returning(&txn)
-            .await
-            .map_err(db::unavailable)?;
+            .await?;
     }
-    txn.commit().await.map_err(db::unavailable)?;
+    txn.commit().await?;
     Ok(ok(message_json(&saved)))
 }
 
@@ -121,7 +117,7 @@ pub async fn history(
     target: Res<Target>,
     params: Res<Params>,
     State(state): State<AppState>,
-) -> Result<Json<Value>, Rejection> {
+) -> Result<Json<Value>, AppError> {
     let (me, peer) = (caller.user_id, target.0.user_id);
     let limit = params.parse_optional::<u64>("limit")?.unwrap_or(20);
     if !(1..=100).contains(&limit) {
@@ -147,8 +143,7 @@ pub async fn history(
         .order_by_desc(message::Column::Id)
         .limit(limit + 1)
         .all(&state.db)
-        .await
-        .map_err(db::unavailable)?;
+        .await?;
     let more = rows.len() as u64 > limit;
     rows.truncate(limit as usize);
     let next = more.then(|| rows.last().map(|m| m.id)).flatten();
@@ -159,28 +154,25 @@ pub async fn history(
         .map(|m| m.id)
         .collect();
     if !incoming.is_empty() {
-        let txn = state.db.begin().await.map_err(db::unavailable)?;
+        let txn = state.db.begin().await?;
         message::Entity::update_many()
             .col_expr(message::Column::Read, Expr::value(true))
             .filter(message::Column::Id.is_in(incoming))
             .exec(&txn)
-            .await
-            .map_err(db::unavailable)?;
+            .await?;
         let unread = message::Entity::find()
             .filter(message::Column::FromUid.eq(peer))
             .filter(message::Column::ToUid.eq(me))
             .filter(message::Column::Read.eq(false))
             .count(&txn)
-            .await
-            .map_err(db::unavailable)?;
+            .await?;
         contacts::Entity::update_many()
             .col_expr(contacts::Column::Unread, Expr::value(unread as i32))
             .filter(contacts::Column::UserId.eq(me))
             .filter(contacts::Column::PeerId.eq(peer))
             .exec(&txn)
-            .await
-            .map_err(db::unavailable)?;
-        txn.commit().await.map_err(db::unavailable)?;
+            .await?;
+        txn.commit().await?;
         for m in rows.iter_mut().filter(|m| m.to_uid == me) {
             m.read = true;
         }

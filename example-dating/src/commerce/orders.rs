@@ -1,23 +1,20 @@
 //! Orders: `POST /api/orders`, and under `/api/orders/{order_id}` (which loads only the
 //! caller's own order) `GET .../show` and `POST .../cancel`.
 
-use kotori::{Json, Path, Rejection, Res, State};
+use kotori::{Json, Path, Res, State};
 use sea_orm::sea_query::Expr;
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
 use serde_json::{Value, json};
 
+use super::money::yuan;
 use crate::auth::Caller;
 use crate::clock;
-use crate::codes;
-use crate::db::{
-    self,
-    entity::commerce::{product, user_order},
-};
+use crate::codes::{self, AppError};
+use crate::db::entity::commerce::{product, user_order};
 use crate::envelope::ok;
 use crate::params::Params;
 use crate::random;
 use crate::state::AppState;
-use crate::validate::yuan;
 
 /// Unpaid, paid, cancelled.
 pub const UNPAID: i32 = 0;
@@ -45,12 +42,11 @@ pub async fn create(
     caller: Res<Caller>,
     params: Res<Params>,
     State(state): State<AppState>,
-) -> Result<Json<Value>, Rejection> {
+) -> Result<Json<Value>, AppError> {
     let product_id: i64 = params.parse_required("product_id")?;
     let product = product::Entity::find_by_id(product_id)
         .one(&state.db)
-        .await
-        .map_err(db::unavailable)?
+        .await?
         .filter(|p| p.active)
         .ok_or_else(|| codes::malformed("product_id", "no such product"))?;
     let now = clock::now();
@@ -74,22 +70,20 @@ pub async fn create(
         ..Default::default()
     }
     .insert(&state.db)
-    .await
-    .map_err(db::unavailable)?;
+    .await?;
     Ok(ok(order_json(&order)))
 }
 
 /// The order of the path, if it is the caller's: someone else's is 40401.
 #[kotori::loader]
-pub async fn own_order(
+pub async fn load_own_order(
     Path(order_id): Path<i64>,
     caller: Res<Caller>,
     State(state): State<AppState>,
-) -> Result<user_order::Model, Rejection> {
+) -> Result<user_order::Model, AppError> {
     user_order::Entity::find_by_id(order_id)
         .one(&state.db)
-        .await
-        .map_err(db::unavailable)?
+        .await?
         .filter(|o| o.user_id == caller.user_id)
         .ok_or_else(codes::not_found)
 }
@@ -103,7 +97,7 @@ pub async fn show(order: Res<user_order::Model>) -> Json<Value> {
 pub async fn cancel(
     order: Res<user_order::Model>,
     State(state): State<AppState>,
-) -> Result<Json<Value>, Rejection> {
+) -> Result<Json<Value>, AppError> {
     // Conditional on still being unpaid: a payment notice racing with the cancel wins or loses
     // whole, never half.
     user_order::Entity::update_many()
@@ -111,12 +105,10 @@ pub async fn cancel(
         .filter(user_order::Column::Id.eq(order.id))
         .filter(user_order::Column::Pay.eq(UNPAID))
         .exec(&state.db)
-        .await
-        .map_err(db::unavailable)?;
+        .await?;
     let now = user_order::Entity::find_by_id(order.id)
         .one(&state.db)
-        .await
-        .map_err(db::unavailable)?
+        .await?
         .ok_or_else(codes::not_found)?;
     if now.pay == PAID {
         return Err(codes::conflict("the order is paid"));

@@ -1,19 +1,19 @@
 //! `POST /pay/notify`: the payment provider's notice, idempotent.
 
-use kotori::{Json, Rejection, Res, State};
+use kotori::{Json, Res, State};
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, TransactionTrait};
 use serde_json::{Value, json};
 
+use super::money;
 use super::orders::{CANCELLED, PAID, UNPAID};
 use super::vip;
 use crate::clock;
-use crate::codes;
-use crate::db::{self, entity::commerce::user_order};
+use crate::codes::{self, AppError};
+use crate::db::entity::commerce::user_order;
 use crate::envelope::ok;
 use crate::params::Params;
 use crate::state::AppState;
-use crate::validate;
 
 /// The first valid `SUCCESS` notice marks the order paid and extends VIP, in one transaction;
 /// repeats — concurrent ones too — answer 0 and change nothing. A fee that differs from the
@@ -21,15 +21,14 @@ use crate::validate;
 pub async fn notify(
     params: Res<Params>,
     State(state): State<AppState>,
-) -> Result<Json<Value>, Rejection> {
+) -> Result<Json<Value>, AppError> {
     let trade_no = params.required("trade_no")?;
-    let fee = validate::cents("fee", params.required("fee")?)?;
+    let fee = money::cents("fee", params.required("fee")?)?;
     let status = params.required("status")?;
     let order = user_order::Entity::find()
         .filter(user_order::Column::TradeNo.eq(trade_no))
         .one(&state.db)
-        .await
-        .map_err(db::unavailable)?
+        .await?
         .ok_or_else(|| codes::malformed("trade_no", "no such order"))?;
     if fee != order.fee_cents {
         return Err(codes::malformed("fee", "differs from the order's"));
@@ -38,7 +37,7 @@ pub async fn notify(
         return Ok(ok(json!({})));
     }
     let now = clock::now();
-    let txn = state.db.begin().await.map_err(db::unavailable)?;
+    let txn = state.db.begin().await?;
     // Only the notice that moves the order from unpaid to paid extends the membership.
     let moved = user_order::Entity::update_many()
         .col_expr(user_order::Column::Pay, Expr::value(PAID))
@@ -46,18 +45,16 @@ pub async fn notify(
         .filter(user_order::Column::Id.eq(order.id))
         .filter(user_order::Column::Pay.eq(UNPAID))
         .exec(&txn)
-        .await
-        .map_err(db::unavailable)?;
+        .await?;
     if moved.rows_affected == 1 {
         vip::extend(&txn, order.user_id, order.vip_days, now).await?;
-        txn.commit().await.map_err(db::unavailable)?;
+        txn.commit().await?;
         return Ok(ok(json!({})));
     }
-    txn.rollback().await.map_err(db::unavailable)?;
+    txn.rollback().await?;
     let current = user_order::Entity::find_by_id(order.id)
         .one(&state.db)
-        .await
-        .map_err(db::unavailable)?
+        .await?
         .ok_or_else(codes::internal)?;
     match current.pay {
         CANCELLED => Err(codes::conflict("the order is cancelled")),

@@ -1,13 +1,14 @@
 //! `GET /api/products`.
 
-use kotori::{Json, Rejection, State};
+use kotori::{Json, State};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use serde_json::{Value, json};
 
-use crate::db::{self, entity::commerce::product};
+use super::money::yuan;
+use crate::codes::AppError;
+use crate::db::entity::commerce::product;
 use crate::envelope::ok;
 use crate::state::AppState;
-use crate::validate::yuan;
 
 /// A product as clients see it.
 pub fn product_json(p: &product::Model) -> Value {
@@ -15,13 +16,12 @@ pub fn product_json(p: &product::Model) -> Value {
 }
 
 /// The products on sale.
-pub async fn list(State(state): State<AppState>) -> Result<Json<Value>, Rejection> {
+pub async fn list(State(state): State<AppState>) -> Result<Json<Value>, AppError> {
     let products = product::Entity::find()
         .filter(product::Column::Active.eq(true))
         .order_by_asc(product::Column::Id)
         .all(&state.db)
-        .await
-        .map_err(db::unavailable)?;
+        .await?;
     Ok(ok(
         json!({ "list": products.iter().map(product_json).collect::<Vec<_>>() }),
     ))

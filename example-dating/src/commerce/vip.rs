@@ -1,22 +1,22 @@
 //! VIP membership: the `/api/vip` guard, `GET /api/me/vip`, and extending a membership.
 
-use kotori::{Json, Rejection, Res, State};
+use kotori::{Json, Res, State};
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
 use sea_orm::{ConnectionTrait, EntityTrait, Set};
 use serde_json::{Value, json};
 
 use crate::auth::Caller;
 use crate::clock;
-use crate::db::{self, entity::commerce::vip_info};
+use crate::codes::{self, AppError};
+use crate::db::entity::commerce::vip_info;
 use crate::envelope::ok;
 use crate::state::AppState;
 
 /// The user's VIP deadline, if they ever were one.
-pub async fn deadline(db: &impl ConnectionTrait, user_id: i64) -> Result<Option<i64>, Rejection> {
+pub async fn deadline(db: &impl ConnectionTrait, user_id: i64) -> Result<Option<i64>, AppError> {
     Ok(vip_info::Entity::find_by_id(user_id)
         .one(db)
-        .await
-        .map_err(db::unavailable)?
+        .await?
         .map(|v| v.deadline))
 }
 
@@ -25,14 +25,10 @@ pub async fn deadline(db: &impl ConnectionTrait, user_id: i64) -> Result<Option<
 pub async fn require_vip(
     caller: Res<Caller>,
     State(state): State<AppState>,
-) -> Result<(), Rejection> {
+) -> Result<(), AppError> {
     match deadline(&state.db, caller.user_id).await? {
         Some(deadline) if deadline > clock::now() => Ok(()),
-        _ => Err(Rejection::new(
-            http::StatusCode::FORBIDDEN,
-            40302,
-            "VIP required",
-        )),
+        _ => Err(codes::vip_required()),
     }
 }
 
@@ -40,7 +36,7 @@ pub async fn require_vip(
 pub async fn mine(
     caller: Res<Caller>,
     State(state): State<AppState>,
-) -> Result<Json<Value>, Rejection> {
+) -> Result<Json<Value>, AppError> {
     let deadline = deadline(&state.db, caller.user_id).await?;
     let is_vip = deadline.is_some_and(|d| d > clock::now());
     Ok(ok(
@@ -55,7 +51,7 @@ pub async fn extend(
     user_id: i64,
     days: i32,
     now: i64,
-) -> Result<(), Rejection> {
+) -> Result<(), AppError> {
     let add = i64::from(days) * 86_400;
     let row = vip_info::ActiveModel {
         user_id: Set(user_id),
@@ -71,7 +67,6 @@ pub async fn extend(
                 .to_owned(),
         )
         .exec_without_returning(db)
-        .await
-        .map_err(db::unavailable)?;
+        .await?;
     Ok(())
 }

@@ -35,9 +35,3 @@ pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
     Migrator::up(db, None).await?;
     seed(db).await
 }
-
-/// A database failure as the API reports it: 50301, details in the log only.
-pub fn unavailable(e: DbErr) -> kotori::Rejection {
-    tracing::warn!(error = %e, "database call failed");
-    crate::codes::unavailable("database")
-}

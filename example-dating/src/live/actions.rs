@@ -2,7 +2,7 @@
 //! and under shops (only the host's own lives). What a route may touch is decided by the
 //! loader and guards above the mount, never here.
 
-use kotori::{Json, Node, Rejection, Res, State};
+use kotori::{Json, Node, Res, State};
 use md5::{Digest, Md5};
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
@@ -13,29 +13,41 @@ use serde_json::{Value, json};
 use super::danmaku::{self, Mute};
 use super::{FINISHED, LiveRoom, lives_json};
 use crate::clock;
-use crate::codes;
-use crate::db::{self, entity::rooms::live_mute, entity::users::user_info};
+use crate::codes::{self, AppError};
+use crate::db::{entity::rooms::live_mute, entity::users::user_info};
 use crate::envelope::ok;
+use crate::hex;
 use crate::params::Params;
-use crate::signing::hex;
 use crate::state::AppState;
 
+/// The actions, in two groups the caller may guard differently (admins need `live:read` to
+/// read and `live:write` to act; a host may do both on their own lives).
+pub struct LiveActions {
+    /// The `GET` routes: they change nothing.
+    pub read: Node<AppState>,
+    /// The `POST` routes: they change the live.
+    pub write: Node<AppState>,
+}
+
 /// Mounts the actions on a node that loads a [`LiveRoom`].
-pub fn mount(live: &Node<AppState>) {
-    live.get("/show.json", show);
-    live.get("/push_url.json", push_url);
-    live.post("/finish.json", finish);
-    live.get("/danmaku.json", danmaku::list);
-    live.post("/forbid_send_msg.json", forbid);
-    live.post("/unforbid_send_msg.json", unforbid);
-    live.get("/group_shutted_user.json", muted);
+pub fn mount(live: &Node<AppState>) -> LiveActions {
+    let read = live.group();
+    read.get("/show.json", show);
+    read.get("/push_url.json", push_url);
+    read.get("/danmaku.json", danmaku::list);
+    read.get("/group_shutted_user.json", muted);
+    let write = live.group();
+    write.post("/finish.json", finish);
+    write.post("/forbid_send_msg.json", forbid);
+    write.post("/unforbid_send_msg.json", unforbid);
+    LiveActions { read, write }
 }
 
 /// The loaded live.
 pub async fn show(
     room: Res<LiveRoom>,
     State(state): State<AppState>,
-) -> Result<Json<Value>, Rejection> {
+) -> Result<Json<Value>, AppError> {
     let mut list = lives_json(&state.db, std::slice::from_ref(&room.0)).await?;
     Ok(ok(list.remove(0)))
 }
@@ -48,7 +60,7 @@ pub const PUSH_URL_SECS: i64 = 24 * 3600;
 pub fn push_url_for(domain: &str, key: &str, live_id: i64, expires_at: i64) -> String {
     let stream = format!("live_{live_id}");
     let tx_time = format!("{expires_at:X}");
-    let secret = hex(&Md5::digest(format!("{key}{stream}{tx_time}").as_bytes()));
+    let secret = hex::encode(&Md5::digest(format!("{key}{stream}{tx_time}").as_bytes()));
     format!("rtmp://{domain}/live/{stream}?txSecret={secret}&txTime={tx_time}")
 }
 
@@ -56,7 +68,7 @@ pub fn push_url_for(domain: &str, key: &str, live_id: i64, expires_at: i64) -> S
 pub async fn push_url(
     room: Res<LiveRoom>,
     State(state): State<AppState>,
-) -> Result<Json<Value>, Rejection> {
+) -> Result<Json<Value>, AppError> {
     if room.0.status == FINISHED {
         return Err(codes::conflict("the live is finished"));
     }
@@ -73,19 +85,18 @@ pub async fn push_url(
 pub async fn finish(
     room: Res<LiveRoom>,
     State(state): State<AppState>,
-) -> Result<Json<Value>, Rejection> {
+) -> Result<Json<Value>, AppError> {
     if room.0.status == FINISHED {
         return Err(codes::conflict("the live is finished already"));
     }
     let mut row = room.0.clone().into_active_model();
     row.status = Set(FINISHED.into());
     row.end_time = Set(Some(clock::now()));
-    let finished = row.update(&state.db).await.map_err(db::unavailable)?;
+    let finished = row.update(&state.db).await?;
     live_mute::Entity::delete_many()
         .filter(live_mute::Column::LiveId.eq(finished.id))
         .exec(&state.db)
-        .await
-        .map_err(db::unavailable)?;
+        .await?;
     let mut list = lives_json(&state.db, std::slice::from_ref(&finished)).await?;
     Ok(ok(list.remove(0)))
 }
@@ -95,15 +106,14 @@ pub async fn forbid(
     room: Res<LiveRoom>,
     params: Res<Params>,
     State(state): State<AppState>,
-) -> Result<Json<Value>, Rejection> {
+) -> Result<Json<Value>, AppError> {
     if room.0.status == FINISHED {
         return Err(codes::conflict("the live is finished"));
     }
     let user_id: i64 = params.parse_required("user_id")?;
     user_info::Entity::find_by_id(user_id)
         .one(&state.db)
-        .await
-        .map_err(db::unavailable)?
+        .await?
         .ok_or_else(|| codes::malformed("user_id", "no such user"))?;
     let minutes = params.parse_optional::<i64>("minutes")?;
     if minutes.is_some_and(|m| !(1..=43_200).contains(&m)) {
@@ -124,8 +134,7 @@ pub async fn forbid(
                 .to_owned(),
         )
         .exec_without_returning(&state.db)
-        .await
-        .map_err(db::unavailable)?;
+        .await?;
     Ok(ok(
         json!({ "user_id": user_id, "until": until.map(clock::format) }),
     ))
@@ -136,14 +145,13 @@ pub async fn unforbid(
     room: Res<LiveRoom>,
     params: Res<Params>,
     State(state): State<AppState>,
-) -> Result<Json<Value>, Rejection> {
+) -> Result<Json<Value>, AppError> {
     let user_id: i64 = params.parse_required("user_id")?;
     live_mute::Entity::delete_many()
         .filter(live_mute::Column::LiveId.eq(room.0.id))
         .filter(live_mute::Column::UserId.eq(user_id))
         .exec(&state.db)
-        .await
-        .map_err(db::unavailable)?;
+        .await?;
     Ok(ok(json!({ "user_id": user_id })))
 }
 
@@ -151,14 +159,13 @@ pub async fn unforbid(
 pub async fn muted(
     room: Res<LiveRoom>,
     State(state): State<AppState>,
-) -> Result<Json<Value>, Rejection> {
+) -> Result<Json<Value>, AppError> {
     let now = clock::now();
     let rows = live_mute::Entity::find()
         .filter(live_mute::Column::LiveId.eq(room.0.id))
         .order_by_asc(live_mute::Column::CreatedAt)
         .all(&state.db)
-        .await
-        .map_err(db::unavailable)?;
+        .await?;
     let active: Vec<&live_mute::Model> =
         rows.iter().filter(|m| Mute::from(*m).active(now)).collect();
     let users = crate::users::by_id(&state.db, active.iter().map(|m| m.user_id)).await?;

@@ -1,7 +1,7 @@
 //! Danmaku: comments on a live, read oldest first with a cursor; posting is refused to muted
 //! users (40304).
 
-use kotori::{Json, Rejection, Res, State};
+use kotori::{Json, Res, State};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
 };
@@ -10,9 +10,8 @@ use serde_json::{Value, json};
 use super::{FINISHED, LiveRoom};
 use crate::auth::Caller;
 use crate::clock;
-use crate::codes;
+use crate::codes::{self, AppError};
 use crate::db::{
-    self,
     entity::rooms::{danmaku, live, live_mute},
     entity::users::user_info,
 };
@@ -45,7 +44,7 @@ pub async fn list(
     room: Res<LiveRoom>,
     params: Res<Params>,
     State(state): State<AppState>,
-) -> Result<Json<Value>, Rejection> {
+) -> Result<Json<Value>, AppError> {
     let limit = params.parse_optional::<u64>("limit")?.unwrap_or(50);
     if !(1..=200).contains(&limit) {
         return Err(codes::malformed("limit", "from 1 to 200"));
@@ -58,8 +57,7 @@ pub async fn list(
         .order_by_asc(danmaku::Column::Id)
         .limit(limit)
         .all(&state.db)
-        .await
-        .map_err(db::unavailable)?;
+        .await?;
     let users = crate::users::by_id(&state.db, rows.iter().map(|d| d.user_id)).await?;
     // The cursor is the last id seen (or the one given): polling with it returns only news.
     let next = rows
@@ -83,25 +81,17 @@ pub async fn post(
     caller: Res<Caller>,
     params: Res<Params>,
     State(state): State<AppState>,
-) -> Result<Json<Value>, Rejection> {
+) -> Result<Json<Value>, AppError> {
     let content = validate::text("content", params.required("content")?, 1, 100)?;
     let now = clock::now();
     let mute = live_mute::Entity::find_by_id((room.0.id, caller.user_id))
         .one(&state.db)
-        .await
-        .map_err(db::unavailable)?;
+        .await?;
     if mute.as_ref().is_some_and(|m| Mute::from(m).active(now)) {
-        return Err(Rejection::new(
-            http::StatusCode::FORBIDDEN,
-            40304,
-            "muted in this live room",
-        ));
+        return Err(codes::muted());
     }
     // The loader saw the live on the air; it may have finished since. Check again, then write.
-    let current = live::Entity::find_by_id(room.0.id)
-        .one(&state.db)
-        .await
-        .map_err(db::unavailable)?;
+    let current = live::Entity::find_by_id(room.0.id).one(&state.db).await?;
     if current.is_none_or(|l| l.status == FINISHED) {
         return Err(codes::not_found());
     }
@@ -113,12 +103,10 @@ pub async fn post(
         ..Default::default()
     }
     .insert(&state.db)
-    .await
-    .map_err(db::unavailable)?;
+    .await?;
     let me = user_info::Entity::find_by_id(caller.user_id)
         .one(&state.db)
-        .await
-        .map_err(db::unavailable)?;
+        .await?;
     Ok(ok(danmaku_json(
         &row,
         me.as_ref().map(|u| u.nickname.as_str()),

@@ -7,15 +7,12 @@ pub mod rooms;
 
 use std::collections::HashMap;
 
-use kotori::Rejection;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 use serde_json::{Value, json};
 
 use crate::clock;
-use crate::db::{
-    self,
-    entity::rooms::{live, operator},
-};
+use crate::codes::AppError;
+use crate::db::entity::rooms::{live, operator};
 
 /// On the air.
 pub const ON_AIR: &str = "on_air";
@@ -43,12 +40,11 @@ pub fn live_json(l: &live::Model, host_name: Option<&str>) -> Value {
 pub async fn lives_json(
     db: &impl ConnectionTrait,
     lives: &[live::Model],
-) -> Result<Vec<Value>, Rejection> {
+) -> Result<Vec<Value>, AppError> {
     let hosts: HashMap<i64, String> = operator::Entity::find()
         .filter(operator::Column::Id.is_in(lives.iter().map(|l| l.host_id)))
         .all(db)
-        .await
-        .map_err(db::unavailable)?
+        .await?
         .into_iter()
         .map(|o| (o.id, o.name))
         .collect();

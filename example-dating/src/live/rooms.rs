@@ -1,7 +1,7 @@
 //! Loading lives — on air for the front, any for admins, only their own for hosts — and
 //! listing and creating them.
 
-use kotori::{Json, Path, Rejection, Res, State};
+use kotori::{Json, Path, Res, State};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, Select,
     Set,
@@ -10,8 +10,8 @@ use serde_json::Value;
 
 use super::{LiveRoom, ON_AIR, lives_json};
 use crate::clock;
-use crate::codes;
-use crate::db::{self, entity::rooms::live};
+use crate::codes::{self, AppError};
+use crate::db::entity::rooms::live;
 use crate::envelope::ok;
 use crate::manage::Operator;
 use crate::paging::Page;
@@ -19,19 +19,16 @@ use crate::params::Params;
 use crate::state::AppState;
 use crate::validate;
 
-async fn find(state: &AppState, live_id: i64) -> Result<Option<live::Model>, Rejection> {
-    live::Entity::find_by_id(live_id)
-        .one(&state.db)
-        .await
-        .map_err(db::unavailable)
+async fn find(state: &AppState, live_id: i64) -> Result<Option<live::Model>, AppError> {
+    Ok(live::Entity::find_by_id(live_id).one(&state.db).await?)
 }
 
 /// The front's `/api/live/{live_id}`: a live on the air; finished or unknown is 40401.
 #[kotori::loader]
-pub async fn on_air_live(
+pub async fn load_on_air_live(
     Path(live_id): Path<i64>,
     State(state): State<AppState>,
-) -> Result<LiveRoom, Rejection> {
+) -> Result<LiveRoom, AppError> {
     find(&state, live_id)
         .await?
         .filter(|l| l.status == ON_AIR)
@@ -41,10 +38,10 @@ pub async fn on_air_live(
 
 /// The admin's `live/{live_id}`: any host's live, finished too.
 #[kotori::loader]
-pub async fn any_live(
+pub async fn load_any_live(
     Path(live_id): Path<i64>,
     State(state): State<AppState>,
-) -> Result<LiveRoom, Rejection> {
+) -> Result<LiveRoom, AppError> {
     find(&state, live_id)
         .await?
         .map(LiveRoom)
@@ -54,11 +51,11 @@ pub async fn any_live(
 /// The host's `live/{live_id}`: only the host's own lives; another host's is 40401, as if it
 /// did not exist.
 #[kotori::loader]
-pub async fn own_live(
+pub async fn load_own_live(
     Path(live_id): Path<i64>,
     op: Res<Operator>,
     State(state): State<AppState>,
-) -> Result<LiveRoom, Rejection> {
+) -> Result<LiveRoom, AppError> {
     find(&state, live_id)
         .await?
         .filter(|l| l.host_id == op.id)
@@ -70,7 +67,7 @@ async fn page_of(
     state: &AppState,
     params: &Params,
     query: Select<live::Entity>,
-) -> Result<Json<Value>, Rejection> {
+) -> Result<Json<Value>, AppError> {
     let page = Page::from_params(params)?;
     let (total, lives) = page
         .load(&state.db, query.order_by_desc(live::Column::Id))
@@ -82,7 +79,7 @@ async fn page_of(
 pub async fn list_on_air(
     params: Res<Params>,
     State(state): State<AppState>,
-) -> Result<Json<Value>, Rejection> {
+) -> Result<Json<Value>, AppError> {
     page_of(
         &state,
         &params,
@@ -95,7 +92,7 @@ pub async fn list_on_air(
 pub async fn list_all(
     params: Res<Params>,
     State(state): State<AppState>,
-) -> Result<Json<Value>, Rejection> {
+) -> Result<Json<Value>, AppError> {
     let mut query = live::Entity::find();
     match params.get("status").filter(|s| !s.is_empty()) {
         None => {}
@@ -112,7 +109,7 @@ pub async fn list_own(
     op: Res<Operator>,
     params: Res<Params>,
     State(state): State<AppState>,
-) -> Result<Json<Value>, Rejection> {
+) -> Result<Json<Value>, AppError> {
     page_of(
         &state,
         &params,
@@ -126,14 +123,13 @@ pub async fn create(
     op: Res<Operator>,
     params: Res<Params>,
     State(state): State<AppState>,
-) -> Result<Json<Value>, Rejection> {
+) -> Result<Json<Value>, AppError> {
     let title = validate::text("title", params.required("title")?, 1, 64)?;
     let on_air = live::Entity::find()
         .filter(live::Column::HostId.eq(op.id))
         .filter(live::Column::Status.eq(ON_AIR))
         .count(&state.db)
-        .await
-        .map_err(db::unavailable)?;
+        .await?;
     if on_air > 0 {
         return Err(codes::conflict("you already have a live on the air"));
     }
@@ -146,7 +142,6 @@ pub async fn create(
         ..Default::default()
     }
     .insert(&state.db)
-    .await
-    .map_err(db::unavailable)?;
+    .await?;
     Ok(ok(super::live_json(&row, Some(&op.name))))
 }

@@ -1,7 +1,7 @@
 //! The admin subtree's own routes: users, products, orders. (Live rooms are the shared
 //! live-actions subtree, in `live`.)
 
-use kotori::{Json, Path, Rejection, Res, State};
+use kotori::{Json, Path, Res, State};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, EntityTrait, IntoActiveModel, QueryFilter,
     QueryOrder, Set,
@@ -10,11 +10,11 @@ use serde_json::{Value, json};
 
 use crate::auth::session;
 use crate::clock;
-use crate::codes;
+use crate::codes::{self, AppError};
+use crate::commerce::money;
 use crate::commerce::orders::order_json;
 use crate::commerce::products::product_json;
 use crate::db::{
-    self,
     entity::commerce::{product, user_order},
     entity::users::user_info,
 };
@@ -41,7 +41,7 @@ fn admin_user_json(u: &user_info::Model) -> Value {
 pub async fn search_users(
     params: Res<Params>,
     State(state): State<AppState>,
-) -> Result<Json<Value>, Rejection> {
+) -> Result<Json<Value>, AppError> {
     let page = Page::from_params(&params)?;
     let mut query = user_info::Entity::find();
     if let Some(q) = params.get("q").map(str::trim).filter(|q| !q.is_empty()) {
@@ -64,14 +64,13 @@ pub async fn search_users(
 
 /// The `users/{user_id}` loader for admins: any user, banned or hidden too.
 #[kotori::loader]
-pub async fn any_user(
+pub async fn load_any_user(
     Path(user_id): Path<i64>,
     State(state): State<AppState>,
-) -> Result<user_info::Model, Rejection> {
+) -> Result<user_info::Model, AppError> {
     user_info::Entity::find_by_id(user_id)
         .one(&state.db)
-        .await
-        .map_err(db::unavailable)?
+        .await?
         .ok_or_else(codes::not_found)
 }
 
@@ -85,13 +84,13 @@ pub async fn ban(
     user: Res<user_info::Model>,
     params: Res<Params>,
     State(state): State<AppState>,
-) -> Result<Json<Value>, Rejection> {
+) -> Result<Json<Value>, AppError> {
     let reason = validate::text("reason", params.required("reason")?, 1, 200)?;
     let mut row = (*user).clone().into_active_model();
     row.banned = Set(true);
     row.ban_reason = Set(Some(reason));
     row.updated_at = Set(clock::now());
-    let banned = row.update(&state.db).await.map_err(db::unavailable)?;
+    let banned = row.update(&state.db).await?;
     session::revoke_all(&state, banned.user_id).await?;
     Ok(ok(admin_user_json(&banned)))
 }
@@ -100,14 +99,12 @@ pub async fn ban(
 pub async fn unban(
     user: Res<user_info::Model>,
     State(state): State<AppState>,
-) -> Result<Json<Value>, Rejection> {
+) -> Result<Json<Value>, AppError> {
     let mut row = (*user).clone().into_active_model();
     row.banned = Set(false);
     row.ban_reason = Set(None);
     row.updated_at = Set(clock::now());
-    Ok(ok(admin_user_json(
-        &row.update(&state.db).await.map_err(db::unavailable)?,
-    )))
+    Ok(ok(admin_user_json(&row.update(&state.db).await?)))
 }
 
 fn admin_product_json(p: &product::Model) -> Value {
@@ -117,18 +114,17 @@ fn admin_product_json(p: &product::Model) -> Value {
 }
 
 /// Every product, on sale or not.
-pub async fn list_products(State(state): State<AppState>) -> Result<Json<Value>, Rejection> {
+pub async fn list_products(State(state): State<AppState>) -> Result<Json<Value>, AppError> {
     let all = product::Entity::find()
         .order_by_asc(product::Column::Id)
         .all(&state.db)
-        .await
-        .map_err(db::unavailable)?;
+        .await?;
     Ok(ok(
         json!({ "list": all.iter().map(admin_product_json).collect::<Vec<_>>() }),
     ))
 }
 
-fn vip_days(params: &Params, required: bool) -> Result<Option<i32>, Rejection> {
+fn vip_days(params: &Params, required: bool) -> Result<Option<i32>, AppError> {
     let days = if required {
         Some(params.parse_required::<i32>("vip_time")?)
     } else {
@@ -144,30 +140,27 @@ fn vip_days(params: &Params, required: bool) -> Result<Option<i32>, Rejection> {
 pub async fn create_product(
     params: Res<Params>,
     State(state): State<AppState>,
-) -> Result<Json<Value>, Rejection> {
+) -> Result<Json<Value>, AppError> {
     let row = product::ActiveModel {
         name: Set(validate::text("name", params.required("name")?, 1, 32)?),
         description: Set(validate::text("desc", params.required("desc")?, 1, 200)?),
         vip_days: Set(vip_days(&params, true)?.unwrap_or(0)),
-        price_cents: Set(validate::cents("price", params.required("price")?)?),
+        price_cents: Set(money::cents("price", params.required("price")?)?),
         active: Set(true),
         ..Default::default()
     };
-    Ok(ok(admin_product_json(
-        &row.insert(&state.db).await.map_err(db::unavailable)?,
-    )))
+    Ok(ok(admin_product_json(&row.insert(&state.db).await?)))
 }
 
 /// The `products/{product_id}` loader.
 #[kotori::loader]
-pub async fn any_product(
+pub async fn load_any_product(
     Path(product_id): Path<i64>,
     State(state): State<AppState>,
-) -> Result<product::Model, Rejection> {
+) -> Result<product::Model, AppError> {
     product::Entity::find_by_id(product_id)
         .one(&state.db)
-        .await
-        .map_err(db::unavailable)?
+        .await?
         .ok_or_else(codes::not_found)
 }
 
@@ -177,7 +170,7 @@ pub async fn edit_product(
     product: Res<product::Model>,
     params: Res<Params>,
     State(state): State<AppState>,
-) -> Result<Json<Value>, Rejection> {
+) -> Result<Json<Value>, AppError> {
     let mut row = (*product).clone().into_active_model();
     let mut changed = false;
     if let Some(name) = params.get("name").filter(|v| !v.is_empty()) {
@@ -193,7 +186,7 @@ pub async fn edit_product(
         changed = true;
     }
     if let Some(price) = params.get("price").filter(|v| !v.is_empty()) {
-        row.price_cents = Set(validate::cents("price", price)?);
+        row.price_cents = Set(money::cents("price", price)?);
         changed = true;
     }
     if let Some(active) = params.get("active").filter(|v| !v.is_empty()) {
@@ -207,16 +200,14 @@ pub async fn edit_product(
     if !changed {
         return Err(codes::missing("any of name, desc, vip_time, price, active"));
     }
-    Ok(ok(admin_product_json(
-        &row.update(&state.db).await.map_err(db::unavailable)?,
-    )))
+    Ok(ok(admin_product_json(&row.update(&state.db).await?)))
 }
 
 /// Orders, newest first, filtered by `pay` and `user_id`.
 pub async fn list_orders(
     params: Res<Params>,
     State(state): State<AppState>,
-) -> Result<Json<Value>, Rejection> {
+) -> Result<Json<Value>, AppError> {
     let page = Page::from_params(&params)?;
     let mut query = user_order::Entity::find();
     if let Some(pay) = validate::int_in(&params, "pay", 0..=2)? {

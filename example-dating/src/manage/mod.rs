@@ -7,5 +7,6 @@ pub mod operators;
 pub mod page;
 pub mod session;
 
-pub use guards::{Operator, live_privilege, require_privilege, require_role};
+pub use guards::{require_privilege, require_role};
+pub use operators::{Operator, Role};
 pub use session::{load_operator, login};

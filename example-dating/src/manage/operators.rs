@@ -1,4 +1,5 @@
-//! Operators: created from the command line, passwords stored with argon2.
+//! Operators: who they are (role, privileges), created from the command line, passwords
+//! stored with argon2.
 
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
@@ -43,6 +44,41 @@ impl Role {
             Role::Admin => "admin",
             Role::Host => "host",
         }
+    }
+}
+
+/// The operator behind the request's bearer token.
+#[derive(Clone, Debug)]
+pub struct Operator {
+    /// The operator's id.
+    pub id: i64,
+    /// The login name.
+    pub name: String,
+    /// Admin or host.
+    pub role: Role,
+    /// The admin's privileges.
+    pub privileges: Vec<String>,
+}
+
+impl Operator {
+    /// From its row.
+    pub fn from_row(row: &operator::Model) -> Self {
+        Operator {
+            id: row.id,
+            name: row.name.clone(),
+            role: Role::parse(&row.role).unwrap_or(Role::Host),
+            privileges: row
+                .privileges
+                .split(',')
+                .filter(|p| !p.is_empty())
+                .map(str::to_owned)
+                .collect(),
+        }
+    }
+
+    /// Whether the operator holds `privilege`.
+    pub fn can(&self, privilege: &str) -> bool {
+        self.privileges.iter().any(|p| p == privilege)
     }
 }
 

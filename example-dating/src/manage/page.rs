@@ -4,10 +4,12 @@
 use http::header::{CONTENT_TYPE, HeaderValue};
 use kotori::{Ctx, Rejection, Response};
 
+use crate::envelope;
+
 /// The `/manage` renderer.
 pub fn render<S>(cx: &Ctx<S>, rejection: &Rejection) -> Response {
     if cx.path().ends_with(".json") {
-        return kotori::render::json(rejection);
+        return envelope::refusal(rejection);
     }
     let status = rejection.status();
     let title = format!(
@@ -16,7 +18,7 @@ pub fn render<S>(cx: &Ctx<S>, rejection: &Rejection) -> Response {
         status.canonical_reason().unwrap_or("Error")
     );
     let mut res =
-        Response::new(format!("<!doctype html><title>{title}</title><h1>{title}</h1>\\n").into());
+        Response::new(format!("<!doctype html><title>{title}</title><h1>{title}</h1>\n").into());
     *res.status_mut() = status;
     res.headers_mut().insert(
         CONTENT_TYPE,

@@ -28,13 +28,6 @@ impl std::fmt::Display for StoreError {
 
 impl std::error::Error for StoreError {}
 
-impl From<StoreError> for kotori::Rejection {
-    fn from(e: StoreError) -> Self {
-        tracing::warn!(error = %e, "store call failed");
-        crate::codes::unavailable("store")
-    }
-}
-
 /// A member of a geo set with its distance from the search centre.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Near {
@@ -72,8 +65,6 @@ pub trait Store: Send + Sync + 'static {
         radius_km: f64,
         count: usize,
     ) -> Result<Vec<Near>, StoreError>;
-    /// Removes `member` from the geo set `set`.
-    async fn geo_remove(&self, set: &str, member: &str) -> Result<(), StoreError>;
     /// Answers when the store is reachable.
     async fn ping(&self) -> Result<(), StoreError>;
     /// Which backend this is, for logs and `/readyz`.

@@ -2,7 +2,7 @@
 //! `/api/me/album/{photo_id}` node (which loads only the caller's own photo),
 //! `POST .../delete`.
 
-use kotori::{Json, Path, Rejection, Res, State};
+use kotori::{Json, Path, Res, State};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
     QueryOrder, Set,
@@ -11,8 +11,8 @@ use serde_json::{Value, json};
 
 use crate::auth::Caller;
 use crate::clock;
-use crate::codes;
-use crate::db::{self, entity::users::user_album};
+use crate::codes::{self, AppError};
+use crate::db::entity::users::user_album;
 use crate::envelope::ok;
 use crate::params::Params;
 use crate::state::AppState;
@@ -26,13 +26,12 @@ fn photo_json(photo: &user_album::Model) -> Value {
 }
 
 /// A user's photos, oldest first.
-pub async fn photos_of(db: &impl ConnectionTrait, user_id: i64) -> Result<Vec<Value>, Rejection> {
+pub async fn photos_of(db: &impl ConnectionTrait, user_id: i64) -> Result<Vec<Value>, AppError> {
     let photos = user_album::Entity::find()
         .filter(user_album::Column::UserId.eq(user_id))
         .order_by_asc(user_album::Column::Id)
         .all(db)
-        .await
-        .map_err(db::unavailable)?;
+        .await?;
     Ok(photos.iter().map(photo_json).collect())
 }
 
@@ -40,7 +39,7 @@ pub async fn photos_of(db: &impl ConnectionTrait, user_id: i64) -> Result<Vec<Va
 pub async fn list(
     caller: Res<Caller>,
     State(state): State<AppState>,
-) -> Result<Json<Value>, Rejection> {
+) -> Result<Json<Value>, AppError> {
     Ok(ok(
         json!({ "list": photos_of(&state.db, caller.user_id).await? }),
     ))
@@ -51,13 +50,12 @@ pub async fn add(
     caller: Res<Caller>,
     params: Res<Params>,
     State(state): State<AppState>,
-) -> Result<Json<Value>, Rejection> {
+) -> Result<Json<Value>, AppError> {
     let photo = validate::url("photo", params.required("photo")?)?;
     let count = user_album::Entity::find()
         .filter(user_album::Column::UserId.eq(caller.user_id))
         .count(&state.db)
-        .await
-        .map_err(db::unavailable)?;
+        .await?;
     if count >= MAX_PHOTOS {
         return Err(codes::conflict(format!(
             "the album holds at most {MAX_PHOTOS} photos"
@@ -70,22 +68,20 @@ pub async fn add(
         ..Default::default()
     }
     .insert(&state.db)
-    .await
-    .map_err(db::unavailable)?;
+    .await?;
     Ok(ok(photo_json(&row)))
 }
 
 /// The photo of the path, if it is the caller's: someone else's photo is 40401.
 #[kotori::loader]
-pub async fn own_photo(
+pub async fn load_own_photo(
     Path(photo_id): Path<i64>,
     caller: Res<Caller>,
     State(state): State<AppState>,
-) -> Result<user_album::Model, Rejection> {
+) -> Result<user_album::Model, AppError> {
     user_album::Entity::find_by_id(photo_id)
         .one(&state.db)
-        .await
-        .map_err(db::unavailable)?
+        .await?
         .filter(|p| p.user_id == caller.user_id)
         .ok_or_else(codes::not_found)
 }
@@ -94,10 +90,9 @@ pub async fn own_photo(
 pub async fn delete(
     photo: Res<user_album::Model>,
     State(state): State<AppState>,
-) -> Result<Json<Value>, Rejection> {
+) -> Result<Json<Value>, AppError> {
     user_album::Entity::delete_by_id(photo.id)
         .exec(&state.db)
-        .await
-        .map_err(db::unavailable)?;
+        .await?;
     Ok(ok(json!({})))
 }

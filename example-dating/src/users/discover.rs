@@ -2,19 +2,17 @@
 
 use std::collections::HashSet;
 
-use kotori::{Json, Rejection, Res, State};
+use kotori::{Json, Res, State};
 use sea_orm::sea_query::{Alias, Asterisk, Condition, Expr, ExprTrait, JoinType, Order, Query};
 use sea_orm::{ColumnTrait, EntityTrait, FromQueryResult, PaginatorTrait, QueryFilter};
 use serde_json::{Value, json};
 
-use super::profile::GEO_USERS;
-use super::{can_see, public_profile};
+use super::{can_see, geo, public_profile};
 use crate::auth::Caller;
 use crate::chat::contacts;
 use crate::clock;
-use crate::codes;
+use crate::codes::{self, AppError};
 use crate::db::{
-    self,
     entity::commerce::vip_info,
     entity::users::{location, user_info, visitor},
 };
@@ -22,7 +20,6 @@ use crate::envelope::ok;
 use crate::paging::Page;
 use crate::params::Params;
 use crate::state::AppState;
-use crate::store::Store;
 
 /// How far back visits count for the hot list.
 pub const HOT_WINDOW_SECS: i64 = 7 * 86_400;
@@ -37,7 +34,7 @@ pub async fn hot(
     caller: Res<Caller>,
     params: Res<Params>,
     State(state): State<AppState>,
-) -> Result<Json<Value>, Rejection> {
+) -> Result<Json<Value>, AppError> {
     let page = Page::from_params(&params)?;
     let now = clock::now();
     let visible = Condition::all()
@@ -90,15 +87,13 @@ pub async fn hot(
     let backend = state.db.get_database_backend();
     let users = user_info::Model::find_by_statement(backend.build(&query))
         .all(&state.db)
-        .await
-        .map_err(db::unavailable)?;
+        .await?;
     let total = user_info::Entity::find()
         .filter(user_info::Column::Banned.eq(false))
         .filter(user_info::Column::Authority.eq(1))
         .filter(user_info::Column::UserId.ne(caller.user_id))
         .count(&state.db)
-        .await
-        .map_err(db::unavailable)?;
+        .await?;
     Ok(ok(
         page.answer(total, users.iter().map(public_profile).collect())
     ))
@@ -110,7 +105,7 @@ pub async fn nearby(
     caller: Res<Caller>,
     params: Res<Params>,
     State(state): State<AppState>,
-) -> Result<Json<Value>, Rejection> {
+) -> Result<Json<Value>, AppError> {
     let page = Page::from_params(&params)?;
     let radius = params.parse_optional::<f64>("radius_km")?.unwrap_or(10.0);
     if !(radius > 0.0 && radius <= 100.0) {
@@ -126,30 +121,26 @@ pub async fn nearby(
         (None, None) => {
             let stored = location::Entity::find_by_id(caller.user_id)
                 .one(&state.db)
-                .await
-                .map_err(db::unavailable)?;
+                .await?;
             let stored = stored.ok_or_else(|| {
                 codes::missing("lat and lng (no location stored: POST /api/me/location)")
             })?;
             (stored.lat, stored.lng)
         }
     };
-    let near = state
-        .store
-        .geo_search(GEO_USERS, lng, lat, radius, NEARBY_MAX)
-        .await?;
+    let near = geo::near(&*state.store, lat, lng, radius, NEARBY_MAX).await?;
     let ids: Vec<i64> = near
         .iter()
-        .filter_map(|n| n.member.parse().ok())
+        .map(|&(id, _)| id)
         .filter(|&id| id != caller.user_id)
         .collect();
     let users = crate::users::by_id(&state.db, ids.iter().copied()).await?;
     let contacts: HashSet<i64> = contacts::peer_ids(&state.db, caller.user_id).await?;
     let visible: Vec<Value> = near
         .iter()
-        .filter_map(|n| {
-            let user = users.get(&n.member.parse::<i64>().ok()?)?;
-            can_see(caller.user_id, user, contacts.contains(&user.user_id)).then_some((user, n.km))
+        .filter_map(|&(id, km)| {
+            let user = users.get(&id)?;
+            can_see(caller.user_id, user, contacts.contains(&user.user_id)).then_some((user, km))
         })
         .filter(|(user, _)| user.user_id != caller.user_id)
         .map(|(user, km)| {
@@ -165,23 +156,4 @@ pub async fn nearby(
         .take(page.size as usize)
         .collect();
     Ok(ok(page.answer(total, list)))
-}
-
-/// Loads every stored location into the store's geo index: the database is the truth, and an
-/// in-process store (or a flushed Redis) starts empty.
-pub async fn sync_geo_index(
-    db: &sea_orm::DatabaseConnection,
-    store: &dyn Store,
-) -> Result<usize, String> {
-    let locations = location::Entity::find()
-        .all(db)
-        .await
-        .map_err(|e| e.to_string())?;
-    for l in &locations {
-        store
-            .geo_add(GEO_USERS, &l.user_id.to_string(), l.lng, l.lat)
-            .await
-            .map_err(|e| e.to_string())?;
-    }
-    Ok(locations.len())
 }

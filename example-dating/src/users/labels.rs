@@ -2,18 +2,15 @@
 
 use std::collections::BTreeSet;
 
-use kotori::{Json, Rejection, Res, State};
+use kotori::{Json, Res, State};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, TransactionTrait,
 };
 use serde_json::{Value, json};
 
 use crate::auth::Caller;
-use crate::codes;
-use crate::db::{
-    self,
-    entity::users::{label, user_label},
-};
+use crate::codes::{self, AppError};
+use crate::db::entity::users::{label, user_label};
 use crate::envelope::ok;
 use crate::params::Params;
 use crate::state::AppState;
@@ -27,12 +24,11 @@ fn label_json(l: &label::Model) -> Value {
 }
 
 /// The labels a user wears.
-pub async fn labels_of(db: &impl ConnectionTrait, user_id: i64) -> Result<Vec<Value>, Rejection> {
+pub async fn labels_of(db: &impl ConnectionTrait, user_id: i64) -> Result<Vec<Value>, AppError> {
     let ids: Vec<i64> = user_label::Entity::find()
         .filter(user_label::Column::UserId.eq(user_id))
         .all(db)
-        .await
-        .map_err(db::unavailable)?
+        .await?
         .into_iter()
         .map(|l| l.label_id)
         .collect();
@@ -40,8 +36,7 @@ pub async fn labels_of(db: &impl ConnectionTrait, user_id: i64) -> Result<Vec<Va
         .filter(label::Column::Id.is_in(ids))
         .order_by_asc(label::Column::Id)
         .all(db)
-        .await
-        .map_err(db::unavailable)?;
+        .await?;
     Ok(labels.iter().map(label_json).collect())
 }
 
@@ -49,7 +44,7 @@ pub async fn labels_of(db: &impl ConnectionTrait, user_id: i64) -> Result<Vec<Va
 pub async fn list(
     params: Res<Params>,
     State(state): State<AppState>,
-) -> Result<Json<Value>, Rejection> {
+) -> Result<Json<Value>, AppError> {
     let mut query = label::Entity::find().order_by_asc(label::Column::Id);
     if let Some(gender) = validate::int_in(&params, "gender", 0..=2)? {
         query = query.filter(
@@ -58,7 +53,7 @@ pub async fn list(
                 .add(label::Column::Gender.eq(0)),
         );
     }
-    let labels = query.all(&state.db).await.map_err(db::unavailable)?;
+    let labels = query.all(&state.db).await?;
     Ok(ok(
         json!({ "list": labels.iter().map(label_json).collect::<Vec<_>>() }),
     ))
@@ -69,7 +64,7 @@ pub async fn set_mine(
     caller: Res<Caller>,
     params: Res<Params>,
     State(state): State<AppState>,
-) -> Result<Json<Value>, Rejection> {
+) -> Result<Json<Value>, AppError> {
     let raw = params
         .get("label_ids")
         .ok_or_else(|| codes::missing("label_ids"))?;
@@ -86,29 +81,24 @@ pub async fn set_mine(
     let known = label::Entity::find()
         .filter(label::Column::Id.is_in(ids.iter().copied()))
         .all(&state.db)
-        .await
-        .map_err(db::unavailable)?;
+        .await?;
     if known.len() != ids.len() {
         return Err(codes::malformed("label_ids", "unknown label id"));
     }
     // Replace the whole set atomically: a failure leaves the old labels.
-    let txn = state.db.begin().await.map_err(db::unavailable)?;
+    let txn = state.db.begin().await?;
     user_label::Entity::delete_many()
         .filter(user_label::Column::UserId.eq(caller.user_id))
         .exec(&txn)
-        .await
-        .map_err(db::unavailable)?;
+        .await?;
     if !ids.is_empty() {
         let rows = ids.iter().map(|&id| user_label::ActiveModel {
             user_id: sea_orm::Set(caller.user_id),
             label_id: sea_orm::Set(id),
         });
-        user_label::Entity::insert_many(rows)
-            .exec(&txn)
-            .await
-            .map_err(db::unavailable)?;
+        user_label::Entity::insert_many(rows).exec(&txn).await?;
     }
-    txn.commit().await.map_err(db::unavailable)?;
+    txn.commit().await?;
     Ok(ok(
         json!({ "list": labels_of(&state.db, caller.user_id).await? }),
     ))

@@ -2,6 +2,7 @@
 
 pub mod album;
 pub mod discover;
+pub mod geo;
 pub mod labels;
 pub mod profile;
 pub mod target;
@@ -9,11 +10,11 @@ pub mod visits;
 
 use std::collections::HashMap;
 
-use kotori::Rejection;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 use serde_json::{Value, json};
 
-use crate::db::{self, entity::users::user_info};
+use crate::codes::AppError;
+use crate::db::entity::users::user_info;
 
 /// A profile as anyone may see it: never `phone` or `email`.
 pub fn public_profile(user: &user_info::Model) -> Value {
@@ -42,11 +43,10 @@ pub fn can_see(viewer: i64, user: &user_info::Model, is_contact: bool) -> bool {
 pub async fn by_id(
     db: &impl ConnectionTrait,
     ids: impl IntoIterator<Item = i64>,
-) -> Result<HashMap<i64, user_info::Model>, Rejection> {
+) -> Result<HashMap<i64, user_info::Model>, AppError> {
     let users = user_info::Entity::find()
         .filter(user_info::Column::UserId.is_in(ids))
         .all(db)
-        .await
-        .map_err(db::unavailable)?;
+        .await?;
     Ok(users.into_iter().map(|u| (u.user_id, u)).collect())
 }

@@ -1,28 +1,22 @@
 //! `GET /api/me`, `POST /api/me/update`, `POST /api/me/location`.
 
-use kotori::{Json, Rejection, Res, State};
+use kotori::{Json, Res, State};
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{ActiveModelTrait, EntityTrait, IntoActiveModel, Set};
 use serde_json::{Value, json};
 
-use super::{album, labels, public_profile};
+use super::{album, geo, labels, public_profile};
 use crate::auth::Caller;
 use crate::clock;
-use crate::codes;
+use crate::codes::{self, AppError};
 use crate::commerce::vip;
-use crate::db::{
-    self,
-    entity::users::{location, user_info},
-};
+use crate::db::entity::users::{location, user_info};
 use crate::envelope::ok;
 use crate::params::Params;
 use crate::state::AppState;
 use crate::validate;
 
-/// The key of the geo index of user locations in the store.
-pub const GEO_USERS: &str = "geo:users";
-
-async fn me_json(state: &AppState, user: &user_info::Model) -> Result<Value, Rejection> {
+async fn me_json(state: &AppState, user: &user_info::Model) -> Result<Value, AppError> {
     let mut me = public_profile(user);
     me["phone"] = json!(user.phone);
     me["email"] = json!(user.email);
@@ -37,21 +31,22 @@ async fn me_json(state: &AppState, user: &user_info::Model) -> Result<Value, Rej
     Ok(me)
 }
 
-async fn me_row(state: &AppState, user_id: i64) -> Result<user_info::Model, Rejection> {
-    user_info::Entity::find_by_id(user_id)
+/// The caller's own row, loaded once for everything under `/api/me`.
+#[derive(Clone, Debug)]
+pub struct Me(pub user_info::Model);
+
+/// The caller's row: a token whose user is gone is 40105.
+#[kotori::loader]
+pub async fn load_me(caller: Res<Caller>, State(state): State<AppState>) -> Result<Me, AppError> {
+    let row = user_info::Entity::find_by_id(caller.user_id)
         .one(&state.db)
-        .await
-        .map_err(db::unavailable)?
-        .ok_or_else(codes::bad_token)
+        .await?;
+    row.map(Me).ok_or_else(codes::bad_token)
 }
 
 /// The caller's own profile, with phone, labels, album and VIP deadline.
-pub async fn show_me(
-    caller: Res<Caller>,
-    State(state): State<AppState>,
-) -> Result<Json<Value>, Rejection> {
-    let user = me_row(&state, caller.user_id).await?;
-    Ok(ok(me_json(&state, &user).await?))
+pub async fn show_me(me: Res<Me>, State(state): State<AppState>) -> Result<Json<Value>, AppError> {
+    Ok(ok(me_json(&state, &me.0).await?))
 }
 
 const FIELDS: [&str; 11] = [
@@ -70,18 +65,17 @@ const FIELDS: [&str; 11] = [
 
 /// Updates any of the profile fields; each is checked (40002 naming it), none is 40001.
 pub async fn update_me(
-    caller: Res<Caller>,
+    me: Res<Me>,
     params: Res<Params>,
     State(state): State<AppState>,
-) -> Result<Json<Value>, Rejection> {
+) -> Result<Json<Value>, AppError> {
     if !FIELDS
         .iter()
         .any(|f| params.get(f).is_some_and(|v| !v.is_empty()))
     {
         return Err(codes::missing(&format!("any of {}", FIELDS.join(", "))));
     }
-    let user = me_row(&state, caller.user_id).await?;
-    let mut row = user.into_active_model();
+    let mut row = me.0.clone().into_active_model();
     let text = |name: &str| params.get(name).filter(|v| !v.is_empty());
     if let Some(v) = text("nickname") {
         row.nickname = Set(validate::nickname(v)?);
@@ -113,7 +107,7 @@ pub async fn update_me(
         }
     }
     row.updated_at = Set(clock::now());
-    let user = row.update(&state.db).await.map_err(db::unavailable)?;
+    let user = row.update(&state.db).await?;
     Ok(ok(me_json(&state, &user).await?))
 }
 
@@ -123,7 +117,7 @@ pub async fn set_location(
     caller: Res<Caller>,
     params: Res<Params>,
     State(state): State<AppState>,
-) -> Result<Json<Value>, Rejection> {
+) -> Result<Json<Value>, AppError> {
     let (lat, lng) = validate::lat_lng(&params)?;
     let row = location::ActiveModel {
         user_id: Set(caller.user_id),
@@ -142,11 +136,7 @@ pub async fn set_location(
                 .to_owned(),
         )
         .exec_without_returning(&state.db)
-        .await
-        .map_err(db::unavailable)?;
-    state
-        .store
-        .geo_add(GEO_USERS, &caller.user_id.to_string(), lng, lat)
         .await?;
+    geo::place(&*state.store, caller.user_id, lat, lng).await?;
     Ok(ok(json!({})))
 }

@@ -1,14 +1,14 @@
 //! The `/api/users/{user_id}` loader: the user the path names, loaded and checked once for
 //! everything below (show, messages).
 
-use kotori::{Path, Rejection, Res, State};
+use kotori::{Path, Res, State};
 use sea_orm::EntityTrait;
 
 use super::can_see;
 use crate::auth::Caller;
 use crate::chat::contacts;
-use crate::codes;
-use crate::db::{self, entity::users::user_info};
+use crate::codes::{self, AppError};
+use crate::db::entity::users::user_info;
 use crate::state::AppState;
 
 /// The user named by the path, visible to the caller.
@@ -22,11 +22,10 @@ pub async fn load_target(
     Path(user_id): Path<i64>,
     caller: Res<Caller>,
     State(state): State<AppState>,
-) -> Result<Target, Rejection> {
+) -> Result<Target, AppError> {
     let user = user_info::Entity::find_by_id(user_id)
         .one(&state.db)
-        .await
-        .map_err(db::unavailable)?
+        .await?
         .ok_or_else(codes::not_found)?;
     let is_contact =
         user.authority == 2 && contacts::are_contacts(&state.db, caller.user_id, user_id).await?;

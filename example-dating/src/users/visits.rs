@@ -3,7 +3,7 @@
 
 use std::collections::HashSet;
 
-use kotori::{Json, Rejection, Res, State};
+use kotori::{Json, Res, State};
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 use serde_json::{Value, json};
@@ -13,7 +13,8 @@ use super::{album, can_see, labels, public_profile};
 use crate::auth::Caller;
 use crate::chat::contacts;
 use crate::clock;
-use crate::db::{self, entity::users::visitor};
+use crate::codes::AppError;
+use crate::db::entity::users::visitor;
 use crate::envelope::ok;
 use crate::paging::Page;
 use crate::params::Params;
@@ -25,7 +26,7 @@ pub async fn show(
     target: Res<Target>,
     caller: Res<Caller>,
     State(state): State<AppState>,
-) -> Result<Json<Value>, Rejection> {
+) -> Result<Json<Value>, AppError> {
     let user = &target.0;
     if user.user_id != caller.user_id {
         let now = clock::now();
@@ -48,8 +49,7 @@ pub async fn show(
                 .to_owned(),
             )
             .exec_without_returning(&state.db)
-            .await
-            .map_err(db::unavailable)?;
+            .await?;
     }
     let mut profile = public_profile(user);
     profile["labels"] = json!(labels::labels_of(&state.db, user.user_id).await?);
@@ -63,7 +63,7 @@ pub async fn visitors(
     caller: Res<Caller>,
     params: Res<Params>,
     State(state): State<AppState>,
-) -> Result<Json<Value>, Rejection> {
+) -> Result<Json<Value>, AppError> {
     let page = Page::from_params(&params)?;
     let mine = visitor::Entity::find().filter(visitor::Column::ViewedId.eq(caller.user_id));
     let (total, rows) = page
@@ -96,8 +96,7 @@ pub async fn visitors(
             )
             .filter(visitor::Column::Id.is_in(unread))
             .exec(&state.db)
-            .await
-            .map_err(db::unavailable)?;
+            .await?;
     }
     Ok(ok(page.answer(total, list)))
 }

@@ -1,0 +1,49 @@
+//! Money: amounts arrive in yuan with at most two decimals and are kept as whole cents, so
+//! that sums and comparisons are exact.
+
+use crate::codes::{self, AppError};
+
+/// An amount in yuan with at most two decimals (`30`, `30.0`, `30.00`), as cents.
+pub fn cents(name: &str, value: &str) -> Result<i64, AppError> {
+    let bad = || codes::malformed(name, "an amount in yuan with at most two decimals");
+    let (whole, fraction) = value.split_once('.').unwrap_or((value, ""));
+    if whole.is_empty()
+        || whole.len() > 12
+        || !whole.bytes().all(|b| b.is_ascii_digit())
+        || fraction.len() > 2
+        || !fraction.bytes().all(|b| b.is_ascii_digit())
+        || (value.contains('.') && fraction.is_empty())
+    {
+        return Err(bad());
+    }
+    let whole: i64 = whole.parse().map_err(|_| bad())?;
+    let fraction: i64 = format!("{fraction:0<2}").parse().map_err(|_| bad())?;
+    Ok(whole * 100 + fraction)
+}
+
+/// Cents as a JSON number in yuan.
+pub fn yuan(cents: i64) -> serde_json::Value {
+    serde_json::json!(cents as f64 / 100.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn amounts_compare_to_the_cent() {
+        for (s, c) in [
+            ("30", 3000),
+            ("30.0", 3000),
+            ("30.00", 3000),
+            ("0.01", 1),
+            ("268.5", 26850),
+        ] {
+            assert_eq!(cents("fee", s).unwrap(), c, "{s}");
+        }
+        for bad in ["", "30.", ".5", "30.001", "-1", "1e3", "3 0", "30,00"] {
+            assert!(cents("fee", bad).is_err(), "{bad}");
+        }
+        assert_eq!(yuan(2999).to_string(), "29.99");
+    }
+}

@@ -1,0 +1,55 @@
+//! Startup: connecting to what the configuration names, migrating, and deriving the store's
+//! indexes. The `serve`, `routes`, `demo-data` and `operator` commands all start here.
+
+use std::sync::Arc;
+
+use sea_orm::DatabaseConnection;
+
+use crate::auth::sms::LogSender;
+use crate::config::Config;
+use crate::db;
+use crate::state::{AppState, Services};
+use crate::store::{MemoryStore, RedisStore, Store};
+use crate::users::geo;
+
+/// Connects to the configured database and applies every pending migration (and the seed).
+pub async fn database(config: &Config) -> Result<DatabaseConnection, String> {
+    let db = db::connect(&config.database_url)
+        .await
+        .map_err(|e| format!("database {}: {e}", config.database_url))?;
+    db::migrate(&db)
+        .await
+        .map_err(|e| format!("migrating the database: {e}"))?;
+    Ok(db)
+}
+
+/// The configured store: Redis when `REDIS_URL` is set, else the in-process one.
+pub async fn store(config: &Config) -> Result<Arc<dyn Store>, String> {
+    Ok(match &config.redis_url {
+        Some(url) => Arc::new(
+            RedisStore::connect(url, &config.store_prefix)
+                .await
+                .map_err(|e| format!("REDIS_URL: {e}"))?,
+        ),
+        None => Arc::new(MemoryStore::new()),
+    })
+}
+
+/// Everything the server needs: database (migrated), store, the geo index rebuilt from the
+/// location rows (an in-process store starts empty, a Redis may have been flushed).
+pub async fn state(config: Config) -> Result<AppState, String> {
+    let db = database(&config).await?;
+    let store = store(&config).await?;
+    match geo::rebuild(&db, &*store).await {
+        Ok(n) => tracing::info!(locations = n, store = store.name(), "geo index loaded"),
+        Err(e) => {
+            tracing::warn!(error = %e, "could not load the geo index; nearby lists stay partial until users move")
+        }
+    }
+    Ok(AppState::new(Services {
+        db,
+        store,
+        config,
+        sms: Arc::new(LogSender),
+    }))
+}

@@ -1,0 +1,41 @@
+//! The geo index of user locations. The `location` rows are the truth; the store's geo set,
+//! derived from them, answers nearby searches. Only this module knows the set's key.
+
+use sea_orm::{DatabaseConnection, EntityTrait};
+
+use crate::codes::AppError;
+use crate::db::entity::users::location;
+use crate::store::{Near, Store, StoreError};
+
+/// The key of the geo set in the store.
+const USERS: &str = "geo:users";
+
+/// Places (or moves) `user_id` at (`lat`, `lng`).
+pub async fn place(store: &dyn Store, user_id: i64, lat: f64, lng: f64) -> Result<(), StoreError> {
+    store.geo_add(USERS, &user_id.to_string(), lng, lat).await
+}
+
+/// Users within `radius_km` of (`lat`, `lng`), nearest first, at most `count`: `(user_id, km)`.
+pub async fn near(
+    store: &dyn Store,
+    lat: f64,
+    lng: f64,
+    radius_km: f64,
+    count: usize,
+) -> Result<Vec<(i64, f64)>, StoreError> {
+    let found = store.geo_search(USERS, lng, lat, radius_km, count).await?;
+    Ok(found
+        .into_iter()
+        .filter_map(|Near { member, km }| Some((member.parse().ok()?, km)))
+        .collect())
+}
+
+/// Loads every stored location into the index: an in-process store (or a flushed Redis)
+/// starts empty. Returns how many were loaded.
+pub async fn rebuild(db: &DatabaseConnection, store: &dyn Store) -> Result<usize, AppError> {
+    let locations = location::Entity::find().all(db).await?;
+    for l in &locations {
+        place(store, l.user_id, l.lat, l.lng).await?;
+    }
+    Ok(locations.len())
+}
