@@ -13,11 +13,11 @@ use std::sync::Arc;
 use http::Method;
 use http::header::HeaderValue;
 
-use crate::compiled::{App, Chain, ChainHandler, ChainStep, Entry, RouteChain};
+use crate::compiled::{App, Chain, ChainHandler, ChainStep, Compiled, Entry, RouteChain};
 use crate::error::{BuildError, Problem};
 use crate::extract::Needs;
 use crate::introspect::{NodeView, RouteInfo, StepInfo, StepKind, TreeView};
-use crate::limits::{DEFAULT_BODY_LIMIT, MAX_PARAMS};
+use crate::limits::{DEFAULT_BODY_LIMIT, DEFAULT_BODY_TIMEOUT, MAX_PARAMS};
 use crate::path::{check_prefix, join, normalize, param_names};
 use crate::render::{self, Render};
 use crate::tree::{Attached, Kotori, RouteDef, Tree};
@@ -26,9 +26,14 @@ impl<S: Clone + Send + Sync + 'static> Kotori<S> {
     /// Compiles the tree: joins prefixes, flattens every route's chain of steps, checks that
     /// each step's resources are loaded above it, and builds the router.
     ///
-    /// Every problem is collected and reported at once; see [`BuildError`].
+    /// Every problem is collected and reported at once; see [`BuildError`]. No tree makes it
+    /// panic.
+    ///
+    /// The tree is finished then: changing a node or route handle afterwards panics, since a
+    /// guard added to a built tree would look attached and protect nothing.
     pub fn build(self) -> Result<App<S>, BuildError> {
-        let tree = self.root.tree.borrow();
+        let mut tree = self.root.tree.borrow_mut();
+        tree.built = true;
         build(&tree, self.state)
     }
 }
@@ -83,10 +88,20 @@ fn build<S: Clone + Send + Sync + 'static>(tree: &Tree<S>, state: S) -> Result<A
             None => (def.prefix.clone(), Vec::new()),
         };
         path.push(id);
+        let names = param_names(&joined);
+        let full = normalize(joined);
+        // Reported where they first appear: children inherit the problem, not the report.
+        let parent_ok = def.parent.is_none_or(|parent| nodes[parent].valid);
+        if let Some(problem) = check_params(&names, &path, &nodes, &full) {
+            if parent_ok {
+                problems.push(problem);
+            }
+            valid = false;
+        }
         nodes.push(NodeInfo {
             valid,
-            names: param_names(&joined),
-            full: normalize(joined),
+            names,
+            full,
             path,
         });
     }
@@ -107,11 +122,12 @@ fn build<S: Clone + Send + Sync + 'static>(tree: &Tree<S>, state: S) -> Result<A
         let path = normalize(join(&node.full, &route.rule));
         let label = format!("{} {path}", route.method);
         let names = param_names(&path);
-        if names.len() > MAX_PARAMS {
-            problems.push(Problem::InvalidPath {
-                what: label.clone(),
-                reason: format!("at most {MAX_PARAMS} path parameters per route"),
-            });
+        let mut routable = node.valid;
+        if node.valid {
+            if let Some(problem) = check_params(&names, &node.path, &nodes, &label) {
+                problems.push(problem);
+                routable = false;
+            }
         }
         let target = Target {
             def: route,
@@ -129,11 +145,12 @@ fn build<S: Clone + Send + Sync + 'static>(tree: &Tree<S>, state: S) -> Result<A
         let handler = &route.handler;
         let all = compiled.chain.leaf_scope;
         let name = &handler.desc.name;
+        let at = format!("`{label}`");
         check_needs(
             &handler.needs,
             all,
             &compiled.loaded,
-            Some(&label),
+            &at,
             name,
             &mut problems,
         );
@@ -153,7 +170,7 @@ fn build<S: Clone + Send + Sync + 'static>(tree: &Tree<S>, state: S) -> Result<A
             },
         });
         infos.push(RouteInfo::new(route.method.clone(), path.clone(), steps));
-        if !node.valid {
+        if !routable {
             continue;
         }
         let slot = *by_path.entry(path.clone()).or_insert_with(|| {
@@ -182,9 +199,11 @@ fn build<S: Clone + Send + Sync + 'static>(tree: &Tree<S>, state: S) -> Result<A
             .map(|&r| (tree.routes[r].method.clone(), r))
             .collect();
         let node = common_ancestor(routes.iter().map(|&r| &nodes[tree.routes[r].node].path));
+        let (any, methods): (Vec<_>, Vec<_>) = methods.into_iter().partition(|(m, _)| m == "ANY");
         let entry = Entry {
             allow: allow_header(&methods),
             methods: methods.into_boxed_slice(),
+            any: any.first().map(|(_, r)| *r),
             node,
         };
         match router.insert(path.as_str(), entries.len()) {
@@ -212,7 +231,7 @@ fn build<S: Clone + Send + Sync + 'static>(tree: &Tree<S>, state: S) -> Result<A
 
     let fallback = fallback_routers(&nodes);
     let view = tree_view(tree, &nodes, &infos);
-    Ok(App {
+    Ok(App(Arc::new(Compiled {
         state,
         router,
         entries: entries.into_boxed_slice(),
@@ -221,6 +240,43 @@ fn build<S: Clone + Send + Sync + 'static>(tree: &Tree<S>, state: S) -> Result<A
         fallback,
         routes: infos,
         view,
+    })))
+}
+
+/// A path's parameters are unique and few: `Path<T>` and `cx.param` must agree on what a
+/// name means, and matchit panics past its own limit. `at` is the node or route checked; the
+/// problem names the ancestor that used the name first.
+fn check_params(
+    names: &[Box<str>],
+    path: &[usize],
+    nodes: &[NodeInfo],
+    at: &str,
+) -> Option<Problem> {
+    if names.len() > MAX_PARAMS {
+        return Some(Problem::InvalidPath {
+            what: format!("`{at}`"),
+            reason: format!(
+                "at most {MAX_PARAMS} path parameters per path; it has {}",
+                names.len()
+            ),
+        });
+    }
+    let (i, name) = names
+        .iter()
+        .enumerate()
+        .find(|(i, name)| names[..*i].contains(name))?;
+    // The first node whose prefix brings the name in (i.e. has more than `i` parameters' worth
+    // up to the first use).
+    let first_index = names[..i].iter().position(|n| n == name)?;
+    let first = path
+        .iter()
+        .map(|&n| &nodes[n])
+        .find(|n| n.names.len() > first_index)
+        .map_or_else(|| at.to_owned(), |n| n.full.clone());
+    Some(Problem::DuplicateParam {
+        name: name.to_string(),
+        first,
+        second: at.to_owned(),
     })
 }
 
@@ -234,7 +290,7 @@ fn describe(info: &RouteInfo) -> String {
 }
 
 /// A compiled chain, with what introspection shows of it around the handler's place.
-struct Compiled<S> {
+struct CompiledChain<S> {
     chain: Chain<S>,
     /// Guards and loaders, root to leaf.
     before: Vec<StepInfo>,
@@ -253,7 +309,7 @@ fn compile<S: 'static>(
     route: Option<Target<'_, S>>,
     names: &[Box<str>],
     problems: &mut Vec<Problem>,
-) -> Compiled<S> {
+) -> CompiledChain<S> {
     let all = names.len().min(MAX_PARAMS) as u8;
     let mut levels: Vec<Level<'_, S>> = node_path
         .iter()
@@ -272,8 +328,13 @@ fn compile<S: 'static>(
             on_route: true,
         });
     }
-    // Node chains are not checked: their routes report the same problems, with a name.
-    let label = route.as_ref().map(|r| r.label);
+    // Each step is checked once, in the chain of the node (or route) it is attached to: what
+    // is above it is the same for every route below.
+    let own = levels.len() - 1;
+    let label = match &route {
+        Some(route) => format!("`{}`", route.label),
+        None => format!("node `{}`", levels[own].node),
+    };
 
     let mut steps = Vec::new();
     let mut before = Vec::new();
@@ -281,14 +342,10 @@ fn compile<S: 'static>(
     let mut body_at = None;
     for (depth, level) in levels.iter().enumerate() {
         for def in &level.attached.steps {
-            check_needs(
-                &def.needs,
-                level.scope,
-                &loaded,
-                label,
-                &def.desc.name,
-                problems,
-            );
+            if depth == own {
+                let (needs, name) = (&def.needs, &def.desc.name);
+                check_needs(needs, level.scope, &loaded, &label, name, problems);
+            }
             if body_at.is_none() && def.needs.iter().any(|n| n.body) {
                 body_at = Some(steps.len());
             }
@@ -345,13 +402,16 @@ fn compile<S: 'static>(
         body_limit: settings()
             .find_map(|s| s.body_limit)
             .unwrap_or(DEFAULT_BODY_LIMIT),
+        body_timeout: settings()
+            .find_map(|s| s.body_timeout)
+            .unwrap_or(DEFAULT_BODY_TIMEOUT),
         timeout: settings().find_map(|s| s.timeout),
         param_names: (!names.is_empty()).then(|| names.iter().take(MAX_PARAMS).cloned().collect()),
         leaf_depth: (levels.len() - 1) as u8,
         leaf_scope: all,
         loaders: loaded.len(),
     };
-    Compiled {
+    CompiledChain {
         chain,
         before,
         after,
@@ -359,22 +419,21 @@ fn compile<S: 'static>(
     }
 }
 
-/// Reports what a step needs and the levels above it do not provide. `label` is `None` for a
-/// node chain, which is not checked.
+/// Reports what a step needs and the levels above it do not provide; `label` names the route
+/// or node it is attached to.
 fn check_needs(
     needs: &[Needs],
     scope: u8,
     loaded: &[TypeId],
-    label: Option<&str>,
+    label: &str,
     step: &str,
     problems: &mut Vec<Problem>,
 ) {
-    let Some(label) = label else { return };
     for need in needs {
         if let Some(resource) = need.resource {
             if !loaded.contains(&resource.id) {
                 problems.push(Problem::MissingResource {
-                    route: format!("`{label}`"),
+                    route: label.to_owned(),
                     step: step.to_owned(),
                     resource: resource.name,
                 });
@@ -382,7 +441,7 @@ fn check_needs(
         }
         if need.path_param && scope == 0 {
             problems.push(Problem::MissingParam {
-                route: format!("`{label}`"),
+                route: label.to_owned(),
                 step: step.to_owned(),
             });
         }
@@ -418,6 +477,9 @@ fn common_ancestor<'a>(mut paths: impl Iterator<Item = &'a Vec<usize>>) -> usize
 fn fallback_routers(nodes: &[NodeInfo]) -> Box<[matchit::Router<usize>]> {
     let mut levels: Vec<matchit::Router<usize>> = Vec::new();
     for (id, info) in nodes.iter().enumerate() {
+        if !info.valid {
+            continue; // reported; and matchit must not see what it cannot take
+        }
         let full = info.full.trim_end_matches('/');
         let level = full.split('/').filter(|s| !s.is_empty()).count();
         while levels.len() <= level {

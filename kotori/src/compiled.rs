@@ -15,9 +15,19 @@ use crate::step::{After, ErasedHandler, ErasedStep};
 /// A built tree, ready to serve: hand it to [`serve`](crate::serve()), or drive it in process
 /// with [`App::dispatch`] or the [test client](App::client).
 ///
-/// Building did all the work that depends on the tree; an `App` is immutable and shared
-/// between connections (wrap it in an `Arc`, as `serve` does).
-pub struct App<S> {
+/// Building did all the work that depends on the tree; an `App` is immutable, and a cheap
+/// handle: cloning it shares the compiled tree (with the `tower` feature it is a
+/// `tower::Service`, which needs that).
+pub struct App<S>(pub(crate) Arc<Compiled<S>>);
+
+impl<S> Clone for App<S> {
+    fn clone(&self) -> Self {
+        App(Arc::clone(&self.0))
+    }
+}
+
+/// What an [`App`] shares between its clones.
+pub(crate) struct Compiled<S> {
     pub(crate) state: S,
     pub(crate) router: matchit::Router<usize>,
     pub(crate) entries: Box<[Entry]>,
@@ -32,6 +42,8 @@ pub struct App<S> {
 /// whose guards answer a method that is not there.
 pub(crate) struct Entry {
     pub(crate) methods: Box<[(Method, usize)]>,
+    /// A mounted service's route, which takes every method.
+    pub(crate) any: Option<usize>,
     pub(crate) allow: HeaderValue,
     pub(crate) node: usize,
 }
@@ -46,6 +58,7 @@ pub(crate) struct Chain<S> {
     /// The body is read before `steps[body_at]` (`steps.len()`: before the handler).
     pub(crate) body_at: usize,
     pub(crate) body_limit: usize,
+    pub(crate) body_timeout: Duration,
     pub(crate) timeout: Option<Duration>,
     pub(crate) param_names: Option<Arc<[Box<str>]>>,
     /// The depth of the handler (or, for a node chain, of the node).
@@ -80,14 +93,17 @@ pub(crate) struct ChainHandler<S> {
 }
 
 impl Entry {
-    /// The route for `method`; `HEAD` falls back to `GET`.
+    /// The route for `method`; `HEAD` falls back to `GET`, and anything to a mounted
+    /// service's `ANY`.
     pub(crate) fn route_for(&self, method: &Method) -> Option<usize> {
         let find = |m: &Method| self.methods.iter().find(|(x, _)| x == m).map(|(_, r)| *r);
-        find(method).or_else(|| {
-            (method == Method::HEAD)
-                .then(|| find(&Method::GET))
-                .flatten()
-        })
+        find(method)
+            .or_else(|| {
+                (method == Method::HEAD)
+                    .then(|| find(&Method::GET))
+                    .flatten()
+            })
+            .or(self.any)
     }
 }
 
@@ -95,12 +111,12 @@ impl<S> App<S> {
     /// Every route with its method, full path and ordered chain of named steps, in the order
     /// they were declared.
     pub fn routes(&self) -> &[RouteInfo] {
-        &self.routes
+        &self.0.routes
     }
 
     /// The tree with every node's steps and routes; its `Display` is the printed policy.
     pub fn tree(&self) -> &TreeView {
-        &self.view
+        &self.0.view
     }
 
     /// Starts an audit over all routes: narrow it, then assert what every route passes.
@@ -126,11 +142,11 @@ impl<S> App<S> {
     /// assert!(app.audit().under("/manage").require("require_operator").is_err());
     /// ```
     pub fn audit(&self) -> Audit<'_> {
-        Audit::new(self.routes.iter().collect())
+        Audit::new(self.0.routes.iter().collect())
     }
 
     /// The application state.
     pub fn state(&self) -> &S {
-        &self.state
+        &self.0.state
     }
 }

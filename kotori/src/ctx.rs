@@ -162,6 +162,20 @@ impl<S> Ctx<S> {
         self.param_at(usize::from(visible.checked_sub(1)?))
     }
 
+    /// The last path parameter of the route as sent, still percent-encoded (a mounted
+    /// service's rest of the path).
+    #[cfg_attr(not(feature = "tower"), allow(dead_code))]
+    pub(crate) fn last_raw_param(&self) -> Option<&str> {
+        let (start, end) = self.params.ranges[usize::from(self.params.len.checked_sub(1)?)];
+        self.path().get(start as usize..end as usize)
+    }
+
+    /// The request head: a mounted service gets the whole request.
+    #[cfg_attr(not(feature = "tower"), allow(dead_code))]
+    pub(crate) fn parts_mut(&mut self) -> &mut Parts {
+        &mut self.parts
+    }
+
     fn param_at(&self, index: usize) -> Option<Cow<'_, str>> {
         let (start, end) = self.params.ranges[index];
         percent::decode(self.path().get(start as usize..end as usize)?)
@@ -191,12 +205,14 @@ impl<S> Ctx<S> {
     /// kotori reads the body (within the route's limit) right before the first step whose
     /// extractors need it ([`Form`](crate::Form), [`Json`](crate::Json), [`Bytes`]) and before
     /// the handler. A guard taking `&mut Ctx` that wants the body should take a `Bytes` or
-    /// `Form` extractor instead; otherwise this answers a 500 that says so.
+    /// `Form` extractor instead; otherwise this answers a 500 and logs what to do.
     pub fn body(&self) -> Result<&Bytes, Rejection> {
         self.body.as_ref().ok_or_else(|| {
-            Rejection::internal().with_message(
-                "the body is not read yet at this step: take a Bytes, Form or Json extractor",
-            )
+            tracing::error!(
+                request_id = self.request_id(),
+                "the body is not read yet at this step: take a Bytes, Form or Json extractor; answering 500"
+            );
+            Rejection::internal()
         })
     }
 

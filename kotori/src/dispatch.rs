@@ -68,7 +68,7 @@ impl<S: Clone + Send + Sync + 'static> App<S> {
     {
         let (parts, body) = req.into_parts();
         let is_head = parts.method == Method::HEAD;
-        let mut cx = Ctx::new(parts, self.state.clone(), peer);
+        let mut cx = Ctx::new(parts, self.0.state.clone(), peer);
         let (chain, end) = self.resolve(&mut cx);
         if chain.loaders > 0 {
             cx.resources.reserve_exact(chain.loaders);
@@ -126,23 +126,24 @@ impl<S: Clone + Send + Sync + 'static> App<S> {
                 count += 1;
             }
         };
-        let (chain, end) = match self.router.at(path) {
+        let app = &*self.0;
+        let (chain, end) = match app.router.at(path) {
             Ok(found) => {
                 record(&found.params);
-                let entry = &self.entries[*found.value];
+                let entry = &app.entries[*found.value];
                 match entry.route_for(cx.method()) {
                     Some(route) => {
-                        let route = &self.route_chains[route];
+                        let route = &app.route_chains[route];
                         (&route.chain, End::Handler(&route.handler))
                     }
                     None => (
-                        &self.node_chains[entry.node],
+                        &app.node_chains[entry.node],
                         End::NotAllowed(entry.allow.clone()),
                     ),
                 }
             }
             Err(_) => {
-                let node = self
+                let node = app
                     .fallback
                     .iter()
                     .rev()
@@ -151,7 +152,7 @@ impl<S: Clone + Send + Sync + 'static> App<S> {
                         record(&found.params);
                         *found.value
                     });
-                (&self.node_chains[node], End::NotFound)
+                (&app.node_chains[node], End::NotFound)
             }
         };
         cx.params.ranges = ranges;
@@ -297,7 +298,7 @@ where
     for (i, step) in chain.steps.iter().enumerate().skip(start) {
         if i == chain.body_at && !take_empty_body(cx, &mut body) {
             // Boxed: collecting a body is a big future, and only requests with one need it.
-            if let Err(rejection) = Box::pin(read_body(cx, &mut body, chain.body_limit)).await {
+            if let Err(rejection) = Box::pin(read_body(cx, &mut body, chain)).await {
                 return Reply::Rejection(rejection);
             }
         }
@@ -317,7 +318,7 @@ where
         End::NotAllowed(allow) => not_allowed(allow),
         End::Handler(handler) => {
             if !take_empty_body(cx, &mut body) {
-                if let Err(rejection) = Box::pin(read_body(cx, &mut body, chain.body_limit)).await {
+                if let Err(rejection) = Box::pin(read_body(cx, &mut body, chain)).await {
                     return Reply::Rejection(rejection);
                 }
             }
@@ -335,23 +336,25 @@ fn finish<S: 'static>(chain: &Chain<S>, cx: &Ctx<S>, reply: Reply, is_head: bool
     let mut res = match reply {
         Reply::Response(res) => res,
         Reply::Rejection(rejection) => {
-            let rendered = catch_unwind(AssertUnwindSafe(|| chain.renderer.render(cx, &rejection)));
-            let mut res = rendered.unwrap_or_else(|panic| {
-                panicked(cx, &*panic);
-                render::text(&Rejection::internal())
-            });
-            if let Some(headers) = rejection.headers() {
-                for (name, value) in headers {
-                    res.headers_mut().append(name, value.clone());
+            match catch_unwind(AssertUnwindSafe(|| chain.renderer.render(cx, &rejection))) {
+                Ok(mut res) => {
+                    if let Some(headers) = rejection.headers() {
+                        for (name, value) in headers {
+                            res.headers_mut().append(name, value.clone());
+                        }
+                    }
+                    res
                 }
+                Err(panic) => plain_500(cx, &*panic),
             }
-            res
         }
     };
     let from = chain.after_from[usize::from(cx.depth)];
     for after in &chain.afters[from..] {
         if let Err(panic) = catch_unwind(AssertUnwindSafe(|| after.call(cx, &mut res))) {
-            panicked(cx, &*panic);
+            // Fail closed: the response the hook was changing (a header half-removed, a body
+            // half-redacted) is never sent. Outer hooks still see the 500.
+            res = plain_500(cx, &*panic);
         }
     }
     if is_head {
@@ -374,11 +377,11 @@ fn take_empty_body<S, B: HttpBody>(cx: &mut Ctx<S>, body: &mut Option<B>) -> boo
     }
 }
 
-/// Reads the whole body into the context, once, within `limit`.
+/// Reads the whole body into the context, once, within the chain's size limit and timeout.
 async fn read_body<S, B>(
     cx: &mut Ctx<S>,
     body: &mut Option<B>,
-    limit: usize,
+    chain: &Chain<S>,
 ) -> Result<(), Rejection>
 where
     B: HttpBody<Data = Bytes> + Send + 'static,
@@ -395,10 +398,19 @@ where
     let declared = cx
         .header(CONTENT_LENGTH)
         .and_then(|len| len.parse::<u64>().ok());
+    let limit = chain.body_limit;
     if declared.is_some_and(|len| len > limit as u64) {
         return Err(Rejection::payload_too_large());
     }
-    match Limited::new(body, limit).collect().await {
+    let read = tokio::time::timeout(chain.body_timeout, Limited::new(body, limit).collect());
+    let Ok(read) = read.await else {
+        tracing::debug!(
+            request_id = cx.request_id(),
+            "the request body stalled; answering 408"
+        );
+        return Err(Rejection::request_timeout());
+    };
+    match read {
         Ok(collected) => {
             cx.body = Some(collected.to_bytes());
             Ok(())
@@ -428,6 +440,12 @@ fn panicked<S>(cx: &Ctx<S>, panic: &(dyn Any + Send)) -> Reply {
         "a step panicked; answering 500"
     );
     Reply::Rejection(Rejection::internal())
+}
+
+/// What a panicking renderer or after hook leaves: a plain 500, the panic logged.
+fn plain_500<S>(cx: &Ctx<S>, panic: &(dyn Any + Send)) -> Response {
+    panicked(cx, panic);
+    render::text(&Rejection::internal())
 }
 
 /// `HEAD` is served by `GET`: keep the headers (with the length the body would have had), drop

@@ -37,6 +37,16 @@ pub enum Problem {
         /// The step (or handler) that needs it.
         step: String,
     },
+    /// The same parameter name twice on one path (`/users/{id}/posts/{id}`): `Path<T>` and
+    /// `cx.param` could not agree on which value it means.
+    DuplicateParam {
+        /// The parameter name.
+        name: String,
+        /// The node that used it first.
+        first: String,
+        /// The node or route that uses it again.
+        second: String,
+    },
     /// A prefix or a route's path is not valid.
     InvalidPath {
         /// The node prefix or route.
@@ -71,6 +81,15 @@ impl fmt::Display for Problem {
                 f,
                 "{route}: {step} takes a path parameter, but none is in its scope; put it on a \
                  node whose prefix has a `{{param}}`"
+            ),
+            Problem::DuplicateParam {
+                name,
+                first,
+                second,
+            } => write!(
+                f,
+                "the path parameter `{{{name}}}` appears twice: in `{first}` and again in \
+                 `{second}`; rename one of them"
             ),
             Problem::InvalidPath { what, reason } => write!(f, "{what}: {reason}"),
         }

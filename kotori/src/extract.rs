@@ -181,7 +181,13 @@ impl<S, T: Send + Sync + 'static> FromCtx<S> for Res<T> {
         // The build check makes this `None` unreachable for routes; it stays an error (not a
         // panic) for steps on 404/405 paths that stop above the loader.
         cx.resource_arc::<T>().map(Res).ok_or_else(|| {
-            Rejection::internal().with_message(format!("resource {} not loaded", type_name::<T>()))
+            // The details are for the log: a 500 body never names the program's types.
+            tracing::error!(
+                request_id = cx.request_id(),
+                resource = type_name::<T>(),
+                "a step asked for a resource no loader above it loaded; answering 500"
+            );
+            Rejection::internal()
         })
     }
 

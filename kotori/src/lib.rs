@@ -83,6 +83,10 @@
 //! - `rejection`, `reply` — [`Rejection`], and what handlers return ([`IntoReply`]).
 //! - [`render`] — how rejections become responses under a subtree.
 //! - [`mod@serve`] — serving an [`App`] on hyper; [`limits`] — the defaults kotori enforces.
+//! - [`sse`] — Server-Sent Events; [`Body`] streams any other response.
+//! - `ws` — WebSocket routes, upgraded after the tree's guards (feature `ws`).
+//! - `tower` — `App` as a `tower::Service`, and `Node::service` mounting one (feature
+//!   `tower`).
 //! - [`mod@test`] — the in-process test client.
 //!
 //! # The path of a request
@@ -97,6 +101,7 @@
 //! replies. A [`Rejection`] is rendered by the chain's renderer (`render.rs`), and the after
 //! hooks of the nodes entered run leaf to root before the response goes out.
 
+mod body;
 mod build;
 mod compiled;
 mod ctx;
@@ -111,16 +116,22 @@ mod rejection;
 pub mod render;
 mod reply;
 pub mod serve;
+pub mod sse;
 pub mod step;
 pub mod test;
+#[cfg(feature = "tower")]
+mod tower;
 mod tree;
+#[cfg(feature = "ws")]
+pub mod ws;
 
+pub use body::Body;
 pub use compiled::App;
 pub use ctx::Ctx;
 pub use error::{BuildError, Problem};
 pub use extract::{Form, Json, Path, Query, Res, State};
 pub use rejection::Rejection;
-pub use reply::{Body, IntoReply, Reply, Response};
+pub use reply::{IntoReply, Reply, Response};
 pub use serve::{Serve, serve};
 pub use step::{Named, named};
 pub use tree::{Kotori, Node, Route};

@@ -13,3 +13,12 @@ pub const MAX_PARAMS: usize = 8;
 /// How long a client may take to send a request's headers before the connection is closed
 /// (see [`Serve::header_read_timeout`](crate::Serve::header_read_timeout)).
 pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// How long a client may take to send a request body before it gets a 408 (see
+/// [`Node::body_timeout`](crate::Node::body_timeout)): a body that stalls half-way must not
+/// hold a connection and its buffer for ever.
+pub const DEFAULT_BODY_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// How long a graceful shutdown waits for in-flight requests and open sockets (see
+/// [`Serve::shutdown_timeout`](crate::Serve::shutdown_timeout)).
+pub const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(30);

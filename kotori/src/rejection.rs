@@ -86,6 +86,11 @@ impl Rejection {
             .with_header(http::header::ALLOW, allow)
     }
 
+    /// 408: the client stopped sending the request body (the route's body timeout elapsed).
+    pub fn request_timeout() -> Self {
+        Rejection::from_status(StatusCode::REQUEST_TIMEOUT)
+    }
+
     /// 413: the request body is larger than the route's limit.
     pub fn payload_too_large() -> Self {
         Rejection::from_status(StatusCode::PAYLOAD_TOO_LARGE)

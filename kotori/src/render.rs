@@ -4,7 +4,8 @@ use std::borrow::Cow;
 
 use http::header::{ACCEPT, CONTENT_TYPE, HeaderValue};
 
-use crate::reply::{Body, json_response};
+use crate::body::Body;
+use crate::reply::json_response;
 use crate::step::default_name;
 use crate::{Ctx, Rejection, Response};
 

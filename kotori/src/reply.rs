@@ -3,12 +3,9 @@
 use bytes::Bytes;
 use http::StatusCode;
 use http::header::{CONTENT_TYPE, HeaderValue};
-use http_body_util::Full;
 
 use crate::Rejection;
-
-/// The body of every response kotori produces: the whole payload in one buffer.
-pub type Body = Full<Bytes>;
+use crate::body::Body;
 
 /// The response type of kotori.
 pub type Response = http::Response<Body>;
@@ -94,7 +91,7 @@ impl IntoReply for String {
 
 impl IntoReply for Bytes {
     fn into_reply(self) -> Reply {
-        let mut res = Response::new(Body::new(self));
+        let mut res = Response::new(Body::from(self));
         res.headers_mut().insert(
             CONTENT_TYPE,
             HeaderValue::from_static("application/octet-stream"),
@@ -125,7 +122,7 @@ impl<T: IntoReply, E: IntoReply> IntoReply for Result<T, E> {
 }
 
 fn text(body: Bytes) -> Reply {
-    let mut res = Response::new(Body::new(body));
+    let mut res = Response::new(Body::from(body));
     res.headers_mut().insert(
         CONTENT_TYPE,
         HeaderValue::from_static("text/plain; charset=utf-8"),
@@ -135,7 +132,7 @@ fn text(body: Bytes) -> Reply {
 
 /// Builds a `application/json` response from already-serialized bytes.
 pub(crate) fn json_response(status: StatusCode, body: Vec<u8>) -> Response {
-    let mut res = Response::new(Body::new(Bytes::from(body)));
+    let mut res = Response::new(Body::from(body));
     *res.status_mut() = status;
     res.headers_mut()
         .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));

@@ -1,4 +1,9 @@
-//! Serving an [`App`] on hyper: HTTP/1.1 and HTTP/2, keep-alive, graceful shutdown.
+//! Serving an [`App`] on hyper: HTTP/1.1 and HTTP/2, keep-alive, graceful shutdown, and the
+//! limits that keep a hostile client from holding the server.
+//!
+//! Each limit answers an attack tried on a running server: a client that connects and never
+//! sends a byte, one that trickles a body, a flood of connections, descriptors running out,
+//! an upload that keeps a shutting-down server alive.
 
 use std::convert::Infallible;
 use std::future::{Future, IntoFuture, Pending, pending};
@@ -12,16 +17,19 @@ use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{Semaphore, watch};
+use tokio::task::JoinSet;
 
 use crate::App;
-use crate::limits::DEFAULT_HEADER_READ_TIMEOUT;
+use crate::limits::{DEFAULT_HEADER_READ_TIMEOUT, DEFAULT_SHUTDOWN_TIMEOUT};
 
 /// Serves `app` on `listener` until the future is dropped or the shutdown signal fires.
 ///
 /// Await it directly, or configure it first:
 ///
 /// ```no_run
+/// use std::time::Duration;
 /// use kotori::Kotori;
 ///
 /// # async fn run() -> std::io::Result<()> {
@@ -31,6 +39,8 @@ use crate::limits::DEFAULT_HEADER_READ_TIMEOUT;
 ///
 /// let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await?;
 /// kotori::serve(listener, app)
+///     .max_connections(10_000)
+///     .shutdown_timeout(Duration::from_secs(10))
 ///     .with_graceful_shutdown(async { tokio::signal::ctrl_c().await.ok(); })
 ///     .await
 /// # }
@@ -38,23 +48,39 @@ use crate::limits::DEFAULT_HEADER_READ_TIMEOUT;
 pub fn serve<S>(listener: TcpListener, app: App<S>) -> Serve<S, Pending<()>> {
     Serve {
         listener,
-        app: Arc::new(app),
+        app,
         signal: pending(),
         header_read_timeout: DEFAULT_HEADER_READ_TIMEOUT,
+        shutdown_timeout: DEFAULT_SHUTDOWN_TIMEOUT,
+        max_connections: None,
+        #[cfg(feature = "tls")]
+        tls: None,
     }
 }
 
-/// A server being configured; see [`serve`].
+/// A server being configured; see [`serve()`].
 pub struct Serve<S, F> {
     listener: TcpListener,
-    app: Arc<App<S>>,
+    app: App<S>,
     signal: F,
     header_read_timeout: Duration,
+    shutdown_timeout: Duration,
+    max_connections: Option<usize>,
+    #[cfg(feature = "tls")]
+    tls: Option<tokio_rustls::TlsAcceptor>,
 }
 
+/// Tells upgraded connections (WebSockets) when the server shuts down, and by when they must
+/// be gone. Each open socket holds a clone: the server knows they are all closed when the
+/// channel is.
+#[derive(Clone)]
+#[cfg_attr(not(feature = "ws"), allow(dead_code))]
+pub(crate) struct ShutdownSignal(pub(crate) watch::Receiver<Option<tokio::time::Instant>>);
+
 impl<S, F> Serve<S, F> {
-    /// Stops accepting connections when `signal` completes, lets in-flight requests finish,
-    /// closes idle connections, then returns.
+    /// Stops accepting connections when `signal` completes, lets in-flight requests finish
+    /// (within [`shutdown_timeout`](Serve::shutdown_timeout)), closes idle connections and
+    /// open WebSockets, then returns.
     pub fn with_graceful_shutdown<G>(self, signal: G) -> Serve<S, G>
     where
         G: Future<Output = ()> + Send + 'static,
@@ -64,12 +90,57 @@ impl<S, F> Serve<S, F> {
             app: self.app,
             signal,
             header_read_timeout: self.header_read_timeout,
+            shutdown_timeout: self.shutdown_timeout,
+            max_connections: self.max_connections,
+            #[cfg(feature = "tls")]
+            tls: self.tls,
         }
     }
 
-    /// How long a client may take to send its request headers (HTTP/1); default 30 s.
+    /// How long a client may take, once connected, to send its request headers — the first
+    /// byte included, so a connection that never sends anything is closed too (HTTP/1; the TLS
+    /// handshake counts). Default 30 s.
     pub fn header_read_timeout(mut self, timeout: Duration) -> Self {
         self.header_read_timeout = timeout;
+        self
+    }
+
+    /// How long a graceful shutdown waits for in-flight requests and open sockets before it
+    /// closes what remains. Default 30 s.
+    pub fn shutdown_timeout(mut self, timeout: Duration) -> Self {
+        self.shutdown_timeout = timeout;
+        self
+    }
+
+    /// At most `n` connections open at once; beyond, new ones wait in the listener's backlog
+    /// until one closes. Unlimited by default.
+    pub fn max_connections(mut self, n: usize) -> Self {
+        self.max_connections = Some(n.max(1));
+        self
+    }
+
+    /// Serves HTTPS with `config` (rustls). ALPN offers HTTP/2 and HTTP/1.1 unless `config`
+    /// sets its own protocols.
+    ///
+    /// ```no_run
+    /// # async fn run(certs: Vec<rustls::pki_types::CertificateDer<'static>>,
+    /// #              key: rustls::pki_types::PrivateKeyDer<'static>) -> std::io::Result<()> {
+    /// let config = rustls::ServerConfig::builder()
+    ///     .with_no_client_auth()
+    ///     .with_single_cert(certs, key)
+    ///     .expect("a certificate and its key");
+    /// let app = kotori::Kotori::new(());
+    /// app.get("/", || async { "secure" });
+    /// let listener = tokio::net::TcpListener::bind("0.0.0.0:8443").await?;
+    /// kotori::serve(listener, app.build().unwrap()).tls(config).await
+    /// # }
+    /// ```
+    #[cfg(feature = "tls")]
+    pub fn tls(mut self, mut config: rustls::ServerConfig) -> Self {
+        if config.alpn_protocols.is_empty() {
+            config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+        }
+        self.tls = Some(tokio_rustls::TlsAcceptor::from(Arc::new(config)));
         self
     }
 }
@@ -87,58 +158,200 @@ where
     }
 }
 
+/// What every connection task shares.
+struct Shared<S> {
+    app: App<S>,
+    builder: auto::Builder<TokioExecutor>,
+    header_read_timeout: Duration,
+    shutdown: ShutdownSignal,
+    #[cfg(feature = "tls")]
+    tls: Option<tokio_rustls::TlsAcceptor>,
+}
+
 async fn run<S, F>(serve: Serve<S, F>) -> io::Result<()>
 where
     S: Clone + Send + Sync + 'static,
     F: Future<Output = ()> + Send + 'static,
 {
-    let Serve {
-        listener,
-        app,
-        signal,
-        header_read_timeout,
-    } = serve;
     let mut builder = auto::Builder::new(TokioExecutor::new());
     builder
         .http1()
         .timer(TokioTimer::new())
-        .header_read_timeout(header_read_timeout)
+        .header_read_timeout(serve.header_read_timeout)
         .keep_alive(true);
     builder.http2().timer(TokioTimer::new());
+    let (stopping, stopped) = watch::channel(None);
+    let shared = Arc::new(Shared {
+        app: serve.app,
+        builder,
+        header_read_timeout: serve.header_read_timeout,
+        shutdown: ShutdownSignal(stopped),
+        #[cfg(feature = "tls")]
+        tls: serve.tls,
+    });
     let graceful = GracefulShutdown::new();
-    let mut signal = std::pin::pin!(signal);
+    let limit = serve.max_connections.map(|n| Arc::new(Semaphore::new(n)));
+    let mut connections = JoinSet::new();
+    let mut backoff = Backoff::default();
+    let listener = serve.listener;
+    let mut signal = std::pin::pin!(serve.signal);
 
     loop {
+        // Reap finished connections, so the set holds only open ones.
+        while connections.try_join_next().is_some() {}
+        let permit = match &limit {
+            None => None,
+            Some(limit) => tokio::select! {
+                permit = Arc::clone(limit).acquire_owned() => permit.ok(),
+                () = &mut signal => break,
+            },
+        };
         let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
-                Ok(accepted) => accepted,
+                Ok(accepted) => {
+                    backoff.reset();
+                    accepted
+                }
+                Err(e) if is_per_connection(&e) => continue,
                 Err(e) => {
-                    // Out of file descriptors and the like: log, and keep serving those we have.
-                    tracing::warn!(error = %e, "accept failed");
-                    tokio::task::yield_now().await;
-                    continue;
+                    // Out of descriptors or memory: retrying at once would spin a core and
+                    // flood the log. Wait, longer each time, while connections close.
+                    let wait = backoff.next();
+                    tracing::warn!(error = %e, retry_in_ms = wait.as_millis() as u64, "accept failed; backing off");
+                    tokio::select! {
+                        () = tokio::time::sleep(wait) => continue,
+                        () = &mut signal => break,
+                    }
                 }
             },
             () = &mut signal => break,
         };
-        let app = Arc::clone(&app);
-        let service = service_fn(move |req: hyper::Request<Incoming>| {
-            let app = Arc::clone(&app);
-            async move { Ok::<_, Infallible>(app.dispatch_from(req, Some(peer)).await) }
-        });
-        let connection = builder
-            .serve_connection_with_upgrades(TokioIo::new(stream), service)
-            .into_owned();
-        let connection = graceful.watch(connection);
-        tokio::spawn(async move {
-            if let Err(e) = connection.await {
-                tracing::debug!(%peer, error = %e, "connection ended with an error");
-            }
+        // Responses go out as soon as they are written, not after Nagle's delay.
+        let _ = stream.set_nodelay(true);
+        let shared = Arc::clone(&shared);
+        let watcher = graceful.watcher();
+        connections.spawn(async move {
+            connection(shared, watcher, stream, peer).await;
+            drop(permit);
         });
     }
 
-    // Stop accepting at once, then wait for the connections to finish what they started.
+    // Stop accepting at once, then let the connections finish what they started — within the
+    // deadline, after which whatever remains is closed.
     drop(listener);
-    graceful.shutdown().await;
+    let deadline = tokio::time::Instant::now() + serve.shutdown_timeout;
+    let _ = stopping.send(Some(deadline));
+    drop(shared);
+    let drained = async {
+        graceful.shutdown().await;
+        // Open sockets close themselves on the signal; the channel closes with the last one
+        // (and with the last connection task, which holds the shared state).
+        stopping.closed().await;
+    };
+    if tokio::time::timeout_at(deadline, drained).await.is_err() {
+        tracing::warn!(
+            connections = connections.len(),
+            "the shutdown deadline passed; closing the remaining connections"
+        );
+    }
+    connections.shutdown().await;
     Ok(())
+}
+
+/// One connection: wait (bounded) for its first byte, the TLS handshake if any, then HTTP.
+async fn connection<S>(
+    shared: Arc<Shared<S>>,
+    watcher: hyper_util::server::graceful::Watcher,
+    stream: TcpStream,
+    peer: std::net::SocketAddr,
+) where
+    S: Clone + Send + Sync + 'static,
+{
+    // hyper's header timer starts at the first byte: a client that never sends one would hold
+    // the descriptor for ever.
+    let mut first = [0u8; 1];
+    match tokio::time::timeout(shared.header_read_timeout, stream.peek(&mut first)).await {
+        Ok(Ok(n)) if n > 0 => {}
+        _ => return,
+    }
+    let service = {
+        let shared = Arc::clone(&shared);
+        service_fn(move |mut req: hyper::Request<Incoming>| {
+            let shared = Arc::clone(&shared);
+            // Only an upgrade can outlive its request: only it learns of the shutdown.
+            if req.headers().contains_key(http::header::UPGRADE) {
+                req.extensions_mut().insert(shared.shutdown.clone());
+            }
+            async move { Ok::<_, Infallible>(shared.app.dispatch_from(req, Some(peer)).await) }
+        })
+    };
+    #[cfg(feature = "tls")]
+    if let Some(tls) = &shared.tls {
+        let handshake = tokio::time::timeout(shared.header_read_timeout, tls.accept(stream));
+        let stream = match handshake.await {
+            Ok(Ok(stream)) => stream,
+            Ok(Err(e)) => {
+                tracing::debug!(%peer, error = %e, "TLS handshake failed");
+                return;
+            }
+            Err(_) => return,
+        };
+        let connection = shared
+            .builder
+            .serve_connection_with_upgrades(TokioIo::new(stream), service);
+        if let Err(e) = watcher.watch(connection.into_owned()).await {
+            tracing::debug!(%peer, error = %e, "connection ended with an error");
+        }
+        return;
+    }
+    let connection = shared
+        .builder
+        .serve_connection_with_upgrades(TokioIo::new(stream), service);
+    if let Err(e) = watcher.watch(connection.into_owned()).await {
+        tracing::debug!(%peer, error = %e, "connection ended with an error");
+    }
+}
+
+/// Errors of one incoming connection (it was reset before we took it): nothing to back off
+/// from.
+fn is_per_connection(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::ConnectionAborted
+            | io::ErrorKind::ConnectionReset
+            | io::ErrorKind::ConnectionRefused
+    )
+}
+
+/// How long to wait after a failed accept: 10 ms, doubling to 1 s, reset by a success.
+#[derive(Default)]
+struct Backoff(Option<Duration>);
+
+impl Backoff {
+    const FIRST: Duration = Duration::from_millis(10);
+    const MAX: Duration = Duration::from_secs(1);
+
+    fn next(&mut self) -> Duration {
+        let wait = self.0.map_or(Self::FIRST, |w| (w * 2).min(Self::MAX));
+        self.0 = Some(wait);
+        wait
+    }
+
+    fn reset(&mut self) {
+        self.0 = None;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_to_a_ceiling_and_resets() {
+        let mut b = Backoff::default();
+        let waits: Vec<u128> = (0..9).map(|_| b.next().as_millis()).collect();
+        assert_eq!(waits, [10, 20, 40, 80, 160, 320, 640, 1000, 1000]);
+        b.reset();
+        assert_eq!(b.next().as_millis(), 10);
+    }
 }

@@ -125,7 +125,7 @@ impl<S: Clone + Send + Sync + 'static> TestRequest<'_, S> {
         let (parts, body) = response.into_parts();
         let body = match body.collect().await {
             Ok(collected) => collected.to_bytes(),
-            Err(never) => match never {},
+            Err(e) => panic!("the response body failed mid-way: {e}"),
         };
         TestResponse {
             status: parts.status,

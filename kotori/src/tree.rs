@@ -66,6 +66,20 @@ pub struct Route<S> {
 pub(crate) struct Tree<S> {
     pub(crate) nodes: Vec<NodeDef<S>>,
     pub(crate) routes: Vec<RouteDef<S>>,
+    /// Set by `build()`: the tree is compiled, and a change would protect nothing.
+    pub(crate) built: bool,
+}
+
+/// The tree, for a change; panics once it was built, since a guard added then would look
+/// attached and protect nothing.
+fn open<S>(tree: &RefCell<Tree<S>>) -> std::cell::RefMut<'_, Tree<S>> {
+    let tree = tree.borrow_mut();
+    assert!(
+        !tree.built,
+        "this kotori tree was already built: add guards, loaders and routes before `build()`; \
+         a change made after it would be silently ignored"
+    );
+    tree
 }
 
 /// The steps and settings attached to a node or a route.
@@ -125,6 +139,7 @@ pub(crate) struct RenderDef<S> {
 #[derive(Clone, Copy, Debug, Default)]
 pub(crate) struct Settings {
     pub(crate) body_limit: Option<usize>,
+    pub(crate) body_timeout: Option<Duration>,
     pub(crate) timeout: Option<Duration>,
 }
 
@@ -152,6 +167,7 @@ impl<S: Clone + Send + Sync + 'static> Kotori<S> {
                 renderer: None,
             }],
             routes: Vec::new(),
+            built: false,
         };
         Kotori {
             root: Node {
@@ -197,7 +213,7 @@ impl<S: 'static> Node<S> {
     /// A child node whose prefix is joined to this node's (`"/live/{live_id}"`; an empty
     /// prefix makes a *group*: steps without a path segment).
     pub fn node(&self, prefix: &str) -> Node<S> {
-        let mut tree = self.tree.borrow_mut();
+        let mut tree = open(&self.tree);
         let id = tree.nodes.len();
         tree.nodes.push(NodeDef {
             prefix: prefix.to_owned(),
@@ -263,7 +279,7 @@ impl<S: 'static> Node<S> {
 
     /// Sets how rejections look under this node (the nearest renderer wins).
     pub fn render<R: Render<S>>(&self, renderer: R) -> Self {
-        self.tree.borrow_mut().nodes[self.id].renderer = Some(RenderDef {
+        open(&self.tree).nodes[self.id].renderer = Some(RenderDef {
             name: renderer.name(),
             renderer: Arc::new(renderer),
         });
@@ -273,6 +289,14 @@ impl<S: 'static> Node<S> {
     /// Limits request bodies under this node (bytes; 413 beyond). Default 2 MiB.
     pub fn body_limit(&self, bytes: usize) -> Self {
         self.with_attached(|at| at.settings.body_limit = Some(bytes));
+        self.clone()
+    }
+
+    /// Bounds the time a client may take to send a request body under this node; past it the
+    /// request gets a 408 and the connection is closed. Default
+    /// [`DEFAULT_BODY_TIMEOUT`](crate::limits::DEFAULT_BODY_TIMEOUT).
+    pub fn body_timeout(&self, timeout: Duration) -> Self {
+        self.with_attached(|at| at.settings.body_timeout = Some(timeout));
         self.clone()
     }
 
@@ -291,7 +315,7 @@ impl<S: 'static> Node<S> {
         A: 'static,
         M: StepMode,
     {
-        let mut tree = self.tree.borrow_mut();
+        let mut tree = open(&self.tree);
         let id = tree.routes.len();
         tree.routes.push(RouteDef {
             node: self.id,
@@ -366,7 +390,7 @@ impl<S: 'static> Node<S> {
     }
 
     fn with_attached(&self, f: impl FnOnce(&mut Attached<S>)) {
-        f(&mut self.tree.borrow_mut().nodes[self.id].attached);
+        f(&mut open(&self.tree).nodes[self.id].attached);
     }
 }
 
@@ -417,6 +441,12 @@ impl<S: 'static> Route<S> {
         self.clone()
     }
 
+    /// Overrides the inherited body timeout for this route.
+    pub fn body_timeout(&self, timeout: Duration) -> Self {
+        self.with_attached(|at| at.settings.body_timeout = Some(timeout));
+        self.clone()
+    }
+
     /// Overrides the inherited timeout for this route.
     pub fn timeout(&self, timeout: Duration) -> Self {
         self.with_attached(|at| at.settings.timeout = Some(timeout));
@@ -424,7 +454,7 @@ impl<S: 'static> Route<S> {
     }
 
     fn with_attached(&self, f: impl FnOnce(&mut Attached<S>)) {
-        f(&mut self.tree.borrow_mut().routes[self.id].attached);
+        f(&mut open(&self.tree).routes[self.id].attached);
     }
 }
 

@@ -71,17 +71,44 @@ async fn a_panic_anywhere_becomes_a_rendered_500_and_serving_goes_on() {
 }
 
 #[tokio::test]
-async fn a_panicking_after_hook_or_renderer_does_not_take_the_response_down() {
+async fn a_panicking_after_hook_or_renderer_fails_closed_with_a_plain_500() {
     let app = Kotori::new(());
+    // The outer hook still runs, on the 500.
+    app.after(|_: &Ctx<()>, res: &mut kotori::Response| {
+        res.headers_mut().insert("x-outer", "seen".parse().unwrap());
+    });
+    // A hook that removes a secret header, then panics half-way: the header must not go out.
     app.node("/a")
-        .after(|_: &Ctx<()>, _: &mut kotori::Response| panic!("after hook"))
-        .get("/x", || async { "x" });
+        .after(|_: &Ctx<()>, res: &mut kotori::Response| {
+            res.headers_mut()
+                .insert("x-redacted", "no".parse().unwrap());
+            panic!("after hook")
+        })
+        .get("/x", || async {
+            let mut res = kotori::Response::new("secret".into());
+            res.headers_mut()
+                .insert("x-secret", "s3cr3t".parse().unwrap());
+            res
+        });
     app.node("/b")
         .render(|_: &Ctx<()>, _: &Rejection| -> kotori::Response { panic!("renderer") })
-        .get("/x", || async { Rejection::forbidden() });
+        .get("/x", || async {
+            Rejection::from_status(http::StatusCode::TOO_MANY_REQUESTS)
+                .with_header(http::header::RETRY_AFTER, "5".parse().unwrap())
+        });
     let app = app.build().unwrap();
-    assert_eq!(app.client().get("/a/x").send().await.text(), "x");
-    assert_eq!(app.client().get("/b/x").send().await.status(), 500);
+    let res = app.client().get("/a/x").send().await;
+    assert_eq!(res.status(), 500);
+    assert_eq!(res.text(), "Internal Server Error");
+    assert!(res.header("x-secret").is_none() && res.header("x-redacted").is_none());
+    assert_eq!(res.header("x-outer"), Some("seen"));
+    let res = app.client().get("/b/x").send().await;
+    assert_eq!(res.status(), 500);
+    assert_eq!(res.text(), "Internal Server Error");
+    assert!(
+        res.header("retry-after").is_none(),
+        "nothing of the refusal's response"
+    );
 }
 
 #[tokio::test]
@@ -194,19 +221,28 @@ async fn the_body_is_read_before_the_first_step_that_takes_it() {
 }
 
 #[tokio::test]
-async fn a_raw_guard_reading_an_unread_body_gets_an_error_that_says_what_to_do() {
+async fn a_raw_guard_reading_an_unread_body_gets_a_generic_500_and_the_log_says_what_to_do() {
+    let log = captured_log();
     let app = Kotori::new(());
     app.node("/x")
         .guard(|cx: &mut Ctx<()>| cx.body().map(|_| ()))
         .post("/y", || async { "" });
     let app = app.build().unwrap();
-    let res = app.client().post("/x/y").body("data").send().await;
+    let res = app
+        .client()
+        .post("/x/y")
+        .header("x-request-id", "unread-body-1")
+        .body("data")
+        .send()
+        .await;
     assert_eq!(res.status(), 500);
-    assert!(
-        res.text().contains("Bytes, Form or Json extractor"),
-        "{}",
-        res.text()
-    );
+    assert_eq!(res.text(), "Internal Server Error");
+    let logged = String::from_utf8(log.0.lock().unwrap().clone()).unwrap();
+    let line = logged
+        .lines()
+        .find(|l| l.contains("unread-body-1"))
+        .expect("the 500 is logged with its request id");
+    assert!(line.contains("Bytes, Form or Json extractor"), "{line}");
 }
 
 #[tokio::test(start_paused = true)]

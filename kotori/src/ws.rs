@@ -1,0 +1,287 @@
+//! WebSocket routes: the upgrade is a handler's reply, so every guard and loader on the path
+//! has run — and may have refused — before the `101 Switching Protocols` goes out.
+//!
+//! A handler takes [`WebSocketUpgrade`] (plus whatever else it needs: the caller, the live
+//! room) and answers with [`WebSocketUpgrade::on_upgrade`]; the callback gets the
+//! [`WebSocket`] once the switch is done and runs as its own task, so the server keeps serving
+//! other requests.
+//!
+//! ```
+//! use kotori::ws::{Message, WebSocket, WebSocketUpgrade};
+//! use kotori::{Ctx, Kotori, Rejection, Res};
+//!
+//! struct Caller(String);
+//!
+//! fn load_caller(cx: &mut Ctx<()>) -> Result<Caller, Rejection> {
+//!     cx.query_as::<std::collections::HashMap<String, String>>()?
+//!         .remove("token")
+//!         .map(Caller)
+//!         .ok_or_else(Rejection::unauthorized)
+//! }
+//!
+//! // An echo socket that knows who is on the other end.
+//! async fn echo(ws: WebSocketUpgrade, caller: Res<Caller>) -> kotori::Response {
+//!     let name = caller.0.clone();
+//!     ws.max_message_size(64 * 1024).on_upgrade(move |mut socket: WebSocket| async move {
+//!         while let Some(Ok(message)) = socket.recv().await {
+//!             if let Message::Text(text) = message {
+//!                 let reply = format!("{name}: {text}");
+//!                 if socket.send(Message::text(reply)).await.is_err() {
+//!                     break;
+//!                 }
+//!             }
+//!         }
+//!     })
+//! }
+//!
+//! let app = Kotori::new(());
+//! // Without a token: 401, rendered as usual, and no upgrade.
+//! app.node("/ws").load(load_caller).get("/echo", echo);
+//! app.build().unwrap();
+//! ```
+
+use std::future::Future;
+
+use futures_util::{SinkExt, StreamExt};
+use http::header::{self, HeaderValue};
+use http::{Method, StatusCode};
+use hyper::upgrade::{OnUpgrade, Upgraded};
+use hyper_util::rt::TokioIo;
+use tokio::sync::watch;
+use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
+
+pub use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+pub use tokio_tungstenite::tungstenite::{Error, Message};
+
+use crate::extract::FromCtx;
+use crate::serve::ShutdownSignal;
+use crate::{Ctx, Rejection, Response};
+
+/// The handshake of a WebSocket route, checked (RFC 6455 §4.2): extracting it refuses a plain
+/// request with 426 and `Upgrade: websocket`, and a malformed upgrade with 400 — rendered by
+/// the node's renderer like any refusal.
+pub struct WebSocketUpgrade {
+    on_upgrade: OnUpgrade,
+    accept: HeaderValue,
+    protocol: Option<HeaderValue>,
+    config: WebSocketConfig,
+    shutdown: Option<ShutdownSignal>,
+}
+
+impl<S> FromCtx<S> for WebSocketUpgrade {
+    fn from_ctx(cx: &mut Ctx<S>) -> Result<Self, Rejection> {
+        let upgrade_required = || {
+            Rejection::from_status(StatusCode::UPGRADE_REQUIRED)
+                .with_message("this route speaks WebSocket: send an upgrade request")
+                .with_header(header::UPGRADE, HeaderValue::from_static("websocket"))
+        };
+        let asks_upgrade = cx.method() == Method::GET
+            && has_token(cx.header(header::CONNECTION), "upgrade")
+            && has_token(cx.header(header::UPGRADE), "websocket");
+        if !asks_upgrade {
+            return Err(upgrade_required());
+        }
+        match cx.header(header::SEC_WEBSOCKET_VERSION) {
+            Some("13") => {}
+            Some(_) => {
+                return Err(upgrade_required().with_header(
+                    header::SEC_WEBSOCKET_VERSION,
+                    HeaderValue::from_static("13"),
+                ));
+            }
+            None => return Err(Rejection::bad_request("Sec-WebSocket-Version missing")),
+        }
+        let key = cx
+            .header(header::SEC_WEBSOCKET_KEY)
+            .filter(|key| is_valid_key(key))
+            .ok_or_else(|| Rejection::bad_request("Sec-WebSocket-Key missing or malformed"))?;
+        let accept = HeaderValue::from_str(&derive_accept_key(key.as_bytes()))
+            .expect("an accept key is base64");
+        // The first protocol the client offers, echoed (the handler may check it).
+        let protocol = cx
+            .header(header::SEC_WEBSOCKET_PROTOCOL)
+            .and_then(|list| list.split(',').next())
+            .and_then(|p| HeaderValue::from_str(p.trim()).ok());
+        let shutdown = cx.extensions_mut().remove::<ShutdownSignal>();
+        // Served in process, or over HTTP/2: this connection cannot switch protocols.
+        let on_upgrade = cx
+            .extensions_mut()
+            .remove::<OnUpgrade>()
+            .ok_or_else(upgrade_required)?;
+        Ok(WebSocketUpgrade {
+            on_upgrade,
+            accept,
+            protocol,
+            config: WebSocketConfig::default(),
+            shutdown,
+        })
+    }
+}
+
+/// Whether a comma-separated header holds `token` (case-insensitive).
+fn has_token(value: Option<&str>, token: &str) -> bool {
+    value.is_some_and(|v| v.split(',').any(|t| t.trim().eq_ignore_ascii_case(token)))
+}
+
+/// A key is the base64 of 16 bytes: 22 characters and `==`.
+fn is_valid_key(key: &str) -> bool {
+    let b = key.as_bytes();
+    b.len() == 24
+        && b[22..] == *b"=="
+        && b[..22]
+            .iter()
+            .all(|c| c.is_ascii_alphanumeric() || *c == b'+' || *c == b'/')
+}
+
+impl WebSocketUpgrade {
+    /// The largest message accepted (bytes); a larger one closes the socket. Default 64 MiB.
+    pub fn max_message_size(mut self, bytes: usize) -> Self {
+        self.config = self.config.max_message_size(Some(bytes));
+        self
+    }
+
+    /// The largest frame accepted (bytes). Default 16 MiB.
+    pub fn max_frame_size(mut self, bytes: usize) -> Self {
+        self.config = self.config.max_frame_size(Some(bytes));
+        self
+    }
+
+    /// The subprotocol the client offered first, if any (echoed in the 101).
+    pub fn protocol(&self) -> Option<&str> {
+        self.protocol.as_ref().and_then(|p| p.to_str().ok())
+    }
+
+    /// Answers `101 Switching Protocols` and, once the connection has switched, runs
+    /// `callback` with the socket as its own task.
+    pub fn on_upgrade<F, Fut>(self, callback: F) -> Response
+    where
+        F: FnOnce(WebSocket) -> Fut + Send + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        let WebSocketUpgrade {
+            on_upgrade,
+            accept,
+            protocol,
+            config,
+            shutdown,
+        } = self;
+        tokio::spawn(async move {
+            let upgraded = match on_upgrade.await {
+                Ok(upgraded) => upgraded,
+                Err(e) => {
+                    tracing::debug!(error = %e, "the WebSocket upgrade failed");
+                    return;
+                }
+            };
+            let stream = WebSocketStream::from_raw_socket(
+                TokioIo::new(upgraded),
+                Role::Server,
+                Some(config),
+            )
+            .await;
+            // The socket holds the receiver until it is dropped: the server's shutdown waits
+            // for that — until its deadline, when the socket is dropped whatever its handler
+            // is doing.
+            let Some(ShutdownSignal(stopping)) = shutdown else {
+                return callback(WebSocket {
+                    stream,
+                    stopping: None,
+                })
+                .await;
+            };
+            let mut deadline = stopping.clone();
+            let socket = WebSocket {
+                stream,
+                stopping: Some(stopping),
+            };
+            tokio::select! {
+                () = callback(socket) => {}
+                () = async {
+                    if let Ok(at) = deadline.wait_for(Option::is_some).await.map(|at| *at) {
+                        tokio::time::sleep_until(at.expect("waited for a deadline")).await;
+                    }
+                } => {}
+            }
+        });
+        let mut res = Response::new(crate::Body::empty());
+        *res.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
+        let headers = res.headers_mut();
+        headers.insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
+        headers.insert(header::UPGRADE, HeaderValue::from_static("websocket"));
+        headers.insert(header::SEC_WEBSOCKET_ACCEPT, accept);
+        if let Some(protocol) = protocol {
+            headers.insert(header::SEC_WEBSOCKET_PROTOCOL, protocol);
+        }
+        res
+    }
+}
+
+/// An open WebSocket. Pings are answered and closes completed by the protocol layer; when the
+/// server shuts down gracefully, [`recv`](WebSocket::recv) sends a `1001 Going Away` close
+/// and returns `None`.
+pub struct WebSocket {
+    stream: WebSocketStream<TokioIo<Upgraded>>,
+    /// Holds the shutdown deadline once the server stops (`None`: served without one).
+    stopping: Option<watch::Receiver<Option<tokio::time::Instant>>>,
+}
+
+impl WebSocket {
+    /// The next message; `None` once the socket is closed (by the peer, an error of the
+    /// connection, or the server shutting down).
+    pub async fn recv(&mut self) -> Option<Result<Message, Error>> {
+        let next = match &mut self.stopping {
+            None => self.stream.next().await,
+            Some(stopping) => tokio::select! {
+                next = self.stream.next() => next,
+                // A dropped sender means the server is gone: close as well.
+                _ = async { stopping.wait_for(Option::is_some).await.map(drop) } => {
+                    let _ = self.stream.close(Some(going_away())).await;
+                    return None;
+                }
+            },
+        };
+        match next {
+            Some(Err(Error::ConnectionClosed | Error::AlreadyClosed)) => None,
+            other => other,
+        }
+    }
+
+    /// Sends a message.
+    pub async fn send(&mut self, message: Message) -> Result<(), Error> {
+        self.stream.send(message).await
+    }
+
+    /// Closes the socket with `code` and `reason` (e.g. `1013` "try again later" when a
+    /// client cannot keep up).
+    pub async fn close(mut self, code: u16, reason: &str) -> Result<(), Error> {
+        let frame = CloseFrame {
+            code: CloseCode::from(code),
+            reason: reason.to_owned().into(),
+        };
+        self.stream.close(Some(frame)).await
+    }
+
+    /// Whether the server has started shutting down: a handler that only sends should stop
+    /// then (its socket is closed with `1001` on the next [`recv`](WebSocket::recv)).
+    pub fn is_server_stopping(&self) -> bool {
+        self.stopping
+            .as_ref()
+            .is_some_and(|rx| rx.borrow().is_some() || rx.has_changed().is_err())
+    }
+
+    /// The underlying stream, for `futures` combinators (`split` into a sender and a
+    /// receiver). The graceful-shutdown close is then the caller's to watch.
+    pub fn into_inner(self) -> WebSocketStream<TokioIo<Upgraded>> {
+        self.stream
+    }
+}
+
+fn going_away() -> CloseFrame {
+    CloseFrame {
+        code: CloseCode::Away,
+        reason: "server shutting down".into(),
+    }
+}

@@ -1,0 +1,227 @@
+//! WebSocket routes over real sockets, opened by a real client (tokio-tungstenite): the tree's
+//! guards and loaders run before the 101, refusals are rendered, the handshake is checked,
+//! and a graceful shutdown closes open sockets without waiting on them for ever.
+
+mod net;
+
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use http::StatusCode;
+use kotori::ws::{Message, WebSocket, WebSocketUpgrade};
+use kotori::{Ctx, Kotori, Path, Rejection, Res};
+use net::{BOUND, get, http1, start, text};
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream, tungstenite};
+
+struct Caller(String);
+struct Room(u64);
+
+/// The caller from `Authorization: Bearer <name>`.
+fn load_caller(cx: &mut Ctx<()>) -> Result<Caller, Rejection> {
+    cx.header("authorization")
+        .and_then(|h| h.strip_prefix("Bearer "))
+        .map(|name| Caller(name.to_owned()))
+        .ok_or_else(Rejection::unauthorized)
+}
+
+/// Room 7 exists; the others do not.
+fn load_room(Path(id): Path<u64>) -> Option<Room> {
+    (id == 7).then_some(Room(id))
+}
+
+async fn chat(ws: WebSocketUpgrade, caller: Res<Caller>, room: Res<Room>) -> kotori::Response {
+    let prefix = format!("{}@{}", caller.0, room.0);
+    ws.max_message_size(1024)
+        .on_upgrade(move |mut socket: WebSocket| async move {
+            while let Some(Ok(message)) = socket.recv().await {
+                if let Message::Text(text) = message {
+                    let reply = format!("{prefix}: {}", text.as_str());
+                    if socket.send(Message::text(reply)).await.is_err() {
+                        break;
+                    }
+                }
+            }
+        })
+}
+
+/// A socket that never reads: only the shutdown deadline ends it.
+async fn deaf(ws: WebSocketUpgrade) -> kotori::Response {
+    ws.on_upgrade(|socket: WebSocket| async move {
+        let _held = socket;
+        std::future::pending::<()>().await;
+    })
+}
+
+fn app() -> kotori::App<()> {
+    let app = Kotori::new(());
+    app.get("/hello", || async { "hello" });
+    // Refusals under /ws are JSON, like an API's.
+    let ws = app
+        .node("/ws")
+        .render(|_: &Ctx<()>, r: &Rejection| kotori::render::json(r))
+        .load(load_caller);
+    ws.node("/rooms/{id}").load(load_room).get("/chat", chat);
+    ws.get("/deaf", deaf);
+    app.build().unwrap()
+}
+
+type Client = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+async fn connect(
+    addr: std::net::SocketAddr,
+    path: &str,
+    token: Option<&str>,
+) -> Result<Client, tungstenite::Error> {
+    let mut request = format!("ws://{addr}{path}").into_client_request().unwrap();
+    if let Some(token) = token {
+        request
+            .headers_mut()
+            .insert("authorization", format!("Bearer {token}").parse().unwrap());
+    }
+    let (socket, response) = tokio_tungstenite::connect_async(request).await?;
+    assert_eq!(response.status(), StatusCode::SWITCHING_PROTOCOLS);
+    Ok(socket)
+}
+
+/// The refusal of a failed handshake: status and body.
+fn refused(result: Result<Client, tungstenite::Error>) -> (StatusCode, serde_json::Value) {
+    match result {
+        Err(tungstenite::Error::Http(res)) => {
+            let body = res.body().clone().unwrap_or_default();
+            let json = serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null);
+            (res.status(), json)
+        }
+        Err(other) => panic!("expected an HTTP refusal, got {other}"),
+        Ok(_) => panic!("expected a refusal, the socket opened"),
+    }
+}
+
+#[tokio::test]
+async fn the_guards_and_loaders_run_before_the_upgrade_and_the_handler_gets_their_resources() {
+    let server = start(app(), |s| s).await;
+
+    let (status, body) = refused(connect(server.addr, "/ws/rooms/7/chat", None).await);
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        body["code"], 40101,
+        "rendered by the node's renderer: {body}"
+    );
+    let (status, _) = refused(connect(server.addr, "/ws/rooms/8/chat", Some("ann")).await);
+    assert_eq!(status, StatusCode::NOT_FOUND, "the loader refused: no 101");
+
+    let mut socket = connect(server.addr, "/ws/rooms/7/chat", Some("ann"))
+        .await
+        .unwrap();
+    socket.send(Message::text("hi")).await.unwrap();
+    let reply = tokio::time::timeout(BOUND, socket.next()).await.unwrap();
+    assert_eq!(reply.unwrap().unwrap(), Message::text("ann@7: hi"));
+
+    // Pings are answered by the protocol layer.
+    socket
+        .send(Message::Ping(b"are you there".to_vec().into()))
+        .await
+        .unwrap();
+    let pong = tokio::time::timeout(BOUND, socket.next()).await.unwrap();
+    assert_eq!(
+        pong.unwrap().unwrap(),
+        Message::Pong(b"are you there".to_vec().into())
+    );
+
+    // The server keeps serving plain requests while the socket is open.
+    let mut client = http1(server.addr).await;
+    let res = client.send_request(get("/hello")).await.unwrap();
+    assert_eq!(text(res).await, "hello");
+
+    socket.close(None).await.unwrap();
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_plain_get_is_426_and_a_malformed_upgrade_is_400() {
+    let server = start(app(), |s| s).await;
+    let mut client = http1(server.addr).await;
+    let plain = http::Request::get("/ws/rooms/7/chat")
+        .header("host", "x")
+        .header("authorization", "Bearer ann")
+        .body(http_body_util::Full::new(bytes::Bytes::new()))
+        .unwrap();
+    let res = client.send_request(plain).await.unwrap();
+    assert_eq!(res.status(), StatusCode::UPGRADE_REQUIRED);
+    assert_eq!(res.headers()["upgrade"], "websocket");
+    let body: serde_json::Value = serde_json::from_str(&text(res).await).unwrap();
+    assert_eq!(body["code"], 42601, "rendered by the node's renderer");
+
+    let mut client = http1(server.addr).await;
+    let bad_key = http::Request::get("/ws/rooms/7/chat")
+        .header("host", "x")
+        .header("authorization", "Bearer ann")
+        .header("connection", "Upgrade")
+        .header("upgrade", "websocket")
+        .header("sec-websocket-version", "13")
+        .header("sec-websocket-key", "not a key")
+        .body(http_body_util::Full::new(bytes::Bytes::new()))
+        .unwrap();
+    let res = client.send_request(bad_key).await.unwrap();
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+
+    let mut client = http1(server.addr).await;
+    let old_version = http::Request::get("/ws/rooms/7/chat")
+        .header("host", "x")
+        .header("authorization", "Bearer ann")
+        .header("connection", "Upgrade")
+        .header("upgrade", "websocket")
+        .header("sec-websocket-version", "8")
+        .header("sec-websocket-key", "dGhlIHNhbXBsZSBub25jZQ==")
+        .body(http_body_util::Full::new(bytes::Bytes::new()))
+        .unwrap();
+    let res = client.send_request(old_version).await.unwrap();
+    assert_eq!(res.status(), StatusCode::UPGRADE_REQUIRED);
+    assert_eq!(res.headers()["sec-websocket-version"], "13");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_message_over_the_limit_closes_the_socket() {
+    let server = start(app(), |s| s).await;
+    let mut socket = connect(server.addr, "/ws/rooms/7/chat", Some("ann"))
+        .await
+        .unwrap();
+    socket.send(Message::text("x".repeat(4096))).await.unwrap();
+    let next = tokio::time::timeout(BOUND, socket.next()).await.unwrap();
+    match next {
+        Some(Ok(Message::Close(frame))) => {
+            assert_eq!(frame.unwrap().code, CloseCode::Size);
+        }
+        // The server may also just drop the connection.
+        None | Some(Err(_)) => {}
+        Some(Ok(other)) => panic!("the oversized message was served: {other:?}"),
+    }
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_graceful_shutdown_sends_close_frames_and_does_not_wait_for_ever() {
+    let mut server = start(app(), |s| s.shutdown_timeout(Duration::from_millis(300))).await;
+    let mut listening = connect(server.addr, "/ws/rooms/7/chat", Some("ann"))
+        .await
+        .unwrap();
+    let mut deaf = connect(server.addr, "/ws/deaf", Some("bob")).await.unwrap();
+
+    server.begin_shutdown();
+    // A socket whose handler reads is told: 1001 Going Away.
+    let closing = tokio::time::timeout(BOUND, listening.next()).await.unwrap();
+    match closing {
+        Some(Ok(Message::Close(Some(frame)))) => assert_eq!(frame.code, CloseCode::Away),
+        other => panic!("expected a close frame, got {other:?}"),
+    }
+    // A socket whose handler never reads does not keep the server alive past the deadline.
+    server.join().await;
+    let after = tokio::time::timeout(BOUND, deaf.next()).await.unwrap();
+    assert!(
+        !matches!(after, Some(Ok(Message::Text(_)))),
+        "the deaf socket ends with the server: {after:?}"
+    );
+}
