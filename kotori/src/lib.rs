@@ -184,6 +184,10 @@ struct ReadmeDoctests;
 #[doc = include_str!("../../docs/src/concepts.md")]
 struct ConceptsDoctests;
 
+#[cfg(all(doctest, feature = "ws", feature = "tower"))]
+#[doc = include_str!("../../docs/src/streaming.md")]
+struct StreamingDoctests;
+
 #[cfg(all(doctest, feature = "macros"))]
 #[doc = include_str!("../../docs/src/macros.md")]
 struct MacrosDoctests;
