@@ -11,6 +11,7 @@ use crate::live::{actions as live_actions, danmaku, rooms};
 use crate::manage::{self, Role, admin};
 use crate::ops;
 use crate::params::load_params;
+use crate::safety::{account, blocks, moderation, reports};
 use crate::state::AppState;
 use crate::users::{album, discover, labels, profile, target, visits};
 
@@ -56,6 +57,14 @@ pub fn build(state: AppState) -> Result<App<AppState>, BuildError> {
     me.node("/album/{photo_id}")
         .load(album::load_own_photo)
         .post("/delete", album::delete);
+    me.get("/blocks", blocks::list);
+    me.post("/blocks/add", blocks::add);
+    me.node("/blocks/{user_id}")
+        .load(blocks::load_own_block)
+        .post("/delete", blocks::delete);
+    me.post("/delete", account::delete_me);
+    me.get("/export", account::export_me);
+    user.post("/reports", reports::create);
 
     // Another user: loaded once, 40401 unless the caller may see them.
     let other = user.node("/users/{user_id}").load(target::load_target);
@@ -130,6 +139,19 @@ pub fn build(state: AppState) -> Result<App<AppState>, BuildError> {
     admin
         .get("/live/list.json", rooms::list_all)
         .guard(manage::require_privilege("live:read"));
+    // The moderation queue.
+    admin
+        .get("/reports/list.json", moderation::list)
+        .guard(manage::require_privilege("reports:read"));
+    let report = admin
+        .node("/reports/{report_id}")
+        .load(moderation::load_report);
+    report
+        .get("/show.json", moderation::show)
+        .guard(manage::require_privilege("reports:read"));
+    report
+        .post("/resolve.json", moderation::resolve)
+        .guard(manage::require_privilege("reports:write"));
     let any_live = live_actions::mount(&admin.node("/live/{live_id}").load(rooms::load_any_live));
     any_live.read.guard(manage::require_privilege("live:read"));
     any_live

@@ -104,6 +104,7 @@ pub async fn fill(
                 ban_reason: Set(None),
                 created_at: Set(now - rng.below(365 * 86_400) as i64),
                 updated_at: Set(now),
+                deleted_at: Set(None),
             }
         });
         user_info::Entity::insert_many(profiles)

@@ -21,6 +21,7 @@ pub mod ops;
 pub mod paging;
 pub mod params;
 pub mod random;
+pub mod safety;
 pub mod signing;
 pub mod startup;
 pub mod state;

@@ -7,9 +7,8 @@ mod common;
 use std::sync::Arc;
 
 use common::{TestApp, code, data};
-use example_dating::random::hex_token;
 use http::Method;
-use sea_orm::{ConnectionTrait, Database, EntityTrait, PaginatorTrait};
+use sea_orm::{EntityTrait, PaginatorTrait};
 
 /// The login flow and the seed data, on a database at `url`.
 async fn exercise(url: String) {
@@ -227,33 +226,6 @@ async fn exercise(url: String) {
     );
 }
 
-/// Creates a database named for this run on the server at `server_url`, runs [`exercise`] on
-/// it, then drops it (also when the exercise fails).
-async fn on_fresh_database(server_url: &str) {
-    let name = format!("kotori_test_{}_{}", std::process::id(), hex_token(4));
-    let server = Database::connect(server_url)
-        .await
-        .expect("the database server is reachable");
-    server
-        .execute_unprepared(&format!("CREATE DATABASE {name}"))
-        .await
-        .unwrap();
-    let url = format!("{}/{name}", server_url.trim_end_matches('/'));
-    // Spawned, so that a failure comes back as a value and the database is still dropped.
-    let result = tokio::spawn(exercise(url)).await;
-    // Postgres refuses to drop a database with open connections: the app's pool closed with
-    // its runtime objects when the task ended.
-    let drop = if server_url.starts_with("postgres") {
-        format!("DROP DATABASE {name} WITH (FORCE)")
-    } else {
-        format!("DROP DATABASE {name}")
-    };
-    server.execute_unprepared(&drop).await.unwrap();
-    if let Err(panic) = result {
-        std::panic::resume_unwind(panic.into_panic());
-    }
-}
-
 #[tokio::test]
 async fn the_schema_and_login_work_on_mariadb() {
     let Some(url) = common::service_url(
@@ -262,7 +234,7 @@ async fn the_schema_and_login_work_on_mariadb() {
     ) else {
         return;
     };
-    on_fresh_database(&url).await;
+    common::on_fresh_database(&url, exercise).await;
 }
 
 #[tokio::test]
@@ -273,5 +245,5 @@ async fn the_schema_and_login_work_on_postgres() {
     ) else {
         return;
     };
-    on_fresh_database(&url).await;
+    common::on_fresh_database(&url, exercise).await;
 }

@@ -10,12 +10,13 @@ use futures_util::StreamExt;
 use http_body::{Frame, SizeHint};
 use http_body_util::{BodyExt, Full};
 
-use crate::dispatch::BoxError;
+/// The error type request and response bodies may fail with.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// The body of every response kotori produces: a whole buffer, or a stream of chunks.
 ///
 /// A buffer is the common case and costs nothing beyond its bytes. A stream (an export, a file,
-/// [Server-Sent Events](crate::sse)) is sent as it is produced; if it fails mid-way the server
+/// Server-Sent Events) is sent as it is produced; if it fails mid-way the server
 /// closes the connection, so the client never mistakes a cut-off body for a complete one.
 ///
 /// ```

@@ -21,8 +21,7 @@ use crate::render;
 use crate::step::{Flow, Outcome};
 use crate::{Ctx, Rejection, Reply, Response};
 
-/// The error type request bodies may fail with.
-pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+pub use crate::body::BoxError;
 
 /// How a chain ends once its steps have passed.
 enum End<'a, S> {

@@ -29,7 +29,7 @@ use http_body::Frame;
 use tokio::time::{Instant, Sleep};
 
 use crate::body::Body;
-use crate::dispatch::BoxError;
+use crate::body::BoxError;
 use crate::reply::{IntoReply, Reply, Response};
 
 /// One event: any of `id`, `event`, `data` (several lines allowed) and `retry`, or a comment.

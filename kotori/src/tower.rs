@@ -13,7 +13,7 @@ use http::{Method, Request, Uri};
 use http_body::Body as HttpBody;
 use tower_service::Service;
 
-use crate::dispatch::BoxError;
+use crate::body::BoxError;
 use crate::extract::Needs;
 use crate::step::{Flow, Handler, mode};
 use crate::{App, Body, Ctx, Node, Rejection, Reply, Response};

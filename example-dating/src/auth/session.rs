@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use kotori::{Res, State};
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
 
 use crate::clock;
 use crate::codes::{self, AppError};
@@ -127,13 +127,23 @@ pub async fn revoke(state: &AppState, token: &str) -> Result<(), AppError> {
 
 /// Ends every session of a user (a ban).
 pub async fn revoke_all(state: &AppState, user_id: i64) -> Result<(), AppError> {
+    revoke_all_in(state, &state.db, user_id).await
+}
+
+/// [`revoke_all`] as part of a transaction (`db`): the rows go with it, the cache entries are
+/// revoked at once — a rollback then only costs the user a new login.
+pub async fn revoke_all_in(
+    state: &AppState,
+    db: &impl ConnectionTrait,
+    user_id: i64,
+) -> Result<(), AppError> {
     let rows = user_token::Entity::find()
         .filter(user_token::Column::UserId.eq(user_id))
-        .all(&state.db)
+        .all(db)
         .await?;
     user_token::Entity::delete_many()
         .filter(user_token::Column::UserId.eq(user_id))
-        .exec(&state.db)
+        .exec(db)
         .await?;
     for row in rows {
         state

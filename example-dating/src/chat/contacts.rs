@@ -15,6 +15,7 @@ use crate::db::entity::chat::contacts;
 use crate::envelope::ok;
 use crate::paging::Page;
 use crate::params::Params;
+use crate::safety::blocks;
 use crate::state::AppState;
 
 /// Whether two users have exchanged a message (either side's row exists).
@@ -54,7 +55,12 @@ pub async fn list(
     State(state): State<AppState>,
 ) -> Result<Json<Value>, AppError> {
     let page = Page::from_params(&params)?;
-    let mine = contacts::Entity::find().filter(contacts::Column::UserId.eq(caller.user_id));
+    let mine = contacts::Entity::find()
+        .filter(contacts::Column::UserId.eq(caller.user_id))
+        .filter(blocks::not_blocked_with(
+            contacts::Column::PeerId,
+            caller.user_id,
+        ));
     let (total, rows) = page
         .load(
             &state.db,

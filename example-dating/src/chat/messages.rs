@@ -18,7 +18,8 @@ use crate::state::AppState;
 use crate::users::target::Target;
 use crate::validate;
 
-fn message_json(m: &message::Model) -> Value {
+/// A message as its sender and recipient see it.
+pub fn message_json(m: &message::Model) -> Value {
     json!({
         "msg_id": m.id,
         "from_uid": m.from_uid,

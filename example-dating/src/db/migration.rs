@@ -10,6 +10,7 @@ use sea_orm_migration::sea_orm::{EntityTrait, Schema};
 use super::entity::chat::{contacts, message};
 use super::entity::commerce::{product, user_order, vip_info};
 use super::entity::rooms::{danmaku, live, live_mute, operator, operator_token};
+use super::entity::safety::{block, report};
 use super::entity::users::{
     label, location, user_album, user_auth, user_info, user_label, user_token, visitor,
 };
@@ -23,6 +24,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261121_000001_initial::Migration),
             Box::new(m20261121_000002_operator_tokens::Migration),
+            Box::new(m20261122_000003_trust_and_safety::Migration),
         ]
     }
 }
@@ -223,6 +225,118 @@ mod m20261121_000002_operator_tokens {
             manager
                 .drop_table(Table::drop().table(Alias::new("operator_token")).to_owned())
                 .await
+        }
+    }
+}
+
+/// Trust and safety (API.md §11): blocks, reports, hidden danmaku, slow mode, erased accounts.
+///
+/// The initial migration builds tables from the entities, so on a fresh database the new
+/// columns exist already: each is added only where it is missing.
+mod m20261122_000003_trust_and_safety {
+    use super::*;
+
+    pub(super) struct Migration;
+
+    impl MigrationName for Migration {
+        fn name(&self) -> &str {
+            "m20261122_000003_trust_and_safety"
+        }
+    }
+
+    const INDEXES: &[IndexSpec] = &[
+        (
+            "ux_block_pair",
+            "block",
+            &["blocker_id", "blocked_id"],
+            true,
+        ),
+        (
+            "ix_block_blocked",
+            "block",
+            &["blocked_id", "blocker_id"],
+            false,
+        ),
+        ("ux_report_open", "report", &["open_key"], true),
+        ("ix_report_status", "report", &["status", "id"], false),
+        (
+            "ix_report_reported",
+            "report",
+            &["reported_id", "status"],
+            false,
+        ),
+        ("ix_report_reporter", "report", &["reporter_id"], false),
+    ];
+
+    #[async_trait::async_trait]
+    impl MigrationTrait for Migration {
+        async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+            let schema = Schema::new(manager.get_database_backend());
+            for table in [
+                schema.create_table_from_entity(block::Entity),
+                schema.create_table_from_entity(report::Entity),
+            ] {
+                manager.create_table(table).await?;
+            }
+            for (name, table, columns, unique) in INDEXES {
+                let mut index = Index::create();
+                index.name(*name).table(Alias::new(*table));
+                for column in *columns {
+                    index.col(Alias::new(*column));
+                }
+                if *unique {
+                    index.unique();
+                }
+                manager.create_index(index).await?;
+            }
+            let columns = [
+                (
+                    "danmaku",
+                    ColumnDef::new(Alias::new("deleted"))
+                        .boolean()
+                        .not_null()
+                        .default(false)
+                        .to_owned(),
+                ),
+                (
+                    "live",
+                    ColumnDef::new(Alias::new("slow_mode_secs"))
+                        .integer()
+                        .not_null()
+                        .default(0)
+                        .to_owned(),
+                ),
+                (
+                    "user_info",
+                    ColumnDef::new(Alias::new("deleted_at"))
+                        .big_integer()
+                        .null()
+                        .to_owned(),
+                ),
+            ];
+            for (table, mut column) in columns {
+                let name = column.get_column_name();
+                if !manager.has_column(table, &name).await? {
+                    manager
+                        .alter_table(
+                            Table::alter()
+                                .table(Alias::new(table))
+                                .add_column(&mut column)
+                                .to_owned(),
+                        )
+                        .await?;
+                }
+            }
+            Ok(())
+        }
+
+        async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+            for table in ["report", "block"] {
+                manager
+                    .drop_table(Table::drop().table(Alias::new(table)).to_owned())
+                    .await?;
+            }
+            Ok(())
         }
     }
 }

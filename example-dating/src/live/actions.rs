@@ -11,6 +11,7 @@ use sea_orm::{
 use serde_json::{Value, json};
 
 use super::danmaku::{self, Mute};
+use super::moderation;
 use super::{FINISHED, LiveRoom, lives_json};
 use crate::clock;
 use crate::codes::{self, AppError};
@@ -40,6 +41,11 @@ pub fn mount(live: &Node<AppState>) -> LiveActions {
     write.post("/finish.json", finish);
     write.post("/forbid_send_msg.json", forbid);
     write.post("/unforbid_send_msg.json", unforbid);
+    write.post("/slow_mode.json", moderation::slow_mode);
+    write
+        .node("/danmaku/{danmaku_id}")
+        .load(moderation::load_live_danmaku)
+        .post("/delete.json", moderation::delete_danmaku);
     LiveActions { read, write }
 }
 

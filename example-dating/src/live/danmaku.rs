@@ -7,7 +7,7 @@ use sea_orm::{
 };
 use serde_json::{Value, json};
 
-use super::{FINISHED, LiveRoom};
+use super::{FINISHED, LiveRoom, moderation};
 use crate::auth::Caller;
 use crate::clock;
 use crate::codes::{self, AppError};
@@ -49,7 +49,9 @@ pub async fn list(
     if !(1..=200).contains(&limit) {
         return Err(codes::malformed("limit", "from 1 to 200"));
     }
-    let mut query = danmaku::Entity::find().filter(danmaku::Column::LiveId.eq(room.0.id));
+    let mut query = danmaku::Entity::find()
+        .filter(danmaku::Column::LiveId.eq(room.0.id))
+        .filter(danmaku::Column::Deleted.eq(false));
     if let Some(after) = params.parse_optional::<i64>("after_id")? {
         query = query.filter(danmaku::Column::Id.gt(after));
     }
@@ -75,7 +77,8 @@ fn danmaku_json(d: &danmaku::Model, nickname: Option<&str>) -> Value {
     json!({ "danmaku_id": d.id, "live_id": d.live_id, "user_id": d.user_id, "nickname": nickname, "content": d.content, "send_time": clock::format(d.send_time) })
 }
 
-/// Posts `content` (1–100 characters) to the loaded live; a muted user gets 40304.
+/// Posts `content` (1–100 characters) to the loaded live; a muted user gets 40304, a second
+/// post within the live's slow-mode interval 42901.
 pub async fn post(
     room: Res<LiveRoom>,
     caller: Res<Caller>,
@@ -92,9 +95,10 @@ pub async fn post(
     }
     // The loader saw the live on the air; it may have finished since. Check again, then write.
     let current = live::Entity::find_by_id(room.0.id).one(&state.db).await?;
-    if current.is_none_or(|l| l.status == FINISHED) {
+    let Some(current) = current.filter(|l| l.status != FINISHED) else {
         return Err(codes::not_found());
-    }
+    };
+    moderation::check_slow_mode(&*state.store, &current, caller.user_id).await?;
     let row = danmaku::ActiveModel {
         live_id: Set(room.0.id),
         user_id: Set(caller.user_id),

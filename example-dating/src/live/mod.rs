@@ -3,6 +3,7 @@
 
 pub mod actions;
 pub mod danmaku;
+pub mod moderation;
 pub mod rooms;
 
 use std::collections::HashMap;

@@ -26,7 +26,7 @@ use crate::users::public_profile;
 use crate::validate;
 
 /// A user as an admin sees them: everything, ban included.
-fn admin_user_json(u: &user_info::Model) -> Value {
+pub fn admin_user_json(u: &user_info::Model) -> Value {
     let mut v = public_profile(u);
     v["phone"] = json!(u.phone);
     v["email"] = json!(u.email);
@@ -43,7 +43,8 @@ pub async fn search_users(
     State(state): State<AppState>,
 ) -> Result<Json<Value>, AppError> {
     let page = Page::from_params(&params)?;
-    let mut query = user_info::Entity::find();
+    // Erased accounts are gone for admins too: their rows only carry what others still need.
+    let mut query = user_info::Entity::find().filter(user_info::Column::DeletedAt.is_null());
     if let Some(q) = params.get("q").map(str::trim).filter(|q| !q.is_empty()) {
         let mut any = Condition::any()
             .add(user_info::Column::Nickname.contains(q))
@@ -62,7 +63,8 @@ pub async fn search_users(
     )))
 }
 
-/// The `users/{user_id}` loader for admins: any user, banned or hidden too.
+/// The `users/{user_id}` loader for admins: any user, banned or hidden too; an erased account
+/// is 40401.
 #[kotori::loader]
 pub async fn load_any_user(
     Path(user_id): Path<i64>,
@@ -71,7 +73,18 @@ pub async fn load_any_user(
     user_info::Entity::find_by_id(user_id)
         .one(&state.db)
         .await?
+        .filter(|u| u.deleted_at.is_none())
         .ok_or_else(codes::not_found)
+}
+
+/// The change that bans `user` for `reason` (shared by `ban.json` and a report resolved with
+/// `ban`); the caller revokes the sessions.
+pub fn banned(user: &user_info::Model, reason: String) -> user_info::ActiveModel {
+    let mut row = user.clone().into_active_model();
+    row.banned = Set(true);
+    row.ban_reason = Set(Some(reason));
+    row.updated_at = Set(clock::now());
+    row
 }
 
 /// The loaded user.
@@ -86,11 +99,7 @@ pub async fn ban(
     State(state): State<AppState>,
 ) -> Result<Json<Value>, AppError> {
     let reason = validate::text("reason", params.required("reason")?, 1, 200)?;
-    let mut row = (*user).clone().into_active_model();
-    row.banned = Set(true);
-    row.ban_reason = Set(Some(reason));
-    row.updated_at = Set(clock::now());
-    let banned = row.update(&state.db).await?;
+    let banned = banned(&user, reason).update(&state.db).await?;
     session::revoke_all(&state, banned.user_id).await?;
     Ok(ok(admin_user_json(&banned)))
 }

@@ -9,7 +9,7 @@ use crate::clock;
 use crate::db::entity::rooms::operator;
 
 /// The privileges an admin can hold (API.md §8).
-pub const PRIVILEGES: [&str; 7] = [
+pub const PRIVILEGES: [&str; 9] = [
     "users:read",
     "users:ban",
     "products:read",
@@ -17,6 +17,8 @@ pub const PRIVILEGES: [&str; 7] = [
     "orders:read",
     "live:read",
     "live:write",
+    "reports:read",
+    "reports:write",
 ];
 
 /// An operator's role.

@@ -153,6 +153,13 @@ impl Store for MemoryStore {
         Ok(near)
     }
 
+    async fn geo_remove(&self, set: &str, member: &str) -> Result<(), StoreError> {
+        if let Some(members) = self.lock().geo.get_mut(set) {
+            members.remove(member);
+        }
+        Ok(())
+    }
+
     async fn ping(&self) -> Result<(), StoreError> {
         Ok(())
     }

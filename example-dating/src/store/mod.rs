@@ -65,6 +65,8 @@ pub trait Store: Send + Sync + 'static {
         radius_km: f64,
         count: usize,
     ) -> Result<Vec<Near>, StoreError>;
+    /// Removes `member` from the geo set `set`.
+    async fn geo_remove(&self, set: &str, member: &str) -> Result<(), StoreError>;
     /// Answers when the store is reachable.
     async fn ping(&self) -> Result<(), StoreError>;
     /// Which backend this is, for logs and `/readyz`.

@@ -200,6 +200,11 @@ impl Store for RedisStore {
         Ok(near)
     }
 
+    async fn geo_remove(&self, set: &str, member: &str) -> Result<(), StoreError> {
+        let _: i64 = self.pool.zrem(self.key(set), member).await.map_err(fail)?;
+        Ok(())
+    }
+
     async fn ping(&self) -> Result<(), StoreError> {
         let _: String = self.pool.ping(None).await.map_err(fail)?;
         Ok(())

@@ -111,8 +111,8 @@ async fn geo_search_is_nearest_first_within_the_radius() {
             s.geo_search("g", 114.0, 22.5, 10.0, 2).await.unwrap().len(),
             2
         );
-        // Moving a member replaces its place.
-        s.geo_add("g", "a", 114.0, 23.0).await.unwrap();
+        // Removing a member, and moving one, change what a search finds.
+        s.geo_remove("g", "a").await.unwrap();
         s.geo_add("g", "b", 114.0, 23.0).await.unwrap();
         let near = s.geo_search("g", 114.0, 22.5, 10.0, 10).await.unwrap();
         assert_eq!(

@@ -19,6 +19,7 @@ use crate::db::{
 use crate::envelope::ok;
 use crate::paging::Page;
 use crate::params::Params;
+use crate::safety::blocks;
 use crate::state::AppState;
 
 /// How far back visits count for the hot list.
@@ -40,7 +41,11 @@ pub async fn hot(
     let visible = Condition::all()
         .add(Expr::col((user_info::Entity, user_info::Column::Banned)).eq(false))
         .add(Expr::col((user_info::Entity, user_info::Column::Authority)).eq(1))
-        .add(Expr::col((user_info::Entity, user_info::Column::UserId)).ne(caller.user_id));
+        .add(Expr::col((user_info::Entity, user_info::Column::UserId)).ne(caller.user_id))
+        .add(blocks::not_blocked_with(
+            (user_info::Entity, user_info::Column::UserId),
+            caller.user_id,
+        ));
 
     let visits = Query::select()
         .column(visitor::Column::ViewedId)
@@ -92,6 +97,10 @@ pub async fn hot(
         .filter(user_info::Column::Banned.eq(false))
         .filter(user_info::Column::Authority.eq(1))
         .filter(user_info::Column::UserId.ne(caller.user_id))
+        .filter(blocks::not_blocked_with(
+            (user_info::Entity, user_info::Column::UserId),
+            caller.user_id,
+        ))
         .count(&state.db)
         .await?;
     Ok(ok(
@@ -129,11 +138,12 @@ pub async fn nearby(
         }
     };
     let near = geo::near(&*state.store, lat, lng, radius, NEARBY_MAX).await?;
-    let ids: Vec<i64> = near
-        .iter()
-        .map(|&(id, _)| id)
-        .filter(|&id| id != caller.user_id)
+    let hidden = blocks::hidden_from(&state.db, caller.user_id).await?;
+    let near: Vec<(i64, f64)> = near
+        .into_iter()
+        .filter(|(id, _)| *id != caller.user_id && !hidden.contains(id))
         .collect();
+    let ids: Vec<i64> = near.iter().map(|&(id, _)| id).collect();
     let users = crate::users::by_id(&state.db, ids.iter().copied()).await?;
     let contacts: HashSet<i64> = contacts::peer_ids(&state.db, caller.user_id).await?;
     let visible: Vec<Value> = near

@@ -15,6 +15,11 @@ pub async fn place(store: &dyn Store, user_id: i64, lat: f64, lng: f64) -> Resul
     store.geo_add(USERS, &user_id.to_string(), lng, lat).await
 }
 
+/// Takes `user_id` out of the index (an erased account).
+pub async fn remove(store: &dyn Store, user_id: i64) -> Result<(), StoreError> {
+    store.geo_remove(USERS, &user_id.to_string()).await
+}
+
 /// Users within `radius_km` of (`lat`, `lng`), nearest first, at most `count`: `(user_id, km)`.
 pub async fn near(
     store: &dyn Store,

@@ -9,14 +9,15 @@ use crate::auth::Caller;
 use crate::chat::contacts;
 use crate::codes::{self, AppError};
 use crate::db::entity::users::user_info;
+use crate::safety::blocks;
 use crate::state::AppState;
 
 /// The user named by the path, visible to the caller.
 #[derive(Clone, Debug)]
 pub struct Target(pub user_info::Model);
 
-/// Unknown, banned, hidden, or contacts-only to a non-contact: 40401 alike, so the answer does
-/// not tell which.
+/// Unknown, erased, banned, hidden, contacts-only to a non-contact, or blocked either way:
+/// 40401 alike, so the answer does not tell which.
 #[kotori::loader]
 pub async fn load_target(
     Path(user_id): Path<i64>,
@@ -29,7 +30,10 @@ pub async fn load_target(
         .ok_or_else(codes::not_found)?;
     let is_contact =
         user.authority == 2 && contacts::are_contacts(&state.db, caller.user_id, user_id).await?;
-    if !can_see(caller.user_id, &user, is_contact) {
+    if user.deleted_at.is_some()
+        || !can_see(caller.user_id, &user, is_contact)
+        || blocks::between(&state.db, caller.user_id, user_id).await?
+    {
         return Err(codes::not_found());
     }
     Ok(Target(user))

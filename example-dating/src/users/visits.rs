@@ -18,6 +18,7 @@ use crate::db::entity::users::visitor;
 use crate::envelope::ok;
 use crate::paging::Page;
 use crate::params::Params;
+use crate::safety::blocks;
 use crate::state::AppState;
 
 /// The loaded user's public profile with labels and album; records the caller's visit (one
@@ -65,7 +66,12 @@ pub async fn visitors(
     State(state): State<AppState>,
 ) -> Result<Json<Value>, AppError> {
     let page = Page::from_params(&params)?;
-    let mine = visitor::Entity::find().filter(visitor::Column::ViewedId.eq(caller.user_id));
+    let mine = visitor::Entity::find()
+        .filter(visitor::Column::ViewedId.eq(caller.user_id))
+        .filter(blocks::not_blocked_with(
+            visitor::Column::ViewerId,
+            caller.user_id,
+        ));
     let (total, rows) = page
         .load(
             &state.db,

@@ -129,6 +129,19 @@ impl TestApp {
         (token, user.user_id)
     }
 
+    /// Makes a user VIP for 30 days, directly.
+    pub async fn set_vip(&self, user_id: i64) {
+        use example_dating::db::entity::commerce::vip_info;
+        use sea_orm::{ActiveModelTrait, Set};
+        vip_info::ActiveModel {
+            user_id: Set(user_id),
+            deadline: Set(example_dating::clock::now() + 30 * 86_400),
+        }
+        .insert(&self.state.db)
+        .await
+        .unwrap();
+    }
+
     /// Changes columns of a user's profile directly.
     pub async fn set_profile(
         &self,
@@ -291,4 +304,40 @@ pub fn service_url(name: &str, test: &str) -> Option<String> {
         eprintln!("skipped `{test}`: {name} is not set");
     }
     value
+}
+
+/// Creates a database named for this run on the server at `server_url`, runs `exercise` with
+/// its URL, then drops it (also when the exercise fails).
+pub async fn on_fresh_database<F, Fut>(server_url: &str, exercise: F)
+where
+    F: FnOnce(String) -> Fut,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    use sea_orm::{ConnectionTrait, Database};
+    let name = format!(
+        "kotori_test_{}_{}",
+        std::process::id(),
+        example_dating::random::hex_token(4)
+    );
+    let server = Database::connect(server_url)
+        .await
+        .expect("the database server is reachable");
+    server
+        .execute_unprepared(&format!("CREATE DATABASE {name}"))
+        .await
+        .unwrap();
+    let url = format!("{}/{name}", server_url.trim_end_matches('/'));
+    // Spawned, so that a failure comes back as a value and the database is still dropped.
+    let result = tokio::spawn(exercise(url)).await;
+    // Postgres refuses to drop a database with open connections: the app's pool closed with
+    // its runtime objects when the task ended.
+    let drop = if server_url.starts_with("postgres") {
+        format!("DROP DATABASE {name} WITH (FORCE)")
+    } else {
+        format!("DROP DATABASE {name}")
+    };
+    server.execute_unprepared(&drop).await.unwrap();
+    if let Err(panic) = result {
+        std::panic::resume_unwind(panic.into_panic());
+    }
 }

@@ -4,4 +4,5 @@
 pub mod chat;
 pub mod commerce;
 pub mod rooms;
+pub mod safety;
 pub mod users;

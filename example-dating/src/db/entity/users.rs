@@ -51,6 +51,9 @@ pub mod user_info {
         pub ban_reason: Option<String>,
         pub created_at: i64,
         pub updated_at: i64,
+        /// Set when the account was erased (§11): the row stays, emptied, so that messages the
+        /// user sent still name a sender ("deleted user") and orders their buyer.
+        pub deleted_at: Option<i64>,
     }
 
     /// No relations are declared: queries join explicitly.

@@ -1,0 +1,60 @@
+//! Trust and safety: blocks between users, and reports for the moderation queue.
+
+/// `blocker_id` blocked `blocked_id`; a block hides each from the other (§11).
+pub mod block {
+    use sea_orm::entity::prelude::*;
+
+    /// A row.
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    #[sea_orm(table_name = "block")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        pub blocker_id: i64,
+        pub blocked_id: i64,
+        pub created_at: i64,
+    }
+
+    /// No relations are declared: queries join explicitly.
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+/// A report of a user, open until an admin resolves it.
+pub mod report {
+    use sea_orm::entity::prelude::*;
+
+    /// A row.
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    #[sea_orm(table_name = "report")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        pub reporter_id: i64,
+        pub reported_id: i64,
+        /// `spam`, `fake`, `harassment`, `underage`, `inappropriate` or `other`.
+        pub reason: String,
+        #[sea_orm(column_type = "Text")]
+        pub detail: String,
+        pub msg_id: Option<i64>,
+        /// `open` or `resolved`.
+        pub status: String,
+        /// `reporter:reported` while open, NULL once resolved: a unique index on it allows one
+        /// open report per pair on every backend (MySQL has no partial indexes).
+        pub open_key: Option<String>,
+        /// `dismiss` or `ban`, once resolved.
+        pub action: Option<String>,
+        pub note: Option<String>,
+        pub resolved_by: Option<i64>,
+        pub created_at: i64,
+        pub resolved_at: Option<i64>,
+    }
+
+    /// No relations are declared: queries join explicitly.
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}

@@ -1,0 +1,88 @@
+//! Danmaku moderation in the live-actions subtree (admins and the live's host, one
+//! definition): hiding a danmaku, and slow mode.
+
+use std::time::Duration;
+
+use kotori::{Json, Path, Res, State};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, Set};
+use serde_json::{Value, json};
+
+use super::LiveRoom;
+use crate::codes::{self, AppError};
+use crate::db::entity::rooms::{danmaku, live};
+use crate::envelope::ok;
+use crate::params::Params;
+use crate::state::AppState;
+use crate::store::Store;
+
+/// The longest slow-mode interval, in seconds.
+pub const SLOW_MODE_MAX: i32 = 300;
+
+/// A danmaku of the loaded live.
+#[derive(Clone, Debug)]
+pub struct LiveDanmaku(pub danmaku::Model);
+
+/// `danmaku/{danmaku_id}` under a live: another live's danmaku is 40401.
+#[kotori::loader]
+pub async fn load_live_danmaku(
+    Path(danmaku_id): Path<i64>,
+    room: Res<LiveRoom>,
+    State(state): State<AppState>,
+) -> Result<LiveDanmaku, AppError> {
+    danmaku::Entity::find_by_id(danmaku_id)
+        .filter(danmaku::Column::LiveId.eq(room.0.id))
+        .one(&state.db)
+        .await?
+        .map(LiveDanmaku)
+        .ok_or_else(codes::not_found)
+}
+
+/// Hides the loaded danmaku from every list (kept for the record); hiding twice is `{}`.
+pub async fn delete_danmaku(
+    found: Res<LiveDanmaku>,
+    State(state): State<AppState>,
+) -> Result<Json<Value>, AppError> {
+    let mut row = found.0.clone().into_active_model();
+    row.deleted = Set(true);
+    row.update(&state.db).await?;
+    Ok(ok(
+        json!({ "live_id": found.0.live_id, "danmaku_id": found.0.id }),
+    ))
+}
+
+/// Sets slow mode: a viewer may post once per `seconds` (0 to 300; 0 turns it off).
+pub async fn slow_mode(
+    room: Res<LiveRoom>,
+    params: Res<Params>,
+    State(state): State<AppState>,
+) -> Result<Json<Value>, AppError> {
+    let seconds: i32 = params.parse_required("seconds")?;
+    if !(0..=SLOW_MODE_MAX).contains(&seconds) {
+        return Err(codes::malformed("seconds", "from 0 to 300"));
+    }
+    let mut row = room.0.clone().into_active_model();
+    row.slow_mode_secs = Set(seconds);
+    let live: live::Model = row.update(&state.db).await?;
+    Ok(ok(
+        json!({ "live_id": live.id, "slow_mode_secs": live.slow_mode_secs }),
+    ))
+}
+
+/// Slow mode for one post: the viewer's first post in the interval passes and starts it; a
+/// second is 42901 with the seconds left.
+pub async fn check_slow_mode(
+    store: &dyn Store,
+    live: &live::Model,
+    user_id: i64,
+) -> Result<(), AppError> {
+    if live.slow_mode_secs <= 0 {
+        return Ok(());
+    }
+    let interval = Duration::from_secs(live.slow_mode_secs as u64);
+    let key = format!("slow:{}:{user_id}", live.id);
+    if store.set_nx(&key, "1", interval).await? {
+        return Ok(());
+    }
+    let left = store.ttl(&key).await?.unwrap_or(interval);
+    Err(codes::rate_limited(left.as_secs().max(1)))
+}

@@ -1,0 +1,7 @@
+//! Trust and safety (API.md §11): blocks, reports and the admins' moderation queue, account
+//! deletion and export. Danmaku moderation lives with the live actions (`live/moderation.rs`).
+
+pub mod account;
+pub mod blocks;
+pub mod moderation;
+pub mod reports;

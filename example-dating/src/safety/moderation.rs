@@ -1,0 +1,165 @@
+//! The admins' moderation queue: `reports/list.json`, `reports/{report_id}/show.json` and
+//! `reports/{report_id}/resolve.json` under `/manage/dating/admin/api`.
+
+use kotori::{Json, Path, Res, State};
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, TransactionTrait,
+};
+use serde_json::{Value, json};
+
+use super::reports::{OPEN, RESOLVED};
+use crate::auth::session;
+use crate::clock;
+use crate::codes::{self, AppError};
+use crate::db::entity::chat::message;
+use crate::db::entity::safety::report;
+use crate::db::entity::users::user_info;
+use crate::envelope::ok;
+use crate::manage::Operator;
+use crate::manage::admin::{admin_user_json, banned};
+use crate::paging::Page;
+use crate::params::Params;
+use crate::state::AppState;
+use crate::validate;
+
+fn report_json(r: &report::Model) -> Value {
+    json!({
+        "report_id": r.id,
+        "reporter_id": r.reporter_id,
+        "user_id": r.reported_id,
+        "reason": r.reason,
+        "detail": r.detail,
+        "msg_id": r.msg_id,
+        "status": r.status,
+        "action": r.action,
+        "note": r.note,
+        "resolved_by": r.resolved_by,
+        "created_at": clock::format(r.created_at),
+        "resolved_at": r.resolved_at.map(clock::format),
+    })
+}
+
+/// Reports, newest first, filtered by `status` (`open` or `resolved`) and `user_id` (the
+/// reported user).
+pub async fn list(
+    params: Res<Params>,
+    State(state): State<AppState>,
+) -> Result<Json<Value>, AppError> {
+    let page = Page::from_params(&params)?;
+    let mut query = report::Entity::find();
+    match params.get("status").filter(|s| !s.is_empty()) {
+        None => {}
+        Some(status @ (OPEN | RESOLVED)) => {
+            query = query.filter(report::Column::Status.eq(status));
+        }
+        Some(_) => return Err(codes::malformed("status", "open or resolved")),
+    }
+    if let Some(user) = params.parse_optional::<i64>("user_id")? {
+        query = query.filter(report::Column::ReportedId.eq(user));
+    }
+    let (total, rows) = page
+        .load(&state.db, query.order_by_desc(report::Column::Id))
+        .await?;
+    Ok(ok(
+        page.answer(total, rows.iter().map(report_json).collect())
+    ))
+}
+
+/// The report the path names.
+#[derive(Clone, Debug)]
+pub struct Report(pub report::Model);
+
+/// The `reports/{report_id}` loader: 40401 for an unknown id.
+#[kotori::loader]
+pub async fn load_report(
+    Path(report_id): Path<i64>,
+    State(state): State<AppState>,
+) -> Result<Report, AppError> {
+    report::Entity::find_by_id(report_id)
+        .one(&state.db)
+        .await?
+        .map(Report)
+        .ok_or_else(codes::not_found)
+}
+
+/// The loaded report, with the reported user as admins see them and the message it names.
+pub async fn show(
+    report: Res<Report>,
+    State(state): State<AppState>,
+) -> Result<Json<Value>, AppError> {
+    let r = &report.0;
+    let mut v = report_json(r);
+    let user = user_info::Entity::find_by_id(r.reported_id)
+        .one(&state.db)
+        .await?;
+    v["user"] = user.as_ref().map_or(Value::Null, admin_user_json);
+    if let Some(msg_id) = r.msg_id {
+        let msg = message::Entity::find_by_id(msg_id).one(&state.db).await?;
+        v["message"] = msg.map_or(Value::Null, |m| {
+            json!({ "msg_id": m.id, "from_uid": m.from_uid, "to_uid": m.to_uid, "msg_type": m.msg_type, "content": m.content, "send_time": clock::format(m.send_time) })
+        });
+    }
+    Ok(ok(v))
+}
+
+/// Resolves the loaded report with `action` `dismiss` or `ban` and an optional `note` (at most
+/// 500 characters). `ban` bans the reported user as `users/{id}/ban.json` does and resolves
+/// every open report of that user, in one transaction. A resolved report is 40901.
+pub async fn resolve(
+    report: Res<Report>,
+    operator: Res<Operator>,
+    params: Res<Params>,
+    State(state): State<AppState>,
+) -> Result<Json<Value>, AppError> {
+    let action = match params.required("action")? {
+        action @ ("dismiss" | "ban") => action,
+        _ => return Err(codes::malformed("action", "dismiss or ban")),
+    };
+    let note = match params.get("note").filter(|n| !n.is_empty()) {
+        Some(note) => Some(validate::text("note", note, 1, 500)?),
+        None => None,
+    };
+    let now = clock::now();
+    let r = &report.0;
+    let resolved = |q: sea_orm::UpdateMany<report::Entity>| {
+        q.col_expr(report::Column::Status, Expr::value(RESOLVED))
+            .col_expr(report::Column::OpenKey, Expr::value(Option::<String>::None))
+            .col_expr(report::Column::Action, Expr::value(action))
+            .col_expr(report::Column::Note, Expr::value(note.clone()))
+            .col_expr(report::Column::ResolvedBy, Expr::value(operator.id))
+            .col_expr(report::Column::ResolvedAt, Expr::value(now))
+            .filter(report::Column::Status.eq(OPEN))
+    };
+    let txn = state.db.begin().await?;
+    // Only an open report changes: of two concurrent resolutions, one finds nothing to do.
+    let this = resolved(report::Entity::update_many())
+        .filter(report::Column::Id.eq(r.id))
+        .exec(&txn)
+        .await?;
+    if this.rows_affected == 0 {
+        return Err(codes::conflict("the report is resolved already"));
+    }
+    if action == "ban" {
+        let user = user_info::Entity::find_by_id(r.reported_id)
+            .one(&txn)
+            .await?
+            .filter(|u| u.deleted_at.is_none())
+            .ok_or_else(codes::not_found)?;
+        banned(&user, format!("report {}: {}", r.id, r.reason))
+            .update(&txn)
+            .await?;
+        resolved(report::Entity::update_many())
+            .filter(report::Column::ReportedId.eq(r.reported_id))
+            .exec(&txn)
+            .await?;
+        // Sessions end before the ban is committed: if the store is down, nothing changes.
+        session::revoke_all_in(&state, &txn, r.reported_id).await?;
+    }
+    txn.commit().await?;
+    let updated = report::Entity::find_by_id(r.id)
+        .one(&state.db)
+        .await?
+        .ok_or_else(codes::not_found)?;
+    Ok(ok(report_json(&updated)))
+}
