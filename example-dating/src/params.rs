@@ -1,5 +1,7 @@
 //! Request parameters: the query string and the form body, merged, each key at most once.
 
+use std::collections::HashSet;
+
 use bytes::Bytes;
 use http::header::CONTENT_TYPE;
 use kotori::Ctx;
@@ -15,18 +17,31 @@ pub struct Params {
     pairs: Vec<(String, String)>,
 }
 
+/// The most parameters one request may carry (40002 beyond): no route of the API takes more
+/// than a dozen, and each one costs the signature check work.
+pub const MAX_PARAMS: usize = 64;
+
 impl Params {
     /// Decodes the query string and, for a form body, the body. A key given twice — twice in
     /// one, or once in each — is 40002: a signature over an ambiguous request means nothing.
+    /// So are more than [`MAX_PARAMS`] parameters. Linear in the request's size: this runs
+    /// before any signature is checked.
     pub fn parse(
         query: Option<&str>,
         content_type: Option<&str>,
         body: &[u8],
     ) -> Result<Self, AppError> {
         let mut pairs: Vec<(String, String)> = Vec::new();
+        let mut seen: HashSet<String> = HashSet::new();
         let mut add = |source: &[u8]| -> Result<(), AppError> {
             for (key, value) in form_urlencoded::parse(source) {
-                if pairs.iter().any(|(k, _)| *k == key) {
+                if pairs.len() == MAX_PARAMS {
+                    return Err(codes::malformed(
+                        "parameters",
+                        &format!("at most {MAX_PARAMS} in one request"),
+                    ));
+                }
+                if !seen.insert(key.clone().into_owned()) {
                     return Err(codes::malformed(&key, "given twice"));
                 }
                 pairs.push((key.into_owned(), value.into_owned()));
@@ -125,6 +140,35 @@ mod tests {
         }
         let err = Params::parse(None, Some("application/json"), b"{}").unwrap_err();
         assert_eq!(err.code(), 40002);
+    }
+
+    #[test]
+    fn at_most_64_parameters_and_duplicates_found_in_linear_time() {
+        let query = |n: usize| {
+            (0..n)
+                .map(|i| format!("k{i}=v"))
+                .collect::<Vec<_>>()
+                .join("&")
+        };
+        assert_eq!(
+            Params::parse(Some(&query(64)), None, b"")
+                .unwrap()
+                .pairs()
+                .len(),
+            64
+        );
+        let err = Params::parse(
+            Some(&query(40)),
+            None,
+            query(25).replace('k', "b").as_bytes(),
+        );
+        assert_eq!(err.unwrap_err().code(), 40002, "65 across query and body");
+        // Thousands of distinct keys are refused at the 65th, before any quadratic work.
+        let many = query(16_000);
+        assert_eq!(
+            Params::parse(Some(&many), None, b"").unwrap_err().code(),
+            40002
+        );
     }
 
     #[test]

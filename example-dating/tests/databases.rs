@@ -224,6 +224,44 @@ async fn exercise(url: String) {
         ),
         0
     );
+    search_treats_wildcards_as_characters(&t).await;
+}
+
+/// The admin search's `q` is text: `%` and `_` match themselves, on every backend.
+async fn search_treats_wildcards_as_characters(t: &TestApp) {
+    let (_, percent) = t.user("18900000031").await;
+    let (_, under) = t.user("18900000032").await;
+    let (_, plain) = t.user("18900000033").await;
+    for (id, nickname) in [
+        (percent, "50%off"),
+        (under, "snake_case"),
+        (plain, "50 off xcase"),
+    ] {
+        t.set_profile(id, |row| row.nickname = sea_orm::Set(nickname.into()))
+            .await;
+    }
+    let admin = t.operator("searcher", "admin", &["users:read"]).await;
+    for (q, expected) in [
+        ("%", vec![percent]),
+        ("_", vec![under]),
+        ("0%o", vec![percent]),
+    ] {
+        let res = t
+            .manage(
+                Method::GET,
+                "/manage/dating/admin/api/users/search.json",
+                &[("q", q)],
+                Some(&admin),
+            )
+            .await;
+        let found: Vec<i64> = data(&res)["list"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|u| u["user_id"].as_i64().unwrap())
+            .collect();
+        assert_eq!(found, expected, "q={q}");
+    }
 }
 
 #[tokio::test]
@@ -246,4 +284,9 @@ async fn the_schema_and_login_work_on_postgres() {
         return;
     };
     common::on_fresh_database(&url, exercise).await;
+}
+
+#[tokio::test]
+async fn the_schema_and_login_work_on_sqlite() {
+    exercise("sqlite::memory:".to_owned()).await;
 }

@@ -265,3 +265,43 @@ impl Drop for OwnRedis {
         self.stop();
     }
 }
+
+#[tokio::test]
+async fn a_location_near_a_pole_is_stored_and_indexed_consistently_on_redis() {
+    let Some(redis_url) = common::service_url("KOTORI_TEST_REDIS_URL", "a_location_near_a_pole...")
+    else {
+        return;
+    };
+    let prefix = format!("kotori-test:{}:{}:pole:", std::process::id(), hex_token(4));
+    let store = Arc::new(RedisStore::connect(&redis_url, &prefix).await.unwrap());
+    let t = TestApp::with(common::config(), "sqlite::memory:", store.clone()).await;
+    let (polar, polar_id) = t.user("18900000041").await;
+    let (near, _) = t.user("18900000042").await;
+    // Redis's GEO refuses latitudes past ±85.05113: the row and the index must still agree.
+    let res = t
+        .call(
+            Method::POST,
+            "/api/me/location",
+            &[("lat", "89.9"), ("lng", "10")],
+            Some(&polar),
+        )
+        .await;
+    assert_eq!(code(&res), 0, "{}", res.text());
+    let res = t
+        .call(
+            Method::GET,
+            "/api/user/nearby/list",
+            &[("lat", "85.0"), ("lng", "10"), ("radius_km", "100")],
+            Some(&near),
+        )
+        .await;
+    let list = data(&res)["list"].clone();
+    assert_eq!(list[0]["user_id"], polar_id, "{list}");
+    // A rebuild (a restart) loads it again rather than stopping at it.
+    let loaded = example_dating::users::geo::rebuild(&t.state.db, &*t.state.store)
+        .await
+        .unwrap();
+    assert_eq!(loaded, 1);
+    store.clear().await.unwrap();
+    store.quit().await;
+}

@@ -180,6 +180,28 @@ async fn timestamp_sign_and_nonce_errors() {
 }
 
 #[tokio::test]
+async fn a_nonce_longer_than_64_characters_is_refused_even_when_signed() {
+    let t = TestApp::new().await;
+    let now = example_dating::clock::now().to_string();
+    let params = vec![("phone".to_owned(), "18922986865".to_owned())];
+    let send = |nonce: String| {
+        let signed = t.signer.sign_with(
+            &Method::POST,
+            "/api/auth/sendsms",
+            &params,
+            None,
+            &now,
+            &nonce,
+        );
+        let t = &t;
+        async move { code(&t.send(Method::POST, "/api/auth/sendsms", &signed).await) }
+    };
+    assert_eq!(send("n".repeat(65)).await, 40103);
+    assert_eq!(send("字".repeat(65)).await, 40103, "characters, not bytes");
+    assert_eq!(send("字".repeat(64)).await, 0, "64 characters pass");
+}
+
+#[tokio::test]
 async fn a_boundary_shift_replay_is_refused() {
     // timestamp+nonce are concatenated unseparated: `…678`+`abc` and `…`+`678abc` sign the same
     // string, both timestamps are in the window, and the nonces differ.

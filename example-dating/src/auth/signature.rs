@@ -30,6 +30,9 @@ pub async fn verify_payment_signature(
     verify(cx, &params, Config::payment_app).await
 }
 
+/// The longest nonce accepted, in characters (API.md §1, 40103 beyond).
+pub const MAX_NONCE: usize = 64;
+
 /// Seconds since the epoch from a `timestamp` parameter: seconds (with or without a fraction)
 /// or milliseconds, told apart by magnitude. v2 takes whole seconds only.
 pub fn parse_timestamp(raw: &str, scheme: Scheme) -> Option<f64> {
@@ -50,7 +53,12 @@ pub fn parse_timestamp(raw: &str, scheme: Scheme) -> Option<f64> {
     }
     let value: f64 = raw.parse().ok()?;
     // 1e11 seconds is the year 5138; 1e11 milliseconds is 1973. Nothing in between is sent.
-    Some(if value >= 1e11 { value / 1000.0 } else { value })
+    match (value >= 1e11, scheme) {
+        (false, _) => Some(value),
+        (true, Scheme::V1) => Some(value / 1000.0),
+        // v2 signs whole seconds (API.md §2b): milliseconds are refused, not converted.
+        (true, Scheme::V2) => None,
+    }
 }
 
 async fn verify(
@@ -97,7 +105,9 @@ async fn verify(
     // Only now, with a valid signature, is the nonce recorded: forged requests burn nothing.
     // The signature is recorded too: `timestamp` and `nonce` are concatenated unseparated, so
     // a shifted boundary (`…415`+`abc` / `…`+`415abc`) signs the same string with a new nonce.
-    if nonce.is_empty() {
+    // A nonce is at most 64 characters: the store keeps each for two windows, so its size is
+    // what a replay-protected request may cost in memory.
+    if nonce.is_empty() || nonce.chars().count() > MAX_NONCE {
         return Err(codes::replayed());
     }
     // A timestamp may lead server time by a window: a replay is possible for two windows.
@@ -145,6 +155,15 @@ mod tests {
             parse_timestamp("1564486841.5", Scheme::V2),
             None,
             "v2 takes whole seconds"
+        );
+        assert_eq!(
+            parse_timestamp("1564486841415", Scheme::V2),
+            None,
+            "v2 refuses milliseconds"
+        );
+        assert_eq!(
+            parse_timestamp("1564486841", Scheme::V2),
+            Some(1564486841.0)
         );
     }
 }

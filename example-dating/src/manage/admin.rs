@@ -2,6 +2,7 @@
 //! live-actions subtree, in `live`.)
 
 use kotori::{Json, Path, Res, State};
+use sea_orm::sea_query::{Expr, ExprTrait, LikeExpr};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, EntityTrait, IntoActiveModel, QueryFilter,
     QueryOrder, Set,
@@ -46,8 +47,15 @@ pub async fn search_users(
     // Erased accounts are gone for admins too: their rows only carry what others still need.
     let mut query = user_info::Entity::find().filter(user_info::Column::DeletedAt.is_null());
     if let Some(q) = params.get("q").map(str::trim).filter(|q| !q.is_empty()) {
+        // `%` and `_` in `q` are literal characters, not wildcards.
+        let escaped = q
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_");
+        let nickname = Expr::col(user_info::Column::Nickname)
+            .like(LikeExpr::new(format!("%{escaped}%")).escape('\\'));
         let mut any = Condition::any()
-            .add(user_info::Column::Nickname.contains(q))
+            .add(nickname)
             .add(user_info::Column::Phone.eq(q));
         if let Ok(id) = q.parse::<i64>() {
             any = any.add(user_info::Column::UserId.eq(id));

@@ -10,8 +10,15 @@ use crate::store::{Near, Store, StoreError};
 /// The key of the geo set in the store.
 const USERS: &str = "geo:users";
 
-/// Places (or moves) `user_id` at (`lat`, `lng`).
+/// The latitudes a geo index holds (Redis's, Web Mercator's, are ±85.05112878°; a point on
+/// that very edge is stored but never found by a search, so the limit sits a metre inside).
+pub const MAX_LAT: f64 = 85.051_12;
+
+/// Places (or moves) `user_id` at (`lat`, `lng`). A latitude nearer a pole than the index can
+/// hold is placed at the index's edge: the row keeps what was sent, the index the nearest
+/// point it can represent (distances that far north or south are not what nearby is for).
 pub async fn place(store: &dyn Store, user_id: i64, lat: f64, lng: f64) -> Result<(), StoreError> {
+    let lat = lat.clamp(-MAX_LAT, MAX_LAT);
     store.geo_add(USERS, &user_id.to_string(), lng, lat).await
 }
 
@@ -36,11 +43,18 @@ pub async fn near(
 }
 
 /// Loads every stored location into the index: an in-process store (or a flushed Redis)
-/// starts empty. Returns how many were loaded.
+/// starts empty. A row the index refuses is reported and skipped, so one bad row cannot hide
+/// every user after it. Returns how many were loaded.
 pub async fn rebuild(db: &DatabaseConnection, store: &dyn Store) -> Result<usize, AppError> {
     let locations = location::Entity::find().all(db).await?;
+    let mut loaded = 0;
     for l in &locations {
-        place(store, l.user_id, l.lat, l.lng).await?;
+        match place(store, l.user_id, l.lat, l.lng).await {
+            Ok(()) => loaded += 1,
+            Err(e) => {
+                tracing::warn!(user_id = l.user_id, lat = l.lat, lng = l.lng, error = %e, "skipped a location the geo index refused")
+            }
+        }
     }
-    Ok(locations.len())
+    Ok(loaded)
 }
