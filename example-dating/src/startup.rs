@@ -2,6 +2,7 @@
 //! indexes. The `serve`, `routes`, `demo-data` and `operator` commands all start here.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use sea_orm::DatabaseConnection;
 
@@ -31,7 +32,12 @@ pub async fn store(config: &Config) -> Result<Arc<dyn Store>, String> {
                 .await
                 .map_err(|e| format!("REDIS_URL: {e}"))?,
         ),
-        None => Arc::new(MemoryStore::new()),
+        None => {
+            let store = Arc::new(MemoryStore::new());
+            // Every signed request leaves a nonce and a signature: drop them once expired.
+            store.sweep_every(Duration::from_secs(10));
+            store
+        }
     })
 }
 

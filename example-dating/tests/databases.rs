@@ -290,3 +290,37 @@ async fn the_schema_and_login_work_on_postgres() {
 async fn the_schema_and_login_work_on_sqlite() {
     exercise("sqlite::memory:".to_owned()).await;
 }
+
+#[tokio::test]
+async fn the_embedded_sqlite_file_runs_in_wal_mode_with_normal_sync() {
+    use sea_orm::{ConnectionTrait, Statement};
+    let file = std::env::temp_dir().join(format!(
+        "kotori-wal-{}-{}.sqlite",
+        std::process::id(),
+        example_dating::random::hex_token(4)
+    ));
+    let db = example_dating::db::connect(&format!("sqlite://{}?mode=rwc", file.display()))
+        .await
+        .unwrap();
+    let pragma = |name: &str| {
+        let db = &db;
+        let sql = format!("PRAGMA {name}");
+        async move {
+            let row = db
+                .query_one_raw(Statement::from_string(db.get_database_backend(), sql))
+                .await
+                .unwrap()
+                .unwrap();
+            row.try_get_by_index::<String>(0)
+                .or_else(|_| row.try_get_by_index::<i64>(0).map(|n| n.to_string()))
+                .unwrap()
+        }
+    };
+    assert_eq!(pragma("journal_mode").await, "wal");
+    assert_eq!(pragma("synchronous").await, "1", "NORMAL");
+    assert_eq!(pragma("busy_timeout").await, "5000");
+    db.close().await.unwrap();
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", file.display()));
+    }
+}

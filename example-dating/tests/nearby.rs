@@ -150,3 +150,78 @@ async fn both_stores_return_the_same_users_in_the_same_order() {
         );
     }
 }
+
+/// The index is asked for a page plus a margin; when the people nearest the centre are hidden,
+/// the search widens until the page is full, and paging stays right.
+#[tokio::test]
+async fn pages_fill_up_past_hidden_people_and_has_next_is_right() {
+    let t = TestApp::new().await;
+    let (me, _) = t.user("18900000000").await;
+    let here = [("lat", "22.5"), ("lng", "114.0")];
+    assert_eq!(
+        code(
+            &t.call(Method::POST, "/api/me/location", &here, Some(&me))
+                .await
+        ),
+        0
+    );
+    let mut visible = Vec::new();
+    // 40 hidden people within 400 m, then 5 visible ones from 1 km out.
+    for i in 0..45 {
+        let (token, id) = t.user(&format!("1880000{i:04}")).await;
+        let lat = if i < 40 {
+            22.5 + f64::from(i) * 1e-4
+        } else {
+            22.51 + f64::from(i) * 1e-3
+        };
+        let lat = lat.to_string();
+        let spot = [("lat", lat.as_str()), ("lng", "114.0")];
+        assert_eq!(
+            code(
+                &t.call(Method::POST, "/api/me/location", &spot, Some(&token))
+                    .await
+            ),
+            0
+        );
+        if i < 40 {
+            t.set_profile(id, |row| row.authority = Set(0)).await;
+        } else {
+            visible.push(id);
+        }
+    }
+    let page = |n: &'static str| {
+        let (t, me) = (&t, me.clone());
+        async move {
+            data(
+                &t.call(
+                    Method::GET,
+                    "/api/user/nearby/list",
+                    &[("page", n), ("pageCount", "3")],
+                    Some(&me),
+                )
+                .await,
+            )
+        }
+    };
+    let first = page("1").await;
+    let ids: Vec<i64> = first["list"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["user_id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(ids, visible[..3], "{first}");
+    assert_eq!(first["has_next"], true);
+    let second = page("2").await;
+    let ids: Vec<i64> = second["list"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["user_id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(ids, visible[3..], "{second}");
+    assert_eq!(
+        (second["has_next"].as_bool(), second["total"].as_i64()),
+        (Some(false), Some(5))
+    );
+}

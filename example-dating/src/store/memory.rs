@@ -1,69 +1,191 @@
 //! The in-process store: the embedded default, with Redis's semantics for one process.
+//!
+//! Keys live in 64 shards, each behind its own mutex, so a request waits only for the requests
+//! that touch the same shard, and a shard's growth (a rehash) stalls one 64th of the keys. A
+//! sweeper takes one shard at a time and drops its expired keys: every signed request leaves a
+//! nonce and a signature behind, and without it memory would grow for ever. Geo sets are
+//! R-trees over points on the unit sphere, so a nearby search walks outwards from the centre
+//! and stops after what it was asked for, however dense the city.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::hash::{BuildHasher, RandomState};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::Duration;
 
 use async_trait::async_trait;
+use rstar::{AABB, PointDistance, RTree, RTreeObject};
 use tokio::time::Instant;
 
 use super::{Near, Store, StoreError};
 
-/// Keys with optional expiry and geo sets, behind one mutex (the critical sections are tiny and
-/// never await). Time is tokio's, so tests can move it with `tokio::time::advance`.
-#[derive(Default)]
+const SHARDS: usize = 64;
+
+/// Keys with optional expiry and geo sets. Time is tokio's, so tests can move it with
+/// `tokio::time::advance`.
 pub struct MemoryStore {
-    inner: Mutex<Inner>,
+    shards: Box<[Mutex<Shard>]>,
+    hasher: RandomState,
+    /// The shard the sweeper visits next.
+    next_sweep: AtomicUsize,
+    geo: Mutex<HashMap<String, GeoSet>>,
 }
 
-#[derive(Default)]
-struct Inner {
-    keys: HashMap<String, (String, Option<Instant>)>,
-    geo: HashMap<String, HashMap<String, (f64, f64)>>,
-}
+type Shard = HashMap<String, (String, Option<Instant>)>;
 
-impl Inner {
-    /// The live entry of `key`, dropping it if it expired.
-    fn live(&mut self, key: &str) -> Option<&mut (String, Option<Instant>)> {
-        let expired = matches!(self.keys.get(key), Some((_, Some(at))) if *at <= Instant::now());
-        if expired {
-            self.keys.remove(key);
+impl Default for MemoryStore {
+    fn default() -> Self {
+        MemoryStore {
+            shards: (0..SHARDS).map(|_| Mutex::default()).collect(),
+            hasher: RandomState::new(),
+            next_sweep: AtomicUsize::new(0),
+            geo: Mutex::default(),
         }
-        self.keys.get_mut(key)
     }
 }
 
+/// A panic while holding a lock cannot leave a half-written entry: recover the map.
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// The live entry of `key` in `shard`, dropping it if it expired.
+fn live<'s>(shard: &'s mut Shard, key: &str) -> Option<&'s mut (String, Option<Instant>)> {
+    let expired = matches!(shard.get(key), Some((_, Some(at))) if *at <= Instant::now());
+    if expired {
+        shard.remove(key);
+    }
+    shard.get_mut(key)
+}
+
 impl MemoryStore {
-    /// An empty store.
+    /// An empty store. Call [`MemoryStore::sweep_every`] to drop expired keys in the
+    /// background (the server does).
     pub fn new() -> Self {
         MemoryStore::default()
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
-        // A panic while holding the lock cannot leave a half-written entry: recover the map.
-        self.inner
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    fn shard(&self, key: &str) -> MutexGuard<'_, Shard> {
+        let index = self.hasher.hash_one(key) as usize % SHARDS;
+        lock(&self.shards[index])
+    }
+
+    /// Drops the expired keys of the next shard; returns how many. A full pass takes 64 calls.
+    pub fn sweep_one_shard(&self) -> usize {
+        let index = self.next_sweep.fetch_add(1, Ordering::Relaxed) % SHARDS;
+        let now = Instant::now();
+        let mut shard = lock(&self.shards[index]);
+        let before = shard.len();
+        shard.retain(|_, (_, at)| at.is_none_or(|at| at > now));
+        // A map that shrank a lot gives its memory back.
+        if shard.capacity() > 64 && shard.len() < shard.capacity() / 4 {
+            shard.shrink_to_fit();
+        }
+        before - shard.len()
+    }
+
+    /// How many keys are held, expired or not (for tests and metrics).
+    pub fn len(&self) -> usize {
+        self.shards.iter().map(|s| lock(s).len()).sum()
+    }
+
+    /// Whether no key is held.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Sweeps one shard every `every / 64`, so every key is looked at once per `every`, while
+    /// the store lives (the task holds it weakly and ends with it).
+    pub fn sweep_every(self: &Arc<Self>, every: Duration) -> tokio::task::JoinHandle<()> {
+        let store: Weak<MemoryStore> = Arc::downgrade(self);
+        let tick = every / SHARDS as u32;
+        tokio::spawn(async move {
+            let mut interval = tokio::time::interval(tick.max(Duration::from_millis(1)));
+            interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                interval.tick().await;
+                let Some(store) = store.upgrade() else { return };
+                store.sweep_one_shard();
+            }
+        })
     }
 }
 
 /// Great-circle distance in km, with the Earth radius Redis uses, so both stores agree.
 pub(crate) fn haversine_km((lng1, lat1): (f64, f64), (lng2, lat2): (f64, f64)) -> f64 {
-    const EARTH_RADIUS_M: f64 = 6_372_797.560_856;
     let (phi1, phi2) = (lat1.to_radians(), lat2.to_radians());
     let (dphi, dlambda) = ((lat2 - lat1).to_radians(), (lng2 - lng1).to_radians());
     let a = (dphi / 2.0).sin().powi(2) + phi1.cos() * phi2.cos() * (dlambda / 2.0).sin().powi(2);
     2.0 * EARTH_RADIUS_M * a.sqrt().asin() / 1000.0
 }
 
+const EARTH_RADIUS_M: f64 = 6_372_797.560_856;
+
+/// A point on the unit sphere: the straight-line (chord) distance between two such points
+/// grows with their great-circle distance, so the R-tree's nearest-first order is the map's.
+fn on_sphere(lng: f64, lat: f64) -> [f64; 3] {
+    let (lng, lat) = (lng.to_radians(), lat.to_radians());
+    [lat.cos() * lng.cos(), lat.cos() * lng.sin(), lat.sin()]
+}
+
+/// A member of a geo set in the R-tree.
+#[derive(Clone, Debug, PartialEq)]
+struct GeoPoint {
+    xyz: [f64; 3],
+    member: String,
+    lng_lat: (f64, f64),
+}
+
+impl RTreeObject for GeoPoint {
+    type Envelope = AABB<[f64; 3]>;
+    fn envelope(&self) -> Self::Envelope {
+        AABB::from_point(self.xyz)
+    }
+}
+
+impl PointDistance for GeoPoint {
+    fn distance_2(&self, point: &[f64; 3]) -> f64 {
+        self.xyz
+            .iter()
+            .zip(point)
+            .map(|(a, b)| (a - b) * (a - b))
+            .sum()
+    }
+}
+
+/// One geo set: the tree, and where each member is (to move or remove it).
+#[derive(Default)]
+struct GeoSet {
+    tree: RTree<GeoPoint>,
+    places: HashMap<String, (f64, f64)>,
+}
+
+impl GeoSet {
+    fn point(member: &str, (lng, lat): (f64, f64)) -> GeoPoint {
+        GeoPoint {
+            xyz: on_sphere(lng, lat),
+            member: member.to_owned(),
+            lng_lat: (lng, lat),
+        }
+    }
+
+    fn remove(&mut self, member: &str) {
+        if let Some(at) = self.places.remove(member) {
+            self.tree.remove(&GeoSet::point(member, at));
+        }
+    }
+}
+
 #[async_trait]
 impl Store for MemoryStore {
     async fn set_nx(&self, key: &str, value: &str, ttl: Duration) -> Result<bool, StoreError> {
-        let mut inner = self.lock();
-        if inner.live(key).is_some() {
+        let mut shard = self.shard(key);
+        if live(&mut shard, key).is_some() {
             return Ok(false);
         }
-        inner.keys.insert(
+        shard.insert(
             key.to_owned(),
             (value.to_owned(), Some(Instant::now() + ttl)),
         );
@@ -71,7 +193,7 @@ impl Store for MemoryStore {
     }
 
     async fn set(&self, key: &str, value: &str, ttl: Duration) -> Result<(), StoreError> {
-        self.lock().keys.insert(
+        self.shard(key).insert(
             key.to_owned(),
             (value.to_owned(), Some(Instant::now() + ttl)),
         );
@@ -79,19 +201,19 @@ impl Store for MemoryStore {
     }
 
     async fn get(&self, key: &str) -> Result<Option<String>, StoreError> {
-        Ok(self.lock().live(key).map(|(v, _)| v.clone()))
+        Ok(live(&mut self.shard(key), key).map(|(v, _)| v.clone()))
     }
 
     async fn del(&self, key: &str) -> Result<bool, StoreError> {
-        let mut inner = self.lock();
-        let existed = inner.live(key).is_some();
-        inner.keys.remove(key);
+        let mut shard = self.shard(key);
+        let existed = live(&mut shard, key).is_some();
+        shard.remove(key);
         Ok(existed)
     }
 
     async fn incr(&self, key: &str, ttl: Duration) -> Result<i64, StoreError> {
-        let mut inner = self.lock();
-        let next = match inner.live(key) {
+        let mut shard = self.shard(key);
+        let next = match live(&mut shard, key) {
             Some((value, _)) => {
                 let n = value
                     .parse::<i64>()
@@ -101,9 +223,7 @@ impl Store for MemoryStore {
                 n
             }
             None => {
-                inner
-                    .keys
-                    .insert(key.to_owned(), ("1".to_owned(), Some(Instant::now() + ttl)));
+                shard.insert(key.to_owned(), ("1".to_owned(), Some(Instant::now() + ttl)));
                 1
             }
         };
@@ -111,19 +231,17 @@ impl Store for MemoryStore {
     }
 
     async fn ttl(&self, key: &str) -> Result<Option<Duration>, StoreError> {
-        let mut inner = self.lock();
-        Ok(inner
-            .live(key)
+        Ok(live(&mut self.shard(key), key)
             .and_then(|(_, at)| *at)
             .map(|at| at.saturating_duration_since(Instant::now())))
     }
 
     async fn geo_add(&self, set: &str, member: &str, lng: f64, lat: f64) -> Result<(), StoreError> {
-        self.lock()
-            .geo
-            .entry(set.to_owned())
-            .or_default()
-            .insert(member.to_owned(), (lng, lat));
+        let mut geo = lock(&self.geo);
+        let set = geo.entry(set.to_owned()).or_default();
+        set.remove(member);
+        set.tree.insert(GeoSet::point(member, (lng, lat)));
+        set.places.insert(member.to_owned(), (lng, lat));
         Ok(())
     }
 
@@ -135,26 +253,28 @@ impl Store for MemoryStore {
         radius_km: f64,
         count: usize,
     ) -> Result<Vec<Near>, StoreError> {
-        let inner = self.lock();
-        let Some(members) = inner.geo.get(set) else {
+        let geo = lock(&self.geo);
+        let Some(members) = geo.get(set) else {
             return Ok(Vec::new());
         };
-        let mut near: Vec<Near> = members
-            .iter()
-            .map(|(member, &pos)| Near {
-                member: member.clone(),
-                km: haversine_km((lng, lat), pos),
+        // Nearest first, and only as far as needed: the walk stops at `count`, or at the
+        // first point beyond the radius.
+        let centre = on_sphere(lng, lat);
+        let near = members
+            .tree
+            .nearest_neighbor_iter(&centre)
+            .map(|p| Near {
+                member: p.member.clone(),
+                km: haversine_km((lng, lat), p.lng_lat),
             })
-            .filter(|n| n.km <= radius_km)
+            .take_while(|n| n.km <= radius_km)
+            .take(count)
             .collect();
-        // Nearest first; ties by member so the order is the same on every run.
-        near.sort_by(|a, b| a.km.total_cmp(&b.km).then_with(|| a.member.cmp(&b.member)));
-        near.truncate(count);
         Ok(near)
     }
 
     async fn geo_remove(&self, set: &str, member: &str) -> Result<(), StoreError> {
-        if let Some(members) = self.lock().geo.get_mut(set) {
+        if let Some(members) = lock(&self.geo).get_mut(set) {
             members.remove(member);
         }
         Ok(())
@@ -166,5 +286,81 @@ impl Store for MemoryStore {
 
     fn name(&self) -> &'static str {
         "memory"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use super::MemoryStore;
+    use crate::store::Store;
+
+    #[tokio::test(start_paused = true)]
+    async fn expired_keys_are_swept_shard_by_shard() {
+        let store = MemoryStore::new();
+        for i in 0..1000 {
+            store
+                .set_nx(&format!("nonce:{i}"), "1", Duration::from_secs(10))
+                .await
+                .unwrap();
+        }
+        store
+            .set("keeps", "1", Duration::from_secs(3600))
+            .await
+            .unwrap();
+        assert_eq!(store.len(), 1001);
+        tokio::time::advance(Duration::from_secs(11)).await;
+        let swept: usize = (0..64).map(|_| store.sweep_one_shard()).sum();
+        assert_eq!(swept, 1000, "one pass drops every expired key");
+        assert_eq!(store.len(), 1);
+        assert_eq!(store.get("keeps").await.unwrap().as_deref(), Some("1"));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_background_sweeper_keeps_the_store_from_growing() {
+        let store = Arc::new(MemoryStore::new());
+        let sweeper = store.sweep_every(Duration::from_secs(1));
+        for round in 0..5 {
+            for i in 0..200 {
+                let key = format!("sig:{round}:{i}");
+                store
+                    .set_nx(&key, "1", Duration::from_secs(2))
+                    .await
+                    .unwrap();
+            }
+            // Three seconds pass: every key of the round before expires and is swept.
+            tokio::time::sleep(Duration::from_secs(3)).await;
+        }
+        assert!(store.len() <= 200, "held {} keys", store.len());
+        drop(store);
+        // The task ends with the store.
+        tokio::time::timeout(Duration::from_secs(5), sweeper)
+            .await
+            .unwrap()
+            .unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_dense_city_is_searched_nearest_first_without_scanning_it() {
+        let store = MemoryStore::new();
+        // 20,000 people within a few hundred metres of one centre.
+        for i in 0..20_000u32 {
+            let (dx, dy) = (f64::from(i % 141) * 1e-5, f64::from(i / 141) * 1e-5);
+            store
+                .geo_add("g", &i.to_string(), 114.0 + dx, 22.5 + dy)
+                .await
+                .unwrap();
+        }
+        let near = store.geo_search("g", 114.0, 22.5, 10.0, 20).await.unwrap();
+        assert_eq!(near.len(), 20);
+        assert_eq!(near[0].member, "0");
+        assert!(near.windows(2).all(|w| w[0].km <= w[1].km), "nearest first");
+        // Moving and removing keep the tree and the places in step.
+        store.geo_add("g", "0", 120.0, 30.0).await.unwrap();
+        store.geo_remove("g", "1").await.unwrap();
+        let near = store.geo_search("g", 114.0, 22.5, 10.0, 3).await.unwrap();
+        assert!(near.iter().all(|n| n.member != "0" && n.member != "1"));
     }
 }

@@ -28,6 +28,9 @@ pub const HOT_WINDOW_SECS: i64 = 7 * 86_400;
 pub const VIP_BOOST: i64 = 2;
 /// The nearby search considers at most this many people around the centre.
 pub const NEARBY_MAX: usize = 2_000;
+/// How many more people than a page asks for the first index search fetches, for the ones
+/// filtering leaves out (hidden, banned, blocked).
+pub const NEARBY_MARGIN: usize = 20;
 
 /// Public profiles, most visited in the last 7 days first (a VIP's visits count twice), then
 /// newest; the caller, banned users and anyone not visible to all are left out.
@@ -137,28 +140,40 @@ pub async fn nearby(
             (stored.lat, stored.lng)
         }
     };
-    let near = geo::near(&*state.store, lat, lng, radius, NEARBY_MAX).await?;
+    // Ask the index for this page plus a margin for the people a caller may not see, and
+    // widen (doubling) only while filtering left the page short: the cost follows the page,
+    // not the number of people around.
     let hidden = blocks::hidden_from(&state.db, caller.user_id).await?;
-    let near: Vec<(i64, f64)> = near
-        .into_iter()
-        .filter(|(id, _)| *id != caller.user_id && !hidden.contains(id))
-        .collect();
-    let ids: Vec<i64> = near.iter().map(|&(id, _)| id).collect();
-    let users = crate::users::by_id(&state.db, ids.iter().copied()).await?;
     let contacts: HashSet<i64> = contacts::peer_ids(&state.db, caller.user_id).await?;
-    let visible: Vec<Value> = near
-        .iter()
-        .filter_map(|&(id, km)| {
-            let user = users.get(&id)?;
-            can_see(caller.user_id, user, contacts.contains(&user.user_id)).then_some((user, km))
-        })
-        .filter(|(user, _)| user.user_id != caller.user_id)
-        .map(|(user, km)| {
-            let mut profile = public_profile(user);
-            profile["distance_km"] = json!((km * 1000.0).round() / 1000.0);
-            profile
-        })
-        .collect();
+    let need = (page.offset() + page.size) as usize + 1; // one more says whether there is a next
+    let mut want = (need + NEARBY_MARGIN).min(NEARBY_MAX);
+    let visible = loop {
+        let near = geo::near(&*state.store, lat, lng, radius, want).await?;
+        let exhausted = near.len() < want;
+        let near: Vec<(i64, f64)> = near
+            .into_iter()
+            .filter(|(id, _)| *id != caller.user_id && !hidden.contains(id))
+            .collect();
+        let users = crate::users::by_id(&state.db, near.iter().map(|&(id, _)| id)).await?;
+        let visible: Vec<Value> = near
+            .iter()
+            .filter_map(|&(id, km)| {
+                let user = users.get(&id)?;
+                let seen = can_see(caller.user_id, user, contacts.contains(&user.user_id));
+                seen.then(|| {
+                    let mut profile = public_profile(user);
+                    profile["distance_km"] = json!((km * 1000.0).round() / 1000.0);
+                    profile
+                })
+            })
+            .collect();
+        if visible.len() >= need || exhausted || want == NEARBY_MAX {
+            break visible;
+        }
+        want = (want * 2).min(NEARBY_MAX);
+    };
+    // Exact once everyone within the radius was seen; otherwise the people found so far,
+    // which is more than this page: `has_next` is right either way.
     let total = visible.len() as u64;
     let list = visible
         .into_iter()
