@@ -8,7 +8,7 @@
 use http::StatusCode;
 use http::header::{HeaderValue, RETRY_AFTER};
 use kotori::{IntoReply, Rejection, Reply};
-use sea_orm::DbErr;
+use sea_orm::{DbErr, SqlErr};
 
 use crate::store::StoreError;
 
@@ -151,6 +151,13 @@ impl AppError {
     pub fn into_rejection(self) -> Rejection {
         match self {
             AppError::Refused(rejection) => rejection,
+            // A unique key refused the write: a real conflict with what is stored, not an outage.
+            AppError::Database(e)
+                if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) =>
+            {
+                tracing::info!(error = %e, "a write conflicted with a unique key");
+                conflict("conflicts with the current state").into_rejection()
+            }
             AppError::Database(e) => {
                 tracing::warn!(error = %e, "database call failed");
                 unavailable("database").into_rejection()
@@ -162,10 +169,16 @@ impl AppError {
         }
     }
 
-    /// The refusal's business code, or 50301 for a dependency failure.
+    /// The refusal's business code: 40901 for a write a unique key refused, 50301 for a
+    /// dependency failure.
     pub fn code(&self) -> u32 {
         match self {
             AppError::Refused(rejection) => rejection.code(),
+            AppError::Database(e)
+                if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) =>
+            {
+                40901
+            }
             AppError::Database(_) | AppError::Store(_) => UNAVAILABLE,
         }
     }

@@ -3,15 +3,18 @@
 use kotori::{Json, Res, State};
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, Condition, DatabaseTransaction, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, Set,
 };
 use serde_json::{Value, json};
 
 use crate::auth::Caller;
 use crate::clock;
 use crate::codes::{self, AppError};
-use crate::db::entity::chat::{contacts, message};
+use crate::db::{
+    self,
+    entity::chat::{contacts, message},
+};
 use crate::envelope::ok;
 use crate::params::Params;
 use crate::state::AppState;
@@ -79,16 +82,40 @@ pub async fn send(
     };
     row.msg_type = Set(msg_type.to_owned());
 
-    let txn = state.db.begin().await?;
-    let saved = row.insert(&txn).await?;
-    // The sender's side: last message and time. The receiver's: the same, one more unread. A
-    // new row's creator is the sender; an existing row keeps its creator (the first sender).
-    for (user, peer, unread) in [(caller.user_id, to, 0), (to, caller.user_id, 1)] {
+    let from = caller.user_id;
+    let saved = db::in_transaction(&state.db, |txn| {
+        let (row, preview) = (row.clone(), preview.clone());
+        Box::pin(async move {
+            let saved = row.insert(txn).await?;
+            write_contacts(txn, from, to, &preview, now).await?;
+            Ok(saved)
+        })
+    })
+    .await?;
+    Ok(ok(message_json(&saved)))
+}
+
+/// Both contact rows of a message from `from` to `to`. The sender's side: last message and
+/// time; the receiver's: the same, one more unread (an atomic increment). A new row's creator
+/// is the sender; an existing row keeps its creator (the first sender).
+///
+/// The rows are written lower user id first, whoever sends: A→B and B→A then lock them in the
+/// same order and cannot deadlock each other.
+async fn write_contacts(
+    txn: &DatabaseTransaction,
+    from: i64,
+    to: i64,
+    preview: &str,
+    now: i64,
+) -> Result<(), AppError> {
+    let mut sides = [(from, to, 0), (to, from, 1)];
+    sides.sort_by_key(|&(user, _, _)| user);
+    for (user, peer, unread) in sides {
         let contact = contacts::ActiveModel {
             user_id: Set(user),
             peer_id: Set(peer),
-            creator_id: Set(caller.user_id),
-            last_msg: Set(preview.clone()),
+            creator_id: Set(from),
+            last_msg: Set(preview.to_owned()),
             unread: Set(unread),
             update_time: Set(now),
             ..Default::default()
@@ -104,11 +131,10 @@ pub async fn send(
         }
         contacts::Entity::insert(contact)
             .on_conflict(on_conflict.to_owned())
-            .exec_without_returning(&txn)
+            .exec_without_returning(txn)
             .await?;
     }
-    txn.commit().await?;
-    Ok(ok(message_json(&saved)))
+    Ok(())
 }
 
 /// The conversation with the loaded user, newest first, `limit` at a time before `before_id`;
@@ -155,25 +181,31 @@ pub async fn history(
         .map(|m| m.id)
         .collect();
     if !incoming.is_empty() {
-        let txn = state.db.begin().await?;
-        message::Entity::update_many()
-            .col_expr(message::Column::Read, Expr::value(true))
-            .filter(message::Column::Id.is_in(incoming))
-            .exec(&txn)
-            .await?;
-        let unread = message::Entity::find()
-            .filter(message::Column::FromUid.eq(peer))
-            .filter(message::Column::ToUid.eq(me))
-            .filter(message::Column::Read.eq(false))
-            .count(&txn)
-            .await?;
-        contacts::Entity::update_many()
-            .col_expr(contacts::Column::Unread, Expr::value(unread as i32))
-            .filter(contacts::Column::UserId.eq(me))
-            .filter(contacts::Column::PeerId.eq(peer))
-            .exec(&txn)
-            .await?;
-        txn.commit().await?;
+        // The count goes down by what this call marked read — an atomic decrement, so a message
+        // arriving meanwhile (an atomic increment) is never erased by a count read earlier.
+        db::in_transaction(&state.db, |txn| {
+            let incoming = incoming.clone();
+            Box::pin(async move {
+                let marked = message::Entity::update_many()
+                    .col_expr(message::Column::Read, Expr::value(true))
+                    .filter(message::Column::Id.is_in(incoming))
+                    .filter(message::Column::Read.eq(false))
+                    .exec(txn)
+                    .await?
+                    .rows_affected as i32;
+                let unread = Expr::col(contacts::Column::Unread);
+                let decremented =
+                    Expr::case(unread.clone().gt(marked), unread.sub(marked)).finally(0);
+                contacts::Entity::update_many()
+                    .col_expr(contacts::Column::Unread, decremented.into())
+                    .filter(contacts::Column::UserId.eq(me))
+                    .filter(contacts::Column::PeerId.eq(peer))
+                    .exec(txn)
+                    .await?;
+                Ok(())
+            })
+        })
+        .await?;
         for m in rows.iter_mut().filter(|m| m.to_uid == me) {
             m.read = true;
         }

@@ -8,7 +8,13 @@ mod seed;
 
 use std::time::Duration;
 
-use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr};
+use sea_orm::{
+    ConnectOptions, Database, DatabaseConnection, DatabaseTransaction, DbErr, EntityTrait,
+    QuerySelect, RuntimeErr, TransactionTrait,
+};
+
+use crate::codes::AppError;
+use entity::users::user_info;
 use sea_orm_migration::MigratorTrait;
 
 pub use migration::Migrator;
@@ -44,4 +50,64 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
 pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
     Migrator::up(db, None).await?;
     seed(db).await
+}
+
+/// A transaction's work, boxed: the future borrows the transaction.
+pub type BoxFuture<'c, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'c>>;
+
+/// How many times a transaction the database aborted (deadlock, serialization failure) is run.
+const TRIES: u32 = 3;
+
+/// Runs `work` in a transaction and commits it. A transaction the database aborted to break a
+/// deadlock or a serialization conflict is run again (up to three times): nothing of it was
+/// written, so running it again is safe — and the client gets its answer instead of a 50301.
+///
+/// `work` gets the transaction and returns a boxed future that may borrow only it: clone what
+/// it needs from the request into the closure.
+pub async fn in_transaction<T, F>(db: &DatabaseConnection, work: F) -> Result<T, AppError>
+where
+    F: for<'c> Fn(&'c DatabaseTransaction) -> BoxFuture<'c, Result<T, AppError>>,
+{
+    let mut tries = 0;
+    loop {
+        tries += 1;
+        let txn = db.begin().await?;
+        let result = match work(&txn).await {
+            Ok(value) => txn.commit().await.map(|()| value).map_err(AppError::from),
+            Err(e) => Err(e),
+        };
+        match result {
+            Err(AppError::Database(e)) if tries < TRIES && is_transient(&e) => {
+                tracing::debug!(error = %e, tries, "transaction aborted by the database; running it again");
+            }
+            other => return other,
+        }
+    }
+}
+
+/// Whether the database aborted the statement to resolve contention (MySQL 1213 deadlock and
+/// 1205 lock wait timeout, PostgreSQL 40P01 and 40001, SQLite BUSY): worth one more try.
+pub fn is_transient(e: &DbErr) -> bool {
+    let code = match e {
+        DbErr::Exec(RuntimeErr::SqlxError(sqlx)) | DbErr::Query(RuntimeErr::SqlxError(sqlx)) => {
+            sqlx.as_database_error()
+                .and_then(|d| d.code().map(|c| c.into_owned()))
+        }
+        _ => None,
+    };
+    matches!(
+        code.as_deref(),
+        Some("1213" | "1205" | "40P01" | "40001" | "5" | "517")
+    )
+}
+
+/// Locks the user's row until the transaction ends (`SELECT ... FOR UPDATE`; SQLite, whose one
+/// connection serializes every transaction, needs no lock): what a user owns is changed one
+/// request at a time, so a limit checked before an insert still holds after it.
+pub async fn lock_user(txn: &DatabaseTransaction, user_id: i64) -> Result<(), AppError> {
+    user_info::Entity::find_by_id(user_id)
+        .lock_exclusive()
+        .one(txn)
+        .await?;
+    Ok(())
 }

@@ -3,15 +3,18 @@
 
 use kotori::{Json, Path, Res, State};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, Select,
-    Set,
+    ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect, Select, Set,
 };
 use serde_json::Value;
 
 use super::{LiveRoom, ON_AIR, lives_json};
 use crate::clock;
 use crate::codes::{self, AppError};
-use crate::db::entity::rooms::live;
+use crate::db::{
+    self,
+    entity::rooms::{live, operator},
+};
 use crate::envelope::ok;
 use crate::manage::Operator;
 use crate::paging::Page;
@@ -125,23 +128,36 @@ pub async fn create(
     State(state): State<AppState>,
 ) -> Result<Json<Value>, AppError> {
     let title = validate::text("title", params.required("title")?, 1, 64)?;
-    let on_air = live::Entity::find()
-        .filter(live::Column::HostId.eq(op.id))
-        .filter(live::Column::Status.eq(ON_AIR))
-        .count(&state.db)
-        .await?;
-    if on_air > 0 {
-        return Err(codes::conflict("you already have a live on the air"));
-    }
-    let row = live::ActiveModel {
-        host_id: Set(op.id),
-        title: Set(title),
-        status: Set(ON_AIR.into()),
-        start_time: Set(clock::now()),
-        end_time: Set(None),
-        ..Default::default()
-    }
-    .insert(&state.db)
+    // Check and insert under the host's row lock: of concurrent creates, one goes on the air.
+    let host = op.id;
+    let row = db::in_transaction(&state.db, |txn| {
+        let title = title.clone();
+        Box::pin(async move {
+            operator::Entity::find_by_id(host)
+                .lock_exclusive()
+                .one(txn)
+                .await?;
+            let on_air = live::Entity::find()
+                .filter(live::Column::HostId.eq(host))
+                .filter(live::Column::Status.eq(ON_AIR))
+                .count(txn)
+                .await?;
+            if on_air > 0 {
+                return Err(codes::conflict("you already have a live on the air"));
+            }
+            let row = live::ActiveModel {
+                host_id: Set(host),
+                title: Set(title),
+                status: Set(ON_AIR.into()),
+                start_time: Set(clock::now()),
+                end_time: Set(None),
+                ..Default::default()
+            }
+            .insert(txn)
+            .await?;
+            Ok(row)
+        })
+    })
     .await?;
     Ok(ok(super::live_json(&row, Some(&op.name))))
 }

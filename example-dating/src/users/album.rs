@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use crate::auth::Caller;
 use crate::clock;
 use crate::codes::{self, AppError};
-use crate::db::entity::users::user_album;
+use crate::db::{self, entity::users::user_album};
 use crate::envelope::ok;
 use crate::params::Params;
 use crate::state::AppState;
@@ -52,22 +52,32 @@ pub async fn add(
     State(state): State<AppState>,
 ) -> Result<Json<Value>, AppError> {
     let photo = validate::url("photo", params.required("photo")?)?;
-    let count = user_album::Entity::find()
-        .filter(user_album::Column::UserId.eq(caller.user_id))
-        .count(&state.db)
-        .await?;
-    if count >= MAX_PHOTOS {
-        return Err(codes::conflict(format!(
-            "the album holds at most {MAX_PHOTOS} photos"
-        )));
-    }
-    let row = user_album::ActiveModel {
-        user_id: Set(caller.user_id),
-        photo: Set(photo),
-        created_at: Set(clock::now()),
-        ..Default::default()
-    }
-    .insert(&state.db)
+    // Count and insert under the owner's row lock: concurrent adds cannot all see eight.
+    let user_id = caller.user_id;
+    let row = db::in_transaction(&state.db, |txn| {
+        let photo = photo.clone();
+        Box::pin(async move {
+            db::lock_user(txn, user_id).await?;
+            let count = user_album::Entity::find()
+                .filter(user_album::Column::UserId.eq(user_id))
+                .count(txn)
+                .await?;
+            if count >= MAX_PHOTOS {
+                return Err(codes::conflict(format!(
+                    "the album holds at most {MAX_PHOTOS} photos"
+                )));
+            }
+            let row = user_album::ActiveModel {
+                user_id: Set(user_id),
+                photo: Set(photo),
+                created_at: Set(clock::now()),
+                ..Default::default()
+            }
+            .insert(txn)
+            .await?;
+            Ok(row)
+        })
+    })
     .await?;
     Ok(ok(photo_json(&row)))
 }

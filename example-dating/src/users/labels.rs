@@ -3,14 +3,15 @@
 use std::collections::BTreeSet;
 
 use kotori::{Json, Res, State};
-use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, TransactionTrait,
-};
+use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
 use serde_json::{Value, json};
 
 use crate::auth::Caller;
 use crate::codes::{self, AppError};
-use crate::db::entity::users::{label, user_label};
+use crate::db::{
+    self,
+    entity::users::{label, user_label},
+};
 use crate::envelope::ok;
 use crate::params::Params;
 use crate::state::AppState;
@@ -85,20 +86,28 @@ pub async fn set_mine(
     if known.len() != ids.len() {
         return Err(codes::malformed("label_ids", "unknown label id"));
     }
-    // Replace the whole set atomically: a failure leaves the old labels.
-    let txn = state.db.begin().await?;
-    user_label::Entity::delete_many()
-        .filter(user_label::Column::UserId.eq(caller.user_id))
-        .exec(&txn)
-        .await?;
-    if !ids.is_empty() {
-        let rows = ids.iter().map(|&id| user_label::ActiveModel {
-            user_id: sea_orm::Set(caller.user_id),
-            label_id: sea_orm::Set(id),
-        });
-        user_label::Entity::insert_many(rows).exec(&txn).await?;
-    }
-    txn.commit().await?;
+    // Replace the whole set atomically, one replacement at a time per user (the owner's row
+    // lock): two concurrent replacements end with one of the two sets, never their union.
+    let user_id = caller.user_id;
+    db::in_transaction(&state.db, |txn| {
+        let ids = ids.clone();
+        Box::pin(async move {
+            db::lock_user(txn, user_id).await?;
+            user_label::Entity::delete_many()
+                .filter(user_label::Column::UserId.eq(user_id))
+                .exec(txn)
+                .await?;
+            if !ids.is_empty() {
+                let rows = ids.iter().map(|&id| user_label::ActiveModel {
+                    user_id: sea_orm::Set(user_id),
+                    label_id: sea_orm::Set(id),
+                });
+                user_label::Entity::insert_many(rows).exec(txn).await?;
+            }
+            Ok(())
+        })
+    })
+    .await?;
     Ok(ok(
         json!({ "list": labels_of(&state.db, caller.user_id).await? }),
     ))

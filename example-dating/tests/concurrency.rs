@@ -1,0 +1,222 @@
+//! Concurrent requests keep the invariants on SQLite, MariaDB and PostgreSQL: nine photos, one
+//! live on the air per host, a label set replaced whole, chat without deadlocks, unread counts
+//! that do not drift. Each checks the stored state, not only the answers.
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use common::{TestApp, code, data};
+use example_dating::db::entity::chat::{contacts, message};
+use example_dating::db::entity::rooms::live;
+use example_dating::db::entity::users::{user_album, user_label};
+use http::Method as M;
+use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+
+async fn all<T: Send + 'static>(tasks: Vec<tokio::task::JoinHandle<T>>) -> Vec<T> {
+    let mut out = Vec::new();
+    for task in tasks {
+        out.push(task.await.unwrap());
+    }
+    out
+}
+
+async fn invariants_hold(t: Arc<TestApp>) {
+    let db = &t.state.db;
+    let (alice, alice_id) = t.user("18900000051").await;
+    let (bob, bob_id) = t.user("18900000052").await;
+
+    // Nine photos, however many try at once.
+    let adds = (0..16)
+        .map(|i| {
+            let (t, alice) = (Arc::clone(&t), alice.clone());
+            tokio::spawn(async move {
+                let photo = format!("https://img.example.com/{i}.jpg");
+                code(
+                    &t.call(
+                        M::POST,
+                        "/api/me/album/add",
+                        &[("photo", &photo)],
+                        Some(&alice),
+                    )
+                    .await,
+                )
+            })
+        })
+        .collect();
+    let codes = all(adds).await;
+    assert_eq!(codes.iter().filter(|&&c| c == 0).count(), 9, "{codes:?}");
+    assert!(codes.iter().all(|&c| c == 0 || c == 40901), "{codes:?}");
+    let photos = user_album::Entity::find()
+        .filter(user_album::Column::UserId.eq(alice_id))
+        .count(db)
+        .await
+        .unwrap();
+    assert_eq!(photos, 9);
+
+    // One live on the air per host.
+    let host = t.operator("racer", "host", &[]).await;
+    let creates = (0..8)
+        .map(|_| {
+            let (t, host) = (Arc::clone(&t), host.clone());
+            tokio::spawn(async move {
+                let res = t
+                    .manage(
+                        M::POST,
+                        "/manage/dating/shops/api/live/create.json",
+                        &[("title", "race")],
+                        Some(&host),
+                    )
+                    .await;
+                code(&res)
+            })
+        })
+        .collect();
+    let codes = all(creates).await;
+    assert_eq!(codes.iter().filter(|&&c| c == 0).count(), 1, "{codes:?}");
+    let on_air = live::Entity::find()
+        .filter(live::Column::Status.eq("on_air"))
+        .count(db)
+        .await
+        .unwrap();
+    assert_eq!(on_air, 1);
+
+    // A label set is replaced whole: the result is one of the sets sent, never a union.
+    let sets: Vec<Vec<i64>> = (0..8)
+        .map(|i| (1..=12).filter(|l| (l + i) % 2 == 0).take(6).collect())
+        .collect();
+    let replaces = sets
+        .iter()
+        .map(|set| {
+            let (t, alice) = (Arc::clone(&t), alice.clone());
+            let ids = set.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
+            tokio::spawn(async move {
+                code(
+                    &t.call(
+                        M::POST,
+                        "/api/me/labels",
+                        &[("label_ids", &ids)],
+                        Some(&alice),
+                    )
+                    .await,
+                )
+            })
+        })
+        .collect();
+    assert!(all(replaces).await.iter().all(|&c| c == 0));
+    let worn: BTreeSet<i64> = user_label::Entity::find()
+        .filter(user_label::Column::UserId.eq(alice_id))
+        .all(db)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|l| l.label_id)
+        .collect();
+    assert!(
+        sets.iter()
+            .any(|s| s.iter().copied().collect::<BTreeSet<_>>() == worn),
+        "{worn:?} is none of the sets sent"
+    );
+
+    // Two-way chat at once: no deadlock, every message stored, counts right.
+    let sends = (0..20)
+        .map(|i| {
+            let t = Arc::clone(&t);
+            let (from, to) = if i % 2 == 0 {
+                (alice.clone(), bob_id)
+            } else {
+                (bob.clone(), alice_id)
+            };
+            tokio::spawn(async move {
+                let path = format!("/api/users/{to}/messages");
+                code(
+                    &t.call(
+                        M::POST,
+                        &path,
+                        &[("msg_type", "text"), ("content", "hi")],
+                        Some(&from),
+                    )
+                    .await,
+                )
+            })
+        })
+        .collect();
+    let codes = all(sends).await;
+    assert!(codes.iter().all(|&c| c == 0), "{codes:?}");
+    assert_eq!(message::Entity::find().count(db).await.unwrap(), 20);
+
+    // Reading while messages arrive: the unread count ends equal to what is unread.
+    let mut tasks = Vec::new();
+    for i in 0..20 {
+        let t = Arc::clone(&t);
+        let (alice, bob) = (alice.clone(), bob.clone());
+        tasks.push(tokio::spawn(async move {
+            if i % 3 == 0 {
+                let path = format!("/api/users/{alice_id}/messages");
+                data(&t.call(M::GET, &path, &[], Some(&bob)).await);
+            } else {
+                let path = format!("/api/users/{bob_id}/messages");
+                let res = t
+                    .call(
+                        M::POST,
+                        &path,
+                        &[("msg_type", "text"), ("content", "yo")],
+                        Some(&alice),
+                    )
+                    .await;
+                assert_eq!(code(&res), 0);
+            }
+        }));
+    }
+    all(tasks).await;
+    let unread_messages = message::Entity::find()
+        .filter(message::Column::FromUid.eq(alice_id))
+        .filter(message::Column::ToUid.eq(bob_id))
+        .filter(message::Column::Read.eq(false))
+        .count(db)
+        .await
+        .unwrap();
+    let row = contacts::Entity::find()
+        .filter(contacts::Column::UserId.eq(bob_id))
+        .filter(contacts::Column::PeerId.eq(alice_id))
+        .one(db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        i64::from(row.unread),
+        unread_messages as i64,
+        "the count drifted"
+    );
+}
+
+#[tokio::test]
+async fn invariants_hold_under_concurrency_on_sqlite() {
+    invariants_hold(Arc::new(TestApp::new().await)).await;
+}
+
+async fn on(url: String) {
+    let store = Arc::new(example_dating::store::MemoryStore::new());
+    let t = Arc::new(TestApp::with(common::config(), &url, store).await);
+    invariants_hold(Arc::clone(&t)).await;
+    t.state.db.clone().close().await.unwrap();
+}
+
+#[tokio::test]
+async fn invariants_hold_under_concurrency_on_mariadb() {
+    let name = "invariants_hold_under_concurrency_on_mariadb";
+    let Some(url) = common::service_url("KOTORI_TEST_MYSQL_URL", name) else {
+        return;
+    };
+    common::on_fresh_database(&url, on).await;
+}
+
+#[tokio::test]
+async fn invariants_hold_under_concurrency_on_postgres() {
+    let name = "invariants_hold_under_concurrency_on_postgres";
+    let Some(url) = common::service_url("KOTORI_TEST_POSTGRES_URL", name) else {
+        return;
+    };
+    common::on_fresh_database(&url, on).await;
+}
