@@ -7,6 +7,7 @@ use std::path::Path;
 
 use serde::Deserialize;
 
+use crate::client_ip::TrustedProxies;
 use crate::signing::Scheme;
 
 /// The legacy development client app (API.md §9), used only while no client app is configured.
@@ -41,6 +42,9 @@ pub struct Config {
     pub operator_token_secs: u64,
     /// RTMP push settings.
     pub push: PushConfig,
+    /// Proxies whose `X-Forwarded-For` / `X-Real-IP` name the client (`TRUSTED_PROXIES`, or
+    /// `network.trusted_proxies`); none by default.
+    pub trusted_proxies: TrustedProxies,
 }
 
 /// One app: its key, its secret and the scheme it signs with.
@@ -97,6 +101,15 @@ struct File {
     #[serde(default)]
     tokens: TokensFile,
     push: Option<PushConfig>,
+    #[serde(default)]
+    network: NetworkFile,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NetworkFile {
+    #[serde(default)]
+    trusted_proxies: Vec<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -232,6 +245,11 @@ impl Config {
         if per_client_daily < 1 {
             return Err("sms.per_client_daily: must be at least 1".into());
         }
+        let trusted_proxies = match env("TRUSTED_PROXIES") {
+            Some(list) => TrustedProxies::parse(list.split(',')),
+            None => TrustedProxies::parse(file.network.trusted_proxies.iter().map(String::as_str)),
+        }
+        .map_err(|e| format!("network.trusted_proxies / TRUSTED_PROXIES: {e}"))?;
         let store_prefix = env("REDIS_PREFIX")
             .or(file.store_prefix)
             .unwrap_or_else(|| "dating:".into());
@@ -255,6 +273,7 @@ impl Config {
                 domain: "push.example.invalid".into(),
                 key: "dev-push-key".into(),
             }),
+            trusted_proxies,
         })
     }
 

@@ -7,6 +7,7 @@ pub mod app;
 pub mod auth;
 pub mod chat;
 pub mod client;
+pub mod client_ip;
 pub mod clock;
 pub mod codes;
 pub mod commerce;

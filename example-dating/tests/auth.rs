@@ -384,3 +384,58 @@ async fn five_sends_an_hour_and_ten_a_day_per_phone() {
     let retry: u64 = res.header("retry-after").unwrap().parse().unwrap();
     assert!(retry > 3600, "Retry-After is the day window's ({retry})");
 }
+
+/// Behind nginx every client connects from nginx's address: a trusted proxy's
+/// `X-Forwarded-For` names the client for the per-client SMS limit; anyone else's is ignored.
+#[tokio::test]
+async fn the_per_client_limit_sees_clients_behind_a_trusted_proxy_and_ignores_spoofing() {
+    let mut config = common::config();
+    config.sms.per_client_daily = 2;
+    config.trusted_proxies =
+        example_dating::client_ip::TrustedProxies::parse(["127.0.0.1"]).unwrap();
+    let t = TestApp::with(
+        config,
+        "sqlite::memory:",
+        std::sync::Arc::new(example_dating::store::MemoryStore::new()),
+    )
+    .await;
+    let mut phone = 0;
+    let mut send = async |peer: &str, forwarded: Option<&str>| {
+        phone += 1;
+        let params = t.signer.sign(
+            &Method::POST,
+            "/api/auth/sendsms",
+            &[("phone".into(), format!("1370000{phone:04}"))],
+            None,
+        );
+        let mut req = t
+            .app
+            .client()
+            .post("/api/auth/sendsms")
+            .peer(peer.parse().unwrap())
+            .header("content-type", "application/x-www-form-urlencoded");
+        if let Some(forwarded) = forwarded {
+            req = req.header("x-forwarded-for", forwarded);
+        }
+        code(
+            &req.body(example_dating::client::encode(&params))
+                .send()
+                .await,
+        )
+    };
+    // Through nginx: three clients, two sends each, all within their own limit.
+    for client in ["198.51.100.1", "198.51.100.2", "198.51.100.3"] {
+        for _ in 0..2 {
+            assert_eq!(send("127.0.0.1:40000", Some(client)).await, 0, "{client}");
+        }
+        assert_eq!(
+            send("127.0.0.1:40000", Some(client)).await,
+            42901,
+            "{client}'s third"
+        );
+    }
+    // Directly, a client cannot claim to be someone else to get a fresh limit.
+    assert_eq!(send("203.0.113.5:1", Some("192.0.2.1")).await, 0);
+    assert_eq!(send("203.0.113.5:1", Some("192.0.2.2")).await, 0);
+    assert_eq!(send("203.0.113.5:1", Some("192.0.2.3")).await, 42901);
+}

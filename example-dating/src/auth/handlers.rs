@@ -37,9 +37,11 @@ pub async fn send_sms(
 ) -> Result<Json<Value>, AppError> {
     let phone = phone_param(&params)?;
     let state = cx.state().clone();
-    let client = cx
-        .peer_addr()
-        .map_or_else(|| "unknown".to_owned(), |peer| peer.ip().to_string());
+    let client = state
+        .config
+        .trusted_proxies
+        .client(cx.peer_addr(), cx.headers())
+        .map_or_else(|| "unknown".to_owned(), |ip| ip.to_string());
     sms::check_limits(
         &*state.store,
         &phone,
