@@ -71,6 +71,9 @@ pub struct SmsConfig {
     pub code_ttl_secs: u64,
     /// Sends allowed per client address and day (`SMS_PER_CLIENT_DAILY`; 20 by default).
     pub per_client_daily: i64,
+    /// The SMS gateway (`SMS_WEBHOOK_URL`, `sms.webhook_url`); `None` logs instead (with the
+    /// code only for the development app).
+    pub webhook_url: Option<String>,
 }
 
 /// RTMP push URL settings.
@@ -116,6 +119,7 @@ struct NetworkFile {
 #[serde(deny_unknown_fields)]
 struct SmsFile {
     echo_code: Option<bool>,
+    webhook_url: Option<String>,
     code_ttl_secs: Option<u64>,
     per_client_daily: Option<i64>,
 }
@@ -265,6 +269,9 @@ impl Config {
                 echo_code,
                 code_ttl_secs,
                 per_client_daily,
+                webhook_url: env("SMS_WEBHOOK_URL")
+                    .or(file.sms.webhook_url)
+                    .filter(|u| !u.is_empty()),
             },
             window_secs,
             user_token_secs: file.tokens.user_ttl_days.unwrap_or(7) * 86_400,

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use sea_orm::DatabaseConnection;
 
-use crate::auth::sms::LogSender;
+use crate::auth::sms::{LogSender, SmsSender, WebhookSender};
 use crate::config::Config;
 use crate::db;
 use crate::state::{AppState, Services};
@@ -52,10 +52,22 @@ pub async fn state(config: Config) -> Result<AppState, String> {
             tracing::warn!(error = %e, "could not load the geo index; nearby lists stay partial until users move")
         }
     }
+    let sms = sms_sender(&config)?;
     Ok(AppState::new(Services {
         db,
         store,
         config,
-        sms: Arc::new(LogSender),
+        sms,
     }))
+}
+
+/// The configured SMS sender: the gateway of `sms.webhook_url`, else the log (which shows the
+/// code only for the development app).
+pub fn sms_sender(config: &Config) -> Result<Arc<dyn SmsSender>, String> {
+    Ok(match &config.sms.webhook_url {
+        Some(url) => Arc::new(WebhookSender::new(url)?),
+        None => Arc::new(LogSender {
+            show_code: config.dev_app,
+        }),
+    })
 }

@@ -439,3 +439,88 @@ async fn the_per_client_limit_sees_clients_behind_a_trusted_proxy_and_ignores_sp
     assert_eq!(send("203.0.113.5:1", Some("192.0.2.2")).await, 0);
     assert_eq!(send("203.0.113.5:1", Some("192.0.2.3")).await, 42901);
 }
+
+/// The configured gateway gets each code (and the log never does); a gateway that is down is
+/// 50301, and the code cannot be used.
+#[tokio::test]
+async fn codes_go_to_the_configured_sms_gateway() {
+    use hyper::service::service_fn;
+    use hyper_util::rt::TokioIo;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let gateway = listener.local_addr().unwrap();
+    let (got, mut received) = tokio::sync::mpsc::unbounded_channel::<String>();
+    tokio::spawn(async move {
+        loop {
+            let (stream, _) = listener.accept().await.unwrap();
+            let got = got.clone();
+            tokio::spawn(async move {
+                let service = service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
+                    let got = got.clone();
+                    async move {
+                        use http_body_util::BodyExt;
+                        let body = req.into_body().collect().await.unwrap().to_bytes();
+                        got.send(String::from_utf8(body.to_vec()).unwrap()).unwrap();
+                        Ok::<_, std::convert::Infallible>(hyper::Response::new(
+                            http_body_util::Full::new(bytes::Bytes::from_static(b"queued")),
+                        ))
+                    }
+                });
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(TokioIo::new(stream), service)
+                    .await;
+            });
+        }
+    });
+    let mut config = common::config();
+    config.sms.echo_code = false;
+    config.sms.webhook_url = Some(format!("http://{gateway}/sms/send"));
+    let sms = example_dating::startup::sms_sender(&config).unwrap();
+    let t = TestApp::with_sms(
+        config,
+        "sqlite::memory:",
+        std::sync::Arc::new(example_dating::store::MemoryStore::new()),
+        sms,
+    )
+    .await;
+    let res = t
+        .call(Method::POST, "/api/auth/sendsms", &[("phone", PHONE)], None)
+        .await;
+    assert_eq!(code(&res), 0);
+    assert!(
+        res.text().contains(PHONE) && !res.text().contains("\"code\":\""),
+        "no echo: {}",
+        res.text()
+    );
+    let form = received.recv().await.unwrap();
+    let pairs: std::collections::HashMap<String, String> = form_urlencoded::parse(form.as_bytes())
+        .into_owned()
+        .collect();
+    assert_eq!(pairs["phone"], PHONE);
+    let code_sent = pairs["code"].clone();
+    assert_eq!(code_sent.len(), 6);
+    let res = t
+        .call(
+            Method::POST,
+            "/api/auth/login",
+            &[("phone", PHONE), ("code", &code_sent)],
+            None,
+        )
+        .await;
+    assert_eq!(code(&res), 0, "the gateway's code logs in");
+
+    // A gateway that is down.
+    let mut config = common::config();
+    config.sms.webhook_url = Some("http://127.0.0.1:9/sms".into());
+    let sms = example_dating::startup::sms_sender(&config).unwrap();
+    let t = TestApp::with_sms(
+        config,
+        "sqlite::memory:",
+        std::sync::Arc::new(example_dating::store::MemoryStore::new()),
+        sms,
+    )
+    .await;
+    let res = t
+        .call(Method::POST, "/api/auth/sendsms", &[("phone", PHONE)], None)
+        .await;
+    assert_eq!(code(&res), 50301);
+}

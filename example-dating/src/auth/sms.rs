@@ -16,14 +16,81 @@ pub trait SmsSender: Send + Sync + 'static {
     async fn send(&self, phone: &str, code: &str) -> Result<(), String>;
 }
 
-/// The development sender: writes the message to the log.
-pub struct LogSender;
+/// The development sender: writes the message to the log. Anywhere but development, a code
+/// in the log is a credential anyone with log access can use: there it logs that a message
+/// would have gone, without the code.
+pub struct LogSender {
+    /// Whether the code may be written to the log (the development app only).
+    pub show_code: bool,
+}
 
 #[async_trait]
 impl SmsSender for LogSender {
     async fn send(&self, phone: &str, code: &str) -> Result<(), String> {
-        tracing::info!(phone, code, "SMS (log sender): your verification code");
+        if self.show_code {
+            tracing::info!(phone, code, "SMS (log sender): your verification code");
+        } else {
+            tracing::warn!(
+                phone,
+                "SMS (log sender): no SMS gateway is configured (sms.webhook_url); the code was not delivered"
+            );
+        }
         Ok(())
+    }
+}
+
+/// Hands each code to an SMS gateway: `POST` of `phone` and `code` (a form body) to
+/// `sms.webhook_url`, a plain `http://host:port/path` on the private network; any 2xx is
+/// delivered. The code is never logged.
+pub struct WebhookSender {
+    addr: String,
+    host: String,
+    path: String,
+}
+
+impl WebhookSender {
+    /// Parses `http://host:port/path`.
+    pub fn new(url: &str) -> Result<Self, String> {
+        let rest = url
+            .strip_prefix("http://")
+            .ok_or_else(|| format!("sms.webhook_url: `{url}` is not an http:// URL"))?;
+        let (host, path) = rest.split_once('/').unwrap_or((rest, ""));
+        if host.is_empty() {
+            return Err(format!("sms.webhook_url: `{url}` names no host"));
+        }
+        let addr = if host.contains(':') {
+            host.to_owned()
+        } else {
+            format!("{host}:80")
+        };
+        Ok(WebhookSender {
+            addr,
+            host: host.to_owned(),
+            path: format!("/{path}"),
+        })
+    }
+}
+
+#[async_trait]
+impl SmsSender for WebhookSender {
+    async fn send(&self, phone: &str, code: &str) -> Result<(), String> {
+        let params = [
+            ("phone".to_owned(), phone.to_owned()),
+            ("code".to_owned(), code.to_owned()),
+        ];
+        let mut request = crate::client::request(http::Method::POST, &self.path, &params);
+        let host = http::HeaderValue::from_str(&self.host).map_err(|e| e.to_string())?;
+        request.headers_mut().insert(http::header::HOST, host);
+        let sent = tokio::time::timeout(
+            Duration::from_secs(5),
+            crate::client::send(&self.addr, request),
+        )
+        .await
+        .map_err(|_| "the SMS gateway did not answer within 5 s".to_owned())??;
+        match sent {
+            (status, _) if status.is_success() => Ok(()),
+            (status, _) => Err(format!("the SMS gateway answered {status}")),
+        }
     }
 }
 

@@ -32,7 +32,8 @@ impl TestApp {
     }
 
     pub async fn with(config: Config, database_url: &str, store: Arc<dyn Store>) -> Self {
-        TestApp::with_sms(config, database_url, store, Arc::new(LogSender)).await
+        let sms = Arc::new(LogSender { show_code: true });
+        TestApp::with_sms(config, database_url, store, sms).await
     }
 
     pub async fn with_sms(
