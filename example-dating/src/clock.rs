@@ -30,7 +30,8 @@ pub fn day(secs: i64) -> i64 {
 pub fn parse_date(s: &str) -> Option<(i64, u32, u32)> {
     let mut parts = s.splitn(3, '-');
     let (y, m, d) = (parts.next()?, parts.next()?, parts.next()?);
-    if y.len() != 4 || m.len() != 2 || d.len() != 2 {
+    let digits = |p: &str| p.bytes().all(|b| b.is_ascii_digit());
+    if y.len() != 4 || m.len() != 2 || d.len() != 2 || ![y, m, d].into_iter().all(digits) {
         return None;
     }
     let (y, m, d): (i64, u32, u32) = (y.parse().ok()?, m.parse().ok()?, d.parse().ok()?);
@@ -82,6 +83,8 @@ mod tests {
         assert_eq!(parse_date("2000-02-29"), Some((2000, 2, 29)));
         assert_eq!(parse_date("2001-02-29"), None);
         assert_eq!(parse_date("2001-2-28"), None);
+        assert_eq!(parse_date("2000-+1-+1"), None, "digits only");
+        assert_eq!(parse_date("+000-01-01"), None);
         assert_eq!(age((2000, 2, 29), 1_582_934_400), 20); // 2020-02-29
         assert_eq!(age((2000, 3, 1), 1_582_934_400), 19);
     }

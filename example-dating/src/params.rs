@@ -21,6 +21,27 @@ pub struct Params {
 /// than a dozen, and each one costs the signature check work.
 pub const MAX_PARAMS: usize = 64;
 
+/// One `key=value` of a query string or form body: `+` is a space, `%XX` a byte, and the
+/// bytes must be UTF-8 — a parameter is refused (40002), never silently altered.
+fn decode_pair(pair: &[u8]) -> Result<(String, String), AppError> {
+    let at = pair.iter().position(|&b| b == b'=');
+    let (key, value) = match at {
+        Some(at) => (&pair[..at], &pair[at + 1..]),
+        None => (pair, &b""[..]),
+    };
+    let decode = |raw: &[u8]| -> Option<String> {
+        let spaced: Vec<u8> = raw
+            .iter()
+            .map(|&b| if b == b'+' { b' ' } else { b })
+            .collect();
+        let bytes: Vec<u8> = percent_encoding::percent_decode(&spaced).collect();
+        String::from_utf8(bytes).ok()
+    };
+    let key = decode(key).ok_or_else(|| codes::malformed("parameters", "not UTF-8"))?;
+    let value = decode(value).ok_or_else(|| codes::malformed(&key, "not UTF-8"))?;
+    Ok((key, value))
+}
+
 impl Params {
     /// Decodes the query string and, for a form body, the body. A key given twice — twice in
     /// one, or once in each — is 40002: a signature over an ambiguous request means nothing.
@@ -34,17 +55,18 @@ impl Params {
         let mut pairs: Vec<(String, String)> = Vec::new();
         let mut seen: HashSet<String> = HashSet::new();
         let mut add = |source: &[u8]| -> Result<(), AppError> {
-            for (key, value) in form_urlencoded::parse(source) {
+            for pair in source.split(|&b| b == b'&').filter(|p| !p.is_empty()) {
+                let (key, value) = decode_pair(pair)?;
                 if pairs.len() == MAX_PARAMS {
                     return Err(codes::malformed(
                         "parameters",
                         &format!("at most {MAX_PARAMS} in one request"),
                     ));
                 }
-                if !seen.insert(key.clone().into_owned()) {
+                if !seen.insert(key.clone()) {
                     return Err(codes::malformed(&key, "given twice"));
                 }
-                pairs.push((key.into_owned(), value.into_owned()));
+                pairs.push((key, value));
             }
             Ok(())
         };
@@ -140,6 +162,19 @@ mod tests {
         }
         let err = Params::parse(None, Some("application/json"), b"{}").unwrap_err();
         assert_eq!(err.code(), 40002);
+    }
+
+    #[test]
+    fn invalid_utf8_is_refused_not_replaced() {
+        let err = Params::parse(Some("nickname=%FF%FE"), None, b"").unwrap_err();
+        assert_eq!(err.code(), 40002);
+        let err = Params::parse(None, None, b"a=\xff").unwrap_err();
+        assert_eq!(err.code(), 40002);
+        let p = Params::parse(Some("a=%E5%B0%8F+x&b&c="), None, b"").unwrap();
+        assert_eq!(
+            (p.get("a"), p.get("b"), p.get("c")),
+            (Some("小 x"), Some(""), Some(""))
+        );
     }
 
     #[test]

@@ -37,14 +37,49 @@ pub fn check_lat_lng(lat: f64, lng: f64) -> Result<(f64, f64), AppError> {
     Ok((lat, lng))
 }
 
-/// A nickname: 2–32 characters of any script, no control characters.
+/// A nickname: 2–32 characters as a reader counts them (graphemes: `é` written as `e` and a
+/// combining accent is one), of any script. Refused: control characters, the invisible
+/// formatting ones (direction overrides that reverse the text around a name, zero-width
+/// spaces), a character piled with more than four combining marks, and a name with nothing
+/// visible in it.
 pub fn nickname(value: &str) -> Result<String, AppError> {
+    use unicode_segmentation::UnicodeSegmentation;
+    let bad = || codes::malformed("nickname", "2 to 32 visible characters");
     let trimmed = value.trim();
-    let n = trimmed.chars().count();
-    if !(2..=32).contains(&n) || trimmed.chars().any(char::is_control) {
-        return Err(codes::malformed("nickname", "2 to 32 characters"));
+    if trimmed
+        .chars()
+        .any(|c| c.is_control() || is_invisible_format(c))
+    {
+        return Err(bad());
+    }
+    let graphemes: Vec<&str> = trimmed.graphemes(true).collect();
+    let piled = graphemes.iter().any(|g| g.chars().count() > 5);
+    let visible = trimmed.chars().any(is_visible);
+    if !(2..=32).contains(&graphemes.len()) || piled || !visible {
+        return Err(bad());
     }
     Ok(trimmed.to_owned())
+}
+
+/// A character that shows something by itself: not a space, a combining mark, a joiner or a
+/// variation selector.
+fn is_visible(c: char) -> bool {
+    !c.is_whitespace()
+        && !matches!(
+            u32::from(c),
+            0x0300..=0x036F | 0x1AB0..=0x1AFF | 0x1DC0..=0x1DFF | 0x200D | 0x20D0..=0x20FF
+                | 0xFE00..=0xFE0F | 0xFE20..=0xFE2F
+        )
+}
+
+/// Formatting characters that show nothing but change how text around them reads. The
+/// zero-width joiner stays allowed: emoji sequences need it.
+fn is_invisible_format(c: char) -> bool {
+    matches!(
+        u32::from(c),
+        0x00AD | 0x061C | 0x180E | 0x200B | 0x200C | 0x200E | 0x200F | 0x202A..=0x202E
+            | 0x2060..=0x2064 | 0x2066..=0x2069 | 0xFEFF | 0xFFF9..=0xFFFB | 0xE0001 | 0xE0020..=0xE007F
+    )
 }
 
 /// An e-mail address: one `@` between non-empty parts, a dot in the domain, at most 255 bytes.
@@ -108,6 +143,35 @@ pub fn text(name: &str, value: &str, min: usize, max: usize) -> Result<String, A
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn nicknames_are_counted_as_read_and_must_show_something() {
+        assert!(nickname("小明").is_ok());
+        assert!(nickname("Zoë").is_ok());
+        assert!(
+            nickname("👨\u{200D}👩\u{200D}👧 family").is_ok(),
+            "emoji sequences pass"
+        );
+        // One visible character with 31 combining marks: 32 code points, one grapheme.
+        let zalgo = format!("a{}", "\u{0301}".repeat(31));
+        assert!(nickname(&zalgo).is_err());
+        assert!(
+            nickname(&format!("ab{}", "\u{0301}".repeat(8))).is_err(),
+            "piled marks"
+        );
+        assert!(nickname("e\u{0301}").is_err(), "one grapheme is too short");
+        assert!(nickname("e\u{0301}x").is_ok());
+        for bad in [
+            "\u{202E}evil",
+            "ab\u{200B}c",
+            "\u{2066}x\u{2069}y",
+            "\u{200B}\u{200B}\u{200B}",
+        ] {
+            assert!(nickname(bad).is_err(), "{bad:?}");
+        }
+        assert!(nickname(&"字".repeat(32)).is_ok());
+        assert!(nickname(&"字".repeat(33)).is_err());
+    }
 
     #[test]
     fn text_fields() {
