@@ -26,6 +26,12 @@ pub struct Config {
     pub redis_url: Option<String>,
     /// Prefix of every key this app writes to the store (`REDIS_PREFIX`).
     pub store_prefix: String,
+    /// How long one Redis command may take before the request fails with 50301
+    /// (`REDIS_TIMEOUT_MS`, `redis_timeout_ms`; 2000 by default).
+    pub redis_timeout: std::time::Duration,
+    /// How long a request waits for a database connection before 50301
+    /// (`DATABASE_TIMEOUT_MS`, `database_timeout_ms`; 5000 by default).
+    pub database_timeout: std::time::Duration,
     /// Client apps allowed to call `/api`.
     pub apps: Vec<AppConfig>,
     /// Payment providers allowed to call `/pay/notify`.
@@ -93,6 +99,8 @@ struct File {
     database_url: Option<String>,
     redis_url: Option<String>,
     store_prefix: Option<String>,
+    redis_timeout_ms: Option<u64>,
+    database_timeout_ms: Option<u64>,
     #[serde(default)]
     apps: Vec<AppConfig>,
     #[serde(default)]
@@ -254,6 +262,21 @@ impl Config {
             None => TrustedProxies::parse(file.network.trusted_proxies.iter().map(String::as_str)),
         }
         .map_err(|e| format!("network.trusted_proxies / TRUSTED_PROXIES: {e}"))?;
+        let millis =
+            |key: &str, file: Option<u64>, default: u64| -> Result<std::time::Duration, String> {
+                let ms = match env(key) {
+                    Some(v) => v
+                        .parse::<u64>()
+                        .map_err(|_| format!("{key}: `{v}` is not a number of milliseconds"))?,
+                    None => file.unwrap_or(default),
+                };
+                if !(10..=60_000).contains(&ms) {
+                    return Err(format!("{key}: {ms} ms is outside 10 to 60000"));
+                }
+                Ok(std::time::Duration::from_millis(ms))
+            };
+        let redis_timeout = millis("REDIS_TIMEOUT_MS", file.redis_timeout_ms, 2000)?;
+        let database_timeout = millis("DATABASE_TIMEOUT_MS", file.database_timeout_ms, 5000)?;
         let store_prefix = env("REDIS_PREFIX")
             .or(file.store_prefix)
             .unwrap_or_else(|| "dating:".into());
@@ -262,6 +285,8 @@ impl Config {
             database_url,
             redis_url,
             store_prefix,
+            redis_timeout,
+            database_timeout,
             apps,
             payment_apps,
             dev_app,
@@ -368,5 +393,31 @@ mod tests {
         })
         .unwrap_err();
         assert!(err.contains("SIGNING_WINDOW_SECS"), "{err}");
+    }
+
+    #[test]
+    fn dependency_timeouts_are_configurable_and_bounded() {
+        let c = Config::load(None, no_env).unwrap();
+        assert_eq!(c.redis_timeout.as_millis(), 2000);
+        assert_eq!(c.database_timeout.as_millis(), 5000);
+        let env = |k: &str| (k == "REDIS_TIMEOUT_MS").then(|| "250".to_owned());
+        assert_eq!(
+            Config::load(None, env).unwrap().redis_timeout.as_millis(),
+            250
+        );
+        let toml = "database_timeout_ms = 800";
+        assert_eq!(
+            Config::load(Some(toml), no_env)
+                .unwrap()
+                .database_timeout
+                .as_millis(),
+            800
+        );
+        let bad = |k: &str| (k == "DATABASE_TIMEOUT_MS").then(|| "0".to_owned());
+        assert!(
+            Config::load(None, bad)
+                .unwrap_err()
+                .contains("DATABASE_TIMEOUT_MS")
+        );
     }
 }

@@ -15,7 +15,7 @@ use crate::users::geo;
 
 /// Connects to the configured database and applies every pending migration (and the seed).
 pub async fn database(config: &Config) -> Result<DatabaseConnection, String> {
-    let db = db::connect(&config.database_url)
+    let db = db::connect_with(&config.database_url, config.database_timeout)
         .await
         .map_err(|e| format!("database {}: {e}", config.database_url))?;
     db::migrate(&db)
@@ -28,7 +28,7 @@ pub async fn database(config: &Config) -> Result<DatabaseConnection, String> {
 pub async fn store(config: &Config) -> Result<Arc<dyn Store>, String> {
     Ok(match &config.redis_url {
         Some(url) => Arc::new(
-            RedisStore::connect(url, &config.store_prefix)
+            RedisStore::connect_with(url, &config.store_prefix, config.redis_timeout)
                 .await
                 .map_err(|e| format!("REDIS_URL: {e}"))?,
         ),

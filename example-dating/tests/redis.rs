@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use common::{TestApp, code, data};
 use example_dating::random::hex_token;
-use example_dating::store::RedisStore;
+use example_dating::store::{RedisStore, Store};
 use http::Method;
 
 #[tokio::test]
@@ -304,4 +304,33 @@ async fn a_location_near_a_pole_is_stored_and_indexed_consistently_on_redis() {
     assert_eq!(loaded, 1);
     store.clear().await.unwrap();
     store.quit().await;
+}
+
+/// While Redis is known to be down, a command fails at once — it does not wait out the
+/// configured timeout — and the request answers 50301.
+#[tokio::test]
+async fn a_store_known_to_be_down_fails_fast_with_50301() {
+    if common::service_url("KOTORI_TEST_REDIS_URL", "a_store_known_to_be_down...").is_none() {
+        return;
+    }
+    let port = free_port();
+    let store = RedisStore::connect_with(
+        &format!("redis://127.0.0.1:{port}"),
+        "kotori-test:",
+        std::time::Duration::from_millis(100),
+    )
+    .await
+    .unwrap();
+    let err = store.get("anything").await.unwrap_err();
+    assert!(err.to_string().contains("reconnecting"), "{err}");
+    let t = TestApp::with(common::config(), "sqlite::memory:", Arc::new(store)).await;
+    let res = t
+        .call(
+            Method::POST,
+            "/api/auth/sendsms",
+            &[("phone", "18922986865")],
+            None,
+        )
+        .await;
+    assert_eq!(code(&res), 50301);
 }

@@ -25,12 +25,17 @@ pub use seed::seed;
 /// `synchronous=NORMAL` (a commit appends to the log without waiting for the disk; a power cut
 /// may lose the last commits, never corrupt the file) and a busy timeout.
 pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
+    connect_with(url, Duration::from_secs(5)).await
+}
+
+/// [`connect`], with how long a request may wait for a connection before it fails (50301).
+pub async fn connect_with(url: &str, timeout: Duration) -> Result<DatabaseConnection, DbErr> {
     use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
     let mut options = ConnectOptions::new(url.to_owned());
     options
         .sqlx_logging(false)
-        .connect_timeout(Duration::from_secs(5))
-        .acquire_timeout(Duration::from_secs(5));
+        .connect_timeout(timeout)
+        .acquire_timeout(timeout);
     if url.starts_with("sqlite:") {
         options.max_connections(1).min_connections(1);
         if !url.contains(":memory:") {

@@ -10,8 +10,9 @@ use fred::types::{Builder, Expiration, SetOptions, SortOrder};
 
 use super::{Near, Store, StoreError};
 
-/// How long one command may take before the request fails with 50301. Short: a store that
-/// does not answer must not hold requests (and their connections) hostage.
+/// How long one command may take before the request fails with 50301, unless configured
+/// (`REDIS_TIMEOUT_MS`). Short: a store that does not answer must not hold requests (and their
+/// connections) hostage.
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// `INCR`, and `PEXPIRE` on the first increment, in one atomic script: a counter can never be
@@ -34,18 +35,29 @@ fn fail(e: Error) -> StoreError {
 }
 
 impl RedisStore {
-    /// Connects to `url`. A Redis that is down at start is not fatal: the pool keeps
-    /// reconnecting, requests fail with 50301 meanwhile, and `/readyz` says so.
+    /// Connects to `url` with the default command timeout; see [`RedisStore::connect_with`].
     pub async fn connect(url: &str, prefix: &str) -> Result<Self, StoreError> {
+        RedisStore::connect_with(url, prefix, COMMAND_TIMEOUT).await
+    }
+
+    /// Connects to `url`; a command taking longer than `timeout` fails. A Redis that is down at
+    /// start is not fatal: the pool keeps reconnecting (every 200 ms), requests fail with 50301
+    /// meanwhile — at once, without waiting for a timeout, while the connection is known to be
+    /// down — and `/readyz` says so.
+    pub async fn connect_with(
+        url: &str,
+        prefix: &str,
+        timeout: Duration,
+    ) -> Result<Self, StoreError> {
         let mut config = RedisConfig::from_url(url).map_err(fail)?;
         // Apply the reconnection policy to the first connection too: a Redis that starts after
         // the server is picked up when it comes (fred gives up on it by default).
         config.fail_fast = false;
         let pool = Builder::from_config(config)
-            .with_performance_config(|perf| perf.default_command_timeout = COMMAND_TIMEOUT)
+            .with_performance_config(|perf| perf.default_command_timeout = timeout)
             .with_connection_config(|conn| {
-                conn.connection_timeout = COMMAND_TIMEOUT;
-                conn.internal_command_timeout = COMMAND_TIMEOUT;
+                conn.connection_timeout = timeout;
+                conn.internal_command_timeout = timeout;
                 // Fail a command rather than queue it across reconnections.
                 conn.max_command_attempts = 1;
             })
@@ -53,7 +65,7 @@ impl RedisStore {
             .build_pool(4)
             .map_err(fail)?;
         pool.connect();
-        if tokio::time::timeout(COMMAND_TIMEOUT, pool.wait_for_connect())
+        if tokio::time::timeout(timeout, pool.wait_for_connect())
             .await
             .is_err()
         {
@@ -66,6 +78,16 @@ impl RedisStore {
             pool,
             prefix: prefix.to_owned(),
         })
+    }
+
+    /// Fails at once while the connection is known to be down (fred reconnects meanwhile):
+    /// a request should not wait out a timeout to learn what is already known.
+    fn ready(&self) -> Result<(), StoreError> {
+        if self.pool.is_connected() {
+            Ok(())
+        } else {
+            Err(StoreError("Redis is down (reconnecting)".into()))
+        }
     }
 
     fn key(&self, key: &str) -> String {
@@ -90,6 +112,7 @@ impl RedisStore {
 #[async_trait]
 impl Store for RedisStore {
     async fn set_nx(&self, key: &str, value: &str, ttl: Duration) -> Result<bool, StoreError> {
+        self.ready()?;
         let set: Option<String> = self
             .pool
             .set(
@@ -105,6 +128,7 @@ impl Store for RedisStore {
     }
 
     async fn set(&self, key: &str, value: &str, ttl: Duration) -> Result<(), StoreError> {
+        self.ready()?;
         let _: Value = self
             .pool
             .set(
@@ -120,15 +144,18 @@ impl Store for RedisStore {
     }
 
     async fn get(&self, key: &str) -> Result<Option<String>, StoreError> {
+        self.ready()?;
         self.pool.get(self.key(key)).await.map_err(fail)
     }
 
     async fn del(&self, key: &str) -> Result<bool, StoreError> {
+        self.ready()?;
         let n: i64 = self.pool.del(self.key(key)).await.map_err(fail)?;
         Ok(n > 0)
     }
 
     async fn incr(&self, key: &str, ttl: Duration) -> Result<i64, StoreError> {
+        self.ready()?;
         self.pool
             .eval(
                 INCR_WITH_TTL,
@@ -140,12 +167,14 @@ impl Store for RedisStore {
     }
 
     async fn ttl(&self, key: &str) -> Result<Option<Duration>, StoreError> {
+        self.ready()?;
         let ms: i64 = self.pool.pttl(self.key(key)).await.map_err(fail)?;
         // -2: no such key; -1: no expiry.
         Ok((ms >= 0).then(|| Duration::from_millis(ms as u64)))
     }
 
     async fn geo_add(&self, set: &str, member: &str, lng: f64, lat: f64) -> Result<(), StoreError> {
+        self.ready()?;
         let value = GeoValue::try_from((lng, lat, member)).map_err(fail)?;
         let _: Value = self
             .pool
@@ -163,6 +192,7 @@ impl Store for RedisStore {
         radius_km: f64,
         count: usize,
     ) -> Result<Vec<Near>, StoreError> {
+        self.ready()?;
         // ASC, never ANY: with COUNT, ANY returns the first matches found, not the nearest.
         let found: Value = self
             .pool
@@ -201,6 +231,7 @@ impl Store for RedisStore {
     }
 
     async fn geo_remove(&self, set: &str, member: &str) -> Result<(), StoreError> {
+        self.ready()?;
         let _: i64 = self.pool.zrem(self.key(set), member).await.map_err(fail)?;
         Ok(())
     }
