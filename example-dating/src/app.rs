@@ -11,6 +11,7 @@ use crate::live::{actions as live_actions, danmaku, rooms};
 use crate::manage::{self, Role, admin};
 use crate::ops;
 use crate::params::load_params;
+use crate::realtime;
 use crate::safety::{account, blocks, moderation, reports};
 use crate::state::AppState;
 use crate::users::{album, discover, labels, profile, target, visits};
@@ -40,6 +41,9 @@ pub fn build(state: AppState) -> Result<App<AppState>, BuildError> {
     // Everything else under /api needs a live token (40105).
     let user = api.group().load(auth::load_caller);
     user.post("/auth/logout", auth::logout);
+    // Real time: the guards above run before the upgrade (§10).
+    user.get("/ws", realtime::ws);
+    user.get("/events", realtime::events);
     user.get("/labels", labels::list);
     user.get("/products", products::list);
     user.get("/contacts", contacts::list);

@@ -22,6 +22,7 @@ pub mod ops;
 pub mod paging;
 pub mod params;
 pub mod random;
+pub mod realtime;
 pub mod safety;
 pub mod signing;
 pub mod startup;

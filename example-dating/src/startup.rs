@@ -9,6 +9,7 @@ use sea_orm::DatabaseConnection;
 use crate::auth::sms::{LogSender, SmsSender, WebhookSender};
 use crate::config::Config;
 use crate::db;
+use crate::realtime::Hub;
 use crate::state::{AppState, Services};
 use crate::store::{MemoryStore, RedisStore, Store};
 use crate::users::geo;
@@ -53,11 +54,18 @@ pub async fn state(config: Config) -> Result<AppState, String> {
         }
     }
     let sms = sms_sender(&config)?;
+    let hub = match &config.redis_url {
+        Some(url) => Hub::with_redis(url, &config.store_prefix)
+            .await
+            .map_err(|e| format!("REDIS_URL (real-time fan-out): {e}"))?,
+        None => Hub::local(),
+    };
     Ok(AppState::new(Services {
         db,
         store,
         config,
         sms,
+        hub,
     }))
 }
 

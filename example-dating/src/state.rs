@@ -7,6 +7,7 @@ use sea_orm::DatabaseConnection;
 
 use crate::auth::sms::SmsSender;
 use crate::config::Config;
+use crate::realtime::Hub;
 use crate::store::Store;
 
 /// The services behind the app. Cloning an [`AppState`] clones an `Arc`.
@@ -19,6 +20,8 @@ pub struct Services {
     pub config: Config,
     /// Where SMS codes go.
     pub sms: Arc<dyn SmsSender>,
+    /// Real-time delivery: the connections of this instance, and the fan-out to the others.
+    pub hub: Arc<Hub>,
 }
 
 /// The state of the kotori tree.

@@ -16,6 +16,7 @@ use crate::db::entity::users::{user_auth, user_info};
 use crate::envelope::ok;
 use crate::params::Params;
 use crate::random;
+use crate::realtime::Route;
 use crate::state::AppState;
 
 fn phone_param(params: &Params) -> Result<String, AppError> {
@@ -90,6 +91,8 @@ pub async fn logout(
     State(state): State<AppState>,
 ) -> Result<Json<Value>, AppError> {
     session::revoke(&state, &caller.token).await?;
+    let bye = Route::Close(caller.user_id, "logout".into());
+    state.hub.publish(bye, Value::Null, None).await;
     Ok(ok(json!({})))
 }
 

@@ -17,6 +17,7 @@ use crate::db::{
 };
 use crate::envelope::ok;
 use crate::params::Params;
+use crate::realtime::{self, Route};
 use crate::state::AppState;
 use crate::users::target::Target;
 use crate::validate;
@@ -92,6 +93,14 @@ pub async fn send(
         })
     })
     .await?;
+    // Delivered to the recipient and to the sender's other connections, on every instance.
+    let pushed = realtime::event("message", message_json(&saved));
+    for user in [to, from] {
+        state
+            .hub
+            .publish(Route::User(user), pushed.clone(), Some(from))
+            .await;
+    }
     Ok(ok(message_json(&saved)))
 }
 
@@ -137,8 +146,9 @@ async fn write_contacts(
     Ok(())
 }
 
-/// The conversation with the loaded user, newest first, `limit` at a time before `before_id`;
-/// incoming messages fetched are marked read.
+/// The conversation with the loaded user, newest first, `limit` at a time before `before_id` —
+/// or, with `after_id`, oldest first after it (catching up after a reconnect); incoming
+/// messages fetched are marked read, and the peer is told (`read`).
 pub async fn history(
     caller: Res<Caller>,
     target: Res<Target>,
@@ -151,6 +161,13 @@ pub async fn history(
         return Err(codes::malformed("limit", "from 1 to 100"));
     }
     let before = params.parse_optional::<i64>("before_id")?;
+    let after = params.parse_optional::<i64>("after_id")?;
+    if before.is_some() && after.is_some() {
+        return Err(codes::malformed(
+            "after_id",
+            "give before_id or after_id, not both",
+        ));
+    }
     let conversation = Condition::any()
         .add(
             Condition::all()
@@ -166,11 +183,13 @@ pub async fn history(
     if let Some(before) = before {
         query = query.filter(message::Column::Id.lt(before));
     }
-    let mut rows = query
-        .order_by_desc(message::Column::Id)
-        .limit(limit + 1)
-        .all(&state.db)
-        .await?;
+    let query = match after {
+        Some(after) => query
+            .filter(message::Column::Id.gt(after))
+            .order_by_asc(message::Column::Id),
+        None => query.order_by_desc(message::Column::Id),
+    };
+    let mut rows = query.limit(limit + 1).all(&state.db).await?;
     let more = rows.len() as u64 > limit;
     rows.truncate(limit as usize);
     let next = more.then(|| rows.last().map(|m| m.id)).flatten();
@@ -209,8 +228,17 @@ pub async fn history(
         for m in rows.iter_mut().filter(|m| m.to_uid == me) {
             m.read = true;
         }
+        if let Some(&up_to) = incoming.iter().max() {
+            let read = realtime::event("read", json!({ "peer_id": me, "up_to_msg_id": up_to }));
+            state.hub.publish(Route::User(peer), read, Some(me)).await;
+        }
     }
-    Ok(ok(
-        json!({ "list": rows.iter().map(message_json).collect::<Vec<_>>(), "next_before_id": next }),
-    ))
+    Ok(ok(match after {
+        Some(_) => {
+            json!({ "list": rows.iter().map(message_json).collect::<Vec<_>>(), "next_after_id": next })
+        }
+        None => {
+            json!({ "list": rows.iter().map(message_json).collect::<Vec<_>>(), "next_before_id": next })
+        }
+    }))
 }

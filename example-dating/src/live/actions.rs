@@ -19,6 +19,7 @@ use crate::db::{entity::rooms::live_mute, entity::users::user_info};
 use crate::envelope::ok;
 use crate::hex;
 use crate::params::Params;
+use crate::realtime::{self, Route};
 use crate::state::AppState;
 
 /// The actions, in two groups the caller may guard differently (admins need `live:read` to
@@ -103,6 +104,11 @@ pub async fn finish(
         .filter(live_mute::Column::LiveId.eq(finished.id))
         .exec(&state.db)
         .await?;
+    let ended = realtime::event("live_finished", json!({ "live_id": finished.id }));
+    state
+        .hub
+        .publish(Route::Live(finished.id), ended, None)
+        .await;
     let mut list = lives_json(&state.db, std::slice::from_ref(&finished)).await?;
     Ok(ok(list.remove(0)))
 }

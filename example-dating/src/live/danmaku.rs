@@ -17,6 +17,7 @@ use crate::db::{
 };
 use crate::envelope::ok;
 use crate::params::Params;
+use crate::realtime::{self, Route};
 use crate::state::AppState;
 use crate::validate;
 
@@ -111,8 +112,11 @@ pub async fn post(
     let me = user_info::Entity::find_by_id(caller.user_id)
         .one(&state.db)
         .await?;
-    Ok(ok(danmaku_json(
-        &row,
-        me.as_ref().map(|u| u.nickname.as_str()),
-    )))
+    let json = danmaku_json(&row, me.as_ref().map(|u| u.nickname.as_str()));
+    let pushed = realtime::event("danmaku", json.clone());
+    state
+        .hub
+        .publish(Route::Live(row.live_id), pushed, Some(caller.user_id))
+        .await;
+    Ok(ok(json))
 }

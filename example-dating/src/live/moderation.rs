@@ -12,6 +12,7 @@ use crate::codes::{self, AppError};
 use crate::db::entity::rooms::{danmaku, live};
 use crate::envelope::ok;
 use crate::params::Params;
+use crate::realtime::{self, Route};
 use crate::state::AppState;
 use crate::store::Store;
 
@@ -45,9 +46,13 @@ pub async fn delete_danmaku(
     let mut row = found.0.clone().into_active_model();
     row.deleted = Set(true);
     row.update(&state.db).await?;
-    Ok(ok(
-        json!({ "live_id": found.0.live_id, "danmaku_id": found.0.id }),
-    ))
+    let gone = json!({ "live_id": found.0.live_id, "danmaku_id": found.0.id });
+    let pushed = realtime::event("danmaku_deleted", gone.clone());
+    state
+        .hub
+        .publish(Route::Live(found.0.live_id), pushed, None)
+        .await;
+    Ok(ok(gone))
 }
 
 /// Sets slow mode: a viewer may post once per `seconds` (0 to 300; 0 turns it off).

@@ -22,6 +22,7 @@ use crate::db::{
 use crate::envelope::ok;
 use crate::paging::Page;
 use crate::params::Params;
+use crate::realtime::Route;
 use crate::state::AppState;
 use crate::users::public_profile;
 use crate::validate;
@@ -109,6 +110,8 @@ pub async fn ban(
     let reason = validate::text("reason", params.required("reason")?, 1, 200)?;
     let banned = banned(&user, reason).update(&state.db).await?;
     session::revoke_all(&state, banned.user_id).await?;
+    let bye = Route::Close(banned.user_id, "banned".into());
+    state.hub.publish(bye, Value::Null, None).await;
     Ok(ok(admin_user_json(&banned)))
 }
 

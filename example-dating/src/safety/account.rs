@@ -22,6 +22,7 @@ use crate::db::entity::rooms::{danmaku, live_mute};
 use crate::db::entity::safety::{block, report};
 use crate::db::entity::users::{location, user_album, user_auth, user_info, user_label, visitor};
 use crate::envelope::ok;
+use crate::realtime::Route;
 use crate::state::AppState;
 use crate::users::geo;
 use crate::users::profile::Me;
@@ -49,6 +50,8 @@ pub async fn delete_me(
     // The sessions end before the commit: if the store is down, nothing is erased.
     session::revoke_all_in(&state, &txn, id).await?;
     txn.commit().await?;
+    let bye = Route::Close(id, "deleted".into());
+    state.hub.publish(bye, Value::Null, None).await;
     // The index is derived from the (deleted) location row: a failure here only delays its
     // cleanup to the next rebuild, and nearby already hides the erased account.
     if let Err(e) = geo::remove(&*state.store, id).await {

@@ -20,6 +20,7 @@ use crate::manage::Operator;
 use crate::manage::admin::{admin_user_json, banned};
 use crate::paging::Page;
 use crate::params::Params;
+use crate::realtime::Route;
 use crate::state::AppState;
 use crate::validate;
 
@@ -157,6 +158,10 @@ pub async fn resolve(
         session::revoke_all_in(&state, &txn, r.reported_id).await?;
     }
     txn.commit().await?;
+    if action == "ban" {
+        let bye = Route::Close(r.reported_id, "banned".into());
+        state.hub.publish(bye, Value::Null, None).await;
+    }
     let updated = report::Entity::find_by_id(r.id)
         .one(&state.db)
         .await?

@@ -50,6 +50,7 @@ impl TestApp {
             store,
             config,
             sms,
+            hub: example_dating::realtime::Hub::local(),
         });
         let app = app::build(state.clone()).unwrap();
         TestApp { app, state, signer }

@@ -1,0 +1,297 @@
+//! The hub: who is connected here, and how an event reaches every connection it concerns — on
+//! this instance directly, on the others through Redis pub/sub when `REDIS_URL` is set.
+//!
+//! Writes stay on the HTTP API; the hub only delivers what already happened. Each connection
+//! has a bounded queue: chat never drops silently (a connection whose queue is full is closed
+//! with 1013, and the client catches up with `after_id`), danmaku are dropped for a slow reader
+//! and counted, so one stuck client never delays the others.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use fred::prelude::*;
+use fred::types::Builder;
+use fred::types::config::{Config as RedisConfig, ReconnectPolicy};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use tokio::sync::{mpsc, watch};
+
+/// Events a connection's queue holds before it counts as stuck.
+pub const QUEUE: usize = 256;
+/// Connections one user may hold on one instance; a sixth closes the oldest (`replaced`).
+pub const MAX_CONNECTIONS: usize = 5;
+
+/// Where an event goes.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub enum Route {
+    /// Every connection of a user (chat: never dropped silently).
+    User(i64),
+    /// Every connection subscribed to a live (danmaku: dropped for a slow reader).
+    Live(i64),
+    /// Ends every connection of a user, after a `bye` with this reason.
+    Close(i64, String),
+}
+
+/// An event and its route, as it crosses instances.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+struct Delivery {
+    route: Route,
+    /// `{"type": ..., "data": ...}`.
+    event: Value,
+    /// The user whose action it is (a danmaku's author): not delivered across a block.
+    from: Option<i64>,
+}
+
+/// What a connection's task receives.
+#[derive(Debug)]
+pub enum Out {
+    /// An event, as the JSON text sent to the client.
+    Event(Arc<str>),
+}
+
+/// The handle a connection task holds.
+pub struct Connection {
+    /// Its id in the hub.
+    pub id: u64,
+    /// Its queue.
+    pub events: mpsc::Receiver<Out>,
+    /// Set when the connection must end: (close code, `bye` reason).
+    pub closing: watch::Receiver<Option<(u16, String)>>,
+    /// Danmaku dropped per live since the last `lag` event.
+    pub lagged: Arc<Mutex<HashMap<i64, u64>>>,
+}
+
+struct Conn {
+    user: i64,
+    tx: mpsc::Sender<Out>,
+    close: watch::Sender<Option<(u16, String)>>,
+    lives: HashSet<i64>,
+    lagged: Arc<Mutex<HashMap<i64, u64>>>,
+    /// Users this connection's user blocked or was blocked by.
+    hidden: HashSet<i64>,
+}
+
+#[derive(Default)]
+struct Local {
+    conns: HashMap<u64, Conn>,
+    by_user: HashMap<i64, Vec<u64>>,
+}
+
+/// The hub of one instance.
+pub struct Hub {
+    local: Mutex<Local>,
+    next_id: AtomicU64,
+    redis: Option<Bridge>,
+}
+
+struct Bridge {
+    publisher: Pool,
+    channel: String,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// `{"type": kind, "data": data}`.
+pub fn event(kind: &str, data: Value) -> Value {
+    json!({ "type": kind, "data": data })
+}
+
+impl Hub {
+    /// A hub for one process: events reach the connections of this instance.
+    pub fn local() -> Arc<Hub> {
+        Arc::new(Hub {
+            local: Mutex::default(),
+            next_id: AtomicU64::new(1),
+            redis: None,
+        })
+    }
+
+    /// A hub that fans out through Redis pub/sub on `{prefix}realtime`: every instance
+    /// subscribes, and delivers to its own connections. The subscription is restored by itself
+    /// after Redis comes back.
+    pub async fn with_redis(url: &str, prefix: &str) -> Result<Arc<Hub>, String> {
+        let mut config = RedisConfig::from_url(url).map_err(|e| e.to_string())?;
+        config.fail_fast = false;
+        let policy = ReconnectPolicy::new_constant(0, 200);
+        let publisher = Builder::from_config(config.clone())
+            .set_policy(policy.clone())
+            .build_pool(2)
+            .map_err(|e| e.to_string())?;
+        publisher.connect();
+        let subscriber = Builder::from_config(config)
+            .set_policy(policy)
+            .build_subscriber_client()
+            .map_err(|e| e.to_string())?;
+        subscriber.connect();
+        let channel = format!("{prefix}realtime");
+        let hub = Arc::new(Hub {
+            local: Mutex::default(),
+            next_id: AtomicU64::new(1),
+            redis: Some(Bridge {
+                publisher,
+                channel: channel.clone(),
+            }),
+        });
+        let weak = Arc::downgrade(&hub);
+        let mut messages = subscriber.message_rx();
+        tokio::spawn(async move {
+            while let Ok(message) = messages.recv().await {
+                let Some(hub) = weak.upgrade() else { return };
+                let Some(text) = message.value.as_str() else {
+                    continue;
+                };
+                match serde_json::from_str::<Delivery>(&text) {
+                    Ok(delivery) => hub.deliver(&delivery),
+                    Err(e) => tracing::warn!(error = %e, "an unreadable real-time message"),
+                }
+            }
+        });
+        // Re-subscribes after every reconnection.
+        subscriber.manage_subscriptions();
+        if let Err(e) = subscriber.subscribe(channel).await {
+            tracing::warn!(error = %e, "real-time subscription pending until Redis answers");
+        }
+        // Keep the subscriber alive as long as the hub: its task holds it.
+        tokio::spawn(async move {
+            let _subscriber = subscriber;
+            std::future::pending::<()>().await;
+        });
+        Ok(hub)
+    }
+
+    /// Registers a connection of `user`, who hides `hidden` (blocks both ways). A connection
+    /// past [`MAX_CONNECTIONS`] on this instance closes the user's oldest with `replaced`.
+    pub fn register(&self, user: i64, hidden: HashSet<i64>) -> Connection {
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let (tx, events) = mpsc::channel(QUEUE);
+        let (close, closing) = watch::channel(None);
+        let lagged = Arc::new(Mutex::new(HashMap::new()));
+        let mut local = lock(&self.local);
+        local.conns.insert(
+            id,
+            Conn {
+                user,
+                tx,
+                close,
+                lives: HashSet::new(),
+                lagged: Arc::clone(&lagged),
+                hidden,
+            },
+        );
+        let mine = local.by_user.entry(user).or_default();
+        mine.push(id);
+        if mine.len() > MAX_CONNECTIONS {
+            let oldest = mine.remove(0);
+            if let Some(conn) = local.conns.get(&oldest) {
+                let _ = conn.close.send(Some((1000, "replaced".into())));
+            }
+        }
+        Connection {
+            id,
+            events,
+            closing,
+            lagged,
+        }
+    }
+
+    /// Forgets a connection that ended.
+    pub fn unregister(&self, id: u64) {
+        let mut local = lock(&self.local);
+        if let Some(conn) = local.conns.remove(&id) {
+            if let Some(ids) = local.by_user.get_mut(&conn.user) {
+                ids.retain(|&c| c != id);
+                if ids.is_empty() {
+                    local.by_user.remove(&conn.user);
+                }
+            }
+        }
+    }
+
+    /// Subscribes a connection to a live's danmaku.
+    pub fn subscribe(&self, id: u64, live: i64) {
+        if let Some(conn) = lock(&self.local).conns.get_mut(&id) {
+            conn.lives.insert(live);
+        }
+    }
+
+    /// Ends a connection's subscription.
+    pub fn unsubscribe(&self, id: u64, live: i64) {
+        if let Some(conn) = lock(&self.local).conns.get_mut(&id) {
+            conn.lives.remove(&live);
+        }
+    }
+
+    /// How many connections this instance holds (for `/readyz` and tests).
+    pub fn connections(&self) -> usize {
+        lock(&self.local).conns.len()
+    }
+
+    /// Sends `event` where `route` says, on every instance. Best effort: what it announces is
+    /// in the database already, and a client that missed it catches up with `after_id`. When
+    /// Redis cannot be reached, this instance's connections still get it.
+    pub async fn publish(&self, route: Route, event: Value, from: Option<i64>) {
+        let delivery = Delivery { route, event, from };
+        match &self.redis {
+            None => self.deliver(&delivery),
+            Some(bridge) => {
+                let text = serde_json::to_string(&delivery).expect("a delivery serializes");
+                let published: Result<i64, _> = bridge
+                    .publisher
+                    .next()
+                    .publish(bridge.channel.as_str(), text)
+                    .await;
+                if let Err(e) = published {
+                    tracing::warn!(error = %e, "real-time fan-out through Redis failed; delivering here only");
+                    self.deliver(&delivery);
+                }
+            }
+        }
+    }
+
+    /// Delivers to this instance's connections.
+    fn deliver(&self, delivery: &Delivery) {
+        let mut local = lock(&self.local);
+        match &delivery.route {
+            Route::Close(user, reason) => {
+                for id in local.by_user.get(user).cloned().unwrap_or_default() {
+                    if let Some(conn) = local.conns.get(&id) {
+                        let _ = conn.close.send(Some((1000, reason.clone())));
+                    }
+                }
+            }
+            Route::User(user) => {
+                let text: Arc<str> = delivery.event.to_string().into();
+                for id in local.by_user.get(user).cloned().unwrap_or_default() {
+                    let Some(conn) = local.conns.get(&id) else {
+                        continue;
+                    };
+                    if conn.tx.try_send(Out::Event(Arc::clone(&text))).is_err() {
+                        // Chat is never dropped silently: a stuck connection is closed, and
+                        // the client catches up from the history.
+                        let _ = conn.close.send(Some((1013, "overloaded".into())));
+                    }
+                }
+            }
+            Route::Live(live) => {
+                let text: Arc<str> = delivery.event.to_string().into();
+                let finished = delivery.event["type"] == "live_finished";
+                for conn in local.conns.values_mut() {
+                    if !conn.lives.contains(live)
+                        || delivery.from.is_some_and(|f| conn.hidden.contains(&f))
+                    {
+                        continue;
+                    }
+                    if conn.tx.try_send(Out::Event(Arc::clone(&text))).is_err() {
+                        *lock(&conn.lagged).entry(*live).or_default() += 1;
+                    }
+                    if finished {
+                        conn.lives.remove(live);
+                    }
+                }
+            }
+        }
+    }
+}

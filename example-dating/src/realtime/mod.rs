@@ -1,0 +1,8 @@
+//! Real-time delivery (API.md §10): chat and danmaku pushed over WebSocket and Server-Sent
+//! Events, fanned out across instances through Redis pub/sub.
+
+pub mod hub;
+pub mod socket;
+
+pub use hub::{Hub, Route, event};
+pub use socket::{events, ws};

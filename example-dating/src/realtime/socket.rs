@@ -1,0 +1,225 @@
+//! `GET /api/ws` (WebSocket) and `GET /api/events` (Server-Sent Events): the same events, two
+//! transports. Both routes sit under `/api`'s signature and token guards, so an unsigned,
+//! replayed or token-less upgrade is refused with the JSON envelope before any 101.
+
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::Duration;
+
+use kotori::sse::{Event, Sse};
+use kotori::ws::{Message, WebSocket, WebSocketUpgrade};
+use kotori::{Res, Response, State};
+use sea_orm::EntityTrait;
+use serde_json::{Value, json};
+use tokio::time::Instant;
+
+use super::hub::{Connection, Hub, Out, event};
+use crate::auth::Caller;
+use crate::codes::{self, AppError};
+use crate::db::entity::rooms::live;
+use crate::live::ON_AIR;
+use crate::params::Params;
+use crate::safety::blocks;
+use crate::state::AppState;
+
+/// The largest client frame: 4 KiB (a larger one closes the socket with 1009).
+pub const MAX_FRAME: usize = 4 * 1024;
+/// The server pings (an SSE comment) this often.
+pub const PING_EVERY: Duration = Duration::from_secs(30);
+/// A WebSocket silent this long (no frame, no pong) is closed.
+pub const IDLE_LIMIT: Duration = Duration::from_secs(75);
+
+/// `GET /api/ws`: upgrades, then sends events and takes `subscribe`, `unsubscribe` and `ping`.
+pub async fn ws(
+    upgrade: WebSocketUpgrade,
+    caller: Res<Caller>,
+    State(state): State<AppState>,
+) -> Result<Response, AppError> {
+    let hidden = blocks::hidden_from(&state.db, caller.user_id).await?;
+    let user = caller.user_id;
+    Ok(upgrade
+        .max_message_size(MAX_FRAME)
+        .max_frame_size(MAX_FRAME)
+        .on_upgrade(move |socket| async move {
+            let conn = state.hub.register(user, hidden);
+            let id = conn.id;
+            serve_socket(&state, conn, socket).await;
+            state.hub.unregister(id);
+        }))
+}
+
+async fn serve_socket(state: &AppState, mut conn: Connection, mut socket: WebSocket) {
+    let mut heartbeat = tokio::time::interval(PING_EVERY);
+    heartbeat.tick().await;
+    let mut last_heard = Instant::now();
+    loop {
+        tokio::select! {
+            incoming = socket.recv() => {
+                let Some(Ok(message)) = incoming else { return };
+                last_heard = Instant::now();
+                let reply = match message {
+                    Message::Text(text) => client_frame(state, conn.id, text.as_str()).await,
+                    Message::Binary(_) => Some(refusal(40002, "frames are JSON text")),
+                    _ => None,
+                };
+                if let Some(reply) = reply {
+                    if socket.send(Message::text(reply.to_string())).await.is_err() {
+                        return;
+                    }
+                }
+            }
+            out = conn.events.recv() => {
+                let Some(Out::Event(text)) = out else { return };
+                if socket.send(Message::text(text.to_string())).await.is_err() {
+                    return;
+                }
+                for lag in take_lag(&conn) {
+                    if socket.send(Message::text(lag.to_string())).await.is_err() {
+                        return;
+                    }
+                }
+            }
+            changed = conn.closing.changed() => {
+                let ending = conn.closing.borrow().clone();
+                if changed.is_err() {
+                    return;
+                }
+                if let Some((code, reason)) = ending {
+                    let bye = event("bye", json!({ "reason": reason }));
+                    let _ = socket.send(Message::text(bye.to_string())).await;
+                    let _ = socket.close(code, &reason).await;
+                    return;
+                }
+            }
+            _ = heartbeat.tick() => {
+                if last_heard.elapsed() > IDLE_LIMIT {
+                    let _ = socket.close(1000, "idle").await;
+                    return;
+                }
+                if socket.send(Message::Ping(Vec::new().into())).await.is_err() {
+                    return;
+                }
+            }
+        }
+    }
+}
+
+/// The `lag` events owed to a connection that dropped danmaku.
+fn take_lag(conn: &Connection) -> Vec<Value> {
+    let mut lagged = conn.lagged.lock().unwrap_or_else(|p| p.into_inner());
+    let owed: HashMap<i64, u64> = std::mem::take(&mut *lagged);
+    owed.into_iter()
+        .map(|(live_id, dropped)| event("lag", json!({ "live_id": live_id, "dropped": dropped })))
+        .collect()
+}
+
+fn refusal(code: u32, msg: &str) -> Value {
+    event("error", json!({ "code": code, "msg": msg }))
+}
+
+/// Whether a live is on the air.
+async fn on_air(state: &AppState, live_id: i64) -> Result<bool, AppError> {
+    let found = live::Entity::find_by_id(live_id).one(&state.db).await?;
+    Ok(found.is_some_and(|l| l.status == ON_AIR))
+}
+
+/// A client frame: `{"type": "subscribe" | "unsubscribe", "live_id": N}` or `{"type": "ping"}`.
+/// The answer, if any: `pong`, or an `error` (the connection stays open).
+async fn client_frame(state: &AppState, id: u64, text: &str) -> Option<Value> {
+    let Ok(frame) = serde_json::from_str::<Value>(text) else {
+        return Some(refusal(40002, "a frame is a JSON object"));
+    };
+    let live_id = frame["live_id"].as_i64();
+    match (frame["type"].as_str(), live_id) {
+        (Some("ping"), _) => Some(event("pong", json!({}))),
+        (Some("subscribe"), Some(live_id)) => match on_air(state, live_id).await {
+            Ok(true) => {
+                state.hub.subscribe(id, live_id);
+                None
+            }
+            Ok(false) => Some(refusal(40401, "no such live on the air")),
+            Err(_) => Some(refusal(50301, "database unavailable")),
+        },
+        (Some("unsubscribe"), Some(live_id)) => {
+            state.hub.unsubscribe(id, live_id);
+            None
+        }
+        (Some("subscribe" | "unsubscribe"), None) => Some(refusal(40001, "missing live_id")),
+        _ => Some(refusal(40002, "unknown frame type")),
+    }
+}
+
+/// Unregisters a Server-Sent Events connection when its stream is dropped (the client left).
+struct Registered {
+    hub: Arc<Hub>,
+    conn: Connection,
+    ended: bool,
+}
+
+impl Drop for Registered {
+    fn drop(&mut self) {
+        self.hub.unregister(self.conn.id);
+    }
+}
+
+/// `GET /api/events` (optional `live_id`, which must be on the air): the events as
+/// Server-Sent Events, `event:` the type and `data:` the JSON data.
+pub async fn events(
+    caller: Res<Caller>,
+    params: Res<Params>,
+    State(state): State<AppState>,
+) -> Result<Sse<impl futures_core::Stream<Item = Result<Event, Infallible>>>, AppError> {
+    let live_id = params.parse_optional::<i64>("live_id")?;
+    if let Some(live_id) = live_id {
+        if !on_air(&state, live_id).await? {
+            return Err(codes::not_found());
+        }
+    }
+    let hidden = blocks::hidden_from(&state.db, caller.user_id).await?;
+    let conn = state.hub.register(caller.user_id, hidden);
+    if let Some(live_id) = live_id {
+        state.hub.subscribe(conn.id, live_id);
+    }
+    let registered = Registered {
+        hub: Arc::clone(&state.hub),
+        conn,
+        ended: false,
+    };
+    let stream = futures_util::stream::unfold(registered, |mut r| async move {
+        if r.ended {
+            return None;
+        }
+        let next = tokio::select! {
+            out = r.conn.events.recv() => match out {
+                Some(Out::Event(text)) => {
+                    let mut batch = vec![serde_json::from_str::<Value>(&text).unwrap_or(Value::Null)];
+                    batch.extend(take_lag(&r.conn));
+                    batch
+                }
+                None => return None,
+            },
+            changed = r.conn.closing.changed() => {
+                let ending = r.conn.closing.borrow().clone();
+                match (changed, ending) {
+                    (Ok(()), Some((_, reason))) => {
+                        r.ended = true;
+                        vec![event("bye", json!({ "reason": reason }))]
+                    }
+                    _ => return None,
+                }
+            }
+        };
+        let events: Vec<Result<Event, Infallible>> =
+            next.iter().map(|e| Ok(sse_event(e))).collect();
+        Some((futures_util::stream::iter(events), r))
+    });
+    use futures_util::StreamExt;
+    Ok(Sse::new(stream.flatten()).keep_alive(PING_EVERY))
+}
+
+fn sse_event(e: &Value) -> Event {
+    Event::default()
+        .event(e["type"].as_str().unwrap_or("message"))
+        .data(e["data"].to_string())
+}
