@@ -121,11 +121,15 @@ impl Hub {
             .build_pool(2)
             .map_err(|e| e.to_string())?;
         publisher.connect();
+        // Not fatal: a Redis that comes later is picked up (the policy reconnects).
+        let settle = std::time::Duration::from_secs(2);
+        let _ = tokio::time::timeout(settle, publisher.wait_for_connect()).await;
         let subscriber = Builder::from_config(config)
             .set_policy(policy)
             .build_subscriber_client()
             .map_err(|e| e.to_string())?;
         subscriber.connect();
+        let _ = tokio::time::timeout(settle, subscriber.wait_for_connect()).await;
         let channel = format!("{prefix}realtime");
         let hub = Arc::new(Hub {
             local: Mutex::default(),

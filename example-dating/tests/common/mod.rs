@@ -42,6 +42,18 @@ impl TestApp {
         store: Arc<dyn Store>,
         sms: Arc<dyn SmsSender>,
     ) -> Self {
+        let hub = example_dating::realtime::Hub::local();
+        TestApp::with_parts(config, database_url, store, sms, hub).await
+    }
+
+    /// Everything chosen: the real-time hub too (one that fans out through Redis).
+    pub async fn with_parts(
+        config: Config,
+        database_url: &str,
+        store: Arc<dyn Store>,
+        sms: Arc<dyn SmsSender>,
+        hub: Arc<example_dating::realtime::Hub>,
+    ) -> Self {
         let db = db::connect(database_url).await.unwrap();
         db::migrate(&db).await.unwrap();
         let signer = Signer::new(config.apps[0].clone());
@@ -50,7 +62,7 @@ impl TestApp {
             store,
             config,
             sms,
-            hub: example_dating::realtime::Hub::local(),
+            hub,
         });
         let app = app::build(state.clone()).unwrap();
         TestApp { app, state, signer }

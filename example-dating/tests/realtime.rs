@@ -1,0 +1,356 @@
+//! API.md §10 over real sockets: the guards refuse an upgrade before any 101, events reach
+//! WebSocket and Server-Sent Events clients, client frames are answered, `bye` ends a session's
+//! connections — and, with Redis, across two instances.
+
+mod common;
+
+use std::future::IntoFuture;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::{TestApp, code, data};
+use futures_util::{SinkExt, StreamExt};
+use http::Method;
+use serde_json::{Value, json};
+use tokio_tungstenite::tungstenite::{self, Message};
+
+const BOUND: Duration = Duration::from_secs(20);
+
+type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+async fn serve(t: &TestApp) -> SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(kotori::serve(listener, t.app.clone()).into_future());
+    addr
+}
+
+/// A signed GET path (the signature travels in the query string, like any `/api` GET).
+fn signed(t: &TestApp, path: &str, params: &[(&str, &str)], token: Option<&str>) -> String {
+    let params: Vec<(String, String)> = params
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    let all = t.signer.sign(&Method::GET, path, &params, token);
+    format!("{path}?{}", example_dating::client::encode(&all))
+}
+
+async fn open(addr: SocketAddr, path_and_query: &str) -> Result<Socket, tungstenite::Error> {
+    let (socket, _) =
+        tokio_tungstenite::connect_async(format!("ws://{addr}{path_and_query}")).await?;
+    Ok(socket)
+}
+
+/// The next event (text frame) as JSON, skipping pings.
+async fn next_event(socket: &mut Socket) -> Value {
+    loop {
+        let frame = tokio::time::timeout(BOUND, socket.next())
+            .await
+            .expect("an event arrives")
+            .expect("the socket is open")
+            .unwrap();
+        match frame {
+            Message::Text(text) => return serde_json::from_str(text.as_str()).unwrap(),
+            Message::Close(frame) => panic!("closed: {frame:?}"),
+            _ => {}
+        }
+    }
+}
+
+fn refused(result: Result<Socket, tungstenite::Error>) -> i64 {
+    match result {
+        Err(tungstenite::Error::Http(res)) => {
+            let body: Value =
+                serde_json::from_slice(res.body().as_deref().unwrap_or(b"{}")).unwrap();
+            body["code"].as_i64().expect("the JSON envelope")
+        }
+        Err(e) => panic!("expected an HTTP refusal, got {e}"),
+        Ok(_) => panic!("the upgrade went through"),
+    }
+}
+
+#[tokio::test]
+async fn the_guards_refuse_an_upgrade_before_any_101() {
+    let t = TestApp::new().await;
+    let addr = serve(&t).await;
+    let (token, _) = t.user("18900000061").await;
+    assert_eq!(refused(open(addr, "/api/ws").await), 40101, "unsigned");
+    assert_eq!(
+        refused(open(addr, &signed(&t, "/api/ws", &[], None)).await),
+        40105,
+        "no token"
+    );
+    let path = signed(&t, "/api/ws", &[], Some(&token));
+    let socket = open(addr, &path).await.unwrap();
+    drop(socket);
+    assert_eq!(refused(open(addr, &path).await), 40103, "replayed");
+    t.app
+        .audit()
+        .under("/api/ws")
+        .require("load_caller")
+        .unwrap();
+    t.app
+        .audit()
+        .under("/api/events")
+        .require("verify_client_signature")
+        .unwrap();
+}
+
+#[tokio::test]
+async fn messages_danmaku_and_frames_over_a_websocket() {
+    let t = TestApp::new().await;
+    let addr = serve(&t).await;
+    let (alice, alice_id) = t.user("18900000061").await;
+    let (bob, bob_id) = t.user("18900000062").await;
+    let mut socket = open(addr, &signed(&t, "/api/ws", &[], Some(&alice)))
+        .await
+        .unwrap();
+
+    let sent = t
+        .call(
+            Method::POST,
+            &format!("/api/users/{alice_id}/messages"),
+            &[("msg_type", "text"), ("content", "hi")],
+            Some(&bob),
+        )
+        .await;
+    let msg_id = data(&sent)["msg_id"].clone();
+    let event = next_event(&mut socket).await;
+    assert_eq!(
+        (event["type"].as_str(), &event["data"]["msg_id"]),
+        (Some("message"), &msg_id)
+    );
+
+    // Bob reads his history after Alice answers: Alice hears that it was read.
+    t.call(
+        Method::POST,
+        &format!("/api/users/{bob_id}/messages"),
+        &[("msg_type", "text"), ("content", "yo")],
+        Some(&alice),
+    )
+    .await;
+    let own = next_event(&mut socket).await;
+    assert_eq!(
+        own["type"], "message",
+        "her own message, for her other devices"
+    );
+    let history = t
+        .call(
+            Method::GET,
+            &format!("/api/users/{alice_id}/messages"),
+            &[],
+            Some(&bob),
+        )
+        .await;
+    assert_eq!(code(&history), 0);
+    let read = next_event(&mut socket).await;
+    assert_eq!(
+        (read["type"].as_str(), &read["data"]["peer_id"]),
+        (Some("read"), &json!(bob_id))
+    );
+
+    // Frames: ping, malformed, an unknown live, then a live on the air and its danmaku.
+    socket
+        .send(Message::text(r#"{"type":"ping"}"#))
+        .await
+        .unwrap();
+    assert_eq!(next_event(&mut socket).await["type"], "pong");
+    socket.send(Message::text("not json")).await.unwrap();
+    let error = next_event(&mut socket).await;
+    assert_eq!(
+        (error["type"].as_str(), error["data"]["code"].as_i64()),
+        (Some("error"), Some(40002))
+    );
+    socket
+        .send(Message::text(r#"{"type":"subscribe","live_id":999}"#))
+        .await
+        .unwrap();
+    assert_eq!(next_event(&mut socket).await["data"]["code"], 40401);
+    let host = t.operator("host", "host", &[]).await;
+    let live = t.create_live(&host, "Live").await;
+    socket
+        .send(Message::text(
+            json!({"type": "subscribe", "live_id": live}).to_string(),
+        ))
+        .await
+        .unwrap();
+    socket
+        .send(Message::text(r#"{"type":"ping"}"#))
+        .await
+        .unwrap();
+    assert_eq!(
+        next_event(&mut socket).await["type"],
+        "pong",
+        "subscribed before the ping's answer"
+    );
+    t.call(
+        Method::POST,
+        &format!("/api/live/{live}/danmaku"),
+        &[("content", "加油")],
+        Some(&bob),
+    )
+    .await;
+    let danmaku = next_event(&mut socket).await;
+    assert_eq!(
+        (
+            danmaku["type"].as_str(),
+            danmaku["data"]["content"].as_str()
+        ),
+        (Some("danmaku"), Some("加油"))
+    );
+
+    // A frame over 4 KiB closes the socket.
+    socket.send(Message::text("x".repeat(5000))).await.unwrap();
+    let closing = tokio::time::timeout(BOUND, socket.next()).await.unwrap();
+    assert!(
+        !matches!(closing, Some(Ok(Message::Text(_)))),
+        "{closing:?}"
+    );
+
+    // Logout ends the user's connections with a `bye`.
+    let mut again = open(addr, &signed(&t, "/api/ws", &[], Some(&alice)))
+        .await
+        .unwrap();
+    t.call(Method::POST, "/api/auth/logout", &[], Some(&alice))
+        .await;
+    let bye = next_event(&mut again).await;
+    assert_eq!(
+        (bye["type"].as_str(), bye["data"]["reason"].as_str()),
+        (Some("bye"), Some("logout"))
+    );
+}
+
+#[tokio::test]
+async fn server_sent_events_carry_the_same_events() {
+    let t = TestApp::new().await;
+    let addr = serve(&t).await;
+    let (alice, alice_id) = t.user("18900000061").await;
+    let (bob, _) = t.user("18900000062").await;
+    let path = signed(&t, "/api/events", &[], Some(&alice));
+    let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let (mut sender, conn) =
+        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
+            .await
+            .unwrap();
+    tokio::spawn(conn);
+    let req = http::Request::get(path)
+        .header("host", "x")
+        .body(http_body_util::Full::new(bytes::Bytes::new()))
+        .unwrap();
+    let res = sender.send_request(req).await.unwrap();
+    assert_eq!(res.headers()["content-type"], "text/event-stream");
+    let mut body = res.into_body();
+    t.call(
+        Method::POST,
+        &format!("/api/users/{alice_id}/messages"),
+        &[("msg_type", "text"), ("content", "over sse")],
+        Some(&bob),
+    )
+    .await;
+    let mut seen = String::new();
+    tokio::time::timeout(BOUND, async {
+        use http_body_util::BodyExt;
+        while !seen.contains("over sse") {
+            let frame = body.frame().await.unwrap().unwrap();
+            if let Ok(data) = frame.into_data() {
+                seen.push_str(std::str::from_utf8(&data).unwrap());
+            }
+        }
+    })
+    .await
+    .expect("the message arrives as an event");
+    assert!(seen.contains("event: message\n"), "{seen}");
+}
+
+/// Two instances share a real Redis: a message sent on one reaches a socket on the other, and
+/// a ban on one ends the user's socket on the other.
+#[tokio::test]
+async fn two_instances_deliver_and_close_through_redis() {
+    let Some(redis_url) = common::service_url("KOTORI_TEST_REDIS_URL", "two_instances_deliver...")
+    else {
+        return;
+    };
+    let prefix = format!(
+        "kotori-test:{}:{}:rt:",
+        std::process::id(),
+        example_dating::random::hex_token(4)
+    );
+    let file = std::env::temp_dir().join(format!(
+        "kotori-rt-{}-{}.sqlite",
+        std::process::id(),
+        example_dating::random::hex_token(4)
+    ));
+    let db_url = format!("sqlite://{}?mode=rwc", file.display());
+    let instance = async || {
+        let store = Arc::new(
+            example_dating::store::RedisStore::connect(&redis_url, &prefix)
+                .await
+                .unwrap(),
+        );
+        let hub = example_dating::realtime::Hub::with_redis(&redis_url, &prefix)
+            .await
+            .unwrap();
+        let sms = Arc::new(example_dating::auth::sms::LogSender { show_code: true });
+        let t = TestApp::with_parts(common::config(), &db_url, store, sms, hub).await;
+        let addr = serve(&t).await;
+        (t, addr)
+    };
+    let (one, addr_one) = instance().await;
+    let (two, _) = instance().await;
+    let (alice, alice_id) = one.user("18900000071").await;
+    let (bob, _) = one.user("18900000072").await;
+    let mut socket = open(addr_one, &signed(&one, "/api/ws", &[], Some(&alice)))
+        .await
+        .unwrap();
+    // The subscription of instance one may still be settling: ping until it answers.
+    socket
+        .send(Message::text(r#"{"type":"ping"}"#))
+        .await
+        .unwrap();
+    assert_eq!(next_event(&mut socket).await["type"], "pong");
+    let mut delivered = None;
+    for _ in 0..50 {
+        let res = two
+            .call(
+                Method::POST,
+                &format!("/api/users/{alice_id}/messages"),
+                &[("msg_type", "text"), ("content", "across")],
+                Some(&bob),
+            )
+            .await;
+        assert_eq!(code(&res), 0);
+        if let Ok(Some(Ok(Message::Text(text)))) =
+            tokio::time::timeout(Duration::from_millis(200), socket.next()).await
+        {
+            delivered = Some(serde_json::from_str::<Value>(text.as_str()).unwrap());
+            break;
+        }
+    }
+    let delivered = delivered.expect("a message sent on instance two reaches instance one");
+    assert_eq!(delivered["data"]["content"], "across");
+
+    let admin = two.operator("admin", "admin", &["users:ban"]).await;
+    let res = two
+        .manage(
+            Method::POST,
+            &format!("/manage/dating/admin/api/users/{alice_id}/ban.json"),
+            &[("reason", "spam")],
+            Some(&admin),
+        )
+        .await;
+    assert_eq!(code(&res), 0);
+    let bye = loop {
+        let event = next_event(&mut socket).await;
+        if event["type"] == "bye" {
+            break event;
+        }
+    };
+    assert_eq!(bye["data"]["reason"], "banned");
+    let store = example_dating::store::RedisStore::connect(&redis_url, &prefix)
+        .await
+        .unwrap();
+    store.clear().await.unwrap();
+    let _ = std::fs::remove_file(&file);
+}
