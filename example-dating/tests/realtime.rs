@@ -354,3 +354,191 @@ async fn two_instances_deliver_and_close_through_redis() {
     store.clear().await.unwrap();
     let _ = std::fs::remove_file(&file);
 }
+
+/// A reader that stops reading loses danmaku (and is told how many with `lag`); a reader that
+/// keeps up gets every one, in order: the slow one never holds the others back.
+#[tokio::test]
+async fn a_slow_reader_gets_lag_and_never_slows_the_others() {
+    use example_dating::realtime::{Route, event};
+    let t = TestApp::new().await;
+    let addr = serve(&t).await;
+    let (fast_token, _) = t.user("18900000081").await;
+    let (slow_token, _) = t.user("18900000082").await;
+    let host = t.operator("host", "host", &[]).await;
+    let live = t.create_live(&host, "Busy").await;
+    let subscribe = json!({"type": "subscribe", "live_id": live}).to_string();
+    let mut fast = open(addr, &signed(&t, "/api/ws", &[], Some(&fast_token)))
+        .await
+        .unwrap();
+    let mut slow = open(addr, &signed(&t, "/api/ws", &[], Some(&slow_token)))
+        .await
+        .unwrap();
+    for socket in [&mut fast, &mut slow] {
+        socket.send(Message::text(subscribe.clone())).await.unwrap();
+        socket
+            .send(Message::text(r#"{"type":"ping"}"#))
+            .await
+            .unwrap();
+        assert_eq!(next_event(socket).await["type"], "pong");
+    }
+    // The fast reader reads on its own task and reports each danmaku's number.
+    let (seen_tx, mut seen) = tokio::sync::mpsc::unbounded_channel::<Value>();
+    tokio::spawn(async move {
+        loop {
+            let event = next_event(&mut fast).await;
+            let _ = seen_tx.send(event);
+        }
+    });
+    let pad = "x".repeat(8 * 1024);
+    let (batches, size) = (30, 100);
+    let mut received = Vec::new();
+    for batch in 0..batches {
+        for i in 0..size {
+            let n = batch * size + i;
+            let danmaku = event("danmaku", json!({ "n": n, "pad": pad }));
+            t.state.hub.publish(Route::Live(live), danmaku, None).await;
+        }
+        while received.len() < (batch + 1) * size {
+            let event = tokio::time::timeout(BOUND, seen.recv())
+                .await
+                .unwrap()
+                .unwrap();
+            assert_eq!(
+                event["type"], "danmaku",
+                "the fast reader is never told to lag"
+            );
+            received.push(event["data"]["n"].as_u64().unwrap() as usize);
+        }
+    }
+    assert_eq!(
+        received,
+        (0..batches * size).collect::<Vec<_>>(),
+        "every danmaku, in order"
+    );
+
+    // The slow reader now reads what reached it: a `lag` says how many it lost.
+    let mut lagged = 0;
+    let mut got = 0;
+    while got + lagged < batches * size {
+        let event = next_event(&mut slow).await;
+        match event["type"].as_str() {
+            Some("danmaku") => got += 1,
+            Some("lag") => lagged += event["data"]["dropped"].as_u64().unwrap() as usize,
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert!(lagged > 0, "the slow reader was told it lost danmaku");
+    assert_eq!(
+        got + lagged,
+        batches * size,
+        "each danmaku delivered or counted"
+    );
+}
+
+/// Redis dies mid-conversation: the message written meanwhile is in the database (and reaches
+/// its recipient later through `after_id`), and delivery across instances resumes by itself.
+#[tokio::test]
+async fn delivery_resumes_after_redis_comes_back() {
+    if common::service_url("KOTORI_TEST_REDIS_URL", "delivery_resumes_after_redis...").is_none() {
+        return;
+    }
+    let port = common::free_port();
+    let mut redis = common::OwnRedis::start(port).unwrap();
+    let url = format!("redis://127.0.0.1:{port}");
+    let file = std::env::temp_dir().join(format!(
+        "kotori-rt-{}-{}.sqlite",
+        std::process::id(),
+        example_dating::random::hex_token(4)
+    ));
+    let db_url = format!("sqlite://{}?mode=rwc", file.display());
+    // The store is in-process here: only the fan-out goes through the Redis that dies.
+    let instance = async || {
+        let store = Arc::new(example_dating::store::MemoryStore::new());
+        let hub = example_dating::realtime::Hub::with_redis(&url, "kotori-test:rt:")
+            .await
+            .unwrap();
+        let sms = Arc::new(example_dating::auth::sms::LogSender { show_code: true });
+        let t = TestApp::with_parts(common::config(), &db_url, store, sms, hub).await;
+        let addr = serve(&t).await;
+        (t, addr)
+    };
+    let (one, addr_one) = instance().await;
+    let (two, _) = instance().await;
+    let (alice, alice_id) = one.user("18900000091").await;
+    let (_, bob_id) = one.user("18900000092").await;
+    let bob = example_dating::auth::session::issue(&two.state, bob_id)
+        .await
+        .unwrap()
+        .0;
+    let mut socket = open(addr_one, &signed(&one, "/api/ws", &[], Some(&alice)))
+        .await
+        .unwrap();
+    let send = |text: &'static str| {
+        let (two, bob) = (&two, bob.clone());
+        async move {
+            let path = format!("/api/users/{alice_id}/messages");
+            let res = two
+                .call(
+                    Method::POST,
+                    &path,
+                    &[("msg_type", "text"), ("content", text)],
+                    Some(&bob),
+                )
+                .await;
+            assert_eq!(code(&res), 0, "the API does not need the fan-out");
+            data(&res)["msg_id"].as_i64().unwrap()
+        }
+    };
+    // Up: delivered across instances (retry until the subscription has settled).
+    let mut tries = 0;
+    let first = loop {
+        tries += 1;
+        assert!(tries < 60, "delivery across instances never settled");
+        send("before").await;
+        if let Ok(Some(Ok(Message::Text(text)))) =
+            tokio::time::timeout(Duration::from_millis(300), socket.next()).await
+        {
+            break serde_json::from_str::<Value>(text.as_str()).unwrap();
+        }
+    };
+    assert_eq!(first["data"]["content"], "before");
+    // Down: the message is stored; its event cannot cross.
+    redis.stop();
+    let missed = send("during").await;
+    // Back: delivery resumes by itself.
+    let _redis = common::OwnRedis::start(port).unwrap();
+    let mut tries = 0;
+    let resumed = loop {
+        tries += 1;
+        assert!(tries < 60, "delivery never resumed after Redis came back");
+        send("after").await;
+        if let Ok(Some(Ok(Message::Text(text)))) =
+            tokio::time::timeout(Duration::from_millis(300), socket.next()).await
+        {
+            let event: Value = serde_json::from_str(text.as_str()).unwrap();
+            if event["data"]["content"] == "after" {
+                break event;
+            }
+        }
+    };
+    assert_eq!(resumed["type"], "message");
+    // The missed one is in the history, after the first.
+    let first_id = first["data"]["msg_id"].as_i64().unwrap();
+    let catch_up = one
+        .call(
+            Method::GET,
+            &format!("/api/users/{bob_id}/messages"),
+            &[("after_id", &first_id.to_string())],
+            Some(&alice),
+        )
+        .await;
+    let ids: Vec<i64> = data(&catch_up)["list"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["msg_id"].as_i64().unwrap())
+        .collect();
+    assert!(ids.contains(&missed), "{ids:?}");
+    assert!(ids.windows(2).all(|w| w[0] < w[1]), "oldest first: {ids:?}");
+    let _ = std::fs::remove_file(&file);
+}

@@ -4,11 +4,10 @@
 
 mod common;
 
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::{TestApp, code, data};
+use common::{OwnRedis, TestApp, code, data, free_port};
 use example_dating::random::hex_token;
 use example_dating::store::{RedisStore, Store};
 use http::Method;
@@ -84,55 +83,6 @@ async fn two_instances_share_codes_tokens_and_replay_protection_through_redis() 
     store_b.quit().await;
     drop((a, b));
     let _ = std::fs::remove_file(&file);
-}
-
-/// A redis-server of this test's own, on a free port.
-struct OwnRedis {
-    port: u16,
-    child: Child,
-}
-
-impl OwnRedis {
-    fn start(port: u16) -> std::io::Result<OwnRedis> {
-        let child = Command::new("redis-server")
-            .args([
-                "--port",
-                &port.to_string(),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-            ])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()?;
-        // Wait (bounded) until it accepts connections.
-        let deadline = std::time::Instant::now() + Duration::from_secs(10);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            if std::time::Instant::now() > deadline {
-                return Err(std::io::Error::other(
-                    "redis-server did not start listening",
-                ));
-            }
-            std::thread::yield_now();
-        }
-        Ok(OwnRedis { port, child })
-    }
-
-    fn stop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// Signed sendsms calls until one gets `want` (bounded: the store reconnects on its own time).
@@ -258,12 +208,6 @@ async fn a_redis_that_is_down_at_start_is_used_once_it_comes() {
     let _redis = OwnRedis::start(port).unwrap();
     until_code(&t, 0).await;
     store.quit().await;
-}
-
-impl Drop for OwnRedis {
-    fn drop(&mut self) {
-        self.stop();
-    }
 }
 
 #[tokio::test]

@@ -116,7 +116,15 @@ impl Hub {
         let mut config = RedisConfig::from_url(url).map_err(|e| e.to_string())?;
         config.fail_fast = false;
         let policy = ReconnectPolicy::new_constant(0, 200);
+        // A publish never waits on a Redis that is down: it fails at once (or after a second)
+        // and the event goes to this instance's connections only.
+        let timeout = std::time::Duration::from_secs(1);
         let publisher = Builder::from_config(config.clone())
+            .with_performance_config(|perf| perf.default_command_timeout = timeout)
+            .with_connection_config(|conn| {
+                conn.connection_timeout = timeout;
+                conn.max_command_attempts = 1;
+            })
             .set_policy(policy.clone())
             .build_pool(2)
             .map_err(|e| e.to_string())?;
@@ -241,6 +249,10 @@ impl Hub {
         match &self.redis {
             None => self.deliver(&delivery),
             Some(bridge) => {
+                if !bridge.publisher.is_connected() {
+                    self.deliver(&delivery);
+                    return;
+                }
                 let text = serde_json::to_string(&delivery).expect("a delivery serializes");
                 let published: Result<i64, _> = bridge
                     .publisher

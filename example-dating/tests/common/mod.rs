@@ -1,7 +1,9 @@
 //! A harness for black-box tests: an app on an in-memory database, signed calls, logins.
 #![allow(dead_code, unreachable_pub)]
 
+use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
+use std::time::Duration;
 
 use example_dating::auth::sms::{LogSender, SmsSender};
 use example_dating::client::{self, Signer};
@@ -353,5 +355,60 @@ where
     server.execute_unprepared(&drop).await.unwrap();
     if let Err(panic) = result {
         std::panic::resume_unwind(panic.into_panic());
+    }
+}
+
+/// A redis-server of this test's own, on a free port.
+pub struct OwnRedis {
+    pub port: u16,
+    child: Child,
+}
+
+impl OwnRedis {
+    pub fn start(port: u16) -> std::io::Result<OwnRedis> {
+        let child = Command::new("redis-server")
+            .args([
+                "--port",
+                &port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()?;
+        // Wait (bounded) until it accepts connections.
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            if std::time::Instant::now() > deadline {
+                return Err(std::io::Error::other(
+                    "redis-server did not start listening",
+                ));
+            }
+            std::thread::yield_now();
+        }
+        Ok(OwnRedis { port, child })
+    }
+
+    pub fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+impl Drop for OwnRedis {
+    fn drop(&mut self) {
+        self.stop();
     }
 }
