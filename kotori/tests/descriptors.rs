@@ -3,47 +3,13 @@
 //!
 //! Its own test binary: it lowers this process's descriptor limit.
 
+mod common;
 mod net;
 
-use std::sync::{Arc, Mutex, OnceLock};
-
+use common::captured_log;
 use kotori::Kotori;
 use net::{BOUND, get, http1, start, text};
 use tokio::net::TcpStream;
-
-/// The log of this binary, captured.
-#[derive(Clone, Default)]
-struct LogBuffer(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for LogBuffer {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl LogBuffer {
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
-    }
-}
-
-fn captured_log() -> LogBuffer {
-    static LOG: OnceLock<LogBuffer> = OnceLock::new();
-    LOG.get_or_init(|| {
-        let log = LogBuffer::default();
-        let writer = log.clone();
-        tracing_subscriber::fmt()
-            .with_writer(move || writer.clone())
-            .with_ansi(false)
-            .init();
-        log
-    })
-    .clone()
-}
 
 /// The waits the server announced, in order.
 fn backoffs(log: &str) -> Vec<u64> {

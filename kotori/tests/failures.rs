@@ -6,7 +6,7 @@ mod common;
 use std::time::Duration;
 
 use bytes::Bytes;
-use common::{Trace, after};
+use common::{Trace, after, captured_log};
 use kotori::{Ctx, Form, Kotori, Rejection};
 use serde::Deserialize;
 
@@ -237,7 +237,7 @@ async fn a_raw_guard_reading_an_unread_body_gets_a_generic_500_and_the_log_says_
         .await;
     assert_eq!(res.status(), 500);
     assert_eq!(res.text(), "Internal Server Error");
-    let logged = String::from_utf8(log.0.lock().unwrap().clone()).unwrap();
+    let logged = log.text();
     let line = logged
         .lines()
         .find(|l| l.contains("unread-body-1"))
@@ -299,36 +299,6 @@ async fn malformed_json_and_query_are_400_naming_the_problem() {
     assert!(res.text().starts_with("bad query string"), "{}", res.text());
 }
 
-/// A writer the log goes to, shared with the test.
-#[derive(Clone, Default)]
-struct LogBuffer(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
-
-impl std::io::Write for LogBuffer {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-/// The log of this test binary: installed once, globally, because tracing caches per call site
-/// whether anyone listens, and a per-thread subscriber would race with the other tests.
-fn captured_log() -> LogBuffer {
-    static LOG: std::sync::OnceLock<LogBuffer> = std::sync::OnceLock::new();
-    LOG.get_or_init(|| {
-        let log = LogBuffer::default();
-        let writer = log.clone();
-        tracing_subscriber::fmt()
-            .with_writer(move || writer.clone())
-            .with_ansi(false)
-            .init();
-        log
-    })
-    .clone()
-}
-
 #[tokio::test]
 async fn a_panic_is_logged_with_the_request_id_and_its_message() {
     let log = captured_log();
@@ -341,7 +311,7 @@ async fn a_panic_is_logged_with_the_request_id_and_its_message() {
         .await;
     assert_eq!(res.status(), 500);
     assert!(!res.text().contains("secret"));
-    let logged = String::from_utf8(log.0.lock().unwrap().clone()).unwrap();
+    let logged = log.text();
     let line = logged
         .lines()
         .find(|l| l.contains("req-42"))

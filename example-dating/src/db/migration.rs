@@ -106,6 +106,22 @@ const INDEXES: &[IndexSpec] = &[
     ("ux_operator_name", "operator", &["name"], true),
 ];
 
+/// Creates each index of `specs`.
+async fn create_indexes(manager: &SchemaManager<'_>, specs: &[IndexSpec]) -> Result<(), DbErr> {
+    for (name, table, columns, unique) in specs {
+        let mut index = Index::create();
+        index.name(*name).table(Alias::new(*table));
+        for column in *columns {
+            index.col(Alias::new(*column));
+        }
+        if *unique {
+            index.unique();
+        }
+        manager.create_index(index).await?;
+    }
+    Ok(())
+}
+
 mod m20261121_000001_initial {
     use super::*;
 
@@ -148,17 +164,7 @@ mod m20261121_000001_initial {
             for table in tables {
                 manager.create_table(table).await?;
             }
-            for (name, table, columns, unique) in INDEXES {
-                let mut index = Index::create();
-                index.name(*name).table(Alias::new(*table));
-                for column in *columns {
-                    index.col(Alias::new(*column));
-                }
-                if *unique {
-                    index.unique();
-                }
-                manager.create_index(index).await?;
-            }
+            create_indexes(manager, INDEXES).await?;
             Ok(())
         }
 
@@ -278,17 +284,7 @@ mod m20261122_000003_trust_and_safety {
             ] {
                 manager.create_table(table).await?;
             }
-            for (name, table, columns, unique) in INDEXES {
-                let mut index = Index::create();
-                index.name(*name).table(Alias::new(*table));
-                for column in *columns {
-                    index.col(Alias::new(*column));
-                }
-                if *unique {
-                    index.unique();
-                }
-                manager.create_index(index).await?;
-            }
+            create_indexes(manager, INDEXES).await?;
             let columns = [
                 (
                     "danmaku",

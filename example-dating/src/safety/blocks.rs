@@ -12,7 +12,6 @@ use crate::auth::Caller;
 use crate::clock;
 use crate::codes::{self, AppError};
 use crate::db::entity::safety::block;
-use crate::db::entity::users::user_info;
 use crate::envelope::ok;
 use crate::paging::Page;
 use crate::params::Params;
@@ -88,11 +87,7 @@ pub async fn add(
     if user_id == caller.user_id {
         return Err(codes::malformed("user_id", "you cannot block yourself"));
     }
-    let exists = user_info::Entity::find_by_id(user_id)
-        .one(&state.db)
-        .await?
-        .is_some_and(|u| u.deleted_at.is_none());
-    if !exists {
+    if !crate::users::exists(&state.db, user_id).await? {
         return Err(codes::not_found());
     }
     let row = block::ActiveModel {

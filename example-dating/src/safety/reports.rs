@@ -9,7 +9,6 @@ use crate::clock;
 use crate::codes::{self, AppError};
 use crate::db::entity::chat::message;
 use crate::db::entity::safety::report;
-use crate::db::entity::users::user_info;
 use crate::envelope::ok;
 use crate::params::Params;
 use crate::state::AppState;
@@ -55,11 +54,7 @@ pub async fn create(
         return Err(codes::malformed("detail", "at most 500 characters"));
     }
     let msg_id = params.parse_optional::<i64>("msg_id")?;
-    let exists = user_info::Entity::find_by_id(user_id)
-        .one(&state.db)
-        .await?
-        .is_some_and(|u| u.deleted_at.is_none());
-    if !exists {
+    if !crate::users::exists(&state.db, user_id).await? {
         return Err(codes::not_found());
     }
     if let Some(msg_id) = msg_id {

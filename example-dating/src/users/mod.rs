@@ -39,6 +39,12 @@ pub fn can_see(viewer: i64, user: &user_info::Model, is_contact: bool) -> bool {
         || (!user.banned && (user.authority == 1 || (user.authority == 2 && is_contact)))
 }
 
+/// Whether `user_id` names an account that exists and was not erased.
+pub async fn exists(db: &impl ConnectionTrait, user_id: i64) -> Result<bool, AppError> {
+    let user = user_info::Entity::find_by_id(user_id).one(db).await?;
+    Ok(user.is_some_and(|u| u.deleted_at.is_none()))
+}
+
 /// The users with these ids, by id, in one query (lists show the people they mention).
 pub async fn by_id(
     db: &impl ConnectionTrait,
