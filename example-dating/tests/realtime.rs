@@ -331,6 +331,26 @@ async fn two_instances_deliver_and_close_through_redis() {
     let delivered = delivered.expect("a message sent on instance two reaches instance one");
     assert_eq!(delivered["data"]["content"], "across");
 
+    // A sixth connection, on the other instance, replaces the oldest (this one's first).
+    let (_, addr_two) = (0, serve(&two).await);
+    let mut more = Vec::new();
+    for i in 0..5 {
+        let addr = if i % 2 == 0 { addr_two } else { addr_one };
+        more.push(
+            open(addr, &signed(&one, "/api/ws", &[], Some(&alice)))
+                .await
+                .unwrap(),
+        );
+    }
+    let replaced = loop {
+        let event = next_event(&mut socket).await;
+        if event["type"] == "bye" {
+            break event;
+        }
+    };
+    assert_eq!(replaced["data"]["reason"], "replaced");
+    let mut socket = more.remove(0);
+
     let admin = two.operator("admin", "admin", &["users:ban"]).await;
     let res = two
         .manage(
@@ -341,13 +361,17 @@ async fn two_instances_deliver_and_close_through_redis() {
         )
         .await;
     assert_eq!(code(&res), 0);
-    let bye = loop {
-        let event = next_event(&mut socket).await;
-        if event["type"] == "bye" {
-            break event;
-        }
-    };
-    assert_eq!(bye["data"]["reason"], "banned");
+    // The ban ends the user's sockets on both instances.
+    let mut on_one = more.remove(0);
+    for socket in [&mut socket, &mut on_one] {
+        let bye = loop {
+            let event = next_event(socket).await;
+            if event["type"] == "bye" {
+                break event;
+            }
+        };
+        assert_eq!(bye["data"]["reason"], "banned");
+    }
     let store = example_dating::store::RedisStore::connect(&redis_url, &prefix)
         .await
         .unwrap();

@@ -19,7 +19,7 @@ use tokio::sync::{mpsc, watch};
 
 /// Events a connection's queue holds before it counts as stuck.
 pub const QUEUE: usize = 256;
-/// Connections one user may hold on one instance; a sixth closes the oldest (`replaced`).
+/// Connections one user may hold, across instances; a sixth closes the oldest (`replaced`).
 pub const MAX_CONNECTIONS: usize = 5;
 
 /// Where an event goes.
@@ -31,6 +31,11 @@ pub enum Route {
     Live(i64),
     /// Ends every connection of a user, after a `bye` with this reason.
     Close(i64, String),
+    /// A connection of a user opened (`instance:connection`): every instance keeps the same
+    /// order of them, so they agree on which is the oldest.
+    Opened(i64, String),
+    /// A connection of a user ended.
+    Closed(i64, String),
 }
 
 /// An event and its route, as it crosses instances.
@@ -76,12 +81,16 @@ struct Conn {
 struct Local {
     conns: HashMap<u64, Conn>,
     by_user: HashMap<i64, Vec<u64>>,
+    /// Every instance's connections of each user, oldest first (`instance:connection`).
+    everywhere: HashMap<i64, std::collections::VecDeque<String>>,
 }
 
 /// The hub of one instance.
 pub struct Hub {
     local: Mutex<Local>,
     next_id: AtomicU64,
+    /// This instance, in connection keys.
+    instance: String,
     redis: Option<Bridge>,
 }
 
@@ -105,6 +114,7 @@ impl Hub {
         Arc::new(Hub {
             local: Mutex::default(),
             next_id: AtomicU64::new(1),
+            instance: crate::random::hex_token(8),
             redis: None,
         })
     }
@@ -142,6 +152,7 @@ impl Hub {
         let hub = Arc::new(Hub {
             local: Mutex::default(),
             next_id: AtomicU64::new(1),
+            instance: crate::random::hex_token(8),
             redis: Some(Bridge {
                 publisher,
                 channel: channel.clone(),
@@ -175,32 +186,29 @@ impl Hub {
     }
 
     /// Registers a connection of `user`, who hides `hidden` (blocks both ways). A connection
-    /// past [`MAX_CONNECTIONS`] on this instance closes the user's oldest with `replaced`.
-    pub fn register(&self, user: i64, hidden: HashSet<i64>) -> Connection {
+    /// past [`MAX_CONNECTIONS`] — on any instance — closes the user's oldest with `replaced`.
+    pub async fn register(&self, user: i64, hidden: HashSet<i64>) -> Connection {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let (tx, events) = mpsc::channel(QUEUE);
         let (close, closing) = watch::channel(None);
         let lagged = Arc::new(Mutex::new(HashMap::new()));
-        let mut local = lock(&self.local);
-        local.conns.insert(
-            id,
-            Conn {
-                user,
-                tx,
-                close,
-                lives: HashSet::new(),
-                lagged: Arc::clone(&lagged),
-                hidden,
-            },
-        );
-        let mine = local.by_user.entry(user).or_default();
-        mine.push(id);
-        if mine.len() > MAX_CONNECTIONS {
-            let oldest = mine.remove(0);
-            if let Some(conn) = local.conns.get(&oldest) {
-                let _ = conn.close.send(Some((1000, "replaced".into())));
-            }
+        {
+            let mut local = lock(&self.local);
+            local.conns.insert(
+                id,
+                Conn {
+                    user,
+                    tx,
+                    close,
+                    lives: HashSet::new(),
+                    lagged: Arc::clone(&lagged),
+                    hidden,
+                },
+            );
+            local.by_user.entry(user).or_default().push(id);
         }
+        let opened = Route::Opened(user, self.key(id));
+        self.publish(opened, Value::Null, None).await;
         Connection {
             id,
             events,
@@ -209,17 +217,27 @@ impl Hub {
         }
     }
 
-    /// Forgets a connection that ended.
-    pub fn unregister(&self, id: u64) {
-        let mut local = lock(&self.local);
-        if let Some(conn) = local.conns.remove(&id) {
+    fn key(&self, id: u64) -> String {
+        format!("{}:{id}", self.instance)
+    }
+
+    /// Forgets a connection that ended, here and (announced) everywhere.
+    pub async fn unregister(&self, id: u64) {
+        let user = {
+            let mut local = lock(&self.local);
+            let Some(conn) = local.conns.remove(&id) else {
+                return;
+            };
             if let Some(ids) = local.by_user.get_mut(&conn.user) {
                 ids.retain(|&c| c != id);
                 if ids.is_empty() {
                     local.by_user.remove(&conn.user);
                 }
             }
-        }
+            conn.user
+        };
+        self.publish(Route::Closed(user, self.key(id)), Value::Null, None)
+            .await;
     }
 
     /// Subscribes a connection to a live's danmaku.
@@ -271,6 +289,28 @@ impl Hub {
     fn deliver(&self, delivery: &Delivery) {
         let mut local = lock(&self.local);
         match &delivery.route {
+            Route::Opened(user, key) => {
+                let all = local.everywhere.entry(*user).or_default();
+                all.push_back(key.clone());
+                if all.len() > MAX_CONNECTIONS {
+                    let oldest = all.pop_front().expect("more than five");
+                    // Only the instance holding the oldest closes it.
+                    let mine = oldest
+                        .strip_prefix(&format!("{}:", self.instance))
+                        .and_then(|id| id.parse::<u64>().ok());
+                    if let Some(conn) = mine.and_then(|id| local.conns.get(&id)) {
+                        let _ = conn.close.send(Some((1000, "replaced".into())));
+                    }
+                }
+            }
+            Route::Closed(user, key) => {
+                if let Some(all) = local.everywhere.get_mut(user) {
+                    all.retain(|k| k != key);
+                    if all.is_empty() {
+                        local.everywhere.remove(user);
+                    }
+                }
+            }
             Route::Close(user, reason) => {
                 for id in local.by_user.get(user).cloned().unwrap_or_default() {
                     if let Some(conn) = local.conns.get(&id) {

@@ -42,10 +42,10 @@ pub async fn ws(
         .max_message_size(MAX_FRAME)
         .max_frame_size(MAX_FRAME)
         .on_upgrade(move |socket| async move {
-            let conn = state.hub.register(user, hidden);
+            let conn = state.hub.register(user, hidden).await;
             let id = conn.id;
             serve_socket(&state, conn, socket).await;
-            state.hub.unregister(id);
+            state.hub.unregister(id).await;
         }))
 }
 
@@ -159,7 +159,8 @@ struct Registered {
 
 impl Drop for Registered {
     fn drop(&mut self) {
-        self.hub.unregister(self.conn.id);
+        let (hub, id) = (Arc::clone(&self.hub), self.conn.id);
+        tokio::spawn(async move { hub.unregister(id).await });
     }
 }
 
@@ -177,7 +178,7 @@ pub async fn events(
         }
     }
     let hidden = blocks::hidden_from(&state.db, caller.user_id).await?;
-    let conn = state.hub.register(caller.user_id, hidden);
+    let conn = state.hub.register(caller.user_id, hidden).await;
     if let Some(live_id) = live_id {
         state.hub.subscribe(conn.id, live_id);
     }
