@@ -250,10 +250,61 @@ fn main() {
             let _ = writeln!(out, "\n{notes}");
         }
     }
+    live(&mut out);
     goals(&mut out, instr.as_ref());
     let path = root().join("docs/src/benchmarks.md");
     std::fs::write(&path, out).expect("docs/src is writable");
     println!("wrote {}", path.display());
+}
+
+/// One live, many viewers (`benches/load/live.sh`): delivery latency per danmaku rate.
+fn live(out: &mut String) {
+    let Ok(text) = std::fs::read_to_string(root().join("target/load/live.jsonl")) else {
+        return;
+    };
+    let rows: Vec<Value> = text
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
+    let _ = writeln!(out, "\n## One live, many viewers (WebSocket)\n");
+    let _ = writeln!(
+        out,
+        "`benches/load/live.sh`: viewers subscribed to one live over WebSocket, danmaku posted \
+         through the signed API at each rate; latency from the sender's code-0 response to each \
+         viewer's receipt. Server(s) on core 0, the driver on core 1.\n"
+    );
+    let _ = writeln!(
+        out,
+        "| instances | viewers | danmaku/s | deliveries expected | delivered | dropped | p50 | p99 | max | server CPU | server RSS |"
+    );
+    let _ = writeln!(out, "|---|---|---|---|---|---|---|---|---|---|---|");
+    for row in rows.iter().filter(|r| r.get("rate").is_some()) {
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} | {} | {} | {:.1} ms | {:.1} ms | {:.1} ms | {:.2} s | {} MB |",
+            row["instances"],
+            row["viewers"],
+            row["rate"],
+            row["expected"],
+            row["delivered"],
+            row["dropped"],
+            row["p50_ms"].as_f64().unwrap_or(0.0),
+            row["p99_ms"].as_f64().unwrap_or(0.0),
+            row["max_ms"].as_f64().unwrap_or(0.0),
+            row["server_cpu_s"].as_f64().unwrap_or(0.0),
+            row["server_rss_mb"],
+        );
+    }
+    for row in rows.iter().filter(|r| r.get("capacity_per_sec").is_some()) {
+        let _ = writeln!(
+            out,
+            "\nCapacity of one room with {} instance(s) (the highest rate with p99 ≤ 100 ms): {} danmaku/s.",
+            row["instances"],
+            row["capacity_per_sec"]
+                .as_u64()
+                .map_or("below the lowest rate tried".to_owned(), |c| c.to_string())
+        );
+    }
 }
 
 /// The goals of the benches issue, each with the number that decides it.

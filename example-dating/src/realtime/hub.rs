@@ -143,6 +143,8 @@ impl Hub {
         let settle = std::time::Duration::from_secs(2);
         let _ = tokio::time::timeout(settle, publisher.wait_for_connect()).await;
         let subscriber = Builder::from_config(config)
+            // Room for bursts (a thousand viewers connecting at once announce themselves).
+            .with_performance_config(|perf| perf.broadcast_channel_capacity = 65_536)
             .set_policy(policy)
             .build_subscriber_client()
             .map_err(|e| e.to_string())?;
@@ -161,7 +163,17 @@ impl Hub {
         let weak = Arc::downgrade(&hub);
         let mut messages = subscriber.message_rx();
         tokio::spawn(async move {
-            while let Ok(message) = messages.recv().await {
+            loop {
+                let message = match messages.recv().await {
+                    Ok(message) => message,
+                    // A burst larger than the client's buffer: those events are lost (clients
+                    // catch up from the history), the subscription goes on.
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(missed)) => {
+                        tracing::warn!(missed, "real-time fan-out fell behind; events dropped");
+                        continue;
+                    }
+                    Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+                };
                 let Some(hub) = weak.upgrade() else { return };
                 let Some(text) = message.value.as_str() else {
                     continue;
