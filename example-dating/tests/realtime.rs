@@ -201,6 +201,33 @@ async fn messages_danmaku_and_frames_over_a_websocket() {
         (Some("danmaku"), Some("加油"))
     );
 
+    // A block made while the socket is open stops Bob's danmaku at once.
+    let res = t
+        .call(
+            Method::POST,
+            "/api/me/blocks/add",
+            &[("user_id", &bob_id.to_string())],
+            Some(&alice),
+        )
+        .await;
+    assert_eq!(code(&res), 0);
+    t.call(
+        Method::POST,
+        &format!("/api/live/{live}/danmaku"),
+        &[("content", "blocked")],
+        Some(&bob),
+    )
+    .await;
+    socket
+        .send(Message::text(r#"{"type":"ping"}"#))
+        .await
+        .unwrap();
+    assert_eq!(
+        next_event(&mut socket).await["type"],
+        "pong",
+        "no danmaku crossed the block"
+    );
+
     // A frame over 4 KiB closes the socket.
     socket.send(Message::text("x".repeat(5000))).await.unwrap();
     let closing = tokio::time::timeout(BOUND, socket.next()).await.unwrap();
@@ -330,6 +357,49 @@ async fn two_instances_deliver_and_close_through_redis() {
     }
     let delivered = delivered.expect("a message sent on instance two reaches instance one");
     assert_eq!(delivered["data"]["content"], "across");
+
+    // Server-Sent Events across instances too.
+    let path = signed(&one, "/api/events", &[], Some(&alice));
+    let stream = tokio::net::TcpStream::connect(addr_one).await.unwrap();
+    let (mut sse, conn) =
+        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
+            .await
+            .unwrap();
+    tokio::spawn(conn);
+    let req = http::Request::get(path)
+        .header("host", "x")
+        .body(http_body_util::Full::new(bytes::Bytes::new()))
+        .unwrap();
+    let mut body = sse.send_request(req).await.unwrap().into_body();
+    let res = two
+        .call(
+            Method::POST,
+            &format!("/api/users/{alice_id}/messages"),
+            &[("msg_type", "text"), ("content", "over sse, across")],
+            Some(&bob),
+        )
+        .await;
+    assert_eq!(code(&res), 0);
+    let mut seen = String::new();
+    tokio::time::timeout(BOUND, async {
+        use http_body_util::BodyExt;
+        while !seen.contains("over sse, across") {
+            if let Ok(data) = body.frame().await.unwrap().unwrap().into_data() {
+                seen.push_str(std::str::from_utf8(&data).unwrap());
+            }
+        }
+    })
+    .await
+    .expect("the message sent on instance two reaches an SSE stream on instance one");
+    drop(body);
+    // The socket got the same message.
+    let again = loop {
+        let event = next_event(&mut socket).await;
+        if event["data"]["content"] == "over sse, across" {
+            break event;
+        }
+    };
+    assert_eq!(again["type"], "message");
 
     // A sixth connection, on the other instance, replaces the oldest (this one's first).
     let (_, addr_two) = (0, serve(&two).await);

@@ -36,6 +36,9 @@ pub enum Route {
     Opened(i64, String),
     /// A connection of a user ended.
     Closed(i64, String),
+    /// A block between two users began (`true`) or ended: their open connections stop (or
+    /// start again) passing each other's events.
+    Blocked(i64, i64, bool),
 }
 
 /// An event and its route, as it crosses instances.
@@ -312,6 +315,22 @@ impl Hub {
                         .and_then(|id| id.parse::<u64>().ok());
                     if let Some(conn) = mine.and_then(|id| local.conns.get(&id)) {
                         let _ = conn.close.send(Some((1000, "replaced".into())));
+                    }
+                }
+            }
+            Route::Blocked(a, b, blocked) => {
+                for conn in local.conns.values_mut() {
+                    let other = if conn.user == *a {
+                        *b
+                    } else if conn.user == *b {
+                        *a
+                    } else {
+                        continue;
+                    };
+                    if *blocked {
+                        conn.hidden.insert(other);
+                    } else {
+                        conn.hidden.remove(&other);
                     }
                 }
             }

@@ -15,6 +15,7 @@ use crate::db::entity::safety::block;
 use crate::envelope::ok;
 use crate::paging::Page;
 use crate::params::Params;
+use crate::realtime::Route;
 use crate::state::AppState;
 use crate::users::public_profile;
 
@@ -109,6 +110,9 @@ pub async fn add(
         )
         .exec_without_returning(&state.db)
         .await?;
+    // Open connections of both stop passing each other's events at once.
+    let route = Route::Blocked(caller.user_id, user_id, true);
+    state.hub.publish(route, Value::Null, None).await;
     Ok(ok(json!({})))
 }
 
