@@ -52,8 +52,8 @@ fn signer() -> Signer {
     })
 }
 
-/// Logs a new user in: its token.
-async fn login(sender: &mut Sender, signer: &Signer, phone: String) -> String {
+/// Logs a new user in: its token and id.
+async fn login(sender: &mut Sender, signer: &Signer, phone: String) -> (String, i64) {
     let path = "/api/auth/sendsms";
     let params = [("phone".into(), phone.clone())];
     let sent = call(
@@ -80,10 +80,11 @@ async fn login(sender: &mut Sender, signer: &Signer, phone: String) -> String {
         ),
     )
     .await;
-    login["data"]["token"]
+    let token = login["data"]["token"]
         .as_str()
         .unwrap_or_else(|| panic!("login: {login}"))
-        .to_owned()
+        .to_owned();
+    (token, login["data"]["user_id"].as_i64().expect("a user id"))
 }
 
 fn cpu_and_rss(pid: &str) -> (f64, u64) {
@@ -176,14 +177,19 @@ fn main() {
         let sent_at: Arc<Vec<AtomicU64>> = Arc::new((0..max_seq).map(|_| AtomicU64::new(0)).collect());
         let latencies: Arc<Mutex<Vec<u32>>> = Arc::default();
         let received = Arc::new(AtomicU64::new(0));
+        // Chat: one sender, one receiver, at a low rate, after the danmaku.
+        const CHATS: usize = 200;
+        let chat_sent: Arc<Vec<AtomicU64>> = Arc::new((0..CHATS).map(|_| AtomicU64::new(0)).collect());
+        let chat_latencies: Arc<Mutex<Vec<u32>>> = Arc::default();
         let dropped = Arc::new(AtomicU64::new(0));
         let mut ready = Vec::new();
-        for (i, token) in tokens.iter().enumerate() {
+        for (i, (token, _)) in tokens.iter().enumerate() {
             let addr = addrs[i % addrs.len()].clone();
             let params = signer.sign(&Method::GET, "/api/ws", &[], Some(token));
             let url = format!("ws://{addr}/api/ws?{}", encode(&params));
             let (sent_at, latencies, received, dropped) =
                 (Arc::clone(&sent_at), Arc::clone(&latencies), Arc::clone(&received), Arc::clone(&dropped));
+            let (chat_sent, chat_latencies) = (Arc::clone(&chat_sent), Arc::clone(&chat_latencies));
             let (up, is_up) = tokio::sync::oneshot::channel();
             tokio::spawn(async move {
                 let (mut socket, _) = tokio_tungstenite::connect_async(url).await.expect("the upgrade");
@@ -210,6 +216,15 @@ fn main() {
                             received.fetch_add(1, Ordering::Relaxed);
                             if mine.len() >= 256 {
                                 latencies.lock().await.append(&mut mine);
+                            }
+                        }
+                        Some("message") => {
+                            let now = start.elapsed().as_micros() as u64;
+                            let n: Option<usize> = event["data"]["content"].as_str().and_then(|c| c.strip_prefix("chat:")).and_then(|n| n.parse().ok());
+                            if let Some(n) = n.filter(|n| *n < chat_sent.len()) {
+                                let sent = chat_sent[n].load(Ordering::Acquire);
+                                let waited = now.saturating_sub(if sent == 0 { now } else { sent });
+                                chat_latencies.lock().await.push(waited as u32);
                             }
                         }
                         Some("bye") | Some("error") => {
@@ -246,7 +261,7 @@ fn main() {
             let first = seq;
             let mut tasks = Vec::new();
             for s in 0..senders {
-                let (signer, addr, token, sent_at) = (signer.clone(), addrs[0].clone(), tokens[0].clone(), Arc::clone(&sent_at));
+                let (signer, addr, token, sent_at) = (signer.clone(), addrs[0].clone(), tokens[0].0.clone(), Arc::clone(&sent_at));
                 let mine: Vec<usize> = (first..first + total).filter(|n| n % senders == s).collect();
                 tasks.push(tokio::spawn(async move {
                     let mut sender = connect(&addr).await;
@@ -298,6 +313,35 @@ fn main() {
             if p99 > 100.0 {
                 break;
             }
+        }
+        // Chat at 20 messages a second, from the first viewer to the second (on the other
+        // instance when there are two).
+        {
+            let mut sender = connect(&addrs[0]).await;
+            let (token, to) = (tokens[0].0.clone(), tokens[1 % tokens.len()].1);
+            let path = format!("/api/users/{to}/messages");
+            let mut ticker = tokio::time::interval(Duration::from_millis(50));
+            for n in 0..CHATS {
+                ticker.tick().await;
+                let params = [("msg_type".into(), "text".to_owned()), ("content".into(), format!("chat:{n}"))];
+                let res = call(&mut sender, request(Method::POST, &path, &signer.sign(&Method::POST, &path, &params, Some(&token)))).await;
+                if res["code"] != 0 {
+                    eprintln!("chat {n} refused: {res}");
+                }
+                chat_sent[n].store(start.elapsed().as_micros() as u64, Ordering::Release);
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            let mut all = std::mem::take(&mut *chat_latencies.lock().await);
+            all.sort_unstable();
+            let row = json!({
+                "chat_messages": CHATS,
+                "chat_delivered": all.len(),
+                "chat_p50_ms": percentile(&all, 0.50),
+                "chat_p99_ms": percentile(&all, 0.99),
+                "chat_max_ms": percentile(&all, 1.0),
+                "instances": addrs.len(),
+            });
+            println!("{row}");
         }
         let capacity = out.iter().filter(|r| r["p99_ms"].as_f64().unwrap_or(f64::MAX) <= 100.0).filter_map(|r| r["rate"].as_u64()).max();
         println!("{}", json!({ "capacity_per_sec": capacity, "instances": addrs.len() }));

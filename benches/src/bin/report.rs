@@ -271,7 +271,10 @@ fn live(out: &mut String) {
         out,
         "`benches/load/live.sh`: viewers subscribed to one live over WebSocket, danmaku posted \
          through the signed API at each rate; latency from the sender's code-0 response to each \
-         viewer's receipt. Server(s) on core 0, the driver on core 1.\n"
+         viewer's receipt (a delivery that reached the viewer before the sender had its answer \
+         counts as 0 ms: the event is published before the response is written). Server(s) on \
+         core 0, the driver on core 1; server CPU is the user and system time of the server \
+         process(es) during the step.\n"
     );
     let _ = writeln!(
         out,
@@ -293,6 +296,18 @@ fn live(out: &mut String) {
             row["max_ms"].as_f64().unwrap_or(0.0),
             row["server_cpu_s"].as_f64().unwrap_or(0.0),
             row["server_rss_mb"],
+        );
+    }
+    for row in rows.iter().filter(|r| r.get("chat_p99_ms").is_some()) {
+        let _ = writeln!(
+            out,
+            "\nChat with {} instance(s), one sender and one receiver, 20 messages/s: {} of {} delivered, p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms.",
+            row["instances"],
+            row["chat_delivered"],
+            row["chat_messages"],
+            row["chat_p50_ms"].as_f64().unwrap_or(0.0),
+            row["chat_p99_ms"].as_f64().unwrap_or(0.0),
+            row["chat_max_ms"].as_f64().unwrap_or(0.0),
         );
     }
     for row in rows.iter().filter(|r| r.get("capacity_per_sec").is_some()) {
