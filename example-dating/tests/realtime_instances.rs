@@ -1,0 +1,282 @@
+//! API.md §10 across instances: two example-datings sharing a real Redis deliver to each
+//! other's connections, agree on the oldest connection, end a banned user's sockets everywhere,
+//! and resume delivery by themselves after Redis comes back.
+
+mod common;
+mod sockets;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::{TestApp, code, data};
+use futures_util::{SinkExt, StreamExt};
+use http::Method;
+use serde_json::Value;
+use sockets::{BOUND, next_event, open, serve, signed};
+use tokio_tungstenite::tungstenite::Message;
+
+/// Two instances share a real Redis: a message sent on one reaches a socket on the other, and
+/// a ban on one ends the user's socket on the other.
+#[tokio::test]
+async fn two_instances_deliver_and_close_through_redis() {
+    let Some(redis_url) = common::service_url("KOTORI_TEST_REDIS_URL", "two_instances_deliver...")
+    else {
+        return;
+    };
+    let prefix = format!(
+        "kotori-test:{}:{}:rt:",
+        std::process::id(),
+        example_dating::random::hex_token(4)
+    );
+    let file = std::env::temp_dir().join(format!(
+        "kotori-rt-{}-{}.sqlite",
+        std::process::id(),
+        example_dating::random::hex_token(4)
+    ));
+    let db_url = format!("sqlite://{}?mode=rwc", file.display());
+    let instance = async || {
+        let store = Arc::new(
+            example_dating::store::RedisStore::connect(&redis_url, &prefix)
+                .await
+                .unwrap(),
+        );
+        let hub = example_dating::realtime::Hub::with_redis(&redis_url, &prefix)
+            .await
+            .unwrap();
+        let sms = Arc::new(example_dating::auth::sms::LogSender { show_code: true });
+        let t = TestApp::with_parts(common::config(), &db_url, store, sms, hub).await;
+        let addr = serve(&t).await;
+        (t, addr)
+    };
+    let (one, addr_one) = instance().await;
+    let (two, _) = instance().await;
+    let (alice, alice_id) = one.user("18900000071").await;
+    let (bob, _) = one.user("18900000072").await;
+    let mut socket = open(addr_one, &signed(&one, "/api/ws", &[], Some(&alice)))
+        .await
+        .unwrap();
+    // The subscription of instance one may still be settling: ping until it answers.
+    socket
+        .send(Message::text(r#"{"type":"ping"}"#))
+        .await
+        .unwrap();
+    assert_eq!(next_event(&mut socket).await["type"], "pong");
+    let mut delivered = None;
+    for _ in 0..50 {
+        let res = two
+            .call(
+                Method::POST,
+                &format!("/api/users/{alice_id}/messages"),
+                &[("msg_type", "text"), ("content", "across")],
+                Some(&bob),
+            )
+            .await;
+        assert_eq!(code(&res), 0);
+        if let Ok(Some(Ok(Message::Text(text)))) =
+            tokio::time::timeout(Duration::from_millis(200), socket.next()).await
+        {
+            delivered = Some(serde_json::from_str::<Value>(text.as_str()).unwrap());
+            break;
+        }
+    }
+    let delivered = delivered.expect("a message sent on instance two reaches instance one");
+    assert_eq!(delivered["data"]["content"], "across");
+
+    // Server-Sent Events across instances too.
+    let path = signed(&one, "/api/events", &[], Some(&alice));
+    let stream = tokio::net::TcpStream::connect(addr_one).await.unwrap();
+    let (mut sse, conn) =
+        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
+            .await
+            .unwrap();
+    tokio::spawn(conn);
+    let req = http::Request::get(path)
+        .header("host", "x")
+        .body(http_body_util::Full::new(bytes::Bytes::new()))
+        .unwrap();
+    let mut body = sse.send_request(req).await.unwrap().into_body();
+    let res = two
+        .call(
+            Method::POST,
+            &format!("/api/users/{alice_id}/messages"),
+            &[("msg_type", "text"), ("content", "over sse, across")],
+            Some(&bob),
+        )
+        .await;
+    assert_eq!(code(&res), 0);
+    let mut seen = String::new();
+    tokio::time::timeout(BOUND, async {
+        use http_body_util::BodyExt;
+        while !seen.contains("over sse, across") {
+            if let Ok(data) = body.frame().await.unwrap().unwrap().into_data() {
+                seen.push_str(std::str::from_utf8(&data).unwrap());
+            }
+        }
+    })
+    .await
+    .expect("the message sent on instance two reaches an SSE stream on instance one");
+    drop(body);
+    // The socket got the same message.
+    let again = loop {
+        let event = next_event(&mut socket).await;
+        if event["data"]["content"] == "over sse, across" {
+            break event;
+        }
+    };
+    assert_eq!(again["type"], "message");
+
+    // A sixth connection, on the other instance, replaces the oldest (this one's first).
+    let (_, addr_two) = (0, serve(&two).await);
+    let mut more = Vec::new();
+    for i in 0..5 {
+        let addr = if i % 2 == 0 { addr_two } else { addr_one };
+        more.push(
+            open(addr, &signed(&one, "/api/ws", &[], Some(&alice)))
+                .await
+                .unwrap(),
+        );
+    }
+    let replaced = loop {
+        let event = next_event(&mut socket).await;
+        if event["type"] == "bye" {
+            break event;
+        }
+    };
+    assert_eq!(replaced["data"]["reason"], "replaced");
+    let mut socket = more.remove(0);
+
+    let admin = two.operator("admin", "admin", &["users:ban"]).await;
+    let res = two
+        .manage(
+            Method::POST,
+            &format!("/manage/dating/admin/api/users/{alice_id}/ban.json"),
+            &[("reason", "spam")],
+            Some(&admin),
+        )
+        .await;
+    assert_eq!(code(&res), 0);
+    // The ban ends the user's sockets on both instances.
+    let mut on_one = more.remove(0);
+    for socket in [&mut socket, &mut on_one] {
+        let bye = loop {
+            let event = next_event(socket).await;
+            if event["type"] == "bye" {
+                break event;
+            }
+        };
+        assert_eq!(bye["data"]["reason"], "banned");
+    }
+    let store = example_dating::store::RedisStore::connect(&redis_url, &prefix)
+        .await
+        .unwrap();
+    store.clear().await.unwrap();
+    let _ = std::fs::remove_file(&file);
+}
+
+/// Redis dies mid-conversation: the message written meanwhile is in the database (and reaches
+/// its recipient later through `after_id`), and delivery across instances resumes by itself.
+#[tokio::test]
+async fn delivery_resumes_after_redis_comes_back() {
+    if common::service_url("KOTORI_TEST_REDIS_URL", "delivery_resumes_after_redis...").is_none() {
+        return;
+    }
+    let port = common::free_port();
+    let mut redis = common::OwnRedis::start(port).unwrap();
+    let url = format!("redis://127.0.0.1:{port}");
+    let file = std::env::temp_dir().join(format!(
+        "kotori-rt-{}-{}.sqlite",
+        std::process::id(),
+        example_dating::random::hex_token(4)
+    ));
+    let db_url = format!("sqlite://{}?mode=rwc", file.display());
+    // The store is in-process here: only the fan-out goes through the Redis that dies.
+    let instance = async || {
+        let store = Arc::new(example_dating::store::MemoryStore::new());
+        let hub = example_dating::realtime::Hub::with_redis(&url, "kotori-test:rt:")
+            .await
+            .unwrap();
+        let sms = Arc::new(example_dating::auth::sms::LogSender { show_code: true });
+        let t = TestApp::with_parts(common::config(), &db_url, store, sms, hub).await;
+        let addr = serve(&t).await;
+        (t, addr)
+    };
+    let (one, addr_one) = instance().await;
+    let (two, _) = instance().await;
+    let (alice, alice_id) = one.user("18900000091").await;
+    let (_, bob_id) = one.user("18900000092").await;
+    let bob = example_dating::auth::session::issue(&two.state, bob_id)
+        .await
+        .unwrap()
+        .0;
+    let mut socket = open(addr_one, &signed(&one, "/api/ws", &[], Some(&alice)))
+        .await
+        .unwrap();
+    let send = |text: &'static str| {
+        let (two, bob) = (&two, bob.clone());
+        async move {
+            let path = format!("/api/users/{alice_id}/messages");
+            let res = two
+                .call(
+                    Method::POST,
+                    &path,
+                    &[("msg_type", "text"), ("content", text)],
+                    Some(&bob),
+                )
+                .await;
+            assert_eq!(code(&res), 0, "the API does not need the fan-out");
+            data(&res)["msg_id"].as_i64().unwrap()
+        }
+    };
+    // Up: delivered across instances (retry until the subscription has settled).
+    let mut tries = 0;
+    let first = loop {
+        tries += 1;
+        assert!(tries < 60, "delivery across instances never settled");
+        send("before").await;
+        if let Ok(Some(Ok(Message::Text(text)))) =
+            tokio::time::timeout(Duration::from_millis(300), socket.next()).await
+        {
+            break serde_json::from_str::<Value>(text.as_str()).unwrap();
+        }
+    };
+    assert_eq!(first["data"]["content"], "before");
+    // Down: the message is stored; its event cannot cross.
+    redis.stop();
+    let missed = send("during").await;
+    // Back: delivery resumes by itself.
+    let _redis = common::OwnRedis::start(port).unwrap();
+    let mut tries = 0;
+    let resumed = loop {
+        tries += 1;
+        assert!(tries < 60, "delivery never resumed after Redis came back");
+        send("after").await;
+        if let Ok(Some(Ok(Message::Text(text)))) =
+            tokio::time::timeout(Duration::from_millis(300), socket.next()).await
+        {
+            let event: Value = serde_json::from_str(text.as_str()).unwrap();
+            if event["data"]["content"] == "after" {
+                break event;
+            }
+        }
+    };
+    assert_eq!(resumed["type"], "message");
+    // The missed one is in the history, after the first.
+    let first_id = first["data"]["msg_id"].as_i64().unwrap();
+    let catch_up = one
+        .call(
+            Method::GET,
+            &format!("/api/users/{bob_id}/messages"),
+            &[("after_id", &first_id.to_string())],
+            Some(&alice),
+        )
+        .await;
+    let ids: Vec<i64> = data(&catch_up)["list"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["msg_id"].as_i64().unwrap())
+        .collect();
+    assert!(ids.contains(&missed), "{ids:?}");
+    assert!(ids.windows(2).all(|w| w[0] < w[1]), "oldest first: {ids:?}");
+    let _ = std::fs::remove_file(&file);
+}
