@@ -1,5 +1,5 @@
-//! API.md §7: danmaku on a live, mutes (until lifted, until they expire, until the live ends),
-//! and what finishing a live ends.
+//! API.md §7 and §11: danmaku on a live, mutes (until lifted, until they expire, until the live
+//! ends), what finishing a live ends, and moderation (hiding a danmaku, slow mode).
 
 mod common;
 
@@ -8,6 +8,7 @@ use http::Method;
 use serde_json::Value;
 
 const SHOPS: &str = "/manage/dating/shops/api";
+const ADMIN: &str = "/manage/dating/admin/api";
 
 #[tokio::test]
 async fn danmaku_mutes_and_finishing_a_live() {
@@ -318,4 +319,115 @@ async fn danmaku_mutes_and_finishing_a_live() {
     );
     // The host may go on the air again.
     t.create_live(&host, "Next time").await;
+}
+
+#[tokio::test]
+async fn moderators_hide_danmaku_and_slow_the_room_down_under_admin_and_shops_alike() {
+    let t = TestApp::new().await;
+    let host = t.operator("host", "host", &[]).await;
+    let admin = t
+        .operator("admin", "admin", &["live:read", "live:write"])
+        .await;
+    let reader = t.operator("reader", "admin", &["live:read"]).await;
+    let (viewer, _) = t.user("18900000001").await;
+    let live = t.create_live(&host, "Live").await;
+    let other = t
+        .create_live(&t.operator("host2", "host", &[]).await, "Other")
+        .await;
+    let front = format!("/api/live/{live}/danmaku");
+    let post = |text: &'static str| {
+        let (t, viewer, front) = (&t, viewer.clone(), front.clone());
+        async move {
+            t.call(Method::POST, &front, &[("content", text)], Some(&viewer))
+                .await
+        }
+    };
+    let first = data(&post("first").await)["danmaku_id"].as_i64().unwrap();
+    let second = data(&post("second").await)["danmaku_id"].as_i64().unwrap();
+    let elsewhere = t
+        .call(
+            Method::POST,
+            &format!("/api/live/{other}/danmaku"),
+            &[("content", "x")],
+            Some(&viewer),
+        )
+        .await;
+    let elsewhere = data(&elsewhere)["danmaku_id"].as_i64().unwrap();
+
+    let shops = format!("/manage/dating/shops/api/live/{live}");
+    let admins = format!("{ADMIN}/live/{live}");
+    let delete = |base: &str, id: i64| format!("{base}/danmaku/{id}/delete.json");
+    assert_eq!(
+        code(
+            &t.manage(Method::POST, &delete(&shops, elsewhere), &[], Some(&host))
+                .await
+        ),
+        40401
+    );
+    assert_eq!(
+        code(
+            &t.manage(Method::POST, &delete(&admins, first), &[], Some(&reader))
+                .await
+        ),
+        40301
+    );
+    assert_eq!(
+        code(
+            &t.manage(Method::POST, &delete(&shops, first), &[], Some(&host))
+                .await
+        ),
+        0
+    );
+    assert_eq!(
+        code(
+            &t.manage(Method::POST, &delete(&admins, second), &[], Some(&admin))
+                .await
+        ),
+        0
+    );
+    let listed = data(&t.call(Method::GET, &front, &[], Some(&viewer)).await);
+    assert!(
+        listed["list"].as_array().unwrap().is_empty(),
+        "hidden from the front: {listed}"
+    );
+    let console = data(
+        &t.manage(
+            Method::GET,
+            &format!("{shops}/danmaku.json"),
+            &[],
+            Some(&host),
+        )
+        .await,
+    );
+    assert!(console["list"].as_array().unwrap().is_empty());
+
+    let slow = format!("{shops}/slow_mode.json");
+    assert_eq!(
+        code(
+            &t.manage(Method::POST, &slow, &[("seconds", "301")], Some(&host))
+                .await
+        ),
+        40002
+    );
+    assert_eq!(
+        code(
+            &t.manage(Method::POST, &slow, &[("seconds", "30")], Some(&host))
+                .await
+        ),
+        0
+    );
+    assert_eq!(code(&post("one").await), 0);
+    let again = post("two").await;
+    assert_eq!(code(&again), 42901);
+    let retry: u64 = again.header("retry-after").unwrap().parse().unwrap();
+    assert!((1..=30).contains(&retry), "{retry}");
+    let off = format!("{admins}/slow_mode.json");
+    assert_eq!(
+        code(
+            &t.manage(Method::POST, &off, &[("seconds", "0")], Some(&admin))
+                .await
+        ),
+        0
+    );
+    assert_eq!(code(&post("three").await), 0, "slow mode off");
 }

@@ -40,14 +40,7 @@ async fn exercise(url: String) {
     let (alice, alice_id) = t.user("18900000001").await;
     let (bob, bob_id) = t.user("18900000002").await;
     for (from, to) in [(&alice, bob_id), (&alice, bob_id), (&bob, alice_id)] {
-        let res = t
-            .call(
-                Method::POST,
-                &format!("/api/users/{to}/messages"),
-                &[("msg_type", "text"), ("content", "hi")],
-                Some(from),
-            )
-            .await;
+        let res = t.message(from, to, "hi").await;
         assert_eq!(code(&res), 0);
     }
     let contacts = data(&t.call(Method::GET, "/api/contacts", &[], Some(&bob)).await);

@@ -73,13 +73,7 @@ async fn populate(t: &TestApp) -> Populated {
     )
     .await);
     for (who, whom) in [(&alice, bob_id), (&bob, alice_id)] {
-        ok(t.call(
-            M::POST,
-            &format!("/api/users/{whom}/messages"),
-            &[("msg_type", "text"), ("content", "hello")],
-            Some(who),
-        )
-        .await);
+        ok(t.message(who, whom, "hello").await);
     }
     ok(t.call(
         M::POST,

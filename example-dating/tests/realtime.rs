@@ -49,14 +49,7 @@ async fn messages_danmaku_and_frames_over_a_websocket() {
         .await
         .unwrap();
 
-    let sent = t
-        .call(
-            Method::POST,
-            &format!("/api/users/{alice_id}/messages"),
-            &[("msg_type", "text"), ("content", "hi")],
-            Some(&bob),
-        )
-        .await;
+    let sent = t.message(&bob, alice_id, "hi").await;
     let msg_id = data(&sent)["msg_id"].clone();
     let event = next_event(&mut socket).await;
     assert_eq!(
@@ -65,13 +58,7 @@ async fn messages_danmaku_and_frames_over_a_websocket() {
     );
 
     // Bob reads his history after Alice answers: Alice hears that it was read.
-    t.call(
-        Method::POST,
-        &format!("/api/users/{bob_id}/messages"),
-        &[("msg_type", "text"), ("content", "yo")],
-        Some(&alice),
-    )
-    .await;
+    t.message(&alice, bob_id, "yo").await;
     let own = next_event(&mut socket).await;
     assert_eq!(
         own["type"], "message",
@@ -210,13 +197,7 @@ async fn server_sent_events_carry_the_same_events() {
     let res = sender.send_request(req).await.unwrap();
     assert_eq!(res.headers()["content-type"], "text/event-stream");
     let mut body = res.into_body();
-    t.call(
-        Method::POST,
-        &format!("/api/users/{alice_id}/messages"),
-        &[("msg_type", "text"), ("content", "over sse")],
-        Some(&bob),
-    )
-    .await;
+    t.message(&bob, alice_id, "over sse").await;
     let mut seen = String::new();
     tokio::time::timeout(BOUND, async {
         use http_body_util::BodyExt;

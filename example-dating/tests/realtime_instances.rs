@@ -63,14 +63,7 @@ async fn two_instances_deliver_and_close_through_redis() {
     assert_eq!(next_event(&mut socket).await["type"], "pong");
     let mut delivered = None;
     for _ in 0..50 {
-        let res = two
-            .call(
-                Method::POST,
-                &format!("/api/users/{alice_id}/messages"),
-                &[("msg_type", "text"), ("content", "across")],
-                Some(&bob),
-            )
-            .await;
+        let res = two.message(&bob, alice_id, "across").await;
         assert_eq!(code(&res), 0);
         if let Ok(Some(Ok(Message::Text(text)))) =
             tokio::time::timeout(Duration::from_millis(200), socket.next()).await
@@ -95,14 +88,7 @@ async fn two_instances_deliver_and_close_through_redis() {
         .body(http_body_util::Full::new(bytes::Bytes::new()))
         .unwrap();
     let mut body = sse.send_request(req).await.unwrap().into_body();
-    let res = two
-        .call(
-            Method::POST,
-            &format!("/api/users/{alice_id}/messages"),
-            &[("msg_type", "text"), ("content", "over sse, across")],
-            Some(&bob),
-        )
-        .await;
+    let res = two.message(&bob, alice_id, "over sse, across").await;
     assert_eq!(code(&res), 0);
     let mut seen = String::new();
     tokio::time::timeout(BOUND, async {

@@ -22,6 +22,10 @@ use crate::path::{check_prefix, join, normalize, param_names};
 use crate::render::{self, Render};
 use crate::tree::{Attached, Kotori, RouteDef, Tree};
 
+mod nodes;
+
+use nodes::{NodeInfo, check_params, fallback_routers};
+
 impl<S: Clone + Send + Sync + 'static> Kotori<S> {
     /// Compiles the tree: joins prefixes, flattens every route's chain of steps, checks that
     /// each step's resources are loaded above it, and builds the router.
@@ -36,17 +40,6 @@ impl<S: Clone + Send + Sync + 'static> Kotori<S> {
         tree.built = true;
         build(&tree, self.state)
     }
-}
-
-/// What build knows of a node once its ancestors are known.
-struct NodeInfo {
-    /// False under an invalid prefix: its routes are not routed (the prefix is reported).
-    valid: bool,
-    /// The full path, as the printed tree and step infos show it (`/` for the root).
-    full: String,
-    /// The node ids from the root to this node.
-    path: Vec<usize>,
-    names: Vec<Box<str>>,
 }
 
 /// The route a chain is compiled for (node chains have none).
@@ -243,43 +236,6 @@ fn build<S: Clone + Send + Sync + 'static>(tree: &Tree<S>, state: S) -> Result<A
     })))
 }
 
-/// A path's parameters are unique and few: `Path<T>` and `cx.param` must agree on what a
-/// name means, and matchit panics past its own limit. `at` is the node or route checked; the
-/// problem names the ancestor that used the name first.
-fn check_params(
-    names: &[Box<str>],
-    path: &[usize],
-    nodes: &[NodeInfo],
-    at: &str,
-) -> Option<Problem> {
-    if names.len() > MAX_PARAMS {
-        return Some(Problem::InvalidPath {
-            what: format!("`{at}`"),
-            reason: format!(
-                "at most {MAX_PARAMS} path parameters per path; it has {}",
-                names.len()
-            ),
-        });
-    }
-    let (i, name) = names
-        .iter()
-        .enumerate()
-        .find(|(i, name)| names[..*i].contains(name))?;
-    // The first node whose prefix brings the name in (i.e. has more than `i` parameters' worth
-    // up to the first use).
-    let first_index = names[..i].iter().position(|n| n == name)?;
-    let first = path
-        .iter()
-        .map(|&n| &nodes[n])
-        .find(|n| n.names.len() > first_index)
-        .map_or_else(|| at.to_owned(), |n| n.full.clone());
-    Some(Problem::DuplicateParam {
-        name: name.to_string(),
-        first,
-        second: at.to_owned(),
-    })
-}
-
 fn describe(info: &RouteInfo) -> String {
     format!(
         "`{} {}` ({})",
@@ -469,34 +425,6 @@ fn common_ancestor<'a>(mut paths: impl Iterator<Item = &'a Vec<usize>>) -> usize
             .count();
     }
     first[len.max(1) - 1]
-}
-
-/// One router per prefix depth (in segments), for requests that match no route: the deepest
-/// node whose prefix the path reaches runs its guards, then answers 404. A group shares its
-/// parent's prefix; the parent, inserted first, keeps it.
-fn fallback_routers(nodes: &[NodeInfo]) -> Box<[matchit::Router<usize>]> {
-    let mut levels: Vec<matchit::Router<usize>> = Vec::new();
-    for (id, info) in nodes.iter().enumerate() {
-        if !info.valid {
-            continue; // reported; and matchit must not see what it cannot take
-        }
-        let full = info.full.trim_end_matches('/');
-        let level = full.split('/').filter(|s| !s.is_empty()).count();
-        while levels.len() <= level {
-            levels.push(matchit::Router::new());
-        }
-        for pattern in [
-            full.to_owned(),
-            format!("{full}/"),
-            format!("{full}/{{*__kotori_rest}}"),
-        ] {
-            if !pattern.is_empty() {
-                // A conflict means a shallower node already owns this prefix: keep it.
-                let _ = levels[level].insert(pattern, id);
-            }
-        }
-    }
-    levels.into_boxed_slice()
 }
 
 /// The printed tree: each node with its own steps, depth first in declaration order.

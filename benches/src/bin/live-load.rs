@@ -52,34 +52,30 @@ fn signer() -> Signer {
     })
 }
 
+/// A signed `POST` of `params` to `path`: the JSON answer.
+async fn post(
+    sender: &mut Sender,
+    signer: &Signer,
+    path: &str,
+    params: &[(String, String)],
+    token: Option<&str>,
+) -> Value {
+    let signed = signer.sign(&Method::POST, path, params, token);
+    call(sender, request(Method::POST, path, &signed)).await
+}
+
 /// Logs a new user in: its token and id.
 async fn login(sender: &mut Sender, signer: &Signer, phone: String) -> (String, i64) {
     let path = "/api/auth/sendsms";
     let params = [("phone".into(), phone.clone())];
-    let sent = call(
-        sender,
-        request(
-            Method::POST,
-            path,
-            &signer.sign(&Method::POST, path, &params, None),
-        ),
-    )
-    .await;
+    let sent = post(sender, signer, path, &params, None).await;
     let code = sent["data"]["code"]
         .as_str()
         .unwrap_or_else(|| panic!("sendsms: {sent}"))
         .to_owned();
     let path = "/api/auth/login";
     let params = [("phone".into(), phone), ("code".into(), code)];
-    let login = call(
-        sender,
-        request(
-            Method::POST,
-            path,
-            &signer.sign(&Method::POST, path, &params, None),
-        ),
-    )
-    .await;
+    let login = post(sender, signer, path, &params, None).await;
     let token = login["data"]["token"]
         .as_str()
         .unwrap_or_else(|| panic!("login: {login}"))
@@ -270,8 +266,7 @@ fn main() {
                     for n in mine {
                         ticker.tick().await;
                         let params = [("content".into(), n.to_string())];
-                        let req = request(Method::POST, &path, &signer.sign(&Method::POST, &path, &params, Some(&token)));
-                        let res = call(&mut sender, req).await;
+                        let res = post(&mut sender, &signer, &path, &params, Some(&token)).await;
                         if res["code"] != 0 {
                             eprintln!("danmaku {n} refused: {res}");
                             continue;
@@ -324,7 +319,7 @@ fn main() {
             for n in 0..CHATS {
                 ticker.tick().await;
                 let params = [("msg_type".into(), "text".to_owned()), ("content".into(), format!("chat:{n}"))];
-                let res = call(&mut sender, request(Method::POST, &path, &signer.sign(&Method::POST, &path, &params, Some(&token)))).await;
+                let res = post(&mut sender, &signer, &path, &params, Some(&token)).await;
                 if res["code"] != 0 {
                     eprintln!("chat {n} refused: {res}");
                 }

@@ -269,11 +269,6 @@ impl Hub {
         }
     }
 
-    /// How many connections this instance holds (for `/readyz` and tests).
-    pub fn connections(&self) -> usize {
-        lock(&self.local).conns.len()
-    }
-
     /// Sends `event` where `route` says, on every instance. Best effort: what it announces is
     /// in the database already, and a client that missed it catches up with `after_id`. When
     /// Redis cannot be reached, this instance's connections still get it.

@@ -26,7 +26,7 @@ use crate::realtime::Route;
 use crate::state::AppState;
 use crate::users::geo;
 use crate::users::profile::Me;
-use crate::users::{album, labels};
+use crate::users::{album, labels, public_profile};
 
 /// The name an erased account's messages and danmaku are shown from.
 pub const DELETED_NICKNAME: &str = "deleted user";
@@ -159,24 +159,14 @@ pub async fn export(state: &AppState, user: &user_info::Model) -> Result<Value, 
     let db = &state.db;
     let id = user.user_id;
     let vip = vip_info::Entity::find_by_id(id).one(db).await?;
-    let profile = json!({
-        "user_id": id,
-        "nickname": user.nickname,
-        "phone": user.phone,
-        "email": user.email,
-        "gender": user.gender,
-        "birthday": user.birthday,
-        "avatar": user.avatar,
-        "height": user.height,
-        "emotion": user.emotion,
-        "sexual": user.sexual,
-        "education": user.education,
-        "salary": user.salary,
-        "authority": user.authority,
-        "banned": user.banned,
-        "created_at": clock::format(user.created_at),
-        "vip_deadline": vip.map(|v| clock::format(v.deadline)),
-    });
+    // What anyone sees, and what only the owner does.
+    let mut profile = public_profile(user);
+    profile["phone"] = json!(user.phone);
+    profile["email"] = json!(user.email);
+    profile["authority"] = json!(user.authority);
+    profile["banned"] = json!(user.banned);
+    profile["created_at"] = json!(clock::format(user.created_at));
+    profile["vip_deadline"] = json!(vip.map(|v| clock::format(v.deadline)));
     let location = location::Entity::find_by_id(id)
         .one(db)
         .await?

@@ -111,6 +111,13 @@ impl TestApp {
         }
     }
 
+    /// `from` sends `to` a text message through the API.
+    pub async fn message(&self, from: &str, to: i64, content: &str) -> TestResponse {
+        let path = format!("/api/users/{to}/messages");
+        let params = [("msg_type", "text"), ("content", content)];
+        self.call(Method::POST, &path, &params, Some(from)).await
+    }
+
     /// A registered user with a session, made directly (no SMS): (token, user id).
     pub async fn user(&self, phone: &str) -> (String, i64) {
         use example_dating::db::entity::users::{user_auth, user_info};
