@@ -12,6 +12,9 @@ use crate::signing::Scheme;
 
 /// The legacy development client app (API.md §9), used only while no client app is configured.
 pub const DEV_APP: (&str, &str) = ("432ABZ", "1AE32B09224");
+/// The URL schemes `REDIS_URL` may use: one server, or a Redis Cluster (any node's address,
+/// more with `?node=host:port`; the client discovers the rest).
+pub const REDIS_SCHEMES: [&str; 4] = ["redis://", "rediss://", "redis-cluster://", "rediss-cluster://"];
 /// The development payment provider (API.md §6), used only while none is configured.
 pub const DEV_PAYMENT_APP: (&str, &str) = ("PAYDEV", "paydev-secret");
 
@@ -194,9 +197,10 @@ impl Config {
             .or(file.redis_url)
             .filter(|u| !u.is_empty());
         if let Some(url) = &redis_url {
-            if !url.starts_with("redis://") && !url.starts_with("rediss://") {
+            if !REDIS_SCHEMES.iter().any(|s| url.starts_with(s)) {
                 return Err(format!(
-                    "redis_url / REDIS_URL: `{url}` is not a redis:// URL"
+                    "redis_url / REDIS_URL: `{url}` is not a redis://, rediss://, redis-cluster:// \
+                     or rediss-cluster:// URL"
                 ));
             }
         }

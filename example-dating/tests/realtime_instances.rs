@@ -19,10 +19,23 @@ use tokio_tungstenite::tungstenite::Message;
 /// a ban on one ends the user's socket on the other.
 #[tokio::test]
 async fn two_instances_deliver_and_close_through_redis() {
-    let Some(redis_url) = common::service_url("KOTORI_TEST_REDIS_URL", "two_instances_deliver...")
-    else {
-        return;
-    };
+    if let Some(url) = common::service_url("KOTORI_TEST_REDIS_URL", "two_instances_deliver...") {
+        two_instances_deliver_and_close(url).await;
+    }
+}
+
+/// The same on a Redis Cluster (pub/sub messages cross the cluster bus).
+#[tokio::test]
+async fn two_instances_deliver_and_close_through_a_redis_cluster() {
+    if let Some(url) = common::service_url(
+        "KOTORI_TEST_REDIS_CLUSTER_URL",
+        "two_instances_deliver..._cluster",
+    ) {
+        two_instances_deliver_and_close(url).await;
+    }
+}
+
+async fn two_instances_deliver_and_close(redis_url: String) {
     let prefix = format!(
         "kotori-test:{}:{}:rt:",
         std::process::id(),

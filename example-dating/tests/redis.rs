@@ -1,6 +1,7 @@
-//! Against a real Redis: two instances sharing one, a Redis that goes away and comes back, one
-//! that is down at start, and the login flow over a real socket. Each test needs
-//! `KOTORI_TEST_REDIS_URL` and says so when it skips.
+//! Against a real Redis: two instances sharing one (and sharing a Redis Cluster), a Redis that
+//! goes away and comes back, one that is down at start, and the login flow over a real socket.
+//! Each test needs `KOTORI_TEST_REDIS_URL` (or `KOTORI_TEST_REDIS_CLUSTER_URL`) and says so
+//! when it skips.
 
 mod common;
 
@@ -14,10 +15,23 @@ use http::Method;
 
 #[tokio::test]
 async fn two_instances_share_codes_tokens_and_replay_protection_through_redis() {
-    let Some(redis_url) = common::service_url("KOTORI_TEST_REDIS_URL", "two_instances_share_...")
-    else {
-        return;
-    };
+    if let Some(url) = common::service_url("KOTORI_TEST_REDIS_URL", "two_instances_share_...") {
+        two_instances_share_codes_tokens_and_replay_protection(url).await;
+    }
+}
+
+/// The same on a Redis Cluster, where the keys spread over three primaries.
+#[tokio::test]
+async fn two_instances_share_codes_tokens_and_replay_protection_through_a_redis_cluster() {
+    if let Some(url) = common::service_url(
+        "KOTORI_TEST_REDIS_CLUSTER_URL",
+        "two_instances_share_..._cluster",
+    ) {
+        two_instances_share_codes_tokens_and_replay_protection(url).await;
+    }
+}
+
+async fn two_instances_share_codes_tokens_and_replay_protection(redis_url: String) {
     let prefix = format!(
         "kotori-test:{}:{}:instances:",
         std::process::id(),
@@ -277,4 +291,30 @@ async fn a_store_known_to_be_down_fails_fast_with_50301() {
         )
         .await;
     assert_eq!(code(&res), 50301);
+}
+
+/// A plain `redis://` URL to a cluster node would answer MOVED to most keys: the store refuses
+/// it at start and names the URL to use instead.
+#[tokio::test]
+async fn a_plain_url_to_a_cluster_node_is_refused_with_the_cluster_url_to_use() {
+    let Some(cluster) =
+        common::service_url("KOTORI_TEST_REDIS_CLUSTER_URL", "a_plain_url_to_a_cluster...")
+    else {
+        return;
+    };
+    // The first node of the cluster URL, as a plain URL.
+    let node = cluster
+        .trim_start_matches("redis-cluster://")
+        .split(['?', '/'])
+        .next()
+        .unwrap()
+        .to_owned();
+    let err = match RedisStore::connect(&format!("redis://{node}"), "kotori-test:plain:").await {
+        Ok(_) => panic!("a plain URL to a cluster node was accepted"),
+        Err(e) => e.0,
+    };
+    assert!(
+        err.contains(&format!("use redis-cluster://{node}")),
+        "{err}"
+    );
 }

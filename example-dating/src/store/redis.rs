@@ -1,12 +1,15 @@
-//! The Redis store (fred 10, a connection pool): what several instances share.
+//! The Redis store (fred 10, a connection pool): what several instances share — one server or a
+//! Redis Cluster (`redis-cluster://`). Every command and script touches a single key, so the keys
+//! shard freely and no hash tags are needed; see docs/src/dating/deployment.md.
 
 use std::time::Duration;
 
 use async_trait::async_trait;
 use fred::prelude::*;
+use futures_util::TryStreamExt;
 use fred::types::config::{Config as RedisConfig, ReconnectPolicy};
 use fred::types::geo::{GeoPosition, GeoUnit, GeoValue};
-use fred::types::{Builder, Expiration, SetOptions, SortOrder};
+use fred::types::{Builder, Expiration, InfoKind, SetOptions, SortOrder};
 
 use super::{Near, Store, StoreError};
 
@@ -74,6 +77,16 @@ impl RedisStore {
                 "Redis is not reachable yet; requests will fail with 50301 until it is"
             );
         }
+        if !pool.next().is_clustered() && pool.is_connected() {
+            // A plain URL to a cluster node would answer MOVED to most keys: say what to do.
+            let info: String = pool.info(Some(InfoKind::Cluster)).await.map_err(fail)?;
+            if info.contains("cluster_enabled:1") {
+                return Err(StoreError(format!(
+                    "{url} is a Redis Cluster node: use redis-cluster://{}",
+                    url.trim_start_matches("redis://")
+                )));
+            }
+        }
         Ok(RedisStore {
             pool,
             prefix: prefix.to_owned(),
@@ -94,13 +107,29 @@ impl RedisStore {
         format!("{}{key}", self.prefix)
     }
 
-    /// Deletes every key under this store's prefix.
+    /// Deletes every key under this store's prefix (tests clean up with it) — on every primary
+    /// of a cluster.
     pub async fn clear(&self) -> Result<u64, StoreError> {
         let pattern = format!("{}*", self.prefix);
-        self.pool
-            .eval(DELETE_PREFIX, Vec::<String>::new(), vec![pattern])
+        let client = self.pool.next();
+        if !client.is_clustered() {
+            return client
+                .eval(DELETE_PREFIX, Vec::<String>::new(), vec![pattern])
+                .await
+                .map_err(fail);
+        }
+        // A script sees one node only: scan every primary, then delete key by key.
+        let keys: Vec<Key> = client
+            .scan_cluster_buffered(pattern, Some(1000), None)
+            .try_collect()
             .await
-            .map_err(fail)
+            .map_err(fail)?;
+        let mut deleted = 0;
+        for key in keys {
+            let n: u64 = client.del(key).await.map_err(fail)?;
+            deleted += n;
+        }
+        Ok(deleted)
     }
 
     /// Closes the connections.

@@ -1,15 +1,19 @@
-//! The suite both stores must pass, run against the in-process store always and against Redis
-//! when `KOTORI_TEST_REDIS_URL` is set.
+//! The suite both stores must pass, run against the in-process store always, against Redis
+//! when `KOTORI_TEST_REDIS_URL` is set and against a Redis Cluster when
+//! `KOTORI_TEST_REDIS_CLUSTER_URL` is.
 
 use std::time::Duration;
 
 use super::{MemoryStore, RedisStore, Store};
 
-/// A Redis store under a prefix unique to this run and test, or `None` (and a note) without
-/// `KOTORI_TEST_REDIS_URL`.
-pub(crate) async fn redis_store(test: &str) -> Option<RedisStore> {
-    let Ok(url) = std::env::var("KOTORI_TEST_REDIS_URL") else {
-        eprintln!("skipped the Redis half of `{test}`: KOTORI_TEST_REDIS_URL is not set");
+/// The Redis URLs the suite runs against, each named by its environment variable.
+const REDIS_VARS: [&str; 2] = ["KOTORI_TEST_REDIS_URL", "KOTORI_TEST_REDIS_CLUSTER_URL"];
+
+/// A store on the Redis named by the environment variable `var`, under a prefix unique to this
+/// run and test, or `None` (and a note) when `var` is not set.
+async fn redis_store_at(var: &str, test: &str) -> Option<RedisStore> {
+    let Ok(url) = std::env::var(var) else {
+        eprintln!("skipped the {var} part of `{test}`: {var} is not set");
         return None;
     };
     let prefix = format!(
@@ -20,16 +24,18 @@ pub(crate) async fn redis_store(test: &str) -> Option<RedisStore> {
     Some(
         RedisStore::connect(&url, &prefix)
             .await
-            .expect("KOTORI_TEST_REDIS_URL is a redis:// URL"),
+            .unwrap_or_else(|e| panic!("{var} is not a usable Redis URL: {e}")),
     )
 }
 
 async fn both(test: &str, check: impl AsyncFn(&dyn Store)) {
     check(&MemoryStore::new()).await;
-    if let Some(redis) = redis_store(test).await {
-        check(&redis).await;
-        redis.clear().await.unwrap();
-        redis.quit().await;
+    for var in REDIS_VARS {
+        if let Some(redis) = redis_store_at(var, test).await {
+            check(&redis).await;
+            redis.clear().await.unwrap();
+            redis.quit().await;
+        }
     }
 }
 
@@ -129,4 +135,23 @@ async fn geo_search_is_nearest_first_within_the_radius() {
         );
     })
     .await;
+}
+
+#[tokio::test]
+async fn clearing_deletes_every_key_under_the_prefix_on_every_node() {
+    for var in REDIS_VARS {
+        let Some(redis) = redis_store_at(var, "clear").await else {
+            continue;
+        };
+        // Enough keys that a cluster's three primaries each hold some.
+        let keys: Vec<String> = (0..60).map(|i| format!("k{i}")).collect();
+        for key in &keys {
+            redis.set(key, "v", LONG).await.unwrap();
+        }
+        assert_eq!(redis.clear().await.unwrap(), 60, "{var}");
+        for key in &keys {
+            assert_eq!(redis.get(key).await.unwrap(), None, "{var}: {key}");
+        }
+        redis.quit().await;
+    }
 }
