@@ -14,7 +14,12 @@ use crate::signing::Scheme;
 pub const DEV_APP: (&str, &str) = ("432ABZ", "1AE32B09224");
 /// The URL schemes `REDIS_URL` may use: one server, or a Redis Cluster (any node's address,
 /// more with `?node=host:port`; the client discovers the rest).
-pub const REDIS_SCHEMES: [&str; 4] = ["redis://", "rediss://", "redis-cluster://", "rediss-cluster://"];
+pub const REDIS_SCHEMES: [&str; 4] = [
+    "redis://",
+    "rediss://",
+    "redis-cluster://",
+    "rediss-cluster://",
+];
 /// The development payment provider (API.md §6), used only while none is configured.
 pub const DEV_PAYMENT_APP: (&str, &str) = ("PAYDEV", "paydev-secret");
 

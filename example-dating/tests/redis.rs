@@ -297,9 +297,10 @@ async fn a_store_known_to_be_down_fails_fast_with_50301() {
 /// it at start and names the URL to use instead.
 #[tokio::test]
 async fn a_plain_url_to_a_cluster_node_is_refused_with_the_cluster_url_to_use() {
-    let Some(cluster) =
-        common::service_url("KOTORI_TEST_REDIS_CLUSTER_URL", "a_plain_url_to_a_cluster...")
-    else {
+    let Some(cluster) = common::service_url(
+        "KOTORI_TEST_REDIS_CLUSTER_URL",
+        "a_plain_url_to_a_cluster...",
+    ) else {
         return;
     };
     // The first node of the cluster URL, as a plain URL.

@@ -6,10 +6,10 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use fred::prelude::*;
-use futures_util::TryStreamExt;
 use fred::types::config::{Config as RedisConfig, ReconnectPolicy};
 use fred::types::geo::{GeoPosition, GeoUnit, GeoValue};
 use fred::types::{Builder, Expiration, InfoKind, SetOptions, SortOrder};
+use futures_util::TryStreamExt;
 
 use super::{Near, Store, StoreError};
 
