@@ -145,6 +145,16 @@ impl<S> App<S> {
         Audit::new(self.0.routes.iter().collect())
     }
 
+    /// The OpenAPI 3.1 document of every route, its security and refusals derived from the
+    /// steps on its path (see [`crate::openapi`]). Fails when a step names a security scheme
+    /// `config` does not define.
+    pub fn openapi(
+        &self,
+        config: &crate::openapi::OpenApi,
+    ) -> Result<serde_json::Value, crate::openapi::OpenApiError> {
+        crate::openapi::document(&self.0.routes, config)
+    }
+
     /// The application state.
     pub fn state(&self) -> &S {
         &self.0.state

@@ -5,6 +5,8 @@ use std::fmt;
 
 use http::Method;
 
+use crate::openapi::Declares;
+
 /// What kind of step an entry of a chain is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum StepKind {
@@ -23,6 +25,8 @@ pub enum StepKind {
 pub(crate) struct StepDesc {
     pub(crate) name: Cow<'static, str>,
     pub(crate) doc: Option<&'static str>,
+    /// What it declares for the API description (shared: every route below holds it).
+    pub(crate) declares: std::sync::Arc<Declares>,
 }
 
 /// A route as introspection sees it: method, full path and the chain that runs for it.
@@ -60,6 +64,11 @@ impl StepInfo {
     /// Its one-line description, if it has one.
     pub fn doc(&self) -> Option<&'static str> {
         self.desc.doc
+    }
+
+    /// What it declares for the API description: security, refusals, parameters.
+    pub fn declares(&self) -> &Declares {
+        &self.desc.declares
     }
 
     /// Guard, loader, handler or after hook.
@@ -132,6 +141,12 @@ impl RouteInfo {
     pub fn passes(&self, step: &str) -> bool {
         self.guards().any(|s| s.is(step))
     }
+
+    /// Whether a guard or loader before the handler declares the security scheme `scheme`.
+    pub fn secured_by(&self, scheme: &str) -> bool {
+        self.guards()
+            .any(|s| s.declares().security_schemes().iter().any(|x| x == scheme))
+    }
 }
 
 impl fmt::Display for RouteInfo {
@@ -183,6 +198,10 @@ fn kind_label(kind: StepKind) -> &'static str {
 
 fn write_step(f: &mut fmt::Formatter<'_>, indent: &str, step: &StepInfo) -> fmt::Result {
     write!(f, "{indent}{:<7} {}", kind_label(step.kind), step.name())?;
+    let schemes = step.declares().security_schemes();
+    if !schemes.is_empty() {
+        write!(f, "  [security: {}]", schemes.join(" + "))?;
+    }
     if let Some(doc) = step.doc() {
         write!(f, "  — {doc}")?;
     }
@@ -308,23 +327,37 @@ impl<'a> Audit<'a> {
     /// An empty selection fails too: an audit that checks nothing proves nothing (a typo in
     /// `under` would otherwise pass silently).
     pub fn require(&self, step: &str) -> Result<(), AuditFailure> {
+        self.check(&format!("every route passes `{step}`"), |r| r.passes(step))
+    }
+
+    /// Asserts that every selected route passes a guard or loader declaring the security scheme
+    /// `scheme` (see [`Declares::security`]): "every operation under /manage declares bearer
+    /// security", checked against the same declarations the OpenAPI document is made of.
+    pub fn require_security(&self, scheme: &str) -> Result<(), AuditFailure> {
+        self.check(
+            &format!("every route declares the security `{scheme}`"),
+            |r| r.secured_by(scheme),
+        )
+    }
+
+    fn check(&self, rule: &str, holds: impl Fn(&RouteInfo) -> bool) -> Result<(), AuditFailure> {
         if self.routes.is_empty() {
             return Err(AuditFailure {
-                rule: format!("every route passes `{step}`: no route was selected"),
+                rule: format!("{rule}: no route was selected"),
                 routes: Vec::new(),
             });
         }
         let missing: Vec<String> = self
             .routes
             .iter()
-            .filter(|r| !r.passes(step))
+            .filter(|r| !holds(r))
             .map(|r| format!("{} {}", r.method, r.path))
             .collect();
         if missing.is_empty() {
             Ok(())
         } else {
             Err(AuditFailure {
-                rule: format!("every route passes `{step}`; these do not"),
+                rule: format!("{rule}; these do not"),
                 routes: missing,
             })
         }

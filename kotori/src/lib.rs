@@ -75,6 +75,7 @@
 //! - `compiled` — the compiled form, [`App`]: router, one chain per route and per node.
 //! - [`dispatch`] — one request through the compiled form; [`serve()`] and [`mod@test`] call it.
 //! - [`introspect`] — what the compiled tree shows: route table, printed tree, audits.
+//! - [`openapi`] — the OpenAPI 3.1 document, security and refusals derived from the steps.
 //! - [`step`] — the traits behind guards, loaders, handlers and after hooks, for steps written
 //!   by hand; plain functions implement them.
 //! - [`extract`] — typed arguments of steps ([`Res`], [`Path`], [`Json`]...) and how to write
@@ -110,6 +111,7 @@ mod error;
 pub mod extract;
 pub mod introspect;
 pub mod limits;
+pub mod openapi;
 mod path;
 mod percent;
 mod rejection;

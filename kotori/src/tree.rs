@@ -13,6 +13,7 @@ use http::Method;
 
 use crate::extract::{Needs, ResourceType};
 use crate::introspect::{StepDesc, StepKind};
+use crate::openapi::Declares;
 use crate::render::Render;
 use crate::step::Handler;
 use crate::step::mode::StepMode;
@@ -325,6 +326,7 @@ impl<S: 'static> Node<S> {
                 desc: StepDesc {
                     name: handler.name(),
                     doc: handler.doc(),
+                    declares: Arc::new(handler.declares()),
                 },
                 needs: handler.needs(),
                 sync: M::SYNC,
@@ -435,6 +437,16 @@ impl<S: 'static> Route<S> {
         self.clone()
     }
 
+    /// Declares what the route reads and answers beyond what its steps declare: its
+    /// parameters, its handler's refusals and success data (see [`crate::openapi`]).
+    pub fn declares(&self, declares: Declares) -> Self {
+        let mut tree = open(&self.tree);
+        let desc = &mut tree.routes[self.id].handler.desc;
+        desc.declares = Arc::new((*desc.declares).clone().and(declares));
+        drop(tree);
+        self.clone()
+    }
+
     /// Overrides the inherited body limit for this route.
     pub fn body_limit(&self, bytes: usize) -> Self {
         self.with_attached(|at| at.settings.body_limit = Some(bytes));
@@ -463,6 +475,7 @@ fn guard_def<S, G: Guard<S, A, M>, A: 'static, M: StepMode>(guard: G) -> StepDef
         desc: StepDesc {
             name: guard.name(),
             doc: guard.doc(),
+            declares: Arc::new(guard.declares()),
         },
         kind: StepKind::Guard,
         sync: M::SYNC,
@@ -477,6 +490,7 @@ fn loader_def<S, L: Loader<S, A, M>, A: 'static, M: StepMode>(loader: L) -> Step
         desc: StepDesc {
             name: loader.name(),
             doc: loader.doc(),
+            declares: Arc::new(loader.declares()),
         },
         kind: StepKind::Load,
         sync: M::SYNC,
@@ -491,6 +505,7 @@ fn after_def<S, F: After<S>>(hook: F) -> AfterDef<S> {
         desc: StepDesc {
             name: hook.name(),
             doc: None,
+            declares: Arc::default(),
         },
         hook: Arc::new(hook),
     }

@@ -212,6 +212,11 @@ pub trait Guard<S, Args, Mode>: Send + Sync + 'static {
     fn doc(&self) -> Option<&'static str> {
         None
     }
+    /// What it declares for the API description; nothing unless [`named`](crate::named) with
+    /// [`Named::declares`](crate::step::Named::declares).
+    fn declares(&self) -> crate::openapi::Declares {
+        crate::openapi::Declares::new()
+    }
 }
 
 /// A resource loader: turns the request (typically a path parameter) into a typed, checked
@@ -248,6 +253,11 @@ pub trait Loader<S, Args, Mode>: Send + Sync + 'static {
     fn doc(&self) -> Option<&'static str> {
         None
     }
+    /// What it declares for the API description; nothing unless [`named`](crate::named) with
+    /// [`Named::declares`](crate::step::Named::declares).
+    fn declares(&self) -> crate::openapi::Declares {
+        crate::openapi::Declares::new()
+    }
 }
 
 /// A route's handler: produces the reply.
@@ -277,6 +287,11 @@ pub trait Handler<S, Args, Mode>: Send + Sync + 'static {
     /// A one-line description for the printed tree, if any.
     fn doc(&self) -> Option<&'static str> {
         None
+    }
+    /// What it declares for the API description; nothing unless [`named`](crate::named) with
+    /// [`Named::declares`](crate::step::Named::declares).
+    fn declares(&self) -> crate::openapi::Declares {
+        crate::openapi::Declares::new()
     }
 }
 

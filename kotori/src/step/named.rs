@@ -4,6 +4,7 @@ use std::borrow::Cow;
 
 use super::{Flow, Guard, Handler, Loader, Outcome};
 use crate::extract::{Needs, ResourceType};
+use crate::openapi::Declares;
 use crate::{Ctx, Reply};
 
 /// A step with an explicit name (and optionally a doc line) for route tables and audits:
@@ -11,6 +12,7 @@ use crate::{Ctx, Reply};
 pub struct Named<T> {
     name: Cow<'static, str>,
     doc: Option<&'static str>,
+    declares: Declares,
     inner: T,
 }
 
@@ -34,6 +36,7 @@ pub fn named<T>(name: impl Into<Cow<'static, str>>, inner: T) -> Named<T> {
     Named {
         name: name.into(),
         doc: None,
+        declares: Declares::new(),
         inner,
     }
 }
@@ -42,6 +45,13 @@ impl<T> Named<T> {
     /// Adds a one-line description shown in the printed tree.
     pub fn doc(mut self, doc: &'static str) -> Self {
         self.doc = Some(doc);
+        self
+    }
+
+    /// Declares what the step enforces and answers, for the OpenAPI document and the audits
+    /// (see [`crate::openapi`]).
+    pub fn declares(mut self, declares: Declares) -> Self {
+        self.declares = self.declares.and(declares);
         self
     }
 }
@@ -58,6 +68,9 @@ impl<S, A, M, T: Guard<S, A, M>> Guard<S, A, M> for Named<T> {
     }
     fn doc(&self) -> Option<&'static str> {
         self.doc.or_else(|| self.inner.doc())
+    }
+    fn declares(&self) -> Declares {
+        self.inner.declares().and(self.declares.clone())
     }
 }
 
@@ -77,6 +90,9 @@ impl<S, A, M, T: Loader<S, A, M>> Loader<S, A, M> for Named<T> {
     fn doc(&self) -> Option<&'static str> {
         self.doc.or_else(|| self.inner.doc())
     }
+    fn declares(&self) -> Declares {
+        self.inner.declares().and(self.declares.clone())
+    }
 }
 
 impl<S, A, M, T: Handler<S, A, M>> Handler<S, A, M> for Named<T> {
@@ -91,5 +107,8 @@ impl<S, A, M, T: Handler<S, A, M>> Handler<S, A, M> for Named<T> {
     }
     fn doc(&self) -> Option<&'static str> {
         self.doc.or_else(|| self.inner.doc())
+    }
+    fn declares(&self) -> Declares {
+        self.inner.declares().and(self.declares.clone())
     }
 }

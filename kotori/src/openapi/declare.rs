@@ -1,0 +1,244 @@
+//! What steps and routes declare: security, refusals, parameters, success data.
+
+use std::borrow::Cow;
+
+use serde_json::{Value, json};
+
+/// What a step (guard, loader, handler) or a route declares about the API: the security scheme
+/// it enforces, the refusals it can answer, the parameters it reads and the data it returns.
+///
+/// Declarations add up along a route's chain: an operation's `security` is every scheme its
+/// guards declare, its error responses every refusal of every step on its path. A step
+/// declares once, and every route below it is described correctly — also the routes added
+/// later.
+///
+/// ```
+/// use kotori::openapi::{Declares, Param};
+/// use kotori::named;
+///
+/// fn require_token(cx: &mut kotori::Ctx<()>) -> Result<(), kotori::Rejection> {
+///     cx.header("authorization").map(|_| ()).ok_or_else(kotori::Rejection::unauthorized)
+/// }
+///
+/// let guard = named("require_token", require_token).declares(
+///     Declares::new()
+///         .security("bearer")
+///         .refuses(401, 40105, "token missing or expired"),
+/// );
+/// let app = kotori::Kotori::new(());
+/// app.node("/manage").guard(guard).get("/me", || async { "me" });
+/// ```
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Declares {
+    pub(crate) security: Vec<Cow<'static, str>>,
+    pub(crate) refusals: Vec<Refusal>,
+    pub(crate) params: Vec<Param>,
+    pub(crate) success: Option<Value>,
+    pub(crate) summary: Option<Cow<'static, str>>,
+}
+
+impl Declares {
+    /// Nothing declared yet.
+    pub fn new() -> Self {
+        Declares::default()
+    }
+
+    /// The step enforces the security scheme `scheme` (a name of
+    /// [`OpenApi::security_scheme`](super::OpenApi::security_scheme)). Several schemes on one
+    /// path are all required.
+    pub fn security(mut self, scheme: impl Into<Cow<'static, str>>) -> Self {
+        self.security.push(scheme.into());
+        self
+    }
+
+    /// The step can refuse with HTTP `status` and the business `code` (0 when the API has no
+    /// such codes), for the reason `why`.
+    pub fn refuses(mut self, status: u16, code: i64, why: impl Into<Cow<'static, str>>) -> Self {
+        self.refusals.push(Refusal {
+            status,
+            code,
+            description: why.into(),
+        });
+        self
+    }
+
+    /// The step reads the parameter `param`.
+    pub fn param(mut self, param: Param) -> Self {
+        self.params.push(param);
+        self
+    }
+
+    /// The handler answers with data of this JSON Schema (what the success response carries).
+    pub fn success(mut self, schema: Value) -> Self {
+        self.success = Some(schema);
+        self
+    }
+
+    /// A one-line summary of the operation (a handler's doc line is used otherwise).
+    pub fn summary(mut self, summary: impl Into<Cow<'static, str>>) -> Self {
+        self.summary = Some(summary.into());
+        self
+    }
+
+    /// Adds everything `other` declares.
+    pub fn and(mut self, other: Declares) -> Self {
+        self.security.extend(other.security);
+        self.refusals.extend(other.refusals);
+        self.params.extend(other.params);
+        self.success = other.success.or(self.success);
+        self.summary = other.summary.or(self.summary);
+        self
+    }
+
+    /// The security schemes declared.
+    pub fn security_schemes(&self) -> &[Cow<'static, str>] {
+        &self.security
+    }
+
+    /// The refusals declared.
+    pub fn refusals(&self) -> &[Refusal] {
+        &self.refusals
+    }
+
+    /// The parameters declared.
+    pub fn params(&self) -> &[Param] {
+        &self.params
+    }
+
+    /// Whether nothing is declared.
+    pub fn is_empty(&self) -> bool {
+        *self == Declares::default()
+    }
+}
+
+/// A refusal a step can answer: HTTP status, business code and why.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Refusal {
+    /// The HTTP status.
+    pub status: u16,
+    /// The business code (0 if the API has none).
+    pub code: i64,
+    /// Why.
+    pub description: Cow<'static, str>,
+}
+
+/// Where a parameter travels.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum In {
+    /// The query string.
+    Query,
+    /// A path segment (`{name}` of the route).
+    Path,
+    /// A request header.
+    Header,
+    /// A field of a form: the query string of a `GET`, `HEAD` or `DELETE`, an
+    /// `application/x-www-form-urlencoded` body otherwise — what HTML forms do.
+    Field,
+}
+
+/// A parameter a step reads, with its JSON Schema.
+///
+/// ```
+/// use kotori::openapi::Param;
+/// use serde_json::json;
+///
+/// let page = Param::field("page", json!({"type": "integer", "minimum": 1, "default": 1}));
+/// let id = Param::path("user_id", json!({"type": "integer", "minimum": 1}));
+/// assert!(id.is_required() && !page.is_required());
+/// ```
+#[derive(Clone, Debug, PartialEq)]
+pub struct Param {
+    pub(crate) name: Cow<'static, str>,
+    pub(crate) location: In,
+    pub(crate) required: bool,
+    pub(crate) schema: Value,
+    pub(crate) description: Option<Cow<'static, str>>,
+}
+
+impl Param {
+    /// A parameter in `location` with this JSON Schema; optional unless it is in the path.
+    pub fn new(name: impl Into<Cow<'static, str>>, location: In, schema: Value) -> Self {
+        Param {
+            name: name.into(),
+            location,
+            required: location == In::Path,
+            schema,
+            description: None,
+        }
+    }
+
+    /// An optional query parameter.
+    pub fn query(name: impl Into<Cow<'static, str>>, schema: Value) -> Self {
+        Param::new(name, In::Query, schema)
+    }
+
+    /// A path parameter (always required).
+    pub fn path(name: impl Into<Cow<'static, str>>, schema: Value) -> Self {
+        Param::new(name, In::Path, schema)
+    }
+
+    /// An optional header.
+    pub fn header(name: impl Into<Cow<'static, str>>, schema: Value) -> Self {
+        Param::new(name, In::Header, schema)
+    }
+
+    /// An optional form field (see [`In::Field`]).
+    pub fn field(name: impl Into<Cow<'static, str>>, schema: Value) -> Self {
+        Param::new(name, In::Field, schema)
+    }
+
+    /// A parameter whose schema is derived from the type `T` with schemars.
+    ///
+    /// ```
+    /// use kotori::openapi::{In, Param};
+    ///
+    /// let limit = Param::of::<u16>("limit", In::Query);
+    /// assert_eq!(limit.schema()["type"], "integer");
+    /// ```
+    #[cfg(feature = "schemars")]
+    pub fn of<T: schemars::JsonSchema>(name: impl Into<Cow<'static, str>>, location: In) -> Self {
+        let mut schema = serde_json::to_value(schemars::schema_for!(T)).unwrap_or(json!({}));
+        if let Some(object) = schema.as_object_mut() {
+            // The draft marker belongs to a document, not to a parameter's schema.
+            object.remove("$schema");
+        }
+        Param::new(name, location, schema)
+    }
+
+    /// Makes it required.
+    pub fn required(mut self) -> Self {
+        self.required = true;
+        self
+    }
+
+    /// Describes it.
+    pub fn describe(mut self, description: impl Into<Cow<'static, str>>) -> Self {
+        self.description = Some(description.into());
+        self
+    }
+
+    /// Its name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Where it travels.
+    pub fn location(&self) -> In {
+        self.location
+    }
+
+    /// Whether a request must carry it.
+    pub fn is_required(&self) -> bool {
+        self.required
+    }
+
+    /// Its JSON Schema.
+    pub fn schema(&self) -> &Value {
+        &self.schema
+    }
+
+    /// The default schema of a path parameter nobody declared: a non-empty string.
+    pub(crate) fn undeclared_path(name: &str) -> Self {
+        Param::path(name.to_owned(), json!({"type": "string", "minLength": 1}))
+    }
+}

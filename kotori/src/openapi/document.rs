@@ -1,0 +1,365 @@
+//! The OpenAPI 3.1 document of a built app, derived from the tree.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+use std::sync::Arc;
+
+use http::Method;
+use serde_json::{Map, Value, json};
+
+use super::{Declares, In, Param, Refusal};
+use crate::introspect::{RouteInfo, StepKind};
+
+type Wrap = Arc<dyn Fn(Value) -> Value + Send + Sync>;
+type RefusalBody = Arc<dyn Fn(&[Refusal]) -> Value + Send + Sync>;
+
+/// How to describe an app: its title and version, its security schemes, the refusals every
+/// operation can answer, and the shapes of its success and refusal bodies. Pass it to
+/// [`App::openapi`](crate::App::openapi).
+///
+/// ```
+/// use kotori::openapi::{Declares, OpenApi};
+/// use kotori::{Kotori, named};
+/// use serde_json::json;
+///
+/// fn require_token(cx: &mut kotori::Ctx<()>) -> Result<(), kotori::Rejection> {
+///     cx.header("authorization").map(|_| ()).ok_or_else(kotori::Rejection::unauthorized)
+/// }
+///
+/// let app = Kotori::new(());
+/// app.node("/manage")
+///     .guard(named("require_token", require_token)
+///         .declares(Declares::new().security("bearer").refuses(401, 0, "no token")))
+///     .get("/me", || async { "me" });
+/// let app = app.build().unwrap();
+///
+/// let doc = app
+///     .openapi(&OpenApi::new("console", "1.0")
+///         .security_scheme("bearer", json!({"type": "http", "scheme": "bearer"})))
+///     .unwrap();
+/// assert_eq!(doc["openapi"], "3.1.0");
+/// assert_eq!(doc["paths"]["/manage/me"]["get"]["security"], json!([{"bearer": []}]));
+/// assert!(doc["paths"]["/manage/me"]["get"]["responses"]["401"].is_object());
+/// ```
+#[derive(Clone)]
+pub struct OpenApi {
+    info: Map<String, Value>,
+    schemes: BTreeMap<String, Value>,
+    everywhere: Declares,
+    success: Wrap,
+    refusal: RefusalBody,
+}
+
+impl fmt::Debug for OpenApi {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OpenApi")
+            .field("info", &self.info)
+            .field("schemes", &self.schemes)
+            .field("everywhere", &self.everywhere)
+            .finish_non_exhaustive()
+    }
+}
+
+impl OpenApi {
+    /// A document titled `title`, for version `version` of the API. Success bodies are the
+    /// declared data itself, refusals kotori's default `{"code", "message"}`, until
+    /// [`OpenApi::success_body`] and [`OpenApi::refusal_body`] say otherwise.
+    pub fn new(title: &str, version: &str) -> Self {
+        let mut info = Map::new();
+        info.insert("title".into(), json!(title));
+        info.insert("version".into(), json!(version));
+        OpenApi {
+            info,
+            schemes: BTreeMap::new(),
+            everywhere: Declares::new(),
+            success: Arc::new(|data| data),
+            refusal: Arc::new(|refusals| {
+                let codes: Vec<i64> = refusals.iter().map(|r| r.code).collect();
+                json!({
+                    "type": "object",
+                    "required": ["code", "message"],
+                    "properties": {"code": {"enum": codes}, "message": {"type": "string"}}
+                })
+            }),
+        }
+    }
+
+    /// The document's description (`info.description`, Markdown).
+    pub fn description(mut self, text: &str) -> Self {
+        self.info.insert("description".into(), json!(text));
+        self
+    }
+
+    /// Defines the security scheme `name` (an OpenAPI Security Scheme Object). Steps name it
+    /// with [`Declares::security`].
+    pub fn security_scheme(mut self, name: &str, scheme: Value) -> Self {
+        self.schemes.insert(name.to_owned(), scheme);
+        self
+    }
+
+    /// Refusals every operation can answer whatever its steps (a dependency that is down,
+    /// a body too large).
+    pub fn everywhere(mut self, declares: Declares) -> Self {
+        self.everywhere = self.everywhere.and(declares);
+        self
+    }
+
+    /// The schema of a success body around the declared data schema (an envelope, say).
+    pub fn success_body(mut self, wrap: impl Fn(Value) -> Value + Send + Sync + 'static) -> Self {
+        self.success = Arc::new(wrap);
+        self
+    }
+
+    /// The schema of a refusal body for the refusals answered with one HTTP status.
+    pub fn refusal_body(
+        mut self,
+        body: impl Fn(&[Refusal]) -> Value + Send + Sync + 'static,
+    ) -> Self {
+        self.refusal = Arc::new(body);
+        self
+    }
+}
+
+/// A document that cannot be made: a step names a security scheme nobody defined.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OpenApiError {
+    scheme: String,
+    operation: String,
+}
+
+impl fmt::Display for OpenApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} declares the security scheme `{}`, which the OpenApi description does not \
+             define: add `.security_scheme(\"{}\", ...)`",
+            self.operation, self.scheme, self.scheme
+        )
+    }
+}
+
+impl std::error::Error for OpenApiError {}
+
+/// Everything the steps of one route declare, in chain order.
+fn declared(route: &RouteInfo) -> Declares {
+    route
+        .chain()
+        .iter()
+        .filter(|s| s.kind() != StepKind::After)
+        .fold(Declares::new(), |all, s| all.and(s.declares().clone()))
+}
+
+/// `/files/{*rest}` → `/files/{rest}`: OpenAPI has no catch-all syntax.
+fn openapi_path(path: &str) -> String {
+    path.replace("{*", "{")
+}
+
+fn path_params(path: &str) -> Vec<String> {
+    path.split('{')
+        .skip(1)
+        .filter_map(|s| s.split_once('}'))
+        .map(|(name, _)| name.trim_start_matches('*').to_owned())
+        .collect()
+}
+
+fn in_query(method: &Method) -> bool {
+    [Method::GET, Method::HEAD, Method::DELETE].contains(method)
+}
+
+fn parameter(p: &Param, location: &str) -> Value {
+    let mut v = json!({
+        "name": p.name,
+        "in": location,
+        "required": p.required,
+        "schema": p.schema,
+    });
+    if let Some(d) = &p.description {
+        v["description"] = json!(d);
+    }
+    v
+}
+
+fn operation(route: &RouteInfo, config: &OpenApi, id: String) -> Result<Value, OpenApiError> {
+    let all = declared(route).and(config.everywhere.clone());
+    let name = format!("{} {}", route.method(), route.path());
+    // Security: every scheme the chain declares, all required.
+    let mut schemes: Vec<&str> = Vec::new();
+    for scheme in &all.security {
+        if !config.schemes.contains_key(scheme.as_ref()) {
+            return Err(OpenApiError {
+                scheme: scheme.to_string(),
+                operation: name,
+            });
+        }
+        if !schemes.contains(&scheme.as_ref()) {
+            schemes.push(scheme);
+        }
+    }
+    let security = if schemes.is_empty() {
+        json!([])
+    } else {
+        json!([schemes
+            .iter()
+            .map(|s| (s.to_string(), json!([])))
+            .collect::<Map<_, _>>()])
+    };
+
+    // Parameters: the path's own, then the declared; a later declaration of the same name and
+    // place (closer to the handler) wins.
+    let mut params: Vec<Param> = path_params(route.path())
+        .iter()
+        .map(|n| Param::undeclared_path(n))
+        .collect();
+    for p in &all.params {
+        let location = match p.location {
+            In::Field if in_query(route.method()) => In::Query,
+            other => other,
+        };
+        let p = Param {
+            location,
+            ..p.clone()
+        };
+        match params
+            .iter_mut()
+            .find(|q| q.name == p.name && q.location == p.location)
+        {
+            Some(q) => *q = p,
+            None => params.push(p),
+        }
+    }
+    let mut parameters = Vec::new();
+    let mut fields = Map::new();
+    let mut required_fields = Vec::new();
+    for p in &params {
+        match p.location {
+            In::Query => parameters.push(parameter(p, "query")),
+            In::Path => parameters.push(parameter(p, "path")),
+            In::Header => parameters.push(parameter(p, "header")),
+            In::Field => {
+                let mut schema = p.schema.clone();
+                if let (Some(d), Some(o)) = (&p.description, schema.as_object_mut()) {
+                    o.insert("description".into(), json!(d));
+                }
+                fields.insert(p.name.to_string(), schema);
+                if p.required {
+                    required_fields.push(json!(p.name));
+                }
+            }
+        }
+    }
+
+    // Responses: the success, then each status's refusals (deduplicated by code).
+    let mut responses = Map::new();
+    responses.insert(
+        "200".into(),
+        json!({
+            "description": "OK",
+            "content": {"application/json": {
+                "schema": (config.success)(all.success.clone().unwrap_or(json!({})))
+            }}
+        }),
+    );
+    let mut by_status: BTreeMap<u16, Vec<Refusal>> = BTreeMap::new();
+    for r in &all.refusals {
+        let list = by_status.entry(r.status).or_default();
+        if !list.iter().any(|x| x.code == r.code) {
+            list.push(r.clone());
+        }
+    }
+    for (status, mut refusals) in by_status {
+        refusals.sort_by_key(|r| r.code);
+        let description = refusals
+            .iter()
+            .map(|r| format!("{}: {}", r.code, r.description))
+            .collect::<Vec<_>>()
+            .join("; ");
+        responses.insert(
+            status.to_string(),
+            json!({
+                "description": description,
+                "content": {"application/json": {"schema": (config.refusal)(&refusals)}}
+            }),
+        );
+    }
+
+    let mut op = json!({
+        "operationId": id,
+        "parameters": parameters,
+        "responses": responses,
+        "security": security,
+    });
+    if let Some(tag) = route.path().split('/').find(|s| !s.is_empty()) {
+        op["tags"] = json!([tag]);
+    }
+    let summary = all
+        .summary
+        .as_deref()
+        .map(str::to_owned)
+        .or_else(|| route.handler().doc().map(str::to_owned));
+    if let Some(summary) = summary {
+        op["summary"] = json!(summary);
+    }
+    if !fields.is_empty() {
+        let mut schema = json!({"type": "object", "properties": fields});
+        if !required_fields.is_empty() {
+            schema["required"] = json!(required_fields);
+        }
+        op["requestBody"] = json!({
+            "required": !required_fields.is_empty(),
+            "content": {"application/x-www-form-urlencoded": {"schema": schema}}
+        });
+    }
+    Ok(op)
+}
+
+/// The operation ids: the handler's name, made unique with its path where a handler serves
+/// several routes.
+fn operation_ids(routes: &[&RouteInfo]) -> Vec<String> {
+    let short = |r: &RouteInfo| {
+        let name = r.handler().name();
+        name.rsplit("::").next().unwrap_or(name).to_owned()
+    };
+    let mut count: HashMap<String, usize> = HashMap::new();
+    for r in routes {
+        *count.entry(short(r)).or_default() += 1;
+    }
+    routes
+        .iter()
+        .map(|r| {
+            let name = short(r);
+            if count[&name] == 1 {
+                return name;
+            }
+            let path: String = r
+                .path()
+                .chars()
+                .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+                .collect();
+            format!(
+                "{name}_{}{}",
+                r.method().as_str().to_ascii_lowercase(),
+                path.trim_end_matches('_')
+            )
+        })
+        .collect()
+}
+
+pub(crate) fn document(routes: &[RouteInfo], config: &OpenApi) -> Result<Value, OpenApiError> {
+    // A mounted service answers any method: it has no operations to describe.
+    let routes: Vec<&RouteInfo> = routes.iter().filter(|r| r.method() != "ANY").collect();
+    let ids = operation_ids(&routes);
+    let mut paths: BTreeMap<String, Map<String, Value>> = BTreeMap::new();
+    for (route, id) in routes.iter().zip(ids) {
+        let op = operation(route, config, id)?;
+        paths
+            .entry(openapi_path(route.path()))
+            .or_default()
+            .insert(route.method().as_str().to_ascii_lowercase(), op);
+    }
+    Ok(json!({
+        "openapi": "3.1.0",
+        "info": config.info,
+        "paths": paths,
+        "components": {"securitySchemes": config.schemes},
+    }))
+}

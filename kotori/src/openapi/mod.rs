@@ -1,0 +1,16 @@
+//! OpenAPI 3.1 from the tree: each operation's security and refusals are derived from the
+//! steps on its path, so the document cannot drift from what is enforced.
+//!
+//! Steps declare what they enforce with [`Declares`] (on a [`named`](crate::named) step, or
+//! on a route with [`Route::declares`](crate::Route::declares)); [`App::openapi`](crate::App::openapi)
+//! walks every route's chain and adds the declarations up: the security schemes of its guards
+//! (all required), every refusal of every step (grouped by HTTP status, deduplicated by code),
+//! the parameters (the path's own, then the declared ones), and the handler's success data.
+//! A guard added to a node changes the documented security of every operation below it.
+
+mod declare;
+mod document;
+
+pub use declare::{Declares, In, Param, Refusal};
+pub(crate) use document::document;
+pub use document::{OpenApi, OpenApiError};

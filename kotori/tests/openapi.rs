@@ -1,0 +1,259 @@
+//! The OpenAPI document from the tree: security and refusals derived from the steps on each
+//! path, parameters from the path and the declarations, and audits over the same declarations.
+
+#[cfg(feature = "schemars")]
+use kotori::openapi::In;
+use kotori::openapi::{Declares, OpenApi, Param};
+use kotori::{Ctx, Kotori, Rejection, named};
+use serde_json::{Value, json};
+
+fn token(cx: &mut Ctx<()>) -> Result<(), Rejection> {
+    cx.header("authorization")
+        .map(|_| ())
+        .ok_or_else(Rejection::unauthorized)
+}
+
+fn signature(cx: &mut Ctx<()>) -> Result<(), Rejection> {
+    cx.header("x-sign")
+        .map(|_| ())
+        .ok_or_else(Rejection::unauthorized)
+}
+
+fn config() -> OpenApi {
+    OpenApi::new("test", "1")
+        .security_scheme("bearer", json!({"type": "http", "scheme": "bearer"}))
+        .security_scheme(
+            "signature",
+            json!({"type": "apiKey", "in": "header", "name": "x-sign"}),
+        )
+        .everywhere(Declares::new().refuses(503, 50301, "a dependency is down"))
+}
+
+/// A console: `/manage/login` open, everything else under `/manage` behind the bearer guard
+/// when `guarded`.
+fn console(guarded: bool) -> Value {
+    let app = Kotori::new(());
+    let manage = app.node("/manage");
+    manage.post("/login", || async { "token" });
+    let inside = manage.group();
+    if guarded {
+        inside.guard(
+            named("require_token", token).declares(
+                Declares::new()
+                    .security("bearer")
+                    .refuses(401, 40105, "no token"),
+            ),
+        );
+    }
+    inside.get("/users", || async { "[]" });
+    let user = inside.node("/users/{user_id}").load(
+        named("load_user", |_: &mut Ctx<()>| -> Result<u64, Rejection> {
+            Ok(1)
+        })
+        .declares(
+            Declares::new()
+                .param(Param::path(
+                    "user_id",
+                    json!({"type": "integer", "minimum": 1}),
+                ))
+                .refuses(404, 40401, "no such user"),
+        ),
+    );
+    user.get("/show", || async { "user" });
+    user.post("/ban", || async { "banned" }).declares(
+        Declares::new()
+            .param(Param::field("reason", json!({"type": "string", "maxLength": 200})).required())
+            .refuses(409, 40901, "already banned"),
+    );
+    app.build().unwrap().openapi(&config()).unwrap()
+}
+
+#[test]
+fn adding_a_guard_to_a_node_changes_the_security_of_every_operation_below_it() {
+    let (open, guarded) = (console(false), console(true));
+    let below = [
+        ("/manage/users", "get"),
+        ("/manage/users/{user_id}/show", "get"),
+        ("/manage/users/{user_id}/ban", "post"),
+    ];
+    for (path, method) in below {
+        assert_eq!(open["paths"][path][method]["security"], json!([]), "{path}");
+        assert_eq!(
+            guarded["paths"][path][method]["security"],
+            json!([{"bearer": []}]),
+            "{path}"
+        );
+        assert!(open["paths"][path][method]["responses"]["401"].is_null());
+        assert_eq!(
+            guarded["paths"][path][method]["responses"]["401"]["content"]["application/json"]["schema"]
+                ["properties"]["code"]["enum"],
+            json!([40105]),
+            "{path}"
+        );
+    }
+    // Beside the guarded group, nothing changes.
+    assert_eq!(
+        open["paths"]["/manage/login"]["post"],
+        guarded["paths"]["/manage/login"]["post"]
+    );
+    assert_eq!(
+        guarded["paths"]["/manage/login"]["post"]["security"],
+        json!([])
+    );
+}
+
+#[test]
+fn an_operation_carries_every_refusal_of_its_path_and_its_parameters() {
+    let doc = console(true);
+    assert_eq!(doc["openapi"], "3.1.0");
+    let ban = &doc["paths"]["/manage/users/{user_id}/ban"]["post"];
+    let statuses: Vec<&String> = ban["responses"].as_object().unwrap().keys().collect();
+    assert_eq!(statuses, ["200", "401", "404", "409", "503"]);
+    assert_eq!(
+        ban["responses"]["404"]["description"],
+        "40401: no such user"
+    );
+    // The loader's declaration of the path parameter replaces the default string.
+    assert_eq!(
+        ban["parameters"],
+        json!([{"name": "user_id", "in": "path", "required": true,
+                "schema": {"type": "integer", "minimum": 1}}])
+    );
+    // A field of a POST is a form body; of a GET it would be a query parameter.
+    assert_eq!(
+        ban["requestBody"]["content"]["application/x-www-form-urlencoded"]["schema"],
+        json!({"type": "object", "required": ["reason"],
+               "properties": {"reason": {"type": "string", "maxLength": 200}}})
+    );
+    let show = &doc["paths"]["/manage/users/{user_id}/show"]["get"];
+    assert!(show["requestBody"].is_null());
+    assert!(
+        show["responses"]["409"].is_null(),
+        "the ban's refusal stays on the ban"
+    );
+    assert_eq!(
+        doc["components"]["securitySchemes"]["bearer"]["scheme"],
+        "bearer"
+    );
+}
+
+#[test]
+fn several_guards_require_all_their_schemes_and_a_refusal_is_listed_once() {
+    let app = Kotori::new(());
+    let api = app.node("/api").guard(
+        named("verify_signature", signature).declares(
+            Declares::new()
+                .security("signature")
+                .refuses(401, 40104, "bad signature"),
+        ),
+    );
+    let user = api.group().guard(
+        named("require_token", token).declares(
+            Declares::new()
+                .security("bearer")
+                .refuses(401, 40105, "no token")
+                .refuses(401, 40104, "bad signature"),
+        ),
+    );
+    user.get("/files/{*rest}", || async { "file" })
+        .declares(Declares::new().param(Param::field("limit", json!({"type": "integer"}))));
+    let doc = app.build().unwrap().openapi(&config()).unwrap();
+    let op = &doc["paths"]["/api/files/{rest}"]["get"];
+    assert_eq!(op["security"], json!([{"signature": [], "bearer": []}]));
+    assert_eq!(
+        op["responses"]["401"]["content"]["application/json"]["schema"]["properties"]["code"]["enum"],
+        json!([40104, 40105])
+    );
+    let names: Vec<(&str, &str)> = op["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| (p["name"].as_str().unwrap(), p["in"].as_str().unwrap()))
+        .collect();
+    assert_eq!(names, [("rest", "path"), ("limit", "query")]);
+}
+
+#[test]
+fn a_scheme_nobody_defined_is_an_error_naming_it() {
+    let app = Kotori::new(());
+    app.node("/x")
+        .guard(named("g", token).declares(Declares::new().security("oauth")))
+        .get("/y", || async { "y" });
+    let err = app
+        .build()
+        .unwrap()
+        .openapi(&OpenApi::new("t", "1"))
+        .unwrap_err();
+    assert!(err.to_string().contains("`oauth`"), "{err}");
+    assert!(err.to_string().contains("GET /x/y"), "{err}");
+}
+
+#[test]
+fn audits_and_the_printed_tree_read_the_same_declarations() {
+    let app = Kotori::new(());
+    let manage = app.node("/manage");
+    manage.post("/login", || async { "token" });
+    manage
+        .group()
+        .guard(named("require_token", token).declares(Declares::new().security("bearer")))
+        .get("/users", || async { "[]" });
+    let app = app.build().unwrap();
+    app.audit()
+        .under("/manage")
+        .except("/manage/login")
+        .require_security("bearer")
+        .unwrap();
+    let failure = app
+        .audit()
+        .under("/manage")
+        .require_security("bearer")
+        .unwrap_err();
+    assert_eq!(failure.routes(), ["POST /manage/login"]);
+    assert!(
+        app.audit()
+            .under("/nothing")
+            .require_security("bearer")
+            .is_err()
+    );
+    let printed = app.tree().to_string();
+    assert!(
+        printed.contains("require_token  [security: bearer]"),
+        "{printed}"
+    );
+}
+
+#[cfg(feature = "schemars")]
+#[test]
+fn a_parameter_schema_can_come_from_a_rust_type() {
+    let limit = Param::of::<u16>("limit", In::Query);
+    assert_eq!(limit.schema()["type"], "integer");
+    assert_eq!(limit.schema()["maximum"], 65535);
+    assert!(limit.schema().get("$schema").is_none());
+}
+
+#[test]
+fn the_handler_declares_its_success_data_and_the_config_wraps_it() {
+    async fn hello() -> &'static str {
+        "hi"
+    }
+    let app = Kotori::new(());
+    app.get("/hello", hello).declares(
+        Declares::new()
+            .success(json!({"type": "string"}))
+            .summary("Says hello"),
+    );
+    let doc = app
+        .build()
+        .unwrap()
+        .openapi(&OpenApi::new("t", "1").success_body(
+            |data| json!({"type": "object", "properties": {"code": {"const": 0}, "data": data}}),
+        ))
+        .unwrap();
+    let op = &doc["paths"]["/hello"]["get"];
+    assert_eq!(op["summary"], "Says hello");
+    assert_eq!(op["operationId"], "hello");
+    assert_eq!(
+        op["responses"]["200"]["content"]["application/json"]["schema"]["properties"]["data"],
+        json!({"type": "string"})
+    );
+}
