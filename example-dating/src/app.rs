@@ -1,7 +1,9 @@
 //! The whole URL space on one screen: every prefix, guard, loader and route of the API.
 //! Reading top to bottom: who may reach a route is decided by the nodes above it.
 
-use kotori::{App, BuildError, Kotori};
+use std::sync::{Arc, OnceLock};
+
+use kotori::{App, BuildError, Kotori, declare, named};
 
 use crate::auth;
 use crate::chat::{contacts, messages};
@@ -9,8 +11,9 @@ use crate::commerce::{orders, payment, products, vip};
 use crate::envelope;
 use crate::live::{actions as live_actions, danmaku, rooms};
 use crate::manage::{self, Role, admin};
+use crate::openapi::{self, paged};
 use crate::ops;
-use crate::params::load_params;
+use crate::params::{self, load_params};
 use crate::realtime;
 use crate::safety::{account, blocks, moderation, reports};
 use crate::state::AppState;
@@ -19,9 +22,11 @@ use crate::users::{album, discover, labels, profile, target, visits};
 /// The largest request body: the API's form bodies are small.
 pub const API_BODY_LIMIT: usize = 64 * 1024;
 
-/// Builds the tree.
+/// Builds the tree. Each step and route declares what it reads and answers (`*_doc`), and
+/// `/openapi.json` serves what kotori derives from them once the tree is built.
 pub fn build(state: AppState) -> Result<App<AppState>, BuildError> {
     let app = Kotori::new(state);
+    let document = Arc::new(OnceLock::new());
     // Every response wears the JSON envelope, refusals included (API.md §1).
     // Form bodies of this API are small: anything larger is 41301 before it is parsed.
     app.render(envelope::render)
@@ -29,84 +34,137 @@ pub fn build(state: AppState) -> Result<App<AppState>, BuildError> {
         .body_limit(API_BODY_LIMIT);
     app.get("/healthz", ops::healthz);
     app.get("/readyz", ops::readyz);
+    app.get(
+        "/openapi.json",
+        named("openapi_document", openapi::document(document.clone())),
+    )
+    .declares(openapi::document_doc());
 
     // /api: every request is signed by a client app (40101–40104).
     let api = app
         .node("/api")
-        .load(load_params)
-        .guard(auth::verify_client_signature);
-    api.post("/auth/sendsms", auth::send_sms);
-    api.post("/auth/login", auth::login);
+        .load(declare(load_params, params::load_params_doc()))
+        .guard(declare(
+            auth::verify_client_signature,
+            auth::verify_client_signature_doc(),
+        ));
+    api.post("/auth/sendsms", auth::send_sms)
+        .declares(auth::send_sms_doc());
+    api.post("/auth/login", auth::login)
+        .declares(auth::login_doc());
 
     // Everything else under /api needs a live token (40105).
-    let user = api.group().load(auth::load_caller);
+    let user = api
+        .group()
+        .load(declare(auth::load_caller, auth::load_caller_doc()));
     user.post("/auth/logout", auth::logout);
     // Real time: the guards above run before the upgrade (§10).
-    user.get("/ws", realtime::ws);
-    user.get("/events", realtime::events);
-    user.get("/labels", labels::list);
+    user.get("/ws", realtime::ws).declares(realtime::ws_doc());
+    user.get("/events", realtime::events)
+        .declares(realtime::events_doc());
+    user.get("/labels", labels::list)
+        .declares(labels::list_doc());
     user.get("/products", products::list);
-    user.get("/contacts", contacts::list);
-    user.get("/user/hot/list", discover::hot);
-    user.get("/user/nearby/list", discover::nearby);
+    user.get("/contacts", contacts::list).declares(paged());
+    user.get("/user/hot/list", discover::hot).declares(paged());
+    user.get("/user/nearby/list", discover::nearby)
+        .declares(discover::nearby_doc());
 
-    let me = user.node("/me").load(profile::load_me);
+    let me = user
+        .node("/me")
+        .load(declare(profile::load_me, profile::load_me_doc()));
     me.get("", profile::show_me);
-    me.post("/update", profile::update_me);
-    me.post("/location", profile::set_location);
-    me.post("/labels", labels::set_mine);
+    me.post("/update", profile::update_me)
+        .declares(profile::update_me_doc());
+    me.post("/location", profile::set_location)
+        .declares(profile::set_location_doc());
+    me.post("/labels", labels::set_mine)
+        .declares(labels::set_mine_doc());
     me.get("/vip", vip::mine);
     me.get("/album", album::list);
-    me.post("/album/add", album::add);
+    me.post("/album/add", album::add).declares(album::add_doc());
     me.node("/album/{photo_id}")
-        .load(album::load_own_photo)
+        .load(declare(album::load_own_photo, album::load_own_photo_doc()))
         .post("/delete", album::delete);
-    me.get("/blocks", blocks::list);
-    me.post("/blocks/add", blocks::add);
+    me.get("/blocks", blocks::list).declares(paged());
+    me.post("/blocks/add", blocks::add)
+        .declares(blocks::add_doc());
     me.node("/blocks/{user_id}")
-        .load(blocks::load_own_block)
+        .load(declare(
+            blocks::load_own_block,
+            blocks::load_own_block_doc(),
+        ))
         .post("/delete", blocks::delete);
     me.post("/delete", account::delete_me);
-    me.get("/export", account::export_me);
-    user.post("/reports", reports::create);
+    me.get("/export", account::export_me)
+        .declares(account::export_me_doc());
+    user.post("/reports", reports::create)
+        .declares(reports::create_doc());
 
     // Another user: loaded once, 40401 unless the caller may see them.
-    let other = user.node("/users/{user_id}").load(target::load_target);
+    let other = user
+        .node("/users/{user_id}")
+        .load(declare(target::load_target, target::load_target_doc()));
     other.get("/show", visits::show);
-    other.post("/messages", messages::send);
-    other.get("/messages", messages::history);
+    other
+        .post("/messages", messages::send)
+        .declares(messages::send_doc());
+    other
+        .get("/messages", messages::history)
+        .declares(messages::history_doc());
 
     // VIPs only (40302).
     user.node("/vip")
-        .guard(vip::require_vip)
-        .get("/visitors", visits::visitors);
+        .guard(declare(vip::require_vip, vip::require_vip_doc()))
+        .get("/visitors", visits::visitors)
+        .declares(paged());
 
-    user.get("/live/list", rooms::list_on_air);
-    let on_air = user.node("/live/{live_id}").load(rooms::load_on_air_live);
+    user.get("/live/list", rooms::list_on_air).declares(paged());
+    let on_air = user
+        .node("/live/{live_id}")
+        .load(declare(rooms::load_on_air_live, rooms::load_live_doc()));
     on_air.get("/show", live_actions::show);
-    on_air.get("/danmaku", danmaku::list);
-    on_air.post("/danmaku", danmaku::post);
+    on_air
+        .get("/danmaku", danmaku::list)
+        .declares(danmaku::list_doc());
+    on_air
+        .post("/danmaku", danmaku::post)
+        .declares(danmaku::post_doc());
 
-    user.post("/orders", orders::create);
-    let order = user.node("/orders/{order_id}").load(orders::load_own_order);
+    user.post("/orders", orders::create)
+        .declares(orders::create_doc());
+    let order = user.node("/orders/{order_id}").load(declare(
+        orders::load_own_order,
+        orders::load_own_order_doc(),
+    ));
     order.get("/show", orders::show);
-    order.post("/cancel", orders::cancel);
+    order
+        .post("/cancel", orders::cancel)
+        .declares(orders::cancel_doc());
 
     // /pay: notices from payment providers, signed with their own apps.
     let pay = app
         .node("/pay")
-        .load(load_params)
-        .guard(auth::verify_payment_signature);
-    pay.post("/notify", payment::notify);
+        .load(declare(load_params, params::load_params_doc()))
+        .guard(declare(
+            auth::verify_payment_signature,
+            auth::verify_payment_signature_doc(),
+        ));
+    pay.post("/notify", payment::notify)
+        .declares(payment::notify_doc());
 
     // /manage: the console. Not signed; operators log in and send a bearer token.
     // `.json` paths answer refusals in the envelope, others with a plain page.
     let console = app
         .node("/manage")
         .render(manage::page::render)
-        .load(load_params);
-    console.post("/login.json", manage::login);
-    let operator = console.group().load(manage::load_operator);
+        .load(declare(load_params, params::load_params_doc()));
+    console
+        .post("/login.json", manage::login)
+        .declares(manage::login_doc());
+    let operator = console
+        .group()
+        .load(declare(manage::load_operator, manage::load_operator_doc()));
     let dating = operator.node("/dating");
 
     // Admins: every route also needs its privilege.
@@ -115,14 +173,18 @@ pub fn build(state: AppState) -> Result<App<AppState>, BuildError> {
         .guard(manage::require_role(Role::Admin));
     admin
         .get("/users/search.json", admin::search_users)
-        .guard(manage::require_privilege("users:read"));
-    let someone = admin.node("/users/{user_id}").load(admin::load_any_user);
+        .guard(manage::require_privilege("users:read"))
+        .declares(admin::search_users_doc());
+    let someone = admin
+        .node("/users/{user_id}")
+        .load(declare(admin::load_any_user, admin::load_any_user_doc()));
     someone
         .get("/show.json", admin::show_user)
         .guard(manage::require_privilege("users:read"));
     someone
         .post("/ban.json", admin::ban)
-        .guard(manage::require_privilege("users:ban"));
+        .guard(manage::require_privilege("users:ban"))
+        .declares(admin::ban_doc());
     someone
         .post("/unban.json", admin::unban)
         .guard(manage::require_privilege("users:ban"));
@@ -131,32 +193,46 @@ pub fn build(state: AppState) -> Result<App<AppState>, BuildError> {
         .guard(manage::require_privilege("products:read"));
     admin
         .post("/products/create.json", admin::create_product)
-        .guard(manage::require_privilege("products:write"));
+        .guard(manage::require_privilege("products:write"))
+        .declares(admin::create_product_doc());
     admin
         .node("/products/{product_id}")
         .guard(manage::require_privilege("products:write"))
-        .load(admin::load_any_product)
-        .post("/edit.json", admin::edit_product);
+        .load(declare(
+            admin::load_any_product,
+            admin::load_any_product_doc(),
+        ))
+        .post("/edit.json", admin::edit_product)
+        .declares(admin::edit_product_doc());
     admin
         .get("/orders/list.json", admin::list_orders)
-        .guard(manage::require_privilege("orders:read"));
+        .guard(manage::require_privilege("orders:read"))
+        .declares(admin::list_orders_doc());
     admin
         .get("/live/list.json", rooms::list_all)
-        .guard(manage::require_privilege("live:read"));
+        .guard(manage::require_privilege("live:read"))
+        .declares(rooms::list_all_doc());
     // The moderation queue.
     admin
         .get("/reports/list.json", moderation::list)
-        .guard(manage::require_privilege("reports:read"));
-    let report = admin
-        .node("/reports/{report_id}")
-        .load(moderation::load_report);
+        .guard(manage::require_privilege("reports:read"))
+        .declares(moderation::list_doc());
+    let report = admin.node("/reports/{report_id}").load(declare(
+        moderation::load_report,
+        moderation::load_report_doc(),
+    ));
     report
         .get("/show.json", moderation::show)
         .guard(manage::require_privilege("reports:read"));
     report
         .post("/resolve.json", moderation::resolve)
-        .guard(manage::require_privilege("reports:write"));
-    let any_live = live_actions::mount(&admin.node("/live/{live_id}").load(rooms::load_any_live));
+        .guard(manage::require_privilege("reports:write"))
+        .declares(moderation::resolve_doc());
+    let any_live = live_actions::mount(
+        &admin
+            .node("/live/{live_id}")
+            .load(declare(rooms::load_any_live, rooms::load_live_doc())),
+    );
     any_live.read.guard(manage::require_privilege("live:read"));
     any_live
         .write
@@ -166,10 +242,23 @@ pub fn build(state: AppState) -> Result<App<AppState>, BuildError> {
     let shops = dating
         .node("/shops/api")
         .guard(manage::require_role(Role::Host));
-    shops.post("/live/create.json", rooms::create);
-    shops.get("/live/list.json", rooms::list_own);
+    shops
+        .post("/live/create.json", rooms::create)
+        .declares(rooms::create_doc());
+    shops
+        .get("/live/list.json", rooms::list_own)
+        .declares(paged());
     // Hosts may read and act on their own lives: no privilege on either group.
-    live_actions::mount(&shops.node("/live/{live_id}").load(rooms::load_own_live));
+    live_actions::mount(
+        &shops
+            .node("/live/{live_id}")
+            .load(declare(rooms::load_own_live, rooms::load_live_doc())),
+    );
 
-    app.build()
+    let app = app.build()?;
+    let described = app
+        .openapi(&openapi::config())
+        .expect("every security scheme a step declares is defined in openapi::config");
+    let _ = document.set(described.to_string());
+    Ok(app)
 }

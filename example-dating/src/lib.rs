@@ -18,6 +18,7 @@ pub mod envelope;
 pub mod hex;
 pub mod live;
 pub mod manage;
+pub mod openapi;
 pub mod ops;
 pub mod paging;
 pub mod params;

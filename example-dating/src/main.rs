@@ -27,6 +27,8 @@ enum Command {
     Migrate,
     /// Print the guard tree: every prefix, guard, loader and route.
     Routes,
+    /// Print the OpenAPI document (what `GET /openapi.json` serves).
+    Openapi,
     /// Call the running server as the configured app, signing the request for you.
     ///
     /// Example: `example-dating call POST /api/auth/sendsms phone=18922986865`. The token from
@@ -83,7 +85,10 @@ async fn main() -> ExitCode {
     let cli = Cli::parse();
     let quiet_logs = matches!(
         cli.command,
-        Some(Command::Call { .. }) | Some(Command::Routes) | Some(Command::Operator(_))
+        Some(Command::Call { .. })
+            | Some(Command::Routes)
+            | Some(Command::Openapi)
+            | Some(Command::Operator(_))
     );
     tracing_subscriber::fmt()
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
@@ -111,14 +116,22 @@ async fn run(command: Command) -> Result<(), String> {
             println!("migrated and seeded {}", config.database_url);
             Ok(())
         }
-        Command::Routes => {
+        Command::Routes | Command::Openapi => {
             let state = startup::state(Config {
                 database_url: "sqlite::memory:".into(),
                 redis_url: None,
                 ..config
             })
             .await?;
-            print!("{}", app::build(state).map_err(|e| e.to_string())?.tree());
+            let app = app::build(state).map_err(|e| e.to_string())?;
+            if matches!(command, Command::Routes) {
+                print!("{}", app.tree());
+            } else {
+                let doc = app
+                    .openapi(&example_dating::openapi::config())
+                    .map_err(|e| e.to_string())?;
+                println!("{doc:#}");
+            }
             Ok(())
         }
         Command::Call {

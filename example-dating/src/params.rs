@@ -147,6 +147,18 @@ pub fn load_params(cx: &mut Ctx<AppState>, body: Bytes) -> Result<Params, AppErr
     Params::parse(cx.query(), cx.header(CONTENT_TYPE), &body)
 }
 
+/// What load_params reads and answers, for `/openapi.json`.
+pub fn load_params_doc() -> kotori::openapi::Declares {
+    use crate::openapi::*;
+    Declares::new()
+        .refuses(400, 40001, "a required parameter is missing")
+        .refuses(
+            400,
+            40002,
+            "a parameter is malformed, out of range, or given twice",
+        )
+}
+
 #[cfg(test)]
 mod tests {
     use super::Params;

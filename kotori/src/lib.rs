@@ -135,7 +135,7 @@ pub use extract::{Form, Json, Path, Query, Res, State};
 pub use rejection::Rejection;
 pub use reply::{IntoReply, Reply, Response};
 pub use serve::{Serve, serve};
-pub use step::{Named, named};
+pub use step::{Named, declare, named};
 pub use tree::{Kotori, Node, Route};
 
 /// The `http` crate kotori's signatures use (requests, headers, status codes).

@@ -257,3 +257,29 @@ fn the_handler_declares_its_success_data_and_the_config_wraps_it() {
         json!({"type": "string"})
     );
 }
+
+#[test]
+fn a_success_that_is_not_the_usual_body_is_described_as_it_is() {
+    async fn events() -> &'static str {
+        "data: x\n\n"
+    }
+    async fn socket() -> &'static str {
+        ""
+    }
+    let app = Kotori::new(());
+    app.get("/events", events)
+        .declares(Declares::new().success_as(200, "text/event-stream", json!({"type": "string"})));
+    app.get("/ws", socket)
+        .declares(Declares::new().success_as(101, "", json!({})));
+    let doc = app
+        .build()
+        .unwrap()
+        .openapi(&OpenApi::new("t", "1").success_body(|d| json!({"wrapped": d})))
+        .unwrap();
+    assert_eq!(
+        doc["paths"]["/events"]["get"]["responses"]["200"]["content"],
+        json!({"text/event-stream": {"schema": {"type": "string"}}})
+    );
+    let ws = &doc["paths"]["/ws"]["get"]["responses"];
+    assert!(ws["200"].is_null() && ws["101"].is_object());
+}

@@ -152,3 +152,35 @@ async fn find_or_register(state: &AppState, phone: &str) -> Result<user_info::Mo
         Err(e) => Err(e.into()),
     }
 }
+
+/// What send_sms reads and answers, for `/openapi.json`.
+pub fn send_sms_doc() -> kotori::openapi::Declares {
+    use crate::openapi::*;
+    Declares::new()
+        .param(required("phone", phone()))
+        .refuses(
+            429,
+            42901,
+            "one code per phone and minute, and a daily limit per client",
+        )
+        .success(json!({"type": "object", "required": ["phone"],
+            "properties": {"phone": {"type": "string"}, "code": {"type": "string"}}}))
+}
+
+/// What login reads and answers, for `/openapi.json`.
+pub fn login_doc() -> kotori::openapi::Declares {
+    use crate::openapi::*;
+    Declares::new()
+        .param(required("phone", phone()))
+        .param(required(
+            "code",
+            json!({"type": "string", "pattern": "^[0-9]{6}$"}),
+        ))
+        .refuses(401, 40106, "SMS code wrong or expired")
+        .refuses(403, 40303, "account banned")
+        .success(
+            json!({"type": "object", "required": ["token", "expire_time", "user_id"],
+            "properties": {"token": {"type": "string"}, "expire_time": {"type": "string"},
+                           "user_id": {"type": "integer"}}}),
+        )
+}

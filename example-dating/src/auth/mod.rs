@@ -6,6 +6,9 @@ pub mod session;
 pub mod signature;
 pub mod sms;
 
-pub use handlers::{login, logout, send_sms};
-pub use session::{Caller, load_caller};
-pub use signature::{verify_client_signature, verify_payment_signature};
+pub use handlers::{login, login_doc, logout, send_sms, send_sms_doc};
+pub use session::{Caller, load_caller, load_caller_doc};
+pub use signature::{
+    verify_client_signature, verify_client_signature_doc, verify_payment_signature,
+    verify_payment_signature_doc,
+};

@@ -153,3 +153,13 @@ pub async fn revoke_all_in(
     }
     Ok(())
 }
+
+/// What load_caller reads and answers, for `/openapi.json`.
+pub fn load_caller_doc() -> kotori::openapi::Declares {
+    use crate::openapi::*;
+    Declares::new().security("token").refuses(
+        401,
+        40105,
+        "token missing, unknown, expired or revoked",
+    )
+}

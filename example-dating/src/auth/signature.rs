@@ -129,6 +129,18 @@ async fn verify(
     Ok(())
 }
 
+/// What verify_client_signature reads and answers, for `/openapi.json`.
+pub fn verify_client_signature_doc() -> kotori::openapi::Declares {
+    use crate::openapi::*;
+    signature_params(Declares::new().security("client_signature"))
+}
+
+/// What verify_payment_signature reads and answers, for `/openapi.json`.
+pub fn verify_payment_signature_doc() -> kotori::openapi::Declares {
+    use crate::openapi::*;
+    signature_params(Declares::new().security("payment_signature"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::parse_timestamp;

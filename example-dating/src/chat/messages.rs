@@ -242,3 +242,29 @@ pub async fn history(
         }
     }))
 }
+
+/// What send reads and answers, for `/openapi.json`.
+pub fn send_doc() -> kotori::openapi::Declares {
+    use crate::openapi::*;
+    Declares::new()
+        .param(required(
+            "msg_type",
+            json!({"enum": ["text", "audio", "image"]}),
+        ))
+        .param(optional("content", text(1, 500)).describe("with msg_type text"))
+        .param(optional("audio", url()).describe("with msg_type audio"))
+        .param(optional("duration", int(1, 60)).describe("seconds, with msg_type audio"))
+        .param(optional("image", url()).describe("with msg_type image"))
+}
+
+/// What history reads and answers, for `/openapi.json`.
+pub fn history_doc() -> kotori::openapi::Declares {
+    use crate::openapi::*;
+    Declares::new()
+        .param(optional("before_id", json!({"type": "integer"})))
+        .param(optional("after_id", json!({"type": "integer"})))
+        .param(optional(
+            "limit",
+            json!({"type": "integer", "minimum": 1, "maximum": 100, "default": 20}),
+        ))
+}

@@ -115,3 +115,26 @@ pub async fn cancel(
     }
     Ok(ok(order_json(&now)))
 }
+
+/// What create reads and answers, for `/openapi.json`.
+pub fn create_doc() -> kotori::openapi::Declares {
+    use crate::openapi::*;
+    Declares::new().param(required(
+        "product_id",
+        json!({"type": "integer", "minimum": 1}),
+    ))
+}
+
+/// What load_own_order reads and answers, for `/openapi.json`.
+pub fn load_own_order_doc() -> kotori::openapi::Declares {
+    use crate::openapi::*;
+    Declares::new()
+        .param(id("order_id"))
+        .refuses(404, 40401, "no such order of yours")
+}
+
+/// What cancel reads and answers, for `/openapi.json`.
+pub fn cancel_doc() -> kotori::openapi::Declares {
+    use crate::openapi::*;
+    Declares::new().refuses(409, 40901, "the order is paid")
+}

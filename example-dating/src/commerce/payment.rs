@@ -61,3 +61,19 @@ pub async fn notify(
         _ => Ok(ok(json!({}))),
     }
 }
+
+/// What notify reads and answers, for `/openapi.json`.
+pub fn notify_doc() -> kotori::openapi::Declares {
+    use crate::openapi::*;
+    Declares::new()
+        .param(required(
+            "trade_no",
+            json!({"type": "string", "minLength": 1}),
+        ))
+        .param(required(
+            "fee",
+            json!({"type": "string", "pattern": "^[0-9]+(\\.[0-9]{1,2})?$"}),
+        ))
+        .param(required("status", json!({"type": "string"})))
+        .refuses(409, 40901, "the order is cancelled")
+}

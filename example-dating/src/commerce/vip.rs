@@ -70,3 +70,8 @@ pub async fn extend(
         .await?;
     Ok(())
 }
+
+/// What require_vip answers, for `/openapi.json`.
+pub fn require_vip_doc() -> kotori::openapi::Declares {
+    kotori::openapi::Declares::new().refuses(403, 40302, "VIP required")
+}

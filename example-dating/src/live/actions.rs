@@ -35,17 +35,27 @@ pub struct LiveActions {
 pub fn mount(live: &Node<AppState>) -> LiveActions {
     let read = live.group();
     read.get("/show.json", show);
-    read.get("/push_url.json", push_url);
-    read.get("/danmaku.json", danmaku::list);
+    read.get("/push_url.json", push_url).declares(finish_doc());
+    read.get("/danmaku.json", danmaku::list)
+        .declares(danmaku::list_doc());
     read.get("/group_shutted_user.json", muted);
     let write = live.group();
-    write.post("/finish.json", finish);
-    write.post("/forbid_send_msg.json", forbid);
-    write.post("/unforbid_send_msg.json", unforbid);
-    write.post("/slow_mode.json", moderation::slow_mode);
+    write.post("/finish.json", finish).declares(finish_doc());
+    write
+        .post("/forbid_send_msg.json", forbid)
+        .declares(forbid_doc());
+    write
+        .post("/unforbid_send_msg.json", unforbid)
+        .declares(unforbid_doc());
+    write
+        .post("/slow_mode.json", moderation::slow_mode)
+        .declares(moderation::slow_mode_doc());
     write
         .node("/danmaku/{danmaku_id}")
-        .load(moderation::load_live_danmaku)
+        .load(kotori::declare(
+            moderation::load_live_danmaku,
+            moderation::load_live_danmaku_doc(),
+        ))
         .post("/delete.json", moderation::delete_danmaku);
     LiveActions { read, write }
 }
@@ -183,6 +193,36 @@ pub async fn muted(
     let users = crate::users::by_id(&state.db, active.iter().map(|m| m.user_id)).await?;
     let list: Vec<Value> = active.iter().map(|m| json!({ "user_id": m.user_id, "nickname": users.get(&m.user_id).map(|u| &u.nickname), "until": m.until.map(clock::format) })).collect();
     Ok(ok(json!({ "list": list })))
+}
+
+/// What finish reads and answers, for `/openapi.json`.
+pub fn finish_doc() -> kotori::openapi::Declares {
+    use crate::openapi::*;
+    Declares::new().refuses(409, 40901, "the live is finished already")
+}
+
+/// What forbid reads and answers, for `/openapi.json`.
+pub fn forbid_doc() -> kotori::openapi::Declares {
+    use crate::openapi::*;
+    Declares::new()
+        .param(required(
+            "user_id",
+            json!({"type": "integer", "minimum": 1}),
+        ))
+        .param(optional(
+            "minutes",
+            json!({"type": "integer", "minimum": 1}),
+        ))
+        .refuses(409, 40901, "the live is finished")
+}
+
+/// What unforbid reads and answers, for `/openapi.json`.
+pub fn unforbid_doc() -> kotori::openapi::Declares {
+    use crate::openapi::*;
+    Declares::new().param(required(
+        "user_id",
+        json!({"type": "integer", "minimum": 1}),
+    ))
 }
 
 #[cfg(test)]

@@ -120,3 +120,24 @@ pub async fn post(
         .await;
     Ok(ok(json))
 }
+
+/// What list reads and answers, for `/openapi.json`.
+pub fn list_doc() -> kotori::openapi::Declares {
+    use crate::openapi::*;
+    Declares::new()
+        .param(optional("after_id", json!({"type": "integer"})))
+        .param(optional(
+            "limit",
+            json!({"type": "integer", "minimum": 1, "maximum": 200, "default": 50}),
+        ))
+}
+
+/// What post reads and answers, for `/openapi.json`.
+pub fn post_doc() -> kotori::openapi::Declares {
+    use crate::openapi::*;
+    Declares::new()
+        .param(required("content", text(1, 100)))
+        .refuses(403, 40304, "muted in this live room")
+        .refuses(404, 40401, "the live is not on the air")
+        .refuses(429, 42901, "slow mode: one danmaku per interval")
+}

@@ -91,3 +91,17 @@ pub async fn check_slow_mode(
     let left = store.ttl(&key).await?.unwrap_or(interval);
     Err(codes::rate_limited(left.as_secs().max(1)))
 }
+
+/// What load_live_danmaku reads and answers, for `/openapi.json`.
+pub fn load_live_danmaku_doc() -> kotori::openapi::Declares {
+    use crate::openapi::*;
+    Declares::new()
+        .param(id("danmaku_id"))
+        .refuses(404, 40401, "no such danmaku in this live")
+}
+
+/// What slow_mode reads and answers, for `/openapi.json`.
+pub fn slow_mode_doc() -> kotori::openapi::Declares {
+    use crate::openapi::*;
+    Declares::new().param(required("seconds", int(0, 300)))
+}

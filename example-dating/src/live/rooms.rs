@@ -161,3 +161,25 @@ pub async fn create(
     .await?;
     Ok(ok(super::live_json(&row, Some(&op.name))))
 }
+
+/// What load_live reads and answers, for `/openapi.json`.
+pub fn load_live_doc() -> kotori::openapi::Declares {
+    use crate::openapi::*;
+    Declares::new()
+        .param(id("live_id"))
+        .refuses(404, 40401, "no such live (on the air, or yours)")
+}
+
+/// What list_all reads and answers, for `/openapi.json`.
+pub fn list_all_doc() -> kotori::openapi::Declares {
+    use crate::openapi::*;
+    paged().param(optional("status", json!({"enum": ["on_air", "finished"]})))
+}
+
+/// What create reads and answers, for `/openapi.json`.
+pub fn create_doc() -> kotori::openapi::Declares {
+    use crate::openapi::*;
+    Declares::new()
+        .param(required("title", text(1, 64)))
+        .refuses(409, 40901, "one live on the air per host")
+}

@@ -249,3 +249,63 @@ pub async fn list_orders(
         .collect();
     Ok(ok(page.answer(total, list)))
 }
+
+/// What search_users reads and answers, for `/openapi.json`.
+pub fn search_users_doc() -> kotori::openapi::Declares {
+    use crate::openapi::*;
+    paged().param(optional("q", text(0, 64)))
+}
+
+/// What load_any_user reads and answers, for `/openapi.json`.
+pub fn load_any_user_doc() -> kotori::openapi::Declares {
+    use crate::openapi::*;
+    Declares::new()
+        .param(id("user_id"))
+        .refuses(404, 40401, "no such user")
+}
+
+/// What ban reads and answers, for `/openapi.json`.
+pub fn ban_doc() -> kotori::openapi::Declares {
+    use crate::openapi::*;
+    Declares::new().param(required("reason", text(1, 200)))
+}
+
+/// What create_product reads and answers, for `/openapi.json`.
+pub fn create_product_doc() -> kotori::openapi::Declares {
+    use crate::openapi::*;
+    Declares::new()
+        .param(required("name", text(1, 32)))
+        .param(required("desc", text(1, 200)))
+        .param(required("vip_time", int(1, 3650)))
+        .param(required("price", money()))
+}
+
+/// What load_any_product reads and answers, for `/openapi.json`.
+pub fn load_any_product_doc() -> kotori::openapi::Declares {
+    use crate::openapi::*;
+    Declares::new()
+        .param(id("product_id"))
+        .refuses(404, 40401, "no such product")
+}
+
+/// What edit_product reads and answers, for `/openapi.json`.
+pub fn edit_product_doc() -> kotori::openapi::Declares {
+    use crate::openapi::*;
+    Declares::new()
+        .param(optional("name", text(1, 32)))
+        .param(optional("desc", text(1, 200)))
+        .param(optional("vip_time", int(1, 3650)))
+        .param(optional("price", money()))
+        .param(optional(
+            "active",
+            json!({"enum": ["true", "false", "1", "0"]}),
+        ))
+}
+
+/// What list_orders reads and answers, for `/openapi.json`.
+pub fn list_orders_doc() -> kotori::openapi::Declares {
+    use crate::openapi::*;
+    paged()
+        .param(optional("pay", int(0, 2)))
+        .param(optional("user_id", json!({"type": "integer"})))
+}

@@ -20,6 +20,7 @@ pub fn require_role(
             }
         },
     )
+    .declares(forbidden())
 }
 
 /// 40301 unless the operator holds `privilege`.
@@ -36,4 +37,9 @@ pub fn require_privilege(
             }
         },
     )
+    .declares(forbidden())
+}
+
+fn forbidden() -> kotori::openapi::Declares {
+    kotori::openapi::Declares::new().refuses(403, 40301, "the operator lacks the role or privilege")
 }

@@ -9,4 +9,4 @@ pub mod session;
 
 pub use guards::{require_privilege, require_role};
 pub use operators::{Operator, Role};
-pub use session::{load_operator, login};
+pub use session::{load_operator, load_operator_doc, login, login_doc};

@@ -126,3 +126,27 @@ pub async fn load_operator(cx: &mut Ctx<AppState>) -> Result<Operator, AppError>
         .ok_or_else(codes::bad_token)?;
     Ok(Operator::from_row(&op))
 }
+
+/// What load_operator reads and answers, for `/openapi.json`.
+pub fn load_operator_doc() -> kotori::openapi::Declares {
+    use crate::openapi::*;
+    Declares::new().security("operator_bearer").refuses(
+        401,
+        40105,
+        "operator token missing, unknown or expired",
+    )
+}
+
+/// What login reads and answers, for `/openapi.json`.
+pub fn login_doc() -> kotori::openapi::Declares {
+    use crate::openapi::*;
+    Declares::new()
+        .param(required("name", text(1, 64)))
+        .param(required("password", text(1, 256)))
+        .refuses(401, 40105, "name or password wrong")
+        .refuses(
+            429,
+            42901,
+            "too many failed logins for this name or address",
+        )
+}

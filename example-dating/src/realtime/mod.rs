@@ -5,4 +5,4 @@ pub mod hub;
 pub mod socket;
 
 pub use hub::{Hub, Route, event};
-pub use socket::{events, ws};
+pub use socket::{events, events_doc, ws, ws_doc};

@@ -224,3 +224,24 @@ fn sse_event(e: &Value) -> Event {
         .event(e["type"].as_str().unwrap_or("message"))
         .data(e["data"].to_string())
 }
+
+/// What ws reads and answers, for `/openapi.json`.
+pub fn ws_doc() -> kotori::openapi::Declares {
+    use crate::openapi::*;
+    Declares::new()
+        .success_as(101, "", json!({}))
+        .refuses(400, 40001, "not a WebSocket handshake")
+        .refuses(426, 42601, "a WebSocket upgrade is required")
+}
+
+/// What events reads and answers, for `/openapi.json`.
+pub fn events_doc() -> kotori::openapi::Declares {
+    use crate::openapi::*;
+    Declares::new()
+        .param(optional(
+            "live_id",
+            json!({"type": "integer", "minimum": 1}),
+        ))
+        .success_as(200, "text/event-stream", json!({"type": "string"}))
+        .refuses(404, 40401, "the live is not on the air")
+}

@@ -260,3 +260,9 @@ pub async fn export(state: &AppState, user: &user_info::Model) -> Result<Value, 
         })).collect::<Vec<_>>(),
     }))
 }
+
+/// What export_me reads and answers, for `/openapi.json`.
+pub fn export_me_doc() -> kotori::openapi::Declares {
+    use crate::openapi::*;
+    Declares::new().refuses(429, 42901, "one export per hour")
+}

@@ -166,3 +166,22 @@ pub async fn list(
         .collect();
     Ok(ok(page.answer(total, list)))
 }
+
+/// What load_own_block reads and answers, for `/openapi.json`.
+pub fn load_own_block_doc() -> kotori::openapi::Declares {
+    use crate::openapi::*;
+    Declares::new()
+        .param(id("user_id"))
+        .refuses(404, 40401, "not blocked")
+}
+
+/// What add reads and answers, for `/openapi.json`.
+pub fn add_doc() -> kotori::openapi::Declares {
+    use crate::openapi::*;
+    Declares::new()
+        .param(required(
+            "user_id",
+            json!({"type": "integer", "minimum": 1}),
+        ))
+        .refuses(404, 40401, "no such user")
+}

@@ -168,3 +168,28 @@ pub async fn resolve(
         .ok_or_else(codes::not_found)?;
     Ok(ok(report_json(&updated)))
 }
+
+/// What load_report reads and answers, for `/openapi.json`.
+pub fn load_report_doc() -> kotori::openapi::Declares {
+    use crate::openapi::*;
+    Declares::new()
+        .param(id("report_id"))
+        .refuses(404, 40401, "no such report")
+}
+
+/// What list reads and answers, for `/openapi.json`.
+pub fn list_doc() -> kotori::openapi::Declares {
+    use crate::openapi::*;
+    paged()
+        .param(optional("status", json!({"enum": ["open", "resolved"]})))
+        .param(optional("user_id", json!({"type": "integer"})))
+}
+
+/// What resolve reads and answers, for `/openapi.json`.
+pub fn resolve_doc() -> kotori::openapi::Declares {
+    use crate::openapi::*;
+    Declares::new()
+        .param(required("action", json!({"enum": ["dismiss", "ban"]})))
+        .param(optional("note", text(0, 500)))
+        .refuses(409, 40901, "the report is resolved already")
+}

@@ -100,3 +100,26 @@ pub async fn create(
         Err(e) => Err(e.into()),
     }
 }
+
+/// What create reads and answers, for `/openapi.json`.
+pub fn create_doc() -> kotori::openapi::Declares {
+    use crate::openapi::*;
+    Declares::new()
+        .param(required(
+            "user_id",
+            json!({"type": "integer", "minimum": 1}),
+        ))
+        .param(required("reason", json!({"enum": REASONS})))
+        .param(optional("detail", text(0, 500)))
+        .param(optional("msg_id", json!({"type": "integer", "minimum": 1})))
+        .refuses(
+            404,
+            40401,
+            "no such user, or the message is not between the two",
+        )
+        .refuses(
+            409,
+            40901,
+            "an open report of this user by the caller exists",
+        )
+}

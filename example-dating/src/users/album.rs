@@ -106,3 +106,19 @@ pub async fn delete(
         .await?;
     Ok(ok(json!({})))
 }
+
+/// What load_own_photo reads and answers, for `/openapi.json`.
+pub fn load_own_photo_doc() -> kotori::openapi::Declares {
+    use crate::openapi::*;
+    Declares::new()
+        .param(id("photo_id"))
+        .refuses(404, 40401, "no such photo of yours")
+}
+
+/// What add reads and answers, for `/openapi.json`.
+pub fn add_doc() -> kotori::openapi::Declares {
+    use crate::openapi::*;
+    Declares::new()
+        .param(required("photo", url()))
+        .refuses(409, 40901, "at most nine photos")
+}

@@ -182,3 +182,21 @@ pub async fn nearby(
         .collect();
     Ok(ok(page.answer(total, list)))
 }
+
+/// What nearby reads and answers, for `/openapi.json`.
+pub fn nearby_doc() -> kotori::openapi::Declares {
+    use crate::openapi::*;
+    paged()
+        .param(optional(
+            "lat",
+            json!({"type": "number", "minimum": -90, "maximum": 90}),
+        ))
+        .param(optional(
+            "lng",
+            json!({"type": "number", "minimum": -180, "maximum": 180}),
+        ))
+        .param(optional(
+            "radius_km",
+            json!({"type": "number", "exclusiveMinimum": 0, "maximum": 100, "default": 10}),
+        ))
+}

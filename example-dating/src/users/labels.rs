@@ -112,3 +112,19 @@ pub async fn set_mine(
         json!({ "list": labels_of(&state.db, caller.user_id).await? }),
     ))
 }
+
+/// What list reads and answers, for `/openapi.json`.
+pub fn list_doc() -> kotori::openapi::Declares {
+    use crate::openapi::*;
+    Declares::new().param(optional("gender", int(0, 2)))
+}
+
+/// What set_mine reads and answers, for `/openapi.json`.
+pub fn set_mine_doc() -> kotori::openapi::Declares {
+    use crate::openapi::*;
+    Declares::new().param(required(
+        "label_ids",
+        json!({"type": "string", "pattern": "^[0-9]+(,[0-9]+){0,9}$",
+               "description": "comma-separated label ids, at most 10"}),
+    ))
+}

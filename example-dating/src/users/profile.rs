@@ -140,3 +140,46 @@ pub async fn set_location(
     geo::place(&*state.store, caller.user_id, lat, lng).await?;
     Ok(ok(json!({})))
 }
+
+/// What load_me reads and answers, for `/openapi.json`.
+pub fn load_me_doc() -> kotori::openapi::Declares {
+    use crate::openapi::*;
+    Declares::new().refuses(401, 40105, "the account is gone")
+}
+
+/// What update_me reads and answers, for `/openapi.json`.
+pub fn update_me_doc() -> kotori::openapi::Declares {
+    use crate::openapi::*;
+    Declares::new()
+        .param(optional("nickname", text(2, 32)))
+        .param(optional(
+            "email",
+            json!({"type": "string", "format": "email", "maxLength": 128}),
+        ))
+        .param(optional("gender", int(0, 2)))
+        .param(optional(
+            "birthday",
+            json!({"type": "string", "format": "date"}),
+        ))
+        .param(optional("height", int(100, 250)))
+        .param(optional("emotion", int(0, 3)))
+        .param(optional("sexual", int(1, 3)))
+        .param(optional("education", int(0, 5)))
+        .param(optional("salary", int(1, 6)))
+        .param(optional("avatar", url()))
+        .param(optional("authority", int(0, 2)))
+}
+
+/// What set_location reads and answers, for `/openapi.json`.
+pub fn set_location_doc() -> kotori::openapi::Declares {
+    use crate::openapi::*;
+    Declares::new()
+        .param(required(
+            "lat",
+            json!({"type": "number", "minimum": -90, "maximum": 90}),
+        ))
+        .param(required(
+            "lng",
+            json!({"type": "number", "minimum": -180, "maximum": 180}),
+        ))
+}

@@ -38,3 +38,13 @@ pub async fn load_target(
     }
     Ok(Target(user))
 }
+
+/// What load_target reads and answers, for `/openapi.json`.
+pub fn load_target_doc() -> kotori::openapi::Declares {
+    use crate::openapi::*;
+    Declares::new().param(id("user_id")).refuses(
+        404,
+        40401,
+        "no such user, or not visible to the caller",
+    )
+}

@@ -34,6 +34,8 @@ pub struct Declares {
     pub(crate) refusals: Vec<Refusal>,
     pub(crate) params: Vec<Param>,
     pub(crate) success: Option<Value>,
+    /// A success that is not the app's usual body: (status, media type, schema).
+    pub(crate) raw_success: Option<(u16, Cow<'static, str>, Value)>,
     pub(crate) summary: Option<Cow<'static, str>>,
 }
 
@@ -74,6 +76,19 @@ impl Declares {
         self
     }
 
+    /// The handler answers with `status` and a body of `media_type` that is not the app's
+    /// usual success body ([`OpenApi::success_body`](super::OpenApi::success_body) does not wrap
+    /// it): a document served as it is, an event stream, a protocol switch (101, no body).
+    pub fn success_as(
+        mut self,
+        status: u16,
+        media_type: impl Into<Cow<'static, str>>,
+        schema: Value,
+    ) -> Self {
+        self.raw_success = Some((status, media_type.into(), schema));
+        self
+    }
+
     /// A one-line summary of the operation (a handler's doc line is used otherwise).
     pub fn summary(mut self, summary: impl Into<Cow<'static, str>>) -> Self {
         self.summary = Some(summary.into());
@@ -86,6 +101,7 @@ impl Declares {
         self.refusals.extend(other.refusals);
         self.params.extend(other.params);
         self.success = other.success.or(self.success);
+        self.raw_success = other.raw_success.or(self.raw_success);
         self.summary = other.summary.or(self.summary);
         self
     }

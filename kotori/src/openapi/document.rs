@@ -250,15 +250,28 @@ fn operation(route: &RouteInfo, config: &OpenApi, id: String) -> Result<Value, O
 
     // Responses: the success, then each status's refusals (deduplicated by code).
     let mut responses = Map::new();
-    responses.insert(
-        "200".into(),
-        json!({
-            "description": "OK",
-            "content": {"application/json": {
-                "schema": (config.success)(all.success.clone().unwrap_or(json!({})))
-            }}
-        }),
-    );
+    match &all.raw_success {
+        Some((101, _, _)) => {
+            responses.insert("101".into(), json!({"description": "Switching Protocols"}));
+        }
+        Some((status, media, schema)) => {
+            responses.insert(
+                status.to_string(),
+                json!({"description": "OK", "content": {media.to_string(): {"schema": schema}}}),
+            );
+        }
+        None => {
+            responses.insert(
+                "200".into(),
+                json!({
+                    "description": "OK",
+                    "content": {"application/json": {
+                        "schema": (config.success)(all.success.clone().unwrap_or(json!({})))
+                    }}
+                }),
+            );
+        }
+    }
     let mut by_status: BTreeMap<u16, Vec<Refusal>> = BTreeMap::new();
     for r in &all.refusals {
         let list = by_status.entry(r.status).or_default();

@@ -212,7 +212,7 @@ pub trait Guard<S, Args, Mode>: Send + Sync + 'static {
     fn doc(&self) -> Option<&'static str> {
         None
     }
-    /// What it declares for the API description; nothing unless [`named`](crate::named) with
+    /// What it declares for the API description; nothing unless wrapped by [`declare`](crate::declare) or
     /// [`Named::declares`](crate::step::Named::declares).
     fn declares(&self) -> crate::openapi::Declares {
         crate::openapi::Declares::new()
@@ -253,7 +253,7 @@ pub trait Loader<S, Args, Mode>: Send + Sync + 'static {
     fn doc(&self) -> Option<&'static str> {
         None
     }
-    /// What it declares for the API description; nothing unless [`named`](crate::named) with
+    /// What it declares for the API description; nothing unless wrapped by [`declare`](crate::declare) or
     /// [`Named::declares`](crate::step::Named::declares).
     fn declares(&self) -> crate::openapi::Declares {
         crate::openapi::Declares::new()
@@ -288,7 +288,7 @@ pub trait Handler<S, Args, Mode>: Send + Sync + 'static {
     fn doc(&self) -> Option<&'static str> {
         None
     }
-    /// What it declares for the API description; nothing unless [`named`](crate::named) with
+    /// What it declares for the API description; nothing unless wrapped by [`declare`](crate::declare) or
     /// [`Named::declares`](crate::step::Named::declares).
     fn declares(&self) -> crate::openapi::Declares {
         crate::openapi::Declares::new()
@@ -336,7 +336,7 @@ mod named;
 
 pub use after::After;
 pub(crate) use erased::{AsGuard, AsHandler, AsLoader, ErasedHandler, ErasedStep};
-pub use named::{Named, named};
+pub use named::{Named, declare, named};
 
 #[cfg(test)]
 mod tests {

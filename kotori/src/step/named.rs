@@ -10,7 +10,8 @@ use crate::{Ctx, Reply};
 /// A step with an explicit name (and optionally a doc line) for route tables and audits:
 /// see [`named`].
 pub struct Named<T> {
-    name: Cow<'static, str>,
+    /// `None`: the inner step's own name (see [`declare`]).
+    name: Option<Cow<'static, str>>,
     doc: Option<&'static str>,
     declares: Declares,
     inner: T,
@@ -34,9 +35,36 @@ pub struct Named<T> {
 /// ```
 pub fn named<T>(name: impl Into<Cow<'static, str>>, inner: T) -> Named<T> {
     Named {
-        name: name.into(),
+        name: Some(name.into()),
         doc: None,
         declares: Declares::new(),
+        inner,
+    }
+}
+
+/// Adds declarations to a step without renaming it: what it enforces and answers, for the
+/// OpenAPI document and the audits (see [`crate::openapi`]).
+///
+/// ```
+/// use kotori::openapi::Declares;
+/// use kotori::{Kotori, Path, declare};
+///
+/// async fn load_course(Path(id): Path<u64>) -> Option<u64> {
+///     (id == 1).then_some(id)
+/// }
+///
+/// let app = Kotori::new(());
+/// app.node("/courses/{id}")
+///     .load(declare(load_course, Declares::new().refuses(404, 0, "no such course")))
+///     .get("/show", || async { "course" });
+/// let app = app.build().unwrap();
+/// assert!(app.routes()[0].passes("load_course"));
+/// ```
+pub fn declare<T>(inner: T, declares: Declares) -> Named<T> {
+    Named {
+        name: None,
+        doc: None,
+        declares,
         inner,
     }
 }
@@ -64,7 +92,7 @@ impl<S, A, M, T: Guard<S, A, M>> Guard<S, A, M> for Named<T> {
         self.inner.needs()
     }
     fn name(&self) -> Cow<'static, str> {
-        self.name.clone()
+        self.name.clone().unwrap_or_else(|| self.inner.name())
     }
     fn doc(&self) -> Option<&'static str> {
         self.doc.or_else(|| self.inner.doc())
@@ -85,7 +113,7 @@ impl<S, A, M, T: Loader<S, A, M>> Loader<S, A, M> for Named<T> {
         self.inner.produces()
     }
     fn name(&self) -> Cow<'static, str> {
-        self.name.clone()
+        self.name.clone().unwrap_or_else(|| self.inner.name())
     }
     fn doc(&self) -> Option<&'static str> {
         self.doc.or_else(|| self.inner.doc())
@@ -103,7 +131,7 @@ impl<S, A, M, T: Handler<S, A, M>> Handler<S, A, M> for Named<T> {
         self.inner.needs()
     }
     fn name(&self) -> Cow<'static, str> {
-        self.name.clone()
+        self.name.clone().unwrap_or_else(|| self.inner.name())
     }
     fn doc(&self) -> Option<&'static str> {
         self.doc.or_else(|| self.inner.doc())

@@ -1,0 +1,190 @@
+//! `GET /openapi.json` (API.md §12): the OpenAPI 3.1 document kotori derives from the tree when
+//! the server starts — security from the guards on each path, refusals from every step — plus
+//! the schemes, the envelope, and the parameter shapes this API's routes share.
+
+use std::sync::{Arc, OnceLock};
+
+use http::header::{CONTENT_TYPE, HeaderValue};
+pub use kotori::openapi::{Declares, Param};
+use kotori::openapi::{OpenApi, Refusal};
+use kotori::{Body, Response};
+use serde_json::Value;
+pub use serde_json::json;
+
+/// The description of this API: its security schemes, the envelope, what any route can answer.
+pub fn config() -> OpenApi {
+    let signed = "Signed as API.md §2 describes: `appkey`, `timestamp`, `nonce` and `sign` travel \
+                  with the other parameters (query string or form body); `sign` is the MD5 (v1) \
+                  or HMAC-SHA256 (v2) of the canonical request with the app's secret.";
+    OpenApi::new("example-dating", env!("CARGO_PKG_VERSION"))
+        .description(
+            "The dating API of the kotori reference app. Every response but this document is \
+             the envelope `{\"code\", \"msg\", \"data\"}`; the HTTP status follows the code's \
+             class. Generated from the route tree: an operation's `security` lists the schemes \
+             of the guards on its path.",
+        )
+        .security_scheme(
+            "client_signature",
+            json!({"type": "apiKey", "in": "query", "name": "sign", "description": signed}),
+        )
+        .security_scheme(
+            "payment_signature",
+            json!({"type": "apiKey", "in": "query", "name": "sign",
+                   "description": "Signed like /api (§2), with a payment provider's app (§6)."}),
+        )
+        .security_scheme(
+            "token",
+            json!({"type": "apiKey", "in": "query", "name": "token",
+                   "description": "A user session from POST /api/auth/login, signed with the request."}),
+        )
+        .security_scheme(
+            "operator_bearer",
+            json!({"type": "http", "scheme": "bearer",
+                   "description": "An operator token from POST /manage/login.json."}),
+        )
+        .everywhere(
+            Declares::new()
+                .refuses(413, 41301, "request body too large")
+                .refuses(503, 50301, "a dependency is unavailable; nothing was half-written"),
+        )
+        .success_body(|data| {
+            json!({
+                "type": "object",
+                "required": ["code", "msg", "data"],
+                "properties": {
+                    "code": {"const": 0},
+                    "msg": {"type": "string"},
+                    "data": data,
+                }
+            })
+        })
+        .refusal_body(|refusals: &[Refusal]| {
+            let codes: Vec<i64> = refusals.iter().map(|r| r.code).collect();
+            json!({
+                "type": "object",
+                "required": ["code", "msg"],
+                "properties": {"code": {"enum": codes}, "msg": {"type": "string"}}
+            })
+        })
+}
+
+/// The handler of `GET /openapi.json`: the document, filled in once the tree is built.
+pub fn document(
+    doc: Arc<OnceLock<String>>,
+) -> impl Fn() -> std::future::Ready<Response> + Send + Sync + 'static {
+    move || {
+        let text = doc.get().cloned().unwrap_or_else(|| "{}".into());
+        let mut res = Response::new(Body::from(text));
+        res.headers_mut()
+            .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        std::future::ready(res)
+    }
+}
+
+/// An integer with inclusive bounds.
+pub fn int(min: i64, max: i64) -> Value {
+    json!({"type": "integer", "minimum": min, "maximum": max})
+}
+
+/// Text of `min` to `max` characters.
+pub fn text(min: u64, max: u64) -> Value {
+    json!({"type": "string", "minLength": min, "maxLength": max})
+}
+
+/// An id in the path.
+pub fn id(name: &'static str) -> Param {
+    Param::path(name, json!({"type": "integer", "minimum": 1}))
+}
+
+/// A required form field.
+pub fn required(name: &'static str, schema: Value) -> Param {
+    Param::field(name, schema).required()
+}
+
+/// An optional form field.
+pub fn optional(name: &'static str, schema: Value) -> Param {
+    Param::field(name, schema)
+}
+
+/// `page` and `pageCount` (API.md §1).
+pub fn paged() -> Declares {
+    Declares::new()
+        .param(optional(
+            "page",
+            json!({"type": "integer", "minimum": 1, "default": 1}),
+        ))
+        .param(optional(
+            "pageCount",
+            json!({"type": "integer", "minimum": 1, "maximum": 50, "default": 10}),
+        ))
+        .success(json!({
+            "type": "object",
+            "required": ["total", "list", "has_next"],
+            "properties": {
+                "total": {"type": "integer", "minimum": 0},
+                "list": {"type": "array"},
+                "has_next": {"type": "boolean"},
+            }
+        }))
+}
+
+/// A 40401 for a loader of `what`.
+pub fn not_found(what: &'static str) -> Declares {
+    Declares::new().refuses(404, 40401, what)
+}
+
+/// A 40901 for `why`.
+pub fn conflict(why: &'static str) -> Declares {
+    Declares::new().refuses(409, 40901, why)
+}
+
+/// A 42901 for `why`.
+pub fn rate_limited(why: &'static str) -> Declares {
+    Declares::new().refuses(429, 42901, why)
+}
+
+/// A phone number (API.md §3): an optional `+` and 6 to 15 digits.
+pub fn phone() -> Value {
+    json!({"type": "string", "pattern": "^\\+?[0-9]{6,15}$"})
+}
+
+/// An `http` or `https` URL of at most 255 characters.
+pub fn url() -> Value {
+    json!({"type": "string", "format": "uri", "pattern": "^https?://", "maxLength": 255})
+}
+
+/// An amount of money in yuan, at most two decimals.
+pub fn money() -> Value {
+    json!({"type": "string", "pattern": "^[0-9]+(\\.[0-9]{1,2})?$"})
+}
+
+/// The parameters every signed request carries besides `sign` (API.md §2), for a signature
+/// guard's declaration.
+pub fn signature_params(declares: Declares) -> Declares {
+    let text = json!({"type": "string", "minLength": 1});
+    declares
+        .param(Param::query("appkey", text.clone()).required())
+        .param(
+            Param::query(
+                "timestamp",
+                json!({"type": "string", "pattern": "^[0-9]+(\\.[0-9]+)?$"}),
+            )
+            .required(),
+        )
+        .param(
+            Param::query(
+                "nonce",
+                json!({"type": "string", "minLength": 1, "maxLength": 64}),
+            )
+            .required(),
+        )
+        .refuses(401, 40101, "appkey missing or unknown")
+        .refuses(401, 40102, "timestamp missing or outside the window")
+        .refuses(401, 40103, "nonce missing, too long, or used (replay)")
+        .refuses(401, 40104, "sign missing or wrong")
+}
+
+/// What `/openapi.json` answers: the document itself, not the envelope.
+pub fn document_doc() -> Declares {
+    Declares::new().success_as(200, "application/json", json!({"type": "object"}))
+}
