@@ -193,3 +193,7 @@ struct StreamingDoctests;
 #[cfg(all(doctest, feature = "macros"))]
 #[doc = include_str!("../../docs/src/macros.md")]
 struct MacrosDoctests;
+
+#[cfg(doctest)]
+#[doc = include_str!("../../docs/src/openapi.md")]
+struct OpenapiDoctests;
