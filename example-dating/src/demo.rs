@@ -7,7 +7,6 @@ use std::io::Write;
 
 use sea_orm::{
     ActiveValue::NotSet, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Set,
-    TransactionTrait,
 };
 
 use crate::clock;
@@ -74,7 +73,7 @@ pub async fn fill(
     for start in (0..count).step_by(BATCH) {
         let end = (start + BATCH).min(count);
         let phones: Vec<String> = (start..end).map(|i| format!("199{tag:04}{i:05}")).collect();
-        let txn = db.begin().await.map_err(err)?;
+        let txn = crate::db::begin(db).await.map_err(err)?;
         let profiles = phones.iter().map(|phone| {
             let gender = 1 + rng.below(2) as i32;
             let year = 1970 + rng.below(35);
@@ -272,7 +271,7 @@ where
     let mut rows = rows.into_iter().peekable();
     while rows.peek().is_some() {
         let batch: Vec<A> = rows.by_ref().take(BATCH).collect();
-        let txn = db.begin().await.map_err(|e| e.to_string())?;
+        let txn = crate::db::begin(db).await.map_err(|e| e.to_string())?;
         insert(batch)
             .exec_without_returning(&txn)
             .await

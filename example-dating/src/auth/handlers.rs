@@ -3,9 +3,7 @@
 use std::time::Duration;
 
 use kotori::{Ctx, Json, Res, State};
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set, SqlErr, TransactionTrait,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set, SqlErr};
 use serde_json::{Value, json};
 
 use super::session::{self, Caller};
@@ -118,7 +116,7 @@ async fn find_or_register(state: &AppState, phone: &str) -> Result<user_info::Mo
         return Ok(user);
     }
     let now = clock::now();
-    let txn = state.db.begin().await?;
+    let txn = crate::db::begin(&state.db).await?;
     let user = user_info::ActiveModel {
         nickname: Set(format!("u-{phone}")),
         phone: Set(phone.to_owned()),

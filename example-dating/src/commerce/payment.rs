@@ -2,7 +2,7 @@
 
 use kotori::{Json, Res, State};
 use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, TransactionTrait};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::{Value, json};
 
 use super::money;
@@ -37,7 +37,7 @@ pub async fn notify(
         return Ok(ok(json!({})));
     }
     let now = clock::now();
-    let txn = state.db.begin().await?;
+    let txn = crate::db::begin(&state.db).await?;
     // Only the notice that moves the order from unpaid to paid extends the membership.
     let moved = user_order::Entity::update_many()
         .col_expr(user_order::Column::Pay, Expr::value(PAID))

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use sea_orm::{
     ConnectOptions, Database, DatabaseConnection, DatabaseTransaction, DbErr, EntityTrait,
-    QuerySelect, RuntimeErr, TransactionTrait,
+    QuerySelect, RuntimeErr, SqliteTransactionMode, TransactionOptions, TransactionTrait,
 };
 
 use crate::codes::AppError;
@@ -20,10 +20,12 @@ use sea_orm_migration::MigratorTrait;
 pub use migration::Migrator;
 pub use seed::seed;
 
-/// Connects to `url`. SQLite (the embedded default) gets one connection — it serializes writes
-/// anyway, and an in-memory database exists per connection — in WAL mode with
+/// Connects to `url`. A SQLite file (the embedded default) runs in WAL mode with
 /// `synchronous=NORMAL` (a commit appends to the log without waiting for the disk; a power cut
-/// may lose the last commits, never corrupt the file) and a busy timeout.
+/// may lose the last commits, never corrupt the file) and a busy timeout, with
+/// [`SQLITE_READERS`] connections: reads go on beside the one writer, and every transaction
+/// begins `IMMEDIATE` ([`begin`]), so writers still take turns. An in-memory SQLite database
+/// exists per connection: it gets one.
 pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
     connect_with(url, Duration::from_secs(5)).await
 }
@@ -37,8 +39,10 @@ pub async fn connect_with(url: &str, timeout: Duration) -> Result<DatabaseConnec
         .connect_timeout(timeout)
         .acquire_timeout(timeout);
     if url.starts_with("sqlite:") {
-        options.max_connections(1).min_connections(1);
-        if !url.contains(":memory:") {
+        if url.contains(":memory:") {
+            options.max_connections(1).min_connections(1);
+        } else {
+            options.max_connections(SQLITE_READERS).min_connections(1);
             options.map_sqlx_sqlite_opts(|o| {
                 o.journal_mode(SqliteJournalMode::Wal)
                     .synchronous(SqliteSynchronous::Normal)
@@ -49,6 +53,24 @@ pub async fn connect_with(url: &str, timeout: Duration) -> Result<DatabaseConnec
         options.max_connections(16);
     }
     Database::connect(options).await
+}
+
+/// Connections to a SQLite file: readers beside the writer (WAL lets them read while it
+/// writes); more would only add contention on two cores.
+pub const SQLITE_READERS: u32 = 4;
+
+/// Begins a transaction. On SQLite it begins `IMMEDIATE`, taking the write lock at once: two
+/// transactions that read, then write, take turns instead of one failing at its first write
+/// (what a deferred transaction does when another wrote meanwhile), so a limit checked in a
+/// transaction still holds at its insert — the guarantee `lock_user` gives on the other
+/// databases.
+pub async fn begin(db: &DatabaseConnection) -> Result<DatabaseTransaction, DbErr> {
+    let immediate = db.get_database_backend() == sea_orm::DatabaseBackend::Sqlite;
+    db.begin_with_options(TransactionOptions {
+        sqlite_transaction_mode: immediate.then_some(SqliteTransactionMode::Immediate),
+        ..TransactionOptions::default()
+    })
+    .await
 }
 
 /// Applies every pending migration, then seeds.
@@ -76,7 +98,7 @@ where
     let mut tries = 0;
     loop {
         tries += 1;
-        let txn = db.begin().await?;
+        let txn = begin(db).await?;
         let result = match work(&txn).await {
             Ok(value) => txn.commit().await.map(|()| value).map_err(AppError::from),
             Err(e) => Err(e),

@@ -7,7 +7,7 @@ use kotori::{Json, Res, State};
 use sea_orm::sea_query::ExprTrait;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter,
-    QueryOrder, Set, TransactionTrait,
+    QueryOrder, Set,
 };
 use serde_json::{Value, json};
 
@@ -45,7 +45,7 @@ pub async fn delete_me(
 ) -> Result<Json<Value>, AppError> {
     let id = me.0.user_id;
     let now = clock::now();
-    let txn = state.db.begin().await?;
+    let txn = crate::db::begin(&state.db).await?;
     erase(&txn, &me.0, now).await?;
     // The sessions end before the commit: if the store is down, nothing is erased.
     session::revoke_all_in(&state, &txn, id).await?;

@@ -3,9 +3,7 @@
 
 use kotori::{Json, Path, Res, State};
 use sea_orm::sea_query::Expr;
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, TransactionTrait,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use serde_json::{Value, json};
 
 use super::reports::{OPEN, RESOLVED};
@@ -132,7 +130,7 @@ pub async fn resolve(
             .col_expr(report::Column::ResolvedAt, Expr::value(now))
             .filter(report::Column::Status.eq(OPEN))
     };
-    let txn = state.db.begin().await?;
+    let txn = crate::db::begin(&state.db).await?;
     // Only an open report changes: of two concurrent resolutions, one finds nothing to do.
     let this = resolved(report::Entity::update_many())
         .filter(report::Column::Id.eq(r.id))
