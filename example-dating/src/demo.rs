@@ -1,9 +1,11 @@
 //! `example-dating demo-data --users N`: synthetic users — profiles, locations, photos,
-//! labels, visits and conversations — for demos and load tests. Rows go in by batches, one
-//! transaction each, so 10,000 users take seconds on SQLite.
+//! labels, visits, conversations, and a VIP with a paid order in every twenty — for demos and
+//! load tests. Rows go in by batches, one transaction each, behind a progress bar with rate and
+//! ETA (indicatif).
 
 use std::collections::{HashMap, HashSet};
-use std::io::Write;
+
+use indicatif::{ProgressBar, ProgressStyle};
 
 use sea_orm::{
     ActiveValue::NotSet, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Set,
@@ -11,6 +13,7 @@ use sea_orm::{
 
 use crate::clock;
 use crate::db::entity::chat::{contacts, message};
+use crate::db::entity::commerce::{user_order, vip_info};
 use crate::db::entity::users::{location, user_album, user_auth, user_info, user_label, visitor};
 use crate::store::Store;
 use crate::users::geo;
@@ -39,15 +42,18 @@ impl Rng {
     }
 }
 
-fn progress(done: usize, total: usize) {
-    let width = 30;
-    let filled = done * width / total.max(1);
-    eprint!(
-        "\r[{}{}] {done}/{total} users",
-        "#".repeat(filled),
-        " ".repeat(width - filled)
+/// A progress bar on stderr: `what`, done of `len`, rate and time left.
+fn bar(len: usize, what: &'static str) -> ProgressBar {
+    let bar = ProgressBar::new(len as u64);
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{msg:>9} [{bar:30}] {human_pos}/{human_len} {per_sec:>12} ETA {eta}",
+        )
+        .expect("a valid template")
+        .progress_chars("#>-"),
     );
-    let _ = std::io::stderr().flush();
+    bar.set_message(what);
+    bar
 }
 
 const NAMES: [&str; 12] = [
@@ -69,6 +75,7 @@ pub async fn fill(
     let tag = rng.below(9_000) + 1_000;
     let mut ids: Vec<i64> = Vec::with_capacity(count);
     let mut places: Vec<(i64, f64, f64)> = Vec::with_capacity(count);
+    let users = bar(count, "users");
 
     for start in (0..count).step_by(BATCH) {
         let end = (start + BATCH).min(count);
@@ -77,13 +84,16 @@ pub async fn fill(
         let profiles = phones.iter().map(|phone| {
             let gender = 1 + rng.below(2) as i32;
             let year = 1970 + rng.below(35);
+            let nickname = format!(
+                "{}{}",
+                NAMES[rng.below(NAMES.len() as u64) as usize],
+                &phone[7..]
+            );
             user_info::ActiveModel {
                 user_id: NotSet,
-                nickname: Set(format!(
-                    "{}{}",
-                    NAMES[rng.below(NAMES.len() as u64) as usize],
-                    &phone[7..]
-                )),
+                // A bulk insert runs no `before_save`: the search key is set here.
+                search_key: Set(Some(user_info::search_key(&nickname))),
+                nickname: Set(nickname),
                 phone: Set(phone.clone()),
                 email: Set(None),
                 gender: Set(gender),
@@ -178,10 +188,10 @@ pub async fn fill(
                 .map_err(err)?;
         }
         txn.commit().await.map_err(err)?;
+        users.inc(batch_ids.len() as u64);
         ids.extend(batch_ids);
-        progress(ids.len(), count);
     }
-    eprintln!();
+    users.finish();
 
     // Visits: each user looked at three others over the last week (one footprint per day).
     let mut footprints: HashSet<(i64, i64, i64)> = HashSet::new();
@@ -202,7 +212,7 @@ pub async fn fill(
             }
         }
     }
-    insert_batches(db, visits, visitor::Entity::insert_many).await?;
+    insert_batches(db, visits, "visits", visitor::Entity::insert_many).await?;
 
     // Conversations: one user in five wrote three messages to someone.
     let mut messages = Vec::new();
@@ -232,7 +242,7 @@ pub async fn fill(
             *entry = (text, time, entry.2 + 1);
         }
     }
-    insert_batches(db, messages, message::Entity::insert_many).await?;
+    insert_batches(db, messages, "messages", message::Entity::insert_many).await?;
     let rows: Vec<contacts::ActiveModel> = threads
         .into_iter()
         .map(
@@ -247,14 +257,44 @@ pub async fn fill(
             },
         )
         .collect();
-    insert_batches(db, rows, contacts::Entity::insert_many).await?;
+    insert_batches(db, rows, "contacts", contacts::Entity::insert_many).await?;
+
+    // One user in twenty bought a month of VIP: a paid order and a running deadline.
+    let buyers: Vec<i64> = ids.iter().copied().step_by(20).collect();
+    let orders = buyers.iter().map(|&user| user_order::ActiveModel {
+        id: NotSet,
+        trade_no: Set(format!("D{tag}{user}")),
+        user_id: Set(user),
+        product_id: Set(1),
+        product_name: Set("month".into()),
+        vip_days: Set(30),
+        fee_cents: Set(3000),
+        pay: Set(1),
+        order_time: Set(now - 86_400),
+        pay_time: Set(Some(now - 86_400)),
+    });
+    insert_batches(
+        db,
+        orders.collect(),
+        "orders",
+        user_order::Entity::insert_many,
+    )
+    .await?;
+    let vips = buyers.iter().map(|&user| vip_info::ActiveModel {
+        user_id: Set(user),
+        deadline: Set(now + 29 * 86_400),
+    });
+    insert_batches(db, vips.collect(), "VIPs", vip_info::Entity::insert_many).await?;
 
     if let Some(store) = store {
+        let placed = bar(places.len(), "geo index");
         for (id, lat, lng) in &places {
             geo::place(store, *id, *lat, *lng)
                 .await
                 .map_err(|e| e.to_string())?;
+            placed.inc(1);
         }
+        placed.finish();
     }
     Ok(ids.len())
 }
@@ -262,21 +302,26 @@ pub async fn fill(
 async fn insert_batches<A, F>(
     db: &DatabaseConnection,
     rows: Vec<A>,
+    what: &'static str,
     insert: F,
 ) -> Result<(), String>
 where
     A: sea_orm::ActiveModelTrait + Send,
     F: Fn(Vec<A>) -> sea_orm::InsertMany<A>,
 {
+    let done = bar(rows.len(), what);
     let mut rows = rows.into_iter().peekable();
     while rows.peek().is_some() {
         let batch: Vec<A> = rows.by_ref().take(BATCH).collect();
+        let n = batch.len() as u64;
         let txn = crate::db::begin(db).await.map_err(|e| e.to_string())?;
         insert(batch)
             .exec_without_returning(&txn)
             .await
             .map_err(|e| e.to_string())?;
         txn.commit().await.map_err(|e| e.to_string())?;
+        done.inc(n);
     }
+    done.finish();
     Ok(())
 }

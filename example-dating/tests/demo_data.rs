@@ -31,6 +31,39 @@ async fn demo_users_fill_every_table_and_show_up_in_hot_and_nearby_lists() {
     assert!(visitor::Entity::find().count(&t.state.db).await.unwrap() > 3_000);
     assert!(message::Entity::find().count(&t.state.db).await.unwrap() > 600);
     assert!(contacts::Entity::find().count(&t.state.db).await.unwrap() > 400);
+    use example_dating::db::entity::commerce::{user_order, vip_info};
+    assert_eq!(
+        vip_info::Entity::find().count(&t.state.db).await.unwrap(),
+        60
+    );
+    assert_eq!(
+        user_order::Entity::find().count(&t.state.db).await.unwrap(),
+        60
+    );
+    // The admin search finds demo users by the start of their nickname.
+    let some = example_dating::db::entity::users::user_info::Entity::find()
+        .one(&t.state.db)
+        .await
+        .unwrap()
+        .unwrap();
+    let admin = t.operator("demo-admin", "admin", &["users:read"]).await;
+    let found = data(
+        &t.manage(
+            Method::GET,
+            "/manage/dating/admin/api/users/search.json",
+            &[("q", &some.nickname.to_uppercase())],
+            Some(&admin),
+        )
+        .await,
+    );
+    assert!(
+        found["list"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|u| u["user_id"] == some.user_id),
+        "{found}"
+    );
 
     let (me, _) = t.user("18900000001").await;
     let hot = data(
@@ -38,15 +71,22 @@ async fn demo_users_fill_every_table_and_show_up_in_hot_and_nearby_lists() {
             .await,
     );
     assert!(hot["total"].as_u64().unwrap() > 1_000);
-    // The most visited demo user comes first: no one on the page was visited more.
+    // The most visited demo user comes first: no one on the page scored more (a VIP's visits
+    // count twice).
     let first = hot["list"][0]["user_id"].as_i64().unwrap();
     let visits_of = async |user: i64| {
         use sea_orm::{ColumnTrait, QueryFilter};
-        visitor::Entity::find()
+        let visits = visitor::Entity::find()
             .filter(visitor::Column::ViewedId.eq(user))
             .count(&t.state.db)
             .await
+            .unwrap();
+        let vip = vip_info::Entity::find_by_id(user)
+            .one(&t.state.db)
+            .await
             .unwrap()
+            .is_some();
+        visits * if vip { 2 } else { 1 }
     };
     let top = visits_of(first).await;
     for user in hot["list"].as_array().unwrap().iter().skip(1) {

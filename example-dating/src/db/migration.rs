@@ -25,6 +25,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261121_000001_initial::Migration),
             Box::new(m20261121_000002_operator_tokens::Migration),
             Box::new(m20261122_000003_trust_and_safety::Migration),
+            Box::new(m20261122_000004_user_search::Migration),
         ]
     }
 }
@@ -332,6 +333,73 @@ mod m20261122_000003_trust_and_safety {
                     .drop_table(Table::drop().table(Alias::new(table)).to_owned())
                     .await?;
             }
+            Ok(())
+        }
+    }
+}
+
+/// The admin search at scale: a byte-wise search key for nickname prefixes, and indexes on it
+/// and on the phone number. Existing rows get their key in batches.
+mod m20261122_000004_user_search {
+    use sea_orm_migration::sea_orm::{
+        ActiveModelTrait, ColumnTrait, IntoActiveModel, QueryFilter, QueryOrder, QuerySelect,
+    };
+
+    use super::*;
+
+    pub(super) struct Migration;
+
+    impl MigrationName for Migration {
+        fn name(&self) -> &str {
+            "m20261122_000004_user_search"
+        }
+    }
+
+    const INDEXES: &[IndexSpec] = &[
+        ("ix_user_info_search", "user_info", &["search_key"], false),
+        ("ix_user_info_phone", "user_info", &["phone"], false),
+    ];
+
+    #[async_trait::async_trait]
+    impl MigrationTrait for Migration {
+        async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+            if !manager.has_column("user_info", "search_key").await? {
+                manager
+                    .alter_table(
+                        Table::alter()
+                            .table(Alias::new("user_info"))
+                            .add_column(
+                                ColumnDef::new(Alias::new("search_key"))
+                                    .var_binary(255)
+                                    .null(),
+                            )
+                            .to_owned(),
+                    )
+                    .await?;
+            }
+            create_indexes(manager, INDEXES).await?;
+            // Rows written before the key existed: saving one sets its key (`before_save`).
+            let db = manager.get_connection();
+            loop {
+                let batch = user_info::Entity::find()
+                    .filter(user_info::Column::SearchKey.is_null())
+                    .order_by_asc(user_info::Column::UserId)
+                    .limit(1000)
+                    .all(db)
+                    .await?;
+                if batch.is_empty() {
+                    return Ok(());
+                }
+                for row in batch {
+                    let nickname = row.nickname.clone();
+                    let mut row = row.into_active_model();
+                    row.nickname = sea_orm_migration::sea_orm::Set(nickname);
+                    row.update(db).await?;
+                }
+            }
+        }
+
+        async fn down(&self, _manager: &SchemaManager) -> Result<(), DbErr> {
             Ok(())
         }
     }

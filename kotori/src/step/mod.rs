@@ -212,8 +212,8 @@ pub trait Guard<S, Args, Mode>: Send + Sync + 'static {
     fn doc(&self) -> Option<&'static str> {
         None
     }
-    /// What it declares for the API description; nothing unless wrapped by [`declare`](crate::declare) or
-    /// [`Named::declares`](crate::step::Named::declares).
+    /// What it declares for the API description; nothing unless wrapped by
+    /// [`declare`] or given [`Named::declares`].
     fn declares(&self) -> crate::openapi::Declares {
         crate::openapi::Declares::new()
     }
@@ -253,8 +253,8 @@ pub trait Loader<S, Args, Mode>: Send + Sync + 'static {
     fn doc(&self) -> Option<&'static str> {
         None
     }
-    /// What it declares for the API description; nothing unless wrapped by [`declare`](crate::declare) or
-    /// [`Named::declares`](crate::step::Named::declares).
+    /// What it declares for the API description; nothing unless wrapped by
+    /// [`declare`] or given [`Named::declares`].
     fn declares(&self) -> crate::openapi::Declares {
         crate::openapi::Declares::new()
     }
@@ -288,8 +288,8 @@ pub trait Handler<S, Args, Mode>: Send + Sync + 'static {
     fn doc(&self) -> Option<&'static str> {
         None
     }
-    /// What it declares for the API description; nothing unless wrapped by [`declare`](crate::declare) or
-    /// [`Named::declares`](crate::step::Named::declares).
+    /// What it declares for the API description; nothing unless wrapped by
+    /// [`declare`] or given [`Named::declares`].
     fn declares(&self) -> crate::openapi::Declares {
         crate::openapi::Declares::new()
     }

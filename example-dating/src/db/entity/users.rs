@@ -54,13 +54,38 @@ pub mod user_info {
         /// Set when the account was erased (§11): the row stays, emptied, so that messages the
         /// user sent still name a sender ("deleted user") and orders their buyer.
         pub deleted_at: Option<i64>,
+        /// The nickname as the admin search compares it ([`search_key`]), kept in step with
+        /// `nickname` on every save; indexed.
+        #[sea_orm(column_type = "VarBinary(StringLen::N(255))", nullable)]
+        pub search_key: Option<Vec<u8>>,
     }
 
     /// No relations are declared: queries join explicitly.
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
     pub enum Relation {}
 
-    impl ActiveModelBehavior for ActiveModel {}
+    #[async_trait::async_trait]
+    impl ActiveModelBehavior for ActiveModel {
+        async fn before_save<C: ConnectionTrait>(
+            mut self,
+            _db: &C,
+            _insert: bool,
+        ) -> Result<Self, DbErr> {
+            if let sea_orm::ActiveValue::Set(nickname) = &self.nickname {
+                self.search_key = sea_orm::ActiveValue::Set(Some(search_key(nickname)));
+            }
+            Ok(self)
+        }
+    }
+
+    /// What the admin search compares: the nickname's UTF-8 bytes with ASCII letters lowered,
+    /// at most 255 bytes. Bytes compare the same way on SQLite, MariaDB and PostgreSQL, whatever
+    /// their collations, so a prefix search finds the same users on all three.
+    pub fn search_key(text: &str) -> Vec<u8> {
+        let mut key = text.as_bytes().to_ascii_lowercase();
+        key.truncate(255);
+        key
+    }
 }
 
 /// A login session: the token is the key; the store caches it.
