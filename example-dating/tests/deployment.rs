@@ -8,11 +8,10 @@
 //! `KOTORI_TEST_REDIS_URL`; says so when it skips.
 
 mod common;
+mod nginx;
 
 use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -21,6 +20,7 @@ use example_dating::client::{self, Signer};
 use example_dating::config::Config;
 use futures_util::{SinkExt, StreamExt};
 use http::Method;
+use nginx::{Instance, ready, site_config, start_nginx};
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection, Statement};
 use serde_json::Value;
 use tokio_tungstenite::tungstenite::Message;
@@ -43,112 +43,6 @@ async fn two_instances_behind_nginx_lose_no_write_when_one_dies() {
         return;
     };
     common::on_fresh_database(&pg, move |db_url| run(nginx, db_url, redis)).await;
-}
-
-/// A process under test, killed when dropped.
-struct Process(Child);
-
-impl Drop for Process {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-struct Instance {
-    addr: SocketAddr,
-    db_url: String,
-    redis_url: String,
-    prefix: String,
-    log: PathBuf,
-}
-
-impl Instance {
-    async fn start(&self) -> Process {
-        let log = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&self.log)
-            .unwrap();
-        let child = Command::new(env!("CARGO_BIN_EXE_example-dating"))
-            .arg("serve")
-            .env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("LISTEN", self.addr.to_string())
-            .env("DATABASE_URL", &self.db_url)
-            .env("REDIS_URL", &self.redis_url)
-            .env("REDIS_PREFIX", &self.prefix)
-            .env("TRUSTED_PROXIES", "127.0.0.1")
-            .env("SMS_PER_CLIENT_DAILY", "1000")
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .expect("the example-dating binary starts");
-        let process = Process(child);
-        ready(&self.addr.to_string(), &self.log).await;
-        process
-    }
-}
-
-/// Waits (bounded) until `addr` answers `/readyz` with 200.
-async fn ready(addr: &str, log: &Path) {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-    loop {
-        let probe = client::request(Method::GET, "/readyz", &[]);
-        if let Ok((status, _)) = client::send(addr, probe).await {
-            if status == 200 {
-                return;
-            }
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "{addr} is not ready after 60 s; its log:\n{}",
-            std::fs::read_to_string(log).unwrap_or_default()
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
-/// The `nginx` block of the deployment chapter, with its three ports replaced.
-fn site_config(nginx: SocketAddr, a: SocketAddr, b: SocketAddr) -> String {
-    let chapter = include_str!("../../docs/src/dating/deployment.md");
-    let start = chapter
-        .find("```nginx\n")
-        .expect("the chapter has an nginx block")
-        + 9;
-    let block = &chapter[start..];
-    let block = &block[..block.find("```").unwrap()];
-    for port in ["127.0.0.1:8080", "127.0.0.1:8081", "127.0.0.1:8082"] {
-        assert!(block.contains(port), "the documented config names {port}");
-    }
-    block
-        .replace("127.0.0.1:8080", &nginx.to_string())
-        .replace("127.0.0.1:8081", &a.to_string())
-        .replace("127.0.0.1:8082", &b.to_string())
-}
-
-fn start_nginx(binary: &str, dir: &Path, site: &str) -> Process {
-    let d = dir.display();
-    let conf = format!(
-        "daemon off;\nworker_processes 1;\npid {d}/nginx.pid;\nerror_log {d}/error.log warn;\n\
-         events {{ worker_connections 512; }}\n\
-         http {{\n  access_log off;\n  client_body_temp_path {d}/body;\n  proxy_temp_path {d}/proxy;\n  \
-         fastcgi_temp_path {d}/fastcgi;\n  uwsgi_temp_path {d}/uwsgi;\n  scgi_temp_path {d}/scgi;\n\
-         {site}\n}}\n"
-    );
-    let path = dir.join("nginx.conf");
-    std::fs::write(&path, conf).unwrap();
-    let child = Command::new(binary)
-        .arg("-p")
-        .arg(dir)
-        .arg("-c")
-        .arg(&path)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("nginx starts");
-    Process(child)
 }
 
 /// What one request got: the envelope's code, or `None` when the answer was not the envelope
