@@ -319,3 +319,66 @@ async fn a_plain_url_to_a_cluster_node_is_refused_with_the_cluster_url_to_use() 
         "{err}"
     );
 }
+
+/// On Redis every key the app writes expires, but the geo index (bounded: one member per user
+/// with a location): nonces, signatures, codes, counters, sessions, rate limits.
+#[tokio::test]
+async fn every_key_the_app_writes_to_redis_expires_but_the_geo_index() {
+    let Some(url) = common::service_url("KOTORI_TEST_REDIS_URL", "every_key_the_app_writes...")
+    else {
+        return;
+    };
+    let prefix = format!("kotori-test:{}:{}:ttl:", std::process::id(), hex_token(4));
+    let store = Arc::new(RedisStore::connect(&url, &prefix).await.unwrap());
+    let t = TestApp::with(common::config(), "sqlite::memory:", store.clone()).await;
+    // Codes, per-client counters, sessions, nonces and signatures, a location, an export's
+    // rate limit, an operator's failed logins, a replay.
+    let (token, _) = t.login("18900000001").await;
+    let located = t
+        .call(
+            Method::POST,
+            "/api/me/location",
+            &[("lat", "22.5"), ("lng", "114.0")],
+            Some(&token),
+        )
+        .await;
+    assert_eq!(code(&located), 0);
+    assert_eq!(
+        code(
+            &t.call(Method::GET, "/api/me/export", &[], Some(&token))
+                .await
+        ),
+        0
+    );
+    let failed = t
+        .app
+        .client()
+        .post("/manage/login.json")
+        .form(&[("name", "nobody"), ("password", "wrong-password")])
+        .send()
+        .await;
+    assert_eq!(code(&failed), 40105);
+    let cli = |args: &[&str]| {
+        let out = std::process::Command::new("redis-cli")
+            .args(["-u", &url])
+            .args(args)
+            .output()
+            .expect("redis-cli runs");
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let keys: Vec<String> = cli(&["--scan", "--pattern", &format!("{prefix}*")])
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    assert!(keys.len() >= 8, "{keys:?}");
+    for key in &keys {
+        let ttl: i64 = cli(&["pttl", key]).trim().parse().unwrap();
+        if key.ends_with("geo:users") {
+            assert_eq!(ttl, -1, "the geo index is bounded, not expiring");
+        } else {
+            assert!(ttl > 0, "{key} has no expiry ({ttl})");
+        }
+    }
+    store.clear().await.unwrap();
+    store.quit().await;
+}

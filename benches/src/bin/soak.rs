@@ -1,0 +1,124 @@
+//! A soak test of the in-process store: signed `GET /api/me` requests, each with a fresh nonce
+//! (so each leaves a nonce and a signature in the store), against a running example-dating:
+//! `soak ADDR TOKEN TOTAL CONCURRENCY SERVER_PID`. Every tenth of the way it prints one JSON
+//! line with the requests done, the rate and the server's resident memory; at the end, the
+//! latency percentiles. Run by `benches/load/soak.sh`.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use example_dating::client::{Signer, request};
+use example_dating::config::{AppConfig, DEV_APP};
+use example_dating::signing::Scheme;
+use http::Method;
+use http_body_util::{BodyExt, Full};
+use hyper_util::rt::TokioIo;
+
+/// The server's resident set, in MiB, from /proc.
+fn rss_mib(pid: &str) -> f64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        .map_or(0.0, |kb| kb / 1024.0)
+}
+
+fn main() {
+    let mut args = std::env::args().skip(1);
+    let (Some(addr), Some(token), Some(total), Some(workers), Some(pid)) = (
+        args.next(),
+        args.next(),
+        args.next().and_then(|s| s.parse::<u64>().ok()),
+        args.next().and_then(|c| c.parse::<u64>().ok()),
+        args.next(),
+    ) else {
+        eprintln!("usage: soak ADDR TOKEN TOTAL CONCURRENCY SERVER_PID");
+        std::process::exit(2);
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    runtime.block_on(async move {
+        let signer = Signer::new(AppConfig {
+            appkey: DEV_APP.0.into(),
+            secret: DEV_APP.1.into(),
+            scheme: Scheme::V1,
+            enabled: true,
+        });
+        let done = Arc::new(AtomicU64::new(0));
+        let started = Instant::now();
+        let mut tasks = Vec::new();
+        for _ in 0..workers {
+            let (signer, addr, token, done) =
+                (signer.clone(), addr.clone(), token.clone(), done.clone());
+            tasks.push(tokio::spawn(async move {
+                let stream = tokio::net::TcpStream::connect(&addr)
+                    .await
+                    .expect("the server listens");
+                let (mut sender, conn) =
+                    hyper::client::conn::http1::handshake::<_, Full<Bytes>>(TokioIo::new(stream))
+                        .await
+                        .expect("HTTP/1.1");
+                tokio::spawn(conn);
+                let mut latencies: Vec<u32> = Vec::new();
+                while done.fetch_add(1, Ordering::Relaxed) < total {
+                    let params = signer.sign(&Method::GET, "/api/me", &[], Some(&token));
+                    let at = Instant::now();
+                    let res = sender
+                        .send_request(request(Method::GET, "/api/me", &params))
+                        .await
+                        .expect("the server answers");
+                    let status = res.status();
+                    let _ = res.into_body().collect().await.expect("a body");
+                    assert_eq!(status, 200, "GET /api/me failed");
+                    latencies.push(at.elapsed().as_micros().min(u32::MAX as u128) as u32);
+                }
+                latencies
+            }));
+        }
+        // Progress: every tenth of the way, the rate and the server's memory.
+        let reporter = {
+            let (done, pid) = (done.clone(), pid.clone());
+            tokio::spawn(async move {
+                let mut next = total / 10;
+                let mut last = (Instant::now(), 0u64);
+                while next <= total {
+                    let now = done.load(Ordering::Relaxed).min(total);
+                    if now >= next {
+                        let rate = (now - last.1) as f64 / last.0.elapsed().as_secs_f64();
+                        println!(
+                            "{}",
+                            serde_json::json!({"requests": now, "rps": rate.round(), "rss_mib": rss_mib(&pid)})
+                        );
+                        last = (Instant::now(), now);
+                        next += total / 10;
+                    }
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                }
+            })
+        };
+        let mut all = Vec::new();
+        for task in tasks {
+            all.extend(task.await.expect("a worker"));
+        }
+        let _ = reporter.await;
+        all.sort_unstable();
+        let pct = |p: f64| {
+            all.get(((all.len() as f64 * p) as usize).min(all.len().saturating_sub(1)))
+                .map_or(0.0, |us| f64::from(*us) / 1000.0)
+        };
+        println!(
+            "{}",
+            serde_json::json!({
+                "requests": all.len(),
+                "seconds": started.elapsed().as_secs_f64().round(),
+                "p50_ms": pct(0.5), "p99_ms": pct(0.99), "p999_ms": pct(0.999),
+                "rss_mib": rss_mib(&pid),
+            })
+        );
+    });
+}
