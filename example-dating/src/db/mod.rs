@@ -22,10 +22,9 @@ pub use seed::seed;
 
 /// Connects to `url`. A SQLite file (the embedded default) runs in WAL mode with
 /// `synchronous=NORMAL` (a commit appends to the log without waiting for the disk; a power cut
-/// may lose the last commits, never corrupt the file) and a busy timeout, with
-/// [`SQLITE_READERS`] connections: reads go on beside the one writer, and every transaction
-/// begins `IMMEDIATE` ([`begin`]), so writers still take turns. An in-memory SQLite database
-/// exists per connection: it gets one.
+/// may lose the last commits, never corrupt the file) and a busy timeout, on
+/// [`SQLITE_CONNECTIONS`] connections. An in-memory SQLite database exists per connection: it
+/// gets one.
 pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
     connect_with(url, Duration::from_secs(5)).await
 }
@@ -42,7 +41,9 @@ pub async fn connect_with(url: &str, timeout: Duration) -> Result<DatabaseConnec
         if url.contains(":memory:") {
             options.max_connections(1).min_connections(1);
         } else {
-            options.max_connections(SQLITE_READERS).min_connections(1);
+            options
+                .max_connections(SQLITE_CONNECTIONS)
+                .min_connections(1);
             options.map_sqlx_sqlite_opts(|o| {
                 o.journal_mode(SqliteJournalMode::Wal)
                     .synchronous(SqliteSynchronous::Normal)
@@ -55,9 +56,11 @@ pub async fn connect_with(url: &str, timeout: Duration) -> Result<DatabaseConnec
     Database::connect(options).await
 }
 
-/// Connections to a SQLite file: readers beside the writer (WAL lets them read while it
-/// writes); more would only add contention on two cores.
-pub const SQLITE_READERS: u32 = 4;
+/// Connections to a SQLite file. One: readers beside the writer were measured (four
+/// connections, transactions `IMMEDIATE`) and lost — the login flow fell from 2,115 to 1,759
+/// flows/s, writers waiting in SQLite's sleeping busy handler — so they wait for an in-process
+/// writer gate (docs/src/dating/decisions.md). [`begin`] stays correct for any number.
+pub const SQLITE_CONNECTIONS: u32 = 1;
 
 /// Begins a transaction. On SQLite it begins `IMMEDIATE`, taking the write lock at once: two
 /// transactions that read, then write, take turns instead of one failing at its first write
