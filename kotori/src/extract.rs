@@ -48,6 +48,12 @@ pub trait FromCtx<S>: Sized + Send + 'static {
     fn needs() -> Needs {
         Needs::NOTHING
     }
+
+    /// What it reads, for the API description (parameters, a body); nothing by default. The
+    /// steps taking it declare it (see [`crate::openapi::Typed`]).
+    fn declares() -> crate::openapi::Declares {
+        crate::openapi::Declares::new()
+    }
 }
 
 /// What an extractor needs from the route, checked when the app is built.

@@ -283,3 +283,56 @@ fn a_success_that_is_not_the_usual_body_is_described_as_it_is() {
     let ws = &doc["paths"]["/ws"]["get"]["responses"];
     assert!(ws["200"].is_null() && ws["101"].is_object());
 }
+
+#[cfg(feature = "schemars")]
+#[test]
+fn typed_extractors_declare_what_they_read_from_their_types() {
+    use kotori::openapi::Typed;
+    use kotori::{Form, Json, Query};
+
+    #[derive(serde::Deserialize, schemars::JsonSchema)]
+    struct Filter {
+        /// The page, from 1.
+        #[schemars(range(min = 1))]
+        page: u32,
+        q: Option<String>,
+    }
+    #[derive(serde::Deserialize, schemars::JsonSchema)]
+    struct Ban {
+        reason: String,
+    }
+    #[derive(serde::Deserialize, schemars::JsonSchema)]
+    struct Note {
+        text: String,
+        tags: Vec<String>,
+    }
+    async fn list(Typed(Query(f)): Typed<Query<Filter>>) -> String {
+        format!("{}{:?}", f.page, f.q)
+    }
+    async fn ban(Typed(Form(b)): Typed<Form<Ban>>) -> String {
+        b.reason
+    }
+    async fn note(Typed(Json(n)): Typed<Json<Note>>) -> String {
+        format!("{}{}", n.text, n.tags.len())
+    }
+    let app = Kotori::new(());
+    app.get("/users", list);
+    app.post("/ban", ban);
+    app.post("/notes", note);
+    let doc = app.build().unwrap().openapi(&config()).unwrap();
+    let users = &doc["paths"]["/users"]["get"];
+    assert_eq!(users["parameters"][0]["name"], "page");
+    assert_eq!(users["parameters"][0]["required"], true);
+    assert_eq!(users["parameters"][0]["schema"]["minimum"], 1);
+    assert_eq!(users["parameters"][0]["description"], "The page, from 1.");
+    assert_eq!(users["parameters"][1]["name"], "q");
+    assert_eq!(users["parameters"][1]["required"], false);
+    assert!(users["responses"]["400"].is_object());
+    let ban = &doc["paths"]["/ban"]["post"]["requestBody"]["content"]["application/x-www-form-urlencoded"]
+        ["schema"];
+    assert_eq!(ban["required"], json!(["reason"]));
+    let note =
+        &doc["paths"]["/notes"]["post"]["requestBody"]["content"]["application/json"]["schema"];
+    assert_eq!(note["properties"]["tags"]["type"], "array");
+    assert_eq!(note["required"], json!(["text", "tags"]));
+}

@@ -34,6 +34,8 @@ pub struct Declares {
     pub(crate) refusals: Vec<Refusal>,
     pub(crate) params: Vec<Param>,
     pub(crate) success: Option<Value>,
+    /// A request body other than form fields: (media type, schema).
+    pub(crate) body: Option<(Cow<'static, str>, Value)>,
     /// A success that is not the app's usual body: (status, media type, schema).
     pub(crate) raw_success: Option<(u16, Cow<'static, str>, Value)>,
     pub(crate) summary: Option<Cow<'static, str>>,
@@ -70,6 +72,13 @@ impl Declares {
         self
     }
 
+    /// The step reads a request body of `media_type` with this JSON Schema (form fields are
+    /// [`Param::field`]s instead).
+    pub fn body(mut self, media_type: impl Into<Cow<'static, str>>, schema: Value) -> Self {
+        self.body = Some((media_type.into(), schema));
+        self
+    }
+
     /// The handler answers with data of this JSON Schema (what the success response carries).
     pub fn success(mut self, schema: Value) -> Self {
         self.success = Some(schema);
@@ -101,6 +110,7 @@ impl Declares {
         self.refusals.extend(other.refusals);
         self.params.extend(other.params);
         self.success = other.success.or(self.success);
+        self.body = other.body.or(self.body);
         self.raw_success = other.raw_success.or(self.raw_success);
         self.summary = other.summary.or(self.summary);
         self

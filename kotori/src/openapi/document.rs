@@ -312,7 +312,12 @@ fn operation(route: &RouteInfo, config: &OpenApi, id: String) -> Result<Value, O
     if let Some(summary) = summary {
         op["summary"] = json!(summary);
     }
-    if !fields.is_empty() {
+    if let Some((media, schema)) = &all.body {
+        op["requestBody"] = json!({
+            "required": true,
+            "content": {media.to_string(): {"schema": schema}}
+        });
+    } else if !fields.is_empty() {
         let mut schema = json!({"type": "object", "properties": fields});
         if !required_fields.is_empty() {
             schema["required"] = json!(required_fields);

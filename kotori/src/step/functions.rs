@@ -5,6 +5,7 @@ use std::future::Future;
 
 use super::{Flow, Guard, GuardOutput, Handler, Loader, LoaderOutput, Outcome, WithCtx, mode};
 use crate::extract::{FromCtx, Needs, ResourceType};
+use crate::openapi::Declares;
 use crate::{Ctx, IntoReply, Reply};
 
 /// Extracts one argument or returns the rejection as the step's result.
@@ -28,6 +29,7 @@ macro_rules! impl_step_fns {
                 Flow::Ready(Outcome::of_guard(self($($E),*)))
             }
             fn needs(&self) -> Vec<Needs> { vec![$($E::needs()),*] }
+            fn declares(&self) -> Declares { Declares::new()$(.and($E::declares()))* }
         }
 
         impl<S: 'static, F, Fut, $($E: FromCtx<S>,)*> Guard<S, ($($E,)*), mode::Async> for F
@@ -41,6 +43,7 @@ macro_rules! impl_step_fns {
                 Flow::Pending(Box::pin(async move { Outcome::of_guard(fut.await) }))
             }
             fn needs(&self) -> Vec<Needs> { vec![$($E::needs()),*] }
+            fn declares(&self) -> Declares { Declares::new()$(.and($E::declares()))* }
         }
 
         impl<S: 'static, F, O, $($E: FromCtx<S>,)*> Loader<S, ($($E,)*), mode::Sync> for F
@@ -52,6 +55,7 @@ macro_rules! impl_step_fns {
                 Flow::Ready(Outcome::of_loader(self($($E),*)))
             }
             fn needs(&self) -> Vec<Needs> { vec![$($E::needs()),*] }
+            fn declares(&self) -> Declares { Declares::new()$(.and($E::declares()))* }
             fn produces(&self) -> ResourceType { ResourceType::of::<O::Resource>() }
         }
 
@@ -66,6 +70,7 @@ macro_rules! impl_step_fns {
                 Flow::Pending(Box::pin(async move { Outcome::of_loader(fut.await) }))
             }
             fn needs(&self) -> Vec<Needs> { vec![$($E::needs()),*] }
+            fn declares(&self) -> Declares { Declares::new()$(.and($E::declares()))* }
             fn produces(&self) -> ResourceType {
                 ResourceType::of::<<Fut::Output as LoaderOutput>::Resource>()
             }
@@ -80,6 +85,7 @@ macro_rules! impl_step_fns {
                 Flow::Ready(self($($E),*).into_reply())
             }
             fn needs(&self) -> Vec<Needs> { vec![$($E::needs()),*] }
+            fn declares(&self) -> Declares { Declares::new()$(.and($E::declares()))* }
         }
 
         impl<S: 'static, F, Fut, $($E: FromCtx<S>,)*> Handler<S, ($($E,)*), mode::Async> for F
@@ -93,6 +99,7 @@ macro_rules! impl_step_fns {
                 Flow::Pending(Box::pin(async move { fut.await.into_reply() }))
             }
             fn needs(&self) -> Vec<Needs> { vec![$($E::needs()),*] }
+            fn declares(&self) -> Declares { Declares::new()$(.and($E::declares()))* }
         }
     };
 }
