@@ -125,6 +125,11 @@ fn try_expand(kind: Kind, attr: TokenStream, item: TokenStream) -> syn::Result<T
                 ::std::vec![#(<#extractors as ::kotori::__private::FromCtx<#state>>::needs()),*]
             }
 
+            fn declares(&self) -> ::kotori::openapi::Declares {
+                ::kotori::openapi::Declares::new()
+                    #(.and(<#extractors as ::kotori::__private::FromCtx<#state>>::declares()))*
+            }
+
             #produces
 
             fn name(&self) -> ::std::borrow::Cow<'static, str> {

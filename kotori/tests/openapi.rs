@@ -336,3 +336,26 @@ fn typed_extractors_declare_what_they_read_from_their_types() {
     assert_eq!(note["properties"]["tags"]["type"], "array");
     assert_eq!(note["required"], json!(["text", "tags"]));
 }
+
+#[cfg(all(feature = "schemars", feature = "macros"))]
+#[test]
+fn a_macro_step_declares_what_its_extractors_read() {
+    use kotori::Query;
+    use kotori::openapi::Typed;
+
+    #[derive(serde::Deserialize, schemars::JsonSchema)]
+    struct Page {
+        page: u32,
+    }
+    /// Lists things.
+    #[kotori::handler]
+    async fn things(Typed(Query(p)): Typed<Query<Page>>) -> String {
+        p.page.to_string()
+    }
+    let app = Kotori::new(());
+    app.get("/things", things);
+    let doc = app.build().unwrap().openapi(&config()).unwrap();
+    let op = &doc["paths"]["/things"]["get"];
+    assert_eq!(op["parameters"][0]["name"], "page", "{op:#}");
+    assert_eq!(op["summary"], "Lists things.");
+}
