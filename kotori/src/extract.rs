@@ -14,6 +14,11 @@ use serde::de::DeserializeOwned;
 use crate::reply::json_response;
 use crate::{Ctx, IntoReply, Rejection, Reply};
 
+#[cfg(feature = "schemars")]
+mod typed;
+#[cfg(feature = "schemars")]
+pub use typed::Typed;
+
 /// A value a step or handler takes as an argument, made from the request context.
 ///
 /// Besides extracting, an extractor declares what it [`Needs`], so that kotori can check at
@@ -50,7 +55,7 @@ pub trait FromCtx<S>: Sized + Send + 'static {
     }
 
     /// What it reads, for the API description (parameters, a body); nothing by default. The
-    /// steps taking it declare it (see [`crate::openapi::Typed`]).
+    /// steps taking it declare it (see `Typed`, feature `schemars`).
     fn declares() -> crate::openapi::Declares {
         crate::openapi::Declares::new()
     }

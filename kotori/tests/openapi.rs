@@ -287,7 +287,7 @@ fn a_success_that_is_not_the_usual_body_is_described_as_it_is() {
 #[cfg(feature = "schemars")]
 #[test]
 fn typed_extractors_declare_what_they_read_from_their_types() {
-    use kotori::openapi::Typed;
+    use kotori::extract::Typed;
     use kotori::{Form, Json, Query};
 
     #[derive(serde::Deserialize, schemars::JsonSchema)]
@@ -341,7 +341,7 @@ fn typed_extractors_declare_what_they_read_from_their_types() {
 #[test]
 fn a_macro_step_declares_what_its_extractors_read() {
     use kotori::Query;
-    use kotori::openapi::Typed;
+    use kotori::extract::Typed;
 
     #[derive(serde::Deserialize, schemars::JsonSchema)]
     struct Page {

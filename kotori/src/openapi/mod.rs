@@ -8,17 +8,13 @@
 //! the parameters (the path's own, then the declared ones), and the handler's success data.
 //! A guard added to a node changes the documented security of every operation below it.
 //!
-//! Extractors declare what they read through [`crate::extract::FromCtx::declares`]; with the
-//! feature `schemars`, [`Typed`] wraps `Query`, `Form` and `Json` so that the parameters or the
-//! body are described from the type itself.
+//! Extractors declare what they read through `FromCtx::declares`; with the feature `schemars`,
+//! `extract::Typed` wraps `Query`, `Form` and `Json` so that the parameters or the body are
+//! described from the type itself.
 
 mod declare;
 mod document;
-#[cfg(feature = "schemars")]
-mod typed;
 
 pub use declare::{Declares, In, Param, Refusal};
 pub(crate) use document::document;
 pub use document::{OpenApi, OpenApiError};
-#[cfg(feature = "schemars")]
-pub use typed::Typed;

@@ -3,16 +3,17 @@
 use schemars::{JsonSchema, generate::SchemaSettings};
 use serde_json::{Value, json};
 
-use super::{Declares, In, Param};
-use crate::extract::{FromCtx, Needs};
-use crate::{Ctx, Form, Json, Query, Rejection};
+use super::{Form, FromCtx, Json, Needs, Query};
+use crate::openapi::{Declares, In, Param};
+use crate::{Ctx, Rejection};
 
 /// An extractor that also declares what it reads, its JSON Schema derived from the type with
 /// schemars: `Typed<Query<T>>` each field of `T` as a query parameter, `Typed<Form<T>>` as a
 /// form field, `Typed<Json<T>>` as a JSON body. It extracts exactly as the inner extractor.
 ///
 /// ```
-/// use kotori::openapi::{OpenApi, Typed};
+/// use kotori::extract::Typed;
+/// use kotori::openapi::OpenApi;
 /// use kotori::{Kotori, Query};
 ///
 /// #[derive(serde::Deserialize, schemars::JsonSchema)]
