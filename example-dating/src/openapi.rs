@@ -128,21 +128,6 @@ pub fn paged() -> Declares {
         }))
 }
 
-/// A 40401 for a loader of `what`.
-pub fn not_found(what: &'static str) -> Declares {
-    Declares::new().refuses(404, 40401, what)
-}
-
-/// A 40901 for `why`.
-pub fn conflict(why: &'static str) -> Declares {
-    Declares::new().refuses(409, 40901, why)
-}
-
-/// A 42901 for `why`.
-pub fn rate_limited(why: &'static str) -> Declares {
-    Declares::new().refuses(429, 42901, why)
-}
-
 /// A phone number (API.md §3): an optional `+` and 6 to 15 digits.
 pub fn phone() -> Value {
     json!({"type": "string", "pattern": "^\\+?[0-9]{6,15}$"})

@@ -131,19 +131,17 @@ async fn check_whole(db: &DatabaseConnection, load: &Load, users: &[(String, i64
             format!("SELECT COUNT(*) FROM message WHERE from_uid = {from} AND to_uid = {to}"),
         )
         .await;
+        // SUM is DECIMAL on MariaDB, BIGINT on PostgreSQL: cast to each one's 64-bit integer.
+        let int64 = if db.get_database_backend() == sea_orm::DatabaseBackend::MySql {
+            "SIGNED"
+        } else {
+            "BIGINT"
+        };
         let unread = scalar(
             db,
             format!(
-                "SELECT CAST(COALESCE(SUM(unread), 0) AS BIGINT) FROM contacts \
+                "SELECT CAST(COALESCE(SUM(unread), 0) AS {int64}) FROM contacts \
                  WHERE user_id = {to} AND peer_id = {from}"
-            )
-            .replace(
-                "AS BIGINT",
-                if db.get_database_backend() == sea_orm::DatabaseBackend::MySql {
-                    "AS SIGNED"
-                } else {
-                    "AS BIGINT"
-                },
             ),
         )
         .await;

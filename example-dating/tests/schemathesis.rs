@@ -14,6 +14,7 @@ use std::future::IntoFuture;
 use std::sync::Arc;
 
 use common::TestApp;
+use example_dating::manage::operators::PRIVILEGES;
 use example_dating::store::MemoryStore;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -35,18 +36,7 @@ async fn schemathesis_finds_every_answer_documented() {
     let db_url = format!("sqlite://{}?mode=rwc", file.display());
     let t = TestApp::with(config, &db_url, Arc::new(MemoryStore::new())).await;
     let (token, user_id) = t.user("18900000001").await;
-    let every = [
-        "users:read",
-        "users:ban",
-        "products:read",
-        "products:write",
-        "orders:read",
-        "live:read",
-        "live:write",
-        "reports:read",
-        "reports:write",
-    ];
-    let admin = t.operator("admin", "admin", &every).await;
+    let admin = t.operator("admin", "admin", &PRIVILEGES).await;
     let host = t.operator("host", "host", &[]).await;
     // Something to find: the caller is a VIP, and a live (id 1) is on the air with a danmaku.
     t.set_vip(user_id).await;

@@ -70,10 +70,7 @@ pub fn notify_doc() -> kotori::openapi::Declares {
             "trade_no",
             json!({"type": "string", "minLength": 1}),
         ))
-        .param(required(
-            "fee",
-            json!({"type": "string", "pattern": "^[0-9]+(\\.[0-9]{1,2})?$"}),
-        ))
+        .param(required("fee", money()))
         .param(required("status", json!({"type": "string"})))
         .refuses(409, 40901, "the order is cancelled")
 }
