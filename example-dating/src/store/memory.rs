@@ -17,7 +17,8 @@ use async_trait::async_trait;
 use rstar::{AABB, PointDistance, RTree, RTreeObject};
 use tokio::time::Instant;
 
-use super::{Near, Store, StoreError};
+use super::ranking::Board;
+use super::{Near, Ranking, Store, StoreError};
 
 const SHARDS: usize = 64;
 
@@ -29,6 +30,7 @@ pub struct MemoryStore {
     /// The shard the sweeper visits next.
     next_sweep: AtomicUsize,
     geo: Mutex<HashMap<String, GeoSet>>,
+    rankings: Mutex<HashMap<&'static str, Board>>,
 }
 
 type Shard = HashMap<String, (String, Option<Instant>)>;
@@ -40,6 +42,7 @@ impl Default for MemoryStore {
             hasher: RandomState::new(),
             next_sweep: AtomicUsize::new(0),
             geo: Mutex::default(),
+            rankings: Mutex::default(),
         }
     }
 }
@@ -277,6 +280,81 @@ impl Store for MemoryStore {
         if let Some(members) = lock(&self.geo).get_mut(set) {
             members.remove(member);
         }
+        Ok(())
+    }
+
+    async fn rank_hit(
+        &self,
+        rank: &Ranking,
+        day: i64,
+        member: i64,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        let mut boards = lock(&self.rankings);
+        boards
+            .entry(rank.name)
+            .or_default()
+            .hit(rank, day, member, 1, now);
+        Ok(())
+    }
+
+    async fn rank_load(
+        &self,
+        rank: &Ranking,
+        hits: &[(i64, i64, i64)],
+        now: i64,
+    ) -> Result<(), StoreError> {
+        let mut boards = lock(&self.rankings);
+        let board = boards.entry(rank.name).or_default();
+        for &(day, member, count) in hits {
+            board.hit(rank, day, member, count, now);
+        }
+        Ok(())
+    }
+
+    async fn rank_boost(
+        &self,
+        rank: &Ranking,
+        member: i64,
+        until: i64,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        let mut boards = lock(&self.rankings);
+        boards
+            .entry(rank.name)
+            .or_default()
+            .boost(rank, member, until, now);
+        Ok(())
+    }
+
+    async fn rank_expire(
+        &self,
+        rank: &Ranking,
+        first_day: i64,
+        now: i64,
+        budget: usize,
+    ) -> Result<usize, StoreError> {
+        let mut boards = lock(&self.rankings);
+        Ok(boards
+            .get_mut(rank.name)
+            .map_or(0, |b| b.expire(rank, first_day, now, budget)))
+    }
+
+    async fn rank_range(
+        &self,
+        rank: &Ranking,
+        start: usize,
+        count: usize,
+    ) -> Result<Vec<i64>, StoreError> {
+        let boards = lock(&self.rankings);
+        Ok(boards
+            .get(rank.name)
+            .map(|b| b.range(start, count))
+            .unwrap_or_default())
+    }
+
+    async fn rank_clear(&self, rank: &Ranking) -> Result<(), StoreError> {
+        lock(&self.rankings).remove(rank.name);
         Ok(())
     }
 

@@ -5,6 +5,7 @@
 //! both must pass.
 
 mod memory;
+mod ranking;
 mod redis;
 #[cfg(test)]
 pub(crate) mod tests;
@@ -14,6 +15,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 pub use memory::MemoryStore;
+pub use ranking::Ranking;
 pub use redis::RedisStore;
 
 /// The store could not be reached or answered nonsense: the request fails closed with 50301.
@@ -67,6 +69,47 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<Vec<Near>, StoreError>;
     /// Removes `member` from the geo set `set`.
     async fn geo_remove(&self, set: &str, member: &str) -> Result<(), StoreError>;
+    /// Counts a hit for `member` on `day` in `rank` (see [`Ranking`] for the semantics).
+    async fn rank_hit(
+        &self,
+        rank: &Ranking,
+        day: i64,
+        member: i64,
+        now: i64,
+    ) -> Result<(), StoreError>;
+    /// Counts many hits at once, `(day, member, hits)`: what a rebuild loads.
+    async fn rank_load(
+        &self,
+        rank: &Ranking,
+        hits: &[(i64, i64, i64)],
+        now: i64,
+    ) -> Result<(), StoreError>;
+    /// Boosts `member` of `rank` until `until` (Unix seconds), replacing an earlier end.
+    async fn rank_boost(
+        &self,
+        rank: &Ranking,
+        member: i64,
+        until: i64,
+        now: i64,
+    ) -> Result<(), StoreError>;
+    /// Drops a bounded batch (at most about `budget` entries) of ended boosts and of hits on
+    /// days before `first_day`; returns how many it dropped, 0 once nothing is left.
+    async fn rank_expire(
+        &self,
+        rank: &Ranking,
+        first_day: i64,
+        now: i64,
+        budget: usize,
+    ) -> Result<usize, StoreError>;
+    /// Members of `rank` from position `start` (0 is the top), at most `count`.
+    async fn rank_range(
+        &self,
+        rank: &Ranking,
+        start: usize,
+        count: usize,
+    ) -> Result<Vec<i64>, StoreError>;
+    /// Forgets everything `rank` holds (before a rebuild).
+    async fn rank_clear(&self, rank: &Ranking) -> Result<(), StoreError>;
     /// Answers when the store is reachable.
     async fn ping(&self) -> Result<(), StoreError>;
     /// Which backend this is, for logs and `/readyz`.

@@ -138,6 +138,77 @@ async fn geo_search_is_nearest_first_within_the_radius() {
 }
 
 #[tokio::test]
+async fn rankings_count_hits_in_the_window_and_boost_while_boosted() {
+    use super::Ranking;
+    const HOT: Ranking = Ranking {
+        name: "r",
+        boost: 2,
+    };
+    both("rank", async |s: &dyn Store| {
+        let name = s.name();
+        let now = 1_000;
+        for (day, member) in [(10, 1), (11, 1), (11, 2), (11, 3), (11, 30)] {
+            s.rank_hit(&HOT, day, member, now).await.unwrap();
+        }
+        // 1 has two hits; the others tie, the higher member first (30 after 3 as a string).
+        assert_eq!(
+            s.rank_range(&HOT, 0, 10).await.unwrap(),
+            [1, 30, 3, 2],
+            "{name}"
+        );
+        assert_eq!(s.rank_range(&HOT, 1, 2).await.unwrap(), [30, 3], "{name}");
+        // A boost counts the hits already there, and those to come.
+        s.rank_boost(&HOT, 2, now + 60, now).await.unwrap();
+        s.rank_hit(&HOT, 11, 2, now).await.unwrap();
+        assert_eq!(
+            s.rank_range(&HOT, 0, 1).await.unwrap(),
+            [2],
+            "{name}: 4 points"
+        );
+        // Loading adds to what is there.
+        s.rank_load(&HOT, &[(11, 3, 2), (11, 1, 2)], now)
+            .await
+            .unwrap();
+        assert_eq!(
+            s.rank_range(&HOT, 0, 10).await.unwrap(),
+            [2, 1, 3, 30],
+            "{name}"
+        );
+        // Day 10 leaves the window, in batches of one.
+        let mut batches = 0;
+        while s.rank_expire(&HOT, 11, now, 1).await.unwrap() > 0 {
+            batches += 1;
+        }
+        assert_eq!(batches, 1, "{name}");
+        assert_eq!(
+            s.rank_range(&HOT, 0, 10).await.unwrap(),
+            [2, 3, 1, 30],
+            "{name}"
+        );
+        // The boost ends: 2 counts its two hits once.
+        while s.rank_expire(&HOT, 11, now + 60, 100).await.unwrap() > 0 {}
+        assert_eq!(
+            s.rank_range(&HOT, 0, 10).await.unwrap(),
+            [3, 1, 2, 30],
+            "{name}"
+        );
+        // Every day leaves: nobody is ranked.
+        while s.rank_expire(&HOT, 12, now + 60, 2).await.unwrap() > 0 {}
+        assert!(
+            s.rank_range(&HOT, 0, 10).await.unwrap().is_empty(),
+            "{name}"
+        );
+        s.rank_hit(&HOT, 12, 5, now).await.unwrap();
+        s.rank_clear(&HOT).await.unwrap();
+        assert!(
+            s.rank_range(&HOT, 0, 10).await.unwrap().is_empty(),
+            "{name}"
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn clearing_deletes_every_key_under_the_prefix_on_every_node() {
     for var in REDIS_VARS {
         let Some(redis) = redis_store_at(var, "clear").await else {

@@ -1,6 +1,7 @@
 //! The Redis store (fred 10, a connection pool): what several instances share — one server or a
 //! Redis Cluster (`redis-cluster://`). Every command and script touches a single key, so the keys
-//! shard freely and no hash tags are needed; see docs/src/dating/deployment.md.
+//! shard freely — except a ranking's, which share a hash tag (see `rank`); see
+//! docs/src/dating/deployment.md.
 
 use std::time::Duration;
 
@@ -11,7 +12,9 @@ use fred::types::geo::{GeoPosition, GeoUnit, GeoValue};
 use fred::types::{Builder, Expiration, InfoKind, SetOptions, SortOrder};
 use futures_util::TryStreamExt;
 
-use super::{Near, Store, StoreError};
+use super::{Near, Ranking, Store, StoreError};
+
+mod rank;
 
 /// How long one command may take before the request fails with 50301, unless configured
 /// (`REDIS_TIMEOUT_MS`). Short: a store that does not answer must not hold requests (and their
@@ -263,6 +266,58 @@ impl Store for RedisStore {
         self.ready()?;
         let _: i64 = self.pool.zrem(self.key(set), member).await.map_err(fail)?;
         Ok(())
+    }
+
+    async fn rank_hit(
+        &self,
+        rank: &Ranking,
+        day: i64,
+        member: i64,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        self.hits(rank, &[(day, member, 1)], now).await
+    }
+
+    async fn rank_load(
+        &self,
+        rank: &Ranking,
+        hits: &[(i64, i64, i64)],
+        now: i64,
+    ) -> Result<(), StoreError> {
+        self.hits(rank, hits, now).await
+    }
+
+    async fn rank_boost(
+        &self,
+        rank: &Ranking,
+        member: i64,
+        until: i64,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        self.boost(rank, member, until, now).await
+    }
+
+    async fn rank_expire(
+        &self,
+        rank: &Ranking,
+        first_day: i64,
+        now: i64,
+        budget: usize,
+    ) -> Result<usize, StoreError> {
+        self.expire(rank, first_day, now, budget).await
+    }
+
+    async fn rank_range(
+        &self,
+        rank: &Ranking,
+        start: usize,
+        count: usize,
+    ) -> Result<Vec<i64>, StoreError> {
+        self.range(rank, start, count).await
+    }
+
+    async fn rank_clear(&self, rank: &Ranking) -> Result<(), StoreError> {
+        self.clear_rank(rank).await
     }
 
     async fn ping(&self) -> Result<(), StoreError> {
