@@ -17,7 +17,7 @@ use crate::params::{self, load_params};
 use crate::realtime;
 use crate::safety::{account, blocks, moderation, reports};
 use crate::state::AppState;
-use crate::users::{album, discover, labels, profile, target, visits};
+use crate::users::{album, discover, hot, labels, profile, target, visits};
 
 /// The largest request body: the API's form bodies are small.
 pub const API_BODY_LIMIT: usize = 64 * 1024;
@@ -66,7 +66,7 @@ pub fn build(state: AppState) -> Result<App<AppState>, BuildError> {
         .declares(labels::list_doc());
     user.get("/products", products::list);
     user.get("/contacts", contacts::list).declares(paged());
-    user.get("/user/hot/list", discover::hot).declares(paged());
+    user.get("/user/hot/list", hot::hot).declares(paged());
     user.get("/user/nearby/list", discover::nearby)
         .declares(discover::nearby_doc());
 

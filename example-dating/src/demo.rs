@@ -295,6 +295,11 @@ pub async fn fill(
             placed.inc(1);
         }
         placed.finish();
+        // The visits and memberships went straight to the tables: rank them again.
+        crate::users::hot::rebuild(db, store)
+            .await
+            .map_err(|e| format!("ranking the hot list: {e:?}"))?;
+        crate::users::hot::forget_total(store).await;
     }
     Ok(ids.len())
 }

@@ -145,7 +145,7 @@ async fn run(command: Command) -> Result<(), String> {
         Command::DemoData { users } => {
             let db = startup::database(&config).await?;
             // The in-process store dies with this command: the server rebuilds its geo index
-            // from the rows. A Redis keeps what demo-data puts there.
+            // and hot list ranking from the rows. A Redis keeps what demo-data puts there.
             let store = match config.redis_url {
                 Some(_) => Some(startup::store(&config).await?),
                 None => None,

@@ -12,7 +12,7 @@ use crate::db;
 use crate::realtime::Hub;
 use crate::state::{AppState, Services};
 use crate::store::{MemoryStore, RedisStore, Store};
-use crate::users::geo;
+use crate::users::{geo, hot};
 
 /// Connects to the configured database and applies every pending migration (and the seed).
 pub async fn database(config: &Config) -> Result<DatabaseConnection, String> {
@@ -42,8 +42,9 @@ pub async fn store(config: &Config) -> Result<Arc<dyn Store>, String> {
     })
 }
 
-/// Everything the server needs: database (migrated), store, the geo index rebuilt from the
-/// location rows (an in-process store starts empty, a Redis may have been flushed).
+/// Everything the server needs: database (migrated), store, the geo index and the hot list
+/// ranking derived from the rows (an in-process store starts empty, a Redis may have been
+/// flushed), and the task that keeps the ranking's window moving.
 pub async fn state(config: Config) -> Result<AppState, String> {
     let db = database(&config).await?;
     let store = store(&config).await?;
@@ -53,6 +54,12 @@ pub async fn state(config: Config) -> Result<AppState, String> {
             tracing::warn!(error = %e, "could not load the geo index; nearby lists stay partial until users move")
         }
     }
+    match hot::upkeep(&db, &*store).await {
+        Ok(()) => tracing::info!(store = store.name(), "hot list ranking ready"),
+        Err(e) => {
+            tracing::warn!(error = ?e, "could not load the hot list ranking; retrying in the background")
+        }
+    }
     let sms = sms_sender(&config)?;
     let hub = match &config.redis_url {
         Some(url) => Hub::with_redis(url, &config.store_prefix)
@@ -60,13 +67,15 @@ pub async fn state(config: Config) -> Result<AppState, String> {
             .map_err(|e| format!("REDIS_URL (real-time fan-out): {e}"))?,
         None => Hub::local(),
     };
-    Ok(AppState::new(Services {
+    let state = AppState::new(Services {
         db,
         store,
         config,
         sms,
         hub,
-    }))
+    });
+    hot::keep_fresh(&state);
+    Ok(state)
 }
 
 /// The configured SMS sender: the gateway of `sms.webhook_url`, else the log (which shows the

@@ -1,7 +1,7 @@
 //! The application state every step sees: database, store, configuration, SMS sender.
 
 use std::ops::Deref;
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 
 use sea_orm::DatabaseConnection;
 
@@ -39,5 +39,21 @@ impl AppState {
     /// Wraps ready services.
     pub fn new(services: Services) -> Self {
         AppState(Arc::new(services))
+    }
+
+    /// A handle that does not keep the services alive: background tasks hold one and end with
+    /// the app.
+    pub fn downgrade(&self) -> WeakState {
+        WeakState(Arc::downgrade(&self.0))
+    }
+}
+
+/// See [`AppState::downgrade`].
+pub struct WeakState(Weak<Services>);
+
+impl WeakState {
+    /// The state, while the app lives.
+    pub fn upgrade(&self) -> Option<AppState> {
+        self.0.upgrade().map(AppState)
     }
 }

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use common::{TestApp, code};
-use example_dating::store::{Near, Store, StoreError};
+use example_dating::store::{Near, Ranking, Store, StoreError};
 use http::Method;
 use sea_orm::{ConnectionTrait, EntityTrait, PaginatorTrait};
 
@@ -53,6 +53,35 @@ impl Store for DownStore {
         down()
     }
     async fn geo_remove(&self, _: &str, _: &str) -> Result<(), StoreError> {
+        down()
+    }
+    async fn rank_hit(&self, _: &Ranking, _: i64, _: i64, _: i64) -> Result<(), StoreError> {
+        down()
+    }
+    async fn rank_load(
+        &self,
+        _: &Ranking,
+        _: &[(i64, i64, i64)],
+        _: i64,
+    ) -> Result<(), StoreError> {
+        down()
+    }
+    async fn rank_boost(&self, _: &Ranking, _: i64, _: i64, _: i64) -> Result<(), StoreError> {
+        down()
+    }
+    async fn rank_expire(
+        &self,
+        _: &Ranking,
+        _: i64,
+        _: i64,
+        _: usize,
+    ) -> Result<usize, StoreError> {
+        down()
+    }
+    async fn rank_range(&self, _: &Ranking, _: usize, _: usize) -> Result<Vec<i64>, StoreError> {
+        down()
+    }
+    async fn rank_clear(&self, _: &Ranking) -> Result<(), StoreError> {
         down()
     }
     async fn ping(&self) -> Result<(), StoreError> {

@@ -413,14 +413,8 @@ async fn the_hot_list_ranks_by_recent_visits_with_vips_boosted() {
                 .await;
         }
     }
-    example_dating::commerce::vip::extend(
-        &t.state.db,
-        users[1].1,
-        30,
-        example_dating::clock::now(),
-    )
-    .await
-    .unwrap();
+    // Becoming VIP after the visits boosts the visits already counted.
+    t.buy_vip(&users[1].0).await;
     let hot = data(
         &t.call(GET, "/api/user/hot/list", &[("pageCount", "3")], Some(&me))
             .await,

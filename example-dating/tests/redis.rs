@@ -321,7 +321,9 @@ async fn a_plain_url_to_a_cluster_node_is_refused_with_the_cluster_url_to_use() 
 }
 
 /// On Redis every key the app writes expires, but the geo index (bounded: one member per user
-/// with a location): nonces, signatures, codes, counters, sessions, rate limits.
+/// with a location) and the hot list's ranking (bounded: one member per user visited in the
+/// window, one per VIP, one day set per day of the window): nonces, signatures, codes, counters,
+/// sessions, rate limits.
 #[tokio::test]
 async fn every_key_the_app_writes_to_redis_expires_but_the_geo_index() {
     let Some(url) = common::service_url("KOTORI_TEST_REDIS_URL", "every_key_the_app_writes...")
@@ -343,6 +345,12 @@ async fn every_key_the_app_writes_to_redis_expires_but_the_geo_index() {
         )
         .await;
     assert_eq!(code(&located), 0);
+    // A visit and a membership: the ranking's sets.
+    let (viewer, _) = t.login("18900000002").await;
+    let user = data(&t.call(Method::GET, "/api/me", &[], Some(&token)).await)["user_id"].clone();
+    let path = format!("/api/users/{user}/show");
+    assert_eq!(code(&t.call(Method::GET, &path, &[], Some(&viewer)).await), 0);
+    t.buy_vip(&token).await;
     assert_eq!(
         code(
             &t.call(Method::GET, "/api/me/export", &[], Some(&token))
@@ -371,10 +379,14 @@ async fn every_key_the_app_writes_to_redis_expires_but_the_geo_index() {
         .map(str::to_owned)
         .collect();
     assert!(keys.len() >= 8, "{keys:?}");
+    for set in ["rank", "raw", "days", "boost"] {
+        let key = format!("{prefix}{{hot}}:{set}");
+        assert!(keys.contains(&key), "{key} in {keys:?}");
+    }
     for key in &keys {
         let ttl: i64 = cli(&["pttl", key]).trim().parse().unwrap();
-        if key.ends_with("geo:users") {
-            assert_eq!(ttl, -1, "the geo index is bounded, not expiring");
+        if key.ends_with("geo:users") || key.contains("{hot}:") {
+            assert_eq!(ttl, -1, "{key} is bounded, not expiring");
         } else {
             assert!(ttl > 0, "{key} has no expiry ({ttl})");
         }

@@ -141,6 +141,7 @@ async fn find_or_register(state: &AppState, phone: &str) -> Result<user_info::Mo
     match identity {
         Ok(_) => {
             txn.commit().await?;
+            crate::users::hot::forget_total(&*state.store).await;
             Ok(user)
         }
         Err(e) if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {

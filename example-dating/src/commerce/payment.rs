@@ -49,6 +49,7 @@ pub async fn notify(
     if moved.rows_affected == 1 {
         vip::extend(&txn, order.user_id, order.vip_days, now).await?;
         txn.commit().await?;
+        boost(&state, order.user_id).await?;
         return Ok(ok(json!({})));
     }
     txn.rollback().await?;
@@ -58,8 +59,22 @@ pub async fn notify(
         .ok_or_else(codes::internal)?;
     match current.pay {
         CANCELLED => Err(codes::conflict("the order is cancelled")),
+        PAID => {
+            // A repeated notice finishes what a failed store left undone (it is idempotent).
+            boost(&state, order.user_id).await?;
+            Ok(ok(json!({})))
+        }
         _ => Ok(ok(json!({}))),
     }
+}
+
+/// Boosts the member's visits in the hot list until its (new) deadline. If the store fails,
+/// the notice answers 50301 and the provider's retry boosts.
+async fn boost(state: &AppState, user_id: i64) -> Result<(), AppError> {
+    if let Some(deadline) = vip::deadline(&state.db, user_id).await? {
+        crate::users::hot::boosted(&*state.store, user_id, deadline).await?;
+    }
+    Ok(())
 }
 
 /// What notify reads and answers, for `/openapi.json`.

@@ -114,6 +114,7 @@ pub async fn ban(
     let reason = validate::text("reason", params.required("reason")?, 1, 200)?;
     let banned = banned(&user, reason).update(&state.db).await?;
     session::revoke_all(&state, banned.user_id).await?;
+    crate::users::hot::forget_total(&*state.store).await;
     let bye = Route::Close(banned.user_id, "banned".into());
     state.hub.publish(bye, Value::Null, None).await;
     Ok(ok(admin_user_json(&banned)))
@@ -128,7 +129,9 @@ pub async fn unban(
     row.banned = Set(false);
     row.ban_reason = Set(None);
     row.updated_at = Set(clock::now());
-    Ok(ok(admin_user_json(&row.update(&state.db).await?)))
+    let user = row.update(&state.db).await?;
+    crate::users::hot::forget_total(&*state.store).await;
+    Ok(ok(admin_user_json(&user)))
 }
 
 fn admin_product_json(p: &product::Model) -> Value {

@@ -50,6 +50,7 @@ pub async fn delete_me(
     // The sessions end before the commit: if the store is down, nothing is erased.
     session::revoke_all_in(&state, &txn, id).await?;
     txn.commit().await?;
+    crate::users::hot::forget_total(&*state.store).await;
     let bye = Route::Close(id, "deleted".into());
     state.hub.publish(bye, Value::Null, None).await;
     // The index is derived from the (deleted) location row: a failure here only delays its

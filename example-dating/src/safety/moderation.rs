@@ -157,6 +157,7 @@ pub async fn resolve(
     }
     txn.commit().await?;
     if action == "ban" {
+        crate::users::hot::forget_total(&*state.store).await;
         let bye = Route::Close(r.reported_id, "banned".into());
         state.hub.publish(bye, Value::Null, None).await;
     }

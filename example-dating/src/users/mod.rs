@@ -3,6 +3,7 @@
 pub mod album;
 pub mod discover;
 pub mod geo;
+pub mod hot;
 pub mod labels;
 pub mod profile;
 pub mod target;

@@ -108,6 +108,9 @@ pub async fn update_me(
     }
     row.updated_at = Set(clock::now());
     let user = row.update(&state.db).await?;
+    if params.get("authority").is_some() {
+        super::hot::forget_total(&*state.store).await;
+    }
     Ok(ok(me_json(&state, &user).await?))
 }
 

@@ -4,12 +4,12 @@
 use std::collections::HashSet;
 
 use kotori::{Json, Res, State};
-use sea_orm::sea_query::OnConflict;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
+use sea_orm::sea_query::Expr;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set, SqlErr};
 use serde_json::{Value, json};
 
 use super::target::Target;
-use super::{album, can_see, labels, public_profile};
+use super::{album, can_see, hot, labels, public_profile};
 use crate::auth::Caller;
 use crate::chat::contacts;
 use crate::clock;
@@ -30,32 +30,52 @@ pub async fn show(
 ) -> Result<Json<Value>, AppError> {
     let user = &target.0;
     if user.user_id != caller.user_id {
-        let now = clock::now();
-        let footprint = visitor::ActiveModel {
-            viewer_id: Set(caller.user_id),
-            viewed_id: Set(user.user_id),
-            day: Set(clock::day(now)),
-            visit_time: Set(now),
-            unread: Set(true),
-            ..Default::default()
-        };
-        visitor::Entity::insert(footprint)
-            .on_conflict(
-                OnConflict::columns([
-                    visitor::Column::ViewerId,
-                    visitor::Column::ViewedId,
-                    visitor::Column::Day,
-                ])
-                .update_columns([visitor::Column::VisitTime, visitor::Column::Unread])
-                .to_owned(),
-            )
-            .exec_without_returning(&state.db)
-            .await?;
+        record(&state, caller.user_id, user.user_id).await?;
     }
     let mut profile = public_profile(user);
     profile["labels"] = json!(labels::labels_of(&state.db, user.user_id).await?);
     profile["album"] = json!(album::photos_of(&state.db, user.user_id).await?);
     Ok(ok(profile))
+}
+
+/// Records `viewer`'s footprint on `viewed` for today, or moves today's to now. Only the request
+/// that created the footprint counts it in the hot list: of two at once, the unique index lets
+/// one insert and the other update.
+async fn record(state: &AppState, viewer: i64, viewed: i64) -> Result<(), AppError> {
+    let now = clock::now();
+    let today = visitor::Entity::find()
+        .filter(visitor::Column::ViewerId.eq(viewer))
+        .filter(visitor::Column::ViewedId.eq(viewed))
+        .filter(visitor::Column::Day.eq(clock::day(now)))
+        .one(&state.db)
+        .await?;
+    if today.is_none() {
+        let footprint = visitor::ActiveModel {
+            viewer_id: Set(viewer),
+            viewed_id: Set(viewed),
+            day: Set(clock::day(now)),
+            visit_time: Set(now),
+            unread: Set(true),
+            ..Default::default()
+        };
+        match visitor::Entity::insert(footprint)
+            .exec_without_returning(&state.db)
+            .await
+        {
+            Ok(_) => return Ok(hot::visited(&*state.store, viewed, now).await?),
+            Err(e) if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    visitor::Entity::update_many()
+        .col_expr(visitor::Column::VisitTime, Expr::value(now))
+        .col_expr(visitor::Column::Unread, Expr::value(true))
+        .filter(visitor::Column::ViewerId.eq(viewer))
+        .filter(visitor::Column::ViewedId.eq(viewed))
+        .filter(visitor::Column::Day.eq(clock::day(now)))
+        .exec(&state.db)
+        .await?;
+    Ok(())
 }
 
 /// Who viewed the caller, newest first, with `visit_time` and `unread`; listing marks the
@@ -96,10 +116,7 @@ pub async fn visitors(
     let unread: Vec<i64> = rows.iter().filter(|r| r.unread).map(|r| r.id).collect();
     if !unread.is_empty() {
         visitor::Entity::update_many()
-            .col_expr(
-                visitor::Column::Unread,
-                sea_orm::sea_query::Expr::value(false),
-            )
+            .col_expr(visitor::Column::Unread, Expr::value(false))
             .filter(visitor::Column::Id.is_in(unread))
             .exec(&state.db)
             .await?;

@@ -66,6 +66,11 @@ impl TestApp {
             sms,
             hub,
         });
+        // As the server does: the hot list ranking is loaded, then kept moving.
+        if let Err(e) = example_dating::users::hot::upkeep(&state.db, &*state.store).await {
+            eprintln!("the hot list ranking is not loaded: {e:?}");
+        }
+        example_dating::users::hot::keep_fresh(&state);
         let app = app::build(state.clone()).unwrap();
         TestApp { app, state, signer }
     }
@@ -163,6 +168,28 @@ impl TestApp {
         .insert(&self.state.db)
         .await
         .unwrap();
+    }
+
+    /// The user of `token` buys product 1 (30 days of VIP) and the payment provider confirms.
+    pub async fn buy_vip(&self, token: &str) {
+        let order = self
+            .call(
+                Method::POST,
+                "/api/orders",
+                &[("product_id", "1")],
+                Some(token),
+            )
+            .await;
+        let order = data(&order);
+        let trade_no = order["trade_no"].as_str().unwrap();
+        let fee = match &order["fee"] {
+            Value::String(fee) => fee.clone(),
+            fee => fee.to_string(),
+        };
+        let paid = self
+            .pay(&[("trade_no", trade_no), ("fee", &fee), ("status", "SUCCESS")])
+            .await;
+        assert_eq!(code(&paid), 0, "{order}");
     }
 
     /// Changes columns of a user's profile directly.

@@ -1,0 +1,280 @@
+//! The hot list, `GET /api/user/hot/list`: people ranked by the visits they received in the
+//! last seven days, a VIP's visits counting twice, then everyone else, newest first.
+//!
+//! The footprints (`visitor` rows) are the truth; the ranking in the store is derived from
+//! them and kept as things happen: a new footprint counts at once ([`visited`]), a membership
+//! that starts boosts at once ([`boosted`]). A background task ([`keep_fresh`]) takes back the
+//! days that left the window and the memberships that ended, in bounded batches, and rebuilds
+//! the ranking from the database when the store does not hold it (an in-process store at
+//! start, a flushed Redis). So a page costs the page: the ranking is read from the top, and
+//! the people on it are loaded and filtered (the caller, banned, hidden, blocked) until the
+//! page is full.
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use kotori::{Json, Res, State};
+use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::{
+    ColumnTrait, DatabaseConnection, EntityTrait, FromQueryResult, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect,
+};
+use serde_json::Value;
+
+use super::public_profile;
+use crate::auth::Caller;
+use crate::clock;
+use crate::codes::AppError;
+use crate::db::entity::commerce::vip_info;
+use crate::db::entity::users::{user_info, visitor};
+use crate::envelope::ok;
+use crate::paging::Page;
+use crate::params::Params;
+use crate::safety::blocks;
+use crate::state::AppState;
+use crate::store::{Ranking, Store, StoreError};
+
+/// How many days of visits count, today included.
+pub const WINDOW_DAYS: i64 = 7;
+/// A VIP's visits count this many times.
+pub const VIP_BOOST: i64 = 2;
+/// The ranking in the store.
+pub const HOT: Ranking = Ranking {
+    name: "hot",
+    boost: VIP_BOOST,
+};
+
+/// The store key set once the ranking was loaded from the database: its absence means the
+/// store lost the ranking, and the next upkeep rebuilds it.
+pub const BUILT: &str = "hot:built";
+/// Held while one instance rebuilds, so two never load the same visits twice.
+const BUILDING: &str = "hot:building";
+/// The number of people the hot list shows anyone (before the caller's own exclusions),
+/// cached: counting them is a scan of every user.
+const VISIBLE: &str = "hot:visible";
+const VISIBLE_TTL: Duration = Duration::from_secs(10);
+/// How often the background task expires what left the window.
+const TICK: Duration = Duration::from_secs(5);
+/// Entries one expiry call takes back: small enough that Redis never stalls on it.
+const EXPIRE_BATCH: usize = 1_000;
+/// Ranked people read ahead of the page, for the ones filtering leaves out.
+const MARGIN: usize = 20;
+/// The most people one read asks the store or the database for.
+const MAX_CHUNK: usize = 1_000;
+
+/// The first day whose visits count at `now`.
+pub fn first_day(now: i64) -> i64 {
+    clock::day(now) - (WINDOW_DAYS - 1)
+}
+
+/// Counts a new footprint on `viewed` (one per viewer, user and day: the caller counts only
+/// the footprint it created).
+pub async fn visited(store: &dyn Store, viewed: i64, now: i64) -> Result<(), StoreError> {
+    store.rank_hit(&HOT, clock::day(now), viewed, now).await
+}
+
+/// Boosts `user_id`'s visits while its membership lasts (until `deadline`).
+pub async fn boosted(store: &dyn Store, user_id: i64, deadline: i64) -> Result<(), StoreError> {
+    store
+        .rank_boost(&HOT, user_id, deadline, clock::now())
+        .await
+}
+
+/// Forgets the cached number of people on the list: someone registered, was hidden, banned,
+/// unbanned or erased. After the change is committed, so a store failure is logged, not
+/// answered: the cache expires by itself within seconds.
+pub async fn forget_total(store: &dyn Store) {
+    if let Err(e) = store.del(VISIBLE).await {
+        tracing::warn!(error = %e, "could not forget the hot list's cached total");
+    }
+}
+
+#[derive(FromQueryResult)]
+struct DayHits {
+    day: i64,
+    viewed_id: i64,
+    hits: i64,
+}
+
+/// Loads the ranking from the footprints and memberships, unless another instance is at it
+/// (then `false`). Visits made while it loads may be missed until the next rebuild.
+pub async fn rebuild(db: &DatabaseConnection, store: &dyn Store) -> Result<bool, AppError> {
+    if !store
+        .set_nx(BUILDING, "1", Duration::from_secs(600))
+        .await?
+    {
+        return Ok(false);
+    }
+    let loaded = load(db, store).await;
+    store.del(BUILDING).await?;
+    loaded?;
+    Ok(true)
+}
+
+async fn load(db: &DatabaseConnection, store: &dyn Store) -> Result<(), AppError> {
+    let now = clock::now();
+    let hits: Vec<(i64, i64, i64)> = visitor::Entity::find()
+        .select_only()
+        .column(visitor::Column::Day)
+        .column(visitor::Column::ViewedId)
+        .column_as(Expr::col(visitor::Column::Id).count(), "hits")
+        .filter(visitor::Column::Day.gte(first_day(now)))
+        .group_by(visitor::Column::Day)
+        .group_by(visitor::Column::ViewedId)
+        .into_model::<DayHits>()
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|h| (h.day, h.viewed_id, h.hits))
+        .collect();
+    let vips = vip_info::Entity::find()
+        .filter(vip_info::Column::Deadline.gt(now))
+        .all(db)
+        .await?;
+    store.rank_clear(&HOT).await?;
+    for vip in &vips {
+        store
+            .rank_boost(&HOT, vip.user_id, vip.deadline, now)
+            .await?;
+    }
+    for batch in hits.chunks(10_000) {
+        store.rank_load(&HOT, batch, now).await?;
+    }
+    store
+        .set(BUILT, "1", Duration::from_secs(365 * 86_400))
+        .await?;
+    tracing::info!(
+        day_counts = hits.len(),
+        vips = vips.len(),
+        "hot list ranking loaded"
+    );
+    Ok(())
+}
+
+/// One round of upkeep: rebuild if the store lost the ranking, then take back everything that
+/// left the window or ended.
+pub async fn upkeep(db: &DatabaseConnection, store: &dyn Store) -> Result<(), AppError> {
+    if store.get(BUILT).await?.is_none() {
+        rebuild(db, store).await?;
+    }
+    let now = clock::now();
+    while store
+        .rank_expire(&HOT, first_day(now), now, EXPIRE_BATCH)
+        .await?
+        > 0
+    {}
+    Ok(())
+}
+
+/// Runs [`upkeep`] every few seconds while the state lives.
+pub fn keep_fresh(state: &AppState) -> tokio::task::JoinHandle<()> {
+    let state = state.downgrade();
+    tokio::spawn(async move {
+        let mut interval = tokio::time::interval(TICK);
+        interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            interval.tick().await;
+            let Some(state) = state.upgrade() else { return };
+            if let Err(e) = upkeep(&state.db, &*state.store).await {
+                tracing::warn!(error = %e, "hot list upkeep failed; retrying");
+            }
+        }
+    })
+}
+
+/// Public profiles, most visited first, then the newest; never the caller, banned or hidden
+/// users, nor anyone blocked either way.
+pub async fn hot(
+    caller: Res<Caller>,
+    params: Res<Params>,
+    State(state): State<AppState>,
+) -> Result<Json<Value>, AppError> {
+    let page = Page::from_params(&params)?;
+    let hidden = blocks::hidden_from(&state.db, caller.user_id).await?;
+    let shown = |u: &user_info::Model| {
+        u.user_id != caller.user_id && !u.banned && u.authority == 1 && !hidden.contains(&u.user_id)
+    };
+    // One more than the page says whether there is a next.
+    let need = (page.offset() + page.size) as usize + 1;
+    let mut found: Vec<user_info::Model> = Vec::with_capacity(need);
+
+    // The ranked, from the top, in chunks that grow while filtering leaves the page short.
+    let mut ranked = HashSet::new();
+    let (mut start, mut chunk) = (0, (need + MARGIN).min(MAX_CHUNK));
+    let exhausted = loop {
+        let ids = state.store.rank_range(&HOT, start, chunk).await?;
+        start += ids.len();
+        let mut users = super::by_id(&state.db, ids.iter().copied()).await?;
+        for id in &ids {
+            ranked.insert(*id);
+            if let Some(user) = users.remove(id).filter(|u| shown(u)) {
+                found.push(user);
+            }
+        }
+        if found.len() >= need || ids.len() < chunk {
+            break ids.len() < chunk;
+        }
+        chunk = (chunk * 2).min(MAX_CHUNK);
+    };
+    // Then everyone nobody visited, newest first.
+    if found.len() < need && exhausted {
+        let mut before = i64::MAX;
+        loop {
+            let users = user_info::Entity::find()
+                .filter(user_info::Column::Banned.eq(false))
+                .filter(user_info::Column::Authority.eq(1))
+                .filter(user_info::Column::UserId.lt(before))
+                .order_by_desc(user_info::Column::UserId)
+                .limit(chunk as u64)
+                .all(&state.db)
+                .await?;
+            let read = users.len();
+            for user in users {
+                before = user.user_id;
+                if !ranked.contains(&user.user_id) && shown(&user) {
+                    found.push(user);
+                }
+            }
+            if found.len() >= need || read < chunk {
+                break;
+            }
+        }
+    }
+    // Everyone was seen when the page is short: then the total is exact.
+    let total = if found.len() < need {
+        found.len() as u64
+    } else {
+        let hidden_or_me = hidden.iter().copied().chain([caller.user_id]);
+        let left_out = super::by_id(&state.db, hidden_or_me)
+            .await?
+            .values()
+            .filter(|u| !u.banned && u.authority == 1)
+            .count() as u64;
+        let counted = visible_count(&state).await?.saturating_sub(left_out);
+        Ord::max(counted, found.len() as u64)
+    };
+    let list = found
+        .iter()
+        .skip(page.offset() as usize)
+        .take(page.size as usize)
+        .map(public_profile)
+        .collect();
+    Ok(ok(page.answer(total, list)))
+}
+
+/// How many people the list shows anyone, from the cache or counted.
+async fn visible_count(state: &AppState) -> Result<u64, AppError> {
+    if let Some(n) = state.store.get(VISIBLE).await?.and_then(|v| v.parse().ok()) {
+        return Ok(n);
+    }
+    let n = user_info::Entity::find()
+        .filter(user_info::Column::Banned.eq(false))
+        .filter(user_info::Column::Authority.eq(1))
+        .count(&state.db)
+        .await?;
+    state
+        .store
+        .set(VISIBLE, &n.to_string(), VISIBLE_TTL)
+        .await?;
+    Ok(n)
+}
