@@ -349,7 +349,10 @@ async fn every_key_the_app_writes_to_redis_expires_but_the_geo_index() {
     let (viewer, _) = t.login("18900000002").await;
     let user = data(&t.call(Method::GET, "/api/me", &[], Some(&token)).await)["user_id"].clone();
     let path = format!("/api/users/{user}/show");
-    assert_eq!(code(&t.call(Method::GET, &path, &[], Some(&viewer)).await), 0);
+    assert_eq!(
+        code(&t.call(Method::GET, &path, &[], Some(&viewer)).await),
+        0
+    );
     t.buy_vip(&token).await;
     assert_eq!(
         code(
