@@ -6,6 +6,8 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
+mod scale;
+
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
@@ -73,6 +75,15 @@ const CASES: [(&str, &str, &str); 10] = [
 ];
 
 fn main() {
+    let path = root().join("docs/src/benchmarks.md");
+    let current = std::fs::read_to_string(&path).unwrap_or_default();
+    // `report --scale`: only the cost-against-data-size section, from its own run.
+    if std::env::args().nth(1).as_deref() == Some("--scale") {
+        let section = scale::section().expect("run benches/load/scale.sh first");
+        std::fs::write(&path, scale::replace(&current, &section)).expect("docs/src is writable");
+        println!("wrote the scale section of {}", path.display());
+        return;
+    }
     let mut out = String::new();
     let _ = writeln!(out, "# Benchmarks\n");
     let _ = writeln!(
@@ -251,8 +262,10 @@ fn main() {
         }
     }
     live(&mut out);
+    if let Some(section) = scale::section().or_else(|| scale::existing(&current)) {
+        let _ = writeln!(out, "\n{}", section.trim_end());
+    }
     goals(&mut out, instr.as_ref());
-    let path = root().join("docs/src/benchmarks.md");
     std::fs::write(&path, out).expect("docs/src is writable");
     println!("wrote {}", path.display());
 }

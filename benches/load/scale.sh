@@ -1,0 +1,147 @@
+#!/usr/bin/env bash
+# Cost against data size: every list endpoint of example-dating, signed, at 10k, 100k and 1M
+# demo users, on the embedded default (SQLite + in-process store) and on PostgreSQL + Redis,
+# with GET /api/me as the reference in the same run. The database grows in place (demo-data
+# adds users), and one caller — the first VIP with contacts and visitors at the first size —
+# is measured at every size, so what changes is only how many people there are around them.
+#
+# The server is pinned to core 0, wrk (one thread, CONNS connections) to core 1; each endpoint
+# gets a 2 s warm-up and one DURATION run (latency percentiles are wrk's over that run); the
+# server's CPU per request is read from /proc (the database server's own CPU is not in it).
+# Writes target/load/scale.json; `cargo run -p kotori-benches --bin report` turns it into the
+# table and the plot in docs/src/benchmarks.md.
+#
+#   SIZES="10000 100000 1000000" BACKENDS="embedded postgres" DURATION=5 bash benches/load/scale.sh
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+command -v wrk >/dev/null || { echo "wrk is needed: apt-get install wrk" >&2; exit 1; }
+SIZES=${SIZES:-10000 100000 1000000}
+BACKENDS=${BACKENDS:-embedded postgres}
+DURATION=${DURATION:-5}
+CONNS=${CONNS:-16}
+POSTGRES_URL=${POSTGRES_URL:-postgres://postgres@127.0.0.1:5432}
+REDIS_URL_FOR_LOAD=${REDIS_URL_FOR_LOAD:-redis://127.0.0.1:6379}
+OUT=target/load
+WORK=$(mktemp -d /tmp/kotori-scale.XXXXXX)
+BIN=$PWD/target/release
+CLK_TCK=$(getconf CLK_TCK)
+PG_DB=kotori_scale_$$
+PREFIX=kotori-scale-$$:
+mkdir -p "$OUT"
+: > "$OUT/scale.tsv"
+server_pid=""
+cleanup() {
+  [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null || true
+  psql "$POSTGRES_URL/postgres" -qc "DROP DATABASE IF EXISTS $PG_DB" >/dev/null 2>&1 || true
+  redis-cli -u "$REDIS_URL_FOR_LOAD" --scan --pattern "$PREFIX*" | xargs -r -n 500 redis-cli -u "$REDIS_URL_FOR_LOAD" del >/dev/null 2>&1 || true
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+cargo build --release -q -p kotori-benches --bin signed-requests
+cargo build --release -q -p example-dating
+
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+wait_port() {
+  for _ in $(seq 1 600); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.1; done
+  echo "nothing listens on $1" >&2; return 1
+}
+
+# sql QUERY: one value from the backend's database.
+sql() {
+  case $backend in
+    embedded) python3 -c 'import sqlite3, sys; r = sqlite3.connect(sys.argv[1]).execute(sys.argv[2]).fetchone(); print(r[0] if r else "")' "$WORK/scale.sqlite" "$1" ;;
+    postgres) psql "$POSTGRES_URL/$PG_DB" -Atc "$1" ;;
+  esac
+}
+
+# measure ENDPOINT URL [wrk args...]: a warm-up, one run, a row in scale.tsv.
+measure() {
+  local endpoint=$1 url=$2; shift 2
+  ${BEFORE_EACH:-true}
+  taskset -c 1 wrk -t1 -c"$CONNS" -d2s "$@" "$url" > /dev/null
+  ${BEFORE_EACH:-true}
+  local before after out
+  before=$(cpu_ticks "$server_pid")
+  out=$(taskset -c 1 wrk -t1 -c"$CONNS" -d"${DURATION}s" --latency "$@" "$url")
+  after=$(cpu_ticks "$server_pid")
+  if echo "$out" | grep -q "Non-2xx"; then echo "$out" >&2; echo "$endpoint: non-2xx answers" >&2; exit 1; fi
+  local rps p50 p99 total cpu
+  rps=$(echo "$out" | awk '/Requests\/sec/ {print $2}')
+  p50=$(echo "$out" | awk '$1 == "50%" {print $2}')
+  p99=$(echo "$out" | awk '$1 == "99%" {print $2}')
+  total=$(echo "$out" | awk '/requests in/ {print $1}')
+  cpu=$(awk -v t="$((after - before))" -v hz="$CLK_TCK" -v n="$total" 'BEGIN {printf "%.1f", t / hz * 1e6 / n}')
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$backend" "$size" "$endpoint" "$rps" "$p50" "$p99" "$cpu" | tee -a "$OUT/scale.tsv"
+}
+
+# Signed GETs of PATH by the caller, fresh for every wrk run (a signed request is sent once).
+signed() { # ENDPOINT PATH
+  local path=$2
+  sign() { "$BIN/signed-requests" "$path" "$token" 40000 > "$WORK/signed.lua"; }
+  BEFORE_EACH=sign measure "$1" "http://127.0.0.1:$port" -s "$WORK/signed.lua"
+}
+
+port=9301
+for backend in $BACKENDS; do
+  case $backend in
+    embedded) db_url="sqlite://$WORK/scale.sqlite?mode=rwc"; store_env=() ;;
+    postgres)
+      psql "$POSTGRES_URL/postgres" -qc "CREATE DATABASE $PG_DB" >/dev/null
+      db_url="$POSTGRES_URL/$PG_DB"; store_env=(REDIS_URL="$REDIS_URL_FOR_LOAD" REDIS_PREFIX="$PREFIX") ;;
+    *) echo "unknown backend $backend" >&2; exit 2 ;;
+  esac
+  have=0 caller="" 
+  for size in $SIZES; do
+    started=$(date +%s)
+    (cd "$WORK" && env DATABASE_URL="$db_url" "${store_env[@]}" RUST_LOG=warn "$BIN/example-dating" demo-data --users $((size - have)) > /dev/null 2>&1)
+    echo "# $backend: filled to $size users in $(( $(date +%s) - started )) s" >&2
+    have=$size
+    (cd "$WORK" && exec env LISTEN="127.0.0.1:$port" DATABASE_URL="$db_url" "${store_env[@]}" \
+       SIGNING_WINDOW_SECS=3600 SMS_PER_CLIENT_DAILY=100000000 RUST_LOG=warn \
+       taskset -c 0 "$BIN/example-dating" serve) > "$WORK/server-$port.log" 2>&1 &
+    server_pid=$!
+    wait_port $port
+    if [ -z "$caller" ]; then
+      caller=$(sql "SELECT u.user_id FROM user_info u JOIN vip_info v ON v.user_id = u.user_id
+        WHERE EXISTS (SELECT 1 FROM contacts c WHERE c.user_id = u.user_id)
+          AND EXISTS (SELECT 1 FROM visitor x WHERE x.viewed_id = u.user_id)
+        ORDER BY u.user_id LIMIT 1")
+      phone=$(sql "SELECT phone FROM user_info WHERE user_id = $caller")
+      peer=$(sql "SELECT peer_id FROM contacts WHERE user_id = $caller ORDER BY id LIMIT 1")
+      printf 'password-123\n' | env DATABASE_URL="$db_url" RUST_LOG=warn "$BIN/example-dating" operator add \
+        --name scale --role admin --privileges users:read,orders:read > /dev/null
+    fi
+    code=$("$BIN/example-dating" call POST /api/auth/sendsms "phone=$phone" --addr "127.0.0.1:$port" --no-token | awk -F'"' '/"code": "/ {print $4}')
+    token=$("$BIN/example-dating" call POST /api/auth/login "phone=$phone" "code=$code" --addr "127.0.0.1:$port" --no-token | awk -F'"' '/"token"/ {print $4}')
+    admin=$(curl -s -d name=scale -d password=password-123 "http://127.0.0.1:$port/manage/login.json" | python3 -c 'import json, sys; print(json.load(sys.stdin)["data"]["token"])')
+
+    signed "GET /api/me (reference)" /api/me
+    signed "hot list" /api/user/hot/list
+    signed "nearby" /api/user/nearby/list
+    signed "contacts" /api/contacts
+    signed "visitors (VIP)" /api/vip/visitors
+    signed "message history" "/api/users/$peer/messages"
+    signed "live list" /api/live/list
+    manage="http://127.0.0.1:$port/manage/dating/admin/api"
+    BEFORE_EACH=true measure "admin user search" "$manage/users/search.json?q=Ming000&page=1&pageCount=20" -H "Authorization: Bearer $admin"
+    BEFORE_EACH=true measure "admin orders" "$manage/orders/list.json?page=1&pageCount=20" -H "Authorization: Bearer $admin"
+    kill "$server_pid"; wait "$server_pid" 2>/dev/null || true; server_pid=""
+    port=$((port + 1))
+  done
+done
+
+python3 - "$OUT" "$DURATION" "$CONNS" <<'PY'
+import json, sys
+out, duration, conns = sys.argv[1], sys.argv[2], sys.argv[3]
+rows = []
+for line in open(f"{out}/scale.tsv"):
+    b, n, e, rps, p50, p99, cpu = line.rstrip("\n").split("\t")
+    rows.append({"backend": b, "users": int(n), "endpoint": e, "rps": float(rps), "p50": p50, "p99": p99, "cpu_us": float(cpu)})
+setup = (f"example-dating pinned to core 0, wrk (one thread, {conns} connections) to core 1; a 2 s warm-up, "
+         f"then one {duration} s run per endpoint; signed requests by one demo user (the first VIP with contacts "
+         "and visitors), the same at every size; CPU is the app's own per request (not the database's).")
+json.dump({"setup": setup, "rows": rows}, open(f"{out}/scale.json", "w"), indent=2)
+print(f"wrote {out}/scale.json")
+PY
