@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use kotori::{Ctx, Json, Res, State};
+use sea_orm::sea_query::Query;
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set, SqlErr};
 use serde_json::{Value, json};
 
@@ -94,18 +95,19 @@ pub async fn logout(
     Ok(ok(json!({})))
 }
 
+/// The user whose phone identity is `phone`, in one statement (every statement is a round
+/// trip to the database's thread, and the login flow is made of them).
 async fn find_user(state: &AppState, phone: &str) -> Result<Option<user_info::Model>, AppError> {
-    let auth = user_auth::Entity::find()
-        .filter(user_auth::Column::LoginType.eq("phone"))
-        .filter(user_auth::Column::Identifier.eq(phone))
+    let identity = Query::select()
+        .column(user_auth::Column::UserId)
+        .from(user_auth::Entity)
+        .and_where(user_auth::Column::LoginType.eq("phone"))
+        .and_where(user_auth::Column::Identifier.eq(phone))
+        .to_owned();
+    Ok(user_info::Entity::find()
+        .filter(user_info::Column::UserId.in_subquery(identity))
         .one(&state.db)
-        .await?;
-    match auth {
-        None => Ok(None),
-        Some(auth) => Ok(user_info::Entity::find_by_id(auth.user_id)
-            .one(&state.db)
-            .await?),
-    }
+        .await?)
 }
 
 /// The user of `phone`, registering it first if needed. Profile and identity are written in

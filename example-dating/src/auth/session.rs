@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use kotori::{Res, State};
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
 
 use crate::clock;
 use crate::codes::{self, AppError};
@@ -102,14 +102,15 @@ pub async fn issue(state: &AppState, user_id: i64) -> Result<(String, i64), AppE
     let token = random::hex_token(16);
     let now = clock::now();
     let expire_at = now + state.config.user_token_secs as i64;
-    user_token::ActiveModel {
+    let session = user_token::ActiveModel {
         token: Set(token.clone()),
         user_id: Set(user_id),
         expire_at: Set(expire_at),
         created_at: Set(now),
-    }
-    .insert(&state.db)
-    .await?;
+    };
+    user_token::Entity::insert(session)
+        .exec_without_returning(&state.db)
+        .await?;
     Ok((token, expire_at))
 }
 
