@@ -225,3 +225,42 @@ async fn pages_fill_up_past_hidden_people_and_has_next_is_right() {
         (Some(false), Some(5))
     );
 }
+
+/// Someone visible to contacts only is nearby to their contacts and to nobody else; whether the
+/// caller is a contact is asked only about such people.
+#[tokio::test]
+async fn contacts_only_people_are_nearby_to_their_contacts_alone() {
+    let t = TestApp::new().await;
+    let here = [("lat", "22.5"), ("lng", "114.0")];
+    let (me, my_id) = t.user("18900000000").await;
+    let (stranger, _) = t.user("18900000001").await;
+    let (friend, friend_id) = t.user("18900000002").await;
+    for token in [&me, &stranger, &friend] {
+        let res = t
+            .call(Method::POST, "/api/me/location", &here, Some(token))
+            .await;
+        assert_eq!(code(&res), 0);
+    }
+    t.set_profile(friend_id, |u| u.authority = Set(2)).await;
+    let nearby = |token: String| {
+        let t = &t;
+        async move {
+            let list = data(
+                &t.call(Method::GET, "/api/user/nearby/list", &[], Some(&token))
+                    .await,
+            );
+            list["list"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|u| u["user_id"].as_i64().unwrap())
+                .collect::<Vec<i64>>()
+        }
+    };
+    assert!(!nearby(me.clone()).await.contains(&friend_id));
+    // The friend writes to me: we are contacts now.
+    let msg = t.message(&friend, my_id, "hi").await;
+    assert_eq!(code(&msg), 0);
+    assert!(nearby(me).await.contains(&friend_id));
+    assert!(!nearby(stranger).await.contains(&friend_id));
+}

@@ -5,6 +5,7 @@ use std::collections::HashSet;
 use kotori::{Json, Res, State};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect,
 };
 use serde_json::{Value, json};
 
@@ -12,6 +13,7 @@ use crate::auth::Caller;
 use crate::clock;
 use crate::codes::AppError;
 use crate::db::entity::chat::contacts;
+use crate::db::entity::users::user_info;
 use crate::envelope::ok;
 use crate::paging::Page;
 use crate::params::Params;
@@ -39,13 +41,31 @@ pub async fn are_contacts(db: &impl ConnectionTrait, a: i64, b: i64) -> Result<b
     Ok(n > 0)
 }
 
-/// Everyone `user_id` has a conversation with.
-pub async fn peer_ids(db: &impl ConnectionTrait, user_id: i64) -> Result<HashSet<i64>, AppError> {
-    let rows = contacts::Entity::find()
+/// Which of `users` are `user_id`'s contacts, among those visible to contacts only: whether
+/// the others are contacts changes nothing about what the caller sees, so when there are none
+/// nothing is read.
+pub async fn among_contacts_only<'u>(
+    db: &impl ConnectionTrait,
+    user_id: i64,
+    users: impl IntoIterator<Item = &'u user_info::Model>,
+) -> Result<HashSet<i64>, AppError> {
+    let candidates: Vec<i64> = users
+        .into_iter()
+        .filter(|u| u.authority == 2)
+        .map(|u| u.user_id)
+        .collect();
+    if candidates.is_empty() {
+        return Ok(HashSet::new());
+    }
+    let peers: Vec<i64> = contacts::Entity::find()
+        .select_only()
+        .column(contacts::Column::PeerId)
         .filter(contacts::Column::UserId.eq(user_id))
+        .filter(contacts::Column::PeerId.is_in(candidates))
+        .into_tuple()
         .all(db)
         .await?;
-    Ok(rows.into_iter().map(|r| r.peer_id).collect())
+    Ok(peers.into_iter().collect())
 }
 
 /// The caller's conversations, most recent first.

@@ -1,7 +1,5 @@
 //! Finding people nearby: `GET /api/user/nearby/list` (the hot list is `hot`).
 
-use std::collections::HashSet;
-
 use kotori::{Json, Res, State};
 use sea_orm::EntityTrait;
 use serde_json::{Value, json};
@@ -19,9 +17,6 @@ use crate::state::AppState;
 
 /// The nearby search considers at most this many people around the centre.
 pub const NEARBY_MAX: usize = 2_000;
-/// How many more people than a page asks for the first index search fetches, for the ones
-/// filtering leaves out (hidden, banned, blocked).
-pub const NEARBY_MARGIN: usize = 20;
 
 /// Public profiles within `radius_km` of (`lat`, `lng`) — or of the caller's stored location —
 /// nearest first, each with `distance_km`.
@@ -56,9 +51,8 @@ pub async fn nearby(
     // widen (doubling) only while filtering left the page short: the cost follows the page,
     // not the number of people around.
     let hidden = blocks::hidden_from(&state.db, caller.user_id).await?;
-    let contacts: HashSet<i64> = contacts::peer_ids(&state.db, caller.user_id).await?;
     let need = (page.offset() + page.size) as usize + 1; // one more says whether there is a next
-    let mut want = (need + NEARBY_MARGIN).min(NEARBY_MAX);
+    let mut want = (need + need / 4 + 4).min(NEARBY_MAX);
     let visible = loop {
         let near = geo::near(&*state.store, lat, lng, radius, want).await?;
         let exhausted = near.len() < want;
@@ -67,6 +61,8 @@ pub async fn nearby(
             .filter(|(id, _)| *id != caller.user_id && !hidden.contains(id))
             .collect();
         let users = crate::users::by_id(&state.db, near.iter().map(|&(id, _)| id)).await?;
+        let contacts =
+            contacts::among_contacts_only(&state.db, caller.user_id, users.values()).await?;
         let visible: Vec<Value> = near
             .iter()
             .filter_map(|&(id, km)| {

@@ -57,8 +57,11 @@ const VISIBLE_TTL: Duration = Duration::from_secs(10);
 const TICK: Duration = Duration::from_secs(5);
 /// Entries one expiry call takes back: small enough that Redis never stalls on it.
 const EXPIRE_BATCH: usize = 1_000;
-/// Ranked people read ahead of the page, for the ones filtering leaves out.
-const MARGIN: usize = 20;
+/// Ranked people read ahead of a page of `need`, for the ones filtering leaves out (a quarter
+/// more: reading too few costs another round, too many costs every request).
+fn margin(need: usize) -> usize {
+    need / 4 + 4
+}
 /// The most people one read asks the store or the database for.
 const MAX_CHUNK: usize = 1_000;
 
@@ -200,11 +203,23 @@ pub async fn hot(
 
     // The ranked, from the top, in chunks that grow while filtering leaves the page short.
     let mut ranked = HashSet::new();
-    let (mut start, mut chunk) = (0, (need + MARGIN).min(MAX_CHUNK));
+    let (mut start, mut chunk) = (0, (need + margin(need)).min(MAX_CHUNK));
+    // The caller and the blocked come with the first chunk's query: the total leaves out
+    // those of them the count of visible users includes.
+    let mut left_out = None;
     let exhausted = loop {
         let ids = state.store.rank_range(&HOT, start, chunk).await?;
         start += ids.len();
-        let mut users = super::by_id(&state.db, ids.iter().copied()).await?;
+        let excluded: Vec<i64> = match left_out {
+            None => hidden.iter().copied().chain([caller.user_id]).collect(),
+            Some(_) => Vec::new(),
+        };
+        let wanted = ids.iter().chain(&excluded).copied();
+        let mut users = super::by_id(&state.db, wanted).await?;
+        left_out.get_or_insert_with(|| {
+            let counted = |id: &&i64| users.get(id).is_some_and(|u| !u.banned && u.authority == 1);
+            excluded.iter().filter(counted).count() as u64
+        });
         for id in &ids {
             ranked.insert(*id);
             if let Some(user) = users.remove(id).filter(|u| shown(u)) {
@@ -244,13 +259,9 @@ pub async fn hot(
     let total = if found.len() < need {
         found.len() as u64
     } else {
-        let hidden_or_me = hidden.iter().copied().chain([caller.user_id]);
-        let left_out = super::by_id(&state.db, hidden_or_me)
+        let counted = visible_count(&state)
             .await?
-            .values()
-            .filter(|u| !u.banned && u.authority == 1)
-            .count() as u64;
-        let counted = visible_count(&state).await?.saturating_sub(left_out);
+            .saturating_sub(left_out.unwrap_or(0));
         Ord::max(counted, found.len() as u64)
     };
     let list = found

@@ -1,8 +1,6 @@
 //! Visits: `GET /api/users/{user_id}/show` records a footprint; VIPs list theirs with
 //! `GET /api/vip/visitors`.
 
-use std::collections::HashSet;
-
 use kotori::{Json, Res, State};
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set, SqlErr};
@@ -100,7 +98,8 @@ pub async fn visitors(
         )
         .await?;
     let viewers = crate::users::by_id(&state.db, rows.iter().map(|r| r.viewer_id)).await?;
-    let contacts: HashSet<i64> = contacts::peer_ids(&state.db, caller.user_id).await?;
+    let contacts =
+        contacts::among_contacts_only(&state.db, caller.user_id, viewers.values()).await?;
     let list: Vec<Value> = rows
         .iter()
         .filter_map(|row| {
