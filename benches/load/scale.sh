@@ -44,7 +44,7 @@ cargo build --release -q -p example-dating
 
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 wait_port() {
-  for _ in $(seq 1 600); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.1; done
+  for _ in $(seq 1 6000); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.1; done
   echo "nothing listens on $1" >&2; return 1
 }
 

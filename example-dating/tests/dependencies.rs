@@ -52,6 +52,9 @@ impl Store for DownStore {
     ) -> Result<Vec<Near>, StoreError> {
         down()
     }
+    async fn geo_position(&self, _: &str, _: &str) -> Result<Option<(f64, f64)>, StoreError> {
+        down()
+    }
     async fn geo_remove(&self, _: &str, _: &str) -> Result<(), StoreError> {
         down()
     }

@@ -276,6 +276,15 @@ impl Store for MemoryStore {
         Ok(near)
     }
 
+    async fn geo_position(
+        &self,
+        set: &str,
+        member: &str,
+    ) -> Result<Option<(f64, f64)>, StoreError> {
+        let geo = lock(&self.geo);
+        Ok(geo.get(set).and_then(|s| s.places.get(member).copied()))
+    }
+
     async fn geo_remove(&self, set: &str, member: &str) -> Result<(), StoreError> {
         if let Some(members) = lock(&self.geo).get_mut(set) {
             members.remove(member);

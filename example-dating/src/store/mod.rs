@@ -67,6 +67,10 @@ pub trait Store: Send + Sync + 'static {
         radius_km: f64,
         count: usize,
     ) -> Result<Vec<Near>, StoreError>;
+    /// Where `member` of the geo set `set` is, as (`lng`, `lat`) — on Redis to within its
+    /// geohash's half a metre.
+    async fn geo_position(&self, set: &str, member: &str)
+    -> Result<Option<(f64, f64)>, StoreError>;
     /// Removes `member` from the geo set `set`.
     async fn geo_remove(&self, set: &str, member: &str) -> Result<(), StoreError>;
     /// Counts a hit for `member` on `day` in `rank` (see [`Ranking`] for the semantics).

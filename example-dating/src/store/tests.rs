@@ -117,8 +117,17 @@ async fn geo_search_is_nearest_first_within_the_radius() {
             s.geo_search("g", 114.0, 22.5, 10.0, 2).await.unwrap().len(),
             2
         );
+        let (lng, lat) = s.geo_position("g", "c").await.unwrap().unwrap();
+        assert!(
+            (lng - 114.0).abs() < 1e-5 && (lat - 22.52).abs() < 1e-5,
+            "{}",
+            s.name()
+        );
+        assert_eq!(s.geo_position("g", "nobody").await.unwrap(), None);
+        assert_eq!(s.geo_position("none", "a").await.unwrap(), None);
         // Removing a member, and moving one, change what a search finds.
         s.geo_remove("g", "a").await.unwrap();
+        assert_eq!(s.geo_position("g", "a").await.unwrap(), None);
         s.geo_add("g", "b", 114.0, 23.0).await.unwrap();
         let near = s.geo_search("g", 114.0, 22.5, 10.0, 10).await.unwrap();
         assert_eq!(
@@ -133,6 +142,32 @@ async fn geo_search_is_nearest_first_within_the_radius() {
                 .unwrap()
                 .is_empty()
         );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_dense_city_answers_its_nearest_from_a_small_circle() {
+    both("dense", async |s: &dyn Store| {
+        // 400 people on a 20 × 20 grid 20 m apart, the centre at a corner, and one far away.
+        for i in 0..400u32 {
+            let (dx, dy) = (f64::from(i % 20) * 2e-4, f64::from(i / 20) * 2e-4);
+            s.geo_add("d", &i.to_string(), 114.0 + dx, 22.5 + dy)
+                .await
+                .unwrap();
+        }
+        s.geo_add("d", "far", 114.0, 22.58).await.unwrap();
+        let near = s.geo_search("d", 114.0, 22.5, 10.0, 3).await.unwrap();
+        let members: Vec<&str> = near.iter().map(|n| n.member.as_str()).collect();
+        assert_eq!(members[0], "0", "{}", s.name());
+        assert!(
+            members[1..].contains(&"1") && members[1..].contains(&"20"),
+            "{members:?}"
+        );
+        // Asking for more than the city holds finds the far one too, last.
+        let all = s.geo_search("d", 114.0, 22.5, 10.0, 1000).await.unwrap();
+        assert_eq!(all.len(), 401, "{}", s.name());
+        assert_eq!(all.last().unwrap().member, "far");
     })
     .await;
 }

@@ -37,15 +37,20 @@ pub async fn nearby(
         (Some(lat), Some(lng)) => crate::validate::check_lat_lng(lat, lng)?,
         (Some(_), None) => return Err(codes::missing("lng")),
         (None, Some(_)) => return Err(codes::missing("lat")),
-        (None, None) => {
-            let stored = location::Entity::find_by_id(caller.user_id)
-                .one(&state.db)
-                .await?;
-            let stored = stored.ok_or_else(|| {
-                codes::missing("lat and lng (no location stored: POST /api/me/location)")
-            })?;
-            (stored.lat, stored.lng)
-        }
+        // The index holds every stored location (one store call instead of a query); the row
+        // answers if the index has not been given this one yet.
+        (None, None) => match geo::position(&*state.store, caller.user_id).await? {
+            Some(here) => here,
+            None => {
+                let stored = location::Entity::find_by_id(caller.user_id)
+                    .one(&state.db)
+                    .await?;
+                let stored = stored.ok_or_else(|| {
+                    codes::missing("lat and lng (no location stored: POST /api/me/location)")
+                })?;
+                (stored.lat, stored.lng)
+            }
+        },
     };
     // Ask the index for this page plus a margin for the people a caller may not see, and
     // widen (doubling) only while filtering left the page short: the cost follows the page,

@@ -1,6 +1,7 @@
 //! The geo index of user locations. The `location` rows are the truth; the store's geo set,
 //! derived from them, answers nearby searches. Only this module knows the set's key.
 
+use futures_util::future::join_all;
 use sea_orm::{DatabaseConnection, EntityTrait};
 
 use crate::codes::AppError;
@@ -27,6 +28,12 @@ pub async fn remove(store: &dyn Store, user_id: i64) -> Result<(), StoreError> {
     store.geo_remove(USERS, &user_id.to_string()).await
 }
 
+/// Where `user_id` is in the index, as (`lat`, `lng`), if placed.
+pub async fn position(store: &dyn Store, user_id: i64) -> Result<Option<(f64, f64)>, StoreError> {
+    let found = store.geo_position(USERS, &user_id.to_string()).await?;
+    Ok(found.map(|(lng, lat)| (lat, lng)))
+}
+
 /// Users within `radius_km` of (`lat`, `lng`), nearest first, at most `count`: `(user_id, km)`.
 pub async fn near(
     store: &dyn Store,
@@ -47,14 +54,21 @@ pub async fn near(
 /// every user after it. Returns how many were loaded.
 pub async fn rebuild(db: &DatabaseConnection, store: &dyn Store) -> Result<usize, AppError> {
     let locations = location::Entity::find().all(db).await?;
+    // Many commands in flight at once: a million one at a time to Redis take minutes.
     let mut loaded = 0;
-    for l in &locations {
-        match place(store, l.user_id, l.lat, l.lng).await {
-            Ok(()) => loaded += 1,
-            Err(e) => {
-                tracing::warn!(user_id = l.user_id, lat = l.lat, lng = l.lng, error = %e, "skipped a location the geo index refused")
+    for batch in locations.chunks(IN_FLIGHT) {
+        let placed = join_all(batch.iter().map(|l| place(store, l.user_id, l.lat, l.lng))).await;
+        for (l, placed) in batch.iter().zip(placed) {
+            match placed {
+                Ok(()) => loaded += 1,
+                Err(e) => {
+                    tracing::warn!(user_id = l.user_id, lat = l.lat, lng = l.lng, error = %e, "skipped a location the geo index refused")
+                }
             }
         }
     }
     Ok(loaded)
 }
+
+/// How many store commands a rebuild keeps in flight.
+pub const IN_FLIGHT: usize = 64;

@@ -13,6 +13,7 @@
 use std::collections::HashSet;
 use std::time::Duration;
 
+use futures_util::future::try_join_all;
 use kotori::{Json, Res, State};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
@@ -135,10 +136,11 @@ async fn load(db: &DatabaseConnection, store: &dyn Store) -> Result<(), AppError
         .all(db)
         .await?;
     store.rank_clear(&HOT).await?;
-    for vip in &vips {
-        store
-            .rank_boost(&HOT, vip.user_id, vip.deadline, now)
-            .await?;
+    for batch in vips.chunks(super::geo::IN_FLIGHT) {
+        let boosts = batch
+            .iter()
+            .map(|vip| store.rank_boost(&HOT, vip.user_id, vip.deadline, now));
+        try_join_all(boosts).await?;
     }
     for batch in hits.chunks(10_000) {
         store.rank_load(&HOT, batch, now).await?;
@@ -197,9 +199,8 @@ pub async fn hot(
     let shown = |u: &user_info::Model| {
         u.user_id != caller.user_id && !u.banned && u.authority == 1 && !hidden.contains(&u.user_id)
     };
-    // One more than the page says whether there is a next.
-    let need = (page.offset() + page.size) as usize + 1;
-    let mut found: Vec<user_info::Model> = Vec::with_capacity(need);
+    let mut walk = Walk::new(page);
+    let need = walk.need;
 
     // The ranked, from the top, in chunks that grow while filtering leaves the page short.
     let mut ranked = HashSet::new();
@@ -223,16 +224,16 @@ pub async fn hot(
         for id in &ids {
             ranked.insert(*id);
             if let Some(user) = users.remove(id).filter(|u| shown(u)) {
-                found.push(user);
+                walk.pass(user);
             }
         }
-        if found.len() >= need || ids.len() < chunk {
+        if walk.done() || ids.len() < chunk {
             break ids.len() < chunk;
         }
         chunk = (chunk * 2).min(MAX_CHUNK);
     };
     // Then everyone nobody visited, newest first.
-    if found.len() < need && exhausted {
+    if !walk.done() && exhausted {
         let mut before = i64::MAX;
         loop {
             let users = user_info::Entity::find()
@@ -247,30 +248,58 @@ pub async fn hot(
             for user in users {
                 before = user.user_id;
                 if !ranked.contains(&user.user_id) && shown(&user) {
-                    found.push(user);
+                    walk.pass(user);
                 }
             }
-            if found.len() >= need || read < chunk {
+            if walk.done() || read < chunk {
                 break;
             }
         }
     }
     // Everyone was seen when the page is short: then the total is exact.
-    let total = if found.len() < need {
-        found.len() as u64
+    let total = if !walk.done() {
+        walk.passed as u64
     } else {
         let counted = visible_count(&state)
             .await?
             .saturating_sub(left_out.unwrap_or(0));
-        Ord::max(counted, found.len() as u64)
+        Ord::max(counted, walk.passed as u64)
     };
-    let list = found
-        .iter()
-        .skip(page.offset() as usize)
-        .take(page.size as usize)
-        .map(public_profile)
-        .collect();
-    Ok(ok(page.answer(total, list)))
+    let list = walk.page.iter().take(page.size as usize);
+    Ok(ok(page.answer(total, list.map(public_profile).collect())))
+}
+
+/// The people shown so far, in order: only those on the requested page are kept (a deep page
+/// costs the walk to it, not the memory of everyone before it).
+struct Walk {
+    skip: usize,
+    /// Everyone up to the page's end, and one more to tell whether there is a next.
+    need: usize,
+    passed: usize,
+    page: Vec<user_info::Model>,
+}
+
+impl Walk {
+    fn new(page: Page) -> Self {
+        let skip = page.offset() as usize;
+        Walk {
+            skip,
+            need: skip + page.size as usize + 1,
+            passed: 0,
+            page: Vec::with_capacity(page.size as usize + 1),
+        }
+    }
+
+    fn pass(&mut self, user: user_info::Model) {
+        if self.passed >= self.skip && self.passed < self.need {
+            self.page.push(user);
+        }
+        self.passed += 1;
+    }
+
+    fn done(&self) -> bool {
+        self.passed >= self.need
+    }
 }
 
 /// How many people the list shows anyone, from the cache or counted.

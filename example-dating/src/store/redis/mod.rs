@@ -135,6 +135,52 @@ impl RedisStore {
         Ok(deleted)
     }
 
+    /// Members of `set` within `radius_km`, nearest first, at most `count`: one GEOSEARCH.
+    async fn search_within(
+        &self,
+        set: &str,
+        lng: f64,
+        lat: f64,
+        radius_km: f64,
+        count: usize,
+    ) -> Result<Vec<Near>, StoreError> {
+        // ASC, never ANY: with COUNT, ANY returns the first matches found, not the nearest.
+        let found: Value = self
+            .pool
+            .geosearch(
+                self.key(set),
+                None,
+                Some(GeoPosition {
+                    longitude: lng,
+                    latitude: lat,
+                }),
+                Some((radius_km, GeoUnit::Kilometers)),
+                None,
+                Some(SortOrder::Asc),
+                Some((count as u64, false)),
+                false,
+                true,
+                false,
+            )
+            .await
+            .map_err(fail)?;
+        let mut near = Vec::new();
+        for info in found
+            .into_geo_radius_result(false, true, false)
+            .map_err(fail)?
+        {
+            let member = info
+                .member
+                .as_string()
+                .ok_or_else(|| StoreError("a geo member is not text".into()))?;
+            near.push(Near {
+                member,
+                km: info.distance.unwrap_or(0.0),
+            });
+        }
+        Ok(near)
+    }
+
     /// Closes the connections.
     pub async fn quit(&self) {
         let _ = self.pool.quit().await;
@@ -225,41 +271,40 @@ impl Store for RedisStore {
         count: usize,
     ) -> Result<Vec<Near>, StoreError> {
         self.ready()?;
-        // ASC, never ANY: with COUNT, ANY returns the first matches found, not the nearest.
+        // GEOSEARCH reads every member within the radius before it sorts and counts, so in a
+        // dense city one search over the whole radius costs the city. Search a small circle
+        // first and widen it (×4) until it holds `count` members: the nearest `count` within a
+        // circle are the nearest overall, and the last circle read holds about what was asked.
+        let mut within = (radius_km / 64.0).min(radius_km);
+        loop {
+            let near = self.search_within(set, lng, lat, within, count).await?;
+            if near.len() >= count || within >= radius_km {
+                return Ok(near);
+            }
+            within = (within * 4.0).min(radius_km);
+        }
+    }
+
+    async fn geo_position(
+        &self,
+        set: &str,
+        member: &str,
+    ) -> Result<Option<(f64, f64)>, StoreError> {
+        self.ready()?;
         let found: Value = self
             .pool
-            .geosearch(
-                self.key(set),
-                None,
-                Some(GeoPosition {
-                    longitude: lng,
-                    latitude: lat,
-                }),
-                Some((radius_km, GeoUnit::Kilometers)),
-                None,
-                Some(SortOrder::Asc),
-                Some((count as u64, false)),
-                false,
-                true,
-                false,
-            )
+            .geopos(self.key(set), member)
             .await
             .map_err(fail)?;
-        let mut near = Vec::new();
-        for info in found
-            .into_geo_radius_result(false, true, false)
+        // One member asked: `[[lng, lat]]` or `[nil]` (or the inner value alone).
+        let position = match found {
+            Value::Array(mut one) if one.len() == 1 => one.pop().unwrap_or(Value::Null),
+            other => other,
+        };
+        Ok(position
+            .as_geo_position()
             .map_err(fail)?
-        {
-            let member = info
-                .member
-                .as_string()
-                .ok_or_else(|| StoreError("a geo member is not text".into()))?;
-            near.push(Near {
-                member,
-                km: info.distance.unwrap_or(0.0),
-            });
-        }
-        Ok(near)
+            .map(|p| (p.longitude, p.latitude)))
     }
 
     async fn geo_remove(&self, set: &str, member: &str) -> Result<(), StoreError> {
