@@ -193,7 +193,7 @@ fn plot(rows: &[Row]) -> String {
     let backends = distinct(rows.iter().map(|r| r.backend.clone()));
     let endpoints = distinct(rows.iter().map(|r| r.endpoint.clone()));
     let sizes = distinct(rows.iter().map(|r| r.users));
-    let (panel_w, panel_h, left, top, gap) = (420.0, 300.0, 60.0, 40.0, 40.0);
+    let (panel_w, panel_h, left, top, gap) = (420.0, 300.0, 60.0, 40.0, 80.0);
     let width = left + backends.len() as f64 * (panel_w + gap) + 230.0;
     let height = top + panel_h + 60.0;
     let cpu = rows.iter().map(|r| r.cpu_us.max(1.0));
