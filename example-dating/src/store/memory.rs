@@ -89,6 +89,11 @@ impl MemoryStore {
         before - shard.len()
     }
 
+    /// Runs `change` on the ranking `rank` (an empty one if it has none yet), under its lock.
+    fn board<R>(&self, rank: &Ranking, change: impl FnOnce(&mut Board) -> R) -> R {
+        change(lock(&self.rankings).entry(rank.name).or_default())
+    }
+
     /// How many keys are held, expired or not (for tests and metrics).
     pub fn len(&self) -> usize {
         self.shards.iter().map(|s| lock(s).len()).sum()
@@ -299,11 +304,7 @@ impl Store for MemoryStore {
         member: i64,
         now: i64,
     ) -> Result<(), StoreError> {
-        let mut boards = lock(&self.rankings);
-        boards
-            .entry(rank.name)
-            .or_default()
-            .hit(rank, day, member, 1, now);
+        self.board(rank, |b| b.hit(rank, day, member, 1, now));
         Ok(())
     }
 
@@ -313,11 +314,11 @@ impl Store for MemoryStore {
         hits: &[(i64, i64, i64)],
         now: i64,
     ) -> Result<(), StoreError> {
-        let mut boards = lock(&self.rankings);
-        let board = boards.entry(rank.name).or_default();
-        for &(day, member, count) in hits {
-            board.hit(rank, day, member, count, now);
-        }
+        self.board(rank, |b| {
+            for &(day, member, count) in hits {
+                b.hit(rank, day, member, count, now);
+            }
+        });
         Ok(())
     }
 
@@ -328,11 +329,7 @@ impl Store for MemoryStore {
         until: i64,
         now: i64,
     ) -> Result<(), StoreError> {
-        let mut boards = lock(&self.rankings);
-        boards
-            .entry(rank.name)
-            .or_default()
-            .boost(rank, member, until, now);
+        self.board(rank, |b| b.boost(rank, member, until, now));
         Ok(())
     }
 
@@ -343,10 +340,7 @@ impl Store for MemoryStore {
         now: i64,
         budget: usize,
     ) -> Result<usize, StoreError> {
-        let mut boards = lock(&self.rankings);
-        Ok(boards
-            .get_mut(rank.name)
-            .map_or(0, |b| b.expire(rank, first_day, now, budget)))
+        Ok(self.board(rank, |b| b.expire(rank, first_day, now, budget)))
     }
 
     async fn rank_range(
@@ -355,11 +349,7 @@ impl Store for MemoryStore {
         start: usize,
         count: usize,
     ) -> Result<Vec<i64>, StoreError> {
-        let boards = lock(&self.rankings);
-        Ok(boards
-            .get(rank.name)
-            .map(|b| b.range(start, count))
-            .unwrap_or_default())
+        Ok(self.board(rank, |b| b.range(start, count)))
     }
 
     async fn rank_clear(&self, rank: &Ranking) -> Result<(), StoreError> {

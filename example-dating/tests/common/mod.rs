@@ -170,8 +170,8 @@ impl TestApp {
         .unwrap();
     }
 
-    /// The user of `token` buys product 1 (30 days of VIP) and the payment provider confirms.
-    pub async fn buy_vip(&self, token: &str) {
+    /// The user of `token` orders product 1 (30 days of VIP): its `(trade_no, fee)`.
+    pub async fn order_vip(&self, token: &str) -> (String, String) {
         let order = self
             .call(
                 Method::POST,
@@ -181,15 +181,24 @@ impl TestApp {
             )
             .await;
         let order = data(&order);
-        let trade_no = order["trade_no"].as_str().unwrap();
         let fee = match &order["fee"] {
             Value::String(fee) => fee.clone(),
             fee => fee.to_string(),
         };
+        (order["trade_no"].as_str().unwrap().to_owned(), fee)
+    }
+
+    /// The user of `token` buys product 1 and the payment provider confirms.
+    pub async fn buy_vip(&self, token: &str) {
+        let (trade_no, fee) = self.order_vip(token).await;
         let paid = self
-            .pay(&[("trade_no", trade_no), ("fee", &fee), ("status", "SUCCESS")])
+            .pay(&[
+                ("trade_no", &trade_no),
+                ("fee", &fee),
+                ("status", "SUCCESS"),
+            ])
             .await;
-        assert_eq!(code(&paid), 0, "{order}");
+        assert_eq!(code(&paid), 0, "{trade_no}");
     }
 
     /// Changes columns of a user's profile directly.
