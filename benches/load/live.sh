@@ -25,10 +25,7 @@ cleanup() {
 trap cleanup EXIT
 cargo build --release -q -p example-dating -p kotori-benches --bin example-dating --bin live-load
 
-wait_port() {
-  for _ in $(seq 1 100); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.1; done
-  echo "nothing listens on $1" >&2; return 1
-}
+. benches/load/common.sh
 server() { # PORT [REDIS]: starts example-dating on core 0 in $WORK, prints its pid
   (cd "$WORK" && exec env LISTEN="127.0.0.1:$1" DATABASE_URL="sqlite://$WORK/live.sqlite?mode=rwc" \
      SIGNING_WINDOW_SECS=3600 SMS_PER_CLIENT_DAILY=100000000 RUST_LOG=error \

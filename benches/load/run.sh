@@ -14,7 +14,7 @@ command -v wrk >/dev/null || { echo "wrk is needed: apt-get install wrk" >&2; ex
 DURATION=${DURATION:-10}
 CONNS=${CONNS:-32}
 REDIS_URL_FOR_LOAD=${REDIS_URL_FOR_LOAD:-redis://127.0.0.1:6379}
-OUT=target/load
+OUT=${OUT:-target/load}
 WORK=$(mktemp -d /tmp/kotori-load.XXXXXX)
 BIN=target/release
 CLK_TCK=$(getconf CLK_TCK)
@@ -38,12 +38,7 @@ trap cleanup EXIT
 cargo build --release -q -p kotori-benches --bin hello --bin signed-requests --bin login-flow
 cargo build --release -q -p example-dating
 
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
-
-wait_port() {
-  for _ in $(seq 1 100); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.1; done
-  echo "nothing listens on $1" >&2; return 1
-}
+. benches/load/common.sh
 
 # measure SCENARIO SERVER PID URL [wrk args...]: warm-up, three runs, median row appended.
 measure() {
@@ -54,19 +49,13 @@ measure() {
   taskset -c 1 wrk -t1 -c"$CONNS" -d3s "$@" "$url" > /dev/null
   local runs=()
   for i in 1 2 3; do
-    local before after out
+    local before after out row
     ${BEFORE_EACH:-true}
     before=$(cpu_ticks "$pid")
     out=$(taskset -c 1 wrk -t1 -c"$CONNS" -d"${DURATION}s" --latency "$@" "$url")
     after=$(cpu_ticks "$pid")
-    if echo "$out" | grep -q "Non-2xx"; then echo "$out" >&2; echo "$scenario/$server: non-2xx answers" >&2; exit 1; fi
-    local rps p50 p99 total cpu
-    rps=$(echo "$out" | awk '/Requests\/sec/ {print $2}')
-    p50=$(echo "$out" | awk '$1 == "50%" {print $2}')
-    p99=$(echo "$out" | awk '$1 == "99%" {print $2}')
-    total=$(echo "$out" | awk '/requests in/ {print $1}')
-    cpu=$(awk -v t="$((after - before))" -v hz="$CLK_TCK" -v n="$total" 'BEGIN {printf "%.2f", t / hz * 1e6 / n}')
-    runs+=("$rps	$p50	$p99	$cpu")
+    row=$(wrk_row "$out" $((after - before))) || { echo "$scenario/$server: non-2xx answers" >&2; exit 1; }
+    runs+=("$row")
   done
   printf '%s\n' "${runs[@]}" | sort -n -k1 | sed -n 2p | awk -v s="$scenario" -v v="$server" '{print s "\t" v "\t" $0}' >> "$OUT/rows.tsv"
   tail -n 1 "$OUT/rows.tsv"

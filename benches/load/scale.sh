@@ -22,10 +22,9 @@ DURATION=${DURATION:-5}
 CONNS=${CONNS:-16}
 POSTGRES_URL=${POSTGRES_URL:-postgres://postgres@127.0.0.1:5432}
 REDIS_URL_FOR_LOAD=${REDIS_URL_FOR_LOAD:-redis://127.0.0.1:6379}
-OUT=target/load
+OUT=${OUT:-target/load}
 WORK=$(mktemp -d /tmp/kotori-scale.XXXXXX)
 BIN=$PWD/target/release
-CLK_TCK=$(getconf CLK_TCK)
 PG_DB=kotori_scale_$$
 PREFIX=kotori-scale-$$:
 mkdir -p "$OUT"
@@ -42,11 +41,7 @@ trap cleanup EXIT
 cargo build --release -q -p kotori-benches --bin signed-requests
 cargo build --release -q -p example-dating
 
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
-wait_port() {
-  for _ in $(seq 1 6000); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.1; done
-  echo "nothing listens on $1" >&2; return 1
-}
+. benches/load/common.sh
 
 # sql QUERY: one value from the backend's database.
 sql() {
@@ -62,18 +57,12 @@ measure() {
   ${BEFORE_EACH:-true}
   taskset -c 1 wrk -t1 -c"$CONNS" -d2s "$@" "$url" > /dev/null
   ${BEFORE_EACH:-true}
-  local before after out
+  local before after out row
   before=$(cpu_ticks "$server_pid")
   out=$(taskset -c 1 wrk -t1 -c"$CONNS" -d"${DURATION}s" --latency "$@" "$url")
   after=$(cpu_ticks "$server_pid")
-  if echo "$out" | grep -q "Non-2xx"; then echo "$out" >&2; echo "$endpoint: non-2xx answers" >&2; exit 1; fi
-  local rps p50 p99 total cpu
-  rps=$(echo "$out" | awk '/Requests\/sec/ {print $2}')
-  p50=$(echo "$out" | awk '$1 == "50%" {print $2}')
-  p99=$(echo "$out" | awk '$1 == "99%" {print $2}')
-  total=$(echo "$out" | awk '/requests in/ {print $1}')
-  cpu=$(awk -v t="$((after - before))" -v hz="$CLK_TCK" -v n="$total" 'BEGIN {printf "%.1f", t / hz * 1e6 / n}')
-  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$backend" "$size" "$endpoint" "$rps" "$p50" "$p99" "$cpu" | tee -a "$OUT/scale.tsv"
+  row=$(wrk_row "$out" $((after - before))) || { echo "$endpoint: non-2xx answers" >&2; exit 1; }
+  printf '%s\t%s\t%s\t%s\n' "$backend" "$size" "$endpoint" "$row" | tee -a "$OUT/scale.tsv"
 }
 
 # Signed GETs of PATH by the caller, fresh for every wrk run (a signed request is sent once).
@@ -102,7 +91,7 @@ for backend in $BACKENDS; do
        SIGNING_WINDOW_SECS=3600 SMS_PER_CLIENT_DAILY=100000000 RUST_LOG=warn \
        taskset -c 0 "$BIN/example-dating" serve) > "$WORK/server-$port.log" 2>&1 &
     server_pid=$!
-    wait_port $port
+    wait_port $port 600
     if [ -z "$caller" ]; then
       caller=$(sql "SELECT u.user_id FROM user_info u JOIN vip_info v ON v.user_id = u.user_id
         WHERE EXISTS (SELECT 1 FROM contacts c WHERE c.user_id = u.user_id)

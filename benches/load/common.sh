@@ -1,0 +1,26 @@
+# Helpers the load scripts share (sourced, not run).
+
+# cpu_ticks PID: the process's user + system time so far, in clock ticks.
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+
+# wait_port PORT [SECONDS]: until something listens on 127.0.0.1:PORT (10 s unless given).
+wait_port() {
+  local tries=$(( ${2:-10} * 10 ))
+  for _ in $(seq 1 "$tries"); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.1; done
+  echo "nothing listens on $1" >&2; return 1
+}
+
+# wrk_row OUTPUT TICKS: "requests/s <tab> p50 <tab> p99 <tab> server CPU µs per request" from a
+# `wrk --latency` output and the server's CPU ticks during it; fails (showing the output) when
+# wrk saw an answer other than 2xx.
+wrk_row() {
+  local out=$1 ticks=$2
+  if echo "$out" | grep -q "Non-2xx"; then echo "$out" >&2; return 1; fi
+  local rps p50 p99 total
+  rps=$(echo "$out" | awk '/Requests\/sec/ {print $2}')
+  p50=$(echo "$out" | awk '$1 == "50%" {print $2}')
+  p99=$(echo "$out" | awk '$1 == "99%" {print $2}')
+  total=$(echo "$out" | awk '/requests in/ {print $1}')
+  awk -v r="$rps" -v a="$p50" -v b="$p99" -v t="$ticks" -v hz="$(getconf CLK_TCK)" -v n="$total" \
+    'BEGIN {printf "%s\t%s\t%s\t%.2f\n", r, a, b, t / hz * 1e6 / n}'
+}
