@@ -300,6 +300,7 @@ pub async fn fill(
             .await
             .map_err(|e| format!("ranking the hot list: {e:?}"))?;
         crate::users::hot::forget_total(store).await;
+        crate::commerce::orders::forget_totals(store).await;
     }
     Ok(ids.len())
 }

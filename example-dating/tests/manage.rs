@@ -454,3 +454,48 @@ async fn the_documented_policy_is_the_printed_tree() {
         "docs/src/dating/policy.md is out of date: run `UPDATE_POLICY=1 cargo test -p example-dating --test manage`"
     );
 }
+
+/// The order list's totals are cached (counting every order is a scan at scale) and forgotten
+/// by every change: an admin who just read a total sees the next order, payment and cancel.
+#[tokio::test]
+async fn the_order_list_totals_follow_every_change() {
+    let t = TestApp::new().await;
+    let admin = t.operator("root", "admin", &["orders:read"]).await;
+    let (buyer, _) = t.user("18900000001").await;
+    let totals = async || {
+        let mut seen = Vec::new();
+        for pay in [None, Some("0"), Some("1"), Some("2")] {
+            let query: Vec<(&str, &str)> = pay.map(|p| ("pay", p)).into_iter().collect();
+            let res = t
+                .manage(
+                    Method::GET,
+                    "/manage/dating/admin/api/orders/list.json",
+                    &query,
+                    Some(&admin),
+                )
+                .await;
+            seen.push(data(&res)["total"].as_i64().unwrap());
+        }
+        seen
+    };
+    // [all, unpaid, paid, cancelled]
+    assert_eq!(totals().await, [0, 0, 0, 0]);
+    t.buy_vip(&buyer).await;
+    assert_eq!(totals().await, [1, 0, 1, 0]);
+    let order = t
+        .call(
+            Method::POST,
+            "/api/orders",
+            &[("product_id", "1")],
+            Some(&buyer),
+        )
+        .await;
+    let unpaid = data(&order)["order_id"].as_i64().unwrap();
+    assert_eq!(totals().await, [2, 1, 1, 0]);
+    let cancel = format!("/api/orders/{unpaid}/cancel");
+    assert_eq!(
+        code(&t.call(Method::POST, &cancel, &[], Some(&buyer)).await),
+        0
+    );
+    assert_eq!(totals().await, [2, 0, 1, 1]);
+}

@@ -261,6 +261,9 @@ async fn contacts_only_people_are_nearby_to_their_contacts_alone() {
     // The friend writes to me: we are contacts now.
     let msg = t.message(&friend, my_id, "hi").await;
     assert_eq!(code(&msg), 0);
-    assert!(nearby(me).await.contains(&friend_id));
+    assert!(nearby(me.clone()).await.contains(&friend_id));
     assert!(!nearby(stranger).await.contains(&friend_id));
+    // A contact who is banned is nobody's neighbour.
+    t.set_profile(friend_id, |u| u.banned = Set(true)).await;
+    assert!(!nearby(me).await.contains(&friend_id));
 }

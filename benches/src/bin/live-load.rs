@@ -179,8 +179,8 @@ fn main() {
         let chat_latencies: Arc<Mutex<Vec<u32>>> = Arc::default();
         let dropped = Arc::new(AtomicU64::new(0));
         let mut ready = Vec::new();
-        for (i, (token, _)) in tokens.iter().enumerate() {
-            let addr = addrs[i % addrs.len()].clone();
+        for (i, (token, me)) in tokens.iter().enumerate() {
+            let (addr, me) = (addrs[i % addrs.len()].clone(), *me);
             let params = signer.sign(&Method::GET, "/api/ws", &[], Some(token));
             let url = format!("ws://{addr}/api/ws?{}", encode(&params));
             let (sent_at, latencies, received, dropped) =
@@ -214,7 +214,8 @@ fn main() {
                                 latencies.lock().await.append(&mut mine);
                             }
                         }
-                        Some("message") => {
+                        // Only the recipient's copy: the sender's own sockets get one too.
+                        Some("message") if event["data"]["to_uid"] == me => {
                             let now = start.elapsed().as_micros() as u64;
                             let n: Option<usize> = event["data"]["content"].as_str().and_then(|c| c.strip_prefix("chat:")).and_then(|n| n.parse().ok());
                             if let Some(n) = n.filter(|n| *n < chat_sent.len()) {

@@ -15,6 +15,7 @@ use crate::envelope::ok;
 use crate::params::Params;
 use crate::random;
 use crate::state::AppState;
+use crate::store::Store;
 
 /// Unpaid, paid, cancelled.
 pub const UNPAID: i32 = 0;
@@ -22,6 +23,29 @@ pub const UNPAID: i32 = 0;
 pub const PAID: i32 = 1;
 /// Cancelled by the user.
 pub const CANCELLED: i32 = 2;
+
+/// The cached totals of the admin order list: every order, then by `pay` (indexed by it).
+/// Counting every order is a scan; these are forgotten whenever an order is created or
+/// changes state (see `paging::cached_total`).
+pub const TOTALS: [&str; 4] = [
+    "orders:total",
+    "orders:total:pay:0",
+    "orders:total:pay:1",
+    "orders:total:pay:2",
+];
+
+/// The cache key of the admin order list's total for a `pay` filter (or none).
+pub fn total_key(pay: Option<i32>) -> &'static str {
+    match pay {
+        None => TOTALS[0],
+        Some(p) => TOTALS[1 + p.clamp(UNPAID, CANCELLED) as usize],
+    }
+}
+
+/// Forgets the admin order list's totals: an order was created, paid or cancelled.
+pub async fn forget_totals(store: &dyn Store) {
+    crate::paging::forget_totals(store, &TOTALS).await;
+}
 
 /// An order as clients see it.
 pub fn order_json(o: &user_order::Model) -> Value {
@@ -71,6 +95,7 @@ pub async fn create(
     }
     .insert(&state.db)
     .await?;
+    forget_totals(&*state.store).await;
     Ok(ok(order_json(&order)))
 }
 
@@ -106,6 +131,7 @@ pub async fn cancel(
         .filter(user_order::Column::Pay.eq(UNPAID))
         .exec(&state.db)
         .await?;
+    forget_totals(&*state.store).await;
     let now = user_order::Entity::find_by_id(order.id)
         .one(&state.db)
         .await?

@@ -49,6 +49,7 @@ pub async fn notify(
     if moved.rows_affected == 1 {
         vip::extend(&txn, order.user_id, order.vip_days, now).await?;
         txn.commit().await?;
+        super::orders::forget_totals(&*state.store).await;
         boost(&state, order.user_id).await?;
         return Ok(ok(json!({})));
     }

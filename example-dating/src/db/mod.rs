@@ -38,6 +38,10 @@ pub async fn connect_with(url: &str, timeout: Duration) -> Result<DatabaseConnec
         .connect_timeout(timeout)
         .acquire_timeout(timeout);
     if url.starts_with("sqlite:") {
+        // A SQLite connection is a thread of this process: it cannot go stale, and sqlx's
+        // default ping on every checkout would be a third round trip to that thread per
+        // statement (beside the statement and the ping sqlx makes when one is returned).
+        options.test_before_acquire(false);
         if url.contains(":memory:") {
             options.max_connections(1).min_connections(1);
         } else {
@@ -51,6 +55,10 @@ pub async fn connect_with(url: &str, timeout: Duration) -> Result<DatabaseConnec
             });
         }
     } else {
+        // A network connection can die in the pool (a failover, a server's idle timeout): the
+        // ping on checkout (sqlx's default, kept) hands out a fresh one instead, at the cost
+        // of a round trip per checkout — a terminated connection then fails no request that
+        // was not already using it (docs/src/dating/decisions.md, faults).
         options.max_connections(16);
     }
     Database::connect(options).await

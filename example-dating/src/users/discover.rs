@@ -4,15 +4,13 @@ use kotori::{Json, Res, State};
 use sea_orm::EntityTrait;
 use serde_json::{Value, json};
 
-use super::{can_see, geo, public_profile};
+use super::{geo, public_profile};
 use crate::auth::Caller;
-use crate::chat::contacts;
 use crate::codes::{self, AppError};
 use crate::db::entity::users::location;
 use crate::envelope::ok;
 use crate::paging::Page;
 use crate::params::Params;
-use crate::safety::blocks;
 use crate::state::AppState;
 
 /// The nearby search considers at most this many people around the centre.
@@ -55,29 +53,19 @@ pub async fn nearby(
     // Ask the index for this page plus a margin for the people a caller may not see, and
     // widen (doubling) only while filtering left the page short: the cost follows the page,
     // not the number of people around.
-    let hidden = blocks::hidden_from(&state.db, caller.user_id).await?;
     let need = (page.offset() + page.size) as usize + 1; // one more says whether there is a next
     let mut want = (need + need / 4 + 4).min(NEARBY_MAX);
     let visible = loop {
         let near = geo::near(&*state.store, lat, lng, radius, want).await?;
         let exhausted = near.len() < want;
-        let near: Vec<(i64, f64)> = near
-            .into_iter()
-            .filter(|(id, _)| *id != caller.user_id && !hidden.contains(id))
-            .collect();
-        let users = crate::users::by_id(&state.db, near.iter().map(|&(id, _)| id)).await?;
-        let contacts =
-            contacts::among_contacts_only(&state.db, caller.user_id, users.values()).await?;
+        let users =
+            super::shown_to(&state.db, caller.user_id, near.iter().map(|&(id, _)| id)).await?;
         let visible: Vec<Value> = near
             .iter()
             .filter_map(|&(id, km)| {
-                let user = users.get(&id)?;
-                let seen = can_see(caller.user_id, user, contacts.contains(&user.user_id));
-                seen.then(|| {
-                    let mut profile = public_profile(user);
-                    profile["distance_km"] = json!((km * 1000.0).round() / 1000.0);
-                    profile
-                })
+                let mut profile = public_profile(users.get(&id)?);
+                profile["distance_km"] = json!((km * 1000.0).round() / 1000.0);
+                Some(profile)
             })
             .collect();
         if visible.len() >= need || exhausted || want == NEARBY_MAX {

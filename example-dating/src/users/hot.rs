@@ -53,7 +53,6 @@ const BUILDING: &str = "hot:building";
 /// The number of people the hot list shows anyone (before the caller's own exclusions),
 /// cached: counting them is a scan of every user.
 const VISIBLE: &str = "hot:visible";
-const VISIBLE_TTL: Duration = Duration::from_secs(10);
 /// How often the background task expires what left the window.
 const TICK: Duration = Duration::from_secs(5);
 /// Entries one expiry call takes back: small enough that Redis never stalls on it.
@@ -88,9 +87,7 @@ pub async fn boosted(store: &dyn Store, user_id: i64, deadline: i64) -> Result<(
 /// unbanned or erased. After the change is committed, so a store failure is logged, not
 /// answered: the cache expires by itself within seconds.
 pub async fn forget_total(store: &dyn Store) {
-    if let Err(e) = store.del(VISIBLE).await {
-        tracing::warn!(error = %e, "could not forget the hot list's cached total");
-    }
+    crate::paging::forget_totals(store, &[VISIBLE]).await;
 }
 
 #[derive(FromQueryResult)]
@@ -304,17 +301,11 @@ impl Walk {
 
 /// How many people the list shows anyone, from the cache or counted.
 async fn visible_count(state: &AppState) -> Result<u64, AppError> {
-    if let Some(n) = state.store.get(VISIBLE).await?.and_then(|v| v.parse().ok()) {
-        return Ok(n);
-    }
-    let n = user_info::Entity::find()
-        .filter(user_info::Column::Banned.eq(false))
-        .filter(user_info::Column::Authority.eq(1))
-        .count(&state.db)
-        .await?;
-    state
-        .store
-        .set(VISIBLE, &n.to_string(), VISIBLE_TTL)
-        .await?;
-    Ok(n)
+    crate::paging::cached_total(&*state.store, VISIBLE, async || {
+        let visible = user_info::Entity::find()
+            .filter(user_info::Column::Banned.eq(false))
+            .filter(user_info::Column::Authority.eq(1));
+        Ok(visible.count(&state.db).await?)
+    })
+    .await
 }
