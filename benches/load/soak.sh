@@ -3,11 +3,14 @@
 # requests, each with its own nonce, against example-dating on SQLite with the in-process
 # store; prints the server's resident memory every tenth of the way and the latency
 # percentiles at the end (target/load/soak.jsonl). The store must hold its memory: expired
-# nonces and signatures are swept, so RSS stays flat after warm-up.
+# nonces and signatures are swept, so RSS stays flat after warm-up. RATE (requests/s) paces
+# the load on a fixed schedule instead of saturating the server (latency then counts from when
+# each request was due).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 TOTAL=${TOTAL:-10000000}
 CONNS=${CONNS:-16}
+RATE=${RATE:-}
 OUT=target/load
 WORK=$(mktemp -d /tmp/kotori-soak.XXXXXX)
 BIN=target/release
@@ -22,4 +25,4 @@ for _ in $(seq 1 100); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && br
 pid=$(pgrep -f "$BIN/example-dating serve" -n)
 code=$("$BIN/example-dating" call POST /api/auth/sendsms phone=18922986865 --addr "127.0.0.1:$port" --no-token | awk -F'"' '/"code": "/ {print $4}')
 token=$("$BIN/example-dating" call POST /api/auth/login phone=18922986865 "code=$code" --addr "127.0.0.1:$port" --no-token | awk -F'"' '/"token"/ {print $4}')
-taskset -c 1 "$BIN/soak" "127.0.0.1:$port" "$token" "$TOTAL" "$CONNS" "$pid" | tee "$OUT/soak.jsonl"
+taskset -c 1 "$BIN/soak" "127.0.0.1:$port" "$token" "$TOTAL" "$CONNS" "$pid" $RATE | tee "$OUT/soak.jsonl"

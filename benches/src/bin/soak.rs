@@ -1,8 +1,14 @@
 //! A soak test of the in-process store: signed `GET /api/me` requests, each with a fresh nonce
 //! (so each leaves a nonce and a signature in the store), against a running example-dating:
-//! `soak ADDR TOKEN TOTAL CONCURRENCY SERVER_PID`. Every tenth of the way it prints one JSON
-//! line with the requests done, the rate and the server's resident memory; at the end, the
+//! `soak ADDR TOKEN TOTAL CONCURRENCY SERVER_PID [RATE]`. Every tenth of the way it prints one
+//! JSON line with the requests done, the rate and the server's resident memory; at the end, the
 //! latency percentiles. Run by `benches/load/soak.sh`.
+//!
+//! Without RATE each connection sends its next request when the last one is answered (the
+//! server saturated). With RATE (requests/s in all) each connection sends on its own fixed
+//! schedule, and a request whose send was held up by the previous slow answer counts its
+//! latency from when it was due, not from when it went out: a server stall shows in every
+//! request it delayed (no coordinated omission).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -35,9 +41,13 @@ fn main() {
         args.next().and_then(|c| c.parse::<u64>().ok()),
         args.next(),
     ) else {
-        eprintln!("usage: soak ADDR TOKEN TOTAL CONCURRENCY SERVER_PID");
+        eprintln!("usage: soak ADDR TOKEN TOTAL CONCURRENCY SERVER_PID [RATE]");
         std::process::exit(2);
     };
+    let rate = args
+        .next()
+        .and_then(|r| r.parse::<f64>().ok())
+        .filter(|r| *r > 0.0);
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -52,7 +62,7 @@ fn main() {
         let done = Arc::new(AtomicU64::new(0));
         let started = Instant::now();
         let mut tasks = Vec::new();
-        for _ in 0..workers {
+        for w in 0..workers {
             let (signer, addr, token, done) =
                 (signer.clone(), addr.clone(), token.clone(), done.clone());
             tasks.push(tokio::spawn(async move {
@@ -65,9 +75,24 @@ fn main() {
                         .expect("HTTP/1.1");
                 tokio::spawn(conn);
                 let mut latencies: Vec<u32> = Vec::new();
+                // Each connection's schedule: one request per period, staggered.
+                let period = rate.map(|r| Duration::from_secs_f64(workers as f64 / r));
+                let mut due = Instant::now() + period.map_or(Duration::ZERO, |p| p.mul_f64(w as f64 / workers as f64));
+                let mut answered = Instant::now();
                 while done.fetch_add(1, Ordering::Relaxed) < total {
+                    let at = match period {
+                        None => Instant::now(),
+                        Some(period) => {
+                            tokio::time::sleep_until(due.into()).await;
+                            let sent = Instant::now();
+                            // Held up by the last answer: count from when it was due. Otherwise
+                            // from the send (the timer's own lateness is not the server's).
+                            let at = if answered > due { due } else { sent };
+                            due += period;
+                            at
+                        }
+                    };
                     let params = signer.sign(&Method::GET, "/api/me", &[], Some(&token));
-                    let at = Instant::now();
                     let res = sender
                         .send_request(request(Method::GET, "/api/me", &params))
                         .await
@@ -75,7 +100,8 @@ fn main() {
                     let status = res.status();
                     let _ = res.into_body().collect().await.expect("a body");
                     assert_eq!(status, 200, "GET /api/me failed");
-                    latencies.push(at.elapsed().as_micros().min(u32::MAX as u128) as u32);
+                    answered = Instant::now();
+                    latencies.push((answered - at).as_micros().min(u32::MAX as u128) as u32);
                 }
                 latencies
             }));
@@ -117,6 +143,7 @@ fn main() {
                 "requests": all.len(),
                 "seconds": started.elapsed().as_secs_f64().round(),
                 "p50_ms": pct(0.5), "p99_ms": pct(0.99), "p999_ms": pct(0.999),
+                "rate": rate,
                 "rss_mib": rss_mib(&pid),
             })
         );
