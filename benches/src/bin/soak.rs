@@ -2,7 +2,8 @@
 //! (so each leaves a nonce and a signature in the store), against a running example-dating:
 //! `soak ADDR TOKEN TOTAL CONCURRENCY SERVER_PID [RATE]`. Every tenth of the way it prints one
 //! JSON line with the requests done, the rate and the server's resident memory; at the end, the
-//! latency percentiles. Run by `benches/load/soak.sh`.
+//! latency percentiles and the ten slowest seconds (when the stalls were, and how long).
+//! Run by `benches/load/soak.sh`.
 //!
 //! Without RATE each connection sends its next request when the last one is answered (the
 //! server saturated). With RATE (requests/s in all) each connection sends on its own fixed
@@ -75,6 +76,9 @@ fn main() {
                         .expect("HTTP/1.1");
                 tokio::spawn(conn);
                 let mut latencies: Vec<u32> = Vec::new();
+                // The slowest answer of each second of the run: when stalls happen, not just
+                // how long they are.
+                let mut worst: Vec<u32> = Vec::new();
                 // Each connection's schedule: one request per period, staggered.
                 let period = rate.map(|r| Duration::from_secs_f64(workers as f64 / r));
                 let mut due = Instant::now() + period.map_or(Duration::ZERO, |p| p.mul_f64(w as f64 / workers as f64));
@@ -101,9 +105,15 @@ fn main() {
                     let _ = res.into_body().collect().await.expect("a body");
                     assert_eq!(status, 200, "GET /api/me failed");
                     answered = Instant::now();
-                    latencies.push((answered - at).as_micros().min(u32::MAX as u128) as u32);
+                    let micros = (answered - at).as_micros().min(u32::MAX as u128) as u32;
+                    latencies.push(micros);
+                    let second = (at - started).as_secs() as usize;
+                    if worst.len() <= second {
+                        worst.resize(second + 1, 0);
+                    }
+                    worst[second] = worst[second].max(micros);
                 }
-                latencies
+                (latencies, worst)
             }));
         }
         // Progress: every tenth of the way, the rate and the server's memory.
@@ -128,9 +138,24 @@ fn main() {
             })
         };
         let mut all = Vec::new();
+        let mut worst: Vec<u32> = Vec::new();
         for task in tasks {
-            all.extend(task.await.expect("a worker"));
+            let (latencies, slowest) = task.await.expect("a worker");
+            all.extend(latencies);
+            if worst.len() < slowest.len() {
+                worst.resize(slowest.len(), 0);
+            }
+            for (w, s) in worst.iter_mut().zip(slowest) {
+                *w = (*w).max(s);
+            }
         }
+        // The ten slowest seconds, in order of time: [second, its slowest answer in ms].
+        let mut seconds: Vec<(usize, u32)> = worst.into_iter().enumerate().collect();
+        seconds.sort_unstable_by_key(|&(_, us)| std::cmp::Reverse(us));
+        seconds.truncate(10);
+        seconds.sort_unstable();
+        let slowest: Vec<(usize, f64)> =
+            seconds.into_iter().map(|(s, us)| (s, f64::from(us) / 1000.0)).collect();
         let _ = reporter.await;
         all.sort_unstable();
         let pct = |p: f64| {
@@ -144,6 +169,7 @@ fn main() {
                 "seconds": started.elapsed().as_secs_f64().round(),
                 "p50_ms": pct(0.5), "p99_ms": pct(0.99), "p999_ms": pct(0.999),
                 "rate": rate,
+                "slowest_seconds": slowest,
                 "rss_mib": rss_mib(&pid),
             })
         );
