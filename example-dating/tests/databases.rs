@@ -373,8 +373,62 @@ async fn the_embedded_sqlite_file_runs_in_wal_mode_with_normal_sync() {
     assert_eq!(pragma("journal_mode").await, "wal");
     assert_eq!(pragma("synchronous").await, "1", "NORMAL");
     assert_eq!(pragma("busy_timeout").await, "5000");
+    let mut conn = db.get_sqlite_connection_pool().acquire().await.unwrap();
+    assert!(
+        example_dating::db::plan_stability(&mut conn, -1)
+            .await
+            .unwrap(),
+        "the query-planner stability guarantee is on"
+    );
+    drop(conn);
     db.close().await.unwrap();
     for suffix in ["", "-wal", "-shm"] {
         let _ = std::fs::remove_file(format!("{}{suffix}", file.display()));
+    }
+}
+
+/// Each new SQLite connection, in memory too, plans without looking at bound values: cached
+/// statements are not re-planned when a `LIMIT ?` changes (db::plan_stability).
+#[tokio::test]
+async fn every_sqlite_connection_keeps_its_plans() {
+    use sea_orm::{ConnectionTrait, Statement};
+    let db = example_dating::db::connect("sqlite::memory:")
+        .await
+        .unwrap();
+    let mut conn = db.get_sqlite_connection_pool().acquire().await.unwrap();
+    assert!(
+        example_dating::db::plan_stability(&mut conn, -1)
+            .await
+            .unwrap()
+    );
+    // Turned off, the setting reads back off: the check above can fail.
+    assert!(
+        !example_dating::db::plan_stability(&mut conn, 0)
+            .await
+            .unwrap()
+    );
+    assert!(
+        example_dating::db::plan_stability(&mut conn, 1)
+            .await
+            .unwrap()
+    );
+    drop(conn);
+    // Statements whose LIMIT changes still answer by their new value.
+    db.execute_unprepared("CREATE TABLE t (n INTEGER)")
+        .await
+        .unwrap();
+    db.execute_unprepared("INSERT INTO t VALUES (1), (2), (3)")
+        .await
+        .unwrap();
+    for limit in [1i64, 3, 2] {
+        let rows = db
+            .query_all_raw(Statement::from_sql_and_values(
+                db.get_database_backend(),
+                "SELECT n FROM t ORDER BY n LIMIT ?",
+                [limit.into()],
+            ))
+            .await
+            .unwrap();
+        assert_eq!(rows.len() as i64, limit);
     }
 }

@@ -73,11 +73,16 @@ pub async fn login(
     let code = params.required("code")?;
     let ttl = Duration::from_secs(state.config.sms.code_ttl_secs);
     sms::redeem(&*state.store, &phone, code, ttl).await?;
-    let user = find_or_register(&state, &phone).await?;
-    if user.banned {
-        return Err(codes::banned());
-    }
-    let (token, expire_at) = session::issue(&state, user.user_id).await?;
+    let (user, (token, expire_at)) = match find_user(&state, &phone).await? {
+        Some(user) => {
+            if user.banned {
+                return Err(codes::banned());
+            }
+            let session = session::issue(&state, user.user_id).await?;
+            (user, session)
+        }
+        None => register(&state, &phone).await?,
+    };
     Ok(ok(
         json!({ "token": token, "expire_time": clock::format(expire_at), "user_id": user.user_id }),
     ))
@@ -110,13 +115,14 @@ async fn find_user(state: &AppState, phone: &str) -> Result<Option<user_info::Mo
         .await?)
 }
 
-/// The user of `phone`, registering it first if needed. Profile and identity are written in
-/// one transaction; of two concurrent first logins, the unique identity index lets one win and
-/// the other reads the winner's user.
-async fn find_or_register(state: &AppState, phone: &str) -> Result<user_info::Model, AppError> {
-    if let Some(user) = find_user(state, phone).await? {
-        return Ok(user);
-    }
+/// Registers `phone` and opens its first session: profile, identity and session are written in
+/// one transaction (one trip fewer to the database than a separate session insert). Of two
+/// concurrent first logins, the unique identity index lets one win; the other reads the
+/// winner's user and opens a session of its own.
+async fn register(
+    state: &AppState,
+    phone: &str,
+) -> Result<(user_info::Model, (String, i64)), AppError> {
     let now = clock::now();
     let txn = crate::db::begin(&state.db).await?;
     let user = user_info::ActiveModel {
@@ -142,13 +148,19 @@ async fn find_or_register(state: &AppState, phone: &str) -> Result<user_info::Mo
     .await;
     match identity {
         Ok(_) => {
+            let session = session::issue_in(state, &txn, user.user_id).await?;
             txn.commit().await?;
             crate::users::hot::forget_total(&*state.store).await;
-            Ok(user)
+            Ok((user, session))
         }
         Err(e) if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
             txn.rollback().await?;
-            find_user(state, phone).await?.ok_or_else(codes::internal)
+            let user = find_user(state, phone).await?.ok_or_else(codes::internal)?;
+            if user.banned {
+                return Err(codes::banned());
+            }
+            let session = session::issue(state, user.user_id).await?;
+            Ok((user, session))
         }
         Err(e) => Err(e.into()),
     }

@@ -99,6 +99,16 @@ pub async fn cached_owner(
 
 /// Opens a session for `user_id`: a new 128-bit token (other devices keep theirs).
 pub async fn issue(state: &AppState, user_id: i64) -> Result<(String, i64), AppError> {
+    issue_in(state, &state.db, user_id).await
+}
+
+/// [`issue`] as part of a transaction (`db`): a registration writes the user and the first
+/// session together.
+pub async fn issue_in(
+    state: &AppState,
+    db: &impl ConnectionTrait,
+    user_id: i64,
+) -> Result<(String, i64), AppError> {
     let token = random::hex_token(16);
     let now = clock::now();
     let expire_at = now + state.config.user_token_secs as i64;
@@ -109,7 +119,7 @@ pub async fn issue(state: &AppState, user_id: i64) -> Result<(String, i64), AppE
         created_at: Set(now),
     };
     user_token::Entity::insert(session)
-        .exec_without_returning(&state.db)
+        .exec_without_returning(db)
         .await?;
     Ok((token, expire_at))
 }

@@ -42,6 +42,11 @@ pub async fn connect_with(url: &str, timeout: Duration) -> Result<DatabaseConnec
         // default ping on every checkout would be a third round trip to that thread per
         // statement (beside the statement and the ping sqlx makes when one is returned).
         options.test_before_acquire(false);
+        options.map_sqlx_sqlite_pool_opts(|o| {
+            o.after_connect(|conn, _| {
+                Box::pin(async move { plan_stability(conn, 1).await.map(drop) })
+            })
+        });
         if url.contains(":memory:") {
             options.max_connections(1).min_connections(1);
         } else {
@@ -62,6 +67,42 @@ pub async fn connect_with(url: &str, timeout: Duration) -> Result<DatabaseConnec
         options.max_connections(16);
     }
     Database::connect(options).await
+}
+
+/// SQLite's query-planner stability guarantee (`SQLITE_DBCONFIG_ENABLE_QPSG`) on a connection:
+/// `set` 1 turns it on (what [`connect`] does to each new SQLite connection), 0 off, -1 only
+/// asks; returns whether it is on.
+///
+/// Without it SQLite plans with the values bound to a statement — sea-orm binds every `LIMIT`
+/// (`.one()` is `LIMIT ?`) — and marks the statement stale whenever such a value is bound
+/// again, so sqlx's cached statements were parsed and planned anew on nearly every execution: a
+/// tenth of the server's time in the login flow, by `perf`. No query of the app needs a plan
+/// that depends on a bound value (its searches are index ranges, not `LIKE`).
+#[allow(unsafe_code)]
+pub async fn plan_stability(
+    conn: &mut sea_orm::sqlx::SqliteConnection,
+    set: std::ffi::c_int,
+) -> Result<bool, sea_orm::sqlx::Error> {
+    let mut handle = conn.lock_handle().await?;
+    let db = handle.as_raw_handle().as_ptr();
+    let mut on: std::ffi::c_int = 0;
+    // SAFETY: `db` is the open connection `handle` keeps locked during the call; the option
+    // takes an int (1 on, 0 off, negative: unchanged) and a pointer to an int that receives the
+    // setting after the call, which `on` outlives.
+    let rc = unsafe {
+        libsqlite3_sys::sqlite3_db_config(
+            db,
+            libsqlite3_sys::SQLITE_DBCONFIG_ENABLE_QPSG,
+            set,
+            &mut on as *mut std::ffi::c_int,
+        )
+    };
+    if rc != libsqlite3_sys::SQLITE_OK {
+        return Err(sea_orm::sqlx::Error::Protocol(format!(
+            "sqlite3_db_config(SQLITE_DBCONFIG_ENABLE_QPSG) failed with code {rc}"
+        )));
+    }
+    Ok(on != 0)
 }
 
 /// Connections to a SQLite file. One: readers beside the writer were measured (four
