@@ -104,20 +104,17 @@ async fn admins_manage_products_and_list_orders() {
         "but not sold"
     );
 
-    t.call(
-        Method::POST,
-        "/api/orders",
-        &[("product_id", "1")],
-        Some(&user_token),
-    )
-    .await;
-    t.call(
-        Method::POST,
-        "/api/orders",
-        &[("product_id", "2")],
-        Some(&user_token),
-    )
-    .await;
+    for product_id in ["1", "2"] {
+        let order = t
+            .call(
+                Method::POST,
+                "/api/orders",
+                &[("product_id", product_id)],
+                Some(&user_token),
+            )
+            .await;
+        assert_eq!(code(&order), 0, "product {product_id}");
+    }
     let orders = "/manage/dating/admin/api/orders/list.json";
     let uid = user.to_string();
     let listed = data(

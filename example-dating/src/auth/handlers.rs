@@ -74,13 +74,7 @@ pub async fn login(
     let ttl = Duration::from_secs(state.config.sms.code_ttl_secs);
     sms::redeem(&*state.store, &phone, code, ttl).await?;
     let (user, (token, expire_at)) = match find_user(&state, &phone).await? {
-        Some(user) => {
-            if user.banned {
-                return Err(codes::banned());
-            }
-            let session = session::issue(&state, user.user_id).await?;
-            (user, session)
-        }
+        Some(user) => open_session(&state, user).await?,
         None => register(&state, &phone).await?,
     };
     Ok(ok(
@@ -156,14 +150,22 @@ async fn register(
         Err(e) if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
             txn.rollback().await?;
             let user = find_user(state, phone).await?.ok_or_else(codes::internal)?;
-            if user.banned {
-                return Err(codes::banned());
-            }
-            let session = session::issue(state, user.user_id).await?;
-            Ok((user, session))
+            open_session(state, user).await
         }
         Err(e) => Err(e.into()),
     }
+}
+
+/// A new session for a registered `user`, who must not be banned (40303).
+async fn open_session(
+    state: &AppState,
+    user: user_info::Model,
+) -> Result<(user_info::Model, (String, i64)), AppError> {
+    if user.banned {
+        return Err(codes::banned());
+    }
+    let session = session::issue(state, user.user_id).await?;
+    Ok((user, session))
 }
 
 /// What send_sms reads and answers, for `/openapi.json`.
@@ -196,4 +198,51 @@ pub fn login_doc() -> kotori::openapi::Declares {
             "properties": {"token": {"type": "string"}, "expire_time": {"type": "string"},
                            "user_id": {"type": "integer"}}}),
         )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+    use sea_orm::ActiveValue::Unchanged;
+    use sea_orm::PaginatorTrait;
+
+    /// The registration that loses the race for a phone (its identity insert hits the unique
+    /// index) writes nothing of its own and opens a session for the winner's user — unless the
+    /// winner is banned by then.
+    #[tokio::test]
+    async fn a_registration_that_loses_the_race_logs_into_the_winner() {
+        let state = crate::startup::state(Config {
+            database_url: "sqlite::memory:".into(),
+            redis_url: None,
+            ..Config::load(None, |_| None).unwrap()
+        })
+        .await
+        .unwrap();
+        let phone = "13800000009";
+        let (winner, (first, _)) = register(&state, phone).await.unwrap();
+        let users = || user_info::Entity::find().count(&state.db);
+        let before = users().await.unwrap();
+
+        let (loser, (second, _)) = register(&state, phone).await.unwrap();
+        assert_eq!(loser.user_id, winner.user_id);
+        assert_ne!(first, second, "a session of its own");
+        assert_eq!(
+            users().await.unwrap(),
+            before,
+            "its profile was rolled back"
+        );
+
+        user_info::ActiveModel {
+            user_id: Unchanged(winner.user_id),
+            banned: Set(true),
+            ..Default::default()
+        }
+        .update(&state.db)
+        .await
+        .unwrap();
+        let refused = register(&state, phone).await.unwrap_err();
+        assert_eq!(refused.code(), codes::banned().code());
+        assert_eq!(users().await.unwrap(), before);
+    }
 }
