@@ -29,10 +29,11 @@ cargo build --release -q -p example-dating
 port=9301
 redis_env=()
 sampler=""
+own_redis=""
 cleanup() {
   kill $(pgrep -f "$BIN/example-dating serve" -n) 2>/dev/null || true
   [ -n "$sampler" ] && kill "$sampler" 2>/dev/null || true
-  [ "$STORE" = redis ] && redis-cli -p "$REDIS_PORT" shutdown nosave >/dev/null 2>&1 || true
+  [ -n "$own_redis" ] && redis-cli -p "$REDIS_PORT" shutdown nosave >/dev/null 2>&1 || true
   rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -40,9 +41,16 @@ case "$STORE" in
   embedded) ;;
   redis)
     command -v redis-server >/dev/null || { echo "redis-server is needed: apt-get install redis-server" >&2; exit 1; }
+    # Never another Redis (the machine's own, say): it would be measured, then shut down.
+    if redis-cli -p "$REDIS_PORT" ping 2>/dev/null | grep -q PONG; then
+      echo "a Redis already answers on $REDIS_PORT: choose a free REDIS_PORT" >&2; exit 1
+    fi
     taskset -c 1 redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save "" --appendonly no \
       --dir "$WORK" --daemonize yes --logfile "$WORK/redis.log"
+    own_redis=1
     for _ in $(seq 1 100); do redis-cli -p "$REDIS_PORT" ping 2>/dev/null | grep -q PONG && break; sleep 0.1; done
+    redis-cli -p "$REDIS_PORT" ping 2>/dev/null | grep -q PONG \
+      || { echo "redis-server did not start on $REDIS_PORT (port taken?): $WORK/redis.log" >&2; cat "$WORK/redis.log" >&2; exit 1; }
     redis_env=(REDIS_URL="redis://127.0.0.1:$REDIS_PORT" REDIS_PREFIX="soak:")
     ;;
   *) echo "STORE is embedded or redis" >&2; exit 2;;
