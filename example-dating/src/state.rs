@@ -1,10 +1,11 @@
 //! The application state every step sees: database, store, configuration, SMS sender.
 
 use std::ops::Deref;
-use std::sync::{Arc, Weak};
+use std::sync::{Arc, OnceLock, Weak};
 
 use sea_orm::DatabaseConnection;
 
+use crate::auth::logins::Logins;
 use crate::auth::sms::SmsSender;
 use crate::config::Config;
 use crate::realtime::Hub;
@@ -26,19 +27,40 @@ pub struct Services {
 
 /// The state of the kotori tree.
 #[derive(Clone)]
-pub struct AppState(Arc<Services>);
+pub struct AppState(Arc<Inner>);
+
+struct Inner {
+    services: Services,
+    /// Started by the first login, on the runtime that serves it.
+    logins: OnceLock<Logins>,
+}
 
 impl Deref for AppState {
     type Target = Services;
     fn deref(&self) -> &Services {
-        &self.0
+        &self.0.services
     }
 }
 
 impl AppState {
     /// Wraps ready services.
     pub fn new(services: Services) -> Self {
-        AppState(Arc::new(services))
+        AppState(Arc::new(Inner {
+            services,
+            logins: OnceLock::new(),
+        }))
+    }
+
+    /// The writer of logins (auth::logins), started on first use: call it within a tokio
+    /// runtime.
+    pub fn logins(&self) -> &Logins {
+        self.0.logins.get_or_init(|| {
+            Logins::spawn(
+                self.db.clone(),
+                Arc::clone(&self.store),
+                self.config.user_token_secs,
+            )
+        })
     }
 
     /// A handle that does not keep the services alive: background tasks hold one and end with
@@ -49,7 +71,7 @@ impl AppState {
 }
 
 /// See [`AppState::downgrade`].
-pub struct WeakState(Weak<Services>);
+pub struct WeakState(Weak<Inner>);
 
 impl WeakState {
     /// The state, while the app lives.

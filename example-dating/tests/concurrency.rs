@@ -1,6 +1,6 @@
-//! Concurrent requests keep the invariants on SQLite, MariaDB and PostgreSQL: nine photos, one
-//! live on the air per host, a label set replaced whole, chat without deadlocks, unread counts
-//! that do not drift. Each checks the stored state, not only the answers.
+//! Concurrent requests keep the invariants on SQLite, MariaDB and PostgreSQL: logins written in
+//! groups, nine photos, one live on the air per host, a label set replaced whole, chat without
+//! deadlocks, unread counts that do not drift. Each checks the stored state, not only the answers.
 
 mod common;
 
@@ -23,6 +23,7 @@ async fn all<T: Send + 'static>(tasks: Vec<tokio::task::JoinHandle<T>>) -> Vec<T
 }
 
 async fn invariants_hold(t: Arc<TestApp>) {
+    logins_at_once(Arc::clone(&t)).await;
     let db = &t.state.db;
     let (alice, alice_id) = t.user("18900000051").await;
     let (bob, bob_id) = t.user("18900000052").await;
@@ -188,6 +189,88 @@ async fn invariants_hold(t: Arc<TestApp>) {
         i64::from(row.unread),
         unread_messages as i64,
         "the count drifted"
+    );
+}
+
+/// Logins at once are written in groups (auth::logins): each answered, one user per phone,
+/// every session its phone's user's, a banned user refused.
+async fn logins_at_once(t: Arc<TestApp>) {
+    use example_dating::db::entity::users::{user_auth, user_info, user_token};
+    let db = &t.state.db;
+    let phones: Vec<String> = (0..12).map(|i| format!("1890000{i:04}")).collect();
+    let (_, known) = t.user(&phones[0]).await;
+    let (_, banned) = t.user(&phones[1]).await;
+    let ban = user_info::ActiveModel {
+        user_id: sea_orm::ActiveValue::Unchanged(banned),
+        banned: sea_orm::Set(true),
+        ..Default::default()
+    };
+    sea_orm::ActiveModelTrait::update(ban, db).await.unwrap();
+    let banned_sessions = || {
+        user_token::Entity::find()
+            .filter(user_token::Column::UserId.eq(banned))
+            .count(db)
+    };
+    let mut codes = Vec::new();
+    for phone in &phones {
+        codes.push(t.send_code(phone).await);
+    }
+    let logins = phones
+        .iter()
+        .zip(codes)
+        .map(|(phone, sms)| {
+            let (t, phone) = (Arc::clone(&t), phone.clone());
+            tokio::spawn(async move {
+                let res = t
+                    .call(
+                        M::POST,
+                        "/api/auth/login",
+                        &[("phone", &phone), ("code", &sms)],
+                        None,
+                    )
+                    .await;
+                (
+                    phone,
+                    code(&res),
+                    res.json::<serde_json::Value>()["data"].clone(),
+                )
+            })
+        })
+        .collect();
+    for (phone, answer, data) in all(logins).await {
+        if phone == phones[1] {
+            assert_eq!(answer, 40303, "banned");
+            continue;
+        }
+        assert_eq!(answer, 0, "{phone}: {data}");
+        let user = data["user_id"].as_i64().unwrap();
+        let identity = user_auth::Entity::find()
+            .filter(user_auth::Column::Identifier.eq(phone.as_str()))
+            .all(db)
+            .await
+            .unwrap();
+        assert_eq!(identity.len(), 1, "one user for {phone}");
+        assert_eq!(identity[0].user_id, user);
+        if phone == phones[0] {
+            assert_eq!(user, known);
+        }
+        let session = user_token::Entity::find_by_id(data["token"].as_str().unwrap().to_owned())
+            .one(db)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(session.user_id, user);
+    }
+    let users = user_info::Entity::find()
+        .filter(user_info::Column::Phone.is_in(phones.iter().map(String::as_str)))
+        .count(db)
+        .await
+        .unwrap();
+    assert_eq!(users, 12);
+    assert_eq!(
+        banned_sessions().await.unwrap(),
+        1,
+        "only the one made before the ban"
     );
 }
 

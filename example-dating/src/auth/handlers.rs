@@ -4,9 +4,10 @@ use std::time::Duration;
 
 use kotori::{Ctx, Json, Res, State};
 use sea_orm::sea_query::Query;
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set, SqlErr};
+use sea_orm::{ActiveModelTrait, ColumnTrait, DbErr, EntityTrait, QueryFilter, Set, SqlErr};
 use serde_json::{Value, json};
 
+use super::logins::Opened;
 use super::session::{self, Caller};
 use super::sms;
 use crate::clock;
@@ -73,13 +74,27 @@ pub async fn login(
     let code = params.required("code")?;
     let ttl = Duration::from_secs(state.config.sms.code_ttl_secs);
     sms::redeem(&*state.store, &phone, code, ttl).await?;
-    let (user, (token, expire_at)) = match find_user(&state, &phone).await? {
-        Some(user) => open_session(&state, user).await?,
-        None => register(&state, &phone).await?,
+    let (user, (token, expire_at)) = match state.logins().open(&phone).await {
+        Opened::Session(user, session) => (*user, session),
+        Opened::Banned => return Err(codes::banned()),
+        Opened::Failed(e) => return Err(DbErr::Custom(e).into()),
+        Opened::Alone => login_alone(&state, &phone).await?,
     };
     Ok(ok(
         json!({ "token": token, "expire_time": clock::format(expire_at), "user_id": user.user_id }),
     ))
+}
+
+/// A login by itself, in its own statements: what a group that could not be written falls
+/// back to (auth::logins).
+async fn login_alone(
+    state: &AppState,
+    phone: &str,
+) -> Result<(user_info::Model, (String, i64)), AppError> {
+    match find_user(state, phone).await? {
+        Some(user) => open_session(state, user).await,
+        None => register(state, phone).await,
+    }
 }
 
 /// Ends the session of the token sent, on every instance.

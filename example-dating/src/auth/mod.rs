@@ -2,6 +2,7 @@
 //! sessions it opens.
 
 pub mod handlers;
+pub mod logins;
 pub mod session;
 pub mod signature;
 pub mod sms;
