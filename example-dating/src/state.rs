@@ -54,13 +54,9 @@ impl AppState {
     /// The writer of logins (auth::logins), started on first use: call it within a tokio
     /// runtime.
     pub fn logins(&self) -> &Logins {
-        self.0.logins.get_or_init(|| {
-            Logins::spawn(
-                self.db.clone(),
-                Arc::clone(&self.store),
-                self.config.user_token_secs,
-            )
-        })
+        self.0
+            .logins
+            .get_or_init(|| Logins::spawn(self.db.clone(), self.config.user_token_secs))
     }
 
     /// A handle that does not keep the services alive: background tasks hold one and end with

@@ -75,7 +75,16 @@ pub async fn login(
     let ttl = Duration::from_secs(state.config.sms.code_ttl_secs);
     sms::redeem(&*state.store, &phone, code, ttl).await?;
     let (user, (token, expire_at)) = match state.logins().open(&phone).await {
-        Opened::Session(user, session) => (*user, session),
+        Opened::Session {
+            user,
+            session,
+            registered,
+        } => {
+            if registered {
+                crate::users::hot::forget_total(&*state.store).await;
+            }
+            (*user, session)
+        }
         Opened::Banned => return Err(codes::banned()),
         Opened::Failed(e) => return Err(DbErr::Custom(e).into()),
         Opened::Alone => login_alone(&state, &phone).await?,

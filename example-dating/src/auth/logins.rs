@@ -5,27 +5,24 @@
 //! SQLite every statement is a hand-off to the connection's thread and every commit a write to
 //! the log: the login flow was made of them. One task writes the logins waiting at that moment
 //! together — one transaction, one lookup, one multi-row insert per table — so under load a
-//! login costs a fraction of a statement, and alone it costs what it did
-//! (docs/src/dating/decisions.md, "Logins in groups").
+//! login costs a fraction of a statement; alone, a first login costs seven and a known user's
+//! four (docs/src/dating/decisions.md, "Logins in groups").
 //!
 //! A group that cannot be written (another instance registered one of its phones meanwhile,
 //! the database aborted it) wrote nothing, and each of its logins is tried alone, by the
 //! one-login path that settles those races.
-
-use std::collections::{HashMap, HashSet};
-use std::sync::Arc;
 
 use sea_orm::sea_query::{Expr, ExprTrait as _, Query};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbErr, EntityTrait,
     FromQueryResult, Iterable, NotSet, QueryFilter, Set, SqlErr,
 };
+use std::collections::{HashMap, HashSet};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::clock;
 use crate::db::entity::users::{user_auth, user_info, user_token};
 use crate::random;
-use crate::store::Store;
 
 /// The most logins one transaction writes: a commit stays short, and its statements stay far
 /// below every database's limit on bound values (8 per new user).
@@ -34,8 +31,16 @@ pub const GROUP: usize = 64;
 /// How a login came out.
 #[derive(Debug)]
 pub enum Opened {
-    /// A new session of the phone's user: its token and when it expires (Unix seconds).
-    Session(Box<user_info::Model>, (String, i64)),
+    /// A new session of the phone's user.
+    Session {
+        /// The phone's user.
+        user: Box<user_info::Model>,
+        /// The session's token and when it expires (Unix seconds).
+        session: (String, i64),
+        /// Whether this login registered the phone (a registration changes what the hot list
+        /// counts: the caller tells it, after the commit).
+        registered: bool,
+    },
     /// The phone's user is banned: no session (40303).
     Banned,
     /// The group was not written (nothing of it was): log in alone.
@@ -56,13 +61,12 @@ struct Job {
 }
 
 impl Logins {
-    /// Starts the writing task (on the current tokio runtime) for sessions of `session_secs`;
-    /// `store` hears of registrations (the hot list's cached total).
-    pub fn spawn(db: DatabaseConnection, store: Arc<dyn Store>, session_secs: u64) -> Self {
+    /// Starts the writing task (on the current tokio runtime) for sessions of `session_secs`.
+    pub fn spawn(db: DatabaseConnection, session_secs: u64) -> Self {
         // A few groups may wait: beyond that a login waits to be queued (back-pressure), not
         // in an unbounded queue.
         let (waiting, queue) = mpsc::channel(GROUP * 4);
-        tokio::spawn(write_groups(db, store, session_secs, queue));
+        tokio::spawn(write_groups(db, session_secs, queue));
         Logins { waiting }
     }
 
@@ -82,33 +86,18 @@ impl Logins {
 }
 
 /// The task: takes whatever logins wait (at least one, at most [`GROUP`]) and writes them.
-async fn write_groups(
-    db: DatabaseConnection,
-    store: Arc<dyn Store>,
-    session_secs: u64,
-    mut queue: mpsc::Receiver<Job>,
-) {
+async fn write_groups(db: DatabaseConnection, session_secs: u64, mut queue: mpsc::Receiver<Job>) {
     let mut group = Vec::with_capacity(GROUP);
     while queue.recv_many(&mut group, GROUP).await > 0 {
-        answer(&db, &*store, session_secs, &mut group).await;
+        answer(&db, session_secs, &mut group).await;
     }
 }
 
 /// Writes `group` and answers each of its logins; leaves it empty.
-async fn answer(
-    db: &DatabaseConnection,
-    store: &dyn Store,
-    session_secs: u64,
-    group: &mut Vec<Job>,
-) {
+async fn answer(db: &DatabaseConnection, session_secs: u64, group: &mut Vec<Job>) {
     let phones: Vec<&str> = group.iter().map(|job| job.phone.as_str()).collect();
     let opened = match write(db, session_secs, &phones).await {
-        Ok(written) => {
-            if written.registered {
-                crate::users::hot::forget_total(store).await;
-            }
-            written.logins
-        }
+        Ok(logins) => logins,
         Err(e) => {
             let alone = matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_)))
                 || matches!(e, DbErr::RecordNotInserted)
@@ -130,23 +119,14 @@ async fn answer(
     }
 }
 
-/// What a written group did.
-#[derive(Debug)]
-pub struct Written {
-    /// One answer per phone given, in order.
-    pub logins: Vec<Opened>,
-    /// Whether a phone was registered.
-    pub registered: bool,
-}
-
 /// Opens a session for each of `phones` (one each, a phone given twice gets two), registering
 /// those that have no user, in one transaction: all of it is written or none. A banned user's
-/// login gets [`Opened::Banned`] and no session.
+/// login gets [`Opened::Banned`] and no session. One answer per phone, in order.
 pub async fn write(
     db: &DatabaseConnection,
     session_secs: u64,
     phones: &[&str],
-) -> Result<Written, DbErr> {
+) -> Result<Vec<Opened>, DbErr> {
     let txn = crate::db::begin(db).await?;
     match fill(&txn, session_secs, phones).await {
         Ok(written) => {
@@ -165,7 +145,7 @@ async fn fill(
     txn: &DatabaseTransaction,
     session_secs: u64,
     phones: &[&str],
-) -> Result<Written, DbErr> {
+) -> Result<Vec<Opened>, DbErr> {
     let now = clock::now();
     let mut users = registered(txn, phones).await?;
     let mut seen = HashSet::new();
@@ -177,6 +157,7 @@ async fn fill(
     if !new.is_empty() {
         users.extend(register(txn, &new, now).await?);
     }
+    let mut first = new.into_iter().collect::<HashSet<_>>();
     let expire_at = now + session_secs as i64;
     let mut sessions = Vec::with_capacity(phones.len());
     let mut logins = Vec::with_capacity(phones.len());
@@ -193,15 +174,16 @@ async fn fill(
             expire_at: Set(expire_at),
             created_at: Set(now),
         });
-        logins.push(Opened::Session(Box::new(user.clone()), (token, expire_at)));
+        logins.push(Opened::Session {
+            user: Box::new(user.clone()),
+            session: (token, expire_at),
+            registered: first.remove(phone),
+        });
     }
     user_token::Entity::insert_many(sessions)
         .exec_without_returning(txn)
         .await?;
-    Ok(Written {
-        logins,
-        registered: !new.is_empty(),
-    })
+    Ok(logins)
 }
 
 /// The users whose phone identity is one of `phones`, by phone: one statement.
@@ -313,9 +295,13 @@ mod tests {
         ]
     }
 
-    fn session(opened: &Opened) -> (&user_info::Model, &str) {
+    fn session(opened: &Opened) -> (&user_info::Model, &str, bool) {
         match opened {
-            Opened::Session(user, (token, _)) => (user, token),
+            Opened::Session {
+                user,
+                session: (token, _),
+                registered,
+            } => (user, token, *registered),
             other => panic!("no session: {other:?}"),
         }
     }
@@ -328,9 +314,9 @@ mod tests {
         let before = write(&db, 60, &["13900000003", "13900000004"])
             .await
             .unwrap();
-        assert!(before.registered);
-        let (known, _) = session(&before.logins[0]);
-        let (banned, _) = session(&before.logins[1]);
+        let (known, _, first) = session(&before[0]);
+        assert!(first, "registered");
+        let (banned, _, _) = session(&before[1]);
         user_info::ActiveModel {
             user_id: sea_orm::ActiveValue::Unchanged(banned.user_id),
             banned: Set(true),
@@ -349,8 +335,12 @@ mod tests {
             "13900000004",
         ];
         let written = write(&db, 60, &phones).await.unwrap();
-        assert!(written.registered);
-        let [a, b, again, old] = [0, 1, 2, 3].map(|i| session(&written.logins[i]));
+        let [a, b, again, old] = [0, 1, 2, 3].map(|i| session(&written[i]));
+        assert_eq!(
+            [a.2, b.2, again.2, old.2],
+            [true, true, false, false],
+            "which login registered its phone"
+        );
         assert_eq!(
             (a.0.phone.as_str(), b.0.phone.as_str()),
             (phones[0], phones[1])
@@ -359,7 +349,7 @@ mod tests {
         assert_ne!(a.1, again.1, "a session per login");
         assert_ne!(a.0.user_id, b.0.user_id);
         assert_eq!(old.0.user_id, known.user_id);
-        assert!(matches!(written.logins[4], Opened::Banned));
+        assert!(matches!(written[4], Opened::Banned));
         assert_eq!(rows(&db).await, [4, 4, 6], "two users, four sessions more");
         let fresh = user_info::Entity::find_by_id(a.0.user_id)
             .one(&db)
@@ -368,7 +358,7 @@ mod tests {
             .unwrap();
         assert_eq!(fresh.nickname, "u-13900000001");
         assert_eq!(fresh.search_key, Some(b"u-13900000001".to_vec()));
-        for (user, token) in [a, b, again, old] {
+        for (user, token, _) in [a, b, again, old] {
             let row = user_token::Entity::find_by_id(token.to_owned())
                 .one(&db)
                 .await
@@ -376,9 +366,6 @@ mod tests {
                 .unwrap();
             assert_eq!(row.user_id, user.user_id);
         }
-
-        let existing = write(&db, 60, &["13900000003"]).await.unwrap();
-        assert!(!existing.registered, "a login of registered users only");
     }
 
     /// A group whose identity insert hits the unique index (another instance registered the
@@ -401,7 +388,6 @@ mod tests {
         );
         assert_eq!(rows(&db).await, [0, 0, 0], "nothing half-written");
 
-        let store = crate::store::MemoryStore::new();
         let (mut group, mut answers) = (Vec::new(), Vec::new());
         for phone in phones {
             let (reply, answer) = oneshot::channel();
@@ -411,7 +397,7 @@ mod tests {
             });
             answers.push(answer);
         }
-        answer(&db, &store, 60, &mut group).await;
+        answer(&db, 60, &mut group).await;
         assert!(group.is_empty());
         for answer in answers {
             assert!(matches!(answer.await.unwrap(), Opened::Alone));
@@ -424,13 +410,12 @@ mod tests {
     async fn a_failed_database_fails_the_group() {
         let db = db().await;
         db.clone().close().await.unwrap();
-        let store = crate::store::MemoryStore::new();
         let (reply, answer_) = oneshot::channel();
         let mut group = vec![Job {
             phone: "13900000007".into(),
             reply,
         }];
-        answer(&db, &store, 60, &mut group).await;
+        answer(&db, 60, &mut group).await;
         assert!(matches!(answer_.await.unwrap(), Opened::Failed(_)));
     }
 
@@ -438,8 +423,7 @@ mod tests {
     #[tokio::test]
     async fn the_task_answers_and_its_absence_sends_logins_alone() {
         let db = db().await;
-        let store = Arc::new(crate::store::MemoryStore::new());
-        let logins = Logins::spawn(db.clone(), store, 60);
+        let logins = Logins::spawn(db.clone(), 60);
         let opened = logins.open("13900000006").await;
         assert_eq!(session(&opened).0.phone, "13900000006");
 
