@@ -274,6 +274,103 @@ async fn logins_at_once(t: Arc<TestApp>) {
     );
 }
 
+/// Two instances on one database (each its own store, so each sends its own code) log the
+/// same new phones in at once: their login groups race for each registration, the unique
+/// identity index refuses the losers' groups, and those logins settle one at a time — one user
+/// per phone, every login answered with a session of that user.
+async fn first_logins_on_two_instances(url: String) {
+    use example_dating::db::entity::users::{user_auth, user_token};
+    let instance = || async {
+        let store = Arc::new(example_dating::store::MemoryStore::new());
+        Arc::new(TestApp::with(common::config(), &url, store).await)
+    };
+    let (a, b) = (instance().await, instance().await);
+    let phones: Vec<String> = (0..8).map(|i| format!("1890001{i:04}")).collect();
+    // Every code first, so that the logins go at once.
+    let mut codes = Vec::new();
+    for phone in &phones {
+        for t in [&a, &b] {
+            codes.push((Arc::clone(t), phone.clone(), t.send_code(phone).await));
+        }
+    }
+    let mut logins = Vec::new();
+    for (t, phone, sms) in codes {
+        {
+            logins.push(tokio::spawn(async move {
+                let res = t
+                    .call(
+                        M::POST,
+                        "/api/auth/login",
+                        &[("phone", &phone), ("code", &sms)],
+                        None,
+                    )
+                    .await;
+                (
+                    phone,
+                    code(&res),
+                    res.json::<serde_json::Value>()["data"].clone(),
+                )
+            }));
+        }
+    }
+    let db = &a.state.db;
+    for (phone, answer, data) in all(logins).await {
+        assert_eq!(answer, 0, "{phone}: {data}");
+        let identity = user_auth::Entity::find()
+            .filter(user_auth::Column::Identifier.eq(phone.as_str()))
+            .all(db)
+            .await
+            .unwrap();
+        assert_eq!(identity.len(), 1, "one user for {phone}");
+        assert_eq!(Some(identity[0].user_id), data["user_id"].as_i64());
+        let session = user_token::Entity::find_by_id(data["token"].as_str().unwrap().to_owned())
+            .one(db)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(session.user_id, identity[0].user_id);
+    }
+    let users = example_dating::db::entity::users::user_info::Entity::find()
+        .count(db)
+        .await
+        .unwrap();
+    assert_eq!(users, 8, "no profile left behind by a refused group");
+    for t in [a, b] {
+        t.state.db.clone().close().await.unwrap();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn first_logins_race_across_instances_on_a_sqlite_file() {
+    let file = std::env::temp_dir().join(format!(
+        "kotori-instances-{}-{}.sqlite",
+        std::process::id(),
+        example_dating::random::hex_token(4)
+    ));
+    first_logins_on_two_instances(format!("sqlite://{}?mode=rwc", file.display())).await;
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", file.display()));
+    }
+}
+
+#[tokio::test]
+async fn first_logins_race_across_instances_on_mariadb() {
+    let name = "first_logins_race_across_instances_on_mariadb";
+    let Some(url) = common::service_url("KOTORI_TEST_MYSQL_URL", name) else {
+        return;
+    };
+    common::on_fresh_database(&url, first_logins_on_two_instances).await;
+}
+
+#[tokio::test]
+async fn first_logins_race_across_instances_on_postgres() {
+    let name = "first_logins_race_across_instances_on_postgres";
+    let Some(url) = common::service_url("KOTORI_TEST_POSTGRES_URL", name) else {
+        return;
+    };
+    common::on_fresh_database(&url, first_logins_on_two_instances).await;
+}
+
 #[tokio::test]
 async fn invariants_hold_under_concurrency_on_sqlite() {
     invariants_hold(Arc::new(TestApp::new().await)).await;
