@@ -13,6 +13,7 @@ use example_dating::db::entity::rooms::live;
 use example_dating::db::entity::users::{user_album, user_label};
 use http::Method as M;
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+use serde_json::Value;
 
 async fn all<T: Send + 'static>(tasks: Vec<tokio::task::JoinHandle<T>>) -> Vec<T> {
     let mut out = Vec::new();
@@ -23,7 +24,7 @@ async fn all<T: Send + 'static>(tasks: Vec<tokio::task::JoinHandle<T>>) -> Vec<T
 }
 
 async fn invariants_hold(t: Arc<TestApp>) {
-    logins_at_once(Arc::clone(&t)).await;
+    logins_in_groups(Arc::clone(&t)).await;
     let db = &t.state.db;
     let (alice, alice_id) = t.user("18900000051").await;
     let (bob, bob_id) = t.user("18900000052").await;
@@ -192,10 +193,52 @@ async fn invariants_hold(t: Arc<TestApp>) {
     );
 }
 
+/// Logs each (instance, phone, SMS code) in, all at once: (phone, business code, data).
+async fn log_in_at_once(codes: Vec<(Arc<TestApp>, String, String)>) -> Vec<(String, i64, Value)> {
+    let logins = codes
+        .into_iter()
+        .map(|(t, phone, sms)| {
+            tokio::spawn(async move {
+                let params = [("phone", phone.as_str()), ("code", sms.as_str())];
+                let res = t.call(M::POST, "/api/auth/login", &params, None).await;
+                let answer = code(&res);
+                (phone, answer, res.json::<Value>()["data"].clone())
+            })
+        })
+        .collect();
+    all(logins).await
+}
+
+/// Checks that `phone` has exactly one user and that the session a login answered (`data`)
+/// is that user's; returns the user.
+async fn the_session_is_the_phones_user(
+    db: &sea_orm::DatabaseConnection,
+    phone: &str,
+    data: &Value,
+) -> i64 {
+    use example_dating::db::entity::users::{user_auth, user_token};
+    let identity = user_auth::Entity::find()
+        .filter(user_auth::Column::Identifier.eq(phone))
+        .all(db)
+        .await
+        .unwrap();
+    assert_eq!(identity.len(), 1, "one user for {phone}");
+    let user = identity[0].user_id;
+    assert_eq!(Some(user), data["user_id"].as_i64(), "{phone}: {data}");
+    let token = data["token"].as_str().unwrap().to_owned();
+    let session = user_token::Entity::find_by_id(token)
+        .one(db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(session.user_id, user);
+    user
+}
+
 /// Logins at once are written in groups (auth::logins): each answered, one user per phone,
 /// every session its phone's user's, a banned user refused.
-async fn logins_at_once(t: Arc<TestApp>) {
-    use example_dating::db::entity::users::{user_auth, user_info, user_token};
+async fn logins_in_groups(t: Arc<TestApp>) {
+    use example_dating::db::entity::users::{user_info, user_token};
     let db = &t.state.db;
     let phones: Vec<String> = (0..12).map(|i| format!("1890000{i:04}")).collect();
     let (_, known) = t.user(&phones[0]).await;
@@ -206,60 +249,20 @@ async fn logins_at_once(t: Arc<TestApp>) {
         ..Default::default()
     };
     sea_orm::ActiveModelTrait::update(ban, db).await.unwrap();
-    let banned_sessions = || {
-        user_token::Entity::find()
-            .filter(user_token::Column::UserId.eq(banned))
-            .count(db)
-    };
     let mut codes = Vec::new();
     for phone in &phones {
-        codes.push(t.send_code(phone).await);
+        codes.push((Arc::clone(&t), phone.clone(), t.send_code(phone).await));
     }
-    let logins = phones
-        .iter()
-        .zip(codes)
-        .map(|(phone, sms)| {
-            let (t, phone) = (Arc::clone(&t), phone.clone());
-            tokio::spawn(async move {
-                let res = t
-                    .call(
-                        M::POST,
-                        "/api/auth/login",
-                        &[("phone", &phone), ("code", &sms)],
-                        None,
-                    )
-                    .await;
-                (
-                    phone,
-                    code(&res),
-                    res.json::<serde_json::Value>()["data"].clone(),
-                )
-            })
-        })
-        .collect();
-    for (phone, answer, data) in all(logins).await {
+    for (phone, answer, data) in log_in_at_once(codes).await {
         if phone == phones[1] {
             assert_eq!(answer, 40303, "banned");
             continue;
         }
         assert_eq!(answer, 0, "{phone}: {data}");
-        let user = data["user_id"].as_i64().unwrap();
-        let identity = user_auth::Entity::find()
-            .filter(user_auth::Column::Identifier.eq(phone.as_str()))
-            .all(db)
-            .await
-            .unwrap();
-        assert_eq!(identity.len(), 1, "one user for {phone}");
-        assert_eq!(identity[0].user_id, user);
+        let user = the_session_is_the_phones_user(db, &phone, &data).await;
         if phone == phones[0] {
             assert_eq!(user, known);
         }
-        let session = user_token::Entity::find_by_id(data["token"].as_str().unwrap().to_owned())
-            .one(db)
-            .await
-            .unwrap()
-            .unwrap();
-        assert_eq!(session.user_id, user);
     }
     let users = user_info::Entity::find()
         .filter(user_info::Column::Phone.is_in(phones.iter().map(String::as_str)))
@@ -267,68 +270,36 @@ async fn logins_at_once(t: Arc<TestApp>) {
         .await
         .unwrap();
     assert_eq!(users, 12);
-    assert_eq!(
-        banned_sessions().await.unwrap(),
-        1,
-        "only the one made before the ban"
-    );
+    let banned_sessions = user_token::Entity::find()
+        .filter(user_token::Column::UserId.eq(banned))
+        .count(db)
+        .await
+        .unwrap();
+    assert_eq!(banned_sessions, 1, "only the one made before the ban");
 }
 
 /// Two instances on one database (each its own store, so each sends its own code) log the
 /// same new phones in at once: their login groups race for each registration, the unique
-/// identity index refuses the losers' groups, and those logins settle one at a time — one user
-/// per phone, every login answered with a session of that user.
+/// identity index refuses the losers' groups, which are written again and find the winners —
+/// one user per phone, every login answered with a session of that user.
 async fn first_logins_on_two_instances(url: String) {
-    use example_dating::db::entity::users::{user_auth, user_token};
     let instance = || async {
         let store = Arc::new(example_dating::store::MemoryStore::new());
         Arc::new(TestApp::with(common::config(), &url, store).await)
     };
     let (a, b) = (instance().await, instance().await);
-    let phones: Vec<String> = (0..8).map(|i| format!("1890001{i:04}")).collect();
     // Every code first, so that the logins go at once.
     let mut codes = Vec::new();
-    for phone in &phones {
+    for phone in (0..8).map(|i| format!("1890001{i:04}")) {
         for t in [&a, &b] {
-            codes.push((Arc::clone(t), phone.clone(), t.send_code(phone).await));
-        }
-    }
-    let mut logins = Vec::new();
-    for (t, phone, sms) in codes {
-        {
-            logins.push(tokio::spawn(async move {
-                let res = t
-                    .call(
-                        M::POST,
-                        "/api/auth/login",
-                        &[("phone", &phone), ("code", &sms)],
-                        None,
-                    )
-                    .await;
-                (
-                    phone,
-                    code(&res),
-                    res.json::<serde_json::Value>()["data"].clone(),
-                )
-            }));
+            let sms = t.send_code(&phone).await;
+            codes.push((Arc::clone(t), phone.clone(), sms));
         }
     }
     let db = &a.state.db;
-    for (phone, answer, data) in all(logins).await {
+    for (phone, answer, data) in log_in_at_once(codes).await {
         assert_eq!(answer, 0, "{phone}: {data}");
-        let identity = user_auth::Entity::find()
-            .filter(user_auth::Column::Identifier.eq(phone.as_str()))
-            .all(db)
-            .await
-            .unwrap();
-        assert_eq!(identity.len(), 1, "one user for {phone}");
-        assert_eq!(Some(identity[0].user_id), data["user_id"].as_i64());
-        let session = user_token::Entity::find_by_id(data["token"].as_str().unwrap().to_owned())
-            .one(db)
-            .await
-            .unwrap()
-            .unwrap();
-        assert_eq!(session.user_id, identity[0].user_id);
+        the_session_is_the_phones_user(db, &phone, &data).await;
     }
     let users = example_dating::db::entity::users::user_info::Entity::find()
         .count(db)
@@ -338,6 +309,112 @@ async fn first_logins_on_two_instances(url: String) {
     for t in [a, b] {
         t.state.db.clone().close().await.unwrap();
     }
+}
+
+/// The race made certain: another instance's transaction holds the phone's new user and
+/// identity, uncommitted, while a login group inserts the same identity and waits on the unique
+/// index; the rival commits, the index refuses the group, and the group, written again, logs
+/// into the winner and leaves no profile of its own — and refuses the winner once banned.
+async fn a_group_that_loses_a_registration_logs_into_the_winner(url: String) {
+    use example_dating::auth::logins::{self, new_identity, new_profile};
+    use example_dating::db::entity::users::user_info;
+    use sea_orm::{ActiveModelTrait, ConnectionTrait, Set, TransactionTrait};
+    let store = Arc::new(example_dating::store::MemoryStore::new());
+    let t = TestApp::with(common::config(), &url, store).await;
+    let db = t.state.db.clone();
+    let (phone, other) = ("18900030001", "18900030002");
+    let now = example_dating::clock::now();
+
+    let rival = db.begin().await.unwrap();
+    let winner = new_profile(phone, now).insert(&rival).await.unwrap();
+    new_identity(winner.user_id, phone, now)
+        .insert(&rival)
+        .await
+        .unwrap();
+    let group = {
+        let db = db.clone();
+        tokio::spawn(async move { logins::write(&db, 60, &[phone, other]).await })
+    };
+    // The group is waiting on the rival's identity when the database shows it.
+    let waiting = match db.get_database_backend() {
+        sea_orm::DatabaseBackend::Postgres => {
+            "SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database() \
+             AND wait_event_type = 'Lock'"
+        }
+        _ => {
+            // MariaDB lists no lock wait for a duplicate-key check; but the rival's identity
+            // was there before the group began, so a group inserting identities is waiting.
+            "SELECT COUNT(*) FROM information_schema.processlist WHERE db = DATABASE() \
+             AND info LIKE 'INSERT INTO `user_auth`%'"
+        }
+    };
+    let mut polls = 0;
+    loop {
+        let row = db
+            .query_one_raw(sea_orm::Statement::from_string(
+                db.get_database_backend(),
+                waiting,
+            ))
+            .await
+            .unwrap()
+            .unwrap();
+        if row.try_get_by_index::<i64>(0).unwrap() > 0 {
+            break;
+        }
+        polls += 1;
+        assert!(
+            polls < 1_000,
+            "the group never waited on the rival's identity"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    rival.commit().await.unwrap();
+
+    let answers = group.await.unwrap().unwrap();
+    let lost = answers[0].as_ref().unwrap();
+    assert_eq!(lost.user_id, winner.user_id, "logged into the winner");
+    assert!(!lost.registered);
+    assert!(
+        answers[1].as_ref().unwrap().registered,
+        "the other phone is registered"
+    );
+    let users = user_info::Entity::find().count(&db).await.unwrap();
+    assert_eq!(
+        users, 2,
+        "the winner and the other phone: no profile of the loser's"
+    );
+
+    let ban = user_info::ActiveModel {
+        user_id: sea_orm::ActiveValue::Unchanged(winner.user_id),
+        banned: Set(true),
+        ..Default::default()
+    };
+    ban.update(&db).await.unwrap();
+    let refused = logins::write(&db, 60, &[phone]).await.unwrap();
+    assert_eq!(
+        refused[0].as_ref().unwrap_err().code(),
+        example_dating::codes::banned().code()
+    );
+    assert_eq!(user_info::Entity::find().count(&db).await.unwrap(), 2);
+    db.close().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_group_that_loses_a_registration_logs_into_the_winner_on_mariadb() {
+    let name = "a_group_that_loses_a_registration_logs_into_the_winner_on_mariadb";
+    let Some(url) = common::service_url("KOTORI_TEST_MYSQL_URL", name) else {
+        return;
+    };
+    common::on_fresh_database(&url, a_group_that_loses_a_registration_logs_into_the_winner).await;
+}
+
+#[tokio::test]
+async fn a_group_that_loses_a_registration_logs_into_the_winner_on_postgres() {
+    let name = "a_group_that_loses_a_registration_logs_into_the_winner_on_postgres";
+    let Some(url) = common::service_url("KOTORI_TEST_POSTGRES_URL", name) else {
+        return;
+    };
+    common::on_fresh_database(&url, a_group_that_loses_a_registration_logs_into_the_winner).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

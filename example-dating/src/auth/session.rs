@@ -3,7 +3,9 @@
 use std::time::Duration;
 
 use kotori::{Res, State};
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter,
+};
 
 use crate::clock;
 use crate::codes::{self, AppError};
@@ -99,29 +101,23 @@ pub async fn cached_owner(
 
 /// Opens a session for `user_id`: a new 128-bit token (other devices keep theirs).
 pub async fn issue(state: &AppState, user_id: i64) -> Result<(String, i64), AppError> {
-    issue_in(state, &state.db, user_id).await
+    let session = new_session(user_id, clock::now(), state.config.user_token_secs);
+    let issued = (session.token.clone(), session.expire_at);
+    user_token::Entity::insert(session.into_active_model().reset_all())
+        .exec_without_returning(&state.db)
+        .await?;
+    Ok(issued)
 }
 
-/// [`issue`] as part of a transaction (`db`): a registration writes the user and the first
-/// session together.
-pub async fn issue_in(
-    state: &AppState,
-    db: &impl ConnectionTrait,
-    user_id: i64,
-) -> Result<(String, i64), AppError> {
-    let token = random::hex_token(16);
-    let now = clock::now();
-    let expire_at = now + state.config.user_token_secs as i64;
-    let session = user_token::ActiveModel {
-        token: Set(token.clone()),
-        user_id: Set(user_id),
-        expire_at: Set(expire_at),
-        created_at: Set(now),
-    };
-    user_token::Entity::insert(session)
-        .exec_without_returning(db)
-        .await?;
-    Ok((token, expire_at))
+/// A new session of `user_id` made at `now` (Unix seconds) for `ttl_secs`, not yet written: a
+/// random 128-bit token.
+pub fn new_session(user_id: i64, now: i64, ttl_secs: u64) -> user_token::Model {
+    user_token::Model {
+        token: random::hex_token(16),
+        user_id,
+        expire_at: now + ttl_secs as i64,
+        created_at: now,
+    }
 }
 
 /// Ends one session, on every instance at once.

@@ -147,6 +147,20 @@ pub async fn in_transaction<T, F>(db: &DatabaseConnection, work: F) -> Result<T,
 where
     F: for<'c> Fn(&'c DatabaseTransaction) -> BoxFuture<'c, Result<T, AppError>>,
 {
+    in_transaction_retrying(db, is_transient, work).await
+}
+
+/// [`in_transaction`], running `work` again on every database error `retry` accepts (up to
+/// three runs in all): for work that reads again what made it fail — a lookup that finds the
+/// row another transaction's commit made a unique key refuse.
+pub async fn in_transaction_retrying<T, F>(
+    db: &DatabaseConnection,
+    retry: impl Fn(&DbErr) -> bool,
+    work: F,
+) -> Result<T, AppError>
+where
+    F: for<'c> Fn(&'c DatabaseTransaction) -> BoxFuture<'c, Result<T, AppError>>,
+{
     let mut tries = 0;
     loop {
         tries += 1;
@@ -156,7 +170,7 @@ where
             Err(e) => Err(e),
         };
         match result {
-            Err(AppError::Database(e)) if tries < TRIES && is_transient(&e) => {
+            Err(AppError::Database(e)) if tries < TRIES && retry(&e) => {
                 tracing::debug!(error = %e, tries, "transaction aborted by the database; running it again");
             }
             other => return other,

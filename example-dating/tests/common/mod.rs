@@ -125,36 +125,12 @@ impl TestApp {
 
     /// A registered user with a session, made directly (no SMS): (token, user id).
     pub async fn user(&self, phone: &str) -> (String, i64) {
-        use example_dating::db::entity::users::{user_auth, user_info};
-        use sea_orm::{ActiveModelTrait, Set};
-        let now = example_dating::clock::now();
-        let user = user_info::ActiveModel {
-            nickname: Set(format!("u-{phone}")),
-            phone: Set(phone.to_owned()),
-            gender: Set(0),
-            authority: Set(1),
-            banned: Set(false),
-            created_at: Set(now),
-            updated_at: Set(now),
-            ..Default::default()
-        }
-        .insert(&self.state.db)
-        .await
-        .unwrap();
-        user_auth::ActiveModel {
-            user_id: Set(user.user_id),
-            login_type: Set("phone".into()),
-            identifier: Set(phone.to_owned()),
-            created_at: Set(now),
-            ..Default::default()
-        }
-        .insert(&self.state.db)
-        .await
-        .unwrap();
-        let (token, _) = example_dating::auth::session::issue(&self.state, user.user_id)
+        let secs = self.state.config.user_token_secs;
+        let mut answers = example_dating::auth::logins::write(&self.state.db, secs, &[phone])
             .await
             .unwrap();
-        (token, user.user_id)
+        let login = answers.pop().unwrap().unwrap();
+        (login.token, login.user_id)
     }
 
     /// Makes a user VIP for 30 days, directly.
