@@ -19,7 +19,6 @@ use sea_orm::{
 use std::collections::{HashMap, HashSet};
 use tokio::sync::{mpsc, oneshot};
 
-use super::session::new_session;
 use crate::clock;
 use crate::codes::{self, AppError};
 use crate::db::entity::users::{user_auth, user_info, user_token};
@@ -165,7 +164,7 @@ async fn fill(
             answers.push(Err(codes::banned()));
             continue;
         }
-        let session = new_session(user.user_id, now, session_secs);
+        let session = user_token::new_session(user.user_id, now, session_secs);
         answers.push(Ok(Login {
             user_id: user.user_id,
             token: session.token.clone(),

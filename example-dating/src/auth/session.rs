@@ -11,7 +11,6 @@ use crate::clock;
 use crate::codes::{self, AppError};
 use crate::db::entity::users::user_token;
 use crate::params::Params;
-use crate::random;
 use crate::state::AppState;
 
 /// The logged-in caller, loaded by the token guard for every route that needs one.
@@ -101,23 +100,12 @@ pub async fn cached_owner(
 
 /// Opens a session for `user_id`: a new 128-bit token (other devices keep theirs).
 pub async fn issue(state: &AppState, user_id: i64) -> Result<(String, i64), AppError> {
-    let session = new_session(user_id, clock::now(), state.config.user_token_secs);
+    let session = user_token::new_session(user_id, clock::now(), state.config.user_token_secs);
     let issued = (session.token.clone(), session.expire_at);
     user_token::Entity::insert(session.into_active_model().reset_all())
         .exec_without_returning(&state.db)
         .await?;
     Ok(issued)
-}
-
-/// A new session of `user_id` made at `now` (Unix seconds) for `ttl_secs`, not yet written: a
-/// random 128-bit token.
-pub fn new_session(user_id: i64, now: i64, ttl_secs: u64) -> user_token::Model {
-    user_token::Model {
-        token: random::hex_token(16),
-        user_id,
-        expire_at: now + ttl_secs as i64,
-        created_at: now,
-    }
 }
 
 /// Ends one session, on every instance at once.

@@ -108,6 +108,17 @@ pub mod user_token {
     pub enum Relation {}
 
     impl ActiveModelBehavior for ActiveModel {}
+
+    /// A new session of `user_id` made at `now` (Unix seconds) for `ttl_secs`, not yet
+    /// written: a random 128-bit token.
+    pub fn new_session(user_id: i64, now: i64, ttl_secs: u64) -> Model {
+        Model {
+            token: crate::random::hex_token(16),
+            user_id,
+            expire_at: now + ttl_secs as i64,
+            created_at: now,
+        }
+    }
 }
 
 /// The last known location of a user (the source of truth; the store holds a geo index).
