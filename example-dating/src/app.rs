@@ -183,11 +183,11 @@ pub fn build(state: AppState) -> Result<App<AppState>, BuildError> {
         .guard(manage::require_privilege("users:read"));
     someone
         .post("/ban.json", admin::ban)
-        .guard(manage::require_privilege("users:ban"))
+        .guard(manage::require_privilege(admin::BAN_PRIVILEGE))
         .declares(admin::ban_doc());
     someone
         .post("/unban.json", admin::unban)
-        .guard(manage::require_privilege("users:ban"));
+        .guard(manage::require_privilege(admin::BAN_PRIVILEGE));
     admin
         .get("/products/list.json", admin::list_products)
         .guard(manage::require_privilege("products:read"));

@@ -15,8 +15,9 @@ use crate::clock;
 use crate::db::entity::chat::{contacts, message};
 use crate::db::entity::commerce::{user_order, vip_info};
 use crate::db::entity::users::{location, user_album, user_auth, user_info, user_label, visitor};
+use crate::people::Authority;
+use crate::people::geo;
 use crate::store::Store;
-use crate::users::geo;
 
 const BATCH: usize = 500;
 /// Demo users live around Shenzhen.
@@ -71,7 +72,8 @@ pub async fn fill(
     getrandom::fill(&mut seed).map_err(|e| e.to_string())?;
     let mut rng = Rng(u64::from_le_bytes(seed) | 1);
     let now = clock::now();
-    // Phones this run has not used: 199 + a run tag + a sequence.
+    // Phones this run has not used: +86 199 + a run tag + a sequence, in their stored form
+    // (E.164, `people::phone`).
     let tag = rng.below(9_000) + 1_000;
     let mut ids: Vec<i64> = Vec::with_capacity(count);
     let mut places: Vec<(i64, f64, f64)> = Vec::with_capacity(count);
@@ -79,7 +81,9 @@ pub async fn fill(
 
     for start in (0..count).step_by(BATCH) {
         let end = (start + BATCH).min(count);
-        let phones: Vec<String> = (start..end).map(|i| format!("199{tag:04}{i:05}")).collect();
+        let phones: Vec<String> = (start..end)
+            .map(|i| format!("+86199{tag:04}{i:06}"))
+            .collect();
         let txn = crate::db::begin(db).await.map_err(err)?;
         let profiles = phones.iter().map(|phone| {
             let gender = 1 + rng.below(2) as i32;
@@ -87,7 +91,7 @@ pub async fn fill(
             let nickname = format!(
                 "{}{}",
                 NAMES[rng.below(NAMES.len() as u64) as usize],
-                &phone[7..]
+                &phone[10..]
             );
             user_info::ActiveModel {
                 user_id: NotSet,
@@ -108,7 +112,11 @@ pub async fn fill(
                 sexual: Set(Some(if gender == 1 { 2 } else { 1 })),
                 education: Set(Some(rng.below(6) as i32)),
                 salary: Set(Some(1 + rng.below(6) as i32)),
-                authority: Set(if rng.below(20) == 0 { 2 } else { 1 }),
+                authority: Set(if rng.below(20) == 0 {
+                    Authority::Contacts
+                } else {
+                    Authority::Everyone
+                }),
                 banned: Set(false),
                 ban_reason: Set(None),
                 created_at: Set(now - rng.below(365 * 86_400) as i64),
@@ -299,7 +307,7 @@ pub async fn fill(
         crate::users::hot::rebuild(db, store)
             .await
             .map_err(|e| format!("ranking the hot list: {e:?}"))?;
-        crate::users::hot::forget_total(store).await;
+        crate::people::visibility::forget_public_count(store).await;
         crate::commerce::orders::forget_totals(store).await;
     }
     Ok(ids.len())

@@ -22,6 +22,7 @@ pub mod openapi;
 pub mod ops;
 pub mod paging;
 pub mod params;
+pub mod people;
 pub mod random;
 pub mod realtime;
 pub mod safety;

@@ -9,10 +9,11 @@ use sea_orm::DatabaseConnection;
 use crate::auth::sms::{LogSender, SmsSender, WebhookSender};
 use crate::config::Config;
 use crate::db;
+use crate::people::geo;
 use crate::realtime::Hub;
 use crate::state::{AppState, Services};
 use crate::store::{MemoryStore, RedisStore, Store};
-use crate::users::{geo, hot};
+use crate::users::hot;
 
 /// Connects to the configured database and applies every pending migration (and the seed).
 pub async fn database(config: &Config) -> Result<DatabaseConnection, String> {

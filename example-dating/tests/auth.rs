@@ -85,7 +85,11 @@ async fn first_login_registers_and_later_logins_keep_other_devices_tokens() {
         .unwrap()
         .unwrap();
     assert_eq!(profile.nickname, format!("u-{PHONE}"));
-    assert_eq!(profile.authority, 1, "visible to all");
+    assert_eq!(
+        profile.authority,
+        example_dating::people::Authority::Everyone,
+        "visible to all"
+    );
 }
 
 #[tokio::test]
@@ -281,17 +285,7 @@ async fn sms_sends_are_rate_limited_with_retry_after() {
 async fn a_banned_user_cannot_log_in_and_their_tokens_die() {
     let t = TestApp::new().await;
     let (token, user) = t.login(PHONE).await;
-    use example_dating::db::entity::users::user_info;
-    use sea_orm::{ActiveModelTrait, EntityTrait, IntoActiveModel, Set};
-    let mut profile = user_info::Entity::find_by_id(user)
-        .one(&t.state.db)
-        .await
-        .unwrap()
-        .unwrap()
-        .into_active_model();
-    profile.banned = Set(true);
-    profile.update(&t.state.db).await.unwrap();
-    example_dating::auth::session::revoke_all(&t.state, user)
+    example_dating::people::account::ban(&t.state, user, "spam")
         .await
         .unwrap();
 

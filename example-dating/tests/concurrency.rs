@@ -217,8 +217,9 @@ async fn the_session_is_the_phones_user(
     data: &Value,
 ) -> i64 {
     use example_dating::db::entity::users::{user_auth, user_token};
+    let e164 = example_dating::people::phone::canonical(phone).unwrap();
     let identity = user_auth::Entity::find()
-        .filter(user_auth::Column::Identifier.eq(phone))
+        .filter(user_auth::Column::Identifier.eq(e164))
         .all(db)
         .await
         .unwrap();
@@ -265,7 +266,13 @@ async fn logins_in_groups(t: Arc<TestApp>) {
         }
     }
     let users = user_info::Entity::find()
-        .filter(user_info::Column::Phone.is_in(phones.iter().map(String::as_str)))
+        .filter(
+            user_info::Column::Phone.is_in(
+                phones
+                    .iter()
+                    .map(|phone| example_dating::people::phone::canonical(phone).unwrap()),
+            ),
+        )
         .count(db)
         .await
         .unwrap();
@@ -343,9 +350,11 @@ async fn a_group_that_loses_a_registration_logs_into_the_winner(url: String) {
         }
         _ => {
             // MariaDB lists no lock wait for a duplicate-key check; but the rival's identity
-            // was there before the group began, so a group inserting identities is waiting.
+            // was there before the group began, so a group inserting identities is waiting —
+            // or, as the lookup locks what it reads, a group reading the phones' identities.
             "SELECT COUNT(*) FROM information_schema.processlist WHERE db = DATABASE() \
-             AND info LIKE 'INSERT INTO `user_auth`%'"
+             AND id <> CONNECTION_ID() AND (info LIKE 'INSERT INTO `user_auth`%' \
+             OR (info LIKE 'SELECT%' AND info LIKE '%FOR UPDATE'))"
         }
     };
     let mut polls = 0;

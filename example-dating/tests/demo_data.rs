@@ -75,7 +75,7 @@ async fn demo_users_fill_every_table_and_show_up_in_hot_and_nearby_lists() {
     // count twice). Only the window's visits count: demo visits go back seven times 24 hours,
     // which after midnight reaches into an eighth calendar day, outside the window.
     let first = hot["list"][0]["user_id"].as_i64().unwrap();
-    let window_starts = example_dating::users::hot::first_day(example_dating::clock::now());
+    let window_starts = example_dating::people::footprints::first_day(example_dating::clock::now());
     let visits_of = async |user: i64| {
         use sea_orm::{ColumnTrait, QueryFilter};
         let visits = visitor::Entity::find()

@@ -69,6 +69,14 @@ impl Store for DownStore {
     ) -> Result<(), StoreError> {
         down()
     }
+    async fn rank_take(
+        &self,
+        _: &Ranking,
+        _: &[(i64, i64, i64)],
+        _: i64,
+    ) -> Result<(), StoreError> {
+        down()
+    }
     async fn rank_boost(&self, _: &Ranking, _: i64, _: i64, _: i64) -> Result<(), StoreError> {
         down()
     }
@@ -214,6 +222,14 @@ impl Store for BoostRefused {
         now: i64,
     ) -> Result<(), StoreError> {
         self.inner.rank_load(r, h, now).await
+    }
+    async fn rank_take(
+        &self,
+        r: &Ranking,
+        h: &[(i64, i64, i64)],
+        now: i64,
+    ) -> Result<(), StoreError> {
+        self.inner.rank_take(r, h, now).await
     }
     async fn rank_boost(&self, r: &Ranking, m: i64, u: i64, now: i64) -> Result<(), StoreError> {
         if self.refuse.load(std::sync::atomic::Ordering::SeqCst) {

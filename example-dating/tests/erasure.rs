@@ -193,7 +193,7 @@ async fn every_table_that_holds_user_data_is_in_the_export_and_exports_are_hourl
             }
         }
     }
-    assert_eq!(export["profile"]["phone"], "18900000001");
+    assert_eq!(export["profile"]["phone"], "+8618900000001");
     assert_eq!(export["profile"]["email"], "a@b.cn");
     assert!(export["profile"]["vip_deadline"].is_string());
     assert_eq!(export["visits_received"][0]["user_id"], p.bob_id);

@@ -91,8 +91,14 @@ async fn pages_stay_full_past_the_hidden_banned_and_blocked_at_the_top() {
                 show(&t, viewer, *user).await;
             }
         }
-        t.set_profile(hidden, |u| u.authority = Set(0)).await;
-        t.set_profile(contacts_only, |u| u.authority = Set(2)).await;
+        t.set_profile(hidden, |u| {
+            u.authority = Set(example_dating::people::Authority::Hidden)
+        })
+        .await;
+        t.set_profile(contacts_only, |u| {
+            u.authority = Set(example_dating::people::Authority::Contacts)
+        })
+        .await;
         let block = t
             .call(
                 Method::POST,
@@ -267,7 +273,10 @@ async fn a_store_that_lost_the_ranking_gets_it_back_at_the_next_upkeep() {
     let (_, _newer) = t.user("18900000002").await;
     show(&t, &viewer, popular).await;
     // The store forgets everything (a Redis restarted without persistence).
-    store.rank_clear(&hot::HOT).await.unwrap();
+    store
+        .rank_clear(&example_dating::people::footprints::HOT)
+        .await
+        .unwrap();
     store.del(hot::BUILT).await.unwrap();
     hot::upkeep(&t.state.db, &*t.state.store).await.unwrap();
     let hot = data(
@@ -280,4 +289,58 @@ async fn a_store_that_lost_the_ranking_gets_it_back_at_the_next_upkeep() {
         .await,
     );
     assert_eq!(ids(&hot), [popular], "{hot}");
+}
+
+/// An erased account's footprints leave the ranking at once, on both stores and after a
+/// rebuild: five visitors who then erase themselves count for nothing against two live ones,
+/// and an erased account that was visited is not ranked at all.
+#[tokio::test]
+async fn erased_accounts_leave_the_ranking() {
+    on_each_store("hot_erasure", async |t: TestApp| {
+        let (me, _) = t.user("18900000000").await;
+        let (_, target) = t.user("18900000001").await;
+        let (_, liked) = t.user("18900000002").await;
+        let (erased, erased_id) = t.user("18900000003").await;
+        for i in 0..5 {
+            let (ghost, _) = t.user(&format!("1870000000{i}")).await;
+            show(&t, &ghost, target).await;
+            show(&t, &ghost, erased_id).await;
+            let res = t
+                .call(Method::POST, "/api/me/delete", &[], Some(&ghost))
+                .await;
+            assert_eq!(code(&res), 0);
+        }
+        for i in 0..2 {
+            let (fan, _) = t.user(&format!("1860000000{i}")).await;
+            show(&t, &fan, liked).await;
+            show(&t, &fan, erased_id).await;
+        }
+        let res = t
+            .call(Method::POST, "/api/me/delete", &[], Some(&erased))
+            .await;
+        assert_eq!(code(&res), 0);
+        let ranked = |t: &TestApp| {
+            let store = t.state.store.clone();
+            async move {
+                store
+                    .rank_range(&example_dating::people::footprints::HOT, 0, 100)
+                    .await
+                    .unwrap()
+            }
+        };
+        assert_eq!(ranked(&t).await, [liked], "only live visits count");
+        let first = data(
+            &t.call(
+                Method::GET,
+                "/api/user/hot/list",
+                &[("pageCount", "2")],
+                Some(&me),
+            )
+            .await,
+        );
+        assert_eq!(ids(&first)[0], liked, "{first}");
+        assert!(hot::rebuild(&t.state.db, &*t.state.store).await.unwrap());
+        assert_eq!(ranked(&t).await, [liked], "and after a rebuild");
+    })
+    .await;
 }

@@ -167,8 +167,8 @@ async fn admins_search_show_ban_and_unban_users() {
         );
         assert_eq!(found["list"][0]["user_id"], user, "{q}");
         assert_eq!(
-            found["list"][0]["phone"], "18922986865",
-            "admins see the phone"
+            found["list"][0]["phone"], "+8618922986865",
+            "admins see the phone (in E.164)"
         );
     }
     let show = format!("/manage/dating/admin/api/users/{user}/show.json");

@@ -42,7 +42,10 @@ async fn scenario(store: Arc<dyn Store>) -> Vec<(i64, f64)> {
             .await;
         assert_eq!(code(&res), 0);
         if !visible {
-            t.set_profile(id, |u| u.authority = Set(0)).await;
+            t.set_profile(id, |u| {
+                u.authority = Set(example_dating::people::Authority::Hidden)
+            })
+            .await;
         }
     }
     // A user who moved away is found at the new place only.
@@ -184,7 +187,10 @@ async fn pages_fill_up_past_hidden_people_and_has_next_is_right() {
             0
         );
         if i < 40 {
-            t.set_profile(id, |row| row.authority = Set(0)).await;
+            t.set_profile(id, |row| {
+                row.authority = Set(example_dating::people::Authority::Hidden)
+            })
+            .await;
         } else {
             visible.push(id);
         }
@@ -241,7 +247,10 @@ async fn contacts_only_people_are_nearby_to_their_contacts_alone() {
             .await;
         assert_eq!(code(&res), 0);
     }
-    t.set_profile(friend_id, |u| u.authority = Set(2)).await;
+    t.set_profile(friend_id, |u| {
+        u.authority = Set(example_dating::people::Authority::Contacts)
+    })
+    .await;
     let nearby = |token: String| {
         let t = &t;
         async move {

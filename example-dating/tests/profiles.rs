@@ -17,7 +17,7 @@ async fn me_shows_the_private_fields_and_update_applies_every_field() {
     let me = data(&t.call(GET, "/api/me", &[], Some(&token)).await);
     assert_eq!(
         (me["user_id"].as_i64(), me["phone"].as_str()),
-        (Some(id), Some("18900000001"))
+        (Some(id), Some("+8618900000001"))
     );
     assert_eq!(me["labels"], serde_json::json!([]));
     assert_eq!(me["vip_deadline"], Value::Null);
@@ -263,9 +263,15 @@ async fn other_users_are_404_when_unknown_banned_hidden_or_contacts_only() {
     let (friend, friend_id) = t.user("18900000002").await;
     let (_, hidden) = t.user("18900000003").await;
     let (_, banned) = t.user("18900000004").await;
-    t.set_profile(hidden, |u| u.authority = Set(0)).await;
+    t.set_profile(hidden, |u| {
+        u.authority = Set(example_dating::people::Authority::Hidden)
+    })
+    .await;
     t.set_profile(banned, |u| u.banned = Set(true)).await;
-    t.set_profile(friend_id, |u| u.authority = Set(2)).await;
+    t.set_profile(friend_id, |u| {
+        u.authority = Set(example_dating::people::Authority::Contacts)
+    })
+    .await;
     let show = |id: i64| format!("/api/users/{id}/show");
 
     for id in [hidden, banned, 999_999] {
@@ -398,7 +404,10 @@ async fn the_hot_list_ranks_by_recent_visits_with_vips_boosted() {
         users.push(t.user(&format!("1890000000{i}")).await);
     }
     let (_, hidden) = t.user("18900000009").await;
-    t.set_profile(hidden, |u| u.authority = Set(0)).await;
+    t.set_profile(hidden, |u| {
+        u.authority = Set(example_dating::people::Authority::Hidden)
+    })
+    .await;
     // Visits: user 1 ← 3 viewers, user 2 ← 2 viewers (but VIP: counts 4), user 3 ← 1.
     let viewers: Vec<String> = {
         let mut v = Vec::new();

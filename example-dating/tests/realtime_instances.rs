@@ -203,7 +203,7 @@ async fn delivery_resumes_after_redis_comes_back() {
     let (two, _) = instance().await;
     let (alice, alice_id) = one.user("18900000091").await;
     let (_, bob_id) = one.user("18900000092").await;
-    let bob = example_dating::auth::session::issue(&two.state, bob_id)
+    let bob = example_dating::people::sessions::issue(&two.state, bob_id)
         .await
         .unwrap()
         .0;

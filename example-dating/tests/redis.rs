@@ -256,7 +256,7 @@ async fn a_location_near_a_pole_is_stored_and_indexed_consistently_on_redis() {
     let list = data(&res)["list"].clone();
     assert_eq!(list[0]["user_id"], polar_id, "{list}");
     // A rebuild (a restart) loads it again rather than stopping at it.
-    let loaded = example_dating::users::geo::rebuild(&t.state.db, &*t.state.store)
+    let loaded = example_dating::people::geo::rebuild(&t.state.db, &*t.state.store)
         .await
         .unwrap();
     assert_eq!(loaded, 1);

@@ -231,7 +231,11 @@ async fn reports_queue_up_and_a_ban_resolves_every_open_report_of_the_user_at_on
 
     let reader = t.operator("reader", "admin", &["reports:read"]).await;
     let judge = t
-        .operator("judge", "admin", &["reports:read", "reports:write"])
+        .operator(
+            "judge",
+            "admin",
+            &["reports:read", "reports:write", "users:ban"],
+        )
         .await;
     let nobody = t.operator("nobody", "admin", &["users:read"]).await;
     let list = format!("{ADMIN}/reports/list.json");

@@ -37,7 +37,7 @@ async fn five_sends_an_hour_and_ten_a_day_per_phone() {
     // An hour passes: five more make ten today; after another hour, the day refuses.
     t.state
         .store
-        .del(&format!("sms:hour:{PHONE}"))
+        .del(&format!("sms:hour:+86{PHONE}"))
         .await
         .unwrap();
     t.a_minute_passes(PHONE).await;
@@ -47,7 +47,7 @@ async fn five_sends_an_hour_and_ten_a_day_per_phone() {
     }
     t.state
         .store
-        .del(&format!("sms:hour:{PHONE}"))
+        .del(&format!("sms:hour:+86{PHONE}"))
         .await
         .unwrap();
     let res = t
@@ -158,7 +158,11 @@ async fn codes_go_to_the_configured_sms_gateway() {
     let pairs: std::collections::HashMap<String, String> = form_urlencoded::parse(form.as_bytes())
         .into_owned()
         .collect();
-    assert_eq!(pairs["phone"], PHONE);
+    assert_eq!(
+        pairs["phone"],
+        format!("+86{PHONE}"),
+        "the gateway gets E.164"
+    );
     let code_sent = pairs["code"].clone();
     assert_eq!(code_sent.len(), 6);
     let res = t

@@ -5,34 +5,30 @@ use std::time::Duration;
 use kotori::{Ctx, Json, Res, State};
 use serde_json::{Value, json};
 
-use super::session::{self, Caller};
+use super::session::Caller;
 use super::sms;
 use crate::clock;
 use crate::codes::{self, AppError};
 use crate::envelope::ok;
 use crate::params::Params;
+use crate::people::{self, Change, account, phone};
 use crate::random;
-use crate::realtime::Route;
 use crate::state::AppState;
 
+/// The `phone` parameter in its one form (E.164): every limit and lookup uses it.
 fn phone_param(params: &Params) -> Result<String, AppError> {
-    let phone = params.required("phone")?;
-    if !sms::valid_phone(phone) {
-        return Err(codes::malformed(
-            "phone",
-            "an optional + and 6 to 15 digits",
-        ));
-    }
-    Ok(phone.to_owned())
+    phone::canonical(params.required("phone")?)
 }
 
-/// Sends a six-digit code to `phone`, within the per-phone and per-client limits.
+/// Sends a six-digit code to `phone`, within the per-phone and per-client limits (counted for
+/// the number, however it is spelled). The answer echoes `phone` as the client sent it.
 #[kotori::handler]
 pub async fn send_sms(
     cx: &mut Ctx<AppState>,
     params: Res<Params>,
 ) -> Result<Json<Value>, AppError> {
     let phone = phone_param(&params)?;
+    let sent = params.required("phone")?.to_owned();
     let state = cx.state().clone();
     let client = state
         .config
@@ -54,9 +50,9 @@ pub async fn send_sms(
         return Err(codes::unavailable("SMS provider"));
     }
     Ok(if state.config.sms.echo_code {
-        ok(json!({ "phone": phone, "code": code }))
+        ok(json!({ "phone": sent, "code": code }))
     } else {
-        ok(json!({ "phone": phone }))
+        ok(json!({ "phone": sent }))
     })
 }
 
@@ -72,7 +68,7 @@ pub async fn login(
     sms::redeem(&*state.store, &phone, code, ttl).await?;
     let session = state.logins().open(&phone).await?;
     if session.registered {
-        crate::users::hot::forget_total(&*state.store).await;
+        people::changed(&state, Change::Registered).await;
     }
     Ok(ok(json!({
         "token": session.token,
@@ -87,9 +83,7 @@ pub async fn logout(
     caller: Res<Caller>,
     State(state): State<AppState>,
 ) -> Result<Json<Value>, AppError> {
-    session::revoke(&state, &caller.token).await?;
-    let bye = Route::Close(caller.user_id, "logout".into());
-    state.hub.publish(bye, Value::Null, None).await;
+    account::log_out(&state, caller.user_id, &caller.token).await?;
     Ok(ok(json!({})))
 }
 

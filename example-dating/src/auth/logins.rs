@@ -11,7 +11,7 @@
 //! it) or that the database aborts wrote nothing and is written again: its lookup then finds
 //! the winner's user.
 
-use sea_orm::sea_query::{Expr, ExprTrait as _, Query};
+use sea_orm::sea_query::{Expr, ExprTrait as _, LockType, Query};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbErr,
     EntityTrait, FromQueryResult, IntoActiveModel, Iterable, QueryFilter, QueryOrder, Set, SqlErr,
@@ -22,6 +22,7 @@ use tokio::sync::{mpsc, oneshot};
 use crate::clock;
 use crate::codes::{self, AppError};
 use crate::db::entity::users::{user_auth, user_info, user_token};
+use crate::people::{Authority, Standing};
 
 /// The most logins one transaction writes: a commit stays short, and its statements stay far
 /// below every database's limit on bound values (8 per new user).
@@ -160,8 +161,9 @@ async fn fill(
     let mut answers = Vec::with_capacity(phones.len());
     for phone in phones {
         let user = users.get(phone).ok_or(DbErr::RecordNotInserted)?;
-        if user.banned {
-            answers.push(Err(codes::banned()));
+        // Never a session row for an account that is not live.
+        if let Err(refusal) = Standing::of(user).refusal() {
+            answers.push(Err(refusal));
             continue;
         }
         let session = user_token::new_session(user.user_id, now, session_secs);
@@ -179,7 +181,11 @@ async fn fill(
     Ok(answers)
 }
 
-/// The users whose phone identity is one of `phones`, by phone: one statement.
+/// The users whose phone identity is one of `phones`, by phone: one statement, which takes
+/// their rows for the rest of the transaction (`FOR UPDATE`), as a ban or a deletion does
+/// first: a login waits for one that is under way and sees what it wrote (a banned user, or no
+/// identity — the phone then registers anew), and one that comes later finds the session this
+/// login wrote and ends it.
 async fn registered(
     txn: &DatabaseTransaction,
     phones: &[String],
@@ -200,6 +206,7 @@ async fn registered(
     for column in user_info::Column::iter() {
         select.column((user_info::Entity, column));
     }
+    select.lock(LockType::Update);
     let mut users = HashMap::with_capacity(phones.len());
     for row in txn.query_all(&select).await? {
         let phone: String = row.try_get("", "identifier")?;
@@ -208,16 +215,17 @@ async fn registered(
     Ok(users)
 }
 
-/// The profile a phone's first login makes: nickname `u-<phone>`, visible to all, not written.
+/// The profile a phone's first login makes (`phone` in E.164): nickname `u-` and the number as
+/// dialled at home, visible to all, not written.
 pub fn new_profile(phone: &str, now: i64) -> user_info::ActiveModel {
-    let nickname = format!("u-{phone}");
+    let nickname = format!("u-{}", crate::people::phone::national(phone));
     user_info::ActiveModel {
         // Set here: a multi-row insert does not run `before_save`, which keeps it in step.
         search_key: Set(Some(user_info::search_key(&nickname))),
         nickname: Set(nickname),
         phone: Set(phone.to_owned()),
         gender: Set(0),
-        authority: Set(1),
+        authority: Set(Authority::Everyone),
         banned: Set(false),
         created_at: Set(now),
         updated_at: Set(now),

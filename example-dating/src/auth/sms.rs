@@ -104,12 +104,6 @@ const PHONE_LIMITS: [(&str, i64, u64); 3] = [
 /// Wrong tries before a code is void.
 pub const MAX_TRIES: i64 = 5;
 
-/// Checks a phone number: an optional `+` and 6–15 digits.
-pub fn valid_phone(phone: &str) -> bool {
-    let digits = phone.strip_prefix('+').unwrap_or(phone);
-    (6..=15).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit())
-}
-
 /// Counts a send against every limit; the first one exceeded answers 42901 with the time its
 /// window has left. Counters are atomic with their expiry (see `Store::incr`).
 pub async fn check_limits(
@@ -192,28 +186,6 @@ pub async fn redeem(
 mod tests {
     use super::*;
     use crate::store::MemoryStore;
-
-    #[test]
-    fn phone_numbers() {
-        for ok in [
-            "18922986865",
-            "+8618922986865",
-            "123456",
-            "+123456789012345",
-        ] {
-            assert!(valid_phone(ok), "{ok}");
-        }
-        for bad in [
-            "12345",
-            "1234567890123456",
-            "+",
-            "189-2298",
-            "１２３４５６",
-            "++123456",
-        ] {
-            assert!(!valid_phone(bad), "{bad}");
-        }
-    }
 
     #[tokio::test]
     async fn five_wrong_tries_void_the_code_and_a_code_works_once() {

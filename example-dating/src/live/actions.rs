@@ -36,7 +36,7 @@ pub fn mount(live: &Node<AppState>) -> LiveActions {
     let read = live.group();
     read.get("/show.json", show);
     read.get("/push_url.json", push_url).declares(finish_doc());
-    read.get("/danmaku.json", danmaku::list)
+    read.get("/danmaku.json", danmaku::list_all)
         .declares(danmaku::list_doc());
     read.get("/group_shutted_user.json", muted);
     let write = live.group();

@@ -17,6 +17,7 @@ use crate::db::{
 };
 use crate::envelope::ok;
 use crate::params::Params;
+use crate::people::graph;
 use crate::realtime::{self, Route};
 use crate::state::AppState;
 use crate::validate;
@@ -40,11 +41,33 @@ impl Mute {
 }
 
 /// The danmaku of the loaded live after `after_id`, oldest first, at most `limit` (default 50,
-/// at most 200), with the cursor for the next call.
+/// at most 200), with the cursor for the next call. Never those of someone the caller blocked
+/// or who blocked the caller (as the real-time events): the rule is in the query, so a page
+/// is full whenever more danmaku follow.
 pub async fn list(
+    room: Res<LiveRoom>,
+    caller: Res<Caller>,
+    params: Res<Params>,
+    State(state): State<AppState>,
+) -> Result<Json<Value>, AppError> {
+    read(&state, &room, &params, Some(caller.user_id)).await
+}
+
+/// [`list`] for the live's operators (admins, its host): every danmaku not deleted.
+pub async fn list_all(
     room: Res<LiveRoom>,
     params: Res<Params>,
     State(state): State<AppState>,
+) -> Result<Json<Value>, AppError> {
+    read(&state, &room, &params, None).await
+}
+
+/// A page of danmaku; `viewer`'s blocks taken out.
+async fn read(
+    state: &AppState,
+    room: &LiveRoom,
+    params: &Params,
+    viewer: Option<i64>,
 ) -> Result<Json<Value>, AppError> {
     let limit = params.parse_optional::<u64>("limit")?.unwrap_or(50);
     if !(1..=200).contains(&limit) {
@@ -53,6 +76,9 @@ pub async fn list(
     let mut query = danmaku::Entity::find()
         .filter(danmaku::Column::LiveId.eq(room.0.id))
         .filter(danmaku::Column::Deleted.eq(false));
+    if let Some(viewer) = viewer {
+        query = query.filter(graph::not_blocked_with(danmaku::Column::UserId, viewer));
+    }
     if let Some(after) = params.parse_optional::<i64>("after_id")? {
         query = query.filter(danmaku::Column::Id.gt(after));
     }

@@ -9,7 +9,6 @@ use sea_orm::{
 };
 use serde_json::{Value, json};
 
-use crate::auth::session;
 use crate::clock;
 use crate::codes::{self, AppError};
 use crate::commerce::money;
@@ -22,7 +21,7 @@ use crate::db::{
 use crate::envelope::ok;
 use crate::paging::Page;
 use crate::params::Params;
-use crate::realtime::Route;
+use crate::people::{account, phone};
 use crate::state::AppState;
 use crate::users::public_profile;
 use crate::validate;
@@ -32,14 +31,14 @@ pub fn admin_user_json(u: &user_info::Model) -> Value {
     let mut v = public_profile(u);
     v["phone"] = json!(u.phone);
     v["email"] = json!(u.email);
-    v["authority"] = json!(u.authority);
+    v["authority"] = json!(u.authority.code());
     v["banned"] = json!(u.banned);
     v["ban_reason"] = json!(u.ban_reason);
     v["created_at"] = json!(clock::format(u.created_at));
     v
 }
 
-/// `q` is a user id, a phone number (exact), or the start of a nickname (ASCII letters in any
+/// `q` is a user id, a phone number (exact, in any spelling of it), or the start of a nickname (ASCII letters in any
 /// case). Each is an index lookup — the nickname through its byte-wise search key — so a search
 /// costs the same at a million users as at a thousand, and finds the same users on SQLite,
 /// MariaDB and PostgreSQL. `%` and `_` are characters like any other.
@@ -55,13 +54,15 @@ pub async fn search_users(
         let prefix = user_info::search_key(q);
         let mut end = prefix.clone();
         end.push(0xFF);
-        let mut any = Condition::any()
-            .add(
-                Condition::all()
-                    .add(user_info::Column::SearchKey.gte(prefix))
-                    .add(user_info::Column::SearchKey.lt(end)),
-            )
-            .add(user_info::Column::Phone.eq(q));
+        let mut any = Condition::any().add(
+            Condition::all()
+                .add(user_info::Column::SearchKey.gte(prefix))
+                .add(user_info::Column::SearchKey.lt(end)),
+        );
+        // A phone however it is written: stored in its one form.
+        if let Ok(phone) = phone::canonical(q) {
+            any = any.add(user_info::Column::Phone.eq(phone));
+        }
         if let Ok(id) = q.parse::<i64>() {
             any = any.add(user_info::Column::UserId.eq(id));
         }
@@ -90,20 +91,13 @@ pub async fn load_any_user(
         .ok_or_else(codes::not_found)
 }
 
-/// The change that bans `user` for `reason` (shared by `ban.json` and a report resolved with
-/// `ban`); the caller revokes the sessions.
-pub fn banned(user: &user_info::Model, reason: String) -> user_info::ActiveModel {
-    let mut row = user.clone().into_active_model();
-    row.banned = Set(true);
-    row.ban_reason = Set(Some(reason));
-    row.updated_at = Set(clock::now());
-    row
-}
-
 /// The loaded user.
 pub async fn show_user(user: Res<user_info::Model>) -> Json<Value> {
     ok(admin_user_json(&user))
 }
+
+/// The privilege a ban needs, from `users/{id}/ban.json` or a report resolved with `ban`.
+pub const BAN_PRIVILEGE: &str = "users:ban";
 
 /// Bans the loaded user (`reason` required): their sessions end at once, their login is 40303.
 pub async fn ban(
@@ -112,11 +106,7 @@ pub async fn ban(
     State(state): State<AppState>,
 ) -> Result<Json<Value>, AppError> {
     let reason = validate::text("reason", params.required("reason")?, 1, 200)?;
-    let banned = banned(&user, reason).update(&state.db).await?;
-    session::revoke_all(&state, banned.user_id).await?;
-    crate::users::hot::forget_total(&*state.store).await;
-    let bye = Route::Close(banned.user_id, "banned".into());
-    state.hub.publish(bye, Value::Null, None).await;
+    let banned = account::ban(&state, user.user_id, &reason).await?;
     Ok(ok(admin_user_json(&banned)))
 }
 
@@ -125,12 +115,7 @@ pub async fn unban(
     user: Res<user_info::Model>,
     State(state): State<AppState>,
 ) -> Result<Json<Value>, AppError> {
-    let mut row = (*user).clone().into_active_model();
-    row.banned = Set(false);
-    row.ban_reason = Set(None);
-    row.updated_at = Set(clock::now());
-    let user = row.update(&state.db).await?;
-    crate::users::hot::forget_total(&*state.store).await;
+    let user = account::unban(&state, user.user_id).await?;
     Ok(ok(admin_user_json(&user)))
 }
 

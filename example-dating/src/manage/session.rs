@@ -11,12 +11,12 @@ use tokio::sync::Semaphore;
 
 use super::operators::Operator;
 use super::operators::{hash_password, verify_password};
-use crate::auth::session;
 use crate::clock;
 use crate::codes::{self, AppError};
 use crate::db::entity::rooms::{operator, operator_token};
 use crate::envelope::ok;
 use crate::params::Params;
+use crate::people::sessions;
 use crate::random;
 use crate::state::AppState;
 
@@ -108,11 +108,11 @@ pub async fn load_operator(cx: &mut Ctx<AppState>) -> Result<Operator, AppError>
         .header(AUTHORIZATION)
         .and_then(|h| h.strip_prefix("Bearer "))
         .map(str::trim)
-        .filter(|t| session::is_token(t))
+        .filter(|t| sessions::is_token(t))
         .ok_or_else(codes::bad_token)?
         .to_owned();
     let state = cx.state().clone();
-    let operator_id = session::cached_owner(&state, &format!("optok:{token}"), async || {
+    let operator_id = sessions::cached_owner(&state, &format!("optok:{token}"), async || {
         let row = operator_token::Entity::find_by_id(token.clone())
             .one(&state.db)
             .await?;

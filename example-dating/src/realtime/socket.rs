@@ -20,7 +20,7 @@ use crate::codes::{self, AppError};
 use crate::db::entity::rooms::live;
 use crate::live::ON_AIR;
 use crate::params::Params;
-use crate::safety::blocks;
+use crate::people::graph;
 use crate::state::AppState;
 
 /// The largest client frame: 4 KiB (a larger one closes the socket with 1009).
@@ -36,7 +36,7 @@ pub async fn ws(
     caller: Res<Caller>,
     State(state): State<AppState>,
 ) -> Result<Response, AppError> {
-    let hidden = blocks::hidden_from(&state.db, caller.user_id).await?;
+    let hidden = graph::hidden_from(&state.db, caller.user_id).await?;
     let user = caller.user_id;
     Ok(upgrade
         .max_message_size(MAX_FRAME)
@@ -177,7 +177,7 @@ pub async fn events(
             return Err(codes::not_found());
         }
     }
-    let hidden = blocks::hidden_from(&state.db, caller.user_id).await?;
+    let hidden = graph::hidden_from(&state.db, caller.user_id).await?;
     let conn = state.hub.register(caller.user_id, hidden).await;
     if let Some(live_id) = live_id {
         state.hub.subscribe(conn.id, live_id);

@@ -4,14 +4,10 @@
 use std::time::Duration;
 
 use kotori::{Json, Res, State};
-use sea_orm::sea_query::ExprTrait;
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter,
-    QueryOrder, Set,
-};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use serde_json::{Value, json};
 
-use crate::auth::{Caller, session};
+use crate::auth::Caller;
 use crate::chat::messages::message_json;
 use crate::clock;
 use crate::codes::{self, AppError};
@@ -20,116 +16,23 @@ use crate::db::entity::chat::{contacts, message};
 use crate::db::entity::commerce::{user_order, vip_info};
 use crate::db::entity::rooms::{danmaku, live_mute};
 use crate::db::entity::safety::{block, report};
-use crate::db::entity::users::{location, user_album, user_auth, user_info, user_label, visitor};
+use crate::db::entity::users::{location, user_info, visitor};
 use crate::envelope::ok;
-use crate::realtime::Route;
+use crate::people::{account, visibility};
 use crate::state::AppState;
-use crate::users::geo;
 use crate::users::profile::Me;
 use crate::users::{album, labels, public_profile};
-
-/// The name an erased account's messages and danmaku are shown from.
-pub const DELETED_NICKNAME: &str = "deleted user";
 
 /// How often a user may export: once an hour.
 pub const EXPORT_EVERY: Duration = Duration::from_secs(3600);
 
-/// Erases the caller's account, in one transaction: every session ends (40105 after); the
-/// profile, album, labels, location, visits both ways, blocks, contacts, reports made, mutes and
-/// membership are deleted; the login identity goes, so the phone registers anew. What others
-/// hold stays: messages the user sent (from "deleted user"), danmaku, orders (for accounting,
-/// no longer tied to the phone), reports about the user.
+/// Erases the caller's account (`people::account::delete`: what goes, what stays).
 pub async fn delete_me(
-    me: Res<Me>,
+    caller: Res<Caller>,
     State(state): State<AppState>,
 ) -> Result<Json<Value>, AppError> {
-    let id = me.0.user_id;
-    let now = clock::now();
-    let txn = crate::db::begin(&state.db).await?;
-    erase(&txn, &me.0, now).await?;
-    // The sessions end before the commit: if the store is down, nothing is erased.
-    session::revoke_all_in(&state, &txn, id).await?;
-    txn.commit().await?;
-    crate::users::hot::forget_total(&*state.store).await;
-    let bye = Route::Close(id, "deleted".into());
-    state.hub.publish(bye, Value::Null, None).await;
-    // The index is derived from the (deleted) location row: a failure here only delays its
-    // cleanup to the next rebuild, and nearby already hides the erased account.
-    if let Err(e) = geo::remove(&*state.store, id).await {
-        tracing::warn!(user_id = id, error = %e, "could not drop an erased user from the geo index");
-    }
+    account::delete(&state, caller.user_id).await?;
     Ok(ok(json!({})))
-}
-
-/// The rows of `user`, erased or emptied.
-async fn erase(
-    db: &impl ConnectionTrait,
-    user: &user_info::Model,
-    now: i64,
-) -> Result<(), AppError> {
-    let id = user.user_id;
-    user_auth::Entity::delete_many()
-        .filter(user_auth::Column::UserId.eq(id))
-        .exec(db)
-        .await?;
-    user_album::Entity::delete_many()
-        .filter(user_album::Column::UserId.eq(id))
-        .exec(db)
-        .await?;
-    user_label::Entity::delete_many()
-        .filter(user_label::Column::UserId.eq(id))
-        .exec(db)
-        .await?;
-    location::Entity::delete_by_id(id).exec(db).await?;
-    visitor::Entity::delete_many()
-        .filter(
-            visitor::Column::ViewerId
-                .eq(id)
-                .or(visitor::Column::ViewedId.eq(id)),
-        )
-        .exec(db)
-        .await?;
-    block::Entity::delete_many()
-        .filter(
-            block::Column::BlockerId
-                .eq(id)
-                .or(block::Column::BlockedId.eq(id)),
-        )
-        .exec(db)
-        .await?;
-    // The user's own conversation list goes; the peers keep theirs, now with "deleted user".
-    contacts::Entity::delete_many()
-        .filter(contacts::Column::UserId.eq(id))
-        .exec(db)
-        .await?;
-    report::Entity::delete_many()
-        .filter(report::Column::ReporterId.eq(id))
-        .exec(db)
-        .await?;
-    live_mute::Entity::delete_many()
-        .filter(live_mute::Column::UserId.eq(id))
-        .exec(db)
-        .await?;
-    vip_info::Entity::delete_by_id(id).exec(db).await?;
-    // The row stays as a tombstone that carries nothing personal.
-    let mut row = user.clone().into_active_model();
-    row.nickname = Set(DELETED_NICKNAME.into());
-    row.phone = Set(String::new());
-    row.email = Set(None);
-    row.gender = Set(0);
-    row.birthday = Set(None);
-    row.avatar = Set(None);
-    row.height = Set(None);
-    row.emotion = Set(None);
-    row.sexual = Set(None);
-    row.education = Set(None);
-    row.salary = Set(None);
-    row.authority = Set(0);
-    row.ban_reason = Set(None);
-    row.updated_at = Set(now);
-    row.deleted_at = Set(Some(now));
-    row.update(db).await?;
-    Ok(())
 }
 
 /// Everything held about the caller, complete and unpaged; once an hour (42901 with
@@ -164,7 +67,7 @@ pub async fn export(state: &AppState, user: &user_info::Model) -> Result<Value, 
     let mut profile = public_profile(user);
     profile["phone"] = json!(user.phone);
     profile["email"] = json!(user.email);
-    profile["authority"] = json!(user.authority);
+    profile["authority"] = json!(user.authority.code());
     profile["banned"] = json!(user.banned);
     profile["created_at"] = json!(clock::format(user.created_at));
     profile["vip_deadline"] = json!(vip.map(|v| clock::format(v.deadline)));
@@ -172,7 +75,6 @@ pub async fn export(state: &AppState, user: &user_info::Model) -> Result<Value, 
         .one(db)
         .await?
         .map(|l| json!({ "lat": l.lat, "lng": l.lng, "updated_at": clock::format(l.updated_at) }));
-    let visit = |v: &visitor::Model, other: i64| json!({ "user_id": other, "visit_time": clock::format(v.visit_time) });
     let visits_made = visitor::Entity::find()
         .filter(visitor::Column::ViewerId.eq(id))
         .order_by_asc(visitor::Column::Id)
@@ -183,6 +85,17 @@ pub async fn export(state: &AppState, user: &user_info::Model) -> Result<Value, 
         .order_by_asc(visitor::Column::Id)
         .all(db)
         .await?;
+    // A visit names the other person only where the owner may see them now; the others are
+    // listed (the owner's data is complete) without who it was.
+    let others = visits_made
+        .iter()
+        .map(|v| v.viewed_id)
+        .chain(visits_received.iter().map(|v| v.viewer_id));
+    let seen = visibility::shown_to(db, id, others).await?;
+    let visit = |v: &visitor::Model, other: i64| {
+        let other = seen.contains_key(&other).then_some(other);
+        json!({ "user_id": other, "visit_time": clock::format(v.visit_time) })
+    };
     let messages = |column: message::Column| {
         message::Entity::find()
             .filter(column.eq(id))

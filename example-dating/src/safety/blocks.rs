@@ -1,11 +1,8 @@
-//! Blocks: `POST /api/me/blocks/add`, `GET /api/me/blocks`, `POST /api/me/blocks/{id}/delete`,
-//! and the rule every list and loader applies — a block hides each side from the other.
-
-use std::collections::HashSet;
+//! Blocks: `POST /api/me/blocks/add`, `GET /api/me/blocks`, `POST /api/me/blocks/{id}/delete`.
+//! What a block does — hide each side from the other everywhere — is `people::visibility`'s.
 
 use kotori::{Json, Path, Res, State};
-use sea_orm::sea_query::{Expr, ExprTrait, Query, SimpleExpr};
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 use serde_json::{Value, json};
 
 use crate::auth::Caller;
@@ -15,68 +12,9 @@ use crate::db::entity::safety::block;
 use crate::envelope::ok;
 use crate::paging::Page;
 use crate::params::Params;
-use crate::realtime::Route;
+use crate::people::{self, Change};
 use crate::state::AppState;
 use crate::users::public_profile;
-
-/// `column` is none of the users `me` blocked or who blocked `me`: the filter every list of
-/// people adds (hot, visitors, contacts).
-pub fn not_blocked_with(
-    column: impl sea_orm::sea_query::IntoColumnRef + Clone,
-    me: i64,
-) -> SimpleExpr {
-    let blocked_by_me = Query::select()
-        .column(block::Column::BlockedId)
-        .from(block::Entity)
-        .and_where(Expr::col(block::Column::BlockerId).eq(me))
-        .to_owned();
-    let blocking_me = Query::select()
-        .column(block::Column::BlockerId)
-        .from(block::Entity)
-        .and_where(Expr::col(block::Column::BlockedId).eq(me))
-        .to_owned();
-    Expr::col(column.clone())
-        .not_in_subquery(blocked_by_me)
-        .and(Expr::col(column).not_in_subquery(blocking_me))
-}
-
-/// Whether either of `a` and `b` blocked the other.
-pub async fn between(db: &impl ConnectionTrait, a: i64, b: i64) -> Result<bool, AppError> {
-    let found = block::Entity::find()
-        .filter(
-            (block::Column::BlockerId
-                .eq(a)
-                .and(block::Column::BlockedId.eq(b)))
-            .or(block::Column::BlockerId
-                .eq(b)
-                .and(block::Column::BlockedId.eq(a))),
-        )
-        .one(db)
-        .await?;
-    Ok(found.is_some())
-}
-
-/// Everyone `me` blocked or who blocked `me` (for lists filtered in memory, like nearby).
-pub async fn hidden_from(db: &impl ConnectionTrait, me: i64) -> Result<HashSet<i64>, AppError> {
-    let rows = block::Entity::find()
-        .filter(
-            block::Column::BlockerId
-                .eq(me)
-                .or(block::Column::BlockedId.eq(me)),
-        )
-        .all(db)
-        .await?;
-    Ok(rows
-        .into_iter()
-        .map(|b| {
-            if b.blocker_id == me {
-                b.blocked_id
-            } else {
-                b.blocker_id
-            }
-        })
-        .collect())
-}
 
 /// Blocks `user_id`: yourself is 40002, an unknown user 40401; blocking twice is still `{}`.
 pub async fn add(
@@ -88,7 +26,7 @@ pub async fn add(
     if user_id == caller.user_id {
         return Err(codes::malformed("user_id", "you cannot block yourself"));
     }
-    if !crate::users::exists(&state.db, user_id).await? {
+    if !crate::people::account::exists(&state.db, user_id).await? {
         return Err(codes::not_found());
     }
     let row = block::ActiveModel {
@@ -111,8 +49,7 @@ pub async fn add(
         .exec_without_returning(&state.db)
         .await?;
     // Open connections of both stop passing each other's events at once.
-    let route = Route::Blocked(caller.user_id, user_id, true);
-    state.hub.publish(route, Value::Null, None).await;
+    people::changed(&state, Change::Blocked(caller.user_id, user_id)).await;
     Ok(ok(json!({})))
 }
 

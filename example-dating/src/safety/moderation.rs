@@ -3,11 +3,10 @@
 
 use kotori::{Json, Path, Res, State};
 use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use serde_json::{Value, json};
 
 use super::reports::{OPEN, RESOLVED};
-use crate::auth::session;
 use crate::clock;
 use crate::codes::{self, AppError};
 use crate::db::entity::chat::message;
@@ -15,10 +14,10 @@ use crate::db::entity::safety::report;
 use crate::db::entity::users::user_info;
 use crate::envelope::ok;
 use crate::manage::Operator;
-use crate::manage::admin::{admin_user_json, banned};
+use crate::manage::admin::{BAN_PRIVILEGE, admin_user_json};
 use crate::paging::Page;
 use crate::params::Params;
-use crate::realtime::Route;
+use crate::people::{self, Change, account};
 use crate::state::AppState;
 use crate::validate;
 
@@ -103,8 +102,9 @@ pub async fn show(
 }
 
 /// Resolves the loaded report with `action` `dismiss` or `ban` and an optional `note` (at most
-/// 500 characters). `ban` bans the reported user as `users/{id}/ban.json` does and resolves
-/// every open report of that user, in one transaction. A resolved report is 40901.
+/// 500 characters). `ban` needs the privilege `users/{id}/ban.json` needs (40301 without it),
+/// bans the reported user with the same `people::account::ban_in` and resolves every open
+/// report of that user, in one transaction. A resolved report is 40901.
 pub async fn resolve(
     report: Res<Report>,
     operator: Res<Operator>,
@@ -115,6 +115,9 @@ pub async fn resolve(
         action @ ("dismiss" | "ban") => action,
         _ => return Err(codes::malformed("action", "dismiss or ban")),
     };
+    if action == "ban" && !operator.can(BAN_PRIVILEGE) {
+        return Err(codes::forbidden());
+    }
     let note = match params.get("note").filter(|n| !n.is_empty()) {
         Some(note) => Some(validate::text("note", note, 1, 500)?),
         None => None,
@@ -140,26 +143,16 @@ pub async fn resolve(
         return Err(codes::conflict("the report is resolved already"));
     }
     if action == "ban" {
-        let user = user_info::Entity::find_by_id(r.reported_id)
-            .one(&txn)
-            .await?
-            .filter(|u| u.deleted_at.is_none())
-            .ok_or_else(codes::not_found)?;
-        banned(&user, format!("report {}: {}", r.id, r.reason))
-            .update(&txn)
-            .await?;
+        let reason = format!("report {}: {}", r.id, r.reason);
+        account::ban_in(&state, &txn, r.reported_id, reason).await?;
         resolved(report::Entity::update_many())
             .filter(report::Column::ReportedId.eq(r.reported_id))
             .exec(&txn)
             .await?;
-        // Sessions end before the ban is committed: if the store is down, nothing changes.
-        session::revoke_all_in(&state, &txn, r.reported_id).await?;
     }
     txn.commit().await?;
     if action == "ban" {
-        crate::users::hot::forget_total(&*state.store).await;
-        let bye = Route::Close(r.reported_id, "banned".into());
-        state.hub.publish(bye, Value::Null, None).await;
+        people::changed(&state, Change::Banned(r.reported_id)).await;
     }
     let updated = report::Entity::find_by_id(r.id)
         .one(&state.db)
@@ -190,5 +183,6 @@ pub fn resolve_doc() -> kotori::openapi::Declares {
     Declares::new()
         .param(required("action", json!({"enum": ["dismiss", "ban"]})))
         .param(optional("note", text(0, 500)))
+        .refuses(403, 40301, "`ban` without the users:ban privilege")
         .refuses(409, 40901, "the report is resolved already")
 }

@@ -54,7 +54,7 @@ pub async fn create(
         return Err(codes::malformed("detail", "at most 500 characters"));
     }
     let msg_id = params.parse_optional::<i64>("msg_id")?;
-    if !crate::users::exists(&state.db, user_id).await? {
+    if !crate::people::account::exists(&state.db, user_id).await? {
         return Err(codes::not_found());
     }
     if let Some(msg_id) = msg_id {

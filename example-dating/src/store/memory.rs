@@ -322,6 +322,20 @@ impl Store for MemoryStore {
         Ok(())
     }
 
+    async fn rank_take(
+        &self,
+        rank: &Ranking,
+        hits: &[(i64, i64, i64)],
+        now: i64,
+    ) -> Result<(), StoreError> {
+        self.board(rank, |b| {
+            for &(day, member, count) in hits {
+                b.take(rank, day, member, count, now);
+            }
+        });
+        Ok(())
+    }
+
     async fn rank_boost(
         &self,
         rank: &Ranking,

@@ -88,6 +88,14 @@ pub trait Store: Send + Sync + 'static {
         hits: &[(i64, i64, i64)],
         now: i64,
     ) -> Result<(), StoreError>;
+    /// Takes back hits counted before, `(day, member, hits)` (an erased account's footprints);
+    /// a day that expired already, or a count that holds fewer, takes back what is there.
+    async fn rank_take(
+        &self,
+        rank: &Ranking,
+        hits: &[(i64, i64, i64)],
+        now: i64,
+    ) -> Result<(), StoreError>;
     /// Boosts `member` of `rank` until `until` (Unix seconds), replacing an earlier end.
     async fn rank_boost(
         &self,

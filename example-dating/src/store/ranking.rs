@@ -8,6 +8,8 @@
 //! - a member's score is its raw score × the ranking's boost while it is boosted (its boost ends
 //!   after `until`), else its raw score — a boost that starts or ends changes the score of hits
 //!   already counted, as a membership that starts or ends does;
+//! - taking hits back (an erased account's footprints) undoes hits still counted: never more
+//!   than the member's count for that day holds, nothing for a day that expired already;
 //! - expiring drops the boosts that ended and the counts of days before the window, a bounded
 //!   batch per call, so a day with a million hits never stalls the store;
 //! - members are listed by score, highest first, ties by member, highest (newest user) first;
@@ -66,6 +68,34 @@ impl Board {
         let score = self.scores.get(&member).copied().unwrap_or(0);
         let factor = self.factor(rank, member, now);
         self.set_score(member, score + hits * factor);
+    }
+
+    /// Takes back up to `hits` of `member`'s hits on `day` (what that day still counts).
+    pub(crate) fn take(&mut self, rank: &Ranking, day: i64, member: i64, hits: i64, now: i64) {
+        let Some(counts) = self.days.get_mut(&day) else {
+            return;
+        };
+        let Some(count) = counts.get_mut(&member) else {
+            return;
+        };
+        let taken = hits.min(*count);
+        *count -= taken;
+        if *count <= 0 {
+            counts.remove(&member);
+            if counts.is_empty() {
+                self.days.remove(&day);
+            }
+        }
+        let raw = self.raw.get(&member).copied().unwrap_or(0) - taken;
+        if raw > 0 {
+            self.raw.insert(member, raw);
+            let score = self.scores.get(&member).copied().unwrap_or(0);
+            let factor = self.factor(rank, member, now);
+            self.set_score(member, score - taken * factor);
+        } else {
+            self.raw.remove(&member);
+            self.set_score(member, 0);
+        }
     }
 
     /// Boosts `member` until `until` (replacing an earlier end).

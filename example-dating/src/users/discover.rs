@@ -4,13 +4,14 @@ use kotori::{Json, Res, State};
 use sea_orm::EntityTrait;
 use serde_json::{Value, json};
 
-use super::{geo, public_profile};
+use super::public_profile;
 use crate::auth::Caller;
 use crate::codes::{self, AppError};
 use crate::db::entity::users::location;
 use crate::envelope::ok;
 use crate::paging::Page;
 use crate::params::Params;
+use crate::people::{geo, visibility};
 use crate::state::AppState;
 
 /// The nearby search considers at most this many people around the centre.
@@ -59,7 +60,7 @@ pub async fn nearby(
         let near = geo::near(&*state.store, lat, lng, radius, want).await?;
         let exhausted = near.len() < want;
         let users =
-            super::shown_to(&state.db, caller.user_id, near.iter().map(|&(id, _)| id)).await?;
+            visibility::shown_to(&state.db, caller.user_id, near.iter().map(|&(id, _)| id)).await?;
         let visible: Vec<Value> = near
             .iter()
             .filter_map(|&(id, km)| {

@@ -2,24 +2,21 @@
 //! last seven days, a VIP's visits counting twice, then everyone else, newest first.
 //!
 //! The footprints (`visitor` rows) are the truth; the ranking in the store is derived from
-//! them and kept as things happen: a new footprint counts at once ([`visited`]), a membership
-//! that starts boosts at once ([`boosted`]). A background task ([`keep_fresh`]) takes back the
+//! them and kept as things happen (`people::footprints`: a new footprint counts at once, a
+//! membership that starts boosts at once, an erasure takes its footprints back). A background
+//! task ([`keep_fresh`]) takes back the
 //! days that left the window and the memberships that ended, in bounded batches, and rebuilds
 //! the ranking from the database when the store does not hold it (an in-process store at
 //! start, a flushed Redis). So a page costs the page: the ranking is read from the top, and
-//! the people on it are loaded and filtered (the caller, banned, hidden, blocked) until the
-//! page is full.
+//! the people on it are loaded and filtered (`people::visibility`: public, not the caller, not
+//! blocked) until the page is full.
 
 use std::collections::HashSet;
 use std::time::Duration;
 
 use futures_util::future::try_join_all;
 use kotori::{Json, Res, State};
-use sea_orm::sea_query::{Expr, ExprTrait};
-use sea_orm::{
-    ColumnTrait, DatabaseConnection, EntityTrait, FromQueryResult, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect,
-};
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use serde_json::Value;
 
 use super::public_profile;
@@ -27,32 +24,20 @@ use crate::auth::Caller;
 use crate::clock;
 use crate::codes::AppError;
 use crate::db::entity::commerce::vip_info;
-use crate::db::entity::users::{user_info, visitor};
+use crate::db::entity::users::user_info;
 use crate::envelope::ok;
 use crate::paging::Page;
 use crate::params::Params;
-use crate::safety::blocks;
+use crate::people::footprints::{self, HOT, first_day};
+use crate::people::{Relation, graph, may_see, visibility};
 use crate::state::AppState;
-use crate::store::{Ranking, Store, StoreError};
-
-/// How many days of visits count, today included.
-pub const WINDOW_DAYS: i64 = 7;
-/// A VIP's visits count this many times.
-pub const VIP_BOOST: i64 = 2;
-/// The ranking in the store.
-pub const HOT: Ranking = Ranking {
-    name: "hot",
-    boost: VIP_BOOST,
-};
+use crate::store::Store;
 
 /// The store key set once the ranking was loaded from the database: its absence means the
 /// store lost the ranking, and the next upkeep rebuilds it.
 pub const BUILT: &str = "hot:built";
 /// Held while one instance rebuilds, so two never load the same visits twice.
 const BUILDING: &str = "hot:building";
-/// The number of people the hot list shows anyone (before the caller's own exclusions),
-/// cached: counting them is a scan of every user.
-const VISIBLE: &str = "hot:visible";
 /// How often the background task expires what left the window.
 const TICK: Duration = Duration::from_secs(5);
 /// Entries one expiry call takes back: small enough that Redis never stalls on it.
@@ -64,38 +49,6 @@ fn margin(need: usize) -> usize {
 }
 /// The most people one read asks the store or the database for.
 const MAX_CHUNK: usize = 1_000;
-
-/// The first day whose visits count at `now`.
-pub fn first_day(now: i64) -> i64 {
-    clock::day(now) - (WINDOW_DAYS - 1)
-}
-
-/// Counts a new footprint on `viewed` (one per viewer, user and day: the caller counts only
-/// the footprint it created).
-pub async fn visited(store: &dyn Store, viewed: i64, now: i64) -> Result<(), StoreError> {
-    store.rank_hit(&HOT, clock::day(now), viewed, now).await
-}
-
-/// Boosts `user_id`'s visits while its membership lasts (until `deadline`).
-pub async fn boosted(store: &dyn Store, user_id: i64, deadline: i64) -> Result<(), StoreError> {
-    store
-        .rank_boost(&HOT, user_id, deadline, clock::now())
-        .await
-}
-
-/// Forgets the cached number of people on the list: someone registered, was hidden, banned,
-/// unbanned or erased. After the change is committed, so a store failure is logged, not
-/// answered: the cache expires by itself within seconds.
-pub async fn forget_total(store: &dyn Store) {
-    crate::paging::forget_totals(store, &[VISIBLE]).await;
-}
-
-#[derive(FromQueryResult)]
-struct DayHits {
-    day: i64,
-    viewed_id: i64,
-    hits: i64,
-}
 
 /// Loads the ranking from the footprints and memberships, unless another instance is at it
 /// (then `false`). Visits made while it loads may be missed until the next rebuild.
@@ -114,26 +67,13 @@ pub async fn rebuild(db: &DatabaseConnection, store: &dyn Store) -> Result<bool,
 
 async fn load(db: &DatabaseConnection, store: &dyn Store) -> Result<(), AppError> {
     let now = clock::now();
-    let hits: Vec<(i64, i64, i64)> = visitor::Entity::find()
-        .select_only()
-        .column(visitor::Column::Day)
-        .column(visitor::Column::ViewedId)
-        .column_as(Expr::col(visitor::Column::Id).count(), "hits")
-        .filter(visitor::Column::Day.gte(first_day(now)))
-        .group_by(visitor::Column::Day)
-        .group_by(visitor::Column::ViewedId)
-        .into_model::<DayHits>()
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|h| (h.day, h.viewed_id, h.hits))
-        .collect();
+    let hits = footprints::counted_all(db, now).await?;
     let vips = vip_info::Entity::find()
         .filter(vip_info::Column::Deadline.gt(now))
         .all(db)
         .await?;
     store.rank_clear(&HOT).await?;
-    for batch in vips.chunks(super::geo::IN_FLIGHT) {
+    for batch in vips.chunks(crate::people::geo::IN_FLIGHT) {
         let boosts = batch
             .iter()
             .map(|vip| store.rank_boost(&HOT, vip.user_id, vip.deadline, now));
@@ -184,17 +124,27 @@ pub fn keep_fresh(state: &AppState) -> tokio::task::JoinHandle<()> {
     })
 }
 
-/// Public profiles, most visited first, then the newest; never the caller, banned or hidden
-/// users, nor anyone blocked either way.
+/// Public profiles, most visited first, then the newest: the people `people::visibility` calls
+/// public, less the caller and anyone blocked either way.
 pub async fn hot(
     caller: Res<Caller>,
     params: Res<Params>,
     State(state): State<AppState>,
 ) -> Result<Json<Value>, AppError> {
     let page = Page::from_params(&params)?;
-    let hidden = blocks::hidden_from(&state.db, caller.user_id).await?;
+    let hidden = graph::hidden_from(&state.db, caller.user_id).await?;
+    // Public, and the caller may see them: not the caller, not blocked either way.
     let shown = |u: &user_info::Model| {
-        u.user_id != caller.user_id && !u.banned && u.authority == 1 && !hidden.contains(&u.user_id)
+        u.user_id != caller.user_id
+            && visibility::is_public(u)
+            && may_see(
+                caller.user_id,
+                u,
+                Relation {
+                    blocked: hidden.contains(&u.user_id),
+                    ..Relation::STRANGER
+                },
+            )
     };
     let mut walk = Walk::new(page);
     let need = walk.need;
@@ -203,7 +153,7 @@ pub async fn hot(
     let mut ranked = HashSet::new();
     let (mut start, mut chunk) = (0, (need + margin(need)).min(MAX_CHUNK));
     // The caller and the blocked come with the first chunk's query: the total leaves out
-    // those of them the count of visible users includes.
+    // those of them the count of public people includes.
     let mut left_out = None;
     let exhausted = loop {
         let ids = state.store.rank_range(&HOT, start, chunk).await?;
@@ -215,7 +165,7 @@ pub async fn hot(
         let wanted = ids.iter().chain(&excluded).copied();
         let mut users = super::by_id(&state.db, wanted).await?;
         left_out.get_or_insert_with(|| {
-            let counted = |id: &&i64| users.get(id).is_some_and(|u| !u.banned && u.authority == 1);
+            let counted = |id: &&i64| users.get(id).is_some_and(visibility::is_public);
             excluded.iter().filter(counted).count() as u64
         });
         for id in &ids {
@@ -234,8 +184,7 @@ pub async fn hot(
         let mut before = i64::MAX;
         loop {
             let users = user_info::Entity::find()
-                .filter(user_info::Column::Banned.eq(false))
-                .filter(user_info::Column::Authority.eq(1))
+                .filter(visibility::public())
                 .filter(user_info::Column::UserId.lt(before))
                 .order_by_desc(user_info::Column::UserId)
                 .limit(chunk as u64)
@@ -257,7 +206,7 @@ pub async fn hot(
     let total = if !walk.done() {
         walk.passed as u64
     } else {
-        let counted = visible_count(&state)
+        let counted = visibility::public_count(&state.db, &*state.store)
             .await?
             .saturating_sub(left_out.unwrap_or(0));
         Ord::max(counted, walk.passed as u64)
@@ -297,15 +246,4 @@ impl Walk {
     fn done(&self) -> bool {
         self.passed >= self.need
     }
-}
-
-/// How many people the list shows anyone, from the cache or counted.
-async fn visible_count(state: &AppState) -> Result<u64, AppError> {
-    crate::paging::cached_total(&*state.store, VISIBLE, async || {
-        let visible = user_info::Entity::find()
-            .filter(user_info::Column::Banned.eq(false))
-            .filter(user_info::Column::Authority.eq(1));
-        Ok(visible.count(&state.db).await?)
-    })
-    .await
 }

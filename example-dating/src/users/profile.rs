@@ -5,7 +5,7 @@ use sea_orm::sea_query::OnConflict;
 use sea_orm::{ActiveModelTrait, EntityTrait, IntoActiveModel, Set};
 use serde_json::{Value, json};
 
-use super::{album, geo, labels, public_profile};
+use super::{album, labels, public_profile};
 use crate::auth::Caller;
 use crate::clock;
 use crate::codes::{self, AppError};
@@ -13,6 +13,7 @@ use crate::commerce::vip;
 use crate::db::entity::users::{location, user_info};
 use crate::envelope::ok;
 use crate::params::Params;
+use crate::people::{self, Authority, Change, Standing, geo};
 use crate::state::AppState;
 use crate::validate;
 
@@ -20,7 +21,7 @@ async fn me_json(state: &AppState, user: &user_info::Model) -> Result<Value, App
     let mut me = public_profile(user);
     me["phone"] = json!(user.phone);
     me["email"] = json!(user.email);
-    me["authority"] = json!(user.authority);
+    me["authority"] = json!(user.authority.code());
     me["labels"] = json!(labels::labels_of(&state.db, user.user_id).await?);
     me["album"] = json!(album::photos_of(&state.db, user.user_id).await?);
     me["vip_deadline"] = json!(
@@ -35,12 +36,13 @@ async fn me_json(state: &AppState, user: &user_info::Model) -> Result<Value, App
 #[derive(Clone, Debug)]
 pub struct Me(pub user_info::Model);
 
-/// The caller's row: a token whose user is gone is 40105.
+/// The caller's row: a token whose account is gone or not live is 40105.
 #[kotori::loader]
 pub async fn load_me(caller: Res<Caller>, State(state): State<AppState>) -> Result<Me, AppError> {
     let row = user_info::Entity::find_by_id(caller.user_id)
         .one(&state.db)
-        .await?;
+        .await?
+        .filter(|user| Standing::of(user) == Standing::Live);
     row.map(Me).ok_or_else(codes::bad_token)
 }
 
@@ -93,7 +95,7 @@ pub async fn update_me(
         row.gender = Set(v);
     }
     if let Some(v) = validate::int_in(&params, "authority", 0..=2)? {
-        row.authority = Set(v);
+        row.authority = Set(Authority::from_code(v).ok_or_else(codes::internal)?);
     }
     for (name, range, field) in [
         ("height", 100..=250, &mut row.height),
@@ -109,7 +111,7 @@ pub async fn update_me(
     row.updated_at = Set(clock::now());
     let user = row.update(&state.db).await?;
     if params.get("authority").is_some() {
-        super::hot::forget_total(&*state.store).await;
+        people::changed(&state, Change::Authority(user.user_id)).await;
     }
     Ok(ok(me_json(&state, &user).await?))
 }

@@ -2,21 +2,20 @@
 //! `GET /api/vip/visitors`.
 
 use kotori::{Json, Res, State};
-use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set, SqlErr};
+use sea_orm::sea_query::{Expr, Query};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use serde_json::{Value, json};
 
 use super::target::Target;
-use super::{album, can_see, hot, labels, public_profile};
+use super::{album, labels, public_profile};
 use crate::auth::Caller;
-use crate::chat::contacts;
 use crate::clock;
 use crate::codes::AppError;
-use crate::db::entity::users::visitor;
+use crate::db::entity::users::{user_info, visitor};
 use crate::envelope::ok;
 use crate::paging::Page;
 use crate::params::Params;
-use crate::safety::blocks;
+use crate::people::{footprints, visibility};
 use crate::state::AppState;
 
 /// The loaded user's public profile with labels and album; records the caller's visit (one
@@ -28,7 +27,7 @@ pub async fn show(
 ) -> Result<Json<Value>, AppError> {
     let user = &target.0;
     if user.user_id != caller.user_id {
-        record(&state, caller.user_id, user.user_id).await?;
+        footprints::record(&state.db, &*state.store, caller.user_id, user.user_id).await?;
     }
     let mut profile = public_profile(user);
     profile["labels"] = json!(labels::labels_of(&state.db, user.user_id).await?);
@@ -36,60 +35,24 @@ pub async fn show(
     Ok(ok(profile))
 }
 
-/// Records `viewer`'s footprint on `viewed` for today, or moves today's to now. Only the request
-/// that created the footprint counts it in the hot list: of two at once, the unique index lets
-/// one insert and the other update.
-async fn record(state: &AppState, viewer: i64, viewed: i64) -> Result<(), AppError> {
-    let now = clock::now();
-    let today = visitor::Entity::find()
-        .filter(visitor::Column::ViewerId.eq(viewer))
-        .filter(visitor::Column::ViewedId.eq(viewed))
-        .filter(visitor::Column::Day.eq(clock::day(now)))
-        .one(&state.db)
-        .await?;
-    if today.is_none() {
-        let footprint = visitor::ActiveModel {
-            viewer_id: Set(viewer),
-            viewed_id: Set(viewed),
-            day: Set(clock::day(now)),
-            visit_time: Set(now),
-            unread: Set(true),
-            ..Default::default()
-        };
-        match visitor::Entity::insert(footprint)
-            .exec_without_returning(&state.db)
-            .await
-        {
-            Ok(_) => return Ok(hot::visited(&*state.store, viewed, now).await?),
-            Err(e) if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {}
-            Err(e) => return Err(e.into()),
-        }
-    }
-    visitor::Entity::update_many()
-        .col_expr(visitor::Column::VisitTime, Expr::value(now))
-        .col_expr(visitor::Column::Unread, Expr::value(true))
-        .filter(visitor::Column::ViewerId.eq(viewer))
-        .filter(visitor::Column::ViewedId.eq(viewed))
-        .filter(visitor::Column::Day.eq(clock::day(now)))
-        .exec(&state.db)
-        .await?;
-    Ok(())
-}
-
 /// Who viewed the caller, newest first, with `visit_time` and `unread`; listing marks the
-/// listed footprints read. Viewers the caller may not see are left out.
+/// listed footprints read. Only viewers the caller may see (`people::visibility`) are listed —
+/// and counted: the rule is part of the query, so `total` counts what the pages show.
 pub async fn visitors(
     caller: Res<Caller>,
     params: Res<Params>,
     State(state): State<AppState>,
 ) -> Result<Json<Value>, AppError> {
     let page = Page::from_params(&params)?;
+    let seen = Query::select()
+        .column(user_info::Column::UserId)
+        .from(user_info::Entity)
+        .cond_where(visibility::visible_to(caller.user_id))
+        .to_owned();
     let mine = visitor::Entity::find()
         .filter(visitor::Column::ViewedId.eq(caller.user_id))
-        .filter(blocks::not_blocked_with(
-            visitor::Column::ViewerId,
-            caller.user_id,
-        ));
+        .filter(visitor::Column::ViewerId.ne(caller.user_id))
+        .filter(visitor::Column::ViewerId.in_subquery(seen));
     let (total, rows) = page
         .load(
             &state.db,
@@ -98,18 +61,14 @@ pub async fn visitors(
         )
         .await?;
     let viewers = crate::users::by_id(&state.db, rows.iter().map(|r| r.viewer_id)).await?;
-    let contacts =
-        contacts::among_contacts_only(&state.db, caller.user_id, viewers.values()).await?;
     let list: Vec<Value> = rows
         .iter()
         .filter_map(|row| {
             let viewer = viewers.get(&row.viewer_id)?;
-            can_see(caller.user_id, viewer, contacts.contains(&viewer.user_id)).then(|| {
-                let mut item = public_profile(viewer);
-                item["visit_time"] = json!(clock::format(row.visit_time));
-                item["unread"] = json!(row.unread);
-                item
-            })
+            let mut item = public_profile(viewer);
+            item["visit_time"] = json!(clock::format(row.visit_time));
+            item["unread"] = json!(row.unread);
+            Some(item)
         })
         .collect();
     let unread: Vec<i64> = rows.iter().filter(|r| r.unread).map(|r| r.id).collect();

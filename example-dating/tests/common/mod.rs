@@ -126,7 +126,8 @@ impl TestApp {
     /// A registered user with a session, made directly (no SMS): (token, user id).
     pub async fn user(&self, phone: &str) -> (String, i64) {
         let secs = self.state.config.user_token_secs;
-        let mut answers = example_dating::auth::logins::write(&self.state.db, secs, &[phone])
+        let phone = example_dating::people::phone::canonical(phone).unwrap();
+        let mut answers = example_dating::auth::logins::write(&self.state.db, secs, &[&phone])
             .await
             .unwrap();
         let login = answers.pop().unwrap().unwrap();
@@ -273,6 +274,7 @@ impl TestApp {
 
     /// Lifts the one-send-per-minute limit of `phone`, as if a minute had passed.
     pub async fn a_minute_passes(&self, phone: &str) {
+        let phone = example_dating::people::phone::canonical(phone).unwrap();
         self.state
             .store
             .del(&format!("sms:minute:{phone}"))

@@ -45,8 +45,8 @@ pub mod user_info {
         pub sexual: Option<i32>,
         pub education: Option<i32>,
         pub salary: Option<i32>,
-        /// 0 hidden, 1 visible to all, 2 contacts only.
-        pub authority: i32,
+        /// Who may see the profile.
+        pub authority: Authority,
         pub banned: bool,
         pub ban_reason: Option<String>,
         pub created_at: i64,
@@ -75,6 +75,34 @@ pub mod user_info {
                 self.search_key = sea_orm::ActiveValue::Set(Some(search_key(nickname)));
             }
             Ok(self)
+        }
+    }
+
+    /// Who may see a profile (`authority` in the API): stored as 0, 1, 2. The rule that uses
+    /// it is `people::visibility`.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
+    #[sea_orm(rs_type = "i32", db_type = "Integer")]
+    pub enum Authority {
+        /// Nobody but the user (0); an erased account is hidden too.
+        #[sea_orm(num_value = 0)]
+        Hidden,
+        /// Everyone (1): what a first login registers.
+        #[sea_orm(num_value = 1)]
+        Everyone,
+        /// The user's contacts only (2): people they exchanged a message with.
+        #[sea_orm(num_value = 2)]
+        Contacts,
+    }
+
+    impl Authority {
+        /// The API's number for it.
+        pub fn code(self) -> i32 {
+            self.to_value()
+        }
+
+        /// The authority an API number names, if any.
+        pub fn from_code(code: i32) -> Option<Self> {
+            Self::try_from_value(&code).ok()
         }
     }
 

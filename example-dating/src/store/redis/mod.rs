@@ -332,6 +332,15 @@ impl Store for RedisStore {
         self.hits(rank, hits, now).await
     }
 
+    async fn rank_take(
+        &self,
+        rank: &Ranking,
+        hits: &[(i64, i64, i64)],
+        now: i64,
+    ) -> Result<(), StoreError> {
+        self.take(rank, hits, now).await
+    }
+
     async fn rank_boost(
         &self,
         rank: &Ranking,

@@ -26,6 +26,31 @@ for i = 4, #ARGV, 2 do
 end
 return 1";
 
+/// Takes back hits of members on one day, never more than the day still counts for each.
+/// KEYS: rank raw days boost day. ARGV: day now boost, then member and hits pairs.
+const TAKE: &str = r"
+local now, boost = tonumber(ARGV[2]), tonumber(ARGV[3])
+for i = 4, #ARGV, 2 do
+  local m = ARGV[i]
+  local c = redis.call('ZSCORE', KEYS[5], m)
+  if c then
+    local n = math.min(tonumber(ARGV[i + 1]), tonumber(c))
+    if tonumber(redis.call('ZINCRBY', KEYS[5], -n, m)) <= 0 then redis.call('ZREM', KEYS[5], m) end
+    local u = redis.call('ZSCORE', KEYS[4], m)
+    local f = 1
+    if u and tonumber(u) > now then f = boost end
+    local raw = tonumber(redis.call('ZINCRBY', KEYS[2], -n, m))
+    if raw <= 0 then
+      redis.call('ZREM', KEYS[2], m)
+      redis.call('ZREM', KEYS[1], m)
+    else
+      redis.call('ZINCRBY', KEYS[1], -n * f, m)
+    end
+  end
+end
+if redis.call('EXISTS', KEYS[5]) == 0 then redis.call('ZREM', KEYS[3], ARGV[1]) end
+return 1";
+
 /// Boosts a member until ARGV[2] and rescores it. KEYS: rank raw boost. ARGV: member until now
 /// boost.
 const BOOST: &str = r"
@@ -125,6 +150,26 @@ impl RedisStore {
         hits: &[(i64, i64, i64)],
         now: i64,
     ) -> Result<(), StoreError> {
+        self.per_day(HITS, rank, hits, now).await
+    }
+
+    pub(super) async fn take(
+        &self,
+        rank: &Ranking,
+        hits: &[(i64, i64, i64)],
+        now: i64,
+    ) -> Result<(), StoreError> {
+        self.per_day(TAKE, rank, hits, now).await
+    }
+
+    /// Runs `script` (HITS or TAKE) over `hits`, one call per day and batch.
+    async fn per_day(
+        &self,
+        script: &str,
+        rank: &Ranking,
+        hits: &[(i64, i64, i64)],
+        now: i64,
+    ) -> Result<(), StoreError> {
         self.ready()?;
         let keys = self.rank_keys(rank);
         let mut by_day: std::collections::BTreeMap<i64, Vec<(i64, i64)>> = Default::default();
@@ -140,7 +185,7 @@ impl RedisStore {
                 }
                 let _: i64 = self
                     .pool
-                    .eval(HITS, keys.for_day(day), args)
+                    .eval(script, keys.for_day(day), args)
                     .await
                     .map_err(fail)?;
             }

@@ -1,0 +1,305 @@
+//! An account's standing and every change of it. Each change is one transaction that first
+//! takes the user's row ([`lock_live`]), so a login, a ban and a deletion of one account happen
+//! one after the other on every database, and none of them can bring back what another ended.
+//! After the commit, [`changed`] tells every cache and open connection, in one call.
+
+use sea_orm::sea_query::ExprTrait;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, EntityTrait,
+    IntoActiveModel, QueryFilter, QuerySelect, Set,
+};
+use serde_json::Value;
+
+use super::{Authority, footprints, geo, sessions, visibility};
+use crate::clock;
+use crate::codes::{self, AppError};
+use crate::db::entity::chat::contacts;
+use crate::db::entity::commerce::vip_info;
+use crate::db::entity::rooms::live_mute;
+use crate::db::entity::safety::{block, report};
+use crate::db::entity::users::{location, user_album, user_auth, user_info, user_label, visitor};
+use crate::realtime::Route;
+use crate::state::AppState;
+
+/// The name an erased account's messages and danmaku are shown from.
+pub const DELETED_NICKNAME: &str = "deleted user";
+
+/// Where an account stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Standing {
+    /// It logs in and is seen as its authority says.
+    Live,
+    /// An operator banned it: no session, seen by nobody, its login is 40303.
+    Banned,
+    /// Its owner erased it: the row stays as a tombstone that carries nothing personal.
+    Deleted,
+}
+
+impl Standing {
+    /// The standing of `user`'s row.
+    pub fn of(user: &user_info::Model) -> Standing {
+        if user.deleted_at.is_some() {
+            Standing::Deleted
+        } else if user.banned {
+            Standing::Banned
+        } else {
+            Standing::Live
+        }
+    }
+
+    /// Its refusal, for a live account's action: 40303 for a ban, 40105 otherwise (the
+    /// account's tokens are gone).
+    pub fn refusal(self) -> Result<(), AppError> {
+        match self {
+            Standing::Live => Ok(()),
+            Standing::Banned => Err(codes::banned()),
+            Standing::Deleted => Err(codes::bad_token()),
+        }
+    }
+}
+
+/// The SQL twin of `Standing::of(..) == Live`, a condition on `user_info`.
+pub fn live() -> Condition {
+    Condition::all()
+        .add(user_info::Column::DeletedAt.is_null())
+        .add(user_info::Column::Banned.eq(false))
+}
+
+/// Takes `user_id`'s row for the rest of `txn` and returns it as it is now (`SELECT ... FOR
+/// UPDATE`; SQLite, whose one connection runs one transaction at a time, needs no lock).
+/// Unknown is 40401.
+pub async fn lock(txn: &DatabaseTransaction, user_id: i64) -> Result<user_info::Model, AppError> {
+    user_info::Entity::find_by_id(user_id)
+        .lock_exclusive()
+        .one(txn)
+        .await?
+        .ok_or_else(codes::not_found)
+}
+
+/// [`lock`], refusing an account that is not live (40303 banned, 40105 deleted or unknown).
+pub async fn lock_live(
+    txn: &DatabaseTransaction,
+    user_id: i64,
+) -> Result<user_info::Model, AppError> {
+    let user = lock(txn, user_id).await.map_err(|_| codes::bad_token())?;
+    Standing::of(&user).refusal()?;
+    Ok(user)
+}
+
+/// What changed about someone: [`changed`] tells whoever holds a copy of what it moves.
+#[derive(Clone, Debug)]
+pub enum Change {
+    /// A phone registered: one more public person.
+    Registered,
+    /// A user changed who may see them (`authority`).
+    Authority(i64),
+    /// A user was banned.
+    Banned(i64),
+    /// A user's ban was lifted.
+    Unbanned(i64),
+    /// A user erased their account; `counted` is what the ranking counted of their footprints.
+    Deleted(i64, footprints::Counted),
+    /// A session ended by its owner.
+    LoggedOut(i64),
+    /// `0` blocked `1`.
+    Blocked(i64, i64),
+}
+
+/// Tells every cache and open connection about a committed change: the count of public people
+/// (the hot list's total), the ranking, the geo index, the sockets of this and every instance.
+/// The database is the truth, so a store that fails here is logged, not answered: the count
+/// expires within seconds and the indexes are rebuilt from the rows.
+pub async fn changed(state: &AppState, change: Change) {
+    let store = &*state.store;
+    let bye = |user: i64, reason: &str| Route::Close(user, reason.into());
+    let route = match &change {
+        Change::Registered | Change::Authority(_) | Change::Unbanned(_) => None,
+        Change::Banned(user) => Some(bye(*user, "banned")),
+        Change::Deleted(user, _) => Some(bye(*user, "deleted")),
+        Change::LoggedOut(user) => Some(bye(*user, "logout")),
+        Change::Blocked(a, b) => Some(Route::Blocked(*a, *b, true)),
+    };
+    if !matches!(change, Change::LoggedOut(_) | Change::Blocked(..)) {
+        visibility::forget_public_count(store).await;
+    }
+    if let Change::Deleted(user, counted) = &change {
+        if let Err(e) = footprints::take_back(store, counted).await {
+            tracing::warn!(user_id = user, error = %e, "could not take an erased user's visits from the ranking; the next rebuild will");
+        }
+        if let Err(e) = geo::remove(store, *user).await {
+            tracing::warn!(user_id = user, error = %e, "could not drop an erased user from the geo index");
+        }
+    }
+    if let Some(route) = route {
+        state.hub.publish(route, Value::Null, None).await;
+    }
+}
+
+/// Bans `user_id` for `reason` within `txn`: the row changes and every session ends (cache
+/// tombstones written before the commit: a store that is down fails the ban, nothing changes).
+/// The one implementation of a ban — the user console's and a report's. The caller commits,
+/// then calls [`changed`] with [`Change::Banned`].
+pub async fn ban_in(
+    state: &AppState,
+    txn: &DatabaseTransaction,
+    user_id: i64,
+    reason: String,
+) -> Result<user_info::Model, AppError> {
+    let user = lock(txn, user_id).await?;
+    if Standing::of(&user) == Standing::Deleted {
+        return Err(codes::not_found());
+    }
+    let mut row = user.into_active_model();
+    row.banned = Set(true);
+    row.ban_reason = Set(Some(reason));
+    row.updated_at = Set(clock::now());
+    let banned = row.update(txn).await?;
+    sessions::revoke_all_in(state, txn, user_id).await?;
+    Ok(banned)
+}
+
+/// Bans `user_id` for `reason`: [`ban_in`] in a transaction of its own, then [`changed`].
+pub async fn ban(
+    state: &AppState,
+    user_id: i64,
+    reason: &str,
+) -> Result<user_info::Model, AppError> {
+    let banned = crate::db::in_transaction(&state.db, |txn| {
+        let (state, reason) = (state.clone(), reason.to_owned());
+        Box::pin(async move { ban_in(&state, txn, user_id, reason).await })
+    })
+    .await?;
+    changed(state, Change::Banned(user_id)).await;
+    Ok(banned)
+}
+
+/// Lifts `user_id`'s ban (its sessions stay ended: the user logs in again).
+pub async fn unban(state: &AppState, user_id: i64) -> Result<user_info::Model, AppError> {
+    let user = crate::db::in_transaction(&state.db, |txn| {
+        Box::pin(async move {
+            let user = lock(txn, user_id).await?;
+            if Standing::of(&user) == Standing::Deleted {
+                return Err(codes::not_found());
+            }
+            let mut row = user.into_active_model();
+            row.banned = Set(false);
+            row.ban_reason = Set(None);
+            row.updated_at = Set(clock::now());
+            Ok(row.update(txn).await?)
+        })
+    })
+    .await?;
+    changed(state, Change::Unbanned(user_id)).await;
+    Ok(user)
+}
+
+/// Ends the session of `token` (its owner's), on every instance.
+pub async fn log_out(state: &AppState, user_id: i64, token: &str) -> Result<(), AppError> {
+    sessions::revoke(state, token).await?;
+    changed(state, Change::LoggedOut(user_id)).await;
+    Ok(())
+}
+
+/// Erases `user_id`'s account in one transaction: every session ends (40105 after); the
+/// profile, album, labels, location, visits both ways, blocks, contacts, reports made, mutes and
+/// membership are deleted; the login identity goes, so the phone registers anew. What others
+/// hold stays: messages the user sent (from "deleted user"), danmaku, orders (for accounting,
+/// no longer tied to the phone), reports about the user. An account erased already is 40105.
+pub async fn delete(state: &AppState, user_id: i64) -> Result<(), AppError> {
+    let counted = crate::db::in_transaction(&state.db, |txn| {
+        let state = state.clone();
+        Box::pin(async move {
+            let user = lock(txn, user_id).await.map_err(|_| codes::bad_token())?;
+            if Standing::of(&user) == Standing::Deleted {
+                return Err(codes::bad_token());
+            }
+            let now = clock::now();
+            let counted = footprints::counted_for(txn, user_id, now).await?;
+            erase(txn, user, now).await?;
+            // The sessions end before the commit: if the store is down, nothing is erased.
+            sessions::revoke_all_in(&state, txn, user_id).await?;
+            Ok(counted)
+        })
+    })
+    .await?;
+    changed(state, Change::Deleted(user_id, counted)).await;
+    Ok(())
+}
+
+/// The rows of `user`, erased or emptied.
+async fn erase(
+    db: &impl ConnectionTrait,
+    user: user_info::Model,
+    now: i64,
+) -> Result<(), AppError> {
+    let id = user.user_id;
+    user_auth::Entity::delete_many()
+        .filter(user_auth::Column::UserId.eq(id))
+        .exec(db)
+        .await?;
+    user_album::Entity::delete_many()
+        .filter(user_album::Column::UserId.eq(id))
+        .exec(db)
+        .await?;
+    user_label::Entity::delete_many()
+        .filter(user_label::Column::UserId.eq(id))
+        .exec(db)
+        .await?;
+    location::Entity::delete_by_id(id).exec(db).await?;
+    visitor::Entity::delete_many()
+        .filter(
+            visitor::Column::ViewerId
+                .eq(id)
+                .or(visitor::Column::ViewedId.eq(id)),
+        )
+        .exec(db)
+        .await?;
+    block::Entity::delete_many()
+        .filter(
+            block::Column::BlockerId
+                .eq(id)
+                .or(block::Column::BlockedId.eq(id)),
+        )
+        .exec(db)
+        .await?;
+    // The user's own conversation list goes; the peers keep theirs, now with "deleted user".
+    contacts::Entity::delete_many()
+        .filter(contacts::Column::UserId.eq(id))
+        .exec(db)
+        .await?;
+    report::Entity::delete_many()
+        .filter(report::Column::ReporterId.eq(id))
+        .exec(db)
+        .await?;
+    live_mute::Entity::delete_many()
+        .filter(live_mute::Column::UserId.eq(id))
+        .exec(db)
+        .await?;
+    vip_info::Entity::delete_by_id(id).exec(db).await?;
+    // The row stays as a tombstone that carries nothing personal.
+    let mut row = user.into_active_model();
+    row.nickname = Set(DELETED_NICKNAME.into());
+    row.phone = Set(String::new());
+    row.email = Set(None);
+    row.gender = Set(0);
+    row.birthday = Set(None);
+    row.avatar = Set(None);
+    row.height = Set(None);
+    row.emotion = Set(None);
+    row.sexual = Set(None);
+    row.education = Set(None);
+    row.salary = Set(None);
+    row.authority = Set(Authority::Hidden);
+    row.ban_reason = Set(None);
+    row.updated_at = Set(now);
+    row.deleted_at = Set(Some(now));
+    row.update(db).await?;
+    Ok(())
+}
+
+/// Whether `user_id` names an account that was not erased (a banned one too: people report and
+/// block whoever bothered them).
+pub async fn exists(db: &impl ConnectionTrait, user_id: i64) -> Result<bool, AppError> {
+    let user = user_info::Entity::find_by_id(user_id).one(db).await?;
+    Ok(user.is_some_and(|u| Standing::of(&u) != Standing::Deleted))
+}

@@ -1,0 +1,142 @@
+//! Footprints: who viewed whom, one per viewer, viewed user and UTC day. The `visitor` rows are
+//! the truth; the ranking in the store ([`HOT`]: visits received over the last
+//! [`WINDOW_DAYS`], a VIP's counting [`VIP_BOOST`] times) is derived from them, kept as
+//! footprints are made ([`record`]) and taken back when an account that made or received them
+//! is erased ([`take_back`]). The hot list (`users::hot`) reads it and rebuilds it.
+
+use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::{
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter,
+    QuerySelect, Set, SqlErr,
+};
+
+use crate::clock;
+use crate::codes::AppError;
+use crate::db::entity::users::visitor;
+use crate::store::{Ranking, Store, StoreError};
+
+/// How many days of visits count, today included.
+pub const WINDOW_DAYS: i64 = 7;
+/// A VIP's visits count this many times.
+pub const VIP_BOOST: i64 = 2;
+/// The ranking in the store.
+pub const HOT: Ranking = Ranking {
+    name: "hot",
+    boost: VIP_BOOST,
+};
+
+/// The first day whose visits count at `now`.
+pub fn first_day(now: i64) -> i64 {
+    clock::day(now) - (WINDOW_DAYS - 1)
+}
+
+/// Boosts `user_id`'s visits while its membership lasts (until `deadline`).
+pub async fn boosted(store: &dyn Store, user_id: i64, deadline: i64) -> Result<(), StoreError> {
+    store
+        .rank_boost(&HOT, user_id, deadline, clock::now())
+        .await
+}
+
+/// Records `viewer`'s footprint on `viewed` for today, or moves today's to now. Only the request
+/// that created the footprint counts it in the ranking: of two at once, the unique index lets
+/// one insert and the other update.
+pub async fn record(
+    db: &impl ConnectionTrait,
+    store: &dyn Store,
+    viewer: i64,
+    viewed: i64,
+) -> Result<(), AppError> {
+    let now = clock::now();
+    let today = visitor::Entity::find()
+        .filter(visitor::Column::ViewerId.eq(viewer))
+        .filter(visitor::Column::ViewedId.eq(viewed))
+        .filter(visitor::Column::Day.eq(clock::day(now)))
+        .one(db)
+        .await?;
+    if today.is_none() {
+        let footprint = visitor::ActiveModel {
+            viewer_id: Set(viewer),
+            viewed_id: Set(viewed),
+            day: Set(clock::day(now)),
+            visit_time: Set(now),
+            unread: Set(true),
+            ..Default::default()
+        };
+        match visitor::Entity::insert(footprint)
+            .exec_without_returning(db)
+            .await
+        {
+            Ok(_) => return Ok(store.rank_hit(&HOT, clock::day(now), viewed, now).await?),
+            Err(e) if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    visitor::Entity::update_many()
+        .col_expr(visitor::Column::VisitTime, Expr::value(now))
+        .col_expr(visitor::Column::Unread, Expr::value(true))
+        .filter(visitor::Column::ViewerId.eq(viewer))
+        .filter(visitor::Column::ViewedId.eq(viewed))
+        .filter(visitor::Column::Day.eq(clock::day(now)))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// What the ranking counts of some footprints: `(day, viewed, hits)`.
+pub type Counted = Vec<(i64, i64, i64)>;
+
+#[derive(FromQueryResult)]
+struct DayHits {
+    day: i64,
+    viewed_id: i64,
+    hits: i64,
+}
+
+/// The ranking's counts of the footprints `user_id` made or received in the window: what its
+/// erasure takes back (read in the erasing transaction, before the rows go).
+pub async fn counted_for(
+    db: &impl ConnectionTrait,
+    user_id: i64,
+    now: i64,
+) -> Result<Counted, AppError> {
+    let theirs = visitor::Column::ViewerId
+        .eq(user_id)
+        .or(visitor::Column::ViewedId.eq(user_id));
+    counted(db, now, Condition::all().add(theirs)).await
+}
+
+/// Every footprint in the window, counted as the ranking counts them: what a rebuild loads.
+pub async fn counted_all(db: &impl ConnectionTrait, now: i64) -> Result<Counted, AppError> {
+    counted(db, now, Condition::all()).await
+}
+
+async fn counted(
+    db: &impl ConnectionTrait,
+    now: i64,
+    which: Condition,
+) -> Result<Counted, AppError> {
+    let rows = visitor::Entity::find()
+        .select_only()
+        .column(visitor::Column::Day)
+        .column(visitor::Column::ViewedId)
+        .column_as(Expr::col(visitor::Column::Id).count(), "hits")
+        .filter(visitor::Column::Day.gte(first_day(now)))
+        .filter(which)
+        .group_by(visitor::Column::Day)
+        .group_by(visitor::Column::ViewedId)
+        .into_model::<DayHits>()
+        .all(db)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|h| (h.day, h.viewed_id, h.hits))
+        .collect())
+}
+
+/// Takes `counted` back from the ranking (after the footprints were deleted).
+pub async fn take_back(store: &dyn Store, counted: &Counted) -> Result<(), StoreError> {
+    if counted.is_empty() {
+        return Ok(());
+    }
+    store.rank_take(&HOT, counted, clock::now()).await
+}

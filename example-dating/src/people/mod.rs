@@ -1,0 +1,31 @@
+//! People: the rules about accounts and about who may see whom, in one place under every
+//! feature.
+//!
+//! kotori's tree makes a route unable to forget its guard; this layer does the same for the
+//! rules one level down, which every feature that shows or changes a person needs:
+//!
+//! - [`account`]: an account's standing (live, banned, deleted) and every change of it — ban,
+//!   unban, deletion, logout — each one transaction, followed by one [`account::changed`]
+//!   call that tells every cache and open socket;
+//! - [`sessions`]: the tokens of live accounts, cached in the store and revocable everywhere;
+//!   a login or a lookup can never give a working token to a banned or deleted account;
+//! - [`graph`]: contacts and blocks between two people;
+//! - [`visibility`]: may A see B — once as a Rust predicate, once as a SQL condition, side by
+//!   side (a property test holds them to the same answers on the three databases);
+//! - [`footprints`]: visits, and the ranking they feed (the hot list's data);
+//! - [`geo`]: where people are (the index nearby searches);
+//! - [`phone`]: a phone number in its one canonical form.
+//!
+//! Features (users, chat, safety, live, manage) depend on this module, never the reverse.
+
+pub mod account;
+pub mod footprints;
+pub mod geo;
+pub mod graph;
+pub mod phone;
+pub mod sessions;
+pub mod visibility;
+
+pub use crate::db::entity::users::user_info::Authority;
+pub use account::{Change, Standing, changed};
+pub use visibility::{Relation, may_see};

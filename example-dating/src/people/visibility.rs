@@ -1,0 +1,177 @@
+//! May `viewer` see `user`? The one rule, written twice side by side: [`may_see`] in Rust for
+//! rows already in memory, [`visible_to`] as a SQL condition for rows still in the database.
+//! `tests/people.rs` generates graphs (hidden, contacts-only, blocked either way, banned,
+//! deleted, self) and holds the two to the same answers on SQLite, MariaDB and PostgreSQL.
+//!
+//! The rule: an erased account is seen by nobody. Anyone else sees themselves. Otherwise the
+//! user must not be banned, neither may have blocked the other, and the user's [`Authority`]
+//! must let the viewer in: everyone, or contacts and the viewer is one, never when hidden.
+//!
+//! [`is_public`] / [`public`] is the same rule for a viewer who is nobody in particular: a
+//! stranger with no blocks. The hot list ranks the public (its `total` is their count, cached
+//! once for every viewer), then takes each viewer's blocks out.
+
+use std::collections::HashMap;
+
+use sea_orm::sea_query::Expr;
+use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter};
+
+use super::{Authority, graph};
+use crate::codes::AppError;
+use crate::db::entity::users::user_info;
+use crate::store::Store;
+
+/// What the rule needs to know of the viewer and the user besides the user's row.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Relation {
+    /// They exchanged a message ([`graph::are_contacts`]).
+    pub contact: bool,
+    /// Either blocked the other ([`graph::blocked_between`]).
+    pub blocked: bool,
+}
+
+impl Relation {
+    /// Nobody in particular: no conversation, no block.
+    pub const STRANGER: Relation = Relation {
+        contact: false,
+        blocked: false,
+    };
+}
+
+/// The rule, in Rust: whether `viewer` may see `user`, related as `relation` says.
+///
+/// ```
+/// use example_dating::db::entity::users::user_info;
+/// use example_dating::people::{Authority, Relation, may_see};
+///
+/// let mut user = user_info::Model {
+///     user_id: 2, nickname: "u".into(), phone: String::new(), email: None, gender: 0,
+///     birthday: None, avatar: None, height: None, emotion: None, sexual: None, education: None,
+///     salary: None, authority: Authority::Contacts, banned: false, ban_reason: None,
+///     created_at: 0, updated_at: 0, deleted_at: None, search_key: None,
+/// };
+/// assert!(!may_see(1, &user, Relation::STRANGER));
+/// assert!(may_see(1, &user, Relation { contact: true, blocked: false }));
+/// assert!(!may_see(1, &user, Relation { contact: true, blocked: true }));
+/// assert!(may_see(2, &user, Relation::STRANGER), "everyone sees themselves");
+/// user.deleted_at = Some(0);
+/// assert!(!may_see(2, &user, Relation::STRANGER), "an erased account, nobody");
+/// ```
+pub fn may_see(viewer: i64, user: &user_info::Model, relation: Relation) -> bool {
+    if user.deleted_at.is_some() {
+        return false;
+    }
+    if viewer == user.user_id {
+        return true;
+    }
+    !user.banned
+        && !relation.blocked
+        && match user.authority {
+            Authority::Everyone => true,
+            Authority::Contacts => relation.contact,
+            Authority::Hidden => false,
+        }
+}
+
+/// The rule, in SQL: the `user_info` rows `viewer` may see (a condition on `user_info`).
+pub fn visible_to(viewer: i64) -> Condition {
+    let user = || Expr::col((user_info::Entity, user_info::Column::UserId));
+    let others = Condition::all()
+        .add(user_info::Column::Banned.eq(false))
+        .add(graph::block_exists(viewer, user()).not())
+        .add(
+            Condition::any()
+                .add(user_info::Column::Authority.eq(Authority::Everyone))
+                .add(
+                    Condition::all()
+                        .add(user_info::Column::Authority.eq(Authority::Contacts))
+                        .add(graph::contact_exists(viewer, user())),
+                ),
+        );
+    Condition::all()
+        .add(user_info::Column::DeletedAt.is_null())
+        .add(
+            Condition::any()
+                .add(user_info::Column::UserId.eq(viewer))
+                .add(others),
+        )
+}
+
+/// A viewer who is nobody: no account has id 0.
+const NOBODY: i64 = 0;
+
+/// Whether anyone at all may see `user`: [`may_see`] for a stranger who is nobody.
+pub fn is_public(user: &user_info::Model) -> bool {
+    may_see(NOBODY, user, Relation::STRANGER)
+}
+
+/// The SQL twin of [`is_public`].
+pub fn public() -> Condition {
+    Condition::all()
+        .add(user_info::Column::DeletedAt.is_null())
+        .add(user_info::Column::Banned.eq(false))
+        .add(user_info::Column::Authority.eq(Authority::Everyone))
+}
+
+/// The relation of `viewer` to `user`, read from the database (two probes of the pair indexes;
+/// the contact only matters for a contacts-only user).
+pub async fn relation(
+    db: &impl ConnectionTrait,
+    viewer: i64,
+    user: &user_info::Model,
+) -> Result<Relation, AppError> {
+    let contact = user.authority == Authority::Contacts
+        && graph::are_contacts(db, viewer, user.user_id).await?;
+    Ok(Relation {
+        contact,
+        blocked: graph::blocked_between(db, viewer, user.user_id).await?,
+    })
+}
+
+/// `user_id`'s row if `viewer` may see it: one query.
+pub async fn seen_by(
+    db: &impl ConnectionTrait,
+    viewer: i64,
+    user_id: i64,
+) -> Result<Option<user_info::Model>, AppError> {
+    Ok(user_info::Entity::find_by_id(user_id)
+        .filter(visible_to(viewer))
+        .one(db)
+        .await?)
+}
+
+/// Of the users with these ids, those `viewer` may see, by id, in one query; never the viewer
+/// (lists do not show you to yourself).
+pub async fn shown_to(
+    db: &impl ConnectionTrait,
+    viewer: i64,
+    ids: impl IntoIterator<Item = i64>,
+) -> Result<HashMap<i64, user_info::Model>, AppError> {
+    let users = user_info::Entity::find()
+        .filter(user_info::Column::UserId.is_in(ids))
+        .filter(user_info::Column::UserId.ne(viewer))
+        .filter(visible_to(viewer))
+        .all(db)
+        .await?;
+    Ok(users.into_iter().map(|u| (u.user_id, u)).collect())
+}
+
+/// The store key of the cached [`public_count`].
+const PUBLIC_COUNT: &str = "people:public";
+
+/// How many people are [`public`], cached in the store for a few seconds: counting is a scan
+/// of every user. Every change that can move it goes through [`super::changed`], which forgets
+/// it.
+pub async fn public_count(db: &impl ConnectionTrait, store: &dyn Store) -> Result<u64, AppError> {
+    crate::paging::cached_total(store, PUBLIC_COUNT, async || {
+        Ok(user_info::Entity::find().filter(public()).count(db).await?)
+    })
+    .await
+}
+
+/// Forgets the cached [`public_count`] (after a committed change — [`super::changed`] calls it,
+/// and a bulk load that bypasses the API, demo-data; a store failure only leaves
+/// it to expire).
+pub async fn forget_public_count(store: &dyn Store) {
+    crate::paging::forget_totals(store, &[PUBLIC_COUNT]).await;
+}

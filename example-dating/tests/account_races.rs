@@ -1,0 +1,200 @@
+//! Changes of an account racing its logins: a deletion or a ban fired 0–30 ms after a login of
+//! the same phone, 200 rounds each, on SQLite, MariaDB and PostgreSQL. Whatever the order, no
+//! session of the banned or deleted account is left in the database, and no token the race
+//! handed out works for it (API.md §3: "No token of a banned or deleted account works, whatever
+//! the timing").
+
+mod common;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::{TestApp, code};
+use example_dating::db::entity::users::user_token;
+use example_dating::people::phone;
+use http::Method;
+use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+
+const ROUNDS: u64 = 200;
+
+/// A number from `round`, spread over the rounds without a clock.
+fn mix(round: u64, salt: u64) -> u64 {
+    (round ^ salt).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 33
+}
+
+/// When each side starts, as (the login's wait, the account change's wait): a quarter of the
+/// rounds send the change 0–30 ms after the login (a client's request arriving a little later),
+/// half start the login 1–2 ms after the change (inside its transaction), the rest start both
+/// at once, a few scheduler turns apart.
+fn stagger(round: u64) -> (Duration, Duration) {
+    match round % 4 {
+        0 => (
+            Duration::ZERO,
+            Duration::from_micros(mix(round, 2) % 30_000),
+        ),
+        1 => (Duration::from_millis(1), Duration::ZERO),
+        2 => (Duration::from_millis(2), Duration::ZERO),
+        _ => (Duration::ZERO, Duration::ZERO),
+    }
+}
+
+async fn turns(n: u64) {
+    for _ in 0..n {
+        tokio::task::yield_now().await;
+    }
+}
+
+async fn sessions_of(t: &TestApp, user_id: i64) -> u64 {
+    user_token::Entity::find()
+        .filter(user_token::Column::UserId.eq(user_id))
+        .count(&t.state.db)
+        .await
+        .unwrap()
+}
+
+async fn me(t: &TestApp, token: &str) -> i64 {
+    code(&t.call(Method::GET, "/api/me", &[], Some(token)).await)
+}
+
+/// A login racing the account's deletion (with the account's own older token): it logs into
+/// the account before the deletion (whose revocation then ends it) or registers the phone anew
+/// after it — never a working session of the erased account.
+async fn login_races_deletion(t: Arc<TestApp>) {
+    let (mut before_it, mut after_it) = (0, 0);
+    for round in 0..ROUNDS {
+        let phone = phone::canonical(&format!("137{:08}", 10_000 + round)).unwrap();
+        let first = t.state.logins().open(&phone).await.unwrap();
+        let login = {
+            let (t, phone) = (Arc::clone(&t), phone.clone());
+            tokio::spawn(async move {
+                turns(mix(round, 3) % 64).await;
+                tokio::time::sleep(stagger(round).0).await;
+                t.state.logins().open(&phone).await
+            })
+        };
+        let deletion = {
+            let (t, token) = (Arc::clone(&t), first.token.clone());
+            tokio::spawn(async move {
+                turns(mix(round, 1) % 64).await;
+                tokio::time::sleep(stagger(round).1).await;
+                code(
+                    &t.call(Method::POST, "/api/me/delete", &[], Some(&token))
+                        .await,
+                )
+            })
+        };
+        let login = login.await.unwrap().expect("a login of a live phone");
+        assert_eq!(deletion.await.unwrap(), 0, "round {round}: the deletion");
+        assert_eq!(sessions_of(&t, first.user_id).await, 0, "round {round}");
+        assert_eq!(me(&t, &first.token).await, 40105, "round {round}");
+        if login.user_id == first.user_id {
+            before_it += 1;
+            assert_eq!(me(&t, &login.token).await, 40105, "round {round}: a ghost");
+        } else {
+            after_it += 1;
+            assert!(login.registered, "round {round}: a new account");
+            assert_eq!(me(&t, &login.token).await, 0, "round {round}");
+        }
+    }
+    eprintln!("login before the deletion: {before_it}, after it: {after_it}");
+}
+
+/// A login racing a ban: refused (40303) or its session ended by the ban.
+async fn login_races_ban(t: Arc<TestApp>) {
+    let admin = t
+        .operator("racer", "admin", &["users:read", "users:ban"])
+        .await;
+    let (mut before_it, mut after_it) = (0, 0);
+    for round in 0..ROUNDS {
+        let phone = phone::canonical(&format!("136{:08}", 10_000 + round)).unwrap();
+        let first = t.state.logins().open(&phone).await.unwrap();
+        let login = {
+            let (t, phone) = (Arc::clone(&t), phone.clone());
+            tokio::spawn(async move {
+                turns(mix(round, 3) % 64).await;
+                tokio::time::sleep(stagger(round).0).await;
+                t.state.logins().open(&phone).await
+            })
+        };
+        let ban = {
+            let (t, admin) = (Arc::clone(&t), admin.clone());
+            let path = format!("/manage/dating/admin/api/users/{}/ban.json", first.user_id);
+            tokio::spawn(async move {
+                turns(mix(round, 1) % 64).await;
+                tokio::time::sleep(stagger(round).1).await;
+                code(
+                    &t.manage(Method::POST, &path, &[("reason", "race")], Some(&admin))
+                        .await,
+                )
+            })
+        };
+        let login = login.await.unwrap();
+        assert_eq!(ban.await.unwrap(), 0, "round {round}: the ban");
+        assert_eq!(sessions_of(&t, first.user_id).await, 0, "round {round}");
+        assert_eq!(me(&t, &first.token).await, 40105, "round {round}");
+        match login {
+            Ok(login) => {
+                before_it += 1;
+                assert_eq!(login.user_id, first.user_id);
+                assert_eq!(
+                    me(&t, &login.token).await,
+                    40105,
+                    "round {round}: survived the ban"
+                );
+            }
+            Err(e) => {
+                after_it += 1;
+                assert_eq!(e.code(), 40303, "round {round}");
+            }
+        }
+    }
+    eprintln!("login before the ban: {before_it}, after it: {after_it}");
+}
+
+async fn races(url: String) {
+    let t = Arc::new(
+        TestApp::with(
+            common::config(),
+            &url,
+            Arc::new(example_dating::store::MemoryStore::new()),
+        )
+        .await,
+    );
+    login_races_deletion(Arc::clone(&t)).await;
+    login_races_ban(t).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn no_banned_or_deleted_account_keeps_a_session_on_sqlite() {
+    let dir = std::env::temp_dir().join(format!(
+        "kotori-races-{}-{}",
+        std::process::id(),
+        example_dating::random::hex_token(4)
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    let url = format!("sqlite://{}?mode=rwc", dir.join("races.db").display());
+    races(url).await;
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn no_banned_or_deleted_account_keeps_a_session_on_mariadb() {
+    let Some(server) = common::service_url(
+        "KOTORI_TEST_MYSQL_URL",
+        "no_banned_or_deleted_account_keeps_a_session_on_mariadb",
+    ) else {
+        return;
+    };
+    common::on_fresh_database(&server, races).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn no_banned_or_deleted_account_keeps_a_session_on_postgres() {
+    let Some(server) = common::service_url(
+        "KOTORI_TEST_POSTGRES_URL",
+        "no_banned_or_deleted_account_keeps_a_session_on_postgres",
+    ) else {
+        return;
+    };
+    common::on_fresh_database(&server, races).await;
+}
