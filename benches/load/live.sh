@@ -26,9 +26,12 @@ trap cleanup EXIT
 cargo build --release -q -p example-dating -p kotori-benches --bin example-dating --bin live-load
 
 . benches/load/common.sh
+# Every viewer connects from 127.0.0.1: the per-address and connection limits are raised so
+# that the driver measures delivery, not the limits.
 server() { # PORT [REDIS]: starts example-dating on core 0 in $WORK, prints its pid
   (cd "$WORK" && exec env LISTEN="127.0.0.1:$1" DATABASE_URL="sqlite://$WORK/live.sqlite?mode=rwc" \
      SIGNING_WINDOW_SECS=3600 SMS_PER_CLIENT_DAILY=100000000 RUST_LOG=error \
+     MAX_CONNECTIONS=100000 SOCKETS_PER_ADDRESS=100000 \
      ${2:+REDIS_URL=$2 REDIS_PREFIX=kotori-live-$$:} \
      taskset -c 0 "$OLDPWD/$BIN/example-dating" serve) > "$WORK/server-$1.log" 2>&1 &
   echo $!

@@ -99,6 +99,9 @@ for backend in $BACKENDS; do
         ORDER BY u.user_id LIMIT 1")
       phone=$(sql "SELECT phone FROM user_info WHERE user_id = $caller")
       peer=$(sql "SELECT peer_id FROM contacts WHERE user_id = $caller ORDER BY id LIMIT 1")
+      # Someone the caller may see (visible to all, not banned), for the profile page.
+      shown=$(sql "SELECT c.peer_id FROM contacts c JOIN user_info u ON u.user_id = c.peer_id
+        WHERE c.user_id = $caller AND u.authority = 1 AND u.banned = false ORDER BY c.id LIMIT 1")
       printf 'password-123\n' | env DATABASE_URL="$db_url" RUST_LOG=warn "$BIN/example-dating" operator add \
         --name scale --role admin --privileges users:read,orders:read > /dev/null
     fi
@@ -112,6 +115,7 @@ for backend in $BACKENDS; do
     signed "contacts" /api/contacts
     signed "visitors (VIP)" /api/vip/visitors
     signed "message history" "/api/users/$peer/messages"
+    signed "profile (show)" "/api/users/$shown/show"
     signed "live list" /api/live/list
     manage="http://127.0.0.1:$port/manage/dating/admin/api"
     BEFORE_EACH=true measure "admin user search" "$manage/users/search.json?q=Ming000&page=1&pageCount=20" -H "Authorization: Bearer $admin"

@@ -59,6 +59,22 @@ pub struct Config {
     /// Proxies whose `X-Forwarded-For` / `X-Real-IP` name the client (`TRUSTED_PROXIES`, or
     /// `network.trusted_proxies`); none by default.
     pub trusted_proxies: TrustedProxies,
+    /// Connection limits of the server (`[server]`).
+    pub server: ServerConfig,
+}
+
+/// Connection limits (`[server]`).
+#[derive(Clone, Debug)]
+pub struct ServerConfig {
+    /// Connections open at once (`MAX_CONNECTIONS`; 10,000 by default): beyond, new ones wait
+    /// in the listen backlog.
+    pub max_connections: usize,
+    /// How long a write may wait for a client to read before its connection is closed
+    /// (`WRITE_TIMEOUT_SECS`; 10 by default).
+    pub write_timeout: std::time::Duration,
+    /// Real-time connections (WebSocket and SSE) open at once from one client address, across
+    /// instances (`SOCKETS_PER_ADDRESS`; 50 by default): past it the oldest is closed.
+    pub sockets_per_address: usize,
 }
 
 /// One app: its key, its secret and the scheme it signs with.
@@ -122,6 +138,16 @@ struct File {
     push: Option<PushConfig>,
     #[serde(default)]
     network: NetworkFile,
+    #[serde(default)]
+    server: ServerFile,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ServerFile {
+    max_connections: Option<usize>,
+    write_timeout_secs: Option<u64>,
+    sockets_per_address: Option<usize>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -286,6 +312,43 @@ impl Config {
             };
         let redis_timeout = millis("REDIS_TIMEOUT_MS", file.redis_timeout_ms, 2000)?;
         let database_timeout = millis("DATABASE_TIMEOUT_MS", file.database_timeout_ms, 5000)?;
+        let number =
+            |key: &str, file: Option<u64>, default: u64, range: std::ops::RangeInclusive<u64>| {
+                let n = match env(key) {
+                    Some(v) => v
+                        .parse::<u64>()
+                        .map_err(|_| format!("{key}: `{v}` is not a number"))?,
+                    None => file.unwrap_or(default),
+                };
+                if !range.contains(&n) {
+                    return Err(format!(
+                        "{key}: {n} is outside {} to {}",
+                        range.start(),
+                        range.end()
+                    ));
+                }
+                Ok(n)
+            };
+        let server = ServerConfig {
+            max_connections: number(
+                "MAX_CONNECTIONS",
+                file.server.max_connections.map(|n| n as u64),
+                10_000,
+                1..=1_000_000,
+            )? as usize,
+            write_timeout: std::time::Duration::from_secs(number(
+                "WRITE_TIMEOUT_SECS",
+                file.server.write_timeout_secs,
+                10,
+                1..=300,
+            )?),
+            sockets_per_address: number(
+                "SOCKETS_PER_ADDRESS",
+                file.server.sockets_per_address.map(|n| n as u64),
+                50,
+                1..=100_000,
+            )? as usize,
+        };
         let store_prefix = env("REDIS_PREFIX")
             .or(file.store_prefix)
             .unwrap_or_else(|| "dating:".into());
@@ -315,6 +378,7 @@ impl Config {
                 key: "dev-push-key".into(),
             }),
             trusted_proxies,
+            server,
         })
     }
 

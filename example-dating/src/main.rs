@@ -199,6 +199,7 @@ fn read_password() -> Result<String, String> {
 
 async fn serve(config: Config) -> Result<(), String> {
     let listen = config.listen;
+    let limits = config.server.clone();
     let dev = config.dev_app.then(|| config.apps[0].clone());
     let state = startup::state(config).await?;
     let app = app::build(state).map_err(|e| e.to_string())?;
@@ -228,6 +229,8 @@ async fn serve(config: Config) -> Result<(), String> {
         println!("  cargo run -q -p example-dating -- call POST /api/auth/logout");
     }
     kotori::serve(listener, app)
+        .max_connections(limits.max_connections)
+        .write_timeout(limits.write_timeout)
         .with_graceful_shutdown(shutdown_signal())
         .await
         .map_err(|e| e.to_string())

@@ -68,6 +68,7 @@ pub async fn state(config: Config) -> Result<AppState, String> {
             .map_err(|e| format!("REDIS_URL (real-time fan-out): {e}"))?,
         None => Hub::local(),
     };
+    hub.limit_per_address(config.server.sockets_per_address);
     let state = AppState::new(Services {
         db,
         store,

@@ -279,3 +279,95 @@ async fn delivery_resumes_after_redis_comes_back() {
     assert!(ids.windows(2).all(|w| w[0] < w[1]), "oldest first: {ids:?}");
     let _ = std::fs::remove_file(&file);
 }
+
+/// One sender's concurrent messages to one recipient, sent through two instances sharing a
+/// database and a Redis, reach the recipient's connection in `msg_id` order (API.md §10).
+async fn a_conversation_arrives_in_order(redis_url: String, db_url: String) {
+    let prefix = format!(
+        "kotori-test:{}:{}:order:",
+        std::process::id(),
+        example_dating::random::hex_token(4)
+    );
+    let instance = async || {
+        let store = Arc::new(
+            example_dating::store::RedisStore::connect(&redis_url, &prefix)
+                .await
+                .unwrap(),
+        );
+        let hub = example_dating::realtime::Hub::with_redis(&redis_url, &prefix)
+            .await
+            .unwrap();
+        let sms = Arc::new(example_dating::auth::sms::LogSender { show_code: true });
+        Arc::new(TestApp::with_parts(common::config(), &db_url, store, sms, hub).await)
+    };
+    let (one, two) = (instance().await, instance().await);
+    let (sender, _) = one.user("18900000075").await;
+    let (_, recipient) = one.user("18900000076").await;
+    let mut conn = one.state.hub.register(recipient, None).await;
+    // Instance one's subscription may still be settling: send until one arrives.
+    loop {
+        assert_eq!(code(&two.message(&sender, recipient, "hello").await), 0);
+        let got = tokio::time::timeout(Duration::from_millis(200), conn.events.recv()).await;
+        if got.is_ok() {
+            break;
+        }
+    }
+    while conn.events.try_recv().is_ok() {}
+    let sends: Vec<_> = (0..60)
+        .map(|i| {
+            let t = Arc::clone(if i % 2 == 0 { &one } else { &two });
+            let sender = sender.clone();
+            tokio::spawn(
+                async move { code(&t.message(&sender, recipient, &format!("m{i}")).await) },
+            )
+        })
+        .collect();
+    for send in sends {
+        assert_eq!(send.await.unwrap(), 0);
+    }
+    let mut ids = Vec::new();
+    while ids.len() < 60 {
+        let out = tokio::time::timeout(BOUND, conn.events.recv())
+            .await
+            .expect("every message arrives")
+            .unwrap();
+        let example_dating::realtime::hub::Out::Event(text) = out;
+        let event: Value = serde_json::from_str(&text).unwrap();
+        ids.push(event["data"]["msg_id"].as_i64().unwrap());
+    }
+    let mut sorted = ids.clone();
+    sorted.sort_unstable();
+    assert_eq!(ids, sorted, "delivered in msg_id order");
+    one.state.hub.unregister(conn.id).await;
+}
+
+async fn in_order_on(var: &str, test: &str) {
+    let Some(redis) = common::service_url("KOTORI_TEST_REDIS_URL", test) else {
+        return;
+    };
+    let Some(server) = common::service_url(var, test) else {
+        return;
+    };
+    common::on_fresh_database(&server, |db_url| async move {
+        a_conversation_arrives_in_order(redis, db_url).await;
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_conversation_arrives_in_order_on_postgres_and_redis() {
+    in_order_on(
+        "KOTORI_TEST_POSTGRES_URL",
+        "a_conversation_arrives_in_order_on_postgres_and_redis",
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_conversation_arrives_in_order_on_mariadb_and_redis() {
+    in_order_on(
+        "KOTORI_TEST_MYSQL_URL",
+        "a_conversation_arrives_in_order_on_mariadb_and_redis",
+    )
+    .await;
+}

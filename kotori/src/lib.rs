@@ -124,6 +124,7 @@ pub mod test;
 #[cfg(feature = "tower")]
 mod tower;
 mod tree;
+mod write_deadline;
 #[cfg(feature = "ws")]
 pub mod ws;
 

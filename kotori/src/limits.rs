@@ -22,3 +22,8 @@ pub const DEFAULT_BODY_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long a graceful shutdown waits for in-flight requests and open sockets (see
 /// [`Serve::shutdown_timeout`](crate::Serve::shutdown_timeout)).
 pub const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// How long a write to a connection may wait for the peer to take a byte before the
+/// connection is closed (see [`Serve::write_timeout`](crate::Serve::write_timeout)): a client
+/// that stops reading must not hold a stream, a WebSocket or the kernel's buffers for ever.
+pub const DEFAULT_WRITE_TIMEOUT: Duration = Duration::from_secs(30);

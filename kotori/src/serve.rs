@@ -2,8 +2,8 @@
 //! limits that keep a hostile client from holding the server.
 //!
 //! Each limit answers an attack tried on a running server: a client that connects and never
-//! sends a byte, one that trickles a body, a flood of connections, descriptors running out,
-//! an upload that keeps a shutting-down server alive.
+//! sends a byte, one that trickles a body, one that stops reading what it is sent, a flood of
+//! connections, descriptors running out, an upload that keeps a shutting-down server alive.
 
 use std::convert::Infallible;
 use std::future::{Future, IntoFuture, Pending, pending};
@@ -22,7 +22,8 @@ use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinSet;
 
 use crate::App;
-use crate::limits::{DEFAULT_HEADER_READ_TIMEOUT, DEFAULT_SHUTDOWN_TIMEOUT};
+use crate::limits::{DEFAULT_HEADER_READ_TIMEOUT, DEFAULT_SHUTDOWN_TIMEOUT, DEFAULT_WRITE_TIMEOUT};
+use crate::write_deadline::WriteDeadline;
 
 /// Serves `app` on `listener` until the future is dropped or the shutdown signal fires.
 ///
@@ -52,6 +53,7 @@ pub fn serve<S>(listener: TcpListener, app: App<S>) -> Serve<S, Pending<()>> {
         signal: pending(),
         header_read_timeout: DEFAULT_HEADER_READ_TIMEOUT,
         shutdown_timeout: DEFAULT_SHUTDOWN_TIMEOUT,
+        write_timeout: DEFAULT_WRITE_TIMEOUT,
         max_connections: None,
         #[cfg(feature = "tls")]
         tls: None,
@@ -65,6 +67,7 @@ pub struct Serve<S, F> {
     signal: F,
     header_read_timeout: Duration,
     shutdown_timeout: Duration,
+    write_timeout: Duration,
     max_connections: Option<usize>,
     #[cfg(feature = "tls")]
     tls: Option<tokio_rustls::TlsAcceptor>,
@@ -91,6 +94,7 @@ impl<S, F> Serve<S, F> {
             signal,
             header_read_timeout: self.header_read_timeout,
             shutdown_timeout: self.shutdown_timeout,
+            write_timeout: self.write_timeout,
             max_connections: self.max_connections,
             #[cfg(feature = "tls")]
             tls: self.tls,
@@ -109,6 +113,15 @@ impl<S, F> Serve<S, F> {
     /// closes what remains. Default 30 s.
     pub fn shutdown_timeout(mut self, timeout: Duration) -> Self {
         self.shutdown_timeout = timeout;
+        self
+    }
+
+    /// How long a write may wait for the client to take a byte before the connection is
+    /// closed: a client that stops reading a response, a stream (SSE) or a WebSocket cannot
+    /// hold it, its task and its buffers. Writes that progress, however slowly, are not cut.
+    /// Default 30 s.
+    pub fn write_timeout(mut self, timeout: Duration) -> Self {
+        self.write_timeout = timeout;
         self
     }
 
@@ -163,6 +176,7 @@ struct Shared<S> {
     app: App<S>,
     builder: auto::Builder<TokioExecutor>,
     header_read_timeout: Duration,
+    write_timeout: Duration,
     shutdown: ShutdownSignal,
     #[cfg(feature = "tls")]
     tls: Option<tokio_rustls::TlsAcceptor>,
@@ -185,6 +199,7 @@ where
         app: serve.app,
         builder,
         header_read_timeout: serve.header_read_timeout,
+        write_timeout: serve.write_timeout,
         shutdown: ShutdownSignal(stopped),
         #[cfg(feature = "tls")]
         tls: serve.tls,
@@ -274,6 +289,8 @@ async fn connection<S>(
         Ok(Ok(n)) if n > 0 => {}
         _ => return,
     }
+    // Under TLS too: the encrypted stream writes through it.
+    let stream = WriteDeadline::new(stream, shared.write_timeout);
     let service = {
         let shared = Arc::clone(&shared);
         service_fn(move |mut req: hyper::Request<Incoming>| {

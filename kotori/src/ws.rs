@@ -60,6 +60,12 @@ use crate::extract::FromCtx;
 use crate::serve::ShutdownSignal;
 use crate::{Ctx, Rejection, Response};
 
+/// The read buffer of a socket unless [`WebSocketUpgrade::read_buffer_size`] says otherwise:
+/// 8 KiB. Every open socket holds one, idle or not (tungstenite's own default, 128 KiB, makes
+/// 10,000 idle sockets cost 1.3 GB); messages larger than the buffer are read in several
+/// steps.
+pub const DEFAULT_READ_BUFFER: usize = 8 * 1024;
+
 /// The handshake of a WebSocket route, checked (RFC 6455 §4.2): extracting it refuses a plain
 /// request with 426 and `Upgrade: websocket`, and a malformed upgrade with 400 — rendered by
 /// the node's renderer like any refusal.
@@ -115,7 +121,9 @@ impl<S> FromCtx<S> for WebSocketUpgrade {
             on_upgrade,
             accept,
             protocol,
-            config: WebSocketConfig::default(),
+            config: WebSocketConfig::default()
+                .read_buffer_size(DEFAULT_READ_BUFFER)
+                .write_buffer_size(0),
             shutdown,
         })
     }
@@ -146,6 +154,13 @@ impl WebSocketUpgrade {
     /// The largest frame accepted (bytes). Default 16 MiB.
     pub fn max_frame_size(mut self, bytes: usize) -> Self {
         self.config = self.config.max_frame_size(Some(bytes));
+        self
+    }
+
+    /// The buffer reads land in (bytes). Default [`DEFAULT_READ_BUFFER`]: raise it for sockets
+    /// that receive a lot, where fewer, larger reads pay.
+    pub fn read_buffer_size(mut self, bytes: usize) -> Self {
+        self.config = self.config.read_buffer_size(bytes);
         self
     }
 
@@ -221,7 +236,10 @@ impl WebSocketUpgrade {
 
 /// An open WebSocket. Pings are answered and closes completed by the protocol layer; when the
 /// server shuts down gracefully, [`recv`](WebSocket::recv) sends a `1001 Going Away` close
-/// and returns `None`.
+/// and returns `None`; a message or frame over the limits is answered with a `1009 Message
+/// Too Big` close before `recv` returns its error. Each message is written out as it is sent
+/// (no write buffering), so a client that stops reading is seen at once, and the server's
+/// write timeout ([`Serve::write_timeout`](crate::Serve::write_timeout)) ends it.
 pub struct WebSocket {
     stream: WebSocketStream<TokioIo<Upgraded>>,
     /// Holds the shutdown deadline once the server stops (`None`: served without one).
@@ -245,6 +263,14 @@ impl WebSocket {
         };
         match next {
             Some(Err(Error::ConnectionClosed | Error::AlreadyClosed)) => None,
+            Some(Err(e @ Error::Capacity(_))) => {
+                let too_big = CloseFrame {
+                    code: CloseCode::Size,
+                    reason: "message too big".into(),
+                };
+                let _ = self.stream.close(Some(too_big)).await;
+                Some(Err(e))
+            }
             other => other,
         }
     }

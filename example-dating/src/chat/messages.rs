@@ -1,5 +1,7 @@
 //! Messages under `/api/users/{user_id}`: send, and read the conversation with a cursor.
 
+use std::time::Duration;
+
 use kotori::{Json, Res, State};
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
 use sea_orm::{
@@ -19,6 +21,7 @@ use crate::envelope::ok;
 use crate::params::Params;
 use crate::realtime::{self, Route};
 use crate::state::AppState;
+use crate::store::Store;
 use crate::users::target::Target;
 use crate::validate;
 
@@ -84,6 +87,7 @@ pub async fn send(
     row.msg_type = Set(msg_type.to_owned());
 
     let from = caller.user_id;
+    let turn = Turn::take(&*state.store, from, to).await?;
     let saved = db::in_transaction(&state.db, |txn| {
         let (row, preview) = (row.clone(), preview.clone());
         Box::pin(async move {
@@ -92,16 +96,53 @@ pub async fn send(
             Ok(saved)
         })
     })
-    .await?;
-    // Delivered to the recipient and to the sender's other connections, on every instance.
-    let pushed = realtime::event("message", message_json(&saved));
-    for user in [to, from] {
-        state
-            .hub
-            .publish(Route::User(user), pushed.clone(), Some(from))
-            .await;
+    .await;
+    if let Ok(saved) = &saved {
+        // Delivered to the recipient and to the sender's other connections, on every instance.
+        let pushed = realtime::event("message", message_json(saved));
+        for user in [to, from] {
+            state
+                .hub
+                .publish(Route::User(user), pushed.clone(), Some(from))
+                .await;
+        }
     }
-    Ok(ok(message_json(&saved)))
+    turn.end(&*state.store).await;
+    Ok(ok(message_json(&saved?)))
+}
+
+/// A conversation's turn: one send at a time per pair of people, across instances. It spans
+/// the transaction and the publish, so a conversation's messages are committed, numbered and
+/// published in one order, and every connection receives them in `msg_id` order (a publish
+/// after the commit alone would race the next send's).
+struct Turn(String);
+
+impl Turn {
+    /// Longest a turn lasts: a holder that died mid-send gives it up by itself.
+    const TTL: Duration = Duration::from_secs(10);
+    /// Longest a send waits for its turn before answering 50301.
+    const WAIT: Duration = Duration::from_secs(5);
+
+    async fn take(store: &dyn Store, a: i64, b: i64) -> Result<Turn, AppError> {
+        let key = format!("chat:turn:{}:{}", Ord::min(a, b), Ord::max(a, b));
+        let deadline = tokio::time::Instant::now() + Self::WAIT;
+        let mut pause = Duration::from_millis(1);
+        while !store.set_nx(&key, "1", Self::TTL).await? {
+            if tokio::time::Instant::now() >= deadline {
+                return Err(codes::unavailable("the conversation (busy)"));
+            }
+            tokio::time::sleep(pause).await;
+            pause = (pause * 2).min(Duration::from_millis(16));
+        }
+        Ok(Turn(key))
+    }
+
+    /// Ends the turn. A store that fails here leaves it to expire.
+    async fn end(self, store: &dyn Store) {
+        if let Err(e) = store.del(&self.0).await {
+            tracing::warn!(error = %e, "a conversation's turn was not given back; it expires");
+        }
+    }
 }
 
 /// Both contact rows of a message from `from` to `to`. The sender's side: last message and

@@ -6,8 +6,8 @@
 //! with 1013, and the client catches up with `after_id`), danmaku are dropped for a slow reader
 //! and counted, so one stuck client never delays the others.
 
-use std::collections::{HashMap, HashSet};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use fred::prelude::*;
@@ -21,6 +21,9 @@ use tokio::sync::{mpsc, watch};
 pub const QUEUE: usize = 256;
 /// Connections one user may hold, across instances; a sixth closes the oldest (`replaced`).
 pub const MAX_CONNECTIONS: usize = 5;
+/// Connections one client address may hold across instances unless configured
+/// ([`Hub::limit_per_address`]); past it the address's oldest is closed (`replaced`).
+pub const PER_ADDRESS: usize = 50;
 
 /// Where an event goes.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -31,11 +34,11 @@ pub enum Route {
     Live(i64),
     /// Ends every connection of a user, after a `bye` with this reason.
     Close(i64, String),
-    /// A connection of a user opened (`instance:connection`): every instance keeps the same
-    /// order of them, so they agree on which is the oldest.
-    Opened(i64, String),
+    /// A connection of a user opened (`instance:connection`), from a client address: every
+    /// instance keeps the same order of them, so they agree on which is the oldest.
+    Opened(i64, String, Option<String>),
     /// A connection of a user ended.
-    Closed(i64, String),
+    Closed(i64, String, Option<String>),
     /// A block between two users began (`true`) or ended: their open connections stop (or
     /// start again) passing each other's events.
     Blocked(i64, i64, bool),
@@ -72,6 +75,7 @@ pub struct Connection {
 
 struct Conn {
     user: i64,
+    address: Option<String>,
     tx: mpsc::Sender<Out>,
     close: watch::Sender<Option<(u16, String)>>,
     lives: HashSet<i64>,
@@ -85,7 +89,9 @@ struct Local {
     conns: HashMap<u64, Conn>,
     by_user: HashMap<i64, Vec<u64>>,
     /// Every instance's connections of each user, oldest first (`instance:connection`).
-    everywhere: HashMap<i64, std::collections::VecDeque<String>>,
+    everywhere: HashMap<i64, VecDeque<String>>,
+    /// The same, by client address.
+    by_address: HashMap<String, VecDeque<String>>,
 }
 
 /// The hub of one instance.
@@ -95,6 +101,7 @@ pub struct Hub {
     /// This instance, in connection keys.
     instance: String,
     redis: Option<Bridge>,
+    per_address: AtomicUsize,
 }
 
 struct Bridge {
@@ -119,6 +126,7 @@ impl Hub {
             next_id: AtomicU64::new(1),
             instance: crate::random::hex_token(8),
             redis: None,
+            per_address: AtomicUsize::new(PER_ADDRESS),
         })
     }
 
@@ -162,6 +170,7 @@ impl Hub {
                 publisher,
                 channel: channel.clone(),
             }),
+            per_address: AtomicUsize::new(PER_ADDRESS),
         });
         let weak = Arc::downgrade(&hub);
         let mut messages = subscriber.message_rx();
@@ -200,9 +209,16 @@ impl Hub {
         Ok(hub)
     }
 
-    /// Registers a connection of `user`, who hides `hidden` (blocks both ways). A connection
-    /// past [`MAX_CONNECTIONS`] — on any instance — closes the user's oldest with `replaced`.
-    pub async fn register(&self, user: i64, hidden: HashSet<i64>) -> Connection {
+    /// At most `n` connections from one client address, across instances (every instance
+    /// should be told the same number).
+    pub fn limit_per_address(&self, n: usize) {
+        self.per_address.store(n.max(1), Ordering::Relaxed);
+    }
+
+    /// Registers a connection of `user` from `address`. A connection past [`MAX_CONNECTIONS`]
+    /// for the user, or past the per-address limit for the address — on any instance — closes
+    /// the oldest with `replaced`. It hides nobody until [`Hub::hide`] says whom.
+    pub async fn register(&self, user: i64, address: Option<String>) -> Connection {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let (tx, events) = mpsc::channel(QUEUE);
         let (close, closing) = watch::channel(None);
@@ -213,16 +229,17 @@ impl Hub {
                 id,
                 Conn {
                     user,
+                    address: address.clone(),
                     tx,
                     close,
                     lives: HashSet::new(),
                     lagged: Arc::clone(&lagged),
-                    hidden,
+                    hidden: HashSet::new(),
                 },
             );
             local.by_user.entry(user).or_default().push(id);
         }
-        let opened = Route::Opened(user, self.key(id));
+        let opened = Route::Opened(user, self.key(id), address);
         self.publish(opened, Value::Null, None).await;
         Connection {
             id,
@@ -232,13 +249,33 @@ impl Hub {
         }
     }
 
+    /// Adds `hidden` (people blocked either way) to whom a connection hides: read after the
+    /// registration, so that a block made meanwhile is either in it or announced to it.
+    pub fn hide(&self, id: u64, hidden: HashSet<i64>) {
+        if let Some(conn) = lock(&self.local).conns.get_mut(&id) {
+            conn.hidden.extend(hidden);
+        }
+    }
+
+    /// How many connections `user` holds on this instance (for operations and tests).
+    pub fn connections_of(&self, user: i64) -> usize {
+        lock(&self.local).by_user.get(&user).map_or(0, Vec::len)
+    }
+
+    /// Asks a connection to end with `code` and a `bye` of `reason`.
+    pub fn close(&self, id: u64, code: u16, reason: &str) {
+        if let Some(conn) = lock(&self.local).conns.get(&id) {
+            let _ = conn.close.send(Some((code, reason.into())));
+        }
+    }
+
     fn key(&self, id: u64) -> String {
         format!("{}:{id}", self.instance)
     }
 
     /// Forgets a connection that ended, here and (announced) everywhere.
     pub async fn unregister(&self, id: u64) {
-        let user = {
+        let (user, address) = {
             let mut local = lock(&self.local);
             let Some(conn) = local.conns.remove(&id) else {
                 return;
@@ -249,10 +286,10 @@ impl Hub {
                     local.by_user.remove(&conn.user);
                 }
             }
-            conn.user
+            (conn.user, conn.address)
         };
-        self.publish(Route::Closed(user, self.key(id)), Value::Null, None)
-            .await;
+        let closed = Route::Closed(user, self.key(id), address);
+        self.publish(closed, Value::Null, None).await;
     }
 
     /// Subscribes a connection to a live's danmaku.
@@ -299,14 +336,26 @@ impl Hub {
     fn deliver(&self, delivery: &Delivery) {
         let mut local = lock(&self.local);
         match &delivery.route {
-            Route::Opened(user, key) => {
+            Route::Opened(user, key, address) => {
+                let mut oldest = Vec::new();
                 let all = local.everywhere.entry(*user).or_default();
                 all.push_back(key.clone());
                 if all.len() > MAX_CONNECTIONS {
-                    let oldest = all.pop_front().expect("more than five");
-                    // Only the instance holding the oldest closes it.
-                    let mine = oldest
-                        .strip_prefix(&format!("{}:", self.instance))
+                    oldest.extend(all.pop_front());
+                }
+                if let Some(address) = address {
+                    let cap = self.per_address.load(Ordering::Relaxed);
+                    let all = local.by_address.entry(address.clone()).or_default();
+                    all.push_back(key.clone());
+                    if all.len() > cap {
+                        oldest.extend(all.pop_front());
+                    }
+                }
+                // Only the instance holding the oldest closes it.
+                let prefix = format!("{}:", self.instance);
+                for key in oldest {
+                    let mine = key
+                        .strip_prefix(&prefix)
                         .and_then(|id| id.parse::<u64>().ok());
                     if let Some(conn) = mine.and_then(|id| local.conns.get(&id)) {
                         let _ = conn.close.send(Some((1000, "replaced".into())));
@@ -329,11 +378,19 @@ impl Hub {
                     }
                 }
             }
-            Route::Closed(user, key) => {
+            Route::Closed(user, key, address) => {
                 if let Some(all) = local.everywhere.get_mut(user) {
                     all.retain(|k| k != key);
                     if all.is_empty() {
                         local.everywhere.remove(user);
+                    }
+                }
+                if let Some(address) = address {
+                    if let Some(all) = local.by_address.get_mut(address) {
+                        all.retain(|k| k != key);
+                        if all.is_empty() {
+                            local.by_address.remove(address);
+                        }
                     }
                 }
             }

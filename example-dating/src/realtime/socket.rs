@@ -16,11 +16,12 @@ use tokio::time::Instant;
 
 use super::hub::{Connection, Hub, Out, event};
 use crate::auth::Caller;
+use crate::client_ip::ClientAddress;
 use crate::codes::{self, AppError};
 use crate::db::entity::rooms::live;
 use crate::live::ON_AIR;
 use crate::params::Params;
-use crate::people::graph;
+use crate::people::{graph, sessions};
 use crate::state::AppState;
 
 /// The largest client frame: 4 KiB (a larger one closes the socket with 1009).
@@ -29,79 +30,144 @@ pub const MAX_FRAME: usize = 4 * 1024;
 pub const PING_EVERY: Duration = Duration::from_secs(30);
 /// A WebSocket silent this long (no frame, no pong) is closed.
 pub const IDLE_LIMIT: Duration = Duration::from_secs(75);
+/// How long a closing socket may take to send its `bye` and close frame (a client that does
+/// not read gets its connection dropped instead).
+const BYE_WITHIN: Duration = Duration::from_secs(1);
+/// A socket's read buffer: one frame at most is 4 KiB, and every open socket holds one.
+const READ_BUFFER: usize = MAX_FRAME;
 
 /// `GET /api/ws`: upgrades, then sends events and takes `subscribe`, `unsubscribe` and `ping`.
 pub async fn ws(
     upgrade: WebSocketUpgrade,
     caller: Res<Caller>,
+    address: ClientAddress,
     State(state): State<AppState>,
 ) -> Result<Response, AppError> {
-    let hidden = graph::hidden_from(&state.db, caller.user_id).await?;
-    let user = caller.user_id;
+    let open = open_connection(&state, &caller, address).await?;
+    let token = caller.token.clone();
     Ok(upgrade
+        .read_buffer_size(READ_BUFFER)
         .max_message_size(MAX_FRAME)
         .max_frame_size(MAX_FRAME)
         .on_upgrade(move |socket| async move {
-            let conn = state.hub.register(user, hidden).await;
-            let id = conn.id;
-            serve_socket(&state, conn, socket).await;
-            state.hub.unregister(id).await;
+            serve_socket(&state, open, &token, socket).await;
         }))
 }
 
-async fn serve_socket(state: &AppState, mut conn: Connection, mut socket: WebSocket) {
+/// Registers the caller's connection with the hub, then checks the session once more, before
+/// any 101 or stream: a revocation (logout, ban, deletion) that came before the registration
+/// is seen by this check, one that comes after is announced to the registered connection —
+/// there is no moment in between. The blocks are read after the registration for the same
+/// reason. Dropped before it is served (the upgrade failed, the client left), it unregisters.
+async fn open_connection(
+    state: &AppState,
+    caller: &Caller,
+    address: ClientAddress,
+) -> Result<Registered, AppError> {
+    let address = address.0.map(|ip| ip.to_string());
+    let conn = state.hub.register(caller.user_id, address).await;
+    let open = Registered {
+        hub: Arc::clone(&state.hub),
+        conn,
+        ended: false,
+    };
+    if sessions::lookup(state, &caller.token).await? != Some(caller.user_id) {
+        return Err(codes::bad_token());
+    }
+    let hidden = graph::hidden_from(&state.db, caller.user_id).await?;
+    state.hub.hide(open.conn.id, hidden);
+    Ok(open)
+}
+
+/// Whether `token` still works for its user: checked at every heartbeat, so a session that
+/// expires (or one revoked while the announcement was lost) ends its sockets too.
+async fn still_valid(state: &AppState, token: &str) -> bool {
+    // A store or database that does not answer is not a revocation: the socket stays.
+    !matches!(sessions::lookup(state, token).await, Ok(None))
+}
+
+/// Sends `text` unless the connection is told to close first: a client that does not read
+/// must not delay its ban. `false`: the socket is done.
+async fn send(socket: &mut WebSocket, conn: &mut Connection, text: String) -> bool {
+    tokio::select! {
+        sent = socket.send(Message::text(text)) => sent.is_ok(),
+        _ = conn.closing.changed() => false,
+    }
+}
+
+async fn serve_socket(state: &AppState, mut open: Registered, token: &str, mut socket: WebSocket) {
+    let conn = &mut open.conn;
     let mut heartbeat = tokio::time::interval(PING_EVERY);
     heartbeat.tick().await;
     let mut last_heard = Instant::now();
-    loop {
-        tokio::select! {
-            incoming = socket.recv() => {
-                let Some(Ok(message)) = incoming else { return };
-                last_heard = Instant::now();
-                let reply = match message {
-                    Message::Text(text) => client_frame(state, conn.id, text.as_str()).await,
-                    Message::Binary(_) => Some(refusal(40002, "frames are JSON text")),
-                    _ => None,
-                };
-                if let Some(reply) = reply {
-                    if socket.send(Message::text(reply.to_string())).await.is_err() {
-                        return;
+    // A close asked for before the 101 (a revocation racing the upgrade) is seen at once.
+    let told_already = conn.closing.borrow_and_update().is_some();
+    if !told_already {
+        loop {
+            tokio::select! {
+                incoming = socket.recv() => {
+                    let Some(Ok(message)) = incoming else { return };
+                    last_heard = Instant::now();
+                    let reply = match message {
+                        Message::Text(text) => client_frame(state, conn.id, text.as_str()).await,
+                        Message::Binary(_) => Some(refusal(40002, "frames are JSON text")),
+                        _ => None,
+                    };
+                    if let Some(reply) = reply {
+                        if !send(&mut socket, conn, reply.to_string()).await {
+                            break;
+                        }
                     }
                 }
-            }
-            out = conn.events.recv() => {
-                let Some(Out::Event(text)) = out else { return };
-                if socket.send(Message::text(text.to_string())).await.is_err() {
-                    return;
-                }
-                for lag in take_lag(&conn) {
-                    if socket.send(Message::text(lag.to_string())).await.is_err() {
-                        return;
+                out = conn.events.recv() => {
+                    let Some(Out::Event(text)) = out else { return };
+                    if !send(&mut socket, conn, text.to_string()).await {
+                        break;
+                    }
+                    for lag in take_lag(conn) {
+                        if !send(&mut socket, conn, lag.to_string()).await {
+                            break;
+                        }
                     }
                 }
-            }
-            changed = conn.closing.changed() => {
-                let ending = conn.closing.borrow().clone();
-                if changed.is_err() {
-                    return;
+                changed = conn.closing.changed() => {
+                    if changed.is_err() {
+                        return;
+                    }
+                    if conn.closing.borrow().is_some() {
+                        break;
+                    }
                 }
-                if let Some((code, reason)) = ending {
-                    let bye = event("bye", json!({ "reason": reason }));
-                    let _ = socket.send(Message::text(bye.to_string())).await;
-                    let _ = socket.close(code, &reason).await;
-                    return;
-                }
-            }
-            _ = heartbeat.tick() => {
-                if last_heard.elapsed() > IDLE_LIMIT {
-                    let _ = socket.close(1000, "idle").await;
-                    return;
-                }
-                if socket.send(Message::Ping(Vec::new().into())).await.is_err() {
-                    return;
+                _ = heartbeat.tick() => {
+                    if last_heard.elapsed() > IDLE_LIMIT {
+                        let _ = tokio::time::timeout(BYE_WITHIN, socket.close(1000, "idle")).await;
+                        return;
+                    }
+                    if !still_valid(state, token).await {
+                        state.hub.close(conn.id, 1000, "logout");
+                        continue;
+                    }
+                    let ping = socket.send(Message::Ping(Vec::new().into()));
+                    if !tokio::select! {
+                        sent = ping => sent.is_ok(),
+                        _ = conn.closing.changed() => true,
+                    } {
+                        return;
+                    }
                 }
             }
         }
+    }
+    // Told to close: `bye`, then the close frame — within a bound, as the client may be the
+    // reason (it stopped reading).
+    let ending = conn.closing.borrow().clone();
+    if let Some((code, reason)) = ending {
+        let bye = event("bye", json!({ "reason": reason }));
+        let _ = tokio::time::timeout(BYE_WITHIN, async {
+            socket.send(Message::text(bye.to_string())).await?;
+            socket.close(code, &reason).await
+        })
+        .await;
     }
 }
 
@@ -169,6 +235,7 @@ impl Drop for Registered {
 pub async fn events(
     caller: Res<Caller>,
     params: Res<Params>,
+    address: ClientAddress,
     State(state): State<AppState>,
 ) -> Result<Sse<impl futures_core::Stream<Item = Result<Event, Infallible>>>, AppError> {
     let live_id = params.parse_optional::<i64>("live_id")?;
@@ -177,44 +244,52 @@ pub async fn events(
             return Err(codes::not_found());
         }
     }
-    let hidden = graph::hidden_from(&state.db, caller.user_id).await?;
-    let conn = state.hub.register(caller.user_id, hidden).await;
+    let registered = open_connection(&state, &caller, address).await?;
     if let Some(live_id) = live_id {
-        state.hub.subscribe(conn.id, live_id);
+        state.hub.subscribe(registered.conn.id, live_id);
     }
-    let registered = Registered {
-        hub: Arc::clone(&state.hub),
-        conn,
-        ended: false,
-    };
-    let stream = futures_util::stream::unfold(registered, |mut r| async move {
-        if r.ended {
-            return None;
-        }
-        let next = tokio::select! {
-            out = r.conn.events.recv() => match out {
-                Some(Out::Event(text)) => {
-                    let mut batch = vec![serde_json::from_str::<Value>(&text).unwrap_or(Value::Null)];
-                    batch.extend(take_lag(&r.conn));
-                    batch
-                }
-                None => return None,
-            },
-            changed = r.conn.closing.changed() => {
-                let ending = r.conn.closing.borrow().clone();
-                match (changed, ending) {
-                    (Ok(()), Some((_, reason))) => {
-                        r.ended = true;
-                        vec![event("bye", json!({ "reason": reason }))]
-                    }
-                    _ => return None,
-                }
+    let mut check = tokio::time::interval(PING_EVERY);
+    check.reset();
+    let token = caller.token.clone();
+    let watch = (registered, check, state, token);
+    let stream = futures_util::stream::unfold(
+        watch,
+        |(mut r, mut check, state, token)| async move {
+            if r.ended {
+                return None;
             }
-        };
-        let events: Vec<Result<Event, Infallible>> =
-            next.iter().map(|e| Ok(sse_event(e))).collect();
-        Some((futures_util::stream::iter(events), r))
-    });
+            let next = tokio::select! {
+                // The session is checked again as often as a WebSocket's (an expiry ends it too).
+                _ = check.tick() => {
+                    if !still_valid(&state, &token).await {
+                        state.hub.close(r.conn.id, 1000, "logout");
+                    }
+                    Vec::new()
+                }
+                out = r.conn.events.recv() => match out {
+                    Some(Out::Event(text)) => {
+                        let mut batch = vec![serde_json::from_str::<Value>(&text).unwrap_or(Value::Null)];
+                        batch.extend(take_lag(&r.conn));
+                        batch
+                    }
+                    None => return None,
+                },
+                changed = r.conn.closing.changed() => {
+                    let ending = r.conn.closing.borrow().clone();
+                    match (changed, ending) {
+                        (Ok(()), Some((_, reason))) => {
+                            r.ended = true;
+                            vec![event("bye", json!({ "reason": reason }))]
+                        }
+                        _ => return None,
+                    }
+                }
+            };
+            let events: Vec<Result<Event, Infallible>> =
+                next.iter().map(|e| Ok(sse_event(e))).collect();
+            Some((futures_util::stream::iter(events), (r, check, state, token)))
+        },
+    );
     use futures_util::StreamExt;
     Ok(Sse::new(stream.flatten()).keep_alive(PING_EVERY))
 }
