@@ -62,7 +62,11 @@ async fn schemathesis_finds_every_answer_documented() {
         std::process::id(),
         example_dating::random::hex_token(4)
     ));
+    // Run from the report's directory: schemathesis keeps its example cache (`.schemathesis/`)
+    // in the working directory, which would otherwise be the crate's, rewritten every run.
+    std::fs::create_dir_all(&report).unwrap();
     let out = tokio::process::Command::new(&schemathesis)
+        .current_dir(&report)
         .arg("run")
         .arg(format!("{base}/openapi.json"))
         .args(["--url", &base])

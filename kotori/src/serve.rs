@@ -80,6 +80,13 @@ pub struct Serve<S, F> {
 #[cfg_attr(not(feature = "ws"), allow(dead_code))]
 pub(crate) struct ShutdownSignal(pub(crate) watch::Receiver<Option<tokio::time::Instant>>);
 
+impl ShutdownSignal {
+    /// Completes once a graceful shutdown has begun (or the server is gone).
+    async fn begun(&self) {
+        let _ = self.0.clone().wait_for(Option::is_some).await;
+    }
+}
+
 impl<S, F> Serve<S, F> {
     /// Stops accepting connections when `signal` completes, lets in-flight requests finish
     /// (within [`shutdown_timeout`](Serve::shutdown_timeout)), closes idle connections and
@@ -283,11 +290,15 @@ async fn connection<S>(
     S: Clone + Send + Sync + 'static,
 {
     // hyper's header timer starts at the first byte: a client that never sends one would hold
-    // the descriptor for ever.
+    // the descriptor for ever. Nor may it hold a shutdown: it has nothing in flight.
     let mut first = [0u8; 1];
-    match tokio::time::timeout(shared.header_read_timeout, stream.peek(&mut first)).await {
-        Ok(Ok(n)) if n > 0 => {}
-        _ => return,
+    let spoke = tokio::time::timeout(shared.header_read_timeout, stream.peek(&mut first));
+    tokio::select! {
+        spoke = spoke => match spoke {
+            Ok(Ok(n)) if n > 0 => {}
+            _ => return,
+        },
+        () = shared.shutdown.begun() => return,
     }
     // Under TLS too: the encrypted stream writes through it.
     let stream = WriteDeadline::new(stream, shared.write_timeout);
@@ -305,7 +316,11 @@ async fn connection<S>(
     #[cfg(feature = "tls")]
     if let Some(tls) = &shared.tls {
         let handshake = tokio::time::timeout(shared.header_read_timeout, tls.accept(stream));
-        let stream = match handshake.await {
+        let handshake = tokio::select! {
+            handshake = handshake => handshake,
+            () = shared.shutdown.begun() => return,
+        };
+        let stream = match handshake {
             Ok(Ok(stream)) => stream,
             Ok(Err(e)) => {
                 tracing::debug!(%peer, error = %e, "TLS handshake failed");

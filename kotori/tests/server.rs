@@ -205,3 +205,49 @@ async fn a_client_that_never_finishes_its_headers_is_disconnected() {
         .unwrap()
         .unwrap();
 }
+
+/// A graceful shutdown does not wait on connections that have nothing in flight: an HTTP/1
+/// keep-alive connection after its response, an HTTP/2 connection with no stream, and one
+/// that never sent a byte. The deadline (30 s) is past this test's bound: the server must
+/// return because they were closed, not because it gave up on them.
+#[tokio::test]
+async fn a_graceful_shutdown_closes_idle_connections_at_once() {
+    let (gate, _) = gate();
+    let (addr, stop, server) = start(gate, Duration::from_secs(600)).await;
+
+    let mut keep_alive = http1(addr).await;
+    let res = keep_alive.send_request(get("/hello")).await.unwrap();
+    assert_eq!(text(res).await, "hello");
+
+    let stream = TcpStream::connect(addr).await.unwrap();
+    let (mut h2, conn) =
+        hyper::client::conn::http2::handshake(TokioExecutor::new(), TokioIo::new(stream))
+            .await
+            .unwrap();
+    tokio::spawn(conn);
+    let res = h2
+        .send_request(
+            Request::get(format!("http://{addr}/hello"))
+                .body(Full::new(Bytes::new()))
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(text(res).await, "hello");
+
+    let mut silent = TcpStream::connect(addr).await.unwrap();
+
+    stop.send(()).unwrap();
+    tokio::time::timeout(BOUND, server)
+        .await
+        .expect("the server returns before its deadline")
+        .unwrap()
+        .unwrap();
+    // The silent connection was closed by the server, not left to the client.
+    let mut byte = [0u8; 1];
+    let read = tokio::time::timeout(BOUND, silent.read(&mut byte))
+        .await
+        .unwrap();
+    assert!(matches!(read, Ok(0) | Err(_)), "{read:?}");
+    drop((keep_alive, h2));
+}

@@ -2,7 +2,7 @@
 //! `GET /api/vip/visitors`.
 
 use kotori::{Json, Res, State};
-use sea_orm::sea_query::{Expr, Query};
+use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use serde_json::{Value, json};
 
@@ -44,15 +44,21 @@ pub async fn visitors(
     State(state): State<AppState>,
 ) -> Result<Json<Value>, AppError> {
     let page = Page::from_params(&params)?;
+    // Per footprint, its viewer's row by key: the cost follows the caller's footprints, never
+    // the number of users (an `IN (SELECT ... visible)` made SQLite read every user).
     let seen = Query::select()
-        .column(user_info::Column::UserId)
+        .expr(Expr::val(1))
         .from(user_info::Entity)
+        .and_where(
+            Expr::col((user_info::Entity, user_info::Column::UserId))
+                .equals((visitor::Entity, visitor::Column::ViewerId)),
+        )
         .cond_where(visibility::visible_to(caller.user_id))
         .to_owned();
     let mine = visitor::Entity::find()
         .filter(visitor::Column::ViewedId.eq(caller.user_id))
         .filter(visitor::Column::ViewerId.ne(caller.user_id))
-        .filter(visitor::Column::ViewerId.in_subquery(seen));
+        .filter(Expr::exists(seen));
     let (total, rows) = page
         .load(
             &state.db,

@@ -283,11 +283,10 @@ fn live(out: &mut String) {
     let _ = writeln!(
         out,
         "`benches/load/live.sh`: viewers subscribed to one live over WebSocket, danmaku posted \
-         through the signed API at each rate; latency from the sender's code-0 response to each \
-         viewer's receipt (a delivery that reached the viewer before the sender had its answer \
-         counts as 0 ms: the event is published before the response is written). Server(s) on \
-         core 0, the driver on core 1; server CPU is the user and system time of the server \
-         process(es) during the step.\n"
+         through the signed API at each rate; latency from the moment the sender's request \
+         leaves to each viewer's receipt (the whole path: the API call, the commit, the \
+         fan-out). Server(s) on core 0, the driver on core 1; server CPU is the user and \
+         system time of the server process(es) during the step.\n"
     );
     let _ = writeln!(
         out,
@@ -309,6 +308,18 @@ fn live(out: &mut String) {
             row["max_ms"].as_f64().unwrap_or(0.0),
             row["server_cpu_s"].as_f64().unwrap_or(0.0),
             row["server_rss_mb"],
+        );
+    }
+    for row in rows.iter().filter(|r| r.get("rss_per_socket_kb").is_some()) {
+        let _ = writeln!(
+            out,
+            "\nMemory with {} instance(s) and {} idle viewers: server RSS {} MB before they \
+             connect, {} MB after, {:.1} KB per socket.",
+            row["instances"],
+            row["viewers"],
+            row["server_rss_before_mb"],
+            row["server_rss_connected_mb"],
+            row["rss_per_socket_kb"].as_f64().unwrap_or(0.0),
         );
     }
     for row in rows.iter().filter(|r| r.get("chat_p99_ms").is_some()) {
