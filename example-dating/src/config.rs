@@ -297,38 +297,32 @@ impl Config {
             None => TrustedProxies::parse(file.network.trusted_proxies.iter().map(String::as_str)),
         }
         .map_err(|e| format!("network.trusted_proxies / TRUSTED_PROXIES: {e}"))?;
-        let millis =
-            |key: &str, file: Option<u64>, default: u64| -> Result<std::time::Duration, String> {
-                let ms = match env(key) {
-                    Some(v) => v
-                        .parse::<u64>()
-                        .map_err(|_| format!("{key}: `{v}` is not a number of milliseconds"))?,
-                    None => file.unwrap_or(default),
-                };
-                if !(10..=60_000).contains(&ms) {
-                    return Err(format!("{key}: {ms} ms is outside 10 to 60000"));
-                }
-                Ok(std::time::Duration::from_millis(ms))
+        // A whole number: the environment's, else the file's, else `default`; within `range`.
+        let number = |key: &str,
+                      file: Option<u64>,
+                      default: u64,
+                      range: std::ops::RangeInclusive<u64>|
+         -> Result<u64, String> {
+            let n = match env(key) {
+                Some(v) => v
+                    .parse::<u64>()
+                    .map_err(|_| format!("{key}: `{v}` is not a number"))?,
+                None => file.unwrap_or(default),
             };
+            if !range.contains(&n) {
+                return Err(format!(
+                    "{key}: {n} is outside {} to {}",
+                    range.start(),
+                    range.end()
+                ));
+            }
+            Ok(n)
+        };
+        let millis = |key: &str, file: Option<u64>, default: u64| {
+            number(key, file, default, 10..=60_000).map(std::time::Duration::from_millis)
+        };
         let redis_timeout = millis("REDIS_TIMEOUT_MS", file.redis_timeout_ms, 2000)?;
         let database_timeout = millis("DATABASE_TIMEOUT_MS", file.database_timeout_ms, 5000)?;
-        let number =
-            |key: &str, file: Option<u64>, default: u64, range: std::ops::RangeInclusive<u64>| {
-                let n = match env(key) {
-                    Some(v) => v
-                        .parse::<u64>()
-                        .map_err(|_| format!("{key}: `{v}` is not a number"))?,
-                    None => file.unwrap_or(default),
-                };
-                if !range.contains(&n) {
-                    return Err(format!(
-                        "{key}: {n} is outside {} to {}",
-                        range.start(),
-                        range.end()
-                    ));
-                }
-                Ok(n)
-            };
         let server = ServerConfig {
             max_connections: number(
                 "MAX_CONNECTIONS",

@@ -10,6 +10,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use common::{TestApp, code};
+use example_dating::auth::logins::Login;
+use example_dating::codes::AppError;
 use example_dating::db::entity::users::user_token;
 use example_dating::people::phone;
 use http::Method;
@@ -52,6 +54,30 @@ async fn sessions_of(t: &TestApp, user_id: i64) -> u64 {
         .unwrap()
 }
 
+/// Round `round` of a race: a second login of `phone` and `change` (an account change), each
+/// started as [`stagger`] says. Returns the login's answer and the change's code.
+async fn race(
+    t: &Arc<TestApp>,
+    round: u64,
+    phone: &str,
+    change: impl Future<Output = i64> + Send + 'static,
+) -> (Result<Login, AppError>, i64) {
+    let login = {
+        let (t, phone) = (Arc::clone(t), phone.to_owned());
+        tokio::spawn(async move {
+            turns(mix(round, 3) % 64).await;
+            tokio::time::sleep(stagger(round).0).await;
+            t.state.logins().open(&phone).await
+        })
+    };
+    let change = tokio::spawn(async move {
+        turns(mix(round, 1) % 64).await;
+        tokio::time::sleep(stagger(round).1).await;
+        change.await
+    });
+    (login.await.unwrap(), change.await.unwrap())
+}
+
 async fn me(t: &TestApp, token: &str) -> i64 {
     code(&t.call(Method::GET, "/api/me", &[], Some(token)).await)
 }
@@ -64,27 +90,18 @@ async fn login_races_deletion(t: Arc<TestApp>) {
     for round in 0..ROUNDS {
         let phone = phone::canonical(&format!("137{:08}", 10_000 + round)).unwrap();
         let first = t.state.logins().open(&phone).await.unwrap();
-        let login = {
-            let (t, phone) = (Arc::clone(&t), phone.clone());
-            tokio::spawn(async move {
-                turns(mix(round, 3) % 64).await;
-                tokio::time::sleep(stagger(round).0).await;
-                t.state.logins().open(&phone).await
-            })
-        };
         let deletion = {
             let (t, token) = (Arc::clone(&t), first.token.clone());
-            tokio::spawn(async move {
-                turns(mix(round, 1) % 64).await;
-                tokio::time::sleep(stagger(round).1).await;
+            async move {
                 code(
                     &t.call(Method::POST, "/api/me/delete", &[], Some(&token))
                         .await,
                 )
-            })
+            }
         };
-        let login = login.await.unwrap().expect("a login of a live phone");
-        assert_eq!(deletion.await.unwrap(), 0, "round {round}: the deletion");
+        let (login, deleted) = race(&t, round, &phone, deletion).await;
+        let login = login.expect("a login of a live phone");
+        assert_eq!(deleted, 0, "round {round}: the deletion");
         assert_eq!(sessions_of(&t, first.user_id).await, 0, "round {round}");
         assert_eq!(me(&t, &first.token).await, 40105, "round {round}");
         if login.user_id == first.user_id {
@@ -108,28 +125,16 @@ async fn login_races_ban(t: Arc<TestApp>) {
     for round in 0..ROUNDS {
         let phone = phone::canonical(&format!("136{:08}", 10_000 + round)).unwrap();
         let first = t.state.logins().open(&phone).await.unwrap();
-        let login = {
-            let (t, phone) = (Arc::clone(&t), phone.clone());
-            tokio::spawn(async move {
-                turns(mix(round, 3) % 64).await;
-                tokio::time::sleep(stagger(round).0).await;
-                t.state.logins().open(&phone).await
-            })
-        };
         let ban = {
             let (t, admin) = (Arc::clone(&t), admin.clone());
             let path = format!("/manage/dating/admin/api/users/{}/ban.json", first.user_id);
-            tokio::spawn(async move {
-                turns(mix(round, 1) % 64).await;
-                tokio::time::sleep(stagger(round).1).await;
-                code(
-                    &t.manage(Method::POST, &path, &[("reason", "race")], Some(&admin))
-                        .await,
-                )
-            })
+            async move {
+                let reason = [("reason", "race")];
+                code(&t.manage(Method::POST, &path, &reason, Some(&admin)).await)
+            }
         };
-        let login = login.await.unwrap();
-        assert_eq!(ban.await.unwrap(), 0, "round {round}: the ban");
+        let (login, banned) = race(&t, round, &phone, ban).await;
+        assert_eq!(banned, 0, "round {round}: the ban");
         assert_eq!(sessions_of(&t, first.user_id).await, 0, "round {round}");
         assert_eq!(me(&t, &first.token).await, 40105, "round {round}");
         match login {

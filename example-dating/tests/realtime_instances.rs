@@ -35,6 +35,20 @@ async fn two_instances_deliver_and_close_through_a_redis_cluster() {
     }
 }
 
+/// An instance of the app on `db_url`, its store and fan-out on the Redis at `redis_url`.
+async fn instance(redis_url: &str, prefix: &str, db_url: &str) -> TestApp {
+    let store = Arc::new(
+        example_dating::store::RedisStore::connect(redis_url, prefix)
+            .await
+            .unwrap(),
+    );
+    let hub = example_dating::realtime::Hub::with_redis(redis_url, prefix)
+        .await
+        .unwrap();
+    let sms = Arc::new(example_dating::auth::sms::LogSender { show_code: true });
+    TestApp::with_parts(common::config(), db_url, store, sms, hub).await
+}
+
 async fn two_instances_deliver_and_close(redis_url: String) {
     let prefix = format!(
         "kotori-test:{}:{}:rt:",
@@ -48,16 +62,7 @@ async fn two_instances_deliver_and_close(redis_url: String) {
     ));
     let db_url = format!("sqlite://{}?mode=rwc", file.display());
     let instance = async || {
-        let store = Arc::new(
-            example_dating::store::RedisStore::connect(&redis_url, &prefix)
-                .await
-                .unwrap(),
-        );
-        let hub = example_dating::realtime::Hub::with_redis(&redis_url, &prefix)
-            .await
-            .unwrap();
-        let sms = Arc::new(example_dating::auth::sms::LogSender { show_code: true });
-        let t = TestApp::with_parts(common::config(), &db_url, store, sms, hub).await;
+        let t = instance(&redis_url, &prefix, &db_url).await;
         let addr = serve(&t).await;
         (t, addr)
     };
@@ -288,19 +293,8 @@ async fn a_conversation_arrives_in_order(redis_url: String, db_url: String) {
         std::process::id(),
         example_dating::random::hex_token(4)
     );
-    let instance = async || {
-        let store = Arc::new(
-            example_dating::store::RedisStore::connect(&redis_url, &prefix)
-                .await
-                .unwrap(),
-        );
-        let hub = example_dating::realtime::Hub::with_redis(&redis_url, &prefix)
-            .await
-            .unwrap();
-        let sms = Arc::new(example_dating::auth::sms::LogSender { show_code: true });
-        Arc::new(TestApp::with_parts(common::config(), &db_url, store, sms, hub).await)
-    };
-    let (one, two) = (instance().await, instance().await);
+    let one = Arc::new(instance(&redis_url, &prefix, &db_url).await);
+    let two = Arc::new(instance(&redis_url, &prefix, &db_url).await);
     let (sender, _) = one.user("18900000075").await;
     let (_, recipient) = one.user("18900000076").await;
     let mut conn = one.state.hub.register(recipient, None).await;

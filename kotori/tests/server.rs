@@ -81,6 +81,31 @@ async fn http1(addr: SocketAddr) -> hyper::client::conn::http1::SendRequest<Full
     sender
 }
 
+/// An HTTP/2 connection (prior knowledge) and its answer to `GET /hello`; the connection stays
+/// open while the sender lives.
+async fn h2_hello(
+    addr: SocketAddr,
+) -> (
+    hyper::client::conn::http2::SendRequest<Full<Bytes>>,
+    http::Response<hyper::body::Incoming>,
+) {
+    let stream = TcpStream::connect(addr).await.unwrap();
+    let (mut sender, conn) =
+        hyper::client::conn::http2::handshake(TokioExecutor::new(), TokioIo::new(stream))
+            .await
+            .unwrap();
+    tokio::spawn(conn);
+    let res = sender
+        .send_request(
+            Request::get(format!("http://{addr}/hello"))
+                .body(Full::new(Bytes::new()))
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    (sender, res)
+}
+
 async fn text(res: http::Response<hyper::body::Incoming>) -> String {
     let body = res.into_body().collect().await.unwrap().to_bytes();
     String::from_utf8(body.to_vec()).unwrap()
@@ -112,20 +137,7 @@ async fn http1_keeps_the_connection_alive_across_requests() {
 async fn http2_with_prior_knowledge_is_served() {
     let (gate, _) = gate();
     let (addr, stop, server) = start(gate, Duration::from_secs(30)).await;
-    let stream = TcpStream::connect(addr).await.unwrap();
-    let (mut sender, conn) =
-        hyper::client::conn::http2::handshake(TokioExecutor::new(), TokioIo::new(stream))
-            .await
-            .unwrap();
-    tokio::spawn(conn);
-    let res = sender
-        .send_request(
-            Request::get(format!("http://{addr}/hello"))
-                .body(Full::new(Bytes::new()))
-                .unwrap(),
-        )
-        .await
-        .unwrap();
+    let (sender, res) = h2_hello(addr).await;
     assert_eq!(res.version(), Version::HTTP_2);
     assert_eq!(text(res).await, "hello");
     drop(sender);
@@ -219,20 +231,7 @@ async fn a_graceful_shutdown_closes_idle_connections_at_once() {
     let res = keep_alive.send_request(get("/hello")).await.unwrap();
     assert_eq!(text(res).await, "hello");
 
-    let stream = TcpStream::connect(addr).await.unwrap();
-    let (mut h2, conn) =
-        hyper::client::conn::http2::handshake(TokioExecutor::new(), TokioIo::new(stream))
-            .await
-            .unwrap();
-    tokio::spawn(conn);
-    let res = h2
-        .send_request(
-            Request::get(format!("http://{addr}/hello"))
-                .body(Full::new(Bytes::new()))
-                .unwrap(),
-        )
-        .await
-        .unwrap();
+    let (h2, res) = h2_hello(addr).await;
     assert_eq!(text(res).await, "hello");
 
     let mut silent = TcpStream::connect(addr).await.unwrap();

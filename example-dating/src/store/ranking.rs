@@ -86,12 +86,18 @@ impl Board {
                 self.days.remove(&day);
             }
         }
-        let raw = self.raw.get(&member).copied().unwrap_or(0) - taken;
+        self.uncount(rank, member, taken, now);
+    }
+
+    /// `hits` fewer raw hits for `member`, and its score lower by them times its factor; a
+    /// member with no hit left leaves the ranking. (Days' counts are the caller's.)
+    fn uncount(&mut self, rank: &Ranking, member: i64, hits: i64, now: i64) {
+        let raw = self.raw.get(&member).copied().unwrap_or(0) - hits;
         if raw > 0 {
             self.raw.insert(member, raw);
             let score = self.scores.get(&member).copied().unwrap_or(0);
             let factor = self.factor(rank, member, now);
-            self.set_score(member, score - taken * factor);
+            self.set_score(member, score - hits * factor);
         } else {
             self.raw.remove(&member);
             self.set_score(member, 0);
@@ -146,16 +152,7 @@ impl Board {
             self.days.remove(&day);
         }
         for &(member, count) in &batch {
-            let factor = self.factor(rank, member, now);
-            let raw = self.raw.get(&member).copied().unwrap_or(0) - count;
-            if raw > 0 {
-                self.raw.insert(member, raw);
-                let score = self.scores.get(&member).copied().unwrap_or(0);
-                self.set_score(member, score - count * factor);
-            } else {
-                self.raw.remove(&member);
-                self.set_score(member, 0);
-            }
+            self.uncount(rank, member, count, now);
         }
         batch.len().max(1)
     }

@@ -243,6 +243,59 @@ async fn rankings_count_hits_in_the_window_and_boost_while_boosted() {
     .await;
 }
 
+/// Taking hits back (an erased account's footprints) undoes what was counted, boosted hits at
+/// their boost, never more than a day still counts, nothing of a day that expired.
+#[tokio::test]
+async fn rankings_take_back_what_was_counted_and_no_more() {
+    use super::Ranking;
+    const HOT: Ranking = Ranking {
+        name: "t",
+        boost: 2,
+    };
+    both("take", async |s: &dyn Store| {
+        let name = s.name();
+        let now = 1_000;
+        s.rank_load(&HOT, &[(10, 1, 3), (11, 1, 1), (11, 2, 2), (11, 3, 1)], now)
+            .await
+            .unwrap();
+        s.rank_boost(&HOT, 3, now + 60, now).await.unwrap();
+        // 1: 4 hits, 2: 2, 3: 1 × 2.
+        assert_eq!(
+            s.rank_range(&HOT, 0, 10).await.unwrap(),
+            [1, 3, 2],
+            "{name}"
+        );
+        // More than day 11 counts for 1 takes its one hit; a day never counted takes nothing.
+        s.rank_take(&HOT, &[(11, 1, 5), (9, 2, 1)], now)
+            .await
+            .unwrap();
+        assert_eq!(
+            s.rank_range(&HOT, 0, 10).await.unwrap(),
+            [1, 3, 2],
+            "{name}: 3, 2, 2"
+        );
+        // A boosted member loses its hit at its boost: gone with it.
+        s.rank_take(&HOT, &[(11, 3, 1), (10, 1, 2)], now)
+            .await
+            .unwrap();
+        assert_eq!(
+            s.rank_range(&HOT, 0, 10).await.unwrap(),
+            [2, 1],
+            "{name}: 2, 1"
+        );
+        // Day 10 expires: what was taken is not taken twice.
+        while s.rank_expire(&HOT, 11, now, 10).await.unwrap() > 0 {}
+        assert_eq!(s.rank_range(&HOT, 0, 10).await.unwrap(), [2], "{name}");
+        s.rank_take(&HOT, &[(11, 2, 2)], now).await.unwrap();
+        assert!(
+            s.rank_range(&HOT, 0, 10).await.unwrap().is_empty(),
+            "{name}"
+        );
+        s.rank_clear(&HOT).await.unwrap();
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn clearing_deletes_every_key_under_the_prefix_on_every_node() {
     for var in REDIS_VARS {

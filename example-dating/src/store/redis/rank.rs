@@ -26,9 +26,31 @@ for i = 4, #ARGV, 2 do
 end
 return 1";
 
+/// The Lua function both ways of taking hits back share: `n` fewer raw hits for member `m`, and
+/// its score `n` times its boost factor lower (gone once no hit is left). KEYS as in HITS.
+macro_rules! uncount {
+    () => {
+        r"
+local function uncount(m, n, now, boost)
+  local u = redis.call('ZSCORE', KEYS[4], m)
+  local f = 1
+  if u and tonumber(u) > now then f = boost end
+  local raw = tonumber(redis.call('ZINCRBY', KEYS[2], -n, m))
+  if raw <= 0 then
+    redis.call('ZREM', KEYS[2], m)
+    redis.call('ZREM', KEYS[1], m)
+  else
+    redis.call('ZINCRBY', KEYS[1], -n * f, m)
+  end
+end"
+    };
+}
+
 /// Takes back hits of members on one day, never more than the day still counts for each.
 /// KEYS: rank raw days boost day. ARGV: day now boost, then member and hits pairs.
-const TAKE: &str = r"
+const TAKE: &str = concat!(
+    uncount!(),
+    r"
 local now, boost = tonumber(ARGV[2]), tonumber(ARGV[3])
 for i = 4, #ARGV, 2 do
   local m = ARGV[i]
@@ -36,20 +58,12 @@ for i = 4, #ARGV, 2 do
   if c then
     local n = math.min(tonumber(ARGV[i + 1]), tonumber(c))
     if tonumber(redis.call('ZINCRBY', KEYS[5], -n, m)) <= 0 then redis.call('ZREM', KEYS[5], m) end
-    local u = redis.call('ZSCORE', KEYS[4], m)
-    local f = 1
-    if u and tonumber(u) > now then f = boost end
-    local raw = tonumber(redis.call('ZINCRBY', KEYS[2], -n, m))
-    if raw <= 0 then
-      redis.call('ZREM', KEYS[2], m)
-      redis.call('ZREM', KEYS[1], m)
-    else
-      redis.call('ZINCRBY', KEYS[1], -n * f, m)
-    end
+    uncount(m, n, now, boost)
   end
 end
 if redis.call('EXISTS', KEYS[5]) == 0 then redis.call('ZREM', KEYS[3], ARGV[1]) end
-return 1";
+return 1"
+);
 
 /// Boosts a member until ARGV[2] and rescores it. KEYS: rank raw boost. ARGV: member until now
 /// boost.
@@ -76,26 +90,19 @@ return #ended";
 
 /// Takes back at most ARGV[4] members' hits of one day that left the window. KEYS: rank raw
 /// days boost day. ARGV: day now boost budget.
-const EXPIRE_DAY: &str = r"
+const EXPIRE_DAY: &str = concat!(
+    uncount!(),
+    r"
 local now, boost = tonumber(ARGV[2]), tonumber(ARGV[3])
 local hits = redis.call('ZRANGE', KEYS[5], 0, tonumber(ARGV[4]) - 1, 'WITHSCORES')
 for i = 1, #hits, 2 do
-  local m, n = hits[i], tonumber(hits[i + 1])
-  local u = redis.call('ZSCORE', KEYS[4], m)
-  local f = 1
-  if u and tonumber(u) > now then f = boost end
-  local raw = tonumber(redis.call('ZINCRBY', KEYS[2], -n, m))
-  if raw <= 0 then
-    redis.call('ZREM', KEYS[2], m)
-    redis.call('ZREM', KEYS[1], m)
-  else
-    redis.call('ZINCRBY', KEYS[1], -n * f, m)
-  end
+  uncount(hits[i], tonumber(hits[i + 1]), now, boost)
 end
 local taken = #hits / 2
 if taken > 0 then redis.call('ZREMRANGEBYRANK', KEYS[5], 0, taken - 1) end
 if redis.call('EXISTS', KEYS[5]) == 0 then redis.call('ZREM', KEYS[3], ARGV[1]) end
-return math.max(taken, 1)";
+return math.max(taken, 1)"
+);
 
 /// How many (member, hits) pairs one script call carries when loading.
 const LOAD_BATCH: usize = 500;
