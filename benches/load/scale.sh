@@ -101,7 +101,10 @@ for backend in $BACKENDS; do
       peer=$(sql "SELECT peer_id FROM contacts WHERE user_id = $caller ORDER BY id LIMIT 1")
       # Someone the caller may see (visible to all, not banned), for the profile page.
       shown=$(sql "SELECT c.peer_id FROM contacts c JOIN user_info u ON u.user_id = c.peer_id
-        WHERE c.user_id = $caller AND u.authority = 1 AND u.banned = false ORDER BY c.id LIMIT 1")
+        WHERE c.user_id = $caller AND u.authority = 1 AND u.banned = false
+          AND NOT EXISTS (SELECT 1 FROM block b WHERE (b.blocker_id = $caller AND b.blocked_id = c.peer_id)
+                                                   OR (b.blocker_id = c.peer_id AND b.blocked_id = $caller))
+        ORDER BY c.id LIMIT 1")
       printf 'password-123\n' | env DATABASE_URL="$db_url" RUST_LOG=warn "$BIN/example-dating" operator add \
         --name scale --role admin --privileges users:read,orders:read > /dev/null
     fi

@@ -83,7 +83,8 @@
 //! - `ctx` — [`Ctx`], the request context every step sees.
 //! - `rejection`, `reply` — [`Rejection`], and what handlers return ([`IntoReply`]).
 //! - [`render`] — how rejections become responses under a subtree.
-//! - [`mod@serve`] — serving an [`App`] on hyper; [`limits`] — the defaults kotori enforces.
+//! - [`mod@serve`] — serving an [`App`] on hyper; [`limits`] — the defaults kotori enforces;
+//!   `write_deadline` — the I/O wrapper that closes a connection whose client stops reading.
 //! - [`sse`] — Server-Sent Events; [`Body`] streams any other response.
 //! - `ws` — WebSocket routes, upgraded after the tree's guards (feature `ws`).
 //! - `tower` — `App` as a `tower::Service`, and `Node::service` mounting one (feature

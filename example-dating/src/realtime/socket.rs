@@ -33,8 +33,9 @@ pub const IDLE_LIMIT: Duration = Duration::from_secs(75);
 /// How long a closing socket may take to send its `bye` and close frame (a client that does
 /// not read gets its connection dropped instead).
 const BYE_WITHIN: Duration = Duration::from_secs(1);
-/// A socket's read buffer: one frame at most is 4 KiB, and every open socket holds one.
-const READ_BUFFER: usize = MAX_FRAME;
+/// A socket's read buffer: every open socket holds one, and clients send little (a larger
+/// frame, up to [`MAX_FRAME`], is read in several steps).
+const READ_BUFFER: usize = 1024;
 
 /// `GET /api/ws`: upgrades, then sends events and takes `subscribe`, `unsubscribe` and `ping`.
 pub async fn ws(
@@ -109,7 +110,9 @@ async fn serve_socket(state: &AppState, mut open: Registered, token: &str, mut s
                     let Some(Ok(message)) = incoming else { return };
                     last_heard = Instant::now();
                     let reply = match message {
-                        Message::Text(text) => client_frame(state, conn.id, text.as_str()).await,
+                        // Boxed, as is the session check below: their database futures are
+                        // large, and an idle socket's task should not carry them.
+                        Message::Text(text) => Box::pin(client_frame(state, conn.id, text.as_str())).await,
                         Message::Binary(_) => Some(refusal(40002, "frames are JSON text")),
                         _ => None,
                     };
@@ -143,7 +146,7 @@ async fn serve_socket(state: &AppState, mut open: Registered, token: &str, mut s
                         let _ = tokio::time::timeout(BYE_WITHIN, socket.close(1000, "idle")).await;
                         return;
                     }
-                    if !still_valid(state, token).await {
+                    if !Box::pin(still_valid(state, token)).await {
                         state.hub.close(conn.id, 1000, "logout");
                         continue;
                     }
@@ -261,7 +264,7 @@ pub async fn events(
             let next = tokio::select! {
                 // The session is checked again as often as a WebSocket's (an expiry ends it too).
                 _ = check.tick() => {
-                    if !still_valid(&state, &token).await {
+                    if !Box::pin(still_valid(&state, &token)).await {
                         state.hub.close(r.conn.id, 1000, "logout");
                     }
                     Vec::new()
