@@ -7,7 +7,7 @@ mod common;
 use common::{TestApp, code, data};
 use example_dating::db::entity::users::{user_auth, user_info};
 use http::Method;
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 use sea_orm_migration::MigratorTrait;
 
 async fn login(t: &TestApp, phone: &str) -> i64 {
@@ -92,12 +92,9 @@ async fn one_number_however_written_is_one_account_with_one_set_of_limits() {
 }
 
 /// Rows written before phones had one form: each becomes E.164, and of spellings of one
-/// number that became separate accounts the oldest keeps it.
-#[tokio::test]
-async fn old_phone_rows_are_migrated() {
-    let db = example_dating::db::connect("sqlite::memory:")
-        .await
-        .unwrap();
+/// number that became separate accounts the one already in that form keeps it.
+async fn old_phone_rows_are_migrated(url: String) {
+    let db = example_dating::db::connect(&url).await.unwrap();
     example_dating::db::Migrator::up(&db, Some(4))
         .await
         .unwrap();
@@ -170,6 +167,7 @@ async fn old_phone_rows_are_migrated() {
         "not a number: left"
     );
     let phones: Vec<String> = user_info::Entity::find()
+        .order_by_asc(user_info::Column::UserId)
         .all(&db)
         .await
         .unwrap()
@@ -186,6 +184,31 @@ async fn old_phone_rows_are_migrated() {
             "12ab"
         ]
     );
+}
+
+#[tokio::test]
+async fn old_phone_rows_are_migrated_on_sqlite() {
+    old_phone_rows_are_migrated("sqlite::memory:".into()).await;
+}
+
+#[tokio::test]
+async fn old_phone_rows_are_migrated_on_mariadb() {
+    if let Some(server) = common::service_url(
+        "KOTORI_TEST_MYSQL_URL",
+        "old_phone_rows_are_migrated_on_mariadb",
+    ) {
+        common::on_fresh_database(&server, old_phone_rows_are_migrated).await;
+    }
+}
+
+#[tokio::test]
+async fn old_phone_rows_are_migrated_on_postgres() {
+    if let Some(server) = common::service_url(
+        "KOTORI_TEST_POSTGRES_URL",
+        "old_phone_rows_are_migrated_on_postgres",
+    ) {
+        common::on_fresh_database(&server, old_phone_rows_are_migrated).await;
+    }
 }
 
 #[tokio::test]

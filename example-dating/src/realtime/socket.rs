@@ -143,8 +143,9 @@ async fn serve_socket(state: &AppState, mut open: Registered, token: &str, mut s
                 }
                 _ = heartbeat.tick() => {
                     if last_heard.elapsed() > IDLE_LIMIT {
-                        let _ = tokio::time::timeout(BYE_WITHIN, socket.close(1000, "idle")).await;
-                        return;
+                        // Every close the server decides is told with a `bye` first.
+                        state.hub.close(conn.id, 1000, "idle");
+                        continue;
                     }
                     if !Box::pin(still_valid(state, token)).await {
                         state.hub.close(conn.id, 1000, "logout");
