@@ -103,6 +103,9 @@
 //! replies. A [`Rejection`] is rendered by the chain's renderer (`render.rs`), and the after
 //! hooks of the nodes entered run leaf to root before the response goes out.
 
+// On docs.rs (nightly, `--cfg docsrs`): items behind a feature say which.
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
 mod body;
 mod build;
 mod compiled;
@@ -183,6 +186,10 @@ pub mod __private {
 #[cfg(doctest)]
 #[doc = include_str!("../../README.md")]
 struct ReadmeDoctests;
+
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct CrateReadmeDoctests;
 
 #[cfg(doctest)]
 #[doc = include_str!("../../docs/src/concepts.md")]
