@@ -58,7 +58,9 @@ def main(book: Path) -> int:
                     continue
                 file, _, fragment = target.partition("#")
                 resolved = page if file == "" else (page.parent / file)
-                if not resolved.exists():
+                if not resolved.resolve().is_relative_to(book.resolve().parent):
+                    errors.append(f"{page.relative_to(book)}:{number}: {target}: outside the repository")
+                elif not resolved.exists():
                     errors.append(f"{page.relative_to(book)}:{number}: {target}: no such file")
                 elif fragment and resolved.suffix == ".md" and fragment not in anchors(resolved):
                     errors.append(f"{page.relative_to(book)}:{number}: {target}: no such heading")
