@@ -83,19 +83,6 @@ fn same_prefix(a: &[u8], b: &[u8], bits: u8) -> bool {
     a[..bytes] == b[..bytes] && (rest == 0 || (a[bytes] ^ b[bytes]) >> (8 - rest) == 0)
 }
 
-/// The client's address as a handler argument: the peer, or behind a trusted proxy the address
-/// it forwarded (`None` served in process). What every per-address limit counts.
-#[derive(Clone, Debug)]
-pub struct ClientAddress(pub Option<IpAddr>);
-
-impl kotori::extract::FromCtx<crate::state::AppState> for ClientAddress {
-    fn from_ctx(cx: &mut kotori::Ctx<crate::state::AppState>) -> Result<Self, kotori::Rejection> {
-        let peer = cx.peer_addr();
-        let client = cx.state().config.trusted_proxies.client(peer, cx.headers());
-        Ok(ClientAddress(client))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -167,15 +167,20 @@ async fn a_database_failure_is_50301_not_a_500() {
 
 /// The in-process store, refusing to boost rankings while `refuse` is set (everything else
 /// works): a store that fails after a payment's commit.
+/// A store that works, but, once told to (`refuse`), refuses a payment's ranking boost and a
+/// conversation's turn: the failures that come after or before a transaction.
 #[derive(Default)]
-struct BoostRefused {
+struct Refusing {
     inner: example_dating::store::MemoryStore,
     refuse: std::sync::atomic::AtomicBool,
 }
 
 #[async_trait]
-impl Store for BoostRefused {
+impl Store for Refusing {
     async fn set_nx(&self, k: &str, v: &str, ttl: Duration) -> Result<bool, StoreError> {
+        if k.contains("chat:turn:") && self.refuse.load(std::sync::atomic::Ordering::SeqCst) {
+            return down();
+        }
         self.inner.set_nx(k, v, ttl).await
     }
     async fn set(&self, k: &str, v: &str, ttl: Duration) -> Result<(), StoreError> {
@@ -264,7 +269,7 @@ impl Store for BoostRefused {
 /// provider's repeated notice finds the order paid and boosts.
 #[tokio::test]
 async fn a_boost_the_store_refused_is_done_by_the_repeated_notice() {
-    let store = Arc::new(BoostRefused::default());
+    let store = Arc::new(Refusing::default());
     let t = TestApp::with(common::config(), "sqlite::memory:", store.clone()).await;
     let (me, _) = t.user("18900000000").await;
     let (buyer, buyer_id) = t.user("18900000001").await;
@@ -314,4 +319,32 @@ async fn a_boost_the_store_refused_is_done_by_the_repeated_notice() {
         .store(false, std::sync::atomic::Ordering::SeqCst);
     assert_eq!(code(&t.pay(&notice).await), 0);
     assert_eq!(top().await, buyer_id);
+}
+
+/// A message whose conversation's turn the store cannot give answers 50301 and writes
+/// nothing: no message, no contact row.
+#[tokio::test]
+async fn a_message_without_its_turn_is_50301_and_writes_nothing() {
+    use example_dating::db::entity::chat::{contacts, message};
+    let store = Arc::new(Refusing::default());
+    let t = TestApp::with(common::config(), "sqlite::memory:", store.clone()).await;
+    let (alice, _) = t.user("18900000001").await;
+    let (_, bob) = t.user("18900000002").await;
+    store
+        .refuse
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+    assert_eq!(code(&t.message(&alice, bob, "hello").await), 50301);
+    assert_eq!(message::Entity::find().count(&t.state.db).await.unwrap(), 0);
+    assert_eq!(
+        contacts::Entity::find().count(&t.state.db).await.unwrap(),
+        0
+    );
+    store
+        .refuse
+        .store(false, std::sync::atomic::Ordering::SeqCst);
+    assert_eq!(
+        code(&t.message(&alice, bob, "hello").await),
+        0,
+        "and works once it can"
+    );
 }

@@ -2,9 +2,10 @@
 
 use std::time::Duration;
 
-use kotori::{Ctx, Json, Res, State};
+use kotori::{Json, Res, State};
 use serde_json::{Value, json};
 
+use super::ClientAddress;
 use super::session::Caller;
 use super::sms;
 use crate::clock;
@@ -22,19 +23,14 @@ fn phone_param(params: &Params) -> Result<String, AppError> {
 
 /// Sends a six-digit code to `phone`, within the per-phone and per-client limits (counted for
 /// the number, however it is spelled). The answer echoes `phone` as the client sent it.
-#[kotori::handler]
 pub async fn send_sms(
-    cx: &mut Ctx<AppState>,
     params: Res<Params>,
+    address: ClientAddress,
+    State(state): State<AppState>,
 ) -> Result<Json<Value>, AppError> {
     let phone = phone_param(&params)?;
     let sent = params.required("phone")?.to_owned();
-    let state = cx.state().clone();
-    let client = state
-        .config
-        .trusted_proxies
-        .client(cx.peer_addr(), cx.headers())
-        .map_or_else(|| "unknown".to_owned(), |ip| ip.to_string());
+    let client = address.key();
     sms::check_limits(
         &*state.store,
         &phone,

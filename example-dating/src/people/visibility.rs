@@ -24,9 +24,9 @@ use crate::store::Store;
 /// What the rule needs to know of the viewer and the user besides the user's row.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Relation {
-    /// They exchanged a message ([`graph::are_contacts`]).
+    /// They exchanged a message: a `contacts` row joins them, either way.
     pub contact: bool,
-    /// Either blocked the other ([`graph::blocked_between`]).
+    /// Either blocked the other: a `block` row joins them, either way.
     pub blocked: bool,
 }
 
@@ -111,21 +111,6 @@ pub fn public() -> Condition {
         .add(user_info::Column::DeletedAt.is_null())
         .add(user_info::Column::Banned.eq(false))
         .add(user_info::Column::Authority.eq(Authority::Everyone))
-}
-
-/// The relation of `viewer` to `user`, read from the database (two probes of the pair indexes;
-/// the contact only matters for a contacts-only user).
-pub async fn relation(
-    db: &impl ConnectionTrait,
-    viewer: i64,
-    user: &user_info::Model,
-) -> Result<Relation, AppError> {
-    let contact = user.authority == Authority::Contacts
-        && graph::are_contacts(db, viewer, user.user_id).await?;
-    Ok(Relation {
-        contact,
-        blocked: graph::blocked_between(db, viewer, user.user_id).await?,
-    })
 }
 
 /// `user_id`'s row if `viewer` may see it: one query.

@@ -15,8 +15,7 @@ use serde_json::{Value, json};
 use tokio::time::Instant;
 
 use super::hub::{Connection, Hub, Out, event};
-use crate::auth::Caller;
-use crate::client_ip::ClientAddress;
+use crate::auth::{Caller, ClientAddress};
 use crate::codes::{self, AppError};
 use crate::db::entity::rooms::live;
 use crate::live::ON_AIR;
