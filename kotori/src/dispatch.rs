@@ -111,6 +111,24 @@ impl<S: Clone + Send + Sync + 'static> App<S> {
         }))
     }
 
+    /// Answers a request refused before its chain runs (its head was too large, its request
+    /// line malformed): rendered by the renderer of the node the path falls under, with the
+    /// root's after hooks (the request id, the access log), like a refusal from the tree.
+    pub(crate) fn refuse_from<B>(
+        &self,
+        req: Request<B>,
+        peer: Option<SocketAddr>,
+        rejection: Rejection,
+    ) -> Response {
+        let (parts, _body) = req.into_parts();
+        let is_head = parts.method == Method::HEAD;
+        let mut cx = Ctx::new(parts, self.0.state.clone(), peer);
+        let (chain, _) = self.resolve(&mut cx);
+        // No node was entered: only the root's after hooks run.
+        enter(&mut cx, 0, 0);
+        finish(chain, &cx, Reply::Rejection(rejection), is_head)
+    }
+
     /// Finds the chain for the request and records its path parameters in the context.
     fn resolve(&self, cx: &mut Ctx<S>) -> (&Chain<S>, End<'_, S>) {
         let path = cx.path();

@@ -113,6 +113,7 @@ mod ctx;
 pub mod dispatch;
 mod error;
 pub mod extract;
+mod head_limit;
 pub mod introspect;
 pub mod limits;
 pub mod openapi;

@@ -27,3 +27,13 @@ pub const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(30);
 /// connection is closed (see [`Serve::write_timeout`](crate::Serve::write_timeout)): a client
 /// that stops reading must not hold a stream, a WebSocket or the kernel's buffers for ever.
 pub const DEFAULT_WRITE_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The largest request head — request line and headers — kotori reads before refusing the
+/// request with a rendered `431` (`414` when the request line alone is larger; see
+/// [`Serve::max_header_bytes`](crate::Serve::max_header_bytes)). hyper's own limit (about
+/// 400 KB for HTTP/1) stays above as a backstop.
+pub const DEFAULT_MAX_HEADER_BYTES: usize = 16 * 1024;
+
+/// The most headers one request may have; more is a rendered `431`. hyper's own limit is the
+/// same number, so kotori refuses before hyper would.
+pub const MAX_HEADERS: usize = 100;

@@ -22,7 +22,11 @@ use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinSet;
 
 use crate::App;
-use crate::limits::{DEFAULT_HEADER_READ_TIMEOUT, DEFAULT_SHUTDOWN_TIMEOUT, DEFAULT_WRITE_TIMEOUT};
+use crate::head_limit::{HeadLimit, HeadRefusal, HeadWatch};
+use crate::limits::{
+    DEFAULT_HEADER_READ_TIMEOUT, DEFAULT_MAX_HEADER_BYTES, DEFAULT_SHUTDOWN_TIMEOUT,
+    DEFAULT_WRITE_TIMEOUT,
+};
 use crate::write_deadline::WriteDeadline;
 
 /// Serves `app` on `listener` until the future is dropped or the shutdown signal fires.
@@ -54,6 +58,7 @@ pub fn serve<S>(listener: TcpListener, app: App<S>) -> Serve<S, Pending<()>> {
         header_read_timeout: DEFAULT_HEADER_READ_TIMEOUT,
         shutdown_timeout: DEFAULT_SHUTDOWN_TIMEOUT,
         write_timeout: DEFAULT_WRITE_TIMEOUT,
+        max_header_bytes: DEFAULT_MAX_HEADER_BYTES,
         max_connections: None,
         #[cfg(feature = "tls")]
         tls: None,
@@ -68,6 +73,7 @@ pub struct Serve<S, F> {
     header_read_timeout: Duration,
     shutdown_timeout: Duration,
     write_timeout: Duration,
+    max_header_bytes: usize,
     max_connections: Option<usize>,
     #[cfg(feature = "tls")]
     tls: Option<tokio_rustls::TlsAcceptor>,
@@ -102,6 +108,7 @@ impl<S, F> Serve<S, F> {
             header_read_timeout: self.header_read_timeout,
             shutdown_timeout: self.shutdown_timeout,
             write_timeout: self.write_timeout,
+            max_header_bytes: self.max_header_bytes,
             max_connections: self.max_connections,
             #[cfg(feature = "tls")]
             tls: self.tls,
@@ -129,6 +136,18 @@ impl<S, F> Serve<S, F> {
     /// Default 30 s.
     pub fn write_timeout(mut self, timeout: Duration) -> Self {
         self.write_timeout = timeout;
+        self
+    }
+
+    /// The largest request head — request line and headers, in bytes — before the request is
+    /// refused with `431` (`414` when the request line alone is larger), rendered by the tree
+    /// like any other refusal: the renderer of the node the path falls under, the root's after
+    /// hooks (request id, access log). More than [`MAX_HEADERS`](crate::limits::MAX_HEADERS)
+    /// headers is a `431` too, and a malformed request line a rendered `400`; the connection
+    /// closes after such an answer. HTTP/2 headers are measured once decoded, against the same
+    /// number. Default [`DEFAULT_MAX_HEADER_BYTES`] (16 KiB); at least 1 KiB.
+    pub fn max_header_bytes(mut self, bytes: usize) -> Self {
+        self.max_header_bytes = bytes.max(1024);
         self
     }
 
@@ -184,6 +203,7 @@ struct Shared<S> {
     builder: auto::Builder<TokioExecutor>,
     header_read_timeout: Duration,
     write_timeout: Duration,
+    max_header_bytes: usize,
     shutdown: ShutdownSignal,
     #[cfg(feature = "tls")]
     tls: Option<tokio_rustls::TlsAcceptor>,
@@ -199,14 +219,21 @@ where
         .http1()
         .timer(TokioTimer::new())
         .header_read_timeout(serve.header_read_timeout)
+        // A backstop only: kotori's own limit (`head_limit`) refuses larger heads first, and
+        // renders the refusal; hyper's would be a bare status.
+        .max_buf_size(HYPER_BUF_SIZE.max(serve.max_header_bytes.saturating_mul(2)))
         .keep_alive(true);
-    builder.http2().timer(TokioTimer::new());
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .max_header_list_size(h2_header_backstop(serve.max_header_bytes));
     let (stopping, stopped) = watch::channel(None);
     let shared = Arc::new(Shared {
         app: serve.app,
         builder,
         header_read_timeout: serve.header_read_timeout,
         write_timeout: serve.write_timeout,
+        max_header_bytes: serve.max_header_bytes,
         shutdown: ShutdownSignal(stopped),
         #[cfg(feature = "tls")]
         tls: serve.tls,
@@ -302,15 +329,18 @@ async fn connection<S>(
     }
     // Under TLS too: the encrypted stream writes through it.
     let stream = WriteDeadline::new(stream, shared.write_timeout);
+    let watch = Arc::new(HeadWatch::default());
     let service = {
         let shared = Arc::clone(&shared);
+        let watch = Arc::clone(&watch);
         service_fn(move |mut req: hyper::Request<Incoming>| {
             let shared = Arc::clone(&shared);
+            let watch = Arc::clone(&watch);
             // Only an upgrade can outlive its request: only it learns of the shutdown.
             if req.headers().contains_key(http::header::UPGRADE) {
                 req.extensions_mut().insert(shared.shutdown.clone());
             }
-            async move { Ok::<_, Infallible>(shared.app.dispatch_from(req, Some(peer)).await) }
+            async move { Ok::<_, Infallible>(respond(&shared, &watch, req, peer).await) }
         })
     };
     #[cfg(feature = "tls")]
@@ -321,7 +351,7 @@ async fn connection<S>(
             () = shared.shutdown.begun() => return,
         };
         let stream = match handshake {
-            Ok(Ok(stream)) => stream,
+            Ok(Ok(stream)) => HeadLimit::new(stream, shared.max_header_bytes, watch),
             Ok(Err(e)) => {
                 tracing::debug!(%peer, error = %e, "TLS handshake failed");
                 return;
@@ -336,12 +366,79 @@ async fn connection<S>(
         }
         return;
     }
+    let stream = HeadLimit::new(stream, shared.max_header_bytes, watch);
     let connection = shared
         .builder
         .serve_connection_with_upgrades(TokioIo::new(stream), service);
     if let Err(e) = watcher.watch(connection.into_owned()).await {
         tracing::debug!(%peer, error = %e, "connection ended with an error");
     }
+}
+
+/// hyper's default read buffer limit for HTTP/1 (8 KiB + 100 × 4 KiB), kept unless kotori's
+/// own limit asks for more room.
+const HYPER_BUF_SIZE: usize = 8192 + 4096 * 100;
+
+/// hyper's limit on a decoded HTTP/2 header list, kept above kotori's so that kotori refuses
+/// first (and renders the refusal).
+fn h2_header_backstop(max_header_bytes: usize) -> u32 {
+    u32::try_from(max_header_bytes.saturating_mul(4).max(64 * 1024)).unwrap_or(u32::MAX)
+}
+
+/// One request: refused by its head, or dispatched through the tree.
+async fn respond<S>(
+    shared: &Shared<S>,
+    watch: &HeadWatch,
+    req: hyper::Request<Incoming>,
+    peer: std::net::SocketAddr,
+) -> crate::Response
+where
+    S: Clone + Send + Sync + 'static,
+{
+    let http2 = req.version() == http::Version::HTTP_2;
+    let refusal = if http2 {
+        (header_list_size(&req) > shared.max_header_bytes).then_some(HeadRefusal::TooLarge)
+    } else {
+        watch.take_refusal()
+    };
+    if let Some(refusal) = refusal {
+        let mut res = shared.app.refuse_from(req, Some(peer), refusal.rejection());
+        if !http2 {
+            // The rest of the refused head was discarded, and its body with it.
+            close(&mut res);
+        }
+        return res;
+    }
+    let mut res = shared.app.dispatch_from(req, Some(peer)).await;
+    if !http2 && watch.unfollowed() && res.status() != http::StatusCode::SWITCHING_PROTOCOLS {
+        // Past a body whose end kotori does not follow (chunked), or a refused upgrade, a
+        // next head would escape the limit: there is none on this connection.
+        close(&mut res);
+    }
+    res
+}
+
+fn close(res: &mut crate::Response) {
+    res.headers_mut().insert(
+        http::header::CONNECTION,
+        http::HeaderValue::from_static("close"),
+    );
+}
+
+/// An HTTP/2 request's header list size as RFC 9113 §6.5.2 counts it: each field's name and
+/// value plus 32, pseudo-headers included.
+fn header_list_size<B>(req: &hyper::Request<B>) -> usize {
+    let fields: usize = req
+        .headers()
+        .iter()
+        .map(|(name, value)| name.as_str().len() + value.len() + 32)
+        .sum();
+    let pseudo = req.method().as_str().len()
+        + req.uri().path_and_query().map_or(1, |p| p.as_str().len())
+        + req.uri().scheme_str().map_or(0, str::len)
+        + req.uri().authority().map_or(0, |a| a.as_str().len())
+        + 4 * 32;
+    fields + pseudo
 }
 
 /// Errors of one incoming connection (it was reset before we took it): nothing to back off
