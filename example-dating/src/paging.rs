@@ -13,6 +13,9 @@ use crate::store::Store;
 /// How long a cached total is used before it is counted again.
 pub const TOTAL_TTL: Duration = Duration::from_secs(10);
 
+/// The deepest item a page may reach (`page × pageCount`); past it is 40002.
+pub const MAX_DEPTH: u64 = 1_000;
+
 /// A requested page.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Page {
@@ -27,11 +30,16 @@ impl Page {
     pub fn from_params(params: &Params) -> Result<Page, AppError> {
         let page = params.parse_optional::<u64>("page")?.unwrap_or(1);
         let size = params.parse_optional::<u64>("pageCount")?.unwrap_or(10);
-        if page == 0 || page > 100_000 {
+        if page == 0 {
             return Err(codes::malformed("page", "from 1"));
         }
         if !(1..=50).contains(&size) {
             return Err(codes::malformed("pageCount", "from 1 to 50"));
+        }
+        // Nobody scrolls past the 1,000th item, and a deep page must not cost the server more
+        // than a first one (an offset walks every row before it).
+        if page.saturating_mul(size) > MAX_DEPTH {
+            return Err(codes::malformed("page", "within the first 1,000 items"));
         }
         Ok(Page { page, size })
     }

@@ -462,3 +462,28 @@ async fn the_hot_list_ranks_by_recent_visits_with_vips_boosted() {
         40002
     );
 }
+
+/// Every list stops at its 1,000th item: `page × pageCount` past it is 40002, on each list
+/// that pages by number (one rule, in `paging.rs`).
+#[tokio::test]
+async fn no_page_reaches_past_the_thousandth_item() {
+    let t = TestApp::new().await;
+    let (me, _) = t.user("13800000001").await;
+    for path in [
+        "/api/user/hot/list",
+        "/api/contacts",
+        "/api/me/blocks",
+        "/api/live/list",
+    ] {
+        let deepest = t
+            .call(GET, path, &[("page", "20"), ("pageCount", "50")], Some(&me))
+            .await;
+        assert_eq!(code(&deepest), 0, "{path}: the 1,000th item is reachable");
+        for (page, size) in [("21", "50"), ("1001", "1"), ("100000", "50")] {
+            let past = t
+                .call(GET, path, &[("page", page), ("pageCount", size)], Some(&me))
+                .await;
+            assert_eq!(code(&past), 40002, "{path} page {page} × {size}");
+        }
+    }
+}

@@ -7,24 +7,21 @@
 //! [introspection](crate::introspect) data.
 
 use std::any::TypeId;
-use std::collections::HashMap;
 use std::sync::Arc;
 
-use http::Method;
-use http::header::HeaderValue;
-
-use crate::compiled::{App, Chain, ChainHandler, ChainStep, Compiled, Entry, RouteChain};
+use crate::compiled::{App, Chain, ChainStep, Compiled};
 use crate::error::{BuildError, Problem};
 use crate::extract::Needs;
 use crate::introspect::{NodeView, RouteInfo, StepInfo, StepKind, TreeView};
 use crate::limits::{DEFAULT_BODY_LIMIT, DEFAULT_BODY_TIMEOUT, MAX_PARAMS};
-use crate::path::{check_prefix, join, normalize, param_names};
 use crate::render::{self, Render};
 use crate::tree::{Attached, Kotori, RouteDef, Tree};
 
 mod nodes;
+mod routes;
 
-use nodes::{NodeInfo, check_params, fallback_routers};
+use nodes::{NodeInfo, fallback_routers, resolve_nodes};
+use routes::{compile_routes, route_table};
 
 impl<S: Clone + Send + Sync + 'static> Kotori<S> {
     /// Compiles the tree: joins prefixes, flattens every route's chain of steps, checks that
@@ -60,178 +57,30 @@ struct Level<'t, S> {
 }
 
 fn build<S: Clone + Send + Sync + 'static>(tree: &Tree<S>, state: S) -> Result<App<S>, BuildError> {
+    // Every phase reports what it finds and goes on: the user sees every problem at once.
     let mut problems = Vec::new();
-
-    // Nodes: full prefixes and root-to-node paths (parents come before children).
-    let mut nodes: Vec<NodeInfo> = Vec::with_capacity(tree.nodes.len());
-    for (id, def) in tree.nodes.iter().enumerate() {
-        let mut valid = def.parent.is_none_or(|parent| nodes[parent].valid);
-        if let Some(reason) = check_prefix(&def.prefix) {
-            problems.push(Problem::InvalidPath {
-                what: format!("node prefix `{}`", def.prefix),
-                reason,
-            });
-            valid = false;
-        }
-        let (joined, mut path) = match def.parent {
-            Some(parent) => (
-                join(&nodes[parent].full, &def.prefix),
-                nodes[parent].path.clone(),
-            ),
-            None => (def.prefix.clone(), Vec::new()),
-        };
-        path.push(id);
-        let names = param_names(&joined);
-        let full = normalize(joined);
-        // Reported where they first appear: children inherit the problem, not the report.
-        let parent_ok = def.parent.is_none_or(|parent| nodes[parent].valid);
-        if let Some(problem) = check_params(&names, &path, &nodes, &full) {
-            if parent_ok {
-                problems.push(problem);
-            }
-            valid = false;
-        }
-        nodes.push(NodeInfo {
-            valid,
-            names,
-            full,
-            path,
-        });
-    }
-
+    let nodes = resolve_nodes(tree, &mut problems);
     // Node chains answer 404 and 405: the node's steps, then a refusal.
     let node_chains: Vec<Chain<S>> = nodes
         .iter()
         .map(|info| compile(tree, &nodes, &info.path, None, &info.names, &mut problems).chain)
         .collect();
-
-    // Routes: chains, and entries grouped by path for the router.
-    let mut chains = Vec::with_capacity(tree.routes.len());
-    let mut infos = Vec::with_capacity(tree.routes.len());
-    let mut by_path: HashMap<String, usize> = HashMap::new();
-    let mut paths: Vec<(String, Vec<usize>)> = Vec::new();
-    for (id, route) in tree.routes.iter().enumerate() {
-        let node = &nodes[route.node];
-        let path = normalize(join(&node.full, &route.rule));
-        let label = format!("{} {path}", route.method);
-        let names = param_names(&path);
-        let mut routable = node.valid;
-        if node.valid {
-            if let Some(problem) = check_params(&names, &node.path, &nodes, &label) {
-                problems.push(problem);
-                routable = false;
-            }
-        }
-        let target = Target {
-            def: route,
-            path: &path,
-            label: &label,
-        };
-        let compiled = compile(
-            tree,
-            &nodes,
-            &node.path,
-            Some(target),
-            &names,
-            &mut problems,
-        );
-        let handler = &route.handler;
-        let all = compiled.chain.leaf_scope;
-        let name = &handler.desc.name;
-        let at = format!("`{label}`");
-        check_needs(
-            &handler.needs,
-            all,
-            &compiled.loaded,
-            &at,
-            name,
-            &mut problems,
-        );
-        let mut steps = compiled.before;
-        steps.push(StepInfo::new(
-            handler.desc.clone(),
-            StepKind::Handler,
-            path.clone(),
-            true,
-        ));
-        steps.extend(compiled.after);
-        chains.push(RouteChain {
-            chain: compiled.chain,
-            handler: ChainHandler {
-                run: Arc::clone(&handler.run),
-                sync: handler.sync,
-            },
-        });
-        infos.push(RouteInfo::new(route.method.clone(), path.clone(), steps));
-        if !routable {
-            continue;
-        }
-        let slot = *by_path.entry(path.clone()).or_insert_with(|| {
-            paths.push((path, Vec::new()));
-            paths.len() - 1
-        });
-        if let Some(&first) = paths[slot]
-            .1
-            .iter()
-            .find(|&&other| tree.routes[other].method == route.method)
-        {
-            problems.push(Problem::Duplicate {
-                first: describe(&infos[first]),
-                second: describe(&infos[id]),
-            });
-            continue;
-        }
-        paths[slot].1.push(id);
-    }
-
-    let mut router = matchit::Router::new();
-    let mut entries = Vec::with_capacity(paths.len());
-    for (path, routes) in &paths {
-        let methods: Vec<(Method, usize)> = routes
-            .iter()
-            .map(|&r| (tree.routes[r].method.clone(), r))
-            .collect();
-        let node = common_ancestor(routes.iter().map(|&r| &nodes[tree.routes[r].node].path));
-        let (any, methods): (Vec<_>, Vec<_>) = methods.into_iter().partition(|(m, _)| m == "ANY");
-        let entry = Entry {
-            allow: allow_header(&methods),
-            methods: methods.into_boxed_slice(),
-            any: any.first().map(|(_, r)| *r),
-            node,
-        };
-        match router.insert(path.as_str(), entries.len()) {
-            Ok(()) => entries.push(entry),
-            Err(matchit::InsertError::Conflict { with }) => {
-                let with = paths
-                    .iter()
-                    .find(|(p, _)| *p == with)
-                    .map_or(with.clone(), |(_, rs)| describe(&infos[rs[0]]));
-                problems.push(Problem::Conflict {
-                    route: describe(&infos[routes[0]]),
-                    with,
-                });
-            }
-            Err(e) => problems.push(Problem::InvalidPath {
-                what: describe(&infos[routes[0]]),
-                reason: format!("{e}"),
-            }),
-        }
-    }
-
+    let routes = compile_routes(tree, &nodes, &mut problems);
+    let (router, entries) = route_table(tree, &nodes, &routes, &mut problems);
     if !problems.is_empty() {
         return Err(BuildError::new(problems));
     }
 
     let fallback = fallback_routers(&nodes);
-    let view = tree_view(tree, &nodes, &infos);
+    let view = tree_view(tree, &nodes, &routes.infos);
     Ok(App(Arc::new(Compiled {
         state,
         router,
         entries: entries.into_boxed_slice(),
-        route_chains: chains.into_boxed_slice(),
+        route_chains: routes.chains.into_boxed_slice(),
         node_chains: node_chains.into_boxed_slice(),
         fallback,
-        routes: infos,
+        routes: routes.infos,
         view,
     })))
 }
@@ -402,29 +251,6 @@ fn check_needs(
             });
         }
     }
-}
-
-fn allow_header(methods: &[(Method, usize)]) -> HeaderValue {
-    let mut names: Vec<&str> = methods.iter().map(|(m, _)| m.as_str()).collect();
-    if names.contains(&"GET") && !names.contains(&"HEAD") {
-        names.push("HEAD");
-    }
-    HeaderValue::from_str(&names.join(", ")).expect("method names are valid header text")
-}
-
-/// The deepest node shared by all the given root-to-node paths.
-fn common_ancestor<'a>(mut paths: impl Iterator<Item = &'a Vec<usize>>) -> usize {
-    let first = paths.next().expect("an entry has at least one route");
-    let mut len = first.len();
-    for path in paths {
-        len = first
-            .iter()
-            .zip(path)
-            .take(len)
-            .take_while(|(a, b)| a == b)
-            .count();
-    }
-    first[len.max(1) - 1]
 }
 
 /// The printed tree: each node with its own steps, depth first in declaration order.

@@ -29,10 +29,76 @@ pub(crate) struct StepDesc {
     pub(crate) declares: std::sync::Arc<Declares>,
 }
 
+/// The request methods a route answers: one method, or any (a service mounted with
+/// [`Node::service`](crate::Node::service), which sees every method).
+///
+/// It compares with a [`Method`] and with a method name:
+///
+/// ```
+/// use kotori::introspect::MethodFilter;
+/// use kotori::http::Method;
+///
+/// let get = MethodFilter::Only(Method::GET);
+/// assert!(get == Method::GET && get == *"GET");
+/// assert_eq!(MethodFilter::Any.to_string(), "ANY");
+/// assert!(MethodFilter::Any != Method::GET);
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum MethodFilter {
+    /// This method only (a `GET` route also answers `HEAD`).
+    Only(Method),
+    /// Every method.
+    Any,
+}
+
+impl MethodFilter {
+    /// The method's name, or `ANY` (as the printed tree shows it).
+    pub fn as_str(&self) -> &str {
+        match self {
+            MethodFilter::Only(method) => method.as_str(),
+            MethodFilter::Any => "ANY",
+        }
+    }
+
+    /// The one method, if the route answers one.
+    pub fn method(&self) -> Option<&Method> {
+        match self {
+            MethodFilter::Only(method) => Some(method),
+            MethodFilter::Any => None,
+        }
+    }
+}
+
+impl fmt::Display for MethodFilter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// `MethodFilter::Any` equals no single method: it is not one.
+impl PartialEq<Method> for MethodFilter {
+    fn eq(&self, other: &Method) -> bool {
+        self.method() == Some(other)
+    }
+}
+
+impl PartialEq<Method> for &MethodFilter {
+    fn eq(&self, other: &Method) -> bool {
+        (*self).eq(other)
+    }
+}
+
+/// Compares with a method's name (`"GET"`); only `Any` equals `"ANY"`.
+impl PartialEq<str> for MethodFilter {
+    fn eq(&self, other: &str) -> bool {
+        self.as_str() == other
+    }
+}
+
 /// A route as introspection sees it: method, full path and the chain that runs for it.
 #[derive(Clone, Debug)]
 pub struct RouteInfo {
-    method: Method,
+    method: MethodFilter,
     path: String,
     chain: Vec<StepInfo>,
 }
@@ -98,7 +164,7 @@ impl StepInfo {
 }
 
 impl RouteInfo {
-    pub(crate) fn new(method: Method, path: String, chain: Vec<StepInfo>) -> Self {
+    pub(crate) fn new(method: MethodFilter, path: String, chain: Vec<StepInfo>) -> Self {
         RouteInfo {
             method,
             path,
@@ -106,8 +172,8 @@ impl RouteInfo {
         }
     }
 
-    /// The method.
-    pub fn method(&self) -> &Method {
+    /// The method the route answers: one, or any (a mounted service).
+    pub fn method(&self) -> &MethodFilter {
         &self.method
     }
 

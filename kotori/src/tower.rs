@@ -9,12 +9,13 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
-use http::{Method, Request, Uri};
+use http::{Request, Uri};
 use http_body::Body as HttpBody;
 use tower_service::Service;
 
 use crate::body::BoxError;
 use crate::extract::Needs;
+use crate::introspect::MethodFilter;
 use crate::step::{Flow, Handler, mode};
 use crate::{App, Body, Ctx, Node, Rejection, Reply, Response};
 
@@ -36,11 +37,6 @@ where
         let app = self.clone();
         Box::pin(async move { Ok(app.dispatch(req).await) })
     }
-}
-
-/// The method of a mounted service's routes: any request method reaches it.
-pub(crate) fn any_method() -> Method {
-    Method::from_bytes(b"ANY").expect("`ANY` is a valid method token")
 }
 
 impl<S: Clone + Send + Sync + 'static> Node<S> {
@@ -76,8 +72,8 @@ impl<S: Clone + Send + Sync + 'static> Node<S> {
     {
         let mount = self.node(prefix);
         let mounted = Mounted { service };
-        mount.route(any_method(), "", mounted.clone());
-        mount.route(any_method(), "/{*__kotori_rest}", mounted);
+        mount.route_for(MethodFilter::Any, "", mounted.clone());
+        mount.route_for(MethodFilter::Any, "/{*__kotori_rest}", mounted);
         mount
     }
 }

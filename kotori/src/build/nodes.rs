@@ -3,6 +3,8 @@
 
 use crate::error::Problem;
 use crate::limits::MAX_PARAMS;
+use crate::path::{check_prefix, join, normalize, param_names};
+use crate::tree::Tree;
 
 /// What build knows of a node once its ancestors are known.
 pub(super) struct NodeInfo {
@@ -13,6 +15,49 @@ pub(super) struct NodeInfo {
     /// The node ids from the root to this node.
     pub(super) path: Vec<usize>,
     pub(super) names: Vec<Box<str>>,
+}
+
+/// Phase 1: each node's full prefix, parameters and root-to-node path. Parents come before
+/// children in the tree's list, so one pass suffices; an invalid prefix is reported once, and
+/// the nodes under it are left unrouted.
+pub(super) fn resolve_nodes<S>(tree: &Tree<S>, problems: &mut Vec<Problem>) -> Vec<NodeInfo> {
+    let mut nodes: Vec<NodeInfo> = Vec::with_capacity(tree.nodes.len());
+    for (id, def) in tree.nodes.iter().enumerate() {
+        let mut valid = def.parent.is_none_or(|parent| nodes[parent].valid);
+        if let Some(reason) = check_prefix(&def.prefix) {
+            problems.push(Problem::InvalidPath {
+                what: format!("node prefix `{}`", def.prefix),
+                reason,
+            });
+            valid = false;
+        }
+        let (joined, mut path) = match def.parent {
+            Some(parent) => (
+                join(&nodes[parent].full, &def.prefix),
+                nodes[parent].path.clone(),
+            ),
+            None => (def.prefix.clone(), Vec::new()),
+        };
+        path.push(id);
+        let names = param_names(&joined);
+        let full = normalize(joined);
+        // Reported where they first appear: children inherit the problem, not the report.
+        let parent_ok = def.parent.is_none_or(|parent| nodes[parent].valid);
+        if let Some(problem) = check_params(&names, &path, &nodes, &full) {
+            if parent_ok {
+                problems.push(problem);
+            }
+            valid = false;
+        }
+        nodes.push(NodeInfo {
+            valid,
+            names,
+            full,
+            path,
+        });
+    }
+
+    nodes
 }
 
 /// A path's parameters are unique and few: `Path<T>` and `cx.param` must agree on what a

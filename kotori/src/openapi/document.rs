@@ -8,7 +8,7 @@ use http::Method;
 use serde_json::{Map, Value, json};
 
 use super::{Declares, In, Param, Refusal};
-use crate::introspect::{RouteInfo, StepKind};
+use crate::introspect::{MethodFilter, RouteInfo, StepKind};
 
 type Wrap = Arc<dyn Fn(Value) -> Value + Send + Sync>;
 type RefusalBody = Arc<dyn Fn(&[Refusal]) -> Value + Send + Sync>;
@@ -212,7 +212,7 @@ fn operation(route: &RouteInfo, config: &OpenApi, id: String) -> Result<Value, O
         .collect();
     for p in &all.params {
         let location = match p.location {
-            In::Field if in_query(route.method()) => In::Query,
+            In::Field if route.method().method().is_some_and(in_query) => In::Query,
             other => other,
         };
         let p = Param {
@@ -364,7 +364,10 @@ fn operation_ids(routes: &[&RouteInfo]) -> Vec<String> {
 
 pub(crate) fn document(routes: &[RouteInfo], config: &OpenApi) -> Result<Value, OpenApiError> {
     // A mounted service answers any method: it has no operations to describe.
-    let routes: Vec<&RouteInfo> = routes.iter().filter(|r| r.method() != "ANY").collect();
+    let routes: Vec<&RouteInfo> = routes
+        .iter()
+        .filter(|r| *r.method() != MethodFilter::Any)
+        .collect();
     let ids = operation_ids(&routes);
     let mut paths: BTreeMap<String, Map<String, Value>> = BTreeMap::new();
     for (route, id) in routes.iter().zip(ids) {

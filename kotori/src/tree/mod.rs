@@ -2,7 +2,14 @@
 //!
 //! This module only records what the user declares; `build.rs` compiles it.
 
+mod attach;
 mod route;
+
+attach::attach_methods!(
+    Node,
+    scope: "every route under this node, whenever it was added",
+    order: "a node's steps run in the order they were added, after its ancestors'"
+);
 
 use std::cell::RefCell;
 use std::marker::PhantomData;
@@ -14,7 +21,7 @@ use std::time::Duration;
 use http::Method;
 
 use crate::extract::{Needs, ResourceType};
-use crate::introspect::{StepDesc, StepKind};
+use crate::introspect::{MethodFilter, StepDesc, StepKind};
 use crate::render::Render;
 use crate::step::Handler;
 use crate::step::mode::StepMode;
@@ -102,7 +109,7 @@ pub(crate) struct NodeDef<S> {
 
 pub(crate) struct RouteDef<S> {
     pub(crate) node: usize,
-    pub(crate) method: Method,
+    pub(crate) method: MethodFilter,
     pub(crate) rule: String,
     pub(crate) handler: HandlerDef<S>,
     pub(crate) attached: Attached<S>,
@@ -237,48 +244,6 @@ impl<S: 'static> Node<S> {
         self.node("")
     }
 
-    /// Adds a guard: it lets the request pass or answers it. It protects every route under
-    /// this node, whenever they were added.
-    pub fn guard<G, A, M>(&self, guard: G) -> Self
-    where
-        G: Guard<S, A, M>,
-        A: 'static,
-        M: StepMode,
-    {
-        self.with_attached(|at| at.steps.push(guard_def(guard)));
-        self.clone()
-    }
-
-    /// The former name of [`Node::guard`].
-    #[doc(hidden)]
-    #[deprecated(since = "0.2.0", note = "renamed to `guard`")]
-    pub fn before<G, A, M>(&self, guard: G) -> Self
-    where
-        G: Guard<S, A, M>,
-        A: 'static,
-        M: StepMode,
-    {
-        self.guard(guard)
-    }
-
-    /// Adds a resource loader: the value it returns is stored for every step and handler below
-    /// (read with [`Res<T>`](crate::Res)); its refusal answers the request.
-    pub fn load<L, A, M>(&self, loader: L) -> Self
-    where
-        L: Loader<S, A, M>,
-        A: 'static,
-        M: StepMode,
-    {
-        self.with_attached(|at| at.steps.push(loader_def(loader)));
-        self.clone()
-    }
-
-    /// Adds an after hook, run on every response of a request that entered this node.
-    pub fn after<F: After<S>>(&self, hook: F) -> Self {
-        self.with_attached(|at| at.afters.push(after_def(hook)));
-        self.clone()
-    }
-
     /// Sets how rejections look under this node (the nearest renderer wins).
     pub fn render<R: Render<S>>(&self, renderer: R) -> Self {
         open(&self.tree).nodes[self.id].renderer = Some(RenderDef {
@@ -288,30 +253,24 @@ impl<S: 'static> Node<S> {
         self.clone()
     }
 
-    /// Limits request bodies under this node (bytes; 413 beyond). Default 2 MiB.
-    pub fn body_limit(&self, bytes: usize) -> Self {
-        self.with_attached(|at| at.settings.body_limit = Some(bytes));
-        self.clone()
-    }
-
-    /// Bounds the time a client may take to send a request body under this node; past it the
-    /// request gets a 408 and the connection is closed. Default
-    /// [`DEFAULT_BODY_TIMEOUT`](crate::limits::DEFAULT_BODY_TIMEOUT).
-    pub fn body_timeout(&self, timeout: Duration) -> Self {
-        self.with_attached(|at| at.settings.body_timeout = Some(timeout));
-        self.clone()
-    }
-
-    /// Bounds the time a request under this node may take, steps and handler included; past
-    /// it the request gets a 503. No timeout by default.
-    pub fn timeout(&self, timeout: Duration) -> Self {
-        self.with_attached(|at| at.settings.timeout = Some(timeout));
-        self.clone()
-    }
-
     /// Adds a route. `rule` is joined to the node's prefix (an empty rule is the node's own
     /// path).
     pub fn route<H, A, M>(&self, method: Method, rule: &str, handler: H) -> Route<S>
+    where
+        H: Handler<S, A, M>,
+        A: 'static,
+        M: StepMode,
+    {
+        self.route_for(MethodFilter::Only(method), rule, handler)
+    }
+
+    /// A route for `method`, which may be any (a mounted service).
+    pub(crate) fn route_for<H, A, M>(
+        &self,
+        method: MethodFilter,
+        rule: &str,
+        handler: H,
+    ) -> Route<S>
     where
         H: Handler<S, A, M>,
         A: 'static,
