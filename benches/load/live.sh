@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# One live with many viewers over loopback (API.md §10): VIEWERS WebSockets subscribed to one
+# One live with many viewers over loopback (docs/src/dating/api/realtime.md): VIEWERS WebSockets subscribed to one
 # live, danmaku posted through the signed API at rising RATES until p99 passes 100 ms — first on
 # one example-dating (in-process fan-out), then on two behind one Redis. The server(s) run on
 # core 0, the driver (benches/src/bin/live-load.rs) on core 1. Writes target/load/live.jsonl.

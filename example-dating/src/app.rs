@@ -27,7 +27,7 @@ pub const API_BODY_LIMIT: usize = 64 * 1024;
 pub fn build(state: AppState) -> Result<App<AppState>, BuildError> {
     let app = Kotori::new(state);
     let document = Arc::new(OnceLock::new());
-    // Every response wears the JSON envelope, refusals included (API.md §1).
+    // Every response wears the JSON envelope, refusals included (docs/src/dating/api/conventions.md).
     // Form bodies of this API are small: anything larger is 41301 before it is parsed.
     app.render(envelope::render)
         .after(ops::request_log)
@@ -58,7 +58,7 @@ pub fn build(state: AppState) -> Result<App<AppState>, BuildError> {
         .group()
         .load(declare(auth::load_caller, auth::load_caller_doc()));
     user.post("/auth/logout", auth::logout);
-    // Real time: the guards above run before the upgrade (§10).
+    // Real time: the guards above run before the upgrade (docs/src/dating/api/realtime.md).
     user.get("/ws", realtime::ws).declares(realtime::ws_doc());
     user.get("/events", realtime::events)
         .declares(realtime::events_doc());

@@ -1,4 +1,4 @@
-//! The app's one error path, and the API's business codes (API.md §1).
+//! The app's one error path, and the API's business codes (docs/src/dating/api/conventions.md).
 //!
 //! Every handler, loader and guard returns `Result<_, AppError>`: `?` on a database or store
 //! call turns its failure into 50301 (details in the log, never in the response), and the
@@ -138,7 +138,7 @@ pub fn unavailable(dependency: &str) -> AppError {
 /// Why a request did not succeed.
 #[derive(Debug)]
 pub enum AppError {
-    /// A refusal with a business code of API.md §1, built by this module's functions.
+    /// A refusal with a business code of docs/src/dating/api/conventions.md, built by this module's functions.
     Refused(Rejection),
     /// The database failed: 50301, nothing half-written (multi-row writes are transactions).
     Database(DbErr),

@@ -10,7 +10,7 @@ use serde::Deserialize;
 use crate::client_ip::TrustedProxies;
 use crate::signing::Scheme;
 
-/// The legacy development client app (API.md §9), used only while no client app is configured.
+/// The legacy development client app (docs/src/dating/api/operations.md), used only while no client app is configured.
 pub const DEV_APP: (&str, &str) = ("432ABZ", "1AE32B09224");
 /// The URL schemes `REDIS_URL` may use: one server, or a Redis Cluster (any node's address,
 /// more with `?node=host:port`; the client discovers the rest).
@@ -20,7 +20,7 @@ pub const REDIS_SCHEMES: [&str; 4] = [
     "redis-cluster://",
     "rediss-cluster://",
 ];
-/// The development payment provider (API.md §6), used only while none is configured.
+/// The development payment provider (docs/src/dating/api/vip.md), used only while none is configured.
 pub const DEV_PAYMENT_APP: (&str, &str) = ("PAYDEV", "paydev-secret");
 
 /// The whole configuration.

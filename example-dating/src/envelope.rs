@@ -1,4 +1,4 @@
-//! The JSON envelope every API response wears, success and refusal alike (API.md §1):
+//! The JSON envelope every API response wears, success and refusal alike (docs/src/dating/api/conventions.md):
 //! `{"code": 0, "msg": "success", "data": ...}`, or `{"code": 40105, "msg": "..."}` with the
 //! code's HTTP status.
 

@@ -1,6 +1,6 @@
 //! example-dating: the reference application of kotori — a dating-app backend whose URL space
 //! is a tree of authority. `app.rs` holds the whole tree on one screen; each feature lives in
-//! its own module. The contract is `shared/API.md`; decisions it leaves open are in
+//! its own module. The contract is the book's API reference (`docs/src/dating/api/`); decisions it leaves open are in
 //! `docs/src/dating/`.
 
 pub mod app;

@@ -1,4 +1,4 @@
-//! `GET /openapi.json` (API.md §12): the OpenAPI 3.1 document kotori derives from the tree when
+//! `GET /openapi.json` (docs/src/dating/api/operations.md): the OpenAPI 3.1 document kotori derives from the tree when
 //! the server starts — security from the guards on each path, refusals from every step — plus
 //! the schemes, the envelope, and the parameter shapes this API's routes share.
 
@@ -13,7 +13,7 @@ pub use serde_json::json;
 
 /// The description of this API: its security schemes, the envelope, what any route can answer.
 pub fn config() -> OpenApi {
-    let signed = "Signed as API.md §2 describes: `appkey`, `timestamp`, `nonce` and `sign` travel \
+    let signed = "Signed as docs/src/dating/signing.md describes: `appkey`, `timestamp`, `nonce` and `sign` travel \
                   with the other parameters (query string or form body); `sign` is the MD5 (v1) \
                   or HMAC-SHA256 (v2) of the canonical request with the app's secret.";
     OpenApi::new("example-dating", env!("CARGO_PKG_VERSION"))
@@ -30,7 +30,7 @@ pub fn config() -> OpenApi {
         .security_scheme(
             "payment_signature",
             json!({"type": "apiKey", "in": "query", "name": "sign",
-                   "description": "Signed like /api (§2), with a payment provider's app (§6)."}),
+                   "description": "Signed like /api, with a payment provider's app (see the book: dating/signing.md, dating/api/vip.md)."}),
         )
         .security_scheme(
             "token",
@@ -106,7 +106,7 @@ pub fn optional(name: &'static str, schema: Value) -> Param {
     Param::field(name, schema)
 }
 
-/// `page` and `pageCount` (API.md §1).
+/// `page` and `pageCount` (docs/src/dating/api/conventions.md).
 pub fn paged() -> Declares {
     Declares::new()
         .param(optional(
@@ -128,7 +128,7 @@ pub fn paged() -> Declares {
         }))
 }
 
-/// A phone number (API.md §3): an optional `+` and 6 to 15 digits.
+/// A phone number (docs/src/dating/api/auth.md): an optional `+` and 6 to 15 digits.
 pub fn phone() -> Value {
     json!({"type": "string", "pattern": "^\\+?[0-9]{6,15}$"})
 }
@@ -143,7 +143,7 @@ pub fn money() -> Value {
     json!({"type": "string", "pattern": "^[0-9]+(\\.[0-9]{1,2})?$"})
 }
 
-/// The parameters every signed request carries besides `sign` (API.md §2), for a signature
+/// The parameters every signed request carries besides `sign` (docs/src/dating/signing.md), for a signature
 /// guard's declaration.
 pub fn signature_params(declares: Declares) -> Declares {
     let text = json!({"type": "string", "minLength": 1});

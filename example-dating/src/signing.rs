@@ -1,4 +1,4 @@
-//! The request-signing schemes of API.md §2, as pure functions: v1 (MD5, legacy clients) and
+//! The request-signing schemes of docs/src/dating/signing.md, as pure functions: v1 (MD5, legacy clients) and
 //! v2 (HMAC-SHA256 over a canonical request). The guard that enforces them is
 //! `auth::signature`; the `call` subcommand signs with the same functions.
 

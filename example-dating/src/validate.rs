@@ -1,4 +1,4 @@
-//! Field rules of API.md §4–6, each failure a 40002 that names the field.
+//! Field rules of docs/src/dating/api/people.md and docs/src/dating/api/chat.md and docs/src/dating/api/vip.md, each failure a 40002 that names the field.
 
 use crate::clock;
 use crate::codes::{self, AppError};

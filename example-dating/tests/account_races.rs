@@ -1,7 +1,7 @@
 //! Changes of an account racing its logins: a deletion or a ban fired 0–30 ms after a login of
 //! the same phone, 200 rounds each, on SQLite, MariaDB and PostgreSQL. Whatever the order, no
 //! session of the banned or deleted account is left in the database, and no token the race
-//! handed out works for it (API.md §3: "No token of a banned or deleted account works, whatever
+//! handed out works for it (docs/src/dating/api/auth.md: "No token of a banned or deleted account works, whatever
 //! the timing").
 
 mod common;

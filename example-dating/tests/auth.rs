@@ -1,4 +1,4 @@
-//! The login flow and every error code of API.md §1–3, through the full dispatch.
+//! The login flow and every error code of docs/src/dating/api/conventions.md and docs/src/dating/signing.md and docs/src/dating/api/auth.md, through the full dispatch.
 
 mod common;
 

@@ -1,4 +1,4 @@
-//! API.md §5: messages, cursors, read marks, contact rows on both sides.
+//! docs/src/dating/api/chat.md: messages, cursors, read marks, contact rows on both sides.
 
 mod common;
 

@@ -1,4 +1,4 @@
-//! API.md §6: products, orders, VIP, and the idempotent payment notice.
+//! docs/src/dating/api/vip.md: products, orders, VIP, and the idempotent payment notice.
 
 mod common;
 

@@ -1,4 +1,4 @@
-//! API.md §7 and §11: danmaku on a live, mutes (until lifted, until they expire, until the live
+//! docs/src/dating/api/live.md and docs/src/dating/api/safety.md: danmaku on a live, mutes (until lifted, until they expire, until the live
 //! ends), what finishing a live ends, and moderation (hiding a danmaku, slow mode).
 
 mod common;

@@ -1,4 +1,4 @@
-//! API.md §11, the data half of trust and safety: account deletion (table by table, no orphans,
+//! docs/src/dating/api/safety.md, the data half of trust and safety: account deletion (table by table, no orphans,
 //! on SQLite, MariaDB and PostgreSQL), export (every table that holds a user's data), and the
 //! invariants of reports and blocks under concurrency on the three databases.
 

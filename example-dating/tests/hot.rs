@@ -1,4 +1,4 @@
-//! The hot list (API.md §4): ranked by visits received in the last 7 days, VIPs boosted; never
+//! The hot list (docs/src/dating/api/people.md): ranked by visits received in the last 7 days, VIPs boosted; never
 //! the caller, banned, hidden or blocked users — and pages stay full when the top of the
 //! ranking is people the caller may not see. Run on the in-process store, and on Redis when
 //! `KOTORI_TEST_REDIS_URL` is set.

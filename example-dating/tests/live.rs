@@ -1,4 +1,4 @@
-//! API.md §7–8: live rooms, from the host's console, the admin's, and the front.
+//! docs/src/dating/api/live.md and docs/src/dating/api/console.md: live rooms, from the host's console, the admin's, and the front.
 
 mod common;
 

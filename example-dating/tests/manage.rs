@@ -1,4 +1,4 @@
-//! API.md §8: operators, the /manage renderer, roles, privileges, and the admin routes.
+//! docs/src/dating/api/console.md: operators, the /manage renderer, roles, privileges, and the admin routes.
 
 mod common;
 

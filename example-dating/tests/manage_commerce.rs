@@ -1,4 +1,4 @@
-//! API.md §8: the admin console's products and orders — writing the catalogue, listing and
+//! docs/src/dating/api/console.md: the admin console's products and orders — writing the catalogue, listing and
 //! filtering orders, and the list's cached totals.
 
 mod common;

@@ -1,4 +1,4 @@
-//! API.md §12: `GET /openapi.json` describes every route, with the security derived from the
+//! docs/src/dating/api/operations.md: `GET /openapi.json` describes every route, with the security derived from the
 //! guards on its path, the parameters with the contract's ranges, and the refusals of every
 //! step; the document validates against the OpenAPI 3.1 schema (openapi-spec-validator).
 

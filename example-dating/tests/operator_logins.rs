@@ -1,4 +1,4 @@
-//! Operator logins under attack (API.md §8): failures limited per name and per client address.
+//! Operator logins under attack (docs/src/dating/api/console.md): failures limited per name and per client address.
 
 mod common;
 

@@ -1,4 +1,4 @@
-//! API.md §4: me, profile rules, album, labels, other users and their visibility, visits.
+//! docs/src/dating/api/people.md: me, profile rules, album, labels, other users and their visibility, visits.
 
 mod common;
 

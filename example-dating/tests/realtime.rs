@@ -1,4 +1,4 @@
-//! API.md §10 over real sockets, on one instance: the guards refuse an upgrade before any 101,
+//! docs/src/dating/api/realtime.md over real sockets, on one instance: the guards refuse an upgrade before any 101,
 //! events reach WebSocket and Server-Sent Events clients, client frames are answered, `bye` ends
 //! a session's connections, a slow reader never holds the others back.
 

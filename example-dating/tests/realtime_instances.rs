@@ -1,4 +1,4 @@
-//! API.md §10 across instances: two example-datings sharing a real Redis deliver to each
+//! docs/src/dating/api/realtime.md across instances: two example-datings sharing a real Redis deliver to each
 //! other's connections, agree on the oldest connection, end a banned user's sockets everywhere,
 //! and resume delivery by themselves after Redis comes back.
 
@@ -286,7 +286,7 @@ async fn delivery_resumes_after_redis_comes_back() {
 }
 
 /// One sender's concurrent messages to one recipient, sent through two instances sharing a
-/// database and a Redis, reach the recipient's connection in `msg_id` order (API.md §10).
+/// database and a Redis, reach the recipient's connection in `msg_id` order (docs/src/dating/api/realtime.md).
 async fn a_conversation_arrives_in_order(redis_url: String, db_url: String) {
     let prefix = format!(
         "kotori-test:{}:{}:order:",

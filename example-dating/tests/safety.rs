@@ -1,4 +1,4 @@
-//! API.md §11, trust and safety: blocks (both ways, everywhere), reports and the moderation
+//! docs/src/dating/api/safety.md, trust and safety: blocks (both ways, everywhere), reports and the moderation
 //! queue, danmaku moderation, and the guards of the new routes. Deletion and export are in
 //! `erasure.rs`.
 

@@ -1,4 +1,4 @@
-//! Fuzzing against the document (API.md §12): schemathesis (PyPI) reads `GET /openapi.json` of
+//! Fuzzing against the document (docs/src/dating/api/operations.md): schemathesis (PyPI) reads `GET /openapi.json` of
 //! a live example-dating and sends generated requests to every operation, signed (v1) and
 //! authenticated by `tests/schemathesis/hooks.py`. Its checks: no 500, every status documented
 //! for the operation, every response of the documented content type and schema — the envelope,

@@ -1,4 +1,4 @@
-//! Signed requests (API.md §2): appkey, timestamp, sign and nonce errors, the boundary-shift
+//! Signed requests (docs/src/dating/signing.md): appkey, timestamp, sign and nonce errors, the boundary-shift
 //! replay, and a v2 app that cannot be downgraded.
 
 mod common;

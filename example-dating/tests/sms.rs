@@ -1,4 +1,4 @@
-//! SMS codes (API.md §3): the limits per phone and per client address (behind a trusted proxy
+//! SMS codes (docs/src/dating/api/auth.md): the limits per phone and per client address (behind a trusted proxy
 //! too), and delivery through the configured gateway.
 
 mod common;

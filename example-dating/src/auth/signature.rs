@@ -1,4 +1,4 @@
-//! The signature guard (API.md §2): appkey, timestamp window, signature, replay — in that
+//! The signature guard (docs/src/dating/signing.md): appkey, timestamp window, signature, replay — in that
 //! order, failing closed when the store cannot be reached.
 
 use std::time::Duration;
@@ -30,7 +30,7 @@ pub async fn verify_payment_signature(
     verify(cx, &params, Config::payment_app).await
 }
 
-/// The longest nonce accepted, in characters (API.md §1, 40103 beyond).
+/// The longest nonce accepted, in characters (docs/src/dating/api/conventions.md, 40103 beyond).
 pub const MAX_NONCE: usize = 64;
 
 /// Seconds since the epoch from a `timestamp` parameter: seconds (with or without a fraction)
@@ -56,7 +56,7 @@ pub fn parse_timestamp(raw: &str, scheme: Scheme) -> Option<f64> {
     match (value >= 1e11, scheme) {
         (false, _) => Some(value),
         (true, Scheme::V1) => Some(value / 1000.0),
-        // v2 signs whole seconds (API.md §2b): milliseconds are refused, not converted.
+        // v2 signs whole seconds (docs/src/dating/signing.md): milliseconds are refused, not converted.
         (true, Scheme::V2) => None,
     }
 }

@@ -1,4 +1,4 @@
-//! SMS codes: sending (with every limit of API.md §3) and checking (five tries, once).
+//! SMS codes: sending (with every limit of docs/src/dating/api/auth.md) and checking (five tries, once).
 
 use std::time::Duration;
 

@@ -237,7 +237,7 @@ mod m20261121_000002_operator_tokens {
     }
 }
 
-/// Trust and safety (API.md §11): blocks, reports, hidden danmaku, slow mode, erased accounts.
+/// Trust and safety (docs/src/dating/api/safety.md): blocks, reports, hidden danmaku, slow mode, erased accounts.
 ///
 /// The initial migration builds tables from the entities, so on a fresh database the new
 /// columns exist already: each is added only where it is missing.

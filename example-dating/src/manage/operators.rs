@@ -8,7 +8,7 @@ use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, Qu
 use crate::clock;
 use crate::db::entity::rooms::operator;
 
-/// The privileges an admin can hold (API.md §8).
+/// The privileges an admin can hold (docs/src/dating/api/console.md).
 pub const PRIVILEGES: [&str; 9] = [
     "users:read",
     "users:ban",

@@ -1,4 +1,4 @@
-//! Real-time delivery (API.md §10): chat and danmaku pushed over WebSocket and Server-Sent
+//! Real-time delivery (docs/src/dating/api/realtime.md): chat and danmaku pushed over WebSocket and Server-Sent
 //! Events, fanned out across instances through Redis pub/sub.
 
 pub mod hub;

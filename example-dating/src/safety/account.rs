@@ -57,7 +57,7 @@ pub async fn export_me(
     }
 }
 
-/// The export document (API.md §11), plus the rows of this app that §11 does not name:
+/// The export document (docs/src/dating/api/safety.md), plus the rows of this app the reference does not name:
 /// `danmaku_sent` and `mutes`.
 pub async fn export(state: &AppState, user: &user_info::Model) -> Result<Value, AppError> {
     let db = &state.db;

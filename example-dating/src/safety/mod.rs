@@ -1,4 +1,4 @@
-//! Trust and safety (API.md §11): blocks, reports and the admins' moderation queue, account
+//! Trust and safety (docs/src/dating/api/safety.md): blocks, reports and the admins' moderation queue, account
 //! deletion and export. Danmaku moderation lives with the live actions (`live/moderation.rs`).
 
 pub mod account;

@@ -1,4 +1,4 @@
-"""Schemathesis hooks for example-dating: sign every request the way API.md §2 describes (v1)
+"""Schemathesis hooks for example-dating: sign every request the way docs/src/dating/signing.md describes (v1)
 and supply the caller's credentials, so that generated requests reach the handlers instead of
 stopping at the signature guard.
 

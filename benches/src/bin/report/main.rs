@@ -266,6 +266,11 @@ fn main() {
         let _ = writeln!(out, "\n{}", section.trim_end());
     }
     goals(&mut out, instr.as_ref());
+    // Measurement logs are written by hand (runs too long for the report to repeat); they are
+    // carried over as they are.
+    if let Some(logs) = logs(&current) {
+        let _ = writeln!(out, "\n{}", logs.trim_end());
+    }
     std::fs::write(&path, out).expect("docs/src is writable");
     println!("wrote {}", path.display());
 }
@@ -460,4 +465,13 @@ fn goals(out: &mut String, instr: Option<&Value>) {
             k / a >= 1.15,
         );
     }
+}
+
+/// The hand-written measurement logs at the end of the page, markers included.
+fn logs(page: &str) -> Option<&str> {
+    const BEGIN: &str = "<!-- logs: written by hand, kept by the report -->";
+    const END: &str = "<!-- /logs -->";
+    let start = page.find(BEGIN)?;
+    let end = page[start..].find(END)? + start + END.len();
+    Some(&page[start..end])
 }

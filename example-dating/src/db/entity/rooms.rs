@@ -17,7 +17,7 @@ pub mod live {
         pub status: String,
         pub start_time: i64,
         pub end_time: Option<i64>,
-        /// A viewer may post one danmaku per this many seconds; 0 is off (§11).
+        /// A viewer may post one danmaku per this many seconds; 0 is off (docs/src/dating/api/safety.md).
         #[sea_orm(default_value = 0)]
         pub slow_mode_secs: i32,
     }
@@ -43,7 +43,7 @@ pub mod danmaku {
         pub user_id: i64,
         pub content: String,
         pub send_time: i64,
-        /// Hidden by a moderator (§11): out of every list, kept for the record.
+        /// Hidden by a moderator (docs/src/dating/api/safety.md): out of every list, kept for the record.
         #[sea_orm(default_value = false)]
         pub deleted: bool,
     }

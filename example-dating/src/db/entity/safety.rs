@@ -1,6 +1,6 @@
 //! Trust and safety: blocks between users, and reports for the moderation queue.
 
-/// `blocker_id` blocked `blocked_id`; a block hides each from the other (§11).
+/// `blocker_id` blocked `blocked_id`; a block hides each from the other (docs/src/dating/api/safety.md).
 pub mod block {
     use sea_orm::entity::prelude::*;
 

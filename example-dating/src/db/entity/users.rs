@@ -51,7 +51,7 @@ pub mod user_info {
         pub ban_reason: Option<String>,
         pub created_at: i64,
         pub updated_at: i64,
-        /// Set when the account was erased (§11): the row stays, emptied, so that messages the
+        /// Set when the account was erased (docs/src/dating/api/safety.md): the row stays, emptied, so that messages the
         /// user sent still name a sender ("deleted user") and orders their buyer.
         pub deleted_at: Option<i64>,
         /// The nickname as the admin search compares it ([`search_key`]), kept in step with
