@@ -276,3 +276,76 @@ async fn contacts_only_people_are_nearby_to_their_contacts_alone() {
     t.set_profile(friend_id, |u| u.banned = Set(true)).await;
     assert!(!nearby(me).await.contains(&friend_id));
 }
+
+/// A search from any valid latitude answers, on both stores: one from a pole starts at the
+/// index's edge, where people placed at the pole are, so they find each other.
+async fn polar(store: Arc<dyn Store>) {
+    let t = TestApp::with(common::config(), "sqlite::memory:", store).await;
+    let (north, north_id) = t.user("18900000100").await;
+    let (south, south_id) = t.user("18900000101").await;
+    let (me, _) = t.user("18900000102").await;
+    for (token, lat) in [(&north, "90"), (&south, "-90")] {
+        let placed = t
+            .call(
+                Method::POST,
+                "/api/me/location",
+                &[("lat", lat), ("lng", "0")],
+                Some(token),
+            )
+            .await;
+        assert_eq!(code(&placed), 0);
+    }
+    for (lat, expect) in [
+        ("90", north_id),
+        ("89.99", north_id),
+        ("-90", south_id),
+        ("-89.99", south_id),
+    ] {
+        let res = t
+            .call(
+                Method::GET,
+                "/api/user/nearby/list",
+                &[("lat", lat), ("lng", "0"), ("radius_km", "100")],
+                Some(&me),
+            )
+            .await;
+        assert_eq!(code(&res), 0, "lat {lat}");
+        let ids: Vec<i64> = data(&res)["list"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|u| u["user_id"].as_i64().unwrap())
+            .collect();
+        assert_eq!(ids, [expect], "lat {lat}");
+    }
+    // ±89, 1,000 km from the edge: valid, answered, and nobody that far from the poles' edge.
+    for lat in ["89", "-89"] {
+        let res = t
+            .call(
+                Method::GET,
+                "/api/user/nearby/list",
+                &[("lat", lat), ("lng", "0")],
+                Some(&me),
+            )
+            .await;
+        assert_eq!(code(&res), 0, "lat {lat}");
+    }
+}
+
+#[tokio::test]
+async fn nearby_answers_at_every_valid_latitude_on_both_stores() {
+    polar(Arc::new(MemoryStore::new())).await;
+    let Ok(url) = std::env::var("KOTORI_TEST_REDIS_URL") else {
+        eprintln!("skipped the Redis half: KOTORI_TEST_REDIS_URL is not set");
+        return;
+    };
+    let prefix = format!(
+        "kotori-test:{}:{}:polar:",
+        std::process::id(),
+        example_dating::random::hex_token(4)
+    );
+    let redis = Arc::new(RedisStore::connect(&url, &prefix).await.unwrap());
+    polar(redis.clone()).await;
+    redis.clear().await.unwrap();
+    redis.quit().await;
+}

@@ -17,10 +17,18 @@ pub const MAX_LAT: f64 = 85.051_12;
 
 /// Places (or moves) `user_id` at (`lat`, `lng`). A latitude nearer a pole than the index can
 /// hold is placed at the index's edge: the row keeps what was sent, the index the nearest
-/// point it can represent (distances that far north or south are not what nearby is for).
+/// point it can represent (distances that far north or south are not what nearby is for;
+/// searches from there are clamped alike).
 pub async fn place(store: &dyn Store, user_id: i64, lat: f64, lng: f64) -> Result<(), StoreError> {
-    let lat = lat.clamp(-MAX_LAT, MAX_LAT);
-    store.geo_add(USERS, &user_id.to_string(), lng, lat).await
+    store
+        .geo_add(USERS, &user_id.to_string(), lng, indexable(lat))
+        .await
+}
+
+/// The latitude the index uses for `lat`: the same for a place and for a search, so a search
+/// from a pole finds the people placed there.
+fn indexable(lat: f64) -> f64 {
+    lat.clamp(-MAX_LAT, MAX_LAT)
 }
 
 /// Takes `user_id` out of the index (an erased account).
@@ -42,7 +50,10 @@ pub async fn near(
     radius_km: f64,
     count: usize,
 ) -> Result<Vec<(i64, f64)>, StoreError> {
-    let found = store.geo_search(USERS, lng, lat, radius_km, count).await?;
+    // A search from nearer a pole than the index holds starts at its edge, like a place does.
+    let found = store
+        .geo_search(USERS, lng, indexable(lat), radius_km, count)
+        .await?;
     Ok(found
         .into_iter()
         .filter_map(|Near { member, km }| Some((member.parse().ok()?, km)))
