@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use common::{TestApp, code};
-use example_dating::store::{Near, Ranking, Store, StoreError};
+use example_dating::store::{Near, Quota, Ranking, Store, StoreError};
 use http::Method;
 use sea_orm::{ConnectionTrait, EntityTrait, PaginatorTrait};
 
@@ -34,6 +34,12 @@ impl Store for DownStore {
         down()
     }
     async fn incr(&self, _: &str, _: Duration) -> Result<i64, StoreError> {
+        down()
+    }
+    async fn take(&self, _: &[Quota<'_>]) -> Result<Option<Duration>, StoreError> {
+        down()
+    }
+    async fn spent(&self, _: Quota<'_>) -> Result<Option<Duration>, StoreError> {
         down()
     }
     async fn ttl(&self, _: &str) -> Result<Option<Duration>, StoreError> {
@@ -194,6 +200,12 @@ impl Store for Refusing {
     }
     async fn incr(&self, k: &str, ttl: Duration) -> Result<i64, StoreError> {
         self.inner.incr(k, ttl).await
+    }
+    async fn take(&self, q: &[Quota<'_>]) -> Result<Option<Duration>, StoreError> {
+        self.inner.take(q).await
+    }
+    async fn spent(&self, q: Quota<'_>) -> Result<Option<Duration>, StoreError> {
+        self.inner.spent(q).await
     }
     async fn ttl(&self, k: &str) -> Result<Option<Duration>, StoreError> {
         self.inner.ttl(k).await

@@ -37,7 +37,10 @@ async fn five_sends_an_hour_and_ten_a_day_per_phone() {
     // An hour passes: five more make ten today; after another hour, the day refuses.
     t.state
         .store
-        .del(&format!("sms:hour:+86{PHONE}"))
+        .del(&example_dating::auth::sms::window_key(
+            &format!("+86{PHONE}"),
+            "hour",
+        ))
         .await
         .unwrap();
     t.a_minute_passes(PHONE).await;
@@ -47,7 +50,10 @@ async fn five_sends_an_hour_and_ten_a_day_per_phone() {
     }
     t.state
         .store
-        .del(&format!("sms:hour:+86{PHONE}"))
+        .del(&example_dating::auth::sms::window_key(
+            &format!("+86{PHONE}"),
+            "hour",
+        ))
         .await
         .unwrap();
     let res = t
@@ -181,4 +187,59 @@ async fn codes_go_to_the_configured_sms_gateway() {
         .call(Method::POST, "/api/auth/sendsms", &[("phone", PHONE)], None)
         .await;
     assert_eq!(code(&res), 50301);
+}
+
+/// A flood of sends refused by the per-client limit leaves the store as it was: the limit is
+/// checked first and counts nothing, and no phone's counters or code are written. On both
+/// stores, by counting their SMS keys (each signed request leaves its replay records, which
+/// last two signing windows: that is the signature's cost, not the SMS limit's).
+#[tokio::test]
+async fn refused_sends_write_nothing_on_either_store() {
+    async fn flood(store: Arc<dyn example_dating::store::Store>, count: impl AsyncFn() -> usize) {
+        let mut config = common::config();
+        config.sms.per_client_daily = 3;
+        let t = TestApp::with(config, "sqlite::memory:", store).await;
+        let send = async |n: u32| {
+            code(
+                &t.call(
+                    Method::POST,
+                    "/api/auth/sendsms",
+                    &[("phone", &format!("1360000{n:04}"))],
+                    None,
+                )
+                .await,
+            )
+        };
+        for n in 0..3 {
+            assert_eq!(send(n).await, 0);
+        }
+        let before = count().await;
+        assert!(before > 0, "the three sends wrote their counters and codes");
+        for n in 3..203 {
+            assert_eq!(send(n).await, 42901, "send {n}");
+        }
+        assert_eq!(count().await, before, "200 refused sends wrote no key");
+    }
+    let memory = Arc::new(example_dating::store::MemoryStore::new());
+    flood(memory.clone(), async || memory.key_count("sms:")).await;
+    let Ok(url) = std::env::var("KOTORI_TEST_REDIS_URL") else {
+        eprintln!("skipped the Redis half: KOTORI_TEST_REDIS_URL is not set");
+        return;
+    };
+    let prefix = format!(
+        "kotori-test:{}:{}:sms-flood:",
+        std::process::id(),
+        example_dating::random::hex_token(4)
+    );
+    let redis = Arc::new(
+        example_dating::store::RedisStore::connect(&url, &prefix)
+            .await
+            .unwrap(),
+    );
+    flood(redis.clone(), async || {
+        redis.key_count("sms:").await.unwrap()
+    })
+    .await;
+    redis.clear().await.unwrap();
+    redis.quit().await;
 }

@@ -7,7 +7,7 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use crate::codes::{self, AppError};
-use crate::store::Store;
+use crate::store::{Quota, Store};
 
 /// Delivers an SMS code to a phone. Production plugs a provider in here.
 #[async_trait]
@@ -95,34 +95,56 @@ impl SmsSender for WebhookSender {
 }
 
 /// How many sends one phone may make, and in which window (seconds).
-const PHONE_LIMITS: [(&str, i64, u64); 3] = [
-    ("sms:minute:", 1, 60),
-    ("sms:hour:", 5, 3600),
-    ("sms:day:", 10, 86_400),
-];
+const PHONE_LIMITS: [(&str, i64, u64); 3] =
+    [("minute", 1, 60), ("hour", 5, 3600), ("day", 10, 86_400)];
+
+/// The counter of `phone`'s sends in `window` (`minute`, `hour` or `day`). One hash tag for a
+/// phone's counters: they share a Redis Cluster slot, so one script takes all three.
+pub fn window_key(phone: &str, window: &str) -> String {
+    format!("sms:{{{phone}}}:{window}")
+}
 
 /// Wrong tries before a code is void.
 pub const MAX_TRIES: i64 = 5;
 
-/// Counts a send against every limit; the first one exceeded answers 42901 with the time its
-/// window has left. Counters are atomic with their expiry (see `Store::incr`).
+/// Counts a send against every limit, or refuses it with 42901 and the time the refusing
+/// window has left — and then writes nothing: a flood of refused sends leaves the store as it
+/// was. The per-client limit is checked first (without counting), then the phone's three
+/// windows are taken in one atomic step, and the client's is counted once the send goes out.
+/// Two sends from one client racing past the first check may both be counted; the second is
+/// refused then, with the phone's windows already taken — the price of the keys living on
+/// different Redis Cluster slots.
 pub async fn check_limits(
     store: &dyn Store,
     phone: &str,
     client: &str,
     per_client_daily: i64,
 ) -> Result<(), AppError> {
-    let phone_limits = PHONE_LIMITS
+    let client_key = format!("sms:ip:{client}");
+    let per_client = Quota {
+        key: &client_key,
+        limit: per_client_daily,
+        window: Duration::from_secs(86_400),
+    };
+    let refused = |left: Duration| codes::rate_limited(left.as_secs().max(1));
+    if let Some(left) = store.spent(per_client).await? {
+        return Err(refused(left));
+    }
+    let keys = PHONE_LIMITS.map(|(window, _, _)| window_key(phone, window));
+    let quotas: Vec<Quota<'_>> = keys
         .iter()
-        .map(|(prefix, limit, window)| (format!("{prefix}{phone}"), *limit, *window));
-    for (key, limit, window) in
-        phone_limits.chain([(format!("sms:ip:{client}"), per_client_daily, 86_400)])
-    {
-        let window = Duration::from_secs(window);
-        if store.incr(&key, window).await? > limit {
-            let left = store.ttl(&key).await?.unwrap_or(window);
-            return Err(codes::rate_limited(left.as_secs().max(1)));
-        }
+        .zip(PHONE_LIMITS)
+        .map(|(key, (_, limit, window))| Quota {
+            key,
+            limit,
+            window: Duration::from_secs(window),
+        })
+        .collect();
+    if let Some(left) = store.take(&quotas).await? {
+        return Err(refused(left));
+    }
+    if let Some(left) = store.take(&[per_client]).await? {
+        return Err(refused(left));
     }
     Ok(())
 }

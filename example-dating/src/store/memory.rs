@@ -18,7 +18,7 @@ use rstar::{AABB, PointDistance, RTree, RTreeObject};
 use tokio::time::Instant;
 
 use super::ranking::Board;
-use super::{Near, Ranking, Store, StoreError};
+use super::{Near, Quota, Ranking, Store, StoreError};
 
 const SHARDS: usize = 64;
 
@@ -71,8 +71,26 @@ impl MemoryStore {
     }
 
     fn shard(&self, key: &str) -> MutexGuard<'_, Shard> {
-        let index = self.hasher.hash_one(key) as usize % SHARDS;
-        lock(&self.shards[index])
+        lock(&self.shards[self.shard_index(key)])
+    }
+
+    fn shard_index(&self, key: &str) -> usize {
+        self.hasher.hash_one(key) as usize % SHARDS
+    }
+
+    /// How many live keys starting with `start` the store holds (geo sets and rankings
+    /// aside).
+    pub fn key_count(&self, start: &str) -> usize {
+        let now = Instant::now();
+        self.shards
+            .iter()
+            .map(|shard| {
+                lock(shard)
+                    .iter()
+                    .filter(|(key, (_, at))| key.starts_with(start) && at.is_none_or(|at| at > now))
+                    .count()
+            })
+            .sum()
     }
 
     /// Drops the expired keys of the next shard; returns how many. A full pass takes 64 calls.
@@ -236,6 +254,63 @@ impl Store for MemoryStore {
             }
         };
         Ok(next)
+    }
+
+    async fn take(&self, quotas: &[Quota<'_>]) -> Result<Option<Duration>, StoreError> {
+        // Every shard the quotas touch, locked in index order (no two takes can deadlock), so
+        // the check and the increments are one step.
+        let mut indexes: Vec<usize> = quotas.iter().map(|q| self.shard_index(q.key)).collect();
+        indexes.sort_unstable();
+        indexes.dedup();
+        let mut guards: Vec<(usize, MutexGuard<'_, Shard>)> = indexes
+            .into_iter()
+            .map(|i| (i, lock(&self.shards[i])))
+            .collect();
+        let shard_of = |key: &str| -> usize {
+            let index = self.shard_index(key);
+            guards
+                .iter()
+                .position(|(i, _)| *i == index)
+                .expect("locked above")
+        };
+        let now = Instant::now();
+        let positions: Vec<usize> = quotas.iter().map(|q| shard_of(q.key)).collect();
+        for (quota, &at) in quotas.iter().zip(&positions) {
+            if let Some((value, expires)) = live(&mut guards[at].1, quota.key) {
+                let n = value.parse::<i64>().unwrap_or(i64::MAX);
+                if n >= quota.limit {
+                    let left = expires.map_or(quota.window, |e| e.saturating_duration_since(now));
+                    return Ok(Some(left));
+                }
+            }
+        }
+        for (quota, &at) in quotas.iter().zip(&positions) {
+            let shard = &mut guards[at].1;
+            match live(shard, quota.key) {
+                Some((value, _)) => {
+                    let n = value.parse::<i64>().unwrap_or(0) + 1;
+                    *value = n.to_string();
+                }
+                None => {
+                    shard.insert(
+                        quota.key.to_owned(),
+                        ("1".to_owned(), Some(now + quota.window)),
+                    );
+                }
+            }
+        }
+        Ok(None)
+    }
+
+    async fn spent(&self, quota: Quota<'_>) -> Result<Option<Duration>, StoreError> {
+        let mut shard = self.shard(quota.key);
+        let now = Instant::now();
+        Ok(match live(&mut shard, quota.key) {
+            Some((value, expires)) if value.parse::<i64>().unwrap_or(i64::MAX) >= quota.limit => {
+                Some(expires.map_or(quota.window, |e| e.saturating_duration_since(now)))
+            }
+            _ => None,
+        })
     }
 
     async fn ttl(&self, key: &str) -> Result<Option<Duration>, StoreError> {

@@ -39,6 +39,18 @@ pub struct Near {
     pub km: f64,
 }
 
+/// A rate limit's counter: at most `limit` takes per `window`, a fixed window that starts at
+/// the first take and ends with the counter.
+#[derive(Clone, Copy, Debug)]
+pub struct Quota<'a> {
+    /// The counter's key.
+    pub key: &'a str,
+    /// Takes allowed in one window.
+    pub limit: i64,
+    /// The window's length.
+    pub window: Duration,
+}
+
 /// Shared short-lived state. Keys are relative: each implementation prefixes them.
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
@@ -56,6 +68,12 @@ pub trait Store: Send + Sync + 'static {
     async fn incr(&self, key: &str, ttl: Duration) -> Result<i64, StoreError>;
     /// The time `key` has left, if it exists and expires.
     async fn ttl(&self, key: &str) -> Result<Option<Duration>, StoreError>;
+    /// Takes one from each quota, all or none, in one atomic step: when one is spent nothing
+    /// is written and the answer is how long until that quota's window ends; else `None`.
+    /// On Redis Cluster every key must live on one slot: give them one hash tag (`{…}`).
+    async fn take(&self, quotas: &[Quota<'_>]) -> Result<Option<Duration>, StoreError>;
+    /// How long until `quota` has room again (`None`: it has room now). Writes nothing.
+    async fn spent(&self, quota: Quota<'_>) -> Result<Option<Duration>, StoreError>;
     /// Adds or moves `member` in the geo set `set`.
     async fn geo_add(&self, set: &str, member: &str, lng: f64, lat: f64) -> Result<(), StoreError>;
     /// Members of `set` within `radius_km` of (`lng`, `lat`), nearest first, at most `count`.

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use super::{MemoryStore, RedisStore, Store};
+use super::{MemoryStore, Quota, RedisStore, Store};
 
 /// The Redis URLs the suite runs against, each named by its environment variable.
 const REDIS_VARS: [&str; 2] = ["KOTORI_TEST_REDIS_URL", "KOTORI_TEST_REDIS_CLUSTER_URL"];
@@ -53,6 +53,52 @@ async fn set_if_absent_get_and_delete() {
         s.set("k", "3", LONG).await.unwrap();
         s.set("k", "4", LONG).await.unwrap();
         assert_eq!(s.get("k").await.unwrap().as_deref(), Some("4"));
+    })
+    .await;
+}
+
+/// Quotas are taken all or none: a spent one refuses with its time left and writes nothing,
+/// not even to the quotas that had room.
+#[tokio::test]
+async fn quotas_are_taken_all_or_none() {
+    both("take", async |s: &dyn Store| {
+        let minute = Quota {
+            key: "q:{p}:minute",
+            limit: 1,
+            window: LONG,
+        };
+        let day = Quota {
+            key: "q:{p}:day",
+            limit: 3,
+            window: Duration::from_secs(86_400),
+        };
+        assert_eq!(s.spent(minute).await.unwrap(), None, "{}", s.name());
+        assert_eq!(s.take(&[minute, day]).await.unwrap(), None, "{}", s.name());
+        let left = s.spent(minute).await.unwrap().expect("spent");
+        assert!(left > Duration::from_secs(30) && left <= LONG, "{left:?}");
+        for _ in 0..5 {
+            let refused = s
+                .take(&[day, minute])
+                .await
+                .unwrap()
+                .expect("the minute is spent");
+            assert!(
+                refused <= LONG,
+                "{}: the minute's time left, {refused:?}",
+                s.name()
+            );
+        }
+        // The refusals wrote nothing: the day's counter is still at one.
+        assert_eq!(s.get("q:{p}:day").await.unwrap().as_deref(), Some("1"));
+        assert_eq!(s.spent(day).await.unwrap(), None);
+        // A quota nobody took is not spent, and checking it creates nothing.
+        let fresh = Quota {
+            key: "q:{p}:fresh",
+            limit: 1,
+            window: LONG,
+        };
+        assert_eq!(s.spent(fresh).await.unwrap(), None);
+        assert_eq!(s.get("q:{p}:fresh").await.unwrap(), None, "{}", s.name());
     })
     .await;
 }

@@ -277,7 +277,7 @@ impl TestApp {
         let phone = example_dating::people::phone::canonical(phone).unwrap();
         self.state
             .store
-            .del(&format!("sms:minute:{phone}"))
+            .del(&example_dating::auth::sms::window_key(&phone, "minute"))
             .await
             .unwrap();
     }

@@ -12,7 +12,7 @@ use fred::types::geo::{GeoPosition, GeoUnit, GeoValue};
 use fred::types::{Builder, Expiration, InfoKind, SetOptions, SortOrder};
 use futures_util::TryStreamExt;
 
-use super::{Near, Ranking, Store, StoreError};
+use super::{Near, Quota, Ranking, Store, StoreError};
 
 mod rank;
 
@@ -25,6 +25,28 @@ const COMMAND_TIMEOUT: Duration = Duration::from_secs(2);
 /// left without its expiry by a process dying between two commands.
 const INCR_WITH_TTL: &str = "local v = redis.call('INCR', KEYS[1]) \
      if v == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end return v";
+
+/// Takes one from every counter in KEYS (ARGV: limit, window in ms, for each), all or none: the
+/// first spent counter answers its time left in ms and nothing is written; -1 when taken.
+const TAKE: &str = "for i = 1, #KEYS do \
+       local n = tonumber(redis.call('GET', KEYS[i]) or '0') \
+       if n >= tonumber(ARGV[2 * i - 1]) then \
+         local left = redis.call('PTTL', KEYS[i]) \
+         if left < 0 then left = tonumber(ARGV[2 * i]) end \
+         return left \
+       end \
+     end \
+     for i = 1, #KEYS do \
+       if redis.call('INCR', KEYS[i]) == 1 then redis.call('PEXPIRE', KEYS[i], ARGV[2 * i]) end \
+     end \
+     return -1";
+
+/// The time left in ms of a spent counter (ARGV: limit, window in ms), or -1 when it has room.
+const SPENT: &str = "local n = tonumber(redis.call('GET', KEYS[1]) or '0') \
+     if n < tonumber(ARGV[1]) then return -1 end \
+     local left = redis.call('PTTL', KEYS[1]) \
+     if left < 0 then left = tonumber(ARGV[2]) end \
+     return left";
 
 /// Deletes every key under a prefix (tests clean up after themselves with it).
 const DELETE_PREFIX: &str = "local keys = redis.call('KEYS', ARGV[1]) \
@@ -135,6 +157,27 @@ impl RedisStore {
         Ok(deleted)
     }
 
+    /// How many keys starting with `start` live in this store, on every primary (what a
+    /// flood left behind is measured with it).
+    pub async fn key_count(&self, start: &str) -> Result<usize, StoreError> {
+        let pattern = format!("{}{start}*", self.prefix);
+        let client = self.pool.next();
+        let keys: Vec<Key> = if client.is_clustered() {
+            client
+                .scan_cluster_buffered(pattern, Some(1000), None)
+                .try_collect()
+                .await
+                .map_err(fail)?
+        } else {
+            client
+                .scan_buffered(pattern, Some(1000), None)
+                .try_collect()
+                .await
+                .map_err(fail)?
+        };
+        Ok(keys.len())
+    }
+
     /// Members of `set` within `radius_km`, nearest first, at most `count`: one GEOSEARCH.
     async fn search_within(
         &self,
@@ -242,6 +285,28 @@ impl Store for RedisStore {
             )
             .await
             .map_err(fail)
+    }
+
+    async fn take(&self, quotas: &[Quota<'_>]) -> Result<Option<Duration>, StoreError> {
+        self.ready()?;
+        let keys: Vec<String> = quotas.iter().map(|q| self.key(q.key)).collect();
+        let args: Vec<i64> = quotas
+            .iter()
+            .flat_map(|q| [q.limit, q.window.as_millis() as i64])
+            .collect();
+        let left: i64 = self.pool.eval(TAKE, keys, args).await.map_err(fail)?;
+        Ok((left >= 0).then(|| Duration::from_millis(left as u64)))
+    }
+
+    async fn spent(&self, quota: Quota<'_>) -> Result<Option<Duration>, StoreError> {
+        self.ready()?;
+        let args = vec![quota.limit, quota.window.as_millis() as i64];
+        let left: i64 = self
+            .pool
+            .eval(SPENT, vec![self.key(quota.key)], args)
+            .await
+            .map_err(fail)?;
+        Ok((left >= 0).then(|| Duration::from_millis(left as u64)))
     }
 
     async fn ttl(&self, key: &str) -> Result<Option<Duration>, StoreError> {
