@@ -19,11 +19,15 @@ use crate::params::Params;
 use crate::people::sessions;
 use crate::random;
 use crate::state::AppState;
+use crate::store::Quota;
 
-/// Failed logins allowed per operator name, and per client address, in [`FAILURE_WINDOW`].
-pub const FAILURES_PER_NAME: i64 = 5;
-/// Failed logins allowed per client address in [`FAILURE_WINDOW`].
-pub const FAILURES_PER_CLIENT: i64 = 20;
+/// Failed logins for one operator name, across addresses, in [`FAILURE_WINDOW`] before each
+/// further try on that name is slowed down ([`slow_down`]). Never a lockout: anyone could
+/// lock an operator out by guessing wrong on purpose.
+pub const FREE_FAILURES_PER_NAME: i64 = 5;
+/// Failed logins allowed per client address in [`FAILURE_WINDOW`]; past them that address is
+/// refused (42901) whatever it sends, until the window passes.
+pub const FAILURES_PER_CLIENT: i64 = 10;
 /// The window the failure counters cover.
 pub const FAILURE_WINDOW: Duration = Duration::from_secs(15 * 60);
 /// Password hashes checked at once: each takes tens of milliseconds of a core and 19 MiB, so
@@ -33,9 +37,11 @@ const HASHING_AT_ONCE: usize = 2;
 const HASHING_WAIT: Duration = Duration::from_secs(2);
 
 /// Checks name and password; answers a 12-hour token. A wrong name or password is the same
-/// 40105, after the same work (a password hash is always checked). After 5 failures for a name,
-/// or 20 from one client address, in 15 minutes, logins are 42901 with `Retry-After` until the
-/// window passes; a success clears the name's count.
+/// 40105, after the same work (a password hash is always checked). Guessing is limited per
+/// client address — after [`FAILURES_PER_CLIENT`] failures in 15 minutes that address gets
+/// 42901 with `Retry-After` — and slowed per name across addresses ([`slow_down`]), but never
+/// locked per name: the right password from an address that has not been failing logs in. A
+/// success clears the name's count.
 #[kotori::handler]
 pub async fn login(cx: &mut Ctx<AppState>, params: Res<Params>) -> Result<Json<Value>, AppError> {
     let state = cx.state().clone();
@@ -46,20 +52,25 @@ pub async fn login(cx: &mut Ctx<AppState>, params: Res<Params>) -> Result<Json<V
         .trusted_proxies
         .client(cx.peer_addr(), cx.headers())
         .map_or_else(|| "unknown".to_owned(), |ip| ip.to_string());
-    let counters = [
-        (format!("oplogin:name:{name}"), FAILURES_PER_NAME),
-        (format!("oplogin:client:{client}"), FAILURES_PER_CLIENT),
-    ];
-    for (key, limit) in &counters {
-        let failures = state
-            .store
-            .get(key)
-            .await?
-            .and_then(|n| n.parse::<i64>().ok());
-        if failures.is_some_and(|n| n >= *limit) {
-            let left = state.store.ttl(key).await?.unwrap_or(FAILURE_WINDOW);
-            return Err(codes::rate_limited(left.as_secs()));
-        }
+    let client_key = format!("oplogin:client:{client}");
+    let name_key = format!("oplogin:name:{name}");
+    let per_client = Quota {
+        key: &client_key,
+        limit: FAILURES_PER_CLIENT,
+        window: FAILURE_WINDOW,
+    };
+    if let Some(left) = state.store.spent(per_client).await? {
+        return Err(codes::rate_limited(left.as_secs().max(1)));
+    }
+    let name_failures = state
+        .store
+        .get(&name_key)
+        .await?
+        .and_then(|n| n.parse::<i64>().ok())
+        .unwrap_or(0);
+    // Before the hash, and without holding a hashing turn: a slowed try costs a timer only.
+    if let Some(wait) = slow_down(name_failures) {
+        tokio::time::sleep(wait).await;
     }
     let found = operator::Entity::find()
         .filter(operator::Column::Name.eq(name.as_str()))
@@ -79,12 +90,12 @@ pub async fn login(cx: &mut Ctx<AppState>, params: Res<Params>) -> Result<Json<V
         .await
         .unwrap_or(false);
     let Some(op) = found.filter(|_| valid) else {
-        for (key, _) in &counters {
+        for key in [&name_key, &client_key] {
             state.store.incr(key, FAILURE_WINDOW).await?;
         }
         return Err(codes::bad_operator_login());
     };
-    state.store.del(&counters[0].0).await?;
+    state.store.del(&name_key).await?;
     let token = random::hex_token(16);
     let now = clock::now();
     let expire_at = now + state.config.operator_token_secs as i64;
@@ -99,6 +110,18 @@ pub async fn login(cx: &mut Ctx<AppState>, params: Res<Params>) -> Result<Json<V
     Ok(ok(
         json!({ "token": token, "expire_time": clock::format(expire_at), "operator_id": op.id, "role": op.role }),
     ))
+}
+
+/// How long a login for a name that failed `failures` times in the window waits before its
+/// password is checked: nothing for the first [`FREE_FAILURES_PER_NAME`], then 200 ms
+/// doubling to at most 3 s. A guesser spread over many addresses gets a few tries a second
+/// per name at most; the operator, typing the right password, waits a few seconds at worst.
+pub fn slow_down(failures: i64) -> Option<Duration> {
+    let past = failures - FREE_FAILURES_PER_NAME;
+    (past >= 0).then(|| {
+        let ms = 200u64.saturating_mul(1 << past.min(10));
+        Duration::from_millis(ms.min(3_000))
+    })
 }
 
 /// The operator of the bearer token; 40105 without a live one.
@@ -144,9 +167,5 @@ pub fn login_doc() -> kotori::openapi::Declares {
         .param(required("name", text(1, 64)))
         .param(required("password", text(1, 256)))
         .refuses(401, 40105, "name or password wrong")
-        .refuses(
-            429,
-            42901,
-            "too many failed logins for this name or address",
-        )
+        .refuses(429, 42901, "too many failed logins from this address")
 }
