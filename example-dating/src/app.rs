@@ -15,7 +15,7 @@ use crate::openapi::{self, paged};
 use crate::ops;
 use crate::params::{self, load_params};
 use crate::realtime;
-use crate::safety::{account, blocks, moderation, reports};
+use crate::safety::{account, blocks, export, moderation, reports};
 use crate::state::AppState;
 use crate::users::{album, discover, hot, labels, profile, target, visits};
 
@@ -96,8 +96,8 @@ pub fn build(state: AppState) -> Result<App<AppState>, BuildError> {
         ))
         .post("/delete", blocks::delete);
     me.post("/delete", account::delete_me);
-    me.get("/export", account::export_me)
-        .declares(account::export_me_doc());
+    me.get("/export", export::export_me)
+        .declares(export::export_me_doc());
     user.post("/reports", reports::create)
         .declares(reports::create_doc());
 

@@ -27,8 +27,9 @@ use tokio_tungstenite::tungstenite::Message;
 
 /// Workers of the load, each logged in as its own user.
 const WORKERS: usize = 8;
-/// Iterations per worker; the instance dies at a third of the total and returns at two thirds.
-const ROUNDS: usize = 36;
+/// Iterations per worker (a message each: 30 is a person's minute of messages); the instance
+/// dies at a third of the total and returns at two thirds.
+const ROUNDS: usize = 30;
 /// No request may take longer than this (a hang fails the test).
 const BOUND: Duration = Duration::from_secs(20);
 

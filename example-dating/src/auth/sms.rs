@@ -7,6 +7,7 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use crate::codes::{self, AppError};
+use crate::limits;
 use crate::store::{Quota, Store};
 
 /// Delivers an SMS code to a phone. Production plugs a provider in here.
@@ -94,14 +95,9 @@ impl SmsSender for WebhookSender {
     }
 }
 
-/// How many sends one phone may make, and in which window (seconds).
-const PHONE_LIMITS: [(&str, i64, u64); 3] =
-    [("minute", 1, 60), ("hour", 5, 3600), ("day", 10, 86_400)];
-
-/// The counter of `phone`'s sends in `window` (`minute`, `hour` or `day`). One hash tag for a
-/// phone's counters: they share a Redis Cluster slot, so one script takes all three.
+/// The counter of `phone`'s sends in `window` (`minute`, `hour` or `day`).
 pub fn window_key(phone: &str, window: &str) -> String {
-    format!("sms:{{{phone}}}:{window}")
+    limits::SMS_PER_PHONE.key(phone, window)
 }
 
 /// Wrong tries before a code is void.
@@ -130,19 +126,7 @@ pub async fn check_limits(
     if let Some(left) = store.spent(per_client).await? {
         return Err(refused(left));
     }
-    let keys = PHONE_LIMITS.map(|(window, _, _)| window_key(phone, window));
-    let quotas: Vec<Quota<'_>> = keys
-        .iter()
-        .zip(PHONE_LIMITS)
-        .map(|(key, (_, limit, window))| Quota {
-            key,
-            limit,
-            window: Duration::from_secs(window),
-        })
-        .collect();
-    if let Some(left) = store.take(&quotas).await? {
-        return Err(refused(left));
-    }
+    limits::SMS_PER_PHONE.take(store, phone).await?;
     if let Some(left) = store.take(&[per_client]).await? {
         return Err(refused(left));
     }

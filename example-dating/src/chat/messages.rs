@@ -18,6 +18,7 @@ use crate::db::{
     entity::chat::{contacts, message},
 };
 use crate::envelope::ok;
+use crate::limits;
 use crate::params::Params;
 use crate::realtime::{self, Route};
 use crate::state::AppState;
@@ -87,6 +88,10 @@ pub async fn send(
     row.msg_type = Set(msg_type.to_owned());
 
     let from = caller.user_id;
+    // Counted once the message is known to be well formed: 30 a minute, 1,000 a day.
+    limits::MESSAGES
+        .take(&*state.store, &from.to_string())
+        .await?;
     let turn = Turn::take(&*state.store, from, to).await?;
     let saved = db::in_transaction(&state.db, |txn| {
         let (row, preview) = (row.clone(), preview.clone());

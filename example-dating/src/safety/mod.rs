@@ -3,5 +3,6 @@
 
 pub mod account;
 pub mod blocks;
+pub mod export;
 pub mod moderation;
 pub mod reports;

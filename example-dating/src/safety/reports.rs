@@ -10,6 +10,7 @@ use crate::codes::{self, AppError};
 use crate::db::entity::chat::message;
 use crate::db::entity::safety::report;
 use crate::envelope::ok;
+use crate::limits;
 use crate::params::Params;
 use crate::state::AppState;
 
@@ -72,6 +73,10 @@ pub async fn create(
             ));
         }
     }
+    // Counted once the report is known to be well formed: 10 an hour, 30 a day.
+    limits::REPORTS
+        .take(&*state.store, &caller.user_id.to_string())
+        .await?;
     let key = open_key(caller.user_id, user_id);
     let already = report::Entity::find()
         .filter(report::Column::OpenKey.eq(key.clone()))

@@ -272,6 +272,18 @@ impl TestApp {
         self.send(Method::POST, "/pay/notify", &signed).await
     }
 
+    /// Room for `user_id` to send far more messages than a person's rate, for load tests.
+    pub async fn lift_message_limit(&self, user_id: i64) {
+        for window in ["minute", "day"] {
+            let key = example_dating::limits::MESSAGES.key(&user_id.to_string(), window);
+            self.state
+                .store
+                .set(&key, "-1000000", std::time::Duration::from_secs(3600))
+                .await
+                .unwrap();
+        }
+    }
+
     /// Lifts the one-send-per-minute limit of `phone`, as if a minute had passed.
     pub async fn a_minute_passes(&self, phone: &str) {
         let phone = example_dating::people::phone::canonical(phone).unwrap();

@@ -1,0 +1,72 @@
+//! The app's rate limits, in one place: what each counts, how many, over which windows. A
+//! limit is taken all or none in one store step (`Store::take`): a refused try writes
+//! nothing, and `Retry-After` is the time the refusing window has left.
+//!
+//! | limit | who | windows |
+//! |---|---|---|
+//! | [`SMS_PER_PHONE`] | a phone number | 1 a minute, 5 an hour, 10 a day |
+//! | [`MESSAGES`] | a sender | 30 a minute, 1,000 a day |
+//! | [`REPORTS`] | a reporter | 10 an hour, 30 a day |
+//!
+//! The per-client SMS limit (configurable) and operator logins (failures, not takes) are
+//! counted where they are decided: `auth::sms` and `manage::session`.
+
+use std::time::Duration;
+
+use crate::codes::{self, AppError};
+use crate::store::{Quota, Store};
+
+/// A limit on what one person (or phone) does: a name, and `(window name, takes, seconds)`.
+pub struct Limit {
+    name: &'static str,
+    windows: &'static [(&'static str, i64, u64)],
+}
+
+/// SMS codes sent to one phone.
+pub const SMS_PER_PHONE: Limit = Limit {
+    name: "sms",
+    windows: &[("minute", 1, 60), ("hour", 5, 3600), ("day", 10, 86_400)],
+};
+
+/// Chat messages one user sends, across all peers: a conversation never grows faster than a
+/// person types, and nobody can inflate another's export by flooding them.
+pub const MESSAGES: Limit = Limit {
+    name: "msg",
+    windows: &[("minute", 30, 60), ("day", 1000, 86_400)],
+};
+
+/// Reports one user files.
+pub const REPORTS: Limit = Limit {
+    name: "report",
+    windows: &[("hour", 10, 3600), ("day", 30, 86_400)],
+};
+
+impl Limit {
+    /// The counter of `who` in `window`. One hash tag per person: a limit's counters share a
+    /// Redis Cluster slot, so one script takes them all.
+    pub fn key(&self, who: &str, window: &str) -> String {
+        format!("{}:{{{who}}}:{window}", self.name)
+    }
+
+    /// Takes one try for `who` from every window, or refuses with 42901 and writes nothing.
+    pub async fn take(&self, store: &dyn Store, who: &str) -> Result<(), AppError> {
+        let keys: Vec<String> = self
+            .windows
+            .iter()
+            .map(|(window, _, _)| self.key(who, window))
+            .collect();
+        let quotas: Vec<Quota<'_>> = keys
+            .iter()
+            .zip(self.windows)
+            .map(|(key, (_, limit, secs))| Quota {
+                key,
+                limit: *limit,
+                window: Duration::from_secs(*secs),
+            })
+            .collect();
+        match store.take(&quotas).await? {
+            Some(left) => Err(codes::rate_limited(left.as_secs().max(1))),
+            None => Ok(()),
+        }
+    }
+}
