@@ -16,6 +16,7 @@ pub mod db;
 pub mod demo;
 pub mod envelope;
 pub mod hex;
+pub mod indexes;
 pub mod limits;
 pub mod live;
 pub mod manage;

@@ -14,7 +14,8 @@ pub async fn healthz() -> Json<Value> {
     ok(json!({}))
 }
 
-/// `GET /readyz`: 200 when the database and the store answer, else 503 naming the failing one.
+/// `GET /readyz`: 200 when the database and the store answer and the store's indexes are
+/// loaded, else 503 naming what is missing.
 pub async fn readyz(State(state): State<AppState>) -> Result<(StatusCode, Json<Value>), AppError> {
     if let Err(e) = state.db.ping().await {
         tracing::warn!(error = %e, "readiness: database");
@@ -24,9 +25,13 @@ pub async fn readyz(State(state): State<AppState>) -> Result<(StatusCode, Json<V
         tracing::warn!(error = %e, "readiness: store");
         return Err(codes::unavailable(state.store.name()));
     }
+    let indexes = state.indexes();
+    if !(indexes.geo() && indexes.hot()) {
+        return Err(codes::unavailable("the store's indexes (loading)"));
+    }
     Ok((
         StatusCode::OK,
-        ok(json!({ "database": "ok", "store": state.store.name() })),
+        ok(json!({ "database": "ok", "store": state.store.name(), "indexes": "ok" })),
     ))
 }
 

@@ -9,11 +9,10 @@ use sea_orm::DatabaseConnection;
 use crate::auth::sms::{LogSender, SmsSender, WebhookSender};
 use crate::config::Config;
 use crate::db;
-use crate::people::geo;
+use crate::indexes;
 use crate::realtime::Hub;
 use crate::state::{AppState, Services};
 use crate::store::{MemoryStore, RedisStore, Store};
-use crate::users::hot;
 
 /// Connects to the configured database and applies every pending migration (and the seed).
 pub async fn database(config: &Config) -> Result<DatabaseConnection, String> {
@@ -43,24 +42,11 @@ pub async fn store(config: &Config) -> Result<Arc<dyn Store>, String> {
     })
 }
 
-/// Everything the server needs: database (migrated), store, the geo index and the hot list
-/// ranking derived from the rows (an in-process store starts empty, a Redis may have been
-/// flushed), and the task that keeps the ranking's window moving.
+/// Everything the server needs: database (migrated), store, real-time hub, and the task that
+/// loads and keeps the store's derived indexes in the background (`indexes.rs`).
 pub async fn state(config: Config) -> Result<AppState, String> {
     let db = database(&config).await?;
     let store = store(&config).await?;
-    match geo::rebuild(&db, &*store).await {
-        Ok(n) => tracing::info!(locations = n, store = store.name(), "geo index loaded"),
-        Err(e) => {
-            tracing::warn!(error = %e, "could not load the geo index; nearby lists stay partial until users move")
-        }
-    }
-    match hot::upkeep(&db, &*store).await {
-        Ok(()) => tracing::info!(store = store.name(), "hot list ranking ready"),
-        Err(e) => {
-            tracing::warn!(error = ?e, "could not load the hot list ranking; retrying in the background")
-        }
-    }
     let sms = sms_sender(&config)?;
     let hub = match &config.redis_url {
         Some(url) => Hub::with_redis(url, &config.store_prefix)
@@ -76,7 +62,10 @@ pub async fn state(config: Config) -> Result<AppState, String> {
         sms,
         hub,
     });
-    hot::keep_fresh(&state);
+    // Loaded in the background: the server listens at once (`indexes.rs`), not ready until
+    // the task has seen them.
+    state.indexes().set(false, false);
+    indexes::keep(&state);
     Ok(state)
 }
 

@@ -1,6 +1,7 @@
 //! The application state every step sees: database, store, configuration, SMS sender.
 
 use std::ops::Deref;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock, Weak};
 
 use sea_orm::DatabaseConnection;
@@ -31,6 +32,8 @@ pub struct AppState(Arc<Inner>);
 
 struct Inner {
     services: Services,
+    /// Whether the store's derived indexes are loaded (`indexes.rs`).
+    indexes: Indexes,
     /// Started by the first login, on the runtime that serves it.
     logins: OnceLock<Logins>,
 }
@@ -47,6 +50,7 @@ impl AppState {
     pub fn new(services: Services) -> Self {
         AppState(Arc::new(Inner {
             services,
+            indexes: Indexes::default(),
             logins: OnceLock::new(),
         }))
     }
@@ -59,10 +63,49 @@ impl AppState {
             .get_or_init(|| Logins::spawn(self.db.clone(), self.config.user_token_secs))
     }
 
+    /// Whether the store's derived indexes are loaded, as this instance last saw them.
+    pub fn indexes(&self) -> &Indexes {
+        &self.0.indexes
+    }
+
     /// A handle that does not keep the services alive: background tasks hold one and end with
     /// the app.
     pub fn downgrade(&self) -> WeakState {
         WeakState(Arc::downgrade(&self.0))
+    }
+}
+
+/// Whether the geo index and the hot list ranking are in the store. Ready unless told
+/// otherwise: `startup` marks them loading and its background task marks them ready.
+pub struct Indexes {
+    geo: AtomicBool,
+    hot: AtomicBool,
+}
+
+impl Default for Indexes {
+    fn default() -> Self {
+        Indexes {
+            geo: AtomicBool::new(true),
+            hot: AtomicBool::new(true),
+        }
+    }
+}
+
+impl Indexes {
+    /// The nearby search can be answered.
+    pub fn geo(&self) -> bool {
+        self.geo.load(Ordering::Acquire)
+    }
+
+    /// The hot list is ranked (before, it lists the newest first).
+    pub fn hot(&self) -> bool {
+        self.hot.load(Ordering::Acquire)
+    }
+
+    /// Records what the last look at the store found.
+    pub fn set(&self, geo: bool, hot: bool) {
+        self.geo.store(geo, Ordering::Release);
+        self.hot.store(hot, Ordering::Release);
     }
 }
 

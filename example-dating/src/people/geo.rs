@@ -10,6 +10,11 @@ use crate::store::{Near, Store, StoreError};
 
 /// The key of the geo set in the store.
 const USERS: &str = "geo:users";
+/// Set once the index was loaded from the database: its absence means the store lost the
+/// index (an in-process store at start, a flushed Redis, a failover to an empty replica).
+pub const BUILT: &str = "geo:built";
+/// Held while one instance loads the index, so that instances sharing a Redis load it once.
+const BUILDING: &str = "geo:building";
 
 /// The latitudes a geo index holds (Redis's, Web Mercator's, are ±85.05112878°; a point on
 /// that very edge is stored but never found by a search, so the limit sits a metre inside).
@@ -79,6 +84,34 @@ pub async fn rebuild(db: &DatabaseConnection, store: &dyn Store) -> Result<usize
         }
     }
     Ok(loaded)
+}
+
+/// Loads the index if the store lost it and no other instance is loading it. `true` when the
+/// index is there (it was, or this call loaded it); `false` while another instance loads it.
+pub async fn upkeep(db: &DatabaseConnection, store: &dyn Store) -> Result<bool, AppError> {
+    if store.get(BUILT).await?.is_some() {
+        return Ok(true);
+    }
+    if !store
+        .set_nx(BUILDING, "1", std::time::Duration::from_secs(600))
+        .await?
+    {
+        return Ok(false);
+    }
+    let loaded = rebuild(db, store).await;
+    let marked = match &loaded {
+        Ok(n) => {
+            tracing::info!(locations = n, store = store.name(), "geo index loaded");
+            store
+                .set(BUILT, "1", std::time::Duration::from_secs(365 * 86_400))
+                .await
+        }
+        Err(_) => Ok(()),
+    };
+    store.del(BUILDING).await?;
+    loaded?;
+    marked?;
+    Ok(true)
 }
 
 /// How many store commands a rebuild keeps in flight.

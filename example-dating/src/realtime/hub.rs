@@ -198,12 +198,12 @@ impl Hub {
         });
         // Re-subscribes after every reconnection.
         subscriber.manage_subscriptions();
-        if let Err(e) = subscriber.subscribe(channel).await {
-            tracing::warn!(error = %e, "real-time subscription pending until Redis answers");
-        }
-        // Keep the subscriber alive as long as the hub: its task holds it.
+        // Subscribed in the background: a Redis that is down at start must not keep the
+        // server from listening. The task keeps the subscriber alive as long as the process.
         tokio::spawn(async move {
-            let _subscriber = subscriber;
+            if let Err(e) = subscriber.subscribe(channel).await {
+                tracing::warn!(error = %e, "real-time subscription pending until Redis answers");
+            }
             std::future::pending::<()>().await;
         });
         Ok(hub)

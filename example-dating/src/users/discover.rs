@@ -51,6 +51,10 @@ pub async fn nearby(
             }
         },
     };
+    // Only the index can search by distance: while it loads (a cold start), say so.
+    if !state.indexes().geo() {
+        return Err(codes::unavailable("the nearby index (loading)"));
+    }
     // Ask the index for this page plus a margin for the people a caller may not see, and
     // widen (doubling) only while filtering left the page short: the cost follows the page,
     // not the number of people around.

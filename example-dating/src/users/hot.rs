@@ -3,11 +3,10 @@
 //!
 //! The footprints (`visitor` rows) are the truth; the ranking in the store is derived from
 //! them and kept as things happen (`people::footprints`: a new footprint counts at once, a
-//! membership that starts boosts at once, an erasure takes its footprints back). A background
-//! task ([`keep_fresh`]) takes back the
-//! days that left the window and the memberships that ended, in bounded batches, and rebuilds
-//! the ranking from the database when the store does not hold it (an in-process store at
-//! start, a flushed Redis). So a page costs the page: the ranking is read from the top, and
+//! membership that starts boosts at once, an erasure takes its footprints back). The indexes
+//! task (`indexes.rs`) runs [`upkeep`]: it takes back the days that left the window and the
+//! memberships that ended, in bounded batches, and rebuilds the ranking from the database
+//! when the store does not hold it (an in-process store at start, a flushed Redis). So a page costs the page: the ranking is read from the top, and
 //! the people on it are loaded and filtered (`people::visibility`: public, not the caller, not
 //! blocked) until the page is full.
 
@@ -38,8 +37,6 @@ use crate::store::Store;
 pub const BUILT: &str = "hot:built";
 /// Held while one instance rebuilds, so two never load the same visits twice.
 const BUILDING: &str = "hot:building";
-/// How often the background task expires what left the window.
-const TICK: Duration = Duration::from_secs(5);
 /// Entries one expiry call takes back: small enough that Redis never stalls on it.
 const EXPIRE_BATCH: usize = 1_000;
 /// Ranked people read ahead of a page of `need`, for the ones filtering leaves out (a quarter
@@ -106,22 +103,6 @@ pub async fn upkeep(db: &DatabaseConnection, store: &dyn Store) -> Result<(), Ap
         > 0
     {}
     Ok(())
-}
-
-/// Runs [`upkeep`] every few seconds while the state lives.
-pub fn keep_fresh(state: &AppState) -> tokio::task::JoinHandle<()> {
-    let state = state.downgrade();
-    tokio::spawn(async move {
-        let mut interval = tokio::time::interval(TICK);
-        interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            interval.tick().await;
-            let Some(state) = state.upgrade() else { return };
-            if let Err(e) = upkeep(&state.db, &*state.store).await {
-                tracing::warn!(error = %e, "hot list upkeep failed; retrying");
-            }
-        }
-    })
 }
 
 /// Public profiles, most visited first, then the newest: the people `people::visibility` calls

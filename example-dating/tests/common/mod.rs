@@ -66,11 +66,12 @@ impl TestApp {
             sms,
             hub,
         });
-        // As the server does: the hot list ranking is loaded, then kept moving.
-        if let Err(e) = example_dating::users::hot::upkeep(&state.db, &*state.store).await {
-            eprintln!("the hot list ranking is not loaded: {e:?}");
+        // As the server does, but loaded before the first request (a test's requests come at
+        // once): the indexes, then the task that keeps them.
+        if !example_dating::indexes::round(&state).await {
+            eprintln!("the indexes are not loaded (the store is down?)");
         }
-        example_dating::users::hot::keep_fresh(&state);
+        example_dating::indexes::keep(&state);
         let app = app::build(state.clone()).unwrap();
         TestApp { app, state, signer }
     }

@@ -1,0 +1,62 @@
+//! The store's derived indexes — the geo index of locations and the hot list's ranking — kept
+//! by one background task per instance, so the server listens at once.
+//!
+//! Both are derived from rows of the database and live in the store. A cold start (an
+//! in-process store, a new Redis prefix) or a store that lost them (a flushed Redis, a
+//! failover to an empty replica) finds them missing: loading a million locations takes a
+//! minute and a half, which must not delay the first accept. The task looks every few
+//! seconds; when an index is missing, one instance loads it (a lock in the store) while the
+//! others wait for its marker. Until both are there the instance is not ready (`/readyz`
+//! answers 503, a load balancer sends its traffic elsewhere), `/healthz` answers from the
+//! first second, nearby answers 50301 (the index is the only way to search by distance) and
+//! the hot list lists the newest people first (the database alone can do that). A Redis that
+//! is down at start is waited for the same way.
+
+use std::time::Duration;
+
+use crate::people::geo;
+use crate::state::AppState;
+use crate::users::hot;
+
+/// How often the task looks at the store.
+const TICK: Duration = Duration::from_secs(5);
+/// How soon it looks again while an index is missing (another instance may be loading it).
+const RETRY: Duration = Duration::from_secs(1);
+
+/// Starts the task that loads the indexes and keeps them, for as long as the state lives.
+pub fn keep(state: &AppState) -> tokio::task::JoinHandle<()> {
+    let weak = state.downgrade();
+    tokio::spawn(async move {
+        loop {
+            let Some(state) = weak.upgrade() else { return };
+            let ready = round(&state).await;
+            drop(state);
+            tokio::time::sleep(if ready { TICK } else { RETRY }).await;
+        }
+    })
+}
+
+/// One look: load what is missing, take back what left the hot list's window. `true` when
+/// both indexes are there.
+pub async fn round(state: &AppState) -> bool {
+    let geo = match geo::upkeep(&state.db, &*state.store).await {
+        Ok(there) => there,
+        Err(e) => {
+            tracing::warn!(error = %e, "the geo index is not loaded; retrying");
+            false
+        }
+    };
+    let hot = match hot::upkeep(&state.db, &*state.store).await {
+        Ok(()) => state.store.get(hot::BUILT).await.ok().flatten().is_some(),
+        Err(e) => {
+            tracing::warn!(error = %e, "the hot list ranking is not loaded; retrying");
+            false
+        }
+    };
+    let was = (state.indexes().geo(), state.indexes().hot());
+    state.indexes().set(geo, hot);
+    if (geo && hot) && was != (true, true) {
+        tracing::info!(store = state.store.name(), "indexes ready");
+    }
+    geo && hot
+}
