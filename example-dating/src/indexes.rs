@@ -14,7 +14,7 @@
 
 use std::time::Duration;
 
-use crate::people::geo;
+use crate::people::{geo, visibility};
 use crate::state::AppState;
 use crate::users::hot;
 
@@ -53,6 +53,11 @@ pub async fn round(state: &AppState) -> bool {
             false
         }
     };
+    // The count of public people (the hot list's total) is counted in the background when it
+    // is missing or stale: asking is what sets the count going.
+    if let Err(e) = visibility::public_count(&state.db, &state.store).await {
+        tracing::warn!(error = ?e, "could not look at the count of public people");
+    }
     let was = (state.indexes().geo(), state.indexes().hot());
     state.indexes().set(geo, hot);
     if (geo && hot) && was != (true, true) {

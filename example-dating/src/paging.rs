@@ -1,16 +1,19 @@
 //! Page-numbered lists: `page` (1-based, default 1) and `pageCount` (default 10, at most 50),
 //! answered as `{"total", "list", "has_next"}`; and the totals of big lists, cached.
 
+use std::sync::Arc;
 use std::time::Duration;
 
-use sea_orm::{ConnectionTrait, EntityTrait, PaginatorTrait, QuerySelect, Select};
+use sea_orm::{
+    ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QuerySelect, Select,
+};
 use serde_json::{Value, json};
 
 use crate::codes::{self, AppError};
 use crate::params::Params;
 use crate::store::Store;
 
-/// How long a cached total is used before it is counted again.
+/// How long a kept total is fresh: after it, the next request sets a recount going.
 pub const TOTAL_TTL: Duration = Duration::from_secs(10);
 
 /// The deepest item a page may reach (`page × pageCount`); past it is 40002.
@@ -50,11 +53,12 @@ impl Page {
     }
 
     /// This page of `query` (already ordered), and the total it pages through: counted, or
-    /// from the store's cache under `cached` (see [`cached_total`]).
+    /// kept in the store under `cached` (see [`cached_total`]). Before the first count is
+    /// kept, the total is what this page shows: the items up to it, and one more if it is full.
     pub async fn load_with<E>(
         &self,
-        conn: &impl ConnectionTrait,
-        store: &dyn Store,
+        db: &DatabaseConnection,
+        store: &Arc<dyn Store>,
         cached: Option<&str>,
         query: Select<E>,
     ) -> Result<(u64, Vec<E::Model>), AppError>
@@ -63,10 +67,13 @@ impl Page {
         E::Model: Sync,
     {
         let Some(key) = cached else {
-            return self.load(conn, query).await;
+            return self.load(db, query).await;
         };
-        let total = cached_total(store, key, async || Ok(query.clone().count(conn).await?)).await?;
-        Ok((total, self.rows(conn, query).await?))
+        let total = cached_total(db, store, key, query.clone()).await?;
+        let rows = self.rows(db, query).await?;
+        let seen = self.offset() + rows.len() as u64;
+        let at_least = seen + u64::from(rows.len() as u64 == self.size);
+        Ok((total.map_or(at_least, |n| n.max(seen)), rows))
     }
 
     /// This page of `query` (already ordered) and the total it pages through.
@@ -105,29 +112,85 @@ impl Page {
     }
 }
 
-/// The total under `key`: from the store, or counted by `count` and kept there for
-/// [`TOTAL_TTL`]. For lists whose count is a scan of a big table (every order, every visible
-/// user): whoever changes what it counts calls [`forget_totals`], so the total is exact for
-/// them, and at most [`TOTAL_TTL`] old for everyone else.
-pub async fn cached_total(
-    store: &dyn Store,
+/// The total under `key`, as last counted — never counted by the request that asks.
+///
+/// For lists whose count is a scan of a big table (every visible user, every order): a request
+/// reads the kept count; when it is older than [`TOTAL_TTL`] or was forgotten (whoever changes
+/// what it counts calls [`forget_totals`]) one background task counts again — one at a time
+/// across instances, at most once per [`TOTAL_TTL`] — and the request answers the last count
+/// meanwhile. `None` before the first count is done: the caller answers what it knows.
+pub async fn cached_total<E>(
+    db: &DatabaseConnection,
+    store: &Arc<dyn Store>,
     key: &str,
-    count: impl AsyncFnOnce() -> Result<u64, AppError>,
-) -> Result<u64, AppError> {
-    if let Some(n) = store.get(key).await?.and_then(|v| v.parse().ok()) {
-        return Ok(n);
+    query: Select<E>,
+) -> Result<Option<u64>, AppError>
+where
+    E: EntityTrait,
+    E::Model: Sync,
+{
+    let fresh_key = format!("{key}:fresh");
+    let (kept, fresh) = futures_util::future::join(store.get(key), store.get(&fresh_key)).await;
+    let kept = kept?.and_then(|v| v.parse::<u64>().ok());
+    if kept.is_none() || fresh?.is_none() {
+        recount(db.clone(), Arc::clone(store), key.to_owned(), query);
     }
-    let n = count().await?;
-    store.set(key, &n.to_string(), TOTAL_TTL).await?;
-    Ok(n)
+    Ok(kept)
 }
 
-/// Forgets the cached totals under `keys`, after the change they count was committed: a store
-/// failure is logged, not answered — the change stands, and the totals expire by themselves.
+/// Counts `query` in the background and keeps the count under `key` — unless another
+/// instance (or task) counted it within [`TOTAL_TTL`].
+fn recount<E>(db: DatabaseConnection, store: Arc<dyn Store>, key: String, query: Select<E>)
+where
+    E: EntityTrait,
+    E::Model: Sync,
+{
+    tokio::spawn(async move {
+        let turn = format!("{key}:counting");
+        // The turn is left to expire, not released: it spaces the counts of a busy total.
+        match store.set_nx(&turn, "1", TOTAL_TTL).await {
+            Ok(true) => {}
+            Ok(false) => return,
+            Err(e) => {
+                tracing::warn!(error = %e, key, "could not take the turn to count a total");
+                return;
+            }
+        }
+        if let Err(e) = count_now(&db, &*store, &key, query).await {
+            tracing::warn!(error = ?e, key, "could not count a total; the last count stays");
+            let _ = store.del(&turn).await;
+        }
+    });
+}
+
+/// Counts `query` now and keeps the count under `key`, fresh: what the background recount
+/// does, for a caller that must have the exact count (a test, a bulk load).
+pub async fn count_now<E>(
+    db: &DatabaseConnection,
+    store: &dyn Store,
+    key: &str,
+    query: Select<E>,
+) -> Result<u64, AppError>
+where
+    E: EntityTrait,
+    E::Model: Sync,
+{
+    let counted = query.count(db).await?;
+    store.set(key, &counted.to_string(), KEPT).await?;
+    store.set(&format!("{key}:fresh"), "1", TOTAL_TTL).await?;
+    Ok(counted)
+}
+
+/// How long a count is kept (answered, stale, while the next one runs).
+const KEPT: Duration = Duration::from_secs(86_400);
+
+/// Marks the totals under `keys` stale, after the change they count was committed: the next
+/// request sets a recount going and answers the last count meanwhile. A store failure is
+/// logged, not answered — the change stands, and the freshness expires by itself.
 pub async fn forget_totals(store: &dyn Store, keys: &[&str]) {
     for key in keys {
-        if let Err(e) = store.del(key).await {
-            tracing::warn!(error = %e, key, "could not forget a cached total");
+        if let Err(e) = store.del(&format!("{key}:fresh")).await {
+            tracing::warn!(error = %e, key, "could not mark a cached total stale");
         }
     }
 }

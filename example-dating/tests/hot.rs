@@ -131,6 +131,10 @@ async fn pages_stay_full_past_the_hidden_banned_and_blocked_at_the_top() {
                 )
             }
         };
+        // The count of public people is kept off the request path: count it now.
+        example_dating::people::visibility::recount_public(&t.state.db, &*t.state.store)
+            .await
+            .unwrap();
         let first = page("1").await;
         assert_eq!(ids(&first), shown[..2], "{first}");
         assert_eq!(first["has_next"], true);
@@ -343,4 +347,43 @@ async fn erased_accounts_leave_the_ranking() {
         assert_eq!(ranked(&t).await, [liked], "and after a rebuild");
     })
     .await;
+}
+
+/// The total is never counted by the request that finds it stale: after a registration, the
+/// hot list answers the last count at once, and one background recount brings the new one.
+#[tokio::test]
+async fn a_stale_total_is_answered_while_it_is_counted_again_in_the_background() {
+    let t = TestApp::new().await;
+    let (me, _) = t.user("18900000399").await;
+    for i in 0..12 {
+        t.user(&format!("189000003{i:02}")).await;
+    }
+    let counted = example_dating::people::visibility::recount_public(&t.state.db, &*t.state.store)
+        .await
+        .unwrap();
+    // A short page: the total is the kept count, not the walk's (which knows the exact
+    // total of a list it read to the end).
+    let total = async || {
+        let params = [("pageCount", "2")];
+        let res = t
+            .call(Method::GET, "/api/user/hot/list", &params, Some(&me))
+            .await;
+        data(&res)["total"].as_u64().unwrap()
+    };
+    // Public people less the caller.
+    assert_eq!(total().await, counted - 1);
+    // Someone registers through the API (the change marks the count stale).
+    t.login("18900000350").await;
+    assert_eq!(
+        total().await,
+        counted - 1,
+        "the last count, answered at once"
+    );
+    tokio::time::timeout(std::time::Duration::from_secs(20), async {
+        while total().await != counted {
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    })
+    .await
+    .expect("the recount lands");
 }

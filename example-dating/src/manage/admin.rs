@@ -236,7 +236,7 @@ pub async fn list_orders(
         .then(|| crate::commerce::orders::total_key(pay));
     let query = query.order_by_desc(user_order::Column::Id);
     let (total, orders) = page
-        .load_with(&state.db, &*state.store, cached, query)
+        .load_with(&state.db, &state.store, cached, query)
         .await?;
     let list = orders
         .iter()

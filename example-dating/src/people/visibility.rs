@@ -12,9 +12,12 @@
 //! once for every viewer), then takes each viewer's blocks out.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter};
+use sea_orm::{
+    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
+};
 
 use super::{Authority, graph};
 use crate::codes::AppError;
@@ -144,17 +147,25 @@ pub async fn shown_to(
 /// The store key of the cached [`public_count`].
 const PUBLIC_COUNT: &str = "people:public";
 
-/// How many people are [`public`], cached in the store for a few seconds: counting is a scan
-/// of every user. Every change that can move it goes through [`super::changed`], which forgets
-/// it.
-pub async fn public_count(db: &impl ConnectionTrait, store: &dyn Store) -> Result<u64, AppError> {
-    crate::paging::cached_total(store, PUBLIC_COUNT, async || {
-        Ok(user_info::Entity::find().filter(public()).count(db).await?)
-    })
-    .await
+/// How many people are [`public`], as last counted (`paging::cached_total`: counting is a
+/// scan of every user, so it is never done by a request; `None` before the first count). Every
+/// change that can move it goes through [`super::changed`], which marks it stale.
+pub async fn public_count(
+    db: &DatabaseConnection,
+    store: &Arc<dyn Store>,
+) -> Result<Option<u64>, AppError> {
+    let everyone = user_info::Entity::find().filter(public());
+    crate::paging::cached_total(db, store, PUBLIC_COUNT, everyone).await
 }
 
-/// Forgets the cached [`public_count`] (after a committed change — [`super::changed`] calls it,
+/// Counts the [`public`] people now and keeps the count fresh (tests, and a bulk load that
+/// wants its total exact at once).
+pub async fn recount_public(db: &DatabaseConnection, store: &dyn Store) -> Result<u64, AppError> {
+    let everyone = user_info::Entity::find().filter(public());
+    crate::paging::count_now(db, store, PUBLIC_COUNT, everyone).await
+}
+
+/// Marks the kept [`public_count`] stale (after a committed change — [`super::changed`] calls it,
 /// and a bulk load that bypasses the API, demo-data; a store failure only leaves
 /// it to expire).
 pub async fn forget_public_count(store: &dyn Store) {

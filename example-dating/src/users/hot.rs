@@ -187,9 +187,10 @@ pub async fn hot(
     let total = if !walk.done() {
         walk.passed as u64
     } else {
-        let counted = visibility::public_count(&state.db, &*state.store)
+        // Before the first count is kept: what the walk saw (one past this page).
+        let counted = visibility::public_count(&state.db, &state.store)
             .await?
-            .saturating_sub(left_out.unwrap_or(0));
+            .map_or(0, |n| n.saturating_sub(left_out.unwrap_or(0)));
         Ord::max(counted, walk.passed as u64)
     };
     let list = walk.page.iter().take(page.size as usize);
