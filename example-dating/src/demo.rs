@@ -307,7 +307,11 @@ pub async fn fill(
         crate::users::hot::rebuild(db, store)
             .await
             .map_err(|e| format!("ranking the hot list: {e:?}"))?;
-        crate::people::visibility::forget_public_count(store).await;
+        // The people went straight to the tables: their count is made now, not by the first
+        // request that finds it missing (none would: totals are counted in the background).
+        crate::people::visibility::recount_public(db, store)
+            .await
+            .map_err(|e| format!("counting the public people: {e:?}"))?;
         crate::commerce::orders::forget_totals(store).await;
     }
     Ok(ids.len())

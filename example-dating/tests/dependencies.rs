@@ -4,11 +4,13 @@
 mod common;
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
+use common::watched::Watched;
 use common::{TestApp, code};
-use example_dating::store::{Near, Quota, Ranking, Store, StoreError};
+use example_dating::store::{MemoryStore, Near, Quota, Ranking, Store, StoreError};
 use http::Method;
 use sea_orm::{ConnectionTrait, EntityTrait, PaginatorTrait};
 
@@ -171,118 +173,28 @@ async fn a_database_failure_is_50301_not_a_500() {
     assert_eq!(code(&res), 50301);
 }
 
-/// The in-process store, refusing to boost rankings while `refuse` is set (everything else
-/// works): a store that fails after a payment's commit.
-/// A store that works, but, once told to (`refuse`), refuses a payment's ranking boost and a
-/// conversation's turn: the failures that come after or before a transaction.
-#[derive(Default)]
-struct Refusing {
-    inner: example_dating::store::MemoryStore,
-    refuse: std::sync::atomic::AtomicBool,
-}
-
-#[async_trait]
-impl Store for Refusing {
-    async fn set_nx(&self, k: &str, v: &str, ttl: Duration) -> Result<bool, StoreError> {
-        if k.contains("chat:turn:") && self.refuse.load(std::sync::atomic::Ordering::SeqCst) {
+/// A store that works, but, once told to (the flag set), refuses a payment's ranking boost and
+/// a conversation's turn: the failures that come after or before a transaction.
+fn refusing() -> (Arc<Watched<MemoryStore>>, Arc<AtomicBool>) {
+    let refuse = Arc::new(AtomicBool::new(false));
+    let flag = Arc::clone(&refuse);
+    let hook: common::watched::Hook = Box::new(move |command, key| {
+        let refused =
+            command == "rank_boost" || (command == "set_nx" && key.contains("chat:turn:"));
+        if refused && flag.load(Ordering::SeqCst) {
             return down();
         }
-        self.inner.set_nx(k, v, ttl).await
-    }
-    async fn set(&self, k: &str, v: &str, ttl: Duration) -> Result<(), StoreError> {
-        self.inner.set(k, v, ttl).await
-    }
-    async fn get(&self, k: &str) -> Result<Option<String>, StoreError> {
-        self.inner.get(k).await
-    }
-    async fn del(&self, k: &str) -> Result<bool, StoreError> {
-        self.inner.del(k).await
-    }
-    async fn incr(&self, k: &str, ttl: Duration) -> Result<i64, StoreError> {
-        self.inner.incr(k, ttl).await
-    }
-    async fn take(&self, q: &[Quota<'_>]) -> Result<Option<Duration>, StoreError> {
-        self.inner.take(q).await
-    }
-    async fn spent(&self, q: Quota<'_>) -> Result<Option<Duration>, StoreError> {
-        self.inner.spent(q).await
-    }
-    async fn ttl(&self, k: &str) -> Result<Option<Duration>, StoreError> {
-        self.inner.ttl(k).await
-    }
-    async fn geo_add(&self, s: &str, m: &str, lng: f64, lat: f64) -> Result<(), StoreError> {
-        self.inner.geo_add(s, m, lng, lat).await
-    }
-    async fn geo_search(
-        &self,
-        s: &str,
-        lng: f64,
-        lat: f64,
-        km: f64,
-        n: usize,
-    ) -> Result<Vec<Near>, StoreError> {
-        self.inner.geo_search(s, lng, lat, km, n).await
-    }
-    async fn geo_position(&self, s: &str, m: &str) -> Result<Option<(f64, f64)>, StoreError> {
-        self.inner.geo_position(s, m).await
-    }
-    async fn geo_remove(&self, s: &str, m: &str) -> Result<(), StoreError> {
-        self.inner.geo_remove(s, m).await
-    }
-    async fn rank_hit(&self, r: &Ranking, d: i64, m: i64, now: i64) -> Result<(), StoreError> {
-        self.inner.rank_hit(r, d, m, now).await
-    }
-    async fn rank_load(
-        &self,
-        r: &Ranking,
-        h: &[(i64, i64, i64)],
-        now: i64,
-    ) -> Result<(), StoreError> {
-        self.inner.rank_load(r, h, now).await
-    }
-    async fn rank_take(
-        &self,
-        r: &Ranking,
-        h: &[(i64, i64, i64)],
-        now: i64,
-    ) -> Result<(), StoreError> {
-        self.inner.rank_take(r, h, now).await
-    }
-    async fn rank_boost(&self, r: &Ranking, m: i64, u: i64, now: i64) -> Result<(), StoreError> {
-        if self.refuse.load(std::sync::atomic::Ordering::SeqCst) {
-            return down();
-        }
-        self.inner.rank_boost(r, m, u, now).await
-    }
-    async fn rank_expire(
-        &self,
-        r: &Ranking,
-        f: i64,
-        now: i64,
-        b: usize,
-    ) -> Result<usize, StoreError> {
-        self.inner.rank_expire(r, f, now, b).await
-    }
-    async fn rank_range(&self, r: &Ranking, s: usize, n: usize) -> Result<Vec<i64>, StoreError> {
-        self.inner.rank_range(r, s, n).await
-    }
-    async fn rank_clear(&self, r: &Ranking) -> Result<(), StoreError> {
-        self.inner.rank_clear(r).await
-    }
-    async fn ping(&self) -> Result<(), StoreError> {
-        self.inner.ping().await
-    }
-    fn name(&self) -> &'static str {
-        "boost-refused"
-    }
+        Ok(())
+    });
+    (Arc::new(Watched::new(MemoryStore::new(), hook)), refuse)
 }
 
 /// A payment whose hot-list boost the store refuses after the commit answers 50301; the
 /// provider's repeated notice finds the order paid and boosts.
 #[tokio::test]
 async fn a_boost_the_store_refused_is_done_by_the_repeated_notice() {
-    let store = Arc::new(Refusing::default());
-    let t = TestApp::with(common::config(), "sqlite::memory:", store.clone()).await;
+    let (store, refuse) = refusing();
+    let t = TestApp::with(common::config(), "sqlite::memory:", store).await;
     let (me, _) = t.user("18900000000").await;
     let (buyer, buyer_id) = t.user("18900000001").await;
     let (_, rival) = t.user("18900000002").await;
@@ -318,17 +230,13 @@ async fn a_boost_the_store_refused_is_done_by_the_repeated_notice() {
         ("fee", &fee),
         ("status", "SUCCESS"),
     ];
-    store
-        .refuse
-        .store(true, std::sync::atomic::Ordering::SeqCst);
+    refuse.store(true, Ordering::SeqCst);
     assert_eq!(code(&t.pay(&notice).await), 50301);
     // The payment itself is committed; only the boost is missing.
     let vip = common::data(&t.call(Method::GET, "/api/me/vip", &[], Some(&buyer)).await);
     assert_eq!(vip["is_vip"], true);
     assert_eq!(top().await, rival);
-    store
-        .refuse
-        .store(false, std::sync::atomic::Ordering::SeqCst);
+    refuse.store(false, Ordering::SeqCst);
     assert_eq!(code(&t.pay(&notice).await), 0);
     assert_eq!(top().await, buyer_id);
 }
@@ -338,22 +246,18 @@ async fn a_boost_the_store_refused_is_done_by_the_repeated_notice() {
 #[tokio::test]
 async fn a_message_without_its_turn_is_50301_and_writes_nothing() {
     use example_dating::db::entity::chat::{contacts, message};
-    let store = Arc::new(Refusing::default());
-    let t = TestApp::with(common::config(), "sqlite::memory:", store.clone()).await;
+    let (store, refuse) = refusing();
+    let t = TestApp::with(common::config(), "sqlite::memory:", store).await;
     let (alice, _) = t.user("18900000001").await;
     let (_, bob) = t.user("18900000002").await;
-    store
-        .refuse
-        .store(true, std::sync::atomic::Ordering::SeqCst);
+    refuse.store(true, Ordering::SeqCst);
     assert_eq!(code(&t.message(&alice, bob, "hello").await), 50301);
     assert_eq!(message::Entity::find().count(&t.state.db).await.unwrap(), 0);
     assert_eq!(
         contacts::Entity::find().count(&t.state.db).await.unwrap(),
         0
     );
-    store
-        .refuse
-        .store(false, std::sync::atomic::Ordering::SeqCst);
+    refuse.store(false, Ordering::SeqCst);
     assert_eq!(
         code(&t.message(&alice, bob, "hello").await),
         0,

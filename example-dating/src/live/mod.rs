@@ -42,6 +42,9 @@ pub async fn lives_json(
     db: &impl ConnectionTrait,
     lives: &[live::Model],
 ) -> Result<Vec<Value>, AppError> {
+    if lives.is_empty() {
+        return Ok(Vec::new());
+    }
     let hosts: HashMap<i64, String> = operator::Entity::find()
         .filter(operator::Column::Id.is_in(lives.iter().map(|l| l.host_id)))
         .all(db)

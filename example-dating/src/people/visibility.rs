@@ -135,6 +135,11 @@ pub async fn shown_to(
     viewer: i64,
     ids: impl IntoIterator<Item = i64>,
 ) -> Result<HashMap<i64, user_info::Model>, AppError> {
+    let ids: Vec<i64> = ids.into_iter().collect();
+    // No query for nobody.
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
     let users = user_info::Entity::find()
         .filter(user_info::Column::UserId.is_in(ids))
         .filter(user_info::Column::UserId.ne(viewer))

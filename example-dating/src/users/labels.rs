@@ -3,6 +3,7 @@
 use std::collections::BTreeSet;
 
 use kotori::{Json, Res, State};
+use sea_orm::sea_query::Query;
 use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
 use serde_json::{Value, json};
 
@@ -26,15 +27,14 @@ fn label_json(l: &label::Model) -> Value {
 
 /// The labels a user wears.
 pub async fn labels_of(db: &impl ConnectionTrait, user_id: i64) -> Result<Vec<Value>, AppError> {
-    let ids: Vec<i64> = user_label::Entity::find()
-        .filter(user_label::Column::UserId.eq(user_id))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|l| l.label_id)
-        .collect();
+    // One statement: the user's label ids as a subquery.
+    let worn = Query::select()
+        .column(user_label::Column::LabelId)
+        .from(user_label::Entity)
+        .and_where(user_label::Column::UserId.eq(user_id))
+        .to_owned();
     let labels = label::Entity::find()
-        .filter(label::Column::Id.is_in(ids))
+        .filter(label::Column::Id.in_subquery(worn))
         .order_by_asc(label::Column::Id)
         .all(db)
         .await?;

@@ -38,6 +38,11 @@ pub async fn by_id(
     db: &impl ConnectionTrait,
     ids: impl IntoIterator<Item = i64>,
 ) -> Result<HashMap<i64, user_info::Model>, AppError> {
+    let ids: Vec<i64> = ids.into_iter().collect();
+    // No query for nobody.
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
     let users = user_info::Entity::find()
         .filter(user_info::Column::UserId.is_in(ids))
         .all(db)

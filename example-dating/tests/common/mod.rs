@@ -1,6 +1,8 @@
 //! A harness for black-box tests: an app on an in-memory database, signed calls, logins.
 #![allow(dead_code, unreachable_pub)]
 
+pub mod watched;
+
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
@@ -14,6 +16,7 @@ use example_dating::{app, db};
 use http::Method;
 use kotori::App;
 use kotori::test::TestResponse;
+use sea_orm::DatabaseConnection;
 use serde_json::Value;
 
 pub struct TestApp {
@@ -58,6 +61,27 @@ impl TestApp {
     ) -> Self {
         let db = db::connect(database_url).await.unwrap();
         db::migrate(&db).await.unwrap();
+        TestApp::assemble(config, db, store, sms, hub, true).await
+    }
+
+    /// An app on `db` (migrated here) and `store` without background tasks — the indexes
+    /// are loaded once — so that what one request costs can be counted with nothing else
+    /// mixed in.
+    pub async fn quiet(config: Config, db: DatabaseConnection, store: Arc<dyn Store>) -> Self {
+        db::migrate(&db).await.unwrap();
+        let sms = Arc::new(LogSender { show_code: true });
+        let hub = example_dating::realtime::Hub::local();
+        TestApp::assemble(config, db, store, sms, hub, false).await
+    }
+
+    async fn assemble(
+        config: Config,
+        db: DatabaseConnection,
+        store: Arc<dyn Store>,
+        sms: Arc<dyn SmsSender>,
+        hub: Arc<example_dating::realtime::Hub>,
+        background: bool,
+    ) -> Self {
         let signer = Signer::new(config.apps[0].clone());
         let state = AppState::new(Services {
             db,
@@ -71,7 +95,9 @@ impl TestApp {
         if !example_dating::indexes::round(&state).await {
             eprintln!("the indexes are not loaded (the store is down?)");
         }
-        example_dating::indexes::keep(&state);
+        if background {
+            example_dating::indexes::keep(&state);
+        }
         let app = app::build(state.clone()).unwrap();
         TestApp { app, state, signer }
     }

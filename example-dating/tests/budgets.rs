@@ -1,0 +1,229 @@
+//! Round trips per route, as budgets: the database statements and store commands one request
+//! of each hot route makes, counted (sea-orm's metric callback, a watched store) on the
+//! embedded default, and compared with the table in `docs/src/dating/budgets.md`. A route that
+//! grows — or shrinks — fails here until the table says so: a budget changes on purpose.
+//!
+//! Each request is made twice and the second one counted: caches (a token's session) are warm,
+//! as they are for nearly every request in production.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use common::watched::Watched;
+use common::{TestApp, code, data};
+use example_dating::store::MemoryStore;
+use http::Method;
+
+const TABLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/src/dating/budgets.md");
+
+static STATEMENTS: AtomicUsize = AtomicUsize::new(0);
+static COMMANDS: AtomicUsize = AtomicUsize::new(0);
+
+/// The budgets in the book: route → (statements, store commands).
+fn budgets() -> BTreeMap<String, (usize, usize)> {
+    let text = std::fs::read_to_string(TABLE).expect("docs/src/dating/budgets.md");
+    text.lines()
+        .filter_map(|line| {
+            let cells: Vec<&str> = line.split('|').map(str::trim).collect();
+            let route = cells.get(1)?.strip_prefix('`')?.strip_suffix('`')?;
+            let statements = cells.get(2)?.parse().ok()?;
+            let commands = cells.get(3)?.parse().ok()?;
+            Some((route.to_owned(), (statements, commands)))
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn every_hot_route_keeps_its_round_trip_budget() {
+    let seen_sql = Arc::new(Mutex::new(Vec::<String>::new()));
+    let mut db = example_dating::db::connect("sqlite::memory:")
+        .await
+        .unwrap();
+    let log = Arc::clone(&seen_sql);
+    db.set_metric_callback(move |info| {
+        STATEMENTS.fetch_add(1, Ordering::SeqCst);
+        log.lock().unwrap().push(info.statement.sql.clone());
+    });
+    let hook: common::watched::Hook = Box::new(|_, _| {
+        COMMANDS.fetch_add(1, Ordering::SeqCst);
+        Ok(())
+    });
+    let store = Arc::new(Watched::new(MemoryStore::new(), hook));
+    let t = TestApp::quiet(common::config(), db, store).await;
+
+    // A little world: me, someone I visit and message, a live on the air.
+    let (me, me_id) = t.user("13500000001").await;
+    let (them, them_id) = t.user("13500000002").await;
+    let _ = them;
+    t.set_vip(me_id).await;
+    for (token, lat) in [(&me, "31.2"), (&them, "31.21")] {
+        let placed = t
+            .call(
+                Method::POST,
+                "/api/me/location",
+                &[("lat", lat), ("lng", "121.5")],
+                Some(token),
+            )
+            .await;
+        assert_eq!(code(&placed), 0);
+    }
+    assert_eq!(code(&t.message(&me, them_id, "hello").await), 0);
+    let host = t.operator("host", "host", &[]).await;
+    let live = t.create_live(&host, "a live").await;
+    example_dating::people::visibility::recount_public(&t.state.db, &*t.state.store)
+        .await
+        .unwrap();
+
+    let user = format!("/api/users/{them_id}");
+    let live_path = format!("/api/live/{live}");
+    let mut phones = 0;
+    let mut measured = BTreeMap::new();
+    let routes: Vec<(&str, Method, String, Vec<(&str, String)>)> = vec![
+        ("GET /api/me", Method::GET, "/api/me".into(), vec![]),
+        (
+            "POST /api/me/update",
+            Method::POST,
+            "/api/me/update".into(),
+            vec![("height", "180".into())],
+        ),
+        (
+            "GET /api/user/hot/list",
+            Method::GET,
+            "/api/user/hot/list".into(),
+            vec![],
+        ),
+        (
+            "GET /api/user/nearby/list",
+            Method::GET,
+            "/api/user/nearby/list".into(),
+            vec![],
+        ),
+        (
+            "GET /api/users/{user_id}/show",
+            Method::GET,
+            format!("{user}/show"),
+            vec![],
+        ),
+        (
+            "POST /api/users/{user_id}/messages",
+            Method::POST,
+            format!("{user}/messages"),
+            vec![("msg_type", "text".into()), ("content", "hi".into())],
+        ),
+        (
+            "GET /api/users/{user_id}/messages",
+            Method::GET,
+            format!("{user}/messages"),
+            vec![],
+        ),
+        (
+            "GET /api/contacts",
+            Method::GET,
+            "/api/contacts".into(),
+            vec![],
+        ),
+        (
+            "GET /api/vip/visitors",
+            Method::GET,
+            "/api/vip/visitors".into(),
+            vec![],
+        ),
+        (
+            "GET /api/live/list",
+            Method::GET,
+            "/api/live/list".into(),
+            vec![],
+        ),
+        (
+            "POST /api/live/{live_id}/danmaku",
+            Method::POST,
+            format!("{live_path}/danmaku"),
+            vec![("content", "hello".into())],
+        ),
+        (
+            "GET /api/me/blocks",
+            Method::GET,
+            "/api/me/blocks".into(),
+            vec![],
+        ),
+    ];
+    for (route, method, path, params) in &routes {
+        let params: Vec<(&str, &str)> = params.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let mut cost = (0, 0);
+        for _ in 0..2 {
+            STATEMENTS.store(0, Ordering::SeqCst);
+            COMMANDS.store(0, Ordering::SeqCst);
+            seen_sql.lock().unwrap().clear();
+            let res = t.call(method.clone(), path, &params, Some(&me)).await;
+            assert_eq!(code(&res), 0, "{route}: {}", data(&res));
+            cost = (
+                STATEMENTS.load(Ordering::SeqCst),
+                COMMANDS.load(Ordering::SeqCst),
+            );
+        }
+        eprintln!("{route}: {cost:?} {:#?}", seen_sql.lock().unwrap());
+        measured.insert(route.to_string(), cost);
+    }
+    // Signing in: a new phone each time (its first login registers it).
+    for route in ["POST /api/auth/sendsms", "POST /api/auth/login"] {
+        let mut cost = (0, 0);
+        for _ in 0..2 {
+            phones += 1;
+            let phone = format!("1350000{phones:04}");
+            let code_sent = if route.ends_with("login") {
+                Some(t.send_code(&phone).await)
+            } else {
+                None
+            };
+            STATEMENTS.store(0, Ordering::SeqCst);
+            COMMANDS.store(0, Ordering::SeqCst);
+            let res = match &code_sent {
+                None => {
+                    t.call(
+                        Method::POST,
+                        "/api/auth/sendsms",
+                        &[("phone", &phone)],
+                        None,
+                    )
+                    .await
+                }
+                Some(sms) => {
+                    let params = [("phone", phone.as_str()), ("code", sms.as_str())];
+                    t.call(Method::POST, "/api/auth/login", &params, None).await
+                }
+            };
+            assert_eq!(code(&res), 0, "{route}");
+            cost = (
+                STATEMENTS.load(Ordering::SeqCst),
+                COMMANDS.load(Ordering::SeqCst),
+            );
+        }
+        measured.insert(route.to_string(), cost);
+    }
+
+    let budgets = budgets();
+    let mut wrong = Vec::new();
+    for (route, cost) in &measured {
+        match budgets.get(route) {
+            Some(budget) if budget == cost => {}
+            Some(budget) => wrong.push(format!(
+                "{route}: budget {budget:?}, measured {cost:?} (statements, store commands)"
+            )),
+            None => wrong.push(format!("{route}: no budget; measured {cost:?}")),
+        }
+    }
+    for route in budgets.keys() {
+        if !measured.contains_key(route) {
+            wrong.push(format!("{route}: in the table, not measured here"));
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "round trips differ from docs/src/dating/budgets.md — change the code or, on purpose, \
+         the table:\n{}",
+        wrong.join("\n")
+    );
+}
