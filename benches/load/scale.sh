@@ -11,6 +11,10 @@
 # Writes target/load/scale.json; `cargo run -p kotori-benches --bin report` turns it into the
 # table and the plot in docs/src/benchmarks.md.
 #
+# TRICKLE=N (default 5) keeps N registrations a second going beside the measured load, for
+# the whole run at each size (login-flow, paced, on core 1 with wrk): people sign up all day,
+# and every registration changes what the hot list's total counts.
+#
 #   SIZES="10000 100000 1000000" BACKENDS="embedded postgres" DURATION=5 bash benches/load/scale.sh
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -38,7 +42,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-cargo build --release -q -p kotori-benches --bin signed-requests
+cargo build --release -q -p kotori-benches --bin signed-requests --bin login-flow
+TRICKLE=${TRICKLE:-5}
 cargo build --release -q -p example-dating
 
 . benches/load/common.sh
@@ -112,6 +117,11 @@ for backend in $BACKENDS; do
     token=$("$BIN/example-dating" call POST /api/auth/login "phone=$phone" "code=$code" --addr "127.0.0.1:$port" --no-token | awk -F'"' '/"token"/ {print $4}')
     admin=$(curl -s -d name=scale -d password=password-123 "http://127.0.0.1:$port/manage/login.json" | python3 -c 'import json, sys; print(json.load(sys.stdin)["data"]["token"])')
 
+    trickle_pid=""
+    if [ "$TRICKLE" != 0 ]; then
+      taskset -c 1 "$BIN/login-flow" "127.0.0.1:$port" 100000 1 "$TRICKLE" > "$WORK/trickle.json" 2>&1 &
+      trickle_pid=$!
+    fi
     signed "GET /api/me (reference)" /api/me
     signed "hot list" /api/user/hot/list
     signed "nearby" /api/user/nearby/list
@@ -123,21 +133,24 @@ for backend in $BACKENDS; do
     manage="http://127.0.0.1:$port/manage/dating/admin/api"
     BEFORE_EACH=true measure "admin user search" "$manage/users/search.json?q=Ming000&page=1&pageCount=20" -H "Authorization: Bearer $admin"
     BEFORE_EACH=true measure "admin orders" "$manage/orders/list.json?page=1&pageCount=20" -H "Authorization: Bearer $admin"
+    [ -n "$trickle_pid" ] && { kill "$trickle_pid" 2>/dev/null || true; wait "$trickle_pid" 2>/dev/null || true; }
     kill "$server_pid"; wait "$server_pid" 2>/dev/null || true; server_pid=""
     port=$((port + 1))
   done
 done
 
-python3 - "$OUT" "$DURATION" "$CONNS" <<'PY'
+TRICKLE="$TRICKLE" python3 - "$OUT" "$DURATION" "$CONNS" <<'PY'
 import json, sys
 out, duration, conns = sys.argv[1], sys.argv[2], sys.argv[3]
 rows = []
 for line in open(f"{out}/scale.tsv"):
     b, n, e, rps, p50, p99, cpu = line.rstrip("\n").split("\t")
     rows.append({"backend": b, "users": int(n), "endpoint": e, "rps": float(rps), "p50": p50, "p99": p99, "cpu_us": float(cpu)})
+trickle = __import__("os").environ.get("TRICKLE", "5")
 setup = (f"example-dating pinned to core 0, wrk (one thread, {conns} connections) to core 1; a 2 s warm-up, "
          f"then one {duration} s run per endpoint; signed requests by one demo user (the first VIP with contacts "
-         "and visitors), the same at every size; CPU is the app's own per request (not the database's).")
+         "and visitors), the same at every size; CPU is the app's own per request (not the database's); "
+         f"{trickle} registrations a second going on throughout.")
 json.dump({"setup": setup, "rows": rows}, open(f"{out}/scale.json", "w"), indent=2)
 print(f"wrote {out}/scale.json")
 PY

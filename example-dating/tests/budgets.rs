@@ -19,6 +19,9 @@ use http::Method;
 
 const TABLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/src/dating/budgets.md");
 
+/// A request to count: its row in the table, and how to make it.
+struct Case(&'static str, Method, String, Vec<(&'static str, String)>);
+
 static STATEMENTS: AtomicUsize = AtomicUsize::new(0);
 static COMMANDS: AtomicUsize = AtomicUsize::new(0);
 
@@ -81,76 +84,76 @@ async fn every_hot_route_keeps_its_round_trip_budget() {
     let live_path = format!("/api/live/{live}");
     let mut phones = 0;
     let mut measured = BTreeMap::new();
-    let routes: Vec<(&str, Method, String, Vec<(&str, String)>)> = vec![
-        ("GET /api/me", Method::GET, "/api/me".into(), vec![]),
-        (
+    let routes: Vec<Case> = vec![
+        Case("GET /api/me", Method::GET, "/api/me".into(), vec![]),
+        Case(
             "POST /api/me/update",
             Method::POST,
             "/api/me/update".into(),
             vec![("height", "180".into())],
         ),
-        (
+        Case(
             "GET /api/user/hot/list",
             Method::GET,
             "/api/user/hot/list".into(),
             vec![],
         ),
-        (
+        Case(
             "GET /api/user/nearby/list",
             Method::GET,
             "/api/user/nearby/list".into(),
             vec![],
         ),
-        (
+        Case(
             "GET /api/users/{user_id}/show",
             Method::GET,
             format!("{user}/show"),
             vec![],
         ),
-        (
+        Case(
             "POST /api/users/{user_id}/messages",
             Method::POST,
             format!("{user}/messages"),
             vec![("msg_type", "text".into()), ("content", "hi".into())],
         ),
-        (
+        Case(
             "GET /api/users/{user_id}/messages",
             Method::GET,
             format!("{user}/messages"),
             vec![],
         ),
-        (
+        Case(
             "GET /api/contacts",
             Method::GET,
             "/api/contacts".into(),
             vec![],
         ),
-        (
+        Case(
             "GET /api/vip/visitors",
             Method::GET,
             "/api/vip/visitors".into(),
             vec![],
         ),
-        (
+        Case(
             "GET /api/live/list",
             Method::GET,
             "/api/live/list".into(),
             vec![],
         ),
-        (
+        Case(
             "POST /api/live/{live_id}/danmaku",
             Method::POST,
             format!("{live_path}/danmaku"),
             vec![("content", "hello".into())],
         ),
-        (
+        Case(
             "GET /api/me/blocks",
             Method::GET,
             "/api/me/blocks".into(),
             vec![],
         ),
     ];
-    for (route, method, path, params) in &routes {
+    for Case(route, method, path, params) in &routes {
         let params: Vec<(&str, &str)> = params.iter().map(|(k, v)| (*k, v.as_str())).collect();
         let mut cost = (0, 0);
         for _ in 0..2 {

@@ -1,6 +1,8 @@
 //! Drives the login flow (sendsms, then login with the echoed code) against a running
-//! example-dating: `login-flow ADDR SECONDS CONCURRENCY`. Prints one JSON line: flows per
-//! second and flow latency percentiles.
+//! example-dating: `login-flow ADDR SECONDS CONCURRENCY [PER_SECOND]`. Prints one JSON line:
+//! flows per second and flow latency percentiles. With `PER_SECOND`, the workers together
+//! start that many flows a second and no more (a trickle of registrations beside another
+//! load), instead of as many as they can.
 //!
 //! wrk cannot do this: the login's signature covers the code the previous response returned.
 
@@ -30,9 +32,15 @@ fn main() {
         args.next().and_then(|s| s.parse::<u64>().ok()),
         args.next().and_then(|c| c.parse::<usize>().ok()),
     ) else {
-        eprintln!("usage: login-flow ADDR SECONDS CONCURRENCY");
+        eprintln!("usage: login-flow ADDR SECONDS CONCURRENCY [PER_SECOND]");
         std::process::exit(2);
     };
+    // Each worker's gap between flows, when paced.
+    let gap = args
+        .next()
+        .and_then(|r| r.parse::<f64>().ok())
+        .filter(|r| *r > 0.0)
+        .map(|per_second| Duration::from_secs_f64(workers as f64 / per_second));
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -50,7 +58,12 @@ fn main() {
                 tokio::spawn(conn);
                 let mut latencies = Vec::new();
                 let mut n = 0u64;
+                let mut due = Instant::now();
                 while Instant::now() < deadline {
+                    if let Some(gap) = gap {
+                        tokio::time::sleep_until(due.into()).await;
+                        due += gap;
+                    }
                     n += 1;
                     let phone = format!("17{tag:04}{w:02}{n:04}");
                     let started = Instant::now();
