@@ -24,3 +24,10 @@ wrk_row() {
   awk -v r="$rps" -v a="$p50" -v b="$p99" -v t="$ticks" -v hz="$(getconf CLK_TCK)" -v n="$total" \
     'BEGIN {printf "%s\t%s\t%s\t%.2f\n", r, a, b, t / hz * 1e6 / n}'
 }
+
+# drop_scratch DB PREFIX: drops the PostgreSQL database DB (at $POSTGRES_URL) and every Redis
+# key under PREFIX (at $REDIS_URL_FOR_LOAD) — what a load script made, at its exit.
+drop_scratch() {
+  psql "$POSTGRES_URL/postgres" -qc "DROP DATABASE IF EXISTS $1" >/dev/null 2>&1 || true
+  redis-cli -u "$REDIS_URL_FOR_LOAD" --scan --pattern "$2*" | xargs -r -n 500 redis-cli -u "$REDIS_URL_FOR_LOAD" del >/dev/null 2>&1 || true
+}

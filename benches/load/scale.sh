@@ -18,6 +18,7 @@
 #   SIZES="10000 100000 1000000" BACKENDS="embedded postgres" DURATION=5 bash benches/load/scale.sh
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+. benches/load/common.sh
 
 command -v wrk >/dev/null || { echo "wrk is needed: apt-get install wrk" >&2; exit 1; }
 SIZES=${SIZES:-10000 100000 1000000}
@@ -36,8 +37,7 @@ mkdir -p "$OUT"
 server_pid=""
 cleanup() {
   [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null || true
-  psql "$POSTGRES_URL/postgres" -qc "DROP DATABASE IF EXISTS $PG_DB" >/dev/null 2>&1 || true
-  redis-cli -u "$REDIS_URL_FOR_LOAD" --scan --pattern "$PREFIX*" | xargs -r -n 500 redis-cli -u "$REDIS_URL_FOR_LOAD" del >/dev/null 2>&1 || true
+  drop_scratch "$PG_DB" "$PREFIX"
   rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -46,7 +46,6 @@ cargo build --release -q -p kotori-benches --bin signed-requests --bin login-flo
 TRICKLE=${TRICKLE:-5}
 cargo build --release -q -p example-dating
 
-. benches/load/common.sh
 
 # sql QUERY: one value from the backend's database.
 sql() {

@@ -38,18 +38,7 @@ async fn every_route_is_an_operation_with_the_security_of_its_guards() {
         .iter()
         .map(|r| (r.method().as_str().to_lowercase(), r.path().to_owned()))
         .collect();
-    let documented: BTreeSet<(String, String)> = doc["paths"]
-        .as_object()
-        .unwrap()
-        .iter()
-        .flat_map(|(path, ops)| {
-            ops.as_object()
-                .unwrap()
-                .keys()
-                .map(move |m| (m.clone(), path.clone()))
-        })
-        .collect();
-    assert_eq!(routes, documented);
+    assert_eq!(routes, common::operations(&doc));
 
     for (method, path) in &routes {
         let op = operation(&doc, method, path);

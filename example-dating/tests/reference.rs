@@ -50,16 +50,9 @@ fn documented() -> Vec<(String, String, String)> {
 async fn every_served_operation_is_on_a_page_and_every_page_operation_is_served() {
     let t = TestApp::new().await;
     let doc: Value = t.app.client().get("/openapi.json").send().await.json();
-    let served: BTreeSet<(String, String)> = doc["paths"]
-        .as_object()
-        .unwrap()
-        .iter()
-        .flat_map(|(path, ops)| {
-            ops.as_object()
-                .unwrap()
-                .keys()
-                .map(move |m| (m.to_uppercase(), path.clone()))
-        })
+    let served: BTreeSet<(String, String)> = common::operations(&doc)
+        .into_iter()
+        .map(|(method, path)| (method.to_uppercase(), path))
         .collect();
     let pages = documented();
     let mut on_pages = BTreeSet::new();

@@ -303,6 +303,11 @@ pub fn send_doc() -> kotori::openapi::Declares {
         .param(optional("audio", url()).describe("with msg_type audio"))
         .param(optional("duration", int(1, 60)).describe("seconds, with msg_type audio"))
         .param(optional("image", url()).describe("with msg_type image"))
+        .refuses(
+            429,
+            42901,
+            "30 messages a minute, 1,000 a day (Retry-After)",
+        )
 }
 
 /// What history reads and answers, for `/openapi.json`.

@@ -117,6 +117,7 @@ pub fn create_doc() -> kotori::openapi::Declares {
         .param(required("reason", json!({"enum": REASONS})))
         .param(optional("detail", text(0, 500)))
         .param(optional("msg_id", json!({"type": "integer", "minimum": 1})))
+        .refuses(429, 42901, "10 reports an hour, 30 a day (Retry-After)")
         .refuses(
             404,
             40401,

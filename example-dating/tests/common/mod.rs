@@ -472,3 +472,18 @@ impl Drop for OwnRedis {
         self.stop();
     }
 }
+
+/// The operations of an OpenAPI document: `(method as in the document, lower case, path)`.
+pub fn operations(doc: &serde_json::Value) -> std::collections::BTreeSet<(String, String)> {
+    doc["paths"]
+        .as_object()
+        .expect("an OpenAPI document has paths")
+        .iter()
+        .flat_map(|(path, ops)| {
+            ops.as_object()
+                .expect("a path item is an object")
+                .keys()
+                .map(move |m| (m.clone(), path.clone()))
+        })
+        .collect()
+}
