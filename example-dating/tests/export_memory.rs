@@ -103,9 +103,7 @@ async fn an_export_of_200000_messages_is_streamed_in_bounded_memory() {
         tail.drain(..tail.len().saturating_sub(7));
     }
     let peak = PEAK.load(Ordering::Relaxed).saturating_sub(before);
-    eprintln!(
-        "export: {messages} messages, {bytes} bytes; at most {peak} bytes allocated at once"
-    );
+    eprintln!("export: {messages} messages, {bytes} bytes; at most {peak} bytes allocated at once");
     assert_eq!(messages, MESSAGES, "the export is complete");
     assert!(bytes > 20_000_000, "{bytes} bytes");
     assert!(

@@ -1,0 +1,71 @@
+//! The bytes of a request head, as far as kotori reads them: where a head ends, whether a
+//! request line is one hyper will accept, and the two headers that frame a body.
+
+/// Finds the blank line that ends a head, across reads.
+#[derive(Clone, Copy)]
+pub(super) enum LineEnd {
+    /// Inside a line.
+    Mid,
+    /// Just after a newline.
+    LineStart,
+    /// After a newline and a carriage return.
+    LineStartCr,
+}
+
+impl LineEnd {
+    /// Feeds `bytes`; `true` once a blank line is complete.
+    pub(super) fn feed(&mut self, bytes: &[u8]) -> bool {
+        for &b in bytes {
+            *self = match (b, *self) {
+                (b'\n', LineEnd::LineStart | LineEnd::LineStartCr) => return true,
+                (b'\n', LineEnd::Mid) => LineEnd::LineStart,
+                (b'\r', LineEnd::LineStart) => LineEnd::LineStartCr,
+                _ => LineEnd::Mid,
+            };
+        }
+        false
+    }
+}
+
+/// `METHOD SP target SP HTTP/1.x`, as hyper will accept it.
+pub(super) fn request_line_ok(line: &[u8]) -> bool {
+    let mut parts = line.split(|&b| b == b' ');
+    let (Some(method), Some(target), Some(version), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return false;
+    };
+    !method.is_empty()
+        && method.iter().all(|&b| is_tchar(b))
+        && matches!(version, b"HTTP/1.1" | b"HTTP/1.0")
+        && target_ok(target)
+}
+
+/// A request target hyper will turn into a `Uri`. The common characters are checked here;
+/// anything else is left to the `http` crate's parser (it allocates, so only then).
+pub(super) fn target_ok(target: &[u8]) -> bool {
+    if target.is_empty() {
+        return false;
+    }
+    let plain = |b: u8| b.is_ascii_alphanumeric() || b"-._~/?#%&=+,;:@!$'()*[]".contains(&b);
+    target.iter().all(|&b| plain(b)) || http::Uri::try_from(target).is_ok()
+}
+
+/// RFC 9110 `tchar`.
+pub(super) fn is_tchar(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
+}
+
+/// The value of a header line named `name` (lowercase, with its colon), case-insensitively.
+pub(super) fn value_of<'a>(line: &'a [u8], name: &[u8]) -> Option<&'a [u8]> {
+    let head = line.get(..name.len())?;
+    head.eq_ignore_ascii_case(name)
+        .then(|| line[name.len()..].trim_ascii())
+}
+
+pub(super) fn parse_length(value: &[u8]) -> Option<u64> {
+    if value.is_empty() || !value.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    std::str::from_utf8(value).ok()?.parse().ok()
+}

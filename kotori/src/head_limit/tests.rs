@@ -1,0 +1,117 @@
+//! The wrapper over an in-memory duplex: what hyper would read.
+
+use super::*;
+use tokio::io::AsyncWriteExt;
+
+/// What hyper would read through the wrapper when the client has sent `input` in reads
+/// of `chunk` bytes, then closed its side: everything up to the end of the stream, or up
+/// to where the wrapper parks (a read that stays pending with all input delivered).
+async fn through(input: &[u8], chunk: usize, max: usize) -> (Vec<u8>, Option<HeadRefusal>) {
+    let (mut client, server) = tokio::io::duplex(input.len() + 1);
+    for piece in input.chunks(chunk) {
+        client.write_all(piece).await.unwrap();
+    }
+    client.shutdown().await.unwrap();
+    let watch = Arc::new(HeadWatch::default());
+    let mut wrapped = HeadLimit::new(server, max, Arc::clone(&watch));
+    let mut seen = Vec::new();
+    let mut buf = [0u8; 1000];
+    loop {
+        let mut read = ReadBuf::new(&mut buf);
+        let polled =
+            std::future::poll_fn(|cx| Poll::Ready(Pin::new(&mut wrapped).poll_read(cx, &mut read)))
+                .await;
+        match polled {
+            Poll::Pending => break,
+            Poll::Ready(Err(e)) => panic!("read failed: {e}"),
+            Poll::Ready(Ok(())) if read.filled().is_empty() => break,
+            Poll::Ready(Ok(())) => seen.extend_from_slice(read.filled()),
+        }
+    }
+    drop(client);
+    (seen, watch.take_refusal())
+}
+
+#[tokio::test]
+async fn heads_within_the_limit_pass_unchanged_whatever_the_reads() {
+    let two = b"GET /a HTTP/1.1\r\nhost: x\r\n\r\nPOST /b HTTP/1.1\r\ncontent-length: 5\r\n\r\nhelloGET /c HTTP/1.1\r\n\r\n";
+    for chunk in [1, 3, 7, 64, 4096] {
+        let (seen, refusal) = through(two, chunk, 1024).await;
+        assert_eq!(seen, two, "chunk {chunk}");
+        assert_eq!(refusal, None);
+    }
+}
+
+#[tokio::test]
+async fn an_oversize_head_becomes_its_approved_lines_ended_early() {
+    let mut head = b"GET /a HTTP/1.1\r\nhost: x\r\nx-big: ".to_vec();
+    head.extend(std::iter::repeat_n(b'a', 5000));
+    head.extend_from_slice(b"\r\n\r\n");
+    for chunk in [1, 100, 8192] {
+        let (seen, refusal) = through(&head, chunk, 1024).await;
+        assert_eq!(seen, b"GET /a HTTP/1.1\r\nhost: x\r\n\r\n", "chunk {chunk}");
+        assert_eq!(refusal, Some(HeadRefusal::TooLarge));
+    }
+}
+
+#[tokio::test]
+async fn a_long_request_line_or_a_malformed_one_becomes_a_stand_in() {
+    let mut long = b"GET /".to_vec();
+    long.extend(std::iter::repeat_n(b'a', 3000));
+    long.extend_from_slice(b" HTTP/1.1\r\n\r\n");
+    let (seen, refusal) = through(&long, 512, 1024).await;
+    assert_eq!(seen, b"GET / HTTP/1.1\r\n\r\n");
+    assert_eq!(refusal, Some(HeadRefusal::UriTooLong));
+
+    for bad in [
+        &b"GET  /a HTTP/1.1\r\n\r\n"[..],
+        b"GET /a HTTP/9.9\r\n\r\n",
+        b"G(T /a HTTP/1.1\r\n\r\n",
+        b"GET /a\x01 HTTP/1.1\r\n\r\n",
+    ] {
+        let (seen, refusal) = through(bad, 4, 1024).await;
+        assert_eq!(seen, b"GET / HTTP/1.1\r\n\r\n");
+        assert_eq!(refusal, Some(HeadRefusal::Malformed));
+    }
+}
+
+#[tokio::test]
+async fn too_many_headers_are_refused_before_hyper_sees_them() {
+    let mut head = b"GET / HTTP/1.1\r\n".to_vec();
+    for i in 0..=MAX_HEADERS {
+        head.extend_from_slice(format!("h{i}: v\r\n").as_bytes());
+    }
+    head.extend_from_slice(b"\r\n");
+    let (seen, refusal) = through(&head, 1000, 64 * 1024).await;
+    assert_eq!(refusal, Some(HeadRefusal::TooLarge));
+    let lines = seen.split(|&b| b == b'\n').count();
+    // The request line, MAX_HEADERS headers, the blank line, and the empty tail.
+    assert_eq!(lines, MAX_HEADERS + 3);
+}
+
+#[tokio::test]
+async fn a_body_is_never_read_as_a_head_nor_changed() {
+    // The body holds what would be an oversize "head" if it were scanned.
+    let body = vec![b'z'; 5000];
+    let mut req =
+        format!("POST /u HTTP/1.1\r\ncontent-length: {}\r\n\r\n", body.len()).into_bytes();
+    req.extend_from_slice(&body);
+    req.extend_from_slice(b"GET /next HTTP/1.1\r\n\r\n");
+    let (seen, refusal) = through(&req, 700, 1024).await;
+    assert_eq!(seen, req);
+    assert_eq!(refusal, None);
+
+    // Chunked: followed no further, passed through as it is.
+    let chunked = b"POST /u HTTP/1.1\r\ntransfer-encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n";
+    let watch_seen = through(chunked, 3, 1024).await;
+    assert_eq!(watch_seen.0, chunked);
+}
+
+#[tokio::test]
+async fn an_http2_preface_turns_the_limit_off() {
+    let mut bytes = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".to_vec();
+    bytes.extend(std::iter::repeat_n(0u8, 4000));
+    let (seen, refusal) = through(&bytes, 100, 1024).await;
+    assert_eq!(seen, bytes);
+    assert_eq!(refusal, None);
+}
