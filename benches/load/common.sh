@@ -10,6 +10,17 @@ wait_port() {
   echo "nothing listens on $1" >&2; return 1
 }
 
+# wait_ready PORT [SECONDS]: until example-dating on PORT says it is ready (its indexes loaded:
+# /readyz 200), 600 s unless given.
+wait_ready() {
+  local tries=$(( ${2:-600} * 10 ))
+  for _ in $(seq 1 "$tries"); do
+    [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$1/readyz" || true)" = 200 ] && return 0
+    sleep 0.1
+  done
+  echo "not ready on $1" >&2; return 1
+}
+
 # wrk_row OUTPUT TICKS: "requests/s <tab> p50 <tab> p99 <tab> server CPU µs per request" from a
 # `wrk --latency` output and the server's CPU ticks during it; fails (showing the output) when
 # wrk saw an answer other than 2xx.

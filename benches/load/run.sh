@@ -88,7 +88,7 @@ port=9201
 for store in $([ $run_dating = 1 ] && echo '-' "$REDIS_URL_FOR_LOAD"); do
   [ "$store" = "-" ] && store=""
   label=$([ -z "$store" ] && echo "example-dating, SQLite + in-process store" || echo "example-dating, SQLite + Redis")
-  pid=$(dating "$store" $port); pids+=("$pid"); wait_port $port
+  pid=$(dating "$store" $port); pids+=("$pid"); wait_port $port; wait_ready $port
   server_pid=$(pgrep -f "$BIN/example-dating serve" -n)
   code=$("$BIN/example-dating" call POST /api/auth/sendsms phone=18922986865 --addr "127.0.0.1:$port" --no-token | awk -F'"' '/"code": "/ {print $4}')
   token=$("$BIN/example-dating" call POST /api/auth/login phone=18922986865 "code=$code" --addr "127.0.0.1:$port" --no-token | awk -F'"' '/"token"/ {print $4}')

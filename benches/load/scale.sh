@@ -96,6 +96,8 @@ for backend in $BACKENDS; do
        taskset -c 0 "$BIN/example-dating" serve) > "$WORK/server-$port.log" 2>&1 &
     server_pid=$!
     wait_port $port 600
+    # It listens at once; the indexes load in the background (a minute and more at 1M).
+    wait_ready $port 600
     if [ -z "$caller" ]; then
       caller=$(sql "SELECT u.user_id FROM user_info u JOIN vip_info v ON v.user_id = u.user_id
         WHERE EXISTS (SELECT 1 FROM contacts c WHERE c.user_id = u.user_id)
