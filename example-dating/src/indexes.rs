@@ -47,7 +47,7 @@ pub async fn round(state: &AppState) -> bool {
         }
     };
     let hot = match hot::upkeep(&state.db, &*state.store).await {
-        Ok(()) => state.store.get(hot::BUILT).await.ok().flatten().is_some(),
+        Ok(there) => there,
         Err(e) => {
             tracing::warn!(error = %e, "the hot list ranking is not loaded; retrying");
             false

@@ -91,10 +91,11 @@ async fn load(db: &DatabaseConnection, store: &dyn Store) -> Result<(), AppError
 }
 
 /// One round of upkeep: rebuild if the store lost the ranking, then take back everything that
-/// left the window or ended.
-pub async fn upkeep(db: &DatabaseConnection, store: &dyn Store) -> Result<(), AppError> {
-    if store.get(BUILT).await?.is_none() {
-        rebuild(db, store).await?;
+/// left the window or ended. `true` when the ranking is there (it was, or this round loaded
+/// it); `false` while another instance loads it.
+pub async fn upkeep(db: &DatabaseConnection, store: &dyn Store) -> Result<bool, AppError> {
+    if store.get(BUILT).await?.is_none() && !rebuild(db, store).await? {
+        return Ok(false);
     }
     let now = clock::now();
     while store
@@ -102,7 +103,7 @@ pub async fn upkeep(db: &DatabaseConnection, store: &dyn Store) -> Result<(), Ap
         .await?
         > 0
     {}
-    Ok(())
+    Ok(true)
 }
 
 /// Public profiles, most visited first, then the newest: the people `people::visibility` calls
