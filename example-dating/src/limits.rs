@@ -20,12 +20,22 @@ use crate::store::{Quota, Store};
 pub struct Limit {
     name: &'static str,
     windows: &'static [(&'static str, i64, u64)],
+    /// Where its counters live on a Redis Cluster: `None`, each person's own slot (a hash tag
+    /// per person); `Some(tag)`, one slot shared by everyone, for a limit taken together with
+    /// another's counters in one script.
+    slot: Option<&'static str>,
 }
+
+/// The hash tag of every SMS counter — a phone's windows and a client's day: one script
+/// checks a send against all of them, so a refused send is refused in one round trip and
+/// writes nothing. SMS sends are few next to everything else, so one slot carries them.
+pub const SMS_SLOT: &str = "{sms}";
 
 /// SMS codes sent to one phone.
 pub const SMS_PER_PHONE: Limit = Limit {
     name: "sms",
     windows: &[("minute", 1, 60), ("hour", 5, 3600), ("day", 10, 86_400)],
+    slot: Some(SMS_SLOT),
 };
 
 /// Chat messages one user sends, across all peers: a conversation never grows faster than a
@@ -33,36 +43,57 @@ pub const SMS_PER_PHONE: Limit = Limit {
 pub const MESSAGES: Limit = Limit {
     name: "msg",
     windows: &[("minute", 30, 60), ("day", 1000, 86_400)],
+    slot: None,
 };
 
 /// Reports one user files.
 pub const REPORTS: Limit = Limit {
     name: "report",
     windows: &[("hour", 10, 3600), ("day", 30, 86_400)],
+    slot: None,
 };
 
 impl Limit {
-    /// The counter of `who` in `window`. One hash tag per person: a limit's counters share a
-    /// Redis Cluster slot, so one script takes them all.
+    /// The counter of `who` in `window`. A limit's counters share a Redis Cluster slot (see
+    /// `slot`), so one script takes them all.
     pub fn key(&self, who: &str, window: &str) -> String {
-        format!("{}:{{{who}}}:{window}", self.name)
+        match self.slot {
+            Some(tag) => format!("{}:{tag}:{who}:{window}", self.name),
+            None => format!("{}:{{{who}}}:{window}", self.name),
+        }
     }
 
     /// Takes one try for `who` from every window, or refuses with 42901 and writes nothing.
     pub async fn take(&self, store: &dyn Store, who: &str) -> Result<(), AppError> {
+        self.take_after(store, &[], who).await
+    }
+
+    /// Takes one try from each of `first` and then from every window of `who`, all or none,
+    /// in one store step; refuses with 42901 and the time the first spent counter has left.
+    /// `first` must live on this limit's slot.
+    pub async fn take_after(
+        &self,
+        store: &dyn Store,
+        first: &[Quota<'_>],
+        who: &str,
+    ) -> Result<(), AppError> {
         let keys: Vec<String> = self
             .windows
             .iter()
             .map(|(window, _, _)| self.key(who, window))
             .collect();
-        let quotas: Vec<Quota<'_>> = keys
+        let quotas: Vec<Quota<'_>> = first
             .iter()
-            .zip(self.windows)
-            .map(|(key, (_, limit, secs))| Quota {
-                key,
-                limit: *limit,
-                window: Duration::from_secs(*secs),
-            })
+            .copied()
+            .chain(
+                keys.iter()
+                    .zip(self.windows)
+                    .map(|(key, (_, limit, secs))| Quota {
+                        key,
+                        limit: *limit,
+                        window: Duration::from_secs(*secs),
+                    }),
+            )
             .collect();
         match store.take(&quotas).await? {
             Some(left) => Err(codes::rate_limited(left.as_secs().max(1))),

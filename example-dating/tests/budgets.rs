@@ -1,6 +1,7 @@
-//! Round trips per route, as budgets: the database statements and store commands one request
-//! of each hot route makes, counted (sea-orm's metric callback, a watched store) on the
-//! embedded default, and compared with the table in `docs/src/dating/budgets.md`. A route that
+//! Round trips per route, as budgets: the database statements and store round trips one
+//! request of each hot route makes, counted (sea-orm's metric callback, a watched store) on the
+//! embedded default and on PostgreSQL + Redis, and compared with the table in
+//! `docs/src/dating/budgets.md`. A route that
 //! grows — or shrinks — fails here until the table says so: a budget changes on purpose.
 //!
 //! Each request is made twice and the second one counted: caches (a token's session) are warm,
@@ -14,16 +15,14 @@ use std::sync::{Arc, Mutex};
 
 use common::watched::Watched;
 use common::{TestApp, code, data};
-use example_dating::store::MemoryStore;
+use example_dating::store::{MemoryStore, RedisStore, Store};
 use http::Method;
+use sea_orm::DatabaseConnection;
 
 const TABLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/src/dating/budgets.md");
 
 /// A request to count: its row in the table, and how to make it.
 struct Case(&'static str, Method, String, Vec<(&'static str, String)>);
-
-static STATEMENTS: AtomicUsize = AtomicUsize::new(0);
-static COMMANDS: AtomicUsize = AtomicUsize::new(0);
 
 /// The budgets in the book: route → (statements, store commands).
 fn budgets() -> BTreeMap<String, (usize, usize)> {
@@ -40,22 +39,56 @@ fn budgets() -> BTreeMap<String, (usize, usize)> {
 }
 
 #[tokio::test]
-async fn every_hot_route_keeps_its_round_trip_budget() {
-    let seen_sql = Arc::new(Mutex::new(Vec::<String>::new()));
-    let mut db = example_dating::db::connect("sqlite::memory:")
+async fn every_hot_route_keeps_its_round_trip_budget_on_the_embedded_default() {
+    let db = example_dating::db::connect("sqlite::memory:")
         .await
         .unwrap();
+    let measured = measure(db, |hook| Arc::new(Watched::new(MemoryStore::new(), hook))).await;
+    compare(&measured);
+}
+
+#[tokio::test]
+async fn every_hot_route_keeps_its_round_trip_budget_on_postgres_and_redis() {
+    const TEST: &str = "every_hot_route_keeps_its_round_trip_budget_on_postgres_and_redis";
+    let (Some(pg), Some(redis)) = (
+        common::service_url("KOTORI_TEST_POSTGRES_URL", TEST),
+        common::service_url("KOTORI_TEST_REDIS_URL", TEST),
+    ) else {
+        return;
+    };
+    common::on_fresh_database(&pg, async move |url| {
+        let db = example_dating::db::connect(&url).await.unwrap();
+        let prefix = format!("kotori-test-budgets-{}:", std::process::id());
+        let store = RedisStore::connect(&redis, &prefix).await.unwrap();
+        let measured = measure(db, move |hook| Arc::new(Watched::new(store, hook))).await;
+        // A second connection under the same prefix cleans up after the app's.
+        let cleaner = RedisStore::connect(&redis, &prefix).await.unwrap();
+        cleaner.clear().await.unwrap();
+        compare(&measured);
+    })
+    .await;
+}
+
+/// Makes each route's request twice in a little world and counts the second.
+async fn measure(
+    mut db: DatabaseConnection,
+    store: impl FnOnce(common::watched::Hook) -> Arc<dyn Store>,
+) -> BTreeMap<String, (usize, usize)> {
+    let statements = Arc::new(AtomicUsize::new(0));
+    let commands = Arc::new(AtomicUsize::new(0));
+    let seen_sql = Arc::new(Mutex::new(Vec::<String>::new()));
     let log = Arc::clone(&seen_sql);
+    let counted = Arc::clone(&statements);
     db.set_metric_callback(move |info| {
-        STATEMENTS.fetch_add(1, Ordering::SeqCst);
+        counted.fetch_add(1, Ordering::SeqCst);
         log.lock().unwrap().push(info.statement.sql.clone());
     });
-    let hook: common::watched::Hook = Box::new(|_, _| {
-        COMMANDS.fetch_add(1, Ordering::SeqCst);
+    let counted = Arc::clone(&commands);
+    let hook: common::watched::Hook = Box::new(move |_, _| {
+        counted.fetch_add(1, Ordering::SeqCst);
         Ok(())
     });
-    let store = Arc::new(Watched::new(MemoryStore::new(), hook));
-    let t = TestApp::quiet(common::config(), db, store).await;
+    let t = TestApp::quiet(common::config(), db, store(hook)).await;
 
     // A little world: me, someone I visit and message, a live on the air.
     let (me, me_id) = t.user("13500000001").await;
@@ -157,14 +190,14 @@ async fn every_hot_route_keeps_its_round_trip_budget() {
         let params: Vec<(&str, &str)> = params.iter().map(|(k, v)| (*k, v.as_str())).collect();
         let mut cost = (0, 0);
         for _ in 0..2 {
-            STATEMENTS.store(0, Ordering::SeqCst);
-            COMMANDS.store(0, Ordering::SeqCst);
+            statements.store(0, Ordering::SeqCst);
+            commands.store(0, Ordering::SeqCst);
             seen_sql.lock().unwrap().clear();
             let res = t.call(method.clone(), path, &params, Some(&me)).await;
             assert_eq!(code(&res), 0, "{route}: {}", data(&res));
             cost = (
-                STATEMENTS.load(Ordering::SeqCst),
-                COMMANDS.load(Ordering::SeqCst),
+                statements.load(Ordering::SeqCst),
+                commands.load(Ordering::SeqCst),
             );
         }
         eprintln!("{route}: {cost:?} {:#?}", seen_sql.lock().unwrap());
@@ -181,8 +214,8 @@ async fn every_hot_route_keeps_its_round_trip_budget() {
             } else {
                 None
             };
-            STATEMENTS.store(0, Ordering::SeqCst);
-            COMMANDS.store(0, Ordering::SeqCst);
+            statements.store(0, Ordering::SeqCst);
+            commands.store(0, Ordering::SeqCst);
             let res = match &code_sent {
                 None => {
                     t.call(
@@ -200,20 +233,24 @@ async fn every_hot_route_keeps_its_round_trip_budget() {
             };
             assert_eq!(code(&res), 0, "{route}");
             cost = (
-                STATEMENTS.load(Ordering::SeqCst),
-                COMMANDS.load(Ordering::SeqCst),
+                statements.load(Ordering::SeqCst),
+                commands.load(Ordering::SeqCst),
             );
         }
         measured.insert(route.to_string(), cost);
     }
+    measured
+}
 
+/// Fails unless `measured` is the table, row for row.
+fn compare(measured: &BTreeMap<String, (usize, usize)>) {
     let budgets = budgets();
     let mut wrong = Vec::new();
-    for (route, cost) in &measured {
+    for (route, cost) in measured {
         match budgets.get(route) {
             Some(budget) if budget == cost => {}
             Some(budget) => wrong.push(format!(
-                "{route}: budget {budget:?}, measured {cost:?} (statements, store commands)"
+                "{route}: budget {budget:?}, measured {cost:?} (statements, store round trips)"
             )),
             None => wrong.push(format!("{route}: no budget; measured {cost:?}")),
         }

@@ -275,6 +275,72 @@ async fn exercise(url: String) {
         0
     );
     search_treats_wildcards_as_characters(&t).await;
+    a_profile_reads_its_showcase_and_vip_in_two_statements(&t).await;
+}
+
+/// `GET /api/me` reads the row with the VIP deadline as a subquery and the labels and album
+/// as one `UNION ALL`: the same answer on every backend, labels and photos each in id order.
+async fn a_profile_reads_its_showcase_and_vip_in_two_statements(t: &TestApp) {
+    let (me, me_id) = t.user("18900000041").await;
+    let bare = data(&t.call(Method::GET, "/api/me", &[], Some(&me)).await);
+    assert_eq!(
+        (&bare["labels"], &bare["album"], &bare["vip_deadline"]),
+        (
+            &serde_json::json!([]),
+            &serde_json::json!([]),
+            &serde_json::Value::Null
+        )
+    );
+    for photo in ["https://p.example/1.jpg", "https://p.example/2.jpg"] {
+        let res = t
+            .call(
+                Method::POST,
+                "/api/me/album/add",
+                &[("photo", photo)],
+                Some(&me),
+            )
+            .await;
+        assert_eq!(code(&res), 0);
+    }
+    let res = t
+        .call(
+            Method::POST,
+            "/api/me/labels",
+            &[("label_ids", "3,1")],
+            Some(&me),
+        )
+        .await;
+    assert_eq!(code(&res), 0, "{}", res.text());
+    t.set_vip(me_id).await;
+    let full = data(&t.call(Method::GET, "/api/me", &[], Some(&me)).await);
+    let ids = |list: &serde_json::Value, key: &str| -> Vec<i64> {
+        list.as_array()
+            .unwrap()
+            .iter()
+            .map(|item| item[key].as_i64().unwrap())
+            .collect()
+    };
+    assert_eq!(ids(&full["labels"], "label_id"), vec![1, 3]);
+    assert!(full["labels"][0]["meaning"].is_string(), "{full}");
+    assert!(full["labels"][0]["gender"].is_i64(), "{full}");
+    let photos = ids(&full["album"], "photo_id");
+    assert_eq!(photos.len(), 2);
+    assert!(photos[0] < photos[1]);
+    assert_eq!(full["album"][0]["photo"], "https://p.example/1.jpg");
+    assert!(full["vip_deadline"].is_string(), "{full}");
+    // Someone else sees the same showcase on the user's page.
+    let (other, _) = t.user("18900000042").await;
+    let page = data(
+        &t.call(
+            Method::GET,
+            &format!("/api/users/{me_id}/show"),
+            &[],
+            Some(&other),
+        )
+        .await,
+    );
+    assert_eq!(page["labels"], full["labels"]);
+    assert_eq!(page["album"], full["album"]);
 }
 
 /// The admin search's `q` is the start of a nickname, ASCII case aside: `%` and `_` match

@@ -26,6 +26,15 @@ impl Store for DownStore {
     async fn set_nx(&self, _: &str, _: &str, _: Duration) -> Result<bool, StoreError> {
         down()
     }
+    async fn set_nx_each_and_get(
+        &self,
+        _: &[&str],
+        _: &str,
+        _: Duration,
+        _: Option<&str>,
+    ) -> Result<(Vec<bool>, Option<String>), StoreError> {
+        down()
+    }
     async fn set(&self, _: &str, _: &str, _: Duration) -> Result<(), StoreError> {
         down()
     }

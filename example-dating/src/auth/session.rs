@@ -1,7 +1,7 @@
 //! The token loader: which live account is calling. Sessions themselves (issue, lookup,
 //! revocation) belong to the people layer, `people::sessions`.
 
-use kotori::{Res, State};
+use kotori::{Ctx, Res};
 
 use crate::codes::{self, AppError};
 use crate::params::Params;
@@ -20,15 +20,14 @@ pub struct Caller {
 /// The token guard: `token` must name a live session of a live account (40105 otherwise: a
 /// banned or erased account's tokens were revoked with it).
 #[kotori::loader]
-pub async fn load_caller(
-    params: Res<Params>,
-    State(state): State<AppState>,
-) -> Result<Caller, AppError> {
+pub async fn load_caller(cx: &mut Ctx<AppState>, params: Res<Params>) -> Result<Caller, AppError> {
     let token = params
         .get("token")
         .filter(|t| !t.is_empty())
         .ok_or_else(codes::bad_token)?;
-    let user_id = sessions::lookup(&state, token)
+    // The signature guard read the session's cache entry along with its replay marks.
+    let ahead = cx.extensions().get::<sessions::ReadAhead>();
+    let user_id = sessions::lookup(cx.state(), token, ahead)
         .await?
         .ok_or_else(codes::bad_token)?;
     Ok(Caller {

@@ -103,58 +103,53 @@ pub fn window_key(phone: &str, window: &str) -> String {
 /// Wrong tries before a code is void.
 pub const MAX_TRIES: i64 = 5;
 
-/// Counts a send against every limit, or refuses it with 42901 and the time the refusing
-/// window has left — and then writes nothing: a flood of refused sends leaves the store as it
-/// was. The per-client limit is checked first (without counting), then the phone's three
-/// windows are taken in one atomic step, and the client's is counted once the send goes out.
-/// Two sends from one client racing past the first check may both be counted; the second is
-/// refused then, with the phone's windows already taken — the price of the keys living on
-/// different Redis Cluster slots.
+/// Counts a send against every limit — the client's day and the phone's three windows, all
+/// or none in one store step (their counters share a slot: `limits::SMS_SLOT`) — or refuses it
+/// with 42901 and the time the refusing window has left, the client's first. A refused send
+/// writes nothing: a flood of them leaves the store as it was.
 pub async fn check_limits(
     store: &dyn Store,
     phone: &str,
     client: &str,
     per_client_daily: i64,
 ) -> Result<(), AppError> {
-    let client_key = format!("sms:ip:{client}");
+    let client_key = format!("sms:{}:client:{client}", limits::SMS_SLOT);
     let per_client = Quota {
         key: &client_key,
         limit: per_client_daily,
         window: Duration::from_secs(86_400),
     };
-    let refused = |left: Duration| codes::rate_limited(left.as_secs().max(1));
-    if let Some(left) = store.spent(per_client).await? {
-        return Err(refused(left));
-    }
-    limits::SMS_PER_PHONE.take(store, phone).await?;
-    if let Some(left) = store.take(&[per_client]).await? {
-        return Err(refused(left));
-    }
-    Ok(())
+    limits::SMS_PER_PHONE
+        .take_after(store, &[per_client], phone)
+        .await
 }
 
 fn code_key(phone: &str) -> String {
     format!("sms:code:{phone}")
 }
 
-fn tries_key(phone: &str) -> String {
-    format!("sms:tries:{phone}")
+/// The wrong tries of one code: named by the code's salt, so a new code starts at none
+/// without a command to reset them.
+fn tries_key(phone: &str, salt: &str) -> String {
+    format!("sms:tries:{phone}:{salt}")
 }
 
-/// Codes are stored hashed with their phone: a store dump reveals no usable code.
-fn hash(phone: &str, code: &str) -> String {
-    crate::hex::encode(&Sha256::digest(format!("{phone}:{code}").as_bytes()))
+/// Codes are stored hashed with their phone and a salt of their own: a store dump reveals no
+/// usable code, and two sends of the same digits are two codes.
+fn hash(phone: &str, salt: &str, code: &str) -> String {
+    crate::hex::encode(&Sha256::digest(format!("{phone}:{salt}:{code}").as_bytes()))
 }
 
-/// Stores a fresh code for `phone` (replacing any earlier one) and resets its tries.
+/// Stores a fresh code for `phone`, replacing any earlier one (and so its tries): one command.
 pub async fn remember(
     store: &dyn Store,
     phone: &str,
     code: &str,
     ttl: Duration,
 ) -> Result<(), AppError> {
-    store.set(&code_key(phone), &hash(phone, code), ttl).await?;
-    store.del(&tries_key(phone)).await?;
+    let salt = crate::random::hex_token(8);
+    let stored = format!("{salt}:{}", hash(phone, &salt, code));
+    store.set(&code_key(phone), &stored, ttl).await?;
     Ok(())
 }
 
@@ -165,16 +160,23 @@ pub async fn redeem(
     code: &str,
     ttl: Duration,
 ) -> Result<(), AppError> {
-    let tries = store.incr(&tries_key(phone), ttl).await?;
-    if tries > MAX_TRIES {
-        store.del(&code_key(phone)).await?;
-        return Err(codes::bad_sms_code());
-    }
     let stored = store
         .get(&code_key(phone))
         .await?
         .ok_or_else(codes::bad_sms_code)?;
-    if !bool::from(stored.as_bytes().ct_eq(hash(phone, code).as_bytes())) {
+    let (salt, expected) = stored.split_once(':').ok_or_else(codes::bad_sms_code)?;
+    // Every try counts, right or wrong, before the comparison: concurrent guesses are counted
+    // one by one by the store, so no more than five are ever compared.
+    let tries = store.incr(&tries_key(phone, salt), ttl).await?;
+    if tries > MAX_TRIES {
+        store.del(&code_key(phone)).await?;
+        return Err(codes::bad_sms_code());
+    }
+    if !bool::from(
+        expected
+            .as_bytes()
+            .ct_eq(hash(phone, salt, code).as_bytes()),
+    ) {
         if tries == MAX_TRIES {
             store.del(&code_key(phone)).await?;
         }
@@ -184,7 +186,6 @@ pub async fn redeem(
     if !store.del(&code_key(phone)).await? {
         return Err(codes::bad_sms_code());
     }
-    store.del(&tries_key(phone)).await?;
     Ok(())
 }
 

@@ -1,7 +1,7 @@
 //! VIP membership: the `/api/vip` guard, `GET /api/me/vip`, and extending a membership.
 
 use kotori::{Json, Res, State};
-use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
+use sea_orm::sea_query::{Expr, ExprTrait, OnConflict, Query};
 use sea_orm::{ConnectionTrait, EntityTrait, Set};
 use serde_json::{Value, json};
 
@@ -9,6 +9,7 @@ use crate::auth::Caller;
 use crate::clock;
 use crate::codes::{self, AppError};
 use crate::db::entity::commerce::vip_info;
+use crate::db::entity::users::user_info;
 use crate::envelope::ok;
 use crate::state::AppState;
 
@@ -18,6 +19,20 @@ pub async fn deadline(db: &impl ConnectionTrait, user_id: i64) -> Result<Option<
         .one(db)
         .await?
         .map(|v| v.deadline))
+}
+
+/// The VIP deadline of the `user_info` row a query selects, as a scalar subquery (`NULL` if
+/// they never were one): `/api/me` reads it with the caller's row, in one statement.
+pub fn deadline_of_row() -> Expr {
+    let deadline = Query::select()
+        .column(vip_info::Column::Deadline)
+        .from(vip_info::Entity)
+        .and_where(
+            Expr::col((vip_info::Entity, vip_info::Column::UserId))
+                .equals((user_info::Entity, user_info::Column::UserId)),
+        )
+        .to_owned();
+    Expr::SubQuery(None, Box::new(deadline.into()))
 }
 
 /// The `/api/vip` guard: 40302 unless the caller's membership runs.

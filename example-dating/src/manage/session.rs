@@ -135,7 +135,7 @@ pub async fn load_operator(cx: &mut Ctx<AppState>) -> Result<Operator, AppError>
         .ok_or_else(codes::bad_token)?
         .to_owned();
     let state = cx.state().clone();
-    let operator_id = sessions::cached_owner(&state, &format!("optok:{token}"), async || {
+    let operator_id = sessions::cached_owner(&state, &format!("optok:{token}"), None, async || {
         let row = operator_token::Entity::find_by_id(token.clone())
             .one(&state.db)
             .await?;

@@ -25,8 +25,19 @@ use crate::state::AppState;
 const CACHE_TTL: Duration = Duration::from_secs(600);
 const REVOKED: &str = "revoked";
 
-fn cache_key(token: &str) -> String {
+/// The store key caching `token`'s session.
+pub fn cache_key(token: &str) -> String {
     format!("tok:{token}")
+}
+
+/// A token's cached session, read ahead with the signature's replay marks in one store round
+/// trip (`auth::signature`), for the token loader to use instead of reading it again.
+#[derive(Clone, Debug)]
+pub struct ReadAhead {
+    /// The token it was read for.
+    pub token: String,
+    /// What the cache held (`None`: nothing).
+    pub cached: Option<String>,
 }
 
 /// Whether `token` has the shape of one this server issues: 32 hex digits.
@@ -34,13 +45,18 @@ pub fn is_token(token: &str) -> bool {
     token.len() == 32 && token.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
-/// The user of a working token — a live session of a live account — from the cache or the
-/// database.
-pub async fn lookup(state: &AppState, token: &str) -> Result<Option<i64>, AppError> {
+/// The user of a working token — a live session of a live account — from the cache (or what
+/// was read of it ahead, `ahead`) or the database.
+pub async fn lookup(
+    state: &AppState,
+    token: &str,
+    ahead: Option<&ReadAhead>,
+) -> Result<Option<i64>, AppError> {
     if !is_token(token) {
         return Ok(None);
     }
-    cached_owner(state, &cache_key(token), async || {
+    let ahead = ahead.filter(|a| a.token == token).map(|a| a.cached.clone());
+    cached_owner(state, &cache_key(token), ahead, async || {
         // The session with its account's standing, in one statement.
         let live = Query::select()
             .column((user_token::Entity, user_token::Column::UserId))
@@ -64,15 +80,21 @@ pub async fn lookup(state: &AppState, token: &str) -> Result<Option<i64>, AppErr
 }
 
 /// The owner of a live session, read through the store's cache: `key` holds `owner:expiry`
-/// (or a revocation tombstone); on a miss, `load` reads (owner, expiry) from the database and
-/// the answer is cached. Shared by user and operator sessions.
+/// (or a revocation tombstone) — `ahead` is what it held when read already; on a miss, `load`
+/// reads (owner, expiry) from the database and the answer is cached. Shared by user and
+/// operator sessions.
 pub async fn cached_owner(
     state: &AppState,
     key: &str,
+    ahead: Option<Option<String>>,
     load: impl AsyncFnOnce() -> Result<Option<(i64, i64)>, AppError>,
 ) -> Result<Option<i64>, AppError> {
     let now = clock::now();
-    if let Some(cached) = state.store.get(key).await? {
+    let cached = match ahead {
+        Some(cached) => cached,
+        None => state.store.get(key).await?,
+    };
+    if let Some(cached) = cached {
         if cached == REVOKED {
             return Ok(None);
         }

@@ -71,7 +71,7 @@ async fn open_connection(
         conn,
         ended: false,
     };
-    if sessions::lookup(state, &caller.token).await? != Some(caller.user_id) {
+    if sessions::lookup(state, &caller.token, None).await? != Some(caller.user_id) {
         return Err(codes::bad_token());
     }
     let hidden = graph::hidden_from(&state.db, caller.user_id).await?;
@@ -83,7 +83,7 @@ async fn open_connection(
 /// expires (or one revoked while the announcement was lost) ends its sockets too.
 async fn still_valid(state: &AppState, token: &str) -> bool {
     // A store or database that does not answer is not a revocation: the socket stays.
-    !matches!(sessions::lookup(state, token).await, Ok(None))
+    !matches!(sessions::lookup(state, token, None).await, Ok(None))
 }
 
 /// Sends `text` unless the connection is told to close first: a client that does not read

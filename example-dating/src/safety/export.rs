@@ -29,7 +29,7 @@ use crate::db::entity::users::{location, user_info, visitor};
 use crate::people::visibility;
 use crate::state::AppState;
 use crate::users::profile::Me;
-use crate::users::{album, labels, public_profile};
+use crate::users::{public_profile, showcase};
 
 /// How often a user may export: once an hour.
 pub const EXPORT_EVERY: Duration = Duration::from_secs(3600);
@@ -49,7 +49,7 @@ pub async fn export_me(
         let left = state.store.ttl(&key).await?.unwrap_or(EXPORT_EVERY);
         return Err(codes::rate_limited(left.as_secs()));
     }
-    let head = match head(&state.db, &me.0).await {
+    let head = match head(&state.db, &me.user).await {
         Ok(head) => head,
         Err(e) => {
             // A failed export does not spend the hour's.
@@ -324,10 +324,11 @@ async fn head(
         .filter(live_mute::Column::UserId.eq(id))
         .all(db)
         .await?;
+    let showcase = showcase::of(db, id).await?;
     let head = json!({
         "profile": profile,
-        "labels": labels::labels_of(db, id).await?,
-        "album": album::photos_of(db, id).await?,
+        "labels": showcase.labels,
+        "album": showcase.album,
         "location": location,
         "orders": orders.iter().map(order_json).collect::<Vec<_>>(),
         "blocks": blocks.iter().map(|b| json!({

@@ -218,6 +218,24 @@ impl Store for MemoryStore {
         Ok(true)
     }
 
+    async fn set_nx_each_and_get(
+        &self,
+        keys: &[&str],
+        value: &str,
+        ttl: Duration,
+        read: Option<&str>,
+    ) -> Result<(Vec<bool>, Option<String>), StoreError> {
+        let mut set = Vec::with_capacity(keys.len());
+        for key in keys {
+            set.push(self.set_nx(key, value, ttl).await?);
+        }
+        let read = match read {
+            Some(key) => self.get(key).await?,
+            None => None,
+        };
+        Ok((set, read))
+    }
+
     async fn set(&self, key: &str, value: &str, ttl: Duration) -> Result<(), StoreError> {
         self.shard(key).insert(
             key.to_owned(),

@@ -56,6 +56,18 @@ pub struct Quota<'a> {
 pub trait Store: Send + Sync + 'static {
     /// Sets `key` only if it does not exist; `true` when it was set. Expires after `ttl`.
     async fn set_nx(&self, key: &str, value: &str, ttl: Duration) -> Result<bool, StoreError>;
+    /// Sets each of `keys` that does not exist to `value`, expiring after `ttl`, and reads
+    /// `read` — in one round trip: which keys were set, in order, and `read`'s value. Each set
+    /// is atomic, the whole is not, so the keys may live on different Redis Cluster slots: a
+    /// signed request's nonce and signature, and its token's cached session
+    /// (`auth::signature`), cost one round trip, not three.
+    async fn set_nx_each_and_get(
+        &self,
+        keys: &[&str],
+        value: &str,
+        ttl: Duration,
+        read: Option<&str>,
+    ) -> Result<(Vec<bool>, Option<String>), StoreError>;
     /// Sets `key`, replacing any value; expires after `ttl`.
     async fn set(&self, key: &str, value: &str, ttl: Duration) -> Result<(), StoreError>;
     /// The value of `key`, if it exists and has not expired.

@@ -57,6 +57,35 @@ async fn set_if_absent_get_and_delete() {
     .await;
 }
 
+/// A signed request's replay marks and its session, in one round trip: keys on different
+/// cluster slots, each set only where absent, the read answered with them.
+#[tokio::test]
+async fn keys_set_where_absent_and_a_read_in_one_round_trip() {
+    both("set_nx_each_and_get", async |s: &dyn Store| {
+        let keys = ["nonce:a:1", "sig:a:ff", "sig:b:ee"];
+        s.set("tok:x", "7:99", LONG).await.unwrap();
+        s.set_nx("sig:b:ee", "seen", LONG).await.unwrap();
+        let (set, read) = s
+            .set_nx_each_and_get(&keys, "1", LONG, Some("tok:x"))
+            .await
+            .unwrap();
+        assert_eq!(set, [true, true, false], "{}", s.name());
+        assert_eq!(read.as_deref(), Some("7:99"));
+        assert_eq!(s.get("sig:b:ee").await.unwrap().as_deref(), Some("seen"));
+        let (again, nothing) = s
+            .set_nx_each_and_get(&keys[..2], "1", LONG, None)
+            .await
+            .unwrap();
+        assert_eq!((again, nothing), (vec![false, false], None));
+        let (_, missing) = s
+            .set_nx_each_and_get(&[], "1", LONG, Some("tok:none"))
+            .await
+            .unwrap();
+        assert_eq!(missing, None);
+    })
+    .await;
+}
+
 /// Quotas are taken all or none: a spent one refuses with its time left and writes nothing,
 /// not even to the quotas that had room.
 #[tokio::test]

@@ -9,6 +9,7 @@ use sea_orm::{
 };
 use serde_json::{Value, json};
 
+use super::showcase::photo_json;
 use crate::auth::Caller;
 use crate::clock;
 use crate::codes::{self, AppError};
@@ -21,10 +22,6 @@ use crate::validate;
 /// At most this many photos per user.
 pub const MAX_PHOTOS: u64 = 9;
 
-fn photo_json(photo: &user_album::Model) -> Value {
-    json!({ "photo_id": photo.id, "photo": photo.photo })
-}
-
 /// A user's photos, oldest first.
 pub async fn photos_of(db: &impl ConnectionTrait, user_id: i64) -> Result<Vec<Value>, AppError> {
     let photos = user_album::Entity::find()
@@ -32,7 +29,7 @@ pub async fn photos_of(db: &impl ConnectionTrait, user_id: i64) -> Result<Vec<Va
         .order_by_asc(user_album::Column::Id)
         .all(db)
         .await?;
-    Ok(photos.iter().map(photo_json).collect())
+    Ok(photos.iter().map(|p| photo_json(p.id, &p.photo)).collect())
 }
 
 /// The caller's album.
@@ -79,7 +76,7 @@ pub async fn add(
         })
     })
     .await?;
-    Ok(ok(photo_json(&row)))
+    Ok(ok(photo_json(row.id, &row.photo)))
 }
 
 /// The photo of the path, if it is the caller's: someone else's photo is 40401.

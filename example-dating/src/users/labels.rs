@@ -7,6 +7,7 @@ use sea_orm::sea_query::Query;
 use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
 use serde_json::{Value, json};
 
+use super::showcase::label_json;
 use crate::auth::Caller;
 use crate::codes::{self, AppError};
 use crate::db::{
@@ -20,10 +21,6 @@ use crate::validate;
 
 /// At most this many labels per user.
 pub const MAX_LABELS: usize = 10;
-
-fn label_json(l: &label::Model) -> Value {
-    json!({ "label_id": l.id, "name": l.name, "gender": l.gender, "meaning": l.meaning })
-}
 
 /// The labels a user wears.
 pub async fn labels_of(db: &impl ConnectionTrait, user_id: i64) -> Result<Vec<Value>, AppError> {

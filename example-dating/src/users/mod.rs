@@ -6,6 +6,7 @@ pub mod discover;
 pub mod hot;
 pub mod labels;
 pub mod profile;
+pub mod showcase;
 pub mod target;
 pub mod visits;
 

@@ -2,10 +2,13 @@
 
 use kotori::{Json, Res, State};
 use sea_orm::sea_query::OnConflict;
-use sea_orm::{ActiveModelTrait, EntityTrait, IntoActiveModel, Set};
+use sea_orm::{
+    ActiveModelTrait, DbErr, EntityTrait, FromQueryResult, IntoActiveModel, QueryResult,
+    QuerySelect, Set,
+};
 use serde_json::{Value, json};
 
-use super::{album, labels, public_profile};
+use super::{public_profile, showcase};
 use crate::auth::Caller;
 use crate::clock;
 use crate::codes::{self, AppError};
@@ -17,38 +20,57 @@ use crate::people::{self, Authority, Change, Standing, geo};
 use crate::state::AppState;
 use crate::validate;
 
-async fn me_json(state: &AppState, user: &user_info::Model) -> Result<Value, AppError> {
+/// The caller's own profile: one statement (labels and album) beyond the row `me` holds.
+async fn me_json(
+    state: &AppState,
+    user: &user_info::Model,
+    vip_deadline: Option<i64>,
+) -> Result<Value, AppError> {
+    let showcase = showcase::of(&state.db, user.user_id).await?;
     let mut me = public_profile(user);
     me["phone"] = json!(user.phone);
     me["email"] = json!(user.email);
     me["authority"] = json!(user.authority.code());
-    me["labels"] = json!(labels::labels_of(&state.db, user.user_id).await?);
-    me["album"] = json!(album::photos_of(&state.db, user.user_id).await?);
-    me["vip_deadline"] = json!(
-        vip::deadline(&state.db, user.user_id)
-            .await?
-            .map(clock::format)
-    );
+    me["labels"] = json!(showcase.labels);
+    me["album"] = json!(showcase.album);
+    me["vip_deadline"] = json!(vip_deadline.map(clock::format));
     Ok(me)
 }
 
-/// The caller's own row, loaded once for everything under `/api/me`.
+/// The caller's own row and VIP deadline, loaded once for everything under `/api/me`.
 #[derive(Clone, Debug)]
-pub struct Me(pub user_info::Model);
+pub struct Me {
+    /// The caller's row.
+    pub user: user_info::Model,
+    /// When the caller's VIP membership ends (or ended); `None` if they never had one.
+    pub vip_deadline: Option<i64>,
+}
 
-/// The caller's row: a token whose account is gone or not live is 40105.
+impl FromQueryResult for Me {
+    fn from_query_result(row: &QueryResult, pre: &str) -> Result<Self, DbErr> {
+        Ok(Me {
+            user: user_info::Model::from_query_result(row, pre)?,
+            vip_deadline: row.try_get(pre, "vip_deadline")?,
+        })
+    }
+}
+
+/// The caller's row with their VIP deadline (a subquery: one statement): a token whose account
+/// is gone or not live is 40105.
 #[kotori::loader]
 pub async fn load_me(caller: Res<Caller>, State(state): State<AppState>) -> Result<Me, AppError> {
-    let row = user_info::Entity::find_by_id(caller.user_id)
+    let me = user_info::Entity::find_by_id(caller.user_id)
+        .expr_as(vip::deadline_of_row(), "vip_deadline")
+        .into_model::<Me>()
         .one(&state.db)
         .await?
-        .filter(|user| Standing::of(user) == Standing::Live);
-    row.map(Me).ok_or_else(codes::bad_token)
+        .filter(|me| Standing::of(&me.user) == Standing::Live);
+    me.ok_or_else(codes::bad_token)
 }
 
 /// The caller's own profile, with phone, labels, album and VIP deadline.
 pub async fn show_me(me: Res<Me>, State(state): State<AppState>) -> Result<Json<Value>, AppError> {
-    Ok(ok(me_json(&state, &me.0).await?))
+    Ok(ok(me_json(&state, &me.user, me.vip_deadline).await?))
 }
 
 const FIELDS: [&str; 11] = [
@@ -77,7 +99,7 @@ pub async fn update_me(
     {
         return Err(codes::missing(&format!("any of {}", FIELDS.join(", "))));
     }
-    let mut row = me.0.clone().into_active_model();
+    let mut row = me.user.clone().into_active_model();
     let text = |name: &str| params.get(name).filter(|v| !v.is_empty());
     if let Some(v) = text("nickname") {
         row.nickname = Set(validate::nickname(v)?);
@@ -113,7 +135,7 @@ pub async fn update_me(
     if params.get("authority").is_some() {
         people::changed(&state, Change::Authority(user.user_id)).await;
     }
-    Ok(ok(me_json(&state, &user).await?))
+    Ok(ok(me_json(&state, &user, me.vip_deadline).await?))
 }
 
 /// Records the caller's location: the database row is the truth, the store's geo index serves

@@ -7,7 +7,7 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use serde_json::{Value, json};
 
 use super::target::Target;
-use super::{album, labels, public_profile};
+use super::{public_profile, showcase};
 use crate::auth::Caller;
 use crate::clock;
 use crate::codes::AppError;
@@ -30,8 +30,9 @@ pub async fn show(
         footprints::record(&state.db, &*state.store, caller.user_id, user.user_id).await?;
     }
     let mut profile = public_profile(user);
-    profile["labels"] = json!(labels::labels_of(&state.db, user.user_id).await?);
-    profile["album"] = json!(album::photos_of(&state.db, user.user_id).await?);
+    let showcase = showcase::of(&state.db, user.user_id).await?;
+    profile["labels"] = json!(showcase.labels);
+    profile["album"] = json!(showcase.album);
     Ok(ok(profile))
 }
 

@@ -248,6 +248,50 @@ impl Store for RedisStore {
         Ok(set.is_some())
     }
 
+    async fn set_nx_each_and_get(
+        &self,
+        keys: &[&str],
+        value: &str,
+        ttl: Duration,
+        read: Option<&str>,
+    ) -> Result<(Vec<bool>, Option<String>), StoreError> {
+        self.ready()?;
+        if keys.is_empty() && read.is_none() {
+            return Ok((Vec::new(), None));
+        }
+        // A pipeline: sent together, answered together. On a cluster fred sends each command
+        // to its slot's node, all at once, and waits for every answer.
+        let pipeline = self.pool.next().pipeline();
+        for key in keys {
+            let _: () = pipeline
+                .set(
+                    self.key(key),
+                    value,
+                    Some(Expiration::PX(ttl.as_millis() as i64)),
+                    Some(SetOptions::NX),
+                    false,
+                )
+                .await
+                .map_err(fail)?;
+        }
+        if let Some(key) = read {
+            let _: () = pipeline.get(self.key(key)).await.map_err(fail)?;
+        }
+        let mut answers: Vec<Value> = pipeline.all().await.map_err(fail)?;
+        let read = match read {
+            Some(_) => answers
+                .pop()
+                .ok_or_else(|| StoreError("a pipeline answered too little".into()))?
+                .convert::<Option<String>>()
+                .map_err(fail)?,
+            None => None,
+        };
+        if answers.len() != keys.len() {
+            return Err(StoreError("a pipeline answered too little".into()));
+        }
+        Ok((answers.iter().map(|a| !a.is_null()).collect(), read))
+    }
+
     async fn set(&self, key: &str, value: &str, ttl: Duration) -> Result<(), StoreError> {
         self.ready()?;
         let _: Value = self
