@@ -35,7 +35,10 @@ impl<S: Clone + Send + Sync + 'static> Kotori<S> {
     pub fn build(self) -> Result<App<S>, BuildError> {
         let mut tree = self.root.tree.borrow_mut();
         tree.built = true;
-        build(&tree, self.state)
+        let app = build(&tree, self.state)?;
+        #[cfg(feature = "metrics")]
+        self.metrics.fill(Arc::clone(&app.0.metrics));
+        Ok(app)
     }
 }
 
@@ -65,11 +68,34 @@ fn build<S: Clone + Send + Sync + 'static>(tree: &Tree<S>, state: S) -> Result<A
         .iter()
         .map(|info| compile(tree, &nodes, &info.path, None, &info.names, &mut problems).chain)
         .collect();
-    let routes = compile_routes(tree, &nodes, &mut problems);
+    #[cfg_attr(not(feature = "metrics"), allow(unused_mut))]
+    let mut node_chains = node_chains;
+    #[cfg_attr(not(feature = "metrics"), allow(unused_mut))]
+    let mut routes = compile_routes(tree, &nodes, &mut problems);
     let (router, entries) = route_table(tree, &nodes, &routes, &mut problems);
     if !problems.is_empty() {
         return Err(BuildError::new(problems));
     }
+    #[cfg(feature = "metrics")]
+    let metrics = {
+        use crate::metrics::ChainPlace;
+        let mut places: Vec<ChainPlace<'_, S>> = Vec::new();
+        for (chain, info) in node_chains.iter_mut().zip(&nodes) {
+            places.push(ChainPlace {
+                chain,
+                route: None,
+                prefix: &info.full,
+            });
+        }
+        for (route, info) in routes.chains.iter_mut().zip(&routes.infos) {
+            places.push(ChainPlace {
+                chain: &mut route.chain,
+                route: Some((&mut route.handler, info.path(), info.method())),
+                prefix: "",
+            });
+        }
+        Arc::new(crate::metrics::build_metrics(places))
+    };
 
     let fallback = fallback_routers(&nodes);
     let view = tree_view(tree, &nodes, &routes.infos);
@@ -82,6 +108,8 @@ fn build<S: Clone + Send + Sync + 'static>(tree: &Tree<S>, state: S) -> Result<A
         fallback,
         routes: routes.infos,
         view,
+        #[cfg(feature = "metrics")]
+        metrics,
     })))
 }
 
@@ -168,6 +196,10 @@ fn compile<S: 'static>(
                 sync: def.sync,
                 depth: depth as u8,
                 scope: level.scope,
+                #[cfg(feature = "metrics")]
+                desc: def.desc.clone(),
+                #[cfg(feature = "metrics")]
+                metrics: None,
             });
         }
     }
@@ -215,6 +247,8 @@ fn compile<S: 'static>(
         leaf_depth: (levels.len() - 1) as u8,
         leaf_scope: all,
         loaders: loaded.len(),
+        #[cfg(feature = "metrics")]
+        metrics: None,
     };
     CompiledChain {
         chain,

@@ -36,6 +36,8 @@ pub(crate) struct Compiled<S> {
     pub(crate) fallback: Box<[matchit::Router<usize>]>,
     pub(crate) routes: Vec<RouteInfo>,
     pub(crate) view: TreeView,
+    #[cfg(feature = "metrics")]
+    pub(crate) metrics: Arc<crate::metrics::Metrics>,
 }
 
 /// One path of the router: its routes by method, the `Allow` header for a 405, and the node
@@ -67,6 +69,9 @@ pub(crate) struct Chain<S> {
     pub(crate) leaf_scope: u8,
     /// How many resources the chain's loaders store.
     pub(crate) loaders: usize,
+    /// Where its requests are measured (set once the tree is built).
+    #[cfg(feature = "metrics")]
+    pub(crate) metrics: Option<Arc<crate::metrics::RequestSeries>>,
 }
 
 /// One guard or loader of a chain, with the node it belongs to.
@@ -77,6 +82,12 @@ pub(crate) struct ChainStep<S> {
     pub(crate) depth: u8,
     /// How many path parameters it sees: those of its node's prefix and above.
     pub(crate) scope: u8,
+    /// Its name and declarations, for the series it refuses under.
+    #[cfg(feature = "metrics")]
+    pub(crate) desc: crate::introspect::StepDesc,
+    /// Where its awaits are timed (steps that await only).
+    #[cfg(feature = "metrics")]
+    pub(crate) metrics: Option<Arc<crate::metrics::StepSeries>>,
 }
 
 /// A route: its chain, ended by its handler. (A node's chain ends in 404 or 405 instead.)
@@ -90,6 +101,10 @@ pub(crate) struct ChainHandler<S> {
     pub(crate) run: Arc<dyn ErasedHandler<S>>,
     /// Finishes without awaiting.
     pub(crate) sync: bool,
+    #[cfg(feature = "metrics")]
+    pub(crate) desc: crate::introspect::StepDesc,
+    #[cfg(feature = "metrics")]
+    pub(crate) metrics: Option<Arc<crate::metrics::StepSeries>>,
 }
 
 impl Entry {
@@ -158,5 +173,12 @@ impl<S> App<S> {
     /// The application state.
     pub fn state(&self) -> &S {
         &self.0.state
+    }
+
+    /// What the app has measured (feature `metrics`): see [`crate::metrics`].
+    #[cfg(feature = "metrics")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "metrics")))]
+    pub fn metrics(&self) -> &crate::metrics::Metrics {
+        &self.0.metrics
     }
 }

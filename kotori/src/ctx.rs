@@ -38,6 +38,12 @@ pub struct Ctx<S> {
     request_id: OnceCell<Box<str>>,
     peer: Option<SocketAddr>,
     started: Instant,
+    /// The chain step running (its index; the handler's is the number of steps).
+    #[cfg(feature = "metrics")]
+    pub(crate) at: u16,
+    /// The step that refused the request, panicked or timed out (`metrics::NO_STEP`: none).
+    #[cfg(feature = "metrics")]
+    pub(crate) refused_by: u16,
 }
 
 /// A loaded resource, stored by type.
@@ -76,6 +82,10 @@ impl<S> Ctx<S> {
             scope: 0,
             depth: 0,
             request_id: OnceCell::new(),
+            #[cfg(feature = "metrics")]
+            at: 0,
+            #[cfg(feature = "metrics")]
+            refused_by: u16::MAX,
         }
     }
 

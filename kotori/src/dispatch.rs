@@ -84,6 +84,7 @@ impl<S: Clone + Send + Sync + 'static> App<S> {
                 }
                 Ok(Progress::Await(step)) => step,
                 Err(panic) => {
+                    blame_running(&mut cx);
                     let reply = panicked(&cx, &*panic);
                     return Dispatch::ready(finish(chain, &cx, reply, is_head));
                 }
@@ -93,6 +94,14 @@ impl<S: Clone + Send + Sync + 'static> App<S> {
         };
         // Something awaits (a step, the body, a timeout): box the rest, once.
         Dispatch::pending(Box::pin(async move {
+            // In flight until answered, or dropped with the connection.
+            #[cfg(feature = "metrics")]
+            let _active = chain.metrics.as_ref().map(|series| {
+                crate::metrics::ActiveRequest::enter(
+                    series,
+                    crate::metrics::method_index(cx.method()),
+                )
+            });
             let ran = match chain.timeout {
                 None => Some(CatchUnwind(pin!(run_chain(chain, &end, &mut cx, body, start))).await),
                 Some(limit) => {
@@ -100,6 +109,9 @@ impl<S: Clone + Send + Sync + 'static> App<S> {
                     tokio::time::timeout(limit, steps).await.ok()
                 }
             };
+            if !matches!(ran, Some(Ok(_))) {
+                blame_running(&mut cx);
+            }
             let reply = match ran {
                 Some(Ok(reply)) => reply,
                 Some(Err(panic)) => panicked(&cx, &*panic),
@@ -228,11 +240,13 @@ fn run_sync<S, B: HttpBody>(
             return Progress::Await(i);
         }
         enter(cx, step.depth, step.scope);
+        running(cx, i);
         let outcome = match step.step.run(cx) {
             Flow::Ready(outcome) => outcome,
             Flow::Pending(_) => unreachable_sync_step(),
         };
         if let Err(reply) = apply(cx, outcome) {
+            blame_running(cx);
             return Progress::Done(reply);
         }
     }
@@ -244,10 +258,15 @@ fn run_sync<S, B: HttpBody>(
             if !handler.sync || !take_empty_body(cx, body) {
                 return Progress::Await(chain.steps.len());
             }
-            match handler.run.run(cx) {
+            running(cx, chain.steps.len());
+            let reply = match handler.run.run(cx) {
                 Flow::Ready(reply) => reply,
                 Flow::Pending(_) => unreachable_sync_step(),
+            };
+            if matches!(reply, Reply::Rejection(_)) {
+                blame_running(cx);
             }
+            reply
         }
     };
     Progress::Done(reply)
@@ -320,12 +339,23 @@ where
             }
         }
         enter(cx, step.depth, step.scope);
+        running(cx, i);
         // Synchronous steps finish inside `run`; only a step that awaits returns a future.
         let outcome = match step.step.run(cx) {
             Flow::Ready(outcome) => outcome,
-            Flow::Pending(fut) => fut.await,
+            Flow::Pending(fut) => {
+                #[cfg(feature = "metrics")]
+                let began = std::time::Instant::now();
+                let outcome = fut.await;
+                #[cfg(feature = "metrics")]
+                if let Some(series) = &step.metrics {
+                    series.observe(outcome.0.is_ok(), began.elapsed());
+                }
+                outcome
+            }
         };
         if let Err(reply) = apply(cx, outcome) {
+            blame_running(cx);
             return reply;
         }
     }
@@ -339,10 +369,25 @@ where
                     return Reply::Rejection(rejection);
                 }
             }
-            match handler.run.run(cx) {
+            running(cx, chain.steps.len());
+            let reply = match handler.run.run(cx) {
                 Flow::Ready(reply) => reply,
-                Flow::Pending(fut) => fut.await,
+                Flow::Pending(fut) => {
+                    #[cfg(feature = "metrics")]
+                    let began = std::time::Instant::now();
+                    let reply = fut.await;
+                    #[cfg(feature = "metrics")]
+                    if let Some(series) = &handler.metrics {
+                        let passed = !matches!(reply, Reply::Rejection(_));
+                        series.observe(passed, began.elapsed());
+                    }
+                    reply
+                }
+            };
+            if matches!(reply, Reply::Rejection(_)) {
+                blame_running(cx);
             }
+            reply
         }
     }
 }
@@ -350,6 +395,11 @@ where
 /// Renders a rejection with the chain's renderer, adds its headers, and runs the after hooks
 /// of the nodes entered (down to `cx.depth`), leaf to root.
 fn finish<S: 'static>(chain: &Chain<S>, cx: &Ctx<S>, reply: Reply, is_head: bool) -> Response {
+    #[cfg(feature = "metrics")]
+    let code = match &reply {
+        Reply::Rejection(rejection) => Some(rejection.code()),
+        Reply::Response(_) => None,
+    };
     let mut res = match reply {
         Reply::Response(res) => res,
         Reply::Rejection(rejection) => {
@@ -377,7 +427,56 @@ fn finish<S: 'static>(chain: &Chain<S>, cx: &Ctx<S>, reply: Reply, is_head: bool
     if is_head {
         strip_body(&mut res);
     }
+    #[cfg(feature = "metrics")]
+    if let Some(series) = &chain.metrics {
+        measure(series, cx, &mut res, code);
+    }
     res
+}
+
+/// Records a finished request under its place, and opens the count of a stream it starts.
+#[cfg(feature = "metrics")]
+fn measure<S>(
+    series: &std::sync::Arc<crate::metrics::RequestSeries>,
+    cx: &Ctx<S>,
+    res: &mut Response,
+    code: Option<u32>,
+) {
+    let key = crate::metrics::Key {
+        method: crate::metrics::method_index(cx.method()),
+        status: res.status().as_u16(),
+        step: cx.refused_by,
+        code,
+    };
+    series.observe(key, cx.started().elapsed());
+    // Only a streamed body can be a stream: a buffer's response skips the lookup.
+    if !res.body().is_full() || res.status() == http::StatusCode::SWITCHING_PROTOCOLS {
+        if let Some(mark) = res.extensions_mut().remove::<crate::metrics::StreamMark>() {
+            mark.life.open(series, mark.kind);
+        }
+    }
+}
+
+/// Notes which step is running: the one blamed if it refuses, panics or runs out of time.
+#[inline(always)]
+fn running<S>(cx: &mut Ctx<S>, step: usize) {
+    #[cfg(feature = "metrics")]
+    {
+        cx.at = step as u16;
+    }
+    #[cfg(not(feature = "metrics"))]
+    let _ = (cx, step);
+}
+
+/// The running step refused the request (or panicked, or ran out of time).
+#[inline(always)]
+fn blame_running<S>(cx: &mut Ctx<S>) {
+    #[cfg(feature = "metrics")]
+    {
+        cx.refused_by = cx.at;
+    }
+    #[cfg(not(feature = "metrics"))]
+    let _ = cx;
 }
 
 /// The common case without an await: no body left to read (already read, or a GET without

@@ -90,6 +90,8 @@
 //! - `tower` — `App` as a `tower::Service`, and `Node::service` mounting one (feature
 //!   `tower`).
 //! - [`mod@test`] — the in-process test client.
+//! - `metrics` — measurements keyed by the tree: route, refusing step, business code
+//!   (feature `metrics`; Prometheus's text format with feature `prometheus`).
 //!
 //! # The path of a request
 //!
@@ -116,6 +118,9 @@ pub mod extract;
 mod head_limit;
 pub mod introspect;
 pub mod limits;
+#[cfg(feature = "metrics")]
+#[cfg_attr(docsrs, doc(cfg(feature = "metrics")))]
+pub mod metrics;
 pub mod openapi;
 mod path;
 mod percent;

@@ -143,13 +143,23 @@ where
     E: Into<BoxError>,
 {
     fn into_reply(self) -> Reply {
+        #[cfg(feature = "metrics")]
+        let life = crate::metrics::StreamLife::default();
         let body = SseBody {
             stream: Box::pin(self.stream),
             keep_alive: self
                 .keep_alive
                 .map(|every| (every, Box::pin(tokio::time::sleep(every)))),
+            #[cfg(feature = "metrics")]
+            _life: life.clone(),
         };
         let mut res = Response::new(Body::wrap(body));
+        // The route's open-streams gauge counts this response until its body is dropped.
+        #[cfg(feature = "metrics")]
+        res.extensions_mut().insert(crate::metrics::StreamMark {
+            kind: crate::metrics::StreamKind::Sse,
+            life,
+        });
         let headers = res.headers_mut();
         headers.insert(CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));
         headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));
@@ -161,6 +171,8 @@ where
 struct SseBody<S> {
     stream: Pin<Box<S>>,
     keep_alive: Option<(Duration, Pin<Box<Sleep>>)>,
+    #[cfg(feature = "metrics")]
+    _life: crate::metrics::StreamLife,
 }
 
 impl<S, E> http_body::Body for SseBody<S>

@@ -183,7 +183,14 @@ impl WebSocketUpgrade {
             config,
             shutdown,
         } = self;
+        // The route's open-streams gauge counts this socket until its task ends.
+        #[cfg(feature = "metrics")]
+        let life = crate::metrics::StreamLife::default();
+        #[cfg(feature = "metrics")]
+        let held = life.clone();
         tokio::spawn(async move {
+            #[cfg(feature = "metrics")]
+            let _life = held;
             let upgraded = match on_upgrade.await {
                 Ok(upgraded) => upgraded,
                 Err(e) => {
@@ -230,6 +237,11 @@ impl WebSocketUpgrade {
         if let Some(protocol) = protocol {
             headers.insert(header::SEC_WEBSOCKET_PROTOCOL, protocol);
         }
+        #[cfg(feature = "metrics")]
+        res.extensions_mut().insert(crate::metrics::StreamMark {
+            kind: crate::metrics::StreamKind::WebSocket,
+            life,
+        });
         res
     }
 }

@@ -72,6 +72,10 @@ pub(super) fn compile_routes<S: 'static>(
             handler: ChainHandler {
                 run: Arc::clone(&handler.run),
                 sync: handler.sync,
+                #[cfg(feature = "metrics")]
+                desc: handler.desc.clone(),
+                #[cfg(feature = "metrics")]
+                metrics: None,
             },
         });
         infos.push(RouteInfo::new(route.method.clone(), path.clone(), steps));

@@ -53,6 +53,8 @@ use crate::step::{After, AsGuard, AsHandler, AsLoader, ErasedHandler, ErasedStep
 pub struct Kotori<S> {
     pub(crate) root: Node<S>,
     pub(crate) state: S,
+    #[cfg(feature = "metrics")]
+    pub(crate) metrics: crate::metrics::MetricsHandle,
 }
 
 /// A node of the tree: a path prefix (possibly empty) with guards, loaders, after hooks, an
@@ -184,7 +186,20 @@ impl<S: Clone + Send + Sync + 'static> Kotori<S> {
                 id: 0,
             },
             state,
+            #[cfg(feature = "metrics")]
+            metrics: crate::metrics::MetricsHandle::default(),
         }
+    }
+
+    /// A handle on the measurements of the app this tree becomes (feature `metrics`):
+    /// empty until [`build`](Kotori::build), then the same as [`App::metrics`]. A route
+    /// declared in the tree (a `/metrics` endpoint) takes one to read them.
+    ///
+    /// [`App::metrics`]: crate::App::metrics
+    #[cfg(feature = "metrics")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "metrics")))]
+    pub fn metrics(&self) -> crate::metrics::MetricsHandle {
+        self.metrics.clone()
     }
 
     /// The root node (also reachable through `Deref`).
