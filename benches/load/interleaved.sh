@@ -70,7 +70,8 @@ turn() {
       forget_sms_windows
       sign() { "$BIN/signed-requests" /api/me "$token" 200000 > "$script"; } ;;
     sendsms)
-      sign() { "$BIN/signed-requests" /api/auth/sendsms - 200000 sendsms > "$script"; } ;;
+      # Sends are cheap: enough signed ones that a run never wraps around into replays.
+      sign() { "$BIN/signed-requests" /api/auth/sendsms - 500000 sendsms > "$script"; } ;;
   esac
   sign
   taskset -c 1 wrk -t1 -c"$CONNS" -d2s -s "$script" "http://127.0.0.1:$port" > /dev/null

@@ -30,6 +30,7 @@ pub fn build(state: AppState) -> Result<App<AppState>, BuildError> {
     // Every response wears the JSON envelope, refusals included (docs/src/dating/api/conventions.md).
     // Form bodies of this API are small: anything larger is 41301 before it is parsed.
     app.render(envelope::render)
+        .guard(ops::count_round_trips)
         .after(ops::request_log)
         .body_limit(API_BODY_LIMIT);
     app.get("/healthz", ops::healthz);
@@ -39,6 +40,12 @@ pub fn build(state: AppState) -> Result<App<AppState>, BuildError> {
         named("openapi_document", openapi::document(document.clone())),
     )
     .declares(openapi::document_doc());
+    // Prometheus scrapes with the bearer token of an operator holding `metrics:read`.
+    app.node("/metrics")
+        .load(declare(manage::load_operator, manage::load_operator_doc()))
+        .guard(manage::require_privilege("metrics:read"))
+        .get("", ops::metrics(app.metrics()))
+        .declares(ops::metrics_doc());
 
     // /api: every request is signed by a client app (40101–40104).
     let api = app

@@ -27,6 +27,7 @@ pub mod params;
 pub mod people;
 pub mod random;
 pub mod realtime;
+pub mod round_trips;
 pub mod safety;
 pub mod signing;
 pub mod startup;

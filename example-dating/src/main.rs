@@ -72,9 +72,19 @@ enum OperatorCommand {
         #[arg(long)]
         role: String,
         /// Comma-separated privileges, for admins (users:read, users:ban, products:read,
-        /// products:write, orders:read, live:read, live:write).
+        /// products:write, orders:read, live:read, live:write, reports:read, reports:write,
+        /// metrics:read).
         #[arg(long, value_delimiter = ',')]
         privileges: Vec<String>,
+    },
+    /// Print a long-lived bearer token for an operator (a Prometheus scraping /metrics).
+    Token {
+        /// The operator's login name.
+        #[arg(long)]
+        name: String,
+        /// How many days it works.
+        #[arg(long, default_value_t = 365)]
+        days: u32,
     },
 }
 
@@ -173,6 +183,14 @@ async fn run(command: Command) -> Result<(), String> {
                 "operator {} added: id {}, role {}, privileges [{}]",
                 op.name, op.id, op.role, op.privileges
             );
+            Ok(())
+        }
+        Command::Operator(OperatorCommand::Token { name, days }) => {
+            let db = startup::database(&config).await?;
+            let (token, expire_at) =
+                example_dating::manage::operators::issue_token(&db, &name, days).await?;
+            eprintln!("valid until {}", example_dating::clock::format(expire_at));
+            println!("{token}");
             Ok(())
         }
     }

@@ -1,12 +1,18 @@
-//! Operations: health and readiness, the request id, and the access log.
+//! Operations: health and readiness, the request id, the access log, and `/metrics`.
+
+use std::future::{Ready, ready};
+use std::sync::Arc;
 
 use http::StatusCode;
 use http::header::HeaderValue;
+use kotori::metrics::MetricsHandle;
 use kotori::{Ctx, Json, Response, State};
+use prometheus_client::registry::Registry;
 use serde_json::{Value, json};
 
 use crate::codes::{self, AppError};
 use crate::envelope::ok;
+use crate::round_trips;
 use crate::state::AppState;
 
 /// `GET /healthz`: 200 while the process serves.
@@ -35,12 +41,20 @@ pub async fn readyz(State(state): State<AppState>) -> Result<(StatusCode, Json<V
     ))
 }
 
-/// On every response: the `X-Request-Id` header and one access-log line with the same id.
+/// On every request, first: its database statements and store round trips are counted from
+/// here (`round_trips`); [`request_log`] records them.
+pub fn count_round_trips() {
+    round_trips::begin();
+}
+
+/// On every response: the `X-Request-Id` header and one access-log line with the same id and
+/// the request's round trips.
 pub fn request_log<S>(cx: &Ctx<S>, res: &mut Response) {
     let id = cx.request_id();
     if let Ok(value) = HeaderValue::from_str(id) {
         res.headers_mut().insert("x-request-id", value);
     }
+    let (statements, store) = round_trips::end().unwrap_or_default();
     tracing::info!(
         target: "access",
         request_id = id,
@@ -48,5 +62,31 @@ pub fn request_log<S>(cx: &Ctx<S>, res: &mut Response) {
         path = cx.path(),
         status = res.status().as_u16(),
         micros = cx.started().elapsed().as_micros() as u64,
+        statements,
+        store,
     );
+}
+
+/// `GET /metrics`: kotori's measurements of the tree (`http_server_request_duration_seconds`
+/// and the rest, docs/src/observability.md) and the app's round trips per request, in
+/// Prometheus's text format.
+pub fn metrics(
+    tree: MetricsHandle,
+) -> impl Fn() -> Ready<Response> + Clone + Send + Sync + 'static {
+    let mut registry = Registry::default();
+    registry.register_collector(Box::new(tree));
+    round_trips::register(&mut registry);
+    let registry = Arc::new(registry);
+    move || ready(kotori::metrics::prometheus::render(&registry))
+}
+
+/// What `metrics` answers, for `/openapi.json`.
+pub fn metrics_doc() -> kotori::openapi::Declares {
+    kotori::openapi::Declares::new()
+        .success_as(
+            200,
+            "text/plain; version=0.0.4",
+            json!({"type": "string", "description": "Prometheus's text exposition format"}),
+        )
+        .summary("The server's measurements, for Prometheus to scrape")
 }

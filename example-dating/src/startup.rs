@@ -11,8 +11,9 @@ use crate::config::Config;
 use crate::db;
 use crate::indexes;
 use crate::realtime::Hub;
+use crate::round_trips;
 use crate::state::{AppState, Services};
-use crate::store::{MemoryStore, RedisStore, Store};
+use crate::store::{MemoryStore, RedisStore, Store, Watched};
 
 /// Connects to the configured database and applies every pending migration (and the seed).
 pub async fn database(config: &Config) -> Result<DatabaseConnection, String> {
@@ -23,6 +24,20 @@ pub async fn database(config: &Config) -> Result<DatabaseConnection, String> {
         .await
         .map_err(|e| format!("migrating the database: {e}"))?;
     Ok(db)
+}
+
+/// The database and store a server uses: every statement and store round trip counted for
+/// the request that made it (`round_trips`, served on `/metrics`).
+pub fn metered(
+    mut db: DatabaseConnection,
+    store: Arc<dyn Store>,
+) -> (DatabaseConnection, Arc<dyn Store>) {
+    db.set_metric_callback(|_| round_trips::statement());
+    let hook: crate::store::watched::Hook = Box::new(|_, _| {
+        round_trips::store_round_trip();
+        Ok(())
+    });
+    (db, Arc::new(Watched::new(store, hook)))
 }
 
 /// The configured store: Redis when `REDIS_URL` is set, else the in-process one.
@@ -45,8 +60,7 @@ pub async fn store(config: &Config) -> Result<Arc<dyn Store>, String> {
 /// Everything the server needs: database (migrated), store, real-time hub, and the task that
 /// loads and keeps the store's derived indexes in the background (`indexes.rs`).
 pub async fn state(config: Config) -> Result<AppState, String> {
-    let db = database(&config).await?;
-    let store = store(&config).await?;
+    let (db, store) = metered(database(&config).await?, store(&config).await?);
     let sms = sms_sender(&config)?;
     let hub = match &config.redis_url {
         Some(url) => Hub::with_redis(url, &config.store_prefix)

@@ -43,7 +43,10 @@ async fn every_hot_route_keeps_its_round_trip_budget_on_the_embedded_default() {
     let db = example_dating::db::connect("sqlite::memory:")
         .await
         .unwrap();
-    let measured = measure(db, |hook| Arc::new(Watched::new(MemoryStore::new(), hook))).await;
+    let measured = measure(db, |hook| {
+        Arc::new(Watched::new(Arc::new(MemoryStore::new()), hook))
+    })
+    .await;
     compare(&measured);
 }
 
@@ -60,7 +63,10 @@ async fn every_hot_route_keeps_its_round_trip_budget_on_postgres_and_redis() {
         let db = example_dating::db::connect(&url).await.unwrap();
         let prefix = format!("kotori-test-budgets-{}:", std::process::id());
         let store = RedisStore::connect(&redis, &prefix).await.unwrap();
-        let measured = measure(db, move |hook| Arc::new(Watched::new(store, hook))).await;
+        let measured = measure(db, move |hook| {
+            Arc::new(Watched::new(Arc::new(store), hook))
+        })
+        .await;
         // A second connection under the same prefix cleans up after the app's.
         let cleaner = RedisStore::connect(&redis, &prefix).await.unwrap();
         cleaner.clear().await.unwrap();

@@ -184,7 +184,7 @@ async fn a_database_failure_is_50301_not_a_500() {
 
 /// A store that works, but, once told to (the flag set), refuses a payment's ranking boost and
 /// a conversation's turn: the failures that come after or before a transaction.
-fn refusing() -> (Arc<Watched<MemoryStore>>, Arc<AtomicBool>) {
+fn refusing() -> (Arc<Watched>, Arc<AtomicBool>) {
     let refuse = Arc::new(AtomicBool::new(false));
     let flag = Arc::clone(&refuse);
     let hook: common::watched::Hook = Box::new(move |command, key| {
@@ -195,7 +195,10 @@ fn refusing() -> (Arc<Watched<MemoryStore>>, Arc<AtomicBool>) {
         }
         Ok(())
     });
-    (Arc::new(Watched::new(MemoryStore::new(), hook)), refuse)
+    (
+        Arc::new(Watched::new(Arc::new(MemoryStore::new()), hook)),
+        refuse,
+    )
 }
 
 /// A payment whose hot-list boost the store refuses after the commit answers 50301; the

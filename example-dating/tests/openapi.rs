@@ -49,7 +49,9 @@ async fn every_route_is_an_operation_with_the_security_of_its_guards() {
             json!([{"client_signature": [], "token": []}])
         } else if path.starts_with("/pay/") {
             json!([{"payment_signature": []}])
-        } else if path.starts_with("/manage/") && path != "/manage/login.json" {
+        } else if (path.starts_with("/manage/") && path != "/manage/login.json")
+            || path == "/metrics"
+        {
             json!([{"operator_bearer": []}])
         } else {
             json!([])

@@ -212,3 +212,7 @@ struct MacrosDoctests;
 #[cfg(doctest)]
 #[doc = include_str!("../../docs/src/openapi.md")]
 struct OpenapiDoctests;
+
+#[cfg(all(doctest, feature = "prometheus"))]
+#[doc = include_str!("../../docs/src/observability.md")]
+struct ObservabilityDoctests;

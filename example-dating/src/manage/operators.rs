@@ -6,10 +6,11 @@ use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, Salt
 use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Set};
 
 use crate::clock;
-use crate::db::entity::rooms::operator;
+use crate::db::entity::rooms::{operator, operator_token};
+use crate::random;
 
 /// The privileges an admin can hold (docs/src/dating/api/console.md).
-pub const PRIVILEGES: [&str; 9] = [
+pub const PRIVILEGES: [&str; 10] = [
     "users:read",
     "users:ban",
     "products:read",
@@ -19,6 +20,7 @@ pub const PRIVILEGES: [&str; 9] = [
     "live:write",
     "reports:read",
     "reports:write",
+    "metrics:read",
 ];
 
 /// An operator's role.
@@ -150,6 +152,39 @@ pub async fn add(
     .insert(db)
     .await
     .map_err(|e| e.to_string())
+}
+
+/// A token for the operator named `name`, valid for `days` days, issued from the command line
+/// (no password: whoever runs the command holds the database already). For a scraper — a
+/// Prometheus holding `metrics:read` — whose configuration keeps the token: a login's token
+/// lasts hours. Revoked by deleting its row, or the operator.
+pub async fn issue_token(
+    db: &DatabaseConnection,
+    name: &str,
+    days: u32,
+) -> Result<(String, i64), String> {
+    if !(1..=3660).contains(&days) {
+        return Err("--days: 1 to 3660".into());
+    }
+    let op = operator::Entity::find()
+        .filter(operator::Column::Name.eq(name.trim()))
+        .one(db)
+        .await
+        .map_err(|e| e.to_string())?
+        .ok_or_else(|| format!("no operator is named `{name}`"))?;
+    let token = random::hex_token(16);
+    let now = clock::now();
+    let expire_at = now + i64::from(days) * 86_400;
+    operator_token::ActiveModel {
+        token: Set(token.clone()),
+        operator_id: Set(op.id),
+        expire_at: Set(expire_at),
+        created_at: Set(now),
+    }
+    .insert(db)
+    .await
+    .map_err(|e| e.to_string())?;
+    Ok((token, expire_at))
 }
 
 #[cfg(test)]

@@ -9,6 +9,7 @@ mod ranking;
 mod redis;
 #[cfg(test)]
 pub(crate) mod tests;
+pub mod watched;
 
 use std::time::Duration;
 
@@ -17,6 +18,7 @@ use async_trait::async_trait;
 pub use memory::MemoryStore;
 pub use ranking::Ranking;
 pub use redis::RedisStore;
+pub use watched::Watched;
 
 /// The store could not be reached or answered nonsense: the request fails closed with 50301.
 #[derive(Debug)]
