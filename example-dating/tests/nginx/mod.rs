@@ -11,7 +11,7 @@ use example_dating::client;
 use http::Method;
 
 /// A process under test, killed when dropped.
-pub struct Process(Child);
+pub struct Process(pub Child);
 
 impl Drop for Process {
     fn drop(&mut self) {
@@ -35,14 +35,20 @@ impl Instance {
             .append(true)
             .open(&self.log)
             .unwrap();
-        let child = Command::new(env!("CARGO_BIN_EXE_example-dating"))
+        let mut command = Command::new(env!("CARGO_BIN_EXE_example-dating"));
+        command
             .arg("serve")
             .env_clear()
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
             .env("LISTEN", self.addr.to_string())
-            .env("DATABASE_URL", &self.db_url)
-            .env("REDIS_URL", &self.redis_url)
-            .env("REDIS_PREFIX", &self.prefix)
+            .env("DATABASE_URL", &self.db_url);
+        // No Redis named: the in-process store (one instance).
+        if !self.redis_url.is_empty() {
+            command
+                .env("REDIS_URL", &self.redis_url)
+                .env("REDIS_PREFIX", &self.prefix);
+        }
+        let child = command
             .env("TRUSTED_PROXIES", "127.0.0.1")
             .env("SMS_PER_CLIENT_DAILY", "1000")
             .env("RUST_LOG", "warn")
