@@ -223,3 +223,53 @@ async fn a_graceful_shutdown_sends_close_frames_and_does_not_wait_for_ever() {
         "the deaf socket ends with the server: {after:?}"
     );
 }
+
+/// A WebSocket is an open stream of its route from its `101` until its task ends; its request
+/// was over at the `101` (feature `metrics`).
+#[cfg(feature = "metrics")]
+#[tokio::test]
+async fn an_open_socket_is_counted_as_its_routes_stream_until_it_closes() {
+    use kotori::metrics::{Instrument, Value};
+    let app = app();
+    let open = |app: &kotori::App<()>| {
+        app.metrics()
+            .observed()
+            .into_iter()
+            .filter(|(s, _)| {
+                s.instrument == Instrument::OpenStreams
+                    && s.label("http.route") == Some("/ws/rooms/{id}/chat")
+                    && s.label("kotori.stream") == Some("websocket")
+            })
+            .map(|(_, v)| match v {
+                Value::Gauge(n) => n,
+                Value::Histogram(_) => unreachable!("a gauge"),
+            })
+            .sum::<i64>()
+    };
+    let server = start(app.clone(), |s| s).await;
+    let mut socket = connect(server.addr, "/ws/rooms/7/chat", Some("ann"))
+        .await
+        .unwrap();
+    socket.send(Message::text("hi")).await.unwrap();
+    tokio::time::timeout(BOUND, socket.next()).await.unwrap();
+    assert_eq!(open(&app), 1);
+    socket.close(None).await.unwrap();
+    // The server's task ends once the close handshake completes: wait for it (bounded).
+    tokio::time::timeout(BOUND, async {
+        while open(&app) != 0 {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await
+    .expect("the count closes with the socket");
+    let upgraded = app
+        .metrics()
+        .observed()
+        .into_iter()
+        .find(|(s, _)| {
+            s.label("http.route") == Some("/ws/rooms/{id}/chat")
+                && s.label("http.response.status_code") == Some("101")
+        })
+        .and_then(|(_, v)| v.count());
+    assert_eq!(upgraded, Some(1), "the request ended at its 101");
+}
