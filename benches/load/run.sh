@@ -35,7 +35,13 @@ cleanup() {
 }
 trap cleanup EXIT
 
-cargo build --release -q -p kotori-benches --bin hello --bin signed-requests --bin login-flow
+# The hello servers as kotori is built by default (no metrics; example-dating would turn them
+# on), then with the metrics feature: the same server measured both ways.
+cargo build --release -q -p kotori-benches --no-default-features --bin hello
+cp "$BIN/hello" "$BIN/hello-plain"
+cargo build --release -q -p kotori-benches --no-default-features --features metrics --bin hello
+cp "$BIN/hello" "$BIN/hello-metrics"
+cargo build --release -q -p kotori-benches --bin signed-requests --bin login-flow
 cargo build --release -q -p example-dating
 
 . benches/load/common.sh
@@ -61,10 +67,13 @@ measure() {
   tail -n 1 "$OUT/rows.tsv"
 }
 
-# 1. The guarded hello: four guards (kotori, axum) and the physical floor (hyper, no guards).
+# 1. The guarded hello: four guards (kotori, axum) and the physical floor (hyper, no guards);
+# kotori also with its metrics on (`kotori+metrics`).
 port=9101
-for server in $(case " $SCENARIOS " in *" hello "*) echo kotori axum hyper;; esac); do
-  taskset -c 0 "$BIN/hello" "$server" "127.0.0.1:$port" 2> /dev/null &
+for server in $(case " $SCENARIOS " in *" hello "*) echo kotori kotori+metrics axum hyper;; esac); do
+  binary="$BIN/hello-plain" kind=$server
+  [ "$server" = kotori+metrics ] && binary="$BIN/hello-metrics" kind=kotori
+  taskset -c 0 "$binary" "$kind" "127.0.0.1:$port" 2> /dev/null &
   pid=$!; pids+=("$pid"); wait_port $port
   measure "guarded hello" "$server" "$pid" "http://127.0.0.1:$port/l0/l1/l2/l3/hello" -H "x-token: t"
   kill "$pid"; port=$((port + 1))

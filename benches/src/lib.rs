@@ -5,7 +5,7 @@
 //! Every contender is driven in process with [`block_on`], a no-op-waker poll loop: none of
 //! these futures waits on anything, so no executor overhead blurs the comparison.
 //!
-//! `cargo bench -p kotori-benches` runs the criterion benches; `report` turns the last run into
+//! `cargo bench -p kotori-benches --no-default-features` runs the criterion benches (kotori as built by default: example-dating, a default feature here, turns its metrics on); `report` turns the last run into
 //! `docs/src/benchmarks.md`; `load/run.sh` drives real servers over loopback with wrk.
 
 pub mod alloc;

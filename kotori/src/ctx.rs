@@ -44,6 +44,9 @@ pub struct Ctx<S> {
     /// The step that refused the request, panicked or timed out (`metrics::NO_STEP`: none).
     #[cfg(feature = "metrics")]
     pub(crate) refused_by: u16,
+    /// The steps that awaited, for the request's span's children (feature `otel`).
+    #[cfg(feature = "otel")]
+    pub(crate) awaited: Vec<crate::metrics::otel::Awaited>,
 }
 
 /// A loaded resource, stored by type.
@@ -86,6 +89,8 @@ impl<S> Ctx<S> {
             at: 0,
             #[cfg(feature = "metrics")]
             refused_by: u16::MAX,
+            #[cfg(feature = "otel")]
+            awaited: Vec::new(),
         }
     }
 

@@ -341,19 +341,19 @@ where
         enter(cx, step.depth, step.scope);
         running(cx, i);
         // Synchronous steps finish inside `run`; only a step that awaits returns a future.
-        let outcome = match step.step.run(cx) {
-            Flow::Ready(outcome) => outcome,
+        let (outcome, awaited) = match step.step.run(cx) {
+            Flow::Ready(outcome) => (outcome, None),
             Flow::Pending(fut) => {
-                #[cfg(feature = "metrics")]
-                let began = std::time::Instant::now();
-                let outcome = fut.await;
-                #[cfg(feature = "metrics")]
-                if let Some(series) = &step.metrics {
-                    series.observe(outcome.0.is_ok(), began.elapsed());
-                }
-                outcome
+                let began = Began::now();
+                (fut.await, Some(began))
             }
         };
+        #[cfg(feature = "metrics")]
+        if let (Some(began), Some(series)) = (awaited, &step.metrics) {
+            timed(cx, series, began, outcome.0.is_ok());
+        }
+        #[cfg(not(feature = "metrics"))]
+        let _ = awaited;
         if let Err(reply) = apply(cx, outcome) {
             blame_running(cx);
             return reply;
@@ -370,20 +370,19 @@ where
                 }
             }
             running(cx, chain.steps.len());
-            let reply = match handler.run.run(cx) {
-                Flow::Ready(reply) => reply,
+            let (reply, awaited) = match handler.run.run(cx) {
+                Flow::Ready(reply) => (reply, None),
                 Flow::Pending(fut) => {
-                    #[cfg(feature = "metrics")]
-                    let began = std::time::Instant::now();
-                    let reply = fut.await;
-                    #[cfg(feature = "metrics")]
-                    if let Some(series) = &handler.metrics {
-                        let passed = !matches!(reply, Reply::Rejection(_));
-                        series.observe(passed, began.elapsed());
-                    }
-                    reply
+                    let began = Began::now();
+                    (fut.await, Some(began))
                 }
             };
+            #[cfg(feature = "metrics")]
+            if let (Some(began), Some(series)) = (awaited, &handler.metrics) {
+                timed(cx, series, began, !matches!(reply, Reply::Rejection(_)));
+            }
+            #[cfg(not(feature = "metrics"))]
+            let _ = awaited;
             if matches!(reply, Reply::Rejection(_)) {
                 blame_running(cx);
             }
@@ -449,12 +448,49 @@ fn measure<S>(
         code,
     };
     series.observe(key, cx.started().elapsed());
+    #[cfg(feature = "otel")]
+    series.export(key, cx.started(), cx.headers(), &cx.awaited);
     // Only a streamed body can be a stream: a buffer's response skips the lookup.
     if !res.body().is_full() || res.status() == http::StatusCode::SWITCHING_PROTOCOLS {
         if let Some(mark) = res.extensions_mut().remove::<crate::metrics::StreamMark>() {
             mark.life.open(series, mark.kind);
         }
     }
+}
+
+/// When an awaited step began: read only with the metrics on (the clock is not free).
+#[derive(Clone, Copy)]
+struct Began(#[cfg(feature = "metrics")] std::time::Instant);
+
+impl Began {
+    #[inline(always)]
+    fn now() -> Self {
+        Began(
+            #[cfg(feature = "metrics")]
+            std::time::Instant::now(),
+        )
+    }
+}
+
+/// Records an awaited step's time under its name (and, with `otel`, for the request's span).
+#[cfg(feature = "metrics")]
+fn timed<S>(
+    cx: &mut Ctx<S>,
+    series: &std::sync::Arc<crate::metrics::StepSeries>,
+    began: Began,
+    passed: bool,
+) {
+    let took = began.0.elapsed();
+    series.observe(passed, took);
+    #[cfg(feature = "otel")]
+    cx.awaited.push(crate::metrics::otel::Awaited {
+        step: std::sync::Arc::clone(series.name()),
+        started: began.0,
+        took,
+        passed,
+    });
+    #[cfg(not(feature = "otel"))]
+    let _ = cx;
 }
 
 /// Notes which step is running: the one blamed if it refuses, panics or runs out of time.

@@ -89,11 +89,11 @@ pub struct Metrics {
 /// matched, a node (its prefix).
 pub(crate) enum Place {
     Route {
-        template: String,
+        template: Arc<str>,
         method: MethodFilter,
     },
     Node {
-        prefix: String,
+        prefix: Arc<str>,
     },
 }
 
@@ -125,6 +125,8 @@ pub(crate) struct RequestSeries {
     pub(crate) active: [AtomicI64; METHODS],
     pub(crate) streams: [AtomicI64; 2],
     streamed: AtomicBool,
+    #[cfg(feature = "otel")]
+    otel: Arc<super::otel::Otel>,
 }
 
 /// The durations of one awaiting step, wherever it sits in the tree.
@@ -135,6 +137,12 @@ pub(crate) struct StepSeries {
 }
 
 impl StepSeries {
+    /// The step's name, as the tree prints it.
+    #[cfg(feature = "otel")]
+    pub(crate) fn name(&self) -> &Arc<str> {
+        &self.name
+    }
+
     pub(crate) fn observe(&self, passed: bool, took: Duration) {
         if passed {
             self.pass.observe(took)
@@ -165,6 +173,32 @@ impl RequestSeries {
         }
     }
 
+    /// Hands a finished request to OpenTelemetry (feature `otel`).
+    #[cfg(feature = "otel")]
+    pub(crate) fn export(
+        &self,
+        key: Key,
+        started: std::time::Instant,
+        headers: &http::HeaderMap,
+        awaited: &[super::otel::Awaited],
+    ) {
+        let (route, node) = match &self.place {
+            Place::Route { template, .. } => (Some(template), None),
+            Place::Node { prefix } => (None, Some(prefix)),
+        };
+        self.otel.record(&super::otel::Finished {
+            method: method_name(key.method),
+            route,
+            node,
+            status: key.status,
+            step: self.steps.get(usize::from(key.step)),
+            code: key.code,
+            started,
+            headers,
+            awaited,
+        });
+    }
+
     pub(crate) fn stream_opened(&self, kind: StreamKind) {
         self.streamed.store(true, Relaxed);
         self.streams[kind as usize].fetch_add(1, Relaxed);
@@ -173,8 +207,8 @@ impl RequestSeries {
     /// The labels that say where: `http.route` or `kotori.node`.
     fn place_label(&self) -> (&'static str, String) {
         match &self.place {
-            Place::Route { template, .. } => ("http.route", template.clone()),
-            Place::Node { prefix } => ("kotori.node", prefix.clone()),
+            Place::Route { template, .. } => ("http.route", template.to_string()),
+            Place::Node { prefix } => ("kotori.node", prefix.to_string()),
         }
     }
 
@@ -314,6 +348,8 @@ pub(crate) struct ChainPlace<'a, S> {
 /// Makes the storage of every series and hands each chain (and each awaiting step of it) the
 /// part it records into.
 pub(crate) fn build_metrics<S>(places: Vec<ChainPlace<'_, S>>) -> Metrics {
+    #[cfg(feature = "otel")]
+    let otel = Arc::new(super::otel::Otel::from_globals());
     // One step series per distinct step (a node's guard sits in many chains), told apart by
     // the step itself, not its name: two steps may share a name.
     let mut by_step: HashMap<usize, Arc<StepSeries>> = HashMap::new();
@@ -362,7 +398,7 @@ pub(crate) fn build_metrics<S>(places: Vec<ChainPlace<'_, S>>) -> Metrics {
             }
         }
         let mut where_ = Place::Node {
-            prefix: place.prefix.to_owned(),
+            prefix: Arc::from(place.prefix),
         };
         if let Some((handler, template, filter)) = place.route {
             let at = names.len() as u16;
@@ -398,7 +434,7 @@ pub(crate) fn build_metrics<S>(places: Vec<ChainPlace<'_, S>>) -> Metrics {
                 );
             }
             where_ = Place::Route {
-                template: template.to_owned(),
+                template: Arc::from(template),
                 method: filter.clone(),
             };
         }
@@ -417,6 +453,8 @@ pub(crate) fn build_metrics<S>(places: Vec<ChainPlace<'_, S>>) -> Metrics {
             active: Default::default(),
             streams: Default::default(),
             streamed: AtomicBool::new(false),
+            #[cfg(feature = "otel")]
+            otel: Arc::clone(&otel),
         });
         chain.metrics = Some(Arc::clone(&series));
         all.push(series);
