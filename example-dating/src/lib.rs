@@ -33,5 +33,6 @@ pub mod signing;
 pub mod startup;
 pub mod state;
 pub mod store;
+pub mod telemetry;
 pub mod users;
 pub mod validate;

@@ -219,6 +219,8 @@ async fn serve(config: Config) -> Result<(), String> {
     let listen = config.listen;
     let limits = config.server.clone();
     let dev = config.dev_app.then(|| config.apps[0].clone());
+    // Before the tree is built: kotori takes its tracer and meter from the global providers.
+    let telemetry = example_dating::telemetry::init_from_env()?;
     let state = startup::state(config).await?;
     let app = app::build(state).map_err(|e| e.to_string())?;
     let listener = tokio::net::TcpListener::bind(listen)
@@ -246,12 +248,17 @@ async fn serve(config: Config) -> Result<(), String> {
         );
         println!("  cargo run -q -p example-dating -- call POST /api/auth/logout");
     }
-    kotori::serve(listener, app)
+    let served = kotori::serve(listener, app)
         .max_connections(limits.max_connections)
         .write_timeout(limits.write_timeout)
         .with_graceful_shutdown(shutdown_signal())
         .await
-        .map_err(|e| e.to_string())
+        .map_err(|e| e.to_string());
+    if let Some(telemetry) = telemetry {
+        // Flushing blocks on the exporters' own threads: not on an async one.
+        let _ = tokio::task::spawn_blocking(move || telemetry.shutdown()).await;
+    }
+    served
 }
 
 /// Ctrl-C, or SIGTERM (what systemd and Kubernetes send): either starts a graceful shutdown.

@@ -74,7 +74,7 @@ async fn prometheus_sees_refusals_by_route_step_and_code() {
     let web = format!("127.0.0.1:{}", common::free_port());
     let config = dir.join("prometheus.yml");
     std::fs::write(&config, scrape_config(addr, &token_file)).unwrap();
-    let _prometheus = start_prometheus(&prometheus, &config, &dir, &web).await;
+    let _prometheus = start_prometheus(&prometheus, &config, dir, &web).await;
 
     // Traffic: a user logs in, calls GET /api/me, sends some of those requests twice.
     let signer = Signer::new(AppConfig {

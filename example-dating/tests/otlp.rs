@@ -1,0 +1,216 @@
+//! OpenTelemetry export, end to end: the example-dating binary with
+//! `OTEL_EXPORTER_OTLP_ENDPOINT` pointing at a collector run by this test (an HTTP server that
+//! decodes what arrives with the OpenTelemetry project's protobuf types). A signed
+//! `GET /api/me` carrying a `traceparent` becomes a server span `GET /api/me` in the caller's
+//! trace, with a child span per awaited step; the duration histogram arrives too.
+
+mod common;
+// The instance runner; this test has no nginx.
+#[allow(dead_code)]
+mod nginx;
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use bytes::Bytes;
+use example_dating::client::{self, Signer};
+use example_dating::config::{AppConfig, DEV_APP};
+use example_dating::signing::Scheme;
+use http::Method;
+use http_body_util::{BodyExt, Full};
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+use nginx::{Process, ready};
+use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+use prost::Message;
+use serde_json::Value;
+use tokio::sync::mpsc;
+
+/// What the collector received: the path (`/v1/traces`, `/v1/metrics`) and the body.
+type Received = (String, Bytes);
+
+/// A collector on a free port: every request's path and body go to the channel.
+async fn collector() -> (SocketAddr, mpsc::UnboundedReceiver<Received>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (tx, rx) = mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        loop {
+            let Ok((stream, _)) = listener.accept().await else {
+                return;
+            };
+            let tx = tx.clone();
+            tokio::spawn(async move {
+                let service = service_fn(move |req: http::Request<hyper::body::Incoming>| {
+                    let tx = tx.clone();
+                    async move {
+                        let path = req.uri().path().to_owned();
+                        let body = req.into_body().collect().await.map(|b| b.to_bytes());
+                        let _ = tx.send((path, body.unwrap_or_default()));
+                        Ok::<_, Infallible>(http::Response::new(Full::new(Bytes::new())))
+                    }
+                });
+                let _ = http1::Builder::new()
+                    .serve_connection(TokioIo::new(stream), service)
+                    .await;
+            });
+        }
+    });
+    (addr, rx)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_reaches_the_collector_as_a_span_in_the_callers_trace() {
+    let (otlp, mut received) = collector().await;
+    let dir = std::env::temp_dir().join(format!(
+        "kotori-otlp-{}-{}",
+        std::process::id(),
+        example_dating::random::hex_token(4)
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    let addr = format!("127.0.0.1:{}", common::free_port());
+    let log = dir.join("server.log");
+    let child = Command::new(env!("CARGO_BIN_EXE_example-dating"))
+        .arg("serve")
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("LISTEN", &addr)
+        .env(
+            "DATABASE_URL",
+            format!("sqlite://{}/dating.sqlite?mode=rwc", dir.display()),
+        )
+        .env("RUST_LOG", "warn")
+        .env("OTEL_EXPORTER_OTLP_ENDPOINT", format!("http://{otlp}"))
+        .env("OTEL_BSP_SCHEDULE_DELAY", "100")
+        .env("OTEL_METRIC_EXPORT_INTERVAL", "300")
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let server = Process(child);
+    ready(&addr, &log).await;
+
+    let signer = Signer::new(AppConfig {
+        appkey: DEV_APP.0.into(),
+        secret: DEV_APP.1.into(),
+        scheme: Scheme::V1,
+        enabled: true,
+    });
+    let call = async |method: Method, path: &str, params: &[(&str, &str)], token: Option<&str>| {
+        let params: Vec<(String, String)> = params
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let signed = signer.sign(&method, path, &params, token);
+        let mut request = client::request(method, path, &signed);
+        request.headers_mut().insert(
+            "traceparent",
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+                .parse()
+                .unwrap(),
+        );
+        let (_, body) = client::send(&addr, request).await.unwrap();
+        serde_json::from_str::<Value>(&body).unwrap()
+    };
+    let phone = "18922986865";
+    let sent = call(Method::POST, "/api/auth/sendsms", &[("phone", phone)], None).await;
+    let code = sent["data"]["code"].as_str().unwrap().to_owned();
+    let login = call(
+        Method::POST,
+        "/api/auth/login",
+        &[("phone", phone), ("code", &code)],
+        None,
+    )
+    .await;
+    let token = login["data"]["token"].as_str().unwrap().to_owned();
+    assert_eq!(
+        call(Method::GET, "/api/me", &[], Some(&token)).await["code"],
+        0
+    );
+
+    // What arrives, until the span and the histogram are both there (bounded).
+    let mut spans = Vec::new();
+    let mut histogram = false;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while !(histogram
+        && spans
+            .iter()
+            .any(|(n, _, _, _): &(String, _, _, _)| n == "GET /api/me"))
+    {
+        let (path, body) = tokio::time::timeout_at(deadline, received.recv())
+            .await
+            .unwrap_or_else(|_| {
+                panic!(
+                    "the collector got no span or histogram in 30 s; the server's log:\n{}",
+                    std::fs::read_to_string(&log).unwrap_or_default()
+                )
+            })
+            .unwrap();
+        match path.as_str() {
+            "/v1/traces" => {
+                let request = ExportTraceServiceRequest::decode(body).unwrap();
+                for span in request
+                    .resource_spans
+                    .iter()
+                    .flat_map(|r| &r.scope_spans)
+                    .flat_map(|s| &s.spans)
+                {
+                    spans.push((
+                        span.name.clone(),
+                        span.trace_id.clone(),
+                        span.span_id.clone(),
+                        span.parent_span_id.clone(),
+                    ));
+                }
+            }
+            "/v1/metrics" => {
+                let request = ExportMetricsServiceRequest::decode(body).unwrap();
+                histogram |= request
+                    .resource_metrics
+                    .iter()
+                    .flat_map(|r| &r.scope_metrics)
+                    .flat_map(|s| &s.metrics)
+                    .any(|m| m.name == "http.server.request.duration");
+            }
+            other => panic!("the exporter posted to {other}"),
+        }
+    }
+    drop(server);
+    let _ = std::fs::remove_dir_all(&dir);
+
+    let me = spans.iter().find(|(n, ..)| n == "GET /api/me").unwrap();
+    assert_eq!(
+        hex(&me.1),
+        "4bf92f3577b34da6a3ce929d0e0e4736",
+        "the caller's trace"
+    );
+    assert_eq!(
+        hex(&me.3),
+        "00f067aa0ba902b7",
+        "the caller's span is the parent"
+    );
+    let children: Vec<&str> = spans
+        .iter()
+        .filter(|(_, _, _, parent)| *parent == me.2)
+        .map(|(n, ..)| n.as_str())
+        .collect();
+    for step in [
+        "example_dating::auth::signature::verify_client_signature",
+        "example_dating::auth::session::load_caller",
+        "example_dating::users::profile::load_me",
+        "example_dating::users::profile::show_me",
+    ] {
+        assert!(
+            children.contains(&step),
+            "{step} is not a child: {children:?}"
+        );
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
