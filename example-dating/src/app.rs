@@ -26,6 +26,8 @@ pub const API_BODY_LIMIT: usize = 64 * 1024;
 /// `/openapi.json` serves what kotori derives from them once the tree is built.
 pub fn build(state: AppState) -> Result<App<AppState>, BuildError> {
     let app = Kotori::new(state);
+    // Requests go to OpenTelemetry when the process exports it (OTEL_EXPORTER_OTLP_ENDPOINT).
+    app.opentelemetry(crate::telemetry::installed());
     let document = Arc::new(OnceLock::new());
     // Every response wears the JSON envelope, refusals included (docs/src/dating/api/conventions.md).
     // Form bodies of this API are small: anything larger is 41301 before it is parsed.

@@ -11,11 +11,22 @@
 //! The exporter speaks plain HTTP: point it at a collector beside the instance (an
 //! OpenTelemetry Collector agent, which forwards over TLS).
 
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use opentelemetry::global;
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::metrics::SdkMeterProvider;
 use opentelemetry_sdk::propagation::TraceContextPropagator;
 use opentelemetry_sdk::trace::SdkTracerProvider;
+
+/// Whether [`init_from_env`] installed exporters: the tree sends requests to OpenTelemetry only
+/// then (kotori's no-op spans would cost every request a span name and its attributes).
+static INSTALLED: AtomicBool = AtomicBool::new(false);
+
+/// Whether OpenTelemetry export is on in this process.
+pub fn installed() -> bool {
+    INSTALLED.load(Ordering::Relaxed)
+}
 
 /// The installed providers; [`Telemetry::shutdown`] sends what is still buffered.
 pub struct Telemetry {
@@ -63,6 +74,7 @@ pub fn init_from_env() -> Result<Option<Telemetry>, String> {
     global::set_tracer_provider(tracer.clone());
     global::set_meter_provider(meter.clone());
     global::set_text_map_propagator(TraceContextPropagator::new());
+    INSTALLED.store(true, Ordering::Relaxed);
     Ok(Some(Telemetry { tracer, meter }))
 }
 

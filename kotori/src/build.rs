@@ -35,7 +35,11 @@ impl<S: Clone + Send + Sync + 'static> Kotori<S> {
     pub fn build(self) -> Result<App<S>, BuildError> {
         let mut tree = self.root.tree.borrow_mut();
         tree.built = true;
-        let app = build(&tree, self.state)?;
+        #[cfg(feature = "otel")]
+        let otel = self.otel.get();
+        #[cfg(not(feature = "otel"))]
+        let otel = false;
+        let app = build(&tree, self.state, otel)?;
         #[cfg(feature = "metrics")]
         self.metrics.fill(Arc::clone(&app.0.metrics));
         Ok(app)
@@ -59,7 +63,13 @@ struct Level<'t, S> {
     on_route: bool,
 }
 
-fn build<S: Clone + Send + Sync + 'static>(tree: &Tree<S>, state: S) -> Result<App<S>, BuildError> {
+fn build<S: Clone + Send + Sync + 'static>(
+    tree: &Tree<S>,
+    state: S,
+    otel: bool,
+) -> Result<App<S>, BuildError> {
+    #[cfg(not(feature = "metrics"))]
+    let _ = otel;
     // Every phase reports what it finds and goes on: the user sees every problem at once.
     let mut problems = Vec::new();
     let nodes = resolve_nodes(tree, &mut problems);
@@ -94,7 +104,7 @@ fn build<S: Clone + Send + Sync + 'static>(tree: &Tree<S>, state: S) -> Result<A
                 prefix: "",
             });
         }
-        Arc::new(crate::metrics::build_metrics(places))
+        Arc::new(crate::metrics::build_metrics(places, otel))
     };
 
     let fallback = fallback_routers(&nodes);

@@ -483,12 +483,14 @@ fn timed<S>(
     let took = began.0.elapsed();
     series.observe(passed, took);
     #[cfg(feature = "otel")]
-    cx.awaited.push(crate::metrics::otel::Awaited {
-        step: std::sync::Arc::clone(series.name()),
-        started: began.0,
-        took,
-        passed,
-    });
+    if series.export {
+        cx.awaited.push(crate::metrics::otel::Awaited {
+            step: std::sync::Arc::clone(series.name()),
+            started: began.0,
+            took,
+            passed,
+        });
+    }
     #[cfg(not(feature = "otel"))]
     let _ = cx;
 }

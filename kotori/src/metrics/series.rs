@@ -126,7 +126,7 @@ pub(crate) struct RequestSeries {
     pub(crate) streams: [AtomicI64; 2],
     streamed: AtomicBool,
     #[cfg(feature = "otel")]
-    otel: Arc<super::otel::Otel>,
+    otel: Option<Arc<super::otel::Otel>>,
 }
 
 /// The durations of one awaiting step, wherever it sits in the tree.
@@ -134,6 +134,9 @@ pub(crate) struct StepSeries {
     name: Arc<str>,
     pass: Histogram,
     refuse: Histogram,
+    /// Whether its times go to the request's span (OpenTelemetry export on).
+    #[cfg(feature = "otel")]
+    pub(crate) export: bool,
 }
 
 impl StepSeries {
@@ -182,11 +185,14 @@ impl RequestSeries {
         headers: &http::HeaderMap,
         awaited: &[super::otel::Awaited],
     ) {
+        let Some(otel) = &self.otel else {
+            return;
+        };
         let (route, node) = match &self.place {
             Place::Route { template, .. } => (Some(template), None),
             Place::Node { prefix } => (None, Some(prefix)),
         };
-        self.otel.record(&super::otel::Finished {
+        otel.record(&super::otel::Finished {
             method: method_name(key.method),
             route,
             node,
@@ -347,9 +353,11 @@ pub(crate) struct ChainPlace<'a, S> {
 
 /// Makes the storage of every series and hands each chain (and each awaiting step of it) the
 /// part it records into.
-pub(crate) fn build_metrics<S>(places: Vec<ChainPlace<'_, S>>) -> Metrics {
+pub(crate) fn build_metrics<S>(places: Vec<ChainPlace<'_, S>>, otel: bool) -> Metrics {
     #[cfg(feature = "otel")]
-    let otel = Arc::new(super::otel::Otel::from_globals());
+    let otel = otel.then(|| Arc::new(super::otel::Otel::from_globals()));
+    #[cfg(not(feature = "otel"))]
+    let _ = otel;
     // One step series per distinct step (a node's guard sits in many chains), told apart by
     // the step itself, not its name: two steps may share a name.
     let mut by_step: HashMap<usize, Arc<StepSeries>> = HashMap::new();
@@ -360,6 +368,8 @@ pub(crate) fn build_metrics<S>(places: Vec<ChainPlace<'_, S>>) -> Metrics {
                 name: Arc::from(&*desc.name),
                 pass: Histogram::default(),
                 refuse: Histogram::default(),
+                #[cfg(feature = "otel")]
+                export: otel.is_some(),
             });
             steps.push(Arc::clone(&series));
             series
@@ -454,7 +464,7 @@ pub(crate) fn build_metrics<S>(places: Vec<ChainPlace<'_, S>>) -> Metrics {
             streams: Default::default(),
             streamed: AtomicBool::new(false),
             #[cfg(feature = "otel")]
-            otel: Arc::clone(&otel),
+            otel: otel.clone(),
         });
         chain.metrics = Some(Arc::clone(&series));
         all.push(series);

@@ -55,6 +55,9 @@ pub struct Kotori<S> {
     pub(crate) state: S,
     #[cfg(feature = "metrics")]
     pub(crate) metrics: crate::metrics::MetricsHandle,
+    /// Whether requests go to OpenTelemetry (feature `otel`; on unless turned off).
+    #[cfg(feature = "otel")]
+    pub(crate) otel: std::cell::Cell<bool>,
 }
 
 /// A node of the tree: a path prefix (possibly empty) with guards, loaders, after hooks, an
@@ -188,7 +191,19 @@ impl<S: Clone + Send + Sync + 'static> Kotori<S> {
             state,
             #[cfg(feature = "metrics")]
             metrics: crate::metrics::MetricsHandle::default(),
+            #[cfg(feature = "otel")]
+            otel: std::cell::Cell::new(true),
         }
+    }
+
+    /// Whether requests are sent to OpenTelemetry (feature `otel`): on by default. An app that
+    /// installed no OpenTelemetry providers turns it off, and pays nothing for the no-op spans
+    /// it would build (a span name, its attributes) on every request.
+    #[cfg(feature = "otel")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "otel")))]
+    pub fn opentelemetry(&self, export: bool) -> &Self {
+        self.otel.set(export);
+        self
     }
 
     /// A handle on the measurements of the app this tree becomes (feature `metrics`):
