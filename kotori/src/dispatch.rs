@@ -14,7 +14,6 @@ use bytes::Bytes;
 use http::header::{CONTENT_LENGTH, HeaderValue};
 use http::{Method, Request};
 use http_body::Body as HttpBody;
-use http_body_util::{BodyExt, LengthLimitError, Limited};
 
 use crate::compiled::{App, Chain, ChainHandler};
 use crate::render;
@@ -22,6 +21,16 @@ use crate::step::{Flow, Outcome};
 use crate::{Ctx, Rejection, Reply, Response};
 
 pub use crate::body::BoxError;
+
+mod measure;
+mod request_body;
+
+#[cfg(feature = "metrics")]
+use measure::measure;
+#[cfg(feature = "metrics")]
+use measure::timed;
+use measure::{Began, blame_running, running};
+use request_body::{read_body, take_empty_body};
 
 /// How a chain ends once its steps have passed.
 enum End<'a, S> {
@@ -431,159 +440,6 @@ fn finish<S: 'static>(chain: &Chain<S>, cx: &Ctx<S>, reply: Reply, is_head: bool
         measure(series, cx, &mut res, code);
     }
     res
-}
-
-/// Records a finished request under its place, and opens the count of a stream it starts.
-#[cfg(feature = "metrics")]
-fn measure<S>(
-    series: &std::sync::Arc<crate::metrics::RequestSeries>,
-    cx: &Ctx<S>,
-    res: &mut Response,
-    code: Option<u32>,
-) {
-    let key = crate::metrics::Key {
-        method: crate::metrics::method_index(cx.method()),
-        status: res.status().as_u16(),
-        step: cx.refused_by,
-        code,
-    };
-    series.observe(key, cx.started().elapsed());
-    #[cfg(feature = "otel")]
-    series.export(key, cx.started(), cx.headers(), &cx.awaited);
-    // Only a streamed body can be a stream: a buffer's response skips the lookup.
-    if !res.body().is_full() || res.status() == http::StatusCode::SWITCHING_PROTOCOLS {
-        if let Some(mark) = res.extensions_mut().remove::<crate::metrics::StreamMark>() {
-            mark.life.open(series, mark.kind);
-        }
-    }
-}
-
-/// When an awaited step began: read only with the metrics on (the clock is not free).
-#[derive(Clone, Copy)]
-struct Began(#[cfg(feature = "metrics")] std::time::Instant);
-
-impl Began {
-    #[inline(always)]
-    fn now() -> Self {
-        Began(
-            #[cfg(feature = "metrics")]
-            std::time::Instant::now(),
-        )
-    }
-}
-
-/// Records an awaited step's time under its name (and, with `otel`, for the request's span).
-#[cfg(feature = "metrics")]
-fn timed<S>(
-    cx: &mut Ctx<S>,
-    series: &std::sync::Arc<crate::metrics::StepSeries>,
-    began: Began,
-    passed: bool,
-) {
-    let took = began.0.elapsed();
-    series.observe(passed, took);
-    #[cfg(feature = "otel")]
-    if series.export {
-        cx.awaited.push(crate::metrics::otel::Awaited {
-            step: std::sync::Arc::clone(series.name()),
-            started: began.0,
-            took,
-            passed,
-        });
-    }
-    #[cfg(not(feature = "otel"))]
-    let _ = cx;
-}
-
-/// Notes which step is running: the one blamed if it refuses, panics or runs out of time.
-#[inline(always)]
-fn running<S>(cx: &mut Ctx<S>, step: usize) {
-    #[cfg(feature = "metrics")]
-    {
-        cx.at = step as u16;
-    }
-    #[cfg(not(feature = "metrics"))]
-    let _ = (cx, step);
-}
-
-/// The running step refused the request (or panicked, or ran out of time).
-#[inline(always)]
-fn blame_running<S>(cx: &mut Ctx<S>) {
-    #[cfg(feature = "metrics")]
-    {
-        cx.refused_by = cx.at;
-    }
-    #[cfg(not(feature = "metrics"))]
-    let _ = cx;
-}
-
-/// The common case without an await: no body left to read (already read, or a GET without
-/// one). `true` when there is nothing to read.
-fn take_empty_body<S, B: HttpBody>(cx: &mut Ctx<S>, body: &mut Option<B>) -> bool {
-    match body {
-        None => true,
-        Some(b) if b.is_end_stream() => {
-            *body = None;
-            cx.body = Some(Bytes::new());
-            true
-        }
-        Some(_) => false,
-    }
-}
-
-/// Reads the whole body into the context, once, within the chain's size limit and timeout.
-async fn read_body<S, B>(
-    cx: &mut Ctx<S>,
-    body: &mut Option<B>,
-    chain: &Chain<S>,
-) -> Result<(), Rejection>
-where
-    B: HttpBody<Data = Bytes> + Send + 'static,
-    B::Error: Into<BoxError>,
-{
-    let Some(body) = body.take() else {
-        return Ok(());
-    };
-    if body.is_end_stream() {
-        cx.body = Some(Bytes::new());
-        return Ok(());
-    }
-    // Refuse a declared oversize body without reading any of it.
-    let declared = cx
-        .header(CONTENT_LENGTH)
-        .and_then(|len| len.parse::<u64>().ok());
-    let limit = chain.body_limit;
-    if declared.is_some_and(|len| len > limit as u64) {
-        return Err(Rejection::payload_too_large());
-    }
-    let mut collect = pin!(Limited::new(body, limit).collect());
-    // A body already here (a small request, the test client) needs no timer.
-    let read = match std::future::poll_fn(|task| Poll::Ready(collect.as_mut().poll(task))).await {
-        Poll::Ready(read) => read,
-        Poll::Pending => match tokio::time::timeout(chain.body_timeout, collect).await {
-            Ok(read) => read,
-            Err(_) => {
-                tracing::debug!(
-                    request_id = cx.request_id(),
-                    "the request body stalled; answering 408"
-                );
-                return Err(Rejection::request_timeout());
-            }
-        },
-    };
-    match read {
-        Ok(collected) => {
-            cx.body = Some(collected.to_bytes());
-            Ok(())
-        }
-        Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => {
-            Err(Rejection::payload_too_large())
-        }
-        Err(e) => {
-            tracing::debug!(request_id = cx.request_id(), error = %e, "could not read the body");
-            Err(Rejection::bad_request("could not read the request body"))
-        }
-    }
 }
 
 /// Logs a panic with the request id and turns it into a 500; nothing of it reaches the client.
