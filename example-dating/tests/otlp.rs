@@ -15,9 +15,7 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use bytes::Bytes;
-use example_dating::client::{self, Signer};
-use example_dating::config::{AppConfig, DEV_APP};
-use example_dating::signing::Scheme;
+use example_dating::client;
 use http::Method;
 use http_body_util::{BodyExt, Full};
 use hyper::server::conn::http1;
@@ -94,12 +92,7 @@ async fn a_request_reaches_the_collector_as_a_span_in_the_callers_trace() {
     let server = Process(child);
     ready(&addr, &log).await;
 
-    let signer = Signer::new(AppConfig {
-        appkey: DEV_APP.0.into(),
-        secret: DEV_APP.1.into(),
-        scheme: Scheme::V1,
-        enabled: true,
-    });
+    let signer = common::dev_signer();
     let call = async |method: Method, path: &str, params: &[(&str, &str)], token: Option<&str>| {
         let params: Vec<(String, String)> = params
             .iter()

@@ -16,8 +16,6 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use example_dating::client::{self, Signer};
-use example_dating::config::{AppConfig, DEV_APP};
-use example_dating::signing::Scheme;
 use http::Method;
 use nginx::{Instance, Process};
 use serde_json::Value;
@@ -77,12 +75,7 @@ async fn prometheus_sees_refusals_by_route_step_and_code() {
     let _prometheus = start_prometheus(&prometheus, &config, dir, &web).await;
 
     // Traffic: a user logs in, calls GET /api/me, sends some of those requests twice.
-    let signer = Signer::new(AppConfig {
-        appkey: DEV_APP.0.into(),
-        secret: DEV_APP.1.into(),
-        scheme: Scheme::V1,
-        enabled: true,
-    });
+    let signer = common::dev_signer();
     let at = addr.to_string();
     let phone = "18922986865";
     let sent = call(

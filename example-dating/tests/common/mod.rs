@@ -30,6 +30,12 @@ pub fn config() -> Config {
     Config::load(None, |_| None).unwrap()
 }
 
+/// A signer for the development app: what a server with nothing configured accepts (the
+/// tests that run the binary sign with it).
+pub fn dev_signer() -> Signer {
+    Signer::new(config().apps[0].clone())
+}
+
 impl TestApp {
     /// In-memory SQLite and the in-process store.
     pub async fn new() -> Self {
