@@ -32,7 +32,7 @@ pub fn build(state: AppState) -> Result<App<AppState>, BuildError> {
     // Every response wears the JSON envelope, refusals included (docs/src/dating/api/conventions.md).
     // Form bodies of this API are small: anything larger is 41301 before it is parsed.
     app.render(envelope::render)
-        .guard(ops::count_round_trips)
+        .load(ops::count_round_trips)
         .after(ops::request_log)
         .body_limit(API_BODY_LIMIT);
     app.get("/healthz", ops::healthz);

@@ -42,9 +42,10 @@ pub async fn readyz(State(state): State<AppState>) -> Result<(StatusCode, Json<V
 }
 
 /// On every request, first: its database statements and store round trips are counted from
-/// here (`round_trips`); [`request_log`] records them.
-pub fn count_round_trips() {
-    round_trips::begin();
+/// here (`round_trips`) until [`request_log`] records them — or until the request is dropped
+/// unanswered, with this resource.
+pub fn count_round_trips() -> Option<round_trips::Counting> {
+    Some(round_trips::begin())
 }
 
 /// On every response: the `X-Request-Id` header and one access-log line with the same id and
