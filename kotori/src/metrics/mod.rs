@@ -31,8 +31,9 @@
 //!
 //! The series a route can produce are bounded by construction: its method, then either the
 //! success its handler declares (`200` unless [`Declares::success_as`] says otherwise) or a refusal some
-//! step on its chain declares ([`Declares::refuses`]). Those are made at `build()` and shown
-//! from the start (at zero). An answer nobody declared (a panic's 500, a body over the limit,
+//! step on its chain declares ([`Declares::refuses`]). Those are made at `build()` and
+//! [`Metrics::observed`] reads them all, at zero until counted (the Prometheus page shows a
+//! histogram once it has counted something). An answer nobody declared (a panic's 500, a body over the limit,
 //! a status a handler did not declare) gets a series of its own when it first happens — at
 //! most [`EXTRA_PER_PLACE`] per route or node; past that it is counted in
 //! [`Metrics::dropped`] only. An app whose steps declare what they answer (which its OpenAPI

@@ -122,7 +122,12 @@ fn encode(metrics: &Metrics, mut encoder: DescriptorEncoder) -> Result<(), fmt::
         ),
     ] {
         let mut family = encoder.encode_descriptor(name, help, unit.as_ref(), kind)?;
-        for (series, value) in observed.iter().filter(|(s, _)| s.instrument == instrument) {
+        // A histogram appears once it has counted something: the page grows with what
+        // happened, not with everything the tree declares (`Metrics::series` lists those).
+        let shown = observed.iter().filter(|(s, v)| {
+            s.instrument == instrument && !matches!(v, Value::Histogram(h) if h.count == 0)
+        });
+        for (series, value) in shown {
             let labels: Vec<(String, &str)> = series
                 .labels
                 .iter()
