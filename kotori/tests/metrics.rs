@@ -2,6 +2,8 @@
 //! ones a run produces, labelled with the route template, the refusing step and its code.
 #![cfg(feature = "metrics")]
 
+mod common;
+
 use std::collections::BTreeSet;
 use std::convert::Infallible;
 use std::future::Future;
@@ -11,54 +13,14 @@ use futures_util::StreamExt;
 use http::{Method, Request, StatusCode};
 use http_body_util::Full;
 use kotori::metrics::{EXTRA_PER_PLACE, Instrument, Metrics, Series, Value};
-use kotori::openapi::Declares;
 use kotori::sse::{Event, Sse};
-use kotori::{Ctx, Kotori, Path, Rejection, Res, declare};
+use kotori::{Kotori, Path, Rejection};
 
-#[derive(Clone)]
-struct User(u64);
-
-fn require_token(cx: &mut Ctx<()>) -> Result<(), Rejection> {
-    cx.header("authorization")
-        .map(|_| ())
-        .ok_or_else(|| Rejection::unauthorized().with_code(40105))
-}
-
-async fn load_user(Path(id): Path<u64>) -> Result<User, Rejection> {
-    tokio::task::yield_now().await;
-    if id < 100 {
-        Ok(User(id))
-    } else {
-        Err(Rejection::not_found().with_code(40402))
-    }
-}
-
-async fn show(user: Res<User>) -> Result<String, Rejection> {
-    match user.0 {
-        13 => Err(Rejection::forbidden().with_code(40301)),
-        id => Ok(format!("user {id}")),
-    }
-}
-
-/// `/api` guarded by a token (401/40105), `/api/users/{id}` loading a user (404/40402, it
-/// awaits), `show` refusing user 13 (403/40301) — each declared, as the OpenAPI document
-/// wants them anyway.
+/// The measurement tests' tree (`common::users`): every answer declared.
 fn app() -> (kotori::App<()>, kotori::metrics::MetricsHandle) {
     let app = Kotori::new(());
     let metrics = app.metrics();
-    let api = app.node("/api").guard(declare(
-        require_token,
-        Declares::new().refuses(401, 40105, "no token"),
-    ));
-    api.node("/users/{id}")
-        .load(declare(
-            load_user,
-            Declares::new().refuses(404, 40402, "no such user"),
-        ))
-        .get(
-            "/show",
-            declare(show, Declares::new().refuses(403, 40301, "hidden")),
-        );
+    common::users::mount(&app);
     (app.build().unwrap(), metrics)
 }
 
@@ -137,9 +99,15 @@ async fn the_listed_series_are_the_ones_a_run_produces() {
             ],
         )
     };
-    assert_eq!(refused("metrics::require_token", "401", "40105"), 1);
-    assert_eq!(refused("metrics::load_user", "404", "40402"), 1);
-    assert_eq!(refused("metrics::show", "403", "40301"), 1);
+    assert_eq!(
+        refused("metrics::common::users::require_token", "401", "40105"),
+        1
+    );
+    assert_eq!(
+        refused("metrics::common::users::load_user", "404", "40402"),
+        1
+    );
+    assert_eq!(refused("metrics::common::users::show", "403", "40301"), 1);
     // The success names no step and no code.
     let ok = metrics
         .observed()
@@ -158,7 +126,7 @@ async fn the_listed_series_are_the_ones_a_run_produces() {
             .into_iter()
             .find(|(s, _)| {
                 s.instrument == Instrument::StepDuration
-                    && s.label("kotori.step") == Some("metrics::load_user")
+                    && s.label("kotori.step") == Some("metrics::common::users::load_user")
                     && s.label("kotori.outcome") == Some(outcome)
             })
             .and_then(|(_, v)| v.count())
@@ -200,7 +168,7 @@ async fn no_route_is_labelled_by_its_node_and_methods_stay_a_bounded_set() {
             metrics,
             &[
                 ("kotori.node", "/api"),
-                ("kotori.step", "metrics::require_token")
+                ("kotori.step", "metrics::common::users::require_token")
             ]
         ),
         1,

@@ -3,36 +3,18 @@
 //! awaited step, and `http.server.request.duration` with the tree's attributes.
 #![cfg(feature = "otel")]
 
+mod common;
+
 use bytes::Bytes;
 use http::Request;
 use http_body_util::Full;
-use kotori::openapi::Declares;
-use kotori::{Ctx, Kotori, Path, Rejection, Res, declare};
+use kotori::Kotori;
 use opentelemetry::trace::{SpanId, SpanKind, TraceId};
 use opentelemetry::{KeyValue, global};
 use opentelemetry_sdk::metrics::data::{AggregatedMetrics, MetricData};
 use opentelemetry_sdk::metrics::{InMemoryMetricExporter, PeriodicReader, SdkMeterProvider};
 use opentelemetry_sdk::propagation::TraceContextPropagator;
 use opentelemetry_sdk::trace::{InMemorySpanExporter, SdkTracerProvider};
-
-#[derive(Clone)]
-struct User(u64);
-
-fn require_token(cx: &mut Ctx<()>) -> Result<(), Rejection> {
-    cx.header("authorization")
-        .map(|_| ())
-        .ok_or_else(|| Rejection::unauthorized().with_code(40105))
-}
-
-async fn load_user(Path(id): Path<u64>) -> Option<User> {
-    tokio::task::yield_now().await;
-    (id < 100).then_some(User(id))
-}
-
-async fn show(user: Res<User>) -> String {
-    tokio::task::yield_now().await;
-    format!("user {}", user.0)
-}
 
 #[tokio::test]
 async fn a_request_is_a_server_span_with_a_child_per_awaited_step_under_its_traceparent() {
@@ -50,14 +32,7 @@ async fn a_request_is_a_server_span_with_a_child_per_awaited_step_under_its_trac
     global::set_text_map_propagator(TraceContextPropagator::new());
 
     let app = Kotori::new(());
-    app.node("/api")
-        .guard(declare(
-            require_token,
-            Declares::new().refuses(401, 40105, "no token"),
-        ))
-        .node("/users/{id}")
-        .load(load_user)
-        .get("/show", show);
+    common::users::mount(&app);
     let app = app.build().unwrap();
 
     let trace = "0af7651916cd43dd8448eb211c80319c";
@@ -106,7 +81,13 @@ async fn a_request_is_a_server_span_with_a_child_per_awaited_step_under_its_trac
         .map(|s| s.name.as_ref())
         .collect();
     children.sort();
-    assert_eq!(children, ["otel::load_user", "otel::show"]);
+    assert_eq!(
+        children,
+        [
+            "otel::common::users::load_user",
+            "otel::common::users::show"
+        ]
+    );
     for child in finished
         .iter()
         .filter(|s| s.parent_span_id == request.span_context.span_id())
@@ -118,11 +99,10 @@ async fn a_request_is_a_server_span_with_a_child_per_awaited_step_under_its_trac
         .iter()
         .find(|s| s.parent_span_id == SpanId::INVALID)
         .unwrap();
-    assert!(
-        refusal
-            .attributes
-            .contains(&KeyValue::new("kotori.step", "otel::require_token"))
-    );
+    assert!(refusal.attributes.contains(&KeyValue::new(
+        "kotori.step",
+        "otel::common::users::require_token"
+    )));
     assert!(
         refusal
             .attributes

@@ -1,6 +1,8 @@
 //! Helpers shared by the integration tests: a trace of the steps that ran.
 #![allow(dead_code, unreachable_pub)]
 
+pub mod users;
+
 use std::sync::{Arc, Mutex};
 
 use kotori::{Ctx, Rejection, Response};
