@@ -72,6 +72,7 @@
 //! ```
 
 mod histogram;
+mod labels;
 #[cfg(feature = "otel")]
 #[cfg_attr(docsrs, doc(cfg(feature = "otel")))]
 pub mod otel;
@@ -84,7 +85,8 @@ mod series;
 use std::sync::{Arc, OnceLock};
 
 pub use histogram::{BOUNDARIES, Snapshot};
-pub(crate) use record::{ActiveRequest, StreamKind, StreamLife, StreamMark, method_index};
+pub(crate) use labels::{StreamKind, method_index};
+pub(crate) use record::{ActiveRequest, StreamLife, StreamMark};
 pub(crate) use series::{ChainPlace, Key, RequestSeries, StepSeries, build_metrics};
 pub use series::{EXTRA_PER_PLACE, Instrument, Metrics, Series, Value};
 

@@ -4,87 +4,28 @@
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::{Arc, Mutex, PoisonError};
 
-use http::Method;
-
+use super::labels::StreamKind;
 use super::series::RequestSeries;
-
-/// The nine standard methods, then `_OTHER`.
-pub(crate) const METHODS: usize = 10;
-
-/// No step refused: the request passed, or kotori itself answered.
-pub(crate) const NO_STEP: u16 = u16::MAX;
-
-const NAMES: [&str; METHODS] = [
-    "GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH", "_OTHER",
-];
-
-/// The index of `m` among the standard methods; `_OTHER` for any other (an unbounded label
-/// otherwise: a method is whatever token the client sends).
-pub(crate) fn method_index(m: &Method) -> u8 {
-    // The common methods first: `Method` compares its standard variants without strings.
-    if *m == Method::GET {
-        0
-    } else if *m == Method::POST {
-        2
-    } else if *m == Method::HEAD {
-        1
-    } else if *m == Method::PUT {
-        3
-    } else if *m == Method::DELETE {
-        4
-    } else if *m == Method::CONNECT {
-        5
-    } else if *m == Method::OPTIONS {
-        6
-    } else if *m == Method::TRACE {
-        7
-    } else if *m == Method::PATCH {
-        8
-    } else {
-        9
-    }
-}
-
-pub(crate) fn method_name(index: u8) -> &'static str {
-    NAMES[usize::from(index).min(METHODS - 1)]
-}
 
 /// A request in flight that awaits something: counted in its place's active requests until
 /// it finishes or is dropped (the client went away).
-pub(crate) struct ActiveRequest {
-    series: Arc<RequestSeries>,
+/// It borrows its place from the compiled tree, as the request's future does: no reference
+/// count changes hands per request.
+pub(crate) struct ActiveRequest<'a> {
+    series: &'a RequestSeries,
     method: u8,
 }
 
-impl ActiveRequest {
-    pub(crate) fn enter(series: &Arc<RequestSeries>, method: u8) -> Self {
+impl<'a> ActiveRequest<'a> {
+    pub(crate) fn enter(series: &'a RequestSeries, method: u8) -> Self {
         series.active[usize::from(method)].fetch_add(1, Relaxed);
-        ActiveRequest {
-            series: Arc::clone(series),
-            method,
-        }
+        ActiveRequest { series, method }
     }
 }
 
-impl Drop for ActiveRequest {
+impl Drop for ActiveRequest<'_> {
     fn drop(&mut self) {
         self.series.active[usize::from(self.method)].fetch_sub(1, Relaxed);
-    }
-}
-
-/// What kind of stream a response opens.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum StreamKind {
-    Sse = 0,
-    WebSocket = 1,
-}
-
-impl StreamKind {
-    pub(crate) fn name(self) -> &'static str {
-        match self {
-            StreamKind::Sse => "sse",
-            StreamKind::WebSocket => "websocket",
-        }
     }
 }
 

@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use super::histogram::{Histogram, Snapshot};
-use super::record::{METHODS, NO_STEP, StreamKind, method_index, method_name};
+use super::labels::{METHODS, NO_STEP, StreamKind, method_index, method_name};
 use crate::compiled::{Chain, ChainHandler};
 use crate::introspect::{MethodFilter, StepDesc};
 
