@@ -61,15 +61,8 @@ async fn collector() -> (SocketAddr, mpsc::UnboundedReceiver<Received>) {
     (addr, rx)
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_request_reaches_the_collector_as_a_span_in_the_callers_trace() {
-    let (otlp, mut received) = collector().await;
-    let dir = std::env::temp_dir().join(format!(
-        "kotori-otlp-{}-{}",
-        std::process::id(),
-        example_dating::random::hex_token(4)
-    ));
-    std::fs::create_dir_all(&dir).unwrap();
+/// The example-dating binary on a database in `dir`, exporting to `otlp`; ready.
+async fn serve_exporting_to(otlp: SocketAddr, dir: &std::path::Path) -> (Process, String) {
     let addr = format!("127.0.0.1:{}", common::free_port());
     let log = dir.join("server.log");
     let child = Command::new(env!("CARGO_BIN_EXE_example-dating"))
@@ -91,7 +84,12 @@ async fn a_request_reaches_the_collector_as_a_span_in_the_callers_trace() {
         .unwrap();
     let server = Process(child);
     ready(&addr, &log).await;
+    (server, addr)
+}
 
+/// A user logs in and calls `GET /api/me`, every request carrying the same `traceparent`;
+/// the envelope's code of `/api/me`.
+async fn login_and_me(addr: &str, phone: &str) -> Value {
     let signer = common::dev_signer();
     let call = async |method: Method, path: &str, params: &[(&str, &str)], token: Option<&str>| {
         let params: Vec<(String, String)> = params
@@ -106,10 +104,12 @@ async fn a_request_reaches_the_collector_as_a_span_in_the_callers_trace() {
                 .parse()
                 .unwrap(),
         );
-        let (_, body) = client::send(&addr, request).await.unwrap();
+        let answer = tokio::time::timeout(Duration::from_secs(10), client::send(addr, request))
+            .await
+            .unwrap_or_else(|_| panic!("{path} did not answer within 10 s"));
+        let (_, body) = answer.unwrap();
         serde_json::from_str::<Value>(&body).unwrap()
     };
-    let phone = "18922986865";
     let sent = call(Method::POST, "/api/auth/sendsms", &[("phone", phone)], None).await;
     let code = sent["data"]["code"].as_str().unwrap().to_owned();
     let login = call(
@@ -120,10 +120,16 @@ async fn a_request_reaches_the_collector_as_a_span_in_the_callers_trace() {
     )
     .await;
     let token = login["data"]["token"].as_str().unwrap().to_owned();
-    assert_eq!(
-        call(Method::GET, "/api/me", &[], Some(&token)).await["code"],
-        0
-    );
+    call(Method::GET, "/api/me", &[], Some(&token)).await["code"].clone()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_reaches_the_collector_as_a_span_in_the_callers_trace() {
+    let (otlp, mut received) = collector().await;
+    let dir = common::TempDir::new("otlp");
+    let (server, addr) = serve_exporting_to(otlp, &dir.0).await;
+    let log = dir.0.join("server.log");
+    assert_eq!(login_and_me(&addr, "18922986865").await, 0);
 
     // What arrives, until the span and the histogram are both there (bounded).
     let mut spans = Vec::new();
@@ -173,7 +179,6 @@ async fn a_request_reaches_the_collector_as_a_span_in_the_callers_trace() {
         }
     }
     drop(server);
-    let _ = std::fs::remove_dir_all(&dir);
 
     let me = spans.iter().find(|(n, ..)| n == "GET /api/me").unwrap();
     assert_eq!(
@@ -206,4 +211,18 @@ async fn a_request_reaches_the_collector_as_a_span_in_the_callers_trace() {
 
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A collector that is not there: the exporters fail on their own threads, and every request
+/// is answered as before.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_collector_that_is_down_costs_the_requests_nothing() {
+    let nobody: SocketAddr = format!("127.0.0.1:{}", common::free_port())
+        .parse()
+        .unwrap();
+    let dir = common::TempDir::new("otlp-down");
+    let (_server, addr) = serve_exporting_to(nobody, &dir.0).await;
+    for phone in ["18922986801", "18922986802", "18922986803"] {
+        assert_eq!(login_and_me(&addr, phone).await, 0);
+    }
 }

@@ -31,7 +31,7 @@ async fn prometheus_sees_refusals_by_route_step_and_code() {
     ) else {
         return;
     };
-    let dir = TempDir::new();
+    let dir = common::TempDir::new("prometheus");
     let dir = &dir.0;
     let db_url = format!("sqlite://{}/dating.sqlite?mode=rwc", dir.display());
     let addr: SocketAddr = format!("127.0.0.1:{}", common::free_port())
@@ -277,26 +277,4 @@ async fn send(addr: &str, method: Method, path: &str, signed: &[(String, String)
         .await
         .unwrap();
     serde_json::from_str(&body).unwrap()
-}
-
-/// A directory of this test's own (the database, Prometheus's storage, the logs), removed
-/// when the test ends — after the processes using it, which are dropped first.
-struct TempDir(std::path::PathBuf);
-
-impl TempDir {
-    fn new() -> Self {
-        let dir = std::env::temp_dir().join(format!(
-            "kotori-prometheus-{}-{}",
-            std::process::id(),
-            example_dating::random::hex_token(4)
-        ));
-        std::fs::create_dir_all(&dir).unwrap();
-        TempDir(dir)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
 }

@@ -30,6 +30,28 @@ pub fn config() -> Config {
     Config::load(None, |_| None).unwrap()
 }
 
+/// A directory of a test's own (a database file, a service's storage, logs), removed when it
+/// is dropped — declare it before the processes using it, so that they are dropped first.
+pub struct TempDir(pub std::path::PathBuf);
+
+impl TempDir {
+    pub fn new(what: &str) -> Self {
+        let dir = std::env::temp_dir().join(format!(
+            "kotori-{what}-{}-{}",
+            std::process::id(),
+            example_dating::random::hex_token(4)
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        TempDir(dir)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
 /// A signer for the development app: what a server with nothing configured accepts (the
 /// tests that run the binary sign with it).
 pub fn dev_signer() -> Signer {
