@@ -204,6 +204,7 @@ fn compile<S: 'static>(
             steps.push(ChainStep {
                 step: Arc::clone(&def.step),
                 sync: def.sync,
+                loads: def.produces.is_some(),
                 depth: depth as u8,
                 scope: level.scope,
                 #[cfg(feature = "metrics")]

@@ -26,6 +26,23 @@ impl<S> Clone for App<S> {
     }
 }
 
+/// A handle to an [`App`] that does not keep it alive: what an app's own state holds to reach
+/// its tree (for [`App::allows`]) without a reference cycle.
+pub struct WeakApp<S>(std::sync::Weak<Compiled<S>>);
+
+impl<S> Clone for WeakApp<S> {
+    fn clone(&self) -> Self {
+        WeakApp(self.0.clone())
+    }
+}
+
+impl<S> WeakApp<S> {
+    /// The app, while it is alive.
+    pub fn upgrade(&self) -> Option<App<S>> {
+        self.0.upgrade().map(App)
+    }
+}
+
 /// What an [`App`] shares between its clones.
 pub(crate) struct Compiled<S> {
     pub(crate) state: S,
@@ -79,6 +96,8 @@ pub(crate) struct ChainStep<S> {
     pub(crate) step: Arc<dyn ErasedStep<S>>,
     /// Finishes without awaiting.
     pub(crate) sync: bool,
+    /// Stores a resource (a loader).
+    pub(crate) loads: bool,
     pub(crate) depth: u8,
     /// How many path parameters it sees: those of its node's prefix and above.
     pub(crate) scope: u8,
@@ -168,6 +187,11 @@ impl<S> App<S> {
         config: &crate::openapi::OpenApi,
     ) -> Result<serde_json::Value, crate::openapi::OpenApiError> {
         crate::openapi::document(&self.0.routes, config)
+    }
+
+    /// A handle that does not keep the app alive (see [`WeakApp`]).
+    pub fn downgrade(&self) -> WeakApp<S> {
+        WeakApp(Arc::downgrade(&self.0))
     }
 
     /// The application state.

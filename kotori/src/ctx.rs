@@ -50,6 +50,7 @@ pub struct Ctx<S> {
 }
 
 /// A loaded resource, stored by type.
+#[derive(Clone)]
 pub(crate) struct Loaded {
     pub(crate) type_id: TypeId,
     pub(crate) value: Arc<dyn Any + Send + Sync>,
@@ -148,6 +149,30 @@ impl<S> Ctx<S> {
     /// The application state given to [`Kotori::new`](crate::Kotori::new).
     pub fn state(&self) -> &S {
         &self.state
+    }
+
+    /// A context for asking the tree about another request by the same client
+    /// ([`App::allows`](crate::App::allows)): this request's head and peer with another method
+    /// and URI, an empty body, nothing loaded yet.
+    pub(crate) fn probe(&self, method: Method, uri: Uri) -> Self
+    where
+        S: Clone,
+    {
+        let mut parts = self.parts.clone();
+        parts.method = method;
+        parts.uri = uri;
+        let mut cx = Ctx::new(parts, self.state.clone(), self.peer);
+        cx.body = Some(Bytes::new());
+        cx
+    }
+
+    /// Path parameter `index` as sent (still percent-encoded).
+    pub(crate) fn raw_param(&self, index: usize) -> Option<&str> {
+        if index >= usize::from(self.params.len) {
+            return None;
+        }
+        let (start, end) = self.params.ranges[index];
+        self.path().get(start as usize..end as usize)
     }
 
     /// A path parameter visible to the running step, percent-decoded.

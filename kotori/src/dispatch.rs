@@ -23,6 +23,7 @@ use crate::{Ctx, Rejection, Reply, Response};
 pub use crate::body::BoxError;
 
 mod measure;
+mod probe;
 mod request_body;
 
 #[cfg(feature = "metrics")]
@@ -152,7 +153,25 @@ impl<S: Clone + Send + Sync + 'static> App<S> {
 
     /// Finds the chain for the request and records its path parameters in the context.
     fn resolve(&self, cx: &mut Ctx<S>) -> (&Chain<S>, End<'_, S>) {
-        let path = cx.path();
+        let (chain, end, ranges, count) = self.lookup(cx.method(), cx.path());
+        cx.params.ranges = ranges;
+        cx.params.names = chain.param_names.clone();
+        cx.params.len = count.min(chain.param_names.as_ref().map_or(0, |n| n.len())) as u8;
+        (chain, end)
+    }
+
+    /// The chain for `method path`, with the byte ranges of its path parameters in `path`.
+    #[allow(clippy::type_complexity)]
+    fn lookup(
+        &self,
+        method: &Method,
+        path: &str,
+    ) -> (
+        &Chain<S>,
+        End<'_, S>,
+        [(u32, u32); crate::limits::MAX_PARAMS],
+        usize,
+    ) {
         let base = path.as_ptr() as usize;
         let mut ranges = [(0u32, 0u32); crate::limits::MAX_PARAMS];
         let mut count = 0;
@@ -169,7 +188,7 @@ impl<S: Clone + Send + Sync + 'static> App<S> {
             Ok(found) => {
                 record(&found.params);
                 let entry = &app.entries[*found.value];
-                match entry.route_for(cx.method()) {
+                match entry.route_for(method) {
                     Some(route) => {
                         let route = &app.route_chains[route];
                         (&route.chain, End::Handler(&route.handler))
@@ -193,10 +212,7 @@ impl<S: Clone + Send + Sync + 'static> App<S> {
                 (&app.node_chains[node], End::NotFound)
             }
         };
-        cx.params.ranges = ranges;
-        cx.params.names = chain.param_names.clone();
-        cx.params.len = count.min(chain.param_names.as_ref().map_or(0, |n| n.len())) as u8;
-        (chain, end)
+        (chain, end, ranges, count)
     }
 }
 

@@ -139,7 +139,7 @@ mod write_deadline;
 pub mod ws;
 
 pub use body::Body;
-pub use compiled::App;
+pub use compiled::{App, WeakApp};
 pub use ctx::Ctx;
 pub use error::{BuildError, Problem};
 pub use extract::{Form, Json, Path, Query, Res, State};
