@@ -8,9 +8,10 @@ use kotori::{App, BuildError, Kotori, declare, named};
 use crate::auth;
 use crate::chat::{contacts, messages};
 use crate::commerce::{orders, payment, products, vip};
+use crate::console;
 use crate::envelope;
 use crate::live::{actions as live_actions, danmaku, rooms};
-use crate::manage::{self, Role, admin};
+use crate::manage::{self, Role, admin, forms};
 use crate::openapi::{self, paged};
 use crate::ops;
 use crate::params::{self, load_params};
@@ -25,7 +26,7 @@ pub const API_BODY_LIMIT: usize = 64 * 1024;
 /// Builds the tree. Each step and route declares what it reads and answers (`*_doc`), and
 /// `/openapi.json` serves what kotori derives from them once the tree is built.
 pub fn build(state: AppState) -> Result<App<AppState>, BuildError> {
-    let app = Kotori::new(state);
+    let app = Kotori::new(state.clone());
     // Requests go to OpenTelemetry when the process exports it (OTEL_EXPORTER_OTLP_ENDPOINT).
     app.opentelemetry(crate::telemetry::installed());
     let document = Arc::new(OnceLock::new());
@@ -44,6 +45,7 @@ pub fn build(state: AppState) -> Result<App<AppState>, BuildError> {
     .declares(openapi::document_doc());
     // Prometheus scrapes with the bearer token of an operator holding `metrics:read`.
     app.node("/metrics")
+        .load(declare(manage::load_session, manage::load_session_doc()))
         .load(declare(manage::load_operator, manage::load_operator_doc()))
         .guard(manage::require_privilege("metrics:read"))
         .get("", ops::metrics(app.metrics()))
@@ -162,8 +164,10 @@ pub fn build(state: AppState) -> Result<App<AppState>, BuildError> {
     pay.post("/notify", payment::notify)
         .declares(payment::notify_doc());
 
-    // /manage: the console. Not signed; operators log in and send a bearer token.
-    // `.json` paths answer refusals in the envelope, others with a plain page.
+    // /manage: the console — a JSON API for operators' tools and, on the same nodes, pages
+    // for their browsers (`console`). `.json` paths answer refusals in the envelope; pages
+    // answer with a page (401: the login page). Each action is mounted twice by
+    // `forms::action`: `{name}.json`, and `{name}` for a form that returns to its page.
     let console = app
         .node("/manage")
         .render(manage::page::render)
@@ -171,72 +175,98 @@ pub fn build(state: AppState) -> Result<App<AppState>, BuildError> {
     console
         .post("/login.json", manage::login)
         .declares(manage::login_doc());
+    console.get("/login", console::home::login_form);
+    console.get("/assets/live.js", console::home::live_js);
+    console
+        .post("/login", console::home::login_submit)
+        .declares(manage::login_doc());
+    // A bearer token, or the console's cookie (whose POSTs carry its CSRF token).
     let operator = console
         .group()
+        .load(declare(manage::load_session, manage::load_session_doc()))
         .load(declare(manage::load_operator, manage::load_operator_doc()));
+    operator.get("", console::home::home);
+    operator.post("/logout.json", manage::logout);
+    operator.post("/logout", console::home::logout);
     let dating = operator.node("/dating");
 
     // Admins: every route also needs its privilege.
     let admin = dating
         .node("/admin/api")
         .guard(manage::require_role(Role::Admin));
-    admin
+    let users_read = admin.group().guard(manage::require_privilege("users:read"));
+    users_read.get("/users", console::users::search);
+    users_read
         .get("/users/search.json", admin::search_users)
-        .guard(manage::require_privilege("users:read"))
         .declares(admin::search_users_doc());
     let someone = admin
         .node("/users/{user_id}")
         .load(declare(admin::load_any_user, admin::load_any_user_doc()));
-    someone
-        .get("/show.json", admin::show_user)
+    let someone_read = someone
+        .group()
         .guard(manage::require_privilege("users:read"));
-    someone
-        .post("/ban.json", admin::ban)
-        .guard(manage::require_privilege(admin::BAN_PRIVILEGE))
-        .declares(admin::ban_doc());
-    someone
-        .post("/unban.json", admin::unban)
+    someone_read.get("", console::users::show);
+    someone_read.get("/show.json", admin::show_user);
+    let bans = someone
+        .group()
         .guard(manage::require_privilege(admin::BAN_PRIVILEGE));
-    admin
-        .get("/products/list.json", admin::list_products)
+    forms::action(&bans, "/ban", admin::ban).declares(admin::ban_doc());
+    forms::action(&bans, "/unban", admin::unban);
+    let products_read = admin
+        .group()
         .guard(manage::require_privilege("products:read"));
-    admin
-        .post("/products/create.json", admin::create_product)
-        .guard(manage::require_privilege("products:write"))
+    products_read.get("/products", console::commerce::products);
+    products_read.get("/products/list.json", admin::list_products);
+    let products_write = admin
+        .group()
+        .guard(manage::require_privilege("products:write"));
+    forms::action(&products_write, "/products/create", admin::create_product)
         .declares(admin::create_product_doc());
-    admin
-        .node("/products/{product_id}")
-        .guard(manage::require_privilege("products:write"))
-        .load(declare(
-            admin::load_any_product,
-            admin::load_any_product_doc(),
-        ))
-        .post("/edit.json", admin::edit_product)
-        .declares(admin::edit_product_doc());
-    admin
+    let product = products_write.node("/products/{product_id}").load(declare(
+        admin::load_any_product,
+        admin::load_any_product_doc(),
+    ));
+    forms::action(&product, "/edit", admin::edit_product).declares(admin::edit_product_doc());
+    let orders_read = admin
+        .group()
+        .guard(manage::require_privilege("orders:read"));
+    orders_read.get("/orders", console::commerce::orders);
+    orders_read
         .get("/orders/list.json", admin::list_orders)
-        .guard(manage::require_privilege("orders:read"))
         .declares(admin::list_orders_doc());
-    admin
+    let lives_read = admin.group().guard(manage::require_privilege("live:read"));
+    lives_read.get("/live", console::lives::all);
+    lives_read
         .get("/live/list.json", rooms::list_all)
-        .guard(manage::require_privilege("live:read"))
         .declares(rooms::list_all_doc());
     // The moderation queue.
-    admin
+    let reports_read = admin
+        .group()
+        .guard(manage::require_privilege("reports:read"));
+    reports_read.get("/reports", console::reports::queue);
+    reports_read
         .get("/reports/list.json", moderation::list)
-        .guard(manage::require_privilege("reports:read"))
         .declares(moderation::list_doc());
     let report = admin.node("/reports/{report_id}").load(declare(
         moderation::load_report,
         moderation::load_report_doc(),
     ));
-    report
-        .get("/show.json", moderation::show)
+    let report_read = report
+        .group()
         .guard(manage::require_privilege("reports:read"));
-    report
-        .post("/resolve.json", moderation::resolve)
-        .guard(manage::require_privilege("reports:write"))
-        .declares(moderation::resolve_doc());
+    report_read.get("", console::reports::show);
+    report_read.get("/show.json", moderation::show);
+    let resolving = report
+        .group()
+        .guard(manage::require_privilege("reports:write"));
+    forms::action(&resolving, "/resolve", moderation::resolve).declares(moderation::resolve_doc());
+    let audit_read = admin
+        .group()
+        .guard(manage::require_privilege(manage::audit::AUDIT_PRIVILEGE));
+    audit_read.get("/audit", console::audit::log);
+    audit_read
+        .get("/audit/list.json", manage::audit::list)
+        .declares(manage::audit::list_doc());
     let any_live = live_actions::mount(
         &admin
             .node("/live/{live_id}")
@@ -246,28 +276,30 @@ pub fn build(state: AppState) -> Result<App<AppState>, BuildError> {
     any_live
         .write
         .guard(manage::require_privilege("live:write"));
+    console::lives::mount(&any_live);
 
     // Hosts: their own lives only.
     let shops = dating
         .node("/shops/api")
         .guard(manage::require_role(Role::Host));
-    shops
-        .post("/live/create.json", rooms::create)
-        .declares(rooms::create_doc());
+    forms::action(&shops, "/live/create", rooms::create).declares(rooms::create_doc());
+    shops.get("/live", console::lives::own);
     shops
         .get("/live/list.json", rooms::list_own)
         .declares(paged());
     // Hosts may read and act on their own lives: no privilege on either group.
-    live_actions::mount(
+    let own_live = live_actions::mount(
         &shops
             .node("/live/{live_id}")
             .load(declare(rooms::load_own_live, rooms::load_live_doc())),
     );
+    console::lives::mount(&own_live);
 
     let app = app.build()?;
+    state.set_app(&app);
     let described = app
         .openapi(&openapi::config())
         .expect("every security scheme a step declares is defined in openapi::config");
-    let _ = document.set(described.to_string());
+    let _ = document.set(openapi::without_pages(described).to_string());
     Ok(app)
 }

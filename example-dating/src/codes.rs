@@ -89,6 +89,16 @@ pub fn forbidden() -> AppError {
     code(StatusCode::FORBIDDEN, 40301, "forbidden")
 }
 
+/// 40301, for a console form (or any request carried by the console's cookie) that changes
+/// something without the session's CSRF token.
+pub fn bad_csrf() -> AppError {
+    code(
+        StatusCode::FORBIDDEN,
+        40301,
+        "the form's CSRF token is missing or wrong: reload the page and try again",
+    )
+}
+
 /// 40303: the account is banned.
 pub fn banned() -> AppError {
     code(StatusCode::FORBIDDEN, 40303, "account banned")

@@ -22,6 +22,12 @@ pub fn refusal(rejection: &Rejection) -> Response {
     res
 }
 
+/// The `data` of an envelope [`ok`] made: what a console page shows of an API answer.
+pub fn data_of(answer: Json<Value>) -> Value {
+    let Json(mut envelope) = answer;
+    envelope["data"].take()
+}
+
 /// Renders every rejection as the envelope, whatever the path looks like: clients of this API
 /// always parse JSON.
 pub fn render<S>(_: &Ctx<S>, rejection: &Rejection) -> Response {

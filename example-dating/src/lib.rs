@@ -12,6 +12,7 @@ pub mod clock;
 pub mod codes;
 pub mod commerce;
 pub mod config;
+pub mod console;
 pub mod db;
 pub mod demo;
 pub mod envelope;

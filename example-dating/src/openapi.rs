@@ -81,6 +81,15 @@ pub fn document(
     }
 }
 
+/// The document without the console's pages and forms (HTML for browsers): it describes the
+/// JSON API — every path outside `/manage`, and the `.json` paths under it.
+pub fn without_pages(mut document: Value) -> Value {
+    if let Some(paths) = document["paths"].as_object_mut() {
+        paths.retain(|path, _| !path.starts_with("/manage") || path.ends_with(".json"));
+    }
+    document
+}
+
 /// An integer with inclusive bounds.
 pub fn int(min: i64, max: i64) -> Value {
     json!({"type": "integer", "minimum": min, "maximum": max})

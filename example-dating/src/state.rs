@@ -4,6 +4,7 @@ use std::ops::Deref;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock, Weak};
 
+use kotori::{App, WeakApp};
 use sea_orm::DatabaseConnection;
 
 use crate::auth::logins::Logins;
@@ -36,6 +37,8 @@ struct Inner {
     indexes: Indexes,
     /// Started by the first login, on the runtime that serves it.
     logins: OnceLock<Logins>,
+    /// The built tree, for pages that ask it what an operator may do (`manage::page`).
+    app: OnceLock<WeakApp<AppState>>,
 }
 
 impl Deref for AppState {
@@ -52,6 +55,7 @@ impl AppState {
             services,
             indexes: Indexes::default(),
             logins: OnceLock::new(),
+            app: OnceLock::new(),
         }))
     }
 
@@ -61,6 +65,16 @@ impl AppState {
         self.0
             .logins
             .get_or_init(|| Logins::spawn(self.db.clone(), self.config.user_token_secs))
+    }
+
+    /// The tree built on this state, while it is alive (`None` before `app::build`).
+    pub fn app(&self) -> Option<App<AppState>> {
+        self.0.app.get()?.upgrade()
+    }
+
+    /// Records the tree built on this state (`app::build` does, once).
+    pub fn set_app(&self, app: &App<AppState>) {
+        let _ = self.0.app.set(app.downgrade());
     }
 
     /// Whether the store's derived indexes are loaded, as this instance last saw them.

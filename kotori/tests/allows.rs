@@ -24,7 +24,9 @@ struct User;
 #[kotori::loader]
 async fn load_operator(cx: &mut Ctx<State>) -> Result<Operator, Rejection> {
     cx.state().operator_loads.fetch_add(1, Ordering::SeqCst);
-    let privileges = cx.header("x-privileges").ok_or_else(Rejection::unauthorized)?;
+    let privileges = cx
+        .header("x-privileges")
+        .ok_or_else(Rejection::unauthorized)?;
     Ok(Operator {
         privileges: privileges.split(',').map(str::to_owned).collect(),
     })
@@ -79,10 +81,7 @@ fn handled(cx: &mut Ctx<State>) -> &'static str {
 fn app() -> (kotori::App<State>, State) {
     let state = State::default();
     let app = Kotori::new(state.clone());
-    let user = app
-        .node("/users/{id}")
-        .load(load_operator)
-        .load(load_user);
+    let user = app.node("/users/{id}").load(load_operator).load(load_user);
     user.get("", page);
     user.post("/ban", handled).guard(require("users:ban"));
     user.post("/note", handled).guard(require("users:note"));

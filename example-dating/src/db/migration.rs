@@ -27,6 +27,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000003_trust_and_safety::Migration),
             Box::new(m20261122_000004_user_search::Migration),
             Box::new(m20261202_000005_canonical_phones::Migration),
+            Box::new(m20261203_000006_audit_log::Migration),
         ]
     }
 }
@@ -407,3 +408,4 @@ mod m20261122_000004_user_search {
 }
 
 mod m20261202_000005_canonical_phones;
+mod m20261203_000006_audit_log;

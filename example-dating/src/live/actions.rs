@@ -18,6 +18,7 @@ use crate::codes::{self, AppError};
 use crate::db::{entity::rooms::live_mute, entity::users::user_info};
 use crate::envelope::ok;
 use crate::hex;
+use crate::manage::{Audit, Operator, forms};
 use crate::params::Params;
 use crate::realtime::{self, Route};
 use crate::state::AppState;
@@ -39,24 +40,18 @@ pub fn mount(live: &Node<AppState>) -> LiveActions {
     read.get("/danmaku.json", danmaku::list_all)
         .declares(danmaku::list_doc());
     read.get("/group_shutted_user.json", muted);
+    // Each action twice: `{name}.json` for the API, `{name}` for the console's form.
     let write = live.group();
-    write.post("/finish.json", finish).declares(finish_doc());
-    write
-        .post("/forbid_send_msg.json", forbid)
-        .declares(forbid_doc());
-    write
-        .post("/unforbid_send_msg.json", unforbid)
-        .declares(unforbid_doc());
-    write
-        .post("/slow_mode.json", moderation::slow_mode)
+    forms::action(&write, "/finish", finish).declares(finish_doc());
+    forms::action(&write, "/forbid_send_msg", forbid).declares(forbid_doc());
+    forms::action(&write, "/unforbid_send_msg", unforbid).declares(unforbid_doc());
+    forms::action(&write, "/slow_mode", moderation::slow_mode)
         .declares(moderation::slow_mode_doc());
-    write
-        .node("/danmaku/{danmaku_id}")
-        .load(kotori::declare(
-            moderation::load_live_danmaku,
-            moderation::load_live_danmaku_doc(),
-        ))
-        .post("/delete.json", moderation::delete_danmaku);
+    let one = write.node("/danmaku/{danmaku_id}").load(kotori::declare(
+        moderation::load_live_danmaku,
+        moderation::load_live_danmaku_doc(),
+    ));
+    forms::action(&one, "/delete", moderation::delete_danmaku);
     LiveActions { read, write }
 }
 
@@ -101,6 +96,7 @@ pub async fn push_url(
 /// Ends the live for everyone: off the list, no more danmaku, mutes lapse.
 pub async fn finish(
     room: Res<LiveRoom>,
+    operator: Res<Operator>,
     State(state): State<AppState>,
 ) -> Result<Json<Value>, AppError> {
     if room.0.status == FINISHED {
@@ -109,11 +105,16 @@ pub async fn finish(
     let mut row = room.0.clone().into_active_model();
     row.status = Set(FINISHED.into());
     row.end_time = Set(Some(clock::now()));
-    let finished = row.update(&state.db).await?;
+    let txn = crate::db::begin(&state.db).await?;
+    let finished = row.update(&txn).await?;
     live_mute::Entity::delete_many()
         .filter(live_mute::Column::LiveId.eq(finished.id))
-        .exec(&state.db)
+        .exec(&txn)
         .await?;
+    Audit::new(&operator, "live.finish", format!("live:{}", finished.id))
+        .write(&txn)
+        .await?;
+    txn.commit().await?;
     let ended = realtime::event("live_finished", json!({ "live_id": finished.id }));
     state
         .hub
@@ -126,6 +127,7 @@ pub async fn finish(
 /// Mutes `user_id` in the loaded live for `minutes` (default: until the live ends).
 pub async fn forbid(
     room: Res<LiveRoom>,
+    operator: Res<Operator>,
     params: Res<Params>,
     State(state): State<AppState>,
 ) -> Result<Json<Value>, AppError> {
@@ -149,14 +151,23 @@ pub async fn forbid(
         until: Set(until),
         created_at: Set(now),
     };
+    let txn = crate::db::begin(&state.db).await?;
     live_mute::Entity::insert(row)
         .on_conflict(
             OnConflict::columns([live_mute::Column::LiveId, live_mute::Column::UserId])
                 .update_columns([live_mute::Column::Until, live_mute::Column::CreatedAt])
                 .to_owned(),
         )
-        .exec_without_returning(&state.db)
+        .exec_without_returning(&txn)
         .await?;
+    Audit::new(&operator, "live.mute", format!("live:{}", room.0.id))
+        .note(match minutes {
+            Some(m) => format!("user:{user_id} for {m} minutes"),
+            None => format!("user:{user_id} until the live ends"),
+        })
+        .write(&txn)
+        .await?;
+    txn.commit().await?;
     Ok(ok(
         json!({ "user_id": user_id, "until": until.map(clock::format) }),
     ))
@@ -165,15 +176,22 @@ pub async fn forbid(
 /// Lifts the mute of `user_id` in the loaded live.
 pub async fn unforbid(
     room: Res<LiveRoom>,
+    operator: Res<Operator>,
     params: Res<Params>,
     State(state): State<AppState>,
 ) -> Result<Json<Value>, AppError> {
     let user_id: i64 = params.parse_required("user_id")?;
+    let txn = crate::db::begin(&state.db).await?;
     live_mute::Entity::delete_many()
         .filter(live_mute::Column::LiveId.eq(room.0.id))
         .filter(live_mute::Column::UserId.eq(user_id))
-        .exec(&state.db)
+        .exec(&txn)
         .await?;
+    Audit::new(&operator, "live.unmute", format!("live:{}", room.0.id))
+        .note(format!("user:{user_id}"))
+        .write(&txn)
+        .await?;
+    txn.commit().await?;
     Ok(ok(json!({ "user_id": user_id })))
 }
 

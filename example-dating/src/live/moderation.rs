@@ -1,6 +1,7 @@
 //! Danmaku moderation in the live-actions subtree (admins and the live's host, one
 //! definition): hiding a danmaku, and slow mode.
 
+use crate::manage::{Audit, Operator};
 use std::time::Duration;
 
 use kotori::{Json, Path, Res, State};
@@ -41,11 +42,25 @@ pub async fn load_live_danmaku(
 /// Hides the loaded danmaku from every list (kept for the record); hiding twice is `{}`.
 pub async fn delete_danmaku(
     found: Res<LiveDanmaku>,
+    operator: Res<Operator>,
     State(state): State<AppState>,
 ) -> Result<Json<Value>, AppError> {
     let mut row = found.0.clone().into_active_model();
     row.deleted = Set(true);
-    row.update(&state.db).await?;
+    let txn = crate::db::begin(&state.db).await?;
+    row.update(&txn).await?;
+    Audit::new(
+        &operator,
+        "live.delete_danmaku",
+        format!("danmaku:{}", found.0.id),
+    )
+    .note(format!(
+        "live:{} from user:{}",
+        found.0.live_id, found.0.user_id
+    ))
+    .write(&txn)
+    .await?;
+    txn.commit().await?;
     let gone = json!({ "live_id": found.0.live_id, "danmaku_id": found.0.id });
     let pushed = realtime::event("danmaku_deleted", gone.clone());
     state
@@ -58,6 +73,7 @@ pub async fn delete_danmaku(
 /// Sets slow mode: a viewer may post once per `seconds` (0 to 300; 0 turns it off).
 pub async fn slow_mode(
     room: Res<LiveRoom>,
+    operator: Res<Operator>,
     params: Res<Params>,
     State(state): State<AppState>,
 ) -> Result<Json<Value>, AppError> {
@@ -67,7 +83,13 @@ pub async fn slow_mode(
     }
     let mut row = room.0.clone().into_active_model();
     row.slow_mode_secs = Set(seconds);
-    let live: live::Model = row.update(&state.db).await?;
+    let txn = crate::db::begin(&state.db).await?;
+    let live: live::Model = row.update(&txn).await?;
+    Audit::new(&operator, "live.slow_mode", format!("live:{}", live.id))
+        .note(format!("{seconds} seconds"))
+        .write(&txn)
+        .await?;
+    txn.commit().await?;
     Ok(ok(
         json!({ "live_id": live.id, "slow_mode_secs": live.slow_mode_secs }),
     ))

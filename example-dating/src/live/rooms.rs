@@ -16,7 +16,7 @@ use crate::db::{
     entity::rooms::{live, operator},
 };
 use crate::envelope::ok;
-use crate::manage::Operator;
+use crate::manage::{Audit, Operator};
 use crate::paging::Page;
 use crate::params::Params;
 use crate::state::AppState;
@@ -131,7 +131,7 @@ pub async fn create(
     // Check and insert under the host's row lock: of concurrent creates, one goes on the air.
     let host = op.id;
     let row = db::in_transaction(&state.db, |txn| {
-        let title = title.clone();
+        let (title, op) = (title.clone(), op.clone());
         Box::pin(async move {
             operator::Entity::find_by_id(host)
                 .lock_exclusive()
@@ -155,6 +155,10 @@ pub async fn create(
             }
             .insert(txn)
             .await?;
+            Audit::new(&op, "live.create", format!("live:{}", row.id))
+                .note(&row.title)
+                .write(txn)
+                .await?;
             Ok(row)
         })
     })

@@ -19,9 +19,10 @@ use crate::db::{
     entity::users::user_info,
 };
 use crate::envelope::ok;
+use crate::manage::{Audit, Operator};
 use crate::paging::Page;
 use crate::params::Params;
-use crate::people::{account, phone};
+use crate::people::{self, Change, account, phone};
 use crate::state::AppState;
 use crate::users::public_profile;
 use crate::validate;
@@ -102,21 +103,33 @@ pub const BAN_PRIVILEGE: &str = "users:ban";
 /// Bans the loaded user (`reason` required): their sessions end at once, their login is 40303.
 pub async fn ban(
     user: Res<user_info::Model>,
+    operator: Res<Operator>,
     params: Res<Params>,
     State(state): State<AppState>,
 ) -> Result<Json<Value>, AppError> {
     let reason = validate::text("reason", params.required("reason")?, 1, 200)?;
-    let banned = account::ban(&state, user.user_id, &reason).await?;
+    let audit = Audit::new(&operator, "users.ban", format!("user:{}", user.user_id)).note(&reason);
+    let txn = crate::db::begin(&state.db).await?;
+    let banned = account::ban_in(&state, &txn, user.user_id, reason).await?;
+    audit.write(&txn).await?;
+    txn.commit().await?;
+    people::changed(&state, Change::Banned(user.user_id)).await;
     Ok(ok(admin_user_json(&banned)))
 }
 
 /// Lifts the ban of the loaded user.
 pub async fn unban(
     user: Res<user_info::Model>,
+    operator: Res<Operator>,
     State(state): State<AppState>,
 ) -> Result<Json<Value>, AppError> {
-    let user = account::unban(&state, user.user_id).await?;
-    Ok(ok(admin_user_json(&user)))
+    let audit = Audit::new(&operator, "users.unban", format!("user:{}", user.user_id));
+    let txn = crate::db::begin(&state.db).await?;
+    let unbanned = account::unban_in(&txn, user.user_id).await?;
+    audit.write(&txn).await?;
+    txn.commit().await?;
+    people::changed(&state, Change::Unbanned(user.user_id)).await;
+    Ok(ok(admin_user_json(&unbanned)))
 }
 
 fn admin_product_json(p: &product::Model) -> Value {
@@ -150,6 +163,7 @@ fn vip_days(params: &Params, required: bool) -> Result<Option<i32>, AppError> {
 
 /// A new product: name, desc, vip_time (days), price (yuan).
 pub async fn create_product(
+    operator: Res<Operator>,
     params: Res<Params>,
     State(state): State<AppState>,
 ) -> Result<Json<Value>, AppError> {
@@ -161,7 +175,22 @@ pub async fn create_product(
         active: Set(true),
         ..Default::default()
     };
-    Ok(ok(admin_product_json(&row.insert(&state.db).await?)))
+    let txn = crate::db::begin(&state.db).await?;
+    let created = row.insert(&txn).await?;
+    let note = format!(
+        "{} ({} days, {} cents)",
+        created.name, created.vip_days, created.price_cents
+    );
+    Audit::new(
+        &operator,
+        "products.create",
+        format!("product:{}", created.id),
+    )
+    .note(note)
+    .write(&txn)
+    .await?;
+    txn.commit().await?;
+    Ok(ok(admin_product_json(&created)))
 }
 
 /// The `products/{product_id}` loader.
@@ -180,6 +209,7 @@ pub async fn load_any_product(
 /// price and days they were placed at.
 pub async fn edit_product(
     product: Res<product::Model>,
+    operator: Res<Operator>,
     params: Res<Params>,
     State(state): State<AppState>,
 ) -> Result<Json<Value>, AppError> {
@@ -212,7 +242,20 @@ pub async fn edit_product(
     if !changed {
         return Err(codes::missing("any of name, desc, vip_time, price, active"));
     }
-    Ok(ok(admin_product_json(&row.update(&state.db).await?)))
+    let fields: Vec<&str> = params
+        .pairs()
+        .iter()
+        .map(|(k, _)| k.as_str())
+        .filter(|k| ["name", "desc", "vip_time", "price", "active"].contains(k))
+        .collect();
+    let txn = crate::db::begin(&state.db).await?;
+    let edited = row.update(&txn).await?;
+    Audit::new(&operator, "products.edit", format!("product:{}", edited.id))
+        .note(fields.join(", "))
+        .write(&txn)
+        .await?;
+    txn.commit().await?;
+    Ok(ok(admin_product_json(&edited)))
 }
 
 /// Orders, newest first, filtered by `pay` and `user_id`.
@@ -220,9 +263,14 @@ pub async fn list_orders(
     params: Res<Params>,
     State(state): State<AppState>,
 ) -> Result<Json<Value>, AppError> {
-    let page = Page::from_params(&params)?;
+    Ok(ok(orders(&state, &params).await?))
+}
+
+/// A page of orders as [`list_orders`] answers it, for `params`.
+pub async fn orders(state: &AppState, params: &Params) -> Result<Value, AppError> {
+    let page = Page::from_params(params)?;
     let mut query = user_order::Entity::find();
-    let pay = validate::int_in(&params, "pay", 0..=2)?;
+    let pay = validate::int_in(params, "pay", 0..=2)?;
     if let Some(pay) = pay {
         query = query.filter(user_order::Column::Pay.eq(pay));
     }
@@ -246,7 +294,7 @@ pub async fn list_orders(
             v
         })
         .collect();
-    Ok(ok(page.answer(total, list)))
+    Ok(page.answer(total, list))
 }
 
 /// What search_users reads and answers, for `/openapi.json`.

@@ -2,11 +2,18 @@
 //! guards, and the admin and shops subtrees.
 
 pub mod admin;
+pub mod audit;
+pub mod cookie;
+pub mod forms;
 pub mod guards;
 pub mod operators;
 pub mod page;
 pub mod session;
 
+pub use audit::Audit;
 pub use guards::{require_privilege, require_role};
 pub use operators::{Operator, Role};
-pub use session::{load_operator, load_operator_doc, login, login_doc};
+pub use session::{
+    Session, load_operator, load_operator_doc, load_session, load_session_doc, login, login_doc,
+    logout,
+};

@@ -10,7 +10,7 @@ use crate::db::entity::rooms::{operator, operator_token};
 use crate::random;
 
 /// The privileges an admin can hold (docs/src/dating/api/console.md).
-pub const PRIVILEGES: [&str; 10] = [
+pub const PRIVILEGES: [&str; 11] = [
     "users:read",
     "users:ban",
     "products:read",
@@ -21,6 +21,7 @@ pub const PRIVILEGES: [&str; 10] = [
     "reports:read",
     "reports:write",
     "metrics:read",
+    "audit:read",
 ];
 
 /// An operator's role.

@@ -4,11 +4,12 @@ use std::sync::LazyLock;
 use std::time::Duration;
 
 use http::header::AUTHORIZATION;
-use kotori::{Ctx, Json, Res};
+use kotori::{Ctx, Json, Res, State};
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
 use serde_json::{Value, json};
 use tokio::sync::Semaphore;
 
+use super::cookie;
 use super::operators::Operator;
 use super::operators::{hash_password, verify_password};
 use crate::clock;
@@ -36,17 +37,43 @@ const HASHING_AT_ONCE: usize = 2;
 /// How long a login waits for its turn to hash before it is told to come back.
 const HASHING_WAIT: Duration = Duration::from_secs(2);
 
-/// Checks name and password; answers a 12-hour token. A wrong name or password is the same
+/// Checks name and password; answers a 12-hour token (see [`authenticate`]).
+#[kotori::handler]
+pub async fn login(cx: &mut Ctx<AppState>, params: Res<Params>) -> Result<Json<Value>, AppError> {
+    let name = params.required("name")?;
+    let password = params.required("password")?;
+    let session = authenticate(cx, name, password).await?;
+    Ok(ok(json!({
+        "token": session.token,
+        "expire_time": clock::format(session.expire_at),
+        "operator_id": session.operator.id,
+        "role": session.operator.role.as_str(),
+    })))
+}
+
+/// A session just opened by [`authenticate`].
+pub struct Opened {
+    /// The token: a bearer token, or the console's cookie.
+    pub token: String,
+    /// When it ends (Unix seconds).
+    pub expire_at: i64,
+    /// Who logged in.
+    pub operator: Operator,
+}
+
+/// Checks name and password and opens a session. A wrong name or password is the same
 /// 40105, after the same work (a password hash is always checked). Guessing is limited per
 /// client address — after [`FAILURES_PER_CLIENT`] failures in 15 minutes that address gets
 /// 42901 with `Retry-After` — and slowed per name across addresses ([`slow_down`]), but never
 /// locked per name: the right password from an address that has not been failing logs in. A
-/// success clears the name's count.
-#[kotori::handler]
-pub async fn login(cx: &mut Ctx<AppState>, params: Res<Params>) -> Result<Json<Value>, AppError> {
+/// success clears the name's count. The JSON login and the console's login form share it.
+pub async fn authenticate(
+    cx: &mut Ctx<AppState>,
+    name: &str,
+    password: &str,
+) -> Result<Opened, AppError> {
     let state = cx.state().clone();
-    let name = params.required("name")?.to_owned();
-    let password = params.required("password")?.to_owned();
+    let (name, password) = (name.to_owned(), password.to_owned());
     let client = state
         .config
         .trusted_proxies
@@ -107,9 +134,83 @@ pub async fn login(cx: &mut Ctx<AppState>, params: Res<Params>) -> Result<Json<V
     }
     .insert(&state.db)
     .await?;
-    Ok(ok(
-        json!({ "token": token, "expire_time": clock::format(expire_at), "operator_id": op.id, "role": op.role }),
-    ))
+    Ok(Opened {
+        token,
+        expire_at,
+        operator: Operator::from_row(&op),
+    })
+}
+
+/// Ends the session of the request (the bearer token's, or the cookie's): its row goes, and
+/// the cached lookup is replaced by a tombstone on every instance at once.
+pub async fn end_session(state: &AppState, token: &str) -> Result<(), AppError> {
+    operator_token::Entity::delete_by_id(token.to_owned())
+        .exec(&state.db)
+        .await?;
+    sessions::tombstone(state, &cache_key(token)).await
+}
+
+/// `POST /manage/logout.json`: ends the caller's session.
+#[kotori::handler]
+pub async fn logout(
+    cx: &mut Ctx<AppState>,
+    session: Res<Session>,
+) -> Result<Json<Value>, AppError> {
+    end_session(cx.state(), &session.token).await?;
+    Ok(ok(json!({})))
+}
+
+/// The store key caching an operator token's owner.
+fn cache_key(token: &str) -> String {
+    format!("optok:{token}")
+}
+
+/// How the request proved who it is: its token, and whether it came in the console's cookie.
+#[derive(Clone, Debug)]
+pub struct Session {
+    /// The operator token.
+    pub token: String,
+    /// Carried by the cookie (a browser), not a bearer header.
+    pub by_cookie: bool,
+}
+
+impl Session {
+    /// The CSRF token forms of this session send back.
+    pub fn csrf(&self) -> String {
+        cookie::csrf_of(&self.token)
+    }
+}
+
+/// The session of the request: a bearer token, else the console's cookie. A request carried
+/// by the cookie that changes something must send the session's CSRF token (the `csrf` field
+/// or the `X-CSRF-Token` header): 40301 without it. 40105 without a token.
+#[kotori::loader]
+pub async fn load_session(cx: &mut Ctx<AppState>) -> Result<Session, AppError> {
+    let bearer = cx
+        .header(AUTHORIZATION)
+        .and_then(|h| h.strip_prefix("Bearer "))
+        .map(str::trim);
+    let (token, by_cookie) = match bearer {
+        Some(token) => (token, false),
+        None => (cookie::token_of(cx).ok_or_else(codes::bad_token)?, true),
+    };
+    if !sessions::is_token(token) {
+        return Err(codes::bad_token());
+    }
+    let session = Session {
+        token: token.to_owned(),
+        by_cookie,
+    };
+    if by_cookie && cookie::changes(cx.method()) {
+        let expected = session.csrf();
+        let sent = cx
+            .header("x-csrf-token")
+            .or_else(|| cx.resource::<Params>()?.get(cookie::CSRF_FIELD));
+        if !sent.is_some_and(|sent| cookie::same(sent, &expected)) {
+            return Err(codes::bad_csrf());
+        }
+    }
+    Ok(session)
 }
 
 /// How long a login for a name that failed `failures` times in the window waits before its
@@ -124,18 +225,14 @@ pub fn slow_down(failures: i64) -> Option<Duration> {
     })
 }
 
-/// The operator of the bearer token; 40105 without a live one.
+/// The operator of the request's session ([`load_session`]); 40105 unless it is live.
 #[kotori::loader]
-pub async fn load_operator(cx: &mut Ctx<AppState>) -> Result<Operator, AppError> {
-    let token = cx
-        .header(AUTHORIZATION)
-        .and_then(|h| h.strip_prefix("Bearer "))
-        .map(str::trim)
-        .filter(|t| sessions::is_token(t))
-        .ok_or_else(codes::bad_token)?
-        .to_owned();
-    let state = cx.state().clone();
-    let operator_id = sessions::cached_owner(&state, &format!("optok:{token}"), None, async || {
+pub async fn load_operator(
+    session: Res<Session>,
+    State(state): State<AppState>,
+) -> Result<Operator, AppError> {
+    let token = session.token.clone();
+    let operator_id = sessions::cached_owner(&state, &cache_key(&token), None, async || {
         let row = operator_token::Entity::find_by_id(token.clone())
             .one(&state.db)
             .await?;
@@ -150,14 +247,23 @@ pub async fn load_operator(cx: &mut Ctx<AppState>) -> Result<Operator, AppError>
     Ok(Operator::from_row(&op))
 }
 
+/// What load_session reads and answers, for `/openapi.json`.
+pub fn load_session_doc() -> kotori::openapi::Declares {
+    use crate::openapi::*;
+    Declares::new()
+        .security("operator_bearer")
+        .refuses(401, 40105, "operator token missing or malformed")
+        .refuses(
+            403,
+            40301,
+            "a request carried by the console's cookie that changes something lacks its CSRF token",
+        )
+}
+
 /// What load_operator reads and answers, for `/openapi.json`.
 pub fn load_operator_doc() -> kotori::openapi::Declares {
     use crate::openapi::*;
-    Declares::new().security("operator_bearer").refuses(
-        401,
-        40105,
-        "operator token missing, unknown or expired",
-    )
+    Declares::new().refuses(401, 40105, "operator token unknown or expired")
 }
 
 /// What login reads and answers, for `/openapi.json`.

@@ -173,24 +173,21 @@ pub async fn ban(
     Ok(banned)
 }
 
-/// Lifts `user_id`'s ban (its sessions stay ended: the user logs in again).
-pub async fn unban(state: &AppState, user_id: i64) -> Result<user_info::Model, AppError> {
-    let user = crate::db::in_transaction(&state.db, |txn| {
-        Box::pin(async move {
-            let user = lock(txn, user_id).await?;
-            if Standing::of(&user) == Standing::Deleted {
-                return Err(codes::not_found());
-            }
-            let mut row = user.into_active_model();
-            row.banned = Set(false);
-            row.ban_reason = Set(None);
-            row.updated_at = Set(clock::now());
-            Ok(row.update(txn).await?)
-        })
-    })
-    .await?;
-    changed(state, Change::Unbanned(user_id)).await;
-    Ok(user)
+/// Lifts `user_id`'s ban inside `txn` (its sessions stay ended: the user logs in again); the
+/// caller commits, then announces [`Change::Unbanned`].
+pub async fn unban_in(
+    txn: &DatabaseTransaction,
+    user_id: i64,
+) -> Result<user_info::Model, AppError> {
+    let user = lock(txn, user_id).await?;
+    if Standing::of(&user) == Standing::Deleted {
+        return Err(codes::not_found());
+    }
+    let mut row = user.into_active_model();
+    row.banned = Set(false);
+    row.ban_reason = Set(None);
+    row.updated_at = Set(clock::now());
+    Ok(row.update(txn).await?)
 }
 
 /// Ends the session of `token` (its owner's), on every instance.

@@ -135,6 +135,13 @@ pub async fn issue(state: &AppState, user_id: i64) -> Result<(String, i64), AppE
     .await
 }
 
+/// Replaces the cached lookup at `key` by a revocation tombstone, on every instance at once
+/// (a lookup racing with it cannot cache the session again: see [`cached_owner`]).
+pub async fn tombstone(state: &AppState, key: &str) -> Result<(), AppError> {
+    state.store.set(key, REVOKED, CACHE_TTL).await?;
+    Ok(())
+}
+
 /// Ends one session, on every instance at once.
 pub async fn revoke(state: &AppState, token: &str) -> Result<(), AppError> {
     user_token::Entity::delete_by_id(token.to_owned())

@@ -13,8 +13,8 @@ use crate::db::entity::chat::message;
 use crate::db::entity::safety::report;
 use crate::db::entity::users::user_info;
 use crate::envelope::ok;
-use crate::manage::Operator;
 use crate::manage::admin::{BAN_PRIVILEGE, admin_user_json};
+use crate::manage::{Audit, Operator};
 use crate::paging::Page;
 use crate::params::Params;
 use crate::people::{self, Change, account};
@@ -44,7 +44,12 @@ pub async fn list(
     params: Res<Params>,
     State(state): State<AppState>,
 ) -> Result<Json<Value>, AppError> {
-    let page = Page::from_params(&params)?;
+    Ok(ok(reports(&state, &params).await?))
+}
+
+/// A page of reports as [`list`] answers it, for `params`.
+pub async fn reports(state: &AppState, params: &Params) -> Result<Value, AppError> {
+    let page = Page::from_params(params)?;
     let mut query = report::Entity::find();
     match params.get("status").filter(|s| !s.is_empty()) {
         None => {}
@@ -59,9 +64,7 @@ pub async fn list(
     let (total, rows) = page
         .load(&state.db, query.order_by_desc(report::Column::Id))
         .await?;
-    Ok(ok(
-        page.answer(total, rows.iter().map(report_json).collect())
-    ))
+    Ok(page.answer(total, rows.iter().map(report_json).collect()))
 }
 
 /// The report the path names.
@@ -133,6 +136,11 @@ pub async fn resolve(
             .col_expr(report::Column::ResolvedAt, Expr::value(now))
             .filter(report::Column::Status.eq(OPEN))
     };
+    let audit =
+        Audit::new(&operator, "reports.resolve", format!("report:{}", r.id)).note(match &note {
+            Some(note) => format!("{action}: {note}"),
+            None => action.to_owned(),
+        });
     let txn = crate::db::begin(&state.db).await?;
     // Only an open report changes: of two concurrent resolutions, one finds nothing to do.
     let this = resolved(report::Entity::update_many())
@@ -150,6 +158,7 @@ pub async fn resolve(
             .exec(&txn)
             .await?;
     }
+    audit.write(&txn).await?;
     txn.commit().await?;
     if action == "ban" {
         people::changed(&state, Change::Banned(r.reported_id)).await;

@@ -11,9 +11,9 @@ use std::sync::Arc;
 use http::{Method, Uri};
 
 use super::{CatchUnwind, End, apply, enter};
+use crate::Ctx;
 use crate::compiled::{App, ChainStep};
 use crate::step::Flow;
-use crate::Ctx;
 
 impl<S: Clone + Send + Sync + 'static> App<S> {
     /// Whether a request like `from` (its headers, cookies and client address), sent as
@@ -90,7 +90,9 @@ impl<S: Clone + Send + Sync + 'static> App<S> {
             // `from` has not run its own chain yet (a guard asking): run everything.
             (shared, loaded) = (0, 0);
         }
-        asked.resources.extend(from.resources[..loaded].iter().cloned());
+        asked
+            .resources
+            .extend(from.resources[..loaded].iter().cloned());
         let steps = &chain.steps[shared..];
         let run = async {
             for step in steps {
@@ -119,4 +121,3 @@ fn same_step<S>(a: &ChainStep<S>, b: &ChainStep<S>) -> bool {
 fn same_params<S>(a: &Ctx<S>, b: &Ctx<S>, scope: u8) -> bool {
     (0..usize::from(scope)).all(|i| a.raw_param(i) == b.raw_param(i))
 }
-

@@ -58,3 +58,33 @@ pub mod report {
 
     impl ActiveModelBehavior for ActiveModel {}
 }
+
+/// What an operator did: one row per state-changing console action, written in the action's
+/// own transaction (docs/src/dating/console.md).
+pub mod audit_log {
+    use sea_orm::entity::prelude::*;
+
+    /// A row.
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    #[sea_orm(table_name = "audit_log")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        pub operator_id: i64,
+        /// The operator's name then (names do not change, but rows outlive operators).
+        pub operator_name: String,
+        /// What was done: `users.ban`, `reports.resolve`, `live.finish`...
+        pub action: String,
+        /// What it was done to: `user:42`, `report:7`, `live:3`, `danmaku:91`...
+        pub target: String,
+        #[sea_orm(column_type = "Text")]
+        pub note: String,
+        pub created_at: i64,
+    }
+
+    /// No relations are declared: queries join explicitly.
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
