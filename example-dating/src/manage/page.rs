@@ -22,6 +22,7 @@ use crate::state::AppState;
 /// The templates, compiled once; `.html` names are escaped automatically.
 static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
     let mut env = Environment::new();
+    env.set_formatter(html_formatter);
     for (name, source) in [
         ("base.html", include_str!("../../templates/base.html")),
         ("error.html", include_str!("../../templates/error.html")),
@@ -45,6 +46,37 @@ static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
     }
     env
 });
+
+/// Writes a value into a page: nothing for a missing or null value, and text escaped for HTML
+/// (`& < > " '`: minijinja's own escaping also turns every `/` of a URL into `&#x2f;`, which
+/// browsers read the same but people reading the page source do not).
+fn html_formatter(
+    out: &mut minijinja::Output,
+    state: &mut minijinja::State,
+    value: &minijinja::Value,
+) -> Result<(), minijinja::Error> {
+    if value.is_undefined() || value.is_none() {
+        return Ok(());
+    }
+    if value.is_safe() || matches!(state.auto_escape(), minijinja::AutoEscape::None) {
+        return minijinja::escape_formatter(out, state, value);
+    }
+    let text = value.to_string();
+    let mut rest = text.as_str();
+    while let Some(at) = rest.find(['&', '<', '>', '"', '\'']) {
+        out.write_str(&rest[..at])?;
+        out.write_str(match rest.as_bytes()[at] {
+            b'&' => "&amp;",
+            b'<' => "&lt;",
+            b'>' => "&gt;",
+            b'"' => "&quot;",
+            _ => "&#39;",
+        })?;
+        rest = &rest[at + 1..];
+    }
+    out.write_str(rest)?;
+    Ok(())
+}
 
 /// The names of every template, for the test that renders each.
 pub fn template_names() -> Vec<&'static str> {
@@ -276,6 +308,28 @@ mod tests {
         ] {
             assert_eq!(local_or(Some(good), HOME), good);
         }
+    }
+
+    #[test]
+    fn values_are_escaped_for_html_and_urls_stay_readable() {
+        let mut env = Environment::new();
+        env.set_formatter(html_formatter);
+        env.add_template(
+            "t.html",
+            "<a href=\"{{ p }}\">{{ t }}</a>{{ missing }}{{ none }}",
+        )
+        .unwrap();
+        let page = env
+            .get_template("t.html")
+            .unwrap()
+            .render(
+                minijinja::context! { p => "/manage/x?a=1&b=2", t => "<script>'\"", none => () },
+            )
+            .unwrap();
+        assert_eq!(
+            page,
+            "<a href=\"/manage/x?a=1&amp;b=2\">&lt;script&gt;&#39;&quot;</a>"
+        );
     }
 
     #[test]
