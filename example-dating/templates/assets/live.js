@@ -7,6 +7,8 @@
   if (!list || !window.EventSource) return;
   const template = document.getElementById("delete-form");
   const feed = new EventSource(list.dataset.feed);
+  // Subscribed once the stream is open (the server subscribes before it answers).
+  feed.addEventListener("open", () => { list.dataset.connected = "yes"; });
   feed.addEventListener("danmaku", (e) => {
     const d = JSON.parse(e.data);
     if (document.getElementById("danmaku-" + d.danmaku_id)) return;
