@@ -431,3 +431,35 @@ async fn every_page_renders_for_an_admin_with_every_privilege() {
         )
     );
 }
+
+#[tokio::test]
+async fn the_cookie_is_secure_when_a_trusted_proxy_says_the_browser_came_over_tls() {
+    let mut config = common::config();
+    config.trusted_proxies =
+        example_dating::client_ip::TrustedProxies::parse(["10.0.0.1"]).unwrap();
+    let t = TestApp::with(
+        config,
+        "sqlite::memory:",
+        std::sync::Arc::new(example_dating::store::MemoryStore::new()),
+    )
+    .await;
+    t.operator("root", "admin", &[]).await;
+    let login = |peer: &'static str| {
+        let t = &t;
+        async move {
+            let res = t
+                .app
+                .client()
+                .post("/manage/login")
+                .peer(peer.parse().unwrap())
+                .header("x-forwarded-proto", "https")
+                .form(&[("name", "root"), ("password", "password-123")])
+                .send()
+                .await;
+            res.header("set-cookie").unwrap().to_owned()
+        }
+    };
+    assert!(login("10.0.0.1:5000").await.ends_with("; Secure"));
+    // Anyone else saying so is not believed (and a plain-HTTP browser would drop the cookie).
+    assert!(!login("192.0.2.7:5000").await.contains("Secure"));
+}
