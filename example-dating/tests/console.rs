@@ -463,3 +463,62 @@ async fn the_cookie_is_secure_when_a_trusted_proxy_says_the_browser_came_over_tl
     // Anyone else saying so is not believed (and a plain-HTTP browser would drop the cookie).
     assert!(!login("192.0.2.7:5000").await.contains("Secure"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_live_feed_carries_its_danmaku_and_ends_at_logout() {
+    use example_dating::db::entity::rooms::operator;
+    use sea_orm::{ColumnTrait, QueryFilter};
+    let t = TestApp::new().await;
+    t.operator("root", "admin", &["live:read", "live:write"])
+        .await;
+    let host = t.operator("host", "host", &[]).await;
+    let live = t.create_live(&host, "on air").await;
+    let (viewer, _) = t.user("13800000021").await;
+    let root = operator::Entity::find()
+        .filter(operator::Column::Name.eq("root"))
+        .one(&t.state.db)
+        .await
+        .unwrap()
+        .unwrap();
+    let browser = Browser::log_in(&t, "root").await;
+    let (app, cookie) = (t.app.clone(), browser.cookie.clone().unwrap());
+    let path = format!("{ADMIN}/live/{live}/feed");
+    let feed = tokio::spawn(async move {
+        let res = app
+            .client()
+            .get(&path)
+            .header("cookie", &cookie)
+            .send()
+            .await;
+        (res.status(), res.text().to_owned())
+    });
+    // The feed is subscribed once its connection is in the hub.
+    tokio::time::timeout(std::time::Duration::from_secs(10), async {
+        while t.state.hub.connections_of(-root.id) == 0 {
+            tokio::task::yield_now().await;
+        }
+    })
+    .await
+    .expect("the feed registers with the hub");
+    let res = t
+        .call(
+            Method::POST,
+            &format!("/api/live/{live}/danmaku"),
+            &[("content", "hello feed")],
+            Some(&viewer),
+        )
+        .await;
+    assert_eq!(code(&res), 0);
+    // Logging out ends the session's feeds: the stream finishes, with what it carried.
+    let res = browser
+        .post("/manage/logout", &[("csrf", &browser.csrf())])
+        .await;
+    assert_eq!(res.status(), 303);
+    let (status, body) = tokio::time::timeout(std::time::Duration::from_secs(10), feed)
+        .await
+        .expect("logout ends the feed")
+        .unwrap();
+    assert_eq!(status, 200);
+    assert!(body.contains("event: danmaku"), "{body}");
+    assert!(body.contains("hello feed"), "{body}");
+}

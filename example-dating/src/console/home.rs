@@ -5,9 +5,9 @@ use http::header::SET_COOKIE;
 use kotori::{Ctx, Res, Response};
 
 use crate::codes::AppError;
-use crate::manage::cookie;
 use crate::manage::page::{self, Page};
 use crate::manage::session::{self, Session};
+use crate::manage::{Operator, cookie};
 use crate::params::Params;
 use crate::state::AppState;
 
@@ -74,8 +74,12 @@ pub async fn login_submit(
 /// `POST /manage/logout`: ends the session (on every instance), forgets the cookie, and
 /// shows the login form.
 #[kotori::handler]
-pub async fn logout(cx: &mut Ctx<AppState>, session: Res<Session>) -> Result<Response, AppError> {
-    session::end_session(cx.state(), &session.token).await?;
+pub async fn logout(
+    cx: &mut Ctx<AppState>,
+    session: Res<Session>,
+    operator: Res<Operator>,
+) -> Result<Response, AppError> {
+    session::end_session(cx.state(), &session.token, &operator).await?;
     let mut res = page::redirect(page::LOGIN);
     res.headers_mut()
         .insert(SET_COOKIE, cookie::set_cookie("", 0, cookie::over_tls(cx)));

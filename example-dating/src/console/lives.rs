@@ -19,6 +19,7 @@ use crate::live::actions::{self as live_actions, LiveActions};
 use crate::live::{LiveRoom, danmaku, rooms};
 use crate::manage::Operator;
 use crate::manage::page::Page;
+use crate::manage::session::{self, Session};
 use crate::params::Params;
 use crate::realtime::Hub;
 use crate::realtime::hub::{Connection, Out};
@@ -135,20 +136,30 @@ impl Drop for Registered {
 pub async fn feed(
     room: Res<LiveRoom>,
     op: Res<Operator>,
+    session: Res<Session>,
     address: ClientAddress,
     State(state): State<AppState>,
 ) -> Sse<impl futures_core::Stream<Item = Result<Event, Infallible>>> {
     let address = address.0.map(|ip| ip.to_string());
-    let conn = state.hub.register(-op.id, address).await;
+    let conn = state.hub.register(op.hub_user(), address).await;
     state.hub.subscribe(conn.id, room.0.id);
     let registered = Registered {
         hub: Arc::clone(&state.hub),
         conn,
     };
-    let stream = futures_util::stream::unfold(Some(registered), |r| async move {
-        let mut r = r?;
+    let mut check = tokio::time::interval(KEEP_ALIVE);
+    check.reset();
+    let watch = (registered, check, state, session);
+    let stream = futures_util::stream::unfold(Some(watch), |watch| async move {
+        let (mut r, mut check, state, session) = watch?;
         loop {
             tokio::select! {
+                // The session is checked again now and then: an expired one ends the feed.
+                _ = check.tick() => {
+                    if !session::still_live(&state, &session.token).await {
+                        return None;
+                    }
+                }
                 out = r.conn.events.recv() => {
                     let Out::Event(text) = out?;
                     let event: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
@@ -158,7 +169,7 @@ pub async fn feed(
                     }
                     let sent = Event::default().event(kind.clone()).data(event["data"].to_string());
                     // After the live ends, nothing more will come: end the stream.
-                    let next = (kind != "live_finished").then_some(r);
+                    let next = (kind != "live_finished").then_some((r, check, state, session));
                     return Some((Ok(sent), next));
                 }
                 _ = r.conn.closing.changed() => return None,

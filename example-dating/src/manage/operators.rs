@@ -66,6 +66,12 @@ pub struct Operator {
 }
 
 impl Operator {
+    /// Who the operator's live feeds are in the real-time hub: the id negated, never a user's,
+    /// so they have a user's limits (five at once) and end together at logout.
+    pub fn hub_user(&self) -> i64 {
+        -self.id
+    }
+
     /// From its row.
     pub fn from_row(row: &operator::Model) -> Self {
         Operator {

@@ -220,6 +220,7 @@ pub fn local_or<'a>(target: Option<&'a str>, fallback: &'a str) -> &'a str {
         Some(t)
             if (t == HOME || t.starts_with("/manage/") || t.starts_with("/manage?"))
                 && !t.contains("//")
+                && !t.contains("..")
                 && !t.contains('\\')
                 && t.bytes().all(|b| b.is_ascii_graphic()) =>
         {
@@ -297,6 +298,7 @@ mod tests {
             "/managex",
             "/\\evil",
             "/manage/\u{1}",
+            "/manage/../api/me",
             "/api/me",
         ] {
             assert_eq!(local_or(Some(bad), HOME), HOME, "{bad}");

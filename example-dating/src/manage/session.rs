@@ -19,6 +19,7 @@ use crate::envelope::ok;
 use crate::params::Params;
 use crate::people::sessions;
 use crate::random;
+use crate::realtime::Route;
 use crate::state::AppState;
 use crate::store::Quota;
 
@@ -141,13 +142,35 @@ pub async fn authenticate(
     })
 }
 
-/// Ends the session of the request (the bearer token's, or the cookie's): its row goes, and
-/// the cached lookup is replaced by a tombstone on every instance at once.
-pub async fn end_session(state: &AppState, token: &str) -> Result<(), AppError> {
+/// Ends the session of the request (the bearer token's, or the cookie's): its row goes, the
+/// cached lookup is replaced by a tombstone on every instance at once, and the operator's live
+/// feeds end (on every instance).
+pub async fn end_session(
+    state: &AppState,
+    token: &str,
+    operator: &Operator,
+) -> Result<(), AppError> {
     operator_token::Entity::delete_by_id(token.to_owned())
         .exec(&state.db)
         .await?;
-    sessions::tombstone(state, &cache_key(token)).await
+    sessions::tombstone(state, &cache_key(token)).await?;
+    let bye = Route::Close(operator.hub_user(), "logout".into());
+    state.hub.publish(bye, serde_json::Value::Null, None).await;
+    Ok(())
+}
+
+/// Whether `token` still opens a session: what an open feed checks now and then, so a session
+/// that expired (or whose logout announcement was lost) ends its feeds too. A store or
+/// database that does not answer is not an end.
+pub async fn still_live(state: &AppState, token: &str) -> bool {
+    let owner = sessions::cached_owner(state, &cache_key(token), None, async || {
+        let row = operator_token::Entity::find_by_id(token.to_owned())
+            .one(&state.db)
+            .await?;
+        Ok(row.map(|r| (r.operator_id, r.expire_at)))
+    })
+    .await;
+    !matches!(owner, Ok(None))
 }
 
 /// `POST /manage/logout.json`: ends the caller's session.
@@ -155,8 +178,9 @@ pub async fn end_session(state: &AppState, token: &str) -> Result<(), AppError> 
 pub async fn logout(
     cx: &mut Ctx<AppState>,
     session: Res<Session>,
+    operator: Res<Operator>,
 ) -> Result<Json<Value>, AppError> {
-    end_session(cx.state(), &session.token).await?;
+    end_session(cx.state(), &session.token, &operator).await?;
     Ok(ok(json!({})))
 }
 
