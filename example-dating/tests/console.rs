@@ -522,3 +522,42 @@ async fn a_live_feed_carries_its_danmaku_and_ends_at_logout() {
     assert!(body.contains("event: danmaku"), "{body}");
     assert!(body.contains("hello feed"), "{body}");
 }
+
+/// The CSRF rule is in the session loader, so no route can forget it: every `POST` under
+/// `/manage` that a cookie carries without the session's token is refused before anything
+/// below the loader runs — pages' forms and JSON routes alike.
+#[tokio::test]
+async fn every_post_a_cookie_carries_without_the_csrf_token_is_refused() {
+    let t = TestApp::new().await;
+    let all: Vec<&str> = example_dating::manage::operators::PRIVILEGES.to_vec();
+    t.operator("root", "admin", &all).await;
+    let browser = Browser::log_in(&t, "root").await;
+    let posts: Vec<String> = t
+        .app
+        .routes()
+        .iter()
+        .filter(|r| r.method().as_str() == "POST" && r.path().starts_with("/manage"))
+        .map(|r| r.path().to_owned())
+        .filter(|p| !p.starts_with("/manage/login"))
+        .collect();
+    assert!(posts.len() >= 34, "{posts:?}");
+    for path in posts {
+        // Any id: the refusal comes before the loaders that would look it up.
+        let path = path
+            .split('/')
+            .map(|s| if s.starts_with('{') { "1" } else { s })
+            .collect::<Vec<_>>()
+            .join("/");
+        for form in [vec![], vec![("csrf", "0".repeat(32))]] {
+            let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            let res = browser.post(&path, &form).await;
+            assert_eq!(res.status(), 403, "{path}: {}", res.text());
+            if path.ends_with(".json") {
+                assert_eq!(code(&res), 40301, "{path}");
+            }
+        }
+    }
+    assert!(audit_rows(&t).await.is_empty());
+    // The session itself still works: the refusals ended nothing.
+    assert_eq!(browser.get("/manage").await.status(), 200);
+}
