@@ -28,7 +28,7 @@ impl<S: Clone + Send + Sync + 'static> App<S> {
     /// `from` is borrowed mutably only so that a handler awaiting this stays `Send` (a shared
     /// `Ctx` is not `Sync`); nothing of it changes.
     ///
-    /// A handler reaches its own app through its state: keep a [`WeakApp`] there (a strong
+    /// A handler reaches its own app through its state: keep a [`WeakApp`](crate::WeakApp) there (a strong
     /// `App` would keep itself alive).
     ///
     /// ```
