@@ -101,7 +101,7 @@ async fn a_browser_logs_in_reads_pages_and_logs_out() {
     assert_eq!(res.status(), 303);
     assert_eq!(
         res.header("location"),
-        Some("/manage/login?next=/manage/dating/admin/api/users%3Fq%3Da")
+        Some("/manage/login?next=%2Fmanage%2Fdating%2Fadmin%2Fapi%2Fusers%3Fq%3Da")
     );
     let form = anonymous.get("/manage/login").await;
     assert_eq!(form.status(), 200);

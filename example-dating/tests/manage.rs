@@ -71,7 +71,7 @@ async fn refusals_are_json_for_json_paths_and_a_plain_page_otherwise() {
     assert_eq!(res.status(), 303);
     assert_eq!(
         res.header("location"),
-        Some("/manage/login?next=/manage/dating/admin/api/users/search")
+        Some("/manage/login?next=%2Fmanage%2Fdating%2Fadmin%2Fapi%2Fusers%2Fsearch")
     );
     let res = t
         .manage(

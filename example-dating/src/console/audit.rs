@@ -2,7 +2,6 @@
 
 use kotori::{Ctx, Res, Response, State};
 
-use super::users::paging;
 use crate::codes::AppError;
 use crate::envelope::data_of;
 use crate::manage::audit;
@@ -18,10 +17,8 @@ pub async fn log(
     State(state): State<AppState>,
 ) -> Result<Response, AppError> {
     let found = data_of(audit::list(params.clone(), State(state)).await?);
-    Ok(Page::new("audit.html", "Audit log")
-        .with("found", found)
+    Ok(Page::listing("audit.html", "Audit log", found, &params)
         .with("target", params.get("target").unwrap_or("").to_owned())
-        .with("page", paging(&params))
         .render(cx)
         .await)
 }

@@ -4,7 +4,6 @@ use http::Method;
 use kotori::{Ctx, Res, Response, State};
 
 use super::ADMIN;
-use super::users::paging;
 use crate::codes::AppError;
 use crate::envelope::data_of;
 use crate::manage::admin;
@@ -20,10 +19,8 @@ pub async fn orders(
     State(state): State<AppState>,
 ) -> Result<Response, AppError> {
     let found = admin::orders(&state, &params).await?;
-    Ok(Page::new("orders.html", "Orders")
-        .with("found", found)
+    Ok(Page::listing("orders.html", "Orders", found, &params)
         .with("pay", params.get("pay").unwrap_or("").to_owned())
-        .with("page", paging(&params))
         .render(cx)
         .await)
 }

@@ -11,7 +11,6 @@ use kotori::sse::{Event, Sse};
 use kotori::{Ctx, Res, Response, State};
 use serde_json::Value;
 
-use super::users::paging;
 use crate::auth::ClientAddress;
 use crate::codes::AppError;
 use crate::envelope::data_of;
@@ -66,11 +65,9 @@ async fn list_page(
 ) -> Result<Response, AppError> {
     let base = cx.path().to_owned();
     let may_create = Page::may(cx, Method::POST, &format!("{base}/create")).await;
-    Ok(Page::new("lives.html", title)
-        .with("found", found)
+    Ok(Page::listing("lives.html", title, found, params)
         .with("base", base)
         .with("may_create", may_create)
-        .with("page", paging(params))
         .render(cx)
         .await)
 }

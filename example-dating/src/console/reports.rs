@@ -5,7 +5,6 @@ use kotori::{Ctx, Res, Response, State};
 use serde_json::json;
 
 use super::ADMIN;
-use super::users::paging;
 use crate::codes::AppError;
 use crate::envelope::data_of;
 use crate::manage::page::Page;
@@ -28,10 +27,8 @@ pub async fn queue(
     pairs.retain(|(k, _)| k != "status");
     pairs.push(("status".into(), status.into()));
     let found = moderation::reports(&state, &Params::from_pairs(pairs)).await?;
-    Ok(Page::new("reports.html", "Reports")
+    Ok(Page::listing("reports.html", "Reports", found, &params)
         .with("status", status)
-        .with("found", found)
-        .with("page", paging(&params))
         .render(cx)
         .await)
 }

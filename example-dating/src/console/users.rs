@@ -23,10 +23,8 @@ pub async fn search(
     State(state): State<AppState>,
 ) -> Result<Response, AppError> {
     let found = data_of(admin::search_users(params.clone(), State(state)).await?);
-    Ok(Page::new("users.html", "Users")
+    Ok(Page::listing("users.html", "Users", found, &params)
         .with("q", params.get("q").unwrap_or("").to_owned())
-        .with("found", found)
-        .with("page", paging(&params))
         .render(cx)
         .await)
 }
@@ -61,15 +59,4 @@ pub async fn show(
         .with("may", json!({ "ban": may_ban, "unban": may_unban }))
         .render(cx)
         .await)
-}
-
-/// The page numbers around `params`' page, for a list's links.
-pub fn paging(params: &Params) -> Value {
-    let page = params
-        .parse_optional::<u64>("page")
-        .ok()
-        .flatten()
-        .unwrap_or(1)
-        .max(1);
-    json!({ "page": page, "prev": page.checked_sub(1).filter(|p| *p > 0), "next": page + 1 })
 }

@@ -17,6 +17,7 @@ use serde_json::{Map, Value, json};
 use super::operators::Operator;
 use super::session::Session;
 use crate::envelope;
+use crate::params::Params;
 use crate::state::AppState;
 
 /// The templates, compiled once; `.html` names are escaped automatically.
@@ -123,6 +124,26 @@ impl Page {
     pub fn with(mut self, name: &str, value: impl Into<Value>) -> Self {
         self.context.insert(name.into(), value.into());
         self
+    }
+
+    /// A list page: `found` (a paged answer: `total`, `has_next`, `list`) and the page numbers
+    /// around `params`' page for its links (`page.prev`, `page.next`).
+    pub fn listing(
+        template: &'static str,
+        title: impl Into<String>,
+        found: Value,
+        params: &Params,
+    ) -> Self {
+        let page = params
+            .parse_optional::<u64>("page")
+            .ok()
+            .flatten()
+            .unwrap_or(1)
+            .max(1);
+        let around = json!({ "prev": page.checked_sub(1).filter(|p| *p > 0), "next": page + 1 });
+        Page::new(template, title)
+            .with("found", found)
+            .with("page", around)
     }
 
     /// Answers with `status` instead of 200.
@@ -244,7 +265,7 @@ pub fn render<S>(cx: &Ctx<S>, rejection: &Rejection) -> Response {
         } else {
             HOME.to_owned()
         };
-        let next: String = url_escape(&back);
+        let next: String = form_urlencoded::byte_serialize(back.as_bytes()).collect();
         return redirect(&format!("{LOGIN}?next={next}"));
     }
     let title = format!(
@@ -265,19 +286,6 @@ fn here<S>(cx: &Ctx<S>) -> String {
         Some(query) => format!("{}?{query}", cx.path()),
         None => cx.path().to_owned(),
     }
-}
-
-/// Percent-encodes everything but unreserved characters and `/`.
-fn url_escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~' | b'/') {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
 }
 
 #[cfg(test)]
@@ -332,10 +340,5 @@ mod tests {
             page,
             "<a href=\"/manage/x?a=1&amp;b=2\">&lt;script&gt;&#39;&quot;</a>"
         );
-    }
-
-    #[test]
-    fn next_is_escaped() {
-        assert_eq!(url_escape("/manage/a?q=b c&d"), "/manage/a%3Fq%3Db%20c%26d");
     }
 }
