@@ -3,7 +3,6 @@
 //! over Server-Sent Events (the console's one use of JavaScript).
 
 use std::convert::Infallible;
-use std::sync::Arc;
 use std::time::Duration;
 
 use http::Method;
@@ -20,8 +19,7 @@ use crate::manage::Operator;
 use crate::manage::page::Page;
 use crate::manage::session::{self, Session};
 use crate::params::Params;
-use crate::realtime::Hub;
-use crate::realtime::hub::{Connection, Out};
+use crate::realtime::hub::Out;
 use crate::state::AppState;
 
 /// How often the feed sends a comment to keep proxies from closing it.
@@ -113,19 +111,6 @@ pub async fn show(
         .await)
 }
 
-/// Unregisters the feed's connection when its stream ends or is dropped.
-struct Registered {
-    hub: Arc<Hub>,
-    conn: Connection,
-}
-
-impl Drop for Registered {
-    fn drop(&mut self) {
-        let (hub, id) = (Arc::clone(&self.hub), self.conn.id);
-        tokio::spawn(async move { hub.unregister(id).await });
-    }
-}
-
 /// `GET …/live/{live_id}/feed`: the live's `danmaku`, `danmaku_deleted` and `live_finished`
 /// events as SSE, through the same hub as the users' connections (every instance's danmaku).
 /// An operator's feeds count as one hub user of their own (a negative id: never a user's), so
@@ -138,12 +123,8 @@ pub async fn feed(
     State(state): State<AppState>,
 ) -> Sse<impl futures_core::Stream<Item = Result<Event, Infallible>>> {
     let address = address.0.map(|ip| ip.to_string());
-    let conn = state.hub.register(op.hub_user(), address).await;
-    state.hub.subscribe(conn.id, room.0.id);
-    let registered = Registered {
-        hub: Arc::clone(&state.hub),
-        conn,
-    };
+    let registered = state.hub.join(op.hub_user(), address).await;
+    state.hub.subscribe(registered.conn.id, room.0.id);
     let mut check = tokio::time::interval(KEEP_ALIVE);
     check.reset();
     let watch = (registered, check, state, session);

@@ -54,6 +54,21 @@ struct Delivery {
     from: Option<i64>,
 }
 
+/// A connection registered with the hub that leaves it when dropped: its task ended, or its
+/// stream was dropped with the client, or it failed before it was served.
+pub struct Registered {
+    hub: Arc<Hub>,
+    /// The connection.
+    pub conn: Connection,
+}
+
+impl Drop for Registered {
+    fn drop(&mut self) {
+        let (hub, id) = (Arc::clone(&self.hub), self.conn.id);
+        tokio::spawn(async move { hub.unregister(id).await });
+    }
+}
+
 /// What a connection's task receives.
 #[derive(Debug)]
 pub enum Out {
@@ -246,6 +261,15 @@ impl Hub {
             events,
             closing,
             lagged,
+        }
+    }
+
+    /// [`Hub::register`], held: the connection leaves the hub when the handle is dropped.
+    pub async fn join(self: &Arc<Self>, user: i64, address: Option<String>) -> Registered {
+        let conn = self.register(user, address).await;
+        Registered {
+            hub: Arc::clone(self),
+            conn,
         }
     }
 

@@ -4,7 +4,6 @@
 
 use std::collections::HashMap;
 use std::convert::Infallible;
-use std::sync::Arc;
 use std::time::Duration;
 
 use kotori::sse::{Event, Sse};
@@ -14,7 +13,7 @@ use sea_orm::EntityTrait;
 use serde_json::{Value, json};
 use tokio::time::Instant;
 
-use super::hub::{Connection, Hub, Out, event};
+use super::hub::{Connection, Out, Registered, event};
 use crate::auth::{Caller, ClientAddress};
 use crate::codes::{self, AppError};
 use crate::db::entity::rooms::live;
@@ -65,12 +64,7 @@ async fn open_connection(
     address: ClientAddress,
 ) -> Result<Registered, AppError> {
     let address = address.0.map(|ip| ip.to_string());
-    let conn = state.hub.register(caller.user_id, address).await;
-    let open = Registered {
-        hub: Arc::clone(&state.hub),
-        conn,
-        ended: false,
-    };
+    let open = state.hub.join(caller.user_id, address).await;
     if sessions::lookup(state, &caller.token, None).await? != Some(caller.user_id) {
         return Err(codes::bad_token());
     }
@@ -219,20 +213,6 @@ async fn client_frame(state: &AppState, id: u64, text: &str) -> Option<Value> {
     }
 }
 
-/// Unregisters a Server-Sent Events connection when its stream is dropped (the client left).
-struct Registered {
-    hub: Arc<Hub>,
-    conn: Connection,
-    ended: bool,
-}
-
-impl Drop for Registered {
-    fn drop(&mut self) {
-        let (hub, id) = (Arc::clone(&self.hub), self.conn.id);
-        tokio::spawn(async move { hub.unregister(id).await });
-    }
-}
-
 /// `GET /api/events` (optional `live_id`, which must be on the air): the events as
 /// Server-Sent Events, `event:` the type and `data:` the JSON data.
 pub async fn events(
@@ -254,11 +234,12 @@ pub async fn events(
     let mut check = tokio::time::interval(PING_EVERY);
     check.reset();
     let token = caller.token.clone();
-    let watch = (registered, check, state, token);
+    // `ended`: the `bye` was sent, the stream ends after it.
+    let watch = (registered, check, state, token, false);
     let stream = futures_util::stream::unfold(
         watch,
-        |(mut r, mut check, state, token)| async move {
-            if r.ended {
+        |(mut r, mut check, state, token, mut ended)| async move {
+            if ended {
                 return None;
             }
             let next = tokio::select! {
@@ -281,7 +262,7 @@ pub async fn events(
                     let ending = r.conn.closing.borrow().clone();
                     match (changed, ending) {
                         (Ok(()), Some((_, reason))) => {
-                            r.ended = true;
+                            ended = true;
                             vec![event("bye", json!({ "reason": reason }))]
                         }
                         _ => return None,
@@ -290,7 +271,10 @@ pub async fn events(
             };
             let events: Vec<Result<Event, Infallible>> =
                 next.iter().map(|e| Ok(sse_event(e))).collect();
-            Some((futures_util::stream::iter(events), (r, check, state, token)))
+            Some((
+                futures_util::stream::iter(events),
+                (r, check, state, token, ended),
+            ))
         },
     );
     use futures_util::StreamExt;
