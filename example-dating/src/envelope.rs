@@ -4,12 +4,16 @@
 
 use http::header::{CONTENT_TYPE, HeaderValue};
 use kotori::{Body, Ctx, Json, Rejection, Response};
-use serde::Serialize;
 use serde_json::{Value, json};
 
-/// A successful response carrying `data`.
-pub fn ok(data: impl Serialize) -> Json<Value> {
-    Json(json!({ "code": 0, "msg": "success", "data": data }))
+/// A successful response carrying `data`, moved in: `json!` would copy it whole (it
+/// serializes its values into new ones), and a page of profiles is most of a response.
+pub fn ok(data: impl Into<Value>) -> Json<Value> {
+    let mut envelope = serde_json::Map::with_capacity(3);
+    envelope.insert("code".into(), Value::from(0));
+    envelope.insert("msg".into(), Value::from("success"));
+    envelope.insert("data".into(), data.into());
+    Json(Value::Object(envelope))
 }
 
 /// A refusal in the envelope, with its status and headers set by kotori afterwards.
@@ -20,6 +24,16 @@ pub fn refusal(rejection: &Rejection) -> Response {
     res.headers_mut()
         .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
     res
+}
+
+/// A JSON object of `fields`, moved in (`json!` copies every value it is given).
+pub fn object<const N: usize>(fields: [(&str, Value); N]) -> Value {
+    Value::Object(
+        fields
+            .into_iter()
+            .map(|(name, value)| (name.to_owned(), value))
+            .collect(),
+    )
 }
 
 /// The `data` of an envelope [`ok`] made: what a console page shows of an API answer.

@@ -7,7 +7,7 @@ use std::time::Duration;
 use sea_orm::{
     ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QuerySelect, Select,
 };
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::codes::{self, AppError};
 use crate::params::Params;
@@ -108,7 +108,13 @@ impl Page {
 
     /// The answer for this page of `total` items.
     pub fn answer(&self, total: u64, list: Vec<Value>) -> Value {
-        json!({ "total": total, "has_next": self.offset() + (list.len() as u64) < total, "list": list })
+        let has_next = self.offset() + (list.len() as u64) < total;
+        // Built by hand: `json!` would copy the list whole.
+        let mut answer = serde_json::Map::with_capacity(3);
+        answer.insert("total".into(), Value::from(total));
+        answer.insert("has_next".into(), Value::from(has_next));
+        answer.insert("list".into(), Value::Array(list));
+        Value::Object(answer)
     }
 }
 

@@ -17,7 +17,7 @@ use crate::db::{
     self,
     entity::chat::{contacts, message},
 };
-use crate::envelope::ok;
+use crate::envelope::{object, ok};
 use crate::limits;
 use crate::params::Params;
 use crate::realtime::{self, Route};
@@ -281,14 +281,12 @@ pub async fn history(
             state.hub.publish(Route::User(peer), read, Some(me)).await;
         }
     }
-    Ok(ok(match after {
-        Some(_) => {
-            json!({ "list": rows.iter().map(message_json).collect::<Vec<_>>(), "next_after_id": next })
-        }
-        None => {
-            json!({ "list": rows.iter().map(message_json).collect::<Vec<_>>(), "next_before_id": next })
-        }
-    }))
+    let list = Value::Array(rows.iter().map(message_json).collect());
+    let cursor = match after {
+        Some(_) => "next_after_id",
+        None => "next_before_id",
+    };
+    Ok(ok(object([("list", list), (cursor, json!(next))])))
 }
 
 /// What send reads and answers, for `/openapi.json`.

@@ -16,7 +16,7 @@ use super::{FINISHED, LiveRoom, lives_json};
 use crate::clock;
 use crate::codes::{self, AppError};
 use crate::db::{entity::rooms::live_mute, entity::users::user_info};
-use crate::envelope::ok;
+use crate::envelope::{object, ok};
 use crate::hex;
 use crate::manage::{Audit, Operator, forms};
 use crate::params::Params;
@@ -210,7 +210,7 @@ pub async fn muted(
         rows.iter().filter(|m| Mute::from(*m).active(now)).collect();
     let users = crate::users::by_id(&state.db, active.iter().map(|m| m.user_id)).await?;
     let list: Vec<Value> = active.iter().map(|m| json!({ "user_id": m.user_id, "nickname": users.get(&m.user_id).map(|u| &u.nickname), "until": m.until.map(clock::format) })).collect();
-    Ok(ok(json!({ "list": list })))
+    Ok(ok(object([("list", Value::Array(list))])))
 }
 
 /// What finish reads and answers, for `/openapi.json`.

@@ -15,7 +15,7 @@ use crate::db::{
     entity::rooms::{danmaku, live, live_mute},
     entity::users::user_info,
 };
-use crate::envelope::ok;
+use crate::envelope::{object, ok};
 use crate::params::Params;
 use crate::people::graph;
 use crate::realtime::{self, Route};
@@ -97,7 +97,11 @@ async fn read(
         .iter()
         .map(|d| danmaku_json(d, users.get(&d.user_id).map(|u| u.nickname.as_str())))
         .collect();
-    Ok(ok(json!({ "list": list, "next_after_id": next })))
+    let next = json!(next);
+    Ok(ok(object([
+        ("list", Value::Array(list)),
+        ("next_after_id", next),
+    ])))
 }
 
 fn danmaku_json(d: &danmaku::Model, nickname: Option<&str>) -> Value {

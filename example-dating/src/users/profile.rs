@@ -31,8 +31,8 @@ async fn me_json(
     me["phone"] = json!(user.phone);
     me["email"] = json!(user.email);
     me["authority"] = json!(user.authority.code());
-    me["labels"] = json!(showcase.labels);
-    me["album"] = json!(showcase.album);
+    me["labels"] = Value::Array(showcase.labels);
+    me["album"] = Value::Array(showcase.album);
     me["vip_deadline"] = json!(vip_deadline.map(clock::format));
     Ok(me)
 }
