@@ -80,6 +80,10 @@ pub async fn state(config: Config) -> Result<AppState, String> {
     // the task has seen them.
     state.indexes().set(false, false);
     indexes::keep(&state);
+    // The phone rules (libphonenumber's metadata: hundreds of regular expressions) compile on
+    // first use — about 0.6 billion instructions — so the first SMS after a start would pay
+    // for them. A background thread pays instead.
+    tokio::task::spawn_blocking(crate::people::phone::warm);
     Ok(state)
 }
 

@@ -36,6 +36,11 @@ pub fn canonical(raw: &str) -> Result<String, AppError> {
     Ok(e164)
 }
 
+/// Compiles the phone rules now (they compile on first use), so no request waits for it.
+pub fn warm() {
+    let _ = canonical("+8613380107582");
+}
+
 /// The number as dialled at home: without `+86` for mainland China (the 11 digits the original
 /// clients send), else without the `+`. A first login's nickname is `u-` and this.
 ///
