@@ -18,6 +18,7 @@ count() { # case who n
   valgrind --tool=callgrind --callgrind-out-file="$out" "$bin" "$1" "$who" "$3" 2>&1 | awk '/Collected :/ {print $4}'
   rm -f "$out"
 }
+mkdir -p target/criterion
 echo "{" > target/criterion/instructions.json.tmp
 first=1
 for case in ${CASES:-chain-1 chain-4 chain-8 routes-10 routes-10000 loader reject not-found}; do
