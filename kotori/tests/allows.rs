@@ -148,3 +148,41 @@ async fn a_question_carries_the_callers_credentials() {
     let res = app.client().get("/users/7").send().await;
     assert_eq!(res.status(), 401);
 }
+
+#[tokio::test]
+async fn a_step_that_panics_or_awaits_answers_like_any_other() {
+    #[derive(Clone, Default)]
+    struct S(Arc<OnceLock<WeakApp<S>>>);
+
+    fn panics(_: &mut Ctx<S>) -> Result<(), Rejection> {
+        panic!("a broken guard")
+    }
+
+    #[kotori::guard]
+    async fn slow_yes(cx: &mut Ctx<S>) -> Result<(), Rejection> {
+        tokio::task::yield_now().await;
+        cx.header("x-no")
+            .map_or(Ok(()), |_| Err(Rejection::forbidden()))
+    }
+
+    #[kotori::handler]
+    async fn page(cx: &mut Ctx<S>) -> String {
+        let app = cx.state().0.get().and_then(WeakApp::upgrade).unwrap();
+        let broken = app.allows(cx, Method::POST, "/broken").await;
+        let awaited = app.allows(cx, Method::POST, "/awaited").await;
+        format!("{broken} {awaited}")
+    }
+
+    let state = S::default();
+    let app = Kotori::new(state.clone());
+    app.get("/page", page);
+    app.group().guard(panics).post("/broken", || async { "no" });
+    app.group()
+        .guard(slow_yes)
+        .post("/awaited", || async { "yes" });
+    let app = app.build().unwrap();
+    state.0.set(app.downgrade()).ok().unwrap();
+    let res = app.client().get("/page").send().await;
+    // The broken guard refuses (the page still renders); the awaiting one passes.
+    assert_eq!((res.status().as_u16(), res.text()), (200, "false true"));
+}
