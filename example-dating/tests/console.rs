@@ -561,3 +561,70 @@ async fn every_post_a_cookie_carries_without_the_csrf_token_is_refused() {
     // The session itself still works: the refusals ended nothing.
     assert_eq!(browser.get("/manage").await.status(), 200);
 }
+
+#[tokio::test]
+async fn a_product_is_edited_from_its_form_where_the_tree_allows_it() {
+    use example_dating::db::entity::commerce::product;
+    let t = TestApp::new().await;
+    t.operator("reader", "admin", &["products:read"]).await;
+    t.operator("seller", "admin", &["products:read", "products:write"])
+        .await;
+    let first = product::Entity::find()
+        .order_by_asc(product::Column::Id)
+        .one(&t.state.db)
+        .await
+        .unwrap()
+        .expect("the seeded products");
+    let page = format!("{ADMIN}/products");
+    let form = format!(r#"action="products/{}/edit""#, first.id);
+
+    let reader = Browser::log_in(&t, "reader").await;
+    let html = reader.get(&page).await.text().to_owned();
+    assert!(html.contains(&first.name), "{html}");
+    assert!(!html.contains(&form) && !html.contains("New product"));
+
+    let seller = Browser::log_in(&t, "seller").await;
+    let html = seller.get(&page).await.text().to_owned();
+    assert!(
+        html.contains(&form) && html.contains("New product"),
+        "{html}"
+    );
+    let res = seller
+        .post(
+            &format!("{page}/{}/edit", first.id),
+            &[
+                ("csrf", &seller.csrf()),
+                ("name", "Renamed"),
+                ("desc", &first.description),
+                ("vip_time", &first.vip_days.to_string()),
+                ("price", "12.34"),
+                ("active", "false"),
+                ("back", &page),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), 303, "{}", res.text());
+    assert_eq!(res.header("location"), Some(page.as_str()));
+    let row = product::Entity::find_by_id(first.id)
+        .one(&t.state.db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (row.name.as_str(), row.price_cents, row.active),
+        ("Renamed", 1234, false)
+    );
+    let last = audit_rows(&t).await.pop().unwrap();
+    assert_eq!(
+        (
+            last.operator_name.as_str(),
+            last.action.as_str(),
+            last.target.as_str()
+        ),
+        (
+            "seller",
+            "products.edit",
+            format!("product:{}", first.id).as_str()
+        )
+    );
+}

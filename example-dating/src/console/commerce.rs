@@ -31,10 +31,17 @@ pub async fn products(
     cx: &mut Ctx<AppState>,
     State(state): State<AppState>,
 ) -> Result<Response, AppError> {
-    let all = data_of(admin::list_products(State(state)).await?);
+    let mut all = data_of(admin::list_products(State(state)).await?);
     let may_create = Page::may(cx, Method::POST, &format!("{ADMIN}/products/create")).await;
+    // Each product's edit form where the tree allows editing that product.
+    if let Some(list) = all["list"].as_array_mut() {
+        for product in list {
+            let edit = format!("{ADMIN}/products/{}/edit", product["product_id"]);
+            product["may_edit"] = Page::may(cx, Method::POST, &edit).await.into();
+        }
+    }
     Ok(Page::new("products.html", "Products")
-        .with("products", all["list"].clone())
+        .with("products", all["list"].take())
         .with("may_create", may_create)
         .render(cx)
         .await)
