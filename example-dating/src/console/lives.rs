@@ -125,10 +125,13 @@ pub async fn feed(
     let address = address.0.map(|ip| ip.to_string());
     let registered = state.hub.join(op.hub_user(), address).await;
     state.hub.subscribe(registered.conn.id, room.0.id);
+    // Registered first, then the session checked once more: a logout between the loader and
+    // the registration announced its end before this feed could hear it.
+    let live = session::still_live(&state, &session.token).await;
     let mut check = tokio::time::interval(KEEP_ALIVE);
     check.reset();
-    let watch = (registered, check, state, session);
-    let stream = futures_util::stream::unfold(Some(watch), |watch| async move {
+    let watch = live.then_some((registered, check, state, session));
+    let stream = futures_util::stream::unfold(watch, |watch| async move {
         let (mut r, mut check, state, session) = watch?;
         loop {
             tokio::select! {
