@@ -396,6 +396,17 @@ async fn every_page_renders_for_an_admin_with_every_privilege() {
         assert!(res.text().starts_with("<!doctype html>"), "{page}");
         assert!(!res.text().contains("500 Internal"), "{page}");
     }
+    // A list links its next page, keeping its search.
+    let html = browser
+        .get(&format!("{ADMIN}/users?q=u-138&pageCount=1"))
+        .await
+        .text()
+        .to_owned();
+    assert!(
+        html.contains(r#"href="?q=u-138&amp;page=2">Next</a>"#),
+        "{html}"
+    );
+    assert!(!html.contains("Previous"));
     // The report page offers the ban to an admin who may ban, and resolving bans.
     let page = format!("{ADMIN}/reports/{report}");
     assert!(browser.get(&page).await.text().contains(r#"value="ban""#));

@@ -41,6 +41,7 @@ static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
         ("lives.html", include_str!("../../templates/lives.html")),
         ("live.html", include_str!("../../templates/live.html")),
         ("audit.html", include_str!("../../templates/audit.html")),
+        ("pager.html", include_str!("../../templates/pager.html")),
     ] {
         env.add_template(name, source)
             .unwrap_or_else(|e| panic!("template {name}: {e}"));
@@ -294,7 +295,7 @@ mod tests {
 
     #[test]
     fn every_template_compiles() {
-        assert_eq!(template_names().len(), 13);
+        assert_eq!(template_names().len(), 14);
     }
 
     #[test]
