@@ -396,6 +396,16 @@ async fn every_page_renders_for_an_admin_with_every_privilege() {
         assert!(res.text().starts_with("<!doctype html>"), "{page}");
         assert!(!res.text().contains("500 Internal"), "{page}");
     }
+    // Nothing is listed (nor counted) before a search.
+    let html = browser
+        .get(&format!("{ADMIN}/users"))
+        .await
+        .text()
+        .to_owned();
+    assert!(
+        !html.contains("<table>") && html.contains("Search by"),
+        "{html}"
+    );
     // A list links its next page, keeping its search.
     let html = browser
         .get(&format!("{ADMIN}/users?q=u-138&pageCount=1"))

@@ -22,7 +22,13 @@ pub async fn search(
     params: Res<Params>,
     State(state): State<AppState>,
 ) -> Result<Response, AppError> {
-    let found = data_of(admin::search_users(params.clone(), State(state)).await?);
+    // Nothing is listed before a search: the list of everyone would count every user.
+    let searched = params.get("q").is_some_and(|q| !q.trim().is_empty());
+    let found = if searched {
+        data_of(admin::search_users(params.clone(), State(state)).await?)
+    } else {
+        Value::Null
+    };
     Ok(Page::listing("users.html", "Users", found, &params)
         .with("q", params.get("q").unwrap_or("").to_owned())
         .render(cx)
