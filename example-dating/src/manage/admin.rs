@@ -22,7 +22,7 @@ use crate::envelope::ok;
 use crate::manage::{Audit, Operator};
 use crate::paging::Page;
 use crate::params::Params;
-use crate::people::{self, Change, account, phone};
+use crate::people::{self, Change, account, phone, visibility};
 use crate::state::AppState;
 use crate::users::public_profile;
 use crate::validate;
@@ -49,8 +49,9 @@ pub async fn search_users(
 ) -> Result<Json<Value>, AppError> {
     let page = Page::from_params(&params)?;
     // Erased accounts are gone for admins too: their rows only carry what others still need.
-    let mut query = user_info::Entity::find().filter(user_info::Column::DeletedAt.is_null());
-    if let Some(q) = params.get("q").map(str::trim).filter(|q| !q.is_empty()) {
+    let mut query = visibility::everyone();
+    let q = params.get("q").map(str::trim).filter(|q| !q.is_empty());
+    if let Some(q) = q {
         // Every key starting with `prefix` lies in [prefix, prefix + 0xFF): UTF-8 has no 0xFF.
         let prefix = user_info::search_key(q);
         let mut end = prefix.clone();
@@ -69,8 +70,12 @@ pub async fn search_users(
         }
         query = query.filter(any);
     }
+    // Everyone is a count of the whole table: kept, never counted by the request. A search is
+    // an index range, counted.
+    let cached = q.is_none().then_some(visibility::EVERYONE_COUNT);
+    let query = query.order_by_desc(user_info::Column::UserId);
     let (total, users) = page
-        .load(&state.db, query.order_by_desc(user_info::Column::UserId))
+        .load_with(&state.db, &state.store, cached, query)
         .await?;
     Ok(ok(page.answer(
         total,

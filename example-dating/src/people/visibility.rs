@@ -151,6 +151,16 @@ pub async fn shown_to(
 
 /// The store key of the cached [`public_count`].
 const PUBLIC_COUNT: &str = "people:public";
+/// The store key of the cached count of [`everyone`] (what an admin's user search without a
+/// query pages through): kept like [`public_count`] but never forgotten by a change — an
+/// admin's total may be up to `paging::TOTAL_TTL` (10 s) old, and no sign-up pays a store
+/// round trip for it.
+pub const EVERYONE_COUNT: &str = "people:all";
+
+/// Every account not erased: whom admins find (banned and hidden people too).
+pub fn everyone() -> sea_orm::Select<user_info::Entity> {
+    user_info::Entity::find().filter(user_info::Column::DeletedAt.is_null())
+}
 
 /// How many people are [`public`], as last counted (`paging::cached_total`: counting is a
 /// scan of every user, so it is never done by a request; `None` before the first count). Every
