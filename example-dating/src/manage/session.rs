@@ -163,14 +163,19 @@ pub async fn end_session(
 /// that expired (or whose logout announcement was lost) ends its feeds too. A store or
 /// database that does not answer is not an end.
 pub async fn still_live(state: &AppState, token: &str) -> bool {
-    let owner = sessions::cached_owner(state, &cache_key(token), None, async || {
+    !matches!(owner_of(state, token).await, Ok(None))
+}
+
+/// The operator whose live session `token` is, through the store's cache (the database on a
+/// miss); `None` for an unknown, expired or ended one.
+async fn owner_of(state: &AppState, token: &str) -> Result<Option<i64>, AppError> {
+    sessions::cached_owner(state, &cache_key(token), None, async || {
         let row = operator_token::Entity::find_by_id(token.to_owned())
             .one(&state.db)
             .await?;
         Ok(row.map(|r| (r.operator_id, r.expire_at)))
     })
-    .await;
-    !matches!(owner, Ok(None))
+    .await
 }
 
 /// `POST /manage/logout.json`: ends the caller's session.
@@ -255,15 +260,9 @@ pub async fn load_operator(
     session: Res<Session>,
     State(state): State<AppState>,
 ) -> Result<Operator, AppError> {
-    let token = session.token.clone();
-    let operator_id = sessions::cached_owner(&state, &cache_key(&token), None, async || {
-        let row = operator_token::Entity::find_by_id(token.clone())
-            .one(&state.db)
-            .await?;
-        Ok(row.map(|r| (r.operator_id, r.expire_at)))
-    })
-    .await?;
-    let operator_id = operator_id.ok_or_else(codes::bad_token)?;
+    let operator_id = owner_of(&state, &session.token)
+        .await?
+        .ok_or_else(codes::bad_token)?;
     let op = operator::Entity::find_by_id(operator_id)
         .one(&state.db)
         .await?
