@@ -1,6 +1,7 @@
 //! A harness for black-box tests: an app on an in-memory database, signed calls, logins.
 #![allow(dead_code, unreachable_pub)]
 
+pub mod console;
 pub mod services;
 pub mod watched;
 
