@@ -4,6 +4,7 @@
 
 use http::header::{CONTENT_TYPE, HeaderValue};
 use kotori::{Body, Ctx, Json, Rejection, Response};
+use serde::Serialize;
 use serde_json::{Value, json};
 
 /// A successful response carrying `data`, moved in: `json!` would copy it whole (it
@@ -14,6 +15,33 @@ pub fn ok(data: impl Into<Value>) -> Json<Value> {
     envelope.insert("msg".into(), Value::from("success"));
     envelope.insert("data".into(), data.into());
     Json(Value::Object(envelope))
+}
+
+/// A successful response whose `data` is serialized straight from `T` into the body: no
+/// `Value` tree is built and dropped on the way (lists of people are most of what the API
+/// sends). The same bytes as [`ok`] on the same data.
+///
+/// ```
+/// use example_dating::envelope::answer;
+///
+/// let kotori::Json(envelope) = answer([1, 2]);
+/// let sent = serde_json::to_value(&envelope).unwrap();
+/// assert_eq!(sent, serde_json::json!({"code": 0, "msg": "success", "data": [1, 2]}));
+/// ```
+pub fn answer<T: Serialize>(data: T) -> Json<Answer<T>> {
+    Json(Answer {
+        code: 0,
+        msg: "success",
+        data,
+    })
+}
+
+/// The envelope of a success, typed: what [`answer`] sends.
+#[derive(Debug, Serialize)]
+pub struct Answer<T> {
+    code: i32,
+    msg: &'static str,
+    data: T,
 }
 
 /// A refusal in the envelope, with its status and headers set by kotori afterwards.

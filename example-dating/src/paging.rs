@@ -108,12 +108,38 @@ impl Page {
 
     /// The answer for this page of `total` items.
     pub fn answer(&self, total: u64, list: Vec<Value>) -> Value {
-        let has_next = self.offset() + (list.len() as u64) < total;
-        // Built by hand: `json!` would copy the list whole.
+        self.listing(total, list).into()
+    }
+
+    /// The answer for this page of `total` items, typed: serialized straight into the
+    /// response (`crate::envelope::answer`) without a `Value` tree.
+    pub fn listing<T>(&self, total: u64, list: Vec<T>) -> Listing<T> {
+        Listing {
+            total,
+            has_next: self.offset() + (list.len() as u64) < total,
+            list,
+        }
+    }
+}
+
+/// A page of a list as the API answers it: `{"total", "has_next", "list"}`.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Listing<T> {
+    /// Items in the whole list (capped lists: see the API's paging rules).
+    pub total: u64,
+    /// Whether a next page has items.
+    pub has_next: bool,
+    /// This page's items.
+    pub list: Vec<T>,
+}
+
+impl From<Listing<Value>> for Value {
+    /// Built by hand: `json!` would copy the list whole.
+    fn from(listing: Listing<Value>) -> Value {
         let mut answer = serde_json::Map::with_capacity(3);
-        answer.insert("total".into(), Value::from(total));
-        answer.insert("has_next".into(), Value::from(has_next));
-        answer.insert("list".into(), Value::Array(list));
+        answer.insert("total".into(), Value::from(listing.total));
+        answer.insert("has_next".into(), Value::from(listing.has_next));
+        answer.insert("list".into(), Value::Array(listing.list));
         Value::Object(answer)
     }
 }

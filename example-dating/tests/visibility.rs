@@ -11,7 +11,7 @@ use example_dating::db::entity::chat::contacts;
 use example_dating::db::entity::safety::block;
 use example_dating::db::entity::users::user_info;
 use example_dating::people::visibility::{self, is_public};
-use example_dating::people::{Authority, Relation, may_see};
+use example_dating::people::{Authority, Card, Relation, may_see};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
 use sea_orm::sea_query::Query;
@@ -62,14 +62,15 @@ fn row(id: i64, p: &Person) -> user_info::Model {
         nickname: format!("p{id}"),
         phone: String::new(),
         email: None,
-        gender: 0,
-        birthday: None,
-        avatar: None,
-        height: None,
-        emotion: None,
-        sexual: None,
-        education: None,
-        salary: None,
+        // Every other person fills the optional fields: cards read NULLs and values alike.
+        gender: (id % 3) as i32,
+        birthday: (id % 2 == 0).then(|| format!("1990-01-{:02}", id % 28 + 1)),
+        avatar: (id % 2 == 0).then(|| format!("https://cdn.example/{id}.jpg")),
+        height: (id % 2 == 0).then_some(150 + id as i32),
+        emotion: (id % 2 == 1).then_some(1),
+        sexual: (id % 2 == 0).then_some(2),
+        education: (id % 2 == 1).then_some(3),
+        salary: (id % 2 == 0).then_some(4),
         authority: p.authority,
         banned: p.banned,
         ban_reason: None,
@@ -169,14 +170,25 @@ async fn agree(db: &DatabaseConnection, g: &Graph) -> Result<(), TestCaseError> 
             let one = visibility::seen_by(db, viewer, id).await.unwrap();
             prop_assert_eq!(one.is_some(), sql.contains(&id));
         }
-        let listed: BTreeSet<i64> = visibility::shown_to(db, viewer, 1..=PEOPLE)
+        let rows = visibility::shown_to::<user_info::Model>(db, viewer, 1..=PEOPLE)
             .await
-            .unwrap()
-            .into_keys()
-            .collect();
+            .unwrap();
+        let listed: BTreeSet<i64> = rows.keys().copied().collect();
         let mut others = sql.clone();
         others.remove(&viewer);
         prop_assert_eq!(listed, others, "lists never show the viewer");
+        // Read narrow (by position, only some columns), the same people with the same fields.
+        let cards = visibility::shown_to::<Card>(db, viewer, 1..=PEOPLE)
+            .await
+            .unwrap();
+        let whole: std::collections::BTreeMap<i64, Card> =
+            rows.values().map(|u| (u.user_id, Card::of(u))).collect();
+        prop_assert_eq!(
+            cards
+                .into_iter()
+                .collect::<std::collections::BTreeMap<_, _>>(),
+            whole
+        );
     }
     let public: BTreeSet<i64> = (1..=PEOPLE)
         .filter(|&id| is_public(&row(id, &g.people[id as usize - 1])))
@@ -189,6 +201,7 @@ async fn agree(db: &DatabaseConnection, g: &Graph) -> Result<(), TestCaseError> 
     let sql_public: BTreeSet<i64> = loaded.iter().map(|u| u.user_id).collect();
     prop_assert_eq!(&sql_public, &public);
     prop_assert!(loaded.iter().all(is_public));
+    prop_assert!(loaded.iter().map(Card::of).all(|card| is_public(&card)));
     Ok(())
 }
 

@@ -34,7 +34,9 @@ pub async fn list(
                 .order_by_desc(contacts::Column::Id),
         )
         .await?;
-    let peers = crate::users::by_id(&state.db, rows.iter().map(|r| r.peer_id)).await?;
+    let peers =
+        crate::users::by_id::<crate::people::Card>(&state.db, rows.iter().map(|r| r.peer_id))
+            .await?;
     let list = rows
         .iter()
         .map(|row| {

@@ -208,7 +208,9 @@ pub async fn muted(
         .await?;
     let active: Vec<&live_mute::Model> =
         rows.iter().filter(|m| Mute::from(*m).active(now)).collect();
-    let users = crate::users::by_id(&state.db, active.iter().map(|m| m.user_id)).await?;
+    let users =
+        crate::users::by_id::<crate::people::Card>(&state.db, active.iter().map(|m| m.user_id))
+            .await?;
     let list: Vec<Value> = active.iter().map(|m| json!({ "user_id": m.user_id, "nickname": users.get(&m.user_id).map(|u| &u.nickname), "until": m.until.map(clock::format) })).collect();
     Ok(ok(object([("list", Value::Array(list))])))
 }

@@ -87,7 +87,9 @@ async fn read(
         .limit(limit)
         .all(&state.db)
         .await?;
-    let users = crate::users::by_id(&state.db, rows.iter().map(|d| d.user_id)).await?;
+    let users =
+        crate::users::by_id::<crate::people::Card>(&state.db, rows.iter().map(|d| d.user_id))
+            .await?;
     // The cursor is the last id seen (or the one given): polling with it returns only news.
     let next = rows
         .last()

@@ -10,6 +10,7 @@
 //! - [`sessions`]: the tokens of live accounts, cached in the store and revocable everywhere;
 //!   a login or a lookup can never give a working token to a banned or deleted account;
 //! - [`graph`]: contacts and blocks between two people;
+//! - [`card`]: a person as anyone may see them (the public profile lists show), read narrow;
 //! - [`visibility`]: may A see B — once as a Rust predicate, once as a SQL condition, side by
 //!   side (a property test holds them to the same answers on the three databases);
 //! - [`footprints`]: visits, and the ranking they feed (the hot list's data);
@@ -19,6 +20,7 @@
 //! Features (users, chat, safety, live, manage) depend on this module, never the reverse.
 
 pub mod account;
+pub mod card;
 pub mod footprints;
 pub mod geo;
 pub mod graph;
@@ -28,4 +30,5 @@ pub mod visibility;
 
 pub use crate::db::entity::users::user_info::Authority;
 pub use account::{Change, Standing, changed};
-pub use visibility::{Relation, may_see};
+pub use card::Card;
+pub use visibility::{Relation, Visible, may_see};

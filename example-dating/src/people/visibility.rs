@@ -19,6 +19,7 @@ use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
 };
 
+use super::card::Row;
 use super::{Authority, graph};
 use crate::codes::AppError;
 use crate::db::entity::users::user_info;
@@ -41,6 +42,49 @@ impl Relation {
     };
 }
 
+/// What the rule reads of a user's row: the whole row and a list's [`Card`](super::card::Card)
+/// both carry it.
+pub trait Visible {
+    /// The account's id.
+    fn user_id(&self) -> i64;
+    /// Who may see the profile.
+    fn authority(&self) -> Authority;
+    /// Banned by an admin.
+    fn banned(&self) -> bool;
+    /// The account was erased.
+    fn erased(&self) -> bool;
+}
+
+impl Visible for user_info::Model {
+    fn user_id(&self) -> i64 {
+        self.user_id
+    }
+    fn authority(&self) -> Authority {
+        self.authority
+    }
+    fn banned(&self) -> bool {
+        self.banned
+    }
+    fn erased(&self) -> bool {
+        self.deleted_at.is_some()
+    }
+}
+
+impl Visible for super::card::Card {
+    fn user_id(&self) -> i64 {
+        self.user_id
+    }
+    fn authority(&self) -> Authority {
+        self.authority
+    }
+    fn banned(&self) -> bool {
+        self.banned
+    }
+    fn erased(&self) -> bool {
+        self.deleted_at.is_some()
+    }
+}
+
 /// The rule, in Rust: whether `viewer` may see `user`, related as `relation` says.
 ///
 /// ```
@@ -60,16 +104,16 @@ impl Relation {
 /// user.deleted_at = Some(0);
 /// assert!(!may_see(2, &user, Relation::STRANGER), "an erased account, nobody");
 /// ```
-pub fn may_see(viewer: i64, user: &user_info::Model, relation: Relation) -> bool {
-    if user.deleted_at.is_some() {
+pub fn may_see(viewer: i64, user: &impl Visible, relation: Relation) -> bool {
+    if user.erased() {
         return false;
     }
-    if viewer == user.user_id {
+    if viewer == user.user_id() {
         return true;
     }
-    !user.banned
+    !user.banned()
         && !relation.blocked
-        && match user.authority {
+        && match user.authority() {
             Authority::Everyone => true,
             Authority::Contacts => relation.contact,
             Authority::Hidden => false,
@@ -104,7 +148,7 @@ pub fn visible_to(viewer: i64) -> Condition {
 const NOBODY: i64 = 0;
 
 /// Whether anyone at all may see `user`: [`may_see`] for a stranger who is nobody.
-pub fn is_public(user: &user_info::Model) -> bool {
+pub fn is_public(user: &impl Visible) -> bool {
     may_see(NOBODY, user, Relation::STRANGER)
 }
 
@@ -128,25 +172,27 @@ pub async fn seen_by(
         .await?)
 }
 
-/// Of the users with these ids, those `viewer` may see, by id, in one query; never the viewer
-/// (lists do not show you to yourself).
-pub async fn shown_to(
+/// Of the users with these ids, those `viewer` may see, by id, in one query, read as `R` (the
+/// whole row or a [`Card`](super::card::Card)); never the viewer (lists do not show you to
+/// yourself).
+pub async fn shown_to<R: Row>(
     db: &impl ConnectionTrait,
     viewer: i64,
     ids: impl IntoIterator<Item = i64>,
-) -> Result<HashMap<i64, user_info::Model>, AppError> {
+) -> Result<HashMap<i64, R>, AppError> {
     let ids: Vec<i64> = ids.into_iter().collect();
     // No query for nobody.
     if ids.is_empty() {
         return Ok(HashMap::new());
     }
-    let users = user_info::Entity::find()
+    let users = R::select()
         .filter(user_info::Column::UserId.is_in(ids))
         .filter(user_info::Column::UserId.ne(viewer))
         .filter(visible_to(viewer))
+        .into_model::<R>()
         .all(db)
         .await?;
-    Ok(users.into_iter().map(|u| (u.user_id, u)).collect())
+    Ok(users.into_iter().map(|u| (u.user_id(), u)).collect())
 }
 
 /// The store key of the cached [`public_count`].

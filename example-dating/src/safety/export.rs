@@ -125,7 +125,9 @@ impl Section {
                 };
                 // A visit names the other person only where the owner may see them now; the
                 // others are listed (the owner's data is complete) without who it was.
-                let seen = visibility::shown_to(db, id, rows.iter().map(who)).await?;
+                let seen =
+                    visibility::shown_to::<crate::people::Card>(db, id, rows.iter().map(who))
+                        .await?;
                 let last = rows.last().map(|v| v.id);
                 let items = rows
                     .iter()

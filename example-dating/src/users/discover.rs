@@ -2,16 +2,15 @@
 
 use kotori::{Json, Res, State};
 use sea_orm::EntityTrait;
-use serde_json::{Value, json};
+use serde::Serialize;
 
-use super::public_profile;
 use crate::auth::Caller;
 use crate::codes::{self, AppError};
 use crate::db::entity::users::location;
-use crate::envelope::ok;
-use crate::paging::Page;
+use crate::envelope::{Answer, answer};
+use crate::paging::{Listing, Page};
 use crate::params::Params;
-use crate::people::{geo, visibility};
+use crate::people::{Card, geo, visibility};
 use crate::state::AppState;
 
 /// The nearby search considers at most this many people around the centre.
@@ -23,7 +22,7 @@ pub async fn nearby(
     caller: Res<Caller>,
     params: Res<Params>,
     State(state): State<AppState>,
-) -> Result<Json<Value>, AppError> {
+) -> Result<Json<Answer<Listing<Near>>>, AppError> {
     let page = Page::from_params(&params)?;
     let radius = params.parse_optional::<f64>("radius_km")?.unwrap_or(10.0);
     if !(radius > 0.0 && radius <= 100.0) {
@@ -63,14 +62,16 @@ pub async fn nearby(
     let visible = loop {
         let near = geo::near(&*state.store, lat, lng, radius, want).await?;
         let exhausted = near.len() < want;
-        let users =
-            visibility::shown_to(&state.db, caller.user_id, near.iter().map(|&(id, _)| id)).await?;
-        let visible: Vec<Value> = near
+        let mut users =
+            visibility::shown_to::<Card>(&state.db, caller.user_id, near.iter().map(|&(id, _)| id))
+                .await?;
+        let visible: Vec<Near> = near
             .iter()
             .filter_map(|&(id, km)| {
-                let mut profile = public_profile(users.get(&id)?);
-                profile["distance_km"] = json!((km * 1000.0).round() / 1000.0);
-                Some(profile)
+                Some(Near {
+                    card: users.remove(&id)?,
+                    distance_km: (km * 1000.0).round() / 1000.0,
+                })
             })
             .collect();
         if visible.len() >= need || exhausted || want == NEARBY_MAX {
@@ -86,7 +87,15 @@ pub async fn nearby(
         .skip(page.offset() as usize)
         .take(page.size as usize)
         .collect();
-    Ok(ok(page.answer(total, list)))
+    Ok(answer(page.listing(total, list)))
+}
+
+/// A person nearby: the public profile and how far, in kilometres to the metre.
+#[derive(Debug, Serialize)]
+pub struct Near {
+    #[serde(flatten)]
+    card: Card,
+    distance_km: f64,
 }
 
 /// What nearby reads and answers, for `/openapi.json`.

@@ -16,19 +16,18 @@ use std::time::Duration;
 use futures_util::future::try_join_all;
 use kotori::{Json, Res, State};
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
-use serde_json::Value;
 
-use super::public_profile;
 use crate::auth::Caller;
 use crate::clock;
 use crate::codes::AppError;
 use crate::db::entity::commerce::vip_info;
 use crate::db::entity::users::user_info;
-use crate::envelope::ok;
-use crate::paging::Page;
+use crate::envelope::{Answer, answer};
+use crate::paging::{Listing, Page};
 use crate::params::Params;
+use crate::people::card::Row;
 use crate::people::footprints::{self, HOT, first_day};
-use crate::people::{Relation, graph, may_see, visibility};
+use crate::people::{Card, Relation, graph, may_see, visibility};
 use crate::state::AppState;
 use crate::store::Store;
 
@@ -112,11 +111,11 @@ pub async fn hot(
     caller: Res<Caller>,
     params: Res<Params>,
     State(state): State<AppState>,
-) -> Result<Json<Value>, AppError> {
+) -> Result<Json<Answer<Listing<Card>>>, AppError> {
     let page = Page::from_params(&params)?;
     let hidden = graph::hidden_from(&state.db, caller.user_id).await?;
     // Public, and the caller may see them: not the caller, not blocked either way.
-    let shown = |u: &user_info::Model| {
+    let shown = |u: &Card| {
         u.user_id != caller.user_id
             && visibility::is_public(u)
             && may_see(
@@ -145,7 +144,7 @@ pub async fn hot(
             Some(_) => Vec::new(),
         };
         let wanted = ids.iter().chain(&excluded).copied();
-        let mut users = super::by_id(&state.db, wanted).await?;
+        let mut users = super::by_id::<Card>(&state.db, wanted).await?;
         left_out.get_or_insert_with(|| {
             let counted = |id: &&i64| users.get(id).is_some_and(visibility::is_public);
             excluded.iter().filter(counted).count() as u64
@@ -165,11 +164,12 @@ pub async fn hot(
     if !walk.done() && exhausted {
         let mut before = i64::MAX;
         loop {
-            let users = user_info::Entity::find()
+            let users = Card::select()
                 .filter(visibility::public())
                 .filter(user_info::Column::UserId.lt(before))
                 .order_by_desc(user_info::Column::UserId)
                 .limit(chunk as u64)
+                .into_model::<Card>()
                 .all(&state.db)
                 .await?;
             let read = users.len();
@@ -194,8 +194,9 @@ pub async fn hot(
             .map_or(0, |n| n.saturating_sub(left_out.unwrap_or(0)));
         Ord::max(counted, walk.passed as u64)
     };
-    let list = walk.page.iter().take(page.size as usize);
-    Ok(ok(page.answer(total, list.map(public_profile).collect())))
+    let mut list = walk.page;
+    list.truncate(page.size as usize);
+    Ok(answer(page.listing(total, list)))
 }
 
 /// The people shown so far, in order: only those on the requested page are kept (a deep page
@@ -205,7 +206,7 @@ struct Walk {
     /// Everyone up to the page's end, and one more to tell whether there is a next.
     need: usize,
     passed: usize,
-    page: Vec<user_info::Model>,
+    page: Vec<Card>,
 }
 
 impl Walk {
@@ -219,7 +220,7 @@ impl Walk {
         }
     }
 
-    fn pass(&mut self, user: user_info::Model) {
+    fn pass(&mut self, user: Card) {
         if self.passed >= self.skip && self.passed < self.need {
             self.page.push(user);
         }

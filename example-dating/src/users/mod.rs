@@ -12,41 +12,35 @@ pub mod visits;
 
 use std::collections::HashMap;
 
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
-use serde_json::{Value, json};
+use sea_orm::{ColumnTrait, ConnectionTrait, QueryFilter};
+use serde_json::Value;
 
 use crate::codes::AppError;
 use crate::db::entity::users::user_info;
+use crate::people::Card;
+use crate::people::card::Row;
 
-/// A profile as anyone may see it: never `phone` or `email`.
+/// A profile as anyone may see it (never `phone` or `email`): the [`Card`] of the row, for
+/// answers that add their own fields to it.
 pub fn public_profile(user: &user_info::Model) -> Value {
-    json!({
-        "user_id": user.user_id,
-        "nickname": user.nickname,
-        "gender": user.gender,
-        "birthday": user.birthday,
-        "avatar": user.avatar,
-        "height": user.height,
-        "emotion": user.emotion,
-        "sexual": user.sexual,
-        "education": user.education,
-        "salary": user.salary,
-    })
+    Value::from(Card::of(user))
 }
 
-/// The users with these ids, by id, in one query (lists show the people they mention).
-pub async fn by_id(
+/// The users with these ids, by id, in one query, read as `R` (the whole row, or a [`Card`]
+/// where only the public profile is shown): lists show the people they mention.
+pub async fn by_id<R: Row>(
     db: &impl ConnectionTrait,
     ids: impl IntoIterator<Item = i64>,
-) -> Result<HashMap<i64, user_info::Model>, AppError> {
+) -> Result<HashMap<i64, R>, AppError> {
     let ids: Vec<i64> = ids.into_iter().collect();
     // No query for nobody.
     if ids.is_empty() {
         return Ok(HashMap::new());
     }
-    let users = user_info::Entity::find()
+    let users = R::select()
         .filter(user_info::Column::UserId.is_in(ids))
+        .into_model::<R>()
         .all(db)
         .await?;
-    Ok(users.into_iter().map(|u| (u.user_id, u)).collect())
+    Ok(users.into_iter().map(|u| (u.user_id(), u)).collect())
 }

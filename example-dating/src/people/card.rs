@@ -1,0 +1,162 @@
+//! A person as anyone may see them — the public profile every list shows — and the shapes a
+//! `user_info` row is read into.
+//!
+//! Lists of people (the hot list, nearby) read many rows per request, and their cost was in
+//! the reading: every column of a row copied out of the database's buffer, looked up by name
+//! and, when NULL, described in an error string the decoder then throws away. A [`Card`] reads
+//! only the columns it shows and the ones the visibility rule needs, by position, and
+//! serializes straight into the answer without a `serde_json::Value` tree in between.
+
+use sea_orm::{
+    ActiveEnum, DbErr, EntityTrait, FromQueryResult, QueryResult, QuerySelect, Select, TryGetable,
+};
+use serde::Serialize;
+use serde_json::Value;
+
+use super::Authority;
+use super::visibility::Visible;
+use crate::db::entity::users::user_info;
+
+/// A profile as anyone may see it: never `phone` or `email`. The fields serialized are the
+/// public profile of the API (`user_id`, `nickname`, `gender`, `birthday`, `avatar`, `height`,
+/// `emotion`, `sexual`, `education`, `salary`); the rest is what `people::visibility` reads.
+///
+/// ```
+/// use example_dating::db::entity::users::user_info;
+/// use example_dating::people::{Authority, card::Card};
+///
+/// let user = user_info::Model {
+///     user_id: 7, nickname: "Mei".into(), phone: "+8613800000000".into(), email: None,
+///     gender: 2, birthday: None, avatar: None, height: Some(165), emotion: None, sexual: None,
+///     education: None, salary: None, authority: Authority::Everyone, banned: false,
+///     ban_reason: None, created_at: 0, updated_at: 0, deleted_at: None, search_key: None,
+/// };
+/// let shown = serde_json::to_value(Card::of(&user)).unwrap();
+/// assert_eq!(shown["nickname"], "Mei");
+/// assert_eq!(shown["height"], 165);
+/// assert!(shown.get("phone").is_none() && shown.get("authority").is_none());
+/// ```
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Card {
+    /// The account's id.
+    pub user_id: i64,
+    /// Shown name.
+    pub nickname: String,
+    /// 0 unknown, 1 male, 2 female.
+    pub gender: i32,
+    /// `YYYY-MM-DD`.
+    pub birthday: Option<String>,
+    /// Avatar URL.
+    pub avatar: Option<String>,
+    /// Centimetres.
+    pub height: Option<i32>,
+    /// Relationship status code.
+    pub emotion: Option<i32>,
+    /// Orientation code.
+    pub sexual: Option<i32>,
+    /// Education code.
+    pub education: Option<i32>,
+    /// Salary band code.
+    pub salary: Option<i32>,
+    /// Who may see the profile (not shown).
+    #[serde(skip)]
+    pub authority: Authority,
+    /// Banned (not shown).
+    #[serde(skip)]
+    pub banned: bool,
+    /// When the account was erased (not shown).
+    #[serde(skip)]
+    pub deleted_at: Option<i64>,
+}
+
+/// The columns a [`Card`] reads, in the order it reads them.
+const COLUMNS: [user_info::Column; 13] = [
+    user_info::Column::UserId,
+    user_info::Column::Nickname,
+    user_info::Column::Gender,
+    user_info::Column::Birthday,
+    user_info::Column::Avatar,
+    user_info::Column::Height,
+    user_info::Column::Emotion,
+    user_info::Column::Sexual,
+    user_info::Column::Education,
+    user_info::Column::Salary,
+    user_info::Column::Authority,
+    user_info::Column::Banned,
+    user_info::Column::DeletedAt,
+];
+
+impl Card {
+    /// The card of a whole row.
+    pub fn of(user: &user_info::Model) -> Card {
+        Card {
+            user_id: user.user_id,
+            nickname: user.nickname.clone(),
+            gender: user.gender,
+            birthday: user.birthday.clone(),
+            avatar: user.avatar.clone(),
+            height: user.height,
+            emotion: user.emotion,
+            sexual: user.sexual,
+            education: user.education,
+            salary: user.salary,
+            authority: user.authority,
+            banned: user.banned,
+            deleted_at: user.deleted_at,
+        }
+    }
+}
+
+impl From<Card> for Value {
+    fn from(card: Card) -> Value {
+        // Plain fields and strings: serializing them cannot fail.
+        serde_json::to_value(card).unwrap_or_default()
+    }
+}
+
+/// The column at `index`, `None` for NULL.
+fn nullable<T: TryGetable>(row: &QueryResult, index: usize) -> Result<Option<T>, DbErr> {
+    row.try_get_by_index::<Option<T>>(index)
+}
+
+impl FromQueryResult for Card {
+    /// Reads the columns of [`Row::select`] by position (`pre` is not used: a card is never
+    /// read from a join).
+    fn from_query_result(row: &QueryResult, _pre: &str) -> Result<Self, DbErr> {
+        let authority: i32 = row.try_get_by_index(10)?;
+        Ok(Card {
+            user_id: row.try_get_by_index(0)?,
+            nickname: row.try_get_by_index(1)?,
+            gender: row.try_get_by_index(2)?,
+            birthday: nullable(row, 3)?,
+            avatar: nullable(row, 4)?,
+            height: nullable(row, 5)?,
+            emotion: nullable(row, 6)?,
+            sexual: nullable(row, 7)?,
+            education: nullable(row, 8)?,
+            salary: nullable(row, 9)?,
+            authority: Authority::try_from_value(&authority)?,
+            banned: row.try_get_by_index(11)?,
+            deleted_at: nullable(row, 12)?,
+        })
+    }
+}
+
+/// A shape a `user_info` row is read into by the people-loading queries
+/// ([`crate::users::by_id`], [`super::visibility::shown_to`]): the whole row, or a [`Card`].
+pub trait Row: FromQueryResult + Visible + Send + Sync + Sized + 'static {
+    /// The query reading this shape's columns.
+    fn select() -> Select<user_info::Entity>;
+}
+
+impl Row for user_info::Model {
+    fn select() -> Select<user_info::Entity> {
+        user_info::Entity::find()
+    }
+}
+
+impl Row for Card {
+    fn select() -> Select<user_info::Entity> {
+        user_info::Entity::find().select_only().columns(COLUMNS)
+    }
+}
