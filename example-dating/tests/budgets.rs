@@ -209,36 +209,56 @@ async fn measure(
         eprintln!("{route}: {cost:?} {:#?}", seen_sql.lock().unwrap());
         measured.insert(route.to_string(), cost);
     }
-    // The console: an admin's list of everyone reads its kept count, never counts the table.
-    let admin = t.operator("root", "admin", &["users:read"]).await;
-    example_dating::paging::count_now(
-        &t.state.db,
-        &*t.state.store,
-        example_dating::people::visibility::EVERYONE_COUNT,
-        example_dating::people::visibility::everyone(),
-    )
-    .await
-    .unwrap();
-    let route = "GET /manage/dating/admin/api/users/search.json";
-    let mut cost = (0, 0);
-    for _ in 0..2 {
-        statements.store(0, Ordering::SeqCst);
-        commands.store(0, Ordering::SeqCst);
-        seen_sql.lock().unwrap().clear();
-        let path = route.split_once(' ').unwrap().1;
-        let res = t.manage(Method::GET, path, &[], Some(&admin)).await;
-        assert_eq!(code(&res), 0, "{route}: {}", data(&res));
-        cost = (
-            statements.load(Ordering::SeqCst),
-            commands.load(Ordering::SeqCst),
+    // The console's whole lists (everyone, every report, the whole audit log, every live) read
+    // their kept counts, never count the table.
+    let admin = t
+        .operator(
+            "root",
+            "admin",
+            &["users:read", "reports:read", "audit:read", "live:read"],
+        )
+        .await;
+    use example_dating::db::entity::{rooms::live, safety::audit_log, safety::report};
+    use example_dating::live::rooms::ALL_LIVES;
+    use example_dating::manage::audit::WHOLE_LOG;
+    use example_dating::people::visibility::EVERYONE_COUNT;
+    use example_dating::safety::moderation::ALL_REPORTS;
+    use sea_orm::EntityTrait;
+    let (db, store) = (&t.state.db, &*t.state.store);
+    let everyone = example_dating::people::visibility::everyone();
+    let kept = [
+        example_dating::paging::count_now(db, store, EVERYONE_COUNT, everyone).await,
+        example_dating::paging::count_now(db, store, ALL_REPORTS, report::Entity::find()).await,
+        example_dating::paging::count_now(db, store, WHOLE_LOG, audit_log::Entity::find()).await,
+        example_dating::paging::count_now(db, store, ALL_LIVES, live::Entity::find()).await,
+    ];
+    assert!(kept.iter().all(Result::is_ok), "{kept:?}");
+    for route in [
+        "GET /manage/dating/admin/api/users/search.json",
+        "GET /manage/dating/admin/api/reports/list.json",
+        "GET /manage/dating/admin/api/audit/list.json",
+        "GET /manage/dating/admin/api/live/list.json",
+    ] {
+        let mut cost = (0, 0);
+        for _ in 0..2 {
+            statements.store(0, Ordering::SeqCst);
+            commands.store(0, Ordering::SeqCst);
+            seen_sql.lock().unwrap().clear();
+            let path = route.split_once(' ').unwrap().1;
+            let res = t.manage(Method::GET, path, &[], Some(&admin)).await;
+            assert_eq!(code(&res), 0, "{route}: {}", data(&res));
+            cost = (
+                statements.load(Ordering::SeqCst),
+                commands.load(Ordering::SeqCst),
+            );
+        }
+        let seen = seen_sql.lock().unwrap().clone();
+        assert!(
+            !seen.iter().any(|sql| sql.to_uppercase().contains("COUNT(")),
+            "{route} counted: {seen:#?}"
         );
+        measured.insert(route.to_string(), cost);
     }
-    let seen = seen_sql.lock().unwrap().clone();
-    assert!(
-        !seen.iter().any(|sql| sql.to_uppercase().contains("COUNT(")),
-        "{route} counted: {seen:#?}"
-    );
-    measured.insert(route.to_string(), cost);
     // Signing in: a new phone each time (its first login registers it).
     for route in ["POST /api/auth/sendsms", "POST /api/auth/login"] {
         let mut cost = (0, 0);

@@ -66,15 +66,17 @@ pub async fn load_own_live(
         .ok_or_else(codes::not_found)
 }
 
+/// A page of `query`'s lives; its total counted, or kept under `kept` (`paging::cached_total`)
+/// where the count is a scan of every live.
 async fn page_of(
     state: &AppState,
     params: &Params,
     query: Select<live::Entity>,
+    kept: Option<&str>,
 ) -> Result<Json<Value>, AppError> {
     let page = Page::from_params(params)?;
-    let (total, lives) = page
-        .load(&state.db, query.order_by_desc(live::Column::Id))
-        .await?;
+    let query = query.order_by_desc(live::Column::Id);
+    let (total, lives) = page.load_with(&state.db, &state.store, kept, query).await?;
     Ok(ok(page.answer(total, lives_json(&state.db, &lives).await?)))
 }
 
@@ -87,9 +89,14 @@ pub async fn list_on_air(
         &state,
         &params,
         live::Entity::find().filter(live::Column::Status.eq(ON_AIR)),
+        None,
     )
     .await
 }
+
+/// The kept total of every live (`paging::cached_total`); all of one status are kept under
+/// `lives:on_air` and `lives:finished`.
+pub const ALL_LIVES: &str = "lives:all";
 
 /// The admin's `live/list.json`: every live, optionally of one `status`.
 pub async fn list_all(
@@ -97,14 +104,21 @@ pub async fn list_all(
     State(state): State<AppState>,
 ) -> Result<Json<Value>, AppError> {
     let mut query = live::Entity::find();
-    match params.get("status").filter(|s| !s.is_empty()) {
-        None => {}
+    // Every live ever aired, or all of one status: a scan, so its total is kept (at most
+    // `paging::TOTAL_TTL` old) instead of counted by the request.
+    let kept = match params.get("status").filter(|s| !s.is_empty()) {
+        None => ALL_LIVES,
         Some(status @ ("on_air" | "finished")) => {
-            query = query.filter(live::Column::Status.eq(status))
+            query = query.filter(live::Column::Status.eq(status));
+            if status == "on_air" {
+                "lives:on_air"
+            } else {
+                "lives:finished"
+            }
         }
         Some(_) => return Err(codes::malformed("status", "on_air or finished")),
-    }
-    page_of(&state, &params, query).await
+    };
+    page_of(&state, &params, query, Some(kept)).await
 }
 
 /// The host's `live/list.json`: their own lives.
@@ -117,6 +131,7 @@ pub async fn list_own(
         &state,
         &params,
         live::Entity::find().filter(live::Column::HostId.eq(op.id)),
+        None,
     )
     .await
 }

@@ -79,6 +79,9 @@ pub fn audit_json(row: &audit_log::Model) -> Value {
     })
 }
 
+/// The kept total of the whole audit log (`paging::cached_total`).
+pub const WHOLE_LOG: &str = "audit:all";
+
 /// `GET audit/list.json`: newest first, optionally of one `target` (`user:42`) or
 /// `operator_id`; paged like every list.
 pub async fn list(
@@ -87,15 +90,19 @@ pub async fn list(
 ) -> Result<Json<Value>, AppError> {
     let page = Page::from_params(&params)?;
     let mut query = audit_log::Entity::find();
+    // The whole log is a scan: its total is kept (at most `paging::TOTAL_TTL` old). One
+    // target's or one operator's entries are counted on their index.
+    let mut kept = Some(WHOLE_LOG);
     if let Some(target) = params.get("target").filter(|t| !t.is_empty()) {
         query = query.filter(audit_log::Column::Target.eq(target));
+        kept = None;
     }
     if let Some(operator) = params.parse_optional::<i64>("operator_id")? {
         query = query.filter(audit_log::Column::OperatorId.eq(operator));
+        kept = None;
     }
-    let (total, rows) = page
-        .load(&state.db, query.order_by_desc(audit_log::Column::Id))
-        .await?;
+    let query = query.order_by_desc(audit_log::Column::Id);
+    let (total, rows) = page.load_with(&state.db, &state.store, kept, query).await?;
     Ok(ok(page.answer(total, rows.iter().map(audit_json).collect())))
 }
 

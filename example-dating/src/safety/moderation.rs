@@ -47,23 +47,35 @@ pub async fn list(
     Ok(ok(reports(&state, &params).await?))
 }
 
+/// The kept total of every report (`paging::cached_total`); all of one status add `:open` or
+/// `:resolved`.
+pub const ALL_REPORTS: &str = "reports:all";
+
 /// A page of reports as [`list`] answers it, for `params`.
 pub async fn reports(state: &AppState, params: &Params) -> Result<Value, AppError> {
     let page = Page::from_params(params)?;
     let mut query = report::Entity::find();
-    match params.get("status").filter(|s| !s.is_empty()) {
-        None => {}
+    let mut kept = match params.get("status").filter(|s| !s.is_empty()) {
+        None => Some(ALL_REPORTS),
         Some(status @ (OPEN | RESOLVED)) => {
             query = query.filter(report::Column::Status.eq(status));
+            Some(if status == OPEN {
+                "reports:open"
+            } else {
+                "reports:resolved"
+            })
         }
         Some(_) => return Err(codes::malformed("status", "open or resolved")),
-    }
+    };
     if let Some(user) = params.parse_optional::<i64>("user_id")? {
         query = query.filter(report::Column::ReportedId.eq(user));
+        // One user's reports are counted on their index.
+        kept = None;
     }
-    let (total, rows) = page
-        .load(&state.db, query.order_by_desc(report::Column::Id))
-        .await?;
+    // The whole queue (or all of one status) is a scan: its total is kept, at most
+    // `paging::TOTAL_TTL` old, never counted by the request.
+    let query = query.order_by_desc(report::Column::Id);
+    let (total, rows) = page.load_with(&state.db, &state.store, kept, query).await?;
     Ok(page.answer(total, rows.iter().map(report_json).collect()))
 }
 
