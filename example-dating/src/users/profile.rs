@@ -6,35 +6,51 @@ use sea_orm::{
     ActiveModelTrait, DbErr, EntityTrait, FromQueryResult, IntoActiveModel, QueryResult,
     QuerySelect, Set,
 };
+use serde::Serialize;
 use serde_json::{Value, json};
 
-use super::{public_profile, showcase};
+use super::showcase;
 use crate::auth::Caller;
 use crate::clock;
 use crate::codes::{self, AppError};
 use crate::commerce::vip;
 use crate::db::entity::users::{location, user_info};
-use crate::envelope::ok;
+use crate::envelope::{Answer, answer, ok};
 use crate::params::Params;
-use crate::people::{self, Authority, Change, Standing, geo};
+use crate::people::{self, Authority, Card, Change, Standing, geo};
 use crate::state::AppState;
 use crate::validate;
 
+/// The caller's own profile as `/api/me` answers it: the public profile, and what only its
+/// owner sees. Serialized straight into the response.
+#[derive(Debug, Serialize)]
+pub struct Mine {
+    #[serde(flatten)]
+    card: Card,
+    phone: String,
+    email: Option<String>,
+    authority: i32,
+    labels: Vec<Value>,
+    album: Vec<Value>,
+    vip_deadline: Option<String>,
+}
+
 /// The caller's own profile: one statement (labels and album) beyond the row `me` holds.
-async fn me_json(
+async fn mine(
     state: &AppState,
     user: &user_info::Model,
     vip_deadline: Option<i64>,
-) -> Result<Value, AppError> {
+) -> Result<Mine, AppError> {
     let showcase = showcase::of(&state.db, user.user_id).await?;
-    let mut me = public_profile(user);
-    me["phone"] = json!(user.phone);
-    me["email"] = json!(user.email);
-    me["authority"] = json!(user.authority.code());
-    me["labels"] = Value::Array(showcase.labels);
-    me["album"] = Value::Array(showcase.album);
-    me["vip_deadline"] = json!(vip_deadline.map(clock::format));
-    Ok(me)
+    Ok(Mine {
+        card: Card::of(user),
+        phone: user.phone.clone(),
+        email: user.email.clone(),
+        authority: user.authority.code(),
+        labels: showcase.labels,
+        album: showcase.album,
+        vip_deadline: vip_deadline.map(clock::format),
+    })
 }
 
 /// The caller's own row and VIP deadline, loaded once for everything under `/api/me`.
@@ -69,8 +85,11 @@ pub async fn load_me(caller: Res<Caller>, State(state): State<AppState>) -> Resu
 }
 
 /// The caller's own profile, with phone, labels, album and VIP deadline.
-pub async fn show_me(me: Res<Me>, State(state): State<AppState>) -> Result<Json<Value>, AppError> {
-    Ok(ok(me_json(&state, &me.user, me.vip_deadline).await?))
+pub async fn show_me(
+    me: Res<Me>,
+    State(state): State<AppState>,
+) -> Result<Json<Answer<Mine>>, AppError> {
+    Ok(answer(mine(&state, &me.user, me.vip_deadline).await?))
 }
 
 const FIELDS: [&str; 11] = [
@@ -92,7 +111,7 @@ pub async fn update_me(
     me: Res<Me>,
     params: Res<Params>,
     State(state): State<AppState>,
-) -> Result<Json<Value>, AppError> {
+) -> Result<Json<Answer<Mine>>, AppError> {
     if !FIELDS
         .iter()
         .any(|f| params.get(f).is_some_and(|v| !v.is_empty()))
@@ -135,7 +154,7 @@ pub async fn update_me(
     if params.get("authority").is_some() {
         people::changed(&state, Change::Authority(user.user_id)).await;
     }
-    Ok(ok(me_json(&state, &user, me.vip_deadline).await?))
+    Ok(answer(mine(&state, &user, me.vip_deadline).await?))
 }
 
 /// Records the caller's location: the database row is the truth, the store's geo index serves
