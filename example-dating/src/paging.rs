@@ -161,19 +161,46 @@ where
     E: EntityTrait,
     E::Model: Sync,
 {
+    cached_total_for(db, store, key, query, TOTAL_TTL).await
+}
+
+/// [`cached_total`] for a count that is kept up to date as things happen (moved by one with
+/// `Store::incr_existing`) and so needs recounting only every `fresh_for`, or when forgotten.
+pub async fn cached_total_for<E>(
+    db: &DatabaseConnection,
+    store: &Arc<dyn Store>,
+    key: &str,
+    query: Select<E>,
+    fresh_for: Duration,
+) -> Result<Option<u64>, AppError>
+where
+    E: EntityTrait,
+    E::Model: Sync,
+{
     let fresh_key = format!("{key}:fresh");
     let (kept, fresh) = futures_util::future::join(store.get(key), store.get(&fresh_key)).await;
     let kept = kept?.and_then(|v| v.parse::<u64>().ok());
     if kept.is_none() || fresh?.is_none() {
-        recount(db.clone(), Arc::clone(store), key.to_owned(), query);
+        recount(
+            db.clone(),
+            Arc::clone(store),
+            key.to_owned(),
+            query,
+            fresh_for,
+        );
     }
     Ok(kept)
 }
 
 /// Counts `query` in the background and keeps the count under `key` — unless another
 /// instance (or task) counted it within [`TOTAL_TTL`].
-fn recount<E>(db: DatabaseConnection, store: Arc<dyn Store>, key: String, query: Select<E>)
-where
+fn recount<E>(
+    db: DatabaseConnection,
+    store: Arc<dyn Store>,
+    key: String,
+    query: Select<E>,
+    fresh_for: Duration,
+) where
     E: EntityTrait,
     E::Model: Sync,
 {
@@ -188,7 +215,7 @@ where
                 return;
             }
         }
-        if let Err(e) = count_now(&db, &*store, &key, query).await {
+        if let Err(e) = count_now_for(&db, &*store, &key, query, fresh_for).await {
             tracing::warn!(error = ?e, key, "could not count a total; the last count stays");
             let _ = store.del(&turn).await;
         }
@@ -207,9 +234,24 @@ where
     E: EntityTrait,
     E::Model: Sync,
 {
+    count_now_for(db, store, key, query, TOTAL_TTL).await
+}
+
+/// [`count_now`], the count fresh for `fresh_for` (see [`cached_total_for`]).
+pub async fn count_now_for<E>(
+    db: &DatabaseConnection,
+    store: &dyn Store,
+    key: &str,
+    query: Select<E>,
+    fresh_for: Duration,
+) -> Result<u64, AppError>
+where
+    E: EntityTrait,
+    E::Model: Sync,
+{
     let counted = query.count(db).await?;
     store.set(key, &counted.to_string(), KEPT).await?;
-    store.set(&format!("{key}:fresh"), "1", TOTAL_TTL).await?;
+    store.set(&format!("{key}:fresh"), "1", fresh_for).await?;
     Ok(counted)
 }
 

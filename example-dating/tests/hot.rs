@@ -349,14 +349,16 @@ async fn erased_accounts_leave_the_ranking() {
     .await;
 }
 
-/// The total is never counted by the request that finds it stale: after a registration, the
-/// hot list answers the last count at once, and one background recount brings the new one.
+/// The total is never counted by a request: a sign-up adds one to the kept count at once (no
+/// count at all); a ban marks it stale, the hot list answers the last count at once, and one
+/// background recount brings the new one.
 #[tokio::test]
-async fn a_stale_total_is_answered_while_it_is_counted_again_in_the_background() {
+async fn sign_ups_join_the_kept_total_and_a_ban_has_it_counted_again_in_the_background() {
     let t = TestApp::new().await;
     let (me, _) = t.user("18900000399").await;
+    let mut others = Vec::new();
     for i in 0..12 {
-        t.user(&format!("189000003{i:02}")).await;
+        others.push(t.user(&format!("189000003{i:02}")).await.1);
     }
     let counted = example_dating::people::visibility::recount_public(&t.state.db, &*t.state.store)
         .await
@@ -372,11 +374,19 @@ async fn a_stale_total_is_answered_while_it_is_counted_again_in_the_background()
     };
     // Public people less the caller.
     assert_eq!(total().await, counted - 1);
-    // Someone registers through the API (the change marks the count stale).
+    // Two people register through the API: each joins the kept count, nothing is recounted.
     t.login("18900000350").await;
+    t.login("18900000351").await;
+    assert_eq!(total().await, counted + 1, "sign-ups counted at once");
+    let fresh = t.state.store.get("people:public:fresh").await.unwrap();
+    assert!(fresh.is_some(), "a sign-up leaves the count fresh");
+    // A ban marks it stale: the last count is answered at once, the recount lands after.
+    example_dating::people::account::ban(&t.state, others[0], "spam")
+        .await
+        .unwrap();
     assert_eq!(
         total().await,
-        counted - 1,
+        counted + 1,
         "the last count, answered at once"
     );
     tokio::time::timeout(std::time::Duration::from_secs(20), async {

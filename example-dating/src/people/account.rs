@@ -119,8 +119,11 @@ pub async fn changed(state: &AppState, change: Change) {
         Change::LoggedOut(user) => Some(bye(*user, "logout")),
         Change::Blocked(a, b) => Some(Route::Blocked(*a, *b, true)),
     };
-    if !matches!(change, Change::LoggedOut(_) | Change::Blocked(..)) {
-        visibility::forget_public_count(store).await;
+    match change {
+        // People sign up all day: each adds one to the kept count instead of recounting it.
+        Change::Registered => visibility::joined_public(store).await,
+        Change::LoggedOut(_) | Change::Blocked(..) => {}
+        _ => visibility::forget_public_count(store).await,
     }
     if let Change::Deleted(user, counted) = &change {
         if let Err(e) = footprints::take_back(store, counted).await {

@@ -208,22 +208,39 @@ pub fn everyone() -> sea_orm::Select<user_info::Entity> {
     user_info::Entity::find().filter(user_info::Column::DeletedAt.is_null())
 }
 
-/// How many people are [`public`], as last counted (`paging::cached_total`: counting is a
-/// scan of every user, so it is never done by a request; `None` before the first count). Every
-/// change that can move it goes through [`super::changed`], which marks it stale.
+/// How many people are [`public`] (`paging::cached_total_for`; `None` before the first count).
+/// Counting is a scan of every user — half a second of SQLite's CPU at a million users — so it
+/// is kept as things happen instead: a sign-up (public from the start) adds one to it
+/// ([`joined_public`]); the rarer changes that can move it otherwise (a ban, an unban, an
+/// authority change, an erasure) go through [`super::changed`], which marks it stale and so
+/// sets one background recount going. Otherwise it is recounted every [`PUBLIC_FRESH`], which
+/// also corrects the sign-ups a recount overlapped (counted before they committed, set after
+/// they added one).
 pub async fn public_count(
     db: &DatabaseConnection,
     store: &Arc<dyn Store>,
 ) -> Result<Option<u64>, AppError> {
     let everyone = user_info::Entity::find().filter(public());
-    crate::paging::cached_total(db, store, PUBLIC_COUNT, everyone).await
+    crate::paging::cached_total_for(db, store, PUBLIC_COUNT, everyone, PUBLIC_FRESH).await
 }
+
+/// How long the kept [`public_count`] goes without a recount when nothing forgets it.
+pub const PUBLIC_FRESH: std::time::Duration = std::time::Duration::from_secs(600);
 
 /// Counts the [`public`] people now and keeps the count fresh (tests, and a bulk load that
 /// wants its total exact at once).
 pub async fn recount_public(db: &DatabaseConnection, store: &dyn Store) -> Result<u64, AppError> {
     let everyone = user_info::Entity::find().filter(public());
-    crate::paging::count_now(db, store, PUBLIC_COUNT, everyone).await
+    crate::paging::count_now_for(db, store, PUBLIC_COUNT, everyone, PUBLIC_FRESH).await
+}
+
+/// A new account, public from its first login, joins the kept [`public_count`] (where there is
+/// one: before the first count there is nothing to add to). A store failure leaves the count
+/// one short until its next recount.
+pub async fn joined_public(store: &dyn Store) {
+    if let Err(e) = store.incr_existing(PUBLIC_COUNT).await {
+        tracing::warn!(error = %e, "could not add a sign-up to the count of public people");
+    }
 }
 
 /// Marks the kept [`public_count`] stale (after a committed change — [`super::changed`] calls it,

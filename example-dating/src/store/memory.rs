@@ -274,6 +274,19 @@ impl Store for MemoryStore {
         Ok(next)
     }
 
+    async fn incr_existing(&self, key: &str) -> Result<Option<i64>, StoreError> {
+        let mut shard = self.shard(key);
+        let Some((value, _)) = live(&mut shard, key) else {
+            return Ok(None);
+        };
+        let n = value
+            .parse::<i64>()
+            .map_err(|_| StoreError(format!("{key} is not a counter")))?
+            + 1;
+        *value = n.to_string();
+        Ok(Some(n))
+    }
+
     async fn take(&self, quotas: &[Quota<'_>]) -> Result<Option<Duration>, StoreError> {
         // Every shard the quotas touch, locked in index order (no two takes can deadlock), so
         // the check and the increments are one step.

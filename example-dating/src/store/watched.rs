@@ -59,6 +59,10 @@ impl Store for Watched {
         (self.hook)("incr", k)?;
         self.inner.incr(k, ttl).await
     }
+    async fn incr_existing(&self, k: &str) -> Result<Option<i64>, StoreError> {
+        (self.hook)("incr_existing", k)?;
+        self.inner.incr_existing(k).await
+    }
     async fn take(&self, q: &[Quota<'_>]) -> Result<Option<Duration>, StoreError> {
         (self.hook)("take", q.first().map_or("", |q| q.key))?;
         self.inner.take(q).await

@@ -26,6 +26,12 @@ const COMMAND_TIMEOUT: Duration = Duration::from_secs(2);
 const INCR_WITH_TTL: &str = "local v = redis.call('INCR', KEYS[1]) \
      if v == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end return v";
 
+/// INCR of KEYS[1] only if it exists (the expiry stays); false (nil) when it does not.
+const INCR_EXISTING: &str = "if redis.call('EXISTS', KEYS[1]) == 1 then \
+       return redis.call('INCR', KEYS[1]) \
+     end \
+     return false";
+
 /// Takes one from every counter in KEYS (ARGV: limit, window in ms, for each), all or none: the
 /// first spent counter answers its time left in ms and nothing is written; -1 when taken.
 const TAKE: &str = "for i = 1, #KEYS do \
@@ -327,6 +333,14 @@ impl Store for RedisStore {
                 vec![self.key(key)],
                 vec![ttl.as_millis() as i64],
             )
+            .await
+            .map_err(fail)
+    }
+
+    async fn incr_existing(&self, key: &str) -> Result<Option<i64>, StoreError> {
+        self.ready()?;
+        self.pool
+            .eval(INCR_EXISTING, vec![self.key(key)], Vec::<i64>::new())
             .await
             .map_err(fail)
     }
