@@ -55,35 +55,27 @@ pub trait Visible {
     fn erased(&self) -> bool;
 }
 
-impl Visible for user_info::Model {
-    fn user_id(&self) -> i64 {
-        self.user_id
-    }
-    fn authority(&self) -> Authority {
-        self.authority
-    }
-    fn banned(&self) -> bool {
-        self.banned
-    }
-    fn erased(&self) -> bool {
-        self.deleted_at.is_some()
-    }
+/// The whole row and a card name the rule's columns alike: one implementation for both.
+macro_rules! visible_by_fields {
+    ($($shape:ty),*) => {$(
+        impl Visible for $shape {
+            fn user_id(&self) -> i64 {
+                self.user_id
+            }
+            fn authority(&self) -> Authority {
+                self.authority
+            }
+            fn banned(&self) -> bool {
+                self.banned
+            }
+            fn erased(&self) -> bool {
+                self.deleted_at.is_some()
+            }
+        }
+    )*};
 }
 
-impl Visible for super::card::Card {
-    fn user_id(&self) -> i64 {
-        self.user_id
-    }
-    fn authority(&self) -> Authority {
-        self.authority
-    }
-    fn banned(&self) -> bool {
-        self.banned
-    }
-    fn erased(&self) -> bool {
-        self.deleted_at.is_some()
-    }
-}
+visible_by_fields!(user_info::Model, super::card::Card);
 
 /// The rule, in Rust: whether `viewer` may see `user`, related as `relation` says.
 ///
