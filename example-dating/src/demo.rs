@@ -315,6 +315,8 @@ pub async fn fill(
         crate::people::visibility::recount_public(db, store)
             .await
             .map_err(|e| format!("counting the public people: {e:?}"))?;
+        let everyone = [crate::people::visibility::EVERYONE_COUNT];
+        crate::paging::forget_totals(store, &everyone).await;
         crate::commerce::orders::forget_totals(store).await;
     }
     Ok(ids.len())

@@ -66,10 +66,27 @@ impl Page {
         E: EntityTrait,
         E::Model: Sync,
     {
-        let Some(key) = cached else {
-            return self.load(db, query).await;
-        };
-        let total = cached_total(db, store, key, query.clone()).await?;
+        match cached {
+            Some(key) => self.load_kept(db, store, key, TOTAL_TTL, query).await,
+            None => self.load(db, query).await,
+        }
+    }
+
+    /// [`Page::load_with`] of a total kept under `key` and recounted every `fresh_for` (a count
+    /// that the changes to it also move: [`cached_total_for`]).
+    pub async fn load_kept<E>(
+        &self,
+        db: &DatabaseConnection,
+        store: &Arc<dyn Store>,
+        key: &str,
+        fresh_for: Duration,
+        query: Select<E>,
+    ) -> Result<(u64, Vec<E::Model>), AppError>
+    where
+        E: EntityTrait,
+        E::Model: Sync,
+    {
+        let total = cached_total_for(db, store, key, query.clone(), fresh_for).await?;
         let rows = self.rows(db, query).await?;
         let seen = self.offset() + rows.len() as u64;
         let at_least = seen + u64::from(rows.len() as u64 == self.size);

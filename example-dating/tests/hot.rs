@@ -372,13 +372,29 @@ async fn sign_ups_join_the_kept_total_and_a_ban_has_it_counted_again_in_the_back
             .await;
         data(&res)["total"].as_u64().unwrap()
     };
+    use example_dating::people::visibility::{EVERYONE_COUNT, everyone};
+    let all =
+        example_dating::paging::count_now(&t.state.db, &*t.state.store, EVERYONE_COUNT, everyone())
+            .await
+            .unwrap();
     // Public people less the caller.
     assert_eq!(total().await, counted - 1);
-    // Two people register through the API: each joins the kept count, nothing is recounted.
+    // Two people register through the API: each joins both kept counts, nothing is recounted.
     t.login("18900000350").await;
     t.login("18900000351").await;
     assert_eq!(total().await, counted + 1, "sign-ups counted at once");
-    let fresh = t.state.store.get("people:public:fresh").await.unwrap();
+    let kept_all = t.state.store.get(EVERYONE_COUNT).await.unwrap();
+    assert_eq!(
+        kept_all,
+        Some((all + 2).to_string()),
+        "and in the admins' count of everyone"
+    );
+    let fresh = t
+        .state
+        .store
+        .get("people:{kept}:public:fresh")
+        .await
+        .unwrap();
     assert!(fresh.is_some(), "a sign-up leaves the count fresh");
     // A ban marks it stale: the last count is answered at once, the recount lands after.
     example_dating::people::account::ban(&t.state, others[0], "spam")

@@ -70,13 +70,18 @@ pub async fn search_users(
         }
         query = query.filter(any);
     }
-    // Everyone is a count of the whole table: kept, never counted by the request. A search is
-    // an index range, counted.
-    let cached = q.is_none().then_some(visibility::EVERYONE_COUNT);
+    // Everyone is a count of the whole table: kept (sign-ups move it), never counted by the
+    // request. A search is an index range, counted.
     let query = query.order_by_desc(user_info::Column::UserId);
-    let (total, users) = page
-        .load_with(&state.db, &state.store, cached, query)
-        .await?;
+    let (total, users) = match q {
+        None => {
+            let (db, store) = (&state.db, &state.store);
+            let kept = visibility::EVERYONE_COUNT;
+            page.load_kept(db, store, kept, visibility::PUBLIC_FRESH, query)
+                .await?
+        }
+        Some(_) => page.load(&state.db, query).await?,
+    };
     Ok(ok(page.answer(
         total,
         users.iter().map(admin_user_json).collect(),

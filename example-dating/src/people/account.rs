@@ -121,8 +121,9 @@ pub async fn changed(state: &AppState, change: Change) {
     };
     match change {
         // People sign up all day: each adds one to the kept count instead of recounting it.
-        Change::Registered => visibility::joined_public(store).await,
+        Change::Registered => visibility::joined(store).await,
         Change::LoggedOut(_) | Change::Blocked(..) => {}
+        Change::Deleted(..) => visibility::forget_people_counts(store).await,
         _ => visibility::forget_public_count(store).await,
     }
     if let Change::Deleted(user, counted) = &change {

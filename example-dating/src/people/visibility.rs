@@ -187,13 +187,14 @@ pub async fn shown_to<R: Row>(
     Ok(users.into_iter().map(|u| (u.user_id(), u)).collect())
 }
 
-/// The store key of the cached [`public_count`].
-const PUBLIC_COUNT: &str = "people:public";
-/// The store key of the cached count of [`everyone`] (what an admin's user search without a
-/// query pages through): kept like [`public_count`] but never forgotten by a change — an
-/// admin's total may be up to `paging::TOTAL_TTL` (10 s) old, and no sign-up pays a store
-/// round trip for it.
-pub const EVERYONE_COUNT: &str = "people:all";
+/// The store key of the kept [`public_count`]. Both kept counts of people share one hash tag,
+/// so that one script moves both on Redis Cluster ([`joined`]).
+const PUBLIC_COUNT: &str = "people:{kept}:public";
+/// The store key of the kept count of [`everyone`] (what an admin's user search without a
+/// query pages through), kept like [`public_count`]: a sign-up adds one, an erasure forgets it,
+/// and it is recounted every [`PUBLIC_FRESH`] otherwise (a ban or an authority change does not
+/// move it: admins find banned and hidden people too).
+pub const EVERYONE_COUNT: &str = "people:{kept}:all";
 
 /// Every account not erased: whom admins find (banned and hidden people too).
 pub fn everyone() -> sea_orm::Select<user_info::Entity> {
@@ -203,7 +204,7 @@ pub fn everyone() -> sea_orm::Select<user_info::Entity> {
 /// How many people are [`public`] (`paging::cached_total_for`; `None` before the first count).
 /// Counting is a scan of every user — half a second of SQLite's CPU at a million users — so it
 /// is kept as things happen instead: a sign-up (public from the start) adds one to it
-/// ([`joined_public`]); the rarer changes that can move it otherwise (a ban, an unban, an
+/// ([`joined`]); the rarer changes that can move it otherwise (a ban, an unban, an
 /// authority change, an erasure) go through [`super::changed`], which marks it stale and so
 /// sets one background recount going. Otherwise it is recounted every [`PUBLIC_FRESH`], which
 /// also corrects the sign-ups a recount overlapped (counted before they committed, set after
@@ -226,18 +227,22 @@ pub async fn recount_public(db: &DatabaseConnection, store: &dyn Store) -> Resul
     crate::paging::count_now_for(db, store, PUBLIC_COUNT, everyone, PUBLIC_FRESH).await
 }
 
-/// A new account, public from its first login, joins the kept [`public_count`] (where there is
-/// one: before the first count there is nothing to add to). A store failure leaves the count
-/// one short until its next recount.
-pub async fn joined_public(store: &dyn Store) {
-    if let Err(e) = store.incr_existing(PUBLIC_COUNT).await {
-        tracing::warn!(error = %e, "could not add a sign-up to the count of public people");
+/// A new account, public from its first login, joins both kept counts — [`public_count`] and
+/// everyone's — where they exist (before a first count there is nothing to add to), in one
+/// store round trip. A store failure leaves them one short until their next recount.
+pub async fn joined(store: &dyn Store) {
+    if let Err(e) = store.incr_existing(&[PUBLIC_COUNT, EVERYONE_COUNT]).await {
+        tracing::warn!(error = %e, "could not add a sign-up to the kept counts of people");
     }
 }
 
-/// Marks the kept [`public_count`] stale (after a committed change — [`super::changed`] calls it,
-/// and a bulk load that bypasses the API, demo-data; a store failure only leaves
-/// it to expire).
+/// Marks the kept [`public_count`] stale (after a committed change that can move it —
+/// [`super::changed`] calls it; a store failure only leaves it to expire).
 pub async fn forget_public_count(store: &dyn Store) {
     crate::paging::forget_totals(store, &[PUBLIC_COUNT]).await;
+}
+
+/// Marks both kept counts of people stale: an account was erased.
+pub async fn forget_people_counts(store: &dyn Store) {
+    crate::paging::forget_totals(store, &[PUBLIC_COUNT, EVERYONE_COUNT]).await;
 }

@@ -274,17 +274,22 @@ impl Store for MemoryStore {
         Ok(next)
     }
 
-    async fn incr_existing(&self, key: &str) -> Result<Option<i64>, StoreError> {
-        let mut shard = self.shard(key);
-        let Some((value, _)) = live(&mut shard, key) else {
-            return Ok(None);
-        };
-        let n = value
-            .parse::<i64>()
-            .map_err(|_| StoreError(format!("{key} is not a counter")))?
-            + 1;
-        *value = n.to_string();
-        Ok(Some(n))
+    async fn incr_existing(&self, keys: &[&str]) -> Result<Vec<Option<i64>>, StoreError> {
+        let mut counts = Vec::with_capacity(keys.len());
+        for key in keys {
+            let mut shard = self.shard(key);
+            let Some((value, _)) = live(&mut shard, key) else {
+                counts.push(None);
+                continue;
+            };
+            let n = value
+                .parse::<i64>()
+                .map_err(|_| StoreError(format!("{key} is not a counter")))?
+                + 1;
+            *value = n.to_string();
+            counts.push(Some(n));
+        }
+        Ok(counts)
     }
 
     async fn take(&self, quotas: &[Quota<'_>]) -> Result<Option<Duration>, StoreError> {

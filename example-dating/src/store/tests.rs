@@ -151,22 +151,29 @@ async fn counters_increment_and_carry_the_ttl_of_their_first_increment() {
 #[tokio::test]
 async fn a_kept_count_moves_only_where_it_exists() {
     both("incr_existing", async |s: &dyn Store| {
-        assert_eq!(s.incr_existing("kept").await.unwrap(), None, "{}", s.name());
+        let keys = ["kept:{k}:a", "kept:{k}:b"];
         assert_eq!(
-            s.get("kept").await.unwrap(),
+            s.incr_existing(&keys).await.unwrap(),
+            [None, None],
+            "{}",
+            s.name()
+        );
+        assert_eq!(
+            s.get(keys[0]).await.unwrap(),
             None,
             "{}: nothing written",
             s.name()
         );
-        s.set("kept", "41", LONG).await.unwrap();
+        s.set(keys[1], "41", LONG).await.unwrap();
         assert_eq!(
-            s.incr_existing("kept").await.unwrap(),
-            Some(42),
+            s.incr_existing(&keys).await.unwrap(),
+            [None, Some(42)],
             "{}",
             s.name()
         );
-        assert_eq!(s.get("kept").await.unwrap().as_deref(), Some("42"));
-        let ttl = s.ttl("kept").await.unwrap().expect("the expiry stays");
+        assert_eq!(s.get(keys[0]).await.unwrap(), None, "{}", s.name());
+        assert_eq!(s.get(keys[1]).await.unwrap().as_deref(), Some("42"));
+        let ttl = s.ttl(keys[1]).await.unwrap().expect("the expiry stays");
         assert!(ttl > Duration::from_secs(30), "{}: {ttl:?}", s.name());
     })
     .await;

@@ -59,8 +59,8 @@ impl Store for Watched {
         (self.hook)("incr", k)?;
         self.inner.incr(k, ttl).await
     }
-    async fn incr_existing(&self, k: &str) -> Result<Option<i64>, StoreError> {
-        (self.hook)("incr_existing", k)?;
+    async fn incr_existing(&self, k: &[&str]) -> Result<Vec<Option<i64>>, StoreError> {
+        (self.hook)("incr_existing", k.first().copied().unwrap_or(""))?;
         self.inner.incr_existing(k).await
     }
     async fn take(&self, q: &[Quota<'_>]) -> Result<Option<Duration>, StoreError> {

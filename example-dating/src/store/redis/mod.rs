@@ -26,11 +26,17 @@ const COMMAND_TIMEOUT: Duration = Duration::from_secs(2);
 const INCR_WITH_TTL: &str = "local v = redis.call('INCR', KEYS[1]) \
      if v == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end return v";
 
-/// INCR of KEYS[1] only if it exists (the expiry stays); false (nil) when it does not.
-const INCR_EXISTING: &str = "if redis.call('EXISTS', KEYS[1]) == 1 then \
-       return redis.call('INCR', KEYS[1]) \
+/// INCR of each of KEYS only if it exists (the expiry stays): the new values, -1 where a key
+/// does not exist (a Lua table cannot hold nil).
+const INCR_EXISTING: &str = "local out = {} \
+     for i = 1, #KEYS do \
+       if redis.call('EXISTS', KEYS[i]) == 1 then \
+         out[i] = redis.call('INCR', KEYS[i]) \
+       else \
+         out[i] = -1 \
+       end \
      end \
-     return false";
+     return out";
 
 /// Takes one from every counter in KEYS (ARGV: limit, window in ms, for each), all or none: the
 /// first spent counter answers its time left in ms and nothing is written; -1 when taken.
@@ -337,12 +343,16 @@ impl Store for RedisStore {
             .map_err(fail)
     }
 
-    async fn incr_existing(&self, key: &str) -> Result<Option<i64>, StoreError> {
+    async fn incr_existing(&self, keys: &[&str]) -> Result<Vec<Option<i64>>, StoreError> {
         self.ready()?;
-        self.pool
-            .eval(INCR_EXISTING, vec![self.key(key)], Vec::<i64>::new())
+        let keys: Vec<String> = keys.iter().map(|k| self.key(k)).collect();
+        let counts: Vec<i64> = self
+            .pool
+            .eval(INCR_EXISTING, keys, Vec::<i64>::new())
             .await
-            .map_err(fail)
+            .map_err(fail)?;
+        // A kept count is never negative: -1 is the script's "no such key".
+        Ok(counts.into_iter().map(|n| (n >= 0).then_some(n)).collect())
     }
 
     async fn take(&self, quotas: &[Quota<'_>]) -> Result<Option<Duration>, StoreError> {
