@@ -1,6 +1,7 @@
 //! The Redis store (fred 10, a connection pool): what several instances share — one server or a
 //! Redis Cluster (`redis-cluster://`). Every command and script touches a single key, so the keys
-//! shard freely — except a ranking's, which share a hash tag (see `rank`); see
+//! shard freely — except those a caller gives one hash tag to move together (quotas, kept
+//! counts: `scripts`) and a ranking's (see `rank`); see
 //! docs/src/dating/deployment.md.
 
 use std::time::Duration;
@@ -15,54 +16,14 @@ use futures_util::TryStreamExt;
 use super::{Near, Quota, Ranking, Store, StoreError};
 
 mod rank;
+mod scripts;
+
+use scripts::{DELETE_PREFIX, INCR_EXISTING, INCR_WITH_TTL, SPENT, TAKE};
 
 /// How long one command may take before the request fails with 50301, unless configured
 /// (`REDIS_TIMEOUT_MS`). Short: a store that does not answer must not hold requests (and their
 /// connections) hostage.
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(2);
-
-/// `INCR`, and `PEXPIRE` on the first increment, in one atomic script: a counter can never be
-/// left without its expiry by a process dying between two commands.
-const INCR_WITH_TTL: &str = "local v = redis.call('INCR', KEYS[1]) \
-     if v == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end return v";
-
-/// INCR of each of KEYS only if it exists (the expiry stays): the new values, -1 where a key
-/// does not exist (a Lua table cannot hold nil).
-const INCR_EXISTING: &str = "local out = {} \
-     for i = 1, #KEYS do \
-       if redis.call('EXISTS', KEYS[i]) == 1 then \
-         out[i] = redis.call('INCR', KEYS[i]) \
-       else \
-         out[i] = -1 \
-       end \
-     end \
-     return out";
-
-/// Takes one from every counter in KEYS (ARGV: limit, window in ms, for each), all or none: the
-/// first spent counter answers its time left in ms and nothing is written; -1 when taken.
-const TAKE: &str = "for i = 1, #KEYS do \
-       local n = tonumber(redis.call('GET', KEYS[i]) or '0') \
-       if n >= tonumber(ARGV[2 * i - 1]) then \
-         local left = redis.call('PTTL', KEYS[i]) \
-         if left < 0 then left = tonumber(ARGV[2 * i]) end \
-         return left \
-       end \
-     end \
-     for i = 1, #KEYS do \
-       if redis.call('INCR', KEYS[i]) == 1 then redis.call('PEXPIRE', KEYS[i], ARGV[2 * i]) end \
-     end \
-     return -1";
-
-/// The time left in ms of a spent counter (ARGV: limit, window in ms), or -1 when it has room.
-const SPENT: &str = "local n = tonumber(redis.call('GET', KEYS[1]) or '0') \
-     if n < tonumber(ARGV[1]) then return -1 end \
-     local left = redis.call('PTTL', KEYS[1]) \
-     if left < 0 then left = tonumber(ARGV[2]) end \
-     return left";
-
-/// Deletes every key under a prefix (tests clean up after themselves with it).
-const DELETE_PREFIX: &str = "local keys = redis.call('KEYS', ARGV[1]) \
-     for i = 1, #keys do redis.call('DEL', keys[i]) end return #keys";
 
 /// A pool of connections to one Redis, every key under `prefix`.
 pub struct RedisStore {
