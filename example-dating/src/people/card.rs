@@ -14,7 +14,6 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::Authority;
-use super::visibility::Visible;
 use crate::db::entity::users::user_info;
 
 /// A profile as anyone may see it: never `phone` or `email`. The fields serialized are the
@@ -142,8 +141,43 @@ impl FromQueryResult for Card {
     }
 }
 
+/// What the visibility rule (`people::visibility`) reads of a user's row: the whole row and a
+/// [`Card`] both carry it.
+pub trait Visible {
+    /// The account's id.
+    fn user_id(&self) -> i64;
+    /// Who may see the profile.
+    fn authority(&self) -> Authority;
+    /// Banned by an admin.
+    fn banned(&self) -> bool;
+    /// The account was erased.
+    fn erased(&self) -> bool;
+}
+
+/// The whole row and a card name the rule's columns alike: one implementation for both.
+macro_rules! visible_by_fields {
+    ($($shape:ty),*) => {$(
+        impl Visible for $shape {
+            fn user_id(&self) -> i64 {
+                self.user_id
+            }
+            fn authority(&self) -> Authority {
+                self.authority
+            }
+            fn banned(&self) -> bool {
+                self.banned
+            }
+            fn erased(&self) -> bool {
+                self.deleted_at.is_some()
+            }
+        }
+    )*};
+}
+
+visible_by_fields!(user_info::Model, Card);
+
 /// A shape a `user_info` row is read into by the people-loading queries
-/// ([`crate::users::by_id`], [`super::visibility::shown_to`]): the whole row, or a [`Card`].
+/// (`users::by_id`, `visibility::shown_to`): the whole row, or a [`Card`].
 pub trait Row: FromQueryResult + Visible + Send + Sync + Sized + 'static {
     /// The query reading this shape's columns.
     fn select() -> Select<user_info::Entity>;

@@ -31,4 +31,5 @@ pub mod visibility;
 pub use crate::db::entity::users::user_info::Authority;
 pub use account::{Change, Standing, changed};
 pub use card::Card;
-pub use visibility::{Relation, Visible, may_see};
+pub use card::Visible;
+pub use visibility::{Relation, may_see};

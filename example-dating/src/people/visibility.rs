@@ -19,7 +19,7 @@ use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
 };
 
-use super::card::Row;
+use super::card::{Row, Visible};
 use super::{Authority, graph};
 use crate::codes::AppError;
 use crate::db::entity::users::user_info;
@@ -41,41 +41,6 @@ impl Relation {
         blocked: false,
     };
 }
-
-/// What the rule reads of a user's row: the whole row and a list's [`Card`](super::card::Card)
-/// both carry it.
-pub trait Visible {
-    /// The account's id.
-    fn user_id(&self) -> i64;
-    /// Who may see the profile.
-    fn authority(&self) -> Authority;
-    /// Banned by an admin.
-    fn banned(&self) -> bool;
-    /// The account was erased.
-    fn erased(&self) -> bool;
-}
-
-/// The whole row and a card name the rule's columns alike: one implementation for both.
-macro_rules! visible_by_fields {
-    ($($shape:ty),*) => {$(
-        impl Visible for $shape {
-            fn user_id(&self) -> i64 {
-                self.user_id
-            }
-            fn authority(&self) -> Authority {
-                self.authority
-            }
-            fn banned(&self) -> bool {
-                self.banned
-            }
-            fn erased(&self) -> bool {
-                self.deleted_at.is_some()
-            }
-        }
-    )*};
-}
-
-visible_by_fields!(user_info::Model, super::card::Card);
 
 /// The rule, in Rust: whether `viewer` may see `user`, related as `relation` says.
 ///
