@@ -10,6 +10,7 @@ use sea_orm::DatabaseConnection;
 use crate::auth::logins::Logins;
 use crate::auth::sms::SmsSender;
 use crate::config::Config;
+use crate::people::cache::PeopleCache;
 use crate::realtime::Hub;
 use crate::store::Store;
 
@@ -35,6 +36,8 @@ struct Inner {
     services: Services,
     /// Whether the store's derived indexes are loaded (`indexes.rs`).
     indexes: Indexes,
+    /// This instance's copies of cards and blocks, told of changes by the hub.
+    people: Arc<PeopleCache>,
     /// Started by the first login, on the runtime that serves it.
     logins: OnceLock<Logins>,
     /// The built tree, for pages that ask it what an operator may do (`manage::page`).
@@ -51,8 +54,11 @@ impl Deref for AppState {
 impl AppState {
     /// Wraps ready services.
     pub fn new(services: Services) -> Self {
+        let people = Arc::new(PeopleCache::default());
+        services.hub.listen(people.clone());
         AppState(Arc::new(Inner {
             services,
+            people,
             indexes: Indexes::default(),
             logins: OnceLock::new(),
             app: OnceLock::new(),
@@ -75,6 +81,11 @@ impl AppState {
     /// Records the tree built on this state (`app::build` does, once).
     pub fn set_app(&self, app: &App<AppState>) {
         let _ = self.0.app.set(app.downgrade());
+    }
+
+    /// This instance's copies of the people lists show (`people::cache`).
+    pub fn people(&self) -> &PeopleCache {
+        &self.0.people
     }
 
     /// Whether the store's derived indexes are loaded, as this instance last saw them.

@@ -1,7 +1,8 @@
 //! The visibility rule is written twice — `people::may_see` in Rust, `people::visibility::
 //! visible_to` in SQL — and this holds the two to the same answers over generated graphs of
 //! people (hidden, contacts-only, blocked either way, banned, deleted, self) on SQLite, MariaDB
-//! and PostgreSQL; `is_public` and `public` likewise.
+//! and PostgreSQL; `is_public` and `public` likewise, and the lists' kept copies
+//! (`people::cache::shown_to`) give the same answers as the query.
 
 mod common;
 
@@ -10,6 +11,7 @@ use std::collections::BTreeSet;
 use example_dating::db::entity::chat::contacts;
 use example_dating::db::entity::safety::block;
 use example_dating::db::entity::users::user_info;
+use example_dating::people::cache::PeopleCache;
 use example_dating::people::visibility::{self, is_public};
 use example_dating::people::{Authority, Card, Relation, may_see};
 use proptest::prelude::*;
@@ -162,6 +164,8 @@ async fn ids(db: &DatabaseConnection, condition: sea_orm::Condition) -> BTreeSet
 
 async fn agree(db: &DatabaseConnection, g: &Graph) -> Result<(), TestCaseError> {
     write(db, g).await;
+    // The lists' kept copies answer too: filled by the first viewer, read by the others.
+    let cache = PeopleCache::default();
     for viewer in 1..=PEOPLE {
         let sql = ids(db, visibility::visible_to(viewer)).await;
         prop_assert_eq!(&sql, &by_rust(g, viewer), "viewer {}", viewer);
@@ -176,7 +180,12 @@ async fn agree(db: &DatabaseConnection, g: &Graph) -> Result<(), TestCaseError> 
         let listed: BTreeSet<i64> = rows.keys().copied().collect();
         let mut others = sql.clone();
         others.remove(&viewer);
-        prop_assert_eq!(listed, others, "lists never show the viewer");
+        prop_assert_eq!(&listed, &others, "lists never show the viewer");
+        for round in ["read", "kept"] {
+            let kept = cache.shown_to(db, viewer, 1..=PEOPLE).await.unwrap();
+            let kept_ids: BTreeSet<i64> = kept.keys().copied().collect();
+            prop_assert_eq!(&kept_ids, &others, "people::cache, {}", round);
+        }
         // Read narrow (by position, only some columns), the same people with the same fields.
         let cards = visibility::shown_to::<Card>(db, viewer, 1..=PEOPLE)
             .await

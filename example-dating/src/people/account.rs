@@ -19,6 +19,7 @@ use crate::db::entity::rooms::live_mute;
 use crate::db::entity::safety::{block, report};
 use crate::db::entity::users::{location, user_album, user_auth, user_info, user_label, visitor};
 use crate::realtime::Route;
+use crate::realtime::hub::Listener;
 use crate::state::AppState;
 
 /// The name an erased account's messages and danmaku are shown from.
@@ -91,8 +92,10 @@ pub async fn lock_live(
 pub enum Change {
     /// A phone registered: one more public person.
     Registered,
-    /// A user changed who may see them (`authority`).
+    /// A user changed who may see them (`authority`), and maybe more of their profile.
     Authority(i64),
+    /// A user changed their public profile (not `authority`).
+    Profile(i64),
     /// A user was banned.
     Banned(i64),
     /// A user's ban was lifted.
@@ -103,26 +106,40 @@ pub enum Change {
     LoggedOut(i64),
     /// `0` blocked `1`.
     Blocked(i64, i64),
+    /// `0` lifted their block of `1`.
+    Unblocked(i64, i64),
 }
 
 /// Tells every cache and open connection about a committed change: the count of public people
-/// (the hot list's total), the ranking, the geo index, the sockets of this and every instance.
+/// (the hot list's total), the ranking, the geo index, the cards and blocks every instance
+/// keeps (`people::cache`: this instance's before this returns, the others' through the hub),
+/// the sockets of this and every instance.
 /// The database is the truth, so a store that fails here is logged, not answered: the count
 /// expires within seconds and the indexes are rebuilt from the rows.
 pub async fn changed(state: &AppState, change: Change) {
     let store = &*state.store;
     let bye = |user: i64, reason: &str| Route::Close(user, reason.into());
     let route = match &change {
-        Change::Registered | Change::Authority(_) | Change::Unbanned(_) => None,
+        Change::Registered => None,
+        Change::Authority(user) | Change::Profile(user) | Change::Unbanned(user) => {
+            Some(Route::Changed(*user))
+        }
         Change::Banned(user) => Some(bye(*user, "banned")),
         Change::Deleted(user, _) => Some(bye(*user, "deleted")),
         Change::LoggedOut(user) => Some(bye(*user, "logout")),
         Change::Blocked(a, b) => Some(Route::Blocked(*a, *b, true)),
+        Change::Unblocked(a, b) => Some(Route::Blocked(*a, *b, false)),
     };
+    // This instance forgets at once (the hub's delivery to it may come after the answer);
+    // the others when the route reaches them.
+    if let Some(route) = &route {
+        state.people().delivered(route);
+    }
     match change {
         // People sign up all day: each adds one to the kept count instead of recounting it.
         Change::Registered => visibility::joined(store).await,
-        Change::LoggedOut(_) | Change::Blocked(..) => {}
+        Change::LoggedOut(_) | Change::Blocked(..) | Change::Unblocked(..) | Change::Profile(_) => {
+        }
         Change::Deleted(..) => visibility::forget_people_counts(store).await,
         _ => visibility::forget_public_count(store).await,
     }

@@ -7,13 +7,17 @@
 //! only the columns it shows and the ones the visibility rule needs, by position, and
 //! serializes straight into the answer without a `serde_json::Value` tree in between.
 
+use std::collections::HashMap;
+
 use sea_orm::{
-    ActiveEnum, DbErr, EntityTrait, FromQueryResult, QueryResult, QuerySelect, Select, TryGetable,
+    ActiveEnum, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, FromQueryResult, QueryFilter,
+    QueryResult, QuerySelect, Select, TryGetable,
 };
 use serde::Serialize;
 use serde_json::Value;
 
 use super::Authority;
+use crate::codes::AppError;
 use crate::db::entity::users::user_info;
 
 /// A profile as anyone may see it: never `phone` or `email`. The fields serialized are the
@@ -176,6 +180,22 @@ macro_rules! visible_by_fields {
 
 visible_by_fields!(user_info::Model, Card);
 
+/// A kept card (`people::cache`) is seen as the card it holds.
+impl<T: Visible> Visible for std::sync::Arc<T> {
+    fn user_id(&self) -> i64 {
+        (**self).user_id()
+    }
+    fn authority(&self) -> Authority {
+        (**self).authority()
+    }
+    fn banned(&self) -> bool {
+        (**self).banned()
+    }
+    fn erased(&self) -> bool {
+        (**self).erased()
+    }
+}
+
 /// A shape a `user_info` row is read into by the people-loading queries
 /// (`users::by_id`, `visibility::shown_to`): the whole row, or a [`Card`].
 pub trait Row: FromQueryResult + Visible + Send + Sync + Sized + 'static {
@@ -193,4 +213,23 @@ impl Row for Card {
     fn select() -> Select<user_info::Entity> {
         user_info::Entity::find().select_only().columns(COLUMNS)
     }
+}
+
+/// The users with these ids, by id, in one query, read as `R` (the whole row, or a [`Card`]
+/// where only the public profile is shown): lists show the people they mention. No query for
+/// no ids.
+pub async fn by_id<R: Row>(
+    db: &impl ConnectionTrait,
+    ids: impl IntoIterator<Item = i64>,
+) -> Result<HashMap<i64, R>, AppError> {
+    let ids: Vec<i64> = ids.into_iter().collect();
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let users = R::select()
+        .filter(user_info::Column::UserId.is_in(ids))
+        .into_model::<R>()
+        .all(db)
+        .await?;
+    Ok(users.into_iter().map(|u| (u.user_id(), u)).collect())
 }

@@ -50,6 +50,44 @@ pub async fn hidden_from(db: &impl ConnectionTrait, me: i64) -> Result<HashSet<i
         .collect())
 }
 
+/// Of `ids`, those who exchanged a message with `me` (a `contacts` row either way); no query
+/// for no ids.
+pub async fn contacts_among(
+    db: &impl ConnectionTrait,
+    me: i64,
+    ids: Vec<i64>,
+) -> Result<HashSet<i64>, AppError> {
+    if ids.is_empty() {
+        return Ok(HashSet::new());
+    }
+    let rows = contacts::Entity::find()
+        .filter(
+            Condition::any()
+                .add(
+                    contacts::Column::UserId
+                        .eq(me)
+                        .and(contacts::Column::PeerId.is_in(ids.clone())),
+                )
+                .add(
+                    contacts::Column::PeerId
+                        .eq(me)
+                        .and(contacts::Column::UserId.is_in(ids)),
+                ),
+        )
+        .all(db)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|c| {
+            if c.user_id == me {
+                c.peer_id
+            } else {
+                c.user_id
+            }
+        })
+        .collect())
+}
+
 /// A row of `contacts` joins `viewer` and `user` (either side): they exchanged a message.
 pub(super) fn contact_exists(viewer: i64, user: Expr) -> Condition {
     let side = |from: Expr, to: Expr| {

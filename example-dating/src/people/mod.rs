@@ -11,6 +11,8 @@
 //!   a login or a lookup can never give a working token to a banned or deleted account;
 //! - [`graph`]: contacts and blocks between two people;
 //! - [`card`]: a person as anyone may see them (the public profile lists show), read narrow;
+//! - [`cache`]: this instance's copies of cards and blocks, forgotten on every change, here
+//!   and on the other instances;
 //! - [`visibility`]: may A see B — once as a Rust predicate, once as a SQL condition, side by
 //!   side (a property test holds them to the same answers on the three databases);
 //! - [`footprints`]: visits, and the ranking they feed (the hot list's data);
@@ -20,6 +22,7 @@
 //! Features (users, chat, safety, live, manage) depend on this module, never the reverse.
 
 pub mod account;
+pub mod cache;
 pub mod card;
 pub mod footprints;
 pub mod geo;

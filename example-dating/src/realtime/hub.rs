@@ -39,9 +39,24 @@ pub enum Route {
     Opened(i64, String, Option<String>),
     /// A connection of a user ended.
     Closed(i64, String, Option<String>),
-    /// A block between two users began (`true`) or ended: their open connections stop (or
-    /// start again) passing each other's events.
+    /// A block between two users began (`true`: their open connections stop passing each
+    /// other's events) or ended (open connections keep hiding: either may still block the
+    /// other; the [`Listener`]s forget what they kept).
     Blocked(i64, i64, bool),
+    /// What anyone may see of a user changed (their profile, who may see it, a ban lifted):
+    /// no connection is told, the [`Listener`]s are (`people::cache` forgets its copy).
+    Changed(i64),
+}
+
+/// Told of every route delivered on this instance, and of the times some may have been
+/// missed: what keeps a copy of something a route announces a change of (`people::cache`)
+/// listens here, so that a change made on any instance reaches it.
+pub trait Listener: Send + Sync {
+    /// `route` was delivered here (before any connection is told).
+    fn delivered(&self, route: &Route);
+    /// Deliveries may have been lost (the subscription to Redis was restored, or fell
+    /// behind): forget whatever a lost route could have changed.
+    fn missed(&self);
 }
 
 /// An event and its route, as it crosses instances.
@@ -117,6 +132,7 @@ pub struct Hub {
     instance: String,
     redis: Option<Bridge>,
     per_address: AtomicUsize,
+    listeners: Mutex<Vec<Arc<dyn Listener>>>,
 }
 
 struct Bridge {
@@ -142,6 +158,7 @@ impl Hub {
             instance: crate::random::hex_token(8),
             redis: None,
             per_address: AtomicUsize::new(PER_ADDRESS),
+            listeners: Mutex::default(),
         })
     }
 
@@ -186,6 +203,7 @@ impl Hub {
                 channel: channel.clone(),
             }),
             per_address: AtomicUsize::new(PER_ADDRESS),
+            listeners: Mutex::default(),
         });
         let weak = Arc::downgrade(&hub);
         let mut messages = subscriber.message_rx();
@@ -197,6 +215,9 @@ impl Hub {
                     // catch up from the history), the subscription goes on.
                     Err(tokio::sync::broadcast::error::RecvError::Lagged(missed)) => {
                         tracing::warn!(missed, "real-time fan-out fell behind; events dropped");
+                        if let Some(hub) = weak.upgrade() {
+                            hub.missed();
+                        }
                         continue;
                     }
                     Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
@@ -211,8 +232,16 @@ impl Hub {
                 }
             }
         });
-        // Re-subscribes after every reconnection.
+        // Re-subscribes after every reconnection; whatever was published while the
+        // connection was down is lost, and the listeners are told so.
         subscriber.manage_subscriptions();
+        let (weak, mut reconnects) = (Arc::downgrade(&hub), subscriber.reconnect_rx());
+        tokio::spawn(async move {
+            while reconnects.recv().await.is_ok() {
+                let Some(hub) = weak.upgrade() else { return };
+                hub.missed();
+            }
+        });
         // Subscribed in the background: a Redis that is down at start must not keep the
         // server from listening. The task keeps the subscriber alive as long as the process.
         tokio::spawn(async move {
@@ -222,6 +251,18 @@ impl Hub {
             std::future::pending::<()>().await;
         });
         Ok(hub)
+    }
+
+    /// Tells `listener` of every route delivered here from now on.
+    pub fn listen(&self, listener: Arc<dyn Listener>) {
+        lock(&self.listeners).push(listener);
+    }
+
+    fn missed(&self) {
+        let listeners = lock(&self.listeners).clone();
+        for listener in listeners {
+            listener.missed();
+        }
     }
 
     /// At most `n` connections from one client address, across instances (every instance
@@ -358,8 +399,13 @@ impl Hub {
 
     /// Delivers to this instance's connections.
     fn deliver(&self, delivery: &Delivery) {
+        let listeners = lock(&self.listeners).clone();
+        for listener in listeners {
+            listener.delivered(&delivery.route);
+        }
         let mut local = lock(&self.local);
         match &delivery.route {
+            Route::Changed(_) => {}
             Route::Opened(user, key, address) => {
                 let mut oldest = Vec::new();
                 let all = local.everywhere.entry(*user).or_default();
@@ -386,7 +432,10 @@ impl Hub {
                     }
                 }
             }
-            Route::Blocked(a, b, blocked) => {
+            // A block that ended leaves open connections as they are: the other may block
+            // too, which only the database knows; a connection opened later reads it.
+            Route::Blocked(_, _, false) => {}
+            Route::Blocked(a, b, true) => {
                 for conn in local.conns.values_mut() {
                     let other = if conn.user == *a {
                         *b
@@ -395,11 +444,7 @@ impl Hub {
                     } else {
                         continue;
                     };
-                    if *blocked {
-                        conn.hidden.insert(other);
-                    } else {
-                        conn.hidden.remove(&other);
-                    }
+                    conn.hidden.insert(other);
                 }
             }
             Route::Closed(user, key, address) => {

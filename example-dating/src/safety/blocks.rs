@@ -81,6 +81,11 @@ pub async fn delete(
     block::Entity::delete_by_id(own.0.id)
         .exec(&state.db)
         .await?;
+    people::changed(
+        &state,
+        Change::Unblocked(own.0.blocker_id, own.0.blocked_id),
+    )
+    .await;
     Ok(ok(json!({})))
 }
 

@@ -1,5 +1,7 @@
 //! Finding people nearby: `GET /api/user/nearby/list` (the hot list is `hot`).
 
+use std::sync::Arc;
+
 use kotori::{Json, Res, State};
 use sea_orm::EntityTrait;
 use serde::Serialize;
@@ -10,7 +12,7 @@ use crate::db::entity::users::location;
 use crate::envelope::{Answer, answer};
 use crate::paging::{Listing, Page};
 use crate::params::Params;
-use crate::people::{Card, geo, visibility};
+use crate::people::{Card, geo};
 use crate::state::AppState;
 
 /// The nearby search considers at most this many people around the centre.
@@ -62,9 +64,11 @@ pub async fn nearby(
     let visible = loop {
         let near = geo::near(&*state.store, lat, lng, radius, want).await?;
         let exhausted = near.len() < want;
-        let mut users =
-            visibility::shown_to::<Card>(&state.db, caller.user_id, near.iter().map(|&(id, _)| id))
-                .await?;
+        let ids = near.iter().map(|&(id, _)| id);
+        let mut users = state
+            .people()
+            .shown_to(&state.db, caller.user_id, ids)
+            .await?;
         let visible: Vec<Near> = near
             .iter()
             .filter_map(|&(id, km)| {
@@ -94,7 +98,7 @@ pub async fn nearby(
 #[derive(Debug, Serialize)]
 pub struct Near {
     #[serde(flatten)]
-    card: Card,
+    card: Arc<Card>,
     distance_km: f64,
 }
 

@@ -8,9 +8,11 @@
 //! memberships that ended, in bounded batches, and rebuilds the ranking from the database
 //! when the store does not hold it (an in-process store at start, a flushed Redis). So a page costs the page: the ranking is read from the top, and
 //! the people on it are loaded and filtered (`people::visibility`: public, not the caller, not
-//! blocked) until the page is full.
+//! blocked) until the page is full. The people and the caller's blocks come from this
+//! instance's copies (`people::cache`), so a page of people already seen reads no rows.
 
 use std::collections::HashSet;
+use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::future::try_join_all;
@@ -27,7 +29,7 @@ use crate::paging::{Listing, Page};
 use crate::params::Params;
 use crate::people::card::Row;
 use crate::people::footprints::{self, HOT, first_day};
-use crate::people::{Card, Relation, graph, may_see, visibility};
+use crate::people::{Card, Relation, may_see, visibility};
 use crate::state::AppState;
 use crate::store::Store;
 
@@ -111,9 +113,12 @@ pub async fn hot(
     caller: Res<Caller>,
     params: Res<Params>,
     State(state): State<AppState>,
-) -> Result<Json<Answer<Listing<Card>>>, AppError> {
+) -> Result<Json<Answer<Listing<Arc<Card>>>>, AppError> {
     let page = Page::from_params(&params)?;
-    let hidden = graph::hidden_from(&state.db, caller.user_id).await?;
+    let hidden = state
+        .people()
+        .hidden_from(&state.db, caller.user_id)
+        .await?;
     // Public, and the caller may see them: not the caller, not blocked either way.
     let shown = |u: &Card| {
         u.user_id != caller.user_id
@@ -144,7 +149,7 @@ pub async fn hot(
             Some(_) => Vec::new(),
         };
         let wanted = ids.iter().chain(&excluded).copied();
-        let mut users = super::by_id::<Card>(&state.db, wanted).await?;
+        let mut users = state.people().cards(&state.db, wanted).await?;
         left_out.get_or_insert_with(|| {
             let counted = |id: &&i64| users.get(id).is_some_and(visibility::is_public);
             excluded.iter().filter(counted).count() as u64
@@ -176,7 +181,7 @@ pub async fn hot(
             for user in users {
                 before = user.user_id;
                 if !ranked.contains(&user.user_id) && shown(&user) {
-                    walk.pass(user);
+                    walk.pass(Arc::new(user));
                 }
             }
             if walk.done() || read < chunk {
@@ -206,7 +211,7 @@ struct Walk {
     /// Everyone up to the page's end, and one more to tell whether there is a next.
     need: usize,
     passed: usize,
-    page: Vec<Card>,
+    page: Vec<Arc<Card>>,
 }
 
 impl Walk {
@@ -220,7 +225,7 @@ impl Walk {
         }
     }
 
-    fn pass(&mut self, user: Card) {
+    fn pass(&mut self, user: Arc<Card>) {
         if self.passed >= self.skip && self.passed < self.need {
             self.page.push(user);
         }

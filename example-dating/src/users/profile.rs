@@ -151,9 +151,12 @@ pub async fn update_me(
     }
     row.updated_at = Set(clock::now());
     let user = row.update(&state.db).await?;
-    if params.get("authority").is_some() {
-        people::changed(&state, Change::Authority(user.user_id)).await;
-    }
+    let change = if params.get("authority").is_some() {
+        Change::Authority(user.user_id)
+    } else {
+        Change::Profile(user.user_id)
+    };
+    people::changed(&state, change).await;
     Ok(answer(mine(&state, &user, me.vip_deadline).await?))
 }
 

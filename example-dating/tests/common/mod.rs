@@ -253,6 +253,8 @@ impl TestApp {
             .into_active_model();
         change(&mut row);
         row.update(&self.state.db).await.unwrap();
+        // As `people::changed` does after every real change: the lists' kept card goes.
+        self.state.people().forget_card(user_id);
     }
 
     /// An operator, logged in through `POST /manage/login.json`: its bearer token.

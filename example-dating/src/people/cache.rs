@@ -1,0 +1,312 @@
+//! This instance's copies of what lists of people read on every request: the [`Card`]s of the
+//! people shown, and whom each viewer blocked or was blocked by.
+//!
+//! A page of the hot list or of nearby shows twenty people; reading their rows was most of
+//! what such a request cost, and they are the same few thousand rows for everyone. So each
+//! instance keeps them, and forgets them on the changes that make them wrong:
+//!
+//! - every change goes through `people::changed`, which forgets this instance's copy before it
+//!   returns (so the instance that made a change never shows the old one), and publishes a
+//!   route on the hub that every other instance's cache hears ([`Listener`]) and forgets by;
+//! - a read that was under way when something was forgotten does not keep what it read (an
+//!   epoch, moved by every forget under the same lock that keeps): it may have read the row
+//!   before the change committed;
+//! - when the hub says routes may have been lost (the subscription to Redis was restored, or
+//!   fell behind), everything is forgotten;
+//! - nothing is kept longer than [`KEPT_FOR`], for the one loss nothing reports: a publish to
+//!   Redis that failed while this instance's subscription did not.
+//!
+//! So another instance shows a change as soon as the hub delivers it there (the time of one
+//! Redis pub/sub message), and within [`KEPT_FOR`] if Redis lost it.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use sea_orm::ConnectionTrait;
+use tokio::sync::watch;
+
+use super::card::{self, Card};
+use super::{Authority, Relation, graph, may_see};
+use crate::codes::AppError;
+use crate::realtime::hub::{Listener, Route};
+
+/// The longest a copy is kept without being read again.
+pub const KEPT_FOR: Duration = Duration::from_secs(60);
+/// The most cards (and, apart, block lists) one instance keeps: past it an eighth of them
+/// goes, whichever the map yields first.
+pub const CAPACITY: usize = 100_000;
+
+/// See the [module documentation](self).
+pub struct PeopleCache {
+    kept: Mutex<Kept>,
+    /// Moves on every forget, for tests that wait for one to arrive.
+    forgets: watch::Sender<u64>,
+}
+
+struct Kept {
+    /// Moves on every forget: a read keeps what it read only if the epoch did not move
+    /// meanwhile.
+    epoch: u64,
+    cards: HashMap<i64, Held<Arc<Card>>>,
+    hidden: HashMap<i64, Held<Arc<HashSet<i64>>>>,
+}
+
+struct Held<T> {
+    value: T,
+    at: Instant,
+}
+
+impl<T: Clone> Held<T> {
+    fn fresh(&self, now: Instant) -> Option<T> {
+        (now.duration_since(self.at) < KEPT_FOR).then(|| self.value.clone())
+    }
+}
+
+/// Keeps `value` under `key`, making room first.
+fn keep<T>(map: &mut HashMap<i64, Held<T>>, key: i64, value: T, at: Instant) {
+    if map.len() >= CAPACITY && !map.contains_key(&key) {
+        let gone: Vec<i64> = map.keys().take(CAPACITY / 8).copied().collect();
+        for key in gone {
+            map.remove(&key);
+        }
+    }
+    map.insert(key, Held { value, at });
+}
+
+impl Default for PeopleCache {
+    fn default() -> Self {
+        PeopleCache {
+            kept: Mutex::new(Kept {
+                epoch: 0,
+                cards: HashMap::new(),
+                hidden: HashMap::new(),
+            }),
+            forgets: watch::Sender::new(0),
+        }
+    }
+}
+
+impl PeopleCache {
+    fn kept(&self) -> MutexGuard<'_, Kept> {
+        self.kept.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The cards of the people with these ids that exist (erased, banned and hidden ones
+    /// too: whoever shows them asks `people::visibility`), by id; those not kept are read in
+    /// one query.
+    pub async fn cards(
+        &self,
+        db: &impl ConnectionTrait,
+        ids: impl IntoIterator<Item = i64>,
+    ) -> Result<HashMap<i64, Arc<Card>>, AppError> {
+        let (mut found, missing, epoch) = self.look(ids);
+        if missing.is_empty() {
+            return Ok(found);
+        }
+        let read = card::by_id::<Card>(db, missing).await?;
+        found.extend(self.keep_cards(epoch, read));
+        Ok(found)
+    }
+
+    /// The kept cards of `ids`, the ids not kept, and the epoch the read of those starts at.
+    fn look(&self, ids: impl IntoIterator<Item = i64>) -> (HashMap<i64, Arc<Card>>, Vec<i64>, u64) {
+        let now = Instant::now();
+        let (mut found, mut missing) = (HashMap::new(), Vec::new());
+        let kept = self.kept();
+        for id in ids {
+            match kept.cards.get(&id).and_then(|c| c.fresh(now)) {
+                Some(card) => {
+                    found.insert(id, card);
+                }
+                None => missing.push(id),
+            }
+        }
+        (found, missing, kept.epoch)
+    }
+
+    /// Keeps the cards `read` since `epoch` unless something was forgotten meanwhile (the
+    /// read may have seen a row from before the change that made it forget).
+    fn keep_cards(&self, epoch: u64, read: HashMap<i64, Card>) -> HashMap<i64, Arc<Card>> {
+        let now = Instant::now();
+        let mut kept = self.kept();
+        let keeps = kept.epoch == epoch;
+        read.into_iter()
+            .map(|(id, card)| {
+                let card = Arc::new(card);
+                if keeps {
+                    keep(&mut kept.cards, id, Arc::clone(&card), now);
+                }
+                (id, card)
+            })
+            .collect()
+    }
+
+    /// Everyone `me` blocked or who blocked `me` (`graph::hidden_from`, kept).
+    pub async fn hidden_from(
+        &self,
+        db: &impl ConnectionTrait,
+        me: i64,
+    ) -> Result<Arc<HashSet<i64>>, AppError> {
+        let now = Instant::now();
+        let epoch = {
+            let kept = self.kept();
+            if let Some(hidden) = kept.hidden.get(&me).and_then(|h| h.fresh(now)) {
+                return Ok(hidden);
+            }
+            kept.epoch
+        };
+        let hidden = Arc::new(graph::hidden_from(db, me).await?);
+        let mut kept = self.kept();
+        if kept.epoch == epoch {
+            keep(&mut kept.hidden, me, Arc::clone(&hidden), now);
+        }
+        Ok(hidden)
+    }
+
+    /// Of the people with these ids, the cards of those `viewer` may see, by id; never the
+    /// viewer. The same answer as `visibility::shown_to` (`tests/people.rs` holds them to it),
+    /// from kept cards and blocks: the database is asked only for the cards not kept, and for
+    /// contacts only when someone shown to contacts alone is among them.
+    pub async fn shown_to(
+        &self,
+        db: &impl ConnectionTrait,
+        viewer: i64,
+        ids: impl IntoIterator<Item = i64>,
+    ) -> Result<HashMap<i64, Arc<Card>>, AppError> {
+        let mut cards = self.cards(db, ids).await?;
+        cards.remove(&viewer);
+        if cards.is_empty() {
+            return Ok(cards);
+        }
+        let hidden = self.hidden_from(db, viewer).await?;
+        let for_contacts: Vec<i64> = cards
+            .values()
+            .filter(|c| c.authority == Authority::Contacts && !hidden.contains(&c.user_id))
+            .map(|c| c.user_id)
+            .collect();
+        let contacts = graph::contacts_among(db, viewer, for_contacts).await?;
+        cards.retain(|id, card| {
+            let relation = Relation {
+                contact: contacts.contains(id),
+                blocked: hidden.contains(id),
+            };
+            may_see(viewer, &**card, relation)
+        });
+        Ok(cards)
+    }
+
+    /// Forgets `user_id`'s card (their profile, standing or authority changed).
+    pub fn forget_card(&self, user_id: i64) {
+        self.forget(|kept| {
+            kept.cards.remove(&user_id);
+        });
+    }
+
+    /// Forgets whom `a` and `b` are hidden from (a block between them began or ended).
+    pub fn forget_blocks(&self, a: i64, b: i64) {
+        self.forget(|kept| {
+            kept.hidden.remove(&a);
+            kept.hidden.remove(&b);
+        });
+    }
+
+    /// Forgets everything.
+    pub fn forget_all(&self) {
+        self.forget(|kept| {
+            kept.cards.clear();
+            kept.hidden.clear();
+        });
+    }
+
+    fn forget(&self, what: impl FnOnce(&mut Kept)) {
+        {
+            let mut kept = self.kept();
+            kept.epoch += 1;
+            what(&mut kept);
+        }
+        self.forgets.send_modify(|n| *n += 1);
+    }
+
+    /// Counts the forgets so far: a test awaits a change of it to know a route from another
+    /// instance arrived.
+    pub fn forgets(&self) -> watch::Receiver<u64> {
+        self.forgets.subscribe()
+    }
+
+    /// How many cards are kept (for tests and metrics).
+    pub fn cards_kept(&self) -> usize {
+        self.kept().cards.len()
+    }
+}
+
+impl Listener for PeopleCache {
+    fn delivered(&self, route: &Route) {
+        match route {
+            // A ban or an erasure closes the user's connections; a logout changes no card
+            // but is told the same way, and forgetting one card costs one read.
+            Route::Close(user, _) | Route::Changed(user) => self.forget_card(*user),
+            Route::Blocked(a, b, _) => self.forget_blocks(*a, *b),
+            Route::User(_) | Route::Live(_) | Route::Opened(..) | Route::Closed(..) => {}
+        }
+    }
+
+    fn missed(&self) {
+        self.forget_all();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn card(user_id: i64, nickname: &str) -> Card {
+        Card {
+            user_id,
+            nickname: nickname.into(),
+            gender: 0,
+            birthday: None,
+            avatar: None,
+            height: None,
+            emotion: None,
+            sexual: None,
+            education: None,
+            salary: None,
+            authority: Authority::Everyone,
+            banned: false,
+            deleted_at: None,
+        }
+    }
+
+    #[test]
+    fn a_read_that_a_forget_overtook_is_not_kept() {
+        let cache = PeopleCache::default();
+        // A read under way when a change is forgotten: what it read may be older.
+        let (_, missing, epoch) = cache.look([1, 2]);
+        assert_eq!(missing, [1, 2]);
+        cache.forget_card(1);
+        let read = HashMap::from([(1, card(1, "old")), (2, card(2, "two"))]);
+        assert_eq!(cache.keep_cards(epoch, read).len(), 2, "still answered");
+        assert_eq!(cache.cards_kept(), 0, "but not kept");
+        // A read nothing overtook is kept, and the next look finds it.
+        let (_, _, epoch) = cache.look([1]);
+        cache.keep_cards(epoch, HashMap::from([(1, card(1, "new"))]));
+        let (found, missing, _) = cache.look([1, 2]);
+        assert_eq!((found[&1].nickname.as_str(), missing), ("new", vec![2]));
+        // A forget from the hub: this card goes, and only this one.
+        cache.delivered(&Route::Changed(1));
+        assert_eq!(cache.look([1]).1, [1]);
+    }
+
+    #[test]
+    fn routes_lost_forget_everything_and_a_full_cache_makes_room() {
+        let cache = PeopleCache::default();
+        let (_, _, epoch) = cache.look([]);
+        let many = (0..CAPACITY as i64 + 10).map(|id| (id, card(id, "n")));
+        cache.keep_cards(epoch, many.collect());
+        assert!(cache.cards_kept() <= CAPACITY, "bounded");
+        assert!(cache.cards_kept() > CAPACITY / 2);
+        cache.missed();
+        assert_eq!(cache.cards_kept(), 0);
+    }
+}

@@ -1,0 +1,294 @@
+//! The lists' kept copies of people (`people::cache`, docs/src/dating/people.md): a change made
+//! on one instance reaches every instance's lists — a new nickname, a ban, a ban lifted, a
+//! block and its end — and a read racing a change never keeps the row from before it. The
+//! race runs 200 rounds on one instance (SQLite) and across two instances sharing Redis on
+//! SQLite, MariaDB and PostgreSQL.
+
+mod common;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::{TestApp, code, data};
+use example_dating::people::{self, Change, account};
+use example_dating::realtime::Route;
+use http::Method;
+use serde_json::Value;
+use tokio::sync::watch;
+
+const ROUNDS: u64 = 200;
+const HERE: [(&str, &str); 2] = [("lat", "22.5"), ("lng", "114.0")];
+
+/// The people `token`'s owner finds nearby on `t`, as (id, nickname).
+async fn nearby(t: &TestApp, token: &str) -> Vec<(i64, String)> {
+    let res = t
+        .call(Method::GET, "/api/user/nearby/list", &HERE, Some(token))
+        .await;
+    assert_eq!(code(&res), 0, "{}", res.text());
+    data(&res)["list"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            let name = p["nickname"].as_str().unwrap_or_default().to_owned();
+            (p["user_id"].as_i64().unwrap(), name)
+        })
+        .collect()
+}
+
+async fn ids_nearby(t: &TestApp, token: &str) -> Vec<i64> {
+    nearby(t, token)
+        .await
+        .into_iter()
+        .map(|(id, _)| id)
+        .collect()
+}
+
+/// A user of `t` standing HERE.
+async fn person(t: &TestApp, phone: &str) -> (String, i64) {
+    let (token, id) = t.user(phone).await;
+    let res = t
+        .call(Method::POST, "/api/me/location", &HERE, Some(&token))
+        .await;
+    assert_eq!(code(&res), 0, "{}", res.text());
+    (token, id)
+}
+
+async fn unban(t: &TestApp, user_id: i64) {
+    let txn = example_dating::db::begin(&t.state.db).await.unwrap();
+    account::unban_in(&txn, user_id).await.unwrap();
+    txn.commit().await.unwrap();
+    people::changed(&t.state, Change::Unbanned(user_id)).await;
+}
+
+/// Counts the forgets `t`'s cache heard of, and waits for the next ones.
+struct Forgets {
+    rx: watch::Receiver<u64>,
+    seen: u64,
+}
+
+impl Forgets {
+    fn of(t: &TestApp) -> Forgets {
+        let rx = t.state.people().forgets();
+        let seen = *rx.borrow();
+        Forgets { rx, seen }
+    }
+
+    /// Waits until `n` more forgets arrived (one per change made on the other instance).
+    async fn arrive(&mut self, n: u64) {
+        self.seen += n;
+        let want = self.seen;
+        tokio::time::timeout(Duration::from_secs(10), self.rx.wait_for(|&k| k >= want))
+            .await
+            .expect("the change reached the other instance within 10 s")
+            .unwrap();
+    }
+}
+
+/// On one instance the change is forgotten before it answers: a read racing a ban or an unban
+/// never keeps the row from before it, whichever commits first.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_read_racing_a_change_on_one_instance_keeps_nothing_old() {
+    let t = Arc::new(TestApp::new().await);
+    let (me, _) = person(&t, "18900000301").await;
+    let (_, bob) = person(&t, "18900000302").await;
+    for round in 0..ROUNDS {
+        let turns = round % 6;
+        let list = {
+            let (t, me) = (Arc::clone(&t), me.clone());
+            tokio::spawn(async move { ids_nearby(&t, &me).await })
+        };
+        for _ in 0..turns {
+            tokio::task::yield_now().await;
+        }
+        if round % 2 == 0 {
+            account::ban(&t.state, bob, "spam").await.unwrap();
+            list.await.unwrap();
+            assert!(!ids_nearby(&t, &me).await.contains(&bob), "round {round}");
+        } else {
+            unban(&t, bob).await;
+            list.await.unwrap();
+            assert!(ids_nearby(&t, &me).await.contains(&bob), "round {round}");
+        }
+    }
+}
+
+/// Two instances on one database and one Redis.
+async fn two_instances(db_url: &str, redis_url: &str) -> (TestApp, TestApp, String) {
+    let prefix = format!(
+        "kotori-test:{}:{}:people:",
+        std::process::id(),
+        example_dating::random::hex_token(4)
+    );
+    let instance = async || {
+        let store = Arc::new(
+            example_dating::store::RedisStore::connect(redis_url, &prefix)
+                .await
+                .unwrap(),
+        );
+        let hub = example_dating::realtime::Hub::with_redis(redis_url, &prefix)
+            .await
+            .unwrap();
+        let sms = Arc::new(example_dating::auth::sms::LogSender { show_code: true });
+        TestApp::with_parts(common::config(), db_url, store, sms, hub).await
+    };
+    let (one, two) = (instance().await, instance().await);
+    // The subscriptions settle in the background: publish until the second hears the first.
+    let mut heard = Forgets::of(&two);
+    let settled = async {
+        loop {
+            one.state
+                .hub
+                .publish(Route::Changed(0), Value::Null, None)
+                .await;
+            if tokio::time::timeout(Duration::from_millis(100), heard.rx.changed())
+                .await
+                .is_ok()
+            {
+                return;
+            }
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(10), settled)
+        .await
+        .expect("the two instances hear each other through Redis");
+    (one, two, prefix)
+}
+
+/// Removes a test's keys from the Redis at `url`.
+async fn drop_keys(url: &str, prefix: &str) {
+    use fred::prelude::*;
+    use fred::types::Value;
+    let client = Builder::from_config(Config::from_url(url).unwrap())
+        .build()
+        .unwrap();
+    client.init().await.unwrap();
+    let script = "for _, k in ipairs(redis.call('KEYS', ARGV[1])) do redis.call('DEL', k) end";
+    let _: Result<Value, _> = client
+        .eval(script, Vec::<String>::new(), vec![format!("{prefix}*")])
+        .await;
+    let _ = client.quit().await;
+}
+
+/// What one instance changes, the other's lists show once the hub delivered it: a nickname,
+/// a ban and its end, a block and its end.
+async fn changes_reach_the_other_instance(db_url: String, redis_url: String) {
+    let (one, two, prefix) = two_instances(&db_url, &redis_url).await;
+    let (me, me_id) = person(&one, "18900000311").await;
+    let (bob_token, bob) = person(&one, "18900000312").await;
+    let (carol_token, carol) = person(&one, "18900000313").await;
+    let mut forgets = Forgets::of(&two);
+    // Instance two keeps both cards now.
+    assert_eq!(ids_nearby(&two, &me).await.len(), 2);
+
+    let renamed = one
+        .call(
+            Method::POST,
+            "/api/me/update",
+            &[("nickname", "Robert")],
+            Some(&bob_token),
+        )
+        .await;
+    assert_eq!(code(&renamed), 0, "{}", renamed.text());
+    forgets.arrive(1).await;
+    assert!(nearby(&two, &me).await.contains(&(bob, "Robert".into())));
+
+    account::ban(&one.state, bob, "spam").await.unwrap();
+    forgets.arrive(1).await;
+    assert!(!ids_nearby(&two, &me).await.contains(&bob));
+    unban(&one, bob).await;
+    forgets.arrive(1).await;
+    assert!(ids_nearby(&two, &me).await.contains(&bob));
+
+    let me_param = me_id.to_string();
+    let blocked = one
+        .call(
+            Method::POST,
+            "/api/me/blocks/add",
+            &[("user_id", me_param.as_str())],
+            Some(&carol_token),
+        )
+        .await;
+    assert_eq!(code(&blocked), 0, "{}", blocked.text());
+    forgets.arrive(1).await;
+    assert!(!ids_nearby(&two, &me).await.contains(&carol));
+    let lifted = one
+        .call(
+            Method::POST,
+            &format!("/api/me/blocks/{me_id}/delete"),
+            &[],
+            Some(&carol_token),
+        )
+        .await;
+    assert_eq!(code(&lifted), 0, "{}", lifted.text());
+    forgets.arrive(1).await;
+    assert!(ids_nearby(&two, &me).await.contains(&carol));
+
+    // The race: instance two reads while instance one bans or lifts the ban, 200 rounds; once
+    // the change arrived, two never shows what was before it.
+    let two = Arc::new(two);
+    for round in 0..ROUNDS {
+        let list = {
+            let (two, me) = (Arc::clone(&two), me.clone());
+            tokio::spawn(async move { ids_nearby(&two, &me).await })
+        };
+        for _ in 0..round % 6 {
+            tokio::task::yield_now().await;
+        }
+        let banning = round % 2 == 0;
+        if banning {
+            account::ban(&one.state, bob, "spam").await.unwrap();
+        } else {
+            unban(&one, bob).await;
+        }
+        list.await.unwrap();
+        forgets.arrive(1).await;
+        let shown = ids_nearby(&two, &me).await.contains(&bob);
+        assert_eq!(shown, !banning, "round {round}");
+    }
+    drop_keys(&redis_url, &prefix).await;
+}
+
+fn redis(test: &str) -> Option<String> {
+    common::service_url("KOTORI_TEST_REDIS_URL", test)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn changes_reach_the_other_instance_on_sqlite() {
+    let Some(redis_url) = redis("changes_reach_the_other_instance_on_sqlite") else {
+        return;
+    };
+    let dir = common::TempDir::new("people-cache");
+    let db_url = format!("sqlite://{}?mode=rwc", dir.0.join("db.sqlite").display());
+    changes_reach_the_other_instance(db_url, redis_url).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn changes_reach_the_other_instance_on_mariadb() {
+    let test = "changes_reach_the_other_instance_on_mariadb";
+    let (Some(redis_url), Some(server)) = (
+        redis(test),
+        common::service_url("KOTORI_TEST_MYSQL_URL", test),
+    ) else {
+        return;
+    };
+    common::on_fresh_database(&server, move |db_url| {
+        changes_reach_the_other_instance(db_url, redis_url)
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn changes_reach_the_other_instance_on_postgres() {
+    let test = "changes_reach_the_other_instance_on_postgres";
+    let (Some(redis_url), Some(server)) = (
+        redis(test),
+        common::service_url("KOTORI_TEST_POSTGRES_URL", test),
+    ) else {
+        return;
+    };
+    common::on_fresh_database(&server, move |db_url| {
+        changes_reach_the_other_instance(db_url, redis_url)
+    })
+    .await;
+}
