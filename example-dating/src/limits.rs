@@ -14,7 +14,7 @@
 use std::time::Duration;
 
 use crate::codes::{self, AppError};
-use crate::store::{Quota, Store};
+use crate::store::{Quota, Store, Write};
 
 /// A limit on what one person (or phone) does: a name, and `(window name, takes, seconds)`.
 pub struct Limit {
@@ -65,17 +65,19 @@ impl Limit {
 
     /// Takes one try for `who` from every window, or refuses with 42901 and writes nothing.
     pub async fn take(&self, store: &dyn Store, who: &str) -> Result<(), AppError> {
-        self.take_after(store, &[], who).await
+        self.take_after(store, &[], who, None).await
     }
 
     /// Takes one try from each of `first` and then from every window of `who`, all or none,
-    /// in one store step; refuses with 42901 and the time the first spent counter has left.
-    /// `first` must live on this limit's slot.
+    /// in one store step, and writes `then` in the same step once they are taken; refuses
+    /// with 42901 and the time the first spent counter has left, and writes nothing. `first`
+    /// and `then` must live on this limit's slot.
     pub async fn take_after(
         &self,
         store: &dyn Store,
         first: &[Quota<'_>],
         who: &str,
+        then: Option<Write<'_>>,
     ) -> Result<(), AppError> {
         let keys: Vec<String> = self
             .windows
@@ -95,7 +97,7 @@ impl Limit {
                     }),
             )
             .collect();
-        match store.take(&quotas).await? {
+        match store.take(&quotas, then).await? {
             Some(left) => Err(codes::rate_limited(left.as_secs().max(1))),
             None => Ok(()),
         }

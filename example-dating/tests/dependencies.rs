@@ -50,7 +50,11 @@ impl Store for DownStore {
     async fn incr_existing(&self, _: &[&str]) -> Result<Vec<Option<i64>>, StoreError> {
         down()
     }
-    async fn take(&self, _: &[Quota<'_>]) -> Result<Option<Duration>, StoreError> {
+    async fn take(
+        &self,
+        _: &[Quota<'_>],
+        _: Option<example_dating::store::Write<'_>>,
+    ) -> Result<Option<Duration>, StoreError> {
         down()
     }
     async fn spent(&self, _: Quota<'_>) -> Result<Option<Duration>, StoreError> {

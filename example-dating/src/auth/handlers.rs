@@ -31,16 +31,10 @@ pub async fn send_sms(
     let phone = phone_param(&params)?;
     let sent = params.required("phone")?.to_owned();
     let client = address.key();
-    sms::check_limits(
-        &*state.store,
-        &phone,
-        &client,
-        state.config.sms.per_client_daily,
-    )
-    .await?;
     let code = random::sms_code();
     let ttl = Duration::from_secs(state.config.sms.code_ttl_secs);
-    sms::remember(&*state.store, &phone, &code, ttl).await?;
+    let daily = state.config.sms.per_client_daily;
+    sms::take_and_remember(&*state.store, &phone, &client, daily, &code, ttl).await?;
     if let Err(e) = state.sms.send(&phone, &code).await {
         tracing::warn!(error = %e, "the SMS provider failed");
         return Err(codes::unavailable("SMS provider"));

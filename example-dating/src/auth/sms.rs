@@ -8,7 +8,7 @@ use subtle::ConstantTimeEq;
 
 use crate::codes::{self, AppError};
 use crate::limits;
-use crate::store::{Quota, Store};
+use crate::store::{Quota, Store, Write};
 
 /// Delivers an SMS code to a phone. Production plugs a provider in here.
 #[async_trait]
@@ -103,15 +103,18 @@ pub fn window_key(phone: &str, window: &str) -> String {
 /// Wrong tries before a code is void.
 pub const MAX_TRIES: i64 = 5;
 
-/// Counts a send against every limit — the client's day and the phone's three windows, all
-/// or none in one store step (their counters share a slot: `limits::SMS_SLOT`) — or refuses it
-/// with 42901 and the time the refusing window has left, the client's first. A refused send
-/// writes nothing: a flood of them leaves the store as it was.
-pub async fn check_limits(
+/// Counts a send against every limit — the client's day and the phone's three windows — and
+/// stores `code` for `phone` (replacing any earlier code, and so its tries), all in one store
+/// step: their keys share a slot (`limits::SMS_SLOT`). Over a limit it is 42901 with the time
+/// the refusing window has left, the client's first, and nothing is written: a flood of
+/// refused sends leaves the store as it was.
+pub async fn take_and_remember(
     store: &dyn Store,
     phone: &str,
     client: &str,
     per_client_daily: i64,
+    code: &str,
+    ttl: Duration,
 ) -> Result<(), AppError> {
     let client_key = format!("sms:{}:client:{client}", limits::SMS_SLOT);
     let per_client = Quota {
@@ -119,13 +122,21 @@ pub async fn check_limits(
         limit: per_client_daily,
         window: Duration::from_secs(86_400),
     };
+    let (key, stored) = (code_key(phone), stored_code(phone, code));
+    let remember = Write {
+        key: &key,
+        value: &stored,
+        ttl,
+    };
     limits::SMS_PER_PHONE
-        .take_after(store, &[per_client], phone)
+        .take_after(store, &[per_client], phone, Some(remember))
         .await
 }
 
+/// Where `phone`'s code is kept: on the SMS counters' slot, so that the send's one script
+/// writes it.
 fn code_key(phone: &str) -> String {
-    format!("sms:code:{phone}")
+    format!("sms:{}:code:{phone}", limits::SMS_SLOT)
 }
 
 /// The wrong tries of one code: named by the code's salt, so a new code starts at none
@@ -140,17 +151,10 @@ fn hash(phone: &str, salt: &str, code: &str) -> String {
     crate::hex::encode(&Sha256::digest(format!("{phone}:{salt}:{code}").as_bytes()))
 }
 
-/// Stores a fresh code for `phone`, replacing any earlier one (and so its tries): one command.
-pub async fn remember(
-    store: &dyn Store,
-    phone: &str,
-    code: &str,
-    ttl: Duration,
-) -> Result<(), AppError> {
+/// A code as stored: `salt:hash`.
+fn stored_code(phone: &str, code: &str) -> String {
     let salt = crate::random::hex_token(8);
-    let stored = format!("{salt}:{}", hash(phone, &salt, code));
-    store.set(&code_key(phone), &stored, ttl).await?;
-    Ok(())
+    format!("{salt}:{}", hash(phone, &salt, code))
 }
 
 /// Checks `code` for `phone` and consumes it. Five wrong tries void the code.
@@ -198,7 +202,11 @@ mod tests {
     async fn five_wrong_tries_void_the_code_and_a_code_works_once() {
         let store = MemoryStore::new();
         let ttl = Duration::from_secs(300);
-        remember(&store, "123456", "111111", ttl).await.unwrap();
+        let remember = |code: &'static str| {
+            let store = &store;
+            async move { take_and_remember(store, "123456", "client", 100, code, ttl).await }
+        };
+        remember("111111").await.unwrap();
         for _ in 0..4 {
             assert_eq!(
                 redeem(&store, "123456", "000000", ttl)
@@ -218,7 +226,8 @@ mod tests {
             "used once"
         );
 
-        remember(&store, "123456", "222222", ttl).await.unwrap();
+        store.del(&window_key("123456", "minute")).await.unwrap();
+        remember("222222").await.unwrap();
         for _ in 0..5 {
             assert_eq!(
                 redeem(&store, "123456", "000000", ttl)

@@ -18,7 +18,7 @@ use rstar::{AABB, PointDistance, RTree, RTreeObject};
 use tokio::time::Instant;
 
 use super::ranking::Board;
-use super::{Near, Quota, Ranking, Store, StoreError};
+use super::{Near, Quota, Ranking, Store, StoreError, Write};
 
 const SHARDS: usize = 64;
 
@@ -292,10 +292,19 @@ impl Store for MemoryStore {
         Ok(counts)
     }
 
-    async fn take(&self, quotas: &[Quota<'_>]) -> Result<Option<Duration>, StoreError> {
-        // Every shard the quotas touch, locked in index order (no two takes can deadlock), so
-        // the check and the increments are one step.
-        let mut indexes: Vec<usize> = quotas.iter().map(|q| self.shard_index(q.key)).collect();
+    async fn take(
+        &self,
+        quotas: &[Quota<'_>],
+        then: Option<Write<'_>>,
+    ) -> Result<Option<Duration>, StoreError> {
+        // Every shard the quotas (and the write) touch, locked in index order (no two takes
+        // can deadlock), so the check, the increments and the write are one step.
+        let mut indexes: Vec<usize> = quotas
+            .iter()
+            .map(|q| q.key)
+            .chain(then.map(|w| w.key))
+            .map(|key| self.shard_index(key))
+            .collect();
         indexes.sort_unstable();
         indexes.dedup();
         let mut guards: Vec<(usize, MutexGuard<'_, Shard>)> = indexes
@@ -311,6 +320,7 @@ impl Store for MemoryStore {
         };
         let now = Instant::now();
         let positions: Vec<usize> = quotas.iter().map(|q| shard_of(q.key)).collect();
+        let write_at = then.map(|w| shard_of(w.key));
         for (quota, &at) in quotas.iter().zip(&positions) {
             if let Some((value, expires)) = live(&mut guards[at].1, quota.key) {
                 let n = value.parse::<i64>().unwrap_or(i64::MAX);
@@ -334,6 +344,13 @@ impl Store for MemoryStore {
                     );
                 }
             }
+        }
+        if let (Some(write), Some(at)) = (then, write_at) {
+            let shard = &mut guards[at].1;
+            shard.insert(
+                write.key.to_owned(),
+                (write.value.to_owned(), Some(now + write.ttl)),
+            );
         }
         Ok(None)
     }

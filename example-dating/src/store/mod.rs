@@ -53,6 +53,18 @@ pub struct Quota<'a> {
     pub window: Duration,
 }
 
+/// A key [`Store::take`] sets in the same step once every quota was taken (an SMS send's
+/// code): nothing is written when a quota is spent.
+#[derive(Clone, Copy, Debug)]
+pub struct Write<'a> {
+    /// The key, on the quotas' Redis Cluster slot.
+    pub key: &'a str,
+    /// Its value, replacing any.
+    pub value: &'a str,
+    /// When it expires.
+    pub ttl: Duration,
+}
+
 /// Shared short-lived state. Keys are relative: each implementation prefixes them.
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
@@ -88,9 +100,14 @@ pub trait Store: Send + Sync + 'static {
     /// The time `key` has left, if it exists and expires.
     async fn ttl(&self, key: &str) -> Result<Option<Duration>, StoreError>;
     /// Takes one from each quota, all or none, in one atomic step: when one is spent nothing
-    /// is written and the answer is how long until that quota's window ends; else `None`.
-    /// On Redis Cluster every key must live on one slot: give them one hash tag (`{…}`).
-    async fn take(&self, quotas: &[Quota<'_>]) -> Result<Option<Duration>, StoreError>;
+    /// is written and the answer is how long until that quota's window ends; else `None`, and
+    /// `then` (if any) is set in the same step. On Redis Cluster every key must live on one
+    /// slot: give them one hash tag (`{…}`).
+    async fn take(
+        &self,
+        quotas: &[Quota<'_>],
+        then: Option<Write<'_>>,
+    ) -> Result<Option<Duration>, StoreError>;
     /// How long until `quota` has room again (`None`: it has room now). Writes nothing.
     async fn spent(&self, quota: Quota<'_>) -> Result<Option<Duration>, StoreError>;
     /// Adds or moves `member` in the geo set `set`.

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use super::{MemoryStore, Quota, RedisStore, Store};
+use super::{MemoryStore, Quota, RedisStore, Store, Write};
 
 /// The Redis URLs the suite runs against, each named by its environment variable.
 const REDIS_VARS: [&str; 2] = ["KOTORI_TEST_REDIS_URL", "KOTORI_TEST_REDIS_CLUSTER_URL"];
@@ -87,7 +87,7 @@ async fn keys_set_where_absent_and_a_read_in_one_round_trip() {
 }
 
 /// Quotas are taken all or none: a spent one refuses with its time left and writes nothing,
-/// not even to the quotas that had room.
+/// not even to the quotas that had room, nor the key the take was to write.
 #[tokio::test]
 async fn quotas_are_taken_all_or_none() {
     both("take", async |s: &dyn Store| {
@@ -102,12 +102,21 @@ async fn quotas_are_taken_all_or_none() {
             window: Duration::from_secs(86_400),
         };
         assert_eq!(s.spent(minute).await.unwrap(), None, "{}", s.name());
-        assert_eq!(s.take(&[minute, day]).await.unwrap(), None, "{}", s.name());
+        let write = |value| Write {
+            key: "q:{p}:code",
+            value,
+            ttl: LONG,
+        };
+        let taken = s.take(&[minute, day], Some(write("first"))).await.unwrap();
+        assert_eq!(taken, None, "{}", s.name());
+        assert_eq!(s.get("q:{p}:code").await.unwrap().as_deref(), Some("first"));
+        let left = s.ttl("q:{p}:code").await.unwrap().expect("it expires");
+        assert!(left > Duration::from_secs(30) && left <= LONG, "{left:?}");
         let left = s.spent(minute).await.unwrap().expect("spent");
         assert!(left > Duration::from_secs(30) && left <= LONG, "{left:?}");
         for _ in 0..5 {
             let refused = s
-                .take(&[day, minute])
+                .take(&[day, minute], Some(write("refused")))
                 .await
                 .unwrap()
                 .expect("the minute is spent");
@@ -117,8 +126,9 @@ async fn quotas_are_taken_all_or_none() {
                 s.name()
             );
         }
-        // The refusals wrote nothing: the day's counter is still at one.
+        // The refusals wrote nothing: the day's counter is still at one, the key as it was.
         assert_eq!(s.get("q:{p}:day").await.unwrap().as_deref(), Some("1"));
+        assert_eq!(s.get("q:{p}:code").await.unwrap().as_deref(), Some("first"));
         assert_eq!(s.spent(day).await.unwrap(), None);
         // A quota nobody took is not spent, and checking it creates nothing.
         let fresh = Quota {

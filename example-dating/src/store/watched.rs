@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
-use super::{Near, Quota, Ranking, Store, StoreError};
+use super::{Near, Quota, Ranking, Store, StoreError, Write};
 
 /// What a hook sees: the command's name and its (first) key.
 pub type Hook = Box<dyn Fn(&'static str, &str) -> Result<(), StoreError> + Send + Sync>;
@@ -63,9 +63,13 @@ impl Store for Watched {
         (self.hook)("incr_existing", k.first().copied().unwrap_or(""))?;
         self.inner.incr_existing(k).await
     }
-    async fn take(&self, q: &[Quota<'_>]) -> Result<Option<Duration>, StoreError> {
+    async fn take(
+        &self,
+        q: &[Quota<'_>],
+        then: Option<Write<'_>>,
+    ) -> Result<Option<Duration>, StoreError> {
         (self.hook)("take", q.first().map_or("", |q| q.key))?;
-        self.inner.take(q).await
+        self.inner.take(q, then).await
     }
     async fn spent(&self, q: Quota<'_>) -> Result<Option<Duration>, StoreError> {
         (self.hook)("spent", q.key)?;

@@ -13,7 +13,7 @@ use fred::types::geo::{GeoPosition, GeoUnit, GeoValue};
 use fred::types::{Builder, Expiration, InfoKind, SetOptions, SortOrder};
 use futures_util::TryStreamExt;
 
-use super::{Near, Quota, Ranking, Store, StoreError};
+use super::{Near, Quota, Ranking, Store, StoreError, Write};
 
 mod rank;
 mod scripts;
@@ -316,13 +316,24 @@ impl Store for RedisStore {
         Ok(counts.into_iter().map(|n| (n >= 0).then_some(n)).collect())
     }
 
-    async fn take(&self, quotas: &[Quota<'_>]) -> Result<Option<Duration>, StoreError> {
+    async fn take(
+        &self,
+        quotas: &[Quota<'_>],
+        then: Option<Write<'_>>,
+    ) -> Result<Option<Duration>, StoreError> {
         self.ready()?;
-        let keys: Vec<String> = quotas.iter().map(|q| self.key(q.key)).collect();
-        let args: Vec<i64> = quotas
-            .iter()
-            .flat_map(|q| [q.limit, q.window.as_millis() as i64])
-            .collect();
+        let mut keys: Vec<String> = quotas.iter().map(|q| self.key(q.key)).collect();
+        let mut args: Vec<String> = Vec::with_capacity(2 * quotas.len() + 3);
+        args.push(quotas.len().to_string());
+        for q in quotas {
+            args.push(q.limit.to_string());
+            args.push(q.window.as_millis().to_string());
+        }
+        if let Some(then) = then {
+            keys.push(self.key(then.key));
+            args.push(then.value.to_owned());
+            args.push(then.ttl.as_millis().max(1).to_string());
+        }
         let left: i64 = self.pool.eval(TAKE, keys, args).await.map_err(fail)?;
         Ok((left >= 0).then(|| Duration::from_millis(left as u64)))
     }

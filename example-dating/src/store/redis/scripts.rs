@@ -19,18 +19,24 @@ pub(super) const INCR_EXISTING: &str = "local out = {} \
      end \
      return out";
 
-/// Takes one from every counter in KEYS (ARGV: limit, window in ms, for each), all or none: the
-/// first spent counter answers its time left in ms and nothing is written; -1 when taken.
-pub(super) const TAKE: &str = "for i = 1, #KEYS do \
-       local n = tonumber(redis.call('GET', KEYS[i]) or '0') \
-       if n >= tonumber(ARGV[2 * i - 1]) then \
+/// Takes one from each of the first ARGV[1] counters in KEYS (then ARGV: limit, window in ms,
+/// for each), all or none: the first spent counter answers its time left in ms and nothing is
+/// written; -1 when taken. A key after the counters is then set to the next ARGV, expiring
+/// after the last (in ms).
+pub(super) const TAKE: &str = "local n = tonumber(ARGV[1]) \
+     for i = 1, n do \
+       local v = tonumber(redis.call('GET', KEYS[i]) or '0') \
+       if v >= tonumber(ARGV[2 * i]) then \
          local left = redis.call('PTTL', KEYS[i]) \
-         if left < 0 then left = tonumber(ARGV[2 * i]) end \
+         if left < 0 then left = tonumber(ARGV[2 * i + 1]) end \
          return left \
        end \
      end \
-     for i = 1, #KEYS do \
-       if redis.call('INCR', KEYS[i]) == 1 then redis.call('PEXPIRE', KEYS[i], ARGV[2 * i]) end \
+     for i = 1, n do \
+       if redis.call('INCR', KEYS[i]) == 1 then redis.call('PEXPIRE', KEYS[i], ARGV[2 * i + 1]) end \
+     end \
+     if #KEYS > n then \
+       redis.call('SET', KEYS[n + 1], ARGV[2 * n + 2], 'PX', ARGV[2 * n + 3]) \
      end \
      return -1";
 
