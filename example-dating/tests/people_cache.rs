@@ -1,6 +1,6 @@
-//! The lists' kept copies of people (`people::cache`, docs/src/dating/people.md): a change made
-//! on one instance reaches every instance's lists — a new nickname, a ban, a ban lifted, a
-//! block and its end — and a read racing a change never keeps the row from before it. The
+//! The kept copies of people (`people::cache`, docs/src/dating/people.md): a change made on one
+//! instance reaches every instance's lists and `/api/me` — a new nickname, a photo, a ban, a
+//! ban lifted, a block and its end — and a read racing a change never keeps the row from before it. The
 //! race runs 200 rounds on one instance (SQLite) and across two instances sharing Redis on
 //! SQLite, MariaDB and PostgreSQL.
 
@@ -34,6 +34,13 @@ async fn nearby(t: &TestApp, token: &str) -> Vec<(i64, String)> {
             (p["user_id"].as_i64().unwrap(), name)
         })
         .collect()
+}
+
+/// `GET /api/me` of `token`'s owner on `t`.
+async fn own(t: &TestApp, token: &str) -> Value {
+    let res = t.call(Method::GET, "/api/me", &[], Some(token)).await;
+    assert_eq!(code(&res), 0, "{}", res.text());
+    data(&res)
 }
 
 async fn ids_nearby(t: &TestApp, token: &str) -> Vec<i64> {
@@ -178,8 +185,9 @@ async fn changes_reach_the_other_instance(db_url: String, redis_url: String) {
     let (bob_token, bob) = person(&one, "18900000312").await;
     let (carol_token, carol) = person(&one, "18900000313").await;
     let mut forgets = Forgets::of(&two);
-    // Instance two keeps both cards now.
+    // Instance two keeps both cards now, and Bob's own row and showcase.
     assert_eq!(ids_nearby(&two, &me).await.len(), 2);
+    assert_eq!(own(&two, &bob_token).await["album"], serde_json::json!([]));
 
     let renamed = one
         .call(
@@ -192,6 +200,15 @@ async fn changes_reach_the_other_instance(db_url: String, redis_url: String) {
     assert_eq!(code(&renamed), 0, "{}", renamed.text());
     forgets.arrive(1).await;
     assert!(nearby(&two, &me).await.contains(&(bob, "Robert".into())));
+    assert_eq!(own(&two, &bob_token).await["nickname"], "Robert");
+    let photo = [("photo", "https://example.com/bob.jpg")];
+    let added = one
+        .call(Method::POST, "/api/me/album/add", &photo, Some(&bob_token))
+        .await;
+    assert_eq!(code(&added), 0, "{}", added.text());
+    forgets.arrive(1).await;
+    let album = own(&two, &bob_token).await["album"].clone();
+    assert_eq!(album[0]["photo"], "https://example.com/bob.jpg", "{album}");
 
     account::ban(&one.state, bob, "spam").await.unwrap();
     forgets.arrive(1).await;

@@ -49,6 +49,8 @@ pub async fn notify(
     if moved.rows_affected == 1 {
         vip::extend(&txn, order.user_id, order.vip_days, now).await?;
         txn.commit().await?;
+        // The member's kept row and deadline (`/api/me`) go, here and on every instance.
+        crate::people::changed(&state, crate::people::Change::Profile(order.user_id)).await;
         super::orders::forget_totals(&*state.store).await;
         boost(&state, order.user_id).await?;
         return Ok(ok(json!({})));

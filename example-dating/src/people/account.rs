@@ -94,7 +94,8 @@ pub enum Change {
     Registered,
     /// A user changed who may see them (`authority`), and maybe more of their profile.
     Authority(i64),
-    /// A user changed their public profile (not `authority`).
+    /// A user changed their own rows, not `authority`: their profile, labels or album, or
+    /// their membership (what `/api/me` shows).
     Profile(i64),
     /// A user was banned.
     Banned(i64),

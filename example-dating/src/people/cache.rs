@@ -1,5 +1,6 @@
-//! This instance's copies of what lists of people read on every request: the [`Card`]s of the
-//! people shown, and whom each viewer blocked or was blocked by.
+//! This instance's copies of what lists of people read on every request — the [`Card`]s of
+//! the people shown, and whom each viewer blocked or was blocked by — and of what a person's
+//! own pages read ([`PeopleCache::derived`]: `/api/me`'s row, labels and album).
 //!
 //! A page of the hot list or of nearby shows twenty people; reading their rows was most of
 //! what such a request cost, and they are the same few thousand rows for everyone. So each
@@ -19,7 +20,9 @@
 //! So another instance shows a change as soon as the hub delivers it there (the time of one
 //! Redis pub/sub message), and within [`KEPT_FOR`] if Redis lost it.
 
+use std::any::{Any, TypeId};
 use std::collections::{HashMap, HashSet};
+use std::future::Future;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -50,16 +53,27 @@ struct Kept {
     epoch: u64,
     cards: HashMap<i64, Held<Arc<Card>>>,
     hidden: HashMap<i64, Held<Arc<HashSet<i64>>>>,
+    /// What features built from one person's own rows, by person, then by type.
+    derived: HashMap<i64, Held<Derived>>,
 }
+
+/// One person's derived values, one per type (a handful at most).
+type Derived = Vec<(TypeId, Arc<dyn Any + Send + Sync>)>;
 
 struct Held<T> {
     value: T,
     at: Instant,
 }
 
+impl<T> Held<T> {
+    fn is_fresh(&self, now: Instant) -> bool {
+        now.duration_since(self.at) < KEPT_FOR
+    }
+}
+
 impl<T: Clone> Held<T> {
     fn fresh(&self, now: Instant) -> Option<T> {
-        (now.duration_since(self.at) < KEPT_FOR).then(|| self.value.clone())
+        self.is_fresh(now).then(|| self.value.clone())
     }
 }
 
@@ -81,6 +95,7 @@ impl Default for PeopleCache {
                 epoch: 0,
                 cards: HashMap::new(),
                 hidden: HashMap::new(),
+                derived: HashMap::new(),
             }),
             forgets: watch::Sender::new(0),
         }
@@ -196,10 +211,56 @@ impl PeopleCache {
         Ok(cards)
     }
 
-    /// Forgets `user_id`'s card (their profile, standing or authority changed).
+    /// What a feature builds from one person's own rows — `/api/me`'s row and VIP deadline,
+    /// their labels and album — kept until that person changes (anything [`forget_card`]
+    /// forgets with their card): `read` runs when no `T` of `user_id` is kept, and what it
+    /// read is kept unless something was forgotten meanwhile.
+    ///
+    /// [`forget_card`]: PeopleCache::forget_card
+    pub async fn derived<T, F>(&self, user_id: i64, read: F) -> Result<Arc<T>, AppError>
+    where
+        T: Any + Send + Sync,
+        F: Future<Output = Result<T, AppError>>,
+    {
+        let now = Instant::now();
+        let epoch = {
+            let kept = self.kept();
+            let mine = kept.derived.get(&user_id).filter(|d| d.is_fresh(now));
+            let found = mine.and_then(|held| {
+                let (_, value) = held.value.iter().find(|(t, _)| *t == TypeId::of::<T>())?;
+                Arc::clone(value).downcast::<T>().ok()
+            });
+            if let Some(found) = found {
+                return Ok(found);
+            }
+            kept.epoch
+        };
+        let value = Arc::new(read.await?);
+        let mut kept = self.kept();
+        if kept.epoch == epoch {
+            let stored: Arc<dyn Any + Send + Sync> = Arc::clone(&value) as _;
+            match kept.derived.get_mut(&user_id).filter(|d| d.is_fresh(now)) {
+                Some(held) => {
+                    held.value.retain(|(t, _)| *t != TypeId::of::<T>());
+                    held.value.push((TypeId::of::<T>(), stored));
+                }
+                None => keep(
+                    &mut kept.derived,
+                    user_id,
+                    vec![(TypeId::of::<T>(), stored)],
+                    now,
+                ),
+            }
+        }
+        Ok(value)
+    }
+
+    /// Forgets `user_id`'s card and what was derived from their rows (their profile,
+    /// standing, authority, labels, album or membership changed).
     pub fn forget_card(&self, user_id: i64) {
         self.forget(|kept| {
             kept.cards.remove(&user_id);
+            kept.derived.remove(&user_id);
         });
     }
 
@@ -216,6 +277,7 @@ impl PeopleCache {
         self.forget(|kept| {
             kept.cards.clear();
             kept.hidden.clear();
+            kept.derived.clear();
         });
     }
 
@@ -296,6 +358,35 @@ mod tests {
         // A forget from the hub: this card goes, and only this one.
         cache.delivered(&Route::Changed(1));
         assert_eq!(cache.look([1]).1, [1]);
+    }
+
+    #[tokio::test]
+    async fn what_is_derived_from_a_person_is_kept_until_they_change() {
+        let cache = PeopleCache::default();
+        let derive = |n: u32| async move { Ok::<_, AppError>(n) };
+        assert_eq!(*cache.derived(7, derive(1)).await.unwrap(), 1);
+        assert_eq!(*cache.derived(7, derive(2)).await.unwrap(), 1, "kept");
+        let other = cache.derived(7, async { Ok::<_, AppError>("text") });
+        assert_eq!(*other.await.unwrap(), "text", "each type apart");
+        assert_eq!(
+            *cache.derived(8, derive(9)).await.unwrap(),
+            9,
+            "each person apart"
+        );
+        cache.forget_card(7);
+        assert_eq!(*cache.derived(7, derive(3)).await.unwrap(), 3, "forgotten");
+        cache.forget_card(7);
+        let overtaken = async {
+            cache.forget_card(7);
+            Ok::<_, AppError>(4u32)
+        };
+        assert_eq!(*cache.derived(7, overtaken).await.unwrap(), 4);
+        assert_eq!(*cache.derived(7, derive(5)).await.unwrap(), 5, "not kept");
+        assert_eq!(
+            *cache.derived(8, derive(10)).await.unwrap(),
+            9,
+            "still kept"
+        );
     }
 
     #[test]

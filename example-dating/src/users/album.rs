@@ -16,6 +16,7 @@ use crate::codes::{self, AppError};
 use crate::db::{self, entity::users::user_album};
 use crate::envelope::ok;
 use crate::params::Params;
+use crate::people::{self, Change};
 use crate::state::AppState;
 use crate::validate;
 
@@ -76,6 +77,7 @@ pub async fn add(
         })
     })
     .await?;
+    people::changed(&state, Change::Profile(user_id)).await;
     Ok(ok(photo_json(row.id, &row.photo)))
 }
 
@@ -101,6 +103,7 @@ pub async fn delete(
     user_album::Entity::delete_by_id(photo.id)
         .exec(&state.db)
         .await?;
+    people::changed(&state, Change::Profile(photo.user_id)).await;
     Ok(ok(json!({})))
 }
 

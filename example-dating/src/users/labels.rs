@@ -16,6 +16,7 @@ use crate::db::{
 };
 use crate::envelope::ok;
 use crate::params::Params;
+use crate::people::{self, Change};
 use crate::state::AppState;
 use crate::validate;
 
@@ -105,6 +106,7 @@ pub async fn set_mine(
         })
     })
     .await?;
+    people::changed(&state, Change::Profile(user_id)).await;
     Ok(ok(
         json!({ "list": labels_of(&state.db, caller.user_id).await? }),
     ))

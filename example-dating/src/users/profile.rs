@@ -1,5 +1,7 @@
 //! `GET /api/me`, `POST /api/me/update`, `POST /api/me/location`.
 
+use std::sync::Arc;
+
 use kotori::{Json, Res, State};
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
@@ -9,7 +11,7 @@ use sea_orm::{
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use super::showcase;
+use super::showcase::{self, Showcase};
 use crate::auth::Caller;
 use crate::clock;
 use crate::codes::{self, AppError};
@@ -30,25 +32,29 @@ pub struct Mine {
     phone: String,
     email: Option<String>,
     authority: i32,
-    labels: Vec<Value>,
-    album: Vec<Value>,
+    #[serde(flatten)]
+    showcase: Arc<Showcase>,
     vip_deadline: Option<String>,
 }
 
-/// The caller's own profile: one statement (labels and album) beyond the row `me` holds.
+/// The caller's own profile: their labels and album (one statement, unless this instance
+/// keeps them: `people::cache`) beyond the row `me` holds.
 async fn mine(
     state: &AppState,
     user: &user_info::Model,
     vip_deadline: Option<i64>,
 ) -> Result<Mine, AppError> {
-    let showcase = showcase::of(&state.db, user.user_id).await?;
+    let user_id = user.user_id;
+    let showcase = state
+        .people()
+        .derived(user_id, showcase::of(&state.db, user_id))
+        .await?;
     Ok(Mine {
         card: Card::of(user),
         phone: user.phone.clone(),
         email: user.email.clone(),
         authority: user.authority.code(),
-        labels: showcase.labels,
-        album: showcase.album,
+        showcase,
         vip_deadline: vip_deadline.map(clock::format),
     })
 }
@@ -71,17 +77,24 @@ impl FromQueryResult for Me {
     }
 }
 
-/// The caller's row with their VIP deadline (a subquery: one statement): a token whose account
-/// is gone or not live is 40105.
+/// The caller's row with their VIP deadline (a subquery: one statement, unless this instance
+/// keeps them — `people::cache`, forgotten by every change of the caller's row or membership):
+/// a token whose account is gone or not live is 40105.
 #[kotori::loader]
 pub async fn load_me(caller: Res<Caller>, State(state): State<AppState>) -> Result<Me, AppError> {
-    let me = user_info::Entity::find_by_id(caller.user_id)
-        .expr_as(vip::deadline_of_row(), "vip_deadline")
-        .into_model::<Me>()
-        .one(&state.db)
-        .await?
-        .filter(|me| Standing::of(&me.user) == Standing::Live);
-    me.ok_or_else(codes::bad_token)
+    let read = async {
+        user_info::Entity::find_by_id(caller.user_id)
+            .expr_as(vip::deadline_of_row(), "vip_deadline")
+            .into_model::<Me>()
+            .one(&state.db)
+            .await?
+            .ok_or_else(codes::bad_token)
+    };
+    let me = state.people().derived(caller.user_id, read).await?;
+    if Standing::of(&me.user) != Standing::Live {
+        return Err(codes::bad_token());
+    }
+    Ok(Me::clone(&me))
 }
 
 /// The caller's own profile, with phone, labels, album and VIP deadline.

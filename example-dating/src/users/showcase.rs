@@ -10,6 +10,7 @@ use crate::codes::AppError;
 use crate::db::entity::users::{label, user_album, user_label};
 
 /// A user's labels (by id) and photos (oldest first), as the API shows them.
+#[derive(Debug, serde::Serialize)]
 pub struct Showcase {
     /// `{label_id, name, gender, meaning}` each.
     pub labels: Vec<Value>,

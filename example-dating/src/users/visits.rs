@@ -30,7 +30,8 @@ pub async fn show(
         footprints::record(&state.db, &*state.store, caller.user_id, user.user_id).await?;
     }
     let mut profile = public_profile(user);
-    let showcase = showcase::of(&state.db, user.user_id).await?;
+    let (db, id) = (&state.db, user.user_id);
+    let showcase = state.people().derived(id, showcase::of(db, id)).await?;
     profile["labels"] = json!(showcase.labels);
     profile["album"] = json!(showcase.album);
     Ok(ok(profile))

@@ -204,6 +204,8 @@ impl TestApp {
         .insert(&self.state.db)
         .await
         .unwrap();
+        // As a paid order does (`people::changed`): the member's kept `/api/me` row goes.
+        self.state.people().forget_card(user_id);
     }
 
     /// The user of `token` orders product 1 (30 days of VIP): its `(trade_no, fee)`.
