@@ -10,8 +10,8 @@
 use std::collections::HashMap;
 
 use sea_orm::{
-    ActiveEnum, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, FromQueryResult, QueryFilter,
-    QueryResult, QuerySelect, Select, TryGetable,
+    ActiveEnum, ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, FromQueryResult,
+    QueryFilter, QueryResult, QuerySelect, Select, TryGetable,
 };
 use serde::Serialize;
 use serde_json::Value;
@@ -222,12 +222,22 @@ pub async fn by_id<R: Row>(
     db: &impl ConnectionTrait,
     ids: impl IntoIterator<Item = i64>,
 ) -> Result<HashMap<i64, R>, AppError> {
+    by_id_where(db, ids, Condition::all()).await
+}
+
+/// [`by_id`], only the rows that also meet `condition` (`visibility::shown_to` adds the rule).
+pub async fn by_id_where<R: Row>(
+    db: &impl ConnectionTrait,
+    ids: impl IntoIterator<Item = i64>,
+    condition: Condition,
+) -> Result<HashMap<i64, R>, AppError> {
     let ids: Vec<i64> = ids.into_iter().collect();
     if ids.is_empty() {
         return Ok(HashMap::new());
     }
     let users = R::select()
         .filter(user_info::Column::UserId.is_in(ids))
+        .filter(condition)
         .into_model::<R>()
         .all(db)
         .await?;

@@ -137,19 +137,10 @@ pub async fn shown_to<R: Row>(
     viewer: i64,
     ids: impl IntoIterator<Item = i64>,
 ) -> Result<HashMap<i64, R>, AppError> {
-    let ids: Vec<i64> = ids.into_iter().collect();
-    // No query for nobody.
-    if ids.is_empty() {
-        return Ok(HashMap::new());
-    }
-    let users = R::select()
-        .filter(user_info::Column::UserId.is_in(ids))
-        .filter(user_info::Column::UserId.ne(viewer))
-        .filter(visible_to(viewer))
-        .into_model::<R>()
-        .all(db)
-        .await?;
-    Ok(users.into_iter().map(|u| (u.user_id(), u)).collect())
+    let rule = Condition::all()
+        .add(user_info::Column::UserId.ne(viewer))
+        .add(visible_to(viewer));
+    super::card::by_id_where(db, ids, rule).await
 }
 
 /// The store key of the kept [`public_count`]. Both kept counts of people share one hash tag,
