@@ -37,8 +37,11 @@ use crate::realtime::hub::{Listener, Route};
 /// The longest a copy is kept without being read again.
 pub const KEPT_FOR: Duration = Duration::from_secs(60);
 /// The most cards (and, apart, block lists) one instance keeps: past it an eighth of them
-/// goes, whichever the map yields first.
+/// goes, whichever the map yields first. A card is about 200 bytes.
 pub const CAPACITY: usize = 100_000;
+/// The most people whose derived values (`/api/me`'s row, labels and album: a few KB at
+/// most) one instance keeps, made room for the same way.
+pub const DERIVED_CAPACITY: usize = 20_000;
 
 /// See the [module documentation](self).
 pub struct PeopleCache {
@@ -77,10 +80,10 @@ impl<T: Clone> Held<T> {
     }
 }
 
-/// Keeps `value` under `key`, making room first.
-fn keep<T>(map: &mut HashMap<i64, Held<T>>, key: i64, value: T, at: Instant) {
-    if map.len() >= CAPACITY && !map.contains_key(&key) {
-        let gone: Vec<i64> = map.keys().take(CAPACITY / 8).copied().collect();
+/// Keeps `value` under `key`, making room first (at most `capacity` keys).
+fn keep<T>(map: &mut HashMap<i64, Held<T>>, key: i64, value: T, at: Instant, capacity: usize) {
+    if map.len() >= capacity && !map.contains_key(&key) {
+        let gone: Vec<i64> = map.keys().take(capacity / 8).copied().collect();
         for key in gone {
             map.remove(&key);
         }
@@ -150,7 +153,7 @@ impl PeopleCache {
             .map(|(id, card)| {
                 let card = Arc::new(card);
                 if keeps {
-                    keep(&mut kept.cards, id, Arc::clone(&card), now);
+                    keep(&mut kept.cards, id, Arc::clone(&card), now, CAPACITY);
                 }
                 (id, card)
             })
@@ -174,7 +177,7 @@ impl PeopleCache {
         let hidden = Arc::new(graph::hidden_from(db, me).await?);
         let mut kept = self.kept();
         if kept.epoch == epoch {
-            keep(&mut kept.hidden, me, Arc::clone(&hidden), now);
+            keep(&mut kept.hidden, me, Arc::clone(&hidden), now, CAPACITY);
         }
         Ok(hidden)
     }
@@ -249,6 +252,7 @@ impl PeopleCache {
                     user_id,
                     vec![(TypeId::of::<T>(), stored)],
                     now,
+                    DERIVED_CAPACITY,
                 ),
             }
         }
