@@ -86,7 +86,7 @@ impl Page {
         E: EntityTrait,
         E::Model: Sync,
     {
-        let total = cached_total_for(db, store, key, query.clone(), fresh_for).await?;
+        let total = cached_total_for(db, store, key, || query.clone(), fresh_for).await?;
         let rows = self.rows(db, query).await?;
         let seen = self.offset() + rows.len() as u64;
         let at_least = seen + u64::from(rows.len() as u64 == self.size);
@@ -178,16 +178,18 @@ where
     E: EntityTrait,
     E::Model: Sync,
 {
-    cached_total_for(db, store, key, query, TOTAL_TTL).await
+    cached_total_for(db, store, key, move || query, TOTAL_TTL).await
 }
 
 /// [`cached_total`] for a count that is kept up to date as things happen (moved by one with
 /// `Store::incr_existing`) and so needs recounting only every `fresh_for`, or when forgotten.
+/// The query is built only when a recount starts (`query`): most requests read a kept count,
+/// and building a statement is a good part of what a cheap request costs.
 pub async fn cached_total_for<E>(
     db: &DatabaseConnection,
     store: &Arc<dyn Store>,
     key: &str,
-    query: Select<E>,
+    query: impl FnOnce() -> Select<E>,
     fresh_for: Duration,
 ) -> Result<Option<u64>, AppError>
 where
@@ -202,7 +204,7 @@ where
             db.clone(),
             Arc::clone(store),
             key.to_owned(),
-            query,
+            query(),
             fresh_for,
         );
     }

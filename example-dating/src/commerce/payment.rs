@@ -75,7 +75,8 @@ pub async fn notify(
 /// the notice answers 50301 and the provider's retry boosts.
 async fn boost(state: &AppState, user_id: i64) -> Result<(), AppError> {
     if let Some(deadline) = vip::deadline(&state.db, user_id).await? {
-        crate::people::footprints::boosted(&*state.store, user_id, deadline).await?;
+        crate::people::footprints::boosted(&*state.store, state.people(), user_id, deadline)
+            .await?;
     }
     Ok(())
 }

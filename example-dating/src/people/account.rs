@@ -136,6 +136,13 @@ pub async fn changed(state: &AppState, change: Change) {
     if let Some(route) = &route {
         state.people().delivered(route);
     }
+    // What moves the ranking or the count of public people, seen at once here.
+    if !matches!(
+        change,
+        Change::LoggedOut(_) | Change::Blocked(..) | Change::Unblocked(..) | Change::Profile(_)
+    ) {
+        state.people().forget_glances();
+    }
     match change {
         // People sign up all day: each adds one to the kept count instead of recounting it.
         Change::Registered => visibility::joined(store).await,

@@ -29,7 +29,7 @@ use std::time::{Duration, Instant};
 use sea_orm::ConnectionTrait;
 use tokio::sync::watch;
 
-use super::card::{self, Card};
+use super::card::{self, Card, KeptCard};
 use super::{Authority, Relation, graph, may_see};
 use crate::codes::AppError;
 use crate::realtime::hub::{Listener, Route};
@@ -43,9 +43,16 @@ pub const CAPACITY: usize = 100_000;
 /// most) one instance keeps, made room for the same way.
 pub const DERIVED_CAPACITY: usize = 20_000;
 
+/// How long this instance answers the top of the hot list's ranking, and the count of public
+/// people, from what it last read of them: a busy list asks the store once a second, not once
+/// a request. A change made on this instance is seen at once (its writer forgets the glance),
+/// one made on another within this.
+pub const GLANCE_FOR: Duration = Duration::from_secs(1);
+
 /// See the [module documentation](self).
 pub struct PeopleCache {
     kept: Mutex<Kept>,
+    glances: Mutex<Glances>,
     /// Moves on every forget, for tests that wait for one to arrive.
     forgets: watch::Sender<u64>,
 }
@@ -54,11 +61,24 @@ struct Kept {
     /// Moves on every forget: a read keeps what it read only if the epoch did not move
     /// meanwhile.
     epoch: u64,
-    cards: HashMap<i64, Held<Arc<Card>>>,
+    cards: HashMap<i64, Held<Arc<KeptCard>>>,
     hidden: HashMap<i64, Held<Arc<HashSet<i64>>>>,
     /// What features built from one person's own rows, by person, then by type.
     derived: HashMap<i64, Held<Derived>>,
 }
+
+/// What was last read of the ranking and of the public count, and when.
+#[derive(Default)]
+struct Glances {
+    /// Moves on every forget, like [`Kept::epoch`].
+    epoch: u64,
+    /// By (start, count) of the read.
+    ranking: HashMap<(usize, usize), (Arc<Vec<i64>>, Instant)>,
+    public_count: Option<(Option<u64>, Instant)>,
+}
+
+/// The most ranking reads one instance remembers (deep pages read other windows).
+const RANKING_WINDOWS: usize = 64;
 
 /// One person's derived values, one per type (a handful at most).
 type Derived = Vec<(TypeId, Arc<dyn Any + Send + Sync>)>;
@@ -100,6 +120,7 @@ impl Default for PeopleCache {
                 hidden: HashMap::new(),
                 derived: HashMap::new(),
             }),
+            glances: Mutex::default(),
             forgets: watch::Sender::new(0),
         }
     }
@@ -117,7 +138,7 @@ impl PeopleCache {
         &self,
         db: &impl ConnectionTrait,
         ids: impl IntoIterator<Item = i64>,
-    ) -> Result<HashMap<i64, Arc<Card>>, AppError> {
+    ) -> Result<HashMap<i64, Arc<KeptCard>>, AppError> {
         let (mut found, missing, epoch) = self.look(ids);
         if missing.is_empty() {
             return Ok(found);
@@ -128,7 +149,10 @@ impl PeopleCache {
     }
 
     /// The kept cards of `ids`, the ids not kept, and the epoch the read of those starts at.
-    fn look(&self, ids: impl IntoIterator<Item = i64>) -> (HashMap<i64, Arc<Card>>, Vec<i64>, u64) {
+    fn look(
+        &self,
+        ids: impl IntoIterator<Item = i64>,
+    ) -> (HashMap<i64, Arc<KeptCard>>, Vec<i64>, u64) {
         let now = Instant::now();
         let (mut found, mut missing) = (HashMap::new(), Vec::new());
         let kept = self.kept();
@@ -145,13 +169,13 @@ impl PeopleCache {
 
     /// Keeps the cards `read` since `epoch` unless something was forgotten meanwhile (the
     /// read may have seen a row from before the change that made it forget).
-    fn keep_cards(&self, epoch: u64, read: HashMap<i64, Card>) -> HashMap<i64, Arc<Card>> {
+    fn keep_cards(&self, epoch: u64, read: HashMap<i64, Card>) -> HashMap<i64, Arc<KeptCard>> {
         let now = Instant::now();
         let mut kept = self.kept();
         let keeps = kept.epoch == epoch;
         read.into_iter()
             .map(|(id, card)| {
-                let card = Arc::new(card);
+                let card = Arc::new(KeptCard::new(card));
                 if keeps {
                     keep(&mut kept.cards, id, Arc::clone(&card), now, CAPACITY);
                 }
@@ -191,7 +215,7 @@ impl PeopleCache {
         db: &impl ConnectionTrait,
         viewer: i64,
         ids: impl IntoIterator<Item = i64>,
-    ) -> Result<HashMap<i64, Arc<Card>>, AppError> {
+    ) -> Result<HashMap<i64, Arc<KeptCard>>, AppError> {
         let mut cards = self.cards(db, ids).await?;
         cards.remove(&viewer);
         if cards.is_empty() {
@@ -259,6 +283,75 @@ impl PeopleCache {
         Ok(value)
     }
 
+    fn glances(&self) -> MutexGuard<'_, Glances> {
+        self.glances.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// `count` members of the hot list's ranking from `start`, as read by `read` at most
+    /// [`GLANCE_FOR`] ago.
+    pub async fn ranking<F>(
+        &self,
+        start: usize,
+        count: usize,
+        read: F,
+    ) -> Result<Arc<Vec<i64>>, AppError>
+    where
+        F: Future<Output = Result<Vec<i64>, AppError>>,
+    {
+        let now = Instant::now();
+        let epoch = {
+            let glances = self.glances();
+            if let Some((ids, at)) = glances.ranking.get(&(start, count)) {
+                if now.duration_since(*at) < GLANCE_FOR {
+                    return Ok(Arc::clone(ids));
+                }
+            }
+            glances.epoch
+        };
+        let ids = Arc::new(read.await?);
+        let mut glances = self.glances();
+        if glances.epoch == epoch {
+            if glances.ranking.len() >= RANKING_WINDOWS {
+                glances.ranking.clear();
+            }
+            glances
+                .ranking
+                .insert((start, count), (Arc::clone(&ids), now));
+        }
+        Ok(ids)
+    }
+
+    /// The count of public people as `read` gave it at most [`GLANCE_FOR`] ago.
+    pub async fn public_count<F>(&self, read: F) -> Result<Option<u64>, AppError>
+    where
+        F: Future<Output = Result<Option<u64>, AppError>>,
+    {
+        let now = Instant::now();
+        let epoch = {
+            let glances = self.glances();
+            if let Some((count, at)) = glances.public_count {
+                if now.duration_since(at) < GLANCE_FOR {
+                    return Ok(count);
+                }
+            }
+            glances.epoch
+        };
+        let count = read.await?;
+        let mut glances = self.glances();
+        if glances.epoch == epoch {
+            glances.public_count = Some((count, now));
+        }
+        Ok(count)
+    }
+
+    /// Forgets the glances at the ranking and the public count (this instance moved them).
+    pub fn forget_glances(&self) {
+        let mut glances = self.glances();
+        glances.epoch += 1;
+        glances.ranking.clear();
+        glances.public_count = None;
+    }
+
     /// Forgets `user_id`'s card and what was derived from their rows (their profile,
     /// standing, authority, labels, album or membership changed).
     pub fn forget_card(&self, user_id: i64) {
@@ -278,6 +371,7 @@ impl PeopleCache {
 
     /// Forgets everything.
     pub fn forget_all(&self) {
+        self.forget_glances();
         self.forget(|kept| {
             kept.cards.clear();
             kept.hidden.clear();
@@ -391,6 +485,44 @@ mod tests {
             9,
             "still kept"
         );
+    }
+
+    #[tokio::test]
+    async fn a_glance_is_reused_until_this_instance_moves_what_it_saw() {
+        let cache = PeopleCache::default();
+        let read = |ids: Vec<i64>| async move { Ok::<_, AppError>(ids) };
+        assert_eq!(
+            *cache.ranking(0, 2, read(vec![1, 2])).await.unwrap(),
+            [1, 2]
+        );
+        let again = cache.ranking(0, 2, read(vec![2, 1])).await.unwrap();
+        assert_eq!(*again, [1, 2], "within a second");
+        assert_eq!(
+            *cache.ranking(2, 2, read(vec![3])).await.unwrap(),
+            [3],
+            "each window"
+        );
+        cache.forget_glances();
+        assert_eq!(
+            *cache.ranking(0, 2, read(vec![2, 1])).await.unwrap(),
+            [2, 1]
+        );
+        cache.forget_glances();
+        let overtaken = async {
+            cache.forget_glances();
+            Ok::<_, AppError>(vec![9])
+        };
+        assert_eq!(*cache.ranking(0, 2, overtaken).await.unwrap(), [9]);
+        assert_eq!(
+            *cache.ranking(0, 2, read(vec![4])).await.unwrap(),
+            [4],
+            "not kept"
+        );
+        let count = |n| async move { Ok::<_, AppError>(Some(n)) };
+        assert_eq!(cache.public_count(count(5)).await.unwrap(), Some(5));
+        assert_eq!(cache.public_count(count(6)).await.unwrap(), Some(5));
+        cache.missed();
+        assert_eq!(cache.public_count(count(7)).await.unwrap(), Some(7));
     }
 
     #[test]

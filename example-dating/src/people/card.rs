@@ -15,6 +15,7 @@ use sea_orm::{
 };
 use serde::Serialize;
 use serde_json::Value;
+use serde_json::value::RawValue;
 
 use super::Authority;
 use crate::codes::AppError;
@@ -70,6 +71,42 @@ pub struct Card {
     /// When the account was erased (not shown).
     #[serde(skip)]
     pub deleted_at: Option<i64>,
+}
+
+/// A card with its JSON written once, as this instance keeps it (`people::cache`): a list
+/// shows it by copying that text instead of writing each field and escaping each string again
+/// for every request.
+#[derive(Debug)]
+pub struct KeptCard {
+    card: Card,
+    json: Box<RawValue>,
+}
+
+impl KeptCard {
+    /// Keeps `card`, writing its JSON.
+    pub fn new(card: Card) -> KeptCard {
+        // Plain fields and strings: serializing them cannot fail.
+        let json = serde_json::value::to_raw_value(&card).expect("a card serializes");
+        KeptCard { card, json }
+    }
+
+    /// The card's JSON object, `{"user_id": ..., ...}`.
+    pub fn json(&self) -> &str {
+        self.json.get()
+    }
+}
+
+impl std::ops::Deref for KeptCard {
+    type Target = Card;
+    fn deref(&self) -> &Card {
+        &self.card
+    }
+}
+
+impl Serialize for KeptCard {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.json.serialize(serializer)
+    }
 }
 
 /// The columns a [`Card`] reads, in the order it reads them.
@@ -180,7 +217,23 @@ macro_rules! visible_by_fields {
 
 visible_by_fields!(user_info::Model, Card);
 
-/// A kept card (`people::cache`) is seen as the card it holds.
+/// A kept card is seen as the card it holds.
+impl Visible for KeptCard {
+    fn user_id(&self) -> i64 {
+        self.card.user_id
+    }
+    fn authority(&self) -> Authority {
+        self.card.authority
+    }
+    fn banned(&self) -> bool {
+        self.card.banned
+    }
+    fn erased(&self) -> bool {
+        self.card.deleted_at.is_some()
+    }
+}
+
+/// A shared card (`people::cache`) is seen as the card it holds.
 impl<T: Visible> Visible for std::sync::Arc<T> {
     fn user_id(&self) -> i64 {
         (**self).user_id()

@@ -10,6 +10,7 @@ use sea_orm::{
     QuerySelect, Set, SqlErr,
 };
 
+use super::cache::PeopleCache;
 use crate::clock;
 use crate::codes::AppError;
 use crate::db::entity::users::visitor;
@@ -30,19 +31,28 @@ pub fn first_day(now: i64) -> i64 {
     clock::day(now) - (WINDOW_DAYS - 1)
 }
 
-/// Boosts `user_id`'s visits while its membership lasts (until `deadline`).
-pub async fn boosted(store: &dyn Store, user_id: i64, deadline: i64) -> Result<(), StoreError> {
+/// Boosts `user_id`'s visits while its membership lasts (until `deadline`); this instance's
+/// glance at the ranking goes (`people::cache`).
+pub async fn boosted(
+    store: &dyn Store,
+    cache: &PeopleCache,
+    user_id: i64,
+    deadline: i64,
+) -> Result<(), StoreError> {
     store
         .rank_boost(&HOT, user_id, deadline, clock::now())
-        .await
+        .await?;
+    cache.forget_glances();
+    Ok(())
 }
 
 /// Records `viewer`'s footprint on `viewed` for today, or moves today's to now. Only the request
-/// that created the footprint counts it in the ranking: of two at once, the unique index lets
-/// one insert and the other update.
+/// that created the footprint counts it in the ranking (and has this instance's glance at the
+/// ranking forgotten): of two at once, the unique index lets one insert and the other update.
 pub async fn record(
     db: &impl ConnectionTrait,
     store: &dyn Store,
+    cache: &PeopleCache,
     viewer: i64,
     viewed: i64,
 ) -> Result<(), AppError> {
@@ -66,7 +76,11 @@ pub async fn record(
             .exec_without_returning(db)
             .await
         {
-            Ok(_) => return Ok(store.rank_hit(&HOT, clock::day(now), viewed, now).await?),
+            Ok(_) => {
+                store.rank_hit(&HOT, clock::day(now), viewed, now).await?;
+                cache.forget_glances();
+                return Ok(());
+            }
             Err(e) if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {}
             Err(e) => return Err(e.into()),
         }

@@ -169,7 +169,7 @@ pub async fn public_count(
     db: &DatabaseConnection,
     store: &Arc<dyn Store>,
 ) -> Result<Option<u64>, AppError> {
-    let everyone = user_info::Entity::find().filter(public());
+    let everyone = || user_info::Entity::find().filter(public());
     crate::paging::cached_total_for(db, store, PUBLIC_COUNT, everyone, PUBLIC_FRESH).await
 }
 

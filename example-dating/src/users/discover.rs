@@ -4,7 +4,9 @@ use std::sync::Arc;
 
 use kotori::{Json, Res, State};
 use sea_orm::EntityTrait;
-use serde::Serialize;
+use serde::ser::Error as _;
+use serde::{Serialize, Serializer};
+use serde_json::value::RawValue;
 
 use crate::auth::Caller;
 use crate::codes::{self, AppError};
@@ -12,7 +14,8 @@ use crate::db::entity::users::location;
 use crate::envelope::{Answer, answer};
 use crate::paging::{Listing, Page};
 use crate::params::Params;
-use crate::people::{Card, geo};
+use crate::people::card::KeptCard;
+use crate::people::geo;
 use crate::state::AppState;
 
 /// The nearby search considers at most this many people around the centre.
@@ -95,11 +98,26 @@ pub async fn nearby(
 }
 
 /// A person nearby: the public profile and how far, in kilometres to the metre.
-#[derive(Debug, Serialize)]
+#[derive(Debug)]
 pub struct Near {
-    #[serde(flatten)]
-    card: Arc<Card>,
+    card: Arc<KeptCard>,
     distance_km: f64,
+}
+
+/// The card's kept JSON with `distance_km` added as its last field: copied, not written again.
+impl Serialize for Near {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let card = self.card.json();
+        let km = serde_json::to_string(&self.distance_km).map_err(S::Error::custom)?;
+        let mut text = String::with_capacity(card.len() + km.len() + 16);
+        text.push_str(card.strip_suffix('}').unwrap_or(card));
+        text.push_str(",\"distance_km\":");
+        text.push_str(&km);
+        text.push('}');
+        RawValue::from_string(text)
+            .map_err(S::Error::custom)?
+            .serialize(serializer)
+    }
 }
 
 /// What nearby reads and answers, for `/openapi.json`.

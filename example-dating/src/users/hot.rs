@@ -27,7 +27,7 @@ use crate::db::entity::users::user_info;
 use crate::envelope::{Answer, answer};
 use crate::paging::{Listing, Page};
 use crate::params::Params;
-use crate::people::card::Row;
+use crate::people::card::{KeptCard, Row};
 use crate::people::footprints::{self, HOT, first_day};
 use crate::people::{Card, Relation, may_see, visibility};
 use crate::state::AppState;
@@ -113,7 +113,7 @@ pub async fn hot(
     caller: Res<Caller>,
     params: Res<Params>,
     State(state): State<AppState>,
-) -> Result<Json<Answer<Listing<Arc<Card>>>>, AppError> {
+) -> Result<Json<Answer<Listing<Arc<KeptCard>>>>, AppError> {
     let page = Page::from_params(&params)?;
     let hidden = state
         .people()
@@ -136,13 +136,14 @@ pub async fn hot(
     let need = walk.need;
 
     // The ranked, from the top, in chunks that grow while filtering leaves the page short.
-    let mut ranked = HashSet::new();
+    let mut ranked = Vec::new();
     let (mut start, mut chunk) = (0, (need + margin(need)).min(MAX_CHUNK));
     // The caller and the blocked come with the first chunk's query: the total leaves out
     // those of them the count of public people includes.
     let mut left_out = None;
     let exhausted = loop {
-        let ids = state.store.rank_range(&HOT, start, chunk).await?;
+        let read = async { Ok(state.store.rank_range(&HOT, start, chunk).await?) };
+        let ids = state.people().ranking(start, chunk, read).await?;
         start += ids.len();
         let excluded: Vec<i64> = match left_out {
             None => hidden.iter().copied().chain([caller.user_id]).collect(),
@@ -154,8 +155,8 @@ pub async fn hot(
             let counted = |id: &&i64| users.get(id).is_some_and(visibility::is_public);
             excluded.iter().filter(counted).count() as u64
         });
-        for id in &ids {
-            ranked.insert(*id);
+        for id in ids.iter() {
+            ranked.push(*id);
             if let Some(user) = users.remove(id).filter(|u| shown(u)) {
                 walk.pass(user);
             }
@@ -167,6 +168,7 @@ pub async fn hot(
     };
     // Then everyone nobody visited, newest first.
     if !walk.done() && exhausted {
+        let ranked: HashSet<i64> = ranked.into_iter().collect();
         let mut before = i64::MAX;
         loop {
             let users = Card::select()
@@ -181,7 +183,7 @@ pub async fn hot(
             for user in users {
                 before = user.user_id;
                 if !ranked.contains(&user.user_id) && shown(&user) {
-                    walk.pass(Arc::new(user));
+                    walk.pass(Arc::new(KeptCard::new(user)));
                 }
             }
             if walk.done() || read < chunk {
@@ -194,7 +196,10 @@ pub async fn hot(
         walk.passed as u64
     } else {
         // Before the first count is kept: what the walk saw (one past this page).
-        let counted = visibility::public_count(&state.db, &state.store)
+        let count = visibility::public_count(&state.db, &state.store);
+        let counted = state
+            .people()
+            .public_count(count)
             .await?
             .map_or(0, |n| n.saturating_sub(left_out.unwrap_or(0)));
         Ord::max(counted, walk.passed as u64)
@@ -211,7 +216,7 @@ struct Walk {
     /// Everyone up to the page's end, and one more to tell whether there is a next.
     need: usize,
     passed: usize,
-    page: Vec<Arc<Card>>,
+    page: Vec<Arc<KeptCard>>,
 }
 
 impl Walk {
@@ -225,7 +230,7 @@ impl Walk {
         }
     }
 
-    fn pass(&mut self, user: Arc<Card>) {
+    fn pass(&mut self, user: Arc<KeptCard>) {
         if self.passed >= self.skip && self.passed < self.need {
             self.page.push(user);
         }

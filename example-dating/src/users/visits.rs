@@ -27,7 +27,8 @@ pub async fn show(
 ) -> Result<Json<Value>, AppError> {
     let user = &target.0;
     if user.user_id != caller.user_id {
-        footprints::record(&state.db, &*state.store, caller.user_id, user.user_id).await?;
+        let (db, store, cache) = (&state.db, &*state.store, state.people());
+        footprints::record(db, store, cache, caller.user_id, user.user_id).await?;
     }
     let mut profile = public_profile(user);
     let (db, id) = (&state.db, user.user_id);
