@@ -37,6 +37,7 @@ server_pid=""
 cleanup() {
   [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null || true
   drop_scratch "$PG_DB" "$PREFIX"
+  drop_scratch "${PG_DB}_new" "${PREFIX}new:"
   git worktree remove --force "$OLD_TREE" 2>/dev/null || true
   rm -rf "$WORK"
 }
@@ -53,7 +54,12 @@ declare -A build=([old]="$OLD_TARGET/release/example-dating" [new]="$BIN/example
 # turn BUILD SCENARIO: starts BUILD on the backend's data, measures SCENARIO, stops it.
 turn() {
   local which=$1 scenario=$2 port=$3
-  (cd "$WORK" && exec env LISTEN="127.0.0.1:$port" DATABASE_URL="$db_url" "${store_env[@]}" \
+  # Each build on its own copy of the same data: the new one migrates its copy forward, and a
+  # database a newer build migrated is one an older build refuses to start on.
+  local url=${db_of[$which]}
+  local stores=("${store_env[@]}")
+  [ "$which" = new ] && [ ${#stores[@]} -gt 0 ] && stores=(REDIS_URL="$REDIS_URL_FOR_LOAD" REDIS_PREFIX="${PREFIX}new:")
+  (cd "$WORK" && exec env LISTEN="127.0.0.1:$port" DATABASE_URL="$url" "${stores[@]}" \
      SIGNING_WINDOW_SECS=3600 SMS_PER_CLIENT_DAILY=100000000 RUST_LOG=warn \
      taskset -c 0 "${build[$which]}" serve) > "$WORK/server-$port.log" 2>&1 &
   server_pid=$!
@@ -90,7 +96,10 @@ turn() {
 # Clears the SMS counters and codes the turns left (the per-phone minute windows above all).
 forget_sms_windows() {
   case $backend in
-    postgres) redis-cli -u "$REDIS_URL_FOR_LOAD" --scan --pattern "${PREFIX}sms:*" | xargs -r -n 500 redis-cli -u "$REDIS_URL_FOR_LOAD" del > /dev/null ;;
+    postgres)
+      for p in "${PREFIX}sms:*" "${PREFIX}new:sms:*"; do
+        redis-cli -u "$REDIS_URL_FOR_LOAD" --scan --pattern "$p" | xargs -r -n 500 redis-cli -u "$REDIS_URL_FOR_LOAD" del > /dev/null
+      done ;;
     embedded) : ;; # the in-process store goes with its server
   esac
 }
@@ -105,7 +114,15 @@ for backend in $BACKENDS; do
       db_url="$POSTGRES_URL/$PG_DB"; store_env=(REDIS_URL="$REDIS_URL_FOR_LOAD" REDIS_PREFIX="$PREFIX") ;;
     *) echo "unknown backend $backend" >&2; exit 2 ;;
   esac
-  (cd "$WORK" && env DATABASE_URL="$db_url" "${store_env[@]}" RUST_LOG=warn "$BIN/example-dating" demo-data --users "$USERS" > /dev/null 2>&1)
+  # The data made by the old build, then copied for the new one (which migrates its copy).
+  (cd "$WORK" && env DATABASE_URL="$db_url" "${store_env[@]}" RUST_LOG=warn "${build[old]}" demo-data --users "$USERS" > /dev/null 2>&1)
+  declare -A db_of=([old]="$db_url")
+  case $backend in
+    embedded) cp "$WORK/interleaved.sqlite" "$WORK/interleaved-new.sqlite"; db_of[new]="sqlite://$WORK/interleaved-new.sqlite?mode=rwc" ;;
+    postgres)
+      psql "$POSTGRES_URL/postgres" -qc "CREATE DATABASE ${PG_DB}_new TEMPLATE $PG_DB" >/dev/null
+      db_of[new]="$POSTGRES_URL/${PG_DB}_new" ;;
+  esac
   phone=$(case $backend in
     embedded) python3 -c 'import sqlite3, sys; print(sqlite3.connect(sys.argv[1]).execute("SELECT phone FROM user_info ORDER BY user_id LIMIT 1").fetchone()[0])' "$WORK/interleaved.sqlite" ;;
     postgres) psql "$POSTGRES_URL/$PG_DB" -Atc "SELECT phone FROM user_info ORDER BY user_id LIMIT 1" ;;

@@ -127,18 +127,7 @@ async fn two_instances(db_url: &str, redis_url: &str) -> (TestApp, TestApp, Stri
         std::process::id(),
         example_dating::random::hex_token(4)
     );
-    let instance = async || {
-        let store = Arc::new(
-            example_dating::store::RedisStore::connect(redis_url, &prefix)
-                .await
-                .unwrap(),
-        );
-        let hub = example_dating::realtime::Hub::with_redis(redis_url, &prefix)
-            .await
-            .unwrap();
-        let sms = Arc::new(example_dating::auth::sms::LogSender { show_code: true });
-        TestApp::with_parts(common::config(), db_url, store, sms, hub).await
-    };
+    let instance = async || TestApp::on_redis(redis_url, &prefix, db_url).await;
     let (one, two) = (instance().await, instance().await);
     // The subscriptions settle in the background: publish until the second hears the first.
     let mut heard = Forgets::of(&two);
@@ -164,17 +153,11 @@ async fn two_instances(db_url: &str, redis_url: &str) -> (TestApp, TestApp, Stri
 
 /// Removes a test's keys from the Redis at `url`.
 async fn drop_keys(url: &str, prefix: &str) {
-    use fred::prelude::*;
-    use fred::types::Value;
-    let client = Builder::from_config(Config::from_url(url).unwrap())
-        .build()
+    let store = example_dating::store::RedisStore::connect(url, prefix)
+        .await
         .unwrap();
-    client.init().await.unwrap();
-    let script = "for _, k in ipairs(redis.call('KEYS', ARGV[1])) do redis.call('DEL', k) end";
-    let _: Result<Value, _> = client
-        .eval(script, Vec::<String>::new(), vec![format!("{prefix}*")])
-        .await;
-    let _ = client.quit().await;
+    store.clear().await.unwrap();
+    store.quit().await;
 }
 
 /// What one instance changes, the other's lists show once the hub delivered it: a nickname,

@@ -37,16 +37,7 @@ async fn two_instances_deliver_and_close_through_a_redis_cluster() {
 
 /// An instance of the app on `db_url`, its store and fan-out on the Redis at `redis_url`.
 async fn instance(redis_url: &str, prefix: &str, db_url: &str) -> TestApp {
-    let store = Arc::new(
-        example_dating::store::RedisStore::connect(redis_url, prefix)
-            .await
-            .unwrap(),
-    );
-    let hub = example_dating::realtime::Hub::with_redis(redis_url, prefix)
-        .await
-        .unwrap();
-    let sms = Arc::new(example_dating::auth::sms::LogSender { show_code: true });
-    TestApp::with_parts(common::config(), db_url, store, sms, hub).await
+    TestApp::on_redis(redis_url, prefix, db_url).await
 }
 
 async fn two_instances_deliver_and_close(redis_url: String) {

@@ -96,6 +96,21 @@ impl TestApp {
         TestApp::assemble(config, db, store, sms, hub, true).await
     }
 
+    /// An instance on `db_url` whose store and real-time fan-out are the Redis at `redis_url`,
+    /// every key under `prefix`: several of them on one database are several app servers.
+    pub async fn on_redis(redis_url: &str, prefix: &str, db_url: &str) -> Self {
+        let store = Arc::new(
+            example_dating::store::RedisStore::connect(redis_url, prefix)
+                .await
+                .unwrap(),
+        );
+        let hub = example_dating::realtime::Hub::with_redis(redis_url, prefix)
+            .await
+            .unwrap();
+        let sms = Arc::new(LogSender { show_code: true });
+        TestApp::with_parts(config(), db_url, store, sms, hub).await
+    }
+
     /// An app on `db` (migrated here) and `store` without background tasks — the indexes
     /// are loaded once — so that what one request costs can be counted with nothing else
     /// mixed in.
