@@ -72,12 +72,13 @@ turn() {
       code=$("$BIN/example-dating" call POST /api/auth/sendsms "phone=$phone" --addr "127.0.0.1:$port" --no-token | awk -F'"' '/"code": "/ {print $4}')
       token=$("$BIN/example-dating" call POST /api/auth/login "phone=$phone" "code=$code" --addr "127.0.0.1:$port" --no-token | awk -F'"' '/"token"/ {print $4}')
       [ -n "$token" ] || { echo "no token for $phone" >&2; cat "$WORK/server-$port.log" >&2; exit 1; }
+      # Enough signed requests that a fast build's run never wraps around into replays (40103).
       # The phone may send again next turn: forget its one-a-minute window.
       forget_sms_windows
-      sign() { "$BIN/signed-requests" /api/me "$token" 200000 > "$script"; } ;;
+      sign() { "$BIN/signed-requests" /api/me "$token" 400000 > "$script"; } ;;
     sendsms)
       # Sends are cheap: enough signed ones that a run never wraps around into replays.
-      sign() { "$BIN/signed-requests" /api/auth/sendsms - 500000 sendsms > "$script"; } ;;
+      sign() { "$BIN/signed-requests" /api/auth/sendsms - 600000 sendsms > "$script"; } ;;
   esac
   sign
   taskset -c 1 wrk -t1 -c"$CONNS" -d2s -s "$script" "http://127.0.0.1:$port" > /dev/null
