@@ -232,7 +232,10 @@ pub async fn log_out(state: &AppState, user_id: i64, token: &str) -> Result<(), 
 /// hold stays: messages the user sent (from "deleted user"), danmaku, orders (for accounting,
 /// no longer tied to the phone), reports about the user. An account erased already is 40105.
 pub async fn delete(state: &AppState, user_id: i64) -> Result<(), AppError> {
-    let counted = crate::db::in_transaction(&state.db, |txn| {
+    // A login of the same phone takes its identity row and then the user's, the erasure the
+    // user's and then the identity's: the database may break that deadlock by aborting the
+    // erasure, which then runs again (all or nothing, so a second run is the same erasure).
+    let counted = crate::db::in_transaction_retrying(&state.db, crate::db::is_transient, |txn| {
         let state = state.clone();
         Box::pin(async move {
             let user = lock(txn, user_id).await.map_err(|_| codes::bad_token())?;
