@@ -72,7 +72,7 @@ measure() {
 # Signed GETs of PATH by the caller, fresh for every wrk run (a signed request is sent once).
 signed() { # ENDPOINT PATH
   local path=$2
-  sign() { "$BIN/signed-requests" "$path" "$token" "${SIGNED:-100000}" > "$WORK/signed.lua"; }
+  sign() { "$BIN/signed-requests" "$path" "$token" "${SIGNED:-400000}" > "$WORK/signed.lua"; }
   BEFORE_EACH=sign measure "$1" "http://127.0.0.1:$port" -s "$WORK/signed.lua"
 }
 
