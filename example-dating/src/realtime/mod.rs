@@ -2,6 +2,7 @@
 //! Events, fanned out across instances through Redis pub/sub.
 
 pub mod hub;
+pub mod route;
 pub mod socket;
 
 pub use hub::{Hub, Route, event};
