@@ -13,6 +13,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use common::{TestApp, code};
+use example_dating::realtime::{Route, event};
 use futures_util::{SinkExt, StreamExt};
 use http::Method;
 use serde_json::json;
@@ -36,6 +37,25 @@ async fn small_window(addr: SocketAddr) -> TcpStream {
     let socket = TcpSocket::new_v4().unwrap();
     socket.set_recv_buffer_size(4096).unwrap();
     socket.connect(addr).await.unwrap()
+}
+
+/// Publishes 16 KiB events to `user` until they hold no connection (bounded): a client that
+/// does not read fills its buffers within a few hundred events, whatever the kernel lets the
+/// server's send buffer grow to — so the write timeout is reached in a bounded time even on a
+/// loaded machine, where pongs alone (a few bytes each) could take longer than the bound.
+async fn publish_until_closed(t: &TestApp, user: i64) {
+    let deadline = tokio::time::Instant::now() + BOUND;
+    let pad = "x".repeat(16 * 1024);
+    while t.state.hub.connections_of(user) > 0 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "user {user} still holds {} connection(s)",
+            t.state.hub.connections_of(user)
+        );
+        let message = event("message", json!({ "pad": pad }));
+        t.state.hub.publish(Route::User(user), message, None).await;
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
 }
 
 /// Waits (bounded) until `user` holds no connection on the instance.
@@ -79,7 +99,7 @@ async fn a_websocket_that_stops_reading_is_closed_and_frees_its_slot() {
     let addr = serve(&t, Duration::from_millis(500)).await;
     let (token, user) = t.user("18900000091").await;
     let _flooding = flood(stuck_socket(&t, addr, &token).await, Arc::default());
-    all_closed(&t, user).await;
+    publish_until_closed(&t, user).await;
     // Its slot is free: five more fit under the user's cap, and they work.
     let mut sockets = Vec::new();
     for _ in 0..5 {
@@ -120,7 +140,6 @@ async fn a_ban_closes_a_socket_whose_client_stopped_reading_at_once() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_event_stream_that_stops_being_read_is_closed() {
-    use example_dating::realtime::{Route, event};
     let t = TestApp::new().await;
     let addr = serve(&t, Duration::from_millis(500)).await;
     let (token, user) = t.user("18900000093").await;
@@ -136,16 +155,7 @@ async fn an_event_stream_that_stops_being_read_is_closed() {
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     // Large events until the connection is gone: the stream's writes wait, then time out.
-    let pad = "x".repeat(16 * 1024);
-    while t.state.hub.connections_of(user) > 0 {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the stuck stream was closed"
-        );
-        let message = event("message", json!({ "pad": pad }));
-        t.state.hub.publish(Route::User(user), message, None).await;
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
+    publish_until_closed(&t, user).await;
     drop(stream);
 }
 
