@@ -41,12 +41,6 @@ pub async fn remove(store: &dyn Store, user_id: i64) -> Result<(), StoreError> {
     store.geo_remove(USERS, &user_id.to_string()).await
 }
 
-/// Where `user_id` is in the index, as (`lat`, `lng`), if placed.
-pub async fn position(store: &dyn Store, user_id: i64) -> Result<Option<(f64, f64)>, StoreError> {
-    let found = store.geo_position(USERS, &user_id.to_string()).await?;
-    Ok(found.map(|(lng, lat)| (lat, lng)))
-}
-
 /// Users within `radius_km` of (`lat`, `lng`), nearest first, at most `count`: `(user_id, km)`.
 pub async fn near(
     store: &dyn Store,
@@ -59,10 +53,28 @@ pub async fn near(
     let found = store
         .geo_search(USERS, lng, indexable(lat), radius_km, count)
         .await?;
-    Ok(found
-        .into_iter()
+    Ok(members(found))
+}
+
+/// Users within `radius_km` of where the index places `user_id`, nearest first, at most
+/// `count` (`user_id` among them): `(user_id, km)`; `None` when `user_id` is not placed. One
+/// store round trip: the position is looked up where the search runs.
+pub async fn near_user(
+    store: &dyn Store,
+    user_id: i64,
+    radius_km: f64,
+    count: usize,
+) -> Result<Option<Vec<(i64, f64)>>, StoreError> {
+    let found = store
+        .geo_search_from(USERS, &user_id.to_string(), radius_km, count)
+        .await?;
+    Ok(found.map(members))
+}
+
+fn members(near: Vec<Near>) -> Vec<(i64, f64)> {
+    near.into_iter()
         .filter_map(|Near { member, km }| Some((member.parse().ok()?, km)))
-        .collect())
+        .collect()
 }
 
 /// Loads every stored location into the index: an in-process store (or a flushed Redis)

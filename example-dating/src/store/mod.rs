@@ -121,6 +121,23 @@ pub trait Store: Send + Sync + 'static {
         radius_km: f64,
         count: usize,
     ) -> Result<Vec<Near>, StoreError>;
+    /// Members of `set` within `radius_km` of where `member` of it is, nearest first, at
+    /// most `count` (`member` among them); `None` when `member` is not in `set`. Redis answers
+    /// it in one round trip; the default asks for the position, then searches.
+    async fn geo_search_from(
+        &self,
+        set: &str,
+        member: &str,
+        radius_km: f64,
+        count: usize,
+    ) -> Result<Option<Vec<Near>>, StoreError> {
+        match self.geo_position(set, member).await? {
+            Some((lng, lat)) => Ok(Some(
+                self.geo_search(set, lng, lat, radius_km, count).await?,
+            )),
+            None => Ok(None),
+        }
+    }
     /// Where `member` of the geo set `set` is, as (`lng`, `lat`) — on Redis to within its
     /// geohash's half a metre.
     async fn geo_position(&self, set: &str, member: &str)

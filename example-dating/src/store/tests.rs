@@ -263,6 +263,30 @@ async fn geo_search_is_nearest_first_within_the_radius() {
 }
 
 #[tokio::test]
+async fn a_search_from_a_member_is_centred_where_it_is() {
+    both("geo-from", async |s: &dyn Store| {
+        s.geo_add("g", "me", 114.0, 22.5).await.unwrap();
+        s.geo_add("g", "b", 114.0, 22.51).await.unwrap();
+        s.geo_add("g", "c", 114.0, 22.52).await.unwrap();
+        s.geo_add("g", "far", 114.0, 23.0).await.unwrap();
+        let near = s.geo_search_from("g", "me", 10.0, 10).await.unwrap();
+        let near = near.expect("a placed member is found");
+        let members: Vec<&str> = near.iter().map(|n| n.member.as_str()).collect();
+        assert_eq!(members, ["me", "b", "c"], "{}", s.name());
+        assert!(near[0].km < 0.001 && (near[2].km - 2.22).abs() < 0.01);
+        // The same answer as a search from the member's position, and counted alike.
+        let at = s.geo_search("g", 114.0, 22.5, 10.0, 2).await.unwrap();
+        let from = s.geo_search_from("g", "me", 10.0, 2).await.unwrap().unwrap();
+        assert_eq!(from.len(), 2);
+        assert_eq!(from[1].member, at[1].member);
+        // A member not placed, or a set that does not exist: nothing to centre on.
+        assert_eq!(s.geo_search_from("g", "nobody", 10.0, 10).await.unwrap(), None);
+        assert_eq!(s.geo_search_from("none", "me", 10.0, 10).await.unwrap(), None);
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn a_dense_city_answers_its_nearest_from_a_small_circle() {
     both("dense", async |s: &dyn Store| {
         // 400 people on a 20 × 20 grid 20 m apart, the centre at a corner, and one far away.

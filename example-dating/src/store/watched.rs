@@ -94,6 +94,16 @@ impl Store for Watched {
         (self.hook)("geo_search", s)?;
         self.inner.geo_search(s, lng, lat, km, n).await
     }
+    async fn geo_search_from(
+        &self,
+        s: &str,
+        m: &str,
+        km: f64,
+        n: usize,
+    ) -> Result<Option<Vec<Near>>, StoreError> {
+        (self.hook)("geo_search_from", s)?;
+        self.inner.geo_search_from(s, m, km, n).await
+    }
     async fn geo_position(&self, s: &str, m: &str) -> Result<Option<(f64, f64)>, StoreError> {
         (self.hook)("geo_position", s)?;
         self.inner.geo_position(s, m).await

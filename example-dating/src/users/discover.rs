@@ -33,30 +33,24 @@ pub async fn nearby(
     if !(radius > 0.0 && radius <= 100.0) {
         return Err(codes::malformed("radius_km", "more than 0, at most 100"));
     }
-    let (lat, lng) = match (
+    let mut centre = match (
         params.parse_optional::<f64>("lat")?,
         params.parse_optional::<f64>("lng")?,
     ) {
-        (Some(lat), Some(lng)) => crate::validate::check_lat_lng(lat, lng)?,
+        (Some(lat), Some(lng)) => {
+            let (lat, lng) = crate::validate::check_lat_lng(lat, lng)?;
+            Centre::At(lat, lng)
+        }
         (Some(_), None) => return Err(codes::missing("lng")),
         (None, Some(_)) => return Err(codes::missing("lat")),
-        // The index holds every stored location (one store call instead of a query); the row
-        // answers if the index has not been given this one yet.
-        (None, None) => match geo::position(&*state.store, caller.user_id).await? {
-            Some(here) => here,
-            None => {
-                let stored = location::Entity::find_by_id(caller.user_id)
-                    .one(&state.db)
-                    .await?;
-                let stored = stored.ok_or_else(|| {
-                    codes::missing("lat and lng (no location stored: POST /api/me/location)")
-                })?;
-                (stored.lat, stored.lng)
-            }
-        },
+        (None, None) => Centre::Caller,
     };
-    // Only the index can search by distance: while it loads (a cold start), say so.
+    // Only the index can search by distance: while it loads (a cold start), say so — after
+    // telling a caller with no location at all what is missing.
     if !state.indexes().geo() {
+        if let Centre::Caller = centre {
+            stored_location(&state, caller.user_id).await?;
+        }
         return Err(codes::unavailable("the nearby index (loading)"));
     }
     // Ask the index for this page plus a margin for the people a caller may not see, and
@@ -65,7 +59,21 @@ pub async fn nearby(
     let need = (page.offset() + page.size) as usize + 1; // one more says whether there is a next
     let mut want = (need + need / 4 + 4).min(NEARBY_MAX);
     let visible = loop {
-        let near = geo::near(&*state.store, lat, lng, radius, want).await?;
+        let near = match centre {
+            Centre::At(lat, lng) => geo::near(&*state.store, lat, lng, radius, want).await?,
+            // Around the caller's place in the index: one store call finds it and searches.
+            Centre::Caller => match geo::near_user(&*state.store, caller.user_id, radius, want)
+                .await?
+            {
+                Some(near) => near,
+                // The index has not been given this caller's location yet: the row has it.
+                None => {
+                    let (lat, lng) = stored_location(&state, caller.user_id).await?;
+                    centre = Centre::At(lat, lng);
+                    geo::near(&*state.store, lat, lng, radius, want).await?
+                }
+            },
+        };
         let exhausted = near.len() < want;
         let ids = near.iter().map(|&(id, _)| id);
         let mut users = state
@@ -95,6 +103,22 @@ pub async fn nearby(
         .take(page.size as usize)
         .collect();
     Ok(answer(page.listing(total, list)))
+}
+
+/// Where a nearby search is centred: a point given, or the caller's stored location.
+#[derive(Clone, Copy)]
+enum Centre {
+    At(f64, f64),
+    Caller,
+}
+
+/// The caller's stored location, as (`lat`, `lng`), or what to send instead.
+async fn stored_location(state: &AppState, user_id: i64) -> Result<(f64, f64), AppError> {
+    let stored = location::Entity::find_by_id(user_id).one(&state.db).await?;
+    let stored = stored.ok_or_else(|| {
+        codes::missing("lat and lng (no location stored: POST /api/me/location)")
+    })?;
+    Ok((stored.lat, stored.lng))
 }
 
 /// A person nearby: the public profile and how far, in kilometres to the metre.

@@ -9,8 +9,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 use fred::prelude::*;
 use fred::types::config::{Config as RedisConfig, ReconnectPolicy};
-use fred::types::geo::{GeoPosition, GeoUnit, GeoValue};
-use fred::types::{Builder, Expiration, InfoKind, SetOptions, SortOrder};
+use fred::types::geo::GeoValue;
+use fred::types::{Builder, Expiration, InfoKind, SetOptions};
 use futures_util::TryStreamExt;
 
 use super::{Near, Quota, Ranking, Store, StoreError, Write};
@@ -18,7 +18,7 @@ use super::{Near, Quota, Ranking, Store, StoreError, Write};
 mod rank;
 mod scripts;
 
-use scripts::{DELETE_PREFIX, INCR_EXISTING, INCR_WITH_TTL, SPENT, TAKE};
+use scripts::{DELETE_PREFIX, GEO_NEAR, INCR_EXISTING, INCR_WITH_TTL, Lua, SPENT, TAKE};
 
 /// How long one command may take before the request fails with 50301, unless configured
 /// (`REDIS_TIMEOUT_MS`). Short: a store that does not answer must not hold requests (and their
@@ -112,7 +112,7 @@ impl RedisStore {
         let client = self.pool.next();
         if !client.is_clustered() {
             return client
-                .eval(DELETE_PREFIX, Vec::<String>::new(), vec![pattern])
+                .eval(DELETE_PREFIX.text(), Vec::<String>::new(), vec![pattern])
                 .await
                 .map_err(fail);
         }
@@ -151,35 +151,45 @@ impl RedisStore {
         Ok(keys.len())
     }
 
-    /// Members of `set` within `radius_km`, nearest first, at most `count`: one GEOSEARCH.
-    async fn search_within(
+    /// Runs `script` by its SHA-1 (`EVALSHA`); a Redis — or a Cluster node — that does not
+    /// hold it yet is sent its text (`EVAL`, which keeps it there for the next time).
+    async fn run<R, V>(&self, script: &Lua, keys: Vec<String>, args: V) -> Result<R, StoreError>
+    where
+        R: FromValue,
+        V: TryInto<Value> + Send,
+        V::Error: Into<Error> + Send,
+    {
+        let args: Value = args.try_into().map_err(|e| fail(e.into()))?;
+        match self
+            .pool
+            .evalsha(script.sha(), keys.clone(), args.clone())
+            .await
+        {
+            Err(e) if e.details().starts_with("NOSCRIPT") => self
+                .pool
+                .eval(script.text(), keys, args)
+                .await
+                .map_err(fail),
+            done => done.map_err(fail),
+        }
+    }
+
+    /// The members of `set` near a centre (`GEO_NEAR`'s ARGV from the third on), nearest
+    /// first, at most `count`; `None` when the centre is a member not in the set.
+    async fn near(
         &self,
         set: &str,
-        lng: f64,
-        lat: f64,
         radius_km: f64,
         count: usize,
-    ) -> Result<Vec<Near>, StoreError> {
-        // ASC, never ANY: with COUNT, ANY returns the first matches found, not the nearest.
-        let found: Value = self
-            .pool
-            .geosearch(
-                self.key(set),
-                None,
-                Some(GeoPosition {
-                    longitude: lng,
-                    latitude: lat,
-                }),
-                Some((radius_km, GeoUnit::Kilometers)),
-                None,
-                Some(SortOrder::Asc),
-                Some((count as u64, false)),
-                false,
-                true,
-                false,
-            )
-            .await
-            .map_err(fail)?;
+        centre: Vec<String>,
+    ) -> Result<Option<Vec<Near>>, StoreError> {
+        self.ready()?;
+        let mut args = vec![radius_km.to_string(), count.to_string()];
+        args.extend(centre);
+        let found: Value = self.run(&GEO_NEAR, vec![self.key(set)], args).await?;
+        if found.is_null() {
+            return Ok(None);
+        }
         let mut near = Vec::new();
         for info in found
             .into_geo_radius_result(false, true, false)
@@ -194,7 +204,7 @@ impl RedisStore {
                 km: info.distance.unwrap_or(0.0),
             });
         }
-        Ok(near)
+        Ok(Some(near))
     }
 
     /// Closes the connections.
@@ -294,24 +304,18 @@ impl Store for RedisStore {
 
     async fn incr(&self, key: &str, ttl: Duration) -> Result<i64, StoreError> {
         self.ready()?;
-        self.pool
-            .eval(
-                INCR_WITH_TTL,
-                vec![self.key(key)],
-                vec![ttl.as_millis() as i64],
-            )
-            .await
-            .map_err(fail)
+        self.run(
+            &INCR_WITH_TTL,
+            vec![self.key(key)],
+            vec![ttl.as_millis() as i64],
+        )
+        .await
     }
 
     async fn incr_existing(&self, keys: &[&str]) -> Result<Vec<Option<i64>>, StoreError> {
         self.ready()?;
         let keys: Vec<String> = keys.iter().map(|k| self.key(k)).collect();
-        let counts: Vec<i64> = self
-            .pool
-            .eval(INCR_EXISTING, keys, Vec::<i64>::new())
-            .await
-            .map_err(fail)?;
+        let counts: Vec<i64> = self.run(&INCR_EXISTING, keys, Vec::<i64>::new()).await?;
         // A kept count is never negative: -1 is the script's "no such key".
         Ok(counts.into_iter().map(|n| (n >= 0).then_some(n)).collect())
     }
@@ -334,18 +338,14 @@ impl Store for RedisStore {
             args.push(then.value.to_owned());
             args.push(then.ttl.as_millis().max(1).to_string());
         }
-        let left: i64 = self.pool.eval(TAKE, keys, args).await.map_err(fail)?;
+        let left: i64 = self.run(&TAKE, keys, args).await?;
         Ok((left >= 0).then(|| Duration::from_millis(left as u64)))
     }
 
     async fn spent(&self, quota: Quota<'_>) -> Result<Option<Duration>, StoreError> {
         self.ready()?;
         let args = vec![quota.limit, quota.window.as_millis() as i64];
-        let left: i64 = self
-            .pool
-            .eval(SPENT, vec![self.key(quota.key)], args)
-            .await
-            .map_err(fail)?;
+        let left: i64 = self.run(&SPENT, vec![self.key(quota.key)], args).await?;
         Ok((left >= 0).then(|| Duration::from_millis(left as u64)))
     }
 
@@ -375,19 +375,20 @@ impl Store for RedisStore {
         radius_km: f64,
         count: usize,
     ) -> Result<Vec<Near>, StoreError> {
-        self.ready()?;
-        // GEOSEARCH reads every member within the radius before it sorts and counts, so in a
-        // dense city one search over the whole radius costs the city. Search a small circle
-        // first and widen it (×4) until it holds `count` members: the nearest `count` within a
-        // circle are the nearest overall, and the last circle read holds about what was asked.
-        let mut within = (radius_km / 64.0).min(radius_km);
-        loop {
-            let near = self.search_within(set, lng, lat, within, count).await?;
-            if near.len() >= count || within >= radius_km {
-                return Ok(near);
-            }
-            within = (within * 4.0).min(radius_km);
-        }
+        let centre = vec!["point".to_owned(), lng.to_string(), lat.to_string()];
+        let near = self.near(set, radius_km, count, centre).await?;
+        Ok(near.unwrap_or_default())
+    }
+
+    async fn geo_search_from(
+        &self,
+        set: &str,
+        member: &str,
+        radius_km: f64,
+        count: usize,
+    ) -> Result<Option<Vec<Near>>, StoreError> {
+        let centre = vec!["member".to_owned(), member.to_owned()];
+        self.near(set, radius_km, count, centre).await
     }
 
     async fn geo_position(

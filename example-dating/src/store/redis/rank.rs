@@ -6,13 +6,14 @@
 
 use fred::prelude::*;
 
+use super::scripts::Lua;
 use super::{RedisStore, fail};
 use crate::store::{Ranking, StoreError};
 
 /// Adds `hits` for members on one day: the day's counts, the raw scores, the scores (times the
 /// boost for a member boosted at `now`). KEYS: rank raw days boost day. ARGV: day now boost,
 /// then member and hits pairs.
-const HITS: &str = r"
+static HITS: Lua = Lua::new(r"
 local now, boost = tonumber(ARGV[2]), tonumber(ARGV[3])
 redis.call('ZADD', KEYS[3], ARGV[1], ARGV[1])
 for i = 4, #ARGV, 2 do
@@ -24,7 +25,7 @@ for i = 4, #ARGV, 2 do
   if u and tonumber(u) > now then f = boost end
   redis.call('ZINCRBY', KEYS[1], n * f, m)
 end
-return 1";
+return 1");
 
 /// The Lua function both ways of taking hits back share: `n` fewer raw hits for member `m`, and
 /// its score `n` times its boost factor lower (gone once no hit is left). KEYS as in HITS.
@@ -48,7 +49,7 @@ end"
 
 /// Takes back hits of members on one day, never more than the day still counts for each.
 /// KEYS: rank raw days boost day. ARGV: day now boost, then member and hits pairs.
-const TAKE: &str = concat!(
+static TAKE: Lua = Lua::new(concat!(
     uncount!(),
     r"
 local now, boost = tonumber(ARGV[2]), tonumber(ARGV[3])
@@ -63,11 +64,11 @@ for i = 4, #ARGV, 2 do
 end
 if redis.call('EXISTS', KEYS[5]) == 0 then redis.call('ZREM', KEYS[3], ARGV[1]) end
 return 1"
-);
+));
 
 /// Boosts a member until ARGV[2] and rescores it. KEYS: rank raw boost. ARGV: member until now
 /// boost.
-const BOOST: &str = r"
+static BOOST: Lua = Lua::new(r"
 redis.call('ZADD', KEYS[3], ARGV[2], ARGV[1])
 local raw = redis.call('ZSCORE', KEYS[2], ARGV[1])
 if raw then
@@ -75,22 +76,22 @@ if raw then
   if tonumber(ARGV[2]) > tonumber(ARGV[3]) then f = tonumber(ARGV[4]) end
   redis.call('ZADD', KEYS[1], tonumber(raw) * f, ARGV[1])
 end
-return 1";
+return 1");
 
 /// Drops at most ARGV[2] boosts that ended by ARGV[1], rescoring their members. KEYS: rank raw
 /// boost.
-const ENDED: &str = r"
+static ENDED: Lua = Lua::new(r"
 local ended = redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
 for _, m in ipairs(ended) do
   redis.call('ZREM', KEYS[3], m)
   local raw = redis.call('ZSCORE', KEYS[2], m)
   if raw then redis.call('ZADD', KEYS[1], raw, m) end
 end
-return #ended";
+return #ended");
 
 /// Takes back at most ARGV[4] members' hits of one day that left the window. KEYS: rank raw
 /// days boost day. ARGV: day now boost budget.
-const EXPIRE_DAY: &str = concat!(
+static EXPIRE_DAY: Lua = Lua::new(concat!(
     uncount!(),
     r"
 local now, boost = tonumber(ARGV[2]), tonumber(ARGV[3])
@@ -102,7 +103,7 @@ local taken = #hits / 2
 if taken > 0 then redis.call('ZREMRANGEBYRANK', KEYS[5], 0, taken - 1) end
 if redis.call('EXISTS', KEYS[5]) == 0 then redis.call('ZREM', KEYS[3], ARGV[1]) end
 return math.max(taken, 1)"
-);
+));
 
 /// How many (member, hits) pairs one script call carries when loading.
 const LOAD_BATCH: usize = 500;
@@ -157,7 +158,7 @@ impl RedisStore {
         hits: &[(i64, i64, i64)],
         now: i64,
     ) -> Result<(), StoreError> {
-        self.per_day(HITS, rank, hits, now).await
+        self.per_day(&HITS, rank, hits, now).await
     }
 
     pub(super) async fn take(
@@ -166,13 +167,13 @@ impl RedisStore {
         hits: &[(i64, i64, i64)],
         now: i64,
     ) -> Result<(), StoreError> {
-        self.per_day(TAKE, rank, hits, now).await
+        self.per_day(&TAKE, rank, hits, now).await
     }
 
     /// Runs `script` (HITS or TAKE) over `hits`, one call per day and batch.
     async fn per_day(
         &self,
-        script: &str,
+        script: &Lua,
         rank: &Ranking,
         hits: &[(i64, i64, i64)],
         now: i64,
@@ -190,11 +191,7 @@ impl RedisStore {
                     args.push(member(m));
                     args.push(n.to_string());
                 }
-                let _: i64 = self
-                    .pool
-                    .eval(script, keys.for_day(day), args)
-                    .await
-                    .map_err(fail)?;
+                let _: i64 = self.run(script, keys.for_day(day), args).await?;
             }
         }
         Ok(())
@@ -216,10 +213,8 @@ impl RedisStore {
             rank.boost.to_string(),
         ];
         let _: i64 = self
-            .pool
-            .eval(BOOST, vec![k.rank(), k.raw(), k.boost()], args)
-            .await
-            .map_err(fail)?;
+            .run(&BOOST, vec![k.rank(), k.raw(), k.boost()], args)
+            .await?;
         Ok(())
     }
 
@@ -233,14 +228,12 @@ impl RedisStore {
         self.ready()?;
         let k = self.rank_keys(rank);
         let ended: i64 = self
-            .pool
-            .eval(
-                ENDED,
+            .run(
+                &ENDED,
                 vec![k.rank(), k.raw(), k.boost()],
                 vec![now, budget as i64],
             )
-            .await
-            .map_err(fail)?;
+            .await?;
         if ended > 0 {
             return Ok(ended as usize);
         }
@@ -259,11 +252,7 @@ impl RedisStore {
             return Ok(0);
         };
         let args = vec![day, now, rank.boost, budget as i64];
-        let taken: i64 = self
-            .pool
-            .eval(EXPIRE_DAY, k.for_day(day), args)
-            .await
-            .map_err(fail)?;
+        let taken: i64 = self.run(&EXPIRE_DAY, k.for_day(day), args).await?;
         Ok(taken as usize)
     }
 

@@ -1,15 +1,46 @@
-//! The Lua scripts of the Redis store's counters: each runs atomically on the server, so a
-//! counter is never left without its expiry and a set of quotas is taken all or none. Scripts
-//! with several keys need them on one Redis Cluster slot (one hash tag, given by the caller).
+//! The Lua scripts of the Redis store's counters and searches: each runs atomically on the
+//! server, so a counter is never left without its expiry and a set of quotas is taken all or
+//! none. Scripts with several keys need them on one Redis Cluster slot (one hash tag, given by
+//! the caller). Each is sent by its SHA-1 (`Lua`, `RedisStore::run`): a script's text is sent
+//! once per Redis, not with every request.
+
+use std::sync::OnceLock;
+
+/// A Lua script and the SHA-1 Redis knows it by once it has run (computed on first use).
+pub(super) struct Lua {
+    text: &'static str,
+    sha: OnceLock<String>,
+}
+
+impl Lua {
+    pub(super) const fn new(text: &'static str) -> Lua {
+        Lua {
+            text,
+            sha: OnceLock::new(),
+        }
+    }
+
+    /// The script's text (sent when a Redis does not hold it yet).
+    pub(super) fn text(&self) -> &'static str {
+        self.text
+    }
+
+    /// The lowercase hex SHA-1 of the text: what `EVALSHA` names the script by.
+    pub(super) fn sha(&self) -> &str {
+        use sha1::{Digest, Sha1};
+        self.sha
+            .get_or_init(|| crate::hex::encode(&Sha1::digest(self.text.as_bytes())))
+    }
+}
 
 /// `INCR`, and `PEXPIRE` on the first increment, in one atomic script: a counter can never be
 /// left without its expiry by a process dying between two commands.
-pub(super) const INCR_WITH_TTL: &str = "local v = redis.call('INCR', KEYS[1]) \
-     if v == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end return v";
+pub(super) static INCR_WITH_TTL: Lua = Lua::new("local v = redis.call('INCR', KEYS[1]) \
+     if v == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end return v");
 
 /// INCR of each of KEYS only if it exists (the expiry stays): the new values, -1 where a key
 /// does not exist (a Lua table cannot hold nil).
-pub(super) const INCR_EXISTING: &str = "local out = {} \
+pub(super) static INCR_EXISTING: Lua = Lua::new("local out = {} \
      for i = 1, #KEYS do \
        if redis.call('EXISTS', KEYS[i]) == 1 then \
          out[i] = redis.call('INCR', KEYS[i]) \
@@ -17,13 +48,13 @@ pub(super) const INCR_EXISTING: &str = "local out = {} \
          out[i] = -1 \
        end \
      end \
-     return out";
+     return out");
 
 /// Takes one from each of the first ARGV[1] counters in KEYS (then ARGV: limit, window in ms,
 /// for each), all or none: the first spent counter answers its time left in ms and nothing is
 /// written; -1 when taken. A key after the counters is then set to the next ARGV, expiring
 /// after the last (in ms).
-pub(super) const TAKE: &str = "local n = tonumber(ARGV[1]) \
+pub(super) static TAKE: Lua = Lua::new("local n = tonumber(ARGV[1]) \
      for i = 1, n do \
        local v = tonumber(redis.call('GET', KEYS[i]) or '0') \
        if v >= tonumber(ARGV[2 * i]) then \
@@ -38,15 +69,86 @@ pub(super) const TAKE: &str = "local n = tonumber(ARGV[1]) \
      if #KEYS > n then \
        redis.call('SET', KEYS[n + 1], ARGV[2 * n + 2], 'PX', ARGV[2 * n + 3]) \
      end \
-     return -1";
+     return -1");
 
 /// The time left in ms of a spent counter (ARGV: limit, window in ms), or -1 when it has room.
-pub(super) const SPENT: &str = "local n = tonumber(redis.call('GET', KEYS[1]) or '0') \
+pub(super) static SPENT: Lua = Lua::new("local n = tonumber(redis.call('GET', KEYS[1]) or '0') \
      if n < tonumber(ARGV[1]) then return -1 end \
      local left = redis.call('PTTL', KEYS[1]) \
      if left < 0 then left = tonumber(ARGV[2]) end \
-     return left";
+     return left");
 
 /// Deletes every key under a prefix (tests clean up after themselves with it).
-pub(super) const DELETE_PREFIX: &str = "local keys = redis.call('KEYS', ARGV[1]) \
-     for i = 1, #keys do redis.call('DEL', keys[i]) end return #keys";
+pub(super) static DELETE_PREFIX: Lua = Lua::new("local keys = redis.call('KEYS', ARGV[1]) \
+     for i = 1, #keys do redis.call('DEL', keys[i]) end return #keys");
+
+/// The members of a geo set (KEYS[1]) within ARGV[1] km of a centre, nearest first, at most
+/// ARGV[2], each with its distance in km — in one round trip. The centre is ARGV[3] =
+/// `member` and a member (nil when that member is not in the set), or `point`, lng, lat.
+///
+/// GEOSEARCH reads every member within the radius before it sorts and counts, so in a dense
+/// city one search over the whole radius costs the city: search a small circle first and widen
+/// it (×4) until it holds the count. The nearest within a circle are the nearest overall, and
+/// the last circle read holds about what was asked.
+pub(super) static GEO_NEAR: Lua = Lua::new(
+    "local radius = tonumber(ARGV[1]) \
+     local search = {KEYS[1]} \
+     if ARGV[3] == 'member' then \
+       if not redis.call('GEOPOS', KEYS[1], ARGV[4])[1] then return false end \
+       search[2] = 'FROMMEMBER'; search[3] = ARGV[4] \
+     else \
+       search[2] = 'FROMLONLAT'; search[3] = ARGV[4]; search[4] = ARGV[5] \
+     end \
+     local n = #search \
+     search[n + 1] = 'BYRADIUS'; search[n + 3] = 'km'; search[n + 4] = 'ASC' \
+     search[n + 5] = 'COUNT'; search[n + 6] = ARGV[2]; search[n + 7] = 'WITHDIST' \
+     local within = math.min(radius / 64, radius) \
+     while true do \
+       search[n + 2] = tostring(within) \
+       local near = redis.call('GEOSEARCH', unpack(search)) \
+       if #near >= tonumber(ARGV[2]) or within >= radius then return near end \
+       within = math.min(within * 4, radius) \
+     end",
+);
+
+#[cfg(test)]
+mod tests {
+    use fred::prelude::*;
+
+    use super::Lua;
+    use crate::store::RedisStore;
+
+    /// A script Redis has never seen (its text is new to this run) runs on the first call —
+    /// `EVALSHA` says `NOSCRIPT`, the text follows — and by its SHA-1 alone after.
+    #[tokio::test]
+    async fn a_script_redis_does_not_hold_yet_runs_and_is_kept() {
+        for var in ["KOTORI_TEST_REDIS_URL", "KOTORI_TEST_REDIS_CLUSTER_URL"] {
+            let Ok(url) = std::env::var(var) else {
+                eprintln!("skipped the {var} part: {var} is not set");
+                continue;
+            };
+            let prefix = format!("kotori-test:{}:scripts:", crate::random::hex_token(4));
+            let store = RedisStore::connect(&url, &prefix).await.unwrap();
+            let text = format!(
+                "-- {}\nreturn tonumber(ARGV[1]) + 1",
+                crate::random::hex_token(8)
+            );
+            let script = Lua::new(Box::leak(text.into_boxed_str()));
+            let key = vec![store.key("k")];
+            let first: i64 = store.run(&script, key.clone(), vec![41]).await.unwrap();
+            assert_eq!(first, 42, "{var}");
+            let client = store.pool.next();
+            if !client.is_clustered() {
+                // (On a cluster the script is kept by the node of the key's slot only.)
+                let held: Vec<bool> = client
+                    .script_exists(vec![script.sha().to_owned()])
+                    .await
+                    .unwrap();
+                assert_eq!(held, [true], "{var}: EVAL left the script on the server");
+            }
+            let again: i64 = store.run(&script, key, vec![1]).await.unwrap();
+            assert_eq!(again, 2, "{var}");
+            store.quit().await;
+        }
+    }
+}
