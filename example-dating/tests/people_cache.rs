@@ -1,6 +1,6 @@
 //! The kept copies of people (`people::cache`, docs/src/dating/people.md): a change made on one
 //! instance reaches every instance's lists and `/api/me` — a new nickname, a photo, a ban, a
-//! ban lifted, a block and its end — and a read racing a change never keeps the row from before it. The
+//! ban lifted, a block and its end, a first message to someone shown to contacts only — and a read racing a change never keeps the row from before it. The
 //! race runs 200 rounds on one instance (SQLite) and across two instances sharing Redis on
 //! SQLite, MariaDB and PostgreSQL.
 
@@ -223,6 +223,31 @@ async fn changes_reach_the_other_instance(db_url: String, redis_url: String) {
     assert_eq!(code(&lifted), 0, "{}", lifted.text());
     forgets.arrive(1).await;
     assert!(ids_nearby(&two, &me).await.contains(&carol));
+
+    // Dave shows himself to his contacts only: hidden from me, until he writes to me — then
+    // instance two, which kept whom I talked with (nobody), forgets it and shows him.
+    let (dave_token, dave) = person(&one, "18900000314").await;
+    let contacts_only = [("authority", "2")];
+    let hidden = one
+        .call(
+            Method::POST,
+            "/api/me/update",
+            &contacts_only,
+            Some(&dave_token),
+        )
+        .await;
+    assert_eq!(code(&hidden), 0, "{}", hidden.text());
+    forgets.arrive(1).await;
+    assert!(!ids_nearby(&two, &me).await.contains(&dave));
+    let hello = [("msg_type", "text"), ("content", "hello")];
+    let to_me = format!("/api/users/{me_id}/messages");
+    let sent = one
+        .call(Method::POST, &to_me, &hello, Some(&dave_token))
+        .await;
+    assert_eq!(code(&sent), 0, "{}", sent.text());
+    forgets.arrive(1).await;
+    assert!(ids_nearby(&two, &me).await.contains(&dave));
+    assert!(ids_nearby(&one, &me).await.contains(&dave));
 
     // The race: instance two reads while instance one bans or lifts the ban, 200 rounds; once
     // the change arrived, two never shows what was before it.

@@ -31,7 +31,8 @@ struct Person {
 #[derive(Clone, Debug)]
 struct Graph {
     people: Vec<Person>,
-    /// Directed rows: (user, peer) of `contacts`, (blocker, blocked) of `block`.
+    /// Pairs who talked (the app writes a `contacts` row for each side: both are inserted),
+    /// and directed (blocker, blocked) rows of `block`.
     contacts: BTreeSet<(i64, i64)>,
     blocks: BTreeSet<(i64, i64)>,
 }
@@ -109,7 +110,12 @@ async fn write(db: &DatabaseConnection, g: &Graph) {
         .exec_without_returning(db)
         .await
         .unwrap();
-    for &(user_id, peer_id) in &g.contacts {
+    let sides: BTreeSet<(i64, i64)> = g
+        .contacts
+        .iter()
+        .flat_map(|&(a, b)| [(a, b), (b, a)])
+        .collect();
+    for (user_id, peer_id) in sides {
         contacts::Entity::insert(contacts::ActiveModel {
             user_id: Set(user_id),
             peer_id: Set(peer_id),

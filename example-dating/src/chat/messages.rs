@@ -20,6 +20,7 @@ use crate::db::{
 use crate::envelope::{object, ok};
 use crate::limits;
 use crate::params::Params;
+use crate::people::account::{self, Change};
 use crate::realtime::{self, Route};
 use crate::state::AppState;
 use crate::store::Store;
@@ -103,6 +104,12 @@ pub async fn send(
     })
     .await;
     if let Ok(saved) = &saved {
+        // Who may see a contacts-only person depends on who talked: unless this instance
+        // already knows these two as contacts, every instance forgets whom they talked with
+        // (once per conversation and instance, not once a message).
+        if !state.people().have_talked(from, to) {
+            account::changed(&state, Change::Contacted(from, to)).await;
+        }
         // Delivered to the recipient and to the sender's other connections, on every instance.
         let pushed = realtime::event("message", message_json(saved));
         for user in [to, from] {

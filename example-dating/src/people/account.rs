@@ -109,6 +109,8 @@ pub enum Change {
     Blocked(i64, i64),
     /// `0` lifted their block of `1`.
     Unblocked(i64, i64),
+    /// `0` sent `1` a message, maybe their first between them.
+    Contacted(i64, i64),
 }
 
 /// Tells every cache and open connection about a committed change: the count of public people
@@ -130,6 +132,7 @@ pub async fn changed(state: &AppState, change: Change) {
         Change::LoggedOut(user) => Some(bye(*user, "logout")),
         Change::Blocked(a, b) => Some(Route::Blocked(*a, *b, true)),
         Change::Unblocked(a, b) => Some(Route::Blocked(*a, *b, false)),
+        Change::Contacted(a, b) => Some(Route::Contacted(*a, *b)),
     };
     // This instance forgets at once (the hub's delivery to it may come after the answer);
     // the others when the route reaches them.
@@ -139,15 +142,22 @@ pub async fn changed(state: &AppState, change: Change) {
     // What moves the ranking or the count of public people, seen at once here.
     if !matches!(
         change,
-        Change::LoggedOut(_) | Change::Blocked(..) | Change::Unblocked(..) | Change::Profile(_)
+        Change::LoggedOut(_)
+            | Change::Blocked(..)
+            | Change::Unblocked(..)
+            | Change::Profile(_)
+            | Change::Contacted(..)
     ) {
         state.people().forget_glances();
     }
     match change {
         // People sign up all day: each adds one to the kept count instead of recounting it.
         Change::Registered => visibility::joined(store).await,
-        Change::LoggedOut(_) | Change::Blocked(..) | Change::Unblocked(..) | Change::Profile(_) => {
-        }
+        Change::LoggedOut(_)
+        | Change::Blocked(..)
+        | Change::Unblocked(..)
+        | Change::Profile(_)
+        | Change::Contacted(..) => {}
         Change::Deleted(..) => visibility::forget_people_counts(store).await,
         _ => visibility::forget_public_count(store).await,
     }

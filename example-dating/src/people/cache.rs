@@ -1,5 +1,6 @@
 //! This instance's copies of what lists of people read on every request — the [`Card`]s of
-//! the people shown, and whom each viewer blocked or was blocked by — and of what a person's
+//! the people shown, whom each viewer blocked or was blocked by, and whom they talked with —
+//! and of what a person's
 //! own pages read ([`PeopleCache::derived`]: `/api/me`'s row, labels and album).
 //!
 //! A page of the hot list or of nearby shows twenty people; reading their rows was most of
@@ -36,7 +37,7 @@ use crate::realtime::hub::{Listener, Route};
 
 /// The longest a copy is kept without being read again.
 pub const KEPT_FOR: Duration = Duration::from_secs(60);
-/// The most cards (and, apart, block lists) one instance keeps: past it an eighth of them
+/// The most cards (and, apart, block lists, contact lists and known pairs) one instance keeps: past it an eighth of them
 /// goes, whichever the map yields first. A card is about 200 bytes.
 pub const CAPACITY: usize = 100_000;
 /// The most people whose derived values (`/api/me`'s row, labels and album: a few KB at
@@ -62,7 +63,12 @@ struct Kept {
     /// meanwhile.
     epoch: u64,
     cards: HashMap<i64, Held<Arc<KeptCard>>>,
-    hidden: HashMap<i64, Held<Arc<HashSet<i64>>>>,
+    hidden: HashMap<i64, Held<People>>,
+    /// Whom each viewer exchanged a message with.
+    contacts: HashMap<i64, Held<People>>,
+    /// Pairs (lower id first) known to have exchanged a message: a contact, once made, stays
+    /// (an erasure takes the person away), so their next messages need tell no one.
+    talked: HashSet<(i64, i64)>,
     /// What features built from one person's own rows, by person, then by type.
     derived: HashMap<i64, Held<Derived>>,
 }
@@ -82,6 +88,9 @@ type Glance = (Arc<Vec<i64>>, Instant);
 
 /// The most ranking reads one instance remembers (deep pages read other windows).
 const RANKING_WINDOWS: usize = 64;
+
+/// A set of people (whom a viewer blocked or was blocked by, or talked with).
+type People = Arc<HashSet<i64>>;
 
 /// One person's derived values, one per type (a handful at most).
 type Derived = Vec<(TypeId, Arc<dyn Any + Send + Sync>)>;
@@ -121,6 +130,8 @@ impl Default for PeopleCache {
                 epoch: 0,
                 cards: HashMap::new(),
                 hidden: HashMap::new(),
+                contacts: HashMap::new(),
+                talked: HashSet::new(),
                 derived: HashMap::new(),
             }),
             glances: Mutex::default(),
@@ -193,26 +204,59 @@ impl PeopleCache {
         db: &impl ConnectionTrait,
         me: i64,
     ) -> Result<Arc<HashSet<i64>>, AppError> {
+        self.people_of(|k| &mut k.hidden, me, graph::hidden_from(db, me))
+            .await
+    }
+
+    /// Everyone who exchanged a message with `me` (`graph::contacts_of`, kept).
+    pub async fn contacts_of(
+        &self,
+        db: &impl ConnectionTrait,
+        me: i64,
+    ) -> Result<Arc<HashSet<i64>>, AppError> {
+        self.people_of(|k| &mut k.contacts, me, graph::contacts_of(db, me))
+            .await
+    }
+
+    /// Whether this instance knows `a` and `b` as contacts: it heard of a message between
+    /// them (`Route::Contacted`), or keeps `a`'s contacts with `b` among them.
+    pub fn have_talked(&self, a: i64, b: i64) -> bool {
+        let now = Instant::now();
+        let kept = self.kept();
+        if kept.talked.contains(&(a.min(b), a.max(b))) {
+            return true;
+        }
+        let held = kept.contacts.get(&a).and_then(|c| c.fresh(now));
+        held.is_some_and(|contacts| contacts.contains(&b))
+    }
+
+    /// `me`'s set in the map `which` picks, kept; `read` reads it when it is not.
+    async fn people_of(
+        &self,
+        which: fn(&mut Kept) -> &mut HashMap<i64, Held<People>>,
+        me: i64,
+        read: impl Future<Output = Result<HashSet<i64>, AppError>>,
+    ) -> Result<People, AppError> {
         let now = Instant::now();
         let epoch = {
-            let kept = self.kept();
-            if let Some(hidden) = kept.hidden.get(&me).and_then(|h| h.fresh(now)) {
-                return Ok(hidden);
+            let mut kept = self.kept();
+            if let Some(found) = which(&mut kept).get(&me).and_then(|h| h.fresh(now)) {
+                return Ok(found);
             }
             kept.epoch
         };
-        let hidden = Arc::new(graph::hidden_from(db, me).await?);
+        let found = Arc::new(read.await?);
         let mut kept = self.kept();
         if kept.epoch == epoch {
-            keep(&mut kept.hidden, me, Arc::clone(&hidden), now, CAPACITY);
+            keep(which(&mut kept), me, Arc::clone(&found), now, CAPACITY);
         }
-        Ok(hidden)
+        Ok(found)
     }
 
     /// Of the people with these ids, the cards of those `viewer` may see, by id; never the
     /// viewer. The same answer as `visibility::shown_to` (`tests/people.rs` holds them to it),
-    /// from kept cards and blocks: the database is asked only for the cards not kept, and for
-    /// contacts only when someone shown to contacts alone is among them.
+    /// from kept cards, blocks and contacts: the database is asked only for what is not kept,
+    /// and for contacts only when someone shown to contacts alone is among them.
     pub async fn shown_to(
         &self,
         db: &impl ConnectionTrait,
@@ -225,15 +269,17 @@ impl PeopleCache {
             return Ok(cards);
         }
         let hidden = self.hidden_from(db, viewer).await?;
-        let for_contacts: Vec<i64> = cards
+        // Whom the viewer talked with matters only for people shown to contacts alone.
+        let contacts = match cards
             .values()
-            .filter(|c| c.authority == Authority::Contacts && !hidden.contains(&c.user_id))
-            .map(|c| c.user_id)
-            .collect();
-        let contacts = graph::contacts_among(db, viewer, for_contacts).await?;
+            .any(|c| c.authority == Authority::Contacts && !hidden.contains(&c.user_id))
+        {
+            true => Some(self.contacts_of(db, viewer).await?),
+            false => None,
+        };
         cards.retain(|id, card| {
             let relation = Relation {
-                contact: contacts.contains(id),
+                contact: contacts.as_ref().is_some_and(|c| c.contains(id)),
                 blocked: hidden.contains(id),
             };
             may_see(viewer, &**card, relation)
@@ -372,12 +418,26 @@ impl PeopleCache {
         });
     }
 
+    /// Forgets whom `a` and `b` talked with, and remembers that they did (a message between
+    /// them was committed).
+    pub fn forget_contacts(&self, a: i64, b: i64) {
+        self.forget(|kept| {
+            kept.contacts.remove(&a);
+            kept.contacts.remove(&b);
+            if kept.talked.len() >= CAPACITY {
+                kept.talked.clear();
+            }
+            kept.talked.insert((a.min(b), a.max(b)));
+        });
+    }
+
     /// Forgets everything.
     pub fn forget_all(&self) {
         self.forget_glances();
         self.forget(|kept| {
             kept.cards.clear();
             kept.hidden.clear();
+            kept.contacts.clear();
             kept.derived.clear();
         });
     }
@@ -410,6 +470,7 @@ impl Listener for PeopleCache {
             // but is told the same way, and forgetting one card costs one read.
             Route::Close(user, _) | Route::Changed(user) => self.forget_card(*user),
             Route::Blocked(a, b, _) => self.forget_blocks(*a, *b),
+            Route::Contacted(a, b) => self.forget_contacts(*a, *b),
             Route::User(_) | Route::Live(_) | Route::Opened(..) | Route::Closed(..) => {}
         }
     }

@@ -4,7 +4,7 @@
 use std::collections::HashSet;
 
 use sea_orm::sea_query::{Expr, ExprTrait, IntoColumnRef, Query, SimpleExpr};
-use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter};
+use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect};
 
 use crate::codes::AppError;
 use crate::db::entity::chat::contacts;
@@ -50,42 +50,18 @@ pub async fn hidden_from(db: &impl ConnectionTrait, me: i64) -> Result<HashSet<i
         .collect())
 }
 
-/// Of `ids`, those who exchanged a message with `me` (a `contacts` row either way); no query
-/// for no ids.
-pub async fn contacts_among(
-    db: &impl ConnectionTrait,
-    me: i64,
-    ids: Vec<i64>,
-) -> Result<HashSet<i64>, AppError> {
-    if ids.is_empty() {
-        return Ok(HashSet::new());
-    }
-    let rows = contacts::Entity::find()
-        .filter(
-            Condition::any()
-                .add(
-                    contacts::Column::UserId
-                        .eq(me)
-                        .and(contacts::Column::PeerId.is_in(ids.clone())),
-                )
-                .add(
-                    contacts::Column::PeerId
-                        .eq(me)
-                        .and(contacts::Column::UserId.is_in(ids)),
-                ),
-        )
+/// Everyone who exchanged a message with `me`. The app writes contact rows in pairs, one per
+/// side, in the message's transaction (`chat::messages`; an erasure deletes both), so `me`'s
+/// own rows name them all: one read along the pair index, as long as `me`'s conversations.
+pub async fn contacts_of(db: &impl ConnectionTrait, me: i64) -> Result<HashSet<i64>, AppError> {
+    let peers: Vec<i64> = contacts::Entity::find()
+        .select_only()
+        .column(contacts::Column::PeerId)
+        .filter(contacts::Column::UserId.eq(me))
+        .into_tuple()
         .all(db)
         .await?;
-    Ok(rows
-        .into_iter()
-        .map(|c| {
-            if c.user_id == me {
-                c.peer_id
-            } else {
-                c.user_id
-            }
-        })
-        .collect())
+    Ok(peers.into_iter().collect())
 }
 
 /// A row of `contacts` joins `viewer` and `user` (either side): they exchanged a message.

@@ -24,6 +24,9 @@ pub enum Route {
     /// What anyone may see of a user changed (their profile, who may see it, a ban lifted):
     /// no connection is told, the [`Listener`]s are (`people::cache` forgets its copy).
     Changed(i64),
+    /// Two users exchanged a message and may not have been contacts before: no connection is
+    /// told, the [`Listener`]s are (`people::cache` forgets whom each has talked with).
+    Contacted(i64, i64),
 }
 
 /// Told of every route delivered on this instance, and of the times some may have been

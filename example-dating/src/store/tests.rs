@@ -276,12 +276,22 @@ async fn a_search_from_a_member_is_centred_where_it_is() {
         assert!(near[0].km < 0.001 && (near[2].km - 2.22).abs() < 0.01);
         // The same answer as a search from the member's position, and counted alike.
         let at = s.geo_search("g", 114.0, 22.5, 10.0, 2).await.unwrap();
-        let from = s.geo_search_from("g", "me", 10.0, 2).await.unwrap().unwrap();
+        let from = s
+            .geo_search_from("g", "me", 10.0, 2)
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(from.len(), 2);
         assert_eq!(from[1].member, at[1].member);
         // A member not placed, or a set that does not exist: nothing to centre on.
-        assert_eq!(s.geo_search_from("g", "nobody", 10.0, 10).await.unwrap(), None);
-        assert_eq!(s.geo_search_from("none", "me", 10.0, 10).await.unwrap(), None);
+        assert_eq!(
+            s.geo_search_from("g", "nobody", 10.0, 10).await.unwrap(),
+            None
+        );
+        assert_eq!(
+            s.geo_search_from("none", "me", 10.0, 10).await.unwrap(),
+            None
+        );
     })
     .await;
 }

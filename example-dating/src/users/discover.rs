@@ -62,17 +62,17 @@ pub async fn nearby(
         let near = match centre {
             Centre::At(lat, lng) => geo::near(&*state.store, lat, lng, radius, want).await?,
             // Around the caller's place in the index: one store call finds it and searches.
-            Centre::Caller => match geo::near_user(&*state.store, caller.user_id, radius, want)
-                .await?
-            {
-                Some(near) => near,
-                // The index has not been given this caller's location yet: the row has it.
-                None => {
-                    let (lat, lng) = stored_location(&state, caller.user_id).await?;
-                    centre = Centre::At(lat, lng);
-                    geo::near(&*state.store, lat, lng, radius, want).await?
+            Centre::Caller => {
+                match geo::near_user(&*state.store, caller.user_id, radius, want).await? {
+                    Some(near) => near,
+                    // The index has not been given this caller's location yet: the row has it.
+                    None => {
+                        let (lat, lng) = stored_location(&state, caller.user_id).await?;
+                        centre = Centre::At(lat, lng);
+                        geo::near(&*state.store, lat, lng, radius, want).await?
+                    }
                 }
-            },
+            }
         };
         let exhausted = near.len() < want;
         let ids = near.iter().map(|&(id, _)| id);
@@ -115,9 +115,8 @@ enum Centre {
 /// The caller's stored location, as (`lat`, `lng`), or what to send instead.
 async fn stored_location(state: &AppState, user_id: i64) -> Result<(f64, f64), AppError> {
     let stored = location::Entity::find_by_id(user_id).one(&state.db).await?;
-    let stored = stored.ok_or_else(|| {
-        codes::missing("lat and lng (no location stored: POST /api/me/location)")
-    })?;
+    let stored = stored
+        .ok_or_else(|| codes::missing("lat and lng (no location stored: POST /api/me/location)"))?;
     Ok((stored.lat, stored.lng))
 }
 

@@ -119,3 +119,44 @@ fn routes_lost_forget_everything_and_a_full_cache_makes_room() {
     cache.missed();
     assert_eq!(cache.cards_kept(), 0);
 }
+
+#[tokio::test]
+async fn contacts_are_kept_until_a_message_between_two_people() {
+    let cache = PeopleCache::default();
+    let read = |ids: &[i64]| {
+        let ids: HashSet<i64> = ids.iter().copied().collect();
+        async move { Ok::<_, AppError>(ids) }
+    };
+    fn contacts(k: &mut Kept) -> &mut HashMap<i64, Held<People>> {
+        &mut k.contacts
+    }
+    fn hidden(k: &mut Kept) -> &mut HashMap<i64, Held<People>> {
+        &mut k.hidden
+    }
+    assert!(
+        cache
+            .people_of(contacts, 1, read(&[2]))
+            .await
+            .unwrap()
+            .contains(&2)
+    );
+    assert!(cache.have_talked(1, 2), "kept, with 2 in it");
+    assert!(!cache.have_talked(1, 3) && !cache.have_talked(3, 1));
+    let kept = cache.people_of(contacts, 1, read(&[])).await.unwrap();
+    assert!(kept.contains(&2), "kept: not read again");
+    // 1 and 3 talk: both forget whom they talked with, and the pair is known from now on.
+    cache.delivered(&Route::Contacted(3, 1));
+    assert!(cache.have_talked(1, 3) && cache.have_talked(3, 1));
+    let read_again = cache.people_of(contacts, 1, read(&[2, 3])).await.unwrap();
+    assert!(read_again.contains(&3), "read again after the forget");
+    // Blocks are kept apart: a forget of contacts leaves them.
+    cache.people_of(hidden, 1, read(&[9])).await.unwrap();
+    cache.delivered(&Route::Contacted(1, 4));
+    assert!(
+        cache
+            .people_of(hidden, 1, read(&[]))
+            .await
+            .unwrap()
+            .contains(&9)
+    );
+}

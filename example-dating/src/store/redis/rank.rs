@@ -13,7 +13,8 @@ use crate::store::{Ranking, StoreError};
 /// Adds `hits` for members on one day: the day's counts, the raw scores, the scores (times the
 /// boost for a member boosted at `now`). KEYS: rank raw days boost day. ARGV: day now boost,
 /// then member and hits pairs.
-static HITS: Lua = Lua::new(r"
+static HITS: Lua = Lua::new(
+    r"
 local now, boost = tonumber(ARGV[2]), tonumber(ARGV[3])
 redis.call('ZADD', KEYS[3], ARGV[1], ARGV[1])
 for i = 4, #ARGV, 2 do
@@ -25,7 +26,8 @@ for i = 4, #ARGV, 2 do
   if u and tonumber(u) > now then f = boost end
   redis.call('ZINCRBY', KEYS[1], n * f, m)
 end
-return 1");
+return 1",
+);
 
 /// The Lua function both ways of taking hits back share: `n` fewer raw hits for member `m`, and
 /// its score `n` times its boost factor lower (gone once no hit is left). KEYS as in HITS.
@@ -68,7 +70,8 @@ return 1"
 
 /// Boosts a member until ARGV[2] and rescores it. KEYS: rank raw boost. ARGV: member until now
 /// boost.
-static BOOST: Lua = Lua::new(r"
+static BOOST: Lua = Lua::new(
+    r"
 redis.call('ZADD', KEYS[3], ARGV[2], ARGV[1])
 local raw = redis.call('ZSCORE', KEYS[2], ARGV[1])
 if raw then
@@ -76,18 +79,21 @@ if raw then
   if tonumber(ARGV[2]) > tonumber(ARGV[3]) then f = tonumber(ARGV[4]) end
   redis.call('ZADD', KEYS[1], tonumber(raw) * f, ARGV[1])
 end
-return 1");
+return 1",
+);
 
 /// Drops at most ARGV[2] boosts that ended by ARGV[1], rescoring their members. KEYS: rank raw
 /// boost.
-static ENDED: Lua = Lua::new(r"
+static ENDED: Lua = Lua::new(
+    r"
 local ended = redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
 for _, m in ipairs(ended) do
   redis.call('ZREM', KEYS[3], m)
   local raw = redis.call('ZSCORE', KEYS[2], m)
   if raw then redis.call('ZADD', KEYS[1], raw, m) end
 end
-return #ended");
+return #ended",
+);
 
 /// Takes back at most ARGV[4] members' hits of one day that left the window. KEYS: rank raw
 /// days boost day. ARGV: day now boost budget.

@@ -35,12 +35,15 @@ impl Lua {
 
 /// `INCR`, and `PEXPIRE` on the first increment, in one atomic script: a counter can never be
 /// left without its expiry by a process dying between two commands.
-pub(super) static INCR_WITH_TTL: Lua = Lua::new("local v = redis.call('INCR', KEYS[1]) \
-     if v == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end return v");
+pub(super) static INCR_WITH_TTL: Lua = Lua::new(
+    "local v = redis.call('INCR', KEYS[1]) \
+     if v == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end return v",
+);
 
 /// INCR of each of KEYS only if it exists (the expiry stays): the new values, -1 where a key
 /// does not exist (a Lua table cannot hold nil).
-pub(super) static INCR_EXISTING: Lua = Lua::new("local out = {} \
+pub(super) static INCR_EXISTING: Lua = Lua::new(
+    "local out = {} \
      for i = 1, #KEYS do \
        if redis.call('EXISTS', KEYS[i]) == 1 then \
          out[i] = redis.call('INCR', KEYS[i]) \
@@ -48,13 +51,15 @@ pub(super) static INCR_EXISTING: Lua = Lua::new("local out = {} \
          out[i] = -1 \
        end \
      end \
-     return out");
+     return out",
+);
 
 /// Takes one from each of the first ARGV[1] counters in KEYS (then ARGV: limit, window in ms,
 /// for each), all or none: the first spent counter answers its time left in ms and nothing is
 /// written; -1 when taken. A key after the counters is then set to the next ARGV, expiring
 /// after the last (in ms).
-pub(super) static TAKE: Lua = Lua::new("local n = tonumber(ARGV[1]) \
+pub(super) static TAKE: Lua = Lua::new(
+    "local n = tonumber(ARGV[1]) \
      for i = 1, n do \
        local v = tonumber(redis.call('GET', KEYS[i]) or '0') \
        if v >= tonumber(ARGV[2 * i]) then \
@@ -69,18 +74,23 @@ pub(super) static TAKE: Lua = Lua::new("local n = tonumber(ARGV[1]) \
      if #KEYS > n then \
        redis.call('SET', KEYS[n + 1], ARGV[2 * n + 2], 'PX', ARGV[2 * n + 3]) \
      end \
-     return -1");
+     return -1",
+);
 
 /// The time left in ms of a spent counter (ARGV: limit, window in ms), or -1 when it has room.
-pub(super) static SPENT: Lua = Lua::new("local n = tonumber(redis.call('GET', KEYS[1]) or '0') \
+pub(super) static SPENT: Lua = Lua::new(
+    "local n = tonumber(redis.call('GET', KEYS[1]) or '0') \
      if n < tonumber(ARGV[1]) then return -1 end \
      local left = redis.call('PTTL', KEYS[1]) \
      if left < 0 then left = tonumber(ARGV[2]) end \
-     return left");
+     return left",
+);
 
 /// Deletes every key under a prefix (tests clean up after themselves with it).
-pub(super) static DELETE_PREFIX: Lua = Lua::new("local keys = redis.call('KEYS', ARGV[1]) \
-     for i = 1, #keys do redis.call('DEL', keys[i]) end return #keys");
+pub(super) static DELETE_PREFIX: Lua = Lua::new(
+    "local keys = redis.call('KEYS', ARGV[1]) \
+     for i = 1, #keys do redis.call('DEL', keys[i]) end return #keys",
+);
 
 /// The members of a geo set (KEYS[1]) within ARGV[1] km of a centre, nearest first, at most
 /// ARGV[2], each with its distance in km — in one round trip. The centre is ARGV[3] =
