@@ -120,6 +120,41 @@ async fn a_read_racing_a_change_on_one_instance_keeps_nothing_old() {
     }
 }
 
+/// A first message racing a read of nearby: once the send answered, the reader sees the
+/// contacts-only sender, whatever the read under way kept — 200 rounds, a new pair each.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_read_racing_a_first_message_keeps_no_old_contacts() {
+    let t = Arc::new(TestApp::new().await);
+    let (me, me_id) = person(&t, "18900000321").await;
+    let to_me = format!("/api/users/{me_id}/messages");
+    let hello = [("msg_type", "text"), ("content", "hello")];
+    for round in 0..ROUNDS {
+        let (token, sender) = person(&t, &format!("1870000{round:04}")).await;
+        let contacts_only = [("authority", "2")];
+        let hidden = t
+            .call(Method::POST, "/api/me/update", &contacts_only, Some(&token))
+            .await;
+        assert_eq!(code(&hidden), 0, "{}", hidden.text());
+        let list = {
+            let (t, me) = (Arc::clone(&t), me.clone());
+            tokio::spawn(async move { ids_nearby(&t, &me).await })
+        };
+        for _ in 0..round % 6 {
+            tokio::task::yield_now().await;
+        }
+        let sent = t.call(Method::POST, &to_me, &hello, Some(&token)).await;
+        assert_eq!(code(&sent), 0, "{}", sent.text());
+        list.await.unwrap();
+        assert!(ids_nearby(&t, &me).await.contains(&sender), "round {round}");
+        // Out of sight again, so the next rounds' senders fit on the first page.
+        let gone = [("authority", "0")];
+        let hidden = t
+            .call(Method::POST, "/api/me/update", &gone, Some(&token))
+            .await;
+        assert_eq!(code(&hidden), 0, "{}", hidden.text());
+    }
+}
+
 /// Two instances on one database and one Redis.
 async fn two_instances(db_url: &str, redis_url: &str) -> (TestApp, TestApp, String) {
     let prefix = format!(
