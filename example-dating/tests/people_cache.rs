@@ -1,8 +1,9 @@
 //! The kept copies of people (`people::cache`, docs/src/dating/people.md): a change made on one
 //! instance reaches every instance's lists and `/api/me` — a new nickname, a photo, a ban, a
-//! ban lifted, a block and its end, a first message to someone shown to contacts only — and a read racing a change never keeps the row from before it. The
-//! race runs 200 rounds on one instance (SQLite) and across two instances sharing Redis on
-//! SQLite, MariaDB and PostgreSQL.
+//! ban lifted, a block and its end, a first message to someone shown to contacts only — and a
+//! read racing a change never keeps the row from before it. The races run 200 rounds on one
+//! instance (SQLite: a ban or unban, a first message) and across two instances sharing Redis
+//! on SQLite, MariaDB and PostgreSQL.
 
 mod common;
 
