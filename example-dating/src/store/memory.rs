@@ -14,11 +14,13 @@ use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use rstar::{AABB, PointDistance, RTree, RTreeObject};
 use tokio::time::Instant;
 
 use super::ranking::Board;
 use super::{Near, Quota, Ranking, Store, StoreError, Write};
+use geo::GeoSet;
+
+mod geo;
 
 const SHARDS: usize = 64;
 
@@ -136,71 +138,6 @@ impl MemoryStore {
                 store.sweep_one_shard();
             }
         })
-    }
-}
-
-/// Great-circle distance in km, with the Earth radius Redis uses, so both stores agree.
-pub(crate) fn haversine_km((lng1, lat1): (f64, f64), (lng2, lat2): (f64, f64)) -> f64 {
-    let (phi1, phi2) = (lat1.to_radians(), lat2.to_radians());
-    let (dphi, dlambda) = ((lat2 - lat1).to_radians(), (lng2 - lng1).to_radians());
-    let a = (dphi / 2.0).sin().powi(2) + phi1.cos() * phi2.cos() * (dlambda / 2.0).sin().powi(2);
-    2.0 * EARTH_RADIUS_M * a.sqrt().asin() / 1000.0
-}
-
-const EARTH_RADIUS_M: f64 = 6_372_797.560_856;
-
-/// A point on the unit sphere: the straight-line (chord) distance between two such points
-/// grows with their great-circle distance, so the R-tree's nearest-first order is the map's.
-fn on_sphere(lng: f64, lat: f64) -> [f64; 3] {
-    let (lng, lat) = (lng.to_radians(), lat.to_radians());
-    [lat.cos() * lng.cos(), lat.cos() * lng.sin(), lat.sin()]
-}
-
-/// A member of a geo set in the R-tree.
-#[derive(Clone, Debug, PartialEq)]
-struct GeoPoint {
-    xyz: [f64; 3],
-    member: String,
-    lng_lat: (f64, f64),
-}
-
-impl RTreeObject for GeoPoint {
-    type Envelope = AABB<[f64; 3]>;
-    fn envelope(&self) -> Self::Envelope {
-        AABB::from_point(self.xyz)
-    }
-}
-
-impl PointDistance for GeoPoint {
-    fn distance_2(&self, point: &[f64; 3]) -> f64 {
-        self.xyz
-            .iter()
-            .zip(point)
-            .map(|(a, b)| (a - b) * (a - b))
-            .sum()
-    }
-}
-
-/// One geo set: the tree, and where each member is (to move or remove it).
-#[derive(Default)]
-struct GeoSet {
-    tree: RTree<GeoPoint>,
-    places: HashMap<String, (f64, f64)>,
-}
-
-impl GeoSet {
-    fn point(member: &str, (lng, lat): (f64, f64)) -> GeoPoint {
-        GeoPoint {
-            xyz: on_sphere(lng, lat),
-            member: member.to_owned(),
-            lng_lat: (lng, lat),
-        }
-    }
-
-    fn remove(&mut self, member: &str) {
-        if let Some(at) = self.places.remove(member) {
-            self.tree.remove(&GeoSet::point(member, at));
-        }
     }
 }
 
@@ -374,10 +311,9 @@ impl Store for MemoryStore {
 
     async fn geo_add(&self, set: &str, member: &str, lng: f64, lat: f64) -> Result<(), StoreError> {
         let mut geo = lock(&self.geo);
-        let set = geo.entry(set.to_owned()).or_default();
-        set.remove(member);
-        set.tree.insert(GeoSet::point(member, (lng, lat)));
-        set.places.insert(member.to_owned(), (lng, lat));
+        geo.entry(set.to_owned())
+            .or_default()
+            .place(member, lng, lat);
         Ok(())
     }
 
@@ -390,23 +326,10 @@ impl Store for MemoryStore {
         count: usize,
     ) -> Result<Vec<Near>, StoreError> {
         let geo = lock(&self.geo);
-        let Some(members) = geo.get(set) else {
-            return Ok(Vec::new());
-        };
-        // Nearest first, and only as far as needed: the walk stops at `count`, or at the
-        // first point beyond the radius.
-        let centre = on_sphere(lng, lat);
-        let near = members
-            .tree
-            .nearest_neighbor_iter(&centre)
-            .map(|p| Near {
-                member: p.member.clone(),
-                km: haversine_km((lng, lat), p.lng_lat),
-            })
-            .take_while(|n| n.km <= radius_km)
-            .take(count)
-            .collect();
-        Ok(near)
+        let near = geo
+            .get(set)
+            .map(|members| members.near(lng, lat, radius_km, count));
+        Ok(near.unwrap_or_default())
     }
 
     async fn geo_position(
