@@ -160,3 +160,32 @@ async fn contacts_are_kept_until_a_message_between_two_people() {
             .contains(&9)
     );
 }
+
+#[tokio::test]
+async fn a_failed_read_is_answered_and_nothing_is_kept() {
+    fn contacts(k: &mut Kept) -> &mut HashMap<i64, Held<People>> {
+        &mut k.contacts
+    }
+    let cache = PeopleCache::default();
+    let down = async { Err::<HashSet<i64>, _>(crate::codes::unavailable("the database")) };
+    assert!(cache.people_of(contacts, 1, down).await.is_err());
+    let derived_down = async { Err::<u32, _>(crate::codes::unavailable("the database")) };
+    assert!(cache.derived(1, derived_down).await.is_err());
+    // Nothing was kept in their place: the next reads run, and their answers are kept.
+    let read = async { Ok::<_, AppError>(HashSet::from([2])) };
+    assert!(
+        cache
+            .people_of(contacts, 1, read)
+            .await
+            .unwrap()
+            .contains(&2)
+    );
+    assert!(cache.have_talked(1, 2));
+    assert_eq!(
+        *cache
+            .derived(1, async { Ok::<_, AppError>(7u32) })
+            .await
+            .unwrap(),
+        7
+    );
+}
