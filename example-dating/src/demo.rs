@@ -17,7 +17,6 @@ use crate::db::entity::chat::{contacts, message};
 use crate::db::entity::commerce::{user_order, vip_info};
 use crate::db::entity::users::{location, user_album, user_auth, user_info, user_label, visitor};
 use crate::people::Authority;
-use crate::people::geo;
 use crate::store::Store;
 
 const BATCH: usize = 500;
@@ -77,7 +76,6 @@ pub async fn fill(
     // (E.164, `people::phone`).
     let tag = rng.below(9_000) + 1_000;
     let mut ids: Vec<i64> = Vec::with_capacity(count);
-    let mut places: Vec<(i64, f64, f64)> = Vec::with_capacity(count);
     let users = bar(count, "users");
 
     for start in (0..count).step_by(BATCH) {
@@ -159,7 +157,6 @@ pub async fn fill(
                 lng: Set(lng),
                 updated_at: Set(now),
             });
-            places.push((id, lat, lng));
         }
         location::Entity::insert_many(spots)
             .exec_without_returning(&txn)
@@ -298,14 +295,6 @@ pub async fn fill(
     analyze(db).await?;
 
     if let Some(store) = store {
-        let placed = bar(places.len(), "geo index");
-        for (id, lat, lng) in &places {
-            geo::place(store, *id, *lat, *lng)
-                .await
-                .map_err(|e| e.to_string())?;
-            placed.inc(1);
-        }
-        placed.finish();
         // The visits and memberships went straight to the tables: rank them again.
         crate::users::hot::rebuild(db, store)
             .await

@@ -1,20 +1,20 @@
-//! The store's derived indexes — the geo index of locations and the hot list's ranking — kept
-//! by one background task per instance, so the server listens at once.
+//! The derived indexes — the geo index of locations and the hot list's ranking — kept by one
+//! background task per instance, so the server listens at once.
 //!
-//! Both are derived from rows of the database and live in the store. A cold start (an
-//! in-process store, a new Redis prefix) or a store that lost them (a flushed Redis, a
-//! failover to an empty replica) finds them missing: loading a million locations takes a
-//! minute and a half, which must not delay the first accept. The task looks every few
-//! seconds; when an index is missing, one instance loads it (a lock in the store) while the
-//! others wait for its marker. Until both are there the instance is not ready (`/readyz`
-//! answers 503, a load balancer sends its traffic elsewhere), `/healthz` answers from the
-//! first second, nearby answers 50301 (the index is the only way to search by distance) and
-//! the hot list lists the newest people first (the database alone can do that). A Redis that
-//! is down at start is waited for the same way.
+//! Both are derived from rows of the database. The geo index lives in this instance
+//! (`people::geo`): the task loads it at start, and again when the hub may have lost a move.
+//! The ranking lives in the store: a cold start (an in-process store, a new Redis prefix) or a
+//! store that lost it (a flushed Redis, a failover to an empty replica) finds it missing, and
+//! one instance loads it (a lock in the store) while the others wait for its marker. Loading
+//! must not delay the first accept. The task looks every few seconds; until both are there the
+//! instance is not ready (`/readyz` answers 503, a load balancer sends its traffic elsewhere),
+//! `/healthz` answers from the first second, nearby answers 50301 (the index is the only way
+//! to search by distance) and the hot list lists the newest people first (the database alone
+//! can do that). A Redis that is down at start is waited for the same way.
 
 use std::time::Duration;
 
-use crate::people::{geo, visibility};
+use crate::people::visibility;
 use crate::state::AppState;
 use crate::users::hot;
 
@@ -39,7 +39,7 @@ pub fn keep(state: &AppState) -> tokio::task::JoinHandle<()> {
 /// One look: load what is missing, take back what left the hot list's window. `true` when
 /// both indexes are there.
 pub async fn round(state: &AppState) -> bool {
-    let geo = match geo::upkeep(&state.db, &*state.store).await {
+    let geo = match state.places().upkeep(&state.db).await {
         Ok(there) => there,
         Err(e) => {
             tracing::warn!(error = %e, "the geo index is not loaded; retrying");

@@ -154,8 +154,10 @@ async fn run(command: Command) -> Result<(), String> {
         } => call(config, &method, &path, &params, token, no_token, addr).await,
         Command::DemoData { users } => {
             let db = startup::database(&config).await?;
-            // The in-process store dies with this command: the server rebuilds its geo index
-            // and hot list ranking from the rows. A Redis keeps what demo-data puts there.
+            // The in-process store dies with this command: the server rebuilds its hot list
+            // ranking from the rows. A Redis keeps what demo-data puts there. Every server
+            // loads the places (its geo index) from the rows when it starts: one already
+            // running shows the new people's places after a restart.
             let store = match config.redis_url {
                 Some(_) => Some(startup::store(&config).await?),
                 None => None,

@@ -11,7 +11,8 @@ use crate::auth::logins::Logins;
 use crate::auth::sms::SmsSender;
 use crate::config::Config;
 use crate::people::cache::PeopleCache;
-use crate::realtime::Hub;
+use crate::people::geo::Places;
+use crate::realtime::{Hub, Listener, Route};
 use crate::store::Store;
 
 /// The services behind the app. Cloning an [`AppState`] clones an `Arc`.
@@ -38,6 +39,8 @@ struct Inner {
     indexes: Indexes,
     /// This instance's copies of cards and blocks, told of changes by the hub.
     people: Arc<PeopleCache>,
+    /// This instance's index of where people are, told of moves by the hub.
+    places: Arc<Places>,
     /// Started by the first login, on the runtime that serves it.
     logins: OnceLock<Logins>,
     /// The built tree, for pages that ask it what an operator may do (`manage::page`).
@@ -56,9 +59,12 @@ impl AppState {
     pub fn new(services: Services) -> Self {
         let people = Arc::new(PeopleCache::default());
         services.hub.listen(people.clone());
+        let places = Arc::new(Places::default());
+        services.hub.listen(places.clone());
         AppState(Arc::new(Inner {
             services,
             people,
+            places,
             indexes: Indexes::default(),
             logins: OnceLock::new(),
             app: OnceLock::new(),
@@ -88,7 +94,20 @@ impl AppState {
         &self.0.people
     }
 
-    /// Whether the store's derived indexes are loaded, as this instance last saw them.
+    /// This instance's index of where people are (`people::geo`).
+    pub fn places(&self) -> &Places {
+        &self.0.places
+    }
+
+    /// Tells this instance's copies of a route at once, before the hub delivers it here too
+    /// (later, maybe after the answer): what a change announces is then true here when the
+    /// request that made it answers.
+    pub fn delivered_here(&self, route: &Route) {
+        self.people().delivered(route);
+        self.places().delivered(route);
+    }
+
+    /// Whether the derived indexes are loaded, as this instance last saw them.
     pub fn indexes(&self) -> &Indexes {
         &self.0.indexes
     }
@@ -100,7 +119,8 @@ impl AppState {
     }
 }
 
-/// Whether the geo index and the hot list ranking are in the store. Ready unless told
+/// Whether the geo index (this instance's) and the hot list ranking (the store's) are loaded.
+/// Ready unless told
 /// otherwise: `startup` marks them loading and its background task marks them ready.
 pub struct Indexes {
     geo: AtomicBool,

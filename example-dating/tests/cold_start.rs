@@ -1,7 +1,9 @@
 //! A cold start serves at once: with Redis down the server starts (nothing waits on it),
 //! `/healthz` answers, `/readyz` says not ready and nearby answers 50301; once Redis is there
 //! the indexes are loaded in the background and the instance becomes ready. When the store
-//! later loses the indexes (a flushed Redis), they come back by themselves.
+//! later loses the ranking (a flushed Redis), it comes back by itself; nearby never needed the
+//! store (each instance keeps its own index of places), and a hub that may have lost moves has
+//! that index loaded again.
 
 mod common;
 
@@ -9,7 +11,8 @@ use std::time::Duration;
 
 use common::{OwnRedis, TestApp, code, data, free_port};
 use example_dating::client::Signer;
-use example_dating::people::geo;
+use example_dating::realtime::Listener;
+use example_dating::users::hot;
 use http::Method;
 
 const BOUND: Duration = Duration::from_secs(30);
@@ -93,13 +96,35 @@ async fn the_server_starts_without_redis_and_is_ready_once_its_indexes_are_loade
     assert_eq!(code(&placed), 0);
     assert_eq!(nearby_ids(&t, &me).await, (0, vec![their_id]));
 
-    // The store loses everything: the task notices the missing marker, reloads the index from
-    // the rows, and nearby finds them again — nobody restarted anything.
-    t.state.store.del(geo::BUILT).await.unwrap();
-    t.state.store.del("geo:users").await.unwrap();
+    // The store loses everything: nearby still answers from this instance's index, and the
+    // task notices the ranking's missing marker and loads it again — nobody restarted anything.
+    t.state.store.del(hot::BUILT).await.unwrap();
+    assert_eq!(nearby_ids(&t, &me).await, (0, vec![their_id]));
+    until("the ranking reloaded", async || {
+        t.state.store.get(hot::BUILT).await.ok().flatten().is_some()
+    })
+    .await;
+
+    // A move this instance never heard of (made while its hub's subscription was down): the
+    // hub says deliveries may have been lost, and the task loads the index from the rows.
+    let (_, missed_id) = t.user("13800000203").await;
+    use example_dating::db::entity::users::location;
+    use sea_orm::{ActiveValue::Set, EntityTrait};
+    location::Entity::insert(location::ActiveModel {
+        user_id: Set(missed_id),
+        lat: Set(31.2),
+        lng: Set(121.5),
+        updated_at: Set(0),
+    })
+    .exec_without_returning(&t.state.db)
+    .await
+    .unwrap();
+    assert_eq!(nearby_ids(&t, &me).await, (0, vec![their_id]));
+    t.state.places().missed();
     until("the geo index reloaded", async || {
-        t.state.store.get(geo::BUILT).await.ok().flatten().is_some()
-            && nearby_ids(&t, &me).await == (0, vec![their_id])
+        let (code, mut ids) = nearby_ids(&t, &me).await;
+        ids.sort();
+        code == 0 && ids == [their_id, missed_id]
     })
     .await;
 }

@@ -17,6 +17,9 @@ async fn demo_users_fill_every_table_and_show_up_in_hot_and_nearby_lists() {
         .await
         .unwrap();
     assert_eq!(n, 1_200);
+    // The rows went straight to the tables: a server loads their places when it starts (each
+    // instance keeps its own index, `people::geo`), as this one does now.
+    t.state.places().load(&t.state.db).await.unwrap();
     use example_dating::db::entity::chat::{contacts, message};
     use example_dating::db::entity::users::{location, user_auth, visitor};
     assert_eq!(

@@ -10,7 +10,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use common::watched::Watched;
 use common::{TestApp, code};
-use example_dating::store::{MemoryStore, Near, Quota, Ranking, Store, StoreError};
+use example_dating::store::{MemoryStore, Quota, Ranking, Store, StoreError};
 use http::Method;
 use sea_orm::{ConnectionTrait, EntityTrait, PaginatorTrait};
 
@@ -61,25 +61,6 @@ impl Store for DownStore {
         down()
     }
     async fn ttl(&self, _: &str) -> Result<Option<Duration>, StoreError> {
-        down()
-    }
-    async fn geo_add(&self, _: &str, _: &str, _: f64, _: f64) -> Result<(), StoreError> {
-        down()
-    }
-    async fn geo_search(
-        &self,
-        _: &str,
-        _: f64,
-        _: f64,
-        _: f64,
-        _: usize,
-    ) -> Result<Vec<Near>, StoreError> {
-        down()
-    }
-    async fn geo_position(&self, _: &str, _: &str) -> Result<Option<(f64, f64)>, StoreError> {
-        down()
-    }
-    async fn geo_remove(&self, _: &str, _: &str) -> Result<(), StoreError> {
         down()
     }
     async fn rank_hit(&self, _: &Ranking, _: i64, _: i64, _: i64) -> Result<(), StoreError> {

@@ -318,6 +318,18 @@ async fn polar(store: Arc<dyn Store>) {
             .collect();
         assert_eq!(ids, [expect], "lat {lat}");
     }
+    // A restart loads both from their rows, at the edge again: the row keeps what was sent,
+    // and a load does not stop at a latitude the index cannot hold.
+    assert_eq!(t.state.places().load(&t.state.db).await.unwrap(), 2);
+    let from_pole = t
+        .call(
+            Method::GET,
+            "/api/user/nearby/list",
+            &[("lat", "90"), ("lng", "0"), ("radius_km", "100")],
+            Some(&me),
+        )
+        .await;
+    assert_eq!(data(&from_pole)["list"][0]["user_id"], north_id);
     // ±89, 1,000 km from the edge: valid, answered, and nobody that far from the poles' edge.
     for lat in ["89", "-89"] {
         let res = t

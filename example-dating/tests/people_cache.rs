@@ -200,9 +200,21 @@ async fn drop_keys(url: &str, prefix: &str) {
 /// a ban and its end, a block and its end.
 async fn changes_reach_the_other_instance(db_url: String, redis_url: String) {
     let (one, two, prefix) = two_instances(&db_url, &redis_url).await;
+    // Instance two's index of places hears of each person's move through the hub too.
+    let mut moves = two.state.places().moves();
+    let mut moved = *moves.borrow();
+    let mut arrived = async |n: u64| {
+        moved += n;
+        let want = moved;
+        tokio::time::timeout(Duration::from_secs(10), moves.wait_for(|&k| k >= want))
+            .await
+            .expect("the move reached the other instance within 10 s")
+            .unwrap();
+    };
     let (me, me_id) = person(&one, "18900000311").await;
     let (bob_token, bob) = person(&one, "18900000312").await;
     let (carol_token, carol) = person(&one, "18900000313").await;
+    arrived(3).await;
     let mut forgets = Forgets::of(&two);
     // Instance two keeps both cards now, and Bob's own row and showcase.
     assert_eq!(ids_nearby(&two, &me).await.len(), 2);
@@ -263,6 +275,7 @@ async fn changes_reach_the_other_instance(db_url: String, redis_url: String) {
     // Dave shows himself to his contacts only: hidden from me, until he writes to me — then
     // instance two, which kept whom I talked with (nobody), forgets it and shows him.
     let (dave_token, dave) = person(&one, "18900000314").await;
+    arrived(1).await;
     let contacts_only = [("authority", "2")];
     let hidden = one
         .call(

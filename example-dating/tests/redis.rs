@@ -224,46 +224,6 @@ async fn a_redis_that_is_down_at_start_is_used_once_it_comes() {
     store.quit().await;
 }
 
-#[tokio::test]
-async fn a_location_near_a_pole_is_stored_and_indexed_consistently_on_redis() {
-    let Some(redis_url) = common::service_url("KOTORI_TEST_REDIS_URL", "a_location_near_a_pole...")
-    else {
-        return;
-    };
-    let prefix = format!("kotori-test:{}:{}:pole:", std::process::id(), hex_token(4));
-    let store = Arc::new(RedisStore::connect(&redis_url, &prefix).await.unwrap());
-    let t = TestApp::with(common::config(), "sqlite::memory:", store.clone()).await;
-    let (polar, polar_id) = t.user("18900000041").await;
-    let (near, _) = t.user("18900000042").await;
-    // Redis's GEO refuses latitudes past ±85.05113: the row and the index must still agree.
-    let res = t
-        .call(
-            Method::POST,
-            "/api/me/location",
-            &[("lat", "89.9"), ("lng", "10")],
-            Some(&polar),
-        )
-        .await;
-    assert_eq!(code(&res), 0, "{}", res.text());
-    let res = t
-        .call(
-            Method::GET,
-            "/api/user/nearby/list",
-            &[("lat", "85.0"), ("lng", "10"), ("radius_km", "100")],
-            Some(&near),
-        )
-        .await;
-    let list = data(&res)["list"].clone();
-    assert_eq!(list[0]["user_id"], polar_id, "{list}");
-    // A rebuild (a restart) loads it again rather than stopping at it.
-    let loaded = example_dating::people::geo::rebuild(&t.state.db, &*t.state.store)
-        .await
-        .unwrap();
-    assert_eq!(loaded, 1);
-    store.clear().await.unwrap();
-    store.quit().await;
-}
-
 /// While Redis is known to be down, a command fails at once — it does not wait out the
 /// configured timeout — and the request answers 50301.
 #[tokio::test]
@@ -320,12 +280,12 @@ async fn a_plain_url_to_a_cluster_node_is_refused_with_the_cluster_url_to_use() 
     );
 }
 
-/// On Redis every key the app writes expires, but the geo index (bounded: one member per user
-/// with a location) and the hot list's ranking (bounded: one member per user visited in the
-/// window, one per VIP, one day set per day of the window): nonces, signatures, codes, counters,
-/// sessions, rate limits.
+/// On Redis every key the app writes expires, but the hot list's ranking (bounded: one member
+/// per user visited in the window, one per VIP, one day set per day of the window): nonces,
+/// signatures, codes, counters, sessions, rate limits. Locations are not in Redis at all (each
+/// instance keeps its own index of them, `people::geo`).
 #[tokio::test]
-async fn every_key_the_app_writes_to_redis_expires_but_the_geo_index() {
+async fn every_key_the_app_writes_to_redis_expires_but_the_ranking() {
     let Some(url) = common::service_url("KOTORI_TEST_REDIS_URL", "every_key_the_app_writes...")
     else {
         return;
@@ -388,7 +348,11 @@ async fn every_key_the_app_writes_to_redis_expires_but_the_geo_index() {
     }
     for key in &keys {
         let ttl: i64 = cli(&["pttl", key]).trim().parse().unwrap();
-        if key.ends_with("geo:users") || key.contains("{hot}:") {
+        assert!(
+            !key.contains("geo:"),
+            "{key}: locations are not kept in Redis"
+        );
+        if key.contains("{hot}:") {
             assert_eq!(ttl, -1, "{key} is bounded, not expiring");
         } else {
             assert!(ttl > 0, "{key} has no expiry ({ttl})");

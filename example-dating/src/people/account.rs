@@ -10,7 +10,7 @@ use sea_orm::{
 };
 use serde_json::Value;
 
-use super::{Authority, footprints, geo, sessions, visibility};
+use super::{Authority, footprints, sessions, visibility};
 use crate::clock;
 use crate::codes::{self, AppError};
 use crate::db::entity::chat::contacts;
@@ -19,11 +19,13 @@ use crate::db::entity::rooms::live_mute;
 use crate::db::entity::safety::{block, report};
 use crate::db::entity::users::{location, user_album, user_auth, user_info, user_label, visitor};
 use crate::realtime::Route;
-use crate::realtime::hub::Listener;
 use crate::state::AppState;
 
 /// The name an erased account's messages and danmaku are shown from.
 pub const DELETED_NICKNAME: &str = "deleted user";
+/// The reason of the `bye` an erased account's connections get (and what `people::geo` takes
+/// them out of the index on).
+pub const ERASED: &str = "deleted";
 
 /// Where an account stands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -111,6 +113,8 @@ pub enum Change {
     Unblocked(i64, i64),
     /// `0` sent `1` a message, maybe their first between them.
     Contacted(i64, i64),
+    /// A user set their location (`lat`, `lng`).
+    Moved(i64, f64, f64),
 }
 
 /// Tells every cache and open connection about a committed change: the count of public people
@@ -128,16 +132,17 @@ pub async fn changed(state: &AppState, change: Change) {
             Some(Route::Changed(*user))
         }
         Change::Banned(user) => Some(bye(*user, "banned")),
-        Change::Deleted(user, _) => Some(bye(*user, "deleted")),
+        Change::Deleted(user, _) => Some(bye(*user, ERASED)),
         Change::LoggedOut(user) => Some(bye(*user, "logout")),
         Change::Blocked(a, b) => Some(Route::Blocked(*a, *b, true)),
         Change::Unblocked(a, b) => Some(Route::Blocked(*a, *b, false)),
         Change::Contacted(a, b) => Some(Route::Contacted(*a, *b)),
+        Change::Moved(user, lat, lng) => Some(Route::Moved(*user, *lat, *lng)),
     };
-    // This instance forgets at once (the hub's delivery to it may come after the answer);
-    // the others when the route reaches them.
+    // This instance's copies change at once (the hub's delivery to it may come after the
+    // answer); the others' when the route reaches them.
     if let Some(route) = &route {
-        state.people().delivered(route);
+        state.delivered_here(route);
     }
     // What moves the ranking or the count of public people, seen at once here.
     if !matches!(
@@ -147,6 +152,7 @@ pub async fn changed(state: &AppState, change: Change) {
             | Change::Unblocked(..)
             | Change::Profile(_)
             | Change::Contacted(..)
+            | Change::Moved(..)
     ) {
         state.people().forget_glances();
     }
@@ -157,16 +163,14 @@ pub async fn changed(state: &AppState, change: Change) {
         | Change::Blocked(..)
         | Change::Unblocked(..)
         | Change::Profile(_)
-        | Change::Contacted(..) => {}
+        | Change::Contacted(..)
+        | Change::Moved(..) => {}
         Change::Deleted(..) => visibility::forget_people_counts(store).await,
         _ => visibility::forget_public_count(store).await,
     }
     if let Change::Deleted(user, counted) = &change {
         if let Err(e) = footprints::take_back(store, counted).await {
             tracing::warn!(user_id = user, error = %e, "could not take an erased user's visits from the ranking; the next rebuild will");
-        }
-        if let Err(e) = geo::remove(store, *user).await {
-            tracing::warn!(user_id = user, error = %e, "could not drop an erased user from the geo index");
         }
     }
     if let Some(route) = route {

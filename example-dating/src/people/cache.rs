@@ -471,7 +471,11 @@ impl Listener for PeopleCache {
             Route::Close(user, _) | Route::Changed(user) => self.forget_card(*user),
             Route::Blocked(a, b, _) => self.forget_blocks(*a, *b),
             Route::Contacted(a, b) => self.forget_contacts(*a, *b),
-            Route::User(_) | Route::Live(_) | Route::Opened(..) | Route::Closed(..) => {}
+            Route::User(_)
+            | Route::Live(_)
+            | Route::Opened(..)
+            | Route::Closed(..)
+            | Route::Moved(..) => {}
         }
     }
 

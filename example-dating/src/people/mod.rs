@@ -16,7 +16,8 @@
 //! - [`visibility`]: may A see B — once as a Rust predicate, once as a SQL condition, side by
 //!   side (a property test holds them to the same answers on the three databases);
 //! - [`footprints`]: visits, and the ranking they feed (the hot list's data);
-//! - [`geo`]: where people are (the index nearby searches);
+//! - [`geo`]: where people are: the index nearby searches, one per instance, kept in step
+//!   by the hub;
 //! - [`phone`]: a phone number in its one canonical form.
 //!
 //! Features (users, chat, safety, live, manage) depend on this module, never the reverse.

@@ -373,7 +373,7 @@ impl Hub {
         }
         let mut local = lock(&self.local);
         match &delivery.route {
-            Route::Changed(_) | Route::Contacted(..) => {}
+            Route::Changed(_) | Route::Contacted(..) | Route::Moved(..) => {}
             Route::Opened(user, key, address) => {
                 let mut oldest = Vec::new();
                 let all = local.everywhere.entry(*user).or_default();

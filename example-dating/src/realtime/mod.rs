@@ -5,5 +5,5 @@ pub mod hub;
 pub mod route;
 pub mod socket;
 
-pub use hub::{Hub, Route, event};
+pub use hub::{Hub, Listener, Route, event};
 pub use socket::{events, events_doc, ws, ws_doc};

@@ -27,6 +27,9 @@ pub enum Route {
     /// Two users exchanged a message and may not have been contacts before: no connection is
     /// told, the [`Listener`]s are (`people::cache` forgets whom each has talked with).
     Contacted(i64, i64),
+    /// A user set their location (`lat`, `lng`): no connection is told, the [`Listener`]s are
+    /// (`people::geo` moves them in this instance's index).
+    Moved(i64, f64, f64),
 }
 
 /// Told of every route delivered on this instance, and of the times some may have been

@@ -3,9 +3,7 @@
 //! Keys live in 64 shards, each behind its own mutex, so a request waits only for the requests
 //! that touch the same shard, and a shard's growth (a rehash) stalls one 64th of the keys. A
 //! sweeper takes one shard at a time and drops its expired keys: every signed request leaves a
-//! nonce and a signature behind, and without it memory would grow for ever. Geo sets are
-//! R-trees over points on the unit sphere, so a nearby search walks outwards from the centre
-//! and stops after what it was asked for, however dense the city.
+//! nonce and a signature behind, and without it memory would grow for ever.
 
 use std::collections::HashMap;
 use std::hash::{BuildHasher, RandomState};
@@ -17,21 +15,17 @@ use async_trait::async_trait;
 use tokio::time::Instant;
 
 use super::ranking::Board;
-use super::{Near, Quota, Ranking, Store, StoreError, Write};
-use geo::GeoSet;
-
-mod geo;
+use super::{Quota, Ranking, Store, StoreError, Write};
 
 const SHARDS: usize = 64;
 
-/// Keys with optional expiry and geo sets. Time is tokio's, so tests can move it with
+/// Keys with optional expiry, and rankings. Time is tokio's, so tests can move it with
 /// `tokio::time::advance`.
 pub struct MemoryStore {
     shards: Box<[Mutex<Shard>]>,
     hasher: RandomState,
     /// The shard the sweeper visits next.
     next_sweep: AtomicUsize,
-    geo: Mutex<HashMap<String, GeoSet>>,
     rankings: Mutex<HashMap<&'static str, Board>>,
 }
 
@@ -43,7 +37,6 @@ impl Default for MemoryStore {
             shards: (0..SHARDS).map(|_| Mutex::default()).collect(),
             hasher: RandomState::new(),
             next_sweep: AtomicUsize::new(0),
-            geo: Mutex::default(),
             rankings: Mutex::default(),
         }
     }
@@ -80,8 +73,7 @@ impl MemoryStore {
         self.hasher.hash_one(key) as usize % SHARDS
     }
 
-    /// How many live keys starting with `start` the store holds (geo sets and rankings
-    /// aside).
+    /// How many live keys starting with `start` the store holds (rankings aside).
     pub fn key_count(&self, start: &str) -> usize {
         let now = Instant::now();
         self.shards
@@ -307,45 +299,6 @@ impl Store for MemoryStore {
         Ok(live(&mut self.shard(key), key)
             .and_then(|(_, at)| *at)
             .map(|at| at.saturating_duration_since(Instant::now())))
-    }
-
-    async fn geo_add(&self, set: &str, member: &str, lng: f64, lat: f64) -> Result<(), StoreError> {
-        let mut geo = lock(&self.geo);
-        geo.entry(set.to_owned())
-            .or_default()
-            .place(member, lng, lat);
-        Ok(())
-    }
-
-    async fn geo_search(
-        &self,
-        set: &str,
-        lng: f64,
-        lat: f64,
-        radius_km: f64,
-        count: usize,
-    ) -> Result<Vec<Near>, StoreError> {
-        let geo = lock(&self.geo);
-        let near = geo
-            .get(set)
-            .map(|members| members.near(lng, lat, radius_km, count));
-        Ok(near.unwrap_or_default())
-    }
-
-    async fn geo_position(
-        &self,
-        set: &str,
-        member: &str,
-    ) -> Result<Option<(f64, f64)>, StoreError> {
-        let geo = lock(&self.geo);
-        Ok(geo.get(set).and_then(|s| s.places.get(member).copied()))
-    }
-
-    async fn geo_remove(&self, set: &str, member: &str) -> Result<(), StoreError> {
-        if let Some(members) = lock(&self.geo).get_mut(set) {
-            members.remove(member);
-        }
-        Ok(())
     }
 
     async fn rank_hit(

@@ -1,4 +1,5 @@
-//! The store: short-lived shared state — nonces, SMS codes, counters, token cache, locations.
+//! The store: short-lived shared state — nonces, SMS codes, counters, token cache, the hot
+//! list's ranking.
 //!
 //! One trait, two implementations with the same semantics: Redis (fred) for production and
 //! several instances, and an in-process map for the embedded default. `tests` holds the suite
@@ -31,15 +32,6 @@ impl std::fmt::Display for StoreError {
 }
 
 impl std::error::Error for StoreError {}
-
-/// A member of a geo set with its distance from the search centre.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Near {
-    /// The member.
-    pub member: String,
-    /// Its distance, in kilometres.
-    pub km: f64,
-}
 
 /// A rate limit's counter: at most `limit` takes per `window`, a fixed window that starts at
 /// the first take and ends with the counter.
@@ -110,40 +102,6 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<Option<Duration>, StoreError>;
     /// How long until `quota` has room again (`None`: it has room now). Writes nothing.
     async fn spent(&self, quota: Quota<'_>) -> Result<Option<Duration>, StoreError>;
-    /// Adds or moves `member` in the geo set `set`.
-    async fn geo_add(&self, set: &str, member: &str, lng: f64, lat: f64) -> Result<(), StoreError>;
-    /// Members of `set` within `radius_km` of (`lng`, `lat`), nearest first, at most `count`.
-    async fn geo_search(
-        &self,
-        set: &str,
-        lng: f64,
-        lat: f64,
-        radius_km: f64,
-        count: usize,
-    ) -> Result<Vec<Near>, StoreError>;
-    /// Members of `set` within `radius_km` of where `member` of it is, nearest first, at
-    /// most `count` (`member` among them); `None` when `member` is not in `set`. Redis answers
-    /// it in one round trip; the default asks for the position, then searches.
-    async fn geo_search_from(
-        &self,
-        set: &str,
-        member: &str,
-        radius_km: f64,
-        count: usize,
-    ) -> Result<Option<Vec<Near>>, StoreError> {
-        match self.geo_position(set, member).await? {
-            Some((lng, lat)) => Ok(Some(
-                self.geo_search(set, lng, lat, radius_km, count).await?,
-            )),
-            None => Ok(None),
-        }
-    }
-    /// Where `member` of the geo set `set` is, as (`lng`, `lat`) — on Redis to within its
-    /// geohash's half a metre.
-    async fn geo_position(&self, set: &str, member: &str)
-    -> Result<Option<(f64, f64)>, StoreError>;
-    /// Removes `member` from the geo set `set`.
-    async fn geo_remove(&self, set: &str, member: &str) -> Result<(), StoreError>;
     /// Counts a hit for `member` on `day` in `rank` (see [`Ranking`] for the semantics).
     async fn rank_hit(
         &self,

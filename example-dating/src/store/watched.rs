@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
-use super::{Near, Quota, Ranking, Store, StoreError, Write};
+use super::{Quota, Ranking, Store, StoreError, Write};
 
 /// What a hook sees: the command's name and its (first) key.
 pub type Hook = Box<dyn Fn(&'static str, &str) -> Result<(), StoreError> + Send + Sync>;
@@ -78,39 +78,6 @@ impl Store for Watched {
     async fn ttl(&self, k: &str) -> Result<Option<Duration>, StoreError> {
         (self.hook)("ttl", k)?;
         self.inner.ttl(k).await
-    }
-    async fn geo_add(&self, s: &str, m: &str, lng: f64, lat: f64) -> Result<(), StoreError> {
-        (self.hook)("geo_add", s)?;
-        self.inner.geo_add(s, m, lng, lat).await
-    }
-    async fn geo_search(
-        &self,
-        s: &str,
-        lng: f64,
-        lat: f64,
-        km: f64,
-        n: usize,
-    ) -> Result<Vec<Near>, StoreError> {
-        (self.hook)("geo_search", s)?;
-        self.inner.geo_search(s, lng, lat, km, n).await
-    }
-    async fn geo_search_from(
-        &self,
-        s: &str,
-        m: &str,
-        km: f64,
-        n: usize,
-    ) -> Result<Option<Vec<Near>>, StoreError> {
-        (self.hook)("geo_search_from", s)?;
-        self.inner.geo_search_from(s, m, km, n).await
-    }
-    async fn geo_position(&self, s: &str, m: &str) -> Result<Option<(f64, f64)>, StoreError> {
-        (self.hook)("geo_position", s)?;
-        self.inner.geo_position(s, m).await
-    }
-    async fn geo_remove(&self, s: &str, m: &str) -> Result<(), StoreError> {
-        (self.hook)("geo_remove", s)?;
-        self.inner.geo_remove(s, m).await
     }
     async fn rank_hit(&self, r: &Ranking, d: i64, m: i64, now: i64) -> Result<(), StoreError> {
         (self.hook)("rank_hit", "")?;

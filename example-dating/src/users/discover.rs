@@ -15,7 +15,6 @@ use crate::envelope::{Answer, answer};
 use crate::paging::{Listing, Page};
 use crate::params::Params;
 use crate::people::card::KeptCard;
-use crate::people::geo;
 use crate::state::AppState;
 
 /// The nearby search considers at most this many people around the centre.
@@ -59,20 +58,18 @@ pub async fn nearby(
     let need = (page.offset() + page.size) as usize + 1; // one more says whether there is a next
     let mut want = (need + need / 4 + 4).min(NEARBY_MAX);
     let visible = loop {
+        let places = state.places();
         let near = match centre {
-            Centre::At(lat, lng) => geo::near(&*state.store, lat, lng, radius, want).await?,
-            // Around the caller's place in the index: one store call finds it and searches.
-            Centre::Caller => {
-                match geo::near_user(&*state.store, caller.user_id, radius, want).await? {
-                    Some(near) => near,
-                    // The index has not been given this caller's location yet: the row has it.
-                    None => {
-                        let (lat, lng) = stored_location(&state, caller.user_id).await?;
-                        centre = Centre::At(lat, lng);
-                        geo::near(&*state.store, lat, lng, radius, want).await?
-                    }
+            Centre::At(lat, lng) => places.near(lat, lng, radius, want),
+            Centre::Caller => match places.near_user(caller.user_id, radius, want) {
+                Some(near) => near,
+                // The index has not been given this caller's location yet: the row has it.
+                None => {
+                    let (lat, lng) = stored_location(&state, caller.user_id).await?;
+                    centre = Centre::At(lat, lng);
+                    places.near(lat, lng, radius, want)
                 }
-            }
+            },
         };
         let exhausted = near.len() < want;
         let ids = near.iter().map(|&(id, _)| id);

@@ -40,6 +40,8 @@ pub const BUILT: &str = "hot:built";
 const BUILDING: &str = "hot:building";
 /// Entries one expiry call takes back: small enough that Redis never stalls on it.
 const EXPIRE_BATCH: usize = 1_000;
+/// How many store commands loading the ranking keeps in flight.
+const IN_FLIGHT: usize = 64;
 /// Ranked people read ahead of a page of `need`, for the ones filtering leaves out (a quarter
 /// more: reading too few costs another round, too many costs every request).
 fn margin(need: usize) -> usize {
@@ -71,7 +73,7 @@ async fn load(db: &DatabaseConnection, store: &dyn Store) -> Result<(), AppError
         .all(db)
         .await?;
     store.rank_clear(&HOT).await?;
-    for batch in vips.chunks(crate::people::geo::IN_FLIGHT) {
+    for batch in vips.chunks(IN_FLIGHT) {
         let boosts = batch
             .iter()
             .map(|vip| store.rank_boost(&HOT, vip.user_id, vip.deadline, now));

@@ -19,7 +19,7 @@ use crate::commerce::vip;
 use crate::db::entity::users::{location, user_info};
 use crate::envelope::{Answer, answer, ok};
 use crate::params::Params;
-use crate::people::{self, Authority, Card, Change, Standing, geo};
+use crate::people::{self, Authority, Card, Change, Standing};
 use crate::state::AppState;
 use crate::validate;
 
@@ -173,8 +173,8 @@ pub async fn update_me(
     Ok(answer(mine(&state, &user, me.vip_deadline).await?))
 }
 
-/// Records the caller's location: the database row is the truth, the store's geo index serves
-/// nearby searches.
+/// Records the caller's location: the database row is the truth; every instance's index of
+/// places (`people::geo`) is told, this one before the answer.
 pub async fn set_location(
     caller: Res<Caller>,
     params: Res<Params>,
@@ -199,7 +199,7 @@ pub async fn set_location(
         )
         .exec_without_returning(&state.db)
         .await?;
-    geo::place(&*state.store, caller.user_id, lat, lng).await?;
+    people::changed(&state, Change::Moved(caller.user_id, lat, lng)).await;
     Ok(ok(json!({})))
 }
 

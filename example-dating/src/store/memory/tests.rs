@@ -1,4 +1,4 @@
-//! The in-process store's own: its sweeper and its geo search.
+//! The in-process store's own: its sweeper.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -49,26 +49,4 @@ async fn the_background_sweeper_keeps_the_store_from_growing() {
         .await
         .unwrap()
         .unwrap();
-}
-
-#[tokio::test]
-async fn a_dense_city_is_searched_nearest_first_without_scanning_it() {
-    let store = MemoryStore::new();
-    // 20,000 people within a few hundred metres of one centre.
-    for i in 0..20_000u32 {
-        let (dx, dy) = (f64::from(i % 141) * 1e-5, f64::from(i / 141) * 1e-5);
-        store
-            .geo_add("g", &i.to_string(), 114.0 + dx, 22.5 + dy)
-            .await
-            .unwrap();
-    }
-    let near = store.geo_search("g", 114.0, 22.5, 10.0, 20).await.unwrap();
-    assert_eq!(near.len(), 20);
-    assert_eq!(near[0].member, "0");
-    assert!(near.windows(2).all(|w| w[0].km <= w[1].km), "nearest first");
-    // Moving and removing keep the tree and the places in step.
-    store.geo_add("g", "0", 120.0, 30.0).await.unwrap();
-    store.geo_remove("g", "1").await.unwrap();
-    let near = store.geo_search("g", 114.0, 22.5, 10.0, 3).await.unwrap();
-    assert!(near.iter().all(|n| n.member != "0" && n.member != "1"));
 }

@@ -9,16 +9,15 @@ use std::time::Duration;
 use async_trait::async_trait;
 use fred::prelude::*;
 use fred::types::config::{Config as RedisConfig, ReconnectPolicy};
-use fred::types::geo::GeoValue;
 use fred::types::{Builder, Expiration, InfoKind, SetOptions};
 use futures_util::TryStreamExt;
 
-use super::{Near, Quota, Ranking, Store, StoreError, Write};
+use super::{Quota, Ranking, Store, StoreError, Write};
 
 mod rank;
 mod scripts;
 
-use scripts::{DELETE_PREFIX, GEO_NEAR, INCR_EXISTING, INCR_WITH_TTL, Lua, SPENT, TAKE};
+use scripts::{DELETE_PREFIX, INCR_EXISTING, INCR_WITH_TTL, Lua, SPENT, TAKE};
 
 /// How long one command may take before the request fails with 50301, unless configured
 /// (`REDIS_TIMEOUT_MS`). Short: a store that does not answer must not hold requests (and their
@@ -174,39 +173,6 @@ impl RedisStore {
         }
     }
 
-    /// The members of `set` near a centre (`GEO_NEAR`'s ARGV from the third on), nearest
-    /// first, at most `count`; `None` when the centre is a member not in the set.
-    async fn near(
-        &self,
-        set: &str,
-        radius_km: f64,
-        count: usize,
-        centre: Vec<String>,
-    ) -> Result<Option<Vec<Near>>, StoreError> {
-        self.ready()?;
-        let mut args = vec![radius_km.to_string(), count.to_string()];
-        args.extend(centre);
-        let found: Value = self.run(&GEO_NEAR, vec![self.key(set)], args).await?;
-        if found.is_null() {
-            return Ok(None);
-        }
-        let mut near = Vec::new();
-        for info in found
-            .into_geo_radius_result(false, true, false)
-            .map_err(fail)?
-        {
-            let member = info
-                .member
-                .as_string()
-                .ok_or_else(|| StoreError("a geo member is not text".into()))?;
-            near.push(Near {
-                member,
-                km: info.distance.unwrap_or(0.0),
-            });
-        }
-        Ok(Some(near))
-    }
-
     /// Closes the connections.
     pub async fn quit(&self) {
         let _ = self.pool.quit().await;
@@ -354,69 +320,6 @@ impl Store for RedisStore {
         let ms: i64 = self.pool.pttl(self.key(key)).await.map_err(fail)?;
         // -2: no such key; -1: no expiry.
         Ok((ms >= 0).then(|| Duration::from_millis(ms as u64)))
-    }
-
-    async fn geo_add(&self, set: &str, member: &str, lng: f64, lat: f64) -> Result<(), StoreError> {
-        self.ready()?;
-        let value = GeoValue::try_from((lng, lat, member)).map_err(fail)?;
-        let _: Value = self
-            .pool
-            .geoadd(self.key(set), None, false, value)
-            .await
-            .map_err(fail)?;
-        Ok(())
-    }
-
-    async fn geo_search(
-        &self,
-        set: &str,
-        lng: f64,
-        lat: f64,
-        radius_km: f64,
-        count: usize,
-    ) -> Result<Vec<Near>, StoreError> {
-        let centre = vec!["point".to_owned(), lng.to_string(), lat.to_string()];
-        let near = self.near(set, radius_km, count, centre).await?;
-        Ok(near.unwrap_or_default())
-    }
-
-    async fn geo_search_from(
-        &self,
-        set: &str,
-        member: &str,
-        radius_km: f64,
-        count: usize,
-    ) -> Result<Option<Vec<Near>>, StoreError> {
-        let centre = vec!["member".to_owned(), member.to_owned()];
-        self.near(set, radius_km, count, centre).await
-    }
-
-    async fn geo_position(
-        &self,
-        set: &str,
-        member: &str,
-    ) -> Result<Option<(f64, f64)>, StoreError> {
-        self.ready()?;
-        let found: Value = self
-            .pool
-            .geopos(self.key(set), member)
-            .await
-            .map_err(fail)?;
-        // One member asked: `[[lng, lat]]` or `[nil]` (or the inner value alone).
-        let position = match found {
-            Value::Array(mut one) if one.len() == 1 => one.pop().unwrap_or(Value::Null),
-            other => other,
-        };
-        Ok(position
-            .as_geo_position()
-            .map_err(fail)?
-            .map(|p| (p.longitude, p.latitude)))
-    }
-
-    async fn geo_remove(&self, set: &str, member: &str) -> Result<(), StoreError> {
-        self.ready()?;
-        let _: i64 = self.pool.zrem(self.key(set), member).await.map_err(fail)?;
-        Ok(())
     }
 
     async fn rank_hit(

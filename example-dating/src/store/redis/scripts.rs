@@ -92,35 +92,6 @@ pub(super) static DELETE_PREFIX: Lua = Lua::new(
      for i = 1, #keys do redis.call('DEL', keys[i]) end return #keys",
 );
 
-/// The members of a geo set (KEYS[1]) within ARGV[1] km of a centre, nearest first, at most
-/// ARGV[2], each with its distance in km — in one round trip. The centre is ARGV[3] =
-/// `member` and a member (nil when that member is not in the set), or `point`, lng, lat.
-///
-/// GEOSEARCH reads every member within the radius before it sorts and counts, so in a dense
-/// city one search over the whole radius costs the city: search a small circle first and widen
-/// it (×4) until it holds the count. The nearest within a circle are the nearest overall, and
-/// the last circle read holds about what was asked.
-pub(super) static GEO_NEAR: Lua = Lua::new(
-    "local radius = tonumber(ARGV[1]) \
-     local search = {KEYS[1]} \
-     if ARGV[3] == 'member' then \
-       if not redis.call('GEOPOS', KEYS[1], ARGV[4])[1] then return false end \
-       search[2] = 'FROMMEMBER'; search[3] = ARGV[4] \
-     else \
-       search[2] = 'FROMLONLAT'; search[3] = ARGV[4]; search[4] = ARGV[5] \
-     end \
-     local n = #search \
-     search[n + 1] = 'BYRADIUS'; search[n + 3] = 'km'; search[n + 4] = 'ASC' \
-     search[n + 5] = 'COUNT'; search[n + 6] = ARGV[2]; search[n + 7] = 'WITHDIST' \
-     local within = math.min(radius / 64, radius) \
-     while true do \
-       search[n + 2] = tostring(within) \
-       local near = redis.call('GEOSEARCH', unpack(search)) \
-       if #near >= tonumber(ARGV[2]) or within >= radius then return near end \
-       within = math.min(within * 4, radius) \
-     end",
-);
-
 #[cfg(test)]
 mod tests {
     use fred::prelude::*;
