@@ -246,12 +246,19 @@ pub async fn log_out(state: &AppState, user_id: i64, token: &str) -> Result<(), 
 /// hold stays: messages the user sent (from "deleted user"), danmaku, orders (for accounting,
 /// no longer tied to the phone), reports about the user. An account erased already is 40105.
 pub async fn delete(state: &AppState, user_id: i64) -> Result<(), AppError> {
-    // A login of the same phone takes its identity row and then the user's, the erasure the
-    // user's and then the identity's: the database may break that deadlock by aborting the
-    // erasure, which then runs again (all or nothing, so a second run is the same erasure).
+    // A login of the same phone takes its identity row, then the user's (`auth::logins`): the
+    // erasure takes them in the same order, so either waits for the other. In the other order
+    // the two deadlocked in most races, and PostgreSQL (which looks for a deadlock only after a
+    // second of waiting) could pick the login's retries as its victim three times running: a
+    // 50301. A deadlock with anything else is still run again (all or nothing).
     let counted = crate::db::in_transaction_retrying(&state.db, crate::db::is_transient, |txn| {
         let state = state.clone();
         Box::pin(async move {
+            user_auth::Entity::find()
+                .filter(user_auth::Column::UserId.eq(user_id))
+                .lock_exclusive()
+                .all(txn)
+                .await?;
             let user = lock(txn, user_id).await.map_err(|_| codes::bad_token())?;
             if Standing::of(&user) == Standing::Deleted {
                 return Err(codes::bad_token());
