@@ -6,7 +6,7 @@
 //! nonce and a signature behind, and without it memory would grow for ever.
 
 use std::collections::HashMap;
-use std::hash::{BuildHasher, RandomState};
+use std::hash::BuildHasher;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::Duration;
@@ -29,13 +29,17 @@ pub struct MemoryStore {
     rankings: Mutex<HashMap<&'static str, Board>>,
 }
 
-type Shard = HashMap<String, (String, Option<Instant>)>;
+/// foldhash, not the standard SipHash: every signed request hashes two keys of 50-odd bytes,
+/// twice (the shard, then the key in it). Each map and the shard choice have their own random
+/// seed, so the keys of one shard do not crowd its map's buckets.
+type RandomState = foldhash::fast::RandomState;
+type Shard = HashMap<String, (String, Option<Instant>), RandomState>;
 
 impl Default for MemoryStore {
     fn default() -> Self {
         MemoryStore {
             shards: (0..SHARDS).map(|_| Mutex::default()).collect(),
-            hasher: RandomState::new(),
+            hasher: RandomState::default(),
             next_sweep: AtomicUsize::new(0),
             rankings: Mutex::default(),
         }

@@ -127,10 +127,10 @@ async fn contacts_are_kept_until_a_message_between_two_people() {
         let ids: HashSet<i64> = ids.iter().copied().collect();
         async move { Ok::<_, AppError>(ids) }
     };
-    fn contacts(k: &mut Kept) -> &mut HashMap<i64, Held<People>> {
+    fn contacts(k: &mut Kept) -> &mut Map<i64, Held<People>> {
         &mut k.contacts
     }
-    fn hidden(k: &mut Kept) -> &mut HashMap<i64, Held<People>> {
+    fn hidden(k: &mut Kept) -> &mut Map<i64, Held<People>> {
         &mut k.hidden
     }
     assert!(
@@ -163,7 +163,7 @@ async fn contacts_are_kept_until_a_message_between_two_people() {
 
 #[tokio::test]
 async fn a_failed_read_is_answered_and_nothing_is_kept() {
-    fn contacts(k: &mut Kept) -> &mut HashMap<i64, Held<People>> {
+    fn contacts(k: &mut Kept) -> &mut Map<i64, Held<People>> {
         &mut k.contacts
     }
     let cache = PeopleCache::default();
