@@ -95,9 +95,15 @@ for backend in $BACKENDS; do
        SIGNING_WINDOW_SECS=3600 SMS_PER_CLIENT_DAILY=100000000 RUST_LOG=warn \
        taskset -c 0 "$BIN/example-dating" serve) > "$WORK/server-$port.log" 2>&1 &
     server_pid=$!
+    started=$(date +%s.%N)
     wait_port $port 600
-    # It listens at once; the indexes load in the background (a minute and more at 1M).
+    listening=$(date +%s.%N)
+    # It listens at once; the indexes load in the background.
     wait_ready $port 600
+    ready=$(date +%s.%N)
+    rss=$(awk '/VmRSS/ {print int($2 / 1024)}' "/proc/$server_pid/status")
+    awk -v s="$started" -v l="$listening" -v r="$ready" -v m="$rss" -v b="$backend" -v n="$size" \
+      'BEGIN {printf "# %s at %d users: listening after %.1f s, ready after %.1f s, %d MB resident\n", b, n, l - s, r - s, m}' >&2
     if [ -z "$caller" ]; then
       caller=$(sql "SELECT u.user_id FROM user_info u JOIN vip_info v ON v.user_id = u.user_id
         WHERE EXISTS (SELECT 1 FROM contacts c WHERE c.user_id = u.user_id)
