@@ -8,14 +8,12 @@
 mod common;
 
 use std::sync::Arc;
-use std::time::Duration;
 
+use common::instances::{Arrivals, Database, drop_keys, two_instances, with_redis_on};
 use common::{TestApp, code, data};
 use example_dating::people::{self, Change, account};
-use example_dating::realtime::Route;
 use http::Method;
 use serde_json::Value;
-use tokio::sync::watch;
 
 const ROUNDS: u64 = 200;
 const HERE: [(&str, &str); 2] = [("lat", "22.5"), ("lng", "114.0")];
@@ -67,30 +65,6 @@ async fn unban(t: &TestApp, user_id: i64) {
     account::unban_in(&txn, user_id).await.unwrap();
     txn.commit().await.unwrap();
     people::changed(&t.state, Change::Unbanned(user_id)).await;
-}
-
-/// Counts the forgets `t`'s cache heard of, and waits for the next ones.
-struct Forgets {
-    rx: watch::Receiver<u64>,
-    seen: u64,
-}
-
-impl Forgets {
-    fn of(t: &TestApp) -> Forgets {
-        let rx = t.state.people().forgets();
-        let seen = *rx.borrow();
-        Forgets { rx, seen }
-    }
-
-    /// Waits until `n` more forgets arrived (one per change made on the other instance).
-    async fn arrive(&mut self, n: u64) {
-        self.seen += n;
-        let want = self.seen;
-        tokio::time::timeout(Duration::from_secs(10), self.rx.wait_for(|&k| k >= want))
-            .await
-            .expect("the change reached the other instance within 10 s")
-            .unwrap();
-    }
 }
 
 /// On one instance the change is forgotten before it answers: a read racing a ban or an unban
@@ -156,66 +130,17 @@ async fn a_read_racing_a_first_message_keeps_no_old_contacts() {
     }
 }
 
-/// Two instances on one database and one Redis.
-async fn two_instances(db_url: &str, redis_url: &str) -> (TestApp, TestApp, String) {
-    let prefix = format!(
-        "kotori-test:{}:{}:people:",
-        std::process::id(),
-        example_dating::random::hex_token(4)
-    );
-    let instance = async || TestApp::on_redis(redis_url, &prefix, db_url).await;
-    let (one, two) = (instance().await, instance().await);
-    // The subscriptions settle in the background: publish until the second hears the first.
-    let mut heard = Forgets::of(&two);
-    let settled = async {
-        loop {
-            one.state
-                .hub
-                .publish(Route::Changed(0), Value::Null, None)
-                .await;
-            if tokio::time::timeout(Duration::from_millis(100), heard.rx.changed())
-                .await
-                .is_ok()
-            {
-                return;
-            }
-        }
-    };
-    tokio::time::timeout(Duration::from_secs(10), settled)
-        .await
-        .expect("the two instances hear each other through Redis");
-    (one, two, prefix)
-}
-
-/// Removes a test's keys from the Redis at `url`.
-async fn drop_keys(url: &str, prefix: &str) {
-    let store = example_dating::store::RedisStore::connect(url, prefix)
-        .await
-        .unwrap();
-    store.clear().await.unwrap();
-    store.quit().await;
-}
-
 /// What one instance changes, the other's lists show once the hub delivered it: a nickname,
 /// a ban and its end, a block and its end.
 async fn changes_reach_the_other_instance(db_url: String, redis_url: String) {
     let (one, two, prefix) = two_instances(&db_url, &redis_url).await;
     // Instance two's index of places hears of each person's move through the hub too.
-    let mut moves = two.state.places().moves();
-    let mut moved = *moves.borrow();
-    let mut arrived = async |n: u64| {
-        moved += n;
-        let want = moved;
-        tokio::time::timeout(Duration::from_secs(10), moves.wait_for(|&k| k >= want))
-            .await
-            .expect("the move reached the other instance within 10 s")
-            .unwrap();
-    };
+    let mut moves = Arrivals::from(two.state.places().moves());
     let (me, me_id) = person(&one, "18900000311").await;
     let (bob_token, bob) = person(&one, "18900000312").await;
     let (carol_token, carol) = person(&one, "18900000313").await;
-    arrived(3).await;
-    let mut forgets = Forgets::of(&two);
+    moves.arrive(3).await;
+    let mut forgets = Arrivals::from(two.state.people().forgets());
     // Instance two keeps both cards now, and Bob's own row and showcase.
     assert_eq!(ids_nearby(&two, &me).await.len(), 2);
     assert_eq!(own(&two, &bob_token).await["album"], serde_json::json!([]));
@@ -275,7 +200,7 @@ async fn changes_reach_the_other_instance(db_url: String, redis_url: String) {
     // Dave shows himself to his contacts only: hidden from me, until he writes to me — then
     // instance two, which kept whom I talked with (nobody), forgets it and shows him.
     let (dave_token, dave) = person(&one, "18900000314").await;
-    arrived(1).await;
+    moves.arrive(1).await;
     let contacts_only = [("authority", "2")];
     let hidden = one
         .call(
@@ -323,46 +248,20 @@ async fn changes_reach_the_other_instance(db_url: String, redis_url: String) {
     drop_keys(&redis_url, &prefix).await;
 }
 
-fn redis(test: &str) -> Option<String> {
-    common::service_url("KOTORI_TEST_REDIS_URL", test)
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn changes_reach_the_other_instance_on_sqlite() {
-    let Some(redis_url) = redis("changes_reach_the_other_instance_on_sqlite") else {
-        return;
-    };
-    let dir = common::TempDir::new("people-cache");
-    let db_url = format!("sqlite://{}?mode=rwc", dir.0.join("db.sqlite").display());
-    changes_reach_the_other_instance(db_url, redis_url).await;
+    let test = "changes_reach_the_other_instance_on_sqlite";
+    with_redis_on(Database::Sqlite, test, changes_reach_the_other_instance).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn changes_reach_the_other_instance_on_mariadb() {
     let test = "changes_reach_the_other_instance_on_mariadb";
-    let (Some(redis_url), Some(server)) = (
-        redis(test),
-        common::service_url("KOTORI_TEST_MYSQL_URL", test),
-    ) else {
-        return;
-    };
-    common::on_fresh_database(&server, move |db_url| {
-        changes_reach_the_other_instance(db_url, redis_url)
-    })
-    .await;
+    with_redis_on(Database::MariaDb, test, changes_reach_the_other_instance).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn changes_reach_the_other_instance_on_postgres() {
     let test = "changes_reach_the_other_instance_on_postgres";
-    let (Some(redis_url), Some(server)) = (
-        redis(test),
-        common::service_url("KOTORI_TEST_POSTGRES_URL", test),
-    ) else {
-        return;
-    };
-    common::on_fresh_database(&server, move |db_url| {
-        changes_reach_the_other_instance(db_url, redis_url)
-    })
-    .await;
+    with_redis_on(Database::Postgres, test, changes_reach_the_other_instance).await;
 }

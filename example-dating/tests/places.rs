@@ -6,13 +6,10 @@
 mod common;
 
 use std::sync::Arc;
-use std::time::Duration;
 
+use common::instances::{Arrivals, Database, drop_keys, two_instances, with_redis_on};
 use common::{TestApp, code, data};
-use example_dating::realtime::Route;
 use http::Method;
-use serde_json::Value;
-use tokio::sync::watch;
 
 const ROUNDS: u64 = 200;
 const HERE: [(&str, &str); 2] = [("lat", "22.5"), ("lng", "114.0")];
@@ -38,30 +35,6 @@ async fn locate(t: &TestApp, token: &str, at: &[(&str, &str)]) {
         .call(Method::POST, "/api/me/location", at, Some(token))
         .await;
     assert_eq!(code(&res), 0, "{}", res.text());
-}
-
-/// Counts the moves `t`'s index applied, and waits for the next ones.
-struct Moves {
-    rx: watch::Receiver<u64>,
-    seen: u64,
-}
-
-impl Moves {
-    fn of(t: &TestApp) -> Moves {
-        let rx = t.state.places().moves();
-        let seen = *rx.borrow();
-        Moves { rx, seen }
-    }
-
-    /// Waits until `n` more moves were applied (one per move made on the other instance).
-    async fn arrive(&mut self, n: u64) {
-        self.seen += n;
-        let want = self.seen;
-        tokio::time::timeout(Duration::from_secs(10), self.rx.wait_for(|&k| k >= want))
-            .await
-            .expect("the move reached the other instance within 10 s")
-            .unwrap();
-    }
 }
 
 /// On one instance a move is in the index when its request answers, and a load racing it
@@ -91,42 +64,12 @@ async fn a_load_racing_a_move_on_one_instance_never_undoes_it() {
     }
 }
 
-/// Two instances on one database and one Redis, hearing each other.
-async fn two_instances(db_url: &str, redis_url: &str) -> (TestApp, TestApp, String) {
-    let prefix = format!(
-        "kotori-test:{}:{}:places:",
-        std::process::id(),
-        example_dating::random::hex_token(4)
-    );
-    let instance = async || TestApp::on_redis(redis_url, &prefix, db_url).await;
-    let (one, two) = (instance().await, instance().await);
-    // The subscriptions settle in the background: publish until the second hears the first
-    // (a move of nobody: user 0 has no row and is in no list).
-    let mut heard = two.state.places().moves();
-    let settled = async {
-        loop {
-            let nobody = Route::Moved(0, 0.0, 0.0);
-            one.state.hub.publish(nobody, Value::Null, None).await;
-            if tokio::time::timeout(Duration::from_millis(100), heard.changed())
-                .await
-                .is_ok()
-            {
-                return;
-            }
-        }
-    };
-    tokio::time::timeout(Duration::from_secs(10), settled)
-        .await
-        .expect("the two instances hear each other through Redis");
-    (one, two, prefix)
-}
-
 /// A move and an erasure made on one instance reach the other's index; a load there racing
 /// moves made on the first never undoes one.
 async fn moves_reach_the_other_instance(db_url: String, redis_url: String) {
     let (one, two, prefix) = two_instances(&db_url, &redis_url).await;
     let two = Arc::new(two);
-    let mut moves = Moves::of(&two);
+    let mut moves = Arrivals::from(two.state.places().moves());
     let (me, _) = one.user("18900000411").await;
     let (bob_token, bob) = one.user("18900000412").await;
     let (carol_token, carol) = one.user("18900000413").await;
@@ -173,53 +116,23 @@ async fn moves_reach_the_other_instance(db_url: String, redis_url: String) {
             "round {round}"
         );
     }
-    let store = example_dating::store::RedisStore::connect(&redis_url, &prefix)
-        .await
-        .unwrap();
-    store.clear().await.unwrap();
-    store.quit().await;
-}
-
-fn redis(test: &str) -> Option<String> {
-    common::service_url("KOTORI_TEST_REDIS_URL", test)
+    drop_keys(&redis_url, &prefix).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn moves_reach_the_other_instance_on_sqlite() {
-    let Some(redis_url) = redis("moves_reach_the_other_instance_on_sqlite") else {
-        return;
-    };
-    let dir = common::TempDir::new("places");
-    let db_url = format!("sqlite://{}?mode=rwc", dir.0.join("db.sqlite").display());
-    moves_reach_the_other_instance(db_url, redis_url).await;
+    let test = "moves_reach_the_other_instance_on_sqlite";
+    with_redis_on(Database::Sqlite, test, moves_reach_the_other_instance).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn moves_reach_the_other_instance_on_mariadb() {
     let test = "moves_reach_the_other_instance_on_mariadb";
-    let (Some(redis_url), Some(server)) = (
-        redis(test),
-        common::service_url("KOTORI_TEST_MYSQL_URL", test),
-    ) else {
-        return;
-    };
-    common::on_fresh_database(&server, move |db_url| {
-        moves_reach_the_other_instance(db_url, redis_url)
-    })
-    .await;
+    with_redis_on(Database::MariaDb, test, moves_reach_the_other_instance).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn moves_reach_the_other_instance_on_postgres() {
     let test = "moves_reach_the_other_instance_on_postgres";
-    let (Some(redis_url), Some(server)) = (
-        redis(test),
-        common::service_url("KOTORI_TEST_POSTGRES_URL", test),
-    ) else {
-        return;
-    };
-    common::on_fresh_database(&server, move |db_url| {
-        moves_reach_the_other_instance(db_url, redis_url)
-    })
-    .await;
+    with_redis_on(Database::Postgres, test, moves_reach_the_other_instance).await;
 }

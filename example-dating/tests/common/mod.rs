@@ -2,6 +2,7 @@
 #![allow(dead_code, unreachable_pub)]
 
 pub mod console;
+pub mod instances;
 pub mod services;
 pub mod watched;
 
