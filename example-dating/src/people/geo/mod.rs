@@ -48,6 +48,8 @@ pub struct Places {
     stale: AtomicBool,
     /// How many moves were applied (tests wait on it for a move made on another instance).
     moves: watch::Sender<u64>,
+    /// Held for the whole of a load: two at once would share one list of moves to replay.
+    loading: tokio::sync::Mutex<()>,
 }
 
 #[derive(Default)]
@@ -68,6 +70,7 @@ impl Default for Places {
             inner: RwLock::default(),
             stale: AtomicBool::new(true),
             moves: watch::Sender::new(0),
+            loading: tokio::sync::Mutex::new(()),
         }
     }
 }
@@ -144,9 +147,10 @@ impl Places {
     }
 
     /// Loads every stored location, replacing the index; returns how many. The old index
-    /// answers meanwhile; moves delivered while the rows are read are replayed on them. One
-    /// load at a time: the background task is its only caller (and tests).
+    /// answers meanwhile; moves delivered while the rows are read are replayed on them. A
+    /// second load waits for the first.
     pub async fn load(&self, db: &DatabaseConnection) -> Result<usize, AppError> {
+        let _one_at_a_time = self.loading.lock().await;
         self.stale.store(false, Ordering::Release);
         self.write().replay = Some(Vec::new());
         let rows = location::Entity::find()
@@ -202,5 +206,36 @@ impl Listener for Places {
 
     fn missed(&self) {
         self.stale.store(true, Ordering::Release);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A load whose read fails (here: no `location` table yet) is answered as an error and
+    /// changes nothing: the index keeps answering, stays stale (the task tries again), and the
+    /// next load that can read replaces it.
+    #[tokio::test]
+    async fn a_failed_load_keeps_the_index_and_is_tried_again() {
+        let db = sea_orm::Database::connect("sqlite::memory:").await.unwrap();
+        let places = Places::default();
+        places.delivered(&Route::Moved(7, 22.5, 114.0));
+        assert!(places.load(&db).await.is_err());
+        assert!(!places.loaded());
+        assert!(places.stale.load(Ordering::Acquire), "tried again");
+        assert_eq!(places.near(22.5, 114.0, 1.0, 5).len(), 1, "still answering");
+
+        crate::db::migrate(&db).await.unwrap();
+        assert!(places.upkeep(&db).await.unwrap());
+        // The rows are the truth: user 7 has none.
+        assert!(places.near(22.5, 114.0, 1.0, 5).is_empty());
+        assert!(!places.stale.load(Ordering::Acquire));
+        // An erasure's close takes a person out; another close does not.
+        places.delivered(&Route::Moved(8, 22.5, 114.0));
+        places.delivered(&Route::Close(8, "logout".into()));
+        assert_eq!(places.len(), 1);
+        places.delivered(&Route::Close(8, ERASED.into()));
+        assert!(places.is_empty());
     }
 }
