@@ -12,7 +12,7 @@
 //! When the hub may have lost deliveries (its subscription to Redis was restored), the index is
 //! marked stale and loaded again from the rows by the same background task, while the old copy
 //! keeps answering. Moves delivered while a load reads the rows are replayed on what it read,
-//! so a load never takes back a newer place. At a million people the index holds about 100 MB
+//! so a load never takes back a newer place. At a million people the index holds under 100 MB
 //! and loads in about a second (the book's Decisions page says why this replaced Redis's geo set).
 
 use std::sync::atomic::{AtomicBool, Ordering};

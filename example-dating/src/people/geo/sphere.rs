@@ -5,13 +5,13 @@ use std::collections::HashMap;
 
 use rstar::{AABB, PointDistance, RTree, RTreeObject};
 
-/// Great-circle distance in km. The Earth's radius is Redis's (`GEODIST`), which this index
-/// replaced: distances answered before and after agree to the metre.
-fn haversine_km((lng1, lat1): (f64, f64), (lng2, lat2): (f64, f64)) -> f64 {
-    let (phi1, phi2) = (lat1.to_radians(), lat2.to_radians());
-    let (dphi, dlambda) = ((lat2 - lat1).to_radians(), (lng2 - lng1).to_radians());
-    let a = (dphi / 2.0).sin().powi(2) + phi1.cos() * phi2.cos() * (dlambda / 2.0).sin().powi(2);
-    2.0 * EARTH_RADIUS_M * a.sqrt().asin() / 1000.0
+/// Great-circle distance in km from the squared chord between two points of the unit sphere
+/// (what the tree's walk measures already): the angle between them is 2·asin(chord / 2) —
+/// the haversine formula, whose `a` is chord² / 4, without its six sines and cosines. The
+/// Earth's radius is Redis's (`GEODIST`), which this index replaced: distances answered before
+/// and after agree to the metre.
+fn km_from_chord_2(chord_2: f64) -> f64 {
+    2.0 * EARTH_RADIUS_M * (chord_2.sqrt() / 2.0).min(1.0).asin() / 1000.0
 }
 
 const EARTH_RADIUS_M: f64 = 6_372_797.560_856;
@@ -23,12 +23,11 @@ fn on_sphere(lng: f64, lat: f64) -> [f64; 3] {
     [lat.cos() * lng.cos(), lat.cos() * lng.sin(), lat.sin()]
 }
 
-/// A person in the R-tree.
+/// A person in the R-tree: 32 bytes (where they are on the map is in [`Sphere`]'s `places`).
 #[derive(Clone, Debug, PartialEq)]
 struct Point {
     xyz: [f64; 3],
     id: i64,
-    lng_lat: (f64, f64),
 }
 
 impl Point {
@@ -36,7 +35,6 @@ impl Point {
         Point {
             xyz: on_sphere(lng, lat),
             id,
-            lng_lat: (lng, lat),
         }
     }
 }
@@ -96,8 +94,8 @@ impl Sphere {
     /// `(id, km)`: the walk stops at `count`, or at the first point beyond the radius.
     pub(super) fn near(&self, lng: f64, lat: f64, radius_km: f64, count: usize) -> Vec<(i64, f64)> {
         self.tree
-            .nearest_neighbor_iter(&on_sphere(lng, lat))
-            .map(|p| (p.id, haversine_km((lng, lat), p.lng_lat)))
+            .nearest_neighbor_iter_with_distance_2(&on_sphere(lng, lat))
+            .map(|(p, chord_2)| (p.id, km_from_chord_2(chord_2)))
             .take_while(|&(_, km)| km <= radius_km)
             .take(count)
             .collect()
@@ -163,7 +161,12 @@ mod tests {
     #[test]
     fn distances_are_redis_s_to_the_metre() {
         // Shanghai to Beijing: GEODIST answers 1067.3788 km for these points.
-        let km = haversine_km((121.47, 31.23), (116.40, 39.90));
+        let sphere = Sphere::bulk([(1, 116.40, 39.90)]);
+        let km = sphere.near(121.47, 31.23, 2000.0, 1)[0].1;
         assert!((km - 1067.3788).abs() < 0.001, "{km}");
+        // The same place is 0 km away, and the far side of the Earth half its circumference.
+        assert_eq!(sphere.near(116.40, 39.90, 1.0, 1)[0].1, 0.0);
+        let antipode = sphere.near(116.40 - 180.0, -39.90, 30_000.0, 1)[0].1;
+        assert!((antipode - std::f64::consts::PI * EARTH_RADIUS_M / 1000.0).abs() < 0.001);
     }
 }
