@@ -18,14 +18,11 @@ use crate::db::entity::commerce::vip_info;
 use crate::db::entity::rooms::live_mute;
 use crate::db::entity::safety::{block, report};
 use crate::db::entity::users::{location, user_album, user_auth, user_info, user_label, visitor};
-use crate::realtime::Route;
+use crate::realtime::{Route, route};
 use crate::state::AppState;
 
 /// The name an erased account's messages and danmaku are shown from.
 pub const DELETED_NICKNAME: &str = "deleted user";
-/// The reason of the `bye` an erased account's connections get (and what `people::geo` takes
-/// them out of the index on).
-pub const ERASED: &str = "deleted";
 
 /// Where an account stands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -132,7 +129,7 @@ pub async fn changed(state: &AppState, change: Change) {
             Some(Route::Changed(*user))
         }
         Change::Banned(user) => Some(bye(*user, "banned")),
-        Change::Deleted(user, _) => Some(bye(*user, ERASED)),
+        Change::Deleted(user, _) => Some(bye(*user, route::ERASED)),
         Change::LoggedOut(user) => Some(bye(*user, "logout")),
         Change::Blocked(a, b) => Some(Route::Blocked(*a, *b, true)),
         Change::Unblocked(a, b) => Some(Route::Blocked(*a, *b, false)),

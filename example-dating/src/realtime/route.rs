@@ -3,6 +3,10 @@
 
 use serde::{Deserialize, Serialize};
 
+/// The reason of the `Close` (and the `bye`) an erased account's connections get: what the
+/// [`Listener`]s that keep a person's place take them out on.
+pub const ERASED: &str = "deleted";
+
 /// Where an event goes.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub enum Route {

@@ -23,12 +23,11 @@ use tokio::sync::watch;
 
 use crate::codes::AppError;
 use crate::db::entity::users::location;
+use crate::realtime::route::ERASED;
 use crate::realtime::{Listener, Route};
 use sphere::Sphere;
 
 mod sphere;
-
-pub use crate::people::account::ERASED;
 
 /// The latitudes the index holds: Web Mercator's (and Redis's), ±85.05112878°, a metre
 /// inside. Nearer a pole, a place is held at this edge and a search starts from it: the row
