@@ -12,7 +12,7 @@ use crate::auth::sms::SmsSender;
 use crate::config::Config;
 use crate::people::cache::PeopleCache;
 use crate::people::geo::Places;
-use crate::realtime::{Hub, Listener, Route};
+use crate::realtime::Hub;
 use crate::store::Store;
 
 /// The services behind the app. Cloning an [`AppState`] clones an `Arc`.
@@ -97,14 +97,6 @@ impl AppState {
     /// This instance's index of where people are (`people::geo`).
     pub fn places(&self) -> &Places {
         &self.0.places
-    }
-
-    /// Tells this instance's copies of a route at once, before the hub delivers it here too
-    /// (later, maybe after the answer): what a change announces is then true here when the
-    /// request that made it answers.
-    pub fn delivered_here(&self, route: &Route) {
-        self.people().delivered(route);
-        self.places().delivered(route);
     }
 
     /// Whether the derived indexes are loaded, as this instance last saw them.

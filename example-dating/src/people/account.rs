@@ -139,7 +139,7 @@ pub async fn changed(state: &AppState, change: Change) {
     // This instance's copies change at once (the hub's delivery to it may come after the
     // answer); the others' when the route reaches them.
     if let Some(route) = &route {
-        state.delivered_here(route);
+        state.hub.tell_listeners(route);
     }
     // What moves the ranking or the count of public people, seen at once here.
     if !matches!(

@@ -226,6 +226,16 @@ impl Hub {
         lock(&self.listeners).push(listener);
     }
 
+    /// Tells every listener of `route` now, as a delivery here would, without telling any
+    /// connection: the instance that made a change has its own copies follow it before it
+    /// answers (the hub's own delivery of the route comes later, maybe after the answer).
+    pub fn tell_listeners(&self, route: &Route) {
+        let listeners = lock(&self.listeners).clone();
+        for listener in listeners {
+            listener.delivered(route);
+        }
+    }
+
     fn missed(&self) {
         let listeners = lock(&self.listeners).clone();
         for listener in listeners {
@@ -367,10 +377,7 @@ impl Hub {
 
     /// Delivers to this instance's connections.
     fn deliver(&self, delivery: &Delivery) {
-        let listeners = lock(&self.listeners).clone();
-        for listener in listeners {
-            listener.delivered(&delivery.route);
-        }
+        self.tell_listeners(&delivery.route);
         let mut local = lock(&self.local);
         match &delivery.route {
             Route::Changed(_) | Route::Contacted(..) | Route::Moved(..) => {}
