@@ -39,20 +39,47 @@ pub struct Signed<'a> {
 
 /// v1 step 1: `key=value` for every non-reserved parameter, sorted by byte order, joined by `&`.
 pub fn v1_message<'p>(params: impl IntoIterator<Item = (&'p str, &'p str)>) -> String {
-    let mut items: Vec<String> = params
+    let mut msg = String::new();
+    for (i, (k, v)) in v1_pairs(params).into_iter().enumerate() {
+        if i > 0 {
+            msg.push('&');
+        }
+        msg.extend([k, "=", v]);
+    }
+    msg
+}
+
+/// The pairs v1 signs, in its order: the byte order of `key=value` — of the joined text, not of
+/// the keys: `a1=2` sorts before `a=1` ('1' < '='). Compared in place, without writing each
+/// pair out: a guard signs every request.
+fn v1_pairs<'p>(params: impl IntoIterator<Item = (&'p str, &'p str)>) -> Vec<(&'p str, &'p str)> {
+    fn joined<'a>((k, v): &(&'a str, &'a str)) -> impl Iterator<Item = u8> + 'a {
+        k.bytes().chain([b'=']).chain(v.bytes())
+    }
+    let mut pairs: Vec<_> = params
         .into_iter()
         .filter(|(k, _)| !RESERVED.contains(k))
-        .map(|(k, v)| format!("{k}={v}"))
         .collect();
-    // Sorting the joined strings, not the keys: `a1=2` sorts before `a=1` ('1' < '=').
-    items.sort_unstable();
-    items.join("&")
+    pairs.sort_unstable_by(|a, b| joined(a).cmp(joined(b)));
+    pairs
 }
 
 /// v1 step 2: `md5(msg + token + timestamp + nonce + appsecret)` in lowercase hex.
 pub fn v1_sign(msg: &str, signed: &Signed<'_>, secret: &str) -> String {
+    v1_digest([msg], signed, secret)
+}
+
+/// v1 step 2 over the message given in parts, fed to MD5 as they are.
+fn v1_digest<'m>(
+    msg: impl IntoIterator<Item = &'m str>,
+    signed: &Signed<'_>,
+    secret: &str,
+) -> String {
     let mut md5 = Md5::new();
-    for part in [msg, signed.token, signed.timestamp, signed.nonce, secret] {
+    for part in msg {
+        md5.update(part.as_bytes());
+    }
+    for part in [signed.token, signed.timestamp, signed.nonce, secret] {
         md5.update(part.as_bytes());
     }
     hex::encode(&md5.finalize())
@@ -100,7 +127,15 @@ pub fn sign<'p>(
     secret: &str,
 ) -> String {
     match scheme {
-        Scheme::V1 => v1_sign(&v1_message(params), signed, secret),
+        Scheme::V1 => {
+            // The message in parts, straight into MD5: no `key=value` string is written.
+            let pairs = v1_pairs(params);
+            let parts = pairs
+                .iter()
+                .enumerate()
+                .flat_map(|(i, (k, v))| [if i == 0 { "" } else { "&" }, k, "=", v]);
+            v1_digest(parts, signed, secret)
+        }
         Scheme::V2 => v2_sign(&v2_query(params), signed, secret),
     }
 }
@@ -171,6 +206,35 @@ mod tests {
             v1_sign(&msg, &signed("", "1700000000", "xyz"), "1AE32B09224"),
             "ca2a2a584012b3fb0cfb54109cf6a118"
         );
+    }
+
+    /// `sign` feeds MD5 the message in parts; it signs what the message joined would.
+    #[test]
+    fn v1_in_parts_signs_the_joined_message() {
+        let sets: [&[(&str, &str)]; 6] = [
+            &[],
+            &[("a", "1"), ("a1", "2"), ("a", "")],
+            &[
+                ("b", "x"),
+                ("a", "2"),
+                ("a", "1"),
+                ("nonce", "n"),
+                ("token", "t"),
+            ],
+            &[("k", "v=w&x"), ("k=", "v"), ("", "empty key")],
+            &[("名", "小明"), ("z", "1"), ("Z", "1"), ("sign", "ignored")],
+            &[("appkey", "only"), ("timestamp", "reserved")],
+        ];
+        for params in sets {
+            let s = signed("tok", "1700000000", "xyz");
+            let joined = v1_sign(&v1_message(params.iter().copied()), &s, "secret");
+            assert_eq!(
+                sign(Scheme::V1, params.iter().copied(), &s, "secret"),
+                joined,
+                "{params:?}"
+            );
+        }
+        assert_eq!(v1_message([("b", "1"), ("a", "2")]), "a=2&b=1");
     }
 
     #[test]
