@@ -117,6 +117,13 @@ for backend in $BACKENDS; do
           AND NOT EXISTS (SELECT 1 FROM block b WHERE (b.blocker_id = $caller AND b.blocked_id = c.peer_id)
                                                    OR (b.blocker_id = c.peer_id AND b.blocked_id = $caller))
         ORDER BY c.id LIMIT 1")
+      # Demo data is random: when none of the caller's contacts may be seen, anyone who may.
+      [ -n "$shown" ] || shown=$(sql "SELECT u.user_id FROM user_info u WHERE u.user_id <> $caller
+        AND u.authority = 1 AND u.banned = false
+        AND NOT EXISTS (SELECT 1 FROM block b WHERE (b.blocker_id = $caller AND b.blocked_id = u.user_id)
+                                                 OR (b.blocker_id = u.user_id AND b.blocked_id = $caller))
+        ORDER BY u.user_id LIMIT 1")
+      [ -n "$shown" ] || { echo "no one the caller may see" >&2; exit 1; }
       printf 'password-123\n' | env DATABASE_URL="$db_url" RUST_LOG=warn "$BIN/example-dating" operator add \
         --name scale --role admin --privileges users:read,orders:read > /dev/null
     fi
