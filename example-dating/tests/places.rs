@@ -116,6 +116,8 @@ async fn moves_reach_the_other_instance(db_url: String, redis_url: String) {
             "round {round}"
         );
     }
+    // The instances first: their background tasks write to the store while they live.
+    drop((one, two));
     drop_keys(&redis_url, &prefix).await;
 }
 

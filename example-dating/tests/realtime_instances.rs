@@ -326,6 +326,8 @@ async fn a_conversation_arrives_in_order(redis_url: String, db_url: String) {
     sorted.sort_unstable();
     assert_eq!(ids, sorted, "delivered in msg_id order");
     one.state.hub.unregister(conn.id).await;
+    drop((one, two));
+    common::instances::drop_keys(&redis_url, &prefix).await;
 }
 
 async fn in_order_on(var: &str, test: &str) {

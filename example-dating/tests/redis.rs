@@ -355,7 +355,9 @@ async fn every_key_the_app_writes_to_redis_expires_but_the_ranking() {
         if key.contains("{hot}:") {
             assert_eq!(ttl, -1, "{key} is bounded, not expiring");
         } else {
-            assert!(ttl > 0, "{key} has no expiry ({ttl})");
+            // -2 is a key gone since the scan: it expired (a minute's SMS window can, when
+            // the test runs slowly), which is what this checks. -1 is a key without expiry.
+            assert!(ttl > 0 || ttl == -2, "{key} has no expiry ({ttl})");
         }
     }
     store.clear().await.unwrap();
