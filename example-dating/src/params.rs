@@ -19,8 +19,6 @@ pub struct Params {
 /// than a dozen, and each one costs the signature check work.
 pub const MAX_PARAMS: usize = 64;
 
-/// One `key=value` of a query string or form body: `+` is a space, `%XX` a byte, and the
-/// bytes must be UTF-8 — a parameter is refused (40002), never silently altered.
 /// A form-encoded key or value: `+` is a space, `%XX` a byte (`%2B` a plus; a `%` not followed
 /// by two hex digits stays as it is), then UTF-8 or nothing. One pass, one allocation: every
 /// signed request decodes a dozen of these before its signature is checked.
@@ -46,6 +44,8 @@ fn decode(raw: &[u8]) -> Option<String> {
     String::from_utf8(bytes).ok()
 }
 
+/// One `key=value` of a query string or form body: `+` is a space, `%XX` a byte, and the
+/// bytes must be UTF-8 — a parameter is refused (40002), never silently altered.
 fn decode_pair(pair: &[u8]) -> Result<(String, String), AppError> {
     let at = pair.iter().position(|&b| b == b'=');
     let (key, value) = match at {
