@@ -5,7 +5,6 @@
 //! (the `phonenumber` crate), which know every country's trunk and international prefixes.
 
 use phonenumber::country;
-use phonenumber::metadata::DATABASE;
 
 use crate::codes::{self, AppError};
 
@@ -32,13 +31,9 @@ pub fn canonical(raw: &str) -> Result<String, AppError> {
     // E.164 is `+`, the country code and the national number with its leading zeros: written
     // here, not by the crate's formatter, which first picks the country's display format by
     // its patterns (regular expressions) for the modes that need one — two thirds of what a
-    // phone cost a send (perf). A code the metadata does not know is refused, as the
-    // formatter would (it fails on one).
-    let code = number.code().value();
-    if DATABASE.by_code(&code).is_none() {
-        return Err(refused());
-    }
-    let e164 = format!("+{code}{}", number.national());
+    // phone cost a send (perf). `parse` has already refused a country code the metadata does
+    // not know (`+999…` above), the one case the formatter fails on.
+    let e164 = format!("+{}{}", number.code().value(), number.national());
     // What E.164 allows: at most 15 digits after the `+`.
     if e164.len() > 16 {
         return Err(refused());
@@ -91,8 +86,8 @@ mod tests {
         }
     }
 
-    /// The E.164 written here is the crate formatter's, for numbers of many countries — Italy's
-    /// numbers among them — and for the spellings that parse to them.
+    /// The E.164 written here is the crate formatter's, for numbers of many countries and for
+    /// the spellings that parse to them.
     #[test]
     fn e164_as_the_formatter_writes_it() {
         use phonenumber::{Mode, country};
@@ -101,8 +96,7 @@ mod tests {
             "+39", "+44", "+1", "+86", "+7", "+49", "+33", "+81", "+225", "+61", "",
         ] {
             for n in 0..400u64 {
-                // Numbers of varied length and leading digits, `0` first included (Italy's
-                // fixed lines keep it after the country code).
+                // Numbers of varied length and leading digits, `0` first included.
                 let digits = format!("{}", n.wrapping_mul(2_654_435_761) % 10_000_000_000);
                 let raw = format!("{prefix}{}{digits}", n % 10);
                 let Ok(number) = phonenumber::parse(Some(country::Id::CN), &raw) else {
