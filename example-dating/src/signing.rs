@@ -39,14 +39,16 @@ pub struct Signed<'a> {
 
 /// v1 step 1: `key=value` for every non-reserved parameter, sorted by byte order, joined by `&`.
 pub fn v1_message<'p>(params: impl IntoIterator<Item = (&'p str, &'p str)>) -> String {
-    let mut msg = String::new();
-    for (i, (k, v)) in v1_pairs(params).into_iter().enumerate() {
-        if i > 0 {
-            msg.push('&');
-        }
-        msg.extend([k, "=", v]);
-    }
-    msg
+    v1_parts(&v1_pairs(params)).collect()
+}
+
+/// The message of the sorted `pairs` in the pieces it is joined from (`k`, `=`, `v`, `&`, …):
+/// `sign` feeds them to MD5 as they are, [`v1_message`] joins them.
+fn v1_parts<'a>(pairs: &'a [(&'a str, &'a str)]) -> impl Iterator<Item = &'a str> + 'a {
+    pairs
+        .iter()
+        .enumerate()
+        .flat_map(|(i, &(k, v))| [if i == 0 { "" } else { "&" }, k, "=", v])
 }
 
 /// The pairs v1 signs, in its order: the byte order of `key=value` — of the joined text, not of
@@ -127,15 +129,8 @@ pub fn sign<'p>(
     secret: &str,
 ) -> String {
     match scheme {
-        Scheme::V1 => {
-            // The message in parts, straight into MD5: no `key=value` string is written.
-            let pairs = v1_pairs(params);
-            let parts = pairs
-                .iter()
-                .enumerate()
-                .flat_map(|(i, (k, v))| [if i == 0 { "" } else { "&" }, k, "=", v]);
-            v1_digest(parts, signed, secret)
-        }
+        // The message in parts, straight into MD5: no `key=value` string is written.
+        Scheme::V1 => v1_digest(v1_parts(&v1_pairs(params)), signed, secret),
         Scheme::V2 => v2_sign(&v2_query(params), signed, secret),
     }
 }
