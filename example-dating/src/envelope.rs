@@ -56,22 +56,26 @@ pub struct Answer<T> {
 /// assert_eq!(res.headers()["content-type"], "application/json");
 /// ```
 pub fn answer_written(capacity: usize, write: impl FnOnce(&mut String)) -> Response {
+    // What `Answer` serializes to around its `data` (a test holds the two to the same bytes).
     const OPEN: &str = r#"{"code":0,"msg":"success","data":"#;
     let mut body = String::with_capacity(OPEN.len() + capacity + 1);
     body.push_str(OPEN);
     write(&mut body);
     body.push('}');
-    let mut res = Response::new(Body::from(body));
-    res.headers_mut()
-        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    res
+    json_body(Body::from(body))
 }
 
 /// A refusal in the envelope, with its status and headers set by kotori afterwards.
 pub fn refusal(rejection: &Rejection) -> Response {
     let body = json!({ "code": rejection.code(), "msg": rejection.message() });
-    let mut res = Response::new(Body::from(body.to_string()));
+    let mut res = json_body(Body::from(body.to_string()));
     *res.status_mut() = rejection.status();
+    res
+}
+
+/// A response of JSON text this module wrote.
+fn json_body(body: Body) -> Response {
+    let mut res = Response::new(body);
     res.headers_mut()
         .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
     res
@@ -97,4 +101,21 @@ pub fn data_of(answer: Json<Value>) -> Value {
 /// always parse JSON.
 pub fn render<S>(_: &Ctx<S>, rejection: &Rejection) -> Response {
     refusal(rejection)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http_body_util::BodyExt;
+
+    /// The envelope written by hand is, byte for byte, the one [`answer`] serializes.
+    #[tokio::test]
+    async fn a_written_answer_is_the_serialized_one() {
+        let data = json!([1, {"name": "小明 \"q\""}, null]);
+        let res = answer_written(0, |out| out.push_str(&data.to_string()));
+        assert_eq!(res.headers()[CONTENT_TYPE], "application/json");
+        let written = res.into_body().collect().await.unwrap().to_bytes();
+        let Json(typed) = answer(&data);
+        assert_eq!(written, serde_json::to_vec(&typed).unwrap());
+    }
 }
