@@ -27,7 +27,7 @@ pub fn canonical(raw: &str) -> Result<String, AppError> {
     if !(6..=15).contains(&digits.len()) || !digits.bytes().all(|b| b.is_ascii_digit()) {
         return Err(refused());
     }
-    let number = phonenumber::parse(Some(country::Id::CN), raw).map_err(|_| refused())?;
+    let number = parse(raw).ok_or_else(refused)?;
     // E.164 is `+`, the country code and the national number with its leading zeros: written
     // here, not by the crate's formatter, which first picks the country's display format by
     // its patterns (regular expressions) for the modes that need one — two thirds of what a
@@ -39,6 +39,23 @@ pub fn canonical(raw: &str) -> Result<String, AppError> {
         return Err(refused());
     }
     Ok(e164)
+}
+
+/// `raw` parsed by the rules of the country it names, or of mainland China when it names none.
+///
+/// A number that carries its country code (`+39…`, or `0039…` with China's international
+/// prefix) is parsed with no home country: given one, the crate strips *the home country's*
+/// trunk prefix from any number, and China's is `0` — so Rome's `+39 06 1234 5678`, whose `0`
+/// belongs to the number (Italy has no trunk prefix), lost it.
+fn parse(raw: &str) -> Option<phonenumber::PhoneNumber> {
+    let international = raw
+        .strip_prefix('+')
+        .or_else(|| raw.strip_prefix("00"))
+        .filter(|rest| !rest.starts_with('0'));
+    match international {
+        Some(rest) => phonenumber::parse(None, format!("+{rest}")).ok(),
+        None => phonenumber::parse(Some(country::Id::CN), raw).ok(),
+    }
 }
 
 /// Compiles the phone rules now (they compile on first use), so no request waits for it.
@@ -90,7 +107,7 @@ mod tests {
     /// the spellings that parse to them.
     #[test]
     fn e164_as_the_formatter_writes_it() {
-        use phonenumber::{Mode, country};
+        use phonenumber::Mode;
         let mut checked = 0;
         for prefix in [
             "+39", "+44", "+1", "+86", "+7", "+49", "+33", "+81", "+225", "+61", "",
@@ -99,7 +116,7 @@ mod tests {
                 // Numbers of varied length and leading digits, `0` first included.
                 let digits = format!("{}", n.wrapping_mul(2_654_435_761) % 10_000_000_000);
                 let raw = format!("{prefix}{}{digits}", n % 10);
-                let Ok(number) = phonenumber::parse(Some(country::Id::CN), &raw) else {
+                let Some(number) = super::parse(&raw) else {
                     continue;
                 };
                 let formatted = number.format().mode(Mode::E164).to_string();
@@ -113,6 +130,24 @@ mod tests {
             }
         }
         assert!(checked > 2_000, "only {checked} numbers parsed");
+    }
+
+    /// A zero that belongs to the number is kept: Italy's fixed lines start with one and have
+    /// no trunk prefix. A trunk prefix written after the country code is still dropped (the
+    /// United Kingdom's `0`), as is China's for a number without a country code.
+    #[test]
+    fn a_leading_zero_of_the_number_itself_is_kept() {
+        for (raw, e164) in [
+            ("+390612345678", "+390612345678"),
+            ("00390612345678", "+390612345678"),
+            ("+39 3123456789", "+393123456789"),
+            ("+4402079460958", "+442079460958"),
+            ("01058815555", "+861058815555"),
+            ("+86 13380107582", "+8613380107582"),
+        ] {
+            let raw = raw.replace(' ', "");
+            assert_eq!(canonical(&raw).unwrap(), e164, "{raw}");
+        }
     }
 
     #[test]
