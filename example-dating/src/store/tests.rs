@@ -138,6 +138,14 @@ async fn quotas_are_taken_all_or_none() {
         };
         assert_eq!(s.spent(fresh).await.unwrap(), None);
         assert_eq!(s.get("q:{p}:fresh").await.unwrap(), None, "{}", s.name());
+        // A refusal leaves no counter it would have started: the fresh quota before the spent
+        // one has no key after, and the day's keeps its expiry.
+        let refused = s.take(&[fresh, minute], None).await.unwrap();
+        assert!(refused.is_some(), "{}", s.name());
+        assert_eq!(s.get("q:{p}:fresh").await.unwrap(), None, "{}", s.name());
+        assert_eq!(s.ttl("q:{p}:fresh").await.unwrap(), None, "{}", s.name());
+        let day_left = s.ttl("q:{p}:day").await.unwrap().expect("the day expires");
+        assert!(day_left > LONG, "{}: {day_left:?}", s.name());
     })
     .await;
 }
