@@ -37,6 +37,10 @@ pub struct Config {
     /// How long one Redis command may take before the request fails with 50301
     /// (`REDIS_TIMEOUT_MS`, `redis_timeout_ms`; 2000 by default).
     pub redis_timeout: std::time::Duration,
+    /// Connections to Redis (`REDIS_CONNECTIONS`, `redis_connections`; by default one per core
+    /// this process may run on, at most 8). Fewer connections carry more commands per write:
+    /// fred sends every command queued on a connection in one write.
+    pub redis_connections: usize,
     /// How long a request waits for a database connection before 50301
     /// (`DATABASE_TIMEOUT_MS`, `database_timeout_ms`; 5000 by default).
     pub database_timeout: std::time::Duration,
@@ -124,6 +128,7 @@ struct File {
     redis_url: Option<String>,
     store_prefix: Option<String>,
     redis_timeout_ms: Option<u64>,
+    redis_connections: Option<u64>,
     database_timeout_ms: Option<u64>,
     #[serde(default)]
     apps: Vec<AppConfig>,
@@ -323,6 +328,13 @@ impl Config {
         };
         let redis_timeout = millis("REDIS_TIMEOUT_MS", file.redis_timeout_ms, 2000)?;
         let database_timeout = millis("DATABASE_TIMEOUT_MS", file.database_timeout_ms, 5000)?;
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get().min(8));
+        let redis_connections = number(
+            "REDIS_CONNECTIONS",
+            file.redis_connections,
+            cores as u64,
+            1..=64,
+        )? as usize;
         let server = ServerConfig {
             max_connections: number(
                 "MAX_CONNECTIONS",
@@ -352,6 +364,7 @@ impl Config {
             redis_url,
             store_prefix,
             redis_timeout,
+            redis_connections,
             database_timeout,
             apps,
             payment_apps,
@@ -460,6 +473,21 @@ mod tests {
         })
         .unwrap_err();
         assert!(err.contains("SIGNING_WINDOW_SECS"), "{err}");
+    }
+
+    #[test]
+    fn redis_connections_default_to_the_cores_and_are_bounded() {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get().min(8));
+        assert_eq!(Config::load(None, no_env).unwrap().redis_connections, cores);
+        let one = |k: &str| (k == "REDIS_CONNECTIONS").then(|| "1".to_owned());
+        assert_eq!(Config::load(None, one).unwrap().redis_connections, 1);
+        let file = Config::load(Some("redis_connections = 3"), no_env).unwrap();
+        assert_eq!(file.redis_connections, 3);
+        for bad in ["0", "65", "four"] {
+            let env = |k: &str| (k == "REDIS_CONNECTIONS").then(|| bad.to_owned());
+            let err = Config::load(None, env).unwrap_err();
+            assert!(err.contains("REDIS_CONNECTIONS"), "{bad}: {err}");
+        }
     }
 
     #[test]

@@ -44,9 +44,14 @@ pub fn metered(
 pub async fn store(config: &Config) -> Result<Arc<dyn Store>, String> {
     Ok(match &config.redis_url {
         Some(url) => Arc::new(
-            RedisStore::connect_with(url, &config.store_prefix, config.redis_timeout)
-                .await
-                .map_err(|e| format!("REDIS_URL: {e}"))?,
+            RedisStore::connect_with(
+                url,
+                &config.store_prefix,
+                config.redis_timeout,
+                config.redis_connections,
+            )
+            .await
+            .map_err(|e| format!("REDIS_URL: {e}"))?,
         ),
         None => {
             let store = Arc::new(MemoryStore::new());

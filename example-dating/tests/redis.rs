@@ -236,6 +236,7 @@ async fn a_store_known_to_be_down_fails_fast_with_50301() {
         &format!("redis://127.0.0.1:{port}"),
         "kotori-test:",
         std::time::Duration::from_millis(100),
+        1,
     )
     .await
     .unwrap();
