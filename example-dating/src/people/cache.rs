@@ -132,6 +132,53 @@ fn keep<T>(map: &mut Map<i64, Held<T>>, key: i64, value: T, at: Instant, capacit
     map.insert(key, Held { value, at });
 }
 
+/// What is kept under a lock whose epoch every forget moves.
+trait Epoch {
+    fn epoch(&self) -> u64;
+}
+
+impl Epoch for Kept {
+    fn epoch(&self) -> u64 {
+        self.epoch
+    }
+}
+
+impl Epoch for Glances {
+    fn epoch(&self) -> u64 {
+        self.epoch
+    }
+}
+
+fn lock<G>(mutex: &Mutex<G>) -> MutexGuard<'_, G> {
+    mutex.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// The one rule every copy here is read through: `look` under the lock; when it finds nothing,
+/// note the epoch, `read` without the lock (a database or store read), and `keep` what was
+/// read only if no forget moved the epoch meanwhile — the read may have seen a row from before
+/// the change that made it forget. (The cards, read for many people at once, follow it in
+/// [`PeopleCache::look`] and [`PeopleCache::keep_cards`].)
+async fn read_through<G: Epoch, T: Clone>(
+    mutex: &Mutex<G>,
+    look: impl FnOnce(&mut G) -> Option<T>,
+    read: impl Future<Output = Result<T, AppError>>,
+    keep: impl FnOnce(&mut G, T),
+) -> Result<T, AppError> {
+    let epoch = {
+        let mut kept = lock(mutex);
+        if let Some(found) = look(&mut kept) {
+            return Ok(found);
+        }
+        kept.epoch()
+    };
+    let value = read.await?;
+    let mut kept = lock(mutex);
+    if kept.epoch() == epoch {
+        keep(&mut kept, value.clone());
+    }
+    Ok(value)
+}
+
 impl Default for PeopleCache {
     fn default() -> Self {
         PeopleCache {
@@ -151,7 +198,7 @@ impl Default for PeopleCache {
 
 impl PeopleCache {
     fn kept(&self) -> MutexGuard<'_, Kept> {
-        self.kept.lock().unwrap_or_else(|p| p.into_inner())
+        lock(&self.kept)
     }
 
     /// The cards of the people with these ids that exist (erased, banned and hidden ones
@@ -247,19 +294,13 @@ impl PeopleCache {
         read: impl Future<Output = Result<HashSet<i64>, AppError>>,
     ) -> Result<People, AppError> {
         let now = Instant::now();
-        let epoch = {
-            let mut kept = self.kept();
-            if let Some(found) = which(&mut kept).get(&me).and_then(|h| h.fresh(now)) {
-                return Ok(found);
-            }
-            kept.epoch
-        };
-        let found = Arc::new(read.await?);
-        let mut kept = self.kept();
-        if kept.epoch == epoch {
-            keep(which(&mut kept), me, Arc::clone(&found), now, CAPACITY);
-        }
-        Ok(found)
+        read_through(
+            &self.kept,
+            |kept| which(kept).get(&me).and_then(|h| h.fresh(now)),
+            async { Ok(Arc::new(read.await?)) },
+            |kept, found| keep(which(kept), me, found, now, CAPACITY),
+        )
+        .await
     }
 
     /// Of the people with these ids, the cards of those `viewer` may see, by id; never the
@@ -308,41 +349,36 @@ impl PeopleCache {
         F: Future<Output = Result<T, AppError>>,
     {
         let now = Instant::now();
-        let epoch = {
-            let kept = self.kept();
-            let mine = kept.derived.get(&user_id).filter(|d| d.is_fresh(now));
-            let found = mine.and_then(|held| {
-                let (_, value) = held.value.iter().find(|(t, _)| *t == TypeId::of::<T>())?;
+        read_through(
+            &self.kept,
+            |kept| {
+                let mine = kept.derived.get(&user_id).filter(|d| d.is_fresh(now))?;
+                let (_, value) = mine.value.iter().find(|(t, _)| *t == TypeId::of::<T>())?;
                 Arc::clone(value).downcast::<T>().ok()
-            });
-            if let Some(found) = found {
-                return Ok(found);
-            }
-            kept.epoch
-        };
-        let value = Arc::new(read.await?);
-        let mut kept = self.kept();
-        if kept.epoch == epoch {
-            let stored: Arc<dyn Any + Send + Sync> = Arc::clone(&value) as _;
-            match kept.derived.get_mut(&user_id).filter(|d| d.is_fresh(now)) {
-                Some(held) => {
-                    held.value.retain(|(t, _)| *t != TypeId::of::<T>());
-                    held.value.push((TypeId::of::<T>(), stored));
+            },
+            async { Ok(Arc::new(read.await?)) },
+            |kept, value| {
+                let stored: Arc<dyn Any + Send + Sync> = value;
+                match kept.derived.get_mut(&user_id).filter(|d| d.is_fresh(now)) {
+                    Some(held) => {
+                        held.value.retain(|(t, _)| *t != TypeId::of::<T>());
+                        held.value.push((TypeId::of::<T>(), stored));
+                    }
+                    None => keep(
+                        &mut kept.derived,
+                        user_id,
+                        vec![(TypeId::of::<T>(), stored)],
+                        now,
+                        DERIVED_CAPACITY,
+                    ),
                 }
-                None => keep(
-                    &mut kept.derived,
-                    user_id,
-                    vec![(TypeId::of::<T>(), stored)],
-                    now,
-                    DERIVED_CAPACITY,
-                ),
-            }
-        }
-        Ok(value)
+            },
+        )
+        .await
     }
 
     fn glances(&self) -> MutexGuard<'_, Glances> {
-        self.glances.lock().unwrap_or_else(|p| p.into_inner())
+        lock(&self.glances)
     }
 
     /// `count` members of the hot list's ranking from `start`, as read by `read` at most
@@ -357,26 +393,21 @@ impl PeopleCache {
         F: Future<Output = Result<Vec<i64>, AppError>>,
     {
         let now = Instant::now();
-        let epoch = {
-            let glances = self.glances();
-            if let Some((ids, at)) = glances.ranking.get(&(start, count)) {
-                if now.duration_since(*at) < GLANCE_FOR {
-                    return Ok(Arc::clone(ids));
+        read_through(
+            &self.glances,
+            |glances| {
+                let (ids, at) = glances.ranking.get(&(start, count))?;
+                (now.duration_since(*at) < GLANCE_FOR).then(|| Arc::clone(ids))
+            },
+            async { Ok(Arc::new(read.await?)) },
+            |glances, ids| {
+                if glances.ranking.len() >= RANKING_WINDOWS {
+                    glances.ranking.clear();
                 }
-            }
-            glances.epoch
-        };
-        let ids = Arc::new(read.await?);
-        let mut glances = self.glances();
-        if glances.epoch == epoch {
-            if glances.ranking.len() >= RANKING_WINDOWS {
-                glances.ranking.clear();
-            }
-            glances
-                .ranking
-                .insert((start, count), (Arc::clone(&ids), now));
-        }
-        Ok(ids)
+                glances.ranking.insert((start, count), (ids, now));
+            },
+        )
+        .await
     }
 
     /// The count of public people as `read` gave it at most [`GLANCE_FOR`] ago.
@@ -385,21 +416,16 @@ impl PeopleCache {
         F: Future<Output = Result<Option<u64>, AppError>>,
     {
         let now = Instant::now();
-        let epoch = {
-            let glances = self.glances();
-            if let Some((count, at)) = glances.public_count {
-                if now.duration_since(at) < GLANCE_FOR {
-                    return Ok(count);
-                }
-            }
-            glances.epoch
-        };
-        let count = read.await?;
-        let mut glances = self.glances();
-        if glances.epoch == epoch {
-            glances.public_count = Some((count, now));
-        }
-        Ok(count)
+        read_through(
+            &self.glances,
+            |glances| {
+                let (count, at) = glances.public_count?;
+                (now.duration_since(at) < GLANCE_FOR).then_some(count)
+            },
+            read,
+            |glances, count| glances.public_count = Some((count, now)),
+        )
+        .await
     }
 
     /// Forgets the glances at the ranking and the public count (this instance moved them).

@@ -106,6 +106,48 @@ async fn a_glance_is_reused_until_this_instance_moves_what_it_saw() {
     assert_eq!(cache.public_count(count(6)).await.unwrap(), Some(5));
     cache.missed();
     assert_eq!(cache.public_count(count(7)).await.unwrap(), Some(7));
+    cache.forget_glances();
+    let overtaken = async {
+        cache.forget_glances();
+        Ok::<_, AppError>(Some(8))
+    };
+    assert_eq!(cache.public_count(overtaken).await.unwrap(), Some(8));
+    assert_eq!(
+        cache.public_count(count(9)).await.unwrap(),
+        Some(9),
+        "not kept"
+    );
+}
+
+/// A set of people read while a forget overtook the read is answered, not kept.
+#[tokio::test]
+async fn a_set_of_people_a_forget_overtook_is_not_kept() {
+    fn hidden(k: &mut Kept) -> &mut Map<i64, Held<People>> {
+        &mut k.hidden
+    }
+    let cache = PeopleCache::default();
+    let overtaken = async {
+        cache.delivered(&Route::Blocked(1, 2, true));
+        Ok::<_, AppError>(HashSet::from([3]))
+    };
+    assert!(
+        cache
+            .people_of(hidden, 1, overtaken)
+            .await
+            .unwrap()
+            .contains(&3)
+    );
+    let again = async { Ok::<_, AppError>(HashSet::from([2, 3])) };
+    let read_again = cache.people_of(hidden, 1, again).await.unwrap();
+    assert!(
+        read_again.contains(&2),
+        "read again: the first was not kept"
+    );
+    let kept = async { Ok::<_, AppError>(HashSet::new()) };
+    assert!(
+        cache.people_of(hidden, 1, kept).await.unwrap().contains(&2),
+        "kept"
+    );
 }
 
 #[test]
