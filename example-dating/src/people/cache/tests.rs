@@ -3,6 +3,15 @@
 
 use super::*;
 
+/// The kept sets `people_of` is asked for.
+fn hidden(k: &mut Kept) -> &mut Map<i64, Held<People>> {
+    &mut k.hidden
+}
+
+fn contacts(k: &mut Kept) -> &mut Map<i64, Held<People>> {
+    &mut k.contacts
+}
+
 fn card(user_id: i64, nickname: &str) -> Card {
     Card {
         user_id,
@@ -122,9 +131,6 @@ async fn a_glance_is_reused_until_this_instance_moves_what_it_saw() {
 /// A set of people read while a forget overtook the read is answered, not kept.
 #[tokio::test]
 async fn a_set_of_people_a_forget_overtook_is_not_kept() {
-    fn hidden(k: &mut Kept) -> &mut Map<i64, Held<People>> {
-        &mut k.hidden
-    }
     let cache = PeopleCache::default();
     let overtaken = async {
         cache.delivered(&Route::Blocked(1, 2, true));
@@ -169,12 +175,6 @@ async fn contacts_are_kept_until_a_message_between_two_people() {
         let ids: HashSet<i64> = ids.iter().copied().collect();
         async move { Ok::<_, AppError>(ids) }
     };
-    fn contacts(k: &mut Kept) -> &mut Map<i64, Held<People>> {
-        &mut k.contacts
-    }
-    fn hidden(k: &mut Kept) -> &mut Map<i64, Held<People>> {
-        &mut k.hidden
-    }
     assert!(
         cache
             .people_of(contacts, 1, read(&[2]))
@@ -205,9 +205,6 @@ async fn contacts_are_kept_until_a_message_between_two_people() {
 
 #[tokio::test]
 async fn a_failed_read_is_answered_and_nothing_is_kept() {
-    fn contacts(k: &mut Kept) -> &mut Map<i64, Held<People>> {
-        &mut k.contacts
-    }
     let cache = PeopleCache::default();
     let down = async { Err::<HashSet<i64>, _>(crate::codes::unavailable("the database")) };
     assert!(cache.people_of(contacts, 1, down).await.is_err());
