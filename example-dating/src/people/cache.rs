@@ -124,12 +124,17 @@ impl<T: Clone> Held<T> {
 /// Keeps `value` under `key`, making room first (at most `capacity` keys).
 fn keep<T>(map: &mut Map<i64, Held<T>>, key: i64, value: T, at: Instant, capacity: usize) {
     if map.len() >= capacity && !map.contains_key(&key) {
-        let gone: Vec<i64> = map.keys().take(capacity / 8).copied().collect();
-        for key in gone {
+        for key in to_drop(map.keys(), capacity) {
             map.remove(&key);
         }
     }
     map.insert(key, Held { value, at });
+}
+
+/// What a full collection gives up to make room: an eighth of it, whichever entries its
+/// iteration yields first — so a full cache loses a little at a time, never everything at once.
+fn to_drop<'a, K: Copy + 'a>(keys: impl Iterator<Item = &'a K>, capacity: usize) -> Vec<K> {
+    keys.take(capacity / 8).copied().collect()
 }
 
 /// What is kept under a lock whose epoch every forget moves.
@@ -459,10 +464,13 @@ impl PeopleCache {
         self.forget(|kept| {
             kept.contacts.remove(&a);
             kept.contacts.remove(&b);
-            if kept.talked.len() >= CAPACITY {
-                kept.talked.clear();
+            let pair = (a.min(b), a.max(b));
+            if kept.talked.len() >= CAPACITY && !kept.talked.contains(&pair) {
+                for gone in to_drop(kept.talked.iter(), CAPACITY) {
+                    kept.talked.remove(&gone);
+                }
             }
-            kept.talked.insert((a.min(b), a.max(b)));
+            kept.talked.insert(pair);
         });
     }
 

@@ -168,6 +168,22 @@ fn routes_lost_forget_everything_and_a_full_cache_makes_room() {
     assert_eq!(cache.cards_kept(), 0);
 }
 
+/// The pairs known to have talked are bounded like everything else, and a full set makes room
+/// a little at a time: most pairs stay known, the newest among them.
+#[test]
+fn a_full_set_of_pairs_that_talked_makes_room_without_forgetting_them_all() {
+    let cache = PeopleCache::default();
+    for a in 0..CAPACITY as i64 + 10 {
+        cache.forget_contacts(a, -1);
+    }
+    let known = (0..CAPACITY as i64 + 10)
+        .filter(|&a| cache.have_talked(a, -1))
+        .count();
+    assert!(known <= CAPACITY, "bounded: {known}");
+    assert!(known > CAPACITY / 2, "most stay known: {known}");
+    assert!(cache.have_talked(CAPACITY as i64 + 9, -1), "the newest");
+}
+
 #[tokio::test]
 async fn contacts_are_kept_until_a_message_between_two_people() {
     let cache = PeopleCache::default();
