@@ -39,13 +39,12 @@ pub fn keep(state: &AppState) -> tokio::task::JoinHandle<()> {
 /// One look: load what is missing, take back what left the hot list's window. `true` when
 /// both indexes are there.
 pub async fn round(state: &AppState) -> bool {
-    let geo = match state.places().upkeep(&state.db).await {
-        Ok(there) => there,
-        Err(e) => {
-            tracing::warn!(error = %e, "the geo index is not loaded; retrying");
-            false
-        }
-    };
+    let was = state.places().loaded() && state.indexes().hot();
+    // A failed reload leaves the index that was loaded answering (and stale: tried again).
+    if let Err(e) = state.places().upkeep(&state.db).await {
+        tracing::warn!(error = %e, "the geo index could not be loaded; retrying");
+    }
+    let geo = state.places().loaded();
     let hot = match hot::upkeep(&state.db, &*state.store).await {
         Ok(there) => there,
         Err(e) => {
@@ -58,9 +57,8 @@ pub async fn round(state: &AppState) -> bool {
     if let Err(e) = visibility::public_count(&state.db, &state.store).await {
         tracing::warn!(error = ?e, "could not look at the count of public people");
     }
-    let was = (state.indexes().geo(), state.indexes().hot());
-    state.indexes().set(geo, hot);
-    if (geo && hot) && was != (true, true) {
+    state.indexes().set_hot(hot);
+    if geo && hot && !was {
         tracing::info!(store = state.store.name(), "indexes ready");
     }
     geo && hot

@@ -31,8 +31,7 @@ pub async fn readyz(State(state): State<AppState>) -> Result<(StatusCode, Json<V
         tracing::warn!(error = %e, "readiness: store");
         return Err(codes::unavailable(state.store.name()));
     }
-    let indexes = state.indexes();
-    if !(indexes.geo() && indexes.hot()) {
+    if !(state.places().loaded() && state.indexes().hot()) {
         return Err(codes::unavailable("the store's indexes (loading)"));
     }
     Ok((

@@ -83,7 +83,7 @@ pub async fn state(config: Config) -> Result<AppState, String> {
     });
     // Loaded in the background: the server listens at once (`indexes.rs`), not ready until
     // the task has seen them.
-    state.indexes().set(false, false);
+    state.indexes().set_hot(false);
     indexes::keep(&state);
     // The phone rules (libphonenumber's metadata: hundreds of regular expressions) compile on
     // first use — about 0.6 billion instructions — so the first SMS after a start would pay

@@ -111,37 +111,29 @@ impl AppState {
     }
 }
 
-/// Whether the geo index (this instance's) and the hot list ranking (the store's) are loaded.
-/// Ready unless told
-/// otherwise: `startup` marks them loading and its background task marks them ready.
+/// Whether the hot list ranking (the store's) is loaded. Ready unless told otherwise:
+/// `startup` marks it loading and its background task marks it ready. (The geo index, this
+/// instance's own, says so itself: [`Places::loaded`](crate::people::geo::Places::loaded).)
 pub struct Indexes {
-    geo: AtomicBool,
     hot: AtomicBool,
 }
 
 impl Default for Indexes {
     fn default() -> Self {
         Indexes {
-            geo: AtomicBool::new(true),
             hot: AtomicBool::new(true),
         }
     }
 }
 
 impl Indexes {
-    /// The nearby search can be answered.
-    pub fn geo(&self) -> bool {
-        self.geo.load(Ordering::Acquire)
-    }
-
     /// The hot list is ranked (before, it lists the newest first).
     pub fn hot(&self) -> bool {
         self.hot.load(Ordering::Acquire)
     }
 
     /// Records what the last look at the store found.
-    pub fn set(&self, geo: bool, hot: bool) {
-        self.geo.store(geo, Ordering::Release);
+    pub fn set_hot(&self, hot: bool) {
         self.hot.store(hot, Ordering::Release);
     }
 }

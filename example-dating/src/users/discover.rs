@@ -43,7 +43,7 @@ pub async fn nearby(
     };
     // Only the index can search by distance: while it loads (a cold start), say so — after
     // telling a caller with no location at all what is missing.
-    if !state.indexes().geo() {
+    if !state.places().loaded() {
         if let Centre::Caller = centre {
             stored_location(&state, caller.user_id).await?;
         }
