@@ -34,6 +34,7 @@ use super::card::{self, Card, KeptCard};
 use super::{Authority, Relation, graph, may_see};
 use crate::codes::AppError;
 use crate::realtime::hub::{Listener, Route};
+use keeping::{Epoch, Held, keep, lock, read_through, to_drop};
 
 /// The longest a copy is kept without being read again.
 pub const KEPT_FOR: Duration = Duration::from_secs(60);
@@ -104,44 +105,6 @@ pub type Cards = HashMap<i64, Arc<KeptCard>, Fast>;
 /// One person's derived values, one per type (a handful at most).
 type Derived = Vec<(TypeId, Arc<dyn Any + Send + Sync>)>;
 
-struct Held<T> {
-    value: T,
-    at: Instant,
-}
-
-impl<T> Held<T> {
-    fn is_fresh(&self, now: Instant) -> bool {
-        now.duration_since(self.at) < KEPT_FOR
-    }
-}
-
-impl<T: Clone> Held<T> {
-    fn fresh(&self, now: Instant) -> Option<T> {
-        self.is_fresh(now).then(|| self.value.clone())
-    }
-}
-
-/// Keeps `value` under `key`, making room first (at most `capacity` keys).
-fn keep<T>(map: &mut Map<i64, Held<T>>, key: i64, value: T, at: Instant, capacity: usize) {
-    if map.len() >= capacity && !map.contains_key(&key) {
-        for key in to_drop(map.keys(), capacity) {
-            map.remove(&key);
-        }
-    }
-    map.insert(key, Held { value, at });
-}
-
-/// What a full collection gives up to make room: an eighth of it, whichever entries its
-/// iteration yields first — so a full cache loses a little at a time, never everything at once.
-fn to_drop<'a, K: Copy + 'a>(keys: impl Iterator<Item = &'a K>, capacity: usize) -> Vec<K> {
-    keys.take(capacity / 8).copied().collect()
-}
-
-/// What is kept under a lock whose epoch every forget moves.
-trait Epoch {
-    fn epoch(&self) -> u64;
-}
-
 impl Epoch for Kept {
     fn epoch(&self) -> u64 {
         self.epoch
@@ -152,36 +115,6 @@ impl Epoch for Glances {
     fn epoch(&self) -> u64 {
         self.epoch
     }
-}
-
-fn lock<G>(mutex: &Mutex<G>) -> MutexGuard<'_, G> {
-    mutex.lock().unwrap_or_else(|p| p.into_inner())
-}
-
-/// The one rule every copy here is read through: `look` under the lock; when it finds nothing,
-/// note the epoch, `read` without the lock (a database or store read), and `keep` what was
-/// read only if no forget moved the epoch meanwhile — the read may have seen a row from before
-/// the change that made it forget. (The cards, read for many people at once, follow it in
-/// [`PeopleCache::look`] and [`PeopleCache::keep_cards`].)
-async fn read_through<G: Epoch, T: Clone>(
-    mutex: &Mutex<G>,
-    look: impl FnOnce(&mut G) -> Option<T>,
-    read: impl Future<Output = Result<T, AppError>>,
-    keep: impl FnOnce(&mut G, T),
-) -> Result<T, AppError> {
-    let epoch = {
-        let mut kept = lock(mutex);
-        if let Some(found) = look(&mut kept) {
-            return Ok(found);
-        }
-        kept.epoch()
-    };
-    let value = read.await?;
-    let mut kept = lock(mutex);
-    if kept.epoch() == epoch {
-        keep(&mut kept, value.clone());
-    }
-    Ok(value)
 }
 
 impl Default for PeopleCache {
@@ -527,5 +460,6 @@ impl Listener for PeopleCache {
     }
 }
 
+mod keeping;
 #[cfg(test)]
 mod tests;

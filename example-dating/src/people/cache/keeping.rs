@@ -1,0 +1,88 @@
+//! How the cache keeps a copy: when it is fresh ([`Held`]), how a full map makes room
+//! ([`keep`], [`to_drop`]), and the one rule every read goes through ([`read_through`]): what
+//! a forget overtook is answered, never kept.
+
+use std::future::Future;
+use std::sync::{Mutex, MutexGuard};
+use std::time::Instant;
+
+use super::{KEPT_FOR, Map};
+use crate::codes::AppError;
+
+/// A copy and when it was read.
+pub(super) struct Held<T> {
+    pub(super) value: T,
+    pub(super) at: Instant,
+}
+
+impl<T> Held<T> {
+    pub(super) fn is_fresh(&self, now: Instant) -> bool {
+        now.duration_since(self.at) < KEPT_FOR
+    }
+}
+
+impl<T: Clone> Held<T> {
+    pub(super) fn fresh(&self, now: Instant) -> Option<T> {
+        self.is_fresh(now).then(|| self.value.clone())
+    }
+}
+
+/// Keeps `value` under `key`, making room first (at most `capacity` keys).
+pub(super) fn keep<T>(
+    map: &mut Map<i64, Held<T>>,
+    key: i64,
+    value: T,
+    at: Instant,
+    capacity: usize,
+) {
+    if map.len() >= capacity && !map.contains_key(&key) {
+        for key in to_drop(map.keys(), capacity) {
+            map.remove(&key);
+        }
+    }
+    map.insert(key, Held { value, at });
+}
+
+/// What a full collection gives up to make room: an eighth of it, whichever entries its
+/// iteration yields first — so a full cache loses a little at a time, never everything at once.
+pub(super) fn to_drop<'a, K: Copy + 'a>(
+    keys: impl Iterator<Item = &'a K>,
+    capacity: usize,
+) -> Vec<K> {
+    keys.take(capacity / 8).copied().collect()
+}
+
+/// What is kept under a lock whose epoch every forget moves.
+pub(super) trait Epoch {
+    fn epoch(&self) -> u64;
+}
+
+pub(super) fn lock<G>(mutex: &Mutex<G>) -> MutexGuard<'_, G> {
+    mutex.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// The one rule every copy here is read through: `look` under the lock; when it finds nothing,
+/// note the epoch, `read` without the lock (a database or store read), and `keep` what was
+/// read only if no forget moved the epoch meanwhile — the read may have seen a row from before
+/// the change that made it forget. (The cards, read for many people at once, follow it in
+/// [`look`](super::PeopleCache::look) and [`keep_cards`](super::PeopleCache::keep_cards).)
+pub(super) async fn read_through<G: Epoch, T: Clone>(
+    mutex: &Mutex<G>,
+    look: impl FnOnce(&mut G) -> Option<T>,
+    read: impl Future<Output = Result<T, AppError>>,
+    keep: impl FnOnce(&mut G, T),
+) -> Result<T, AppError> {
+    let epoch = {
+        let mut kept = lock(mutex);
+        if let Some(found) = look(&mut kept) {
+            return Ok(found);
+        }
+        kept.epoch()
+    };
+    let value = read.await?;
+    let mut kept = lock(mutex);
+    if kept.epoch() == epoch {
+        keep(&mut kept, value.clone());
+    }
+    Ok(value)
+}
