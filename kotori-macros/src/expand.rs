@@ -179,10 +179,8 @@ fn call_body(kind: Kind, sig: &Signature, state: &TokenStream) -> TokenStream {
         .as_ref()
         .map_or_else(proc_macro2::Span::call_site, |o| o.span());
     let call = if sig.is_async {
-        let wrapped = quote_spanned!(span=> #wrap(Self::run(#(#call_args),*).await));
-        quote! {
-            ::kotori::__private::Flow::Pending(::std::boxed::Box::pin(async move { #wrapped }))
-        }
+        // Boxed once where it is made: see `kotori::step::functions::pending`.
+        quote_spanned!(span=> ::kotori::__private::pending(Self::run(#(#call_args),*), #wrap))
     } else {
         let wrapped = quote_spanned!(span=> #wrap(Self::run(#(#call_args),*)));
         quote!(::kotori::__private::Flow::Ready(#wrapped))

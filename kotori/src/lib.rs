@@ -160,6 +160,7 @@ pub use kotori_macros::{guard, handler, loader};
 #[doc(hidden)]
 pub mod __private {
     pub use crate::extract::{FromCtx, Needs, ResourceType};
+    pub use crate::step::functions::pending;
     pub use crate::step::{Flow, Guard, Handler, Loader, Macro, Outcome, mode};
     use crate::step::{GuardOutput, LoaderOutput};
     pub use crate::{Ctx, Reply};

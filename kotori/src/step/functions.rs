@@ -2,6 +2,8 @@
 //! `&mut Ctx<S>`, synchronous or returning a future.
 
 use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
 
 use super::{Flow, Guard, GuardOutput, Handler, Loader, LoaderOutput, Outcome, WithCtx, mode};
 use crate::extract::{FromCtx, Needs, ResourceType};
@@ -16,6 +18,41 @@ macro_rules! extract_or {
             Err(rejection) => return Flow::Ready($fail(Reply::Rejection(rejection))),
         }
     };
+}
+
+/// An async step's future, boxed where it was made, with its output turned into what the
+/// dispatcher consumes.
+///
+/// Why not `Box::pin(async move { fut.await.into_reply() })`: a handler's future holds every
+/// future it may await, often kilobytes, and that form moved it three times — into the async
+/// block, into the box, and out again at the first `.await` — a quarter of a nearby page's
+/// instructions were those copies. Boxed here, it is moved once, and the outer box is two
+/// words.
+struct Boxed<Fut: Future, T> {
+    fut: Pin<Box<Fut>>,
+    then: fn(Fut::Output) -> T,
+}
+
+impl<Fut: Future, T> Future for Boxed<Fut, T> {
+    type Output = T;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<T> {
+        let then = self.then;
+        self.fut.as_mut().poll(cx).map(then)
+    }
+}
+
+/// The step awaits `fut`, then `then` makes its result (kotori's macros call it too).
+#[doc(hidden)]
+pub fn pending<'a, Fut, T>(fut: Fut, then: fn(Fut::Output) -> T) -> Flow<'a, T>
+where
+    Fut: Future + Send + 'a,
+    T: 'a,
+{
+    Flow::Pending(Box::pin(Boxed {
+        fut: Box::pin(fut),
+        then,
+    }))
 }
 
 macro_rules! impl_step_fns {
@@ -39,8 +76,7 @@ macro_rules! impl_step_fns {
             #[allow(non_snake_case, unused_variables)]
             fn call<'a>(&'a self, cx: &'a mut Ctx<S>) -> Flow<'a, Outcome> {
                 $(let $E = extract_or!(cx, $E, Outcome::stop);)*
-                let fut = self($($E),*);
-                Flow::Pending(Box::pin(async move { Outcome::of_guard(fut.await) }))
+                pending(self($($E),*), Outcome::of_guard)
             }
             fn needs(&self) -> Vec<Needs> { vec![$($E::needs()),*] }
             fn declares(&self) -> Declares { Declares::new()$(.and($E::declares()))* }
@@ -66,8 +102,7 @@ macro_rules! impl_step_fns {
             #[allow(non_snake_case, unused_variables)]
             fn call<'a>(&'a self, cx: &'a mut Ctx<S>) -> Flow<'a, Outcome> {
                 $(let $E = extract_or!(cx, $E, Outcome::stop);)*
-                let fut = self($($E),*);
-                Flow::Pending(Box::pin(async move { Outcome::of_loader(fut.await) }))
+                pending(self($($E),*), Outcome::of_loader)
             }
             fn needs(&self) -> Vec<Needs> { vec![$($E::needs()),*] }
             fn declares(&self) -> Declares { Declares::new()$(.and($E::declares()))* }
@@ -95,8 +130,7 @@ macro_rules! impl_step_fns {
             #[allow(non_snake_case, unused_variables)]
             fn call<'a>(&'a self, cx: &'a mut Ctx<S>) -> Flow<'a, Reply> {
                 $(let $E = extract_or!(cx, $E, std::convert::identity);)*
-                let fut = self($($E),*);
-                Flow::Pending(Box::pin(async move { fut.await.into_reply() }))
+                pending(self($($E),*), IntoReply::into_reply)
             }
             fn needs(&self) -> Vec<Needs> { vec![$($E::needs()),*] }
             fn declares(&self) -> Declares { Declares::new()$(.and($E::declares()))* }
@@ -134,8 +168,7 @@ where
     Fut::Output: GuardOutput,
 {
     fn call<'a>(&'a self, cx: &'a mut Ctx<S>) -> Flow<'a, Outcome> {
-        let fut = self(cx);
-        Flow::Pending(Box::pin(async move { Outcome::of_guard(fut.await) }))
+        pending(self(cx), Outcome::of_guard)
     }
     fn needs(&self) -> Vec<Needs> {
         Vec::new()
@@ -165,8 +198,7 @@ where
     Fut::Output: LoaderOutput,
 {
     fn call<'a>(&'a self, cx: &'a mut Ctx<S>) -> Flow<'a, Outcome> {
-        let fut = self(cx);
-        Flow::Pending(Box::pin(async move { Outcome::of_loader(fut.await) }))
+        pending(self(cx), Outcome::of_loader)
     }
     fn needs(&self) -> Vec<Needs> {
         Vec::new()
@@ -196,8 +228,7 @@ where
     Fut::Output: IntoReply,
 {
     fn call<'a>(&'a self, cx: &'a mut Ctx<S>) -> Flow<'a, Reply> {
-        let fut = self(cx);
-        Flow::Pending(Box::pin(async move { fut.await.into_reply() }))
+        pending(self(cx), IntoReply::into_reply)
     }
     fn needs(&self) -> Vec<Needs> {
         Vec::new()

@@ -331,7 +331,7 @@ fn strip_generics(name: &str) -> &str {
 
 mod after;
 mod erased;
-mod functions;
+pub(crate) mod functions;
 mod named;
 
 pub use after::After;
