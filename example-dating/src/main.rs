@@ -90,6 +90,13 @@ enum OperatorCommand {
 
 const TOKEN_FILE: &str = ".example-dating-token";
 
+/// The server allocates small, short-lived buffers on every request (frames, parameters,
+/// pages). glibc's malloc and free were a sixth of a signed send's CPU; mimalloc's per-thread
+/// free lists make them a twentieth (docs/src/benchmarks.md, "mimalloc"). The library and its
+/// tests keep the system allocator: this is the binary's choice.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
