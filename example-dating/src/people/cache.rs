@@ -151,7 +151,8 @@ impl PeopleCache {
         if missing.is_empty() {
             return Ok(found);
         }
-        let read = card::by_id::<Card>(db, missing).await?;
+        // Boxed: see `keeping::read_through`.
+        let read = Box::pin(card::by_id::<Card>(db, missing)).await?;
         found.extend(self.keep_cards(epoch, read));
         Ok(found)
     }
@@ -198,7 +199,7 @@ impl PeopleCache {
         db: &impl ConnectionTrait,
         me: i64,
     ) -> Result<Arc<HashSet<i64>>, AppError> {
-        self.people_of(|k| &mut k.hidden, me, graph::hidden_from(db, me))
+        self.people_of(|k| &mut k.hidden, me, || graph::hidden_from(db, me))
             .await
     }
 
@@ -208,7 +209,7 @@ impl PeopleCache {
         db: &impl ConnectionTrait,
         me: i64,
     ) -> Result<Arc<HashSet<i64>>, AppError> {
-        self.people_of(|k| &mut k.contacts, me, graph::contacts_of(db, me))
+        self.people_of(|k| &mut k.contacts, me, || graph::contacts_of(db, me))
             .await
     }
 
@@ -225,17 +226,20 @@ impl PeopleCache {
     }
 
     /// `me`'s set in the map `which` picks, kept; `read` reads it when it is not.
-    async fn people_of(
+    async fn people_of<Fut>(
         &self,
         which: fn(&mut Kept) -> &mut Map<i64, Held<People>>,
         me: i64,
-        read: impl Future<Output = Result<HashSet<i64>, AppError>>,
-    ) -> Result<People, AppError> {
+        read: impl FnOnce() -> Fut,
+    ) -> Result<People, AppError>
+    where
+        Fut: Future<Output = Result<HashSet<i64>, AppError>>,
+    {
         let now = Instant::now();
         read_through(
             &self.kept,
             |kept| which(kept).get(&me).and_then(|h| h.fresh(now)),
-            async { Ok(Arc::new(read.await?)) },
+            || async { Ok(Arc::new(read().await?)) },
             |kept, found| keep(which(kept), me, found, now, CAPACITY),
         )
         .await
@@ -281,10 +285,14 @@ impl PeopleCache {
     /// read is kept unless something was forgotten meanwhile.
     ///
     /// [`forget_card`]: PeopleCache::forget_card
-    pub async fn derived<T, F>(&self, user_id: i64, read: F) -> Result<Arc<T>, AppError>
+    pub async fn derived<T, Fut>(
+        &self,
+        user_id: i64,
+        read: impl FnOnce() -> Fut,
+    ) -> Result<Arc<T>, AppError>
     where
         T: Any + Send + Sync,
-        F: Future<Output = Result<T, AppError>>,
+        Fut: Future<Output = Result<T, AppError>>,
     {
         let now = Instant::now();
         read_through(
@@ -294,7 +302,7 @@ impl PeopleCache {
                 let (_, value) = mine.value.iter().find(|(t, _)| *t == TypeId::of::<T>())?;
                 Arc::clone(value).downcast::<T>().ok()
             },
-            async { Ok(Arc::new(read.await?)) },
+            || async { Ok(Arc::new(read().await?)) },
             |kept, value| {
                 let stored: Arc<dyn Any + Send + Sync> = value;
                 match kept.derived.get_mut(&user_id).filter(|d| d.is_fresh(now)) {
@@ -321,14 +329,14 @@ impl PeopleCache {
 
     /// `count` members of the hot list's ranking from `start`, as read by `read` at most
     /// [`GLANCE_FOR`] ago.
-    pub async fn ranking<F>(
+    pub async fn ranking<Fut>(
         &self,
         start: usize,
         count: usize,
-        read: F,
+        read: impl FnOnce() -> Fut,
     ) -> Result<Arc<Vec<i64>>, AppError>
     where
-        F: Future<Output = Result<Vec<i64>, AppError>>,
+        Fut: Future<Output = Result<Vec<i64>, AppError>>,
     {
         let now = Instant::now();
         read_through(
@@ -337,7 +345,7 @@ impl PeopleCache {
                 let (ids, at) = glances.ranking.get(&(start, count))?;
                 (now.duration_since(*at) < GLANCE_FOR).then(|| Arc::clone(ids))
             },
-            async { Ok(Arc::new(read.await?)) },
+            || async { Ok(Arc::new(read().await?)) },
             |glances, ids| {
                 if glances.ranking.len() >= RANKING_WINDOWS {
                     glances.ranking.clear();
@@ -349,9 +357,12 @@ impl PeopleCache {
     }
 
     /// The count of public people as `read` gave it at most [`GLANCE_FOR`] ago.
-    pub async fn public_count<F>(&self, read: F) -> Result<Option<u64>, AppError>
+    pub async fn public_count<Fut>(
+        &self,
+        read: impl FnOnce() -> Fut,
+    ) -> Result<Option<u64>, AppError>
     where
-        F: Future<Output = Result<Option<u64>, AppError>>,
+        Fut: Future<Output = Result<Option<u64>, AppError>>,
     {
         let now = Instant::now();
         read_through(

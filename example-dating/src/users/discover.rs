@@ -45,7 +45,7 @@ pub async fn nearby(
     // telling a caller with no location at all what is missing.
     if !state.places().loaded() {
         if let Centre::Caller = centre {
-            stored_location(&state, caller.user_id).await?;
+            Box::pin(stored_location(&state, caller.user_id)).await?;
         }
         return Err(codes::unavailable("the nearby index (loading)"));
     }
@@ -62,7 +62,9 @@ pub async fn nearby(
                 Some(near) => near,
                 // The index has not been given this caller's location yet: the row has it.
                 None => {
-                    let (lat, lng) = stored_location(&state, caller.user_id).await?;
+                    // Boxed, as every rarely taken query: held inline, its future would
+                    // make every request's larger (`people::cache::keeping::read_through`).
+                    let (lat, lng) = Box::pin(stored_location(&state, caller.user_id)).await?;
                     centre = Centre::At(lat, lng);
                     places.near(lat, lng, radius, want)
                 }
@@ -79,7 +81,7 @@ pub async fn nearby(
             .filter_map(|&(id, km)| {
                 Some(Near {
                     card: users.remove(&id)?,
-                    distance_km: (km * 1000.0).round() / 1000.0,
+                    metres: (km * 1000.0).round() as u64,
                 })
             })
             .collect();
@@ -124,17 +126,26 @@ fn written(listing: &Listing<Near>) -> Response {
             let card = near.card.json();
             out.push_str(card.strip_suffix('}').unwrap_or(card));
             out.push_str(r#","distance_km":"#);
-            // As serde writes an f64 (`1.0`, not `1`); a distance is always finite.
-            match serde_json::Number::from_f64(near.distance_km) {
-                Some(km) => {
-                    let _ = write!(out, "{km}");
-                }
-                None => out.push_str("null"),
-            }
+            write_km(out, near.metres);
             out.push('}');
         }
         out.push_str("]}");
     })
+}
+
+/// Writes `metres` in kilometres as serde writes the f64 `metres / 1000` — `1.0`, `0.25`,
+/// `12.345`: the shortest decimal that reads back as that f64, which for a whole number of
+/// metres is its digits with the trailing zeros of the fraction dropped (at least one kept).
+/// Formatting the float was a twentieth of a nearby page.
+fn write_km(out: &mut String, metres: u64) {
+    use std::fmt::Write;
+    let (whole, mut fraction, mut digits) = (metres / 1000, metres % 1000, 3);
+    while digits > 1 && fraction % 10 == 0 {
+        fraction /= 10;
+        digits -= 1;
+    }
+    // Writing to a String cannot fail.
+    let _ = write!(out, "{whole}.{fraction:0digits$}");
 }
 
 /// Where a nearby search is centred: a point given, or the caller's stored location.
@@ -152,11 +163,11 @@ async fn stored_location(state: &AppState, user_id: i64) -> Result<(f64, f64), A
     Ok((stored.lat, stored.lng))
 }
 
-/// A person nearby: the public profile and how far, in kilometres to the metre.
+/// A person nearby: the public profile and how far, to the metre (written in kilometres).
 #[derive(Debug)]
 pub struct Near {
     card: Arc<KeptCard>,
-    distance_km: f64,
+    metres: u64,
 }
 
 /// What nearby reads and answers, for `/openapi.json`.
@@ -183,7 +194,7 @@ mod tests {
     use crate::people::{Authority, Card};
     use http_body_util::BodyExt;
 
-    fn near(user_id: i64, nickname: &str, distance_km: f64) -> Near {
+    fn near(user_id: i64, nickname: &str, metres: u64) -> Near {
         let card = Card {
             user_id,
             nickname: nickname.into(),
@@ -201,7 +212,7 @@ mod tests {
         };
         Near {
             card: Arc::new(KeptCard::new(card)),
-            distance_km,
+            metres,
         }
     }
 
@@ -211,8 +222,8 @@ mod tests {
     async fn the_written_page_is_what_serde_writes() {
         let pages = [
             vec![],
-            vec![near(1, "Mei", 0.0), near(2, "a \"quoted\" \\ name", 1.0)],
-            vec![near(3, "小明", 12.345), near(4, "</script>\n", 99.999)],
+            vec![near(1, "Mei", 0), near(2, "a \"quoted\" \\ name", 1000)],
+            vec![near(3, "小明", 12_345), near(4, "</script>\n", 99_999)],
         ];
         for list in pages {
             let listing = Listing {
@@ -227,7 +238,7 @@ mod tests {
                 .iter()
                 .map(|n| {
                     let mut card = serde_json::to_value(&**n.card).unwrap();
-                    card["distance_km"] = serde_json::json!(n.distance_km);
+                    card["distance_km"] = serde_json::json!(n.metres as f64 / 1000.0);
                     card
                 })
                 .collect();
@@ -238,9 +249,22 @@ mod tests {
             assert_eq!(sent, expected, "{body}");
             // Floats stay floats: a client reading `distance_km` as a number in any language.
             if let Some(first) = listing.list.first() {
-                let field = format!(r#""distance_km":{}"#, serde_json::json!(first.distance_km));
+                let km = serde_json::json!(first.metres as f64 / 1000.0);
+                let field = format!(r#""distance_km":{km}"#);
                 assert!(body.contains(&field), "{body}");
             }
+        }
+    }
+
+    /// Every distance up to twice the largest radius is written as serde writes the float.
+    #[test]
+    fn kilometres_are_written_as_serde_writes_them() {
+        let mut out = String::new();
+        for metres in (0..=200_000).chain([1_000_000, 12_345_678]) {
+            out.clear();
+            write_km(&mut out, metres);
+            let serde = serde_json::json!(metres as f64 / 1000.0).to_string();
+            assert_eq!(out, serde, "{metres} m");
         }
     }
 }

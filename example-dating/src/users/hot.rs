@@ -144,7 +144,8 @@ pub async fn hot(
     // those of them the count of public people includes.
     let mut left_out = None;
     let exhausted = loop {
-        let read = async { Ok(state.store.rank_range(&HOT, start, chunk).await?) };
+        let store = &state.store;
+        let read = || async move { Ok(store.rank_range(&HOT, start, chunk).await?) };
         let ids = state.people().ranking(start, chunk, read).await?;
         start += ids.len();
         let excluded: Vec<i64> = match left_out {
@@ -198,7 +199,7 @@ pub async fn hot(
         walk.passed as u64
     } else {
         // Before the first count is kept: what the walk saw (one past this page).
-        let count = visibility::public_count(&state.db, &state.store);
+        let count = || visibility::public_count(&state.db, &state.store);
         let counted = state
             .people()
             .public_count(count)

@@ -47,7 +47,7 @@ async fn mine(
     let user_id = user.user_id;
     let showcase = state
         .people()
-        .derived(user_id, showcase::of(&state.db, user_id))
+        .derived(user_id, || showcase::of(&state.db, user_id))
         .await?;
     Ok(Mine {
         card: Card::of(user),
@@ -82,7 +82,7 @@ impl FromQueryResult for Me {
 /// a token whose account is gone or not live is 40105.
 #[kotori::loader]
 pub async fn load_me(caller: Res<Caller>, State(state): State<AppState>) -> Result<Me, AppError> {
-    let read = async {
+    let read = || async {
         user_info::Entity::find_by_id(caller.user_id)
             .expr_as(vip::deadline_of_row(), "vip_deadline")
             .into_model::<Me>()

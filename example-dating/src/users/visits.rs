@@ -32,7 +32,7 @@ pub async fn show(
     }
     let mut profile = public_profile(user);
     let (db, id) = (&state.db, user.user_id);
-    let showcase = state.people().derived(id, showcase::of(db, id)).await?;
+    let showcase = state.people().derived(id, || showcase::of(db, id)).await?;
     profile["labels"] = json!(showcase.labels);
     profile["album"] = json!(showcase.album);
     Ok(ok(profile))

@@ -66,12 +66,15 @@ pub(super) fn lock<G>(mutex: &Mutex<G>) -> MutexGuard<'_, G> {
 /// read only if no forget moved the epoch meanwhile — the read may have seen a row from before
 /// the change that made it forget. (The cards, read for many people at once, follow it in
 /// [`look`](super::PeopleCache::look) and [`keep_cards`](super::PeopleCache::keep_cards).)
-pub(super) async fn read_through<G: Epoch, T: Clone>(
+pub(super) async fn read_through<G: Epoch, T: Clone, Fut>(
     mutex: &Mutex<G>,
     look: impl FnOnce(&mut G) -> Option<T>,
-    read: impl Future<Output = Result<T, AppError>>,
+    read: impl FnOnce() -> Fut,
     keep: impl FnOnce(&mut G, T),
-) -> Result<T, AppError> {
+) -> Result<T, AppError>
+where
+    Fut: Future<Output = Result<T, AppError>>,
+{
     let epoch = {
         let mut kept = lock(mutex);
         if let Some(found) = look(&mut kept) {
@@ -79,7 +82,10 @@ pub(super) async fn read_through<G: Epoch, T: Clone>(
         }
         kept.epoch()
     };
-    let value = read.await?;
+    // Made on a miss only, and boxed: a read's future (a query's) is kilobytes, and held in
+    // this one it would make every caller's future as large — moved on every request, found
+    // or not (a nearby page's future was 9 KB, most of it an unread query for blocks).
+    let value = Box::pin(read()).await?;
     let mut kept = lock(mutex);
     if kept.epoch() == epoch {
         keep(&mut kept, value.clone());

@@ -54,26 +54,34 @@ fn a_read_that_a_forget_overtook_is_not_kept() {
 async fn what_is_derived_from_a_person_is_kept_until_they_change() {
     let cache = PeopleCache::default();
     let derive = |n: u32| async move { Ok::<_, AppError>(n) };
-    assert_eq!(*cache.derived(7, derive(1)).await.unwrap(), 1);
-    assert_eq!(*cache.derived(7, derive(2)).await.unwrap(), 1, "kept");
-    let other = cache.derived(7, async { Ok::<_, AppError>("text") });
+    assert_eq!(*cache.derived(7, || derive(1)).await.unwrap(), 1);
+    assert_eq!(*cache.derived(7, || derive(2)).await.unwrap(), 1, "kept");
+    let other = cache.derived(7, || async { Ok::<_, AppError>("text") });
     assert_eq!(*other.await.unwrap(), "text", "each type apart");
     assert_eq!(
-        *cache.derived(8, derive(9)).await.unwrap(),
+        *cache.derived(8, || derive(9)).await.unwrap(),
         9,
         "each person apart"
     );
     cache.forget_card(7);
-    assert_eq!(*cache.derived(7, derive(3)).await.unwrap(), 3, "forgotten");
+    assert_eq!(
+        *cache.derived(7, || derive(3)).await.unwrap(),
+        3,
+        "forgotten"
+    );
     cache.forget_card(7);
     let overtaken = async {
         cache.forget_card(7);
         Ok::<_, AppError>(4u32)
     };
-    assert_eq!(*cache.derived(7, overtaken).await.unwrap(), 4);
-    assert_eq!(*cache.derived(7, derive(5)).await.unwrap(), 5, "not kept");
+    assert_eq!(*cache.derived(7, || overtaken).await.unwrap(), 4);
     assert_eq!(
-        *cache.derived(8, derive(10)).await.unwrap(),
+        *cache.derived(7, || derive(5)).await.unwrap(),
+        5,
+        "not kept"
+    );
+    assert_eq!(
+        *cache.derived(8, || derive(10)).await.unwrap(),
         9,
         "still kept"
     );
@@ -84,19 +92,19 @@ async fn a_glance_is_reused_until_this_instance_moves_what_it_saw() {
     let cache = PeopleCache::default();
     let read = |ids: Vec<i64>| async move { Ok::<_, AppError>(ids) };
     assert_eq!(
-        *cache.ranking(0, 2, read(vec![1, 2])).await.unwrap(),
+        *cache.ranking(0, 2, || read(vec![1, 2])).await.unwrap(),
         [1, 2]
     );
-    let again = cache.ranking(0, 2, read(vec![2, 1])).await.unwrap();
+    let again = cache.ranking(0, 2, || read(vec![2, 1])).await.unwrap();
     assert_eq!(*again, [1, 2], "within a second");
     assert_eq!(
-        *cache.ranking(2, 2, read(vec![3])).await.unwrap(),
+        *cache.ranking(2, 2, || read(vec![3])).await.unwrap(),
         [3],
         "each window"
     );
     cache.forget_glances();
     assert_eq!(
-        *cache.ranking(0, 2, read(vec![2, 1])).await.unwrap(),
+        *cache.ranking(0, 2, || read(vec![2, 1])).await.unwrap(),
         [2, 1]
     );
     cache.forget_glances();
@@ -104,25 +112,25 @@ async fn a_glance_is_reused_until_this_instance_moves_what_it_saw() {
         cache.forget_glances();
         Ok::<_, AppError>(vec![9])
     };
-    assert_eq!(*cache.ranking(0, 2, overtaken).await.unwrap(), [9]);
+    assert_eq!(*cache.ranking(0, 2, || overtaken).await.unwrap(), [9]);
     assert_eq!(
-        *cache.ranking(0, 2, read(vec![4])).await.unwrap(),
+        *cache.ranking(0, 2, || read(vec![4])).await.unwrap(),
         [4],
         "not kept"
     );
     let count = |n| async move { Ok::<_, AppError>(Some(n)) };
-    assert_eq!(cache.public_count(count(5)).await.unwrap(), Some(5));
-    assert_eq!(cache.public_count(count(6)).await.unwrap(), Some(5));
+    assert_eq!(cache.public_count(|| count(5)).await.unwrap(), Some(5));
+    assert_eq!(cache.public_count(|| count(6)).await.unwrap(), Some(5));
     cache.missed();
-    assert_eq!(cache.public_count(count(7)).await.unwrap(), Some(7));
+    assert_eq!(cache.public_count(|| count(7)).await.unwrap(), Some(7));
     cache.forget_glances();
     let overtaken = async {
         cache.forget_glances();
         Ok::<_, AppError>(Some(8))
     };
-    assert_eq!(cache.public_count(overtaken).await.unwrap(), Some(8));
+    assert_eq!(cache.public_count(|| overtaken).await.unwrap(), Some(8));
     assert_eq!(
-        cache.public_count(count(9)).await.unwrap(),
+        cache.public_count(|| count(9)).await.unwrap(),
         Some(9),
         "not kept"
     );
@@ -138,20 +146,24 @@ async fn a_set_of_people_a_forget_overtook_is_not_kept() {
     };
     assert!(
         cache
-            .people_of(hidden, 1, overtaken)
+            .people_of(hidden, 1, || overtaken)
             .await
             .unwrap()
             .contains(&3)
     );
     let again = async { Ok::<_, AppError>(HashSet::from([2, 3])) };
-    let read_again = cache.people_of(hidden, 1, again).await.unwrap();
+    let read_again = cache.people_of(hidden, 1, || again).await.unwrap();
     assert!(
         read_again.contains(&2),
         "read again: the first was not kept"
     );
     let kept = async { Ok::<_, AppError>(HashSet::new()) };
     assert!(
-        cache.people_of(hidden, 1, kept).await.unwrap().contains(&2),
+        cache
+            .people_of(hidden, 1, || kept)
+            .await
+            .unwrap()
+            .contains(&2),
         "kept"
     );
 }
@@ -193,26 +205,29 @@ async fn contacts_are_kept_until_a_message_between_two_people() {
     };
     assert!(
         cache
-            .people_of(contacts, 1, read(&[2]))
+            .people_of(contacts, 1, || read(&[2]))
             .await
             .unwrap()
             .contains(&2)
     );
     assert!(cache.have_talked(1, 2), "kept, with 2 in it");
     assert!(!cache.have_talked(1, 3) && !cache.have_talked(3, 1));
-    let kept = cache.people_of(contacts, 1, read(&[])).await.unwrap();
+    let kept = cache.people_of(contacts, 1, || read(&[])).await.unwrap();
     assert!(kept.contains(&2), "kept: not read again");
     // 1 and 3 talk: both forget whom they talked with, and the pair is known from now on.
     cache.delivered(&Route::Contacted(3, 1));
     assert!(cache.have_talked(1, 3) && cache.have_talked(3, 1));
-    let read_again = cache.people_of(contacts, 1, read(&[2, 3])).await.unwrap();
+    let read_again = cache
+        .people_of(contacts, 1, || read(&[2, 3]))
+        .await
+        .unwrap();
     assert!(read_again.contains(&3), "read again after the forget");
     // Blocks are kept apart: a forget of contacts leaves them.
-    cache.people_of(hidden, 1, read(&[9])).await.unwrap();
+    cache.people_of(hidden, 1, || read(&[9])).await.unwrap();
     cache.delivered(&Route::Contacted(1, 4));
     assert!(
         cache
-            .people_of(hidden, 1, read(&[]))
+            .people_of(hidden, 1, || read(&[]))
             .await
             .unwrap()
             .contains(&9)
@@ -223,14 +238,14 @@ async fn contacts_are_kept_until_a_message_between_two_people() {
 async fn a_failed_read_is_answered_and_nothing_is_kept() {
     let cache = PeopleCache::default();
     let down = async { Err::<HashSet<i64>, _>(crate::codes::unavailable("the database")) };
-    assert!(cache.people_of(contacts, 1, down).await.is_err());
+    assert!(cache.people_of(contacts, 1, || down).await.is_err());
     let derived_down = async { Err::<u32, _>(crate::codes::unavailable("the database")) };
-    assert!(cache.derived(1, derived_down).await.is_err());
+    assert!(cache.derived(1, || derived_down).await.is_err());
     // Nothing was kept in their place: the next reads run, and their answers are kept.
     let read = async { Ok::<_, AppError>(HashSet::from([2])) };
     assert!(
         cache
-            .people_of(contacts, 1, read)
+            .people_of(contacts, 1, || read)
             .await
             .unwrap()
             .contains(&2)
@@ -238,7 +253,7 @@ async fn a_failed_read_is_answered_and_nothing_is_kept() {
     assert!(cache.have_talked(1, 2));
     assert_eq!(
         *cache
-            .derived(1, async { Ok::<_, AppError>(7u32) })
+            .derived(1, || async { Ok::<_, AppError>(7u32) })
             .await
             .unwrap(),
         7
