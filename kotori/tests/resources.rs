@@ -234,3 +234,53 @@ async fn resources_load_by_type_and_the_nearest_loader_wins() {
     assert_eq!(app.client().get("/a/x").send().await.text(), "1");
     assert_eq!(app.client().get("/a/b/y").send().await.text(), "2");
 }
+
+/// Steps whose futures hold kilobytes across an await (kotori boxes those apart from small
+/// ones): each runs once, in order, and what the loader made reaches the handler.
+#[tokio::test]
+async fn steps_with_large_futures_run_and_pass_their_resources() {
+    // Through the attribute, which a step borrowing the context across an await needs.
+    #[kotori::guard]
+    async fn large_guard(cx: &mut Ctx<Trace>) -> Result<(), Rejection> {
+        let held = [7u8; 4096];
+        tokio::task::yield_now().await;
+        cx.state().push("guard");
+        match cx.header("x-deny") {
+            Some(_) => Err(Rejection::forbidden()),
+            None if held[4095] == 7 => Ok(()),
+            None => Err(Rejection::internal()),
+        }
+    }
+    async fn large_loader(Path(id): Path<u64>) -> Option<Live> {
+        let held = [id as u8; 4096];
+        tokio::task::yield_now().await;
+        Some(Live {
+            id,
+            host: u64::from(held[4095]),
+        })
+    }
+    async fn large_handler(live: Res<Live>) -> String {
+        let held = [1u8; 4096];
+        tokio::task::yield_now().await;
+        format!("{} {} {}", live.id, live.host, held.len())
+    }
+    let trace = Trace::default();
+    let app = Kotori::new(trace.clone());
+    app.node("/live/{id}")
+        .guard(large_guard)
+        .load(large_loader)
+        .get("/show", large_handler);
+    let app = app.build().unwrap();
+
+    let res = app.client().get("/live/9/show").send().await;
+    assert_eq!(res.text(), "9 9 4096");
+    assert_eq!(trace.take(), ["guard"]);
+    let res = app
+        .client()
+        .get("/live/9/show")
+        .header("x-deny", "1")
+        .send()
+        .await;
+    assert_eq!(res.status(), 403);
+    assert_eq!(trace.take(), ["guard"]);
+}
