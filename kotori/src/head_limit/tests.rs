@@ -115,3 +115,23 @@ async fn an_http2_preface_turns_the_limit_off() {
     assert_eq!(seen, bytes);
     assert_eq!(refusal, None);
 }
+
+/// The table of target bytes taken without the `http` parser never takes one that parser
+/// refuses, and `tchar` is RFC 9110's set.
+#[test]
+fn the_byte_tables_agree_with_the_parser_and_the_rfc() {
+    for b in 0..=255u8 {
+        let target = [b'/', b'a', b, b'b'];
+        if syntax::target_ok(&target) {
+            assert!(http::Uri::try_from(&target[..]).is_ok(), "byte {b:#04x}");
+        }
+        let rfc = b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b);
+        assert_eq!(syntax::is_tchar(b), rfc, "byte {b:#04x}");
+    }
+    // Letters, digits and a signed query's punctuation take the fast path.
+    assert!(syntax::target_ok(
+        b"/api/me?page=1&pageCount=20&sign=AbC%2F-_.~"
+    ));
+    assert!(!syntax::target_ok(b""));
+    assert!(!syntax::target_ok(b"/a b"));
+}
