@@ -31,7 +31,8 @@ use sea_orm::ConnectionTrait;
 use tokio::sync::watch;
 
 use super::card::{self, Card, KeptCard};
-use super::{Authority, Relation, graph, may_see};
+use super::graph::{self, People};
+use super::{Authority, Relation, may_see};
 use crate::codes::AppError;
 use crate::realtime::hub::{Listener, Route};
 use keeping::{Epoch, Held, keep, lock, read_through, to_drop};
@@ -64,9 +65,9 @@ struct Kept {
     /// meanwhile.
     epoch: u64,
     cards: Map<i64, Held<Arc<KeptCard>>>,
-    hidden: Map<i64, Held<People>>,
+    hidden: Map<i64, Held<Arc<People>>>,
     /// Whom each viewer exchanged a message with.
-    contacts: Map<i64, Held<People>>,
+    contacts: Map<i64, Held<Arc<People>>>,
     /// Pairs (lower id first) known to have exchanged a message: a contact, once made, stays
     /// (an erasure takes the person away), so their next messages need tell no one.
     talked: HashSet<(i64, i64), Fast>,
@@ -89,9 +90,6 @@ type Glance = (Arc<Vec<i64>>, Instant);
 
 /// The most ranking reads one instance remembers (deep pages read other windows).
 const RANKING_WINDOWS: usize = 64;
-
-/// A set of people (whom a viewer blocked or was blocked by, or talked with).
-type People = Arc<HashSet<i64>>;
 
 /// The hasher of what is kept: foldhash, several times faster than the standard SipHash on the
 /// integer keys every list page looks up dozens of (SipHash was about 5% of a nearby request's
@@ -198,7 +196,7 @@ impl PeopleCache {
         &self,
         db: &impl ConnectionTrait,
         me: i64,
-    ) -> Result<Arc<HashSet<i64>>, AppError> {
+    ) -> Result<Arc<People>, AppError> {
         self.people_of(|k| &mut k.hidden, me, || graph::hidden_from(db, me))
             .await
     }
@@ -208,7 +206,7 @@ impl PeopleCache {
         &self,
         db: &impl ConnectionTrait,
         me: i64,
-    ) -> Result<Arc<HashSet<i64>>, AppError> {
+    ) -> Result<Arc<People>, AppError> {
         self.people_of(|k| &mut k.contacts, me, || graph::contacts_of(db, me))
             .await
     }
@@ -228,12 +226,12 @@ impl PeopleCache {
     /// `me`'s set in the map `which` picks, kept; `read` reads it when it is not.
     async fn people_of<Fut>(
         &self,
-        which: fn(&mut Kept) -> &mut Map<i64, Held<People>>,
+        which: fn(&mut Kept) -> &mut Map<i64, Held<Arc<People>>>,
         me: i64,
         read: impl FnOnce() -> Fut,
-    ) -> Result<People, AppError>
+    ) -> Result<Arc<People>, AppError>
     where
-        Fut: Future<Output = Result<HashSet<i64>, AppError>>,
+        Fut: Future<Output = Result<People, AppError>>,
     {
         let now = Instant::now();
         read_through(

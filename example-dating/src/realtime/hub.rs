@@ -294,7 +294,7 @@ impl Hub {
 
     /// Adds `hidden` (people blocked either way) to whom a connection hides: read after the
     /// registration, so that a block made meanwhile is either in it or announced to it.
-    pub fn hide(&self, id: u64, hidden: HashSet<i64>) {
+    pub fn hide(&self, id: u64, hidden: impl IntoIterator<Item = i64>) {
         if let Some(conn) = lock(&self.local).conns.get_mut(&id) {
             conn.hidden.extend(hidden);
         }

@@ -9,15 +9,17 @@ use std::time::Instant;
 use super::{KEPT_FOR, Map};
 use crate::codes::AppError;
 
-/// A copy and when it was read.
+/// A copy and until when it is fresh.
 pub(super) struct Held<T> {
     pub(super) value: T,
-    pub(super) at: Instant,
+    /// When it was read, plus [`KEPT_FOR`]: checking a copy is one comparison — a page checks
+    /// dozens, and subtracting instants for each was 2% of a nearby page (callgrind).
+    until: Instant,
 }
 
 impl<T> Held<T> {
     pub(super) fn is_fresh(&self, now: Instant) -> bool {
-        now.duration_since(self.at) < KEPT_FOR
+        now < self.until
     }
 }
 
@@ -40,7 +42,8 @@ pub(super) fn keep<T>(
             map.remove(&key);
         }
     }
-    map.insert(key, Held { value, at });
+    let until = at + KEPT_FOR;
+    map.insert(key, Held { value, until });
 }
 
 /// What a full collection gives up to make room: an eighth of it, whichever entries its

@@ -4,11 +4,11 @@
 use super::*;
 
 /// The kept sets `people_of` is asked for.
-fn hidden(k: &mut Kept) -> &mut Map<i64, Held<People>> {
+fn hidden(k: &mut Kept) -> &mut Map<i64, Held<Arc<People>>> {
     &mut k.hidden
 }
 
-fn contacts(k: &mut Kept) -> &mut Map<i64, Held<People>> {
+fn contacts(k: &mut Kept) -> &mut Map<i64, Held<Arc<People>>> {
     &mut k.contacts
 }
 
@@ -142,7 +142,7 @@ async fn a_set_of_people_a_forget_overtook_is_not_kept() {
     let cache = PeopleCache::default();
     let overtaken = async {
         cache.delivered(&Route::Blocked(1, 2, true));
-        Ok::<_, AppError>(HashSet::from([3]))
+        Ok::<_, AppError>(People::from_iter([3]))
     };
     assert!(
         cache
@@ -151,13 +151,13 @@ async fn a_set_of_people_a_forget_overtook_is_not_kept() {
             .unwrap()
             .contains(&3)
     );
-    let again = async { Ok::<_, AppError>(HashSet::from([2, 3])) };
+    let again = async { Ok::<_, AppError>(People::from_iter([2, 3])) };
     let read_again = cache.people_of(hidden, 1, || again).await.unwrap();
     assert!(
         read_again.contains(&2),
         "read again: the first was not kept"
     );
-    let kept = async { Ok::<_, AppError>(HashSet::new()) };
+    let kept = async { Ok::<_, AppError>(People::default()) };
     assert!(
         cache
             .people_of(hidden, 1, || kept)
@@ -200,7 +200,7 @@ fn a_full_set_of_pairs_that_talked_makes_room_without_forgetting_them_all() {
 async fn contacts_are_kept_until_a_message_between_two_people() {
     let cache = PeopleCache::default();
     let read = |ids: &[i64]| {
-        let ids: HashSet<i64> = ids.iter().copied().collect();
+        let ids: People = ids.iter().copied().collect();
         async move { Ok::<_, AppError>(ids) }
     };
     assert!(
@@ -237,12 +237,12 @@ async fn contacts_are_kept_until_a_message_between_two_people() {
 #[tokio::test]
 async fn a_failed_read_is_answered_and_nothing_is_kept() {
     let cache = PeopleCache::default();
-    let down = async { Err::<HashSet<i64>, _>(crate::codes::unavailable("the database")) };
+    let down = async { Err::<People, _>(crate::codes::unavailable("the database")) };
     assert!(cache.people_of(contacts, 1, || down).await.is_err());
     let derived_down = async { Err::<u32, _>(crate::codes::unavailable("the database")) };
     assert!(cache.derived(1, || derived_down).await.is_err());
     // Nothing was kept in their place: the next reads run, and their answers are kept.
-    let read = async { Ok::<_, AppError>(HashSet::from([2])) };
+    let read = async { Ok::<_, AppError>(People::from_iter([2])) };
     assert!(
         cache
             .people_of(contacts, 1, || read)
