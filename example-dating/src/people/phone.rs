@@ -27,6 +27,9 @@ pub fn canonical(raw: &str) -> Result<String, AppError> {
     if !(6..=15).contains(&digits.len()) || !digits.bytes().all(|b| b.is_ascii_digit()) {
         return Err(refused());
     }
+    if let Some(e164) = mainland_mobile(raw) {
+        return Ok(e164);
+    }
     let number = parse(raw).ok_or_else(refused)?;
     // E.164 is `+`, the country code and the national number with its leading zeros: written
     // here, not by the crate's formatter, which first picks the country's display format by
@@ -39,6 +42,21 @@ pub fn canonical(raw: &str) -> Result<String, AppError> {
         return Err(refused());
     }
     Ok(e164)
+}
+
+/// A mainland China mobile number as the original clients send it — 11 digits, `1` and then
+/// `3` to `9` — in E.164, or `None` for anything else. Nearly every number a send or a login
+/// carries is one, and this is what libphonenumber's rules make of every such number (a test
+/// holds the two together); parsing it by those rules was an eighth of a send's instructions.
+/// `179…` is left to the rules: China's carrier-selection prefixes begin with it.
+fn mainland_mobile(raw: &str) -> Option<String> {
+    let b = raw.as_bytes();
+    let mobile = b.len() == 11
+        && b[0] == b'1'
+        && (b'3'..=b'9').contains(&b[1])
+        && !raw.starts_with("179")
+        && b.iter().all(u8::is_ascii_digit);
+    mobile.then(|| format!("+86{raw}"))
 }
 
 /// `raw` parsed by the rules of the country it names, or of mainland China when it names none.
@@ -130,6 +148,30 @@ mod tests {
             }
         }
         assert!(checked > 2_000, "only {checked} numbers parsed");
+    }
+
+    /// Every mainland mobile number the shortcut takes is what the rules make of it: each
+    /// leading three digits it takes, with pseudo-random rest.
+    #[test]
+    fn the_mobile_shortcut_is_what_the_rules_say() {
+        use phonenumber::Mode;
+        let mut taken = 0;
+        for head in 130..=199u64 {
+            for n in 0..60u64 {
+                let raw = format!("{head}{:08}", n.wrapping_mul(2_654_435_761) % 100_000_000);
+                let Some(short) = super::mainland_mobile(&raw) else {
+                    continue;
+                };
+                let number = super::parse(&raw).expect("the rules parse it");
+                assert_eq!(short, number.format().mode(Mode::E164).to_string(), "{raw}");
+                taken += 1;
+            }
+        }
+        assert_eq!(taken, 69 * 60, "every head from 130 to 199 but 179");
+        assert_eq!(super::mainland_mobile("17912345678"), None);
+        assert_eq!(super::mainland_mobile("12345678901"), None);
+        assert_eq!(super::mainland_mobile("1391234567x"), None);
+        assert_eq!(super::mainland_mobile("139123456789"), None);
     }
 
     /// A zero that belongs to the number is kept: Italy's fixed lines start with one and have
