@@ -100,20 +100,28 @@ impl Sphere {
     }
 
     /// The people within `radius_km` of (`lng`, `lat`), nearest first, at most `count`, as
-    /// `(id, km)`: a walk of the tree that never enters a box farther than the radius, or than
-    /// the `count`th nearest found so far.
-    ///
-    /// The walk is depth first, nearest box first, with the best `count` kept in a sorted list:
-    /// rstar's own nearest-first iterator keeps every box it has seen in a binary heap, and that
-    /// heap was a fifth of a nearby page (callgrind); this walk does 40–50% fewer instructions
-    /// for a page of people, at 10,000 people and at a million (the tests hold it to the
-    /// iterator's answer).
+    /// `(id, km)`. A page's worth is found by [`Walk`]; more (a deep page, or a page widened
+    /// past the people a caller may not see) by rstar's nearest-first iterator, whose heap
+    /// costs a logarithm per person where the walk's sorted list costs a shift of the list.
     pub(super) fn near(&self, lng: f64, lat: f64, radius_km: f64, count: usize) -> Vec<(i64, f64)> {
+        match count <= WALK_MAX {
+            true => self.walk(lng, lat, radius_km, count),
+            false => self.iterate(lng, lat, radius_km, count),
+        }
+    }
+
+    /// [`near`](Self::near) by a walk of the tree that never enters a box farther than the
+    /// radius, or than the `count`th nearest found so far: depth first, nearest box first,
+    /// the best `count` in a sorted list. rstar's nearest-first iterator keeps every box it
+    /// has seen in a binary heap, and that heap was a fifth of a nearby page (callgrind); for a
+    /// page of people this walk does 40–50% fewer instructions, at 10,000 people and at a
+    /// million (a test holds it to the iterator's answer).
+    fn walk(&self, lng: f64, lat: f64, radius_km: f64, count: usize) -> Vec<(i64, f64)> {
         let mut walk = Walk {
             centre: on_sphere(lng, lat),
             count,
             radius_2: chord_2_from_km(radius_km),
-            best: Vec::with_capacity(count.min(4096) + 1),
+            best: Vec::with_capacity(count + 1),
         };
         if count > 0 {
             walk.visit(self.tree.root());
@@ -122,6 +130,17 @@ impl Sphere {
             .into_iter()
             .map(|(chord_2, id)| (id, km_from_chord_2(chord_2)))
             .filter(|&(_, km)| km <= radius_km)
+            .collect()
+    }
+
+    /// [`near`](Self::near) by rstar's nearest-first iterator, stopped at `count` or at the
+    /// first person beyond the radius.
+    fn iterate(&self, lng: f64, lat: f64, radius_km: f64, count: usize) -> Vec<(i64, f64)> {
+        self.tree
+            .nearest_neighbor_iter_with_distance_2(&on_sphere(lng, lat))
+            .map(|(p, chord_2)| (p.id, km_from_chord_2(chord_2)))
+            .take_while(|&(_, km)| km <= radius_km)
+            .take(count)
             .collect()
     }
 
@@ -137,6 +156,11 @@ impl Sphere {
         self.places.len()
     }
 }
+
+/// The most people a search finds by [`Walk`]: the first page of any size (at most 50) with
+/// its margin (`users::discover`); past this the shifts of its sorted list would cost more
+/// than a heap.
+const WALK_MAX: usize = 128;
 
 /// One search's walk: the nearest `count` found so far, as `(squared chord, id)`, nearest
 /// first (ties in the order found).
@@ -254,14 +278,8 @@ mod tests {
                 let (lng, lat) = (114.0 + (unit() - 0.5), 22.5 + (unit() - 0.5));
                 let radius = [0.5, 3.0, 10.0, 100.0][(unit() * 4.0) as usize];
                 let count = [1, 21, 30, 600][(unit() * 4.0) as usize];
-                let expected: Vec<(i64, f64)> = sphere
-                    .tree
-                    .nearest_neighbor_iter_with_distance_2(&on_sphere(lng, lat))
-                    .map(|(p, chord_2)| (p.id, km_from_chord_2(chord_2)))
-                    .take_while(|&(_, km)| km <= radius)
-                    .take(count)
-                    .collect();
-                let found = sphere.near(lng, lat, radius, count);
+                let expected = sphere.iterate(lng, lat, radius, count);
+                let found = sphere.walk(lng, lat, radius, count);
                 assert_eq!(found, expected, "{people} people, {radius} km, {count}");
             }
         }
