@@ -21,6 +21,14 @@ wait_ready() {
   echo "not ready on $1" >&2; return 1
 }
 
+# login PORT PHONE: a session token for PHONE from example-dating on PORT (an SMS code asked
+# for and used; the server must echo codes, as the development app does). Needs $BIN.
+login() {
+  local code
+  code=$("$BIN/example-dating" call POST /api/auth/sendsms "phone=$2" --addr "127.0.0.1:$1" --no-token | awk -F'"' '/"code": "/ {print $4}')
+  "$BIN/example-dating" call POST /api/auth/login "phone=$2" "code=$code" --addr "127.0.0.1:$1" --no-token | awk -F'"' '/"token"/ {print $4}'
+}
+
 # wrk_row OUTPUT TICKS: "requests/s <tab> p50 <tab> p99 <tab> server CPU µs per request" from a
 # `wrk --latency` output and the server's CPU ticks during it; fails (showing the output) when
 # wrk saw an answer other than 2xx.

@@ -69,8 +69,7 @@ turn() {
   case $scenario in
     me)
       local code token
-      code=$("$BIN/example-dating" call POST /api/auth/sendsms "phone=$phone" --addr "127.0.0.1:$port" --no-token | awk -F'"' '/"code": "/ {print $4}')
-      token=$("$BIN/example-dating" call POST /api/auth/login "phone=$phone" "code=$code" --addr "127.0.0.1:$port" --no-token | awk -F'"' '/"token"/ {print $4}')
+      token=$(login "$port" "$phone")
       [ -n "$token" ] || { echo "no token for $phone" >&2; cat "$WORK/server-$port.log" >&2; exit 1; }
       # Enough signed requests that a fast build's run never wraps around into replays (40103).
       # The phone may send again next turn: forget its one-a-minute window.

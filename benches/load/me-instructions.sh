@@ -43,8 +43,7 @@ count() {
   wait_port "$port" 120
   wait_ready "$port" 120
   local code token
-  code=$("$BIN/example-dating" call POST /api/auth/sendsms "phone=$phone" --addr "127.0.0.1:$port" --no-token | awk -F'"' '/"code": "/ {print $4}')
-  token=$("$BIN/example-dating" call POST /api/auth/login "phone=$phone" "code=$code" --addr "127.0.0.1:$port" --no-token | awk -F'"' '/"token"/ {print $4}')
+  token=$(login "$port" "$phone")
   "$BIN/signed-requests" "$path" "$token" "$n" > "$WORK/requests.lua"
   python3 - "$port" "$WORK/requests.lua" <<'PY'
 import http.client, json, sys

@@ -37,8 +37,7 @@ port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0));
 server_pid=$!
 wait_port "$port" 120
 wait_ready "$port" 120
-code=$("$BIN/example-dating" call POST /api/auth/sendsms "phone=$phone" --addr "127.0.0.1:$port" --no-token | awk -F'"' '/"code": "/ {print $4}')
-token=$("$BIN/example-dating" call POST /api/auth/login "phone=$phone" "code=$code" --addr "127.0.0.1:$port" --no-token | awk -F'"' '/"token"/ {print $4}')
+token=$(login "$port" "$phone")
 
 # rate PATH: requests a second over one run of DURATION seconds (signed afresh: a signed
 # request is sent once).

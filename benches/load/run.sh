@@ -99,8 +99,7 @@ for store in $([ $run_dating = 1 ] && echo '-' "$REDIS_URL_FOR_LOAD"); do
   label=$([ -z "$store" ] && echo "example-dating, SQLite + in-process store" || echo "example-dating, SQLite + Redis")
   pid=$(dating "$store" $port); pids+=("$pid"); wait_port $port; wait_ready $port
   server_pid=$(pgrep -f "$BIN/example-dating serve" -n)
-  code=$("$BIN/example-dating" call POST /api/auth/sendsms phone=18922986865 --addr "127.0.0.1:$port" --no-token | awk -F'"' '/"code": "/ {print $4}')
-  token=$("$BIN/example-dating" call POST /api/auth/login phone=18922986865 "code=$code" --addr "127.0.0.1:$port" --no-token | awk -F'"' '/"token"/ {print $4}')
+  token=$(login "$port" "18922986865")
   sign_hot() { "$BIN/signed-requests" /api/user/hot/list "$token" "${SIGNED:-$((DURATION * 10000))}" > "$WORK/hot.lua"; }
   BEFORE_EACH=sign_hot measure "signed GET /api/user/hot/list" "$label" "$server_pid" "http://127.0.0.1:$port" -s "$WORK/hot.lua"
 

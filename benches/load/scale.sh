@@ -127,8 +127,7 @@ for backend in $BACKENDS; do
       printf 'password-123\n' | env DATABASE_URL="$db_url" RUST_LOG=warn "$BIN/example-dating" operator add \
         --name scale --role admin --privileges users:read,orders:read > /dev/null
     fi
-    code=$("$BIN/example-dating" call POST /api/auth/sendsms "phone=$phone" --addr "127.0.0.1:$port" --no-token | awk -F'"' '/"code": "/ {print $4}')
-    token=$("$BIN/example-dating" call POST /api/auth/login "phone=$phone" "code=$code" --addr "127.0.0.1:$port" --no-token | awk -F'"' '/"token"/ {print $4}')
+    token=$(login "$port" "$phone")
     admin=$(curl -s -d name=scale -d password=password-123 "http://127.0.0.1:$port/manage/login.json" | python3 -c 'import json, sys; print(json.load(sys.stdin)["data"]["token"])')
 
     trickle_pid=""

@@ -15,6 +15,7 @@
 #   STORE=redis RATE=2000 TOTAL=1500000 bash benches/load/soak.sh
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+. benches/load/common.sh
 TOTAL=${TOTAL:-10000000}
 CONNS=${CONNS:-16}
 RATE=${RATE:-}
@@ -59,8 +60,7 @@ esac
    SIGNING_WINDOW_SECS=60 RUST_LOG=warn "${redis_env[@]}" taskset -c 0 "$OLDPWD/$BIN/example-dating" serve) > "$WORK/server.log" 2>&1 &
 for _ in $(seq 1 100); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.1; done
 pid=$(pgrep -f "$BIN/example-dating serve" -n)
-code=$("$BIN/example-dating" call POST /api/auth/sendsms phone=18922986865 --addr "127.0.0.1:$port" --no-token | awk -F'"' '/"code": "/ {print $4}')
-token=$("$BIN/example-dating" call POST /api/auth/login phone=18922986865 "code=$code" --addr "127.0.0.1:$port" --no-token | awk -F'"' '/"token"/ {print $4}')
+token=$(login "$port" "18922986865")
 if [ "$STORE" = redis ]; then
   # DBSIZE is exact and cheap: this Redis holds the app's keys only.
   (started=$(date +%s); while sleep 10; do
