@@ -182,10 +182,10 @@ impl Walk {
     }
 
     fn visit(&mut self, node: &ParentNode<Point>) {
-        // The boxes worth entering, nearest first. A node holds at most rstar's `MAX_SIZE` (6)
-        // children, so they fit on the stack; a larger node would spill onto the heap.
-        let mut boxes = [(0.0, None::<&ParentNode<Point>>); 8];
-        let mut spill = Vec::new();
+        // The boxes worth entering, to be entered nearest first. A node holds at most rstar's
+        // `MAX_SIZE` (6) children, so they fit here; one that did not fit would be entered at
+        // once, out of order — the same answer, pruned less.
+        let mut boxes = [(0.0, node); 8];
         let mut n = 0;
         for child in node.children() {
             match child {
@@ -196,29 +196,23 @@ impl Walk {
                         continue;
                     }
                     match boxes.get_mut(n) {
-                        Some(slot) => *slot = (d, Some(parent)),
-                        None => spill.push((d, Some(parent))),
+                        Some(slot) => {
+                            *slot = (d, parent);
+                            n += 1;
+                        }
+                        None => self.visit(parent),
                     }
-                    n += 1;
                 }
             }
         }
-        let boxes = match spill.is_empty() {
-            true => &mut boxes[..n],
-            false => {
-                spill.extend_from_slice(&boxes);
-                &mut spill[..]
-            }
-        };
+        let boxes = &mut boxes[..n];
         boxes.sort_unstable_by(|a, b| a.0.total_cmp(&b.0));
         for &(d, parent) in boxes.iter() {
             // Nearest first: once a box is too far, so are the rest.
             if d > self.bound() {
                 break;
             }
-            if let Some(parent) = parent {
-                self.visit(parent);
-            }
+            self.visit(parent);
         }
     }
 
