@@ -72,6 +72,12 @@ async fn keys_set_where_absent_and_a_read_in_one_round_trip() {
         assert_eq!(set, [true, true, false], "{}", s.name());
         assert_eq!(read.as_deref(), Some("7:99"));
         assert_eq!(s.get("sig:b:ee").await.unwrap().as_deref(), Some("seen"));
+        let left = s.ttl("nonce:a:1").await.unwrap();
+        assert!(
+            left.is_some_and(|t| t > LONG / 2 && t <= LONG),
+            "a mark expires after its ttl: {left:?} on {}",
+            s.name()
+        );
         let (again, nothing) = s
             .set_nx_each_and_get(&keys[..2], "1", LONG, None)
             .await
