@@ -3,6 +3,15 @@
 # cpu_ticks PID: the process's user + system time so far, in clock ticks.
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 
+# redis_local_pid URL: the process id of the Redis at URL when it runs on this machine (its CPU
+# can then be read from /proc), else nothing.
+redis_local_pid() {
+  local pid
+  pid=$(redis-cli -u "$1" info server 2>/dev/null | awk -F: '/^process_id:/ {print $2}' | tr -d '\r')
+  [ -n "$pid" ] && [ -r "/proc/$pid/stat" ] && echo "$pid"
+  return 0
+}
+
 # wait_port PORT [SECONDS]: until something listens on 127.0.0.1:PORT (10 s unless given).
 wait_port() {
   local tries=$(( ${2:-10} * 10 ))

@@ -8,8 +8,10 @@
 # Backends: the embedded default (SQLite file + in-process store) and PostgreSQL + Redis, each
 # with USERS demo users. The server is pinned to core 0, wrk (one thread, CONNS connections) to
 # core 1; each turn is a 2 s warm-up and a DURATION run; CPU is the server's own (from /proc),
-# not the database's or Redis's. Prints one line per turn and then, per backend and scenario,
-# the medians over ROUNDS turns and the ratio new/old.
+# not the database's — and, where Redis runs on this machine, Redis's own CPU per request
+# beside it (a send costs Redis about as much as the server: on a shared machine the two add
+# up). Prints one line per turn and then, per backend and scenario, the medians over ROUNDS
+# turns and the ratio new/old.
 #
 #   OLD=36888fd ROUNDS=3 DURATION=10 bash benches/load/interleaved.sh
 set -euo pipefail
@@ -84,10 +86,21 @@ turn() {
   sign
   local before after out row
   before=$(cpu_ticks "$server_pid")
+  local redis_pid="" redis_before=0 redis_after=0
+  if [ "$backend" = postgres ]; then
+    redis_pid=$(redis_local_pid "$REDIS_URL_FOR_LOAD")
+    [ -n "$redis_pid" ] && redis_before=$(cpu_ticks "$redis_pid")
+  fi
   out=$(taskset -c 1 wrk -t1 -c"$CONNS" -d"${DURATION}s" --latency -s "$script" "http://127.0.0.1:$port")
   after=$(cpu_ticks "$server_pid")
+  [ -n "$redis_pid" ] && redis_after=$(cpu_ticks "$redis_pid")
   row=$(wrk_row "$out" $((after - before))) || { echo "$which $scenario: non-2xx answers" >&2; exit 1; }
-  printf '%s\t%s\t%s\t%s\n' "$backend" "$scenario" "$which" "$row" | tee -a "$WORK/turns.tsv"
+  local redis_us=-
+  if [ -n "$redis_pid" ]; then
+    redis_us=$(echo "$out" | awk -v t=$((redis_after - redis_before)) -v hz="$(getconf CLK_TCK)" \
+      '/requests in/ {printf "%.2f", t / hz * 1e6 / $1}')
+  fi
+  printf '%s\t%s\t%s\t%s\t%s\n' "$backend" "$scenario" "$which" "$row" "$redis_us" | tee -a "$WORK/turns.tsv"
   kill "$server_pid"; wait "$server_pid" 2>/dev/null || true; server_pid=""
   # The sends of this turn filled the SMS keys: the next turn starts from an empty store.
   forget_sms_windows
@@ -142,7 +155,7 @@ import statistics, sys
 path, old, rounds, duration, conns, users = sys.argv[1:]
 rows = [line.rstrip("\n").split("\t") for line in open(path)]
 print(f"old = {old}; {rounds} interleaved turns each, {duration} s, {conns} connections, {users} demo users")
-print("backend\tscenario\tbuild\treq/s (median)\tp99 (median)\tCPU us/req (median)")
+print("backend\tscenario\tbuild\treq/s (median)\tp99 (median)\tCPU us/req (median)\tRedis CPU us/req (median)")
 for backend in dict.fromkeys(r[0] for r in rows):
     for scenario in dict.fromkeys(r[1] for r in rows if r[0] == backend):
         med = {}
@@ -151,7 +164,9 @@ for backend in dict.fromkeys(r[0] for r in rows):
             rps = statistics.median(float(r[3]) for r in turns)
             cpu = statistics.median(float(r[6]) for r in turns)
             p99 = sorted(r[5] for r in turns)[len(turns) // 2]
+            redis = [float(r[7]) for r in turns if r[7] != "-"]
+            redis = f"{statistics.median(redis):.1f}" if redis else "-"
             med[which] = (rps, cpu)
-            print(f"{backend}\t{scenario}\t{which}\t{rps:.0f}\t{p99}\t{cpu:.1f}")
+            print(f"{backend}\t{scenario}\t{which}\t{rps:.0f}\t{p99}\t{cpu:.1f}\t{redis}")
         print(f"{backend}\t{scenario}\tnew/old\t{med['new'][0] / med['old'][0]:.2f}x\t\t{med['new'][1] / med['old'][1]:.2f}x")
 PY
