@@ -8,8 +8,11 @@
 //! `OTEL_BSP_SCHEDULE_DELAY`, `OTEL_METRIC_EXPORT_INTERVAL`) apply as the SDK documents them.
 //! Without an endpoint nothing is installed and nothing is paid but kotori's no-op calls.
 //!
-//! The exporter speaks plain HTTP: point it at a collector beside the instance (an
-//! OpenTelemetry Collector agent, which forwards over TLS).
+//! The endpoint may be `http://` (a collector beside the instance) or `https://`: the server's
+//! certificate is checked against the system's trusted roots, or against
+//! `OTEL_EXPORTER_OTLP_CERTIFICATE` alone when that is set, and
+//! `OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE` with `OTEL_EXPORTER_OTLP_CLIENT_KEY` are offered to a
+//! collector that asks for a client certificate ([`client`]).
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -18,6 +21,8 @@ use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::metrics::SdkMeterProvider;
 use opentelemetry_sdk::propagation::TraceContextPropagator;
 use opentelemetry_sdk::trace::SdkTracerProvider;
+
+mod client;
 
 /// Whether [`init_from_env`] installed exporters: the tree sends requests to OpenTelemetry only
 /// then (kotori's no-op spans would cost every request a span name and its attributes).
@@ -55,8 +60,10 @@ pub fn init_from_env() -> Result<Option<Telemetry>, String> {
         resource = resource.with_service_name("example-dating");
     }
     let resource = resource.build();
+    use opentelemetry_otlp::WithHttpConfig;
     let spans = opentelemetry_otlp::SpanExporter::builder()
         .with_http()
+        .with_http_client(client::for_signal("TRACES")?)
         .build()
         .map_err(|e| format!("OTEL_EXPORTER_OTLP_*: the span exporter: {e}"))?;
     let tracer = SdkTracerProvider::builder()
@@ -65,6 +72,7 @@ pub fn init_from_env() -> Result<Option<Telemetry>, String> {
         .build();
     let measurements = opentelemetry_otlp::MetricExporter::builder()
         .with_http()
+        .with_http_client(client::for_signal("METRICS")?)
         .build()
         .map_err(|e| format!("OTEL_EXPORTER_OTLP_*: the metric exporter: {e}"))?;
     let meter = SdkMeterProvider::builder()

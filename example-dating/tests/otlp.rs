@@ -2,7 +2,9 @@
 //! `OTEL_EXPORTER_OTLP_ENDPOINT` pointing at a collector run by this test (an HTTP server that
 //! decodes what arrives with the OpenTelemetry project's protobuf types). A signed
 //! `GET /api/me` carrying a `traceparent` becomes a server span `GET /api/me` in the caller's
-//! trace, with a child span per awaited step; the duration histogram arrives too.
+//! trace, with a child span per awaited step; the duration histogram arrives too. Over HTTPS,
+//! the exporter checks the collector against `OTEL_EXPORTER_OTLP_CERTIFICATE` and offers its
+//! client certificate (mutual TLS), and sends nothing to a collector it cannot verify.
 
 mod common;
 // The instance runner; this test has no nginx.
@@ -12,6 +14,7 @@ mod nginx;
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::process::{Command, Stdio};
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -33,16 +36,42 @@ type Received = (String, Bytes);
 
 /// A collector on a free port: every request's path and body go to the channel.
 async fn collector() -> (SocketAddr, mpsc::UnboundedReceiver<Received>) {
+    let (addr, received, _) = collector_behind(None).await;
+    (addr, received)
+}
+
+/// A collector on a free port, behind TLS when `tls` is given: every request's path and body
+/// go to the first channel, every failed TLS handshake's error to the second.
+async fn collector_behind(
+    tls: Option<rustls::ServerConfig>,
+) -> (
+    SocketAddr,
+    mpsc::UnboundedReceiver<Received>,
+    mpsc::UnboundedReceiver<String>,
+) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let (tx, rx) = mpsc::unbounded_channel();
+    let (refused_tx, refused_rx) = mpsc::unbounded_channel();
+    let acceptor = tls.map(|config| tokio_rustls::TlsAcceptor::from(Arc::new(config)));
     tokio::spawn(async move {
         loop {
             let Ok((stream, _)) = listener.accept().await else {
                 return;
             };
             let tx = tx.clone();
+            let (acceptor, refused) = (acceptor.clone(), refused_tx.clone());
             tokio::spawn(async move {
+                let stream: Box<dyn Stream> = match acceptor {
+                    None => Box::new(stream),
+                    Some(acceptor) => match acceptor.accept(stream).await {
+                        Ok(stream) => Box::new(stream),
+                        Err(e) => {
+                            let _ = refused.send(e.to_string());
+                            return;
+                        }
+                    },
+                };
                 let service = service_fn(move |req: http::Request<hyper::body::Incoming>| {
                     let tx = tx.clone();
                     async move {
@@ -58,11 +87,25 @@ async fn collector() -> (SocketAddr, mpsc::UnboundedReceiver<Received>) {
             });
         }
     });
-    (addr, rx)
+    (addr, rx, refused_rx)
 }
+
+/// A connection the collector serves: plain TCP or TLS over it.
+trait Stream: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send {}
+impl<T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send> Stream for T {}
 
 /// The example-dating binary on a database in `dir`, exporting to `otlp`; ready.
 async fn serve_exporting_to(otlp: SocketAddr, dir: &std::path::Path) -> (Process, String) {
+    serve_with(&format!("http://{otlp}"), &[], dir).await
+}
+
+/// The example-dating binary on a database in `dir`, exporting to `endpoint` with the other
+/// variables `env`; ready.
+async fn serve_with(
+    endpoint: &str,
+    env: &[(&str, &std::path::Path)],
+    dir: &std::path::Path,
+) -> (Process, String) {
     let addr = format!("127.0.0.1:{}", common::free_port());
     let log = dir.join("server.log");
     let child = Command::new(env!("CARGO_BIN_EXE_example-dating"))
@@ -75,9 +118,10 @@ async fn serve_exporting_to(otlp: SocketAddr, dir: &std::path::Path) -> (Process
             format!("sqlite://{}/dating.sqlite?mode=rwc", dir.display()),
         )
         .env("RUST_LOG", "warn")
-        .env("OTEL_EXPORTER_OTLP_ENDPOINT", format!("http://{otlp}"))
+        .env("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint)
         .env("OTEL_BSP_SCHEDULE_DELAY", "100")
         .env("OTEL_METRIC_EXPORT_INTERVAL", "300")
+        .envs(env.iter().copied())
         .stdout(Stdio::null())
         .stderr(std::fs::File::create(&log).unwrap())
         .spawn()
@@ -224,5 +268,173 @@ async fn a_collector_that_is_down_costs_the_requests_nothing() {
     let (_server, addr) = serve_exporting_to(nobody, &dir.0).await;
     for phone in ["18922986801", "18922986802", "18922986803"] {
         assert_eq!(login_and_me(&addr, phone).await, 0);
+    }
+}
+
+/// A certificate authority of the test's own, a collector certificate for 127.0.0.1 and a client
+/// certificate, both issued by it; the CA's and the client's PEM files are written into `dir`.
+struct Pki {
+    collector: rustls::ServerConfig,
+    ca: std::path::PathBuf,
+    client_cert: std::path::PathBuf,
+    client_key: std::path::PathBuf,
+}
+
+impl Pki {
+    fn new(dir: &std::path::Path) -> Pki {
+        use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair};
+        use rustls::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
+        let ca_key = KeyPair::generate().unwrap();
+        let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+        ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        let ca = ca_params.self_signed(&ca_key).unwrap();
+        let issuer = Issuer::new(ca_params, ca_key);
+        let issue = |name: &str| {
+            let key = KeyPair::generate().unwrap();
+            let params = CertificateParams::new(vec![name.to_owned()]).unwrap();
+            (params.signed_by(&key, &issuer).unwrap(), key)
+        };
+        let (collector_cert, collector_key) = issue("127.0.0.1");
+        let (client_cert, client_key) = issue("exporter.test");
+
+        let mut roots = rustls::RootCertStore::empty();
+        roots.add(ca.der().clone()).unwrap();
+        let clients = rustls::server::WebPkiClientVerifier::builder(Arc::new(roots))
+            .build()
+            .unwrap();
+        let key = PrivatePkcs8KeyDer::from(collector_key.serialize_der());
+        let collector = rustls::ServerConfig::builder()
+            .with_client_cert_verifier(clients)
+            .with_single_cert(
+                vec![collector_cert.der().clone()],
+                PrivateKeyDer::Pkcs8(key),
+            )
+            .unwrap();
+        let write = |name: &str, pem: String| {
+            let path = dir.join(name);
+            std::fs::write(&path, pem).unwrap();
+            path
+        };
+        Pki {
+            collector,
+            ca: write("ca.pem", ca.pem()),
+            client_cert: write("client.pem", client_cert.pem()),
+            client_key: write("client.key", client_key.serialize_pem()),
+        }
+    }
+}
+
+/// Over HTTPS the spans reach a collector the exporter verifies by the CA it was given, which
+/// verifies the exporter in turn by its client certificate; a server not given the CA (the
+/// system's roots do not know it) refuses the collector and sends it nothing, and its requests
+/// are answered as before.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn over_https_spans_reach_only_a_collector_the_exporter_verifies() {
+    let dir = common::TempDir::new("otlp-tls");
+    let pki = Pki::new(&dir.0);
+    let (otlp, mut received, mut refused) = collector_behind(Some(pki.collector.clone())).await;
+    let endpoint = format!("https://{otlp}");
+
+    let trusting = dir.0.join("trusting");
+    std::fs::create_dir_all(&trusting).unwrap();
+    let env = [
+        ("OTEL_EXPORTER_OTLP_CERTIFICATE", pki.ca.as_path()),
+        ("OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE", &pki.client_cert),
+        ("OTEL_EXPORTER_OTLP_CLIENT_KEY", &pki.client_key),
+    ];
+    let (server, addr) = serve_with(&endpoint, &env, &trusting).await;
+    assert_eq!(login_and_me(&addr, "18922986811").await, 0);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let (path, body) = tokio::time::timeout_at(deadline, received.recv())
+            .await
+            .expect("no span reached the collector over HTTPS in 30 s")
+            .unwrap();
+        if path == "/v1/traces" {
+            let request = ExportTraceServiceRequest::decode(body).unwrap();
+            let names = request
+                .resource_spans
+                .iter()
+                .flat_map(|r| &r.scope_spans)
+                .flat_map(|s| &s.spans)
+                .map(|s| s.name.as_str());
+            if names.into_iter().any(|n| n == "GET /api/me") {
+                break;
+            }
+        }
+    }
+    drop(server);
+    // Exports already under way when the server stopped may still arrive: start counting after.
+    while received.try_recv().is_ok() {}
+
+    let untrusting = dir.0.join("untrusting");
+    std::fs::create_dir_all(&untrusting).unwrap();
+    let (server, addr) = serve_with(&endpoint, &env[1..], &untrusting).await;
+    assert_eq!(login_and_me(&addr, "18922986812").await, 0);
+    let error = tokio::time::timeout(Duration::from_secs(30), refused.recv())
+        .await
+        .expect("the exporter did not try the collector in 30 s")
+        .unwrap();
+    assert!(
+        error.contains("UnknownCA"),
+        "the exporter should refuse the collector's certificate: {error}"
+    );
+    // ...and says so in its log (the SDK's own messages go to the server's log).
+    let log = untrusting.join("server.log");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while !std::fs::read_to_string(&log)
+        .unwrap_or_default()
+        .contains("ExportError")
+    {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no failed export in the server's log after 30 s:\n{}",
+            std::fs::read_to_string(&log).unwrap_or_default()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    drop(server);
+    assert!(
+        received.try_recv().is_err(),
+        "a collector the exporter could not verify was sent something"
+    );
+}
+
+/// A client certificate without its key (or the reverse), or a CA file that holds no
+/// certificate, stops the server at start with a message naming the variable.
+#[test]
+fn half_a_client_certificate_or_an_empty_ca_file_stops_the_server_at_start() {
+    let dir = common::TempDir::new("otlp-tls-config");
+    let empty = dir.0.join("empty.pem");
+    std::fs::write(&empty, "").unwrap();
+    for (name, expected) in [
+        (
+            "OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE",
+            "OTEL_EXPORTER_OTLP_CLIENT_KEY",
+        ),
+        (
+            "OTEL_EXPORTER_OTLP_CLIENT_KEY",
+            "OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE",
+        ),
+        (
+            "OTEL_EXPORTER_OTLP_CERTIFICATE",
+            "OTEL_EXPORTER_OTLP_CERTIFICATE",
+        ),
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_example-dating"))
+            .arg("serve")
+            .env_clear()
+            .env("LISTEN", format!("127.0.0.1:{}", common::free_port()))
+            .env(
+                "DATABASE_URL",
+                format!("sqlite://{}/dating.sqlite?mode=rwc", dir.0.display()),
+            )
+            .env("OTEL_EXPORTER_OTLP_ENDPOINT", "https://127.0.0.1:1")
+            .env(name, &empty)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{name} alone: the server started");
+        assert!(stderr.contains(expected), "{name} alone: {stderr}");
     }
 }
