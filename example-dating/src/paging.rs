@@ -5,7 +5,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use sea_orm::{
-    ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QuerySelect, Select,
+    ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QuerySelect, QueryTrait,
+    Select,
 };
 use serde_json::Value;
 
@@ -18,6 +19,9 @@ pub const TOTAL_TTL: Duration = Duration::from_secs(10);
 
 /// The deepest item a page may reach (`page × pageCount`); past it is 40002.
 pub const MAX_DEPTH: u64 = 1_000;
+
+/// The most rows a request counts ([`Page::load`]).
+pub const COUNTED_BY_REQUEST: u64 = MAX_DEPTH + 1;
 
 /// A requested page.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -68,7 +72,7 @@ impl Page {
     {
         match cached {
             Some(key) => self.load_kept(db, store, key, TOTAL_TTL, query).await,
-            None => self.load(db, query).await,
+            None => self.load(db, store, query).await,
         }
     }
 
@@ -94,17 +98,25 @@ impl Page {
     }
 
     /// This page of `query` (already ordered) and the total it pages through.
+    ///
+    /// The request counts at most [`COUNTED_BY_REQUEST`] rows — one past the deepest item a
+    /// page may reach, all that `has_next` needs — so a list's cost does not grow with its
+    /// length: a celebrity's visitors, an admin's one-letter search. A list longer than that
+    /// answers the total kept for its query (a digest of its statement names it), counted in
+    /// full off the request path like every kept total ([`cached_total`]: at most
+    /// [`TOTAL_TTL`] old) — and until the first such count, that it has more than 1,000.
     pub async fn load<E>(
         &self,
-        conn: &impl ConnectionTrait,
+        db: &DatabaseConnection,
+        store: &Arc<dyn Store>,
         query: Select<E>,
     ) -> Result<(u64, Vec<E::Model>), AppError>
     where
         E: EntityTrait,
         E::Model: Sync,
     {
-        let total = query.clone().count(conn).await?;
-        Ok((total, self.rows(conn, query).await?))
+        let total = total_of(db, store, &query).await?;
+        Ok((total, self.rows(db, query).await?))
     }
 
     async fn rows<E>(
@@ -274,6 +286,64 @@ where
     Ok(counted)
 }
 
+/// How many rows `query` has, as [`Page::load`] counts them: by the request up to
+/// [`COUNTED_BY_REQUEST`], and past that the count kept for this query, made off the request
+/// path (at least [`COUNTED_BY_REQUEST`] until the first is done).
+pub async fn total_of<E>(
+    db: &DatabaseConnection,
+    store: &Arc<dyn Store>,
+    query: &Select<E>,
+) -> Result<u64, AppError>
+where
+    E: EntityTrait,
+    E::Model: Sync,
+{
+    let counted = count_up_to(db, query, COUNTED_BY_REQUEST).await?;
+    if counted < COUNTED_BY_REQUEST {
+        return Ok(counted);
+    }
+    let key = kept_key(db.get_database_backend(), query);
+    let kept = cached_total(db, store, &key, query.clone()).await?;
+    Ok(kept.map_or(counted, |n| n.max(counted)))
+}
+
+/// The rows of `query`, counted up to `most`: `SELECT COUNT(*) FROM (SELECT 1 ... LIMIT most)`,
+/// which stops reading at `most` rows on every backend.
+async fn count_up_to<E: EntityTrait>(
+    db: &DatabaseConnection,
+    query: &Select<E>,
+    most: u64,
+) -> Result<u64, AppError> {
+    use sea_orm::sea_query::{Expr, Query};
+    let mut rows = query.clone().into_query();
+    rows.clear_selects()
+        .expr(Expr::val(1))
+        .clear_order_by()
+        .limit(most);
+    let count = Query::select()
+        .expr_as(Expr::cust("COUNT(*)"), "n")
+        .from_subquery(rows, "counted")
+        .to_owned();
+    let row = db.query_one(&count).await?;
+    let n = match row {
+        Some(row) => row.try_get::<i64>("", "n")?,
+        None => 0,
+    };
+    Ok(n as u64)
+}
+
+/// The store key of the kept total of `query`: a digest of its statement as this backend
+/// runs it, values included — the same list asked again finds the same count, and no caller
+/// has to name its lists.
+fn kept_key<E: EntityTrait>(backend: sea_orm::DbBackend, query: &Select<E>) -> String {
+    use sha1::{Digest, Sha1};
+    let statement = query.clone().build(backend).to_string();
+    format!(
+        "paging:total:{}",
+        crate::hex::encode(&Sha1::digest(statement.as_bytes()))
+    )
+}
+
 /// How long a count is kept (answered, stale, while the next one runs).
 const KEPT: Duration = Duration::from_secs(86_400);
 
@@ -285,5 +355,23 @@ pub async fn forget_totals(store: &dyn Store, keys: &[&str]) {
         if let Err(e) = store.del(&format!("{key}:fresh")).await {
             tracing::warn!(error = %e, key, "could not mark a cached total stale");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use sea_orm::{ColumnTrait, DbBackend, EntityTrait, QueryFilter};
+
+    use super::kept_key;
+    use crate::db::entity::users::visitor;
+
+    /// Two lists differing only in a value (whose visitors) keep two totals; the same list
+    /// asked again finds its own.
+    #[test]
+    fn a_kept_total_is_named_by_its_statement_values_included() {
+        let of = |user: i64| visitor::Entity::find().filter(visitor::Column::ViewedId.eq(user));
+        let key = |user| kept_key(DbBackend::Sqlite, &of(user));
+        assert_eq!(key(7), key(7));
+        assert_ne!(key(7), key(8));
     }
 }

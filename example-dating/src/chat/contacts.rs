@@ -30,6 +30,7 @@ pub async fn list(
     let (total, rows) = page
         .load(
             &state.db,
+            &state.store,
             mine.order_by_desc(contacts::Column::UpdateTime)
                 .order_by_desc(contacts::Column::Id),
         )

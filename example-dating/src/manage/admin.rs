@@ -5,7 +5,7 @@ use kotori::{Json, Path, Res, State};
 
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, EntityTrait, IntoActiveModel, QueryFilter,
-    QueryOrder, Set,
+    QueryOrder, QuerySelect, Set,
 };
 use serde_json::{Value, json};
 
@@ -39,49 +39,86 @@ pub fn admin_user_json(u: &user_info::Model) -> Value {
     v
 }
 
-/// `q` is a user id, a phone number (exact, in any spelling of it), or the start of a nickname (ASCII letters in any
-/// case). Each is an index lookup — the nickname through its byte-wise search key — so a search
-/// costs the same at a million users as at a thousand, and finds the same users on SQLite,
-/// MariaDB and PostgreSQL. `%` and `_` are characters like any other.
+/// `q` is a user id, a phone number (exact, in any spelling of it), or the start of a
+/// nickname (ASCII letters in any case). The exact matches come first (at most two: the user
+/// with that id, the one with that phone), then the nicknames in the order of their search
+/// key — the order of the index the prefix is a range of, so that a page reads its own rows
+/// and no more, even when the prefix matches a twelfth of a million users (newest first, it
+/// sorted every match: 90 ms on SQLite at a million). Its total is counted like every list's
+/// (`paging::total_of`): by the request only to the deepest page. Each lookup is an index, so
+/// a search finds the same users on SQLite, MariaDB and PostgreSQL; `%` and `_` are characters
+/// like any other. Without `q`: everyone, newest first, with the kept count of everyone.
 pub async fn search_users(
     params: Res<Params>,
     State(state): State<AppState>,
 ) -> Result<Json<Value>, AppError> {
     let page = Page::from_params(&params)?;
     // Erased accounts are gone for admins too: their rows only carry what others still need.
-    let mut query = visibility::everyone();
-    let q = params.get("q").map(str::trim).filter(|q| !q.is_empty());
-    if let Some(q) = q {
-        // Every key starting with `prefix` lies in [prefix, prefix + 0xFF): UTF-8 has no 0xFF.
-        let prefix = user_info::search_key(q);
-        let mut end = prefix.clone();
-        end.push(0xFF);
-        let mut any = Condition::any().add(
-            Condition::all()
-                .add(user_info::Column::SearchKey.gte(prefix))
-                .add(user_info::Column::SearchKey.lt(end)),
-        );
-        // A phone however it is written: stored in its one form.
-        if let Ok(phone) = phone::canonical(q) {
-            any = any.add(user_info::Column::Phone.eq(phone));
-        }
-        if let Ok(id) = q.parse::<i64>() {
-            any = any.add(user_info::Column::UserId.eq(id));
-        }
-        query = query.filter(any);
+    let everyone = visibility::everyone();
+    let Some(q) = params.get("q").map(str::trim).filter(|q| !q.is_empty()) else {
+        // Everyone is a count of the whole table: kept (sign-ups move it), never counted by
+        // the request.
+        let query = everyone.order_by_desc(user_info::Column::UserId);
+        let (db, store) = (&state.db, &state.store);
+        let kept = visibility::EVERYONE_COUNT;
+        let (total, users) = page
+            .load_kept(db, store, kept, visibility::PUBLIC_FRESH, query)
+            .await?;
+        return Ok(ok(
+            page.answer(total, users.iter().map(admin_user_json).collect())
+        ));
+    };
+    // A phone however it is written: stored in its one form.
+    let mut exact = Condition::any();
+    if let Ok(phone) = phone::canonical(q) {
+        exact = exact.add(user_info::Column::Phone.eq(phone));
     }
-    // Everyone is a count of the whole table: kept (sign-ups move it), never counted by the
-    // request. A search is an index range, counted.
-    let query = query.order_by_desc(user_info::Column::UserId);
-    let (total, users) = match q {
-        None => {
-            let (db, store) = (&state.db, &state.store);
-            let kept = visibility::EVERYONE_COUNT;
-            page.load_kept(db, store, kept, visibility::PUBLIC_FRESH, query)
+    if let Ok(id) = q.parse::<i64>() {
+        exact = exact.add(user_info::Column::UserId.eq(id));
+    }
+    let exact = match exact.is_empty() {
+        true => Vec::new(),
+        false => {
+            let query = everyone.clone().filter(exact);
+            query
+                .order_by_desc(user_info::Column::UserId)
+                .all(&state.db)
                 .await?
         }
-        Some(_) => page.load(&state.db, query).await?,
     };
+    // Every key starting with `prefix` lies in [prefix, prefix + 0xFF): UTF-8 has no 0xFF.
+    let prefix = user_info::search_key(q);
+    let mut end = prefix.clone();
+    end.push(0xFF);
+    let mut named = everyone
+        .filter(user_info::Column::SearchKey.gte(prefix))
+        .filter(user_info::Column::SearchKey.lt(end));
+    if !exact.is_empty() {
+        // Listed once: first, as an exact match.
+        named = named.filter(user_info::Column::UserId.is_not_in(exact.iter().map(|u| u.user_id)));
+    }
+    let named = named
+        .order_by_asc(user_info::Column::SearchKey)
+        .order_by_asc(user_info::Column::UserId);
+    // The page of the exact matches followed by the named.
+    let (offset, size) = (page.offset(), page.size);
+    let head = exact.len() as u64;
+    let mut users: Vec<user_info::Model> = exact
+        .into_iter()
+        .skip(offset as usize)
+        .take(size as usize)
+        .collect();
+    let wanted = size - users.len() as u64;
+    if wanted > 0 {
+        let rows = named
+            .clone()
+            .offset(offset.saturating_sub(head))
+            .limit(wanted)
+            .all(&state.db)
+            .await?;
+        users.extend(rows);
+    }
+    let total = head + crate::paging::total_of(&state.db, &state.store, &named).await?;
     Ok(ok(page.answer(
         total,
         users.iter().map(admin_user_json).collect(),

@@ -65,6 +65,7 @@ pub async fn visitors(
     let (total, rows) = page
         .load(
             &state.db,
+            &state.store,
             mine.order_by_desc(visitor::Column::VisitTime)
                 .order_by_desc(visitor::Column::Id),
         )
