@@ -103,8 +103,8 @@ impl Page {
     /// page may reach, all that `has_next` needs — so a list's cost does not grow with its
     /// length: a celebrity's visitors, an admin's one-letter search. A list longer than that
     /// answers the total kept for its query (a digest of its statement names it), counted in
-    /// full off the request path like every kept total ([`cached_total`]: at most
-    /// [`TOTAL_TTL`] old) — and until the first such count, that it has more than 1,000.
+    /// full off the request path like every kept total ([`total_of`]: at most
+    /// [`LONG_LIST_FRESH`] old) — and until the first such count, that it has more than 1,000.
     pub async fn load<E>(
         &self,
         db: &DatabaseConnection,
@@ -115,8 +115,11 @@ impl Page {
         E: EntityTrait,
         E::Model: Sync,
     {
+        // The page first: a recount this request may set going must not hold up its own
+        // statements (SQLite, embedded, has one connection).
+        let rows = self.rows(db, query.clone()).await?;
         let total = total_of(db, store, &query).await?;
-        Ok((total, self.rows(db, query).await?))
+        Ok((total, rows))
     }
 
     async fn rows<E>(
@@ -286,9 +289,17 @@ where
     Ok(counted)
 }
 
+/// How long the kept count of a long list counted by its request ([`total_of`]) goes without a
+/// recount. Nothing forgets these counts (a list is named only by its statement), and a full
+/// count of a celebrity's 300,000 visitors holds the embedded database's one connection for
+/// 250 ms: once a minute per list, not every [`TOTAL_TTL`]. Past the 1,000th item nobody reads
+/// the exact number.
+pub const LONG_LIST_FRESH: Duration = Duration::from_secs(60);
+
 /// How many rows `query` has, as [`Page::load`] counts them: by the request up to
 /// [`COUNTED_BY_REQUEST`], and past that the count kept for this query, made off the request
-/// path (at least [`COUNTED_BY_REQUEST`] until the first is done).
+/// path and at most [`LONG_LIST_FRESH`] old (at least [`COUNTED_BY_REQUEST`] until the first
+/// is done).
 pub async fn total_of<E>(
     db: &DatabaseConnection,
     store: &Arc<dyn Store>,
@@ -303,7 +314,8 @@ where
         return Ok(counted);
     }
     let key = kept_key(db.get_database_backend(), query);
-    let kept = cached_total(db, store, &key, query.clone()).await?;
+    let query = || query.clone();
+    let kept = cached_total_for(db, store, &key, query, LONG_LIST_FRESH).await?;
     Ok(kept.map_or(counted, |n| n.max(counted)))
 }
 
