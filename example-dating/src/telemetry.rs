@@ -12,7 +12,7 @@
 //! certificate is checked against the system's trusted roots, or against
 //! `OTEL_EXPORTER_OTLP_CERTIFICATE` alone when that is set, and
 //! `OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE` with `OTEL_EXPORTER_OTLP_CLIENT_KEY` are offered to a
-//! collector that asks for a client certificate ([`client`]).
+//! collector that asks for a client certificate (the `client` module).
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
