@@ -47,7 +47,7 @@ impl Store for DownStore {
     async fn incr(&self, _: &str, _: Duration) -> Result<i64, StoreError> {
         down()
     }
-    async fn incr_existing(&self, _: &[&str]) -> Result<Vec<Option<i64>>, StoreError> {
+    async fn add_existing(&self, _: &[(&str, i64)]) -> Result<Vec<Option<i64>>, StoreError> {
         down()
     }
     async fn take(

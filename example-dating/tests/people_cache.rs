@@ -62,9 +62,9 @@ async fn person(t: &TestApp, phone: &str) -> (String, i64) {
 
 async fn unban(t: &TestApp, user_id: i64) {
     let txn = example_dating::db::begin(&t.state.db).await.unwrap();
-    account::unban_in(&txn, user_id).await.unwrap();
+    let (_, moved) = account::unban_in(&txn, user_id).await.unwrap();
     txn.commit().await.unwrap();
-    people::changed(&t.state, Change::Unbanned(user_id)).await;
+    people::changed(&t.state, Change::Unbanned(user_id, moved)).await;
 }
 
 /// On one instance the change is forgotten before it answers: a read racing a ban or an unban

@@ -157,10 +157,10 @@ pub async fn ban(
     let reason = validate::text("reason", params.required("reason")?, 1, 200)?;
     let audit = Audit::new(&operator, "users.ban", format!("user:{}", user.user_id)).note(&reason);
     let txn = crate::db::begin(&state.db).await?;
-    let banned = account::ban_in(&state, &txn, user.user_id, reason).await?;
+    let (banned, moved) = account::ban_in(&state, &txn, user.user_id, reason).await?;
     audit.write(&txn).await?;
     txn.commit().await?;
-    people::changed(&state, Change::Banned(user.user_id)).await;
+    people::changed(&state, Change::Banned(user.user_id, moved)).await;
     Ok(ok(admin_user_json(&banned)))
 }
 
@@ -172,10 +172,10 @@ pub async fn unban(
 ) -> Result<Json<Value>, AppError> {
     let audit = Audit::new(&operator, "users.unban", format!("user:{}", user.user_id));
     let txn = crate::db::begin(&state.db).await?;
-    let unbanned = account::unban_in(&txn, user.user_id).await?;
+    let (unbanned, moved) = account::unban_in(&txn, user.user_id).await?;
     audit.write(&txn).await?;
     txn.commit().await?;
-    people::changed(&state, Change::Unbanned(user.user_id)).await;
+    people::changed(&state, Change::Unbanned(user.user_id, moved)).await;
     Ok(ok(admin_user_json(&unbanned)))
 }
 

@@ -10,7 +10,8 @@ use sea_orm::{
 };
 use serde_json::Value;
 
-use super::{Authority, footprints, sessions, visibility};
+use super::visibility::{self, Moved};
+use super::{Authority, footprints, sessions};
 use crate::clock;
 use crate::codes::{self, AppError};
 use crate::db::entity::chat::contacts;
@@ -91,17 +92,18 @@ pub async fn lock_live(
 pub enum Change {
     /// A phone registered: one more public person.
     Registered,
-    /// A user changed who may see them (`authority`), and maybe more of their profile.
-    Authority(i64),
+    /// A user changed who may see them (`authority`), and maybe more of their profile; how
+    /// that moved them among the public people.
+    Authority(i64, Moved),
     /// A user changed their own rows, not `authority`: their profile, labels or album, or
     /// their membership (what `/api/me` shows).
     Profile(i64),
-    /// A user was banned.
-    Banned(i64),
-    /// A user's ban was lifted.
-    Unbanned(i64),
+    /// A user was banned (out of the public people if they were one).
+    Banned(i64, Moved),
+    /// A user's ban was lifted (back among the public people if their authority says so).
+    Unbanned(i64, Moved),
     /// A user erased their account; `counted` is what the ranking counted of their footprints.
-    Deleted(i64, footprints::Counted),
+    Deleted(i64, footprints::Counted, Moved),
     /// A session ended by its owner.
     LoggedOut(i64),
     /// `0` blocked `1`.
@@ -125,11 +127,11 @@ pub async fn changed(state: &AppState, change: Change) {
     let bye = |user: i64, reason: &str| Route::Close(user, reason.into());
     let route = match &change {
         Change::Registered => None,
-        Change::Authority(user) | Change::Profile(user) | Change::Unbanned(user) => {
+        Change::Authority(user, _) | Change::Profile(user) | Change::Unbanned(user, _) => {
             Some(Route::Changed(*user))
         }
-        Change::Banned(user) => Some(bye(*user, "banned")),
-        Change::Deleted(user, _) => Some(bye(*user, route::ERASED)),
+        Change::Banned(user, _) => Some(bye(*user, "banned")),
+        Change::Deleted(user, ..) => Some(bye(*user, route::ERASED)),
         Change::LoggedOut(user) => Some(bye(*user, "logout")),
         Change::Blocked(a, b) => Some(Route::Blocked(*a, *b, true)),
         Change::Unblocked(a, b) => Some(Route::Blocked(*a, *b, false)),
@@ -153,19 +155,22 @@ pub async fn changed(state: &AppState, change: Change) {
     ) {
         state.people().forget_glances();
     }
+    // The kept counts of people move by the one person a change moved: a count of a million
+    // rows is not redone for a sign-up or a ban.
     match change {
-        // People sign up all day: each adds one to the kept count instead of recounting it.
         Change::Registered => visibility::joined(store).await,
+        Change::Authority(_, moved) | Change::Banned(_, moved) | Change::Unbanned(_, moved) => {
+            visibility::moved(store, moved).await
+        }
+        Change::Deleted(_, _, moved) => visibility::erased(store, moved).await,
         Change::LoggedOut(_)
         | Change::Blocked(..)
         | Change::Unblocked(..)
         | Change::Profile(_)
         | Change::Contacted(..)
         | Change::Moved(..) => {}
-        Change::Deleted(..) => visibility::forget_people_counts(store).await,
-        _ => visibility::forget_public_count(store).await,
     }
-    if let Change::Deleted(user, counted) = &change {
+    if let Change::Deleted(user, counted, _) = &change {
         if let Err(e) = footprints::take_back(store, counted).await {
             tracing::warn!(user_id = user, error = %e, "could not take an erased user's visits from the ranking; the next rebuild will");
         }
@@ -184,18 +189,20 @@ pub async fn ban_in(
     txn: &DatabaseTransaction,
     user_id: i64,
     reason: String,
-) -> Result<user_info::Model, AppError> {
+) -> Result<(user_info::Model, Moved), AppError> {
     let user = lock(txn, user_id).await?;
     if Standing::of(&user) == Standing::Deleted {
         return Err(codes::not_found());
     }
+    let before = user.clone();
     let mut row = user.into_active_model();
     row.banned = Set(true);
     row.ban_reason = Set(Some(reason));
     row.updated_at = Set(clock::now());
     let banned = row.update(txn).await?;
     sessions::revoke_all_in(state, txn, user_id).await?;
-    Ok(banned)
+    let moved = Moved::between(&before, &banned);
+    Ok((banned, moved))
 }
 
 /// Bans `user_id` for `reason`: [`ban_in`] in a transaction of its own, then [`changed`].
@@ -204,12 +211,12 @@ pub async fn ban(
     user_id: i64,
     reason: &str,
 ) -> Result<user_info::Model, AppError> {
-    let banned = crate::db::in_transaction(&state.db, |txn| {
+    let (banned, moved) = crate::db::in_transaction(&state.db, |txn| {
         let (state, reason) = (state.clone(), reason.to_owned());
         Box::pin(async move { ban_in(&state, txn, user_id, reason).await })
     })
     .await?;
-    changed(state, Change::Banned(user_id)).await;
+    changed(state, Change::Banned(user_id, moved)).await;
     Ok(banned)
 }
 
@@ -218,16 +225,19 @@ pub async fn ban(
 pub async fn unban_in(
     txn: &DatabaseTransaction,
     user_id: i64,
-) -> Result<user_info::Model, AppError> {
+) -> Result<(user_info::Model, Moved), AppError> {
     let user = lock(txn, user_id).await?;
     if Standing::of(&user) == Standing::Deleted {
         return Err(codes::not_found());
     }
+    let before = user.clone();
     let mut row = user.into_active_model();
     row.banned = Set(false);
     row.ban_reason = Set(None);
     row.updated_at = Set(clock::now());
-    Ok(row.update(txn).await?)
+    let unbanned = row.update(txn).await?;
+    let moved = Moved::between(&before, &unbanned);
+    Ok((unbanned, moved))
 }
 
 /// Ends the session of `token` (its owner's), on every instance.
@@ -248,28 +258,34 @@ pub async fn delete(state: &AppState, user_id: i64) -> Result<(), AppError> {
     // the two deadlocked in most races, and PostgreSQL (which looks for a deadlock only after a
     // second of waiting) could pick the login's retries as its victim three times running: a
     // 50301. A deadlock with anything else is still run again (all or nothing).
-    let counted = crate::db::in_transaction_retrying(&state.db, crate::db::is_transient, |txn| {
-        let state = state.clone();
-        Box::pin(async move {
-            user_auth::Entity::find()
-                .filter(user_auth::Column::UserId.eq(user_id))
-                .lock_exclusive()
-                .all(txn)
-                .await?;
-            let user = lock(txn, user_id).await.map_err(|_| codes::bad_token())?;
-            if Standing::of(&user) == Standing::Deleted {
-                return Err(codes::bad_token());
-            }
-            let now = clock::now();
-            let counted = footprints::counted_for(txn, user_id, now).await?;
-            erase(txn, user, now).await?;
-            // The sessions end before the commit: if the store is down, nothing is erased.
-            sessions::revoke_all_in(&state, txn, user_id).await?;
-            Ok(counted)
+    let (counted, moved) =
+        crate::db::in_transaction_retrying(&state.db, crate::db::is_transient, |txn| {
+            let state = state.clone();
+            Box::pin(async move {
+                user_auth::Entity::find()
+                    .filter(user_auth::Column::UserId.eq(user_id))
+                    .lock_exclusive()
+                    .all(txn)
+                    .await?;
+                let user = lock(txn, user_id).await.map_err(|_| codes::bad_token())?;
+                if Standing::of(&user) == Standing::Deleted {
+                    return Err(codes::bad_token());
+                }
+                let now = clock::now();
+                let counted = footprints::counted_for(txn, user_id, now).await?;
+                // Out of the public people if they were one: an erased account is seen by nobody.
+                let moved = match visibility::is_public(&user) {
+                    true => Moved::Out,
+                    false => Moved::Stayed,
+                };
+                erase(txn, user, now).await?;
+                // The sessions end before the commit: if the store is down, nothing is erased.
+                sessions::revoke_all_in(&state, txn, user_id).await?;
+                Ok((counted, moved))
+            })
         })
-    })
-    .await?;
-    changed(state, Change::Deleted(user_id, counted)).await;
+        .await?;
+    changed(state, Change::Deleted(user_id, counted, moved)).await;
     Ok(())
 }
 

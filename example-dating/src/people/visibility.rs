@@ -147,9 +147,9 @@ pub async fn shown_to<R: Row>(
 /// so that one script moves both on Redis Cluster ([`joined`]).
 const PUBLIC_COUNT: &str = "people:{kept}:public";
 /// The store key of the kept count of [`everyone`] (what an admin's user search without a
-/// query pages through), kept like [`public_count`]: a sign-up adds one, an erasure forgets it,
-/// and it is recounted every [`PUBLIC_FRESH`] otherwise (a ban or an authority change does not
-/// move it: admins find banned and hidden people too).
+/// query pages through), kept like [`public_count`]: a sign-up adds one, an erasure takes one,
+/// and it is recounted every [`PUBLIC_FRESH`] (a ban or an authority change does not move it:
+/// admins find banned and hidden people too).
 pub const EVERYONE_COUNT: &str = "people:{kept}:all";
 
 /// Every account not erased: whom admins find (banned and hidden people too).
@@ -158,13 +158,14 @@ pub fn everyone() -> sea_orm::Select<user_info::Entity> {
 }
 
 /// How many people are [`public`] (`paging::cached_total_for`; `None` before the first count).
-/// Counting is a scan of every user — half a second of SQLite's CPU at a million users — so it
-/// is kept as things happen instead: a sign-up (public from the start) adds one to it
-/// ([`joined`]); the rarer changes that can move it otherwise (a ban, an unban, an
-/// authority change, an erasure) go through [`super::changed`], which marks it stale and so
-/// sets one background recount going. Otherwise it is recounted every [`PUBLIC_FRESH`], which
-/// also corrects the sign-ups a recount overlapped (counted before they committed, set after
-/// they added one).
+/// Counting is a scan of every user — half a second of SQLite's CPU at a million users, on the
+/// embedded database's one connection — so it is kept as things happen instead: a sign-up
+/// (public from the start) adds one to it ([`joined`]), and the rarer changes that can move it
+/// (a ban, an unban, a change of who may see someone, an erasure) move it by the one person
+/// they moved in or out ([`Moved`], through [`super::changed`]). It is recounted every
+/// [`PUBLIC_FRESH`], which corrects what the moves can miss: a move a recount overlapped
+/// (counted before the change committed, set after the move), a store that failed between a
+/// commit and its move, two changes of one person's authority at once.
 pub async fn public_count(
     db: &DatabaseConnection,
     store: &Arc<dyn Store>,
@@ -187,18 +188,61 @@ pub async fn recount_public(db: &DatabaseConnection, store: &dyn Store) -> Resul
 /// everyone's — where they exist (before a first count there is nothing to add to), in one
 /// store round trip. A store failure leaves them one short until their next recount.
 pub async fn joined(store: &dyn Store) {
-    if let Err(e) = store.incr_existing(&[PUBLIC_COUNT, EVERYONE_COUNT]).await {
-        tracing::warn!(error = %e, "could not add a sign-up to the kept counts of people");
+    add(store, &[(PUBLIC_COUNT, 1), (EVERYONE_COUNT, 1)]).await;
+}
+
+/// Whether a committed change took someone into the [`public`] people, out of them, or
+/// neither: what it moves [`public_count`] by.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Moved {
+    /// Public after, not before (an unban, an authority opened to everyone).
+    In,
+    /// Public before, not after (a ban, a hidden or contacts-only profile, an erasure).
+    Out,
+    /// Public both times, or neither.
+    Stayed,
+}
+
+impl Moved {
+    /// How `before` and `after` — one person's row on each side of a change — differ.
+    pub fn between(before: &impl Visible, after: &impl Visible) -> Moved {
+        match (is_public(before), is_public(after)) {
+            (false, true) => Moved::In,
+            (true, false) => Moved::Out,
+            _ => Moved::Stayed,
+        }
+    }
+
+    fn delta(self) -> i64 {
+        match self {
+            Moved::In => 1,
+            Moved::Out => -1,
+            Moved::Stayed => 0,
+        }
     }
 }
 
-/// Marks the kept [`public_count`] stale (after a committed change that can move it —
-/// [`super::changed`] calls it; a store failure only leaves it to expire).
-pub async fn forget_public_count(store: &dyn Store) {
-    crate::paging::forget_totals(store, &[PUBLIC_COUNT]).await;
+/// Moves [`public_count`] by a committed change's [`Moved`] (nothing when it stayed). A store
+/// failure leaves it off by one until its next recount.
+pub async fn moved(store: &dyn Store, moved: Moved) {
+    if moved != Moved::Stayed {
+        add(store, &[(PUBLIC_COUNT, moved.delta())]).await;
+    }
 }
 
-/// Marks both kept counts of people stale: an account was erased.
-pub async fn forget_people_counts(store: &dyn Store) {
-    crate::paging::forget_totals(store, &[PUBLIC_COUNT, EVERYONE_COUNT]).await;
+/// An account was erased: one fewer of everyone, and of the public if it was one ([`Moved`]
+/// from its last row), in one store round trip.
+pub async fn erased(store: &dyn Store, moved: Moved) {
+    add(
+        store,
+        &[(PUBLIC_COUNT, moved.delta()), (EVERYONE_COUNT, -1)],
+    )
+    .await;
+}
+
+/// Adds to the kept counts of people that exist (the two keys share a hash tag).
+async fn add(store: &dyn Store, moves: &[(&str, i64)]) {
+    if let Err(e) = store.add_existing(moves).await {
+        tracing::warn!(error = %e, "could not move the kept counts of people; their next recount will");
+    }
 }

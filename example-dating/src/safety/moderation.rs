@@ -162,9 +162,14 @@ pub async fn resolve(
     if this.rows_affected == 0 {
         return Err(codes::conflict("the report is resolved already"));
     }
+    let mut banned = None;
     if action == "ban" {
         let reason = format!("report {}: {}", r.id, r.reason);
-        account::ban_in(&state, &txn, r.reported_id, reason).await?;
+        banned = Some(
+            account::ban_in(&state, &txn, r.reported_id, reason)
+                .await?
+                .1,
+        );
         resolved(report::Entity::update_many())
             .filter(report::Column::ReportedId.eq(r.reported_id))
             .exec(&txn)
@@ -172,8 +177,8 @@ pub async fn resolve(
     }
     audit.write(&txn).await?;
     txn.commit().await?;
-    if action == "ban" {
-        people::changed(&state, Change::Banned(r.reported_id)).await;
+    if let Some(moved) = banned {
+        people::changed(&state, Change::Banned(r.reported_id, moved)).await;
     }
     let updated = report::Entity::find_by_id(r.id)
         .one(&state.db)

@@ -207,9 +207,9 @@ impl Store for MemoryStore {
         Ok(next)
     }
 
-    async fn incr_existing(&self, keys: &[&str]) -> Result<Vec<Option<i64>>, StoreError> {
-        let mut counts = Vec::with_capacity(keys.len());
-        for key in keys {
+    async fn add_existing(&self, moves: &[(&str, i64)]) -> Result<Vec<Option<i64>>, StoreError> {
+        let mut counts = Vec::with_capacity(moves.len());
+        for &(key, delta) in moves {
             let mut shard = self.shard(key);
             let Some((value, _)) = live(&mut shard, key) else {
                 counts.push(None);
@@ -218,7 +218,7 @@ impl Store for MemoryStore {
             let n = value
                 .parse::<i64>()
                 .map_err(|_| StoreError(format!("{key} is not a counter")))?
-                + 1;
+                + delta;
             *value = n.to_string();
             counts.push(Some(n));
         }

@@ -84,11 +84,11 @@ pub trait Store: Send + Sync + 'static {
     /// expires after `ttl`. Atomic: a counter never outlives its window, even if the process
     /// dies mid-call.
     async fn incr(&self, key: &str, ttl: Duration) -> Result<i64, StoreError>;
-    /// Increments each counter of `keys` that exists, keeping its expiry, in one round trip:
-    /// the new values, `None` (and nothing written) where a key does not exist — a kept count
-    /// is moved by one where it is known, never started from one where it is not. On Redis
-    /// Cluster the keys must share one slot (one hash tag).
-    async fn incr_existing(&self, keys: &[&str]) -> Result<Vec<Option<i64>>, StoreError>;
+    /// Adds each delta to its counter where the counter exists, keeping its expiry, in one
+    /// round trip: the new values, `None` (and nothing written) where a key does not exist — a
+    /// kept count is moved where it is known, never started from a move where it is not. On
+    /// Redis Cluster the keys must share one slot (one hash tag).
+    async fn add_existing(&self, moves: &[(&str, i64)]) -> Result<Vec<Option<i64>>, StoreError>;
     /// The time `key` has left, if it exists and expires.
     async fn ttl(&self, key: &str) -> Result<Option<Duration>, StoreError>;
     /// Takes one from each quota, all or none, in one atomic step: when one is spent nothing

@@ -174,10 +174,11 @@ async fn counters_increment_and_carry_the_ttl_of_their_first_increment() {
 
 #[tokio::test]
 async fn a_kept_count_moves_only_where_it_exists() {
-    both("incr_existing", async |s: &dyn Store| {
+    both("add_existing", async |s: &dyn Store| {
         let keys = ["kept:{k}:a", "kept:{k}:b"];
+        let up = [(keys[0], 1), (keys[1], 1)];
         assert_eq!(
-            s.incr_existing(&keys).await.unwrap(),
+            s.add_existing(&up).await.unwrap(),
             [None, None],
             "{}",
             s.name()
@@ -190,7 +191,7 @@ async fn a_kept_count_moves_only_where_it_exists() {
         );
         s.set(keys[1], "41", LONG).await.unwrap();
         assert_eq!(
-            s.incr_existing(&keys).await.unwrap(),
+            s.add_existing(&up).await.unwrap(),
             [None, Some(42)],
             "{}",
             s.name()
@@ -199,6 +200,15 @@ async fn a_kept_count_moves_only_where_it_exists() {
         assert_eq!(s.get(keys[1]).await.unwrap().as_deref(), Some("42"));
         let ttl = s.ttl(keys[1]).await.unwrap().expect("the expiry stays");
         assert!(ttl > Duration::from_secs(30), "{}: {ttl:?}", s.name());
+        // Down by any amount, to zero and past it: a count is whatever its moves make it.
+        let down = [(keys[0], -1), (keys[1], -43)];
+        assert_eq!(
+            s.add_existing(&down).await.unwrap(),
+            [None, Some(-1)],
+            "{}",
+            s.name()
+        );
+        assert_eq!(s.get(keys[0]).await.unwrap(), None, "{}", s.name());
     })
     .await;
 }

@@ -59,9 +59,9 @@ impl Store for Watched {
         (self.hook)("incr", k)?;
         self.inner.incr(k, ttl).await
     }
-    async fn incr_existing(&self, k: &[&str]) -> Result<Vec<Option<i64>>, StoreError> {
-        (self.hook)("incr_existing", k.first().copied().unwrap_or(""))?;
-        self.inner.incr_existing(k).await
+    async fn add_existing(&self, m: &[(&str, i64)]) -> Result<Vec<Option<i64>>, StoreError> {
+        (self.hook)("add_existing", m.first().map_or("", |(k, _)| k))?;
+        self.inner.add_existing(m).await
     }
     async fn take(
         &self,

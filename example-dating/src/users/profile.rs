@@ -19,6 +19,7 @@ use crate::commerce::vip;
 use crate::db::entity::users::{location, user_info};
 use crate::envelope::{Answer, answer, ok};
 use crate::params::Params;
+use crate::people::visibility::Moved;
 use crate::people::{self, Authority, Card, Change, Standing};
 use crate::state::AppState;
 use crate::validate;
@@ -165,7 +166,8 @@ pub async fn update_me(
     row.updated_at = Set(clock::now());
     let user = row.update(&state.db).await?;
     let change = if params.get("authority").is_some() {
-        Change::Authority(user.user_id)
+        // From the row this request started from: a ban meanwhile is moved by the ban.
+        Change::Authority(user.user_id, Moved::between(&me.user, &user))
     } else {
         Change::Profile(user.user_id)
     };

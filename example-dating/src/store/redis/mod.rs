@@ -17,7 +17,7 @@ use super::{Quota, Ranking, Store, StoreError, Write};
 mod rank;
 mod scripts;
 
-use scripts::{DELETE_PREFIX, INCR_EXISTING, INCR_WITH_TTL, Lua, SPENT, TAKE};
+use scripts::{ADD_EXISTING, DELETE_PREFIX, INCR_WITH_TTL, Lua, SPENT, TAKE};
 
 /// How long one command may take before the request fails with 50301, unless configured
 /// (`REDIS_TIMEOUT_MS`). Short: a store that does not answer must not hold requests (and their
@@ -280,12 +280,19 @@ impl Store for RedisStore {
         .await
     }
 
-    async fn incr_existing(&self, keys: &[&str]) -> Result<Vec<Option<i64>>, StoreError> {
+    async fn add_existing(&self, moves: &[(&str, i64)]) -> Result<Vec<Option<i64>>, StoreError> {
         self.ready()?;
-        let keys: Vec<String> = keys.iter().map(|k| self.key(k)).collect();
-        let counts: Vec<i64> = self.run(&INCR_EXISTING, keys, Vec::<i64>::new()).await?;
-        // A kept count is never negative: -1 is the script's "no such key".
-        Ok(counts.into_iter().map(|n| (n >= 0).then_some(n)).collect())
+        let keys: Vec<String> = moves.iter().map(|(k, _)| self.key(k)).collect();
+        let deltas: Vec<i64> = moves.iter().map(|&(_, d)| d).collect();
+        // `{found, value}` per key: a count may be anything, so no value can mean "none".
+        let pairs: Vec<Vec<i64>> = self.run(&ADD_EXISTING, keys, deltas).await?;
+        Ok(pairs
+            .into_iter()
+            .map(|pair| match pair[..] {
+                [1, n] => Some(n),
+                _ => None,
+            })
+            .collect())
     }
 
     async fn take(

@@ -40,15 +40,16 @@ pub(super) static INCR_WITH_TTL: Lua = Lua::new(
      if v == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end return v",
 );
 
-/// INCR of each of KEYS only if it exists (the expiry stays): the new values, -1 where a key
-/// does not exist (a Lua table cannot hold nil).
-pub(super) static INCR_EXISTING: Lua = Lua::new(
+/// INCRBY of each of KEYS by its ARGV only if the key exists (the expiry stays): per key
+/// `{1, new value}`, or `{0, 0}` where it does not exist (a Lua table cannot hold nil, and a
+/// count may be any number).
+pub(super) static ADD_EXISTING: Lua = Lua::new(
     "local out = {} \
      for i = 1, #KEYS do \
        if redis.call('EXISTS', KEYS[i]) == 1 then \
-         out[i] = redis.call('INCR', KEYS[i]) \
+         out[i] = {1, redis.call('INCRBY', KEYS[i], ARGV[i])} \
        else \
-         out[i] = -1 \
+         out[i] = {0, 0} \
        end \
      end \
      return out",
