@@ -158,7 +158,7 @@ pub fn everyone() -> sea_orm::Select<user_info::Entity> {
 }
 
 /// How many people are [`public`] (`paging::cached_total_for`; `None` before the first count).
-/// Counting is a scan of every user — half a second of SQLite's CPU at a million users, on the
+/// Counting is a scan of every user — 150–200 ms of SQLite's CPU at a million users, on the
 /// embedded database's one connection — so it is kept as things happen instead: a sign-up
 /// (public from the start) adds one to it ([`joined`]), and the rarer changes that can move it
 /// (a ban, an unban, a change of who may see someone, an erasure) move it by the one person
