@@ -120,8 +120,8 @@ pub enum Change {
 /// (the hot list's total), the ranking, the geo index, the cards and blocks every instance
 /// keeps (`people::cache`: this instance's before this returns, the others' through the hub),
 /// the sockets of this and every instance.
-/// The database is the truth, so a store that fails here is logged, not answered: the count
-/// expires within seconds and the indexes are rebuilt from the rows.
+/// The database is the truth, so a store that fails here is logged, not answered: the counts
+/// of people are recounted within ten minutes and the indexes are rebuilt from the rows.
 pub async fn changed(state: &AppState, change: Change) {
     let store = &*state.store;
     let bye = |user: i64, reason: &str| Route::Close(user, reason.into());
