@@ -197,7 +197,7 @@ where
 }
 
 /// [`cached_total`] for a count that is kept up to date as things happen (moved by one with
-/// `Store::incr_existing`) and so needs recounting only every `fresh_for`, or when forgotten.
+/// `Store::add_existing`) and so needs recounting only every `fresh_for`, or when forgotten.
 /// The query is built only when a recount starts (`query`): most requests read a kept count,
 /// and building a statement is a good part of what a cheap request costs.
 pub async fn cached_total_for<E>(
