@@ -170,14 +170,15 @@ async fn a_database_failure_is_50301_not_a_500() {
     assert_eq!(code(&res), 50301);
 }
 
-/// A store that works, but, once told to (the flag set), refuses a payment's ranking boost and
-/// a conversation's turn: the failures that come after or before a transaction.
+/// A store that works, but, once told to (the flag set), refuses a payment's ranking boost, a
+/// conversation's turn and a move of the kept counts: the failures that come after or before a
+/// transaction.
 fn refusing() -> (Arc<Watched>, Arc<AtomicBool>) {
     let refuse = Arc::new(AtomicBool::new(false));
     let flag = Arc::clone(&refuse);
     let hook: common::watched::Hook = Box::new(move |command, key| {
-        let refused =
-            command == "rank_boost" || (command == "set_nx" && key.contains("chat:turn:"));
+        let refused = matches!(command, "rank_boost" | "add_existing")
+            || (command == "set_nx" && key.contains("chat:turn:"));
         if refused && flag.load(Ordering::SeqCst) {
             return down();
         }
@@ -263,4 +264,43 @@ async fn a_message_without_its_turn_is_50301_and_writes_nothing() {
         0,
         "and works once it can"
     );
+}
+
+/// A ban whose move of the count of public people the store refuses after the commit still
+/// bans (the database is the truth); the hot list's total is one too many until the next
+/// recount, which heals it.
+#[tokio::test]
+async fn a_count_move_the_store_refused_is_healed_by_the_next_recount() {
+    let (store, refuse) = refusing();
+    let t = TestApp::with(common::config(), "sqlite::memory:", store).await;
+    let (me, _) = t.user("18900000010").await;
+    let (_, banned) = t.user("18900000011").await;
+    // More people than the page shows: its total is then the kept count, not the walk's.
+    for i in 2..6 {
+        t.user(&format!("1890000001{i}")).await;
+    }
+    let recount = async || {
+        example_dating::people::visibility::recount_public(&t.state.db, &*t.state.store)
+            .await
+            .unwrap()
+    };
+    let total = async || {
+        let params = [("pageCount", "1")];
+        let hot = t
+            .call(Method::GET, "/api/user/hot/list", &params, Some(&me))
+            .await;
+        common::data(&hot)["total"].as_u64().unwrap()
+    };
+    let public = recount().await;
+    assert_eq!(total().await, public - 1, "everyone public but the caller");
+    refuse.store(true, Ordering::SeqCst);
+    example_dating::people::account::ban(&t.state, banned, "spam")
+        .await
+        .expect("the ban stands when the count cannot move");
+    refuse.store(false, Ordering::SeqCst);
+    assert_eq!(total().await, public - 1, "the count missed the move");
+    assert_eq!(recount().await, public - 1, "the database has the ban");
+    // (This instance reads the count at most a second old: `people::cache::GLANCE_FOR`.)
+    t.state.people().forget_glances();
+    assert_eq!(total().await, public - 2, "healed by the recount");
 }

@@ -273,12 +273,9 @@ pub async fn delete(state: &AppState, user_id: i64) -> Result<(), AppError> {
                 }
                 let now = clock::now();
                 let counted = footprints::counted_for(txn, user_id, now).await?;
-                // Out of the public people if they were one: an erased account is seen by nobody.
-                let moved = match visibility::is_public(&user) {
-                    true => Moved::Out,
-                    false => Moved::Stayed,
-                };
-                erase(txn, user, now).await?;
+                let before = user.clone();
+                let tombstone = erase(txn, user, now).await?;
+                let moved = Moved::between(&before, &tombstone);
                 // The sessions end before the commit: if the store is down, nothing is erased.
                 sessions::revoke_all_in(&state, txn, user_id).await?;
                 Ok((counted, moved))
@@ -289,12 +286,12 @@ pub async fn delete(state: &AppState, user_id: i64) -> Result<(), AppError> {
     Ok(())
 }
 
-/// The rows of `user`, erased or emptied.
+/// The rows of `user`, erased or emptied; the row left as a tombstone.
 async fn erase(
     db: &impl ConnectionTrait,
     user: user_info::Model,
     now: i64,
-) -> Result<(), AppError> {
+) -> Result<user_info::Model, AppError> {
     let id = user.user_id;
     user_auth::Entity::delete_many()
         .filter(user_auth::Column::UserId.eq(id))
@@ -356,8 +353,7 @@ async fn erase(
     row.ban_reason = Set(None);
     row.updated_at = Set(now);
     row.deleted_at = Set(Some(now));
-    row.update(db).await?;
-    Ok(())
+    Ok(row.update(db).await?)
 }
 
 /// Whether `user_id` names an account that was not erased (a banned one too: people report and

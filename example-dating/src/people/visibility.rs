@@ -225,9 +225,7 @@ impl Moved {
 /// Moves [`public_count`] by a committed change's [`Moved`] (nothing when it stayed). A store
 /// failure leaves it off by one until its next recount.
 pub async fn moved(store: &dyn Store, moved: Moved) {
-    if moved != Moved::Stayed {
-        add(store, &[(PUBLIC_COUNT, moved.delta())]).await;
-    }
+    add(store, &[(PUBLIC_COUNT, moved.delta())]).await;
 }
 
 /// An account was erased: one fewer of everyone, and of the public if it was one ([`Moved`]
@@ -240,9 +238,14 @@ pub async fn erased(store: &dyn Store, moved: Moved) {
     .await;
 }
 
-/// Adds to the kept counts of people that exist (the two keys share a hash tag).
+/// Adds to the kept counts of people that exist (the two keys share a hash tag); a move of
+/// nothing is not sent.
 async fn add(store: &dyn Store, moves: &[(&str, i64)]) {
-    if let Err(e) = store.add_existing(moves).await {
+    let moves: Vec<(&str, i64)> = moves.iter().copied().filter(|&(_, d)| d != 0).collect();
+    if moves.is_empty() {
+        return;
+    }
+    if let Err(e) = store.add_existing(&moves).await {
         tracing::warn!(error = %e, "could not move the kept counts of people; their next recount will");
     }
 }
