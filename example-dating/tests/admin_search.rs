@@ -4,8 +4,6 @@
 
 mod common;
 
-use std::sync::Arc;
-
 use common::{TestApp, data};
 use http::Method;
 
@@ -36,12 +34,7 @@ async fn search(
 }
 
 async fn exercise(url: String) {
-    let t = TestApp::with(
-        common::config(),
-        &url,
-        Arc::new(example_dating::store::MemoryStore::new()),
-    )
-    .await;
+    let t = TestApp::on(&url).await;
     let admin = t.operator("searcher", "admin", &["users:read"]).await;
     wildcards_are_characters(&t, &admin).await;
     exact_matches_come_first_then_nicknames_in_order(&t, &admin).await;

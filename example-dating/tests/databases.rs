@@ -12,12 +12,7 @@ use sea_orm::{EntityTrait, PaginatorTrait};
 
 /// The login flow and the seed data, on a database at `url`.
 async fn exercise(url: String) {
-    let t = TestApp::with(
-        common::config(),
-        &url,
-        Arc::new(example_dating::store::MemoryStore::new()),
-    )
-    .await;
+    let t = TestApp::on(&url).await;
     // Migrating again changes nothing.
     example_dating::db::migrate(&t.state.db).await.unwrap();
     use example_dating::db::entity::commerce::product;

@@ -66,7 +66,12 @@ pub fn dev_signer() -> Signer {
 impl TestApp {
     /// In-memory SQLite and the in-process store.
     pub async fn new() -> Self {
-        TestApp::with(config(), "sqlite::memory:", Arc::new(MemoryStore::new())).await
+        TestApp::on("sqlite::memory:").await
+    }
+
+    /// The default test app on the database at `database_url`, with an in-process store.
+    pub async fn on(database_url: &str) -> Self {
+        TestApp::with(config(), database_url, Arc::new(MemoryStore::new())).await
     }
 
     pub async fn with(config: Config, database_url: &str, store: Arc<dyn Store>) -> Self {
