@@ -41,11 +41,11 @@ pub fn keep(state: &AppState) -> tokio::task::JoinHandle<()> {
 pub async fn round(state: &AppState) -> bool {
     let was = state.places().loaded() && state.indexes().hot();
     // A failed reload leaves the index that was loaded answering (and stale: tried again).
-    if let Err(e) = state.places().upkeep(&state.db).await {
+    if let Err(e) = state.places().upkeep(&state.background_db).await {
         tracing::warn!(error = %e, "the geo index could not be loaded; retrying");
     }
     let geo = state.places().loaded();
-    let hot = match hot::upkeep(&state.db, &*state.store).await {
+    let hot = match hot::upkeep(&state.background_db, &*state.store).await {
         Ok(there) => there,
         Err(e) => {
             tracing::warn!(error = %e, "the hot list ranking is not loaded; retrying");
@@ -54,7 +54,7 @@ pub async fn round(state: &AppState) -> bool {
     };
     // The count of public people (the hot list's total) is counted in the background when it
     // is missing or stale: asking is what sets the count going.
-    if let Err(e) = visibility::public_count(&state.db, &state.store).await {
+    if let Err(e) = visibility::public_count(state.lists()).await {
         tracing::warn!(error = ?e, "could not look at the count of public people");
     }
     state.indexes().set_hot(hot);

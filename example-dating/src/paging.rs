@@ -23,6 +23,19 @@ pub const MAX_DEPTH: u64 = 1_000;
 /// The most rows a request counts ([`Page::load`]).
 pub const COUNTED_BY_REQUEST: u64 = MAX_DEPTH + 1;
 
+/// Where a list is read and its total kept: the database its pages and short counts are read
+/// from, the one its full counts run on off the request path (`db::background`: beside the
+/// requests on the embedded database, not in front of them), and the store that keeps them.
+#[derive(Clone, Copy)]
+pub struct Lists<'a> {
+    /// The pages, and a request's own counts (at most [`COUNTED_BY_REQUEST`] rows).
+    pub db: &'a DatabaseConnection,
+    /// The background recounts.
+    pub background: &'a DatabaseConnection,
+    /// Where the counts are kept.
+    pub store: &'a Arc<dyn Store>,
+}
+
 /// A requested page.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Page {
@@ -61,8 +74,7 @@ impl Page {
     /// kept, the total is what this page shows: the items up to it, and one more if it is full.
     pub async fn load_with<E>(
         &self,
-        db: &DatabaseConnection,
-        store: &Arc<dyn Store>,
+        lists: Lists<'_>,
         cached: Option<&str>,
         query: Select<E>,
     ) -> Result<(u64, Vec<E::Model>), AppError>
@@ -71,8 +83,8 @@ impl Page {
         E::Model: Sync,
     {
         match cached {
-            Some(key) => self.load_kept(db, store, key, TOTAL_TTL, query).await,
-            None => self.load(db, store, query).await,
+            Some(key) => self.load_kept(lists, key, TOTAL_TTL, query).await,
+            None => self.load(lists, query).await,
         }
     }
 
@@ -80,8 +92,7 @@ impl Page {
     /// that the changes to it also move: [`cached_total_for`]).
     pub async fn load_kept<E>(
         &self,
-        db: &DatabaseConnection,
-        store: &Arc<dyn Store>,
+        lists: Lists<'_>,
         key: &str,
         fresh_for: Duration,
         query: Select<E>,
@@ -90,8 +101,8 @@ impl Page {
         E: EntityTrait,
         E::Model: Sync,
     {
-        let total = cached_total_for(db, store, key, || query.clone(), fresh_for).await?;
-        let rows = self.rows(db, query).await?;
+        let total = cached_total_for(lists, key, || query.clone(), fresh_for).await?;
+        let rows = self.rows(lists.db, query).await?;
         let seen = self.offset() + rows.len() as u64;
         let at_least = seen + u64::from(rows.len() as u64 == self.size);
         Ok((total.map_or(at_least, |n| n.max(seen)), rows))
@@ -107,18 +118,15 @@ impl Page {
     /// [`LONG_LIST_FRESH`] old) — and until the first such count, that it has more than 1,000.
     pub async fn load<E>(
         &self,
-        db: &DatabaseConnection,
-        store: &Arc<dyn Store>,
+        lists: Lists<'_>,
         query: Select<E>,
     ) -> Result<(u64, Vec<E::Model>), AppError>
     where
         E: EntityTrait,
         E::Model: Sync,
     {
-        // The page first: a recount this request may set going must not hold up its own
-        // statements (SQLite, embedded, has one connection).
-        let rows = self.rows(db, query.clone()).await?;
-        let total = total_of(db, store, &query).await?;
+        let rows = self.rows(lists.db, query.clone()).await?;
+        let total = total_of(lists, &query).await?;
         Ok((total, rows))
     }
 
@@ -184,8 +192,7 @@ impl From<Listing<Value>> for Value {
 /// across instances, at most once per [`TOTAL_TTL`] — and the request answers the last count
 /// meanwhile. `None` before the first count is done: the caller answers what it knows.
 pub async fn cached_total<E>(
-    db: &DatabaseConnection,
-    store: &Arc<dyn Store>,
+    lists: Lists<'_>,
     key: &str,
     query: Select<E>,
 ) -> Result<Option<u64>, AppError>
@@ -193,7 +200,7 @@ where
     E: EntityTrait,
     E::Model: Sync,
 {
-    cached_total_for(db, store, key, move || query, TOTAL_TTL).await
+    cached_total_for(lists, key, move || query, TOTAL_TTL).await
 }
 
 /// [`cached_total`] for a count that is kept up to date as things happen (moved by one with
@@ -201,8 +208,7 @@ where
 /// The query is built only when a recount starts (`query`): most requests read a kept count,
 /// and building a statement is a good part of what a cheap request costs.
 pub async fn cached_total_for<E>(
-    db: &DatabaseConnection,
-    store: &Arc<dyn Store>,
+    lists: Lists<'_>,
     key: &str,
     query: impl FnOnce() -> Select<E>,
     fresh_for: Duration,
@@ -212,11 +218,12 @@ where
     E::Model: Sync,
 {
     let fresh_key = format!("{key}:fresh");
+    let store = lists.store;
     let (kept, fresh) = futures_util::future::join(store.get(key), store.get(&fresh_key)).await;
     let kept = kept?.and_then(|v| v.parse::<u64>().ok());
     if kept.is_none() || fresh?.is_none() {
         recount(
-            db.clone(),
+            lists.background.clone(),
             Arc::clone(store),
             key.to_owned(),
             query(),
@@ -291,31 +298,26 @@ where
 
 /// How long the kept count of a long list counted by its request ([`total_of`]) goes without a
 /// recount. Nothing forgets these counts (a list is named only by its statement), and a full
-/// count of a celebrity's 300,000 visitors holds the embedded database's one connection for
-/// 250 ms: once a minute per list, not every [`TOTAL_TTL`]. Past the 1,000th item nobody reads
-/// the exact number.
+/// count of a celebrity's 300,000 visitors is 250 ms of a core: once a minute per list, not
+/// every [`TOTAL_TTL`]. Past the 1,000th item nobody reads the exact number.
 pub const LONG_LIST_FRESH: Duration = Duration::from_secs(60);
 
 /// How many rows `query` has, as [`Page::load`] counts them: by the request up to
 /// [`COUNTED_BY_REQUEST`], and past that the count kept for this query, made off the request
 /// path and at most [`LONG_LIST_FRESH`] old (at least [`COUNTED_BY_REQUEST`] until the first
 /// is done).
-pub async fn total_of<E>(
-    db: &DatabaseConnection,
-    store: &Arc<dyn Store>,
-    query: &Select<E>,
-) -> Result<u64, AppError>
+pub async fn total_of<E>(lists: Lists<'_>, query: &Select<E>) -> Result<u64, AppError>
 where
     E: EntityTrait,
     E::Model: Sync,
 {
-    let counted = count_up_to(db, query, COUNTED_BY_REQUEST).await?;
+    let counted = count_up_to(lists.db, query, COUNTED_BY_REQUEST).await?;
     if counted < COUNTED_BY_REQUEST {
         return Ok(counted);
     }
-    let key = kept_key(db.get_database_backend(), query);
+    let key = kept_key(lists.db.get_database_backend(), query);
     let query = || query.clone();
-    let kept = cached_total_for(db, store, &key, query, LONG_LIST_FRESH).await?;
+    let kept = cached_total_for(lists, &key, query, LONG_LIST_FRESH).await?;
     Ok(kept.map_or(counted, |n| n.max(counted)))
 }
 

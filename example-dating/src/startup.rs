@@ -66,6 +66,9 @@ pub async fn store(config: &Config) -> Result<Arc<dyn Store>, String> {
 /// loads and keeps the store's derived indexes in the background (`indexes.rs`).
 pub async fn state(config: Config) -> Result<AppState, String> {
     let (db, store) = metered(database(&config).await?, store(&config).await?);
+    let background_db = db::background(&config.database_url, config.database_timeout, &db)
+        .await
+        .map_err(|e| format!("database {} (background reads): {e}", config.database_url))?;
     let sms = sms_sender(&config)?;
     let hub = match &config.redis_url {
         Some(url) => Hub::with_redis(url, &config.store_prefix)
@@ -76,6 +79,7 @@ pub async fn state(config: Config) -> Result<AppState, String> {
     hub.limit_per_address(config.server.sockets_per_address);
     let state = AppState::new(Services {
         db,
+        background_db,
         store,
         config,
         sms,

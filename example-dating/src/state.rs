@@ -19,6 +19,9 @@ use crate::store::Store;
 pub struct Services {
     /// The database.
     pub db: DatabaseConnection,
+    /// The database for long reads off the request path: the background counts of big lists
+    /// and the loads of the derived indexes (`db::background`).
+    pub background_db: DatabaseConnection,
     /// The shared short-lived state.
     pub store: Arc<dyn Store>,
     /// The configuration.
@@ -51,6 +54,17 @@ impl Deref for AppState {
     type Target = Services;
     fn deref(&self) -> &Services {
         &self.0.services
+    }
+}
+
+impl Services {
+    /// Where lists are read and their totals kept (`paging`).
+    pub fn lists(&self) -> crate::paging::Lists<'_> {
+        crate::paging::Lists {
+            db: &self.db,
+            background: &self.background_db,
+            store: &self.store,
+        }
     }
 }
 

@@ -29,8 +29,7 @@ pub async fn list(
         ));
     let (total, rows) = page
         .load(
-            &state.db,
-            &state.store,
+            state.lists(),
             mine.order_by_desc(contacts::Column::UpdateTime)
                 .order_by_desc(contacts::Column::Id),
         )

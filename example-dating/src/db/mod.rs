@@ -69,6 +69,40 @@ pub async fn connect_with(url: &str, timeout: Duration) -> Result<DatabaseConnec
     Database::connect(options).await
 }
 
+/// The connection for long reads off the request path — the background counts of big lists and
+/// the loads of the derived indexes — given the server's connection `db` to `url`.
+///
+/// On a SQLite file it is a second connection, opened read-only. In WAL mode SQLite serves a
+/// reader beside the writer, each on a thread of its own, so a count of a million rows (about
+/// 150 ms) runs beside the requests instead of in front of them on the one connection; and a
+/// read-only connection never takes the write lock, which is what made more connections lose
+/// ([`SQLITE_CONNECTIONS`]). Elsewhere it is `db` itself: a server's pool has room for both,
+/// and an in-memory database exists only on its one connection.
+pub async fn background(
+    url: &str,
+    timeout: Duration,
+    db: &DatabaseConnection,
+) -> Result<DatabaseConnection, DbErr> {
+    if !url.starts_with("sqlite:") || url.contains(":memory:") {
+        return Ok(db.clone());
+    }
+    let mut options = ConnectOptions::new(url.to_owned());
+    options
+        .sqlx_logging(false)
+        .connect_timeout(timeout)
+        .acquire_timeout(timeout)
+        .test_before_acquire(false)
+        .max_connections(1)
+        .min_connections(1);
+    options.map_sqlx_sqlite_pool_opts(|o| {
+        o.after_connect(|conn, _| Box::pin(async move { plan_stability(conn, 1).await.map(drop) }))
+    });
+    // No journal mode: the server's connection set WAL, which the file keeps, and a read-only
+    // connection could not set it.
+    options.map_sqlx_sqlite_opts(|o| o.read_only(true).busy_timeout(Duration::from_secs(5)));
+    Database::connect(options).await
+}
+
 /// SQLite's query-planner stability guarantee (`SQLITE_DBCONFIG_ENABLE_QPSG`) on a connection:
 /// `set` 1 turns it on (what [`connect`] does to each new SQLite connection), 0 off, -1 only
 /// asks; returns whether it is on.

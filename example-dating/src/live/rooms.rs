@@ -76,7 +76,7 @@ async fn page_of(
 ) -> Result<Json<Value>, AppError> {
     let page = Page::from_params(params)?;
     let query = query.order_by_desc(live::Column::Id);
-    let (total, lives) = page.load_with(&state.db, &state.store, kept, query).await?;
+    let (total, lives) = page.load_with(state.lists(), kept, query).await?;
     Ok(ok(page.answer(total, lives_json(&state.db, &lives).await?)))
 }
 

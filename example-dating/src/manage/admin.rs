@@ -59,10 +59,9 @@ pub async fn search_users(
         // Everyone is a count of the whole table: kept (sign-ups move it), never counted by
         // the request.
         let query = everyone.order_by_desc(user_info::Column::UserId);
-        let (db, store) = (&state.db, &state.store);
         let kept = visibility::EVERYONE_COUNT;
         let (total, users) = page
-            .load_kept(db, store, kept, visibility::PUBLIC_FRESH, query)
+            .load_kept(state.lists(), kept, visibility::PUBLIC_FRESH, query)
             .await?;
         return Ok(ok(
             page.answer(total, users.iter().map(admin_user_json).collect())
@@ -118,7 +117,7 @@ pub async fn search_users(
             .await?;
         users.extend(rows);
     }
-    let total = head + crate::paging::total_of(&state.db, &state.store, &named).await?;
+    let total = head + crate::paging::total_of(state.lists(), &named).await?;
     Ok(ok(page.answer(
         total,
         users.iter().map(admin_user_json).collect(),
@@ -330,9 +329,7 @@ pub async fn orders(state: &AppState, params: &Params) -> Result<Value, AppError
         .is_none()
         .then(|| crate::commerce::orders::total_key(pay));
     let query = query.order_by_desc(user_order::Column::Id);
-    let (total, orders) = page
-        .load_with(&state.db, &state.store, cached, query)
-        .await?;
+    let (total, orders) = page.load_with(state.lists(), cached, query).await?;
     let list = orders
         .iter()
         .map(|o| {

@@ -102,7 +102,7 @@ pub async fn list(
         kept = None;
     }
     let query = query.order_by_desc(audit_log::Column::Id);
-    let (total, rows) = page.load_with(&state.db, &state.store, kept, query).await?;
+    let (total, rows) = page.load_with(state.lists(), kept, query).await?;
     Ok(ok(page.answer(total, rows.iter().map(audit_json).collect())))
 }
 

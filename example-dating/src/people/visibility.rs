@@ -12,7 +12,6 @@
 //! once for every viewer), then takes each viewer's blocks out.
 
 use std::collections::HashMap;
-use std::sync::Arc;
 
 use sea_orm::sea_query::Expr;
 use sea_orm::{
@@ -166,12 +165,9 @@ pub fn everyone() -> sea_orm::Select<user_info::Entity> {
 /// [`PUBLIC_FRESH`], which corrects what the moves can miss: a move a recount overlapped
 /// (counted before the change committed, set after the move), a store that failed between a
 /// commit and its move, two changes of one person's authority at once.
-pub async fn public_count(
-    db: &DatabaseConnection,
-    store: &Arc<dyn Store>,
-) -> Result<Option<u64>, AppError> {
+pub async fn public_count(lists: crate::paging::Lists<'_>) -> Result<Option<u64>, AppError> {
     let everyone = || user_info::Entity::find().filter(public());
-    crate::paging::cached_total_for(db, store, PUBLIC_COUNT, everyone, PUBLIC_FRESH).await
+    crate::paging::cached_total_for(lists, PUBLIC_COUNT, everyone, PUBLIC_FRESH).await
 }
 
 /// How long the kept [`public_count`] goes without a recount when nothing forgets it.

@@ -99,7 +99,7 @@ pub async fn list(
     let mine = block::Entity::find()
         .filter(block::Column::BlockerId.eq(caller.user_id))
         .order_by_desc(block::Column::Id);
-    let (total, rows) = page.load(&state.db, &state.store, mine).await?;
+    let (total, rows) = page.load(state.lists(), mine).await?;
     let users = crate::users::by_id(&state.db, rows.iter().map(|b| b.blocked_id)).await?;
     let list = rows
         .iter()

@@ -75,7 +75,7 @@ pub async fn reports(state: &AppState, params: &Params) -> Result<Value, AppErro
     // The whole queue (or all of one status) is a scan: its total is kept, at most
     // `paging::TOTAL_TTL` old, never counted by the request.
     let query = query.order_by_desc(report::Column::Id);
-    let (total, rows) = page.load_with(&state.db, &state.store, kept, query).await?;
+    let (total, rows) = page.load_with(state.lists(), kept, query).await?;
     Ok(page.answer(total, rows.iter().map(report_json).collect()))
 }
 

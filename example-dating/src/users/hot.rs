@@ -199,7 +199,7 @@ pub async fn hot(
         walk.passed as u64
     } else {
         // Before the first count is kept: what the walk saw (one past this page).
-        let count = || visibility::public_count(&state.db, &state.store);
+        let count = || visibility::public_count(state.lists());
         let counted = state
             .people()
             .public_count(count)

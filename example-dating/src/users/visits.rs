@@ -64,8 +64,7 @@ pub async fn visitors(
         .filter(Expr::exists(seen));
     let (total, rows) = page
         .load(
-            &state.db,
-            &state.store,
+            state.lists(),
             mine.order_by_desc(visitor::Column::VisitTime)
                 .order_by_desc(visitor::Column::Id),
         )

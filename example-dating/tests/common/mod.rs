@@ -99,7 +99,9 @@ impl TestApp {
     ) -> Self {
         let db = db::connect(database_url).await.unwrap();
         db::migrate(&db).await.unwrap();
-        TestApp::assemble(config, db, store, sms, hub, true).await
+        let timeout = std::time::Duration::from_secs(5);
+        let background_db = db::background(database_url, timeout, &db).await.unwrap();
+        TestApp::assemble(config, (db, background_db), store, sms, hub, true).await
     }
 
     /// An instance on `db_url` whose store and real-time fan-out are the Redis at `redis_url`,
@@ -124,12 +126,13 @@ impl TestApp {
         db::migrate(&db).await.unwrap();
         let sms = Arc::new(LogSender { show_code: true });
         let hub = example_dating::realtime::Hub::local();
-        TestApp::assemble(config, db, store, sms, hub, false).await
+        let background_db = db.clone();
+        TestApp::assemble(config, (db, background_db), store, sms, hub, false).await
     }
 
     async fn assemble(
         config: Config,
-        db: DatabaseConnection,
+        (db, background_db): (DatabaseConnection, DatabaseConnection),
         store: Arc<dyn Store>,
         sms: Arc<dyn SmsSender>,
         hub: Arc<example_dating::realtime::Hub>,
@@ -138,6 +141,7 @@ impl TestApp {
         let signer = Signer::new(config.apps[0].clone());
         let state = AppState::new(Services {
             db,
+            background_db,
             store,
             config,
             sms,
