@@ -2,7 +2,8 @@
 //! the same phone, 200 rounds each, on SQLite, MariaDB and PostgreSQL. Whatever the order, no
 //! session of the banned or deleted account is left in the database, and no token the race
 //! handed out works for it (docs/src/dating/api/auth.md: "No token of a banned or deleted account works, whatever
-//! the timing").
+//! the timing"). And changes racing each other: a person hiding themselves while banned, or
+//! from two requests at once, leaves the kept count of public people one lower, not two.
 
 mod common;
 
@@ -156,17 +157,94 @@ async fn login_races_ban(t: Arc<TestApp>) {
     eprintln!("login before the ban: {before_it}, after it: {after_it}");
 }
 
+/// Two changes that each take someone out of the public — hiding themselves (`authority` 0)
+/// and, at the same time, a ban or hiding themselves again from another request — move the kept
+/// count of public people by one, not two: each moves from the row the other left (both
+/// lock it). Whatever the order, the count after is the count before less one.
+async fn leaving_the_public_twice_at_once_counts_once(t: Arc<TestApp>) {
+    const KEPT: &str = "people:{kept}:public";
+    let admin = t.operator("hider", "admin", &["users:ban"]).await;
+    example_dating::people::visibility::recount_public(&t.state.db, &*t.state.store)
+        .await
+        .unwrap();
+    let kept = async || -> i64 {
+        let kept = t.state.store.get(KEPT).await.unwrap();
+        kept.expect("the kept count").parse().unwrap()
+    };
+    let (mut refused, mut both) = (0, 0);
+    for round in 0..ROUNDS {
+        // Through the API: a sign-up joins the kept count.
+        let (token, user_id) = t.login(&format!("135{:08}", 10_000 + round)).await;
+        let before = kept().await;
+        let hide = |token: String| {
+            let t = Arc::clone(&t);
+            async move {
+                let hidden = [("authority", "0")];
+                let res = t.call(Method::POST, "/api/me/update", &hidden, Some(&token));
+                code(&res.await)
+            }
+        };
+        let other = if round % 2 == 0 {
+            let (t, admin) = (Arc::clone(&t), admin.clone());
+            let path = format!("/manage/dating/admin/api/users/{user_id}/ban.json");
+            tokio::spawn(async move {
+                turns(mix(round, 1) % 64).await;
+                tokio::time::sleep(stagger(round).1).await;
+                let reason = [("reason", "race")];
+                code(&t.manage(Method::POST, &path, &reason, Some(&admin)).await)
+            })
+        } else {
+            let hide = hide(token.clone());
+            tokio::spawn(async move {
+                turns(mix(round, 1) % 64).await;
+                tokio::time::sleep(stagger(round).1).await;
+                hide.await
+            })
+        };
+        let mine = hide(token);
+        let mine = tokio::spawn(async move {
+            turns(mix(round, 3) % 64).await;
+            tokio::time::sleep(stagger(round).0).await;
+            mine.await
+        });
+        let (mine, other) = (mine.await.unwrap(), other.await.unwrap());
+        assert_eq!(other, 0, "round {round}: the ban, or the other request");
+        // After a ban the caller's own request is refused: its session ended (40105), or the
+        // row it locked is banned (40303).
+        if mine == 0 {
+            both += 1;
+        } else {
+            assert!([40105, 40303].contains(&mine), "round {round}: {mine}");
+            refused += 1;
+        }
+        assert_eq!(kept().await, before - 1, "round {round}: out once");
+    }
+    eprintln!("both changes made: {both}, the request refused after a ban: {refused}");
+    let counted = example_dating::people::visibility::recount_public(&t.state.db, &*t.state.store)
+        .await
+        .unwrap();
+    assert_eq!(
+        kept().await,
+        counted as i64,
+        "and the kept count is what a count says"
+    );
+}
+
 async fn races(url: String) {
+    // Every round of the last race signs someone up through the API: one client, many phones.
+    let mut config = common::config();
+    config.sms.per_client_daily = 10_000;
     let t = Arc::new(
         TestApp::with(
-            common::config(),
+            config,
             &url,
             Arc::new(example_dating::store::MemoryStore::new()),
         )
         .await,
     );
     login_races_deletion(Arc::clone(&t)).await;
-    login_races_ban(t).await;
+    login_races_ban(Arc::clone(&t)).await;
+    leaving_the_public_twice_at_once_counts_once(t).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

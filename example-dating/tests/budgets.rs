@@ -132,6 +132,12 @@ async fn measure(
             vec![("height", "180".into())],
         ),
         Case(
+            "POST /api/me/update (authority)",
+            Method::POST,
+            "/api/me/update".into(),
+            vec![("authority", "1".into())],
+        ),
+        Case(
             "GET /api/user/hot/list",
             Method::GET,
             "/api/user/hot/list".into(),

@@ -180,6 +180,37 @@ pub async fn changed(state: &AppState, change: Change) {
     }
 }
 
+/// Changes who may see `user_id` (its `authority`), with whatever else `edited` sets: what is
+/// `Set` in `edited` is written onto the row as it is now, locked ([`lock_live`]), in a
+/// transaction of its own, then [`Change::Authority`] is announced. The move of the count of
+/// public people is taken between the locked row and the new one, so a ban, or another change
+/// of authority of the same person at the same moment, is counted once: each moves from the
+/// row the other left (from the row a request started from, both would move it).
+pub async fn change_authority(
+    state: &AppState,
+    user_id: i64,
+    edited: user_info::ActiveModel,
+) -> Result<user_info::Model, AppError> {
+    let (user, moved) = crate::db::in_transaction(&state.db, |txn| {
+        let edited = edited.clone();
+        Box::pin(async move {
+            let before = lock_live(txn, user_id).await?;
+            let mut row = before.clone().into_active_model();
+            for column in <user_info::Column as sea_orm::Iterable>::iter() {
+                if let sea_orm::ActiveValue::Set(value) = edited.get(column) {
+                    row.set(column, value);
+                }
+            }
+            let after = row.update(txn).await?;
+            let moved = Moved::between(&before, &after);
+            Ok((after, moved))
+        })
+    })
+    .await?;
+    changed(state, Change::Authority(user_id, moved)).await;
+    Ok(user)
+}
+
 /// Bans `user_id` for `reason` within `txn`: the row changes and every session ends (cache
 /// tombstones written before the commit: a store that is down fails the ban, nothing changes).
 /// The one implementation of a ban — the user console's and a report's. The caller commits,

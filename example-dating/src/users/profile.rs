@@ -19,7 +19,6 @@ use crate::commerce::vip;
 use crate::db::entity::users::{location, user_info};
 use crate::envelope::{Answer, answer, ok};
 use crate::params::Params;
-use crate::people::visibility::Moved;
 use crate::people::{self, Authority, Card, Change, Standing};
 use crate::state::AppState;
 use crate::validate;
@@ -164,14 +163,14 @@ pub async fn update_me(
         }
     }
     row.updated_at = Set(clock::now());
-    let user = row.update(&state.db).await?;
-    let change = if params.get("authority").is_some() {
-        // From the row this request started from: a ban meanwhile is moved by the ban.
-        Change::Authority(user.user_id, Moved::between(&me.user, &user))
+    let user = if row.authority.is_set() {
+        // Who may see the caller moves the count of public people: on the locked row.
+        people::account::change_authority(&state, me.user.user_id, row).await?
     } else {
-        Change::Profile(user.user_id)
+        let user = row.update(&state.db).await?;
+        people::changed(&state, Change::Profile(user.user_id)).await;
+        user
     };
-    people::changed(&state, change).await;
     Ok(answer(mine(&state, &user, me.vip_deadline).await?))
 }
 
