@@ -6,8 +6,8 @@
 
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter,
-    QuerySelect, Set, SqlErr,
+    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, FromQueryResult,
+    QueryFilter, QuerySelect, Set, SqlErr,
 };
 
 use super::cache::PeopleCache;
@@ -120,16 +120,18 @@ pub async fn counted_for(
 }
 
 /// Every footprint in the window, counted as the ranking counts them: what a rebuild loads.
-pub async fn counted_all(db: &impl ConnectionTrait, now: i64) -> Result<Counted, AppError> {
-    counted(db, now, Condition::all()).await
+pub async fn counted_all(db: &DatabaseConnection, now: i64) -> Result<Counted, AppError> {
+    // Millions of day counts: read in turns, not in one go on a thread that serves requests.
+    let rows = crate::db::all_in_turns(db, day_hits(now, Condition::all())).await?;
+    Ok(rows
+        .into_iter()
+        .map(|h| (h.day, h.viewed_id, h.hits))
+        .collect())
 }
 
-async fn counted(
-    db: &impl ConnectionTrait,
-    now: i64,
-    which: Condition,
-) -> Result<Counted, AppError> {
-    let rows = visitor::Entity::find()
+/// The visits of the hot list's window that `which` picks, counted by day and person.
+fn day_hits(now: i64, which: Condition) -> sea_orm::Selector<sea_orm::SelectModel<DayHits>> {
+    visitor::Entity::find()
         .select_only()
         .column(visitor::Column::Day)
         .column(visitor::Column::ViewedId)
@@ -139,8 +141,14 @@ async fn counted(
         .group_by(visitor::Column::Day)
         .group_by(visitor::Column::ViewedId)
         .into_model::<DayHits>()
-        .all(db)
-        .await?;
+}
+
+async fn counted(
+    db: &impl ConnectionTrait,
+    now: i64,
+    which: Condition,
+) -> Result<Counted, AppError> {
+    let rows = day_hits(now, which).all(db).await?;
     Ok(rows
         .into_iter()
         .map(|h| (h.day, h.viewed_id, h.hits))

@@ -79,8 +79,12 @@ async fn load(db: &DatabaseConnection, store: &dyn Store) -> Result<(), AppError
             .map(|vip| store.rank_boost(&HOT, vip.user_id, vip.deadline, now));
         try_join_all(boosts).await?;
     }
-    for batch in hits.chunks(10_000) {
+    // Batches of 2,000: on Redis a round trip each; the in-process store answers at once, so
+    // the thread is given back after each (about 4 ms of work). In one go, two million day
+    // counts held a thread that serves requests for 1.6 s, every request queued on it waiting.
+    for batch in hits.chunks(2_000) {
         store.rank_load(&HOT, batch, now).await?;
+        tokio::task::yield_now().await;
     }
     store
         .set(BUILT, "1", Duration::from_secs(365 * 86_400))

@@ -157,9 +157,8 @@ impl Places {
             .column(location::Column::UserId)
             .column(location::Column::Lng)
             .column(location::Column::Lat)
-            .into_tuple::<(i64, f64, f64)>()
-            .all(db)
-            .await;
+            .into_tuple::<(i64, f64, f64)>();
+        let rows = crate::db::all_in_turns(db, rows).await;
         let rows = match rows {
             Ok(rows) => rows,
             Err(e) => {
