@@ -15,11 +15,7 @@ ROUNDS=${ROUNDS:-3}
 BIN=$PWD/target/release
 WORK=$(mktemp -d /tmp/kotori-cold-embedded.XXXXXX)
 server_pid=""
-cleanup() {
-  [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null || true
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
+trap clean_up EXIT
 cargo build --release -q -p example-dating
 export DATABASE_URL="sqlite://$WORK/dating.sqlite?mode=rwc" LISTEN=127.0.0.1:9398 RUST_LOG=warn
 started=$(date +%s)

@@ -1,5 +1,12 @@
 # Helpers the load scripts share (sourced, not run).
 
+# clean_up: what a load script leaves at its exit — its server ($server_pid, when one runs) stopped
+# and its scratch directory ($WORK) removed. `server_pid=""; trap clean_up EXIT`.
+clean_up() {
+  [ -n "${server_pid:-}" ] && kill "$server_pid" 2>/dev/null || true
+  rm -rf "$WORK"
+}
+
 # cpu_ticks PID: the process's user + system time so far, in clock ticks.
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 

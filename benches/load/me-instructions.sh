@@ -20,11 +20,7 @@ N2=${N2:-400}
 PATHS=${PATHS:-/api/me}
 WORK=$(mktemp -d /tmp/kotori-me-instructions.XXXXXX)
 server_pid=""
-cleanup() {
-  [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null || true
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
+trap clean_up EXIT
 
 cargo build --release -q -p kotori-benches --bin signed-requests
 db="sqlite://$WORK/me.sqlite?mode=rwc"

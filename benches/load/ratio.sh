@@ -21,11 +21,7 @@ PATHS=${PATHS:-/api/user/nearby/list /api/user/hot/list}
 BIN=$PWD/target/release
 WORK=$(mktemp -d /tmp/kotori-ratio.XXXXXX)
 server_pid=""
-cleanup() {
-  [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null || true
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
+trap clean_up EXIT
 
 cargo build --release -q -p example-dating -p kotori-benches --bin example-dating --bin signed-requests
 db="sqlite://$WORK/ratio.sqlite?mode=rwc"
