@@ -107,7 +107,7 @@ pub async fn background(
 const ROWS_PER_TURN: usize = 10_000;
 
 /// Every row of `selector`, read as a stream that gives its thread back to the runtime every
-/// [`ROWS_PER_TURN`] rows. For the reads of whole tables (the index loads): `.all()` turns
+/// 10,000 rows (`ROWS_PER_TURN`). For the reads of whole tables (the index loads): `.all()` turns
 /// every row into its value in one go once the last has arrived — a million locations are
 /// about 0.4 s of a thread that serves requests, and every request queued on it waited.
 pub async fn all_in_turns<S>(
