@@ -31,16 +31,24 @@ pub struct Ranking {
 /// sets, see `redis_rank`).
 #[derive(Default)]
 pub(crate) struct Board {
-    /// Member → score, and the same pairs in listing order.
-    scores: HashMap<i64, i64>,
+    /// Member → its hits counted in the window and its score; the scores again in listing
+    /// order. One map, not one per number: at a million members each resize of a map moves
+    /// all of them at once, and two maps growing in step did it twice in one call.
+    members: HashMap<i64, Tally>,
     order: BTreeSet<(Reverse<i64>, Reverse<i64>)>,
-    /// Member → hits counted in the window (unboosted).
-    raw: HashMap<i64, i64>,
     /// Day → member → hits on that day: what expiring a day takes back.
     days: BTreeMap<i64, HashMap<i64, i64>>,
     /// Member → end of its boost, and the same pairs by end.
     boosts: HashMap<i64, i64>,
     ends: BTreeSet<(i64, i64)>,
+}
+
+/// A member's numbers: hits counted in the window (unboosted), and its score (0 when it fell
+/// to 0 or below: it is not listed then).
+#[derive(Clone, Copy, Default)]
+struct Tally {
+    raw: i64,
+    score: i64,
 }
 
 impl Board {
@@ -51,12 +59,22 @@ impl Board {
         }
     }
 
-    fn set_score(&mut self, member: i64, score: i64) {
-        if let Some(old) = self.scores.remove(&member) {
-            self.order.remove(&(Reverse(old), Reverse(member)));
+    fn tally(&self, member: i64) -> Tally {
+        self.members.get(&member).copied().unwrap_or_default()
+    }
+
+    /// Sets `member`'s numbers: it is kept while it has raw hits, listed while its score is
+    /// above 0.
+    fn set(&mut self, member: i64, raw: i64, score: i64) {
+        let old = self.members.remove(&member).unwrap_or_default();
+        if old.score > 0 {
+            self.order.remove(&(Reverse(old.score), Reverse(member)));
+        }
+        let score = score.max(0);
+        if raw > 0 {
+            self.members.insert(member, Tally { raw, score });
         }
         if score > 0 {
-            self.scores.insert(member, score);
             self.order.insert((Reverse(score), Reverse(member)));
         }
     }
@@ -64,10 +82,9 @@ impl Board {
     /// Counts `hits` for `member` on `day`.
     pub(crate) fn hit(&mut self, rank: &Ranking, day: i64, member: i64, hits: i64, now: i64) {
         *self.days.entry(day).or_default().entry(member).or_default() += hits;
-        *self.raw.entry(member).or_default() += hits;
-        let score = self.scores.get(&member).copied().unwrap_or(0);
+        let was = self.tally(member);
         let factor = self.factor(rank, member, now);
-        self.set_score(member, score + hits * factor);
+        self.set(member, was.raw + hits, was.score + hits * factor);
     }
 
     /// Takes back up to `hits` of `member`'s hits on `day` (what that day still counts).
@@ -92,15 +109,13 @@ impl Board {
     /// `hits` fewer raw hits for `member`, and its score lower by them times its factor; a
     /// member with no hit left leaves the ranking. (Days' counts are the caller's.)
     fn uncount(&mut self, rank: &Ranking, member: i64, hits: i64, now: i64) {
-        let raw = self.raw.get(&member).copied().unwrap_or(0) - hits;
+        let was = self.tally(member);
+        let raw = was.raw - hits;
         if raw > 0 {
-            self.raw.insert(member, raw);
-            let score = self.scores.get(&member).copied().unwrap_or(0);
             let factor = self.factor(rank, member, now);
-            self.set_score(member, score - hits * factor);
+            self.set(member, raw, was.score - hits * factor);
         } else {
-            self.raw.remove(&member);
-            self.set_score(member, 0);
+            self.set(member, 0, 0);
         }
     }
 
@@ -110,9 +125,9 @@ impl Board {
             self.ends.remove(&(old, member));
         }
         self.ends.insert((until, member));
-        if let Some(&raw) = self.raw.get(&member) {
+        if let Some(&Tally { raw, .. }) = self.members.get(&member) {
             let factor = self.factor(rank, member, now);
-            self.set_score(member, raw * factor);
+            self.set(member, raw, raw * factor);
         }
     }
 
@@ -134,8 +149,8 @@ impl Board {
         for &(until, member) in &ended {
             self.ends.remove(&(until, member));
             self.boosts.remove(&member);
-            let raw = self.raw.get(&member).copied().unwrap_or(0);
-            self.set_score(member, raw);
+            let raw = self.tally(member).raw;
+            self.set(member, raw, raw);
         }
         if !ended.is_empty() {
             return ended.len();
