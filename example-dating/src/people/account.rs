@@ -181,7 +181,7 @@ pub async fn changed(state: &AppState, change: Change) {
 }
 
 /// Changes who may see `user_id` (its `authority`), with whatever else `edited` sets: what is
-/// `Set` in `edited` is written onto the row as it is now, locked ([`lock_live`]), in a
+/// `Set` in `edited` is written onto the row as it is now, locked ([`lock`]), in a
 /// transaction of its own, then [`Change::Authority`] is announced. The move of the count of
 /// public people is taken between the locked row and the new one, so a ban, or another change
 /// of authority of the same person at the same moment, is counted once: each moves from the
@@ -194,7 +194,12 @@ pub async fn change_authority(
     let (user, moved) = crate::db::in_transaction(&state.db, |txn| {
         let edited = edited.clone();
         Box::pin(async move {
-            let before = lock_live(txn, user_id).await?;
+            let before = lock(txn, user_id).await?;
+            // Banned or erased since the request's token was read: the token is revoked now,
+            // and a revoked token is 40105 (docs/src/dating/api/auth.md), not the login's 40303.
+            if Standing::of(&before) != Standing::Live {
+                return Err(codes::bad_token());
+            }
             let mut row = before.clone().into_active_model();
             for column in <user_info::Column as sea_orm::Iterable>::iter() {
                 if let sea_orm::ActiveValue::Set(value) = edited.get(column) {
