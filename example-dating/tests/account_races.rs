@@ -249,15 +249,8 @@ async fn races(url: String) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn no_banned_or_deleted_account_keeps_a_session_on_sqlite() {
-    let dir = std::env::temp_dir().join(format!(
-        "kotori-races-{}-{}",
-        std::process::id(),
-        example_dating::random::hex_token(4)
-    ));
-    std::fs::create_dir_all(&dir).unwrap();
-    let url = format!("sqlite://{}?mode=rwc", dir.join("races.db").display());
-    races(url).await;
-    std::fs::remove_dir_all(&dir).unwrap();
+    let dir = common::TempDir::new("races");
+    races(dir.sqlite_url()).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

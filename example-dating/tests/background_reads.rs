@@ -4,43 +4,18 @@
 
 mod common;
 
-use common::TestApp;
+use common::{TempDir, TestApp};
 use example_dating::db::entity::commerce::product;
 use example_dating::paging;
 use sea_orm::{ConnectionTrait, EntityTrait, PaginatorTrait, TransactionTrait};
-
-/// A SQLite file of its own for one test, removed with its log when dropped.
-struct File(std::path::PathBuf);
-
-impl File {
-    fn new() -> File {
-        File(std::env::temp_dir().join(format!(
-            "kotori-background-{}-{}.sqlite",
-            std::process::id(),
-            example_dating::random::hex_token(4)
-        )))
-    }
-
-    fn url(&self) -> String {
-        format!("sqlite://{}?mode=rwc", self.0.display())
-    }
-}
-
-impl Drop for File {
-    fn drop(&mut self) {
-        for suffix in ["", "-wal", "-shm"] {
-            let _ = std::fs::remove_file(format!("{}{suffix}", self.0.display()));
-        }
-    }
-}
 
 /// While a write transaction holds the server's one connection (a request that writes, or
 /// waits to), a background count still runs — on the other connection — and sees what is
 /// committed, not what the transaction has not committed yet.
 #[tokio::test]
 async fn a_background_count_runs_while_the_servers_connection_is_held() {
-    let file = File::new();
-    let t = TestApp::on(&file.url()).await;
+    let dir = TempDir::new("background");
+    let t = TestApp::on(&dir.sqlite_url()).await;
     let seeded = product::Entity::find().count(&t.state.db).await.unwrap();
     assert!(seeded > 0, "the seed has products");
     let count = || async {
@@ -68,8 +43,8 @@ async fn a_background_count_runs_while_the_servers_connection_is_held() {
 /// The background connection is read-only: a statement that writes fails and changes nothing.
 #[tokio::test]
 async fn the_background_connection_cannot_write() {
-    let file = File::new();
-    let t = TestApp::on(&file.url()).await;
+    let dir = TempDir::new("background");
+    let t = TestApp::on(&dir.sqlite_url()).await;
     let before = product::Entity::find().count(&t.state.db).await.unwrap();
     let refused = t
         .state

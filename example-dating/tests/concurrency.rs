@@ -320,15 +320,8 @@ async fn first_logins_on_two_instances(url: String) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn first_logins_race_across_instances_on_a_sqlite_file() {
-    let file = std::env::temp_dir().join(format!(
-        "kotori-instances-{}-{}.sqlite",
-        std::process::id(),
-        example_dating::random::hex_token(4)
-    ));
-    first_logins_on_two_instances(format!("sqlite://{}?mode=rwc", file.display())).await;
-    for suffix in ["", "-wal", "-shm"] {
-        let _ = std::fs::remove_file(format!("{}{suffix}", file.display()));
-    }
+    let dir = common::TempDir::new("instances");
+    first_logins_on_two_instances(dir.sqlite_url()).await;
 }
 
 #[tokio::test]
@@ -357,15 +350,8 @@ async fn invariants_hold_under_concurrency_on_sqlite() {
 /// The embedded default: a SQLite file in WAL mode, transactions `IMMEDIATE`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn invariants_hold_under_concurrency_on_a_sqlite_file() {
-    let file = std::env::temp_dir().join(format!(
-        "kotori-concurrency-{}-{}.sqlite",
-        std::process::id(),
-        example_dating::random::hex_token(4)
-    ));
-    on(format!("sqlite://{}?mode=rwc", file.display())).await;
-    for suffix in ["", "-wal", "-shm"] {
-        let _ = std::fs::remove_file(format!("{}{suffix}", file.display()));
-    }
+    let dir = common::TempDir::new("concurrency");
+    on(dir.sqlite_url()).await;
 }
 
 async fn on(url: String) {

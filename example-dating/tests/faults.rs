@@ -167,12 +167,8 @@ async fn redis_killed_and_restarted_under_load() {
             .await
             .unwrap(),
     );
-    let file = std::env::temp_dir().join(format!(
-        "kotori-faults-{}-{}.sqlite",
-        std::process::id(),
-        example_dating::random::hex_token(4)
-    ));
-    let db_url = format!("sqlite://{}?mode=rwc", file.display());
+    let dir = common::TempDir::new("faults");
+    let db_url = dir.sqlite_url();
     let t = Arc::new(TestApp::with(common::config(), &db_url, store.clone()).await);
     let users = users(&t).await;
     // A request accepted before the fault, to replay during it.
@@ -217,7 +213,6 @@ async fn redis_killed_and_restarted_under_load() {
     check_whole(&db, &load, &users).await;
     store.quit().await;
     drop(t);
-    let _ = std::fs::remove_file(&file);
 }
 
 /// The connections of the app's database, terminated from outside (an administrator, a

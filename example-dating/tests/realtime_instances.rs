@@ -46,12 +46,8 @@ async fn two_instances_deliver_and_close(redis_url: String) {
         std::process::id(),
         example_dating::random::hex_token(4)
     );
-    let file = std::env::temp_dir().join(format!(
-        "kotori-rt-{}-{}.sqlite",
-        std::process::id(),
-        example_dating::random::hex_token(4)
-    ));
-    let db_url = format!("sqlite://{}?mode=rwc", file.display());
+    let dir = common::TempDir::new("rt");
+    let db_url = dir.sqlite_url();
     let instance = async || {
         let t = instance(&redis_url, &prefix, &db_url).await;
         let addr = serve(&t).await;
@@ -165,7 +161,6 @@ async fn two_instances_deliver_and_close(redis_url: String) {
         .await
         .unwrap();
     store.clear().await.unwrap();
-    let _ = std::fs::remove_file(&file);
 }
 
 /// Redis dies mid-conversation: the message written meanwhile is in the database (and reaches
@@ -178,12 +173,8 @@ async fn delivery_resumes_after_redis_comes_back() {
     let port = common::free_port();
     let mut redis = common::OwnRedis::start(port).unwrap();
     let url = format!("redis://127.0.0.1:{port}");
-    let file = std::env::temp_dir().join(format!(
-        "kotori-rt-{}-{}.sqlite",
-        std::process::id(),
-        example_dating::random::hex_token(4)
-    ));
-    let db_url = format!("sqlite://{}?mode=rwc", file.display());
+    let dir = common::TempDir::new("rt");
+    let db_url = dir.sqlite_url();
     // The store is in-process here: only the fan-out goes through the Redis that dies.
     let instance = async || {
         let store = Arc::new(example_dating::store::MemoryStore::new());
@@ -273,7 +264,6 @@ async fn delivery_resumes_after_redis_comes_back() {
         .collect();
     assert!(ids.contains(&missed), "{ids:?}");
     assert!(ids.windows(2).all(|w| w[0] < w[1]), "oldest first: {ids:?}");
-    let _ = std::fs::remove_file(&file);
 }
 
 /// One sender's concurrent messages to one recipient, sent through two instances sharing a

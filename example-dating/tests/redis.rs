@@ -37,12 +37,8 @@ async fn two_instances_share_codes_tokens_and_replay_protection(redis_url: Strin
         std::process::id(),
         hex_token(4)
     );
-    let file = std::env::temp_dir().join(format!(
-        "kotori-test-{}-{}.sqlite",
-        std::process::id(),
-        hex_token(4)
-    ));
-    let db_url = format!("sqlite://{}?mode=rwc", file.display());
+    let dir = common::TempDir::new("redis");
+    let db_url = dir.sqlite_url();
     let store_a = Arc::new(RedisStore::connect(&redis_url, &prefix).await.unwrap());
     let store_b = Arc::new(RedisStore::connect(&redis_url, &prefix).await.unwrap());
     let a = TestApp::with(common::config(), &db_url, store_a.clone()).await;
@@ -96,7 +92,6 @@ async fn two_instances_share_codes_tokens_and_replay_protection(redis_url: Strin
     store_a.quit().await;
     store_b.quit().await;
     drop((a, b));
-    let _ = std::fs::remove_file(&file);
 }
 
 /// Signed sendsms calls until one gets `want` (bounded: the store reconnects on its own time).

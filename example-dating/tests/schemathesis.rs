@@ -28,12 +28,8 @@ async fn schemathesis_finds_every_answer_documented() {
     let mut config = common::config();
     // The hook registers a fresh user for each logout and deletion it sends.
     config.sms.per_client_daily = 1_000_000;
-    let file = std::env::temp_dir().join(format!(
-        "kotori-schemathesis-{}-{}.sqlite",
-        std::process::id(),
-        example_dating::random::hex_token(4)
-    ));
-    let db_url = format!("sqlite://{}?mode=rwc", file.display());
+    let dir = common::TempDir::new("schemathesis");
+    let db_url = dir.sqlite_url();
     let t = TestApp::with(config, &db_url, Arc::new(MemoryStore::new())).await;
     let (token, user_id) = t.user("18900000001").await;
     let admin = t.operator("admin", "admin", &PRIVILEGES).await;
@@ -103,7 +99,6 @@ async fn schemathesis_finds_every_answer_documented() {
     // The summary (operations, test cases, failures) for the record.
     eprintln!("{stdout}");
     let _ = std::fs::remove_dir_all(&report);
-    let _ = std::fs::remove_file(&file);
     assert!(
         out.status.success(),
         "schemathesis found failures:\n{stdout}\n{}",

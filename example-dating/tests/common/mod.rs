@@ -49,6 +49,12 @@ impl TempDir {
         std::fs::create_dir_all(&dir).unwrap();
         TempDir(dir)
     }
+
+    /// The URL of a SQLite file in this directory (made on the first connection): its WAL log
+    /// and shared-memory files are removed with the directory, even when the test fails.
+    pub fn sqlite_url(&self) -> String {
+        format!("sqlite://{}?mode=rwc", self.0.join("test.sqlite").display())
+    }
 }
 
 impl Drop for TempDir {
