@@ -367,12 +367,8 @@ async fn the_schema_and_login_work_on_sqlite() {
 #[tokio::test]
 async fn the_embedded_sqlite_file_runs_in_wal_mode_with_normal_sync() {
     use sea_orm::{ConnectionTrait, Statement};
-    let file = std::env::temp_dir().join(format!(
-        "kotori-wal-{}-{}.sqlite",
-        std::process::id(),
-        example_dating::random::hex_token(4)
-    ));
-    let db = example_dating::db::connect(&format!("sqlite://{}?mode=rwc", file.display()))
+    let dir = common::TempDir::new("wal");
+    let db = example_dating::db::connect(&dir.sqlite_url())
         .await
         .unwrap();
     let pragma = |name: &str| {
@@ -401,9 +397,6 @@ async fn the_embedded_sqlite_file_runs_in_wal_mode_with_normal_sync() {
     );
     drop(conn);
     db.close().await.unwrap();
-    for suffix in ["", "-wal", "-shm"] {
-        let _ = std::fs::remove_file(format!("{}{suffix}", file.display()));
-    }
 }
 
 /// Each new SQLite connection, in memory too, plans without looking at bound values: cached
