@@ -36,6 +36,19 @@ pub struct Lists<'a> {
     pub store: &'a Arc<dyn Store>,
 }
 
+impl crate::state::Services {
+    /// Where lists are read and their totals kept. (Written here, not in `state`, so that the
+    /// dependency runs one way: paging reads the state's services; the state does not know
+    /// paging.)
+    pub fn lists(&self) -> Lists<'_> {
+        Lists {
+            db: &self.db,
+            background: &self.background_db,
+            store: &self.store,
+        }
+    }
+}
+
 /// A requested page.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Page {

@@ -57,17 +57,6 @@ impl Deref for AppState {
     }
 }
 
-impl Services {
-    /// Where lists are read and their totals kept (`paging`).
-    pub fn lists(&self) -> crate::paging::Lists<'_> {
-        crate::paging::Lists {
-            db: &self.db,
-            background: &self.background_db,
-            store: &self.store,
-        }
-    }
-}
-
 impl AppState {
     /// Wraps ready services.
     pub fn new(services: Services) -> Self {
