@@ -32,21 +32,8 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
 /// [`connect`], with how long a request may wait for a connection before it fails (50301).
 pub async fn connect_with(url: &str, timeout: Duration) -> Result<DatabaseConnection, DbErr> {
     use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
-    let mut options = ConnectOptions::new(url.to_owned());
-    options
-        .sqlx_logging(false)
-        .connect_timeout(timeout)
-        .acquire_timeout(timeout);
+    let mut options = options(url, timeout);
     if url.starts_with("sqlite:") {
-        // A SQLite connection is a thread of this process: it cannot go stale, and sqlx's
-        // default ping on every checkout would be a third round trip to that thread per
-        // statement (beside the statement and the ping sqlx makes when one is returned).
-        options.test_before_acquire(false);
-        options.map_sqlx_sqlite_pool_opts(|o| {
-            o.after_connect(|conn, _| {
-                Box::pin(async move { plan_stability(conn, 1).await.map(drop) })
-            })
-        });
         if url.contains(":memory:") {
             options.max_connections(1).min_connections(1);
         } else {
@@ -69,6 +56,28 @@ pub async fn connect_with(url: &str, timeout: Duration) -> Result<DatabaseConnec
     Database::connect(options).await
 }
 
+/// What every pool to `url` shares: no statement logging, `timeout` to connect and to wait
+/// for a connection, and on SQLite no ping on checkout and stable plans on each connection.
+fn options(url: &str, timeout: Duration) -> ConnectOptions {
+    let mut options = ConnectOptions::new(url.to_owned());
+    options
+        .sqlx_logging(false)
+        .connect_timeout(timeout)
+        .acquire_timeout(timeout);
+    if url.starts_with("sqlite:") {
+        // A SQLite connection is a thread of this process: it cannot go stale, and sqlx's
+        // default ping on every checkout would be a third round trip to that thread per
+        // statement (beside the statement and the ping sqlx makes when one is returned).
+        options.test_before_acquire(false);
+        options.map_sqlx_sqlite_pool_opts(|o| {
+            o.after_connect(|conn, _| {
+                Box::pin(async move { plan_stability(conn, 1).await.map(drop) })
+            })
+        });
+    }
+    options
+}
+
 /// The connection for long reads off the request path — the background counts of big lists and
 /// the loads of the derived indexes — given the server's connection `db` to `url`.
 ///
@@ -86,17 +95,8 @@ pub async fn background(
     if !url.starts_with("sqlite:") || url.contains(":memory:") {
         return Ok(db.clone());
     }
-    let mut options = ConnectOptions::new(url.to_owned());
-    options
-        .sqlx_logging(false)
-        .connect_timeout(timeout)
-        .acquire_timeout(timeout)
-        .test_before_acquire(false)
-        .max_connections(1)
-        .min_connections(1);
-    options.map_sqlx_sqlite_pool_opts(|o| {
-        o.after_connect(|conn, _| Box::pin(async move { plan_stability(conn, 1).await.map(drop) }))
-    });
+    let mut options = options(url, timeout);
+    options.max_connections(1).min_connections(1);
     // No journal mode: the server's connection set WAL, which the file keeps, and a read-only
     // connection could not set it.
     options.map_sqlx_sqlite_opts(|o| o.read_only(true).busy_timeout(Duration::from_secs(5)));
