@@ -274,3 +274,38 @@ async fn no_banned_or_deleted_account_keeps_a_session_on_postgres() {
     };
     common::on_fresh_database(&server, races).await;
 }
+
+/// The race's other order, made deterministic: a change of authority that reaches the row
+/// after a ban committed is refused as a revoked token (40105) and changes nothing — neither
+/// the row nor the kept count of public people.
+#[tokio::test]
+async fn a_change_of_authority_after_a_ban_changes_nothing() {
+    use example_dating::db::entity::users::user_info;
+    use example_dating::people::{Authority, account, visibility};
+    use sea_orm::{IntoActiveModel, Set};
+    let t = TestApp::new().await;
+    let (_, user_id) = t.user("18900000777").await;
+    account::ban(&t.state, user_id, "spam").await.unwrap();
+    let counted = visibility::recount_public(&t.state.db, &*t.state.store)
+        .await
+        .unwrap();
+    // What the request built from the row it read before the ban.
+    let before = user_info::Entity::find_by_id(user_id)
+        .one(&t.state.db)
+        .await
+        .unwrap()
+        .unwrap();
+    let mut edited = before.clone().into_active_model();
+    edited.authority = Set(Authority::Hidden);
+    edited.banned = Set(false);
+    let refused = account::change_authority(&t.state, user_id, edited).await;
+    assert_eq!(refused.unwrap_err().code(), 40105);
+    let after = user_info::Entity::find_by_id(user_id)
+        .one(&t.state.db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(after, before, "the row is as the ban left it");
+    let kept = t.state.store.get("people:{kept}:public").await.unwrap();
+    assert_eq!(kept, Some(counted.to_string()), "and the count too");
+}
