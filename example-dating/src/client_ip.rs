@@ -78,6 +78,35 @@ impl TrustedProxies {
     }
 }
 
+/// The client as every per-client limit counts it — SMS sends, operator login failures,
+/// sockets: an IPv4 address by itself (one seen as an IPv4-mapped IPv6 address too, so a
+/// client is one client on any socket), an IPv6 address by its /64 network, `2001:db8:0:1::/64`.
+/// One host or subscriber is given a whole /64 and may send from any address in it (privacy
+/// addresses change by themselves), so counting single IPv6 addresses would give one client
+/// 2^64 budgets.
+///
+/// ```
+/// use example_dating::client_ip::client_key;
+/// assert_eq!(client_key("203.0.113.9".parse().unwrap()), "203.0.113.9");
+/// assert_eq!(client_key("::ffff:203.0.113.9".parse().unwrap()), "203.0.113.9");
+/// assert_eq!(
+///     client_key("2001:db8:0:1:a:b:c:d".parse().unwrap()),
+///     client_key("2001:db8:0:1::9".parse().unwrap())
+/// );
+/// ```
+pub fn client_key(ip: IpAddr) -> String {
+    match ip {
+        IpAddr::V4(v4) => v4.to_string(),
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.to_string(),
+            None => {
+                let network = u128::from(v6) & !(u128::MAX >> 64);
+                format!("{}/64", std::net::Ipv6Addr::from(network))
+            }
+        },
+    }
+}
+
 fn same_prefix(a: &[u8], b: &[u8], bits: u8) -> bool {
     let (bytes, rest) = (usize::from(bits / 8), bits % 8);
     a[..bytes] == b[..bytes] && (rest == 0 || (a[bytes] ^ b[bytes]) >> (8 - rest) == 0)
@@ -106,6 +135,18 @@ mod tests {
         }
         assert!(TrustedProxies::parse(["10.0.0.0/33"]).is_err());
         assert!(TrustedProxies::parse(["nginx"]).is_err());
+    }
+
+    #[test]
+    fn an_ipv6_client_is_counted_by_its_network() {
+        let key = |ip: &str| client_key(ip.parse().unwrap());
+        assert_eq!(key("2001:db8:0:1::1"), "2001:db8:0:1::/64");
+        assert_eq!(key("2001:db8:0:1:ffff:ffff:ffff:ffff"), "2001:db8:0:1::/64");
+        assert_ne!(key("2001:db8:0:2::1"), key("2001:db8:0:1::1"));
+        assert_eq!(key("::1"), "::/64");
+        assert_eq!(key("::ffff:198.51.100.7"), key("198.51.100.7"));
+        assert_eq!(key("198.51.100.7"), "198.51.100.7");
+        assert_ne!(key("198.51.100.7"), key("198.51.100.8"));
     }
 
     #[test]

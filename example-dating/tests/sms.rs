@@ -117,6 +117,18 @@ async fn the_per_client_limit_sees_clients_behind_a_trusted_proxy_and_ignores_sp
     assert_eq!(send("203.0.113.5:1", Some("192.0.2.1")).await, 0);
     assert_eq!(send("203.0.113.5:1", Some("192.0.2.2")).await, 0);
     assert_eq!(send("203.0.113.5:1", Some("192.0.2.3")).await, 42901);
+    // An IPv6 client picks any address of its /64: the network is the client, directly or
+    // through nginx, and another /64 is another client.
+    assert_eq!(send("[2001:db8:0:1::1]:1", None).await, 0);
+    assert_eq!(send("[2001:db8:0:1::2]:1", None).await, 0);
+    assert_eq!(send("[2001:db8:0:1:ffff::3]:1", None).await, 42901);
+    assert_eq!(
+        send("127.0.0.1:40000", Some("2001:db8:0:1::4")).await,
+        42901
+    );
+    assert_eq!(send("127.0.0.1:40000", Some("2001:db8:0:2::1")).await, 0);
+    // An IPv4 client seen through an IPv6 socket is the same client.
+    assert_eq!(send("[::ffff:198.51.100.1]:1", None).await, 42901);
 }
 
 /// The configured gateway gets each code (and the log never does); a gateway that is down is

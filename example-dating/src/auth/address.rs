@@ -1,11 +1,13 @@
 //! The client's address as a handler argument: the peer, or behind a trusted proxy the address
-//! it forwarded (`crate::client_ip`). What every per-address limit counts — SMS sends, sockets.
+//! it forwarded (`crate::client_ip`). What every per-address limit counts — SMS sends, operator
+//! login failures, sockets — by [`ClientAddress::key`], the one spelling of a client.
 
 use std::net::IpAddr;
 
 use kotori::extract::FromCtx;
 use kotori::{Ctx, Rejection};
 
+use crate::client_ip::client_key;
 use crate::state::AppState;
 
 /// The client's address (`None` when served in process, without a peer).
@@ -13,17 +15,26 @@ use crate::state::AppState;
 pub struct ClientAddress(pub Option<IpAddr>);
 
 impl ClientAddress {
-    /// The address as the limits' keys spell it (`unknown` without one).
+    /// The client as the limits count it (`unknown` without an address): an IPv6 client by
+    /// its /64 ([`client_key`]).
     pub fn key(&self) -> String {
-        self.0
-            .map_or_else(|| "unknown".to_owned(), |ip| ip.to_string())
+        self.known_key().unwrap_or_else(|| "unknown".to_owned())
+    }
+
+    /// [`ClientAddress::key`], or `None` in process (where nothing is counted per address).
+    pub fn known_key(&self) -> Option<String> {
+        self.0.map(client_key)
+    }
+
+    /// The client of the request in `cx`.
+    pub fn of(cx: &Ctx<AppState>) -> Self {
+        let peer = cx.peer_addr();
+        ClientAddress(cx.state().config.trusted_proxies.client(peer, cx.headers()))
     }
 }
 
 impl FromCtx<AppState> for ClientAddress {
     fn from_ctx(cx: &mut Ctx<AppState>) -> Result<Self, Rejection> {
-        let peer = cx.peer_addr();
-        let client = cx.state().config.trusted_proxies.client(peer, cx.headers());
-        Ok(ClientAddress(client))
+        Ok(ClientAddress::of(cx))
     }
 }

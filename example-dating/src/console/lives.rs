@@ -122,7 +122,7 @@ pub async fn feed(
     address: ClientAddress,
     State(state): State<AppState>,
 ) -> Sse<impl futures_core::Stream<Item = Result<Event, Infallible>>> {
-    let address = address.0.map(|ip| ip.to_string());
+    let address = address.known_key();
     let registered = state.hub.join(op.hub_user(), address).await;
     state.hub.subscribe(registered.conn.id, room.0.id);
     // Registered first, then the session checked once more: a logout between the loader and

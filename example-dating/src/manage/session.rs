@@ -12,6 +12,7 @@ use tokio::sync::Semaphore;
 use super::cookie;
 use super::operators::Operator;
 use super::operators::{hash_password, verify_password};
+use crate::auth::ClientAddress;
 use crate::clock;
 use crate::codes::{self, AppError};
 use crate::db::entity::rooms::{operator, operator_token};
@@ -75,12 +76,7 @@ pub async fn authenticate(
 ) -> Result<Opened, AppError> {
     let state = cx.state().clone();
     let (name, password) = (name.to_owned(), password.to_owned());
-    let client = state
-        .config
-        .trusted_proxies
-        .client(cx.peer_addr(), cx.headers())
-        .map_or_else(|| "unknown".to_owned(), |ip| ip.to_string());
-    let client_key = format!("oplogin:client:{client}");
+    let client_key = format!("oplogin:client:{}", ClientAddress::of(cx).key());
     let name_key = format!("oplogin:name:{name}");
     let per_client = Quota {
         key: &client_key,

@@ -63,7 +63,7 @@ async fn open_connection(
     caller: &Caller,
     address: ClientAddress,
 ) -> Result<Registered, AppError> {
-    let address = address.0.map(|ip| ip.to_string());
+    let address = address.known_key();
     let open = state.hub.join(caller.user_id, address).await;
     if sessions::lookup(state, &caller.token, None).await? != Some(caller.user_id) {
         return Err(codes::bad_token());
