@@ -14,16 +14,30 @@ use sea_orm::EntityTrait;
 async fn a_browser_logs_in_reads_pages_and_logs_out() {
     let t = TestApp::new().await;
     t.operator("root", "admin", &["users:read"]).await;
-    // No session: every page sends the browser to the login form, and back after it.
+    // No session: every page is a 401 that shows the login form, which brings the browser
+    // back to the page after it.
     let anonymous = Browser {
         t: &t,
         cookie: None,
     };
     let res = anonymous.get(&format!("{ADMIN}/users?q=a")).await;
-    assert_eq!(res.status(), 303);
-    assert_eq!(
-        res.header("location"),
-        Some("/manage/login?next=%2Fmanage%2Fdating%2Fadmin%2Fapi%2Fusers%3Fq%3Da")
+    assert_eq!(res.status(), 401);
+    assert_eq!(res.header("location"), None);
+    let html = res.text();
+    assert!(html.contains(r#"action="/manage/login""#), "{html}");
+    assert!(
+        html.contains(&format!(r#"name="next" value="{ADMIN}/users?q=a""#)),
+        "{html}"
+    );
+    // A form posted without a session is not repeated after the login: it goes home.
+    let res = anonymous
+        .post(&format!("{ADMIN}/users/1/ban"), &[("reason", "x")])
+        .await;
+    assert_eq!(res.status(), 401);
+    assert!(
+        res.text().contains(r#"name="next" value="/manage""#),
+        "{}",
+        res.text()
     );
     let form = anonymous.get("/manage/login").await;
     assert_eq!(form.status(), 200);
@@ -79,7 +93,8 @@ async fn a_browser_logs_in_reads_pages_and_logs_out() {
     assert_eq!(res.header("location"), Some("/manage/login"));
     assert!(res.header("set-cookie").unwrap().contains("Max-Age=0"));
     let res = browser.get("/manage").await;
-    assert_eq!(res.status(), 303, "the old cookie no longer opens anything");
+    assert_eq!(res.status(), 401, "the old cookie no longer opens anything");
+    assert!(res.text().contains(r#"name="password""#));
     let res = t
         .manage(
             Method::GET,

@@ -67,11 +67,15 @@ async fn refusals_are_json_for_json_paths_and_a_plain_page_otherwise() {
             None,
         )
         .await;
-    // A browser without a session is sent to the login page, and back here after it.
-    assert_eq!(res.status(), 303);
-    assert_eq!(
-        res.header("location"),
-        Some("/manage/login?next=%2Fmanage%2Fdating%2Fadmin%2Fapi%2Fusers%2Fsearch")
+    // A page is a plain 401 (API.md §8): the login form, which brings a browser back here.
+    assert_eq!(res.status(), 401);
+    assert_eq!(res.header("location"), None);
+    assert!(res.header("content-type").unwrap().starts_with("text/html"));
+    assert!(
+        res.text()
+            .contains(r#"name="next" value="/manage/dating/admin/api/users/search""#),
+        "{}",
+        res.text()
     );
     let res = t
         .manage(

@@ -259,15 +259,18 @@ pub fn render<S>(cx: &Ctx<S>, rejection: &Rejection) -> Response {
     }
     let status = rejection.status();
     if status == StatusCode::UNAUTHORIZED {
-        // A browser without a live session logs in, then comes back here (a GET page only:
-        // a form's POST is not repeated after a login).
+        // The 401 page is the login form, at the page's own address: a browser without a live
+        // session logs in there and comes back (a GET page only: a form's POST is not repeated
+        // after a login), and a script sees a plain 401 (docs/src/dating/api/console.md), not a redirect.
         let back = if cx.method() == Method::GET {
             local_or(Some(&here(cx)), HOME).to_owned()
         } else {
             HOME.to_owned()
         };
-        let next: String = form_urlencoded::byte_serialize(back.as_bytes()).collect();
-        return redirect(&format!("{LOGIN}?next={next}"));
+        let mut context = Map::new();
+        context.insert("title".into(), Value::String("Log in".into()));
+        context.insert("next".into(), Value::String(back));
+        return html(status, render_template("login.html", &context));
     }
     let title = format!(
         "{} {}",
