@@ -143,6 +143,8 @@ async fn bodies_over_the_limit_get_413_declared_or_not() {
         .send()
         .await;
     assert_eq!(res.status(), 413);
+    // The message says what the limit is: the client's fix.
+    assert!(res.text().contains("limit of 8 bytes"), "{}", res.text());
     // A declared length over the limit is refused before reading.
     let res = app
         .client()
@@ -152,6 +154,7 @@ async fn bodies_over_the_limit_get_413_declared_or_not() {
         .send()
         .await;
     assert_eq!(res.status(), 413);
+    assert!(res.text().contains("limit of 8 bytes"), "{}", res.text());
     // Inherited below, overridden on a route.
     let res = app
         .client()

@@ -57,6 +57,7 @@ async fn a_body_that_stalls_gets_a_rendered_408_and_the_connection_closes() {
         answer.contains(r#""code":40801"#),
         "rendered by the renderer: {answer}"
     );
+    assert!(answer.contains("within 0.1 s"), "says what to do: {answer}");
     server.stop().await;
 }
 

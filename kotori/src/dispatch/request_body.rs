@@ -49,7 +49,7 @@ where
         .and_then(|len| len.parse::<u64>().ok());
     let limit = chain.body_limit;
     if declared.is_some_and(|len| len > limit as u64) {
-        return Err(Rejection::payload_too_large());
+        return Err(too_large(limit));
     }
     let mut collect = pin!(Limited::new(body, limit).collect());
     // A body already here (a small request, the test client) needs no timer.
@@ -62,7 +62,10 @@ where
                     request_id = cx.request_id(),
                     "the request body stalled; answering 408"
                 );
-                return Err(Rejection::request_timeout());
+                return Err(Rejection::request_timeout().with_message(format!(
+                    "the request body stalled: send all of it within {} s",
+                    chain.body_timeout.as_secs_f64()
+                )));
             }
         },
     };
@@ -71,12 +74,17 @@ where
             cx.body = Some(collected.to_bytes());
             Ok(())
         }
-        Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => {
-            Err(Rejection::payload_too_large())
-        }
+        Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => Err(too_large(limit)),
         Err(e) => {
             tracing::debug!(request_id = cx.request_id(), error = %e, "could not read the body");
             Err(Rejection::bad_request("could not read the request body"))
         }
     }
+}
+
+/// 413, saying what the limit is: the client's fix is a smaller body, and by how much.
+fn too_large(limit: usize) -> Rejection {
+    Rejection::payload_too_large().with_message(format!(
+        "the request body is larger than this route's limit of {limit} bytes"
+    ))
 }
