@@ -6,7 +6,9 @@ mod common;
 use std::time::Duration;
 
 use common::{TestApp, code};
+use example_dating::db::entity::rooms::operator;
 use example_dating::manage::session::{FAILURES_PER_CLIENT, FREE_FAILURES_PER_NAME, slow_down};
+use sea_orm::EntityTrait;
 
 async fn login(t: &TestApp, name: &str, password: &str, peer: &str) -> kotori::test::TestResponse {
     t.app
@@ -33,11 +35,21 @@ async fn nobody_can_lock_an_operator_out() {
             "try {i}"
         );
     }
+    // The failures were counted on alice (docs/src/dating/api/console.md).
+    let alice = operator::Entity::find()
+        .one(&t.state.db)
+        .await
+        .unwrap()
+        .unwrap();
+    let key = format!("oplogin:operator:{}", alice.id);
+    let failures = (FREE_FAILURES_PER_NAME + 3).to_string();
+    assert_eq!(t.state.store.get(&key).await.unwrap(), Some(failures));
     let res = login(&t, "alice", "password-123", "192.0.2.200:1").await;
     assert_eq!(code(&res), 0, "the operator logs in");
-    // And the success cleared the name's count: the next try is not slowed.
-    let failures = t.state.store.get("oplogin:name:alice").await.unwrap();
-    assert_eq!(failures, None);
+    // And the success cleared the count: the next try starts again at one.
+    let res = login(&t, "alice", "guess", "198.51.100.99:1").await;
+    assert_eq!(code(&res), 40105);
+    assert_eq!(t.state.store.get(&key).await.unwrap(), Some("1".into()));
 }
 
 /// An address that keeps failing — over any names — is refused (42901, with the window's time

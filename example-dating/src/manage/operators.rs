@@ -113,6 +113,9 @@ pub fn verify_password(password: &str, hash: &str) -> bool {
     })
 }
 
+/// The longest operator name, in bytes.
+pub const MAX_NAME: usize = 64;
+
 /// Creates an operator. Errors name what to fix.
 pub async fn add(
     db: &DatabaseConnection,
@@ -122,8 +125,8 @@ pub async fn add(
     password: &str,
 ) -> Result<operator::Model, String> {
     let name = name.trim();
-    if name.is_empty() || name.len() > 64 {
-        return Err("--name: 1 to 64 characters".into());
+    if name.is_empty() || name.len() > MAX_NAME {
+        return Err(format!("--name: 1 to {MAX_NAME} bytes"));
     }
     let role = Role::parse(role).ok_or_else(|| format!("--role: `{role}` is not admin or host"))?;
     for privilege in privileges {

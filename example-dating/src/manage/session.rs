@@ -11,7 +11,7 @@ use tokio::sync::Semaphore;
 
 use super::cookie;
 use super::operators::Operator;
-use super::operators::{hash_password, verify_password};
+use super::operators::{self, hash_password, verify_password};
 use crate::auth::ClientAddress;
 use crate::clock;
 use crate::codes::{self, AppError};
@@ -66,18 +66,17 @@ pub struct Opened {
 /// Checks name and password and opens a session. A wrong name or password is the same
 /// 40105, after the same work (a password hash is always checked). Guessing is limited per
 /// client address — after [`FAILURES_PER_CLIENT`] failures in 15 minutes that address gets
-/// 42901 with `Retry-After` — and slowed per name across addresses ([`slow_down`]), but never
-/// locked per name: the right password from an address that has not been failing logs in. A
-/// success clears the name's count. The JSON login and the console's login form share it.
+/// 42901 with `Retry-After` — and slowed per operator across addresses ([`slow_down`]), but
+/// never locked: the right password from an address that has not been failing logs in. A
+/// success clears the operator's count. The JSON login and the console's login form share it.
 pub async fn authenticate(
     cx: &mut Ctx<AppState>,
     name: &str,
     password: &str,
 ) -> Result<Opened, AppError> {
     let state = cx.state().clone();
-    let (name, password) = (name.to_owned(), password.to_owned());
+    let (name, password) = (name.trim().to_owned(), password.to_owned());
     let client_key = format!("oplogin:client:{}", ClientAddress::of(cx).key());
-    let name_key = format!("oplogin:name:{name}");
     let per_client = Quota {
         key: &client_key,
         limit: FAILURES_PER_CLIENT,
@@ -86,6 +85,18 @@ pub async fn authenticate(
     if let Some(left) = state.store.spent(per_client).await? {
         return Err(codes::rate_limited(left.as_secs().max(1)));
     }
+    // The operator first: failures count per operator, not per spelling. A database may match
+    // a name in more than one spelling (MariaDB's collation: `ROOT ` is `root`, `röot` too),
+    // and each spelling must not bring a fresh count of tries.
+    let found = if name.len() <= operators::MAX_NAME {
+        operator::Entity::find()
+            .filter(operator::Column::Name.eq(name.as_str()))
+            .one(&state.db)
+            .await?
+    } else {
+        None
+    };
+    let name_key = failures_key(found.as_ref().map(|op| op.id), &name);
     let name_failures = state
         .store
         .get(&name_key)
@@ -96,10 +107,6 @@ pub async fn authenticate(
     if let Some(wait) = slow_down(name_failures) {
         tokio::time::sleep(wait).await;
     }
-    let found = operator::Entity::find()
-        .filter(operator::Column::Name.eq(name.as_str()))
-        .one(&state.db)
-        .await?;
     // Verify against a dummy hash when the name is unknown, so timing does not reveal names.
     static DUMMY: LazyLock<String> = LazyLock::new(|| hash_password("not the password of anyone"));
     let hash = found
@@ -248,6 +255,19 @@ pub fn slow_down(failures: i64) -> Option<Duration> {
         let ms = 200u64.saturating_mul(1 << past.min(10));
         Duration::from_millis(ms.min(3_000))
     })
+}
+
+/// Where the failed logins of a name are counted: per operator when the name opens one, else
+/// per name (lower case, at most [`operators::MAX_NAME`] characters: a name no operator has
+/// needs no protecting, only a bounded key).
+fn failures_key(operator_id: Option<i64>, name: &str) -> String {
+    match operator_id {
+        Some(id) => format!("oplogin:operator:{id}"),
+        None => {
+            let name: String = name.chars().take(operators::MAX_NAME).collect();
+            format!("oplogin:name:{}", name.to_lowercase())
+        }
+    }
 }
 
 /// The operator of the request's session ([`load_session`]); 40105 unless it is live.

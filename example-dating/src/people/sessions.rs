@@ -40,9 +40,15 @@ pub struct ReadAhead {
     pub cached: Option<String>,
 }
 
-/// Whether `token` has the shape of one this server issues: 32 hex digits.
+/// Whether `token` has the shape of one this server issues: 32 lowercase hex digits. Only
+/// that spelling: a database may compare tokens without case (MariaDB's collation), and a
+/// token respelled in capitals would be a second cache entry that a logout or a ban, which
+/// tombstone the token as issued, would leave working.
 pub fn is_token(token: &str) -> bool {
-    token.len() == 32 && token.bytes().all(|b| b.is_ascii_hexdigit())
+    token.len() == 32
+        && token
+            .bytes()
+            .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
 }
 
 /// The user of a working token — a live session of a live account — from the cache (or what
