@@ -20,9 +20,13 @@ pub struct Params {
 pub const MAX_PARAMS: usize = 64;
 
 /// A form-encoded key or value: `+` is a space, `%XX` a byte (`%2B` a plus; a `%` not followed
-/// by two hex digits stays as it is), then UTF-8 or nothing. One pass, one allocation: every
-/// signed request decodes a dozen of these before its signature is checked.
-fn decode(raw: &[u8]) -> Option<String> {
+/// by two hex digits stays as it is), then UTF-8 without a NUL, or what is wrong with it. One
+/// pass, one allocation: every signed request decodes a dozen of these before its signature is
+/// checked.
+///
+/// No parameter of the API holds a NUL, and PostgreSQL refuses one in any text: let through,
+/// it failed the write there as if the database were down (50301), and only there.
+fn decode(raw: &[u8]) -> Result<String, &'static str> {
     let hex = |b: u8| (b as char).to_digit(16).map(|d| d as u8);
     let mut bytes = Vec::with_capacity(raw.len());
     let mut i = 0;
@@ -31,18 +35,23 @@ fn decode(raw: &[u8]) -> Option<String> {
         match raw[i] {
             b'+' => bytes.push(b' '),
             b'%' => match (digit(i + 1), digit(i + 2)) {
+                (Some(0), Some(0)) => return Err(NUL),
                 (Some(high), Some(low)) => {
                     bytes.push(high << 4 | low);
                     i += 2;
                 }
                 _ => bytes.push(b'%'),
             },
+            0 => return Err(NUL),
             b => bytes.push(b),
         }
         i += 1;
     }
-    String::from_utf8(bytes).ok()
+    String::from_utf8(bytes).map_err(|_| "not UTF-8")
 }
+
+/// What a parameter holding a NUL is told.
+const NUL: &str = "a NUL character (%00) is not allowed";
 
 /// One `key=value` of a query string or form body: `+` is a space, `%XX` a byte, and the
 /// bytes must be UTF-8 — a parameter is refused (40002), never silently altered.
@@ -52,8 +61,8 @@ fn decode_pair(pair: &[u8]) -> Result<(String, String), AppError> {
         Some(at) => (&pair[..at], &pair[at + 1..]),
         None => (pair, &b""[..]),
     };
-    let key = decode(key).ok_or_else(|| codes::malformed("parameters", "not UTF-8"))?;
-    let value = decode(value).ok_or_else(|| codes::malformed(&key, "not UTF-8"))?;
+    let key = decode(key).map_err(|wrong| codes::malformed("parameters", wrong))?;
+    let value = decode(value).map_err(|wrong| codes::malformed(&key, wrong))?;
     Ok((key, value))
 }
 
@@ -202,6 +211,22 @@ mod tests {
         let got = ["a", "b", "c", "d", "e", "f[]"].map(|k| p.get(k));
         let want = ["1 2+3", "%", "%4", "%zz1", "50%", "x"].map(Some);
         assert_eq!(got, want);
+    }
+
+    #[test]
+    fn a_nul_is_refused_wherever_it_is() {
+        for (query, body) in [
+            (Some("content=a%00b"), &b""[..]),
+            (Some("a%00=1"), &b""[..]),
+            (None, &b"detail=x\0"[..]),
+        ] {
+            let err =
+                Params::parse(query, Some("application/x-www-form-urlencoded"), body).unwrap_err();
+            assert_eq!(err.code(), 40002, "{query:?} {body:?}");
+        }
+        // `%0` followed by anything but another hex digit is not a NUL.
+        let p = Params::parse(Some("a=%0g&b=%10"), None, b"").unwrap();
+        assert_eq!((p.get("a"), p.get("b")), (Some("%0g"), Some("\u{10}")));
     }
 
     #[test]

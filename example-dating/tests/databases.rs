@@ -38,6 +38,20 @@ async fn exercise(url: String) {
         let res = t.message(from, to, "hi").await;
         assert_eq!(code(&res), 0);
     }
+    // A NUL is malformed input on every database: PostgreSQL's text refuses it, which
+    // answered 50301 ("database unavailable") there when it reached the write.
+    let res = t.message(&alice, bob_id, "a\0b").await;
+    assert_eq!(code(&res), 40002, "{}", res.text());
+    let report = [
+        ("user_id", bob_id.to_string()),
+        ("reason", "spam".into()),
+        ("detail", "x\0".into()),
+    ];
+    let report: Vec<(&str, &str)> = report.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let res = t
+        .call(Method::POST, "/api/reports", &report, Some(&alice))
+        .await;
+    assert_eq!(code(&res), 40002, "{}", res.text());
     let contacts = data(&t.call(Method::GET, "/api/contacts", &[], Some(&bob)).await);
     assert_eq!(
         (
