@@ -237,6 +237,28 @@ async fn a_boundary_shift_replay_is_refused() {
     );
 }
 
+/// A nonce is any text: one with braces (a Redis Cluster hash tag, were it put in a key as
+/// sent) and its escaped spelling are two nonces, each usable once.
+#[tokio::test]
+async fn nonces_with_braces_are_nonces_like_any_other() {
+    let t = TestApp::new().await;
+    let base = [("phone".to_owned(), PHONE.to_owned())];
+    let now = example_dating::clock::now().to_string();
+    for nonce in ["{n1}", "%7Bn1%7D", "%257B", "%7B"] {
+        let signed = t
+            .signer
+            .sign_with(&Method::POST, "/api/auth/login", &base, None, &now, nonce);
+        let first = t.send(Method::POST, "/api/auth/login", &signed).await;
+        assert_eq!(
+            code(&first),
+            40001,
+            "{nonce}: signed fine, the code missing"
+        );
+        let again = t.send(Method::POST, "/api/auth/login", &signed).await;
+        assert_eq!(code(&again), 40103, "{nonce}: a replay");
+    }
+}
+
 #[tokio::test]
 async fn a_v2_app_signs_with_hmac_and_cannot_be_downgraded_to_v1() {
     let mut config = common::config();

@@ -12,6 +12,7 @@ use crate::params::Params;
 use crate::people::sessions;
 use crate::signing::{self, Scheme, Signed};
 use crate::state::AppState;
+use crate::store;
 
 /// Checks the signature of a client app's request (`/api`).
 #[kotori::guard]
@@ -122,7 +123,7 @@ async fn verify(
         .store
         .set_nx_each_and_get(
             &[
-                &format!("nonce:{}:{nonce}", app.appkey),
+                &format!("nonce:{}:{}", app.appkey, store::key_part(nonce)),
                 &format!("sig:{}:{sign}", app.appkey),
             ],
             "1",

@@ -22,7 +22,7 @@ use crate::people::sessions;
 use crate::random;
 use crate::realtime::Route;
 use crate::state::AppState;
-use crate::store::Quota;
+use crate::store::{Quota, key_part};
 
 /// Failed logins for one operator name, across addresses, in [`FAILURE_WINDOW`] before each
 /// further try on that name is slowed down ([`slow_down`]). Never a lockout: anyone could
@@ -265,7 +265,7 @@ fn failures_key(operator_id: Option<i64>, name: &str) -> String {
         Some(id) => format!("oplogin:operator:{id}"),
         None => {
             let name: String = name.chars().take(operators::MAX_NAME).collect();
-            format!("oplogin:name:{}", name.to_lowercase())
+            format!("oplogin:name:{}", key_part(&name.to_lowercase()))
         }
     }
 }

@@ -33,6 +33,33 @@ impl std::fmt::Display for StoreError {
 
 impl std::error::Error for StoreError {}
 
+/// Text a client chose (a nonce, a name), made safe to put in a key. In Redis Cluster the part
+/// of a key between its first `{` and the next `}` picks the node that holds it: a nonce of
+/// `{x}` would let a client put every key it makes on one node of its choosing. Braces are
+/// written `%7B` and `%7D`, and `%` as `%25` so that two texts stay two keys.
+///
+/// ```
+/// use example_dating::store::key_part;
+/// assert_eq!(key_part("34C2AF"), "34C2AF");
+/// assert_eq!(key_part("{node}"), "%7Bnode%7D");
+/// assert_ne!(key_part("%7B"), key_part("{"));
+/// ```
+pub fn key_part(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.contains(['{', '}', '%']) {
+        return text.into();
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        match c {
+            '{' => out.push_str("%7B"),
+            '}' => out.push_str("%7D"),
+            '%' => out.push_str("%25"),
+            c => out.push(c),
+        }
+    }
+    out.into()
+}
+
 /// A rate limit's counter: at most `limit` takes per `window`, a fixed window that starts at
 /// the first take and ends with the counter.
 #[derive(Clone, Copy, Debug)]
