@@ -159,6 +159,46 @@ async fn an_event_stream_that_stops_being_read_is_closed() {
     drop(stream);
 }
 
+/// A client sending frames as fast as it can: the first burst is read (each `subscribe` a
+/// database read: 40401 for a live that is not on the air), the rest get 42901 unread, at the
+/// steady rate at most — and the connection stays open.
+#[tokio::test]
+async fn frames_past_the_budget_are_refused_unread() {
+    use example_dating::realtime::budget::{FRAME_BURST, FRAMES_PER_SECOND};
+    let t = TestApp::new().await;
+    let addr = sockets::serve(&t).await;
+    let (token, _) = t.user("18900000095").await;
+    let mut socket = open(addr, &signed(&t, "/api/ws", &[], Some(&token)))
+        .await
+        .unwrap();
+    let started = std::time::Instant::now();
+    let frames = 200;
+    let subscribe = json!({"type": "subscribe", "live_id": 999_999}).to_string();
+    for _ in 0..frames {
+        socket.send(Message::text(subscribe.clone())).await.unwrap();
+    }
+    let (mut read, mut refused) = (0u64, 0u64);
+    for _ in 0..frames {
+        let answer = sockets::next_event(&mut socket).await;
+        assert_eq!(answer["type"], "error", "{answer}");
+        match answer["data"]["code"].as_u64() {
+            Some(40401) => read += 1,
+            Some(42901) => refused += 1,
+            other => panic!("{other:?}: {answer}"),
+        }
+    }
+    // However slowly this ran, no more than the burst and what the elapsed time earned.
+    let earned = started.elapsed().as_secs_f64() * f64::from(FRAMES_PER_SECOND);
+    assert!(read >= u64::from(FRAME_BURST), "{read} read");
+    assert!(
+        read as f64 <= f64::from(FRAME_BURST) + earned + 1.0,
+        "{read} read in {:?}",
+        started.elapsed()
+    );
+    assert_eq!(read + refused, frames);
+    assert!(refused > 0);
+}
+
 #[tokio::test]
 async fn an_oversized_frame_is_closed_with_1009() {
     let t = TestApp::new().await;

@@ -261,7 +261,8 @@ pub fn render<S>(cx: &Ctx<S>, rejection: &Rejection) -> Response {
     if status == StatusCode::UNAUTHORIZED {
         // The 401 page is the login form, at the page's own address: a browser without a live
         // session logs in there and comes back (a GET page only: a form's POST is not repeated
-        // after a login), and a script sees a plain 401 (docs/src/dating/api/console.md), not a redirect.
+        // after a login), and a script sees a plain 401, not a redirect
+        // (docs/src/dating/api/console.md).
         let back = if cx.method() == Method::GET {
             local_or(Some(&here(cx)), HOME).to_owned()
         } else {

@@ -1,6 +1,7 @@
 //! Real-time delivery (docs/src/dating/api/realtime.md): chat and danmaku pushed over WebSocket and Server-Sent
 //! Events, fanned out across instances through Redis pub/sub.
 
+pub mod budget;
 pub mod hub;
 pub mod route;
 pub mod socket;

@@ -13,6 +13,7 @@ use sea_orm::EntityTrait;
 use serde_json::{Value, json};
 use tokio::time::Instant;
 
+use super::budget::{FRAME_BURST, FRAMES_PER_SECOND, FrameBudget};
 use super::hub::{Connection, Out, Registered, event};
 use crate::auth::{Caller, ClientAddress};
 use crate::codes::{self, AppError};
@@ -94,6 +95,7 @@ async fn serve_socket(state: &AppState, mut open: Registered, token: &str, mut s
     let mut heartbeat = tokio::time::interval(PING_EVERY);
     heartbeat.tick().await;
     let mut last_heard = Instant::now();
+    let mut budget = FrameBudget::new(last_heard);
     // A close asked for before the 101 (a revocation racing the upgrade) is seen at once.
     let told_already = conn.closing.borrow_and_update().is_some();
     if !told_already {
@@ -103,6 +105,9 @@ async fn serve_socket(state: &AppState, mut open: Registered, token: &str, mut s
                     let Some(Ok(message)) = incoming else { return };
                     last_heard = Instant::now();
                     let reply = match message {
+                        Message::Text(_) | Message::Binary(_) if !budget.take(last_heard) => {
+                            Some(over_budget())
+                        }
                         // Boxed, as is the session check below: their database futures are
                         // large, and an idle socket's task should not carry them.
                         Message::Text(text) => Box::pin(client_frame(state, conn.id, text.as_str())).await,
@@ -175,6 +180,16 @@ fn take_lag(conn: &Connection) -> Vec<Value> {
     owed.into_iter()
         .map(|(live_id, dropped)| event("lag", json!({ "live_id": live_id, "dropped": dropped })))
         .collect()
+}
+
+/// What a frame past the client's budget is told (42901; the frame is not read).
+fn over_budget() -> Value {
+    refusal(
+        42901,
+        &format!(
+            "too many frames: at most {FRAME_BURST} at once, then {FRAMES_PER_SECOND} a second"
+        ),
+    )
 }
 
 fn refusal(code: u32, msg: &str) -> Value {
