@@ -55,6 +55,46 @@ pub async fn hidden_from(db: &impl ConnectionTrait, me: i64) -> Result<People, A
         .collect())
 }
 
+/// Those of `others` whom `me` blocked or who blocked `me`: one read, as long as `others`
+/// (a page of a list kept whole, such as an export's messages, names them).
+pub async fn blocked_among(
+    db: &impl ConnectionTrait,
+    me: i64,
+    others: impl IntoIterator<Item = i64>,
+) -> Result<People, AppError> {
+    let others: People = others.into_iter().collect();
+    if others.is_empty() {
+        return Ok(People::default());
+    }
+    let ids = || others.iter().copied();
+    let rows = block::Entity::find()
+        .filter(
+            Condition::any()
+                .add(
+                    block::Column::BlockerId
+                        .eq(me)
+                        .and(block::Column::BlockedId.is_in(ids())),
+                )
+                .add(
+                    block::Column::BlockedId
+                        .eq(me)
+                        .and(block::Column::BlockerId.is_in(ids())),
+                ),
+        )
+        .all(db)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|b| {
+            if b.blocker_id == me {
+                b.blocked_id
+            } else {
+                b.blocker_id
+            }
+        })
+        .collect())
+}
+
 /// Everyone who exchanged a message with `me`. The app writes contact rows in pairs, one per
 /// side, in the message's transaction (`chat::messages`; an erasure deletes both), so `me`'s
 /// own rows name them all: one read along the pair index, as long as `me`'s conversations.

@@ -26,7 +26,7 @@ use crate::db::entity::commerce::{user_order, vip_info};
 use crate::db::entity::rooms::{danmaku, live_mute};
 use crate::db::entity::safety::{block, report};
 use crate::db::entity::users::{location, user_info, visitor};
-use crate::people::visibility;
+use crate::people::{graph, visibility};
 use crate::state::AppState;
 use crate::users::profile::Me;
 use crate::users::{public_profile, showcase};
@@ -151,7 +151,23 @@ impl Section {
                     .all(db)
                     .await?;
                 let last = rows.last().map(|m| m.id);
-                (rows.iter().map(message_json).collect(), last)
+                // The other side is named unless a block stands between them now, as the
+                // contacts list leaves them out: the message itself is the owner's data.
+                let sent = matches!(self, Section::MessagesSent);
+                let other = |m: &message::Model| if sent { m.to_uid } else { m.from_uid };
+                let field = if sent { "to_uid" } else { "from_uid" };
+                let blocked = graph::blocked_among(db, id, rows.iter().map(other)).await?;
+                let items = rows
+                    .iter()
+                    .map(|m| {
+                        let mut item = message_json(m);
+                        if blocked.contains(&other(m)) {
+                            item[field] = Value::Null;
+                        }
+                        item
+                    })
+                    .collect();
+                (items, last)
             }
             Section::Contacts => {
                 let rows = contacts::Entity::find()
@@ -162,11 +178,13 @@ impl Section {
                     .all(db)
                     .await?;
                 let last = rows.last().map(|c| c.id);
+                let blocked = graph::blocked_among(db, id, rows.iter().map(|c| c.peer_id)).await?;
                 let items = rows
                     .iter()
                     .map(|c| {
+                        let peer = Some(c.peer_id).filter(|p| !blocked.contains(p));
                         json!({
-                            "peer_id": c.peer_id,
+                            "peer_id": peer,
                             "last_msg": c.last_msg,
                             "unread": c.unread,
                             "update_time": clock::format(c.update_time),
