@@ -2,12 +2,13 @@
 //! What a block does — hide each side from the other everywhere — is `people::visibility`'s.
 
 use kotori::{Json, Path, Res, State};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
+use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, Set};
 use serde_json::{Value, json};
 
 use crate::auth::Caller;
 use crate::clock;
 use crate::codes::{self, AppError};
+use crate::db;
 use crate::db::entity::safety::block;
 use crate::envelope::ok;
 use crate::paging::Page;
@@ -16,7 +17,13 @@ use crate::people::{self, Change};
 use crate::state::AppState;
 use crate::users::public_profile;
 
-/// Blocks `user_id`: yourself is 40002, an unknown user 40401; blocking twice is still `{}`.
+/// The most people one user may block (40901 past it). The lists that leave blocked people
+/// out read a person's blocks whole (and keep them): without a cap, one account blocking
+/// everyone would make each of its requests read a row per user.
+pub const MAX_BLOCKS: u64 = 1_000;
+
+/// Blocks `user_id`: yourself is 40002, an unknown user 40401; blocking twice is still `{}`;
+/// past [`MAX_BLOCKS`] 40901.
 pub async fn add(
     caller: Res<Caller>,
     params: Res<Params>,
@@ -29,25 +36,45 @@ pub async fn add(
     if !crate::people::account::exists(&state.db, user_id).await? {
         return Err(codes::not_found());
     }
-    let row = block::ActiveModel {
-        blocker_id: Set(caller.user_id),
-        blocked_id: Set(user_id),
-        created_at: Set(clock::now()),
-        ..Default::default()
-    };
-    // The unique pair makes a second block (even a concurrent one) a no-op.
-    block::Entity::insert(row)
-        .on_conflict(
-            sea_orm::sea_query::OnConflict::columns([
-                block::Column::BlockerId,
-                block::Column::BlockedId,
-            ])
-            // MySQL has no DO NOTHING: its polyfill updates a column to itself.
-            .do_nothing_on([block::Column::BlockerId])
-            .to_owned(),
-        )
-        .exec_without_returning(&state.db)
-        .await?;
+    let me = caller.user_id;
+    // Counted and written under the blocker's row lock: concurrent blocks cannot all see one
+    // place left. A block already made is `{}` again, at the cap too.
+    db::in_transaction(&state.db, |txn| {
+        Box::pin(async move {
+            db::lock_user(txn, me).await?;
+            let mine = block::Entity::find().filter(block::Column::BlockerId.eq(me));
+            let again = mine.clone().filter(block::Column::BlockedId.eq(user_id));
+            if again.one(txn).await?.is_some() {
+                return Ok(());
+            }
+            if mine.count(txn).await? >= MAX_BLOCKS {
+                return Err(codes::conflict(format!(
+                    "at most {MAX_BLOCKS} blocks: lift one first"
+                )));
+            }
+            let row = block::ActiveModel {
+                blocker_id: Set(me),
+                blocked_id: Set(user_id),
+                created_at: Set(clock::now()),
+                ..Default::default()
+            };
+            // The unique pair stays the last word: a second block is a no-op, never an error.
+            block::Entity::insert(row)
+                .on_conflict(
+                    sea_orm::sea_query::OnConflict::columns([
+                        block::Column::BlockerId,
+                        block::Column::BlockedId,
+                    ])
+                    // MySQL has no DO NOTHING: its polyfill updates a column to itself.
+                    .do_nothing_on([block::Column::BlockerId])
+                    .to_owned(),
+                )
+                .exec_without_returning(txn)
+                .await?;
+            Ok(())
+        })
+    })
+    .await?;
     // Open connections of both stop passing each other's events at once.
     people::changed(&state, Change::Blocked(caller.user_id, user_id)).await;
     Ok(ok(json!({})))
