@@ -35,24 +35,10 @@ pub type People = HashSet<i64, foldhash::fast::RandomState>;
 
 /// Everyone `me` blocked or who blocked `me` (for lists filtered in memory, and sockets).
 pub async fn hidden_from(db: &impl ConnectionTrait, me: i64) -> Result<People, AppError> {
-    let rows = block::Entity::find()
-        .filter(
-            block::Column::BlockerId
-                .eq(me)
-                .or(block::Column::BlockedId.eq(me)),
-        )
-        .all(db)
-        .await?;
-    Ok(rows
-        .into_iter()
-        .map(|b| {
-            if b.blocker_id == me {
-                b.blocked_id
-            } else {
-                b.blocker_id
-            }
-        })
-        .collect())
+    let either_way = block::Column::BlockerId
+        .eq(me)
+        .or(block::Column::BlockedId.eq(me));
+    other_sides(db, me, either_way).await
 }
 
 /// Those of `others` whom `me` blocked or who blocked `me`: one read, as long as `others`
@@ -67,22 +53,27 @@ pub async fn blocked_among(
         return Ok(People::default());
     }
     let ids = || others.iter().copied();
-    let rows = block::Entity::find()
-        .filter(
-            Condition::any()
-                .add(
-                    block::Column::BlockerId
-                        .eq(me)
-                        .and(block::Column::BlockedId.is_in(ids())),
-                )
-                .add(
-                    block::Column::BlockedId
-                        .eq(me)
-                        .and(block::Column::BlockerId.is_in(ids())),
-                ),
+    let either_way = Condition::any()
+        .add(
+            block::Column::BlockerId
+                .eq(me)
+                .and(block::Column::BlockedId.is_in(ids())),
         )
-        .all(db)
-        .await?;
+        .add(
+            block::Column::BlockedId
+                .eq(me)
+                .and(block::Column::BlockerId.is_in(ids())),
+        );
+    other_sides(db, me, either_way).await
+}
+
+/// The other side of each block `me` is on that `filter` finds.
+async fn other_sides(
+    db: &impl ConnectionTrait,
+    me: i64,
+    filter: impl sea_orm::sea_query::IntoCondition,
+) -> Result<People, AppError> {
+    let rows = block::Entity::find().filter(filter).all(db).await?;
     Ok(rows
         .into_iter()
         .map(|b| {

@@ -14,7 +14,9 @@ use bytes::Bytes;
 use futures_util::stream::{self, Stream};
 use http::header::{CONTENT_TYPE, HeaderValue};
 use kotori::{Body, Res, Response, State};
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{
+    ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Select,
+};
 use serde_json::{Map, Value, json};
 
 use crate::auth::Caller;
@@ -117,13 +119,8 @@ impl Section {
                     Section::VisitsMade => (visitor::Column::ViewerId, visitor::Column::ViewedId),
                     _ => (visitor::Column::ViewedId, visitor::Column::ViewerId),
                 };
-                let rows = visitor::Entity::find()
-                    .filter(mine.eq(id))
-                    .filter(visitor::Column::Id.gt(after))
-                    .order_by_asc(visitor::Column::Id)
-                    .limit(PAGE)
-                    .all(db)
-                    .await?;
+                let owned = visitor::Entity::find().filter(mine.eq(id));
+                let rows = rows_after(db, owned, visitor::Column::Id, after).await?;
                 let who = |v: &visitor::Model| match other {
                     visitor::Column::ViewedId => v.viewed_id,
                     _ => v.viewer_id,
@@ -148,13 +145,8 @@ impl Section {
                     Section::MessagesSent => message::Column::FromUid,
                     _ => message::Column::ToUid,
                 };
-                let rows = message::Entity::find()
-                    .filter(mine.eq(id))
-                    .filter(message::Column::Id.gt(after))
-                    .order_by_asc(message::Column::Id)
-                    .limit(PAGE)
-                    .all(db)
-                    .await?;
+                let owned = message::Entity::find().filter(mine.eq(id));
+                let rows = rows_after(db, owned, message::Column::Id, after).await?;
                 let last = rows.last().map(|m| m.id);
                 // The other side is named unless a block stands between them now, as the
                 // contacts list leaves them out: the message itself is the owner's data.
@@ -175,13 +167,8 @@ impl Section {
                 (items, last)
             }
             Section::Contacts => {
-                let rows = contacts::Entity::find()
-                    .filter(contacts::Column::UserId.eq(id))
-                    .filter(contacts::Column::Id.gt(after))
-                    .order_by_asc(contacts::Column::Id)
-                    .limit(PAGE)
-                    .all(db)
-                    .await?;
+                let owned = contacts::Entity::find().filter(contacts::Column::UserId.eq(id));
+                let rows = rows_after(db, owned, contacts::Column::Id, after).await?;
                 let last = rows.last().map(|c| c.id);
                 let blocked = graph::blocked_among(db, id, rows.iter().map(|c| c.peer_id)).await?;
                 let items = rows
@@ -199,24 +186,14 @@ impl Section {
                 (items, last)
             }
             Section::Orders => {
-                let rows = user_order::Entity::find()
-                    .filter(user_order::Column::UserId.eq(id))
-                    .filter(user_order::Column::Id.gt(after))
-                    .order_by_asc(user_order::Column::Id)
-                    .limit(PAGE)
-                    .all(db)
-                    .await?;
+                let owned = user_order::Entity::find().filter(user_order::Column::UserId.eq(id));
+                let rows = rows_after(db, owned, user_order::Column::Id, after).await?;
                 let last = rows.last().map(|o| o.id);
                 (rows.iter().map(order_json).collect(), last)
             }
             Section::DanmakuSent => {
-                let rows = danmaku::Entity::find()
-                    .filter(danmaku::Column::UserId.eq(id))
-                    .filter(danmaku::Column::Id.gt(after))
-                    .order_by_asc(danmaku::Column::Id)
-                    .limit(PAGE)
-                    .all(db)
-                    .await?;
+                let owned = danmaku::Entity::find().filter(danmaku::Column::UserId.eq(id));
+                let rows = rows_after(db, owned, danmaku::Column::Id, after).await?;
                 let last = rows.last().map(|d| d.id);
                 let items = rows
                     .iter()
@@ -233,6 +210,21 @@ impl Section {
             }
         })
     }
+}
+
+/// A page of `owned` (one section's rows of one person): the rows after id `after`, by id.
+async fn rows_after<E: EntityTrait>(
+    db: &DatabaseConnection,
+    owned: Select<E>,
+    id: E::Column,
+    after: i64,
+) -> Result<Vec<E::Model>, AppError> {
+    Ok(owned
+        .filter(id.gt(after))
+        .order_by_asc(id)
+        .limit(PAGE)
+        .all(db)
+        .await?)
 }
 
 /// Where the stream is.
