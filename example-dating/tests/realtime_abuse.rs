@@ -159,11 +159,11 @@ async fn an_event_stream_that_stops_being_read_is_closed() {
     drop(stream);
 }
 
-/// A client sending frames as fast as it can: the first burst is read (each `subscribe` a
-/// database read: 40401 for a live that is not on the air), the rest get 42901 unread, at the
-/// steady rate at most — and the connection stays open.
+/// A client sending subscribes as fast as it can: the first burst is read (each a database
+/// read: 40401 for a live that is not on the air), the rest get 42901 unread, at the steady
+/// rate at most — and the connection stays open; a ping still gets its pong.
 #[tokio::test]
-async fn frames_past_the_budget_are_refused_unread() {
+async fn subscribes_past_the_budget_are_refused_unread() {
     use example_dating::realtime::budget::{FRAME_BURST, FRAMES_PER_SECOND};
     let t = TestApp::new().await;
     let addr = sockets::serve(&t).await;
@@ -197,6 +197,14 @@ async fn frames_past_the_budget_are_refused_unread() {
     );
     assert_eq!(read + refused, frames);
     assert!(refused > 0);
+    // Pings cost what their bytes do: not counted, answered however many come.
+    for _ in 0..50 {
+        let ping = json!({"type": "ping"}).to_string();
+        socket.send(Message::text(ping)).await.unwrap();
+    }
+    for _ in 0..50 {
+        assert_eq!(sockets::next_event(&mut socket).await["type"], "pong");
+    }
 }
 
 #[tokio::test]

@@ -1,17 +1,18 @@
-//! How many frames a WebSocket client may send: a burst, then a steady rate. A `subscribe`
-//! costs a database read; without a budget a client would turn every 40 bytes it sends into
-//! one, as fast as the database answers.
+//! How many `subscribe` frames a WebSocket client may send: a burst, then a steady rate. A
+//! subscribe costs a database read (is the live on the air?); without a budget a client would
+//! turn every 40 bytes it sends into one, as fast as the database answers. Other frames cost
+//! what their bytes do and are not counted.
 
 use std::time::Duration;
 
 use tokio::time::Instant;
 
-/// Frames a client may send at once.
+/// Subscribes a client may send at once.
 pub const FRAME_BURST: u32 = 20;
-/// Frames a second a client may send after its burst.
+/// Subscribes a second a client may send after its burst.
 pub const FRAMES_PER_SECOND: u32 = 10;
 
-/// One connection's frame budget: [`FRAME_BURST`] to start with, one more every
+/// One connection's budget of subscribes: [`FRAME_BURST`] to start with, one more every
 /// 1/[`FRAMES_PER_SECOND`] s up to the burst again.
 #[derive(Debug)]
 pub struct FrameBudget {
@@ -30,7 +31,7 @@ impl FrameBudget {
         }
     }
 
-    /// Takes one frame at `now`: `false` when the budget is spent (the frame is not read).
+    /// Takes one at `now`: `false` when the budget is spent (the subscribe is not read).
     pub fn take(&mut self, now: Instant) -> bool {
         let per_frame = Duration::from_secs(1) / FRAMES_PER_SECOND;
         let earned = now.saturating_duration_since(self.since).as_nanos() / per_frame.as_nanos();

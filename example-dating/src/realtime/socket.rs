@@ -105,12 +105,12 @@ async fn serve_socket(state: &AppState, mut open: Registered, token: &str, mut s
                     let Some(Ok(message)) = incoming else { return };
                     last_heard = Instant::now();
                     let reply = match message {
-                        Message::Text(_) | Message::Binary(_) if !budget.take(last_heard) => {
-                            Some(over_budget())
-                        }
                         // Boxed, as is the session check below: their database futures are
                         // large, and an idle socket's task should not carry them.
-                        Message::Text(text) => Box::pin(client_frame(state, conn.id, text.as_str())).await,
+                        Message::Text(text) => {
+                            let frame = client_frame(state, conn.id, &mut budget, text.as_str());
+                            Box::pin(frame).await
+                        }
                         Message::Binary(_) => Some(refusal(40002, "frames are JSON text")),
                         _ => None,
                     };
@@ -182,12 +182,12 @@ fn take_lag(conn: &Connection) -> Vec<Value> {
         .collect()
 }
 
-/// What a frame past the client's budget is told (42901; the frame is not read).
+/// What a `subscribe` past the client's budget is told (42901; nothing is read for it).
 fn over_budget() -> Value {
     refusal(
         42901,
         &format!(
-            "too many frames: at most {FRAME_BURST} at once, then {FRAMES_PER_SECOND} a second"
+            "too many subscribes: at most {FRAME_BURST} at once, then {FRAMES_PER_SECOND} a second"
         ),
     )
 }
@@ -204,13 +204,21 @@ async fn on_air(state: &AppState, live_id: i64) -> Result<bool, AppError> {
 
 /// A client frame: `{"type": "subscribe" | "unsubscribe", "live_id": N}` or `{"type": "ping"}`.
 /// The answer, if any: `pong`, or an `error` (the connection stays open).
-async fn client_frame(state: &AppState, id: u64, text: &str) -> Option<Value> {
+async fn client_frame(
+    state: &AppState,
+    id: u64,
+    budget: &mut FrameBudget,
+    text: &str,
+) -> Option<Value> {
     let Ok(frame) = serde_json::from_str::<Value>(text) else {
         return Some(refusal(40002, "a frame is a JSON object"));
     };
     let live_id = frame["live_id"].as_i64();
     match (frame["type"].as_str(), live_id) {
         (Some("ping"), _) => Some(event("pong", json!({}))),
+        // A subscribe reads the database: it takes from the budget (a ping or an unsubscribe
+        // costs what its bytes do).
+        (Some("subscribe"), Some(_)) if !budget.take(Instant::now()) => Some(over_budget()),
         (Some("subscribe"), Some(live_id)) => match on_air(state, live_id).await {
             Ok(true) => {
                 state.hub.subscribe(id, live_id);
