@@ -164,7 +164,7 @@ async fn an_event_stream_that_stops_being_read_is_closed() {
 /// rate at most — and the connection stays open; a ping still gets its pong.
 #[tokio::test]
 async fn subscribes_past_the_budget_are_refused_unread() {
-    use example_dating::realtime::budget::{FRAME_BURST, FRAMES_PER_SECOND};
+    use example_dating::realtime::budget::{SUBSCRIBE_BURST, SUBSCRIBES_PER_SECOND};
     let t = TestApp::new().await;
     let addr = sockets::serve(&t).await;
     let (token, _) = t.user("18900000095").await;
@@ -188,10 +188,10 @@ async fn subscribes_past_the_budget_are_refused_unread() {
         }
     }
     // However slowly this ran, no more than the burst and what the elapsed time earned.
-    let earned = started.elapsed().as_secs_f64() * f64::from(FRAMES_PER_SECOND);
-    assert!(read >= u64::from(FRAME_BURST), "{read} read");
+    let earned = started.elapsed().as_secs_f64() * f64::from(SUBSCRIBES_PER_SECOND);
+    assert!(read >= u64::from(SUBSCRIBE_BURST), "{read} read");
     assert!(
-        read as f64 <= f64::from(FRAME_BURST) + earned + 1.0,
+        read as f64 <= f64::from(SUBSCRIBE_BURST) + earned + 1.0,
         "{read} read in {:?}",
         started.elapsed()
     );

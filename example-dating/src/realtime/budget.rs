@@ -8,40 +8,40 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 /// Subscribes a client may send at once.
-pub const FRAME_BURST: u32 = 20;
+pub const SUBSCRIBE_BURST: u32 = 20;
 /// Subscribes a second a client may send after its burst.
-pub const FRAMES_PER_SECOND: u32 = 10;
+pub const SUBSCRIBES_PER_SECOND: u32 = 10;
 
-/// One connection's budget of subscribes: [`FRAME_BURST`] to start with, one more every
-/// 1/[`FRAMES_PER_SECOND`] s up to the burst again.
+/// One connection's budget of subscribes: [`SUBSCRIBE_BURST`] to start with, one more every
+/// 1/[`SUBSCRIBES_PER_SECOND`] s up to the burst again.
 #[derive(Debug)]
-pub struct FrameBudget {
+pub struct SubscribeBudget {
     left: u32,
-    // Time is earned from here: it moves by whole frames only, so a client sending a little
-    // faster than the rate loses no fraction of a frame on the way.
+    // Time is earned from here: it moves by whole subscribes only, so a client sending a
+    // little faster than the rate loses no fraction of one on the way.
     since: Instant,
 }
 
-impl FrameBudget {
+impl SubscribeBudget {
     /// A full budget at `now`.
     pub fn new(now: Instant) -> Self {
-        FrameBudget {
-            left: FRAME_BURST,
+        SubscribeBudget {
+            left: SUBSCRIBE_BURST,
             since: now,
         }
     }
 
     /// Takes one at `now`: `false` when the budget is spent (the subscribe is not read).
     pub fn take(&mut self, now: Instant) -> bool {
-        let per_frame = Duration::from_secs(1) / FRAMES_PER_SECOND;
-        let earned = now.saturating_duration_since(self.since).as_nanos() / per_frame.as_nanos();
+        let per_one = Duration::from_secs(1) / SUBSCRIBES_PER_SECOND;
+        let earned = now.saturating_duration_since(self.since).as_nanos() / per_one.as_nanos();
         if earned > 0 {
             let earned = u32::try_from(earned).unwrap_or(u32::MAX);
-            self.left = self.left.saturating_add(earned).min(FRAME_BURST);
-            self.since = if self.left == FRAME_BURST {
+            self.left = self.left.saturating_add(earned).min(SUBSCRIBE_BURST);
+            self.since = if self.left == SUBSCRIBE_BURST {
                 now
             } else {
-                self.since + per_frame * earned
+                self.since + per_one * earned
             };
         }
         if self.left == 0 {
@@ -59,12 +59,12 @@ mod tests {
     #[test]
     fn a_burst_then_the_rate_and_nothing_saved_past_the_burst() {
         let start = Instant::now();
-        let mut budget = FrameBudget::new(start);
-        for i in 0..FRAME_BURST {
-            assert!(budget.take(start), "frame {i} of the burst");
+        let mut budget = SubscribeBudget::new(start);
+        for i in 0..SUBSCRIBE_BURST {
+            assert!(budget.take(start), "subscribe {i} of the burst");
         }
         assert!(!budget.take(start), "past the burst");
-        // A tenth of a second earns one frame; half of it earns nothing, and is not lost.
+        // A tenth of a second earns one subscribe; half of it earns nothing, and is not lost.
         let tenth = Duration::from_millis(100);
         assert!(!budget.take(start + tenth / 2));
         assert!(budget.take(start + tenth));
@@ -74,7 +74,9 @@ mod tests {
         assert!(budget.take(start + tenth * 3));
         // An hour of silence earns a burst, not more.
         let later = start + Duration::from_secs(3600);
-        let taken = (0..FRAME_BURST * 2).filter(|_| budget.take(later)).count();
-        assert_eq!(taken, FRAME_BURST as usize);
+        let taken = (0..SUBSCRIBE_BURST * 2)
+            .filter(|_| budget.take(later))
+            .count();
+        assert_eq!(taken, SUBSCRIBE_BURST as usize);
     }
 }

@@ -13,7 +13,7 @@ use sea_orm::EntityTrait;
 use serde_json::{Value, json};
 use tokio::time::Instant;
 
-use super::budget::{FRAME_BURST, FRAMES_PER_SECOND, FrameBudget};
+use super::budget::{SUBSCRIBE_BURST, SUBSCRIBES_PER_SECOND, SubscribeBudget};
 use super::hub::{Connection, Out, Registered, event};
 use crate::auth::{Caller, ClientAddress};
 use crate::codes::{self, AppError};
@@ -95,7 +95,7 @@ async fn serve_socket(state: &AppState, mut open: Registered, token: &str, mut s
     let mut heartbeat = tokio::time::interval(PING_EVERY);
     heartbeat.tick().await;
     let mut last_heard = Instant::now();
-    let mut budget = FrameBudget::new(last_heard);
+    let mut budget = SubscribeBudget::new(last_heard);
     // A close asked for before the 101 (a revocation racing the upgrade) is seen at once.
     let told_already = conn.closing.borrow_and_update().is_some();
     if !told_already {
@@ -187,7 +187,7 @@ fn over_budget() -> Value {
     refusal(
         42901,
         &format!(
-            "too many subscribes: at most {FRAME_BURST} at once, then {FRAMES_PER_SECOND} a second"
+            "too many subscribes: at most {SUBSCRIBE_BURST} at once, then {SUBSCRIBES_PER_SECOND} a second"
         ),
     )
 }
@@ -207,7 +207,7 @@ async fn on_air(state: &AppState, live_id: i64) -> Result<bool, AppError> {
 async fn client_frame(
     state: &AppState,
     id: u64,
-    budget: &mut FrameBudget,
+    budget: &mut SubscribeBudget,
     text: &str,
 ) -> Option<Value> {
     let Ok(frame) = serde_json::from_str::<Value>(text) else {
