@@ -179,7 +179,7 @@ pub fn load_params_doc() -> kotori::openapi::Declares {
         .refuses(
             400,
             40002,
-            "a parameter is malformed, out of range, or given twice",
+            "a parameter is malformed (not UTF-8, or holding a NUL), out of range, or given twice",
         )
 }
 

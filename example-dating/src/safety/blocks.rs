@@ -153,4 +153,5 @@ pub fn add_doc() -> kotori::openapi::Declares {
             json!({"type": "integer", "minimum": 1}),
         ))
         .refuses(404, 40401, "no such user")
+        .refuses(409, 40901, "at most 1,000 blocks")
 }
