@@ -38,19 +38,20 @@ pub async fn add(
     }
     let me = caller.user_id;
     // Counted and written under the blocker's row lock: concurrent blocks cannot all see one
-    // place left. A block already made is `{}` again, at the cap too.
+    // place left. Below the cap a block already made is the insert's no-op; at the cap it is
+    // looked for, so that blocking again is `{}` there too.
     db::in_transaction(&state.db, |txn| {
         Box::pin(async move {
             db::lock_user(txn, me).await?;
             let mine = block::Entity::find().filter(block::Column::BlockerId.eq(me));
-            let again = mine.clone().filter(block::Column::BlockedId.eq(user_id));
-            if again.one(txn).await?.is_some() {
-                return Ok(());
-            }
-            if mine.count(txn).await? >= MAX_BLOCKS {
-                return Err(codes::conflict(format!(
-                    "at most {MAX_BLOCKS} blocks: lift one first"
-                )));
+            if mine.clone().count(txn).await? >= MAX_BLOCKS {
+                let again = mine.filter(block::Column::BlockedId.eq(user_id));
+                return match again.one(txn).await? {
+                    Some(_) => Ok(()),
+                    None => Err(codes::conflict(format!(
+                        "at most {MAX_BLOCKS} blocks: lift one first"
+                    ))),
+                };
             }
             let row = block::ActiveModel {
                 blocker_id: Set(me),
