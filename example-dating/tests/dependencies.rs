@@ -170,6 +170,36 @@ async fn a_database_failure_is_50301_not_a_500() {
     assert_eq!(code(&res), 50301);
 }
 
+/// A database that fails under a block and an export: 50301 for both, and the export's hour
+/// is not spent by a failure before its first byte (the next one may try again).
+#[tokio::test]
+async fn a_block_and_an_export_the_database_fails_are_50301() {
+    let t = TestApp::new().await;
+    let (token, me) = t.user("18900000501").await;
+    let (_, other) = t.user("18900000502").await;
+    t.state
+        .db
+        .execute_unprepared("DROP TABLE block")
+        .await
+        .unwrap();
+    let other = other.to_string();
+    let res = t
+        .call(
+            Method::POST,
+            "/api/me/blocks/add",
+            &[("user_id", other.as_str())],
+            Some(&token),
+        )
+        .await;
+    assert_eq!(code(&res), 50301, "{}", res.text());
+    let res = t
+        .call(Method::GET, "/api/me/export", &[], Some(&token))
+        .await;
+    assert_eq!(code(&res), 50301, "{}", res.text());
+    let hour = t.state.store.get(&format!("export:{me}")).await.unwrap();
+    assert_eq!(hour, None, "a failed export does not spend the hour");
+}
+
 /// A store that works, but, once told to (the flag set), refuses a payment's ranking boost, a
 /// conversation's turn and a move of the kept counts: the failures that come after or before a
 /// transaction.
