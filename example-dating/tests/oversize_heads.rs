@@ -1,6 +1,7 @@
 //! Heads refused before a request exists wear the API's envelope, over a real socket: a
 //! 64 KB header on `/api` is a 431 with code 43101, the `X-Request-Id` and a closed connection —
-//! kotori's own head limit, rendered by the `/api` node like any refusal.
+//! kotori's own head limit, rendered by the `/api` node like any refusal; a malformed header
+//! line or `Content-Length` is a 400 the same way, never hyper's bare one.
 
 mod common;
 mod sockets;
@@ -49,4 +50,32 @@ async fn an_oversize_head_is_an_enveloped_431_and_a_long_line_a_414() {
     assert!(answer.contains("x-request-id: "), "{answer}");
     let body: Value = serde_json::from_str(answer.split("\r\n\r\n").nth(1).unwrap()).unwrap();
     assert_eq!(body["code"], 41401, "{body}");
+}
+
+#[tokio::test]
+async fn a_malformed_header_line_is_an_enveloped_400() {
+    let t = TestApp::new().await;
+    let addr = sockets::serve(&t).await;
+    for bad in [
+        &b"x-folded: a\r\n b\r\n"[..],
+        b"host : x\r\n",
+        b"no colon\r\n",
+        b"content-length: -1\r\n",
+        b"content-length: 1\r\ncontent-length: 2\r\n",
+    ] {
+        let mut head = b"POST /api/me/update HTTP/1.1\r\nx-request-id: malformed-1\r\n".to_vec();
+        head.extend_from_slice(bad);
+        head.extend_from_slice(b"\r\nab");
+        let answer = exchange(addr, head).await;
+        let shown = String::from_utf8_lossy(bad);
+        assert!(answer.starts_with("HTTP/1.1 400"), "{shown}: {answer}");
+        assert!(answer.contains("x-request-id: malformed-1\r\n"), "{answer}");
+        assert!(answer.contains("connection: close"), "{answer}");
+        let body: Value = serde_json::from_str(answer.split("\r\n\r\n").nth(1).unwrap()).unwrap();
+        assert_eq!(body["code"], 40001, "{shown}: {body}");
+        assert!(
+            body["msg"].as_str().unwrap().starts_with("malformed"),
+            "{body}"
+        );
+    }
 }

@@ -4,9 +4,10 @@
 //! request id, no access-log line — and its limit is soft: it checks between reads, so a head
 //! may pass it by a whole read and reach the application. This wrapper sits between the
 //! connection and hyper and reads each head first. It hands hyper complete lines only and
-//! counts them; when a head passes the limit, or its request line is malformed, it discards the
-//! rest of that head and hands hyper a stand-in instead (the lines so far, ended there; or
-//! `GET / HTTP/1.1`), telling the service why through [`HeadWatch`]. The service answers
+//! counts them; when a head passes the limit, or a line of it is malformed (a request line, a
+//! header line, a `Content-Length` that is not one number), it discards the rest of that head
+//! and hands hyper a stand-in instead (the lines so far, ended there; or `GET / HTTP/1.1`),
+//! telling the service why through [`HeadWatch`]. The service answers
 //! through the tree like any other refusal — the node's renderer, the request id, the after
 //! hooks — and closes the connection. hyper's own limits stay above, as a backstop.
 //!
@@ -30,7 +31,7 @@ use crate::Rejection;
 use crate::limits::MAX_HEADERS;
 
 mod syntax;
-use syntax::{LineEnd, parse_length, request_line_ok, value_of};
+use syntax::{LineEnd, header_line_ok, parse_length, request_line_ok, value_of};
 
 /// After a refusal, at most this many bytes of the refused head are read and discarded before
 /// the connection is simply closed: reading them lets the client see the answer (a socket
@@ -48,6 +49,11 @@ pub(crate) enum HeadRefusal {
     UriTooLong = 2,
     /// The request line is not `METHOD target HTTP/1.x`.
     Malformed = 3,
+    /// A header line is not `name: value` (a folded line, a space before the colon, a control
+    /// character).
+    MalformedHeader = 4,
+    /// `Content-Length` is not one number of bytes (not digits, or two that differ).
+    BadLength = 5,
 }
 
 impl HeadRefusal {
@@ -56,6 +62,8 @@ impl HeadRefusal {
             1 => Some(HeadRefusal::TooLarge),
             2 => Some(HeadRefusal::UriTooLong),
             3 => Some(HeadRefusal::Malformed),
+            4 => Some(HeadRefusal::MalformedHeader),
+            5 => Some(HeadRefusal::BadLength),
             _ => None,
         }
     }
@@ -70,6 +78,13 @@ impl HeadRefusal {
             HeadRefusal::UriTooLong => Rejection::from_status(StatusCode::URI_TOO_LONG)
                 .with_message("the request line is too long"),
             HeadRefusal::Malformed => Rejection::bad_request("malformed request line"),
+            HeadRefusal::MalformedHeader => Rejection::bad_request(
+                "malformed header line: send `name: value` on one line, the name without spaces, \
+                 the value without control characters",
+            ),
+            HeadRefusal::BadLength => {
+                Rejection::bad_request("malformed Content-Length: send one number of bytes")
+            }
         }
     }
 }
@@ -126,22 +141,24 @@ struct Head {
 }
 
 impl Head {
-    /// Notes what a header line says about the body that follows.
-    fn note(&mut self, line: &[u8]) {
+    /// Notes what a header line says about the body that follows; `false` when it is a
+    /// `Content-Length` that is not a number, or not the number an earlier one gave (hyper
+    /// refuses those with a bare 400).
+    fn note(&mut self, line: &[u8]) -> bool {
         if !matches!(line.first(), Some(b'c' | b'C' | b't' | b'T' | b'u' | b'U')) {
-            return;
+            return true;
         }
         if let Some(value) = value_of(line, b"content-length:") {
             match parse_length(value) {
                 Some(n) if self.length.is_none_or(|m| m == n) => self.length = Some(n),
-                // Unparsable or conflicting: hyper refuses it; follow nothing further.
-                _ => self.unfollowed = true,
+                _ => return false,
             }
         } else if value_of(line, b"transfer-encoding:").is_some()
             || value_of(line, b"upgrade:").is_some()
         {
             self.unfollowed = true;
         }
+        true
     }
 }
 
@@ -225,8 +242,12 @@ impl<T> HeadLimit<T> {
             } else if self.head.lines - 1 > MAX_HEADERS {
                 self.refuse(HeadRefusal::TooLarge);
                 return;
-            } else {
-                self.head.note(line);
+            } else if !header_line_ok(line) {
+                self.refuse(HeadRefusal::MalformedHeader);
+                return;
+            } else if !self.head.note(line) {
+                self.refuse(HeadRefusal::BadLength);
+                return;
             }
             self.ok = end;
         }
@@ -275,8 +296,11 @@ impl<T> HeadLimit<T> {
     /// Ends the head hyper is reading with a stand-in, and tells the service why.
     fn stand_in(&mut self, refusal: HeadRefusal) {
         let bytes: &[u8] = match refusal {
-            // The request line and the headers approved so far, ended here.
-            HeadRefusal::TooLarge => b"\r\n",
+            // The request line and the headers approved so far, ended here: the path is
+            // known, and its node renders the refusal.
+            HeadRefusal::TooLarge | HeadRefusal::MalformedHeader | HeadRefusal::BadLength => {
+                b"\r\n"
+            }
             // Nothing usable was approved: a request the tree can route to its root.
             HeadRefusal::UriTooLong | HeadRefusal::Malformed => b"GET / HTTP/1.1\r\n\r\n",
         };

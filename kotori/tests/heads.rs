@@ -135,6 +135,30 @@ async fn a_head_with_many_small_headers_or_a_long_line_is_refused_by_the_tree() 
         assert!(answer.starts_with("HTTP/1.1 400"), "{answer:.200}");
         assert!(answer.ends_with("root 40001"), "{answer:.400}");
     }
+
+    // Malformed header lines and lengths: a 400 rendered by the path's node, with the request
+    // id sent before the bad line; the connection closes.
+    for bad in [
+        &b"x-fold: a\r\n b\r\n"[..],
+        b"x-space : a\r\n",
+        b"no-colon\r\n",
+        b"x-nul: a\x00b\r\n",
+        b"content-length: -1\r\n",
+        b"content-length: 2\r\ncontent-length: 3\r\n",
+    ] {
+        let mut head = b"POST /api/upload HTTP/1.1\r\nhost: x\r\nx-request-id: bad-1\r\n".to_vec();
+        head.extend_from_slice(bad);
+        head.extend_from_slice(b"\r\nab");
+        let answer = exchange(&server, &head).await;
+        let shown = String::from_utf8_lossy(bad);
+        assert!(answer.starts_with("HTTP/1.1 400"), "{shown}: {answer:.200}");
+        assert!(
+            answer.ends_with("{\"code\":40001}"),
+            "{shown}: {answer:.400}"
+        );
+        assert!(answer.contains("x-request-id: bad-1\r\n"), "{answer:.400}");
+        assert!(answer.contains("connection: close\r\n"), "{answer:.400}");
+    }
     server.stop().await;
 }
 

@@ -1,5 +1,6 @@
 //! The bytes of a request head, as far as kotori reads them: where a head ends, whether a
-//! request line is one hyper will accept, and the two headers that frame a body.
+//! request line or a header line is one hyper will accept, and the two headers that frame a
+//! body.
 
 /// Finds the blank line that ends a head, across reads.
 #[derive(Clone, Copy)]
@@ -48,6 +49,30 @@ pub(super) fn target_ok(target: &[u8]) -> bool {
         && (target.iter().all(|&b| PLAIN[b as usize]) || http::Uri::try_from(target).is_ok())
 }
 
+/// `name: value` as hyper accepts it in a request: a token name straight before the colon (no
+/// space there, RFC 9112 §5.1; a folded line, §5.2, starts with one), and a value of visible
+/// characters, spaces, tabs and bytes from 0x80 — no control characters, no bare CR.
+pub(super) fn header_line_ok(line: &[u8]) -> bool {
+    let Some(colon) = line.iter().position(|&b| b == b':') else {
+        return false;
+    };
+    let (name, value) = (&line[..colon], &line[colon + 1..]);
+    !name.is_empty()
+        && name.iter().all(|&b| is_tchar(b))
+        && value.iter().all(|&b| VALUE[b as usize])
+}
+
+/// A header value's bytes: HTAB, SP to `~`, and 0x80 to 0xFF.
+static VALUE: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        t[b] = b == 0x09 || (b >= 0x20 && b != 0x7f);
+        b += 1;
+    }
+    t
+};
+
 /// RFC 9110 `tchar`.
 pub(super) fn is_tchar(b: u8) -> bool {
     TCHAR[b as usize]
@@ -83,9 +108,20 @@ pub(super) fn value_of<'a>(line: &'a [u8], name: &[u8]) -> Option<&'a [u8]> {
         .then(|| line[name.len()..].trim_ascii())
 }
 
+/// A `Content-Length` value: one number of bytes, or a list of the same number (`5, 5`, which
+/// RFC 9110 §8.6 lets a recipient take as one); `None` for anything else.
 pub(super) fn parse_length(value: &[u8]) -> Option<u64> {
-    if value.is_empty() || !value.iter().all(u8::is_ascii_digit) {
-        return None;
+    let mut length = None;
+    for part in value.split(|&b| b == b',') {
+        let part = part.trim_ascii();
+        if part.is_empty() || !part.iter().all(u8::is_ascii_digit) {
+            return None;
+        }
+        let n: u64 = std::str::from_utf8(part).ok()?.parse().ok()?;
+        if length.is_some_and(|m| m != n) {
+            return None;
+        }
+        length = Some(n);
     }
-    std::str::from_utf8(value).ok()?.parse().ok()
+    length
 }

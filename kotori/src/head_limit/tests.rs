@@ -76,6 +76,53 @@ async fn a_long_request_line_or_a_malformed_one_becomes_a_stand_in() {
 }
 
 #[tokio::test]
+async fn a_malformed_header_line_or_length_ends_the_head_before_it() {
+    let cases: [(&[u8], HeadRefusal); 9] = [
+        (b"x-a: 1\r\nno colon here\r\n", HeadRefusal::MalformedHeader),
+        (b"x-a: 1\r\nx-b : 2\r\n", HeadRefusal::MalformedHeader),
+        (b"x-a: 1\r\n folded\r\n", HeadRefusal::MalformedHeader),
+        (b"x-a: 1\r\n: empty name\r\n", HeadRefusal::MalformedHeader),
+        (b"x-a: 1\r\nx-b: a\x00b\r\n", HeadRefusal::MalformedHeader),
+        (b"x-a: 1\r\nx-b: a\rb\r\n", HeadRefusal::MalformedHeader),
+        (b"x-a: 1\r\ncontent-length: -1\r\n", HeadRefusal::BadLength),
+        (
+            b"x-a: 1\r\ncontent-length: 5, 6\r\n",
+            HeadRefusal::BadLength,
+        ),
+        (
+            b"x-a: 1\r\nContent-Length: 5\r\ncontent-length: 6\r\n",
+            HeadRefusal::BadLength,
+        ),
+    ];
+    for (lines, expected) in cases {
+        let mut head = b"POST /u HTTP/1.1\r\n".to_vec();
+        head.extend_from_slice(lines);
+        head.extend_from_slice(b"x-after: 3\r\n\r\nhello");
+        for chunk in [1, 5, 4096] {
+            let (seen, refusal) = through(&head, chunk, 1024).await;
+            assert_eq!(
+                refusal,
+                Some(expected),
+                "{:?}",
+                String::from_utf8_lossy(lines)
+            );
+            // The lines before the bad one, ended there: the path is routed, the rest dropped.
+            let kept = seen.strip_suffix(b"\r\n").unwrap();
+            assert!(
+                kept.starts_with(b"POST /u HTTP/1.1\r\nx-a: 1\r\n"),
+                "{seen:?}"
+            );
+            assert!(!seen.windows(7).any(|w| w == b"x-after"), "{seen:?}");
+        }
+    }
+    // What hyper takes passes: bytes from 0x80, tabs, a repeated or listed equal length.
+    let fine = b"POST /u HTTP/1.1\r\nx-a: caf\xc3\xa9\t\xff\r\ncontent-length: 5, 5\r\n\
+                 Content-Length: 5\r\n\r\nhello";
+    let (seen, refusal) = through(fine, 3, 1024).await;
+    assert_eq!((seen.as_slice(), refusal), (&fine[..], None));
+}
+
+#[tokio::test]
 async fn too_many_headers_are_refused_before_hyper_sees_them() {
     let mut head = b"GET / HTTP/1.1\r\n".to_vec();
     for i in 0..=MAX_HEADERS {
@@ -127,6 +174,14 @@ fn the_byte_tables_agree_with_the_parser_and_the_rfc() {
         }
         let rfc = b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b);
         assert_eq!(syntax::is_tchar(b), rfc, "byte {b:#04x}");
+        // A header line taken here is one the `http` crate takes as a name and a value.
+        let line = [b'x', b'-', b'a', b':', b' ', b, b'z'];
+        if syntax::header_line_ok(&line) {
+            assert!(
+                http::HeaderValue::from_bytes(&line[5..]).is_ok(),
+                "byte {b:#04x}"
+            );
+        }
     }
     // Letters, digits and a signed query's punctuation take the fast path.
     assert!(syntax::target_ok(
