@@ -68,6 +68,23 @@ impl Limit {
         self.take_after(store, &[], who, None).await
     }
 
+    /// Gives back the try [`Limit::take`] took for `who`, when what it was taken for did not
+    /// happen — a conflict found after it, a database that failed: a limit counts what was
+    /// done, and a write that fails leaves nothing behind, its count included. A window that
+    /// ended meanwhile is not touched (its counter is gone). Best effort: a store that fails
+    /// here leaves the try spent until its window ends, and says so in the log.
+    pub async fn give_back(&self, store: &dyn Store, who: &str) {
+        let keys: Vec<String> = self
+            .windows
+            .iter()
+            .map(|(window, _, _)| self.key(who, window))
+            .collect();
+        let moves: Vec<(&str, i64)> = keys.iter().map(|key| (key.as_str(), -1)).collect();
+        if let Err(e) = store.add_existing(&moves).await {
+            tracing::warn!(error = %e, limit = self.name, who, "could not give a try back");
+        }
+    }
+
     /// Takes one try from each of `first` and then from every window of `who`, all or none,
     /// in one store step, and writes `then` in the same step once they are taken; refuses
     /// with 42901 and the time the first spent counter has left, and writes nothing. `first`

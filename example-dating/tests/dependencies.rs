@@ -201,13 +201,15 @@ async fn a_block_and_an_export_the_database_fails_are_50301() {
 }
 
 /// A store that works, but, once told to (the flag set), refuses a payment's ranking boost, a
-/// conversation's turn and a move of the kept counts: the failures that come after or before a
+/// conversation's turn and a move of the kept counts (not a message limit's try given back): the failures that come after or before a
 /// transaction.
 fn refusing() -> (Arc<Watched>, Arc<AtomicBool>) {
     let refuse = Arc::new(AtomicBool::new(false));
     let flag = Arc::clone(&refuse);
     let hook: common::watched::Hook = Box::new(move |command, key| {
-        let refused = matches!(command, "rank_boost" | "add_existing")
+        // A limit's try given back is a move too, but not one these tests refuse.
+        let refused = command == "rank_boost"
+            || (command == "add_existing" && !key.starts_with("msg:"))
             || (command == "set_nx" && key.contains("chat:turn:"));
         if refused && flag.load(Ordering::SeqCst) {
             return down();
@@ -273,14 +275,20 @@ async fn a_boost_the_store_refused_is_done_by_the_repeated_notice() {
 }
 
 /// A message whose conversation's turn the store cannot give answers 50301 and writes
-/// nothing: no message, no contact row.
+/// nothing: no message, no contact row, no try of the sender's limit; and one whose database
+/// fails gives its try back the same way.
 #[tokio::test]
 async fn a_message_without_its_turn_is_50301_and_writes_nothing() {
     use example_dating::db::entity::chat::{contacts, message};
     let (store, refuse) = refusing();
     let t = TestApp::with(common::config(), "sqlite::memory:", store).await;
-    let (alice, _) = t.user("18900000001").await;
+    let (alice, alice_id) = t.user("18900000001").await;
     let (_, bob) = t.user("18900000002").await;
+    let minute = example_dating::limits::MESSAGES.key(&alice_id.to_string(), "minute");
+    let spent = async || {
+        let n = t.state.store.get(&minute).await.unwrap();
+        n.map_or(0, |n| n.parse::<i64>().unwrap())
+    };
     refuse.store(true, Ordering::SeqCst);
     assert_eq!(code(&t.message(&alice, bob, "hello").await), 50301);
     assert_eq!(message::Entity::find().count(&t.state.db).await.unwrap(), 0);
@@ -288,12 +296,23 @@ async fn a_message_without_its_turn_is_50301_and_writes_nothing() {
         contacts::Entity::find().count(&t.state.db).await.unwrap(),
         0
     );
+    assert_eq!(spent().await, 0, "the try was given back");
     refuse.store(false, Ordering::SeqCst);
     assert_eq!(
         code(&t.message(&alice, bob, "hello").await),
         0,
         "and works once it can"
     );
+    assert_eq!(spent().await, 1);
+    // The database fails the message: 50301, and the try is given back.
+    t.state
+        .db
+        .execute_unprepared("DROP TABLE contacts")
+        .await
+        .unwrap();
+    assert_eq!(code(&t.message(&alice, bob, "again").await), 50301);
+    assert_eq!(message::Entity::find().count(&t.state.db).await.unwrap(), 1);
+    assert_eq!(spent().await, 1);
 }
 
 /// A ban whose move of the count of public people the store refuses after the commit still

@@ -89,11 +89,17 @@ pub async fn send(
     row.msg_type = Set(msg_type.to_owned());
 
     let from = caller.user_id;
-    // Counted once the message is known to be well formed: 30 a minute, 1,000 a day.
-    limits::MESSAGES
-        .take(&*state.store, &from.to_string())
-        .await?;
-    let turn = Turn::take(&*state.store, from, to).await?;
+    // Counted once the message is known to be well formed: 30 a minute, 1,000 a day of
+    // messages sent — one that is not stored gives its try back.
+    let sender = from.to_string();
+    limits::MESSAGES.take(&*state.store, &sender).await?;
+    let turn = match Turn::take(&*state.store, from, to).await {
+        Ok(turn) => turn,
+        Err(e) => {
+            limits::MESSAGES.give_back(&*state.store, &sender).await;
+            return Err(e);
+        }
+    };
     let saved = db::in_transaction(&state.db, |txn| {
         let (row, preview) = (row.clone(), preview.clone());
         Box::pin(async move {
@@ -120,6 +126,9 @@ pub async fn send(
         }
     }
     turn.end(&*state.store).await;
+    if saved.is_err() {
+        limits::MESSAGES.give_back(&*state.store, &sender).await;
+    }
     Ok(ok(message_json(&saved?)))
 }
 

@@ -1,5 +1,8 @@
 //! `POST /api/reports`: a user reports another; admins work the queue (`moderation.rs`).
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+
 use kotori::{Json, Res, State};
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set, SqlErr};
 use serde_json::{Value, json};
@@ -7,6 +10,7 @@ use serde_json::{Value, json};
 use crate::auth::Caller;
 use crate::clock;
 use crate::codes::{self, AppError};
+use crate::db;
 use crate::db::entity::chat::message;
 use crate::db::entity::safety::report;
 use crate::envelope::ok;
@@ -73,18 +77,6 @@ pub async fn create(
             ));
         }
     }
-    // Counted once the report is known to be well formed: 10 an hour, 30 a day.
-    limits::REPORTS
-        .take(&*state.store, &caller.user_id.to_string())
-        .await?;
-    let key = open_key(caller.user_id, user_id);
-    let already = report::Entity::find()
-        .filter(report::Column::OpenKey.eq(key.clone()))
-        .one(&state.db)
-        .await?;
-    if already.is_some() {
-        return Err(codes::conflict("you have an open report of this user"));
-    }
     let row = report::ActiveModel {
         reporter_id: Set(caller.user_id),
         reported_id: Set(user_id),
@@ -92,17 +84,47 @@ pub async fn create(
         detail: Set(detail.to_owned()),
         msg_id: Set(msg_id),
         status: Set(OPEN.into()),
-        open_key: Set(Some(key)),
+        open_key: Set(Some(open_key(caller.user_id, user_id))),
         created_at: Set(clock::now()),
         ..Default::default()
     };
-    // Two concurrent reports: the unique open key lets one in, the other is the same 40901.
-    match row.insert(&state.db).await {
+    // Under the reporter's row lock, one report at a time: a second open report of the same
+    // user is found and is 40901 without spending anything; then the try is taken (10 an
+    // hour, 30 a day: reports filed, so a client that retries cannot lock itself out) and the
+    // row written. Tries taken by a run that was not committed — the database failed, or ran
+    // the work again — are given back.
+    let (reporter, me) = (caller.user_id.to_string(), caller.user_id);
+    let taken = Arc::new(AtomicU32::new(0));
+    let filed = db::in_transaction(&state.db, |txn| {
+        let (row, store) = (row.clone(), Arc::clone(&state.store));
+        let (reporter, taken) = (reporter.clone(), Arc::clone(&taken));
+        Box::pin(async move {
+            db::lock_user(txn, me).await?;
+            let already = report::Entity::find()
+                .filter(report::Column::OpenKey.eq(open_key(me, user_id)))
+                .one(txn)
+                .await?;
+            if already.is_some() {
+                return Err(codes::conflict("you have an open report of this user"));
+            }
+            limits::REPORTS.take(&*store, &reporter).await?;
+            taken.fetch_add(1, Ordering::Relaxed);
+            Ok(row.insert(txn).await?)
+        })
+    })
+    .await;
+    let in_vain = taken.load(Ordering::Relaxed) - u32::from(filed.is_ok());
+    for _ in 0..in_vain {
+        limits::REPORTS.give_back(&*state.store, &reporter).await;
+    }
+    match filed {
         Ok(report) => Ok(ok(json!({ "report_id": report.id }))),
-        Err(e) if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
+        Err(AppError::Database(e))
+            if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) =>
+        {
             Err(codes::conflict("you have an open report of this user"))
         }
-        Err(e) => Err(e.into()),
+        Err(e) => Err(e),
     }
 }
 
