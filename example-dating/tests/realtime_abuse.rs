@@ -1,7 +1,7 @@
 //! Real time under abuse, over real sockets: clients that stop reading (a small receive
 //! buffer, then silence) are closed at the write timeout, or at once when their account is
 //! banned; an upgrade racing the session's revocation never survives it; an oversized frame
-//! is closed with 1009.
+//! is closed with 1009, a text that is not UTF-8 with 1007.
 
 mod common;
 mod sockets;
@@ -207,8 +207,23 @@ async fn subscribes_past_the_budget_are_refused_unread() {
     }
 }
 
+/// The close code a socket ends with, skipping heartbeats.
+async fn close_code(socket: &mut Socket) -> CloseCode {
+    loop {
+        let frame = tokio::time::timeout(BOUND, socket.next()).await.unwrap();
+        match frame {
+            Some(Ok(Message::Close(Some(frame)))) => return frame.code,
+            Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
+            other => panic!("expected a close frame, got {other:?}"),
+        }
+    }
+}
+
+/// A frame over 4 KiB closes the socket with 1009, a text frame that is not UTF-8 with 1007.
 #[tokio::test]
-async fn an_oversized_frame_is_closed_with_1009() {
+async fn an_oversized_or_broken_frame_is_closed_with_its_code() {
+    use tokio_tungstenite::tungstenite::protocol::frame::Frame;
+    use tokio_tungstenite::tungstenite::protocol::frame::coding::{Data, OpCode};
     let t = TestApp::new().await;
     let addr = sockets::serve(&t).await;
     let (token, _) = t.user("18900000094").await;
@@ -219,17 +234,14 @@ async fn an_oversized_frame_is_closed_with_1009() {
         .send(Message::text("x".repeat(5 * 1024)))
         .await
         .unwrap();
-    loop {
-        let frame = tokio::time::timeout(BOUND, socket.next()).await.unwrap();
-        match frame {
-            Some(Ok(Message::Close(Some(frame)))) => {
-                assert_eq!(frame.code, CloseCode::Size);
-                break;
-            }
-            Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
-            other => panic!("expected a 1009 close, got {other:?}"),
-        }
-    }
+    assert_eq!(close_code(&mut socket).await, CloseCode::Size);
+
+    let mut socket = open(addr, &signed(&t, "/api/ws", &[], Some(&token)))
+        .await
+        .unwrap();
+    let not_utf8 = Frame::message(vec![0xff, 0xfe], OpCode::Data(Data::Text), true);
+    socket.send(Message::Frame(not_utf8)).await.unwrap();
+    assert_eq!(close_code(&mut socket).await, CloseCode::Invalid);
 }
 
 /// 200 rounds of an upgrade racing the end of its session — a logout, a ban, a deletion in

@@ -249,7 +249,9 @@ impl WebSocketUpgrade {
 /// An open WebSocket. Pings are answered and closes completed by the protocol layer; when the
 /// server shuts down gracefully, [`recv`](WebSocket::recv) sends a `1001 Going Away` close
 /// and returns `None`; a message or frame over the limits is answered with a `1009 Message
-/// Too Big` close before `recv` returns its error. Each message is written out as it is sent
+/// Too Big` close, a text that is not UTF-8 with `1007`, and any other breach of the protocol
+/// (an unmasked frame, reserved bits or opcodes, a stray continuation) with `1002`, before
+/// `recv` returns its error. Each message is written out as it is sent
 /// (no write buffering), so a client that stops reading is seen at once, and the server's
 /// write timeout ([`Serve::write_timeout`](crate::Serve::write_timeout)) ends it.
 pub struct WebSocket {
@@ -275,12 +277,20 @@ impl WebSocket {
         };
         match next {
             Some(Err(Error::ConnectionClosed | Error::AlreadyClosed)) => None,
-            Some(Err(e @ Error::Capacity(_))) => {
-                let too_big = CloseFrame {
-                    code: CloseCode::Size,
-                    reason: "message too big".into(),
+            // A client that broke the protocol is told why with the close code RFC 6455 §7.4.1
+            // names (the socket is of no further use either way): a client library reports
+            // the code, where a bare end of stream looks like a network fault to retry.
+            Some(Err(e @ (Error::Capacity(_) | Error::Protocol(_) | Error::Utf8(_)))) => {
+                let (code, reason) = match &e {
+                    Error::Capacity(_) => (CloseCode::Size, "message too big"),
+                    Error::Utf8(_) => (CloseCode::Invalid, "text is not UTF-8"),
+                    _ => (CloseCode::Protocol, "protocol error"),
                 };
-                let _ = self.stream.close(Some(too_big)).await;
+                let frame = CloseFrame {
+                    code,
+                    reason: reason.into(),
+                };
+                let _ = self.stream.close(Some(frame)).await;
                 Some(Err(e))
             }
             other => other,

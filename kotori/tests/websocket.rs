@@ -200,6 +200,68 @@ async fn a_message_over_the_limit_closes_the_socket_with_1009() {
     server.stop().await;
 }
 
+/// Opens `/ws/rooms/7/chat` by hand over a raw socket, for frames no client library sends.
+async fn raw_socket(addr: std::net::SocketAddr) -> TcpStream {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    let head = "GET /ws/rooms/7/chat HTTP/1.1\r\nhost: x\r\nauthorization: Bearer ann\r\n\
+                upgrade: websocket\r\nconnection: upgrade\r\nsec-websocket-version: 13\r\n\
+                sec-websocket-key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n";
+    stream.write_all(head.as_bytes()).await.unwrap();
+    let mut answer = Vec::new();
+    while !answer.ends_with(b"\r\n\r\n") {
+        let mut byte = [0u8];
+        stream.read_exact(&mut byte).await.unwrap();
+        answer.push(byte[0]);
+    }
+    assert!(answer.starts_with(b"HTTP/1.1 101"), "{answer:?}");
+    stream
+}
+
+/// A frame from the client: `first` is FIN, the reserved bits and the opcode; masked with a
+/// zero key unless `masked` is false.
+fn client_frame(first: u8, payload: &[u8], masked: bool) -> Vec<u8> {
+    assert!(payload.len() < 126);
+    let mut frame = vec![first, payload.len() as u8 | if masked { 0x80 } else { 0 }];
+    if masked {
+        frame.extend_from_slice(&[0, 0, 0, 0]);
+    }
+    frame.extend_from_slice(payload);
+    frame
+}
+
+#[tokio::test]
+async fn a_client_that_breaks_the_protocol_gets_the_close_code_that_says_how() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let server = start(app(), |s| s).await;
+    let cases: [(&str, Vec<u8>, u16); 6] = [
+        ("unmasked", client_frame(0x81, b"hi", false), 1002),
+        ("reserved bits", client_frame(0xc1, b"hi", true), 1002),
+        ("reserved opcode", client_frame(0x83, b"hi", true), 1002),
+        ("stray continuation", client_frame(0x80, b"hi", true), 1002),
+        ("fragmented ping", client_frame(0x09, b"hi", true), 1002),
+        (
+            "text not UTF-8",
+            client_frame(0x81, b"\xff\xfe", true),
+            1007,
+        ),
+    ];
+    for (what, frame, code) in cases {
+        let mut stream = raw_socket(server.addr).await;
+        stream.write_all(&frame).await.unwrap();
+        let mut answer = Vec::new();
+        tokio::time::timeout(BOUND, stream.read_to_end(&mut answer))
+            .await
+            .expect("the server closes the socket")
+            .unwrap();
+        // A close frame, unmasked from the server: 0x88, the length, the code.
+        assert!(answer.len() >= 4 && answer[0] == 0x88, "{what}: {answer:?}");
+        let sent = u16::from_be_bytes([answer[2], answer[3]]);
+        assert_eq!(sent, code, "{what}: {answer:?}");
+    }
+    server.stop().await;
+}
+
 #[tokio::test]
 async fn a_graceful_shutdown_sends_close_frames_and_does_not_wait_for_ever() {
     let mut server = start(app(), |s| s.shutdown_timeout(Duration::from_millis(300))).await;
