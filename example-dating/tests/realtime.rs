@@ -91,6 +91,21 @@ async fn messages_danmaku_and_frames_over_a_websocket() {
         (error["type"].as_str(), error["data"]["code"].as_i64()),
         (Some("error"), Some(40002))
     );
+    // A live named wrongly is 40002, not named at all 40001; a ping ignores what it carries.
+    for (frame, expected) in [
+        (r#"{"type":"subscribe","live_id":"7"}"#, "40002"),
+        (r#"{"type":"unsubscribe","live_id":7.5}"#, "40002"),
+        (r#"{"type":"subscribe"}"#, "40001"),
+        (r#"{"type":"ping","live_id":"x"}"#, "pong"),
+    ] {
+        socket.send(Message::text(frame)).await.unwrap();
+        let answer = next_event(&mut socket).await;
+        let got = match answer["type"].as_str() {
+            Some("error") => answer["data"]["code"].to_string(),
+            other => other.unwrap_or_default().to_owned(),
+        };
+        assert_eq!(got, expected, "{frame}: {answer}");
+    }
     socket
         .send(Message::text(r#"{"type":"subscribe","live_id":999}"#))
         .await

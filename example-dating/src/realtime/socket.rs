@@ -211,9 +211,17 @@ async fn client_frame(
     text: &str,
 ) -> Option<Value> {
     let Ok(frame) = serde_json::from_str::<Value>(text) else {
-        return Some(refusal(40002, "a frame is a JSON object"));
+        return Some(refusal(40002, "a frame is a JSON object: this is not JSON"));
     };
-    let live_id = frame["live_id"].as_i64();
+    // Absent is 40001 where a live is needed; present but not an id (`"7"`, `7.5`) is 40002.
+    let live_id = match &frame["live_id"] {
+        Value::Null => None,
+        given => match given.as_i64() {
+            Some(live_id) => Some(live_id),
+            None if frame["type"] == "ping" => None,
+            None => return Some(refusal(40002, "live_id is a live's id: an integer")),
+        },
+    };
     match (frame["type"].as_str(), live_id) {
         (Some("ping"), _) => Some(event("pong", json!({}))),
         // A subscribe reads the database: it takes from the budget (a ping or an unsubscribe
