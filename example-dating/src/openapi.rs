@@ -144,7 +144,11 @@ pub fn phone() -> Value {
 
 /// An `http` or `https` URL of at most 255 characters.
 pub fn url() -> Value {
-    json!({"type": "string", "format": "uri", "pattern": "^https?://", "maxLength": 255})
+    // What `validate::url` takes: the scheme in any case, a host (not ending in `@`), and none
+    // of the characters RFC 3986 never allows unencoded.
+    let bad = r#"\s\u0000-\u001f\u007f-\u009f"<>\\^`{|}"#;
+    let pattern = format!("^[Hh][Tt][Tt][Pp][Ss]?://[^{bad}/?#]*[^{bad}/?#@]([/?#][^{bad}]*)?$");
+    json!({"type": "string", "format": "uri", "pattern": pattern, "maxLength": 255})
 }
 
 /// An amount of money in yuan, at most two decimals.

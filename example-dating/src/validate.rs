@@ -110,14 +110,25 @@ pub fn birthday(value: &str) -> Result<String, AppError> {
     Ok(value.to_owned())
 }
 
-/// An http(s) URL of at most 255 characters.
+/// An http(s) URL of at most 255 characters, with a host. The scheme is matched in any case
+/// (`HTTPS://` is an https URL); the characters RFC 3986 never allows unencoded — whitespace,
+/// controls, `"` `<` `>` `\` `^` `` ` `` `{` `|` `}` — are refused, so that a URL stored here
+/// can be written into an HTML attribute or a client's markup without breaking out of it.
+/// Characters past ASCII (an IRI's) are taken as they are.
 pub fn url(name: &str, value: &str) -> Result<String, AppError> {
-    let rest = value
-        .strip_prefix("https://")
-        .or_else(|| value.strip_prefix("http://"));
-    let ok = value.len() <= 255
-        && rest.is_some_and(|r| !r.is_empty() && !r.starts_with('/'))
-        && !value.chars().any(|c| c.is_whitespace() || c.is_control());
+    let after_scheme = |scheme: &str| {
+        value
+            .get(..scheme.len())
+            .filter(|s| s.eq_ignore_ascii_case(scheme))
+            .map(|_| &value[scheme.len()..])
+    };
+    let rest = after_scheme("https://").or_else(|| after_scheme("http://"));
+    let host = rest.map(|r| r.split(['/', '?', '#']).next().unwrap_or(""));
+    let ok = value.chars().count() <= 255
+        && host.is_some_and(|h| !h.is_empty() && !h.ends_with('@'))
+        && !value
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || "\"<>\\^`{|}".contains(c));
     if ok {
         Ok(value.to_owned())
     } else {
@@ -182,12 +193,30 @@ mod tests {
         for bad in ["a@b", "@b.cn", "a@@b.cn", "a b@c.cn", "a@.cn"] {
             assert!(email(bad).is_err(), "{bad}");
         }
-        assert!(url("photo", "https://img.example.com/1.jpg").is_ok());
+        let longest = format!("https://x.cn/{}", "相".repeat(242));
+        for good in [
+            "https://img.example.com/1.jpg",
+            "HTTP://img.example.com/1.jpg?w=1&h=2#top",
+            "https://user@img.example.com:8443/a%20b.jpg",
+            "https://图片.cn/照片.jpg",
+            longest.as_str(),
+        ] {
+            assert!(url("photo", good).is_ok(), "{good}");
+        }
+        let too_long = format!("{longest}x");
         for bad in [
             "ftp://x/1.jpg",
             "https://",
             "https:///x",
+            "https://?x",
+            "https://user@/x",
             "javascript:alert(1)",
+            "https://x.cn/\"onerror=\"alert(1)",
+            "https://x.cn/<script>",
+            "https://x.cn/a b",
+            "https://x.cn/a\\b",
+            "https://x.cn/{a}",
+            too_long.as_str(),
         ] {
             assert!(url("photo", bad).is_err(), "{bad}");
         }
