@@ -190,3 +190,27 @@ fn the_byte_tables_agree_with_the_parser_and_the_rfc() {
     assert!(!syntax::target_ok(b""));
     assert!(!syntax::target_ok(b"/a b"));
 }
+
+/// A header line is taken here exactly when hyper's parser (httparse) takes it, for lines drawn
+/// from the bytes that decide it: token characters, the separators, spaces and tabs, controls,
+/// a bare CR, DEL and bytes past ASCII.
+#[test]
+fn a_header_line_is_taken_exactly_when_hyper_takes_it() {
+    use proptest::prelude::*;
+    let byte =
+        prop::sample::select(b"aZ09-_.!~:; \t\x00\x01\x1f\x7f\x80\xff\r\"(),/@[]{}".to_vec());
+    // The reader hands a line over without its line end (a last CR is part of it), and an
+    // empty line ends the head: neither is checked as a header line.
+    let line = prop::collection::vec(byte, 1..12).prop_filter("a line", |l| !l.ends_with(b"\r"));
+    proptest!(ProptestConfig::with_cases(20_000), |(line in line)| {
+        let mut head = b"GET / HTTP/1.1\r\n".to_vec();
+        head.extend_from_slice(&line);
+        head.extend_from_slice(b"\r\n\r\n");
+        let mut headers = [httparse::EMPTY_HEADER; 4];
+        let hyper = matches!(
+            httparse::Request::new(&mut headers).parse(&head),
+            Ok(httparse::Status::Complete(_))
+        );
+        prop_assert_eq!(syntax::header_line_ok(&line), hyper, "{:?}", String::from_utf8_lossy(&line));
+    });
+}
