@@ -74,15 +74,30 @@ impl Limit {
     /// ended meanwhile is not touched (its counter is gone). Best effort: a store that fails
     /// here leaves the try spent until its window ends, and says so in the log.
     pub async fn give_back(&self, store: &dyn Store, who: &str) {
-        let keys: Vec<String> = self
-            .windows
+        self.give_back_after(store, &[], who).await;
+    }
+
+    /// [`Limit::give_back`] for what [`Limit::take_after`] took: the counters `first` as
+    /// well (on this limit's slot).
+    pub async fn give_back_after(&self, store: &dyn Store, first: &[&str], who: &str) {
+        let keys = self.keys(who);
+        let moves: Vec<(&str, i64)> = first
             .iter()
-            .map(|(window, _, _)| self.key(who, window))
+            .copied()
+            .chain(keys.iter().map(String::as_str))
+            .map(|key| (key, -1))
             .collect();
-        let moves: Vec<(&str, i64)> = keys.iter().map(|key| (key.as_str(), -1)).collect();
         if let Err(e) = store.add_existing(&moves).await {
             tracing::warn!(error = %e, limit = self.name, who, "could not give a try back");
         }
+    }
+
+    /// The counters of `who`, one per window.
+    fn keys(&self, who: &str) -> Vec<String> {
+        self.windows
+            .iter()
+            .map(|(window, _, _)| self.key(who, window))
+            .collect()
     }
 
     /// Takes one try from each of `first` and then from every window of `who`, all or none,
@@ -96,11 +111,7 @@ impl Limit {
         who: &str,
         then: Option<Write<'_>>,
     ) -> Result<(), AppError> {
-        let keys: Vec<String> = self
-            .windows
-            .iter()
-            .map(|(window, _, _)| self.key(who, window))
-            .collect();
+        let keys = self.keys(who);
         let quotas: Vec<Quota<'_>> = first
             .iter()
             .copied()

@@ -132,7 +132,7 @@ async fn the_per_client_limit_sees_clients_behind_a_trusted_proxy_and_ignores_sp
 }
 
 /// The configured gateway gets each code (and the log never does); a gateway that is down is
-/// 50301, and the code cannot be used.
+/// 50301 and leaves nothing behind: no code, no try spent.
 #[tokio::test]
 async fn codes_go_to_the_configured_sms_gateway() {
     use hyper::service::service_fn;
@@ -193,12 +193,33 @@ async fn codes_go_to_the_configured_sms_gateway() {
         .await;
     assert_eq!(code(&res), 0, "the gateway's code logs in");
 
-    // A gateway that is down.
+    // A gateway that is down: 50301, and nothing is left behind — no code to guess, no try of
+    // the phone's or the client's spent, so sending again is not 42901 but another 50301.
     let t = with_gateway("http://127.0.0.1:9/sms").await;
+    for _ in 0..3 {
+        let res = t
+            .call(Method::POST, "/api/auth/sendsms", &[("phone", PHONE)], None)
+            .await;
+        assert_eq!(code(&res), 50301);
+    }
+    let e164 = format!("+86{PHONE}");
+    for window in ["minute", "hour", "day"] {
+        let key = example_dating::auth::sms::window_key(&e164, window);
+        let spent = t.state.store.get(&key).await;
+        assert!(
+            matches!(spent.unwrap().as_deref(), None | Some("0")),
+            "{window}"
+        );
+    }
     let res = t
-        .call(Method::POST, "/api/auth/sendsms", &[("phone", PHONE)], None)
+        .call(
+            Method::POST,
+            "/api/auth/login",
+            &[("phone", PHONE), ("code", "000000")],
+            None,
+        )
         .await;
-    assert_eq!(code(&res), 50301);
+    assert_eq!(code(&res), 40106, "no code is waiting");
 }
 
 /// A flood of sends refused by the per-client limit leaves the store as it was: the limit is

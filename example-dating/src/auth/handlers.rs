@@ -37,6 +37,7 @@ pub async fn send_sms(
     sms::take_and_remember(&*state.store, &phone, &client, daily, &code, ttl).await?;
     if let Err(e) = state.sms.send(&phone, &code).await {
         tracing::warn!(error = %e, "the SMS provider failed");
+        sms::give_back(&*state.store, &phone, &client).await;
         return Err(codes::unavailable("SMS provider"));
     }
     Ok(if state.config.sms.echo_code {

@@ -116,7 +116,7 @@ pub async fn take_and_remember(
     code: &str,
     ttl: Duration,
 ) -> Result<(), AppError> {
-    let client_key = format!("sms:{}:client:{client}", limits::SMS_SLOT);
+    let client_key = client_key(client);
     let per_client = Quota {
         key: &client_key,
         limit: per_client_daily,
@@ -131,6 +131,24 @@ pub async fn take_and_remember(
     limits::SMS_PER_PHONE
         .take_after(store, &[per_client], phone, Some(remember))
         .await
+}
+
+/// Undoes [`take_and_remember`] for a send that did not go out (the gateway failed): the
+/// client's and the phone's tries are given back and the code is forgotten — a 50301 leaves
+/// nothing behind, and the client may send again at once. Best effort, like every give-back.
+pub async fn give_back(store: &dyn Store, phone: &str, client: &str) {
+    let client_key = client_key(client);
+    limits::SMS_PER_PHONE
+        .give_back_after(store, &[&client_key], phone)
+        .await;
+    if let Err(e) = store.del(&code_key(phone)).await {
+        tracing::warn!(error = %e, "could not forget a code that was not sent");
+    }
+}
+
+/// The counter of a client's sends today, on the SMS counters' slot.
+fn client_key(client: &str) -> String {
+    format!("sms:{}:client:{client}", limits::SMS_SLOT)
 }
 
 /// Where `phone`'s code is kept: on the SMS counters' slot, so that the send's one script
