@@ -353,3 +353,34 @@ async fn a_count_move_the_store_refused_is_healed_by_the_next_recount() {
     t.state.people().forget_glances();
     assert_eq!(total().await, public - 2, "healed by the recount");
 }
+
+/// A danmaku the database fails to store is 50301 and spends no slow-mode interval: the mark
+/// is taken back, so the viewer may post again at once.
+#[tokio::test]
+async fn a_danmaku_the_database_fails_spends_no_slow_mode_interval() {
+    let t = TestApp::new().await;
+    let (viewer, viewer_id) = t.user("18900000011").await;
+    let host = t.operator("host", "host", &[]).await;
+    let live = t.create_live(&host, "Slow").await;
+    let slow = format!("/manage/dating/shops/api/live/{live}/slow_mode.json");
+    let set = t
+        .manage(Method::POST, &slow, &[("seconds", "60")], Some(&host))
+        .await;
+    assert_eq!(code(&set), 0);
+    t.state
+        .db
+        .execute_unprepared("DROP TABLE danmaku")
+        .await
+        .unwrap();
+    let path = format!("/api/live/{live}/danmaku");
+    let post = t
+        .call(Method::POST, &path, &[("content", "hi")], Some(&viewer))
+        .await;
+    assert_eq!(code(&post), 50301);
+    let mark = example_dating::live::moderation::slow_key(live, viewer_id);
+    assert_eq!(
+        t.state.store.get(&mark).await.unwrap(),
+        None,
+        "no interval spent"
+    );
+}

@@ -131,6 +131,12 @@ pub async fn post(
     let Some(current) = current.filter(|l| l.status != FINISHED) else {
         return Err(codes::not_found());
     };
+    // Everything that can fail is read before the slow-mode mark is set: after it, only the
+    // insert can, and then the mark is taken back — a 50301 spends no interval, and a danmaku
+    // that got an answer other than 0 was not stored.
+    let me = user_info::Entity::find_by_id(caller.user_id)
+        .one(&state.db)
+        .await?;
     moderation::check_slow_mode(&*state.store, &current, caller.user_id).await?;
     let row = danmaku::ActiveModel {
         live_id: Set(room.0.id),
@@ -140,10 +146,14 @@ pub async fn post(
         ..Default::default()
     }
     .insert(&state.db)
-    .await?;
-    let me = user_info::Entity::find_by_id(caller.user_id)
-        .one(&state.db)
-        .await?;
+    .await;
+    let row = match row {
+        Ok(row) => row,
+        Err(e) => {
+            moderation::forget_slow_mode(&*state.store, &current, caller.user_id).await;
+            return Err(e.into());
+        }
+    };
     let json = danmaku_json(&row, me.as_ref().map(|u| u.nickname.as_str()));
     let pushed = realtime::event("danmaku", json.clone());
     state

@@ -106,12 +106,28 @@ pub async fn check_slow_mode(
         return Ok(());
     }
     let interval = Duration::from_secs(live.slow_mode_secs as u64);
-    let key = format!("slow:{}:{user_id}", live.id);
+    let key = slow_key(live.id, user_id);
     if store.set_nx(&key, "1", interval).await? {
         return Ok(());
     }
     let left = store.ttl(&key).await?.unwrap_or(interval);
     Err(codes::rate_limited(left.as_secs().max(1)))
+}
+
+/// Takes back the slow-mode mark [`check_slow_mode`] set for a danmaku that was not stored.
+/// Best effort: a store that fails here leaves the interval to run out.
+pub async fn forget_slow_mode(store: &dyn Store, live: &live::Model, user_id: i64) {
+    if live.slow_mode_secs <= 0 {
+        return;
+    }
+    if let Err(e) = store.del(&slow_key(live.id, user_id)).await {
+        tracing::warn!(error = %e, "could not take back a slow-mode mark");
+    }
+}
+
+/// The mark of a viewer's last danmaku in a live under slow mode.
+pub fn slow_key(live_id: i64, user_id: i64) -> String {
+    format!("slow:{live_id}:{user_id}")
 }
 
 /// What load_live_danmaku reads and answers, for `/openapi.json`.
