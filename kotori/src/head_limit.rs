@@ -21,7 +21,7 @@
 use std::io;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
 use std::task::{Context, Poll, ready};
 
 use http::StatusCode;
@@ -89,23 +89,60 @@ impl HeadRefusal {
     }
 }
 
-/// What the wrapper tells the connection's service.
-#[derive(Default)]
+/// What the wrapper tells the connection's service, about which head.
+///
+/// The wrapper reads ahead: with pipelined requests it may refuse the next head (or stop
+/// following the connection at it) before hyper has dispatched the request before it. Heads
+/// are therefore numbered from 0 on the connection, and the service numbers the requests it
+/// is given the same way ([`HeadWatch::dispatched`]: hyper dispatches HTTP/1 requests one at
+/// a time, in order) — a refusal reaches the request of the head it refused, never an
+/// earlier one.
 pub(crate) struct HeadWatch {
     refusal: AtomicU8,
-    unfollowed: AtomicBool,
+    /// The number of the head `refusal` refuses.
+    refused_head: AtomicU64,
+    /// The number of the first head whose framing is not followed (`u64::MAX`: none).
+    unfollowed_from: AtomicU64,
+    /// Requests the service was given on this connection.
+    dispatched: AtomicU64,
+}
+
+impl Default for HeadWatch {
+    fn default() -> Self {
+        HeadWatch {
+            refusal: AtomicU8::new(0),
+            refused_head: AtomicU64::new(0),
+            unfollowed_from: AtomicU64::new(u64::MAX),
+            dispatched: AtomicU64::new(0),
+        }
+    }
 }
 
 impl HeadWatch {
-    /// The refusal of the head hyper is about to dispatch, if it was refused (taken once).
-    pub(crate) fn take_refusal(&self) -> Option<HeadRefusal> {
+    /// Numbers the next request hyper dispatched on this HTTP/1 connection (from 0).
+    pub(crate) fn dispatched(&self) -> u64 {
+        self.dispatched.fetch_add(1, Ordering::AcqRel)
+    }
+
+    /// The refusal of head number `head`, if it was refused (taken once).
+    pub(crate) fn take_refusal(&self, head: u64) -> Option<HeadRefusal> {
+        if self.refused_head.load(Ordering::Acquire) != head {
+            return None;
+        }
         HeadRefusal::from_u8(self.refusal.swap(0, Ordering::AcqRel))
     }
 
-    /// Whether the wrapper stopped following this HTTP/1 connection's framing: the connection
-    /// must close after the current request (unless it was upgraded).
-    pub(crate) fn unfollowed(&self) -> bool {
-        self.unfollowed.load(Ordering::Acquire)
+    /// Whether the wrapper stopped following this HTTP/1 connection's framing at or before
+    /// head number `head`: the connection must close after that request (unless it was
+    /// upgraded).
+    pub(crate) fn unfollowed(&self, head: u64) -> bool {
+        self.unfollowed_from.load(Ordering::Acquire) <= head
+    }
+
+    fn refuse(&self, head: u64, refusal: HeadRefusal) {
+        // The number first: the service reads the refusal, then checks whose it is.
+        self.refused_head.store(head, Ordering::Release);
+        self.refusal.store(refusal as u8, Ordering::Release);
     }
 }
 
@@ -176,6 +213,8 @@ pub(crate) struct HeadLimit<T> {
     ok: usize,
     hi: usize,
     head: Head,
+    /// Heads ended so far on this connection: the number of the head being read.
+    heads: u64,
     mode: Mode,
 }
 
@@ -191,6 +230,7 @@ impl<T> HeadLimit<T> {
             ok: 0,
             hi: 0,
             head: Head::default(),
+            heads: 0,
             mode: Mode::Head,
         }
     }
@@ -264,8 +304,11 @@ impl<T> HeadLimit<T> {
     /// The head ended at `ok`: follow its body, or stop following.
     fn ended(&mut self) {
         let head = std::mem::take(&mut self.head);
+        self.heads += 1;
         if head.unfollowed {
-            self.watch.unfollowed.store(true, Ordering::Release);
+            self.watch
+                .unfollowed_from
+                .store(self.heads - 1, Ordering::Release);
             self.ok = self.hi;
             self.mode = Mode::Off;
             return;
@@ -308,7 +351,7 @@ impl<T> HeadLimit<T> {
         self.buf[self.hi..self.hi + bytes.len()].copy_from_slice(bytes);
         self.hi += bytes.len();
         self.ok = self.hi;
-        self.watch.refusal.store(refusal as u8, Ordering::Release);
+        self.watch.refuse(self.heads, refusal);
         self.mode = Mode::Parked;
     }
 

@@ -396,10 +396,12 @@ where
     S: Clone + Send + Sync + 'static,
 {
     let http2 = req.version() == http::Version::HTTP_2;
+    // HTTP/1 requests come one at a time, in the order of their heads: this one's number.
+    let head = if http2 { 0 } else { watch.dispatched() };
     let refusal = if http2 {
         (header_list_size(&req) > shared.max_header_bytes).then_some(HeadRefusal::TooLarge)
     } else {
-        watch.take_refusal()
+        watch.take_refusal(head)
     };
     if let Some(refusal) = refusal {
         let mut res = shared.app.refuse_from(req, Some(peer), refusal.rejection());
@@ -410,7 +412,7 @@ where
         return res;
     }
     let mut res = shared.app.dispatch_from(req, Some(peer)).await;
-    if !http2 && watch.unfollowed() && res.status() != http::StatusCode::SWITCHING_PROTOCOLS {
+    if !http2 && watch.unfollowed(head) && res.status() != http::StatusCode::SWITCHING_PROTOCOLS {
         // Past a body whose end kotori does not follow (chunked), or a refused upgrade, a
         // next head would escape the limit: there is none on this connection.
         close(&mut res);

@@ -205,6 +205,45 @@ async fn heads_within_the_limit_bodies_and_keep_alive_are_untouched() {
     server.stop().await;
 }
 
+/// Pipelined after good requests, a refused head or a chunked body is answered in its turn:
+/// the requests before it get their own answers, on a connection that stays open for them.
+#[tokio::test]
+async fn a_refusal_reads_ahead_but_answers_only_its_own_request() {
+    let (server, _) = server().await;
+    let pipelined = b"GET /hello HTTP/1.1\r\nhost: x\r\n\r\n\
+                      GET /api/echo HTTP/1.1\r\nhost: x\r\n\r\n\
+                      GET /api/echo HTTP/1.1\r\nhost: x\r\nno colon\r\n\r\n";
+    let answer = exchange(&server, pipelined).await;
+    let answers: Vec<&str> = answer.split("HTTP/1.1 ").skip(1).collect();
+    assert_eq!(answers.len(), 3, "{answer}");
+    assert!(
+        answers[0].starts_with("200") && answers[0].ends_with("hello"),
+        "{answer}"
+    );
+    assert!(
+        answers[1].starts_with("200") && answers[1].ends_with("echo"),
+        "{answer}"
+    );
+    assert!(!answers[0].contains("connection: close"), "{answer}");
+    assert!(
+        answers[2].starts_with("400") && answers[2].ends_with("{\"code\":40001}"),
+        "{answer}"
+    );
+
+    let chunked = b"GET /hello HTTP/1.1\r\nhost: x\r\n\r\n\
+                    POST /api/upload HTTP/1.1\r\nhost: x\r\ntransfer-encoding: chunked\r\n\r\n\
+                    2\r\nhi\r\n0\r\n\r\n";
+    let answer = exchange(&server, chunked).await;
+    let answers: Vec<&str> = answer.split("HTTP/1.1 ").skip(1).collect();
+    assert_eq!(answers.len(), 2, "{answer}");
+    assert!(!answers[0].contains("connection: close"), "{answer}");
+    assert!(
+        answers[1].contains("connection: close") && answers[1].ends_with("2 bytes"),
+        "{answer}"
+    );
+    server.stop().await;
+}
+
 #[tokio::test]
 async fn http2_headers_past_the_limit_get_the_rendered_431() {
     let (server, _) = server().await;

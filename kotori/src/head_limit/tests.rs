@@ -29,7 +29,10 @@ async fn through(input: &[u8], chunk: usize, max: usize) -> (Vec<u8>, Option<Hea
         }
     }
     drop(client);
-    (seen, watch.take_refusal())
+    (
+        seen,
+        HeadRefusal::from_u8(watch.refusal.load(Ordering::Acquire)),
+    )
 }
 
 #[tokio::test]
@@ -120,6 +123,41 @@ async fn a_malformed_header_line_or_length_ends_the_head_before_it() {
                  Content-Length: 5\r\n\r\nhello";
     let (seen, refusal) = through(fine, 3, 1024).await;
     assert_eq!((seen.as_slice(), refusal), (&fine[..], None));
+}
+
+/// With requests pipelined, the wrapper refuses a later head (or stops following at it)
+/// before hyper has dispatched the earlier ones: the refusal names the head it belongs to.
+#[tokio::test]
+async fn a_refusal_and_an_unfollowed_body_belong_to_their_own_head() {
+    let (client, server) = tokio::io::duplex(4096);
+    let watch = Arc::new(HeadWatch::default());
+    let mut wrapped = HeadLimit::new(server, 1024, Arc::clone(&watch));
+    let mut client = client;
+    client
+        .write_all(
+            b"GET /a HTTP/1.1\r\n\r\nGET /b HTTP/1.1\r\n\r\nGET /c HTTP/1.1\r\nbad line\r\n\r\n",
+        )
+        .await
+        .unwrap();
+    let mut buf = [0u8; 1000];
+    let mut read = ReadBuf::new(&mut buf);
+    // Until the third head is refused (then the wrapper parks: nothing more to read).
+    while watch.refusal.load(Ordering::Acquire) == 0 {
+        std::future::poll_fn(|cx| Pin::new(&mut wrapped).poll_read(cx, &mut read))
+            .await
+            .unwrap();
+    }
+    // Everything is scanned, the third head refused: the first two requests are not.
+    assert_eq!(watch.dispatched(), 0);
+    assert_eq!(watch.take_refusal(0), None);
+    assert_eq!(watch.dispatched(), 1);
+    assert_eq!(watch.take_refusal(1), None);
+    assert_eq!(watch.dispatched(), 2);
+    assert_eq!(watch.take_refusal(2), Some(HeadRefusal::MalformedHeader));
+
+    let watch = HeadWatch::default();
+    watch.unfollowed_from.store(1, Ordering::Release);
+    assert!(!watch.unfollowed(0) && watch.unfollowed(1) && watch.unfollowed(2));
 }
 
 #[tokio::test]
