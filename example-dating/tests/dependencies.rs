@@ -44,6 +44,9 @@ impl Store for DownStore {
     async fn del(&self, _: &str) -> Result<bool, StoreError> {
         down()
     }
+    async fn del_if(&self, _: &str, _: &str) -> Result<bool, StoreError> {
+        down()
+    }
     async fn incr(&self, _: &str, _: Duration) -> Result<i64, StoreError> {
         down()
     }

@@ -136,7 +136,11 @@ pub async fn send(
 /// the transaction and the publish, so a conversation's messages are committed, numbered and
 /// published in one order, and every connection receives them in `msg_id` order (a publish
 /// after the commit alone would race the next send's).
-struct Turn(String);
+struct Turn {
+    key: String,
+    /// This send's mark in the key: only the holder ends its own turn.
+    holder: String,
+}
 
 impl Turn {
     /// Longest a turn lasts: a holder that died mid-send (an instance killed) gives it up by
@@ -148,21 +152,24 @@ impl Turn {
 
     async fn take(store: &dyn Store, a: i64, b: i64) -> Result<Turn, AppError> {
         let key = format!("chat:turn:{}:{}", Ord::min(a, b), Ord::max(a, b));
+        let holder = crate::random::hex_token(8);
         let deadline = tokio::time::Instant::now() + Self::WAIT;
         let mut pause = Duration::from_millis(1);
-        while !store.set_nx(&key, "1", Self::TTL).await? {
+        while !store.set_nx(&key, &holder, Self::TTL).await? {
             if tokio::time::Instant::now() >= deadline {
                 return Err(codes::unavailable("the conversation (busy)"));
             }
             tokio::time::sleep(pause).await;
             pause = (pause * 2).min(Duration::from_millis(16));
         }
-        Ok(Turn(key))
+        Ok(Turn { key, holder })
     }
 
-    /// Ends the turn. A store that fails here leaves it to expire.
+    /// Ends the turn, if it is still this send's: one that outlived its TTL may have passed
+    /// to the next send, whose turn is not ended here. A store that fails here leaves it to
+    /// expire.
     async fn end(self, store: &dyn Store) {
-        if let Err(e) = store.del(&self.0).await {
+        if let Err(e) = store.del_if(&self.key, &self.holder).await {
             tracing::warn!(error = %e, "a conversation's turn was not given back; it expires");
         }
     }
@@ -334,4 +341,31 @@ pub fn history_doc() -> kotori::openapi::Declares {
             "limit",
             json!({"type": "integer", "minimum": 1, "maximum": 100, "default": 20}),
         ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::MemoryStore;
+
+    /// A send that outlived its turn (the key expired, the next send took it) does not end
+    /// the next send's turn when it finishes: a third send still waits for the second.
+    #[tokio::test]
+    async fn a_late_send_does_not_end_the_next_ones_turn() {
+        let store = MemoryStore::new();
+        let slow = Turn::take(&store, 1, 2).await.unwrap();
+        // As if its TTL ran out: the key is gone, and the next send takes the turn.
+        store.del(&slow.key).await.unwrap();
+        let next = Turn::take(&store, 2, 1).await.unwrap();
+        slow.end(&store).await;
+        assert_eq!(
+            store.get(&next.key).await.unwrap().as_deref(),
+            Some(next.holder.as_str()),
+            "the next send still holds its turn"
+        );
+        assert!(!store.set_nx(&next.key, "third", Turn::TTL).await.unwrap());
+        let key = next.key.clone();
+        next.end(&store).await;
+        assert_eq!(store.get(&key).await.unwrap(), None);
+    }
 }

@@ -188,6 +188,15 @@ impl Store for MemoryStore {
         Ok(existed)
     }
 
+    async fn del_if(&self, key: &str, value: &str) -> Result<bool, StoreError> {
+        let mut shard = self.shard(key);
+        let held = live(&mut shard, key).is_some_and(|(v, _)| v == value);
+        if held {
+            shard.remove(key);
+        }
+        Ok(held)
+    }
+
     async fn incr(&self, key: &str, ttl: Duration) -> Result<i64, StoreError> {
         let mut shard = self.shard(key);
         let next = match live(&mut shard, key) {

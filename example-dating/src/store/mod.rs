@@ -107,6 +107,10 @@ pub trait Store: Send + Sync + 'static {
     async fn get(&self, key: &str) -> Result<Option<String>, StoreError>;
     /// Deletes `key`; `true` when it existed.
     async fn del(&self, key: &str) -> Result<bool, StoreError>;
+    /// Deletes `key` only while it holds `value`, in one atomic step; `true` when it did. A
+    /// lock's owner releases it so: once its expiry passed and someone else took the key, the
+    /// late owner's release leaves the new holder's alone.
+    async fn del_if(&self, key: &str, value: &str) -> Result<bool, StoreError>;
     /// Increments the counter `key` and returns the new value; a counter created by this call
     /// expires after `ttl`. Atomic: a counter never outlives its window, even if the process
     /// dies mid-call.

@@ -57,6 +57,20 @@ async fn set_if_absent_get_and_delete() {
     .await;
 }
 
+/// A lock's release: the key goes only while it holds the owner's value.
+#[tokio::test]
+async fn a_key_is_deleted_only_while_it_holds_the_value() {
+    both("del_if", async |s: &dyn Store| {
+        assert!(s.set_nx("lock", "mine", LONG).await.unwrap());
+        assert!(!s.del_if("lock", "theirs").await.unwrap(), "{}", s.name());
+        assert_eq!(s.get("lock").await.unwrap().as_deref(), Some("mine"));
+        assert!(s.del_if("lock", "mine").await.unwrap(), "{}", s.name());
+        assert_eq!(s.get("lock").await.unwrap(), None);
+        assert!(!s.del_if("lock", "mine").await.unwrap(), "gone already");
+    })
+    .await;
+}
+
 /// A signed request's replay marks and its session, in one round trip: keys on different
 /// cluster slots, each set only where absent, the read answered with them.
 #[tokio::test]

@@ -55,6 +55,10 @@ impl Store for Watched {
         (self.hook)("del", k)?;
         self.inner.del(k).await
     }
+    async fn del_if(&self, k: &str, v: &str) -> Result<bool, StoreError> {
+        (self.hook)("del_if", k)?;
+        self.inner.del_if(k, v).await
+    }
     async fn incr(&self, k: &str, ttl: Duration) -> Result<i64, StoreError> {
         (self.hook)("incr", k)?;
         self.inner.incr(k, ttl).await

@@ -17,7 +17,7 @@ use super::{Quota, Ranking, Store, StoreError, Write};
 mod rank;
 mod scripts;
 
-use scripts::{ADD_EXISTING, DELETE_PREFIX, INCR_WITH_TTL, Lua, SPENT, TAKE};
+use scripts::{ADD_EXISTING, DEL_IF, DELETE_PREFIX, INCR_WITH_TTL, Lua, SPENT, TAKE};
 
 /// How long one command may take before the request fails with 50301, unless configured
 /// (`REDIS_TIMEOUT_MS`). Short: a store that does not answer must not hold requests (and their
@@ -267,6 +267,14 @@ impl Store for RedisStore {
     async fn del(&self, key: &str) -> Result<bool, StoreError> {
         self.ready()?;
         let n: i64 = self.pool.del(self.key(key)).await.map_err(fail)?;
+        Ok(n > 0)
+    }
+
+    async fn del_if(&self, key: &str, value: &str) -> Result<bool, StoreError> {
+        self.ready()?;
+        let n: i64 = self
+            .run(&DEL_IF, vec![self.key(key)], vec![value.to_owned()])
+            .await?;
         Ok(n > 0)
     }
 

@@ -40,6 +40,12 @@ pub(super) static INCR_WITH_TTL: Lua = Lua::new(
      if v == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end return v",
 );
 
+/// DEL of KEYS[1] only while it holds ARGV[1]: 1 when deleted, else 0.
+pub(super) static DEL_IF: Lua = Lua::new(
+    "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end \
+     return 0",
+);
+
 /// INCRBY of each of KEYS by its ARGV only if the key exists (the expiry stays): per key
 /// `{1, new value}`, or `{0, 0}` where it does not exist (a Lua table cannot hold nil, and a
 /// count may be any number).
