@@ -53,14 +53,17 @@ const MAX_CHUNK: usize = 1_000;
 /// Loads the ranking from the footprints and memberships, unless another instance is at it
 /// (then `false`). Visits made while it loads may be missed until the next rebuild.
 pub async fn rebuild(db: &DatabaseConnection, store: &dyn Store) -> Result<bool, AppError> {
+    // Released only by this holder: a load slower than the hold lets another instance in,
+    // whose hold this one's end must not lift.
+    let holder = crate::random::hex_token(8);
     if !store
-        .set_nx(BUILDING, "1", Duration::from_secs(600))
+        .set_nx(BUILDING, &holder, Duration::from_secs(600))
         .await?
     {
         return Ok(false);
     }
     let loaded = load(db, store).await;
-    store.del(BUILDING).await?;
+    store.del_if(BUILDING, &holder).await?;
     loaded?;
     Ok(true)
 }
