@@ -387,3 +387,30 @@ async fn a_danmaku_the_database_fails_spends_no_slow_mode_interval() {
         "no interval spent"
     );
 }
+
+/// A report the database fails to write after its try was taken (the row's insert refused) is
+/// 50301 and gives the try back: the hour's ten are all still there.
+#[tokio::test]
+async fn a_report_the_database_fails_gives_its_try_back() {
+    let t = TestApp::new().await;
+    let (me, my_id) = t.user("18900000021").await;
+    let (_, them) = t.user("18900000022").await;
+    // Reads of the table work; the insert does not.
+    t.state
+        .db
+        .execute_unprepared(
+            "CREATE TRIGGER refuse_reports BEFORE INSERT ON report \
+             BEGIN SELECT RAISE(ABORT, 'refused'); END",
+        )
+        .await
+        .unwrap();
+    let them = them.to_string();
+    let params = [("user_id", them.as_str()), ("reason", "spam")];
+    let res = t
+        .call(Method::POST, "/api/reports", &params, Some(&me))
+        .await;
+    assert_eq!(code(&res), 50301, "{}", res.text());
+    let hour = example_dating::limits::REPORTS.key(&my_id.to_string(), "hour");
+    let spent = t.state.store.get(&hour).await.unwrap();
+    assert_eq!(spent.as_deref(), Some("0"), "the try was given back");
+}
