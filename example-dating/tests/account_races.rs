@@ -255,24 +255,22 @@ async fn no_banned_or_deleted_account_keeps_a_session_on_sqlite() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn no_banned_or_deleted_account_keeps_a_session_on_mariadb() {
-    let Some(server) = common::service_url(
-        "KOTORI_TEST_MYSQL_URL",
+    common::on_database_server(
+        common::MARIADB,
         "no_banned_or_deleted_account_keeps_a_session_on_mariadb",
-    ) else {
-        return;
-    };
-    common::on_fresh_database(&server, races).await;
+        races,
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn no_banned_or_deleted_account_keeps_a_session_on_postgres() {
-    let Some(server) = common::service_url(
-        "KOTORI_TEST_POSTGRES_URL",
+    common::on_database_server(
+        common::POSTGRES,
         "no_banned_or_deleted_account_keeps_a_session_on_postgres",
-    ) else {
-        return;
-    };
-    common::on_fresh_database(&server, races).await;
+        races,
+    )
+    .await;
 }
 
 /// The race's other order, made deterministic: a change of authority that reaches the row

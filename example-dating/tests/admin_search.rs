@@ -138,18 +138,10 @@ async fn the_admin_search_on_sqlite() {
 
 #[tokio::test]
 async fn the_admin_search_on_mariadb() {
-    let Some(url) = common::service_url("KOTORI_TEST_MYSQL_URL", "the_admin_search_on_mariadb")
-    else {
-        return;
-    };
-    common::on_fresh_database(&url, exercise).await;
+    common::on_database_server(common::MARIADB, "the_admin_search_on_mariadb", exercise).await;
 }
 
 #[tokio::test]
 async fn the_admin_search_on_postgres() {
-    let Some(url) = common::service_url("KOTORI_TEST_POSTGRES_URL", "the_admin_search_on_postgres")
-    else {
-        return;
-    };
-    common::on_fresh_database(&url, exercise).await;
+    common::on_database_server(common::POSTGRES, "the_admin_search_on_postgres", exercise).await;
 }

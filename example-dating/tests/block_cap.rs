@@ -125,17 +125,11 @@ async fn concurrent_blocks_stop_at_the_cap_on_sqlite() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_blocks_stop_at_the_cap_on_mariadb() {
     let test = "concurrent_blocks_stop_at_the_cap_on_mariadb";
-    let Some(server) = common::service_url("KOTORI_TEST_MYSQL_URL", test) else {
-        return;
-    };
-    common::on_fresh_database(&server, concurrent_blocks_stop_at_the_cap).await;
+    common::on_database_server(common::MARIADB, test, concurrent_blocks_stop_at_the_cap).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_blocks_stop_at_the_cap_on_postgres() {
     let test = "concurrent_blocks_stop_at_the_cap_on_postgres";
-    let Some(server) = common::service_url("KOTORI_TEST_POSTGRES_URL", test) else {
-        return;
-    };
-    common::on_fresh_database(&server, concurrent_blocks_stop_at_the_cap).await;
+    common::on_database_server(common::POSTGRES, test, concurrent_blocks_stop_at_the_cap).await;
 }

@@ -327,19 +327,13 @@ async fn first_logins_race_across_instances_on_a_sqlite_file() {
 #[tokio::test]
 async fn first_logins_race_across_instances_on_mariadb() {
     let name = "first_logins_race_across_instances_on_mariadb";
-    let Some(url) = common::service_url("KOTORI_TEST_MYSQL_URL", name) else {
-        return;
-    };
-    common::on_fresh_database(&url, first_logins_on_two_instances).await;
+    common::on_database_server(common::MARIADB, name, first_logins_on_two_instances).await;
 }
 
 #[tokio::test]
 async fn first_logins_race_across_instances_on_postgres() {
     let name = "first_logins_race_across_instances_on_postgres";
-    let Some(url) = common::service_url("KOTORI_TEST_POSTGRES_URL", name) else {
-        return;
-    };
-    common::on_fresh_database(&url, first_logins_on_two_instances).await;
+    common::on_database_server(common::POSTGRES, name, first_logins_on_two_instances).await;
 }
 
 #[tokio::test]
@@ -364,17 +358,11 @@ async fn on(url: String) {
 #[tokio::test]
 async fn invariants_hold_under_concurrency_on_mariadb() {
     let name = "invariants_hold_under_concurrency_on_mariadb";
-    let Some(url) = common::service_url("KOTORI_TEST_MYSQL_URL", name) else {
-        return;
-    };
-    common::on_fresh_database(&url, on).await;
+    common::on_database_server(common::MARIADB, name, on).await;
 }
 
 #[tokio::test]
 async fn invariants_hold_under_concurrency_on_postgres() {
     let name = "invariants_hold_under_concurrency_on_postgres";
-    let Some(url) = common::service_url("KOTORI_TEST_POSTGRES_URL", name) else {
-        return;
-    };
-    common::on_fresh_database(&url, on).await;
+    common::on_database_server(common::POSTGRES, name, on).await;
 }

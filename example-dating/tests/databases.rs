@@ -353,24 +353,22 @@ async fn a_profile_reads_its_showcase_and_vip_in_two_statements(t: &TestApp) {
 
 #[tokio::test]
 async fn the_schema_and_login_work_on_mariadb() {
-    let Some(url) = common::service_url(
-        "KOTORI_TEST_MYSQL_URL",
+    common::on_database_server(
+        common::MARIADB,
         "the_schema_and_login_work_on_mariadb",
-    ) else {
-        return;
-    };
-    common::on_fresh_database(&url, exercise).await;
+        exercise,
+    )
+    .await;
 }
 
 #[tokio::test]
 async fn the_schema_and_login_work_on_postgres() {
-    let Some(url) = common::service_url(
-        "KOTORI_TEST_POSTGRES_URL",
+    common::on_database_server(
+        common::POSTGRES,
         "the_schema_and_login_work_on_postgres",
-    ) else {
-        return;
-    };
-    common::on_fresh_database(&url, exercise).await;
+        exercise,
+    )
+    .await;
 }
 
 #[tokio::test]

@@ -397,17 +397,11 @@ async fn on(url: String) {
 #[tokio::test]
 async fn deletion_leaves_nothing_personal_on_mariadb() {
     let name = "deletion_leaves_nothing_personal_on_mariadb";
-    let Some(url) = common::service_url("KOTORI_TEST_MYSQL_URL", name) else {
-        return;
-    };
-    common::on_fresh_database(&url, on).await;
+    common::on_database_server(common::MARIADB, name, on).await;
 }
 
 #[tokio::test]
 async fn deletion_leaves_nothing_personal_on_postgres() {
     let name = "deletion_leaves_nothing_personal_on_postgres";
-    let Some(url) = common::service_url("KOTORI_TEST_POSTGRES_URL", name) else {
-        return;
-    };
-    common::on_fresh_database(&url, on).await;
+    common::on_database_server(common::POSTGRES, name, on).await;
 }

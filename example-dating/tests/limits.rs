@@ -244,17 +244,11 @@ async fn reports_race_for_the_last_tries_on_sqlite() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn reports_race_for_the_last_tries_on_mariadb() {
     let test = "reports_race_for_the_last_tries_on_mariadb";
-    let Some(server) = common::service_url("KOTORI_TEST_MYSQL_URL", test) else {
-        return;
-    };
-    common::on_fresh_database(&server, reports_race_for_the_last_tries).await;
+    common::on_database_server(common::MARIADB, test, reports_race_for_the_last_tries).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn reports_race_for_the_last_tries_on_postgres() {
     let test = "reports_race_for_the_last_tries_on_postgres";
-    let Some(server) = common::service_url("KOTORI_TEST_POSTGRES_URL", test) else {
-        return;
-    };
-    common::on_fresh_database(&server, reports_race_for_the_last_tries).await;
+    common::on_database_server(common::POSTGRES, test, reports_race_for_the_last_tries).await;
 }

@@ -101,17 +101,21 @@ async fn a_group_that_loses_a_registration_logs_into_the_winner(url: String) {
 #[tokio::test]
 async fn a_group_that_loses_a_registration_logs_into_the_winner_on_mariadb() {
     let name = "a_group_that_loses_a_registration_logs_into_the_winner_on_mariadb";
-    let Some(url) = common::service_url("KOTORI_TEST_MYSQL_URL", name) else {
-        return;
-    };
-    common::on_fresh_database(&url, a_group_that_loses_a_registration_logs_into_the_winner).await;
+    common::on_database_server(
+        common::MARIADB,
+        name,
+        a_group_that_loses_a_registration_logs_into_the_winner,
+    )
+    .await;
 }
 
 #[tokio::test]
 async fn a_group_that_loses_a_registration_logs_into_the_winner_on_postgres() {
     let name = "a_group_that_loses_a_registration_logs_into_the_winner_on_postgres";
-    let Some(url) = common::service_url("KOTORI_TEST_POSTGRES_URL", name) else {
-        return;
-    };
-    common::on_fresh_database(&url, a_group_that_loses_a_registration_logs_into_the_winner).await;
+    common::on_database_server(
+        common::POSTGRES,
+        name,
+        a_group_that_loses_a_registration_logs_into_the_winner,
+    )
+    .await;
 }

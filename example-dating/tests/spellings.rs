@@ -135,18 +135,10 @@ async fn one_spelling_on_sqlite() {
 
 #[tokio::test]
 async fn one_spelling_on_mariadb() {
-    let Some(server) = common::service_url("KOTORI_TEST_MYSQL_URL", "one_spelling_on_mariadb")
-    else {
-        return;
-    };
-    common::on_fresh_database(&server, spellings).await;
+    common::on_database_server(common::MARIADB, "one_spelling_on_mariadb", spellings).await;
 }
 
 #[tokio::test]
 async fn one_spelling_on_postgres() {
-    let Some(server) = common::service_url("KOTORI_TEST_POSTGRES_URL", "one_spelling_on_postgres")
-    else {
-        return;
-    };
-    common::on_fresh_database(&server, spellings).await;
+    common::on_database_server(common::POSTGRES, "one_spelling_on_postgres", spellings).await;
 }

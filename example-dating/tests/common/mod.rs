@@ -8,7 +8,9 @@ pub mod watched;
 
 // Not every test crate uses each of them.
 #[allow(unused_imports)]
-pub use services::{OwnRedis, free_port, on_fresh_database, service_url};
+pub use services::{
+    MARIADB, OwnRedis, POSTGRES, free_port, on_database_server, on_fresh_database, service_url,
+};
 
 use std::sync::Arc;
 

@@ -13,6 +13,23 @@ pub fn service_url(name: &str, test: &str) -> Option<String> {
     value
 }
 
+/// The variable naming the MariaDB server the tests may use.
+pub const MARIADB: &str = "KOTORI_TEST_MYSQL_URL";
+/// The variable naming the PostgreSQL server the tests may use.
+pub const POSTGRES: &str = "KOTORI_TEST_POSTGRES_URL";
+
+/// [`on_fresh_database`] on the server that `variable` names — or, without the variable, the
+/// test `test` says it was skipped and passes.
+pub async fn on_database_server<F, Fut>(variable: &str, test: &str, exercise: F)
+where
+    F: FnOnce(String) -> Fut,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    if let Some(server) = service_url(variable, test) {
+        on_fresh_database(&server, exercise).await;
+    }
+}
+
 /// Creates a database named for this run on the server at `server_url`, runs `exercise` with
 /// its URL, then drops it (also when the exercise fails).
 pub async fn on_fresh_database<F, Fut>(server_url: &str, exercise: F)
