@@ -11,6 +11,10 @@
 //! through the tree like any other refusal — the node's renderer, the request id, the after
 //! hooks — and closes the connection. hyper's own limits stay above, as a backstop.
 //!
+//! A `Transfer-Encoding` is judged on the whole head — hyper takes `gzip` then `chunked` on
+//! two lines, but not `chunked` then `gzip` — so from its first line on, the head's lines are
+//! held back until the head ends, then approved together or refused.
+//!
 //! Framing is followed only where it is simple and certain: a request without a body, or with
 //! one `Content-Length`, is followed by the next head. Anything else (a chunked body, an
 //! upgrade, `CONNECT`, HTTP/2) turns the wrapper off for the connection, and the service
@@ -21,130 +25,23 @@
 use std::io;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::task::{Context, Poll, ready};
 
-use http::StatusCode;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
-use crate::Rejection;
 use crate::limits::MAX_HEADERS;
 
 mod syntax;
-use syntax::{LineEnd, header_line_ok, parse_length, request_line_ok, value_of};
+mod watch;
+use syntax::{LineEnd, ends_in_chunked, header_line_ok, parse_length, request_line_ok, value_of};
+pub(crate) use watch::{HeadRefusal, HeadWatch};
 
 /// After a refusal, at most this many bytes of the refused head are read and discarded before
 /// the connection is simply closed: reading them lets the client see the answer (a socket
 /// closed with unread bytes is reset), but not without end. hyper's header read timeout
 /// bounds the time.
 const DRAIN_CAP: usize = 16 * 1024 * 1024;
-
-/// Why a head was refused before dispatch.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[repr(u8)]
-pub(crate) enum HeadRefusal {
-    /// The request line and headers together passed the limit, or there were too many headers.
-    TooLarge = 1,
-    /// The request line alone passed the limit.
-    UriTooLong = 2,
-    /// The request line is not `METHOD target HTTP/1.x`.
-    Malformed = 3,
-    /// A header line is not `name: value` (a folded line, a space before the colon, a control
-    /// character).
-    MalformedHeader = 4,
-    /// `Content-Length` is not one number of bytes (not digits, or two that differ).
-    BadLength = 5,
-}
-
-impl HeadRefusal {
-    fn from_u8(n: u8) -> Option<Self> {
-        match n {
-            1 => Some(HeadRefusal::TooLarge),
-            2 => Some(HeadRefusal::UriTooLong),
-            3 => Some(HeadRefusal::Malformed),
-            4 => Some(HeadRefusal::MalformedHeader),
-            5 => Some(HeadRefusal::BadLength),
-            _ => None,
-        }
-    }
-
-    /// The refusal the tree renders.
-    pub(crate) fn rejection(self) -> Rejection {
-        match self {
-            HeadRefusal::TooLarge => {
-                Rejection::from_status(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE)
-                    .with_message("the request headers are too large")
-            }
-            HeadRefusal::UriTooLong => Rejection::from_status(StatusCode::URI_TOO_LONG)
-                .with_message("the request line is too long"),
-            HeadRefusal::Malformed => Rejection::bad_request("malformed request line"),
-            HeadRefusal::MalformedHeader => Rejection::bad_request(
-                "malformed header line: send `name: value` on one line, the name without spaces, \
-                 the value without control characters",
-            ),
-            HeadRefusal::BadLength => {
-                Rejection::bad_request("malformed Content-Length: send one number of bytes")
-            }
-        }
-    }
-}
-
-/// What the wrapper tells the connection's service, about which head.
-///
-/// The wrapper reads ahead: with pipelined requests it may refuse the next head (or stop
-/// following the connection at it) before hyper has dispatched the request before it. Heads
-/// are therefore numbered from 0 on the connection, and the service numbers the requests it
-/// is given the same way ([`HeadWatch::dispatched`]: hyper dispatches HTTP/1 requests one at
-/// a time, in order) — a refusal reaches the request of the head it refused, never an
-/// earlier one.
-pub(crate) struct HeadWatch {
-    refusal: AtomicU8,
-    /// The number of the head `refusal` refuses.
-    refused_head: AtomicU64,
-    /// The number of the first head whose framing is not followed (`u64::MAX`: none).
-    unfollowed_from: AtomicU64,
-    /// Requests the service was given on this connection.
-    dispatched: AtomicU64,
-}
-
-impl Default for HeadWatch {
-    fn default() -> Self {
-        HeadWatch {
-            refusal: AtomicU8::new(0),
-            refused_head: AtomicU64::new(0),
-            unfollowed_from: AtomicU64::new(u64::MAX),
-            dispatched: AtomicU64::new(0),
-        }
-    }
-}
-
-impl HeadWatch {
-    /// Numbers the next request hyper dispatched on this HTTP/1 connection (from 0).
-    pub(crate) fn dispatched(&self) -> u64 {
-        self.dispatched.fetch_add(1, Ordering::AcqRel)
-    }
-
-    /// The refusal of head number `head`, if it was refused (taken once).
-    pub(crate) fn take_refusal(&self, head: u64) -> Option<HeadRefusal> {
-        if self.refused_head.load(Ordering::Acquire) != head {
-            return None;
-        }
-        HeadRefusal::from_u8(self.refusal.swap(0, Ordering::AcqRel))
-    }
-
-    /// Whether the wrapper stopped following this HTTP/1 connection's framing at or before
-    /// head number `head`: the connection must close after that request (unless it was
-    /// upgraded).
-    pub(crate) fn unfollowed(&self, head: u64) -> bool {
-        self.unfollowed_from.load(Ordering::Acquire) <= head
-    }
-
-    fn refuse(&self, head: u64, refusal: HeadRefusal) {
-        // The number first: the service reads the refusal, then checks whose it is.
-        self.refused_head.store(head, Ordering::Release);
-        self.refusal.store(refusal as u8, Ordering::Release);
-    }
-}
 
 enum Mode {
     /// Reading a head (scan state in `HeadLimit::head`).
@@ -175,6 +72,10 @@ struct Head {
     length: Option<u64>,
     /// The head asks for something whose end is not followed here.
     unfollowed: bool,
+    /// The request line says HTTP/1.0.
+    http10: bool,
+    /// Whether the last `Transfer-Encoding` line so far ends in `chunked` (`None`: none yet).
+    chunked: Option<bool>,
 }
 
 impl Head {
@@ -190,12 +91,22 @@ impl Head {
                 Some(n) if self.length.is_none_or(|m| m == n) => self.length = Some(n),
                 _ => return false,
             }
-        } else if value_of(line, b"transfer-encoding:").is_some()
-            || value_of(line, b"upgrade:").is_some()
-        {
+        } else if let Some(value) = value_of(line, b"transfer-encoding:") {
+            self.chunked = Some(ends_in_chunked(value));
+            self.unfollowed = true;
+        } else if value_of(line, b"upgrade:").is_some() {
             self.unfollowed = true;
         }
         true
+    }
+
+    /// Whether hyper takes the head's framing: a `Transfer-Encoding` (the last line's, as hyper
+    /// reads them in turn) must end in `chunked`, and HTTP/1.0 has none.
+    fn framing_ok(&self) -> bool {
+        match self.chunked {
+            None => true,
+            Some(chunked) => chunked && !self.http10,
+        }
     }
 }
 
@@ -207,10 +118,12 @@ pub(crate) struct HeadLimit<T> {
     /// The connection's first head (where an HTTP/2 preface may come instead).
     fresh: bool,
     /// Storage, zeroed once as it grows: `buf[lo..ok]` is approved for hyper, `buf[ok..hi]`
-    /// read but not yet approved (the partial line).
+    /// read but not yet approved: lines held back (`buf[ok..line]`, from a `Transfer-Encoding`
+    /// on) and the partial line (`buf[line..hi]`).
     buf: Vec<u8>,
     lo: usize,
     ok: usize,
+    line: usize,
     hi: usize,
     head: Head,
     /// Heads ended so far on this connection: the number of the head being read.
@@ -228,6 +141,7 @@ impl<T> HeadLimit<T> {
             buf: Vec::new(),
             lo: 0,
             ok: 0,
+            line: 0,
             hi: 0,
             head: Head::default(),
             heads: 0,
@@ -239,24 +153,28 @@ impl<T> HeadLimit<T> {
     /// the head when it ends, refuses it when it passes a limit.
     fn scan(&mut self) {
         while let Mode::Head = self.mode {
-            let from = self.head.scanned.max(self.ok);
+            let from = self.head.scanned.max(self.line);
             let Some(at) = self.buf[from..self.hi].iter().position(|&b| b == b'\n') else {
                 self.head.scanned = self.hi;
-                if self.head.size + (self.hi - self.ok) > self.max_bytes {
+                if self.head.size + (self.hi - self.line) > self.max_bytes {
                     self.refuse(self.too_large());
                 }
                 return;
             };
             let end = from + at + 1;
-            let line = &self.buf[self.ok..end - 1];
+            let line = &self.buf[self.line..end - 1];
             let line = line.strip_suffix(b"\r").unwrap_or(line);
-            self.head.size += end - self.ok;
+            self.head.size += end - self.line;
             if self.head.size > self.max_bytes {
                 self.refuse(self.too_large());
                 return;
             }
             if line.is_empty() {
-                self.ok = end;
+                if !self.head.framing_ok() {
+                    self.refuse(HeadRefusal::BadTransferEncoding);
+                    return;
+                }
+                self.approve(end);
                 if self.head.lines > 0 {
                     self.ended();
                 }
@@ -276,6 +194,7 @@ impl<T> HeadLimit<T> {
                     return;
                 }
                 self.fresh = false;
+                self.head.http10 = line.ends_with(b" HTTP/1.0");
                 if line.starts_with(b"CONNECT ") {
                     self.head.unfollowed = true;
                 }
@@ -289,8 +208,19 @@ impl<T> HeadLimit<T> {
                 self.refuse(HeadRefusal::BadLength);
                 return;
             }
-            self.ok = end;
+            if self.head.chunked.is_some() {
+                // Held back: the head's framing is judged when it ends.
+                self.line = end;
+            } else {
+                self.approve(end);
+            }
         }
+    }
+
+    /// Approves the head's bytes up to `end`, a line's end.
+    fn approve(&mut self, end: usize) {
+        self.ok = end;
+        self.line = end;
     }
 
     fn too_large(&self) -> HeadRefusal {
@@ -309,7 +239,7 @@ impl<T> HeadLimit<T> {
             self.watch
                 .unfollowed_from
                 .store(self.heads - 1, Ordering::Release);
-            self.ok = self.hi;
+            self.approve(self.hi);
             self.mode = Mode::Off;
             return;
         }
@@ -317,18 +247,19 @@ impl<T> HeadLimit<T> {
         // Body bytes already read go through as they are.
         let have = (self.hi - self.ok) as u64;
         let take = have.min(length);
-        self.ok += take as usize;
+        self.approve(self.ok + take as usize);
         if take < length {
             self.mode = Mode::Body(length - take);
         }
         // Else the next head starts at `ok`: scanning goes on.
     }
 
-    /// Drops the rest of the refused head, then hands over the stand-in.
+    /// Drops the rest of the refused head (held lines too), then hands over the stand-in.
     fn refuse(&mut self, refusal: HeadRefusal) {
         let mut end = LineEnd::LineStart;
         let found = end.feed(&self.buf[self.ok..self.hi]);
         self.hi = self.ok;
+        self.line = self.ok;
         if found {
             self.stand_in(refusal);
         } else {
@@ -341,16 +272,17 @@ impl<T> HeadLimit<T> {
         let bytes: &[u8] = match refusal {
             // The request line and the headers approved so far, ended here: the path is
             // known, and its node renders the refusal.
-            HeadRefusal::TooLarge | HeadRefusal::MalformedHeader | HeadRefusal::BadLength => {
-                b"\r\n"
-            }
+            HeadRefusal::TooLarge
+            | HeadRefusal::MalformedHeader
+            | HeadRefusal::BadLength
+            | HeadRefusal::BadTransferEncoding => b"\r\n",
             // Nothing usable was approved: a request the tree can route to its root.
             HeadRefusal::UriTooLong | HeadRefusal::Malformed => b"GET / HTTP/1.1\r\n\r\n",
         };
         self.reserve(bytes.len());
         self.buf[self.hi..self.hi + bytes.len()].copy_from_slice(bytes);
         self.hi += bytes.len();
-        self.ok = self.hi;
+        self.approve(self.hi);
         self.watch.refuse(self.heads, refusal);
         self.mode = Mode::Parked;
     }
@@ -361,6 +293,7 @@ impl<T> HeadLimit<T> {
             self.buf.copy_within(self.lo..self.hi, 0);
             let shift = self.lo;
             self.ok -= shift;
+            self.line -= shift;
             self.hi -= shift;
             self.head.scanned = self.head.scanned.saturating_sub(shift);
             self.lo = 0;
@@ -414,13 +347,13 @@ impl<T: AsyncRead + Unpin> AsyncRead for HeadLimit<T> {
                     return Poll::Ready(Ok(()));
                 }
                 Mode::Head => {
-                    if this.ok < this.hi && this.head.scanned < this.hi {
+                    if this.line < this.hi && this.head.scanned < this.hi {
                         this.scan();
                         continue;
                     }
                     if ready!(this.fill(cx))? == 0 {
                         // The client is gone mid-head: hyper gets what there is, then the end.
-                        this.ok = this.hi;
+                        this.approve(this.hi);
                         this.mode = Mode::Ended;
                         continue;
                     }

@@ -145,6 +145,12 @@ async fn a_head_with_many_small_headers_or_a_long_line_is_refused_by_the_tree() 
         b"x-nul: a\x00b\r\n",
         b"content-length: -1\r\n",
         b"content-length: 2\r\ncontent-length: 3\r\n",
+        // Framing hyper refuses with a bare 400: a coding after `chunked`, none at all, and
+        // the last of two lines not `chunked` (the first line alone would be taken).
+        b"transfer-encoding: gzip\r\n",
+        b"transfer-encoding: chunked, gzip\r\n",
+        b"transfer-encoding:\r\n",
+        b"transfer-encoding: chunked\r\nx-between: 1\r\ntransfer-encoding: gzip\r\n",
     ] {
         let mut head = b"POST /api/upload HTTP/1.1\r\nhost: x\r\nx-request-id: bad-1\r\n".to_vec();
         head.extend_from_slice(bad);
@@ -159,6 +165,13 @@ async fn a_head_with_many_small_headers_or_a_long_line_is_refused_by_the_tree() 
         assert!(answer.contains("x-request-id: bad-1\r\n"), "{answer:.400}");
         assert!(answer.contains("connection: close\r\n"), "{answer:.400}");
     }
+    // HTTP/1.0 has no Transfer-Encoding (RFC 9112 §6.1): a rendered 400 too.
+    let old = b"POST /api/upload HTTP/1.0\r\nx-request-id: old-1\r\n\
+                transfer-encoding: chunked\r\n\r\n2\r\nhi\r\n0\r\n\r\n";
+    let answer = exchange(&server, old).await;
+    assert!(answer.starts_with("HTTP/1.0 400"), "{answer:.200}");
+    assert!(answer.ends_with("{\"code\":40001}"), "{answer:.400}");
+    assert!(answer.contains("x-request-id: old-1\r\n"), "{answer:.400}");
     server.stop().await;
 }
 
@@ -193,6 +206,13 @@ async fn heads_within_the_limit_bodies_and_keep_alive_are_untouched() {
     );
     assert!(answer.ends_with("echo"), "{answer}");
     assert_eq!(seen.load(Ordering::Relaxed), 3);
+
+    // Two codings on two lines, `chunked` last: taken, as hyper takes it.
+    let split = b"POST /api/upload HTTP/1.1\r\nhost: x\r\ntransfer-encoding: identity\r\n\
+                  Transfer-Encoding: Chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n";
+    let answer = exchange(&server, split).await;
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(answer.ends_with("3 bytes"), "{answer}");
 
     // A chunked body is passed through as it is, and the connection closes after its answer:
     // kotori does not follow a chunked body's end, so no next head could escape the limit.

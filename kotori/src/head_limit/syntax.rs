@@ -108,6 +108,16 @@ pub(super) fn value_of<'a>(line: &'a [u8], name: &[u8]) -> Option<&'a [u8]> {
         .then(|| line[name.len()..].trim_ascii())
 }
 
+/// Whether a `Transfer-Encoding` value ends in `chunked` as hyper reads it: its last
+/// comma-separated coding, trimmed, without regard to case, in a value of ASCII only.
+pub(super) fn ends_in_chunked(value: &[u8]) -> bool {
+    value.is_ascii()
+        && value
+            .rsplit(|&b| b == b',')
+            .next()
+            .is_some_and(|coding| coding.trim_ascii().eq_ignore_ascii_case(b"chunked"))
+}
+
 /// A `Content-Length` value: one number of bytes, or a list of the same number (`5, 5`, which
 /// RFC 9110 §8.6 lets a recipient take as one); `None` for anything else.
 pub(super) fn parse_length(value: &[u8]) -> Option<u64> {

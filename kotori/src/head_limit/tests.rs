@@ -125,6 +125,48 @@ async fn a_malformed_header_line_or_length_ends_the_head_before_it() {
     assert_eq!((seen.as_slice(), refusal), (&fine[..], None));
 }
 
+/// A `Transfer-Encoding` is judged when its head ends: the lines from it on are held back, then
+/// approved together, or dropped with a refusal — whatever the reads.
+#[tokio::test]
+async fn a_transfer_encoding_is_judged_on_the_whole_head() {
+    let taken: [&[u8]; 3] = [
+        b"POST /u HTTP/1.1\r\ntransfer-encoding: chunked\r\nx-b: 2\r\n\r\n2\r\nhi\r\n0\r\n\r\n",
+        b"POST /u HTTP/1.1\r\nTransfer-Encoding: gzip\r\nx-b: 2\r\ntransfer-encoding:  CHUNKED \r\n\r\n0\r\n\r\n",
+        b"POST /u HTTP/1.1\r\ntransfer-encoding: gzip , chunked\r\n\r\n0\r\n\r\n",
+    ];
+    for head in taken {
+        for chunk in [1, 4, 4096] {
+            let (seen, refusal) = through(head, chunk, 1024).await;
+            assert_eq!((seen.as_slice(), refusal), (head, None), "chunk {chunk}");
+        }
+    }
+    let refused: [&[u8]; 5] = [
+        b"POST /u HTTP/1.1\r\nx-a: 1\r\ntransfer-encoding: gzip\r\nx-b: 2\r\n\r\nbody",
+        b"POST /u HTTP/1.1\r\nx-a: 1\r\ntransfer-encoding: chunked\r\ntransfer-encoding: gzip\r\n\r\n",
+        b"POST /u HTTP/1.1\r\nx-a: 1\r\ntransfer-encoding: chunked, x\r\n\r\n",
+        b"POST /u HTTP/1.1\r\nx-a: 1\r\ntransfer-encoding: chunk\xc3\xa9d\r\n\r\n",
+        b"POST /u HTTP/1.0\r\nx-a: 1\r\ntransfer-encoding: chunked\r\n\r\n0\r\n\r\n",
+    ];
+    for head in refused {
+        for chunk in [1, 4, 4096] {
+            let (seen, refusal) = through(head, chunk, 1024).await;
+            assert_eq!(refusal, Some(HeadRefusal::BadTransferEncoding), "{head:?}");
+            // The lines before the first Transfer-Encoding, ended there.
+            assert!(seen.ends_with(b"x-a: 1\r\n\r\n"), "{seen:?}");
+            assert!(!seen.windows(9).any(|w| w == b"transfer"), "{seen:?}");
+        }
+    }
+    // A head held back still counts toward the limit.
+    let mut long = b"POST /u HTTP/1.1\r\ntransfer-encoding: chunked\r\n".to_vec();
+    for i in 0..40 {
+        long.extend_from_slice(format!("x-{i}: {}\r\n", "v".repeat(30)).as_bytes());
+    }
+    long.extend_from_slice(b"\r\n");
+    let (seen, refusal) = through(&long, 7, 1024).await;
+    assert_eq!(refusal, Some(HeadRefusal::TooLarge));
+    assert_eq!(seen, b"POST /u HTTP/1.1\r\n\r\n");
+}
+
 /// With requests pipelined, the wrapper refuses a later head (or stops following at it)
 /// before hyper has dispatched the earlier ones: the refusal names the head it belongs to.
 #[tokio::test]
