@@ -23,7 +23,7 @@ use crate::params::Params;
 use crate::people::account::{self, Change};
 use crate::realtime::{self, Route};
 use crate::state::AppState;
-use crate::store::Store;
+use crate::store::{Hold, Store};
 use crate::users::target::Target;
 use crate::validate;
 
@@ -136,11 +136,7 @@ pub async fn send(
 /// the transaction and the publish, so a conversation's messages are committed, numbered and
 /// published in one order, and every connection receives them in `msg_id` order (a publish
 /// after the commit alone would race the next send's).
-struct Turn {
-    key: String,
-    /// This send's mark in the key: only the holder ends its own turn.
-    holder: String,
-}
+struct Turn(Hold);
 
 impl Turn {
     /// Longest a turn lasts: a holder that died mid-send (an instance killed) gives it up by
@@ -152,24 +148,25 @@ impl Turn {
 
     async fn take(store: &dyn Store, a: i64, b: i64) -> Result<Turn, AppError> {
         let key = format!("chat:turn:{}:{}", Ord::min(a, b), Ord::max(a, b));
-        let holder = crate::random::hex_token(8);
         let deadline = tokio::time::Instant::now() + Self::WAIT;
         let mut pause = Duration::from_millis(1);
-        while !store.set_nx(&key, &holder, Self::TTL).await? {
+        loop {
+            if let Some(hold) = Hold::take(store, key.as_str(), Self::TTL).await? {
+                return Ok(Turn(hold));
+            }
             if tokio::time::Instant::now() >= deadline {
                 return Err(codes::unavailable("the conversation (busy)"));
             }
             tokio::time::sleep(pause).await;
             pause = (pause * 2).min(Duration::from_millis(16));
         }
-        Ok(Turn { key, holder })
     }
 
     /// Ends the turn, if it is still this send's: one that outlived its TTL may have passed
     /// to the next send, whose turn is not ended here. A store that fails here leaves it to
     /// expire.
     async fn end(self, store: &dyn Store) {
-        if let Err(e) = store.del_if(&self.key, &self.holder).await {
+        if let Err(e) = self.0.give_back(store).await {
             tracing::warn!(error = %e, "a conversation's turn was not given back; it expires");
         }
     }
@@ -355,16 +352,20 @@ mod tests {
         let store = MemoryStore::new();
         let slow = Turn::take(&store, 1, 2).await.unwrap();
         // As if its TTL ran out: the key is gone, and the next send takes the turn.
-        store.del(&slow.key).await.unwrap();
+        store.del(slow.0.key()).await.unwrap();
         let next = Turn::take(&store, 2, 1).await.unwrap();
         slow.end(&store).await;
-        assert_eq!(
-            store.get(&next.key).await.unwrap().as_deref(),
-            Some(next.holder.as_str()),
+        assert!(
+            store.get(next.0.key()).await.unwrap().is_some(),
             "the next send still holds its turn"
         );
-        assert!(!store.set_nx(&next.key, "third", Turn::TTL).await.unwrap());
-        let key = next.key.clone();
+        assert!(
+            !store
+                .set_nx(next.0.key(), "third", Turn::TTL)
+                .await
+                .unwrap()
+        );
+        let key = next.0.key().to_owned();
         next.end(&store).await;
         assert_eq!(store.get(&key).await.unwrap(), None);
     }

@@ -137,7 +137,7 @@ pub async fn post(
     let me = user_info::Entity::find_by_id(caller.user_id)
         .one(&state.db)
         .await?;
-    moderation::check_slow_mode(&*state.store, &current, caller.user_id).await?;
+    let interval = moderation::check_slow_mode(&*state.store, &current, caller.user_id).await?;
     let row = danmaku::ActiveModel {
         live_id: Set(room.0.id),
         user_id: Set(caller.user_id),
@@ -150,7 +150,7 @@ pub async fn post(
     let row = match row {
         Ok(row) => row,
         Err(e) => {
-            moderation::forget_slow_mode(&*state.store, &current, caller.user_id).await;
+            moderation::forget_slow_mode(&*state.store, interval).await;
             return Err(e.into());
         }
     };

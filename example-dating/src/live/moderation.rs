@@ -15,7 +15,7 @@ use crate::envelope::ok;
 use crate::params::Params;
 use crate::realtime::{self, Route};
 use crate::state::AppState;
-use crate::store::Store;
+use crate::store::{Hold, Store};
 
 /// The longest slow-mode interval, in seconds.
 pub const SLOW_MODE_MAX: i32 = 300;
@@ -95,32 +95,31 @@ pub async fn slow_mode(
     ))
 }
 
-/// Slow mode for one post: the viewer's first post in the interval passes and starts it; a
-/// second is 42901 with the seconds left.
+/// Slow mode for one post: the viewer's first post in the interval passes and starts it (the
+/// interval's hold, `None` without slow mode); a second is 42901 with the seconds left.
 pub async fn check_slow_mode(
     store: &dyn Store,
     live: &live::Model,
     user_id: i64,
-) -> Result<(), AppError> {
+) -> Result<Option<Hold>, AppError> {
     if live.slow_mode_secs <= 0 {
-        return Ok(());
+        return Ok(None);
     }
     let interval = Duration::from_secs(live.slow_mode_secs as u64);
     let key = slow_key(live.id, user_id);
-    if store.set_nx(&key, "1", interval).await? {
-        return Ok(());
+    if let Some(hold) = Hold::take(store, key.as_str(), interval).await? {
+        return Ok(Some(hold));
     }
     let left = store.ttl(&key).await?.unwrap_or(interval);
     Err(codes::rate_limited(left.as_secs().max(1)))
 }
 
-/// Takes back the slow-mode mark [`check_slow_mode`] set for a danmaku that was not stored.
-/// Best effort: a store that fails here leaves the interval to run out.
-pub async fn forget_slow_mode(store: &dyn Store, live: &live::Model, user_id: i64) {
-    if live.slow_mode_secs <= 0 {
-        return;
-    }
-    if let Err(e) = store.del(&slow_key(live.id, user_id)).await {
+/// Gives back the slow-mode interval [`check_slow_mode`] started for a danmaku that was not
+/// stored — if it is still that post's. Best effort: a store that fails here leaves the
+/// interval to run out.
+pub async fn forget_slow_mode(store: &dyn Store, interval: Option<Hold>) {
+    let Some(interval) = interval else { return };
+    if let Err(e) = interval.give_back(store).await {
         tracing::warn!(error = %e, "could not take back a slow-mode mark");
     }
 }

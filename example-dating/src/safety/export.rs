@@ -31,6 +31,7 @@ use crate::db::entity::safety::{block, report};
 use crate::db::entity::users::{location, user_info, visitor};
 use crate::people::{graph, visibility};
 use crate::state::AppState;
+use crate::store::Hold;
 use crate::users::profile::Me;
 use crate::users::{public_profile, showcase};
 
@@ -48,15 +49,15 @@ pub async fn export_me(
     State(state): State<AppState>,
 ) -> Result<Response, AppError> {
     let key = format!("export:{}", caller.user_id);
-    if !state.store.set_nx(&key, "1", EXPORT_EVERY).await? {
+    let Some(hour) = Hold::take(&*state.store, key.as_str(), EXPORT_EVERY).await? else {
         let left = state.store.ttl(&key).await?.unwrap_or(EXPORT_EVERY);
         return Err(codes::rate_limited(left.as_secs()));
-    }
+    };
     let head = match head(&state.db, &me.user).await {
         Ok(head) => head,
         Err(e) => {
             // A failed export does not spend the hour's.
-            let _ = state.store.del(&key).await;
+            let _ = hour.give_back(&*state.store).await;
             return Err(e);
         }
     };

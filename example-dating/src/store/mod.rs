@@ -5,6 +5,7 @@
 //! several instances, and an in-process map for the embedded default. `tests` holds the suite
 //! both must pass.
 
+mod hold;
 mod memory;
 mod ranking;
 mod redis;
@@ -16,6 +17,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
+pub use hold::Hold;
 pub use memory::MemoryStore;
 pub use ranking::Ranking;
 pub use redis::RedisStore;

@@ -31,7 +31,7 @@ use crate::people::card::{KeptCard, Row};
 use crate::people::footprints::{self, HOT, first_day};
 use crate::people::{Card, Relation, may_see, visibility};
 use crate::state::AppState;
-use crate::store::Store;
+use crate::store::{Hold, Store};
 
 /// The store key set once the ranking was loaded from the database: its absence means the
 /// store lost the ranking, and the next upkeep rebuilds it.
@@ -53,17 +53,13 @@ const MAX_CHUNK: usize = 1_000;
 /// Loads the ranking from the footprints and memberships, unless another instance is at it
 /// (then `false`). Visits made while it loads may be missed until the next rebuild.
 pub async fn rebuild(db: &DatabaseConnection, store: &dyn Store) -> Result<bool, AppError> {
-    // Released only by this holder: a load slower than the hold lets another instance in,
-    // whose hold this one's end must not lift.
-    let holder = crate::random::hex_token(8);
-    if !store
-        .set_nx(BUILDING, &holder, Duration::from_secs(600))
-        .await?
-    {
+    // A load slower than the hold lets another instance in, whose hold this one's end must
+    // not lift: a `Hold` is given back only by its holder.
+    let Some(hold) = Hold::take(store, BUILDING, Duration::from_secs(600)).await? else {
         return Ok(false);
-    }
+    };
     let loaded = load(db, store).await;
-    store.del_if(BUILDING, &holder).await?;
+    hold.give_back(store).await?;
     loaded?;
     Ok(true)
 }
