@@ -1,7 +1,7 @@
 //! Request parameters: the query string and the form body, merged, each key at most once.
 
 use bytes::Bytes;
-use http::header::CONTENT_TYPE;
+use http::header::{CONTENT_ENCODING, CONTENT_TYPE};
 use kotori::Ctx;
 
 use crate::codes::{self, AppError};
@@ -168,7 +168,24 @@ impl Params {
 /// body (within the node's limit) before this step runs.
 #[kotori::loader]
 pub fn load_params(cx: &mut Ctx<AppState>, body: Bytes) -> Result<Params, AppError> {
+    if !body.is_empty() && !plain_encoding(cx.header(CONTENT_ENCODING)) {
+        // A compressed form would otherwise be read as a form, and refused for whatever its
+        // bytes happen to look like (a NUL, not UTF-8): say what is wrong instead.
+        return Err(codes::malformed(
+            "body",
+            "send the form uncompressed (no Content-Encoding)",
+        ));
+    }
     Params::parse(cx.query(), cx.header(CONTENT_TYPE), &body)
+}
+
+/// Whether a body's `Content-Encoding` leaves its bytes as they are: none, or `identity`.
+fn plain_encoding(content_encoding: Option<&str>) -> bool {
+    content_encoding.is_none_or(|codings| {
+        codings
+            .split(',')
+            .all(|c| c.trim().is_empty() || c.trim().eq_ignore_ascii_case("identity"))
+    })
 }
 
 /// What load_params reads and answers, for `/openapi.json`.
@@ -179,13 +196,24 @@ pub fn load_params_doc() -> kotori::openapi::Declares {
         .refuses(
             400,
             40002,
-            "a parameter is malformed (not UTF-8, or holding a NUL), out of range, or given twice",
+            "a parameter is malformed (not UTF-8, or holding a NUL), out of range, or given \
+             twice; or the body is not a plain form (another content type, a Content-Encoding)",
         )
 }
 
 #[cfg(test)]
 mod tests {
-    use super::Params;
+    use super::{Params, plain_encoding};
+
+    #[test]
+    fn only_a_body_as_it_is_is_read() {
+        for plain in [None, Some("identity"), Some(" Identity "), Some("")] {
+            assert!(plain_encoding(plain), "{plain:?}");
+        }
+        for coded in ["gzip", "identity, gzip", "br", "deflate"] {
+            assert!(!plain_encoding(Some(coded)), "{coded}");
+        }
+    }
 
     #[test]
     fn query_and_body_merge_and_a_repeated_key_is_refused() {

@@ -182,6 +182,19 @@ async fn parameter_errors() {
         .send()
         .await;
     assert_eq!(code(&res), 40002);
+    // A compressed form is not read as a form: the answer says what to send instead.
+    let res = t
+        .app
+        .client()
+        .post("/api/auth/sendsms")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("content-encoding", "gzip")
+        .body(example_dating::client::encode(&signed))
+        .send()
+        .await;
+    assert_eq!(code(&res), 40002);
+    let msg = res.json::<Value>()["msg"].as_str().unwrap().to_owned();
+    assert!(msg.contains("uncompressed"), "{msg}");
 }
 
 #[tokio::test]
