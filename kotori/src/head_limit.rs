@@ -185,7 +185,8 @@ impl<T> HeadLimit<T> {
             if self.head.lines == 1 {
                 if self.fresh && line == b"PRI * HTTP/2.0" {
                     // HTTP/2 (prior knowledge): its headers are measured after decoding.
-                    self.ok = self.hi;
+                    self.watch.saw_http2_preface();
+                    self.approve(self.hi);
                     self.mode = Mode::Off;
                     return;
                 }

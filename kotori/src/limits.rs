@@ -14,6 +14,10 @@ pub const MAX_PARAMS: usize = 8;
 /// (see [`Serve::header_read_timeout`](crate::Serve::header_read_timeout)).
 pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// How long an HTTP/2 connection may stay with no request open before it is closed (see
+/// [`Serve::idle_timeout`](crate::Serve::idle_timeout)).
+pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// How long a client may take to send a request body before it gets a 408 (see
 /// [`Node::body_timeout`](crate::Node::body_timeout)): a body that stalls half-way must not
 /// hold a connection and its buffer for ever.

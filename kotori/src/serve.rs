@@ -5,29 +5,28 @@
 //! sends a byte, one that trickles a body, one that stops reading what it is sent, a flood of
 //! connections, descriptors running out, an upload that keeps a shutting-down server alive.
 
-use std::convert::Infallible;
 use std::future::{Future, IntoFuture, Pending, pending};
 use std::io;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
-use hyper::body::Incoming;
-use hyper::service::service_fn;
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::rt::{TokioExecutor, TokioTimer};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinSet;
 
 use crate::App;
-use crate::head_limit::{HeadLimit, HeadRefusal, HeadWatch};
 use crate::limits::{
-    DEFAULT_HEADER_READ_TIMEOUT, DEFAULT_MAX_HEADER_BYTES, DEFAULT_SHUTDOWN_TIMEOUT,
-    DEFAULT_WRITE_TIMEOUT,
+    DEFAULT_HEADER_READ_TIMEOUT, DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_HEADER_BYTES,
+    DEFAULT_SHUTDOWN_TIMEOUT, DEFAULT_WRITE_TIMEOUT,
 };
-use crate::write_deadline::WriteDeadline;
+
+mod connection;
+mod idle;
+use connection::connection;
 
 /// Serves `app` on `listener` until the future is dropped or the shutdown signal fires.
 ///
@@ -56,6 +55,7 @@ pub fn serve<S>(listener: TcpListener, app: App<S>) -> Serve<S, Pending<()>> {
         app,
         signal: pending(),
         header_read_timeout: DEFAULT_HEADER_READ_TIMEOUT,
+        idle_timeout: DEFAULT_IDLE_TIMEOUT,
         shutdown_timeout: DEFAULT_SHUTDOWN_TIMEOUT,
         write_timeout: DEFAULT_WRITE_TIMEOUT,
         max_header_bytes: DEFAULT_MAX_HEADER_BYTES,
@@ -71,6 +71,7 @@ pub struct Serve<S, F> {
     app: App<S>,
     signal: F,
     header_read_timeout: Duration,
+    idle_timeout: Duration,
     shutdown_timeout: Duration,
     write_timeout: Duration,
     max_header_bytes: usize,
@@ -106,6 +107,7 @@ impl<S, F> Serve<S, F> {
             app: self.app,
             signal,
             header_read_timeout: self.header_read_timeout,
+            idle_timeout: self.idle_timeout,
             shutdown_timeout: self.shutdown_timeout,
             write_timeout: self.write_timeout,
             max_header_bytes: self.max_header_bytes,
@@ -120,6 +122,15 @@ impl<S, F> Serve<S, F> {
     /// handshake counts). Default 30 s.
     pub fn header_read_timeout(mut self, timeout: Duration) -> Self {
         self.header_read_timeout = timeout;
+        self
+    }
+
+    /// How long an HTTP/2 connection may stay with no request open before it is closed (a
+    /// `GOAWAY`, then the close). A request is open until its response is sent, a stream (SSE)
+    /// included. An HTTP/1 connection between requests falls under
+    /// [`header_read_timeout`](Serve::header_read_timeout) instead. Default 30 s.
+    pub fn idle_timeout(mut self, timeout: Duration) -> Self {
+        self.idle_timeout = timeout;
         self
     }
 
@@ -202,6 +213,7 @@ struct Shared<S> {
     app: App<S>,
     builder: auto::Builder<TokioExecutor>,
     header_read_timeout: Duration,
+    idle_timeout: Duration,
     write_timeout: Duration,
     max_header_bytes: usize,
     shutdown: ShutdownSignal,
@@ -232,6 +244,7 @@ where
         app: serve.app,
         builder,
         header_read_timeout: serve.header_read_timeout,
+        idle_timeout: serve.idle_timeout,
         write_timeout: serve.write_timeout,
         max_header_bytes: serve.max_header_bytes,
         shutdown: ShutdownSignal(stopped),
@@ -307,74 +320,6 @@ where
     Ok(())
 }
 
-/// One connection: wait (bounded) for its first byte, the TLS handshake if any, then HTTP.
-async fn connection<S>(
-    shared: Arc<Shared<S>>,
-    watcher: hyper_util::server::graceful::Watcher,
-    stream: TcpStream,
-    peer: std::net::SocketAddr,
-) where
-    S: Clone + Send + Sync + 'static,
-{
-    // hyper's header timer starts at the first byte: a client that never sends one would hold
-    // the descriptor for ever. Nor may it hold a shutdown: it has nothing in flight.
-    let mut first = [0u8; 1];
-    let spoke = tokio::time::timeout(shared.header_read_timeout, stream.peek(&mut first));
-    tokio::select! {
-        spoke = spoke => match spoke {
-            Ok(Ok(n)) if n > 0 => {}
-            _ => return,
-        },
-        () = shared.shutdown.begun() => return,
-    }
-    // Under TLS too: the encrypted stream writes through it.
-    let stream = WriteDeadline::new(stream, shared.write_timeout);
-    let watch = Arc::new(HeadWatch::default());
-    let service = {
-        let shared = Arc::clone(&shared);
-        let watch = Arc::clone(&watch);
-        service_fn(move |mut req: hyper::Request<Incoming>| {
-            let shared = Arc::clone(&shared);
-            let watch = Arc::clone(&watch);
-            // Only an upgrade can outlive its request: only it learns of the shutdown.
-            if req.headers().contains_key(http::header::UPGRADE) {
-                req.extensions_mut().insert(shared.shutdown.clone());
-            }
-            async move { Ok::<_, Infallible>(respond(&shared, &watch, req, peer).await) }
-        })
-    };
-    #[cfg(feature = "tls")]
-    if let Some(tls) = &shared.tls {
-        let handshake = tokio::time::timeout(shared.header_read_timeout, tls.accept(stream));
-        let handshake = tokio::select! {
-            handshake = handshake => handshake,
-            () = shared.shutdown.begun() => return,
-        };
-        let stream = match handshake {
-            Ok(Ok(stream)) => HeadLimit::new(stream, shared.max_header_bytes, watch),
-            Ok(Err(e)) => {
-                tracing::debug!(%peer, error = %e, "TLS handshake failed");
-                return;
-            }
-            Err(_) => return,
-        };
-        let connection = shared
-            .builder
-            .serve_connection_with_upgrades(TokioIo::new(stream), service);
-        if let Err(e) = watcher.watch(connection.into_owned()).await {
-            tracing::debug!(%peer, error = %e, "connection ended with an error");
-        }
-        return;
-    }
-    let stream = HeadLimit::new(stream, shared.max_header_bytes, watch);
-    let connection = shared
-        .builder
-        .serve_connection_with_upgrades(TokioIo::new(stream), service);
-    if let Err(e) = watcher.watch(connection.into_owned()).await {
-        tracing::debug!(%peer, error = %e, "connection ended with an error");
-    }
-}
-
 /// hyper's default read buffer limit for HTTP/1 (8 KiB + 100 × 4 KiB), kept unless kotori's
 /// own limit asks for more room.
 const HYPER_BUF_SIZE: usize = 8192 + 4096 * 100;
@@ -383,64 +328,6 @@ const HYPER_BUF_SIZE: usize = 8192 + 4096 * 100;
 /// first (and renders the refusal).
 fn h2_header_backstop(max_header_bytes: usize) -> u32 {
     u32::try_from(max_header_bytes.saturating_mul(4).max(64 * 1024)).unwrap_or(u32::MAX)
-}
-
-/// One request: refused by its head, or dispatched through the tree.
-async fn respond<S>(
-    shared: &Shared<S>,
-    watch: &HeadWatch,
-    req: hyper::Request<Incoming>,
-    peer: std::net::SocketAddr,
-) -> crate::Response
-where
-    S: Clone + Send + Sync + 'static,
-{
-    let http2 = req.version() == http::Version::HTTP_2;
-    // HTTP/1 requests come one at a time, in the order of their heads: this one's number.
-    let head = if http2 { 0 } else { watch.dispatched() };
-    let refusal = if http2 {
-        (header_list_size(&req) > shared.max_header_bytes).then_some(HeadRefusal::TooLarge)
-    } else {
-        watch.take_refusal(head)
-    };
-    if let Some(refusal) = refusal {
-        let mut res = shared.app.refuse_from(req, Some(peer), refusal.rejection());
-        if !http2 {
-            // The rest of the refused head was discarded, and its body with it.
-            close(&mut res);
-        }
-        return res;
-    }
-    let mut res = shared.app.dispatch_from(req, Some(peer)).await;
-    if !http2 && watch.unfollowed(head) && res.status() != http::StatusCode::SWITCHING_PROTOCOLS {
-        // Past a body whose end kotori does not follow (chunked), or a refused upgrade, a
-        // next head would escape the limit: there is none on this connection.
-        close(&mut res);
-    }
-    res
-}
-
-fn close(res: &mut crate::Response) {
-    res.headers_mut().insert(
-        http::header::CONNECTION,
-        http::HeaderValue::from_static("close"),
-    );
-}
-
-/// An HTTP/2 request's header list size as RFC 9113 §6.5.2 counts it: each field's name and
-/// value plus 32, pseudo-headers included.
-fn header_list_size<B>(req: &hyper::Request<B>) -> usize {
-    let fields: usize = req
-        .headers()
-        .iter()
-        .map(|(name, value)| name.as_str().len() + value.len() + 32)
-        .sum();
-    let pseudo = req.method().as_str().len()
-        + req.uri().path_and_query().map_or(1, |p| p.as_str().len())
-        + req.uri().scheme_str().map_or(0, str::len)
-        + req.uri().authority().map_or(0, |a| a.as_str().len())
-        + 4 * 32;
-    fields + pseudo
 }
 
 /// Errors of one incoming connection (it was reset before we took it): nothing to back off

@@ -250,3 +250,85 @@ async fn a_graceful_shutdown_closes_idle_connections_at_once() {
     assert!(matches!(read, Ok(0) | Err(_)), "{read:?}");
     drop((keep_alive, h2));
 }
+
+/// Streamed answers the test holds open: each `GET /stream` takes the next receiver and sends
+/// what arrives on it until its sender is dropped.
+type Held = Arc<std::sync::Mutex<Vec<mpsc::UnboundedReceiver<Bytes>>>>;
+
+async fn start_idle(idle: Duration) -> (SocketAddr, Held) {
+    let held = Held::default();
+    let app = Kotori::new(Arc::clone(&held));
+    app.get("/hello", || async { "hello" });
+    app.get("/stream", |State(held): State<Held>| async move {
+        let rx = held.lock().unwrap().pop().expect("a held stream");
+        let chunks = futures_util::stream::unfold(rx, |mut rx| async move {
+            let chunk = rx.recv().await?;
+            Some((Ok::<_, std::io::Error>(chunk), rx))
+        });
+        http::Response::new(kotori::Body::from_stream(chunks))
+    });
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let served = kotori::serve(listener, app.build().unwrap()).idle_timeout(idle);
+    tokio::spawn(served.into_future());
+    (addr, held)
+}
+
+async fn h2(
+    addr: SocketAddr,
+) -> (
+    hyper::client::conn::http2::SendRequest<Full<Bytes>>,
+    tokio::task::JoinHandle<hyper::Result<()>>,
+) {
+    let stream = TcpStream::connect(addr).await.unwrap();
+    let (sender, conn) =
+        hyper::client::conn::http2::handshake(TokioExecutor::new(), TokioIo::new(stream))
+            .await
+            .unwrap();
+    (sender, tokio::spawn(conn))
+}
+
+/// An HTTP/2 connection with no request open for the idle timeout is closed by the server; one
+/// whose response is still streaming is not, however long it streams, and still takes new
+/// requests. An HTTP/1 connection is left to hyper's own timer, which never cuts a response.
+#[tokio::test]
+async fn an_idle_http2_connection_is_closed_but_not_one_still_answering() {
+    let (addr, held) = start_idle(Duration::from_millis(200)).await;
+    let (tx2, rx2) = mpsc::unbounded_channel();
+    let (tx1, rx1) = mpsc::unbounded_channel();
+    held.lock().unwrap().extend([rx1, rx2]);
+
+    // A streamed answer on each protocol, held open.
+    let (mut sender, conn) = h2(addr).await;
+    let streaming = sender.send_request(get("/stream")).await.unwrap();
+    assert_eq!(streaming.version(), Version::HTTP_2);
+    let mut old = http1(addr).await;
+    let streaming1 = old.send_request(get("/stream")).await.unwrap();
+    assert_eq!(streaming1.version(), Version::HTTP_11);
+
+    // A witness: a connection idle from now, closed after the timeout. Once it is, the held
+    // answers have been open longer than that.
+    let (_witness, closed) = h2(addr).await;
+    tokio::time::timeout(BOUND, closed)
+        .await
+        .expect("an idle HTTP/2 connection is closed")
+        .unwrap()
+        .unwrap();
+
+    // The connection that is still answering takes a new request.
+    let res = sender.send_request(get("/hello")).await.unwrap();
+    assert_eq!(text(res).await, "hello");
+    for (tx, res) in [(tx2, streaming), (tx1, streaming1)] {
+        tx.send(Bytes::from_static(b"all ")).unwrap();
+        tx.send(Bytes::from_static(b"there")).unwrap();
+        drop(tx);
+        assert_eq!(text(res).await, "all there");
+    }
+
+    // With nothing open any more, it is closed in turn.
+    tokio::time::timeout(BOUND, conn)
+        .await
+        .expect("the connection is closed once idle")
+        .unwrap()
+        .unwrap();
+}

@@ -1,7 +1,7 @@
 //! What the head reader tells the connection's service: which head it refused, and why, and
 //! from which head on it stopped following the connection's framing.
 
-use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
 
 use http::StatusCode;
 
@@ -80,6 +80,8 @@ pub(crate) struct HeadWatch {
     pub(super) unfollowed_from: AtomicU64,
     /// Requests the service was given on this connection.
     dispatched: AtomicU64,
+    /// The connection began with the HTTP/2 preface.
+    http2: AtomicBool,
 }
 
 impl Default for HeadWatch {
@@ -89,6 +91,7 @@ impl Default for HeadWatch {
             refused_head: AtomicU64::new(0),
             unfollowed_from: AtomicU64::new(u64::MAX),
             dispatched: AtomicU64::new(0),
+            http2: AtomicBool::new(false),
         }
     }
 }
@@ -97,6 +100,15 @@ impl HeadWatch {
     /// Numbers the next request hyper dispatched on this HTTP/1 connection (from 0).
     pub(crate) fn dispatched(&self) -> u64 {
         self.dispatched.fetch_add(1, Ordering::AcqRel)
+    }
+
+    /// Whether the connection speaks HTTP/2 (it began with the preface).
+    pub(crate) fn is_http2(&self) -> bool {
+        self.http2.load(Ordering::Acquire)
+    }
+
+    pub(super) fn saw_http2_preface(&self) {
+        self.http2.store(true, Ordering::Release);
     }
 
     /// The refusal of head number `head`, if it was refused (taken once).
