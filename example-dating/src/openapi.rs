@@ -151,9 +151,10 @@ pub fn url() -> Value {
     json!({"type": "string", "format": "uri", "pattern": pattern, "maxLength": 255})
 }
 
-/// An amount of money in yuan, at most two decimals.
+/// An amount of money in yuan, to the cent: what `commerce::money::cents` takes (zeros past
+/// the cent allowed, 12 digits at most on either side).
 pub fn money() -> Value {
-    json!({"type": "string", "pattern": "^[0-9]+(\\.[0-9]{1,2})?$"})
+    json!({"type": "string", "pattern": "^[0-9]{1,12}(\\.[0-9]{1,2}0{0,10})?$"})
 }
 
 /// The parameters every signed request carries besides `sign` (docs/src/dating/signing.md), for a signature

@@ -107,7 +107,7 @@ async fn ten_concurrent_identical_notices_extend_vip_exactly_once() {
     let trade_no = o["trade_no"].as_str().unwrap().to_owned();
     let mut notices = Vec::new();
     for fee in [
-        "30", "30.0", "30.00", "30", "30", "30", "30", "30", "30", "30",
+        "30", "30.0", "30.00", "30.000", "30", "30", "30", "30", "30", "30",
     ] {
         let t = t.clone();
         let trade_no = trade_no.clone();
