@@ -8,8 +8,13 @@ use phonenumber::country;
 
 use crate::codes::{self, AppError};
 
-/// `raw` in E.164, if it is a phone number: an optional `+` and 6 to 15 digits that parse as
-/// a number of some country (40002 naming `phone` otherwise).
+/// `raw` in E.164, if it is a phone number — an optional `+` and 6 to 15 digits, the
+/// contract's one rule (40002 naming `phone` otherwise).
+///
+/// A number the rules of its country know is written as they say. One they do not (a number
+/// too short for its country, a country code nobody has) is still a number by the contract: it
+/// is written as it was sent, `+` and its digits — with `+86` in front when it names no country
+/// — so that each spelling of it is still one number.
 ///
 /// ```
 /// use example_dating::people::phone::canonical;
@@ -18,8 +23,10 @@ use crate::codes::{self, AppError};
 ///     assert_eq!(canonical(spelling).unwrap(), "+8613380107582");
 /// }
 /// assert_eq!(canonical("+14155552671").unwrap(), "+14155552671");
-/// assert!(canonical("+999999999999").is_err(), "no such country code");
+/// assert_eq!(canonical("123456").unwrap(), "+86123456");
+/// assert_eq!(canonical("+999999999999").unwrap(), "+999999999999");
 /// assert!(canonical("12ab5678").is_err());
+/// assert!(canonical("12345").is_err());
 /// ```
 pub fn canonical(raw: &str) -> Result<String, AppError> {
     let refused = || codes::malformed("phone", "a phone number: an optional + and 6 to 15 digits");
@@ -30,18 +37,41 @@ pub fn canonical(raw: &str) -> Result<String, AppError> {
     if let Some(e164) = mainland_mobile(raw) {
         return Ok(e164);
     }
-    let number = parse(raw).ok_or_else(refused)?;
+    let Some(number) = parse(raw) else {
+        return Ok(as_sent(raw));
+    };
     // E.164 is `+`, the country code and the national number with its leading zeros: written
     // here, not by the crate's formatter, which first picks the country's display format by
     // its patterns (regular expressions) for the modes that need one — two thirds of what a
     // phone cost a send (perf). `parse` has already refused a country code the metadata does
     // not know (`+999…` above), the one case the formatter fails on.
     let e164 = format!("+{}{}", number.code().value(), number.national());
-    // What E.164 allows: at most 15 digits after the `+`.
+    // What E.164 allows: at most 15 digits after the `+`. The rules made more of it (a trunk
+    // prefix kept, say): the number as sent is the better guess.
     if e164.len() > 16 {
-        return Err(refused());
+        return Ok(as_sent(raw));
     }
     Ok(e164)
+}
+
+/// A number the rules do not know, as sent: `+` and its digits when it names a country (`+`, or
+/// China's international prefix `00`), else `+86` and its digits.
+fn as_sent(raw: &str) -> String {
+    if raw.starts_with('+') {
+        return raw.to_owned();
+    }
+    match international(raw) {
+        Some(rest) => format!("+{rest}"),
+        None => format!("+86{raw}"),
+    }
+}
+
+/// The digits after the country prefix of a number that names its country (`+…`, or `00…`
+/// and then not another `0`).
+fn international(raw: &str) -> Option<&str> {
+    raw.strip_prefix('+')
+        .or_else(|| raw.strip_prefix("00"))
+        .filter(|rest| !rest.starts_with('0'))
 }
 
 /// A mainland China mobile number as the original clients send it — 11 digits, `1` and then
@@ -66,11 +96,7 @@ fn mainland_mobile(raw: &str) -> Option<String> {
 /// trunk prefix from any number, and China's is `0` — so Rome's `+39 06 1234 5678`, whose `0`
 /// belongs to the number (Italy has no trunk prefix), lost it.
 fn parse(raw: &str) -> Option<phonenumber::PhoneNumber> {
-    let international = raw
-        .strip_prefix('+')
-        .or_else(|| raw.strip_prefix("00"))
-        .filter(|rest| !rest.starts_with('0'));
-    match international {
+    match international(raw) {
         Some(rest) => phonenumber::parse(None, format!("+{rest}")).ok(),
         None => phonenumber::parse(Some(country::Id::CN), raw).ok(),
     }
@@ -139,10 +165,11 @@ mod tests {
                 };
                 let formatted = number.format().mode(Mode::E164).to_string();
                 match canonical(&raw) {
-                    Ok(mine) => assert_eq!(mine, formatted, "{raw}"),
-                    // Refused only for what E.164 cannot be: more than 15 digits, or a raw
-                    // spelling the shape check refuses.
-                    Err(_) => assert!(formatted.len() > 16 || raw.len() > 16, "{raw}"),
+                    Ok(mine) if formatted.len() <= 16 => assert_eq!(mine, formatted, "{raw}"),
+                    // What E.164 cannot be (more than 15 digits) is taken as sent.
+                    Ok(mine) => assert_eq!(mine, super::as_sent(&raw), "{raw}"),
+                    // Refused only for a raw spelling the shape check refuses.
+                    Err(_) => assert!(raw.len() > 16, "{raw}"),
                 }
                 checked += 1;
             }
@@ -202,11 +229,27 @@ mod tests {
             "189-2298-6865",
             "１８９２２９８６８６５",
             "++8618922986865",
-            "+999999999999",
-            "123456",
+            "+12345",
         ] {
             let e = canonical(bad).unwrap_err();
             assert_eq!(e.code(), 40002, "{bad}");
+        }
+    }
+
+    /// The contract's rule is the shape: 6 to 15 digits are a phone even where no country's
+    /// rules know them, and each spelling of one is still one number.
+    #[test]
+    fn any_six_to_fifteen_digits_are_a_number() {
+        for (spellings, e164) in [
+            (&["123456", "+86123456", "0086123456"][..], "+86123456"),
+            (&["+999999999999", "00999999999999"][..], "+999999999999"),
+            (&["+999123456789012"][..], "+999123456789012"),
+            (&["+0123456"][..], "+0123456"),
+            (&["000000"][..], "+86000000"),
+        ] {
+            for spelling in spellings {
+                assert_eq!(canonical(spelling).unwrap(), e164, "{spelling}");
+            }
         }
     }
 }
