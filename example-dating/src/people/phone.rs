@@ -55,13 +55,15 @@ pub fn canonical(raw: &str) -> Result<String, AppError> {
 }
 
 /// A number the rules do not know, as sent: `+` and its digits when it names a country (`+`, or
-/// China's international prefix `00`), else `+86` and its digits.
+/// China's international prefix `00`, or `86`), else `+86` and its digits.
 fn as_sent(raw: &str) -> String {
     if raw.starts_with('+') {
         return raw.to_owned();
     }
     match international(raw) {
         Some(rest) => format!("+{rest}"),
+        // `86…` is `+86…` (the contract says so of every spelling).
+        None if raw.starts_with("86") => format!("+{raw}"),
         None => format!("+86{raw}"),
     }
 }
@@ -241,7 +243,10 @@ mod tests {
     #[test]
     fn any_six_to_fifteen_digits_are_a_number() {
         for (spellings, e164) in [
-            (&["123456", "+86123456", "0086123456"][..], "+86123456"),
+            (
+                &["123456", "+86123456", "0086123456", "86123456"][..],
+                "+86123456",
+            ),
             (&["+999999999999", "00999999999999"][..], "+999999999999"),
             (&["+999123456789012"][..], "+999123456789012"),
             (&["+0123456"][..], "+0123456"),
