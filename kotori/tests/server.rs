@@ -332,3 +332,22 @@ async fn an_idle_http2_connection_is_closed_but_not_one_still_answering() {
         .unwrap()
         .unwrap();
 }
+
+/// A client that sends the HTTP/2 preface and then ignores everything — it never acknowledges
+/// the `PING` that a graceful `GOAWAY` waits for — is still closed once idle.
+#[tokio::test]
+async fn an_idle_http2_client_that_never_answers_is_closed_all_the_same() {
+    let (addr, _) = start_idle(Duration::from_millis(200)).await;
+    let mut raw = TcpStream::connect(addr).await.unwrap();
+    // The preface, then an empty SETTINGS frame; nothing more, ever.
+    raw.write_all(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00\x00\x04\x00\x00\x00\x00\x00")
+        .await
+        .unwrap();
+    let mut seen = Vec::new();
+    let end = tokio::time::timeout(BOUND, raw.read_to_end(&mut seen)).await;
+    assert!(
+        matches!(end, Ok(Ok(_)) | Ok(Err(_))),
+        "the server closes the connection ({} bytes seen)",
+        seen.len()
+    );
+}

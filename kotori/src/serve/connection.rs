@@ -109,7 +109,10 @@ async fn drive<C, S>(
     let mut connection = std::pin::pin!(connection);
     let idle = idle::idle(streams, || head.is_http2(), shared.idle_timeout);
     let mut idle = std::pin::pin!(idle);
-    let mut closing = false;
+    // After an idle connection's `GOAWAY`: when to look again whether it is gone.
+    let after_goaway = tokio::time::sleep(shared.idle_timeout);
+    let mut after_goaway = std::pin::pin!(after_goaway);
+    let (mut closing, mut idle_closing) = (false, false);
     loop {
         tokio::select! {
             ended = connection.as_mut() => {
@@ -125,6 +128,19 @@ async fn drive<C, S>(
             () = &mut idle, if !closing => {
                 connection.as_mut().graceful_shutdown();
                 closing = true;
+                idle_closing = true;
+                let next = tokio::time::Instant::now() + shared.idle_timeout;
+                after_goaway.as_mut().reset(next);
+            }
+            // hyper's graceful HTTP/2 shutdown waits for the client to answer a `PING`: one
+            // that never does would keep the connection. Still idle a timeout later, it goes.
+            () = &mut after_goaway, if idle_closing => {
+                if !streams.any_open() {
+                    tracing::debug!(%peer, "an idle HTTP/2 connection ignored its GOAWAY; closed");
+                    return;
+                }
+                let next = tokio::time::Instant::now() + shared.idle_timeout;
+                after_goaway.as_mut().reset(next);
             }
         }
     }

@@ -7,7 +7,8 @@
 //! HTTP/2 connection therefore counts its open streams (a request is open until hyper drops
 //! its response body, so a long Server-Sent Events stream is open for its whole life), and one
 //! with no stream open for a whole idle timeout is shut down gracefully: a `GOAWAY`, then the
-//! close.
+//! close — and closed outright if, a timeout later, it is still there with no stream open (a
+//! client that never answers the `PING` hyper's graceful shutdown waits for).
 
 use std::pin::Pin;
 use std::sync::Arc;
@@ -43,6 +44,11 @@ impl Streams {
     pub(super) fn open(self: &Arc<Self>) -> StreamGuard {
         self.open.fetch_add(1, Ordering::AcqRel);
         StreamGuard(Arc::clone(self))
+    }
+
+    /// Whether a stream is open.
+    pub(super) fn any_open(&self) -> bool {
+        self.open.load(Ordering::Acquire) > 0
     }
 
     fn quiet_since(&self) -> Instant {
