@@ -256,6 +256,10 @@ async fn a_graceful_shutdown_closes_idle_connections_at_once() {
 type Held = Arc<std::sync::Mutex<Vec<mpsc::UnboundedReceiver<Bytes>>>>;
 
 async fn start_idle(idle: Duration) -> (SocketAddr, Held) {
+    start_timed(idle, Duration::from_secs(30)).await
+}
+
+async fn start_timed(idle: Duration, write: Duration) -> (SocketAddr, Held) {
     let held = Held::default();
     let app = Kotori::new(Arc::clone(&held));
     app.get("/hello", || async { "hello" });
@@ -269,7 +273,9 @@ async fn start_idle(idle: Duration) -> (SocketAddr, Held) {
     });
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let served = kotori::serve(listener, app.build().unwrap()).idle_timeout(idle);
+    let served = kotori::serve(listener, app.build().unwrap())
+        .idle_timeout(idle)
+        .write_timeout(write);
     tokio::spawn(served.into_future());
     (addr, held)
 }
@@ -350,4 +356,45 @@ async fn an_idle_http2_client_that_never_answers_is_closed_all_the_same() {
         "the server closes the connection ({} bytes seen)",
         seen.len()
     );
+}
+
+/// An HTTP/2 client that never opens its flow-control window takes none of its answers: they
+/// wait in the server's memory, and no socket write ever waits for the write deadline to see.
+/// Such a connection is closed once no answer has moved for the write timeout — but not one
+/// whose only open answer is a stream waiting for its next event.
+#[tokio::test]
+async fn an_http2_client_that_takes_none_of_its_answers_is_closed() {
+    let (addr, held) = start_timed(Duration::from_secs(600), Duration::from_millis(200)).await;
+    let (tx, rx) = mpsc::unbounded_channel();
+    held.lock().unwrap().push(rx);
+    // A client that reads, with a stream open and quiet.
+    let (mut reading, reading_conn) = h2(addr).await;
+    let streaming = reading.send_request(get("/stream")).await.unwrap();
+
+    // A client whose window stays shut: the head is not flow-controlled and arrives, the body
+    // never can.
+    let stream = TcpStream::connect(addr).await.unwrap();
+    let (mut shut, conn) = hyper::client::conn::http2::Builder::new(TokioExecutor::new())
+        .initial_stream_window_size(0)
+        .handshake(TokioIo::new(stream))
+        .await
+        .unwrap();
+    let conn = tokio::spawn(conn);
+    let res = shut.send_request(get("/hello")).await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    tokio::time::timeout(BOUND, conn)
+        .await
+        .expect("the server closes a connection whose client takes nothing")
+        .unwrap()
+        .ok();
+    drop(res);
+
+    // By then the quiet stream has been open longer than the write timeout: its connection
+    // is still served.
+    let res = reading.send_request(get("/hello")).await.unwrap();
+    assert_eq!(text(res).await, "hello");
+    tx.send(Bytes::from_static(b"still here")).unwrap();
+    drop(tx);
+    assert_eq!(text(streaming).await, "still here");
+    assert!(!reading_conn.is_finished());
 }

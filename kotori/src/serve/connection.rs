@@ -12,7 +12,7 @@ use hyper_util::server::graceful::GracefulConnection;
 use tokio::net::TcpStream;
 
 use super::Shared;
-use super::idle::{self, Streams, Tracked};
+use super::idle::{Streams, Tracked, Verdict, Watch};
 use crate::head_limit::{HeadLimit, HeadRefusal, HeadWatch};
 use crate::write_deadline::WriteDeadline;
 
@@ -56,10 +56,7 @@ pub(super) async fn connection<S>(
             let stream = (req.version() == http::Version::HTTP_2).then(|| streams.open());
             async move {
                 let res = respond(&shared, &watch, req, peer).await;
-                Ok::<_, Infallible>(res.map(|body| Tracked {
-                    body,
-                    _stream: stream,
-                }))
+                Ok::<_, Infallible>(res.map(|body| Tracked { body, stream }))
             }
         })
     };
@@ -107,12 +104,13 @@ async fn drive<C, S>(
     C::Error: std::fmt::Display,
 {
     let mut connection = std::pin::pin!(connection);
-    let idle = idle::idle(streams, || head.is_http2(), shared.idle_timeout);
-    let mut idle = std::pin::pin!(idle);
-    // After an idle connection's `GOAWAY`: when to look again whether it is gone.
-    let after_goaway = tokio::time::sleep(shared.idle_timeout);
-    let mut after_goaway = std::pin::pin!(after_goaway);
-    let (mut closing, mut idle_closing) = (false, false);
+    let mut watch = Watch::new(
+        streams,
+        || head.is_http2(),
+        shared.idle_timeout,
+        shared.write_timeout,
+    );
+    let mut closing = false;
     loop {
         tokio::select! {
             ended = connection.as_mut() => {
@@ -125,23 +123,22 @@ async fn drive<C, S>(
                 connection.as_mut().graceful_shutdown();
                 closing = true;
             }
-            () = &mut idle, if !closing => {
-                connection.as_mut().graceful_shutdown();
-                closing = true;
-                idle_closing = true;
-                let next = tokio::time::Instant::now() + shared.idle_timeout;
-                after_goaway.as_mut().reset(next);
-            }
-            // hyper's graceful HTTP/2 shutdown waits for the client to answer a `PING`: one
-            // that never does would keep the connection. Still idle a timeout later, it goes.
-            () = &mut after_goaway, if idle_closing => {
-                if !streams.any_open() {
+            verdict = watch.next() => match verdict {
+                Verdict::Idle if !closing => {
+                    connection.as_mut().graceful_shutdown();
+                    closing = true;
+                }
+                // hyper's graceful HTTP/2 close waits for the client to answer a `PING`: one
+                // that never does, still idle a timeout later, is closed outright.
+                Verdict::Idle => {
                     tracing::debug!(%peer, "an idle HTTP/2 connection ignored its GOAWAY; closed");
                     return;
                 }
-                let next = tokio::time::Instant::now() + shared.idle_timeout;
-                after_goaway.as_mut().reset(next);
-            }
+                Verdict::Stalled => {
+                    tracing::debug!(%peer, "an HTTP/2 client took no answer within the write timeout; closed");
+                    return;
+                }
+            },
         }
     }
 }
