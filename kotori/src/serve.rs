@@ -26,7 +26,9 @@ use crate::limits::{
 
 mod connection;
 mod idle;
-use connection::connection;
+mod shutdown;
+use connection::{Shared, connection};
+pub(crate) use shutdown::ShutdownSignal;
 
 /// Serves `app` on `listener` until the future is dropped or the shutdown signal fires.
 ///
@@ -78,20 +80,6 @@ pub struct Serve<S, F> {
     max_connections: Option<usize>,
     #[cfg(feature = "tls")]
     tls: Option<tokio_rustls::TlsAcceptor>,
-}
-
-/// Tells upgraded connections (WebSockets) when the server shuts down, and by when they must
-/// be gone. Each open socket holds a clone: the server knows they are all closed when the
-/// channel is.
-#[derive(Clone)]
-#[cfg_attr(not(feature = "ws"), allow(dead_code))]
-pub(crate) struct ShutdownSignal(pub(crate) watch::Receiver<Option<tokio::time::Instant>>);
-
-impl ShutdownSignal {
-    /// Completes once a graceful shutdown has begun (or the server is gone).
-    async fn begun(&self) {
-        let _ = self.0.clone().wait_for(Option::is_some).await;
-    }
 }
 
 impl<S, F> Serve<S, F> {
@@ -206,19 +194,6 @@ where
     fn into_future(self) -> Self::IntoFuture {
         Box::pin(run(self))
     }
-}
-
-/// What every connection task shares.
-struct Shared<S> {
-    app: App<S>,
-    builder: auto::Builder<TokioExecutor>,
-    header_read_timeout: Duration,
-    idle_timeout: Duration,
-    write_timeout: Duration,
-    max_header_bytes: usize,
-    shutdown: ShutdownSignal,
-    #[cfg(feature = "tls")]
-    tls: Option<tokio_rustls::TlsAcceptor>,
 }
 
 async fn run<S, F>(serve: Serve<S, F>) -> io::Result<()>

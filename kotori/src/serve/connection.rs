@@ -9,12 +9,30 @@ use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 use hyper_util::server::graceful::GracefulConnection;
+use std::time::Duration;
+
+use hyper_util::rt::TokioExecutor;
+use hyper_util::server::conn::auto;
 use tokio::net::TcpStream;
 
-use super::Shared;
 use super::idle::{Streams, Tracked, Verdict, Watch};
+use super::shutdown::ShutdownSignal;
+use crate::App;
 use crate::head_limit::{HeadLimit, HeadRefusal, HeadWatch};
 use crate::write_deadline::WriteDeadline;
+
+/// What every connection task shares.
+pub(super) struct Shared<S> {
+    pub(super) app: App<S>,
+    pub(super) builder: auto::Builder<TokioExecutor>,
+    pub(super) header_read_timeout: Duration,
+    pub(super) idle_timeout: Duration,
+    pub(super) write_timeout: Duration,
+    pub(super) max_header_bytes: usize,
+    pub(super) shutdown: ShutdownSignal,
+    #[cfg(feature = "tls")]
+    pub(super) tls: Option<tokio_rustls::TlsAcceptor>,
+}
 
 /// One connection: wait (bounded) for its first byte, the TLS handshake if any, then HTTP.
 pub(super) async fn connection<S>(
