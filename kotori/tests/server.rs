@@ -271,6 +271,11 @@ async fn start_timed(idle: Duration, write: Duration) -> (SocketAddr, Held) {
         });
         http::Response::new(kotori::Body::from_stream(chunks))
     });
+    // Answers once the test sends something: a handler that takes its time.
+    app.get("/late", |State(held): State<Held>| async move {
+        let mut rx = held.lock().unwrap().pop().expect("a held answer");
+        rx.recv().await.expect("an answer")
+    });
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let served = kotori::serve(listener, app.build().unwrap())
@@ -366,10 +371,15 @@ async fn an_idle_http2_client_that_never_answers_is_closed_all_the_same() {
 async fn an_http2_client_that_takes_none_of_its_answers_is_closed() {
     let (addr, held) = start_timed(Duration::from_secs(600), Duration::from_millis(200)).await;
     let (tx, rx) = mpsc::unbounded_channel();
-    held.lock().unwrap().push(rx);
-    // A client that reads, with a stream open and quiet.
+    let (late_tx, late_rx) = mpsc::unbounded_channel();
+    held.lock().unwrap().extend([late_rx, rx]);
+    // A client that reads, with a stream open and quiet, and a handler still at work.
     let (mut reading, reading_conn) = h2(addr).await;
     let streaming = reading.send_request(get("/stream")).await.unwrap();
+    let late = tokio::spawn(reading.send_request(get("/late")));
+    while !held.lock().unwrap().is_empty() {
+        tokio::task::yield_now().await;
+    }
 
     // A client whose window stays shut: the head is not flow-controlled and arrives, the body
     // never can.
@@ -389,8 +399,15 @@ async fn an_http2_client_that_takes_none_of_its_answers_is_closed() {
         .ok();
     drop(res);
 
-    // By then the quiet stream has been open longer than the write timeout: its connection
-    // is still served.
+    // By then the quiet stream and the handler at work have been open longer than the write
+    // timeout: their connection is still served.
+    late_tx.send(Bytes::from_static(b"late")).unwrap();
+    let res = tokio::time::timeout(BOUND, late)
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert_eq!(text(res).await, "late");
     let res = reading.send_request(get("/hello")).await.unwrap();
     assert_eq!(text(res).await, "hello");
     tx.send(Bytes::from_static(b"still here")).unwrap();

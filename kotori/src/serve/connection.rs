@@ -71,9 +71,12 @@ pub(super) async fn connection<S>(
                 req.extensions_mut().insert(shared.shutdown.clone());
             }
             // An HTTP/2 stream is open until hyper drops its response body.
-            let stream = (req.version() == http::Version::HTTP_2).then(|| streams.open());
+            let mut stream = (req.version() == http::Version::HTTP_2).then(|| streams.open());
             async move {
                 let res = respond(&shared, &watch, req, peer).await;
+                if let Some(stream) = &mut stream {
+                    stream.answered();
+                }
                 Ok::<_, Infallible>(res.map(|body| Tracked { body, stream }))
             }
         })

@@ -34,8 +34,9 @@ use crate::body::BoxError;
 pub(super) struct Streams {
     born: Instant,
     open: AtomicUsize,
-    /// Open streams whose body was never polled, or last gave hyper a frame: hyper owes them a
-    /// poll, which comes as soon as the client's flow-control window lets their data go.
+    /// Open streams whose answer is ready and whose body was never polled, or last gave hyper
+    /// a frame: hyper owes them a poll, which comes as soon as the client's flow-control window
+    /// lets their data go. (A stream whose handler still runs owes nothing yet.)
     owed: AtomicUsize,
     /// When the last stream closed, in ms after `born` (0: none has).
     quiet_ms: AtomicU64,
@@ -57,11 +58,9 @@ impl Streams {
     /// Counts a stream open until the returned guard is dropped.
     pub(super) fn open(self: &Arc<Self>) -> StreamGuard {
         self.open.fetch_add(1, Ordering::AcqRel);
-        self.owed.fetch_add(1, Ordering::AcqRel);
-        self.polled_ms.store(self.now_ms(), Ordering::Release);
         StreamGuard {
             streams: Arc::clone(self),
-            owed: true,
+            owed: false,
         }
     }
 
@@ -82,6 +81,16 @@ pub(super) struct StreamGuard {
 }
 
 impl StreamGuard {
+    /// The handler has answered: hyper owes the body a poll from now on.
+    pub(super) fn answered(&mut self) {
+        let streams = &self.streams;
+        streams.polled_ms.store(streams.now_ms(), Ordering::Release);
+        if !self.owed {
+            self.owed = true;
+            streams.owed.fetch_add(1, Ordering::AcqRel);
+        }
+    }
+
     /// The body is being polled; `then` is what it answered.
     fn polled<T>(&mut self, then: &Poll<T>) {
         let streams = &self.streams;
