@@ -166,9 +166,7 @@ impl Turn {
     /// to the next send, whose turn is not ended here. A store that fails here leaves it to
     /// expire.
     async fn end(self, store: &dyn Store) {
-        if let Err(e) = self.0.give_back(store).await {
-            tracing::warn!(error = %e, "a conversation's turn was not given back; it expires");
-        }
+        self.0.give_back_or_expire(store).await;
     }
 }
 

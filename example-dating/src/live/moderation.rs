@@ -118,9 +118,8 @@ pub async fn check_slow_mode(
 /// stored — if it is still that post's. Best effort: a store that fails here leaves the
 /// interval to run out.
 pub async fn forget_slow_mode(store: &dyn Store, interval: Option<Hold>) {
-    let Some(interval) = interval else { return };
-    if let Err(e) = interval.give_back(store).await {
-        tracing::warn!(error = %e, "could not take back a slow-mode mark");
+    if let Some(interval) = interval {
+        interval.give_back_or_expire(store).await;
     }
 }
 

@@ -57,7 +57,7 @@ pub async fn export_me(
         Ok(head) => head,
         Err(e) => {
             // A failed export does not spend the hour's.
-            let _ = hour.give_back(&*state.store).await;
+            hour.give_back_or_expire(&*state.store).await;
             return Err(e);
         }
     };

@@ -45,6 +45,15 @@ impl Hold {
     pub async fn give_back(self, store: &dyn Store) -> Result<bool, StoreError> {
         store.del_if(&self.key, &self.mark).await
     }
+
+    /// [`Hold::give_back`] where nothing waits on it: a store that fails here is logged, and
+    /// the hold runs out by itself.
+    pub async fn give_back_or_expire(self, store: &dyn Store) {
+        let key = self.key.clone();
+        if let Err(e) = self.give_back(store).await {
+            tracing::warn!(error = %e, key, "a hold was not given back; it expires");
+        }
+    }
 }
 
 #[cfg(test)]
@@ -76,5 +85,29 @@ mod tests {
         assert!(store.get("h").await.unwrap().is_some(), "the second stays");
         assert!(second.give_back(&store).await.unwrap());
         assert!(store.get("h").await.unwrap().is_none());
+    }
+
+    /// A store that fails the release: the caller goes on, and the hold is left to expire.
+    #[tokio::test]
+    async fn a_release_the_store_refuses_leaves_the_hold_to_expire() {
+        use crate::store::{StoreError, Watched};
+        use std::sync::Arc;
+        let inner: Arc<dyn Store> = Arc::new(MemoryStore::new());
+        let store = Watched::new(
+            Arc::clone(&inner),
+            Box::new(|command, _| match command {
+                "del_if" => Err(StoreError("refused".into())),
+                _ => Ok(()),
+            }),
+        );
+        let hold = Hold::take(&store, "h", Duration::from_secs(60))
+            .await
+            .unwrap()
+            .expect("free");
+        hold.give_back_or_expire(&store).await;
+        assert!(
+            inner.ttl("h").await.unwrap().is_some(),
+            "held until it expires"
+        );
     }
 }

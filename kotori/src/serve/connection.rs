@@ -35,7 +35,8 @@ pub(super) struct Shared<S> {
 /// One connection: wait (bounded) for its first byte, the TLS handshake if any, then HTTP.
 pub(super) async fn connection<S>(
     shared: Arc<Shared<S>>,
-    watcher: hyper_util::server::graceful::Watcher,
+    // Held until the connection ends: a graceful shutdown waits for every watcher to go.
+    _watcher: hyper_util::server::graceful::Watcher,
     stream: TcpStream,
     peer: std::net::SocketAddr,
 ) where
@@ -98,7 +99,6 @@ pub(super) async fn connection<S>(
             .builder
             .serve_connection_with_upgrades(TokioIo::new(stream), service);
         drive(connection, &shared, &streams, &head, peer).await;
-        drop(watcher);
         return;
     }
     let stream = HeadLimit::new(stream, shared.max_header_bytes, watch);
@@ -106,8 +106,6 @@ pub(super) async fn connection<S>(
         .builder
         .serve_connection_with_upgrades(TokioIo::new(stream), service);
     drive(connection, &shared, &streams, &head, peer).await;
-    // The graceful shutdown waits for every connection's watcher to be dropped.
-    drop(watcher);
 }
 
 /// Runs a connection to its end, shutting it down gracefully (in-flight requests finish, then
