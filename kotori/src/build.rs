@@ -254,6 +254,9 @@ fn compile<S: 'static>(
             .find_map(|s| s.body_timeout)
             .unwrap_or(DEFAULT_BODY_TIMEOUT),
         timeout: settings().find_map(|s| s.timeout),
+        run_to_completion: settings()
+            .find_map(|s| s.run_to_completion)
+            .unwrap_or(false),
         param_names: (!names.is_empty()).then(|| names.iter().take(MAX_PARAMS).cloned().collect()),
         leaf_depth: (levels.len() - 1) as u8,
         leaf_scope: all,

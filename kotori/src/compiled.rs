@@ -79,6 +79,9 @@ pub(crate) struct Chain<S> {
     pub(crate) body_limit: usize,
     pub(crate) body_timeout: Duration,
     pub(crate) timeout: Option<Duration>,
+    /// Whether a request that awaits runs as a task of its own, which a departing client
+    /// does not cancel.
+    pub(crate) run_to_completion: bool,
     pub(crate) param_names: Option<Arc<[Box<str>]>>,
     /// The depth of the handler (or, for a node chain, of the node).
     pub(crate) leaf_depth: u8,

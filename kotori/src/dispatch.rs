@@ -105,33 +105,26 @@ impl<S: Clone + Send + Sync + 'static> App<S> {
             0
         };
         // Something awaits (a step, the body, a timeout): box the rest, once.
-        Dispatch::pending(Box::pin(async move {
-            // In flight until answered, or dropped with the connection.
-            #[cfg(feature = "metrics")]
-            let _active = chain.metrics.as_ref().map(|series| {
-                crate::metrics::ActiveRequest::enter(
-                    series,
-                    crate::metrics::method_index(cx.method()),
-                )
-            });
-            let ran = match chain.timeout {
-                None => Some(CatchUnwind(pin!(run_chain(chain, &end, &mut cx, body, start))).await),
-                Some(limit) => {
-                    let steps = CatchUnwind(pin!(run_chain(chain, &end, &mut cx, body, start)));
-                    tokio::time::timeout(limit, steps).await.ok()
-                }
-            };
-            if !matches!(ran, Some(Ok(_))) {
-                blame_running(&mut cx);
+        if chain.run_to_completion {
+            if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+                let app = self.clone();
+                // The rest runs as a task of its own, which the connection awaits but does not
+                // own: a client that leaves drops the wait, not the work. The chain is looked
+                // up again from the task's handle on the tree (what was found above borrows
+                // the caller's).
+                let task = runtime.spawn(async move {
+                    let (chain, end, _, _) = app.lookup(cx.method(), cx.path());
+                    run_pending(chain, &end, cx, body, start, is_head).await
+                });
+                return Dispatch::pending(Box::pin(async move {
+                    // Only a runtime shutting down cancels the task: nobody reads this answer.
+                    task.await
+                        .unwrap_or_else(|_| render::text(&Rejection::unavailable()))
+                }));
             }
-            let reply = match ran {
-                Some(Ok(reply)) => reply,
-                Some(Err(panic)) => panicked(&cx, &*panic),
-                None => {
-                    Reply::Rejection(Rejection::unavailable().with_message("request timed out"))
-                }
-            };
-            finish(chain, &cx, reply, is_head)
+        }
+        Dispatch::pending(Box::pin(async move {
+            run_pending(chain, &end, cx, body, start, is_head).await
         }))
     }
 
@@ -279,6 +272,44 @@ impl Future for Dispatch<'_> {
             DispatchState::Pending(fut) => fut.as_mut().poll(task),
         }
     }
+}
+
+/// The rest of a request that awaits: its remaining steps and handler from step `start` (under
+/// the chain's timeout, a panic caught), then [`finish`].
+async fn run_pending<S, B>(
+    chain: &Chain<S>,
+    end: &End<'_, S>,
+    mut cx: Ctx<S>,
+    body: Option<B>,
+    start: usize,
+    is_head: bool,
+) -> Response
+where
+    S: Clone + Send + Sync + 'static,
+    B: HttpBody<Data = Bytes> + Send + 'static,
+    B::Error: Into<BoxError>,
+{
+    // In flight until answered, or dropped with the connection.
+    #[cfg(feature = "metrics")]
+    let _active = chain.metrics.as_ref().map(|series| {
+        crate::metrics::ActiveRequest::enter(series, crate::metrics::method_index(cx.method()))
+    });
+    let ran = match chain.timeout {
+        None => Some(CatchUnwind(pin!(run_chain(chain, end, &mut cx, body, start))).await),
+        Some(limit) => {
+            let steps = CatchUnwind(pin!(run_chain(chain, end, &mut cx, body, start)));
+            tokio::time::timeout(limit, steps).await.ok()
+        }
+    };
+    if !matches!(ran, Some(Ok(_))) {
+        blame_running(&mut cx);
+    }
+    let reply = match ran {
+        Some(Ok(reply)) => reply,
+        Some(Err(panic)) => panicked(&cx, &*panic),
+        None => Reply::Rejection(Rejection::unavailable().with_message("request timed out")),
+    };
+    finish(chain, &cx, reply, is_head)
 }
 
 /// Runs the steps in order until one answers, then the handler (or the 404/405 refusal).

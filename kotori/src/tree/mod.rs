@@ -155,6 +155,7 @@ pub(crate) struct Settings {
     pub(crate) body_limit: Option<usize>,
     pub(crate) body_timeout: Option<Duration>,
     pub(crate) timeout: Option<Duration>,
+    pub(crate) run_to_completion: Option<bool>,
 }
 
 impl<S> Default for Attached<S> {
