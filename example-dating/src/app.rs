@@ -32,7 +32,11 @@ pub fn build(state: AppState) -> Result<App<AppState>, BuildError> {
     let document = Arc::new(OnceLock::new());
     // Every response wears the JSON envelope, refusals included (docs/src/dating/api/conventions.md).
     // Form bodies of this API are small: anything larger is 41301 before it is parsed.
+    // A client that leaves does not cut a request in half: a write that committed goes on to
+    // tell the caches, the counts, the other instances and the open sockets, whether or not
+    // its client is still there to read the answer (docs/src/dating/decisions.md).
     app.render(envelope::render)
+        .run_to_completion(true)
         .load(ops::count_round_trips)
         .after(ops::request_log)
         .body_limit(API_BODY_LIMIT);
