@@ -107,24 +107,41 @@ impl<S: Clone + Send + Sync + 'static> App<S> {
         // Something awaits (a step, the body, a timeout): box the rest, once.
         if chain.run_to_completion {
             if let Ok(runtime) = tokio::runtime::Handle::try_current() {
-                let app = self.clone();
-                // The rest runs as a task of its own, which the connection awaits but does not
-                // own: a client that leaves drops the wait, not the work. The chain is looked
-                // up again from the task's handle on the tree (what was found above borrows
-                // the caller's).
-                let task = runtime.spawn(async move {
-                    let (chain, end, _, _) = app.lookup(cx.method(), cx.path());
-                    run_pending(chain, &end, cx, body, start, is_head).await
-                });
-                return Dispatch::pending(Box::pin(async move {
-                    // Only a runtime shutting down cancels the task: nobody reads this answer.
-                    task.await
-                        .unwrap_or_else(|_| render::text(&Rejection::unavailable()))
-                }));
+                return self.spawn_rest(&runtime, cx, body, start, is_head);
             }
         }
         Dispatch::pending(Box::pin(async move {
             run_pending(chain, &end, cx, body, start, is_head).await
+        }))
+    }
+
+    /// The rest of a request under `run_to_completion`, from step `start`: a task of its own,
+    /// which the returned future awaits but does not own — a client that leaves drops the
+    /// wait, not the work.
+    #[inline(never)]
+    fn spawn_rest<B>(
+        &self,
+        runtime: &tokio::runtime::Handle,
+        cx: Ctx<S>,
+        body: Option<B>,
+        start: usize,
+        is_head: bool,
+    ) -> Dispatch<'static>
+    where
+        B: HttpBody<Data = Bytes> + Send + 'static,
+        B::Error: Into<BoxError>,
+    {
+        let app = self.clone();
+        let task = runtime.spawn(async move {
+            // Looked up again from the task's own handle on the tree: what the caller found
+            // borrows the caller's.
+            let (chain, end, _, _) = app.lookup(cx.method(), cx.path());
+            run_pending(chain, &end, cx, body, start, is_head).await
+        });
+        Dispatch::pending(Box::pin(async move {
+            // Only a runtime shutting down cancels the task: nobody reads this answer.
+            task.await
+                .unwrap_or_else(|_| render::text(&Rejection::unavailable()))
         }))
     }
 
