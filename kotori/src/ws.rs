@@ -260,6 +260,36 @@ pub struct WebSocket {
     stopping: Option<watch::Receiver<Option<tokio::time::Instant>>>,
 }
 
+/// How long, and for how many bytes, a socket closed for breaking the protocol goes on reading
+/// what its client still sends.
+const LINGER_FOR: std::time::Duration = std::time::Duration::from_secs(1);
+const LINGER_BYTES: usize = 64 * 1024;
+
+/// Ends a socket closed for breaking the protocol the way HTTP servers end a connection they
+/// refuse: shuts its sending side (the client reads the close frame, then the end of the
+/// stream), then reads and discards what the client still sends until it closes its side too or
+/// the bounds pass. A socket closed with input unread is reset by the kernel, and a reset makes
+/// the client's kernel throw away what it had received and not yet read: the rest of an
+/// oversized message still in flight would cost the client the close frame that says why (seen
+/// from a Python client as "connection reset", not 1009).
+async fn linger(io: &mut TokioIo<Upgraded>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let _ = tokio::time::timeout(LINGER_FOR, async {
+        let _ = io.shutdown().await;
+        // On the heap: this path is rare, and `recv`'s future (held by every idle socket)
+        // stays small.
+        let mut buf = vec![0u8; 4096];
+        let mut left = LINGER_BYTES;
+        while left > 0 {
+            match io.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => left = left.saturating_sub(n),
+            }
+        }
+    })
+    .await;
+}
+
 impl WebSocket {
     /// The next message; `None` once the socket is closed (by the peer, an error of the
     /// connection, or the server shutting down).
@@ -291,6 +321,7 @@ impl WebSocket {
                     reason: reason.into(),
                 };
                 let _ = self.stream.close(Some(frame)).await;
+                linger(self.stream.get_mut()).await;
                 Some(Err(e))
             }
             other => other,

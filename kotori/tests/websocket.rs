@@ -4,6 +4,7 @@
 
 mod net;
 
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
@@ -55,6 +56,26 @@ async fn deaf(ws: WebSocketUpgrade) -> kotori::Response {
     })
 }
 
+/// Told when the `/ws/told` socket's handler has dropped its socket.
+static TOLD_ENDED: OnceLock<Arc<tokio::sync::Notify>> = OnceLock::new();
+
+fn told_ended() -> Arc<tokio::sync::Notify> {
+    Arc::clone(TOLD_ENDED.get_or_init(Default::default))
+}
+
+/// Reads until the socket fails or ends (1 KiB frames at most, read 1 KiB at a time, so that
+/// a larger frame is refused from its header, most of it unread), drops it, then says so.
+async fn told(ws: WebSocketUpgrade) -> kotori::Response {
+    ws.max_message_size(1024)
+        .max_frame_size(1024)
+        .read_buffer_size(1024)
+        .on_upgrade(|mut socket: WebSocket| async move {
+            while let Some(Ok(_)) = socket.recv().await {}
+            drop(socket);
+            told_ended().notify_one();
+        })
+}
+
 fn app() -> kotori::App<()> {
     let app = Kotori::new(());
     app.get("/hello", || async { "hello" });
@@ -65,6 +86,7 @@ fn app() -> kotori::App<()> {
         .load(load_caller);
     ws.node("/rooms/{id}").load(load_room).get("/chat", chat);
     ws.get("/deaf", deaf);
+    ws.get("/told", told);
     app.build().unwrap()
 }
 
@@ -200,13 +222,43 @@ async fn a_message_over_the_limit_closes_the_socket_with_1009() {
     server.stop().await;
 }
 
-/// Opens `/ws/rooms/7/chat` by hand over a raw socket, for frames no client library sends.
-async fn raw_socket(addr: std::net::SocketAddr) -> TcpStream {
+/// The rest of an oversized message still arrives after the server refused it. Had the server
+/// closed the connection with those bytes unread, its kernel would send a reset, and the
+/// client's kernel would throw away what it had not read yet — the close frame saying 1009
+/// among it (a Python client saw "connection reset"). The server reads them first: the client
+/// reads its 1009 after the server's task is over.
+#[tokio::test]
+async fn the_1009_close_reaches_a_client_that_reads_only_after_the_server_is_done() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let server = start(app(), |s| s).await;
+    let ended = told_ended();
+    let mut stream = raw_socket(server.addr, "/ws/told").await;
+    // A masked text frame of 8 KiB (a 16-bit length), sent whole.
+    let mut frame = vec![0x81, 0x80 | 126, 0x20, 0x00, 0, 0, 0, 0];
+    frame.extend(std::iter::repeat_n(b'x', 8 * 1024));
+    stream.write_all(&frame).await.unwrap();
+    tokio::time::timeout(BOUND, ended.notified())
+        .await
+        .expect("the handler ends");
+    let mut answer = Vec::new();
+    tokio::time::timeout(BOUND, stream.read_to_end(&mut answer))
+        .await
+        .expect("the server has closed the socket")
+        .expect("a close, not a reset");
+    assert!(answer.len() >= 4 && answer[0] == 0x88, "{answer:?}");
+    assert_eq!(u16::from_be_bytes([answer[2], answer[3]]), 1009);
+    server.stop().await;
+}
+
+/// Opens `path` by hand over a raw socket, for frames no client library sends.
+async fn raw_socket(addr: std::net::SocketAddr, path: &str) -> TcpStream {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let mut stream = TcpStream::connect(addr).await.unwrap();
-    let head = "GET /ws/rooms/7/chat HTTP/1.1\r\nhost: x\r\nauthorization: Bearer ann\r\n\
-                upgrade: websocket\r\nconnection: upgrade\r\nsec-websocket-version: 13\r\n\
-                sec-websocket-key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n";
+    let head = format!(
+        "GET {path} HTTP/1.1\r\nhost: x\r\nauthorization: Bearer ann\r\n\
+         upgrade: websocket\r\nconnection: upgrade\r\nsec-websocket-version: 13\r\n\
+         sec-websocket-key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n"
+    );
     stream.write_all(head.as_bytes()).await.unwrap();
     let mut answer = Vec::new();
     while !answer.ends_with(b"\r\n\r\n") {
@@ -247,7 +299,7 @@ async fn a_client_that_breaks_the_protocol_gets_the_close_code_that_says_how() {
         ),
     ];
     for (what, frame, code) in cases {
-        let mut stream = raw_socket(server.addr).await;
+        let mut stream = raw_socket(server.addr, "/ws/rooms/7/chat").await;
         stream.write_all(&frame).await.unwrap();
         let mut answer = Vec::new();
         tokio::time::timeout(BOUND, stream.read_to_end(&mut answer))
