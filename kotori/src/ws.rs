@@ -334,13 +334,17 @@ impl WebSocket {
     }
 
     /// Closes the socket with `code` and `reason` (e.g. `1013` "try again later" when a
-    /// client cannot keep up).
+    /// client cannot keep up). After the close frame, what the client still sends is read and
+    /// discarded until it closes too (at most 1 s and 64 KiB), so that the close frame reaches
+    /// a client that was sending meanwhile (see the book's WebSocket section).
     pub async fn close(mut self, code: u16, reason: &str) -> Result<(), Error> {
         let frame = CloseFrame {
             code: CloseCode::from(code),
             reason: reason.to_owned().into(),
         };
-        self.stream.close(Some(frame)).await
+        let closed = self.stream.close(Some(frame)).await;
+        linger(self.stream.get_mut()).await;
+        closed
     }
 
     /// Whether the server has started shutting down: a handler that only sends should stop

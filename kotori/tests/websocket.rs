@@ -76,6 +76,23 @@ async fn told(ws: WebSocketUpgrade) -> kotori::Response {
         })
 }
 
+/// Told when the `/ws/closer` socket's handler has closed its socket.
+static CLOSER_ENDED: OnceLock<Arc<tokio::sync::Notify>> = OnceLock::new();
+
+fn closer_ended() -> Arc<tokio::sync::Notify> {
+    Arc::clone(CLOSER_ENDED.get_or_init(Default::default))
+}
+
+/// Reads one message (1 KiB at a time), closes the socket with 4000, then says so.
+async fn closer(ws: WebSocketUpgrade) -> kotori::Response {
+    ws.read_buffer_size(1024)
+        .on_upgrade(|mut socket: WebSocket| async move {
+            let _ = socket.recv().await;
+            let _ = socket.close(4000, "enough").await;
+            closer_ended().notify_one();
+        })
+}
+
 fn app() -> kotori::App<()> {
     let app = Kotori::new(());
     app.get("/hello", || async { "hello" });
@@ -87,6 +104,7 @@ fn app() -> kotori::App<()> {
     ws.node("/rooms/{id}").load(load_room).get("/chat", chat);
     ws.get("/deaf", deaf);
     ws.get("/told", told);
+    ws.get("/closer", closer);
     app.build().unwrap()
 }
 
@@ -247,6 +265,33 @@ async fn the_1009_close_reaches_a_client_that_reads_only_after_the_server_is_don
         .expect("a close, not a reset");
     assert!(answer.len() >= 4 && answer[0] == 0x88, "{answer:?}");
     assert_eq!(u16::from_be_bytes([answer[2], answer[3]]), 1009);
+    server.stop().await;
+}
+
+/// The same when the handler closes the socket while the client is still sending: the close
+/// frame arrives, not a reset.
+#[tokio::test]
+async fn a_close_reaches_a_client_that_was_still_sending() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let server = start(app(), |s| s).await;
+    let ended = closer_ended();
+    let mut stream = raw_socket(server.addr, "/ws/closer").await;
+    // Two masked text frames at once: the handler reads the first and closes; most of the
+    // second (8 KiB) is still unread then.
+    let mut frames = client_frame(0x81, b"hi", true);
+    frames.extend([0x81, 0x80 | 126, 0x20, 0x00, 0, 0, 0, 0]);
+    frames.extend(std::iter::repeat_n(b'x', 8 * 1024));
+    stream.write_all(&frames).await.unwrap();
+    tokio::time::timeout(BOUND, ended.notified())
+        .await
+        .expect("the handler ends");
+    let mut answer = Vec::new();
+    tokio::time::timeout(BOUND, stream.read_to_end(&mut answer))
+        .await
+        .expect("the server has closed the socket")
+        .expect("a close, not a reset");
+    assert!(answer.len() >= 4 && answer[0] == 0x88, "{answer:?}");
+    assert_eq!(u16::from_be_bytes([answer[2], answer[3]]), 4000);
     server.stop().await;
 }
 
