@@ -34,6 +34,7 @@ use measure::measure;
 use measure::timed;
 use measure::{Began, blame_running, running};
 use request_body::{read_body, take_empty_body};
+use resolve::ChainAt;
 
 /// How a chain ends once its steps have passed.
 enum End<'a, S> {
@@ -80,7 +81,7 @@ impl<S: Clone + Send + Sync + 'static> App<S> {
         let (parts, body) = req.into_parts();
         let is_head = parts.method == Method::HEAD;
         let mut cx = Ctx::new(parts, self.0.state.clone(), peer);
-        let (chain, end) = self.resolve(&mut cx);
+        let (chain, end, found) = self.resolve(&mut cx);
         if chain.loaders > 0 {
             cx.resources.reserve_exact(chain.loaders);
         }
@@ -106,22 +107,21 @@ impl<S: Clone + Send + Sync + 'static> App<S> {
         };
         // Something awaits (a step, the body, a timeout): box the rest, once.
         if chain.run_to_completion {
-            if let Ok(runtime) = tokio::runtime::Handle::try_current() {
-                return self.spawn_rest(&runtime, cx, body, start, is_head);
-            }
+            return self.rest_to_completion(found, cx, body, start, is_head);
         }
         Dispatch::pending(Box::pin(async move {
             run_pending(chain, &end, cx, body, start, is_head).await
         }))
     }
 
-    /// The rest of a request under `run_to_completion`, from step `start`: a task of its own,
-    /// which the returned future awaits but does not own — a client that leaves drops the
-    /// wait, not the work.
+    /// The rest of a request under `run_to_completion`, from step `start`: a future that owns
+    /// its handle on the tree, so that if it is dropped unfinished (its client left) it is
+    /// handed to a task of its own and finishes there ([`Detach`]). The chain
+    /// is taken again from that handle (`found`): what the caller holds borrows the caller's.
     #[inline(never)]
-    fn spawn_rest<B>(
+    fn rest_to_completion<B>(
         &self,
-        runtime: &tokio::runtime::Handle,
+        found: ChainAt,
         cx: Ctx<S>,
         body: Option<B>,
         start: usize,
@@ -132,17 +132,11 @@ impl<S: Clone + Send + Sync + 'static> App<S> {
         B::Error: Into<BoxError>,
     {
         let app = self.clone();
-        let task = runtime.spawn(async move {
-            // Looked up again from the task's own handle on the tree: what the caller found
-            // borrows the caller's.
-            let (chain, end, _, _) = app.lookup(cx.method(), cx.path());
+        let rest = Box::pin(async move {
+            let (chain, end) = app.chain_of(found);
             run_pending(chain, &end, cx, body, start, is_head).await
         });
-        Dispatch::pending(Box::pin(async move {
-            // Only a runtime shutting down cancels the task: nobody reads this answer.
-            task.await
-                .unwrap_or_else(|_| render::text(&Rejection::unavailable()))
-        }))
+        Dispatch::pending(Box::pin(Detach(Some(rest))))
     }
 
     /// Answers a request refused before its chain runs (its head was too large, its request
@@ -157,7 +151,7 @@ impl<S: Clone + Send + Sync + 'static> App<S> {
         let (parts, _body) = req.into_parts();
         let is_head = parts.method == Method::HEAD;
         let mut cx = Ctx::new(parts, self.0.state.clone(), peer);
-        let (chain, _) = self.resolve(&mut cx);
+        let (chain, ..) = self.resolve(&mut cx);
         // No node was entered: only the root's after hooks run.
         enter(&mut cx, 0, 0);
         finish(chain, &cx, Reply::Rejection(rejection), is_head)
@@ -287,6 +281,36 @@ impl Future for Dispatch<'_> {
                 Poll::Ready(res.take().expect("a Dispatch polled after it completed"))
             }
             DispatchState::Pending(fut) => fut.as_mut().poll(task),
+        }
+    }
+}
+
+/// The rest of a request under `run_to_completion` until it finishes. Dropped before that — its
+/// connection closed under it — it is handed to a task of its own and finishes there: the
+/// client that left drops the wait, not the work. The common case (the client waits for its
+/// answer) costs no task. Without a tokio runtime to spawn on, the rest is dropped like any
+/// other.
+struct Detach(Option<Pin<Box<dyn Future<Output = Response> + Send + 'static>>>);
+
+impl Future for Detach {
+    type Output = Response;
+
+    fn poll(mut self: Pin<&mut Self>, task: &mut Context<'_>) -> Poll<Response> {
+        let rest = self
+            .0
+            .as_mut()
+            .expect("a Dispatch polled after it completed");
+        let res = std::task::ready!(rest.as_mut().poll(task));
+        self.0 = None;
+        Poll::Ready(res)
+    }
+}
+
+impl Drop for Detach {
+    fn drop(&mut self) {
+        if let (Some(rest), Ok(runtime)) = (self.0.take(), tokio::runtime::Handle::try_current()) {
+            // The answer has nobody to go to.
+            runtime.spawn(async move { drop(rest.await) });
         }
     }
 }

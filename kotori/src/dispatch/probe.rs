@@ -73,7 +73,7 @@ impl<S: Clone + Send + Sync + 'static> App<S> {
             return false;
         };
         let mut asked = from.probe(method, uri);
-        let (chain, end) = self.resolve(&mut asked);
+        let (chain, end, _) = self.resolve(&mut asked);
         if !matches!(end, End::Handler(_)) {
             return false;
         }
