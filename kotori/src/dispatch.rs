@@ -116,8 +116,8 @@ impl<S: Clone + Send + Sync + 'static> App<S> {
 
     /// The rest of a request under `run_to_completion`, from step `start`: a future that owns
     /// its handle on the tree, so that if it is dropped unfinished (its client left) it is
-    /// handed to a task of its own and finishes there ([`Detach`]). The chain
-    /// is taken again from that handle (`found`): what the caller holds borrows the caller's.
+    /// handed to a task of its own and finishes there ([`Detach`]). The chain is taken again
+    /// from that handle (`found`): what the caller holds borrows the caller's.
     #[inline(never)]
     fn rest_to_completion<B>(
         &self,
@@ -330,7 +330,7 @@ where
     B: HttpBody<Data = Bytes> + Send + 'static,
     B::Error: Into<BoxError>,
 {
-    // In flight until answered, or dropped with the connection.
+    // In flight until answered, or dropped (with the connection, unless it runs to completion).
     #[cfg(feature = "metrics")]
     let _active = chain.metrics.as_ref().map(|series| {
         crate::metrics::ActiveRequest::enter(series, crate::metrics::method_index(cx.method()))
