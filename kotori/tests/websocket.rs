@@ -240,59 +240,58 @@ async fn a_message_over_the_limit_closes_the_socket_with_1009() {
     server.stop().await;
 }
 
+/// Opens `path`, sends `frames` at once, waits until the handler has ended (`ended`), and only
+/// then reads what the server sent: the close code of its close frame. A reset instead (the
+/// server dropped the connection with input unread, and the kernel threw away what this side
+/// had not read yet) fails.
+async fn close_read_after_the_handler_ended(
+    path: &str,
+    frames: &[u8],
+    ended: Arc<tokio::sync::Notify>,
+) -> u16 {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let server = start(app(), |s| s).await;
+    let mut stream = raw_socket(server.addr, path).await;
+    stream.write_all(frames).await.unwrap();
+    tokio::time::timeout(BOUND, ended.notified())
+        .await
+        .expect("the handler ends");
+    let mut answer = Vec::new();
+    tokio::time::timeout(BOUND, stream.read_to_end(&mut answer))
+        .await
+        .expect("the server has closed the socket")
+        .expect("a close, not a reset");
+    assert!(answer.len() >= 4 && answer[0] == 0x88, "{answer:?}");
+    server.stop().await;
+    u16::from_be_bytes([answer[2], answer[3]])
+}
+
+/// A masked text frame of 8 KiB (a 16-bit length).
+fn frame_of_8_kib() -> Vec<u8> {
+    let mut frame = vec![0x81, 0x80 | 126, 0x20, 0x00, 0, 0, 0, 0];
+    frame.extend(std::iter::repeat_n(b'x', 8 * 1024));
+    frame
+}
+
 /// The rest of an oversized message still arrives after the server refused it. Had the server
 /// closed the connection with those bytes unread, its kernel would send a reset, and the
 /// client's kernel would throw away what it had not read yet — the close frame saying 1009
-/// among it (a Python client saw "connection reset"). The server reads them first: the client
-/// reads its 1009 after the server's task is over.
+/// among it (a Python client saw "connection reset"). The server reads them first.
 #[tokio::test]
 async fn the_1009_close_reaches_a_client_that_reads_only_after_the_server_is_done() {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let server = start(app(), |s| s).await;
-    let ended = told_ended();
-    let mut stream = raw_socket(server.addr, "/ws/told").await;
-    // A masked text frame of 8 KiB (a 16-bit length), sent whole.
-    let mut frame = vec![0x81, 0x80 | 126, 0x20, 0x00, 0, 0, 0, 0];
-    frame.extend(std::iter::repeat_n(b'x', 8 * 1024));
-    stream.write_all(&frame).await.unwrap();
-    tokio::time::timeout(BOUND, ended.notified())
-        .await
-        .expect("the handler ends");
-    let mut answer = Vec::new();
-    tokio::time::timeout(BOUND, stream.read_to_end(&mut answer))
-        .await
-        .expect("the server has closed the socket")
-        .expect("a close, not a reset");
-    assert!(answer.len() >= 4 && answer[0] == 0x88, "{answer:?}");
-    assert_eq!(u16::from_be_bytes([answer[2], answer[3]]), 1009);
-    server.stop().await;
+    let frame = frame_of_8_kib();
+    let code = close_read_after_the_handler_ended("/ws/told", &frame, told_ended()).await;
+    assert_eq!(code, 1009);
 }
 
-/// The same when the handler closes the socket while the client is still sending: the close
-/// frame arrives, not a reset.
+/// The same when the handler closes the socket while the client is still sending: two frames
+/// at once, the handler reads the first and closes with most of the second unread.
 #[tokio::test]
 async fn a_close_reaches_a_client_that_was_still_sending() {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let server = start(app(), |s| s).await;
-    let ended = closer_ended();
-    let mut stream = raw_socket(server.addr, "/ws/closer").await;
-    // Two masked text frames at once: the handler reads the first and closes; most of the
-    // second (8 KiB) is still unread then.
     let mut frames = client_frame(0x81, b"hi", true);
-    frames.extend([0x81, 0x80 | 126, 0x20, 0x00, 0, 0, 0, 0]);
-    frames.extend(std::iter::repeat_n(b'x', 8 * 1024));
-    stream.write_all(&frames).await.unwrap();
-    tokio::time::timeout(BOUND, ended.notified())
-        .await
-        .expect("the handler ends");
-    let mut answer = Vec::new();
-    tokio::time::timeout(BOUND, stream.read_to_end(&mut answer))
-        .await
-        .expect("the server has closed the socket")
-        .expect("a close, not a reset");
-    assert!(answer.len() >= 4 && answer[0] == 0x88, "{answer:?}");
-    assert_eq!(u16::from_be_bytes([answer[2], answer[3]]), 4000);
-    server.stop().await;
+    frames.extend(frame_of_8_kib());
+    let code = close_read_after_the_handler_ended("/ws/closer", &frames, closer_ended()).await;
+    assert_eq!(code, 4000);
 }
 
 /// Opens `path` by hand over a raw socket, for frames no client library sends.
