@@ -16,7 +16,7 @@ use http::header::{CONTENT_LENGTH, HeaderValue};
 use http::{Method, Request};
 use http_body::Body as HttpBody;
 
-use crate::compiled::{App, Chain, ChainHandler};
+use crate::compiled::{App, Chain};
 use crate::render;
 use crate::step::{Flow, Outcome};
 use crate::{Ctx, Rejection, Reply, Response};
@@ -34,14 +34,7 @@ use measure::measure;
 use measure::timed;
 use measure::{Began, blame_running, running};
 use request_body::{read_body, take_empty_body};
-use resolve::ChainAt;
-
-/// How a chain ends once its steps have passed.
-enum End<'a, S> {
-    Handler(&'a ChainHandler<S>),
-    NotFound,
-    NotAllowed(HeaderValue),
-}
+use resolve::{ChainAt, End};
 
 impl<S: Clone + Send + Sync + 'static> App<S> {
     /// Runs one request through the tree and returns its response.

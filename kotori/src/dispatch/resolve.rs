@@ -1,10 +1,17 @@
 //! Finding a request's chain: one router lookup, its path parameters kept as byte ranges.
 
 use http::Method;
+use http::header::HeaderValue;
 
-use super::End;
 use crate::Ctx;
-use crate::compiled::{App, Chain};
+use crate::compiled::{App, Chain, ChainHandler};
+
+/// How a chain ends once its steps have passed.
+pub(super) enum End<'a, S> {
+    Handler(&'a ChainHandler<S>),
+    NotFound,
+    NotAllowed(HeaderValue),
+}
 
 /// Where a request's chain is, by index: what a task holding its own handle on the tree needs
 /// to find the chain again without a second router lookup.
