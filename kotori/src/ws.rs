@@ -301,6 +301,7 @@ impl WebSocket {
                 // A dropped sender means the server is gone: close as well.
                 _ = async { stopping.wait_for(Option::is_some).await.map(drop) } => {
                     let _ = self.stream.close(Some(going_away())).await;
+                    linger(self.stream.get_mut()).await;
                     return None;
                 }
             },

@@ -56,11 +56,14 @@ async fn deaf(ws: WebSocketUpgrade) -> kotori::Response {
     })
 }
 
-/// Told when the `/ws/told` socket's handler has dropped its socket.
-static TOLD_ENDED: OnceLock<Arc<tokio::sync::Notify>> = OnceLock::new();
-
-fn told_ended() -> Arc<tokio::sync::Notify> {
-    Arc::clone(TOLD_ENDED.get_or_init(Default::default))
+/// Told when the socket handler named `name` has let its socket go: each handler of these
+/// tests has its own, as the tests run at once.
+fn ended(name: &'static str) -> Arc<tokio::sync::Notify> {
+    static ENDED: OnceLock<
+        std::sync::Mutex<std::collections::HashMap<&str, Arc<tokio::sync::Notify>>>,
+    > = OnceLock::new();
+    let mut all = ENDED.get_or_init(Default::default).lock().unwrap();
+    Arc::clone(all.entry(name).or_default())
 }
 
 /// Reads until the socket fails or ends (1 KiB frames at most, read 1 KiB at a time, so that
@@ -72,15 +75,8 @@ async fn told(ws: WebSocketUpgrade) -> kotori::Response {
         .on_upgrade(|mut socket: WebSocket| async move {
             while let Some(Ok(_)) = socket.recv().await {}
             drop(socket);
-            told_ended().notify_one();
+            ended("told").notify_one();
         })
-}
-
-/// Told when the `/ws/closer` socket's handler has closed its socket.
-static CLOSER_ENDED: OnceLock<Arc<tokio::sync::Notify>> = OnceLock::new();
-
-fn closer_ended() -> Arc<tokio::sync::Notify> {
-    Arc::clone(CLOSER_ENDED.get_or_init(Default::default))
 }
 
 /// Reads one message (1 KiB at a time), closes the socket with 4000, then says so.
@@ -89,7 +85,17 @@ async fn closer(ws: WebSocketUpgrade) -> kotori::Response {
         .on_upgrade(|mut socket: WebSocket| async move {
             let _ = socket.recv().await;
             let _ = socket.close(4000, "enough").await;
-            closer_ended().notify_one();
+            ended("closer").notify_one();
+        })
+}
+
+/// Reads (1 KiB at a time) until the socket ends — the server's shutdown ends it — then says so.
+async fn listener(ws: WebSocketUpgrade) -> kotori::Response {
+    ws.read_buffer_size(1024)
+        .on_upgrade(|mut socket: WebSocket| async move {
+            while let Some(Ok(_)) = socket.recv().await {}
+            drop(socket);
+            ended("listener").notify_one();
         })
 }
 
@@ -105,6 +111,7 @@ fn app() -> kotori::App<()> {
     ws.get("/deaf", deaf);
     ws.get("/told", told);
     ws.get("/closer", closer);
+    ws.get("/listener", listener);
     app.build().unwrap()
 }
 
@@ -280,7 +287,7 @@ fn frame_of_8_kib() -> Vec<u8> {
 #[tokio::test]
 async fn the_1009_close_reaches_a_client_that_reads_only_after_the_server_is_done() {
     let frame = frame_of_8_kib();
-    let code = close_read_after_the_handler_ended("/ws/told", &frame, told_ended()).await;
+    let code = close_read_after_the_handler_ended("/ws/told", &frame, ended("told")).await;
     assert_eq!(code, 1009);
 }
 
@@ -290,8 +297,38 @@ async fn the_1009_close_reaches_a_client_that_reads_only_after_the_server_is_don
 async fn a_close_reaches_a_client_that_was_still_sending() {
     let mut frames = client_frame(0x81, b"hi", true);
     frames.extend(frame_of_8_kib());
-    let code = close_read_after_the_handler_ended("/ws/closer", &frames, closer_ended()).await;
+    let code = close_read_after_the_handler_ended("/ws/closer", &frames, ended("closer")).await;
     assert_eq!(code, 4000);
+}
+
+/// The server shuts down while a client is halfway through a frame, and the client sends the
+/// rest once the `1001 Going Away` close has arrived (before reading it): the close is read,
+/// not lost to a reset.
+#[tokio::test]
+async fn the_going_away_close_reaches_a_client_that_sends_after_it() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut server = start(app(), |s| s).await;
+    let mut stream = raw_socket(server.addr, "/ws/listener").await;
+    let frame = frame_of_8_kib();
+    stream.write_all(&frame[..4096]).await.unwrap();
+    server.begin_shutdown();
+    tokio::time::timeout(BOUND, stream.readable())
+        .await
+        .expect("the close frame arrives")
+        .unwrap();
+    // Refused once the server has gone without reading it: the read below says so.
+    let _ = stream.write_all(&frame[4096..]).await;
+    tokio::time::timeout(BOUND, ended("listener").notified())
+        .await
+        .expect("the handler ends");
+    let mut answer = Vec::new();
+    tokio::time::timeout(BOUND, stream.read_to_end(&mut answer))
+        .await
+        .expect("the server has closed the socket")
+        .expect("a close, not a reset");
+    assert!(answer.len() >= 4 && answer[0] == 0x88, "{answer:?}");
+    assert_eq!(u16::from_be_bytes([answer[2], answer[3]]), 1001);
+    server.join().await;
 }
 
 /// Opens `path` by hand over a raw socket, for frames no client library sends.
