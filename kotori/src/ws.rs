@@ -251,7 +251,10 @@ impl WebSocketUpgrade {
 /// and returns `None`; a message or frame over the limits is answered with a `1009 Message
 /// Too Big` close, a text that is not UTF-8 with `1007`, and any other breach of the protocol
 /// (an unmasked frame, reserved bits or opcodes, a stray continuation) with `1002`, before
-/// `recv` returns its error. Each message is written out as it is sent
+/// `recv` returns its error. After each close the server sends (those, and
+/// [`close`](WebSocket::close)'s), what the client still sends is read and discarded until it
+/// closes too (at most 1 s and 64 KiB): dropped with input unread, the connection would be
+/// reset, and the client would lose the close frame. Each message is written out as it is sent
 /// (no write buffering), so a client that stops reading is seen at once, and the server's
 /// write timeout ([`Serve::write_timeout`](crate::Serve::write_timeout)) ends it.
 pub struct WebSocket {
