@@ -16,7 +16,7 @@ OLD_BIN=${OLD_BIN:?the earlier build: OLD_BIN=path/to/example-dating}
 NEW_BIN=${NEW_BIN:-$PWD/target/release/example-dating}
 BIN=$PWD/target/release
 # 2,000 requests apart: with 300, two rounds of one build differed by 5,000 instructions a request
-# on a 2-core VM (the background tasks' share does not cancel out exactly); with 2,000, by 200.
+# on a 2-core VM (the background tasks' share does not cancel out exactly); with 2,000, by 180-370.
 N1=${N1:-200}
 N2=${N2:-2200}
 PATHS=${PATHS:-/api/me}

@@ -256,10 +256,19 @@ async fn close_read_after_the_handler_ended(
     frames: &[u8],
     ended: Arc<tokio::sync::Notify>,
 ) -> u16 {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::io::AsyncWriteExt;
     let server = start(app(), |s| s).await;
     let mut stream = raw_socket(server.addr, path).await;
     stream.write_all(frames).await.unwrap();
+    let code = close_code_after(&ended, &mut stream).await;
+    server.stop().await;
+    code
+}
+
+/// Waits until the handler has ended (`ended`), then reads all the server sent: the code of its
+/// close frame. A reset instead fails.
+async fn close_code_after(ended: &tokio::sync::Notify, stream: &mut TcpStream) -> u16 {
+    use tokio::io::AsyncReadExt;
     tokio::time::timeout(BOUND, ended.notified())
         .await
         .expect("the handler ends");
@@ -269,7 +278,6 @@ async fn close_read_after_the_handler_ended(
         .expect("the server has closed the socket")
         .expect("a close, not a reset");
     assert!(answer.len() >= 4 && answer[0] == 0x88, "{answer:?}");
-    server.stop().await;
     u16::from_be_bytes([answer[2], answer[3]])
 }
 
@@ -306,7 +314,7 @@ async fn a_close_reaches_a_client_that_was_still_sending() {
 /// not lost to a reset.
 #[tokio::test]
 async fn the_going_away_close_reaches_a_client_that_sends_after_it() {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::io::AsyncWriteExt;
     let mut server = start(app(), |s| s).await;
     let mut stream = raw_socket(server.addr, "/ws/listener").await;
     let frame = frame_of_8_kib();
@@ -318,16 +326,8 @@ async fn the_going_away_close_reaches_a_client_that_sends_after_it() {
         .unwrap();
     // Refused once the server has gone without reading it: the read below says so.
     let _ = stream.write_all(&frame[4096..]).await;
-    tokio::time::timeout(BOUND, ended("listener").notified())
-        .await
-        .expect("the handler ends");
-    let mut answer = Vec::new();
-    tokio::time::timeout(BOUND, stream.read_to_end(&mut answer))
-        .await
-        .expect("the server has closed the socket")
-        .expect("a close, not a reset");
-    assert!(answer.len() >= 4 && answer[0] == 0x88, "{answer:?}");
-    assert_eq!(u16::from_be_bytes([answer[2], answer[3]]), 1001);
+    let code = close_code_after(&ended("listener"), &mut stream).await;
+    assert_eq!(code, 1001);
     server.join().await;
 }
 
