@@ -2,7 +2,8 @@
 //!
 //! Reads the compiled form (`compiled.rs`) only: nothing here depends on how the tree was
 //! declared. The lookup is `resolve`, reading a body `request_body`, the measurements
-//! `measure`, and asking the tree about another request (`App::allows`) `probe`.
+//! `measure`, asking the tree about another request (`App::allows`) `probe`, and the future a
+//! dispatch returns (with the rest of a request run to completion) `future`.
 
 use std::any::Any;
 use std::future::Future;
@@ -23,6 +24,7 @@ use crate::{Ctx, Rejection, Reply, Response};
 
 pub use crate::body::BoxError;
 
+mod future;
 mod measure;
 mod probe;
 mod request_body;
@@ -35,6 +37,9 @@ use measure::timed;
 use measure::{Began, blame_running, running};
 use request_body::{read_body, take_empty_body};
 use resolve::{ChainAt, End};
+
+use future::Detach;
+pub use future::Dispatch;
 
 impl<S: Clone + Send + Sync + 'static> App<S> {
     /// Runs one request through the tree and returns its response.
@@ -237,75 +242,6 @@ fn run_sync<S, B: HttpBody>(
 /// slow path: answer 500 (through the panic handler) and say what to fix.
 fn unreachable_sync_step() -> ! {
     panic!("a step marked `mode::Sync` returned `Flow::Pending`: mark it `mode::Async`")
-}
-
-/// The future of [`App::dispatch`]: complete at once when every step of the route is
-/// synchronous (no allocation, nothing to poll), else a boxed continuation.
-#[must_use = "a dispatch does nothing until awaited"]
-pub struct Dispatch<'a> {
-    state: DispatchState<'a>,
-}
-
-enum DispatchState<'a> {
-    Ready(Option<Response>),
-    Pending(Pin<Box<dyn Future<Output = Response> + Send + 'a>>),
-}
-
-impl<'a> Dispatch<'a> {
-    fn ready(res: Response) -> Self {
-        Dispatch {
-            state: DispatchState::Ready(Some(res)),
-        }
-    }
-
-    fn pending(fut: Pin<Box<dyn Future<Output = Response> + Send + 'a>>) -> Self {
-        Dispatch {
-            state: DispatchState::Pending(fut),
-        }
-    }
-}
-
-impl Future for Dispatch<'_> {
-    type Output = Response;
-
-    fn poll(mut self: Pin<&mut Self>, task: &mut Context<'_>) -> Poll<Response> {
-        match &mut self.state {
-            DispatchState::Ready(res) => {
-                Poll::Ready(res.take().expect("a Dispatch polled after it completed"))
-            }
-            DispatchState::Pending(fut) => fut.as_mut().poll(task),
-        }
-    }
-}
-
-/// The rest of a request under `run_to_completion` until it finishes. Dropped before that — its
-/// connection closed under it — it is handed to a task of its own and finishes there: the
-/// client that left drops the wait, not the work. The common case (the client waits for its
-/// answer) costs no task. Without a tokio runtime to spawn on, the rest is dropped like any
-/// other.
-struct Detach(Option<Pin<Box<dyn Future<Output = Response> + Send + 'static>>>);
-
-impl Future for Detach {
-    type Output = Response;
-
-    fn poll(mut self: Pin<&mut Self>, task: &mut Context<'_>) -> Poll<Response> {
-        let rest = self
-            .0
-            .as_mut()
-            .expect("a Dispatch polled after it completed");
-        let res = std::task::ready!(rest.as_mut().poll(task));
-        self.0 = None;
-        Poll::Ready(res)
-    }
-}
-
-impl Drop for Detach {
-    fn drop(&mut self) {
-        if let (Some(rest), Ok(runtime)) = (self.0.take(), tokio::runtime::Handle::try_current()) {
-            // The answer has nobody to go to.
-            runtime.spawn(async move { drop(rest.await) });
-        }
-    }
 }
 
 /// The rest of a request that awaits: its remaining steps and handler from step `start` (under
