@@ -155,3 +155,27 @@ async fn a_request_run_to_completion_is_answered_as_usual() {
     assert_eq!(res.status(), 200);
     assert_eq!(res.text(), "finished");
 }
+
+/// Dropped unfinished where there is no tokio runtime to finish it on (a dispatch driven by
+/// hand), the rest of a request run to completion is dropped like any other, without a panic.
+#[test]
+fn without_a_runtime_a_dropped_request_is_dropped() {
+    use std::future::Future;
+    use std::task::{Context, Waker};
+    let (seen, mut saw) = mpsc::unbounded_channel();
+    let app = app(Gate {
+        seen,
+        release: Arc::new(Notify::new()),
+    });
+    let req = http::Request::post("/kept/held")
+        .body(http_body_util::Full::new(bytes::Bytes::new()))
+        .unwrap();
+    let mut dispatch = Box::pin(app.dispatch(req));
+    let polled = dispatch
+        .as_mut()
+        .poll(&mut Context::from_waker(Waker::noop()));
+    assert!(polled.is_pending(), "the handler waits for its gate");
+    assert_eq!(saw.try_recv(), Ok(Seen::Started));
+    drop(dispatch);
+    assert_eq!(saw.try_recv(), Ok(Seen::Dropped));
+}

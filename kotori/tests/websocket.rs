@@ -58,24 +58,25 @@ async fn deaf(ws: WebSocketUpgrade) -> kotori::Response {
 
 /// Told when the socket handler named `name` has let its socket go: each handler of these
 /// tests has its own, as the tests run at once.
-fn ended(name: &'static str) -> Arc<tokio::sync::Notify> {
+fn ended(name: &str) -> Arc<tokio::sync::Notify> {
     static ENDED: OnceLock<
-        std::sync::Mutex<std::collections::HashMap<&str, Arc<tokio::sync::Notify>>>,
+        std::sync::Mutex<std::collections::HashMap<String, Arc<tokio::sync::Notify>>>,
     > = OnceLock::new();
     let mut all = ENDED.get_or_init(Default::default).lock().unwrap();
-    Arc::clone(all.entry(name).or_default())
+    Arc::clone(all.entry(name.to_owned()).or_default())
 }
 
 /// Reads until the socket fails or ends (1 KiB frames at most, read 1 KiB at a time, so that
-/// a larger frame is refused from its header, most of it unread), drops it, then says so.
-async fn told(ws: WebSocketUpgrade) -> kotori::Response {
+/// a larger frame is refused from its header, most of it unread), drops it, then says so as
+/// `ended(name)`.
+async fn told(ws: WebSocketUpgrade, Path(name): Path<String>) -> kotori::Response {
     ws.max_message_size(1024)
         .max_frame_size(1024)
         .read_buffer_size(1024)
         .on_upgrade(|mut socket: WebSocket| async move {
             while let Some(Ok(_)) = socket.recv().await {}
             drop(socket);
-            ended("told").notify_one();
+            ended(&name).notify_one();
         })
 }
 
@@ -109,7 +110,7 @@ fn app() -> kotori::App<()> {
         .load(load_caller);
     ws.node("/rooms/{id}").load(load_room).get("/chat", chat);
     ws.get("/deaf", deaf);
-    ws.get("/told", told);
+    ws.get("/told/{name}", told);
     ws.get("/closer", closer);
     ws.get("/listener", listener);
     app.build().unwrap()
@@ -295,7 +296,7 @@ fn frame_of_8_kib() -> Vec<u8> {
 #[tokio::test]
 async fn the_1009_close_reaches_a_client_that_reads_only_after_the_server_is_done() {
     let frame = frame_of_8_kib();
-    let code = close_read_after_the_handler_ended("/ws/told", &frame, ended("told")).await;
+    let code = close_read_after_the_handler_ended("/ws/told/1009", &frame, ended("1009")).await;
     assert_eq!(code, 1009);
 }
 
@@ -307,6 +308,29 @@ async fn a_close_reaches_a_client_that_was_still_sending() {
     frames.extend(frame_of_8_kib());
     let code = close_read_after_the_handler_ended("/ws/closer", &frames, ended("closer")).await;
     assert_eq!(code, 4000);
+}
+
+/// After a refusal the server reads what the client still sends only so long: a client that
+/// neither closes nor stops sending does not keep the socket's task (at most 1 s and 64 KiB).
+#[tokio::test]
+async fn a_client_that_goes_on_sending_after_a_refusal_does_not_hold_the_socket() {
+    use tokio::io::AsyncWriteExt;
+    let server = start(app(), |s| s).await;
+    let stream = raw_socket(server.addr, "/ws/told/flood").await;
+    let (_, mut writer) = stream.into_split();
+    let flood = tokio::spawn(async move {
+        let _ = writer.write_all(&frame_of_8_kib()).await;
+        // Until the server has gone: a write fails then.
+        while writer.write_all(&[b'x'; 16 * 1024]).await.is_ok() {}
+    });
+    tokio::time::timeout(BOUND, ended("flood").notified())
+        .await
+        .expect("the handler ends while the client still sends");
+    tokio::time::timeout(BOUND, flood)
+        .await
+        .expect("the server closes the connection under the flood")
+        .unwrap();
+    server.stop().await;
 }
 
 /// The server shuts down while a client is halfway through a frame, and the client sends the
