@@ -7,8 +7,8 @@ use std::task::{Context, Poll};
 
 use crate::Response;
 
-/// The future of [`App::dispatch`]: complete at once when every step of the route is
-/// synchronous (no allocation, nothing to poll), else a boxed continuation.
+/// The future of [`App::dispatch`](crate::App::dispatch): complete at once when every step of
+/// the route is synchronous (no allocation, nothing to poll), else a boxed continuation.
 #[must_use = "a dispatch does nothing until awaited"]
 pub struct Dispatch<'a> {
     state: DispatchState<'a>,
