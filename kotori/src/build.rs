@@ -118,6 +118,7 @@ fn build<S: Clone + Send + Sync + 'static>(
         fallback,
         routes: routes.infos,
         view,
+        rests: Arc::default(),
         #[cfg(feature = "metrics")]
         metrics,
     })))

@@ -53,6 +53,8 @@ pub(crate) struct Compiled<S> {
     pub(crate) fallback: Box<[matchit::Router<usize>]>,
     pub(crate) routes: Vec<RouteInfo>,
     pub(crate) view: TreeView,
+    /// Requests run to completion whose clients left, finishing in tasks of their own.
+    pub(crate) rests: Arc<crate::dispatch::Rests>,
     #[cfg(feature = "metrics")]
     pub(crate) metrics: Arc<crate::metrics::Metrics>,
 }

@@ -10,6 +10,7 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::{Pin, pin};
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
@@ -40,6 +41,7 @@ use resolve::{ChainAt, End};
 
 use future::Detach;
 pub use future::Dispatch;
+pub(crate) use future::Rests;
 
 impl<S: Clone + Send + Sync + 'static> App<S> {
     /// Runs one request through the tree and returns its response.
@@ -134,7 +136,10 @@ impl<S: Clone + Send + Sync + 'static> App<S> {
             let (chain, end) = app.chain_of(found);
             run_pending(chain, &end, cx, body, start, is_head).await
         });
-        Dispatch::pending(Box::pin(Detach(Some(rest))))
+        Dispatch::pending(Box::pin(Detach {
+            rest: Some(rest),
+            rests: Arc::clone(&self.0.rests),
+        }))
     }
 
     /// Answers a request refused before its chain runs (its head was too large, its request

@@ -85,7 +85,8 @@ pub struct Serve<S, F> {
 impl<S, F> Serve<S, F> {
     /// Stops accepting connections when `signal` completes, lets in-flight requests finish
     /// (within [`shutdown_timeout`](Serve::shutdown_timeout)), closes idle connections and
-    /// open WebSockets, then returns.
+    /// open WebSockets, waits for the requests whose clients left that run to completion
+    /// ([`Node::run_to_completion`](crate::Node::run_to_completion)), then returns.
     pub fn with_graceful_shutdown<G>(self, signal: G) -> Serve<S, G>
     where
         G: Future<Output = ()> + Send + 'static,
@@ -122,8 +123,9 @@ impl<S, F> Serve<S, F> {
         self
     }
 
-    /// How long a graceful shutdown waits for in-flight requests and open sockets before it
-    /// closes what remains. Default 30 s.
+    /// How long a graceful shutdown waits for in-flight requests (those whose clients left
+    /// under `run_to_completion` included) and open sockets before it closes what remains.
+    /// Default 30 s.
     pub fn shutdown_timeout(mut self, timeout: Duration) -> Self {
         self.shutdown_timeout = timeout;
         self
@@ -278,16 +280,28 @@ where
     drop(listener);
     let deadline = tokio::time::Instant::now() + serve.shutdown_timeout;
     let _ = stopping.send(Some(deadline));
+    let rests = Arc::clone(&shared.app.0.rests);
     drop(shared);
     let drained = async {
         graceful.shutdown().await;
         // Open sockets close themselves on the signal; the channel closes with the last one
         // (and with the last connection task, which holds the shared state).
         stopping.closed().await;
+        // Last, the requests whose clients left (`run_to_completion`): every connection has
+        // ended, so none is handed off after this count.
+        let running = rests.running();
+        if running > 0 {
+            tracing::info!(
+                requests = running,
+                "waiting for requests whose clients left to finish"
+            );
+            rests.finished().await;
+        }
     };
     if tokio::time::timeout_at(deadline, drained).await.is_err() {
         tracing::warn!(
             connections = connections.len(),
+            requests_whose_clients_left = rests.running(),
             "the shutdown deadline passed; closing the remaining connections"
         );
     }

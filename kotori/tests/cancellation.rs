@@ -1,5 +1,6 @@
 //! A client that leaves mid-request: by default its handler is dropped at its next await;
-//! under `run_to_completion(true)` the handler finishes all the same (over real sockets).
+//! under `run_to_completion(true)` the handler finishes all the same, and a graceful shutdown
+//! waits for it (over real sockets).
 
 use std::future::IntoFuture;
 use std::net::SocketAddr;
@@ -7,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use kotori::{Kotori, State};
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Notify, mpsc, oneshot};
 
@@ -49,10 +50,11 @@ async fn held(State(gate): State<Gate>) -> &'static str {
 
 /// The same handler three times: by default (`/held`), under a node that runs its requests
 /// to completion (`/kept/held`) and under a child of it that turns that off again
-/// (`/kept/not/held`).
+/// (`/kept/not/held`); and `/ping`, which answers at once.
 fn app(gate: Gate) -> kotori::App<Gate> {
     let app = Kotori::new(gate);
     app.post("/held", held);
+    app.get("/ping", || async { "pong" });
     let kept = app.node("/kept").run_to_completion(true);
     kept.post("/held", held);
     kept.node("/not")
@@ -61,7 +63,9 @@ fn app(gate: Gate) -> kotori::App<Gate> {
     app.build().unwrap()
 }
 
-/// Serves [`app`]; the sender stops the server.
+/// Serves [`app`], one connection at a time: a second connection is served only once the
+/// first has ended, which is how a test knows that the server let a departed client's
+/// connection (and whatever its task owned) go. The sender stops the server.
 async fn start(
     gate: Gate,
 ) -> (
@@ -75,6 +79,7 @@ async fn start(
     let (stop, stopped) = oneshot::channel::<()>();
     let server = tokio::spawn(
         kotori::serve(listener, app)
+            .max_connections(1)
             .with_graceful_shutdown(async {
                 let _ = stopped.await;
             })
@@ -83,19 +88,17 @@ async fn start(
     (addr, stop, server)
 }
 
-/// Sends a request to `path`, waits until its handler runs, closes the connection,
-/// and waits until the server has let the connection go (a graceful shutdown that finishes:
-/// the connection, and whatever it owned, is gone). Then releases the handler and answers
-/// what became of it.
-async fn leave_mid_request(path: &str) -> Seen {
-    let (seen, mut saw) = mpsc::unbounded_channel();
-    let release = Arc::new(Notify::new());
-    let gate = Gate {
-        seen,
-        release: Arc::clone(&release),
-    };
-    let (addr, stop, server) = start(gate).await;
+/// What the handler says next.
+async fn next(saw: &mut mpsc::UnboundedReceiver<Seen>) -> Seen {
+    tokio::time::timeout(BOUND, saw.recv())
+        .await
+        .expect("the handler says what it did")
+        .unwrap()
+}
 
+/// Sends a request to `path`, waits until its handler runs, closes the connection, and waits
+/// until the server has let the connection go: a second connection is answered.
+async fn leave(addr: SocketAddr, path: &str, saw: &mut mpsc::UnboundedReceiver<Seen>) {
     let mut client = TcpStream::connect(addr).await.unwrap();
     client
         .write_all(
@@ -104,22 +107,47 @@ async fn leave_mid_request(path: &str) -> Seen {
         )
         .await
         .unwrap();
-    let next = async |saw: &mut mpsc::UnboundedReceiver<Seen>| {
-        tokio::time::timeout(BOUND, saw.recv())
-            .await
-            .expect("the handler says what it did")
-            .unwrap()
-    };
-    assert_eq!(next(&mut saw).await, Seen::Started);
+    assert_eq!(next(saw).await, Seen::Started);
     drop(client);
+    let mut second = TcpStream::connect(addr).await.unwrap();
+    second
+        .write_all(b"GET /ping HTTP/1.1\r\nhost: localhost\r\nconnection: close\r\n\r\n")
+        .await
+        .unwrap();
+    let mut answer = String::new();
+    tokio::time::timeout(BOUND, second.read_to_string(&mut answer))
+        .await
+        .expect("the second connection is served once the first has ended")
+        .unwrap();
+    assert!(answer.ends_with("pong"), "{answer}");
+}
+
+/// A gate, and what its handler says.
+fn gate() -> (Gate, mpsc::UnboundedReceiver<Seen>, Arc<Notify>) {
+    let (seen, saw) = mpsc::unbounded_channel();
+    let release = Arc::new(Notify::new());
+    let gate = Gate {
+        seen,
+        release: Arc::clone(&release),
+    };
+    (gate, saw, release)
+}
+
+/// A client leaves mid-request to `path`; once the server has let its connection go, the
+/// handler is released. Answers what became of it, then stops the server.
+async fn leave_mid_request(path: &str) -> Seen {
+    let (gate, mut saw, release) = gate();
+    let (addr, stop, server) = start(gate).await;
+    leave(addr, path, &mut saw).await;
+    release.notify_one();
+    let seen = next(&mut saw).await;
     stop.send(()).unwrap();
     tokio::time::timeout(BOUND, server)
         .await
-        .expect("the server lets the departed client's connection go")
+        .expect("the server stops")
         .unwrap()
         .unwrap();
-    release.notify_one();
-    next(&mut saw).await
+    seen
 }
 
 #[tokio::test]
@@ -135,6 +163,79 @@ async fn under_run_to_completion_a_departed_clients_handler_finishes() {
 #[tokio::test]
 async fn a_child_node_may_turn_run_to_completion_off() {
     assert_eq!(leave_mid_request("/kept/not/held").await, Seen::Dropped);
+}
+
+/// Notified when the server logs that its shutdown waits for requests whose clients left.
+fn shutdown_waits() -> &'static Notify {
+    use tracing_subscriber::layer::SubscriberExt;
+
+    /// Passes that one log line on.
+    struct Forward;
+    impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for Forward {
+        fn on_event(
+            &self,
+            event: &tracing::Event<'_>,
+            _: tracing_subscriber::layer::Context<'_, S>,
+        ) {
+            struct Message(String);
+            impl tracing::field::Visit for Message {
+                fn record_debug(
+                    &mut self,
+                    field: &tracing::field::Field,
+                    value: &dyn std::fmt::Debug,
+                ) {
+                    if field.name() == "message" {
+                        self.0 = format!("{value:?}");
+                    }
+                }
+            }
+            let mut message = Message(String::new());
+            event.record(&mut message);
+            if message
+                .0
+                .starts_with("waiting for requests whose clients left")
+            {
+                WAITING.notify_one();
+            }
+        }
+    }
+
+    static WAITING: Notify = Notify::const_new();
+    static INSTALLED: std::sync::Once = std::sync::Once::new();
+    INSTALLED.call_once(|| {
+        tracing::subscriber::set_global_default(tracing_subscriber::registry().with(Forward))
+            .unwrap();
+    });
+    &WAITING
+}
+
+/// A graceful shutdown begun while a departed client's request still runs (to completion)
+/// returns only once that request has finished: a deploy does not cut it.
+#[tokio::test]
+async fn a_graceful_shutdown_waits_for_a_departed_clients_request() {
+    let waiting = shutdown_waits();
+    let (gate, mut saw, release) = gate();
+    let (addr, stop, mut server) = start(gate).await;
+    leave(addr, "/kept/held", &mut saw).await;
+    stop.send(()).unwrap();
+    tokio::select! {
+        () = waiting.notified() => {}
+        stopped = &mut server => {
+            panic!("serve returned ({stopped:?}) while a departed client's request still ran")
+        }
+    }
+    assert!(saw.try_recv().is_err(), "the handler still waits");
+    release.notify_one();
+    tokio::time::timeout(BOUND, &mut server)
+        .await
+        .expect("the server stops once the request has finished")
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        saw.try_recv(),
+        Ok(Seen::Finished),
+        "the request finished before serve returned"
+    );
 }
 
 #[tokio::test]

@@ -3,7 +3,11 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::task::{Context, Poll};
+
+use tokio::sync::Notify;
 
 use crate::Response;
 
@@ -51,29 +55,85 @@ impl Future for Dispatch<'_> {
 /// client that left drops the wait, not the work. The common case (the client waits for its
 /// answer) costs no task. Without a tokio runtime to spawn on, the rest is dropped like any
 /// other.
-pub(super) struct Detach(
-    pub(super) Option<Pin<Box<dyn Future<Output = Response> + Send + 'static>>>,
-);
+pub(super) struct Detach {
+    pub(super) rest: Option<Pin<Box<dyn Future<Output = Response> + Send + 'static>>>,
+    /// Where a handed-off rest is counted, so that a graceful shutdown waits for it.
+    pub(super) rests: Arc<Rests>,
+}
 
 impl Future for Detach {
     type Output = Response;
 
     fn poll(mut self: Pin<&mut Self>, task: &mut Context<'_>) -> Poll<Response> {
         let rest = self
-            .0
+            .rest
             .as_mut()
             .expect("a Dispatch polled after it completed");
         let res = std::task::ready!(rest.as_mut().poll(task));
-        self.0 = None;
+        self.rest = None;
         Poll::Ready(res)
     }
 }
 
 impl Drop for Detach {
     fn drop(&mut self) {
-        if let (Some(rest), Ok(runtime)) = (self.0.take(), tokio::runtime::Handle::try_current()) {
-            // The answer has nobody to go to.
-            runtime.spawn(async move { drop(rest.await) });
+        if let (Some(rest), Ok(runtime)) = (self.rest.take(), tokio::runtime::Handle::try_current())
+        {
+            let running = Running::new(&self.rests);
+            runtime.spawn(async move {
+                // The answer has nobody to go to.
+                drop(rest.await);
+                // Counted until here, or until the task is dropped (a panic, a runtime that
+                // shut down): `Running`'s own drop.
+                drop(running);
+            });
+        }
+    }
+}
+
+/// The rests of an app's requests that run in tasks of their own, their clients gone: a
+/// graceful shutdown ([`serve`](crate::serve())) waits for them as for open connections, so
+/// that a deploy does not cut what a departed client started.
+#[derive(Default)]
+pub(crate) struct Rests {
+    running: AtomicUsize,
+    finished: Notify,
+}
+
+impl Rests {
+    /// How many are running now.
+    pub(crate) fn running(&self) -> usize {
+        self.running.load(Ordering::Acquire)
+    }
+
+    /// Completes when none is running.
+    pub(crate) async fn finished(&self) {
+        loop {
+            // Registered before the count is read: a rest that ends in between still wakes us.
+            let mut finished = std::pin::pin!(self.finished.notified());
+            finished.as_mut().enable();
+            if self.running() == 0 {
+                return;
+            }
+            finished.await;
+        }
+    }
+}
+
+/// One running rest, counted from its hand-off to its task's end.
+struct Running(Arc<Rests>);
+
+impl Running {
+    fn new(rests: &Arc<Rests>) -> Self {
+        rests.running.fetch_add(1, Ordering::AcqRel);
+        Running(Arc::clone(rests))
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if self.0.running.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.0.finished.notify_waiters();
         }
     }
 }

@@ -66,7 +66,7 @@ macro_rules! attach_methods {
                 self.clone()
             }
 
-            #[doc = concat!("Whether requests to ", $scope, " run to completion when their client goes away (overriding what an ancestor sets; off by default). Off, a request whose connection closes is dropped at its next await, halfway through its handler if need be — after a commit and before what was to follow it. On, a request dropped unfinished has its rest (its steps and handler from where they were waiting) handed to a task of its own, which finishes it: a departing client drops the wait, not the work, and the [`timeout`](Self::timeout) still bounds it. A request whose client waits spawns nothing; it costs one more allocation. See the book's *Cancellation* section.")]
+            #[doc = concat!("Whether requests to ", $scope, " run to completion when their client goes away (overriding what an ancestor sets; off by default). Off, a request whose connection closes is dropped at its next await, halfway through its handler if need be — after a commit and before what was to follow it. On, a request dropped unfinished has its rest (its steps and handler from where they were waiting) handed to a task of its own, which finishes it: a departing client drops the wait, not the work, and the [`timeout`](Self::timeout) still bounds it; a graceful shutdown of [`serve`](crate::serve()) waits for it, within its [`shutdown_timeout`](crate::Serve::shutdown_timeout). A request whose client waits spawns nothing; it costs one more allocation. See the book's *Cancellation* section.")]
             pub fn run_to_completion(&self, on: bool) -> Self {
                 self.with_attached(|at| at.settings.run_to_completion = Some(on));
                 self.clone()
