@@ -37,11 +37,15 @@ pub fn check_lat_lng(lat: f64, lng: f64) -> Result<(f64, f64), AppError> {
     Ok((lat, lng))
 }
 
+/// The most code points a nickname may take: the column holds 255 characters on MariaDB, and
+/// a grapheme has no length of its own (emoji joined by zero-width joiners are one).
+const NICKNAME_MAX_CODE_POINTS: usize = 255;
+
 /// A nickname: 2–32 characters as a reader counts them (graphemes: `é` written as `e` and a
-/// combining accent is one), of any script. Refused: control characters, the invisible
-/// formatting ones (direction overrides that reverse the text around a name, zero-width
-/// spaces), a character piled with more than four combining marks, and a name with nothing
-/// visible in it.
+/// combining accent is one; `👩‍❤️‍👨`, six code points, is one), of any script, at most 255
+/// code points in all. Refused: control characters, the invisible formatting ones (direction
+/// overrides that reverse the text around a name, zero-width spaces), a character piled with
+/// more than four combining marks, and a name with nothing visible in it.
 pub fn nickname(value: &str) -> Result<String, AppError> {
     use unicode_segmentation::UnicodeSegmentation;
     let bad = || codes::malformed("nickname", "2 to 32 visible characters");
@@ -49,11 +53,16 @@ pub fn nickname(value: &str) -> Result<String, AppError> {
     if trimmed
         .chars()
         .any(|c| c.is_control() || is_invisible_format(c))
+        || trimmed.chars().nth(NICKNAME_MAX_CODE_POINTS).is_some()
     {
         return Err(bad());
     }
     let graphemes: Vec<&str> = trimmed.graphemes(true).collect();
-    let piled = graphemes.iter().any(|g| g.chars().count() > 5);
+    // Marks piled on one character (text that spills over the lines around it), not the
+    // code points of an emoji sequence, which are joiners and pictures.
+    let piled = graphemes
+        .iter()
+        .any(|g| g.chars().filter(|&c| is_combining_mark(c)).count() > 4);
     let visible = trimmed.chars().any(is_visible);
     if !(2..=32).contains(&graphemes.len()) || piled || !visible {
         return Err(bad());
@@ -64,12 +73,15 @@ pub fn nickname(value: &str) -> Result<String, AppError> {
 /// A character that shows something by itself: not a space, a combining mark, a joiner or a
 /// variation selector.
 fn is_visible(c: char) -> bool {
-    !c.is_whitespace()
-        && !matches!(
-            u32::from(c),
-            0x0300..=0x036F | 0x1AB0..=0x1AFF | 0x1DC0..=0x1DFF | 0x200D | 0x20D0..=0x20FF
-                | 0xFE00..=0xFE0F | 0xFE20..=0xFE2F
-        )
+    !c.is_whitespace() && !is_combining_mark(c) && !matches!(u32::from(c), 0x200D | 0xFE00..=0xFE0F)
+}
+
+/// A combining mark that stacks on the character before it (the combining diacritical blocks).
+fn is_combining_mark(c: char) -> bool {
+    matches!(
+        u32::from(c),
+        0x0300..=0x036F | 0x1AB0..=0x1AFF | 0x1DC0..=0x1DFF | 0x20D0..=0x20FF | 0xFE20..=0xFE2F
+    )
 }
 
 /// Formatting characters that show nothing but change how text around them reads. The
@@ -171,6 +183,25 @@ mod tests {
             "piled marks"
         );
         assert!(nickname("e\u{0301}").is_err(), "one grapheme is too short");
+        // Emoji sequences of many code points are one character each: a couple with a heart
+        // (6), a kiss with skin tones (10), a family of four (7).
+        for couple in [
+            "👩\u{200D}❤\u{FE0F}\u{200D}👨",
+            "👩🏻\u{200D}❤\u{FE0F}\u{200D}💋\u{200D}👨🏼",
+            "👨\u{200D}👩\u{200D}👧\u{200D}👦",
+        ] {
+            assert!(nickname(&format!("{couple}{couple}")).is_ok(), "{couple}");
+        }
+        // 32 of the longest is 320 code points: more than the column holds.
+        let kiss = "👩🏻\u{200D}❤\u{FE0F}\u{200D}💋\u{200D}👨🏼";
+        assert!(nickname(&kiss.repeat(25)).is_ok(), "250 code points");
+        assert!(nickname(&kiss.repeat(26)).is_err(), "260 code points");
+        // Joiners make one grapheme of any length: the bound is on code points too.
+        let chain = vec!["👩"; 200].join("\u{200D}");
+        assert!(
+            nickname(&format!("ab{chain}")).is_err(),
+            "a 399-code-point grapheme"
+        );
         assert!(nickname("e\u{0301}x").is_ok());
         for bad in [
             "\u{202E}evil",

@@ -42,6 +42,20 @@ async fn exercise(url: String) {
     // answered 50301 ("database unavailable") there when it reached the write.
     let res = t.message(&alice, bob_id, "a\0b").await;
     assert_eq!(code(&res), 40002, "{}", res.text());
+    // The longest nickname accepted (25 characters, each a ten-code-point emoji sequence of
+    // four-byte pictures) is stored and read back whole on every database.
+    let longest = "👩🏻\u{200D}❤\u{FE0F}\u{200D}💋\u{200D}👨🏼".repeat(25);
+    let res = t
+        .call(
+            Method::POST,
+            "/api/me/update",
+            &[("nickname", &longest)],
+            Some(&alice),
+        )
+        .await;
+    assert_eq!(code(&res), 0, "{}", res.text());
+    let me = data(&t.call(Method::GET, "/api/me", &[], Some(&alice)).await);
+    assert_eq!(me["nickname"], longest.as_str());
     let report = [
         ("user_id", bob_id.to_string()),
         ("reason", "spam".into()),

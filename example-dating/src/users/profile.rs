@@ -214,10 +214,17 @@ pub fn load_me_doc() -> kotori::openapi::Declares {
 pub fn update_me_doc() -> kotori::openapi::Declares {
     use crate::openapi::*;
     Declares::new()
-        .param(optional("nickname", text(2, 32)))
+        // The contract's 32, which JSON Schema counts in code points: a client that checks it
+        // is stricter than the rule, which counts characters as read (validate.rs).
+        .param(optional(
+            "nickname",
+            json!({"type": "string", "minLength": 2, "maxLength": 32,
+                   "description": "2 to 32 characters as read: the server counts an emoji sequence or a letter with its accents as one, up to 255 code points in all"}),
+        ))
         .param(optional(
             "email",
-            json!({"type": "string", "format": "email", "maxLength": 128}),
+            json!({"type": "string", "format": "email", "maxLength": 255,
+                   "description": "at most 255 bytes"}),
         ))
         .param(optional("gender", int(0, 2)))
         .param(optional(
