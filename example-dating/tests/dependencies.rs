@@ -26,10 +26,9 @@ impl Store for DownStore {
     async fn set_nx(&self, _: &str, _: &str, _: Duration) -> Result<bool, StoreError> {
         down()
     }
-    async fn set_nx_each_and_get(
+    async fn mark_each_and_get(
         &self,
         _: &[&str],
-        _: &str,
         _: Duration,
         _: Option<&str>,
     ) -> Result<(Vec<bool>, Option<String>), StoreError> {

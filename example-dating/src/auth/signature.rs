@@ -121,12 +121,11 @@ async fn verify(
     let session_key = token.map(sessions::cache_key);
     let (fresh, cached) = state
         .store
-        .set_nx_each_and_get(
+        .mark_each_and_get(
             &[
                 &format!("nonce:{}:{}", app.appkey, store::key_part(nonce)),
                 &format!("sig:{}:{sign}", app.appkey),
             ],
-            "1",
             ttl,
             session_key.as_deref(),
         )

@@ -91,15 +91,16 @@ pub struct Write<'a> {
 pub trait Store: Send + Sync + 'static {
     /// Sets `key` only if it does not exist; `true` when it was set. Expires after `ttl`.
     async fn set_nx(&self, key: &str, value: &str, ttl: Duration) -> Result<bool, StoreError>;
-    /// Sets each of `keys` that does not exist to `value`, expiring after `ttl`, and reads
-    /// `read` — in one round trip: which keys were set, in order, and `read`'s value. Each set
-    /// is atomic, the whole is not, so the keys may live on different Redis Cluster slots: a
-    /// signed request's nonce and signature, and its token's cached session
-    /// (`auth::signature`), cost one round trip, not three.
-    async fn set_nx_each_and_get(
+    /// Marks each of `keys` for `ttl` unless it is marked, and reads the key `read` — in one
+    /// round trip: which marks are new, in order, and `read`'s value. A mark is a replay check
+    /// (a signed request's nonce and signature, `auth::signature`): it holds nothing but its
+    /// existence, and nothing but this method sees it — the in-process store keeps marks
+    /// apart from its keys, as fingerprints. Each mark is atomic, the whole is not, so they
+    /// may live on different Redis Cluster slots: a signed request's two marks and its
+    /// token's cached session cost one round trip, not three.
+    async fn mark_each_and_get(
         &self,
         keys: &[&str],
-        value: &str,
         ttl: Duration,
         read: Option<&str>,
     ) -> Result<(Vec<bool>, Option<String>), StoreError>;

@@ -32,16 +32,15 @@ impl Store for Watched {
         (self.hook)("set_nx", k)?;
         self.inner.set_nx(k, v, ttl).await
     }
-    async fn set_nx_each_and_get(
+    async fn mark_each_and_get(
         &self,
         keys: &[&str],
-        v: &str,
         ttl: Duration,
         read: Option<&str>,
     ) -> Result<(Vec<bool>, Option<String>), StoreError> {
         // One round trip: one hook, named by its first key.
-        (self.hook)("set_nx_each_and_get", keys.first().copied().unwrap_or(""))?;
-        self.inner.set_nx_each_and_get(keys, v, ttl, read).await
+        (self.hook)("mark_each_and_get", keys.first().copied().unwrap_or(""))?;
+        self.inner.mark_each_and_get(keys, ttl, read).await
     }
     async fn set(&self, k: &str, v: &str, ttl: Duration) -> Result<(), StoreError> {
         (self.hook)("set", k)?;

@@ -1,4 +1,4 @@
-//! The in-process store's own: its sweeper.
+//! The in-process store's own: its sweeper, and its replay marks' expiry.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -49,4 +49,36 @@ async fn the_background_sweeper_keeps_the_store_from_growing() {
         .await
         .unwrap()
         .unwrap();
+}
+
+/// A mark is new again once its ttl has passed, is swept once expired, and is no key.
+#[tokio::test(start_paused = true)]
+async fn marks_expire_after_their_ttl_and_are_swept() {
+    let store = MemoryStore::new();
+    let ttl = Duration::from_secs(10);
+    let keys: Vec<String> = (0..1000).map(|i| format!("nonce:k:{i}")).collect();
+    let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+    let (new, _) = store.mark_each_and_get(&keys, ttl, None).await.unwrap();
+    assert!(new.iter().all(|&n| n));
+    assert_eq!(
+        (store.marks_len(), store.len()),
+        (1000, 0),
+        "marks are not keys"
+    );
+    assert_eq!(store.get("nonce:k:1").await.unwrap(), None);
+    tokio::time::advance(Duration::from_secs(9)).await;
+    let (new, _) = store
+        .mark_each_and_get(&keys[..1], ttl, None)
+        .await
+        .unwrap();
+    assert_eq!(new, [false], "still marked within its ttl");
+    tokio::time::advance(Duration::from_secs(2)).await;
+    let (new, _) = store
+        .mark_each_and_get(&keys[..1], ttl, None)
+        .await
+        .unwrap();
+    assert_eq!(new, [true], "new again once its ttl passed");
+    let swept: usize = (0..64).map(|_| store.sweep_one_shard()).sum();
+    assert_eq!(swept, 999, "one pass drops every expired mark");
+    assert_eq!(store.marks_len(), 1);
 }

@@ -203,10 +203,9 @@ impl Store for RedisStore {
         Ok(set.is_some())
     }
 
-    async fn set_nx_each_and_get(
+    async fn mark_each_and_get(
         &self,
         keys: &[&str],
-        value: &str,
         ttl: Duration,
         read: Option<&str>,
     ) -> Result<(Vec<bool>, Option<String>), StoreError> {
@@ -225,7 +224,7 @@ impl Store for RedisStore {
         let sets = futures_util::future::try_join_all(keys.iter().map(|key| {
             client.set::<Option<String>, _, _>(
                 self.key(key),
-                value,
+                "1",
                 ttl.clone(),
                 Some(SetOptions::NX),
                 false,
