@@ -2,12 +2,11 @@
 //!
 //! Keys live in 64 shards, each behind its own mutex, so a request waits only for the requests
 //! that touch the same shard, and a shard's growth (a rehash) stalls one 64th of the keys.
-//! Replay marks live apart, as fingerprints (see [`Marks`]): every signed request leaves two.
+//! Replay marks live apart, as fingerprints (`marks`): every signed request leaves two.
 //! A sweeper takes one shard of each at a time and drops what expired: without it memory
 //! would grow for ever.
 
 use std::collections::HashMap;
-use std::collections::hash_map::Entry;
 use std::hash::BuildHasher;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
@@ -18,17 +17,18 @@ use tokio::time::Instant;
 
 use super::ranking::Board;
 use super::{Quota, Ranking, Store, StoreError, Write};
+use marks::Marks;
 
-const SHARDS: usize = 64;
+mod marks;
+
+pub(super) const SHARDS: usize = 64;
 
 /// Keys with optional expiry, and rankings. Time is tokio's, so tests can move it with
 /// `tokio::time::advance`.
 pub struct MemoryStore {
     shards: Box<[Mutex<Shard>]>,
     hasher: RandomState,
-    marks: Box<[Mutex<Marks>]>,
-    /// Two independently seeded hashes make a mark's 128-bit fingerprint.
-    mark_hashers: [RandomState; 2],
+    marks: Marks,
     /// The shard the sweeper visits next.
     next_sweep: AtomicUsize,
     rankings: Mutex<HashMap<&'static str, Board>>,
@@ -37,55 +37,15 @@ pub struct MemoryStore {
 /// foldhash, not the standard SipHash: every signed request hashes two keys of 50-odd bytes,
 /// twice (the shard, then the key in it). Each map and the shard choice have their own random
 /// seed, so the keys of one shard do not crowd its map's buckets.
-type RandomState = foldhash::fast::RandomState;
+pub(super) type RandomState = foldhash::fast::RandomState;
 type Shard = HashMap<String, (String, Option<Instant>), RandomState>;
-
-/// Replay marks (`Store::mark_each_and_get`) by fingerprint, with their expiry: 32 bytes a mark
-/// in the table and no allocation of its own, where a key and a value cost two allocations and
-/// about 170 bytes — and a signed request leaves two marks for two signing windows. A
-/// fingerprint is 128 bits of two hashes seeded at random per process: two keys that share one
-/// (a request wrongly refused as a replay) would take about 2^64 marks.
-type Marks = HashMap<u128, Instant, Fingerprinted>;
-
-/// The table's hash of a fingerprint: its high half, already a hash (the low half chose the
-/// shard).
-#[derive(Clone, Copy, Default)]
-struct Fingerprinted;
-
-impl BuildHasher for Fingerprinted {
-    type Hasher = FingerprintHasher;
-
-    fn build_hasher(&self) -> FingerprintHasher {
-        FingerprintHasher(0)
-    }
-}
-
-struct FingerprintHasher(u64);
-
-impl std::hash::Hasher for FingerprintHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        // Only `u128`s are hashed here (`write_u128`); a fold for anything else.
-        for &byte in bytes {
-            self.0 = self.0.rotate_left(8) ^ u64::from(byte);
-        }
-    }
-
-    fn write_u128(&mut self, fingerprint: u128) {
-        self.0 = (fingerprint >> 64) as u64;
-    }
-}
 
 impl Default for MemoryStore {
     fn default() -> Self {
         MemoryStore {
             shards: (0..SHARDS).map(|_| Mutex::default()).collect(),
             hasher: RandomState::default(),
-            marks: (0..SHARDS).map(|_| Mutex::default()).collect(),
-            mark_hashers: [RandomState::default(), RandomState::default()],
+            marks: Marks::default(),
             next_sweep: AtomicUsize::new(0),
             rankings: Mutex::default(),
         }
@@ -93,7 +53,7 @@ impl Default for MemoryStore {
 }
 
 /// A panic while holding a lock cannot leave a half-written entry: recover the map.
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+pub(super) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner())
@@ -101,7 +61,7 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 
 /// Keeps the entries of `map` that `keep`; a map that shrank a lot gives its memory back.
 /// Returns how many went.
-fn sweep<K: Eq + std::hash::Hash, V, H: BuildHasher>(
+pub(super) fn sweep<K: Eq + std::hash::Hash, V, H: BuildHasher>(
     map: &mut HashMap<K, V, H>,
     keep: impl Fn(&V) -> bool,
 ) -> usize {
@@ -159,31 +119,12 @@ impl MemoryStore {
         let keys = sweep(&mut lock(&self.shards[index]), |(_, at)| {
             at.is_none_or(|at| at > now)
         });
-        let marks = sweep(&mut lock(&self.marks[index]), |at| *at > now);
-        keys + marks
-    }
-
-    /// Marks `key` for `ttl` unless it is marked; `true` when it was not.
-    fn mark(&self, key: &str, ttl: Duration, now: Instant) -> bool {
-        let [high, low] = &self.mark_hashers;
-        let fingerprint = u128::from(high.hash_one(key)) << 64 | u128::from(low.hash_one(key));
-        let mut marks = lock(&self.marks[fingerprint as usize % SHARDS]);
-        match marks.entry(fingerprint) {
-            Entry::Occupied(mark) if *mark.get() > now => false,
-            Entry::Occupied(mut expired) => {
-                expired.insert(now + ttl);
-                true
-            }
-            Entry::Vacant(mark) => {
-                mark.insert(now + ttl);
-                true
-            }
-        }
+        keys + self.marks.sweep_shard(index, now)
     }
 
     /// How many replay marks are held, expired or not (for tests).
     pub fn marks_len(&self) -> usize {
-        self.marks.iter().map(|m| lock(m).len()).sum()
+        self.marks.len()
     }
 
     /// Runs `change` on the ranking `rank` (an empty one if it has none yet), under its lock.
@@ -239,7 +180,10 @@ impl Store for MemoryStore {
         read: Option<&str>,
     ) -> Result<(Vec<bool>, Option<String>), StoreError> {
         let now = Instant::now();
-        let set = keys.iter().map(|key| self.mark(key, ttl, now)).collect();
+        let set = keys
+            .iter()
+            .map(|key| self.marks.mark(key, ttl, now))
+            .collect();
         let read = match read {
             Some(key) => self.get(key).await?,
             None => None,
