@@ -28,6 +28,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000004_user_search::Migration),
             Box::new(m20261202_000005_canonical_phones::Migration),
             Box::new(m20261203_000006_audit_log::Migration),
+            Box::new(m20261204_000007_report_note_text::Migration),
         ]
     }
 }
@@ -409,3 +410,4 @@ mod m20261122_000004_user_search {
 
 mod m20261202_000005_canonical_phones;
 mod m20261203_000006_audit_log;
+mod m20261204_000007_report_note_text;

@@ -46,6 +46,8 @@ pub mod report {
         pub open_key: Option<String>,
         /// `dismiss` or `ban`, once resolved.
         pub action: Option<String>,
+        /// Up to 500 characters: `TEXT`, not MariaDB's 255-character `VARCHAR`.
+        #[sea_orm(column_type = "Text", nullable)]
         pub note: Option<String>,
         pub resolved_by: Option<i64>,
         pub created_at: i64,
