@@ -13,7 +13,7 @@ use common::{TestApp, code};
 use example_dating::auth::sms::SmsSender;
 use example_dating::client;
 use http::Method;
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Notify, mpsc, oneshot};
 
@@ -60,8 +60,10 @@ async fn a_send_whose_client_left_is_given_back_when_the_gateway_fails() {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let (stop, stopped) = oneshot::channel::<()>();
+    // One connection at a time: a second connection is served only once the first has ended.
     let server = tokio::spawn(
         kotori::serve(listener, t.app.clone())
+            .max_connections(1)
             .with_graceful_shutdown(async {
                 let _ = stopped.await;
             })
@@ -83,15 +85,20 @@ async fn a_send_whose_client_left_is_given_back_when_the_gateway_fails() {
         .expect("the send reaches the gateway")
         .unwrap();
 
-    // The client leaves; the server lets its connection go (a graceful shutdown that ends:
-    // nothing of the connection is left), and only then does the gateway answer.
+    // The client leaves; the server lets its connection go (a second connection is served:
+    // nothing of the first is left), and only then does the gateway answer.
     drop(socket);
-    stop.send(()).unwrap();
-    tokio::time::timeout(BOUND, server)
+    let mut second = TcpStream::connect(addr).await.unwrap();
+    second
+        .write_all(b"GET /healthz HTTP/1.1\r\nhost: localhost\r\nconnection: close\r\n\r\n")
+        .await
+        .unwrap();
+    let mut answer = String::new();
+    tokio::time::timeout(BOUND, second.read_to_string(&mut answer))
         .await
         .expect("the server lets the departed client's connection go")
-        .unwrap()
         .unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
     release.notify_one();
 
     // The give-back runs after the gateway's answer, in the request's own task: wait for it.
@@ -110,4 +117,10 @@ async fn a_send_whose_client_left_is_given_back_when_the_gateway_fails() {
         sent_again.is_ok(),
         "the failed send was never given back: the phone's minute is still taken"
     );
+    stop.send(()).unwrap();
+    tokio::time::timeout(BOUND, server)
+        .await
+        .expect("the server stops")
+        .unwrap()
+        .unwrap();
 }
