@@ -509,7 +509,7 @@ async fn every_sqlite_connection_keeps_its_plans() {
 }
 
 /// Every text a client or an operator writes, at the longest its rule accepts and in four-byte
-/// characters, is stored and read back whole: no column is shorter than its rule on any
+/// characters (an operator's name, 64 bytes, in three-byte ones), is stored and read back whole: no column is shorter than its rule on any
 /// database (MariaDB's `VARCHAR(255)` is the short one), and none cuts or refuses an emoji.
 async fn every_text_holds_its_longest_value(t: &TestApp) {
     use example_dating::db::entity::chat::message;
@@ -662,6 +662,26 @@ async fn every_text_holds_its_longest_value(t: &TestApp) {
         .unwrap()
         .unwrap();
     assert_eq!((newest.name, newest.description), (emoji(32), emoji(200)));
+
+    // Every privilege, named three times over on the command line: stored once each.
+    let every: Vec<String> = example_dating::manage::operators::PRIVILEGES
+        .repeat(3)
+        .iter()
+        .map(|p| p.to_string())
+        .collect();
+    let added = example_dating::manage::operators::add(
+        &t.state.db,
+        &"管".repeat(21),
+        "admin",
+        &every,
+        "password-123",
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        added.privileges,
+        example_dating::manage::operators::PRIVILEGES.join(",")
+    );
 
     let host = t.operator("longest-host", "host", &[]).await;
     let live_id = t.create_live(&host, &emoji(64)).await;

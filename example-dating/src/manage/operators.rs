@@ -154,7 +154,7 @@ pub async fn add(
     operator::ActiveModel {
         name: Set(name.to_owned()),
         role: Set(role.as_str().to_owned()),
-        privileges: Set(privileges.join(",")),
+        privileges: Set(once_each(privileges).join(",")),
         password_hash: Set(hash_password(password)),
         created_at: Set(clock::now()),
         ..Default::default()
@@ -162,6 +162,18 @@ pub async fn add(
     .insert(db)
     .await
     .map_err(|e| e.to_string())
+}
+
+/// `privileges` with each named once, in the order first named: a list repeated on the command
+/// line is stored as the set it means (and fits its column whatever the repeats).
+fn once_each(privileges: &[String]) -> Vec<&str> {
+    let mut once: Vec<&str> = Vec::with_capacity(privileges.len());
+    for privilege in privileges {
+        if !once.contains(&privilege.as_str()) {
+            once.push(privilege);
+        }
+    }
+    once
 }
 
 /// A token for the operator named `name`, valid for `days` days, issued from the command line
