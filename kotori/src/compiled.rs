@@ -54,7 +54,7 @@ pub(crate) struct Compiled<S> {
     pub(crate) routes: Vec<RouteInfo>,
     pub(crate) view: TreeView,
     /// Requests run to completion whose clients left, finishing in tasks of their own.
-    pub(crate) rests: Arc<crate::dispatch::Rests>,
+    pub(crate) rests: Arc<crate::rests::Rests>,
     #[cfg(feature = "metrics")]
     pub(crate) metrics: Arc<crate::metrics::Metrics>,
 }

@@ -41,7 +41,6 @@ use resolve::{ChainAt, End};
 
 use future::Detach;
 pub use future::Dispatch;
-pub(crate) use future::Rests;
 
 impl<S: Clone + Send + Sync + 'static> App<S> {
     /// Runs one request through the tree and returns its response.

@@ -83,6 +83,8 @@
 //! - `ctx` — [`Ctx`], the request context every step sees.
 //! - `rejection`, `reply` — [`Rejection`], and what handlers return ([`IntoReply`]).
 //! - [`render`] — how rejections become responses under a subtree.
+//! - `rests` — the requests run to completion whose clients left, counted so that a graceful
+//!   shutdown waits for them.
 //! - [`mod@serve`] — serving an [`App`] on hyper; [`limits`] — the defaults kotori enforces;
 //!   `write_deadline` — the I/O wrapper that closes a connection whose client stops reading.
 //! - [`sse`] — Server-Sent Events; [`Body`] streams any other response.
@@ -127,6 +129,7 @@ mod percent;
 mod rejection;
 pub mod render;
 mod reply;
+mod rests;
 pub mod serve;
 pub mod sse;
 pub mod step;

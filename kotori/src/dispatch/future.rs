@@ -4,12 +4,10 @@
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::task::{Context, Poll};
 
-use tokio::sync::Notify;
-
 use crate::Response;
+use crate::rests::Rests;
 
 /// The future of [`App::dispatch`](crate::App::dispatch): complete at once when every step of
 /// the route is synchronous (no allocation, nothing to poll), else a boxed continuation.
@@ -79,61 +77,8 @@ impl Drop for Detach {
     fn drop(&mut self) {
         if let (Some(rest), Ok(runtime)) = (self.rest.take(), tokio::runtime::Handle::try_current())
         {
-            let running = Running::new(&self.rests);
-            runtime.spawn(async move {
-                // The answer has nobody to go to.
-                drop(rest.await);
-                // Counted until here, or until the task is dropped (a panic, a runtime that
-                // shut down): `Running`'s own drop.
-                drop(running);
-            });
-        }
-    }
-}
-
-/// The rests of an app's requests that run in tasks of their own, their clients gone: a
-/// graceful shutdown ([`serve`](crate::serve())) waits for them as for open connections, so
-/// that a deploy does not cut what a departed client started.
-#[derive(Default)]
-pub(crate) struct Rests {
-    running: AtomicUsize,
-    finished: Notify,
-}
-
-impl Rests {
-    /// How many are running now.
-    pub(crate) fn running(&self) -> usize {
-        self.running.load(Ordering::Acquire)
-    }
-
-    /// Completes when none is running.
-    pub(crate) async fn finished(&self) {
-        loop {
-            // Registered before the count is read: a rest that ends in between still wakes us.
-            let mut finished = std::pin::pin!(self.finished.notified());
-            finished.as_mut().enable();
-            if self.running() == 0 {
-                return;
-            }
-            finished.await;
-        }
-    }
-}
-
-/// One running rest, counted from its hand-off to its task's end.
-struct Running(Arc<Rests>);
-
-impl Running {
-    fn new(rests: &Arc<Rests>) -> Self {
-        rests.running.fetch_add(1, Ordering::AcqRel);
-        Running(Arc::clone(rests))
-    }
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        if self.0.running.fetch_sub(1, Ordering::AcqRel) == 1 {
-            self.0.finished.notify_waiters();
+            // The answer has nobody to go to.
+            self.rests.spawn(&runtime, async move { drop(rest.await) });
         }
     }
 }
