@@ -111,12 +111,37 @@ async fn the_ban_button_is_where_the_tree_allows_it_and_every_ban_is_audited() {
         .await;
     assert_eq!(data(&res)["banned"], false);
     let res = t
-        .manage(Method::POST, &format!("{page}/ban.json"), &[], Some(&token))
+        .manage(
+            Method::POST,
+            &format!("{page}/ban.json"),
+            &[("reason", &"x".repeat(201))],
+            Some(&token),
+        )
         .await;
-    assert_eq!(code(&res), 40001, "no reason");
+    assert_eq!(code(&res), 40002, "a reason past 200 characters");
     let rows = audit_rows(&t).await;
     assert_eq!(rows.len(), 2);
     assert_eq!(rows[1].action, "users.unban");
+    // A ban by id alone (the contract lists `reason` without requiring it): done, and the
+    // log says no reason was given.
+    let res = t
+        .manage(Method::POST, &format!("{page}/ban.json"), &[], Some(&token))
+        .await;
+    assert_eq!(
+        (data(&res)["banned"].as_bool(), &data(&res)["ban_reason"]),
+        (Some(true), &serde_json::Value::Null)
+    );
+    let rows = audit_rows(&t).await;
+    assert_eq!(
+        (rows.len(), rows[2].action.as_str(), rows[2].note.as_str()),
+        (3, "users.ban", example_dating::manage::admin::NO_REASON)
+    );
+    let shown = banner.get(&page).await;
+    assert!(
+        shown.text().contains("banned: no reason given"),
+        "{}",
+        shown.text()
+    );
     let log = banner.get(&format!("{ADMIN}/audit")).await;
     assert_eq!(log.status(), 200);
     assert!(log.text().contains("users.unban") && log.text().contains("users.ban"));

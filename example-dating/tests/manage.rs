@@ -198,9 +198,17 @@ async fn admins_search_show_ban_and_unban_users() {
 
     let ban = format!("/manage/dating/admin/api/users/{user}/ban.json");
     assert_eq!(
-        code(&t.manage(Method::POST, &ban, &[], Some(&admin)).await),
-        40001,
-        "a ban needs a reason"
+        code(
+            &t.manage(
+                Method::POST,
+                &ban,
+                &[("reason", &"x".repeat(201))],
+                Some(&admin)
+            )
+            .await
+        ),
+        40002,
+        "a reason is at most 200 characters"
     );
     let banned = data(
         &t.manage(Method::POST, &ban, &[("reason", "spam")], Some(&admin))

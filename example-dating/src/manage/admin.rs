@@ -146,15 +146,24 @@ pub async fn show_user(user: Res<user_info::Model>) -> Json<Value> {
 /// The privilege a ban needs, from `users/{id}/ban.json` or a report resolved with `ban`.
 pub const BAN_PRIVILEGE: &str = "users:ban";
 
-/// Bans the loaded user (`reason` required): their sessions end at once, their login is 40303.
+/// What the audit log notes for a ban given without a reason.
+pub const NO_REASON: &str = "no reason given";
+
+/// Bans the loaded user (`reason`, up to 200 characters, optional: a script banning by id is
+/// not refused, and the audit log records who did it): their sessions end at once, their login
+/// is 40303.
 pub async fn ban(
     user: Res<user_info::Model>,
     operator: Res<Operator>,
     params: Res<Params>,
     State(state): State<AppState>,
 ) -> Result<Json<Value>, AppError> {
-    let reason = validate::text("reason", params.required("reason")?, 1, 200)?;
-    let audit = Audit::new(&operator, "users.ban", format!("user:{}", user.user_id)).note(&reason);
+    let reason = match params.get("reason").filter(|r| !r.is_empty()) {
+        Some(reason) => Some(validate::text("reason", reason, 1, 200)?),
+        None => None,
+    };
+    let audit = Audit::new(&operator, "users.ban", format!("user:{}", user.user_id))
+        .note(reason.as_deref().unwrap_or(NO_REASON));
     let txn = crate::db::begin(&state.db).await?;
     let (banned, moved) = account::ban_in(&state, &txn, user.user_id, reason).await?;
     audit.write(&txn).await?;
@@ -358,7 +367,7 @@ pub fn load_any_user_doc() -> kotori::openapi::Declares {
 /// What ban reads and answers, for `/openapi.json`.
 pub fn ban_doc() -> kotori::openapi::Declares {
     use crate::openapi::*;
-    Declares::new().param(required("reason", text(1, 200)))
+    Declares::new().param(optional("reason", text(1, 200)))
 }
 
 /// What create_product reads and answers, for `/openapi.json`.

@@ -216,7 +216,7 @@ pub async fn change_authority(
     Ok(user)
 }
 
-/// Bans `user_id` for `reason` within `txn`: the row changes and every session ends (cache
+/// Bans `user_id` for `reason` (if one was given) within `txn`: the row changes and every session ends (cache
 /// tombstones written before the commit: a store that is down fails the ban, nothing changes).
 /// The one implementation of a ban — the user console's and a report's. The caller commits,
 /// then calls [`changed`] with [`Change::Banned`].
@@ -224,7 +224,7 @@ pub async fn ban_in(
     state: &AppState,
     txn: &DatabaseTransaction,
     user_id: i64,
-    reason: String,
+    reason: Option<String>,
 ) -> Result<(user_info::Model, Moved), AppError> {
     let user = lock(txn, user_id).await?;
     if Standing::of(&user) == Standing::Deleted {
@@ -233,7 +233,7 @@ pub async fn ban_in(
     let before = user.clone();
     let mut row = user.into_active_model();
     row.banned = Set(true);
-    row.ban_reason = Set(Some(reason));
+    row.ban_reason = Set(reason);
     row.updated_at = Set(clock::now());
     let banned = row.update(txn).await?;
     sessions::revoke_all_in(state, txn, user_id).await?;
@@ -249,7 +249,7 @@ pub async fn ban(
 ) -> Result<user_info::Model, AppError> {
     let (banned, moved) = crate::db::in_transaction(&state.db, |txn| {
         let (state, reason) = (state.clone(), reason.to_owned());
-        Box::pin(async move { ban_in(&state, txn, user_id, reason).await })
+        Box::pin(async move { ban_in(&state, txn, user_id, Some(reason)).await })
     })
     .await?;
     changed(state, Change::Banned(user_id, moved)).await;

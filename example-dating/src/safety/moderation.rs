@@ -166,7 +166,7 @@ pub async fn resolve(
     if action == "ban" {
         let reason = format!("report {}: {}", r.id, r.reason);
         banned = Some(
-            account::ban_in(&state, &txn, r.reported_id, reason)
+            account::ban_in(&state, &txn, r.reported_id, Some(reason))
                 .await?
                 .1,
         );
