@@ -32,6 +32,11 @@ use crate::body::Body;
 use crate::body::BoxError;
 use crate::reply::{IntoReply, Reply, Response};
 
+/// Marks a response whose body has no end of its own (an event stream): `serve` ends it when
+/// a graceful shutdown begins rather than wait its deadline for it.
+#[derive(Clone, Copy)]
+pub(crate) struct EndsAtShutdown;
+
 /// One event: any of `id`, `event`, `data` (several lines allowed) and `retry`, or a comment.
 #[derive(Clone, Debug, Default)]
 pub struct Event {
@@ -154,6 +159,8 @@ where
             _life: life.clone(),
         };
         let mut res = Response::new(Body::wrap(body));
+        // Served, it ends when a graceful shutdown begins (`serve`).
+        res.extensions_mut().insert(EndsAtShutdown);
         // The route's open-streams gauge counts this response until its body is dropped.
         #[cfg(feature = "metrics")]
         res.extensions_mut().insert(crate::metrics::StreamMark {

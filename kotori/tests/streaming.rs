@@ -175,6 +175,40 @@ async fn keep_alive_comments_flow_while_idle_and_the_stream_is_dropped_when_the_
     server.stop().await;
 }
 
+/// A graceful shutdown ends an open event stream after what it sent (the client's
+/// `EventSource` reconnects, to an instance that stays): the server stops without waiting out
+/// its shutdown deadline for a stream that has no end of its own.
+#[tokio::test]
+async fn a_graceful_shutdown_ends_an_open_event_stream() {
+    let app = Kotori::new(());
+    app.get("/forever", || async {
+        let first = stream::once(async { Ok::<_, Infallible>(Event::default().data("first")) });
+        Sse::new(first.chain(stream::pending()))
+    });
+    // A deadline far past the test's bound: only the stream's end lets the server stop in time.
+    let mut server = start(app.build().unwrap(), |s| {
+        s.shutdown_timeout(Duration::from_secs(3600))
+    })
+    .await;
+    let mut client = http1(server.addr).await;
+    let res = client.send_request(get("/forever")).await.unwrap();
+    let mut body = res.into_body();
+    let first = tokio::time::timeout(BOUND, body.frame())
+        .await
+        .expect("the first event arrives")
+        .unwrap()
+        .unwrap();
+    assert_eq!(first.into_data().unwrap(), "data: first\n\n");
+
+    server.begin_shutdown();
+    let rest = tokio::time::timeout(BOUND, body.collect())
+        .await
+        .expect("the stream ends when the shutdown begins")
+        .expect("a clean end, not a cut connection");
+    assert!(rest.to_bytes().is_empty());
+    server.join().await;
+}
+
 #[test]
 #[should_panic(expected = "one line")]
 fn an_event_id_with_a_line_break_is_refused() {

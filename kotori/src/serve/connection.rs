@@ -14,9 +14,10 @@ use hyper_util::server::graceful::GracefulConnection;
 use tokio::net::TcpStream;
 
 use super::idle::{Streams, Tracked, Verdict, Watch};
-use super::shutdown::ShutdownSignal;
+use super::shutdown::{ShutdownSignal, UntilShutdown};
 use crate::App;
 use crate::head_limit::{HeadLimit, HeadRefusal, HeadWatch};
+use crate::sse::EndsAtShutdown;
 use crate::write_deadline::WriteDeadline;
 
 /// What every connection task shares.
@@ -65,14 +66,19 @@ pub(super) async fn connection<S>(
         service_fn(move |mut req: hyper::Request<Incoming>| {
             let shared = Arc::clone(&shared);
             let watch = Arc::clone(&watch);
-            // Only an upgrade can outlive its request: only it learns of the shutdown.
+            // Only an upgrade can outlive its request: only it learns of the shutdown (an
+            // endless stream's body does, below).
             if req.headers().contains_key(http::header::UPGRADE) {
                 req.extensions_mut().insert(shared.shutdown.clone());
             }
             // An HTTP/2 stream is open until hyper drops its response body.
             let mut stream = (req.version() == http::Version::HTTP_2).then(|| streams.open());
             async move {
-                let res = respond(&shared, &watch, req, peer).await;
+                let mut res = respond(&shared, &watch, req, peer).await;
+                if res.extensions().get::<EndsAtShutdown>().is_some() {
+                    res = res
+                        .map(|body| crate::Body::wrap(UntilShutdown::new(body, &shared.shutdown)));
+                }
                 if let Some(stream) = &mut stream {
                     stream.answered();
                 }
