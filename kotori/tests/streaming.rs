@@ -177,36 +177,58 @@ async fn keep_alive_comments_flow_while_idle_and_the_stream_is_dropped_when_the_
 
 /// A graceful shutdown ends an open event stream after what it sent (the client's
 /// `EventSource` reconnects, to an instance that stays): the server stops without waiting out
-/// its shutdown deadline for a stream that has no end of its own.
+/// its shutdown deadline for a stream that has no end of its own. Over HTTP/1 and HTTP/2.
 #[tokio::test]
 async fn a_graceful_shutdown_ends_an_open_event_stream() {
-    let app = Kotori::new(());
-    app.get("/forever", || async {
-        let first = stream::once(async { Ok::<_, Infallible>(Event::default().data("first")) });
-        Sse::new(first.chain(stream::pending()))
-    });
-    // A deadline far past the test's bound: only the stream's end lets the server stop in time.
-    let mut server = start(app.build().unwrap(), |s| {
-        s.shutdown_timeout(Duration::from_secs(3600))
-    })
-    .await;
-    let mut client = http1(server.addr).await;
-    let res = client.send_request(get("/forever")).await.unwrap();
-    let mut body = res.into_body();
-    let first = tokio::time::timeout(BOUND, body.frame())
-        .await
-        .expect("the first event arrives")
-        .unwrap()
-        .unwrap();
-    assert_eq!(first.into_data().unwrap(), "data: first\n\n");
+    for http2 in [false, true] {
+        let app = Kotori::new(());
+        app.get("/forever", || async {
+            let first = stream::once(async { Ok::<_, Infallible>(Event::default().data("first")) });
+            Sse::new(first.chain(stream::pending()))
+        });
+        // A deadline far past the test's bound: only the stream's end lets the server stop
+        // in time.
+        let mut server = start(app.build().unwrap(), |s| {
+            s.shutdown_timeout(Duration::from_secs(3600))
+        })
+        .await;
+        let res = if http2 {
+            let tcp = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+            let (mut sender, conn) = hyper::client::conn::http2::handshake(
+                hyper_util::rt::TokioExecutor::new(),
+                hyper_util::rt::TokioIo::new(tcp),
+            )
+            .await
+            .unwrap();
+            tokio::spawn(conn);
+            let uri = format!("http://{}/forever", server.addr);
+            let req = http::Request::get(uri)
+                .body(http_body_util::Full::new(Bytes::new()))
+                .unwrap();
+            sender.send_request(req).await.unwrap()
+        } else {
+            http1(server.addr)
+                .await
+                .send_request(get("/forever"))
+                .await
+                .unwrap()
+        };
+        let mut body = res.into_body();
+        let first = tokio::time::timeout(BOUND, body.frame())
+            .await
+            .expect("the first event arrives")
+            .unwrap()
+            .unwrap();
+        assert_eq!(first.into_data().unwrap(), "data: first\n\n");
 
-    server.begin_shutdown();
-    let rest = tokio::time::timeout(BOUND, body.collect())
-        .await
-        .expect("the stream ends when the shutdown begins")
-        .expect("a clean end, not a cut connection");
-    assert!(rest.to_bytes().is_empty());
-    server.join().await;
+        server.begin_shutdown();
+        let rest = tokio::time::timeout(BOUND, body.collect())
+            .await
+            .unwrap_or_else(|_| panic!("the stream ends when the shutdown begins (h2: {http2})"))
+            .expect("a clean end, not a cut connection");
+        assert!(rest.to_bytes().is_empty());
+        server.join().await;
+    }
 }
 
 #[test]
