@@ -85,7 +85,8 @@ pub struct Serve<S, F> {
 impl<S, F> Serve<S, F> {
     /// Stops accepting connections when `signal` completes, lets in-flight requests finish
     /// (within [`shutdown_timeout`](Serve::shutdown_timeout)), closes idle connections and
-    /// open WebSockets, waits for the requests whose clients left that run to completion
+    /// open WebSockets, ends open event streams ([`sse`](crate::sse)) after their last event,
+    /// waits for the requests whose clients left that run to completion
     /// ([`Node::run_to_completion`](crate::Node::run_to_completion)), then returns.
     pub fn with_graceful_shutdown<G>(self, signal: G) -> Serve<S, G>
     where
