@@ -204,6 +204,8 @@ pub async fn muted(
     let rows = live_mute::Entity::find()
         .filter(live_mute::Column::LiveId.eq(room.0.id))
         .order_by_asc(live_mute::Column::CreatedAt)
+        // Mutes of one second list in one order on every database.
+        .order_by_asc(live_mute::Column::UserId)
         .all(&state.db)
         .await?;
     let active: Vec<&live_mute::Model> =
