@@ -15,6 +15,10 @@ use tokio::sync::{Notify, mpsc, oneshot};
 /// A bound on how long any step of these tests may take: a hang fails, it does not stall CI.
 const BOUND: Duration = Duration::from_secs(20);
 
+/// The servers' shutdown deadline, kotori's default: past the bound, never reached by a test
+/// that passes.
+const SHUTDOWN_DEADLINE: Duration = Duration::from_secs(30);
+
 #[derive(Debug, PartialEq)]
 enum Seen {
     Started,
@@ -65,9 +69,11 @@ fn app(gate: Gate) -> kotori::App<Gate> {
 
 /// Serves [`app`], one connection at a time: a second connection is served only once the
 /// first has ended, which is how a test knows that the server let a departed client's
-/// connection (and whatever its task owned) go. The sender stops the server.
+/// connection (and whatever its task owned) go. The sender stops the server, which waits at
+/// most `deadline` for what is in flight.
 async fn start(
     gate: Gate,
+    deadline: Duration,
 ) -> (
     SocketAddr,
     oneshot::Sender<()>,
@@ -80,6 +86,7 @@ async fn start(
     let server = tokio::spawn(
         kotori::serve(listener, app)
             .max_connections(1)
+            .shutdown_timeout(deadline)
             .with_graceful_shutdown(async {
                 let _ = stopped.await;
             })
@@ -137,7 +144,7 @@ fn gate() -> (Gate, mpsc::UnboundedReceiver<Seen>, Arc<Notify>) {
 /// handler is released. Answers what became of it, then stops the server.
 async fn leave_mid_request(path: &str) -> Seen {
     let (gate, mut saw, release) = gate();
-    let (addr, stop, server) = start(gate).await;
+    let (addr, stop, server) = start(gate, SHUTDOWN_DEADLINE).await;
     leave(addr, path, &mut saw).await;
     release.notify_one();
     let seen = next(&mut saw).await;
@@ -215,7 +222,7 @@ fn shutdown_waits() -> &'static Notify {
 async fn a_graceful_shutdown_waits_for_a_departed_clients_request() {
     let waiting = shutdown_waits();
     let (gate, mut saw, release) = gate();
-    let (addr, stop, mut server) = start(gate).await;
+    let (addr, stop, mut server) = start(gate, SHUTDOWN_DEADLINE).await;
     leave(addr, "/kept/held", &mut saw).await;
     stop.send(()).unwrap();
     tokio::select! {
@@ -235,6 +242,25 @@ async fn a_graceful_shutdown_waits_for_a_departed_clients_request() {
         saw.try_recv(),
         Ok(Seen::Finished),
         "the request finished before serve returned"
+    );
+}
+
+/// A departed client's request that does not finish does not hold the server past its
+/// shutdown deadline: `serve` returns at the deadline, the request still running.
+#[tokio::test]
+async fn a_graceful_shutdown_stops_waiting_at_its_deadline() {
+    let (gate, mut saw, _release) = gate();
+    let (addr, stop, server) = start(gate, Duration::from_millis(100)).await;
+    leave(addr, "/kept/held", &mut saw).await;
+    stop.send(()).unwrap();
+    tokio::time::timeout(BOUND, server)
+        .await
+        .expect("serve returns at its shutdown deadline")
+        .unwrap()
+        .unwrap();
+    assert!(
+        saw.try_recv().is_err(),
+        "the handler never got past its gate"
     );
 }
 
