@@ -115,6 +115,11 @@ pub fn optional(name: &'static str, schema: Value) -> Param {
     Param::field(name, schema)
 }
 
+/// A profile field that an empty value clears: `schema`, or the empty string.
+pub fn clearable(schema: Value) -> Value {
+    json!({"anyOf": [schema, {"const": ""}], "description": "send it empty to clear it"})
+}
+
 /// `page` and `pageCount` (docs/src/dating/api/conventions.md).
 pub fn paged() -> Declares {
     Declares::new()

@@ -4,18 +4,33 @@ use crate::clock;
 use crate::codes::{self, AppError};
 use crate::params::Params;
 
-/// An optional integer field within `range`.
+/// An optional integer field within `range`; sent empty, it is as if not sent (a filter).
 pub fn int_in(
     params: &Params,
     name: &str,
     range: std::ops::RangeInclusive<i32>,
 ) -> Result<Option<i32>, AppError> {
-    match params.parse_optional::<i32>(name)? {
-        Some(v) if !range.contains(&v) => Err(codes::malformed(
+    params
+        .get(name)
+        .filter(|raw| !raw.is_empty())
+        .map(|raw| int_value(name, raw, range))
+        .transpose()
+}
+
+/// The integer `raw`, sent as `name`, within `range`: 40002 naming the field otherwise, an
+/// empty value included.
+pub fn int_value(
+    name: &str,
+    raw: &str,
+    range: std::ops::RangeInclusive<i32>,
+) -> Result<i32, AppError> {
+    match raw.parse::<i32>() {
+        Ok(v) if range.contains(&v) => Ok(v),
+        Ok(_) => Err(codes::malformed(
             name,
             &format!("from {} to {}", range.start(), range.end()),
         )),
-        other => Ok(other),
+        Err(_) => Err(codes::malformed(name, "not a valid value")),
     }
 }
 

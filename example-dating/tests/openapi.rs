@@ -115,9 +115,14 @@ async fn parameters_read_through_the_params_loader_carry_the_contract_ranges() {
     // A POST's fields are its form body.
     let update = operation(&doc, "post", "/api/me/update");
     let body = &update["requestBody"]["content"]["application/x-www-form-urlencoded"]["schema"];
+    // A field that an empty value clears says so; one every profile has does not.
     assert_eq!(
-        body["properties"]["height"],
-        json!({"type": "integer", "minimum": 100, "maximum": 250})
+        body["properties"]["height"]["anyOf"],
+        json!([{"type": "integer", "minimum": 100, "maximum": 250}, {"const": ""}])
+    );
+    assert_eq!(
+        body["properties"]["gender"],
+        json!({"type": "integer", "minimum": 0, "maximum": 2})
     );
     assert_eq!(body["properties"]["nickname"]["maxLength"], 32);
     let send = operation(&doc, "post", "/api/users/{user_id}/messages");

@@ -120,36 +120,38 @@ const FIELDS: [&str; 11] = [
 ];
 
 /// Updates any of the profile fields; each is checked (40002 naming it), none is 40001.
+///
+/// A field sent empty is cleared where a profile may be without it — every field a new account
+/// lacks (email, birthday, avatar, height, emotion, sexual, education, salary) — and refused
+/// (40002) where every profile has one (nickname, gender, authority): an empty value was sent,
+/// so it is never taken for a field left out.
 pub async fn update_me(
     me: Res<Me>,
     params: Res<Params>,
     State(state): State<AppState>,
 ) -> Result<Json<Answer<Mine>>, AppError> {
-    if !FIELDS
-        .iter()
-        .any(|f| params.get(f).is_some_and(|v| !v.is_empty()))
-    {
+    if !FIELDS.iter().any(|f| params.get(f).is_some()) {
         return Err(codes::missing(&format!("any of {}", FIELDS.join(", "))));
     }
     let mut row = me.user.clone().into_active_model();
-    let text = |name: &str| params.get(name).filter(|v| !v.is_empty());
-    if let Some(v) = text("nickname") {
+    if let Some(v) = params.get("nickname") {
         row.nickname = Set(validate::nickname(v)?);
     }
-    if let Some(v) = text("email") {
-        row.email = Set(Some(validate::email(v)?));
+    if let Some(v) = params.get("email") {
+        row.email = Set(unless_empty(v, validate::email)?);
     }
-    if let Some(v) = text("birthday") {
-        row.birthday = Set(Some(validate::birthday(v)?));
+    if let Some(v) = params.get("birthday") {
+        row.birthday = Set(unless_empty(v, validate::birthday)?);
     }
-    if let Some(v) = text("avatar") {
-        row.avatar = Set(Some(validate::url("avatar", v)?));
+    if let Some(v) = params.get("avatar") {
+        row.avatar = Set(unless_empty(v, |v| validate::url("avatar", v))?);
     }
-    if let Some(v) = validate::int_in(&params, "gender", 0..=2)? {
-        row.gender = Set(v);
+    if let Some(v) = params.get("gender") {
+        row.gender = Set(validate::int_value("gender", v, 0..=2)?);
     }
-    if let Some(v) = validate::int_in(&params, "authority", 0..=2)? {
-        row.authority = Set(Authority::from_code(v).ok_or_else(codes::internal)?);
+    if let Some(v) = params.get("authority") {
+        let code = validate::int_value("authority", v, 0..=2)?;
+        row.authority = Set(Authority::from_code(code).ok_or_else(codes::internal)?);
     }
     for (name, range, field) in [
         ("height", 100..=250, &mut row.height),
@@ -158,8 +160,8 @@ pub async fn update_me(
         ("education", 0..=5, &mut row.education),
         ("salary", 1..=6, &mut row.salary),
     ] {
-        if let Some(v) = validate::int_in(&params, name, range)? {
-            *field = Set(Some(v));
+        if let Some(v) = params.get(name) {
+            *field = Set(unless_empty(v, |v| validate::int_value(name, v, range))?);
         }
     }
     row.updated_at = Set(clock::now());
@@ -172,6 +174,18 @@ pub async fn update_me(
         user
     };
     Ok(answer(mine(&state, &user, me.vip_deadline).await?))
+}
+
+/// `None` for an empty value (the field cleared), else the value `check` makes of it.
+fn unless_empty<T>(
+    raw: &str,
+    check: impl FnOnce(&str) -> Result<T, AppError>,
+) -> Result<Option<T>, AppError> {
+    if raw.is_empty() {
+        Ok(None)
+    } else {
+        check(raw).map(Some)
+    }
 }
 
 /// Records the caller's location: the database row is the truth; every instance's index of
@@ -223,20 +237,20 @@ pub fn update_me_doc() -> kotori::openapi::Declares {
         ))
         .param(optional(
             "email",
-            json!({"type": "string", "format": "email", "maxLength": 255,
-                   "description": "at most 255 bytes"}),
+            clearable(json!({"type": "string", "format": "email", "maxLength": 255,
+                   "description": "at most 255 bytes"})),
         ))
         .param(optional("gender", int(0, 2)))
         .param(optional(
             "birthday",
-            json!({"type": "string", "format": "date"}),
+            clearable(json!({"type": "string", "format": "date"})),
         ))
-        .param(optional("height", int(100, 250)))
-        .param(optional("emotion", int(0, 3)))
-        .param(optional("sexual", int(1, 3)))
-        .param(optional("education", int(0, 5)))
-        .param(optional("salary", int(1, 6)))
-        .param(optional("avatar", url()))
+        .param(optional("height", clearable(int(100, 250))))
+        .param(optional("emotion", clearable(int(0, 3))))
+        .param(optional("sexual", clearable(int(1, 3))))
+        .param(optional("education", clearable(int(0, 5))))
+        .param(optional("salary", clearable(int(1, 6))))
+        .param(optional("avatar", clearable(url())))
         .param(optional("authority", int(0, 2)))
 }
 
