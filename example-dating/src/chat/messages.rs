@@ -44,7 +44,10 @@ pub fn message_json(m: &message::Model) -> Value {
 }
 
 /// Sends a text, audio or image message to the loaded user. The message and both contact rows
-/// are written in one transaction: a message that got code 0 is stored, with its contacts.
+/// are written in one transaction: a message that got code 0 is stored, with its contacts. The
+/// transaction holds both people's rows and looks again at who may see whom
+/// ([`account::hold_pair`]): a message never lands after a block between the two, a ban or
+/// an erasure of either — it lands before it, or is refused (40401, 40105).
 pub async fn send(
     caller: Res<Caller>,
     target: Res<Target>,
@@ -103,6 +106,8 @@ pub async fn send(
     let saved = db::in_transaction(&state.db, |txn| {
         let (row, preview) = (row.clone(), preview.clone());
         Box::pin(async move {
+            // A block, a ban or an erasure may have committed since the loaders looked.
+            account::hold_pair(txn, from, to).await?;
             let saved = row.insert(txn).await?;
             write_contacts(txn, from, to, &preview, now).await?;
             Ok(saved)

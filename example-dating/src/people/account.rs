@@ -87,6 +87,33 @@ pub async fn lock_live(
     Ok(user)
 }
 
+/// Holds `actor`'s and `other`'s rows for the rest of `txn` (`FOR SHARE`; SQLite, one
+/// transaction at a time, needs no lock), then checks again, as the database is now, what the
+/// request's token and loaders checked before it began: `actor` is live (40105 otherwise: its
+/// tokens are revoked) and may see `other` ([`visibility::seen_by`]: 40401 otherwise).
+///
+/// For a write between two people that must not land after a block, a ban or an erasure that
+/// committed while the request was on its way (a message): each of those takes one of the two
+/// rows for update, so it waits for `txn` to end, or `txn` waits for it and then sees it. The
+/// check is a statement of its own, after the lock: on PostgreSQL a statement sees what was
+/// committed when it began, and a block committed while the lock waited is newer than the
+/// statement that waited.
+pub async fn hold_pair(txn: &DatabaseTransaction, actor: i64, other: i64) -> Result<(), AppError> {
+    let rows = user_info::Entity::find()
+        .filter(user_info::Column::UserId.is_in([actor, other]))
+        .lock_shared()
+        .all(txn)
+        .await?;
+    let standing = rows.iter().find(|u| u.user_id == actor).map(Standing::of);
+    if standing != Some(Standing::Live) {
+        return Err(codes::bad_token());
+    }
+    match visibility::seen_by(txn, actor, other).await? {
+        Some(_) => Ok(()),
+        None => Err(codes::not_found()),
+    }
+}
+
 /// What changed about someone: [`changed`] tells whoever holds a copy of what it moves.
 #[derive(Clone, Debug)]
 pub enum Change {
