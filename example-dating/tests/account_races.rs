@@ -296,7 +296,7 @@ async fn a_change_of_authority_after_a_ban_changes_nothing() {
     let mut edited = before.clone().into_active_model();
     edited.authority = Set(Authority::Hidden);
     edited.banned = Set(false);
-    let refused = account::change_authority(&t.state, user_id, edited).await;
+    let refused = account::edit(&t.state, user_id, edited).await;
     assert_eq!(refused.unwrap_err().code(), 40105);
     let after = user_info::Entity::find_by_id(user_id)
         .one(&t.state.db)

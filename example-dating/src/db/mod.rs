@@ -9,12 +9,11 @@ mod seed;
 use std::time::Duration;
 
 use sea_orm::{
-    ConnectOptions, Database, DatabaseConnection, DatabaseTransaction, DbErr, EntityTrait,
-    QuerySelect, RuntimeErr, SqliteTransactionMode, TransactionOptions, TransactionTrait,
+    ConnectOptions, Database, DatabaseConnection, DatabaseTransaction, DbErr, RuntimeErr,
+    SqliteTransactionMode, TransactionOptions, TransactionTrait,
 };
 
 use crate::codes::AppError;
-use entity::users::user_info;
 use sea_orm_migration::MigratorTrait;
 
 pub use migration::Migrator;
@@ -175,7 +174,7 @@ pub const SQLITE_CONNECTIONS: u32 = 1;
 /// Begins a transaction. On SQLite it begins `IMMEDIATE`, taking the write lock at once: two
 /// transactions that read, then write, take turns instead of one failing at its first write
 /// (what a deferred transaction does when another wrote meanwhile), so a limit checked in a
-/// transaction still holds at its insert — the guarantee `lock_user` gives on the other
+/// transaction still holds at its insert — the guarantee `people::account::take` gives on the other
 /// databases.
 pub async fn begin(db: &DatabaseConnection) -> Result<DatabaseTransaction, DbErr> {
     let immediate = db.get_database_backend() == sea_orm::DatabaseBackend::Sqlite;
@@ -253,15 +252,4 @@ pub fn is_transient(e: &DbErr) -> bool {
         code.as_deref(),
         Some("1213" | "1205" | "40P01" | "40001" | "5" | "517")
     )
-}
-
-/// Locks the user's row until the transaction ends (`SELECT ... FOR UPDATE`; SQLite, whose one
-/// connection serializes every transaction, needs no lock): what a user owns is changed one
-/// request at a time, so a limit checked before an insert still holds after it.
-pub async fn lock_user(txn: &DatabaseTransaction, user_id: i64) -> Result<(), AppError> {
-    user_info::Entity::find_by_id(user_id)
-        .lock_exclusive()
-        .one(txn)
-        .await?;
-    Ok(())
 }

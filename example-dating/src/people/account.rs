@@ -66,14 +66,46 @@ pub fn live() -> Condition {
         .add(user_info::Column::Banned.eq(false))
 }
 
+/// How a transaction takes people's rows ([`take`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Take {
+    /// `FOR UPDATE`: for a change of the rows, or of what is counted under them (a cap).
+    Update,
+    /// `FOR SHARE`: for a write that must not outlive a change of them — every change of an
+    /// account's standing takes its row for update, so it waits, or is waited for.
+    Share,
+}
+
+/// The rows of `ids` as they are now, taken for the rest of `txn` as `how` says, in one
+/// statement: in key order on every database, so two transactions that take the same rows
+/// cannot deadlock over their order. SQLite, whose one connection runs one transaction at a
+/// time, takes nothing. Unknown ids are missing from the answer.
+pub async fn take(
+    txn: &DatabaseTransaction,
+    ids: &[i64],
+    how: Take,
+) -> Result<Vec<user_info::Model>, AppError> {
+    let rows =
+        user_info::Entity::find().filter(user_info::Column::UserId.is_in(ids.iter().copied()));
+    let rows = match how {
+        Take::Update => rows.lock_exclusive(),
+        Take::Share => rows.lock_shared(),
+    };
+    Ok(rows.all(txn).await?)
+}
+
+/// The standing of `user_id` among `rows` ([`take`]'s answer); `None` for an unknown id.
+pub fn standing_among(rows: &[user_info::Model], user_id: i64) -> Option<Standing> {
+    rows.iter().find(|u| u.user_id == user_id).map(Standing::of)
+}
+
 /// Takes `user_id`'s row for the rest of `txn` and returns it as it is now (`SELECT ... FOR
 /// UPDATE`; SQLite, whose one connection runs one transaction at a time, needs no lock).
 /// Unknown is 40401.
 pub async fn lock(txn: &DatabaseTransaction, user_id: i64) -> Result<user_info::Model, AppError> {
-    user_info::Entity::find_by_id(user_id)
-        .lock_exclusive()
-        .one(txn)
+    take(txn, &[user_id], Take::Update)
         .await?
+        .pop()
         .ok_or_else(codes::not_found)
 }
 
@@ -99,18 +131,30 @@ pub async fn lock_live(
 /// committed when it began, and a block committed while the lock waited is newer than the
 /// statement that waited.
 pub async fn hold_pair(txn: &DatabaseTransaction, actor: i64, other: i64) -> Result<(), AppError> {
-    let rows = user_info::Entity::find()
-        .filter(user_info::Column::UserId.is_in([actor, other]))
-        .lock_shared()
-        .all(txn)
-        .await?;
-    let standing = rows.iter().find(|u| u.user_id == actor).map(Standing::of);
-    if standing != Some(Standing::Live) {
+    let rows = take(txn, &[actor, other], Take::Share).await?;
+    if standing_among(&rows, actor) != Some(Standing::Live) {
         return Err(codes::bad_token());
     }
     match visibility::seen_by(txn, actor, other).await? {
         Some(_) => Ok(()),
         None => Err(codes::not_found()),
+    }
+}
+
+/// The caller's own row, taken for the rest of `txn` as `how` says, refusing an account that is
+/// no longer live: a ban or an erasure that committed while the request was on its way
+/// revoked its token, and a revoked token is 40105. Every write of a user's own rows goes
+/// through here (or [`hold_pair`]), so none lands on an account that was ended meanwhile —
+/// an erasure deletes what it finds, and what came after would outlive it.
+pub async fn take_caller(
+    txn: &DatabaseTransaction,
+    user_id: i64,
+    how: Take,
+) -> Result<user_info::Model, AppError> {
+    let user = take(txn, &[user_id], how).await?.pop();
+    match user {
+        Some(user) if Standing::of(&user) == Standing::Live => Ok(user),
+        _ => Err(codes::bad_token()),
     }
 }
 
@@ -207,13 +251,16 @@ pub async fn changed(state: &AppState, change: Change) {
     }
 }
 
-/// Changes who may see `user_id` (its `authority`), with whatever else `edited` sets: what is
-/// `Set` in `edited` is written onto the row as it is now, locked ([`lock`]), in a
-/// transaction of its own, then [`Change::Authority`] is announced. The move of the count of
-/// public people is taken between the locked row and the new one, so a ban, or another change
-/// of authority of the same person at the same moment, is counted once: each moves from the
-/// row the other left (from the row a request started from, both would move it).
-pub async fn change_authority(
+/// Edits `user_id`'s profile: what is `Set` in `edited` is written onto the row as it is now,
+/// locked ([`lock`]), in a transaction of its own, then [`Change::Authority`] is announced when
+/// the edit sets who may see the user, [`Change::Profile`] otherwise. An account banned or
+/// erased since the request's token was read is 40105 and nothing is written: an edit that
+/// reached the row after an erasure would write a nickname or an e-mail back onto what the
+/// erasure emptied. The move of the count of public people is taken between the locked row and
+/// the new one, so a ban, or another change of authority of the same person at the same
+/// moment, is counted once: each moves from the row the other left (from the row a request
+/// started from, both would move it).
+pub async fn edit(
     state: &AppState,
     user_id: i64,
     edited: user_info::ActiveModel,
@@ -221,12 +268,7 @@ pub async fn change_authority(
     let (user, moved) = crate::db::in_transaction(&state.db, |txn| {
         let edited = edited.clone();
         Box::pin(async move {
-            let before = lock(txn, user_id).await?;
-            // Banned or erased since the request's token was read: the token is revoked now,
-            // and a revoked token is 40105 (docs/src/dating/api/auth.md), not the login's 40303.
-            if Standing::of(&before) != Standing::Live {
-                return Err(codes::bad_token());
-            }
+            let before = take_caller(txn, user_id, Take::Update).await?;
             let mut row = before.clone().into_active_model();
             for column in <user_info::Column as sea_orm::Iterable>::iter() {
                 if let sea_orm::ActiveValue::Set(value) = edited.get(column) {
@@ -239,7 +281,12 @@ pub async fn change_authority(
         })
     })
     .await?;
-    changed(state, Change::Authority(user_id, moved)).await;
+    let change = if edited.authority.is_set() {
+        Change::Authority(user_id, moved)
+    } else {
+        Change::Profile(user_id)
+    };
+    changed(state, change).await;
     Ok(user)
 }
 

@@ -46,54 +46,69 @@ pub async fn boosted(
     Ok(())
 }
 
-/// Records `viewer`'s footprint on `viewed` for today, or moves today's to now. Only the request
-/// that created the footprint counts it in the ranking (and has this instance's glance at the
-/// ranking forgotten): of two at once, the unique index lets one insert and the other update.
+/// Records `viewer`'s footprint on `viewed` for the day of `now`, or moves that day's to `now`,
+/// within `txn`; whether it created the footprint. Of two made at once, the unique index lets
+/// one insert and refuses the other, which fails with the database's error — in a transaction
+/// (on PostgreSQL a refused insert ends it), so the caller runs it again and the second run
+/// finds the footprint to move. Only the request that created the footprint counts it in the
+/// ranking ([`count_in_ranking`]), after its commit.
 pub async fn record(
-    db: &impl ConnectionTrait,
-    store: &dyn Store,
-    cache: &PeopleCache,
+    txn: &impl ConnectionTrait,
     viewer: i64,
     viewed: i64,
-) -> Result<(), AppError> {
-    let now = clock::now();
-    let today = visitor::Entity::find()
-        .filter(visitor::Column::ViewerId.eq(viewer))
-        .filter(visitor::Column::ViewedId.eq(viewed))
-        .filter(visitor::Column::Day.eq(clock::day(now)))
-        .one(db)
-        .await?;
-    if today.is_none() {
-        let footprint = visitor::ActiveModel {
-            viewer_id: Set(viewer),
-            viewed_id: Set(viewed),
-            day: Set(clock::day(now)),
-            visit_time: Set(now),
-            unread: Set(true),
-            ..Default::default()
-        };
-        match visitor::Entity::insert(footprint)
-            .exec_without_returning(db)
-            .await
-        {
-            Ok(_) => {
-                store.rank_hit(&HOT, clock::day(now), viewed, now).await?;
-                cache.forget_glances();
-                return Ok(());
-            }
-            Err(e) if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {}
-            Err(e) => return Err(e.into()),
-        }
+    now: i64,
+) -> Result<bool, AppError> {
+    let today = || {
+        Condition::all()
+            .add(visitor::Column::ViewerId.eq(viewer))
+            .add(visitor::Column::ViewedId.eq(viewed))
+            .add(visitor::Column::Day.eq(clock::day(now)))
+    };
+    if visitor::Entity::find()
+        .filter(today())
+        .one(txn)
+        .await?
+        .is_some()
+    {
+        visitor::Entity::update_many()
+            .col_expr(visitor::Column::VisitTime, Expr::value(now))
+            .col_expr(visitor::Column::Unread, Expr::value(true))
+            .filter(today())
+            .exec(txn)
+            .await?;
+        return Ok(false);
     }
-    visitor::Entity::update_many()
-        .col_expr(visitor::Column::VisitTime, Expr::value(now))
-        .col_expr(visitor::Column::Unread, Expr::value(true))
-        .filter(visitor::Column::ViewerId.eq(viewer))
-        .filter(visitor::Column::ViewedId.eq(viewed))
-        .filter(visitor::Column::Day.eq(clock::day(now)))
-        .exec(db)
+    let footprint = visitor::ActiveModel {
+        viewer_id: Set(viewer),
+        viewed_id: Set(viewed),
+        day: Set(clock::day(now)),
+        visit_time: Set(now),
+        unread: Set(true),
+        ..Default::default()
+    };
+    visitor::Entity::insert(footprint)
+        .exec_without_returning(txn)
         .await?;
+    Ok(true)
+}
+
+/// Counts a footprint [`record`] created, at `now`, in the ranking; this instance's glance at
+/// the ranking goes.
+pub async fn count_in_ranking(
+    store: &dyn Store,
+    cache: &PeopleCache,
+    viewed: i64,
+    now: i64,
+) -> Result<(), AppError> {
+    store.rank_hit(&HOT, clock::day(now), viewed, now).await?;
+    cache.forget_glances();
     Ok(())
+}
+
+/// Whether `e` is a unique key's refusal: a [`record`] that met a footprint made at the same
+/// moment, to be run again.
+pub fn is_duplicate(e: &sea_orm::DbErr) -> bool {
+    matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_)))
 }
 
 /// What the ranking counts of some footprints: `(day, viewed, hits)`.

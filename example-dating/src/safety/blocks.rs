@@ -13,7 +13,8 @@ use crate::db::entity::safety::block;
 use crate::envelope::ok;
 use crate::paging::Page;
 use crate::params::Params;
-use crate::people::{self, Change};
+use crate::people::account::{self, Take};
+use crate::people::{self, Change, Standing};
 use crate::state::AppState;
 use crate::users::public_profile;
 
@@ -33,16 +34,22 @@ pub async fn add(
     if user_id == caller.user_id {
         return Err(codes::malformed("user_id", "you cannot block yourself"));
     }
-    if !crate::people::account::exists(&state.db, user_id).await? {
-        return Err(codes::not_found());
-    }
     let me = caller.user_id;
-    // Counted and written under the blocker's row lock: concurrent blocks cannot all see one
-    // place left. Below the cap a block already made is the insert's no-op; at the cap it is
-    // looked for, so that blocking again is `{}` there too.
+    // Counted and written under both rows' locks: concurrent blocks cannot all see one place
+    // left, and a block never lands after the blocker's or the blocked's erasure (which
+    // deletes blocks both ways). Below the cap a block already made is the insert's no-op; at
+    // the cap it is looked for, so that blocking again is `{}` there too.
     db::in_transaction(&state.db, |txn| {
         Box::pin(async move {
-            db::lock_user(txn, me).await?;
+            let both = account::take(txn, &[me, user_id], Take::Update).await?;
+            if account::standing_among(&both, me) != Some(Standing::Live) {
+                return Err(codes::bad_token());
+            }
+            // A banned user may be blocked (people block, then report); an erased one is gone.
+            match account::standing_among(&both, user_id) {
+                None | Some(Standing::Deleted) => return Err(codes::not_found()),
+                Some(_) => {}
+            }
             let mine = block::Entity::find().filter(block::Column::BlockerId.eq(me));
             if mine.clone().count(txn).await? >= MAX_BLOCKS {
                 let again = mine.filter(block::Column::BlockedId.eq(user_id));

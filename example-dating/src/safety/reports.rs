@@ -16,6 +16,7 @@ use crate::db::entity::safety::report;
 use crate::envelope::ok;
 use crate::limits;
 use crate::params::Params;
+use crate::people::account::{self, Take};
 use crate::state::AppState;
 
 /// What a report may say about a user.
@@ -99,7 +100,7 @@ pub async fn create(
         let (row, store) = (row.clone(), Arc::clone(&state.store));
         let (reporter, taken) = (reporter.clone(), Arc::clone(&taken));
         Box::pin(async move {
-            db::lock_user(txn, me).await?;
+            account::take_caller(txn, me, Take::Update).await?;
             let already = report::Entity::find()
                 .filter(report::Column::OpenKey.eq(open_key(me, user_id)))
                 .one(txn)

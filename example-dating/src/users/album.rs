@@ -16,6 +16,7 @@ use crate::codes::{self, AppError};
 use crate::db::{self, entity::users::user_album};
 use crate::envelope::ok;
 use crate::params::Params;
+use crate::people::account::{self, Take};
 use crate::people::{self, Change};
 use crate::state::AppState;
 use crate::validate;
@@ -55,7 +56,7 @@ pub async fn add(
     let row = db::in_transaction(&state.db, |txn| {
         let photo = photo.clone();
         Box::pin(async move {
-            db::lock_user(txn, user_id).await?;
+            account::take_caller(txn, user_id, Take::Update).await?;
             let count = user_album::Entity::find()
                 .filter(user_album::Column::UserId.eq(user_id))
                 .count(txn)

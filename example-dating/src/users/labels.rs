@@ -16,6 +16,7 @@ use crate::db::{
 };
 use crate::envelope::ok;
 use crate::params::Params;
+use crate::people::account::{self, Take};
 use crate::people::{self, Change};
 use crate::state::AppState;
 use crate::validate;
@@ -95,7 +96,7 @@ pub async fn set_mine(
     db::in_transaction(&state.db, |txn| {
         let ids = ids.clone();
         Box::pin(async move {
-            db::lock_user(txn, user_id).await?;
+            account::take_caller(txn, user_id, Take::Update).await?;
             user_label::Entity::delete_many()
                 .filter(user_label::Column::UserId.eq(user_id))
                 .exec(txn)

@@ -5,8 +5,7 @@ use std::sync::Arc;
 use kotori::{Json, Res, State};
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
-    ActiveModelTrait, DbErr, EntityTrait, FromQueryResult, IntoActiveModel, QueryResult,
-    QuerySelect, Set,
+    DbErr, EntityTrait, FromQueryResult, IntoActiveModel, QueryResult, QuerySelect, Set,
 };
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -16,9 +15,13 @@ use crate::auth::Caller;
 use crate::clock;
 use crate::codes::{self, AppError};
 use crate::commerce::vip;
-use crate::db::entity::users::{location, user_info};
+use crate::db::{
+    self,
+    entity::users::{location, user_info},
+};
 use crate::envelope::{Answer, answer, ok};
 use crate::params::Params;
+use crate::people::account::{self, Take};
 use crate::people::{self, Authority, Card, Change, Standing};
 use crate::state::AppState;
 use crate::validate;
@@ -165,14 +168,9 @@ pub async fn update_me(
         }
     }
     row.updated_at = Set(clock::now());
-    let user = if row.authority.is_set() {
-        // Who may see the caller moves the count of public people: on the locked row.
-        people::account::change_authority(&state, me.user.user_id, row).await?
-    } else {
-        let user = row.update(&state.db).await?;
-        people::changed(&state, Change::Profile(user.user_id)).await;
-        user
-    };
+    // On the row as it is now, locked: who may see the caller moves the count of public
+    // people, and an erasure since the token was read must not get a nickname back.
+    let user = people::account::edit(&state, me.user.user_id, row).await?;
     Ok(answer(mine(&state, &user, me.vip_deadline).await?))
 }
 
@@ -202,18 +200,28 @@ pub async fn set_location(
         lng: Set(lng),
         updated_at: Set(clock::now()),
     };
-    location::Entity::insert(row)
-        .on_conflict(
-            OnConflict::column(location::Column::UserId)
-                .update_columns([
-                    location::Column::Lat,
-                    location::Column::Lng,
-                    location::Column::UpdatedAt,
-                ])
-                .to_owned(),
-        )
-        .exec_without_returning(&state.db)
-        .await?;
+    let user_id = caller.user_id;
+    // Not after an erasure, which deletes the location (`account::take_caller`).
+    db::in_transaction(&state.db, |txn| {
+        let row = row.clone();
+        Box::pin(async move {
+            account::take_caller(txn, user_id, Take::Share).await?;
+            location::Entity::insert(row)
+                .on_conflict(
+                    OnConflict::column(location::Column::UserId)
+                        .update_columns([
+                            location::Column::Lat,
+                            location::Column::Lng,
+                            location::Column::UpdatedAt,
+                        ])
+                        .to_owned(),
+                )
+                .exec_without_returning(txn)
+                .await?;
+            Ok(())
+        })
+    })
+    .await?;
     people::changed(&state, Change::Moved(caller.user_id, lat, lng)).await;
     Ok(ok(json!({})))
 }

@@ -10,12 +10,16 @@ use super::target::Target;
 use super::{public_profile, showcase};
 use crate::auth::Caller;
 use crate::clock;
-use crate::codes::AppError;
-use crate::db::entity::users::{user_info, visitor};
+use crate::codes::{self, AppError};
+use crate::db::{
+    self,
+    entity::users::{user_info, visitor},
+};
 use crate::envelope::ok;
 use crate::paging::Page;
 use crate::params::Params;
-use crate::people::{footprints, visibility};
+use crate::people::account::{self, Take};
+use crate::people::{Standing, footprints, visibility};
 use crate::state::AppState;
 
 /// The loaded user's public profile with labels and album; records the caller's visit (one
@@ -27,8 +31,29 @@ pub async fn show(
 ) -> Result<Json<Value>, AppError> {
     let user = &target.0;
     if user.user_id != caller.user_id {
-        let (db, store, cache) = (&state.db, &*state.store, state.people());
-        footprints::record(db, store, cache, caller.user_id, user.user_id).await?;
+        let (viewer, viewed, now) = (caller.user_id, user.user_id, clock::now());
+        // Under both people's rows (`FOR SHARE`): a footprint never lands after the erasure of
+        // either, which deletes their visits both ways.
+        let retry = |e: &sea_orm::DbErr| db::is_transient(e) || footprints::is_duplicate(e);
+        let created = db::in_transaction_retrying(&state.db, retry, |txn| {
+            Box::pin(async move {
+                let both = account::take(txn, &[viewer, viewed], Take::Share).await?;
+                if account::standing_among(&both, viewer) != Some(Standing::Live) {
+                    return Err(codes::bad_token());
+                }
+                if matches!(
+                    account::standing_among(&both, viewed),
+                    None | Some(Standing::Deleted)
+                ) {
+                    return Err(codes::not_found());
+                }
+                footprints::record(txn, viewer, viewed, now).await
+            })
+        })
+        .await?;
+        if created {
+            footprints::count_in_ranking(&*state.store, state.people(), viewed, now).await?;
+        }
     }
     let mut profile = public_profile(user);
     let (db, id) = (&state.db, user.user_id);
