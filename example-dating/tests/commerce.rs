@@ -211,3 +211,44 @@ async fn a_wrong_fee_or_unknown_trade_changes_nothing() {
         0
     );
 }
+
+/// A payment that arrives after the buyer erased their account is the order's (paid, for
+/// accounting) but brings no membership back: the erasure deleted it.
+#[tokio::test]
+async fn a_payment_after_the_buyers_erasure_pays_the_order_and_makes_no_member() {
+    use example_dating::db::entity::commerce::{user_order, vip_info};
+    use sea_orm::EntityTrait;
+    let t = TestApp::new().await;
+    let (token, user_id) = t.user("18900000501").await;
+    let (trade_no, fee) = t.order_vip(&token).await;
+    let erased = t
+        .call(Method::POST, "/api/me/delete", &[], Some(&token))
+        .await;
+    assert_eq!(code(&erased), 0);
+    let notice = [
+        ("trade_no", trade_no.as_str()),
+        ("fee", fee.as_str()),
+        ("status", "SUCCESS"),
+    ];
+    assert_eq!(code(&t.pay(&notice).await), 0);
+    let orders = user_order::Entity::find().all(&t.state.db).await.unwrap();
+    assert_eq!(
+        orders.iter().map(|o| o.pay).collect::<Vec<_>>(),
+        [1],
+        "the order is paid"
+    );
+    let member = vip_info::Entity::find_by_id(user_id)
+        .one(&t.state.db)
+        .await
+        .unwrap();
+    assert_eq!(member, None, "an erased account became a member again");
+    // A repeat of the notice changes nothing either.
+    assert_eq!(code(&t.pay(&notice).await), 0);
+    assert!(
+        vip_info::Entity::find_by_id(user_id)
+            .one(&t.state.db)
+            .await
+            .unwrap()
+            .is_none()
+    );
+}

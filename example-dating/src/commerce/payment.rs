@@ -13,6 +13,8 @@ use crate::codes::{self, AppError};
 use crate::db::entity::commerce::user_order;
 use crate::envelope::ok;
 use crate::params::Params;
+use crate::people::Standing;
+use crate::people::account::{self, Take};
 use crate::state::AppState;
 
 /// The first valid `SUCCESS` notice marks the order paid and extends VIP, in one transaction;
@@ -47,7 +49,16 @@ pub async fn notify(
         .exec(&txn)
         .await?;
     if moved.rows_affected == 1 {
-        vip::extend(&txn, order.user_id, order.vip_days, now).await?;
+        // The money is the order's either way (orders outlive their buyer, for accounting);
+        // the membership only for a buyer whose account still exists: an erasure deleted it,
+        // and a notice that arrives later — or races the erasure — must not bring it back.
+        let buyer = account::take(&txn, &[order.user_id], Take::Share).await?;
+        if !matches!(
+            account::standing_among(&buyer, order.user_id),
+            None | Some(Standing::Deleted)
+        ) {
+            vip::extend(&txn, order.user_id, order.vip_days, now).await?;
+        }
         txn.commit().await?;
         // The member's kept row and deadline (`/api/me`) go, here and on every instance.
         crate::people::changed(&state, crate::people::Change::Profile(order.user_id)).await;
