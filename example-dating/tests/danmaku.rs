@@ -215,8 +215,16 @@ async fn danmaku_mutes_and_finishing_a_live() {
         0,
         "the mute expired"
     );
+    // Nobody to mute: an unknown id, or an account erased (its mutes went with it).
+    let (gone, gone_id) = t.user("18900000999").await;
+    let erased = t
+        .call(Method::POST, "/api/me/delete", &[], Some(&gone))
+        .await;
+    assert_eq!(code(&erased), 0);
+    let gone_id = gone_id.to_string();
     for (params, expected) in [
-        (vec![("user_id", "999999")], 40002),
+        (vec![("user_id", "999999")], 40401),
+        (vec![("user_id", gone_id.as_str())], 40401),
         (vec![("user_id", uid.as_str()), ("minutes", "0")], 40002),
         (vec![], 40001),
     ] {

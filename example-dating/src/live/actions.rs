@@ -15,11 +15,13 @@ use super::moderation;
 use super::{FINISHED, LiveRoom, lives_json};
 use crate::clock;
 use crate::codes::{self, AppError};
-use crate::db::{entity::rooms::live_mute, entity::users::user_info};
+use crate::db::entity::rooms::live_mute;
 use crate::envelope::{object, ok};
 use crate::hex;
 use crate::manage::{Audit, Operator, forms};
 use crate::params::Params;
+use crate::people::Standing;
+use crate::people::account::{self, Take};
 use crate::realtime::{self, Route};
 use crate::state::AppState;
 
@@ -135,10 +137,6 @@ pub async fn forbid(
         return Err(codes::conflict("the live is finished"));
     }
     let user_id: i64 = params.parse_required("user_id")?;
-    user_info::Entity::find_by_id(user_id)
-        .one(&state.db)
-        .await?
-        .ok_or_else(|| codes::malformed("user_id", "no such user"))?;
     let minutes = params.parse_optional::<i64>("minutes")?;
     if minutes.is_some_and(|m| !(1..=43_200).contains(&m)) {
         return Err(codes::malformed("minutes", "1 to 43200 (30 days)"));
@@ -152,6 +150,15 @@ pub async fn forbid(
         created_at: Set(now),
     };
     let txn = crate::db::begin(&state.db).await?;
+    // Someone to mute: not unknown, not erased — and not erased while this runs (the row held,
+    // `FOR SHARE`), since an erasure deletes the account's mutes.
+    let muted = account::take(&txn, &[user_id], Take::Share).await?;
+    if matches!(
+        account::standing_among(&muted, user_id),
+        None | Some(Standing::Deleted)
+    ) {
+        return Err(codes::not_found());
+    }
     live_mute::Entity::insert(row)
         .on_conflict(
             OnConflict::columns([live_mute::Column::LiveId, live_mute::Column::UserId])
@@ -233,8 +240,13 @@ pub fn forbid_doc() -> kotori::openapi::Declares {
         ))
         .param(optional(
             "minutes",
-            json!({"type": "integer", "minimum": 1}),
+            json!({"type": "integer", "minimum": 1, "maximum": 43_200}),
         ))
+        .refuses(
+            404,
+            40401,
+            "no such user (unknown, or the account was erased)",
+        )
         .refuses(409, 40901, "the live is finished")
 }
 
