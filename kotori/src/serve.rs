@@ -25,6 +25,7 @@ use crate::limits::{
 };
 
 mod connection;
+mod host;
 mod idle;
 mod shutdown;
 use connection::{Shared, connection};

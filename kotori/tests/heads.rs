@@ -175,6 +175,42 @@ async fn a_head_with_many_small_headers_or_a_long_line_is_refused_by_the_tree() 
     server.stop().await;
 }
 
+/// RFC 9112 §3.2: an HTTP/1.1 request without `Host`, any request with two, or one whose
+/// `Host` is not a host and an optional port, is a 400 rendered by the path's node, and the
+/// connection closes after it: a request pipelined behind it is never served. HTTP/1.0 needs
+/// no `Host`, and an empty one names no authority.
+#[tokio::test]
+async fn a_host_is_required_once_and_well_formed() {
+    let (server, _) = server().await;
+    for bad in [
+        &b"GET /api/echo HTTP/1.1\r\nx-request-id: host-1\r\n\r\n"[..],
+        b"GET /api/echo HTTP/1.1\r\nhost: a.example\r\nx-request-id: host-1\r\nhost: b.example\r\n\r\n",
+        b"GET /api/echo HTTP/1.0\r\nhost: a\r\nhost: a\r\nx-request-id: host-1\r\n\r\n",
+        b"GET /api/echo HTTP/1.1\r\nhost: user@a.example\r\nx-request-id: host-1\r\n\r\n",
+        b"GET /api/echo HTTP/1.1\r\nhost: a b\r\nx-request-id: host-1\r\n\r\n",
+        b"POST /api/upload HTTP/1.1\r\ncontent-length: 2\r\nx-request-id: host-1\r\n\r\nab\
+          GET /hello HTTP/1.1\r\nhost: x\r\n\r\n",
+    ] {
+        let shown = String::from_utf8_lossy(bad);
+        let answer = exchange(&server, bad).await;
+        assert_eq!(answer.split(' ').nth(1), Some("400"), "{shown}: {answer:.200}");
+        assert!(answer.ends_with("{\"code\":40001}"), "{shown}: {answer:.400}");
+        assert!(answer.contains("x-request-id: host-1\r\n"), "{answer:.400}");
+        assert!(answer.contains("connection: close\r\n"), "{answer:.400}");
+        assert_eq!(answer.matches("HTTP/1.").count(), 1, "{shown}: {answer}");
+    }
+    for good in [
+        &b"GET /hello HTTP/1.0\r\n\r\n"[..],
+        b"GET /hello HTTP/1.1\r\nhost:\r\nconnection: close\r\n\r\n",
+        b"GET /hello HTTP/1.1\r\nhost: [::1]:8080\r\nconnection: close\r\n\r\n",
+    ] {
+        let answer = exchange(&server, good).await;
+        assert_eq!(answer.split(' ').nth(1), Some("200"), "{answer:.200}");
+        assert!(answer.ends_with("hello"), "{answer:.400}");
+    }
+    server.stop().await;
+}
+
 #[tokio::test]
 async fn heads_within_the_limit_bodies_and_keep_alive_are_untouched() {
     let (server, seen) = server().await;

@@ -192,6 +192,13 @@ where
         }
         return res;
     }
+    if let Some(problem) = (!http2).then(|| super::host::problem(&req)).flatten() {
+        let refusal = crate::Rejection::bad_request(problem);
+        let mut res = shared.app.refuse_from(req, Some(peer), refusal);
+        // Its body, if it has one, is not read: nothing after it on this connection is.
+        close(&mut res);
+        return res;
+    }
     let mut res = shared.app.dispatch_from(req, Some(peer)).await;
     if !http2 && watch.unfollowed(head) && res.status() != http::StatusCode::SWITCHING_PROTOCOLS {
         // Past a body whose end kotori does not follow (chunked), or a refused upgrade, a
