@@ -10,6 +10,7 @@ mod common;
 use std::sync::Arc;
 use std::time::Duration;
 
+use common::races::{mix, turns};
 use common::{TestApp, code};
 use example_dating::auth::logins::Login;
 use example_dating::codes::AppError;
@@ -19,11 +20,6 @@ use http::Method;
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 
 const ROUNDS: u64 = 200;
-
-/// A number from `round`, spread over the rounds without a clock.
-fn mix(round: u64, salt: u64) -> u64 {
-    (round ^ salt).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 33
-}
 
 /// When each side starts, as (the login's wait, the account change's wait): a quarter of the
 /// rounds send the change 0–30 ms after the login (a client's request arriving a little later),
@@ -38,12 +34,6 @@ fn stagger(round: u64) -> (Duration, Duration) {
         1 => (Duration::from_millis(1), Duration::ZERO),
         2 => (Duration::from_millis(2), Duration::ZERO),
         _ => (Duration::ZERO, Duration::ZERO),
-    }
-}
-
-async fn turns(n: u64) {
-    for _ in 0..n {
-        tokio::task::yield_now().await;
     }
 }
 

@@ -11,8 +11,8 @@ mod common;
 
 use std::pin::Pin;
 use std::sync::Arc;
-use std::time::Duration;
 
+use common::races::{mix, start};
 use common::{TestApp, code, data};
 use example_dating::db::entity::chat::contacts;
 use example_dating::db::entity::safety::{block, report};
@@ -23,26 +23,7 @@ use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, Quer
 
 const ROUNDS: u64 = 200;
 
-/// A number from `round`, spread over the rounds without a clock.
-fn mix(round: u64, salt: u64) -> u64 {
-    (round ^ salt).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 33
-}
-
 type Answer = Pin<Box<dyn Future<Output = i64> + Send>>;
-
-/// `work`, started a few scheduler turns (and, for a third of the waits, up to 20 ms) after
-/// `wait` says.
-fn start(wait: u64, work: Answer) -> tokio::task::JoinHandle<i64> {
-    tokio::spawn(async move {
-        for _ in 0..wait % 64 {
-            tokio::task::yield_now().await;
-        }
-        if wait % 3 == 0 {
-            tokio::time::sleep(Duration::from_micros(wait % 20_000)).await;
-        }
-        work.await
-    })
-}
 
 /// How many rows of `E` `filter` finds.
 async fn left<E>(db: &DatabaseConnection, filter: sea_orm::Condition) -> u64

@@ -11,6 +11,7 @@ mod common;
 use std::sync::Arc;
 use std::time::Duration;
 
+use common::races::{mix, start};
 use common::{TestApp, code};
 use example_dating::db::entity::chat::{contacts, message};
 use example_dating::limits;
@@ -78,17 +79,6 @@ async fn a_block_committed_while_a_message_is_on_its_way_stops_it() {
 
 const ROUNDS: u64 = 200;
 
-/// A number from `round`, spread over the rounds without a clock.
-fn mix(round: u64, salt: u64) -> u64 {
-    (round ^ salt).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 33
-}
-
-async fn turns(n: u64) {
-    for _ in 0..n {
-        tokio::task::yield_now().await;
-    }
-}
-
 /// Each round: a user erases their account while a message goes from them (another device)
 /// and one comes to them, each started a few scheduler turns, or up to 20 ms, apart. Whatever
 /// lands first, the erased account keeps no conversation (its own contact rows are gone), a
@@ -100,40 +90,26 @@ async fn messages_race_an_erasure(url: String) {
     let (mut landed, mut refused) = (0, 0);
     for round in 0..ROUNDS {
         let (token, user_id) = t.user(&format!("189{:08}", 10_000 + round)).await;
-        let spawn = |wait: u64, work: std::pin::Pin<Box<dyn Future<Output = i64> + Send>>| {
-            tokio::spawn(async move {
-                turns(wait % 64).await;
-                if wait % 3 == 0 {
-                    tokio::time::sleep(Duration::from_micros(wait % 20_000)).await;
-                }
-                work.await
-            })
-        };
         let erase = {
             let (t, token) = (Arc::clone(&t), token.clone());
-            spawn(
-                mix(round, 1),
-                Box::pin(async move {
-                    code(
-                        &t.call(Method::POST, "/api/me/delete", &[], Some(&token))
-                            .await,
-                    )
-                }),
-            )
+            start(mix(round, 1), async move {
+                code(
+                    &t.call(Method::POST, "/api/me/delete", &[], Some(&token))
+                        .await,
+                )
+            })
         };
         let outgoing = {
             let (t, token) = (Arc::clone(&t), token.clone());
-            spawn(
-                mix(round, 2),
-                Box::pin(async move { code(&t.message(&token, peer_id, "bye").await) }),
-            )
+            start(mix(round, 2), async move {
+                code(&t.message(&token, peer_id, "bye").await)
+            })
         };
         let incoming = {
             let (t, peer) = (Arc::clone(&t), peer.clone());
-            spawn(
-                mix(round, 3),
-                Box::pin(async move { code(&t.message(&peer, user_id, "hello?").await) }),
-            )
+            start(mix(round, 3), async move {
+                code(&t.message(&peer, user_id, "hello?").await)
+            })
         };
         assert_eq!(erase.await.unwrap(), 0, "round {round}: the erasure");
         let (outgoing, incoming) = (outgoing.await.unwrap(), incoming.await.unwrap());

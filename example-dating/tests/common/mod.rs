@@ -3,6 +3,7 @@
 
 pub mod console;
 pub mod instances;
+pub mod races;
 pub mod services;
 pub mod watched;
 
