@@ -13,7 +13,6 @@ use crate::codes::{self, AppError};
 use crate::db::entity::commerce::user_order;
 use crate::envelope::ok;
 use crate::params::Params;
-use crate::people::Standing;
 use crate::people::account::{self, Take};
 use crate::state::AppState;
 
@@ -53,10 +52,7 @@ pub async fn notify(
         // the membership only for a buyer whose account still exists: an erasure deleted it,
         // and a notice that arrives later — or races the erasure — must not bring it back.
         let buyer = account::take(&txn, &[order.user_id], Take::Share).await?;
-        if !matches!(
-            account::standing_among(&buyer, order.user_id),
-            None | Some(Standing::Deleted)
-        ) {
+        if buyer.existing(order.user_id).is_ok() {
             vip::extend(&txn, order.user_id, order.vip_days, now).await?;
         }
         txn.commit().await?;

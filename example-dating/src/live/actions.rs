@@ -20,7 +20,6 @@ use crate::envelope::{object, ok};
 use crate::hex;
 use crate::manage::{Audit, Operator, forms};
 use crate::params::Params;
-use crate::people::Standing;
 use crate::people::account::{self, Take};
 use crate::realtime::{self, Route};
 use crate::state::AppState;
@@ -152,13 +151,9 @@ pub async fn forbid(
     let txn = crate::db::begin(&state.db).await?;
     // Someone to mute: not unknown, not erased — and not erased while this runs (the row held,
     // `FOR SHARE`), since an erasure deletes the account's mutes.
-    let muted = account::take(&txn, &[user_id], Take::Share).await?;
-    if matches!(
-        account::standing_among(&muted, user_id),
-        None | Some(Standing::Deleted)
-    ) {
-        return Err(codes::not_found());
-    }
+    account::take(&txn, &[user_id], Take::Share)
+        .await?
+        .existing(user_id)?;
     live_mute::Entity::insert(row)
         .on_conflict(
             OnConflict::columns([live_mute::Column::LiveId, live_mute::Column::UserId])

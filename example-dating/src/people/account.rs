@@ -79,34 +79,49 @@ pub enum Take {
 /// The rows of `ids` as they are now, taken for the rest of `txn` as `how` says, in one
 /// statement: in key order on every database, so two transactions that take the same rows
 /// cannot deadlock over their order. SQLite, whose one connection runs one transaction at a
-/// time, takes nothing. Unknown ids are missing from the answer.
-pub async fn take(
-    txn: &DatabaseTransaction,
-    ids: &[i64],
-    how: Take,
-) -> Result<Vec<user_info::Model>, AppError> {
+/// time, takes nothing.
+pub async fn take(txn: &DatabaseTransaction, ids: &[i64], how: Take) -> Result<Held, AppError> {
     let rows =
         user_info::Entity::find().filter(user_info::Column::UserId.is_in(ids.iter().copied()));
     let rows = match how {
         Take::Update => rows.lock_exclusive(),
         Take::Share => rows.lock_shared(),
     };
-    Ok(rows.all(txn).await?)
+    Ok(Held(rows.all(txn).await?))
 }
 
-/// The standing of `user_id` among `rows` ([`take`]'s answer); `None` for an unknown id.
-pub fn standing_among(rows: &[user_info::Model], user_id: i64) -> Option<Standing> {
-    rows.iter().find(|u| u.user_id == user_id).map(Standing::of)
+/// People's rows as [`take`] found them, held until the transaction ends; each question is
+/// the one refusal its kind of party gets.
+pub struct Held(Vec<user_info::Model>);
+
+impl Held {
+    /// `user_id`'s row if the account is live: the request's own caller, who acts. Otherwise
+    /// 40105 — banned or erased since the request's token was read, its token is revoked.
+    pub fn live(&self, user_id: i64) -> Result<&user_info::Model, AppError> {
+        self.row(user_id)
+            .filter(|u| Standing::of(u) == Standing::Live)
+            .ok_or_else(codes::bad_token)
+    }
+
+    /// `user_id`'s row if the account exists, banned or not: someone acted on (blocked, muted,
+    /// visited). Otherwise — unknown, or erased — 40401.
+    pub fn existing(&self, user_id: i64) -> Result<&user_info::Model, AppError> {
+        self.row(user_id)
+            .filter(|u| Standing::of(u) != Standing::Deleted)
+            .ok_or_else(codes::not_found)
+    }
+
+    fn row(&self, user_id: i64) -> Option<&user_info::Model> {
+        self.0.iter().find(|u| u.user_id == user_id)
+    }
 }
 
 /// Takes `user_id`'s row for the rest of `txn` and returns it as it is now (`SELECT ... FOR
 /// UPDATE`; SQLite, whose one connection runs one transaction at a time, needs no lock).
 /// Unknown is 40401.
 pub async fn lock(txn: &DatabaseTransaction, user_id: i64) -> Result<user_info::Model, AppError> {
-    take(txn, &[user_id], Take::Update)
-        .await?
-        .pop()
-        .ok_or_else(codes::not_found)
+    let Held(mut rows) = take(txn, &[user_id], Take::Update).await?;
+    rows.pop().ok_or_else(codes::not_found)
 }
 
 /// [`lock`], refusing an account that is not live (40303 banned, 40105 deleted or unknown).
@@ -131,10 +146,7 @@ pub async fn lock_live(
 /// committed when it began, and a block committed while the lock waited is newer than the
 /// statement that waited.
 pub async fn hold_pair(txn: &DatabaseTransaction, actor: i64, other: i64) -> Result<(), AppError> {
-    let rows = take(txn, &[actor, other], Take::Share).await?;
-    if standing_among(&rows, actor) != Some(Standing::Live) {
-        return Err(codes::bad_token());
-    }
+    take(txn, &[actor, other], Take::Share).await?.live(actor)?;
     match visibility::seen_by(txn, actor, other).await? {
         Some(_) => Ok(()),
         None => Err(codes::not_found()),
@@ -151,11 +163,7 @@ pub async fn take_caller(
     user_id: i64,
     how: Take,
 ) -> Result<user_info::Model, AppError> {
-    let user = take(txn, &[user_id], how).await?.pop();
-    match user {
-        Some(user) if Standing::of(&user) == Standing::Live => Ok(user),
-        _ => Err(codes::bad_token()),
-    }
+    take(txn, &[user_id], how).await?.live(user_id).cloned()
 }
 
 /// What changed about someone: [`changed`] tells whoever holds a copy of what it moves.

@@ -14,7 +14,7 @@ use crate::envelope::ok;
 use crate::paging::Page;
 use crate::params::Params;
 use crate::people::account::{self, Take};
-use crate::people::{self, Change, Standing};
+use crate::people::{self, Change};
 use crate::state::AppState;
 use crate::users::public_profile;
 
@@ -42,14 +42,9 @@ pub async fn add(
     db::in_transaction(&state.db, |txn| {
         Box::pin(async move {
             let both = account::take(txn, &[me, user_id], Take::Update).await?;
-            if account::standing_among(&both, me) != Some(Standing::Live) {
-                return Err(codes::bad_token());
-            }
+            both.live(me)?;
             // A banned user may be blocked (people block, then report); an erased one is gone.
-            match account::standing_among(&both, user_id) {
-                None | Some(Standing::Deleted) => return Err(codes::not_found()),
-                Some(_) => {}
-            }
+            both.existing(user_id)?;
             let mine = block::Entity::find().filter(block::Column::BlockerId.eq(me));
             if mine.clone().count(txn).await? >= MAX_BLOCKS {
                 let again = mine.filter(block::Column::BlockedId.eq(user_id));

@@ -10,7 +10,7 @@ use super::target::Target;
 use super::{public_profile, showcase};
 use crate::auth::Caller;
 use crate::clock;
-use crate::codes::{self, AppError};
+use crate::codes::AppError;
 use crate::db::{
     self,
     entity::users::{user_info, visitor},
@@ -19,7 +19,7 @@ use crate::envelope::ok;
 use crate::paging::Page;
 use crate::params::Params;
 use crate::people::account::{self, Take};
-use crate::people::{Standing, footprints, visibility};
+use crate::people::{footprints, visibility};
 use crate::state::AppState;
 
 /// The loaded user's public profile with labels and album; records the caller's visit (one
@@ -38,15 +38,8 @@ pub async fn show(
         let created = db::in_transaction_retrying(&state.db, retry, |txn| {
             Box::pin(async move {
                 let both = account::take(txn, &[viewer, viewed], Take::Share).await?;
-                if account::standing_among(&both, viewer) != Some(Standing::Live) {
-                    return Err(codes::bad_token());
-                }
-                if matches!(
-                    account::standing_among(&both, viewed),
-                    None | Some(Standing::Deleted)
-                ) {
-                    return Err(codes::not_found());
-                }
+                both.live(viewer)?;
+                both.existing(viewed)?;
                 footprints::record(txn, viewer, viewed, now).await
             })
         })
