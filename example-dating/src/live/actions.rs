@@ -149,9 +149,10 @@ pub async fn forbid(
         created_at: Set(now),
     };
     let txn = crate::db::begin(&state.db).await?;
-    // Someone to mute: not unknown, not erased — and not erased while this runs (the row held,
-    // `FOR SHARE`), since an erasure deletes the account's mutes.
-    account::take(&txn, &[user_id], Take::Share)
+    // Someone to mute: not unknown, not erased. Their row is taken for update: an erasure
+    // (which deletes the account's mutes) waits for the mute, and a danmaku on its way (which
+    // holds the poster's row) lands before it, or waits and then sees it.
+    account::take(&txn, &[user_id], Take::Update)
         .await?
         .existing(user_id)?;
     live_mute::Entity::insert(row)

@@ -12,11 +12,12 @@ use crate::auth::Caller;
 use crate::clock;
 use crate::codes::{self, AppError};
 use crate::db::{
+    self,
     entity::rooms::{danmaku, live, live_mute},
-    entity::users::user_info,
 };
 use crate::envelope::{object, ok};
 use crate::params::Params;
+use crate::people::account::{self, Take};
 use crate::people::graph;
 use crate::realtime::{self, Route};
 use crate::state::AppState;
@@ -112,6 +113,13 @@ fn danmaku_json(d: &danmaku::Model, nickname: Option<&str>) -> Value {
 
 /// Posts `content` (1–100 characters) to the loaded live; a muted user gets 40304, a second
 /// post within the live's slow-mode interval 42901.
+///
+/// Checked and written in one transaction that holds the live's row and the poster's (`FOR
+/// SHARE`): a finish (which updates the live), a mute (which takes the poster's row for
+/// update), a ban or an erasure that commits while the post is on its way waits for it, or is
+/// seen by it — a danmaku never lands after the live ended or its poster was muted. The mute
+/// is read after the locks, in a statement of its own (on PostgreSQL a statement sees what was
+/// committed when it began).
 pub async fn post(
     room: Res<LiveRoom>,
     caller: Res<Caller>,
@@ -120,45 +128,52 @@ pub async fn post(
 ) -> Result<Json<Value>, AppError> {
     let content = validate::text("content", params.required("content")?, 1, 100)?;
     let now = clock::now();
-    let mute = live_mute::Entity::find_by_id((room.0.id, caller.user_id))
-        .one(&state.db)
+    let (live_id, user_id) = (room.0.id, caller.user_id);
+    let txn = db::begin(&state.db).await?;
+    // The loader saw the live on the air; it may have finished since.
+    let current = live::Entity::find_by_id(live_id)
+        .lock_shared()
+        .one(&txn)
+        .await?;
+    let Some(current) = current.filter(|l| l.status != FINISHED) else {
+        return Err(codes::not_found());
+    };
+    let me = account::take_caller(&txn, user_id, Take::Share).await?;
+    let mute = live_mute::Entity::find_by_id((live_id, user_id))
+        .one(&txn)
         .await?;
     if mute.as_ref().is_some_and(|m| Mute::from(m).active(now)) {
         return Err(codes::muted());
     }
-    // The loader saw the live on the air; it may have finished since. Check again, then write.
-    let current = live::Entity::find_by_id(room.0.id).one(&state.db).await?;
-    let Some(current) = current.filter(|l| l.status != FINISHED) else {
-        return Err(codes::not_found());
-    };
     // Everything that can fail is read before the slow-mode mark is set: after it, only the
-    // insert can, and then the mark is taken back — a 50301 spends no interval, and a danmaku
-    // that got an answer other than 0 was not stored.
-    let me = user_info::Entity::find_by_id(caller.user_id)
-        .one(&state.db)
-        .await?;
-    let interval = moderation::check_slow_mode(&*state.store, &current, caller.user_id).await?;
+    // insert and the commit can, and then the mark is taken back — a 50301 spends no
+    // interval, and a danmaku that got an answer other than 0 was not stored.
+    let interval = moderation::check_slow_mode(&*state.store, &current, user_id).await?;
     let row = danmaku::ActiveModel {
-        live_id: Set(room.0.id),
-        user_id: Set(caller.user_id),
+        live_id: Set(live_id),
+        user_id: Set(user_id),
         content: Set(content),
         send_time: Set(now),
         ..Default::default()
+    };
+    let saved = async {
+        let row = row.insert(&txn).await?;
+        txn.commit().await?;
+        Ok::<_, sea_orm::DbErr>(row)
     }
-    .insert(&state.db)
     .await;
-    let row = match row {
+    let row = match saved {
         Ok(row) => row,
         Err(e) => {
             moderation::forget_slow_mode(&*state.store, interval).await;
             return Err(e.into());
         }
     };
-    let json = danmaku_json(&row, me.as_ref().map(|u| u.nickname.as_str()));
+    let json = danmaku_json(&row, Some(me.nickname.as_str()));
     let pushed = realtime::event("danmaku", json.clone());
     state
         .hub
-        .publish(Route::Live(row.live_id), pushed, Some(caller.user_id))
+        .publish(Route::Live(row.live_id), pushed, Some(user_id))
         .await;
     Ok(ok(json))
 }
