@@ -67,6 +67,10 @@ async fn a_danmaku_never_lands_after_what_stopped_it(url: String) {
         };
         // The post waits at its insert, past its checks.
         while waiting(&side).await < 1 {
+            assert!(
+                !post.is_finished(),
+                "the post answered without reaching its insert"
+            );
             tokio::task::yield_now().await;
         }
         let made = {
