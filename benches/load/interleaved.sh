@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # The app's own server CPU per request, this tree against an earlier commit, interleaved on the
 # same machine: the two builds take turns (old, new, old, new, ...) on the same data, so drift
-# in the machine (heat, other load) falls on both alike. Scenarios: a signed GET /api/me by a
-# logged-in demo user, and signed POST /api/auth/sendsms with a new phone each time (one
-# client; its own daily limit lifted by configuration, as a flood would meet it only at first).
+# in the machine (heat, other load) falls on both alike. Scenarios (SCENARIOS, "me sendsms"
+# unless given): a signed GET /api/me by a logged-in demo user; signed POST /api/auth/sendsms
+# with a new phone each time (one client; its own daily limit lifted by configuration, as a
+# flood would meet it only at first); and `show`, the same user's signed GET
+# /api/users/{id}/show of someone they may see (each a visit: the day's footprint moved).
 #
 # Backends: the embedded default (SQLite file + in-process store) and PostgreSQL + Redis, each
 # with USERS demo users. The server is pinned to core 0, wrk (one thread, CONNS connections) to
@@ -14,6 +16,7 @@
 # turns and the ratio new/old.
 #
 #   OLD=36888fd ROUNDS=3 DURATION=10 bash benches/load/interleaved.sh
+#   OLD=36888fd SCENARIOS=show BACKENDS=postgres bash benches/load/interleaved.sh
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 . benches/load/common.sh
@@ -23,6 +26,7 @@ OLD=${OLD:?name the earlier commit: OLD=<rev>}
 ROUNDS=${ROUNDS:-3}
 DURATION=${DURATION:-10}
 CONNS=${CONNS:-16}
+SCENARIOS=${SCENARIOS:-me sendsms}
 USERS=${USERS:-10000}
 BACKENDS=${BACKENDS:-embedded postgres}
 POSTGRES_URL=${POSTGRES_URL:-postgres://postgres@127.0.0.1:5432}
@@ -69,14 +73,15 @@ turn() {
   wait_ready "$port" 600
   local script="$WORK/$scenario.lua"
   case $scenario in
-    me)
-      local code token
+    me|show)
+      local code token path=/api/me
+      [ "$scenario" = show ] && path=/api/users/$shown/show
       token=$(login "$port" "$phone")
       [ -n "$token" ] || { echo "no token for $phone" >&2; cat "$WORK/server-$port.log" >&2; exit 1; }
       # Enough signed requests that a fast build's run never wraps around into replays (40103).
       # The phone may send again next turn: forget its one-a-minute window.
       forget_sms_windows
-      sign() { "$BIN/signed-requests" /api/me "$token" 400000 > "$script"; } ;;
+      sign() { "$BIN/signed-requests" "$path" "$token" 400000 > "$script"; } ;;
     sendsms)
       # Sends are cheap: enough signed ones that a run never wraps around into replays.
       sign() { "$BIN/signed-requests" /api/auth/sendsms - 600000 sendsms > "$script"; } ;;
@@ -140,7 +145,16 @@ for backend in $BACKENDS; do
     embedded) python3 -c 'import sqlite3, sys; print(sqlite3.connect(sys.argv[1]).execute("SELECT phone FROM user_info ORDER BY user_id LIMIT 1").fetchone()[0])' "$WORK/interleaved.sqlite" ;;
     postgres) psql "$POSTGRES_URL/$PG_DB" -Atc "SELECT phone FROM user_info ORDER BY user_id LIMIT 1" ;;
   esac)
-  for scenario in me sendsms; do
+  # Someone the first user may see (visible to all, not banned, no block either way).
+  visible="SELECT u.user_id FROM user_info u WHERE u.user_id <> (SELECT min(user_id) FROM user_info)
+    AND u.authority = 1 AND u.banned = false AND u.deleted_at IS NULL
+    AND NOT EXISTS (SELECT 1 FROM block b WHERE b.blocker_id = u.user_id OR b.blocked_id = u.user_id)
+    ORDER BY u.user_id LIMIT 1"
+  shown=$(case $backend in
+    embedded) python3 -c 'import sqlite3, sys; print(sqlite3.connect(sys.argv[1]).execute(sys.argv[2]).fetchone()[0])' "$WORK/interleaved.sqlite" "$visible" ;;
+    postgres) psql "$POSTGRES_URL/$PG_DB" -Atc "$visible" ;;
+  esac)
+  for scenario in $SCENARIOS; do
     for _ in $(seq 1 "$ROUNDS"); do
       for which in old new; do
         turn "$which" "$scenario" "$port"
