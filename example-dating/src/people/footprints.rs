@@ -46,6 +46,34 @@ pub async fn boosted(
     Ok(())
 }
 
+/// Moves `viewer`'s footprint on `viewed` of the day of `now` to `now`, if there is one: a
+/// repeat visit, one statement. Whether it moved one (MySQL counts a row whose values did not
+/// change as not moved: then [`record`] finds it). No lock is needed: a footprint that exists
+/// is deleted by an erasure whether it is moved before or after, and one the erasure deleted
+/// is not there to move.
+pub async fn move_today(
+    db: &impl ConnectionTrait,
+    viewer: i64,
+    viewed: i64,
+    now: i64,
+) -> Result<bool, AppError> {
+    let moved = visitor::Entity::update_many()
+        .col_expr(visitor::Column::VisitTime, Expr::value(now))
+        .col_expr(visitor::Column::Unread, Expr::value(true))
+        .filter(today(viewer, viewed, now))
+        .exec(db)
+        .await?;
+    Ok(moved.rows_affected > 0)
+}
+
+/// `viewer`'s footprint on `viewed` of the day of `now`.
+fn today(viewer: i64, viewed: i64, now: i64) -> Condition {
+    Condition::all()
+        .add(visitor::Column::ViewerId.eq(viewer))
+        .add(visitor::Column::ViewedId.eq(viewed))
+        .add(visitor::Column::Day.eq(clock::day(now)))
+}
+
 /// Records `viewer`'s footprint on `viewed` for the day of `now`, or moves that day's to `now`,
 /// within `txn`; whether it created the footprint. Of two made at once, the unique index lets
 /// one insert and refuses the other, which fails with the database's error — in a transaction
@@ -58,24 +86,12 @@ pub async fn record(
     viewed: i64,
     now: i64,
 ) -> Result<bool, AppError> {
-    let today = || {
-        Condition::all()
-            .add(visitor::Column::ViewerId.eq(viewer))
-            .add(visitor::Column::ViewedId.eq(viewed))
-            .add(visitor::Column::Day.eq(clock::day(now)))
-    };
-    if visitor::Entity::find()
-        .filter(today())
+    let existing = visitor::Entity::find()
+        .filter(today(viewer, viewed, now))
         .one(txn)
-        .await?
-        .is_some()
-    {
-        visitor::Entity::update_many()
-            .col_expr(visitor::Column::VisitTime, Expr::value(now))
-            .col_expr(visitor::Column::Unread, Expr::value(true))
-            .filter(today())
-            .exec(txn)
-            .await?;
+        .await?;
+    if existing.is_some() {
+        move_today(txn, viewer, viewed, now).await?;
         return Ok(false);
     }
     let footprint = visitor::ActiveModel {

@@ -32,18 +32,21 @@ pub async fn show(
     let user = &target.0;
     if user.user_id != caller.user_id {
         let (viewer, viewed, now) = (caller.user_id, user.user_id, clock::now());
-        // Under both people's rows (`FOR SHARE`): a footprint never lands after the erasure of
-        // either, which deletes their visits both ways.
+        // A repeat visit moves the day's footprint: one statement. A first one is made under
+        // both people's rows (`FOR SHARE`), so that it never lands after the erasure of either,
+        // which deletes their visits both ways.
+        let moved = footprints::move_today(&state.db, viewer, viewed, now).await?;
         let retry = |e: &sea_orm::DbErr| db::is_transient(e) || footprints::is_duplicate(e);
-        let created = db::in_transaction_retrying(&state.db, retry, |txn| {
-            Box::pin(async move {
-                let both = account::take(txn, &[viewer, viewed], Take::Share).await?;
-                both.live(viewer)?;
-                both.existing(viewed)?;
-                footprints::record(txn, viewer, viewed, now).await
+        let created = !moved
+            && db::in_transaction_retrying(&state.db, retry, |txn| {
+                Box::pin(async move {
+                    let both = account::take(txn, &[viewer, viewed], Take::Share).await?;
+                    both.live(viewer)?;
+                    both.existing(viewed)?;
+                    footprints::record(txn, viewer, viewed, now).await
+                })
             })
-        })
-        .await?;
+            .await?;
         if created {
             footprints::count_in_ranking(&*state.store, state.people(), viewed, now).await?;
         }
