@@ -7,6 +7,9 @@
 # and the background tasks cancel out.
 #
 #   OLD_BIN=/var/tmp/kotori-interleaved-old-target/release/example-dating bash benches/load/me-instructions.sh
+#
+# PATHS (GET paths, `/api/me` unless given) may name `{shown}`: someone the caller may see, for
+# a profile page — PATHS=/api/users/{shown}/show (a repeat visit after the first).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 . benches/load/common.sh
@@ -28,6 +31,13 @@ cargo build --release -q -p kotori-benches --bin signed-requests
 db="sqlite://$WORK/me.sqlite?mode=rwc"
 (cd "$WORK" && env DATABASE_URL="$db" RUST_LOG=warn "$NEW_BIN" demo-data --users 10000 > /dev/null 2>&1)
 phone=$(python3 -c 'import sqlite3, sys; print(sqlite3.connect(sys.argv[1]).execute("SELECT phone FROM user_info ORDER BY user_id LIMIT 1").fetchone()[0])' "$WORK/me.sqlite")
+# Someone the first user may see (visible to all, not banned, no block either way).
+shown=$(python3 -c 'import sqlite3, sys; print(sqlite3.connect(sys.argv[1]).execute(sys.argv[2]).fetchone()[0])' "$WORK/me.sqlite" \
+  "SELECT u.user_id FROM user_info u WHERE u.user_id <> (SELECT min(user_id) FROM user_info)
+     AND u.authority = 1 AND u.banned = 0 AND u.deleted_at IS NULL
+     AND NOT EXISTS (SELECT 1 FROM block b WHERE b.blocker_id = u.user_id OR b.blocked_id = u.user_id)
+   ORDER BY u.user_id LIMIT 1")
+PATHS=${PATHS//\{shown\}/$shown}
 
 # count BINARY N PATH: the server's total instructions for start-up, a login and N requests.
 count() {
