@@ -37,15 +37,17 @@ pub async fn show(
         // which deletes their visits both ways.
         let moved = footprints::move_today(&state.db, viewer, viewed, now).await?;
         let retry = |e: &sea_orm::DbErr| db::is_transient(e) || footprints::is_duplicate(e);
+        // Boxed: the rare path's future stays out of every page's (a future is as large as
+        // everything it may hold).
         let created = !moved
-            && db::in_transaction_retrying(&state.db, retry, |txn| {
+            && Box::pin(db::in_transaction_retrying(&state.db, retry, |txn| {
                 Box::pin(async move {
                     let both = account::take(txn, &[viewer, viewed], Take::Share).await?;
                     both.live(viewer)?;
                     both.existing(viewed)?;
                     footprints::record(txn, viewer, viewed, now).await
                 })
-            })
+            }))
             .await?;
         if created {
             footprints::count_in_ranking(&*state.store, state.people(), viewed, now).await?;
