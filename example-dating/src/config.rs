@@ -41,8 +41,9 @@ pub struct Config {
     /// this process may run on, at most 8). Fewer connections carry more commands per write:
     /// fred sends every command queued on a connection in one write.
     pub redis_connections: usize,
-    /// How long a request waits for a database connection before 50301
-    /// (`DATABASE_TIMEOUT_MS`, `database_timeout_ms`; 5000 by default).
+    /// How long a request waits for a database connection before 50301, and on MariaDB and
+    /// PostgreSQL for a lock or a statement (`DATABASE_TIMEOUT_MS`, `database_timeout_ms`; 5000
+    /// by default).
     pub database_timeout: std::time::Duration,
     /// Client apps allowed to call `/api`.
     pub apps: Vec<AppConfig>,

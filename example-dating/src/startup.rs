@@ -15,9 +15,11 @@ use crate::round_trips;
 use crate::state::{AppState, Services};
 use crate::store::{MemoryStore, RedisStore, Store, Watched};
 
-/// Connects to the configured database and applies every pending migration (and the seed).
+/// Connects to the configured database and applies every pending migration (and the seed):
+/// a pool whose statements are not bounded (a migration or a command may take its time; see
+/// [`db::connect_unbounded`]).
 pub async fn database(config: &Config) -> Result<DatabaseConnection, String> {
-    let db = db::connect_with(&config.database_url, config.database_timeout)
+    let db = db::connect_unbounded(&config.database_url, config.database_timeout)
         .await
         .map_err(|e| format!("database {}: {e}", config.database_url))?;
     db::migrate(&db)
@@ -65,8 +67,19 @@ pub async fn store(config: &Config) -> Result<Arc<dyn Store>, String> {
 /// Everything the server needs: database (migrated), store, real-time hub, and the task that
 /// loads and keeps the store's derived indexes in the background (`indexes.rs`).
 pub async fn state(config: Config) -> Result<AppState, String> {
-    let (db, store) = metered(database(&config).await?, store(&config).await?);
-    let background_db = db::background(&config.database_url, config.database_timeout, &db)
+    let migrated = database(&config).await?;
+    // Requests wait for a lock or a statement no longer than for a connection (50301 past
+    // it): on MariaDB and PostgreSQL a pool of their own; on SQLite the one the schema was
+    // migrated on (an in-memory database exists only there).
+    let requests = if config.database_url.starts_with("sqlite:") {
+        migrated.clone()
+    } else {
+        db::connect_with(&config.database_url, config.database_timeout)
+            .await
+            .map_err(|e| format!("database {}: {e}", config.database_url))?
+    };
+    let (db, store) = metered(requests, store(&config).await?);
+    let background_db = db::background(&config.database_url, config.database_timeout, &migrated)
         .await
         .map_err(|e| format!("database {} (background reads): {e}", config.database_url))?;
     let sms = sms_sender(&config)?;

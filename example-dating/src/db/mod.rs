@@ -28,8 +28,31 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
     connect_with(url, Duration::from_secs(5)).await
 }
 
-/// [`connect`], with how long a request may wait for a connection before it fails (50301).
+/// The requests' pool to `url`, whose every wait is bounded by `timeout`: for a connection
+/// (then 50301), and on MariaDB and PostgreSQL for a lock and for a statement too — the
+/// database gives up on a statement that waited or ran that long, the statement fails (50301)
+/// and its transaction is rolled back. Without the bound a request waited as long as a lock's
+/// holder held it (forever on PostgreSQL, 50 s and two more tries on MariaDB), and a few such
+/// requests held every connection of the pool (docs/src/dating/decisions.md, faults). On SQLite
+/// `timeout` is the busy timeout, the wait for the file's write lock.
 pub async fn connect_with(url: &str, timeout: Duration) -> Result<DatabaseConnection, DbErr> {
+    pool(url, timeout, Some(timeout)).await
+}
+
+/// A pool to `url` whose statements may wait and run as long as they need: migrations, demo
+/// data, the command-line tools, and on MariaDB and PostgreSQL the background reads of whole
+/// tables ([`background`]). `timeout` bounds the wait for a connection only.
+pub async fn connect_unbounded(url: &str, timeout: Duration) -> Result<DatabaseConnection, DbErr> {
+    pool(url, timeout, None).await
+}
+
+/// A pool to `url`: `timeout` to connect and to wait for a connection, `statements` (if any)
+/// for a lock or a statement.
+async fn pool(
+    url: &str,
+    timeout: Duration,
+    statements: Option<Duration>,
+) -> Result<DatabaseConnection, DbErr> {
     use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
     let mut options = options(url, timeout);
     if url.starts_with("sqlite:") {
@@ -39,10 +62,11 @@ pub async fn connect_with(url: &str, timeout: Duration) -> Result<DatabaseConnec
             options
                 .max_connections(SQLITE_CONNECTIONS)
                 .min_connections(1);
-            options.map_sqlx_sqlite_opts(|o| {
+            let busy = statements.unwrap_or(timeout);
+            options.map_sqlx_sqlite_opts(move |o| {
                 o.journal_mode(SqliteJournalMode::Wal)
                     .synchronous(SqliteSynchronous::Normal)
-                    .busy_timeout(Duration::from_secs(5))
+                    .busy_timeout(busy)
             });
         }
     } else {
@@ -50,9 +74,56 @@ pub async fn connect_with(url: &str, timeout: Duration) -> Result<DatabaseConnec
         // ping on checkout (sqlx's default, kept) hands out a fresh one instead, at the cost
         // of a round trip per checkout — a terminated connection then fails no request that
         // was not already using it (docs/src/dating/decisions.md, faults).
-        options.max_connections(16);
+        options.max_connections(match statements {
+            Some(_) => 16,
+            None => UNBOUNDED_CONNECTIONS,
+        });
+        if let Some(bound) = statements {
+            bound_waits(&mut options, bound);
+        }
     }
     Database::connect(options).await
+}
+
+/// Connections of an unbounded pool on MariaDB or PostgreSQL: the background reads and a
+/// command's work, a few at a time.
+const UNBOUNDED_CONNECTIONS: u32 = 4;
+
+/// Sets every new connection of a MariaDB or PostgreSQL pool to give up on a lock wait or a
+/// statement after `bound`. PostgreSQL takes both as startup parameters; MySQL and MariaDB as
+/// session variables, set once a connection opens: InnoDB's row lock wait and the metadata
+/// lock wait (`LOCK TABLES`, DDL) in whole seconds, and the statement's own time under
+/// MariaDB's name or MySQL's.
+fn bound_waits(options: &mut ConnectOptions, bound: Duration) {
+    let millis = bound.as_millis().max(1);
+    options.map_sqlx_postgres_opts(move |o| {
+        o.options([
+            ("lock_timeout", format!("{millis}ms")),
+            ("statement_timeout", format!("{millis}ms")),
+        ])
+    });
+    let seconds = bound.as_secs_f64().ceil().max(1.0) as u64;
+    options.map_sqlx_mysql_pool_opts(move |o| {
+        o.after_connect(move |conn, _| {
+            Box::pin(async move {
+                use sea_orm::sqlx::{Executor as _, Row as _};
+                let version: String = conn.fetch_one("SELECT VERSION()").await?.try_get(0)?;
+                let statement = if version.contains("MariaDB") {
+                    format!("max_statement_time = {}", millis as f64 / 1000.0)
+                } else {
+                    format!("max_execution_time = {millis}")
+                };
+                let set = format!(
+                    "SET SESSION innodb_lock_wait_timeout = {seconds}, \
+                     lock_wait_timeout = {seconds}, {statement}"
+                );
+                // Built from two numbers, not from input: safe to send as SQL.
+                conn.execute(sea_orm::sqlx::raw_sql(sea_orm::sqlx::AssertSqlSafe(set)))
+                    .await?;
+                Ok(())
+            })
+        })
+    });
 }
 
 /// What every pool to `url` shares: no statement logging, `timeout` to connect and to wait
@@ -78,14 +149,16 @@ fn options(url: &str, timeout: Duration) -> ConnectOptions {
 }
 
 /// The connection for long reads off the request path — the background counts of big lists and
-/// the loads of the derived indexes — given the server's connection `db` to `url`.
+/// the loads of the derived indexes — given `db`, the server's pool to `url` whose statements
+/// are not bounded ([`connect_unbounded`]: a whole table is read in one statement).
 ///
 /// On a SQLite file it is a second connection, opened read-only. In WAL mode SQLite serves a
 /// reader beside the writer, each on a thread of its own, so a count of a million rows (about
 /// 150 ms) runs beside the requests instead of in front of them on the one connection; and a
 /// read-only connection never takes the write lock, which is what made more connections lose
-/// ([`SQLITE_CONNECTIONS`]). Elsewhere it is `db` itself: a server's pool has room for both,
-/// and an in-memory database exists only on its one connection.
+/// ([`SQLITE_CONNECTIONS`]). Elsewhere it is `db` itself: on MariaDB and PostgreSQL a pool of
+/// its own beside the requests' ([`connect_with`]), and an in-memory database exists only on
+/// its one connection.
 pub async fn background(
     url: &str,
     timeout: Duration,
@@ -238,8 +311,9 @@ where
     }
 }
 
-/// Whether the database aborted the statement to resolve contention (MySQL 1213 deadlock and
-/// 1205 lock wait timeout, PostgreSQL 40P01 and 40001, SQLite BUSY): worth one more try.
+/// Whether the database aborted the statement to resolve contention (MySQL 1213 deadlock,
+/// PostgreSQL 40P01 and 40001, SQLite BUSY): worth one more try. A lock waited for until the
+/// bound ([`connect_with`]) is not: another wait would double what the bound promises.
 pub fn is_transient(e: &DbErr) -> bool {
     let code = match e {
         DbErr::Exec(RuntimeErr::SqlxError(sqlx)) | DbErr::Query(RuntimeErr::SqlxError(sqlx)) => {
@@ -250,6 +324,6 @@ pub fn is_transient(e: &DbErr) -> bool {
     };
     matches!(
         code.as_deref(),
-        Some("1213" | "1205" | "40P01" | "40001" | "5" | "517")
+        Some("1213" | "40P01" | "40001" | "5" | "517")
     )
 }
