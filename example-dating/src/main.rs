@@ -77,6 +77,41 @@ enum OperatorCommand {
         #[arg(long, value_delimiter = ',')]
         privileges: Vec<String>,
     },
+    /// List the operators: name, role, privileges, whether disabled.
+    List,
+    /// Disable an operator: no login, and every session and token of theirs ends at once.
+    Disable {
+        /// The operator's login name.
+        #[arg(long)]
+        name: String,
+    },
+    /// Enable a disabled operator again.
+    Enable {
+        /// The operator's login name.
+        #[arg(long)]
+        name: String,
+    },
+    /// Set an operator's password (prompted, or read from stdin); every session of theirs ends.
+    Password {
+        /// The operator's login name.
+        #[arg(long)]
+        name: String,
+    },
+    /// Replace an admin's privileges (comma-separated; none: `--privileges ''`).
+    Privileges {
+        /// The operator's login name.
+        #[arg(long)]
+        name: String,
+        /// The privileges they hold from their next request.
+        #[arg(long, value_delimiter = ',')]
+        privileges: Vec<String>,
+    },
+    /// End every session and token of an operator (a leaked token), without disabling them.
+    Logout {
+        /// The operator's login name.
+        #[arg(long)]
+        name: String,
+    },
     /// Print a long-lived bearer token for an operator (a Prometheus scraping /metrics).
     Token {
         /// The operator's login name.
@@ -192,6 +227,55 @@ async fn run(command: Command) -> Result<(), String> {
                 "operator {} added: id {}, role {}, privileges [{}]",
                 op.name, op.id, op.role, op.privileges
             );
+            Ok(())
+        }
+        Command::Operator(OperatorCommand::List) => {
+            let db = startup::database(&config).await?;
+            for op in example_dating::manage::operators::list(&db).await? {
+                let state = if op.disabled { "disabled" } else { "enabled" };
+                println!("{}\t{}\t{}\t[{}]", op.name, op.role, state, op.privileges);
+            }
+            Ok(())
+        }
+        Command::Operator(
+            change @ (OperatorCommand::Disable { .. }
+            | OperatorCommand::Enable { .. }
+            | OperatorCommand::Password { .. }
+            | OperatorCommand::Privileges { .. }
+            | OperatorCommand::Logout { .. }),
+        ) => {
+            use example_dating::manage::operators;
+            let db = startup::database(&config).await?;
+            let (op, done) = match change {
+                OperatorCommand::Disable { name } => (
+                    operators::disable(&db, &name).await?,
+                    "disabled; every session ended",
+                ),
+                OperatorCommand::Enable { name } => {
+                    (operators::enable(&db, &name).await?, "enabled")
+                }
+                OperatorCommand::Password { name } => {
+                    let password = read_password()?;
+                    (
+                        operators::set_password(&db, &name, &password).await?,
+                        "has a new password; every session ended",
+                    )
+                }
+                OperatorCommand::Privileges { name, privileges } => {
+                    let privileges: Vec<String> =
+                        privileges.into_iter().filter(|p| !p.is_empty()).collect();
+                    (
+                        operators::set_privileges(&db, &name, &privileges).await?,
+                        "has new privileges",
+                    )
+                }
+                OperatorCommand::Logout { name } => (
+                    operators::end_sessions(&db, &name).await?,
+                    "logged out: every session ended",
+                ),
+                _ => unreachable!("add, list and token are matched above"),
+            };
+            println!("operator {} {done} [{}]", op.name, op.privileges);
             Ok(())
         }
         Command::Operator(OperatorCommand::Token { name, days }) => {

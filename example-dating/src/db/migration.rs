@@ -29,6 +29,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000005_canonical_phones::Migration),
             Box::new(m20261203_000006_audit_log::Migration),
             Box::new(m20261204_000007_report_note_text::Migration),
+            Box::new(m20261205_000008_operator_disabled::Migration),
         ]
     }
 }
@@ -411,3 +412,4 @@ mod m20261122_000004_user_search {
 mod m20261202_000005_canonical_phones;
 mod m20261203_000006_audit_log;
 mod m20261204_000007_report_note_text;
+mod m20261205_000008_operator_disabled;

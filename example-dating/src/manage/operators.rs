@@ -1,9 +1,14 @@
-//! Operators: who they are (role, privileges), created from the command line, passwords
-//! stored with argon2.
+//! Operators: who they are (role, privileges), created and changed from the command line,
+//! passwords stored with argon2. What the command line changes holds from the operator's next
+//! request, on every instance: the console reads the operator's row and session on each
+//! request (`session::load_operator`).
 
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Set};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, IntoActiveModel, QueryFilter,
+    QueryOrder, Set, TransactionTrait,
+};
 
 use crate::clock;
 use crate::db::entity::rooms::{operator, operator_token};
@@ -129,20 +134,8 @@ pub async fn add(
         return Err(format!("--name: 1 to {MAX_NAME} bytes"));
     }
     let role = Role::parse(role).ok_or_else(|| format!("--role: `{role}` is not admin or host"))?;
-    for privilege in privileges {
-        if !PRIVILEGES.contains(&privilege.as_str()) {
-            return Err(format!(
-                "--privileges: `{privilege}` is not one of {}",
-                PRIVILEGES.join(", ")
-            ));
-        }
-    }
-    if role == Role::Host && !privileges.is_empty() {
-        return Err("--privileges: privileges are for admins; a host manages its own lives".into());
-    }
-    if password.chars().count() < 8 {
-        return Err("the password needs at least 8 characters".into());
-    }
+    check_privileges(role, privileges)?;
+    check_password(password)?;
     let exists = operator::Entity::find()
         .filter(operator::Column::Name.eq(name))
         .one(db)
@@ -164,6 +157,130 @@ pub async fn add(
     .map_err(|e| e.to_string())
 }
 
+/// Privileges an operator of `role` may hold: known ones, and none for a host.
+fn check_privileges(role: Role, privileges: &[String]) -> Result<(), String> {
+    for privilege in privileges {
+        if !PRIVILEGES.contains(&privilege.as_str()) {
+            return Err(format!(
+                "--privileges: `{privilege}` is not one of {}",
+                PRIVILEGES.join(", ")
+            ));
+        }
+    }
+    if role == Role::Host && !privileges.is_empty() {
+        return Err("--privileges: privileges are for admins; a host manages its own lives".into());
+    }
+    Ok(())
+}
+
+/// A password long enough to keep.
+fn check_password(password: &str) -> Result<(), String> {
+    if password.chars().count() < 8 {
+        return Err("the password needs at least 8 characters".into());
+    }
+    Ok(())
+}
+
+/// The operator named `name`, or an error naming it.
+async fn named(db: &impl sea_orm::ConnectionTrait, name: &str) -> Result<operator::Model, String> {
+    operator::Entity::find()
+        .filter(operator::Column::Name.eq(name.trim()))
+        .one(db)
+        .await
+        .map_err(|e| e.to_string())?
+        .ok_or_else(|| format!("no operator is named `{name}`"))
+}
+
+/// What a change from the command line does besides the operator's row.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Sessions {
+    /// Their sessions and tokens go on.
+    Kept,
+    /// Every session and token of theirs ends: the console refuses them from the next request
+    /// (40105), on every instance, and their live feeds end at their next check.
+    Ended,
+}
+
+/// Changes the operator named `name` with `change` and, if `sessions` says so, ends all their
+/// sessions, in one transaction: the operator as changed.
+async fn change(
+    db: &DatabaseConnection,
+    name: &str,
+    sessions: Sessions,
+    change: impl FnOnce(&mut operator::ActiveModel),
+) -> Result<operator::Model, String> {
+    let err = |e: sea_orm::DbErr| e.to_string();
+    let txn = db.begin().await.map_err(err)?;
+    let mut row = named(&txn, name).await?.into_active_model();
+    change(&mut row);
+    let changed = row.update(&txn).await.map_err(err)?;
+    if sessions == Sessions::Ended {
+        operator_token::Entity::delete_many()
+            .filter(operator_token::Column::OperatorId.eq(changed.id))
+            .exec(&txn)
+            .await
+            .map_err(err)?;
+    }
+    txn.commit().await.map_err(err)?;
+    Ok(changed)
+}
+
+/// Disables the operator named `name` (`operator disable`: someone who left, an account
+/// thought stolen): no login — the right password is refused like a wrong one — and every
+/// session and token of theirs ends. Their lives, audit entries and name stay.
+pub async fn disable(db: &DatabaseConnection, name: &str) -> Result<operator::Model, String> {
+    change(db, name, Sessions::Ended, |row| row.disabled = Set(true)).await
+}
+
+/// Enables a disabled operator again (`operator enable`): they log in with their password.
+pub async fn enable(db: &DatabaseConnection, name: &str) -> Result<operator::Model, String> {
+    change(db, name, Sessions::Kept, |row| row.disabled = Set(false)).await
+}
+
+/// Sets a new password for the operator named `name` (`operator password`) and ends every
+/// session and token of theirs: a password changed because it leaked ends what it opened.
+pub async fn set_password(
+    db: &DatabaseConnection,
+    name: &str,
+    password: &str,
+) -> Result<operator::Model, String> {
+    check_password(password)?;
+    let hash = hash_password(password);
+    change(db, name, Sessions::Ended, |row| {
+        row.password_hash = Set(hash)
+    })
+    .await
+}
+
+/// Replaces the privileges of the operator named `name` (`operator privileges`; checked like
+/// [`add`]'s). They hold from the operator's next request: a privilege taken away is refused
+/// at once, sessions stay.
+pub async fn set_privileges(
+    db: &DatabaseConnection,
+    name: &str,
+    privileges: &[String],
+) -> Result<operator::Model, String> {
+    let role = Role::parse(&named(db, name).await?.role).unwrap_or(Role::Host);
+    check_privileges(role, privileges)?;
+    let set = once_each(privileges).join(",");
+    change(db, name, Sessions::Kept, |row| row.privileges = Set(set)).await
+}
+
+/// Ends every session and token of the operator named `name` (`operator logout`: a token
+/// that leaked, a console left open), without disabling them.
+pub async fn end_sessions(db: &DatabaseConnection, name: &str) -> Result<operator::Model, String> {
+    change(db, name, Sessions::Ended, |_| {}).await
+}
+
+/// Every operator, by name (`operator list`).
+pub async fn list(db: &DatabaseConnection) -> Result<Vec<operator::Model>, String> {
+    operator::Entity::find()
+        .order_by_asc(operator::Column::Name)
+        .all(db)
+        .await
+        .map_err(|e| e.to_string())
+}
+
 /// `privileges` with each named once, in the order first named: a list repeated on the command
 /// line is stored as the set it means (and fits its column whatever the repeats).
 fn once_each(privileges: &[String]) -> Vec<&str> {
@@ -179,7 +296,8 @@ fn once_each(privileges: &[String]) -> Vec<&str> {
 /// A token for the operator named `name`, valid for `days` days, issued from the command line
 /// (no password: whoever runs the command holds the database already). For a scraper — a
 /// Prometheus holding `metrics:read` — whose configuration keeps the token: a login's token
-/// lasts hours. Revoked by deleting its row, or the operator.
+/// lasts hours. Ended with the operator's other sessions ([`end_sessions`], [`disable`],
+/// [`set_password`]), or by deleting its row.
 pub async fn issue_token(
     db: &DatabaseConnection,
     name: &str,
@@ -188,12 +306,10 @@ pub async fn issue_token(
     if !(1..=3660).contains(&days) {
         return Err("--days: 1 to 3660".into());
     }
-    let op = operator::Entity::find()
-        .filter(operator::Column::Name.eq(name.trim()))
-        .one(db)
-        .await
-        .map_err(|e| e.to_string())?
-        .ok_or_else(|| format!("no operator is named `{name}`"))?;
+    let op = named(db, name).await?;
+    if op.disabled {
+        return Err(format!("`{name}` is disabled: `operator enable` first"));
+    }
     let token = random::hex_token(16);
     let now = clock::now();
     let expire_at = now + i64::from(days) * 86_400;

@@ -5,7 +5,10 @@ use std::time::Duration;
 
 use http::header::AUTHORIZATION;
 use kotori::{Ctx, Json, Res, State};
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, EntityTrait, JoinType, QueryFilter, QuerySelect, RelationDef,
+    Set,
+};
 use serde_json::{Value, json};
 use tokio::sync::Semaphore;
 
@@ -120,7 +123,9 @@ pub async fn authenticate(
     let valid = tokio::task::spawn_blocking(move || verify_password(&password, &hash))
         .await
         .unwrap_or(false);
-    let Some(op) = found.filter(|_| valid) else {
+    // A disabled operator's right password fails like a wrong one: nothing tells a guesser
+    // which it was.
+    let Some(op) = found.filter(|op| valid && !op.disabled) else {
         for key in [&name_key, &client_key] {
             state.store.incr(key, FAILURE_WINDOW).await?;
         }
@@ -145,9 +150,9 @@ pub async fn authenticate(
     })
 }
 
-/// Ends the session of the request (the bearer token's, or the cookie's): its row goes, the
-/// cached lookup is replaced by a tombstone on every instance at once, and the operator's live
-/// feeds end (on every instance).
+/// Ends the session of the request (the bearer token's, or the cookie's): its row goes — the
+/// next request with it finds none, on every instance ([`load_operator`]) — and the
+/// operator's live feeds end (on every instance).
 pub async fn end_session(
     state: &AppState,
     token: &str,
@@ -156,29 +161,40 @@ pub async fn end_session(
     operator_token::Entity::delete_by_id(token.to_owned())
         .exec(&state.db)
         .await?;
-    sessions::tombstone(state, &cache_key(token)).await?;
     let bye = Route::Close(operator.hub_user(), "logout".into());
     state.hub.publish(bye, serde_json::Value::Null, None).await;
     Ok(())
 }
 
 /// Whether `token` still opens a session: what an open feed checks now and then, so a session
-/// that expired (or whose logout announcement was lost) ends its feeds too. A store or
-/// database that does not answer is not an end.
+/// that expired, was ended, or whose operator was disabled (from the command line, which
+/// cannot reach the feeds) ends its feeds too. A database that does not answer is not an end.
 pub async fn still_live(state: &AppState, token: &str) -> bool {
-    !matches!(owner_of(state, token).await, Ok(None))
+    !matches!(operator_of(state, token).await, Ok(None))
 }
 
-/// The operator whose live session `token` is, through the store's cache (the database on a
-/// miss); `None` for an unknown, expired or ended one.
-async fn owner_of(state: &AppState, token: &str) -> Result<Option<i64>, AppError> {
-    sessions::cached_owner(state, &cache_key(token), None, async || {
-        let row = operator_token::Entity::find_by_id(token.to_owned())
-            .one(&state.db)
-            .await?;
-        Ok(row.map(|r| (r.operator_id, r.expire_at)))
-    })
-    .await
+/// The enabled operator whose unexpired session `token` is, read from the database on every
+/// request: the console's requests are few, and what the command line changes — a disabled
+/// operator, a new password that ended every session, a token's deleted row, new privileges —
+/// then holds from the next request on every instance. (Users' sessions are cached in the
+/// store: the API's every request checks one, and the API itself ends them.)
+async fn operator_of(state: &AppState, token: &str) -> Result<Option<Operator>, AppError> {
+    let live = operator::Entity::find()
+        .join_rev(JoinType::InnerJoin, session_of_operator())
+        .filter(operator_token::Column::Token.eq(token))
+        .filter(operator_token::Column::ExpireAt.gt(clock::now()))
+        .filter(operator::Column::Disabled.eq(false))
+        .one(&state.db)
+        .await?;
+    Ok(live.as_ref().map(Operator::from_row))
+}
+
+/// A session row to its operator's row.
+fn session_of_operator() -> RelationDef {
+    operator_token::Entity::belongs_to(operator::Entity)
+        .from(operator_token::Column::OperatorId)
+        .to(operator::Column::Id)
+        .into()
 }
 
 /// `POST /manage/logout.json`: ends the caller's session.
@@ -190,11 +206,6 @@ pub async fn logout(
 ) -> Result<Json<Value>, AppError> {
     end_session(cx.state(), &session.token, &operator).await?;
     Ok(ok(json!({})))
-}
-
-/// The store key caching an operator token's owner.
-fn cache_key(token: &str) -> String {
-    format!("optok:{token}")
 }
 
 /// How the request proved who it is: its token, and whether it came in the console's cookie.
@@ -270,20 +281,16 @@ fn failures_key(operator_id: Option<i64>, name: &str) -> String {
     }
 }
 
-/// The operator of the request's session ([`load_session`]); 40105 unless it is live.
+/// The operator of the request's session ([`load_session`]); 40105 unless it is live and its
+/// operator enabled, read from the database on every request.
 #[kotori::loader]
 pub async fn load_operator(
     session: Res<Session>,
     State(state): State<AppState>,
 ) -> Result<Operator, AppError> {
-    let operator_id = owner_of(&state, &session.token)
+    operator_of(&state, &session.token)
         .await?
-        .ok_or_else(codes::bad_token)?;
-    let op = operator::Entity::find_by_id(operator_id)
-        .one(&state.db)
-        .await?
-        .ok_or_else(codes::bad_token)?;
-    Ok(Operator::from_row(&op))
+        .ok_or_else(codes::bad_token)
 }
 
 /// What load_session reads and answers, for `/openapi.json`.

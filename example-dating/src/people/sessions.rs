@@ -87,9 +87,8 @@ pub async fn lookup(
 
 /// The owner of a live session, read through the store's cache: `key` holds `owner:expiry`
 /// (or a revocation tombstone) — `ahead` is what it held when read already; on a miss, `load`
-/// reads (owner, expiry) from the database and the answer is cached. Shared by user and
-/// operator sessions.
-pub async fn cached_owner(
+/// reads (owner, expiry) from the database and the answer is cached.
+async fn cached_owner(
     state: &AppState,
     key: &str,
     ahead: Option<Option<String>>,
@@ -139,13 +138,6 @@ pub async fn issue(state: &AppState, user_id: i64) -> Result<(String, i64), AppE
         })
     })
     .await
-}
-
-/// Replaces the cached lookup at `key` by a revocation tombstone, on every instance at once
-/// (a lookup racing with it cannot cache the session again: see [`cached_owner`]).
-pub async fn tombstone(state: &AppState, key: &str) -> Result<(), AppError> {
-    state.store.set(key, REVOKED, CACHE_TTL).await?;
-    Ok(())
 }
 
 /// Ends one session, on every instance at once.

@@ -96,6 +96,9 @@ pub mod operator {
         pub privileges: String,
         pub password_hash: String,
         pub created_at: i64,
+        /// Disabled from the command line (`operator disable`): no login, no session.
+        #[sea_orm(default_value = false)]
+        pub disabled: bool,
     }
 
     /// No relations are declared: queries join explicitly.
