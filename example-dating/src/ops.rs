@@ -47,7 +47,8 @@ pub fn count_round_trips() -> Option<round_trips::Counting> {
     Some(round_trips::begin())
 }
 
-/// On every response: the `X-Request-Id` header and one access-log line with the same id and
+/// On every response: the `X-Request-Id` header and one access-log line with the same id, the
+/// route (or node), the business code and the step that refused the request, if one did, and
 /// the request's round trips.
 pub fn request_log<S>(cx: &Ctx<S>, res: &mut Response) {
     let id = cx.request_id();
@@ -60,7 +61,12 @@ pub fn request_log<S>(cx: &Ctx<S>, res: &mut Response) {
         request_id = id,
         method = %cx.method(),
         path = cx.path(),
+        // The route's template (or, when none matched, the node the path fell under): what
+        // was asked, countable across users; and who refused it, with which code.
+        route = cx.route().or(cx.node()),
         status = res.status().as_u16(),
+        code = cx.rejection_code(),
+        refused_by = cx.refused_by(),
         micros = cx.started().elapsed().as_micros() as u64,
         statements,
         store,

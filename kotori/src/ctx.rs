@@ -44,6 +44,13 @@ pub struct Ctx<S> {
     /// The step that refused the request, panicked or timed out (`metrics::NO_STEP`: none).
     #[cfg(feature = "metrics")]
     pub(crate) refused_by: u16,
+    /// Where the request is measured — its route or node, and the names of its chain's steps:
+    /// set before the renderer and the after hooks run, for [`Ctx::route`] and the rest.
+    #[cfg(feature = "metrics")]
+    pub(crate) series: Option<Arc<crate::metrics::RequestSeries>>,
+    /// The business code of the rejection rendered, for [`Ctx::rejection_code`].
+    #[cfg(feature = "metrics")]
+    pub(crate) rejection_code: Option<u32>,
     /// The steps that awaited, for the request's span's children (feature `otel`).
     #[cfg(feature = "otel")]
     pub(crate) awaited: Vec<crate::metrics::otel::Awaited>,
@@ -90,6 +97,10 @@ impl<S> Ctx<S> {
             at: 0,
             #[cfg(feature = "metrics")]
             refused_by: u16::MAX,
+            #[cfg(feature = "metrics")]
+            series: None,
+            #[cfg(feature = "metrics")]
+            rejection_code: None,
             #[cfg(feature = "otel")]
             awaited: Vec::new(),
         }
@@ -272,6 +283,67 @@ impl<S> Ctx<S> {
     pub fn json<T: DeserializeOwned>(&self) -> Result<T, Rejection> {
         serde_json::from_slice(self.body()?)
             .map_err(|e| Rejection::bad_request(format!("bad JSON body: {e}")))
+    }
+
+    /// The template of the route the request matched (`/live/{live_id}/show`), as the tree
+    /// prints it; `None` when no route matched — a 404, a 405, or a refusal by the guards of
+    /// the node its path fell under ([`Ctx::node`] names that node). Known to the renderer and
+    /// the after hooks, for a log line that says what was asked, never the raw path with its
+    /// ids (feature `metrics`).
+    ///
+    /// ```
+    /// use kotori::{Ctx, Kotori, Response};
+    ///
+    /// fn log(cx: &Ctx<()>, res: &mut Response) {
+    ///     let route = cx.route().or(cx.node()).unwrap_or("-");
+    ///     let refused_by = cx.refused_by().unwrap_or("-");
+    ///     println!("{} {route} {} {refused_by}", cx.method(), res.status());
+    /// }
+    ///
+    /// let app = Kotori::new(());
+    /// app.after(log); // prints "GET /users/{id} 200 OK -"
+    /// app.get("/users/{id}", || async { "a user" });
+    /// let app = app.build().unwrap();
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// # let res = app.client().get("/users/7").send().await;
+    /// # assert_eq!(res.status(), 200);
+    /// # });
+    /// ```
+    #[cfg(feature = "metrics")]
+    pub fn route(&self) -> Option<&str> {
+        match self.series.as_deref()?.place() {
+            crate::metrics::Place::Route { template, .. } => Some(template),
+            crate::metrics::Place::Node { .. } => None,
+        }
+    }
+
+    /// The prefix of the deepest node the request's path reached, when no route matched it
+    /// (`/manage/dating/admin/api`); `None` when a route did ([`Ctx::route`]). Known to the
+    /// renderer and the after hooks (feature `metrics`).
+    #[cfg(feature = "metrics")]
+    pub fn node(&self) -> Option<&str> {
+        match self.series.as_deref()?.place() {
+            crate::metrics::Place::Route { .. } => None,
+            crate::metrics::Place::Node { prefix } => Some(prefix),
+        }
+    }
+
+    /// The guard, loader or handler that refused the request — or panicked, or was running
+    /// when the route's timeout struck — named as the tree prints it
+    /// (`require_privilege(users:ban)`, `app::auth::verify_signature`); `None` for an answer
+    /// no step refused: a success, or a refusal kotori made itself (404, 405, a body over its
+    /// limit). Known to the renderer and the after hooks (feature `metrics`).
+    #[cfg(feature = "metrics")]
+    pub fn refused_by(&self) -> Option<&str> {
+        self.series.as_deref()?.step_name(self.refused_by)
+    }
+
+    /// The business code of the [`Rejection`] the request was answered with (`40103`), kotori's
+    /// own refusals included (a 404's `40401`); `None` for a response a handler returned.
+    /// Known to the after hooks (feature `metrics`).
+    #[cfg(feature = "metrics")]
+    pub fn rejection_code(&self) -> Option<u32> {
+        self.rejection_code
     }
 
     /// The request id: the client's `X-Request-Id` when it is safe to echo (1–64 characters of

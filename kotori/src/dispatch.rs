@@ -92,13 +92,13 @@ impl<S: Clone + Send + Sync + 'static> App<S> {
                 run_sync(chain, &end, &mut cx, &mut body)
             })) {
                 Ok(Progress::Done(reply)) => {
-                    return Dispatch::ready(finish(chain, &cx, reply, is_head));
+                    return Dispatch::ready(finish(chain, &mut cx, reply, is_head));
                 }
                 Ok(Progress::Await(step)) => step,
                 Err(panic) => {
                     blame_running(&mut cx);
                     let reply = panicked(&cx, &*panic);
-                    return Dispatch::ready(finish(chain, &cx, reply, is_head));
+                    return Dispatch::ready(finish(chain, &mut cx, reply, is_head));
                 }
             }
         } else {
@@ -156,7 +156,7 @@ impl<S: Clone + Send + Sync + 'static> App<S> {
         let (chain, ..) = self.resolve(&mut cx);
         // No node was entered: only the root's after hooks run.
         enter(&mut cx, 0, 0);
-        finish(chain, &cx, Reply::Rejection(rejection), is_head)
+        finish(chain, &mut cx, Reply::Rejection(rejection), is_head)
     }
 }
 
@@ -283,7 +283,7 @@ where
         Some(Err(panic)) => panicked(&cx, &*panic),
         None => Reply::Rejection(Rejection::unavailable().with_message("request timed out")),
     };
-    finish(chain, &cx, reply, is_head)
+    finish(chain, &mut cx, reply, is_head)
 }
 
 /// Runs the steps in order until one answers, then the handler (or the 404/405 refusal).
@@ -361,12 +361,20 @@ where
 
 /// Renders a rejection with the chain's renderer, adds its headers, and runs the after hooks
 /// of the nodes entered (down to `cx.depth`), leaf to root.
-fn finish<S: 'static>(chain: &Chain<S>, cx: &Ctx<S>, reply: Reply, is_head: bool) -> Response {
+fn finish<S: 'static>(chain: &Chain<S>, cx: &mut Ctx<S>, reply: Reply, is_head: bool) -> Response {
+    // Where the request was measured, for the renderer's and the hooks' `Ctx::route` and
+    // `Ctx::refused_by`: a reference count, not a copy of the names.
     #[cfg(feature = "metrics")]
     let code = match &reply {
         Reply::Rejection(rejection) => Some(rejection.code()),
         Reply::Response(_) => None,
     };
+    #[cfg(feature = "metrics")]
+    {
+        cx.series = chain.metrics.clone();
+        cx.rejection_code = code;
+    }
+    let cx = &*cx;
     let mut res = match reply {
         Reply::Response(res) => res,
         Reply::Rejection(rejection) => {

@@ -285,3 +285,82 @@ async fn active_requests_and_open_streams_follow_their_lives() {
     drop(events);
     assert_eq!(gauge(Instrument::OpenStreams, "/events"), 0);
 }
+
+/// What the renderer and the after hooks know of a request's place: its route (or, when no
+/// route matched, its node) and the step that refused it, as the tree prints them — for a log
+/// line that says which guard refused what, never the raw path.
+#[tokio::test]
+async fn the_renderer_and_the_after_hooks_see_the_route_and_the_refusing_step() {
+    use kotori::{Ctx, Response};
+    use std::sync::{Arc, Mutex};
+    type Place = (Option<String>, Option<String>, Option<String>, Option<u32>);
+    fn place<S>(cx: &Ctx<S>) -> Place {
+        let own = |s: Option<&str>| s.map(str::to_owned);
+        let refused_by = own(cx.refused_by());
+        (
+            own(cx.route()),
+            own(cx.node()),
+            refused_by,
+            cx.rejection_code(),
+        )
+    }
+    let hooked: Arc<Mutex<Vec<Place>>> = Arc::default();
+    let rendered: Arc<Mutex<Vec<Place>>> = Arc::default();
+    let app = Kotori::new(());
+    let (hook, render) = (Arc::clone(&hooked), Arc::clone(&rendered));
+    app.after(move |cx: &Ctx<()>, _: &mut Response| hook.lock().unwrap().push(place(cx)))
+        .render(move |cx: &Ctx<()>, rejection: &Rejection| {
+            render.lock().unwrap().push(place(cx));
+            kotori::render::default(cx, rejection)
+        });
+    common::users::mount(&app);
+    let app = app.build().unwrap();
+    let owned = |route: Option<&str>, node: Option<&str>, step: Option<&str>, code| -> Place {
+        (
+            route.map(str::to_owned),
+            node.map(str::to_owned),
+            step.map(str::to_owned),
+            code,
+        )
+    };
+    let show = Some("/api/users/{id}/show");
+    let step = |name: &str| format!("metrics::common::users::{name}");
+    let (token, user, handler) = (step("require_token"), step("load_user"), step("show"));
+    for (path, with_token, want) in [
+        ("/api/users/7/show", true, owned(show, None, None, None)),
+        (
+            "/api/users/7/show",
+            false,
+            owned(show, None, Some(&token), Some(40105)),
+        ),
+        (
+            "/api/users/700/show",
+            true,
+            owned(show, None, Some(&user), Some(40402)),
+        ),
+        (
+            "/api/users/13/show",
+            true,
+            owned(show, None, Some(&handler), Some(40301)),
+        ),
+        (
+            "/api/users/7/nothing",
+            true,
+            owned(None, Some("/api/users/{id}"), None, Some(40401)),
+        ),
+        (
+            "/api/nothing",
+            false,
+            owned(None, Some("/api"), Some(&token), Some(40105)),
+        ),
+        ("/nothing", false, owned(None, Some("/"), None, Some(40401))),
+    ] {
+        let status = call(&app, Method::GET, path, with_token).await;
+        let last = hooked.lock().unwrap().pop().expect("the hook ran");
+        assert_eq!(last, want, "{path} (token: {with_token}): {status}");
+        if status != StatusCode::OK {
+            let rendered = rendered.lock().unwrap().pop().expect("rendered");
+            assert_eq!(rendered, want, "{path}, as the renderer saw it");
+        }
+    }
+}

@@ -87,7 +87,7 @@ use std::sync::{Arc, OnceLock};
 pub use histogram::{BOUNDARIES, Snapshot};
 pub(crate) use labels::{StreamKind, method_index};
 pub(crate) use record::{ActiveRequest, StreamLife, StreamMark};
-pub(crate) use series::{ChainPlace, Key, RequestSeries, StepSeries, build_metrics};
+pub(crate) use series::{ChainPlace, Key, Place, RequestSeries, StepSeries, build_metrics};
 pub use series::{EXTRA_PER_PLACE, Instrument, Metrics, Series, Value};
 
 /// The [`Metrics`] of an app, reachable before it is built: [`Kotori::metrics`] hands one out

@@ -156,6 +156,16 @@ impl StepSeries {
 }
 
 impl RequestSeries {
+    /// Where these requests are counted.
+    pub(crate) fn place(&self) -> &Place {
+        &self.place
+    }
+
+    /// The name of step `step` of the chain (the handler's is the last), `None` for `NO_STEP`.
+    pub(crate) fn step_name(&self, step: u16) -> Option<&str> {
+        self.steps.get(usize::from(step)).map(|name| &**name)
+    }
+
     pub(crate) fn observe(&self, key: Key, took: Duration) {
         if let Some(cell) = self.declared.iter().find(|c| c.key == key) {
             cell.histogram.observe(took);
