@@ -308,18 +308,8 @@ pub async fn ban_in(
     user_id: i64,
     reason: Option<String>,
 ) -> Result<(user_info::Model, Moved), AppError> {
-    let user = lock(txn, user_id).await?;
-    if Standing::of(&user) == Standing::Deleted {
-        return Err(codes::not_found());
-    }
-    let before = user.clone();
-    let mut row = user.into_active_model();
-    row.banned = Set(true);
-    row.ban_reason = Set(reason);
-    row.updated_at = Set(clock::now());
-    let banned = row.update(txn).await?;
+    let (banned, moved) = set_ban(txn, user_id, Some(reason)).await?;
     sessions::revoke_all_in(state, txn, user_id).await?;
-    let moved = Moved::between(&before, &banned);
     Ok((banned, moved))
 }
 
@@ -344,18 +334,29 @@ pub async fn unban_in(
     txn: &DatabaseTransaction,
     user_id: i64,
 ) -> Result<(user_info::Model, Moved), AppError> {
+    set_ban(txn, user_id, None).await
+}
+
+/// Bans `user_id` for `reason` (`Some`: a reason, if one was given) or lifts the ban (`None`)
+/// within `txn`, holding the user's row: an erased account is 40401 either way. The row as
+/// changed, and how the change moved the user among the public people.
+async fn set_ban(
+    txn: &DatabaseTransaction,
+    user_id: i64,
+    ban: Option<Option<String>>,
+) -> Result<(user_info::Model, Moved), AppError> {
     let user = lock(txn, user_id).await?;
     if Standing::of(&user) == Standing::Deleted {
         return Err(codes::not_found());
     }
     let before = user.clone();
     let mut row = user.into_active_model();
-    row.banned = Set(false);
-    row.ban_reason = Set(None);
+    row.banned = Set(ban.is_some());
+    row.ban_reason = Set(ban.flatten());
     row.updated_at = Set(clock::now());
-    let unbanned = row.update(txn).await?;
-    let moved = Moved::between(&before, &unbanned);
-    Ok((unbanned, moved))
+    let changed = row.update(txn).await?;
+    let moved = Moved::between(&before, &changed);
+    Ok((changed, moved))
 }
 
 /// Ends the session of `token` (its owner's), on every instance.
