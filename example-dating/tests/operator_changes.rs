@@ -134,6 +134,43 @@ async fn exercise(t: TestApp) {
         assert!(err.contains(expected), "{err}");
     }
     assert_eq!(login(&t, "alice", "another-password").await.0, 0);
+
+    // Each change is in the audit log, by the command line, in the order made (a refused one
+    // wrote nothing).
+    use example_dating::db::entity::safety::audit_log;
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+    let rows = audit_log::Entity::find()
+        .filter(audit_log::Column::Target.eq(format!("operator:{}", disabled.id)))
+        .order_by_asc(audit_log::Column::Id)
+        .all(db)
+        .await
+        .unwrap();
+    let logged: Vec<(&str, &str)> = rows
+        .iter()
+        .map(|r| (r.operator_name.as_str(), r.action.as_str()))
+        .collect();
+    let by = example_dating::manage::audit::COMMAND_LINE;
+    assert_eq!(
+        logged,
+        [
+            "operators.add",
+            "operators.token",
+            "operators.disable",
+            "operators.enable",
+            "operators.privileges",
+            "operators.privileges",
+            "operators.token",
+            "operators.password",
+            "operators.token",
+            "operators.logout",
+        ]
+        .map(|action| (by, action))
+    );
+    assert_eq!(rows[5].note, "users:read", "the privileges set, each once");
+    assert!(
+        rows.iter().all(|r| !r.note.contains(&scraper)),
+        "no token written down"
+    );
 }
 
 async fn execute(db: &DatabaseConnection, sql: &str) {

@@ -17,6 +17,9 @@ use crate::paging::Page;
 use crate::params::Params;
 use crate::state::AppState;
 
+/// The name the command line's entries carry for their operator.
+pub const COMMAND_LINE: &str = "command line";
+
 /// The privilege that reads the log.
 pub const AUDIT_PRIVILEGE: &str = "audit:read";
 
@@ -37,6 +40,19 @@ impl Audit {
         Audit {
             operator_id: operator.id,
             operator_name: operator.name.clone(),
+            action,
+            target: target.into(),
+            note: String::new(),
+        }
+    }
+
+    /// `action` done from the command line (`operator disable` and the rest), which has no
+    /// operator: the row's operator is [`COMMAND_LINE`], id 0 — whoever runs the command holds
+    /// the database already.
+    pub fn by_command_line(action: &'static str, target: impl Into<String>) -> Self {
+        Audit {
+            operator_id: 0,
+            operator_name: COMMAND_LINE.to_owned(),
             action,
             target: target.into(),
             note: String::new(),

@@ -10,6 +10,7 @@ use sea_orm::{
     QueryOrder, Set, TransactionTrait,
 };
 
+use super::audit::Audit;
 use crate::clock;
 use crate::db::entity::rooms::{operator, operator_token};
 use crate::random;
@@ -144,7 +145,9 @@ pub async fn add(
     if exists.is_some() {
         return Err(format!("an operator named `{name}` exists already"));
     }
-    operator::ActiveModel {
+    let err = |e: sea_orm::DbErr| e.to_string();
+    let txn = db.begin().await.map_err(err)?;
+    let added = operator::ActiveModel {
         name: Set(name.to_owned()),
         role: Set(role.as_str().to_owned()),
         privileges: Set(once_each(privileges).join(",")),
@@ -152,9 +155,16 @@ pub async fn add(
         created_at: Set(clock::now()),
         ..Default::default()
     }
-    .insert(db)
+    .insert(&txn)
     .await
-    .map_err(|e| e.to_string())
+    .map_err(err)?;
+    Audit::by_command_line("operators.add", format!("operator:{}", added.id))
+        .note(format!("{} [{}]", added.role, added.privileges))
+        .write(&txn)
+        .await
+        .map_err(err)?;
+    txn.commit().await.map_err(err)?;
+    Ok(added)
 }
 
 /// Privileges an operator of `role` may hold: known ones, and none for a host.
@@ -202,10 +212,12 @@ enum Sessions {
 }
 
 /// Changes the operator named `name` with `change` and, if `sessions` says so, ends all their
-/// sessions, in one transaction: the operator as changed.
+/// sessions, in one transaction with its audit entry (`action`, with `note`): the operator as
+/// changed.
 async fn change(
     db: &DatabaseConnection,
     name: &str,
+    (action, note): (&'static str, &str),
     sessions: Sessions,
     change: impl FnOnce(&mut operator::ActiveModel),
 ) -> Result<operator::Model, String> {
@@ -221,6 +233,11 @@ async fn change(
             .await
             .map_err(err)?;
     }
+    Audit::by_command_line(action, format!("operator:{}", changed.id))
+        .note(note)
+        .write(&txn)
+        .await
+        .map_err(err)?;
     txn.commit().await.map_err(err)?;
     Ok(changed)
 }
@@ -229,12 +246,20 @@ async fn change(
 /// thought stolen): no login — the right password is refused like a wrong one — and every
 /// session and token of theirs ends. Their lives, audit entries and name stay.
 pub async fn disable(db: &DatabaseConnection, name: &str) -> Result<operator::Model, String> {
-    change(db, name, Sessions::Ended, |row| row.disabled = Set(true)).await
+    let action = ("operators.disable", "");
+    change(db, name, action, Sessions::Ended, |row| {
+        row.disabled = Set(true)
+    })
+    .await
 }
 
 /// Enables a disabled operator again (`operator enable`): they log in with their password.
 pub async fn enable(db: &DatabaseConnection, name: &str) -> Result<operator::Model, String> {
-    change(db, name, Sessions::Kept, |row| row.disabled = Set(false)).await
+    let action = ("operators.enable", "");
+    change(db, name, action, Sessions::Kept, |row| {
+        row.disabled = Set(false)
+    })
+    .await
 }
 
 /// Sets a new password for the operator named `name` (`operator password`) and ends every
@@ -246,7 +271,8 @@ pub async fn set_password(
 ) -> Result<operator::Model, String> {
     check_password(password)?;
     let hash = hash_password(password);
-    change(db, name, Sessions::Ended, |row| {
+    let action = ("operators.password", "");
+    change(db, name, action, Sessions::Ended, |row| {
         row.password_hash = Set(hash)
     })
     .await
@@ -263,13 +289,17 @@ pub async fn set_privileges(
     let role = Role::parse(&named(db, name).await?.role).unwrap_or(Role::Host);
     check_privileges(role, privileges)?;
     let set = once_each(privileges).join(",");
-    change(db, name, Sessions::Kept, |row| row.privileges = Set(set)).await
+    let action = ("operators.privileges", set.as_str());
+    change(db, name, action, Sessions::Kept, |row| {
+        row.privileges = Set(set.clone())
+    })
+    .await
 }
 
 /// Ends every session and token of the operator named `name` (`operator logout`: a token
 /// that leaked, a console left open), without disabling them.
 pub async fn end_sessions(db: &DatabaseConnection, name: &str) -> Result<operator::Model, String> {
-    change(db, name, Sessions::Ended, |_| {}).await
+    change(db, name, ("operators.logout", ""), Sessions::Ended, |_| {}).await
 }
 
 /// Every operator, by name (`operator list`).
@@ -313,15 +343,24 @@ pub async fn issue_token(
     let token = random::hex_token(16);
     let now = clock::now();
     let expire_at = now + i64::from(days) * 86_400;
+    let err = |e: sea_orm::DbErr| e.to_string();
+    let txn = db.begin().await.map_err(err)?;
     operator_token::ActiveModel {
         token: Set(token.clone()),
         operator_id: Set(op.id),
         expire_at: Set(expire_at),
         created_at: Set(now),
     }
-    .insert(db)
+    .insert(&txn)
     .await
-    .map_err(|e| e.to_string())?;
+    .map_err(err)?;
+    // The token itself is not written down: the log is read by admins, the token is a key.
+    Audit::by_command_line("operators.token", format!("operator:{}", op.id))
+        .note(format!("until {}", clock::format(expire_at)))
+        .write(&txn)
+        .await
+        .map_err(err)?;
+    txn.commit().await.map_err(err)?;
     Ok((token, expire_at))
 }
 
