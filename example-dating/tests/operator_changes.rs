@@ -16,10 +16,21 @@ const PASSWORD: &str = "password-123";
 
 /// The code of `POST /manage/login.json` for `name` and `password`, and the token if any.
 async fn login(t: &TestApp, name: &str, password: &str) -> (i64, Option<String>) {
-    let res = t
-        .app
-        .client()
-        .post("/manage/login.json")
+    login_from(t, name, password, None).await
+}
+
+/// [`login`] from the client address `peer`, if given.
+async fn login_from(
+    t: &TestApp,
+    name: &str,
+    password: &str,
+    peer: Option<std::net::SocketAddr>,
+) -> (i64, Option<String>) {
+    let mut req = t.app.client().post("/manage/login.json");
+    if let Some(peer) = peer {
+        req = req.peer(peer);
+    }
+    let res = req
         .form(&[("name", name), ("password", password)])
         .send()
         .await;
@@ -203,6 +214,91 @@ async fn command_line_changes_hold_from_the_next_request_on_mariadb() {
         "operator changes on mariadb",
         |url| async move {
             exercise(TestApp::on(&url).await).await;
+        },
+    )
+    .await;
+}
+
+/// A login under way when its operator's password changes or the operator is disabled: the
+/// session it opens, if any, is dead once both are done — the login checked the old password,
+/// and a session opened with it must end with the others. Rounds of the two started a few
+/// steps apart each way (`common::races`).
+async fn a_login_racing_a_change(t: TestApp) {
+    let t = std::sync::Arc::new(t);
+    t.operator("alice", "admin", &["users:read"]).await;
+    let mut password = PASSWORD.to_owned();
+    let mut refused = 0;
+    for round in 0..ROUNDS {
+        let disabling = round % 2 == 1;
+        let next = format!("password-{round}");
+        let login = {
+            let (t, password) = (t.clone(), password.clone());
+            // An address of its own each round: the refused logins count as failures, and
+            // ten from one address would lock it out.
+            let peer =
+                std::net::SocketAddr::from(([10, 0, (round >> 8) as u8, round as u8], 40_000));
+            common::races::start(common::races::mix(round, 1), async move {
+                login_from(&t, "alice", &password, Some(peer)).await
+            })
+        };
+        let change = {
+            let (db, next) = (t.state.db.clone(), next.clone());
+            common::races::start(common::races::mix(round, 2), async move {
+                if disabling {
+                    operators::disable(&db, "alice").await.unwrap();
+                } else {
+                    operators::set_password(&db, "alice", &next).await.unwrap();
+                }
+            })
+        };
+        let (code, token) = login.await.unwrap();
+        change.await.unwrap();
+        if let Some(token) = token {
+            assert_eq!(
+                search(&t, &token).await,
+                40105,
+                "round {round}: a session opened with the old standing outlived the change"
+            );
+        } else {
+            assert_eq!(code, 40105, "round {round}");
+            refused += 1;
+        }
+        if disabling {
+            operators::enable(&t.state.db, "alice").await.unwrap();
+        } else {
+            password = next;
+        }
+    }
+    eprintln!("{refused} of {ROUNDS} logins refused, the rest ended by the change");
+}
+
+/// Rounds of [`a_login_racing_a_change`].
+const ROUNDS: u64 = 200;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_login_racing_a_change_never_outlives_it_on_sqlite() {
+    a_login_racing_a_change(TestApp::new().await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_login_racing_a_change_never_outlives_it_on_postgres() {
+    common::on_database_server(
+        common::POSTGRES,
+        "login racing on postgres",
+        |url| async move {
+            a_login_racing_a_change(TestApp::on(&url).await).await;
+        },
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_login_racing_a_change_never_outlives_it_on_mariadb() {
+    common::on_database_server(
+        common::MARIADB,
+        "login racing on mariadb",
+        |url| async move {
+            a_login_racing_a_change(TestApp::on(&url).await).await;
         },
     )
     .await;

@@ -7,7 +7,7 @@ use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, IntoActiveModel, QueryFilter,
-    QueryOrder, Set, TransactionTrait,
+    QueryOrder, QuerySelect, Set,
 };
 
 use super::audit::Audit;
@@ -146,7 +146,7 @@ pub async fn add(
         return Err(format!("an operator named `{name}` exists already"));
     }
     let err = |e: sea_orm::DbErr| e.to_string();
-    let txn = db.begin().await.map_err(err)?;
+    let txn = crate::db::begin(db).await.map_err(err)?;
     let added = operator::ActiveModel {
         name: Set(name.to_owned()),
         role: Set(role.as_str().to_owned()),
@@ -222,7 +222,9 @@ async fn change(
     change: impl FnOnce(&mut operator::ActiveModel),
 ) -> Result<operator::Model, String> {
     let err = |e: sea_orm::DbErr| e.to_string();
-    let txn = db.begin().await.map_err(err)?;
+    // `IMMEDIATE` on SQLite (`db::begin`): the command is another process than the server,
+    // and a transaction that reads, then writes, would fail if the server wrote in between.
+    let txn = crate::db::begin(db).await.map_err(err)?;
     let mut row = named(&txn, name).await?.into_active_model();
     change(&mut row);
     let changed = row.update(&txn).await.map_err(err)?;
@@ -336,15 +338,22 @@ pub async fn issue_token(
     if !(1..=3660).contains(&days) {
         return Err("--days: 1 to 3660".into());
     }
-    let op = named(db, name).await?;
-    if op.disabled {
-        return Err(format!("`{name}` is disabled: `operator enable` first"));
-    }
     let token = random::hex_token(16);
     let now = clock::now();
     let expire_at = now + i64::from(days) * 86_400;
     let err = |e: sea_orm::DbErr| e.to_string();
-    let txn = db.begin().await.map_err(err)?;
+    let txn = crate::db::begin(db).await.map_err(err)?;
+    // Checked holding the row: a disable committing meanwhile cannot miss this token.
+    let op = named(&txn, name).await?;
+    let op = operator::Entity::find_by_id(op.id)
+        .lock_shared()
+        .one(&txn)
+        .await
+        .map_err(err)?
+        .ok_or_else(|| format!("no operator is named `{name}`"))?;
+    if op.disabled {
+        return Err(format!("`{name}` is disabled: `operator enable` first"));
+    }
     operator_token::ActiveModel {
         token: Set(token.clone()),
         operator_id: Set(op.id),

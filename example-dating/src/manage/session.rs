@@ -135,13 +135,33 @@ pub async fn authenticate(
     let token = random::hex_token(16);
     let now = clock::now();
     let expire_at = now + state.config.operator_token_secs as i64;
-    operator_token::ActiveModel {
-        token: Set(token.clone()),
-        operator_id: Set(op.id),
-        expire_at: Set(expire_at),
-        created_at: Set(now),
-    }
-    .insert(&state.db)
+    // The session is written holding the operator's row, which must still be what the
+    // password was checked against: a new password or a disable that committed meanwhile
+    // refuses it; one that comes after waits for the row, then ends it with the others.
+    crate::db::in_transaction(&state.db, |txn| {
+        let (token, checked) = (token.clone(), op.clone());
+        Box::pin(async move {
+            let current = operator::Entity::find_by_id(checked.id)
+                .lock_shared()
+                .one(txn)
+                .await?;
+            let unchanged = |current: operator::Model| {
+                !current.disabled && current.password_hash == checked.password_hash
+            };
+            if !current.is_some_and(unchanged) {
+                return Err(codes::bad_operator_login());
+            }
+            operator_token::ActiveModel {
+                token: Set(token),
+                operator_id: Set(checked.id),
+                expire_at: Set(expire_at),
+                created_at: Set(clock::now()),
+            }
+            .insert(txn)
+            .await?;
+            Ok(())
+        })
+    })
     .await?;
     Ok(Opened {
         token,
