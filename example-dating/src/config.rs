@@ -42,8 +42,7 @@ pub struct Config {
     /// fred sends every command queued on a connection in one write.
     pub redis_connections: usize,
     /// How long a request waits for a database connection before 50301, and on MariaDB and
-    /// PostgreSQL for a lock or a statement (`DATABASE_TIMEOUT_MS`, `database_timeout_ms`; 5000
-    /// by default).
+    /// PostgreSQL for a lock (`DATABASE_TIMEOUT_MS`, `database_timeout_ms`; 5000 by default).
     pub database_timeout: std::time::Duration,
     /// Client apps allowed to call `/api`.
     pub apps: Vec<AppConfig>,

@@ -16,7 +16,7 @@ use crate::state::{AppState, Services};
 use crate::store::{MemoryStore, RedisStore, Store, Watched};
 
 /// Connects to the configured database and applies every pending migration (and the seed):
-/// a pool whose statements are not bounded (a migration or a command may take its time; see
+/// a pool whose lock waits are not bounded (a migration waits for its tables; see
 /// [`db::connect_unbounded`]).
 pub async fn database(config: &Config) -> Result<DatabaseConnection, String> {
     let db = db::connect_unbounded(&config.database_url, config.database_timeout)
@@ -68,7 +68,7 @@ pub async fn store(config: &Config) -> Result<Arc<dyn Store>, String> {
 /// loads and keeps the store's derived indexes in the background (`indexes.rs`).
 pub async fn state(config: Config) -> Result<AppState, String> {
     let migrated = database(&config).await?;
-    // Requests wait for a lock or a statement no longer than for a connection (50301 past
+    // Requests wait for a lock no longer than for a connection (50301 past
     // it): on MariaDB and PostgreSQL a pool of their own; on SQLite the one the schema was
     // migrated on (an in-memory database exists only there).
     let requests = if config.database_url.starts_with("sqlite:") {

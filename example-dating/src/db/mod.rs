@@ -28,30 +28,33 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
     connect_with(url, Duration::from_secs(5)).await
 }
 
-/// The requests' pool to `url`, whose every wait is bounded by `timeout`: for a connection
-/// (then 50301), and on MariaDB and PostgreSQL for a lock and for a statement too — the
-/// database gives up on a statement that waited or ran that long, the statement fails (50301)
-/// and its transaction is rolled back. Without the bound a request waited as long as a lock's
-/// holder held it (forever on PostgreSQL, 50 s and two more tries on MariaDB), and a few such
-/// requests held every connection of the pool (docs/src/dating/decisions.md, faults). On SQLite
-/// `timeout` is the busy timeout, the wait for the file's write lock.
+/// The requests' pool to `url`, whose waits are bounded by `timeout`: for a connection (then
+/// 50301), and on MariaDB and PostgreSQL for a lock — the database gives up on a statement
+/// that waited that long for a row or a table another session holds, the statement fails
+/// (50301) and its transaction is rolled back. Without the bound a request waited as long as
+/// the lock's holder held it (forever on PostgreSQL, 50 s and two more tries on MariaDB), and a
+/// few such requests held every connection of the pool (docs/src/dating/decisions.md, faults).
+/// A statement that works is not cut, however long it takes: an erasure deletes what the
+/// account holds, which grows with it. On SQLite `timeout` is the busy timeout, the wait for
+/// the file's write lock.
 pub async fn connect_with(url: &str, timeout: Duration) -> Result<DatabaseConnection, DbErr> {
     pool(url, timeout, Some(timeout)).await
 }
 
-/// A pool to `url` whose statements may wait and run as long as they need: migrations, demo
-/// data, the command-line tools, and on MariaDB and PostgreSQL the background reads of whole
-/// tables ([`background`]). `timeout` bounds the wait for a connection only.
+/// A pool to `url` whose statements may wait for locks as long as they need: migrations (whose
+/// `ALTER TABLE` waits for the tables), demo data, the command-line tools, and on MariaDB and
+/// PostgreSQL the background reads of whole tables ([`background`]). `timeout` bounds the wait
+/// for a connection only.
 pub async fn connect_unbounded(url: &str, timeout: Duration) -> Result<DatabaseConnection, DbErr> {
     pool(url, timeout, None).await
 }
 
-/// A pool to `url`: `timeout` to connect and to wait for a connection, `statements` (if any)
-/// for a lock or a statement.
+/// A pool to `url`: `timeout` to connect and to wait for a connection, `locks` (if any) for a
+/// lock.
 async fn pool(
     url: &str,
     timeout: Duration,
-    statements: Option<Duration>,
+    locks: Option<Duration>,
 ) -> Result<DatabaseConnection, DbErr> {
     use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
     let mut options = options(url, timeout);
@@ -62,7 +65,7 @@ async fn pool(
             options
                 .max_connections(SQLITE_CONNECTIONS)
                 .min_connections(1);
-            let busy = statements.unwrap_or(timeout);
+            let busy = locks.unwrap_or(timeout);
             options.map_sqlx_sqlite_opts(move |o| {
                 o.journal_mode(SqliteJournalMode::Wal)
                     .synchronous(SqliteSynchronous::Normal)
@@ -74,12 +77,12 @@ async fn pool(
         // ping on checkout (sqlx's default, kept) hands out a fresh one instead, at the cost
         // of a round trip per checkout — a terminated connection then fails no request that
         // was not already using it (docs/src/dating/decisions.md, faults).
-        options.max_connections(match statements {
+        options.max_connections(match locks {
             Some(_) => 16,
             None => UNBOUNDED_CONNECTIONS,
         });
-        if let Some(bound) = statements {
-            bound_waits(&mut options, bound);
+        if let Some(bound) = locks {
+            bound_lock_waits(&mut options, bound);
         }
     }
     Database::connect(options).await
@@ -89,35 +92,23 @@ async fn pool(
 /// command's work, a few at a time.
 const UNBOUNDED_CONNECTIONS: u32 = 4;
 
-/// Sets every new connection of a MariaDB or PostgreSQL pool to give up on a lock wait or a
-/// statement after `bound`. PostgreSQL takes both as startup parameters; MySQL and MariaDB as
-/// session variables, set once a connection opens: InnoDB's row lock wait and the metadata
-/// lock wait (`LOCK TABLES`, DDL) in whole seconds, and the statement's own time under
-/// MariaDB's name or MySQL's.
-fn bound_waits(options: &mut ConnectOptions, bound: Duration) {
+/// Sets every new connection of a MariaDB or PostgreSQL pool to give up on a lock wait after
+/// `bound`: PostgreSQL's `lock_timeout`, a startup parameter; MySQL's and MariaDB's InnoDB row
+/// lock wait and metadata lock wait (`LOCK TABLES`, DDL), session variables in whole seconds,
+/// set once a connection opens.
+fn bound_lock_waits(options: &mut ConnectOptions, bound: Duration) {
     let millis = bound.as_millis().max(1);
-    options.map_sqlx_postgres_opts(move |o| {
-        o.options([
-            ("lock_timeout", format!("{millis}ms")),
-            ("statement_timeout", format!("{millis}ms")),
-        ])
-    });
+    options.map_sqlx_postgres_opts(move |o| o.options([("lock_timeout", format!("{millis}ms"))]));
     let seconds = bound.as_secs_f64().ceil().max(1.0) as u64;
     options.map_sqlx_mysql_pool_opts(move |o| {
         o.after_connect(move |conn, _| {
             Box::pin(async move {
-                use sea_orm::sqlx::{Executor as _, Row as _};
-                let version: String = conn.fetch_one("SELECT VERSION()").await?.try_get(0)?;
-                let statement = if version.contains("MariaDB") {
-                    format!("max_statement_time = {}", millis as f64 / 1000.0)
-                } else {
-                    format!("max_execution_time = {millis}")
-                };
+                use sea_orm::sqlx::Executor as _;
                 let set = format!(
                     "SET SESSION innodb_lock_wait_timeout = {seconds}, \
-                     lock_wait_timeout = {seconds}, {statement}"
+                     lock_wait_timeout = {seconds}"
                 );
-                // Built from two numbers, not from input: safe to send as SQL.
+                // Built from a number, not from input: safe to send as SQL.
                 conn.execute(sea_orm::sqlx::raw_sql(sea_orm::sqlx::AssertSqlSafe(set)))
                     .await?;
                 Ok(())
@@ -149,8 +140,8 @@ fn options(url: &str, timeout: Duration) -> ConnectOptions {
 }
 
 /// The connection for long reads off the request path — the background counts of big lists and
-/// the loads of the derived indexes — given `db`, the server's pool to `url` whose statements
-/// are not bounded ([`connect_unbounded`]: a whole table is read in one statement).
+/// the loads of the derived indexes — given `db`, the server's pool to `url` without the
+/// requests' bound ([`connect_unbounded`]).
 ///
 /// On a SQLite file it is a second connection, opened read-only. In WAL mode SQLite serves a
 /// reader beside the writer, each on a thread of its own, so a count of a million rows (about
