@@ -45,7 +45,7 @@ pub struct Ctx<S> {
     #[cfg(feature = "metrics")]
     pub(crate) refused_by: u16,
     /// Where the request is measured — its route or node, and the names of its chain's steps:
-    /// set before the renderer and the after hooks run, for [`Ctx::route`] and the rest.
+    /// set when its chain is found, for [`Ctx::route`] and the rest.
     #[cfg(feature = "metrics")]
     pub(crate) series: Option<Arc<crate::metrics::RequestSeries>>,
     /// The business code of the rejection rendered, for [`Ctx::rejection_code`].
@@ -287,9 +287,9 @@ impl<S> Ctx<S> {
 
     /// The template of the route the request matched (`/live/{live_id}/show`), as the tree
     /// prints it; `None` when no route matched — a 404, a 405, or a refusal by the guards of
-    /// the node its path fell under ([`Ctx::node`] names that node). Known to the renderer and
-    /// the after hooks, for a log line that says what was asked, never the raw path with its
-    /// ids (feature `metrics`).
+    /// the node its path fell under ([`Ctx::node`] names that node). Known to every step, the
+    /// renderer and the after hooks: a log line, a limit or a cache keyed by what was asked,
+    /// never by the raw path with its ids (feature `metrics`).
     ///
     /// ```
     /// use kotori::{Ctx, Kotori, Response};
@@ -318,8 +318,8 @@ impl<S> Ctx<S> {
     }
 
     /// The prefix of the deepest node the request's path reached, when no route matched it
-    /// (`/manage/dating/admin/api`); `None` when a route did ([`Ctx::route`]). Known to the
-    /// renderer and the after hooks (feature `metrics`).
+    /// (`/manage/dating/admin/api`); `None` when a route did ([`Ctx::route`]). Known to every
+    /// step, the renderer and the after hooks (feature `metrics`).
     #[cfg(feature = "metrics")]
     pub fn node(&self) -> Option<&str> {
         match self.series.as_deref()?.place() {
@@ -332,7 +332,7 @@ impl<S> Ctx<S> {
     /// when the route's timeout struck — named as the tree prints it
     /// (`require_privilege(users:ban)`, `app::auth::verify_signature`); `None` for an answer
     /// no step refused: a success, or a refusal kotori made itself (404, 405, a body over its
-    /// limit). Known to the renderer and the after hooks (feature `metrics`).
+    /// limit). Known to the renderer and the after hooks (feature `metrics`); `None` before.
     #[cfg(feature = "metrics")]
     pub fn refused_by(&self) -> Option<&str> {
         self.series.as_deref()?.step_name(self.refused_by)
@@ -340,7 +340,7 @@ impl<S> Ctx<S> {
 
     /// The business code of the [`Rejection`] the request was answered with (`40103`), kotori's
     /// own refusals included (a 404's `40401`); `None` for a response a handler returned.
-    /// Known to the after hooks (feature `metrics`).
+    /// Known to the renderer and the after hooks (feature `metrics`); `None` before.
     #[cfg(feature = "metrics")]
     pub fn rejection_code(&self) -> Option<u32> {
         self.rejection_code

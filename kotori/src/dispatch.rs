@@ -81,6 +81,7 @@ impl<S: Clone + Send + Sync + 'static> App<S> {
         let is_head = parts.method == Method::HEAD;
         let mut cx = Ctx::new(parts, self.0.state.clone(), peer);
         let (chain, end, found) = self.resolve(&mut cx);
+        place(&mut cx, chain);
         if chain.loaders > 0 {
             cx.resources.reserve_exact(chain.loaders);
         }
@@ -154,10 +155,23 @@ impl<S: Clone + Send + Sync + 'static> App<S> {
         let is_head = parts.method == Method::HEAD;
         let mut cx = Ctx::new(parts, self.0.state.clone(), peer);
         let (chain, ..) = self.resolve(&mut cx);
+        place(&mut cx, chain);
         // No node was entered: only the root's after hooks run.
         enter(&mut cx, 0, 0);
         finish(chain, &mut cx, Reply::Rejection(rejection), is_head)
     }
+}
+
+/// Where the request is measured, for `Ctx::route` and `Ctx::refused_by` in its steps, its
+/// renderer and its after hooks: a reference count, not a copy of the names.
+#[inline(always)]
+fn place<S>(cx: &mut Ctx<S>, chain: &Chain<S>) {
+    #[cfg(feature = "metrics")]
+    {
+        cx.series = chain.metrics.clone();
+    }
+    #[cfg(not(feature = "metrics"))]
+    let _ = (cx, chain);
 }
 
 /// Records that the node at `depth` is entered and what it may see.
@@ -362,8 +376,6 @@ where
 /// Renders a rejection with the chain's renderer, adds its headers, and runs the after hooks
 /// of the nodes entered (down to `cx.depth`), leaf to root.
 fn finish<S: 'static>(chain: &Chain<S>, cx: &mut Ctx<S>, reply: Reply, is_head: bool) -> Response {
-    // Where the request was measured, for the renderer's and the hooks' `Ctx::route` and
-    // `Ctx::refused_by`: a reference count, not a copy of the names.
     #[cfg(feature = "metrics")]
     let code = match &reply {
         Reply::Rejection(rejection) => Some(rejection.code()),
@@ -371,7 +383,6 @@ fn finish<S: 'static>(chain: &Chain<S>, cx: &mut Ctx<S>, reply: Reply, is_head: 
     };
     #[cfg(feature = "metrics")]
     {
-        cx.series = chain.metrics.clone();
         cx.rejection_code = code;
     }
     let cx = &*cx;

@@ -314,7 +314,15 @@ async fn the_renderer_and_the_after_hooks_see_the_route_and_the_refusing_step() 
             kotori::render::default(cx, rejection)
         });
     common::users::mount(&app);
+    // A step sees its route too (a limit or a cache keyed by what was asked).
+    fn route_of(cx: &mut Ctx<()>) -> Result<String, Rejection> {
+        Ok(format!("{:?} {:?}", cx.route(), cx.refused_by()))
+    }
+    app.get("/where/{id}", route_of);
     let app = app.build().unwrap();
+    let res = app.client().get("/where/7").send().await;
+    assert_eq!(res.text(), r#"Some("/where/{id}") None"#);
+    hooked.lock().unwrap().clear();
     let owned = |route: Option<&str>, node: Option<&str>, step: Option<&str>, code| -> Place {
         (
             route.map(str::to_owned),
