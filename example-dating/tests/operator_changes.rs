@@ -178,6 +178,22 @@ async fn exercise(t: TestApp) {
         .map(|action| (by, action))
     );
     assert_eq!(rows[5].note, "users:read", "the privileges set, each once");
+    // The console lists them by operator 0.
+    let auditor = t.operator("auditor", "admin", &["audit:read"]).await;
+    let listed = t
+        .manage(
+            Method::GET,
+            "/manage/dating/admin/api/audit/list.json",
+            &[("operator_id", "0"), ("pageCount", "50")],
+            Some(&auditor),
+        )
+        .await;
+    let listed = common::data(&listed);
+    assert_eq!(
+        listed["total"],
+        rows.len() + 2,
+        "hank's and the auditor's additions too"
+    );
     assert!(
         rows.iter().all(|r| !r.note.contains(&scraper)),
         "no token written down"

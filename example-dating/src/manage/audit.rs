@@ -127,5 +127,5 @@ pub fn list_doc() -> kotori::openapi::Declares {
     use crate::openapi::*;
     crate::openapi::paged()
         .param(optional("target", text(1, 64)))
-        .param(optional("operator_id", int(1, i64::MAX)))
+        .param(optional("operator_id", int(0, i64::MAX)))
 }
