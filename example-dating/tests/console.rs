@@ -174,8 +174,6 @@ async fn a_host_sees_only_their_own_lives_and_no_admin_section() {
     assert_eq!(
         actions,
         [
-            ("command line", "operators.add"),
-            ("command line", "operators.add"),
             ("host1", "live.create"),
             ("host2", "live.create"),
             ("host1", "live.finish")
