@@ -21,6 +21,7 @@ use crate::envelope::{object, ok};
 use crate::limits;
 use crate::params::Params;
 use crate::people::account::{self, Change};
+use crate::people::graph;
 use crate::realtime::{self, Route};
 use crate::state::AppState;
 use crate::store::{Hold, Store};
@@ -54,10 +55,7 @@ pub async fn send(
     params: Res<Params>,
     State(state): State<AppState>,
 ) -> Result<Json<Value>, AppError> {
-    let to = target.0.user_id;
-    if to == caller.user_id {
-        return Err(codes::malformed("user_id", "you cannot message yourself"));
-    }
+    let to = graph::someone_else(caller.user_id, target.0.user_id, "message")?;
     let now = clock::now();
     let mut row = message::ActiveModel {
         from_uid: Set(caller.user_id),

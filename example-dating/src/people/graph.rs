@@ -6,7 +6,7 @@ use std::collections::HashSet;
 use sea_orm::sea_query::{Expr, ExprTrait, IntoColumnRef, Query, SimpleExpr};
 use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect};
 
-use crate::codes::AppError;
+use crate::codes::{self, AppError};
 use crate::db::entity::chat::contacts;
 use crate::db::entity::safety::block;
 
@@ -132,4 +132,16 @@ pub(super) fn block_exists(viewer: i64, user: Expr) -> Condition {
     Condition::any()
         .add(one_way(Expr::val(viewer), user.clone()))
         .add(one_way(user, Expr::val(viewer)))
+}
+
+/// `other`, when it is someone other than `me`: nobody messages, blocks or reports themselves
+/// (40002 on `user_id`; `doing` says what was tried: `message`, `block`, `report`).
+pub fn someone_else(me: i64, other: i64, doing: &str) -> Result<i64, AppError> {
+    if other == me {
+        return Err(codes::malformed(
+            "user_id",
+            &format!("you cannot {doing} yourself"),
+        ));
+    }
+    Ok(other)
 }

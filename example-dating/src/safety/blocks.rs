@@ -14,7 +14,7 @@ use crate::envelope::ok;
 use crate::paging::Page;
 use crate::params::Params;
 use crate::people::account::{self, Take};
-use crate::people::{self, Change};
+use crate::people::{self, Change, graph};
 use crate::state::AppState;
 use crate::users::public_profile;
 
@@ -30,10 +30,7 @@ pub async fn add(
     params: Res<Params>,
     State(state): State<AppState>,
 ) -> Result<Json<Value>, AppError> {
-    let user_id: i64 = params.parse_required("user_id")?;
-    if user_id == caller.user_id {
-        return Err(codes::malformed("user_id", "you cannot block yourself"));
-    }
+    let user_id = graph::someone_else(caller.user_id, params.parse_required("user_id")?, "block")?;
     let me = caller.user_id;
     // Counted and written under both rows' locks: concurrent blocks cannot all see one place
     // left, and a block never lands after the blocker's or the blocked's erasure (which

@@ -17,6 +17,7 @@ use crate::envelope::ok;
 use crate::limits;
 use crate::params::Params;
 use crate::people::account::{self, Take};
+use crate::people::graph;
 use crate::state::AppState;
 
 /// What a report may say about a user.
@@ -47,10 +48,7 @@ pub async fn create(
     params: Res<Params>,
     State(state): State<AppState>,
 ) -> Result<Json<Value>, AppError> {
-    let user_id: i64 = params.parse_required("user_id")?;
-    if user_id == caller.user_id {
-        return Err(codes::malformed("user_id", "you cannot report yourself"));
-    }
+    let user_id = graph::someone_else(caller.user_id, params.parse_required("user_id")?, "report")?;
     let reason = params.required("reason")?;
     if !REASONS.contains(&reason) {
         return Err(codes::malformed("reason", &REASONS.join(", ")));
