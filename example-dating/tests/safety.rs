@@ -390,3 +390,45 @@ async fn the_new_routes_sit_behind_their_guards() {
         .require("require_privilege(live:write)")
         .unwrap();
 }
+
+/// Nobody messages, blocks or reports themselves: 40002 on `user_id`, saying what was tried.
+#[tokio::test]
+async fn nobody_acts_on_themselves() {
+    let t = TestApp::new().await;
+    let (token, me) = t.login("13800000001").await;
+    let me = me.to_string();
+    let tried = [
+        (
+            format!("/api/users/{me}/messages"),
+            vec![("msg_type", "text"), ("content", "hi")],
+            "message",
+        ),
+        (
+            "/api/me/blocks/add".to_owned(),
+            vec![("user_id", me.as_str())],
+            "block",
+        ),
+        (
+            "/api/reports".to_owned(),
+            vec![
+                ("user_id", me.as_str()),
+                ("reason", "spam"),
+                ("detail", "me"),
+            ],
+            "report",
+        ),
+    ];
+    for (path, params, doing) in tried {
+        let res = t.call(M::POST, &path, &params, Some(&token)).await;
+        assert_eq!(
+            (code(&res), res.json::<serde_json::Value>()["msg"].clone()),
+            (
+                40002,
+                serde_json::json!(format!(
+                    "bad parameter user_id: you cannot {doing} yourself"
+                ))
+            ),
+            "{path}"
+        );
+    }
+}
