@@ -220,9 +220,8 @@ async fn run(command: Command) -> Result<(), String> {
         }) => {
             let password = read_password()?;
             let db = startup::database(&config).await?;
-            let op =
-                example_dating::manage::operators::add(&db, &name, &role, &privileges, &password)
-                    .await?;
+            let op = example_dating::manage::roster::add(&db, &name, &role, &privileges, &password)
+                .await?;
             println!(
                 "operator {} added: id {}, role {}, privileges [{}]",
                 op.name, op.id, op.role, op.privileges
@@ -231,7 +230,7 @@ async fn run(command: Command) -> Result<(), String> {
         }
         Command::Operator(OperatorCommand::List) => {
             let db = startup::database(&config).await?;
-            for op in example_dating::manage::operators::list(&db).await? {
+            for op in example_dating::manage::roster::list(&db).await? {
                 let state = if op.disabled { "disabled" } else { "enabled" };
                 println!("{}\t{}\t{}\t[{}]", op.name, op.role, state, op.privileges);
             }
@@ -244,20 +243,18 @@ async fn run(command: Command) -> Result<(), String> {
             | OperatorCommand::Privileges { .. }
             | OperatorCommand::Logout { .. }),
         ) => {
-            use example_dating::manage::operators;
+            use example_dating::manage::roster;
             let db = startup::database(&config).await?;
             let (op, done) = match change {
                 OperatorCommand::Disable { name } => (
-                    operators::disable(&db, &name).await?,
+                    roster::disable(&db, &name).await?,
                     "disabled; every session ended",
                 ),
-                OperatorCommand::Enable { name } => {
-                    (operators::enable(&db, &name).await?, "enabled")
-                }
+                OperatorCommand::Enable { name } => (roster::enable(&db, &name).await?, "enabled"),
                 OperatorCommand::Password { name } => {
                     let password = read_password()?;
                     (
-                        operators::set_password(&db, &name, &password).await?,
+                        roster::set_password(&db, &name, &password).await?,
                         "has a new password; every session ended",
                     )
                 }
@@ -265,12 +262,12 @@ async fn run(command: Command) -> Result<(), String> {
                     let privileges: Vec<String> =
                         privileges.into_iter().filter(|p| !p.is_empty()).collect();
                     (
-                        operators::set_privileges(&db, &name, &privileges).await?,
+                        roster::set_privileges(&db, &name, &privileges).await?,
                         "has new privileges",
                     )
                 }
                 OperatorCommand::Logout { name } => (
-                    operators::end_sessions(&db, &name).await?,
+                    roster::end_sessions(&db, &name).await?,
                     "logged out: every session ended",
                 ),
                 _ => unreachable!("add, list and token are matched above"),
@@ -281,7 +278,7 @@ async fn run(command: Command) -> Result<(), String> {
         Command::Operator(OperatorCommand::Token { name, days }) => {
             let db = startup::database(&config).await?;
             let (token, expire_at) =
-                example_dating::manage::operators::issue_token(&db, &name, days).await?;
+                example_dating::manage::roster::issue_token(&db, &name, days).await?;
             eprintln!("valid until {}", example_dating::clock::format(expire_at));
             println!("{token}");
             Ok(())

@@ -246,7 +246,7 @@ async fn every_text_holds_its_longest_value(url: String) {
         .iter()
         .map(|p| p.to_string())
         .collect();
-    let added = example_dating::manage::operators::add(
+    let added = example_dating::manage::roster::add(
         &t.state.db,
         &"管".repeat(21),
         "admin",

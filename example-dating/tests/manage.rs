@@ -10,7 +10,7 @@ const SEARCH: &str = "/manage/dating/admin/api/users/search.json";
 #[tokio::test]
 async fn operators_log_in_with_name_and_password() {
     let t = TestApp::new().await;
-    example_dating::manage::operators::add(
+    example_dating::manage::roster::add(
         &t.state.db,
         "alice",
         "admin",

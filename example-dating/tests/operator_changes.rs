@@ -7,7 +7,7 @@
 mod common;
 
 use common::{TestApp, code};
-use example_dating::manage::operators;
+use example_dating::manage::roster;
 use http::Method;
 use sea_orm::{ConnectionTrait, DatabaseConnection, Statement};
 
@@ -51,7 +51,7 @@ async fn search(t: &TestApp, token: &str) -> i64 {
 async fn exercise(t: TestApp) {
     let db = &t.state.db;
     let token = t.operator("alice", "admin", &["users:read"]).await;
-    let scraper = operators::issue_token(db, "alice", 1).await.unwrap().0;
+    let scraper = roster::issue_token(db, "alice", 1).await.unwrap().0;
     // Served once (a cache, if any, holds the session now), then changed behind its back.
     assert_eq!(search(&t, &token).await, 0);
     assert_eq!(search(&t, &scraper).await, 0);
@@ -71,12 +71,12 @@ async fn exercise(t: TestApp) {
 
     // Disabled: every session ends, the right password is refused like a wrong one, and the
     // command line issues no token.
-    let disabled = operators::disable(db, "alice").await.unwrap();
+    let disabled = roster::disable(db, "alice").await.unwrap();
     assert!(disabled.disabled);
     assert_eq!(search(&t, &token).await, 40105);
     assert_eq!(login(&t, "alice", PASSWORD).await.0, 40105);
-    assert!(operators::issue_token(db, "alice", 1).await.is_err());
-    let listed = operators::list(db).await.unwrap();
+    assert!(roster::issue_token(db, "alice", 1).await.is_err());
+    let listed = roster::list(db).await.unwrap();
     assert_eq!(
         listed
             .iter()
@@ -86,7 +86,7 @@ async fn exercise(t: TestApp) {
     );
 
     // Enabled again: the password logs in; the ended sessions stay ended.
-    operators::enable(db, "alice").await.unwrap();
+    roster::enable(db, "alice").await.unwrap();
     assert_eq!(search(&t, &token).await, 40105);
     let (ok, token) = login(&t, "alice", PASSWORD).await;
     assert_eq!(ok, 0);
@@ -94,18 +94,18 @@ async fn exercise(t: TestApp) {
     assert_eq!(search(&t, &token).await, 0);
 
     // New privileges hold from the next request; the session goes on.
-    operators::set_privileges(db, "alice", &["live:read".into()])
+    roster::set_privileges(db, "alice", &["live:read".into()])
         .await
         .unwrap();
     assert_eq!(search(&t, &token).await, 40301, "users:read taken away");
-    operators::set_privileges(db, "alice", &["users:read".into(), "users:read".into()])
+    roster::set_privileges(db, "alice", &["users:read".into(), "users:read".into()])
         .await
         .unwrap();
     assert_eq!(search(&t, &token).await, 0, "given back, same session");
 
     // A new password ends every session; the old password fails, the new one logs in.
-    let scraper = operators::issue_token(db, "alice", 1).await.unwrap().0;
-    operators::set_password(db, "alice", "another-password")
+    let scraper = roster::issue_token(db, "alice", 1).await.unwrap().0;
+    roster::set_password(db, "alice", "another-password")
         .await
         .unwrap();
     assert_eq!(search(&t, &token).await, 40105);
@@ -114,8 +114,8 @@ async fn exercise(t: TestApp) {
     let token = login(&t, "alice", "another-password").await.1.unwrap();
 
     // Logged out from the command line: every session and token ends, the operator does not.
-    let scraper = operators::issue_token(db, "alice", 1).await.unwrap().0;
-    operators::end_sessions(db, "alice").await.unwrap();
+    let scraper = roster::issue_token(db, "alice", 1).await.unwrap().0;
+    roster::end_sessions(db, "alice").await.unwrap();
     assert_eq!(search(&t, &token).await, 40105);
     assert_eq!(search(&t, &scraper).await, 40105);
     assert_eq!(login(&t, "alice", "another-password").await.0, 0);
@@ -123,21 +123,21 @@ async fn exercise(t: TestApp) {
     // Errors name what to fix, and change nothing.
     t.operator("hank", "host", &[]).await;
     for (result, expected) in [
-        (operators::disable(db, "nobody").await.err(), "nobody"),
+        (roster::disable(db, "nobody").await.err(), "nobody"),
         (
-            operators::set_privileges(db, "hank", &["users:read".into()])
+            roster::set_privileges(db, "hank", &["users:read".into()])
                 .await
                 .err(),
             "--privileges",
         ),
         (
-            operators::set_privileges(db, "alice", &["users:eat".into()])
+            roster::set_privileges(db, "alice", &["users:eat".into()])
                 .await
                 .err(),
             "--privileges",
         ),
         (
-            operators::set_password(db, "alice", "short").await.err(),
+            roster::set_password(db, "alice", "short").await.err(),
             "8 characters",
         ),
     ] {
@@ -261,9 +261,9 @@ async fn a_login_racing_a_change(t: TestApp) {
             let (db, next) = (t.state.db.clone(), next.clone());
             common::races::start(common::races::mix(round, 2), async move {
                 if disabling {
-                    operators::disable(&db, "alice").await.unwrap();
+                    roster::disable(&db, "alice").await.unwrap();
                 } else {
-                    operators::set_password(&db, "alice", &next).await.unwrap();
+                    roster::set_password(&db, "alice", &next).await.unwrap();
                 }
             })
         };
@@ -280,7 +280,7 @@ async fn a_login_racing_a_change(t: TestApp) {
             refused += 1;
         }
         if disabling {
-            operators::enable(&t.state.db, "alice").await.unwrap();
+            roster::enable(&t.state.db, "alice").await.unwrap();
         } else {
             password = next;
         }
@@ -337,7 +337,7 @@ async fn an_existing_database_gets_the_column_with_everyone_enabled() {
     )
     .await;
     db::migrate(&conn).await.unwrap();
-    let listed = operators::list(&conn).await.unwrap();
+    let listed = roster::list(&conn).await.unwrap();
     assert_eq!(
         listed
             .iter()

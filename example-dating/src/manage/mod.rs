@@ -1,5 +1,5 @@
-//! The management console's back end: operators (admins and hosts), their sessions and
-//! guards, and the admin and shops subtrees.
+//! The management console's back end: operators (admins and hosts), what the command line
+//! does to them (`roster`), their sessions and guards, and the admin and shops subtrees.
 
 pub mod admin;
 pub mod audit;
@@ -8,6 +8,7 @@ pub mod forms;
 pub mod guards;
 pub mod operators;
 pub mod page;
+pub mod roster;
 pub mod session;
 
 pub use audit::Audit;

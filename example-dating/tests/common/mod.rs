@@ -296,7 +296,7 @@ impl TestApp {
     /// An operator, logged in through `POST /manage/login.json`: its bearer token.
     pub async fn operator(&self, name: &str, role: &str, privileges: &[&str]) -> String {
         let privileges: Vec<String> = privileges.iter().map(|p| p.to_string()).collect();
-        example_dating::manage::operators::add(
+        example_dating::manage::roster::add(
             &self.state.db,
             name,
             role,
