@@ -5,8 +5,8 @@
 //! (`session::load_operator`).
 
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, IntoActiveModel, QueryFilter,
-    QueryOrder, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, DatabaseConnection, DatabaseTransaction, EntityTrait,
+    IntoActiveModel, QueryFilter, QueryOrder, QuerySelect, Set,
 };
 
 use super::audit::Audit;
@@ -84,11 +84,14 @@ fn check_password(password: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// The operator named `name`, or an error naming it.
-async fn named(db: &impl sea_orm::ConnectionTrait, name: &str) -> Result<operator::Model, String> {
+/// The operator named `name`, its row held for the rest of `txn` (a login writing its session
+/// waits for the change, or the change for the login: see `session::authenticate`), or an
+/// error naming it.
+async fn named(txn: &DatabaseTransaction, name: &str) -> Result<operator::Model, String> {
     operator::Entity::find()
         .filter(operator::Column::Name.eq(name.trim()))
-        .one(db)
+        .lock_exclusive()
+        .one(txn)
         .await
         .map_err(|e| e.to_string())?
         .ok_or_else(|| format!("no operator is named `{name}`"))
@@ -104,22 +107,23 @@ enum Sessions {
     Ended,
 }
 
-/// Changes the operator named `name` with `change` and, if `sessions` says so, ends all their
-/// sessions, in one transaction with its audit entry (`action`, with `note`): the operator as
-/// changed.
+/// Changes the operator named `name` with `change` (which may refuse, given the row as it
+/// is) and, if `sessions` says so, ends all their sessions, in one transaction with its audit
+/// entry (`action`, with `note`): the operator as changed.
 async fn change(
     db: &DatabaseConnection,
     name: &str,
     (action, note): (&'static str, &str),
     sessions: Sessions,
-    change: impl FnOnce(&mut operator::ActiveModel),
+    change: impl FnOnce(&operator::Model, &mut operator::ActiveModel) -> Result<(), String>,
 ) -> Result<operator::Model, String> {
     let err = |e: sea_orm::DbErr| e.to_string();
     // `IMMEDIATE` on SQLite (`db::begin`): the command is another process than the server,
     // and a transaction that reads, then writes, would fail if the server wrote in between.
     let txn = crate::db::begin(db).await.map_err(err)?;
-    let mut row = named(&txn, name).await?.into_active_model();
-    change(&mut row);
+    let now = named(&txn, name).await?;
+    let mut row = now.clone().into_active_model();
+    change(&now, &mut row)?;
     let changed = row.update(&txn).await.map_err(err)?;
     if sessions == Sessions::Ended {
         operator_token::Entity::delete_many()
@@ -142,8 +146,9 @@ async fn change(
 /// session and token of theirs ends. Their lives, audit entries and name stay.
 pub async fn disable(db: &DatabaseConnection, name: &str) -> Result<operator::Model, String> {
     let action = ("operators.disable", "");
-    change(db, name, action, Sessions::Ended, |row| {
-        row.disabled = Set(true)
+    change(db, name, action, Sessions::Ended, |_, row| {
+        row.disabled = Set(true);
+        Ok(())
     })
     .await
 }
@@ -151,8 +156,9 @@ pub async fn disable(db: &DatabaseConnection, name: &str) -> Result<operator::Mo
 /// Enables a disabled operator again (`operator enable`): they log in with their password.
 pub async fn enable(db: &DatabaseConnection, name: &str) -> Result<operator::Model, String> {
     let action = ("operators.enable", "");
-    change(db, name, action, Sessions::Kept, |row| {
-        row.disabled = Set(false)
+    change(db, name, action, Sessions::Kept, |_, row| {
+        row.disabled = Set(false);
+        Ok(())
     })
     .await
 }
@@ -167,8 +173,9 @@ pub async fn set_password(
     check_password(password)?;
     let hash = hash_password(password);
     let action = ("operators.password", "");
-    change(db, name, action, Sessions::Ended, |row| {
-        row.password_hash = Set(hash)
+    change(db, name, action, Sessions::Ended, |_, row| {
+        row.password_hash = Set(hash);
+        Ok(())
     })
     .await
 }
@@ -181,12 +188,12 @@ pub async fn set_privileges(
     name: &str,
     privileges: &[String],
 ) -> Result<operator::Model, String> {
-    let role = Role::parse(&named(db, name).await?.role).unwrap_or(Role::Host);
-    check_privileges(role, privileges)?;
     let set = once_each(privileges).join(",");
     let action = ("operators.privileges", set.as_str());
-    change(db, name, action, Sessions::Kept, |row| {
-        row.privileges = Set(set.clone())
+    change(db, name, action, Sessions::Kept, |now, row| {
+        check_privileges(Role::parse(&now.role).unwrap_or(Role::Host), privileges)?;
+        row.privileges = Set(set.clone());
+        Ok(())
     })
     .await
 }
@@ -194,7 +201,14 @@ pub async fn set_privileges(
 /// Ends every session and token of the operator named `name` (`operator logout`: a token
 /// that leaked, a console left open), without disabling them.
 pub async fn end_sessions(db: &DatabaseConnection, name: &str) -> Result<operator::Model, String> {
-    change(db, name, ("operators.logout", ""), Sessions::Ended, |_| {}).await
+    change(
+        db,
+        name,
+        ("operators.logout", ""),
+        Sessions::Ended,
+        |_, _| Ok(()),
+    )
+    .await
 }
 
 /// Every operator, by name (`operator list`).
@@ -238,12 +252,6 @@ pub async fn issue_token(
     let txn = crate::db::begin(db).await.map_err(err)?;
     // Checked holding the row: a disable committing meanwhile cannot miss this token.
     let op = named(&txn, name).await?;
-    let op = operator::Entity::find_by_id(op.id)
-        .lock_shared()
-        .one(&txn)
-        .await
-        .map_err(err)?
-        .ok_or_else(|| format!("no operator is named `{name}`"))?;
     if op.disabled {
         return Err(format!("`{name}` is disabled: `operator enable` first"));
     }
