@@ -405,3 +405,49 @@ async fn deletion_leaves_nothing_personal_on_postgres() {
     let name = "deletion_leaves_nothing_personal_on_postgres";
     common::on_database_server(common::POSTGRES, name, on).await;
 }
+
+/// An erased account is nobody to ban or to unban: 40401 either way, and its tombstone stays
+/// as the erasure left it.
+#[tokio::test]
+async fn an_erased_account_cannot_be_banned_or_unbanned() {
+    let t = TestApp::new().await;
+    let admin = t.operator("banner", "admin", &["users:ban"]).await;
+    let (token, user) = t.login("13800000009").await;
+    assert_eq!(
+        code(&t.call(M::POST, "/api/me/delete", &[], Some(&token)).await),
+        0
+    );
+    for action in ["ban", "unban"] {
+        let res = t
+            .manage(
+                M::POST,
+                &format!("/manage/dating/admin/api/users/{user}/{action}.json"),
+                &[("reason", "spam")],
+                Some(&admin),
+            )
+            .await;
+        assert_eq!(code(&res), 40401, "{action}: {}", res.text());
+    }
+    // Under the console's loader, which refuses the erased already, the ban itself says so
+    // too: a report's resolution reaches it by the reported user's id.
+    use example_dating::people::account;
+    let refused = account::ban(&t.state, user, "spam").await.unwrap_err();
+    assert_eq!(refused.code(), 40401);
+    let txn = example_dating::db::begin(&t.state.db).await.unwrap();
+    let refused = account::unban_in(&txn, user).await.unwrap_err();
+    assert_eq!(refused.code(), 40401);
+    drop(txn);
+    let banned = t
+        .state
+        .db
+        .query_one_raw(Statement::from_string(
+            t.state.db.get_database_backend(),
+            format!("SELECT banned FROM user_info WHERE user_id = {user}"),
+        ))
+        .await
+        .unwrap()
+        .unwrap()
+        .try_get_by_index::<bool>(0)
+        .unwrap();
+    assert!(!banned, "the tombstone was not banned");
+}

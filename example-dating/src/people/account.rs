@@ -345,10 +345,8 @@ async fn set_ban(
     user_id: i64,
     ban: Option<Option<String>>,
 ) -> Result<(user_info::Model, Moved), AppError> {
-    let user = lock(txn, user_id).await?;
-    if Standing::of(&user) == Standing::Deleted {
-        return Err(codes::not_found());
-    }
+    let held = take(txn, &[user_id], Take::Update).await?;
+    let user = held.existing(user_id)?.clone();
     let before = user.clone();
     let mut row = user.into_active_model();
     row.banned = Set(ban.is_some());
