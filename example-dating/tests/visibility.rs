@@ -188,8 +188,15 @@ async fn agree(db: &DatabaseConnection, g: &Graph) -> Result<(), TestCaseError> 
         others.remove(&viewer);
         prop_assert_eq!(&listed, &others, "lists never show the viewer");
         for round in ["read", "kept"] {
-            let kept = cache.shown_to(db, viewer, 1..=PEOPLE).await.unwrap();
-            let kept_ids: BTreeSet<i64> = kept.keys().copied().collect();
+            let everyone: Vec<i64> = (1..=PEOPLE).collect();
+            let kept = cache.shown_to(db, viewer, &everyone).await.unwrap();
+            let kept_ids: BTreeSet<i64> = kept.iter().flatten().map(|c| c.user_id).collect();
+            let in_order = kept.iter().zip(&everyone);
+            prop_assert!(
+                in_order
+                    .clone()
+                    .all(|(c, id)| c.as_ref().is_none_or(|c| c.user_id == *id))
+            );
             prop_assert_eq!(&kept_ids, &others, "people::cache, {}", round);
         }
         // Read narrow (by position, only some columns), the same people with the same fields.

@@ -71,16 +71,17 @@ pub async fn nearby(
             },
         };
         let exhausted = near.len() < want;
-        let ids = near.iter().map(|&(id, _)| id);
-        let mut users = state
+        let ids: Vec<i64> = near.iter().map(|&(id, _)| id).collect();
+        let shown = state
             .people()
-            .shown_to(&state.db, caller.user_id, ids)
+            .shown_to(&state.db, caller.user_id, &ids)
             .await?;
         let visible: Vec<Near> = near
             .iter()
-            .filter_map(|&(id, km)| {
+            .zip(shown)
+            .filter_map(|(&(_, km), card)| {
                 Some(Near {
-                    card: users.remove(&id)?,
+                    card: card?,
                     metres: (km * 1000.0).round() as u64,
                 })
             })

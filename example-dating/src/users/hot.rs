@@ -155,15 +155,16 @@ pub async fn hot(
             None => hidden.iter().copied().chain([caller.user_id]).collect(),
             Some(_) => Vec::new(),
         };
-        let wanted = ids.iter().chain(&excluded).copied();
-        let mut users = state.people().cards(&state.db, wanted).await?;
+        let wanted: Vec<i64> = ids.iter().chain(&excluded).copied().collect();
+        let mut users = state.people().cards(&state.db, &wanted).await?;
+        let excluded_cards = users.split_off(ids.len());
         left_out.get_or_insert_with(|| {
-            let counted = |id: &&i64| users.get(id).is_some_and(visibility::is_public);
-            excluded.iter().filter(counted).count() as u64
+            let counted = |card: &&Arc<KeptCard>| visibility::is_public(*card);
+            excluded_cards.iter().flatten().filter(counted).count() as u64
         });
-        for id in ids.iter() {
+        for (id, user) in ids.iter().zip(users) {
             ranked.push(*id);
-            if let Some(user) = users.remove(id).filter(|u| shown(u)) {
+            if let Some(user) = user.filter(|u| shown(u)) {
                 walk.pass(user);
             }
         }
