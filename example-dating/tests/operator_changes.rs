@@ -7,7 +7,8 @@
 mod common;
 
 use common::{TestApp, code};
-use example_dating::manage::roster;
+use example_dating::manage::operators::Operator;
+use example_dating::manage::{roster, session};
 use http::Method;
 use sea_orm::{ConnectionTrait, DatabaseConnection, Statement};
 
@@ -38,6 +39,12 @@ async fn login_from(
         .as_str()
         .map(str::to_owned);
     (code(&res), token)
+}
+
+/// `name` as the console's loader would find them now (what an open feed started with).
+async fn operator_now(db: &DatabaseConnection, name: &str) -> Operator {
+    let rows = roster::list(db).await.unwrap();
+    Operator::from_row(rows.iter().find(|op| op.name == name).unwrap())
 }
 
 /// The code of an admin search with `token`.
@@ -93,15 +100,24 @@ async fn exercise(t: TestApp) {
     let token = token.unwrap();
     assert_eq!(search(&t, &token).await, 0);
 
-    // New privileges hold from the next request; the session goes on.
+    // New privileges hold from the next request; the session goes on. A feed open since
+    // before (one long request: the tree's guards ran at its start) ends at its next check,
+    // and opened again the tree decides afresh.
+    let feed_opened_as = operator_now(db, "alice").await;
+    assert!(session::unchanged(&t.state, &token, &feed_opened_as).await);
     roster::set_privileges(db, "alice", &["live:read".into()])
         .await
         .unwrap();
     assert_eq!(search(&t, &token).await, 40301, "users:read taken away");
+    assert!(
+        !session::unchanged(&t.state, &token, &feed_opened_as).await,
+        "an open feed ends when its operator's privileges change"
+    );
     roster::set_privileges(db, "alice", &["users:read".into(), "users:read".into()])
         .await
         .unwrap();
     assert_eq!(search(&t, &token).await, 0, "given back, same session");
+    assert!(session::unchanged(&t.state, &token, &feed_opened_as).await);
 
     // A new password ends every session; the old password fails, the new one logs in.
     let scraper = roster::issue_token(db, "alice", 1).await.unwrap().0;
@@ -110,6 +126,7 @@ async fn exercise(t: TestApp) {
         .unwrap();
     assert_eq!(search(&t, &token).await, 40105);
     assert_eq!(search(&t, &scraper).await, 40105);
+    assert!(!session::unchanged(&t.state, &token, &feed_opened_as).await);
     assert_eq!(login(&t, "alice", PASSWORD).await.0, 40105);
     let token = login(&t, "alice", "another-password").await.1.unwrap();
 

@@ -127,17 +127,19 @@ pub async fn feed(
     state.hub.subscribe(registered.conn.id, room.0.id);
     // Registered first, then the session checked once more: a logout between the loader and
     // the registration announced its end before this feed could hear it.
-    let live = session::still_live(&state, &session.token).await;
+    let live = session::unchanged(&state, &session.token, &op).await;
     let mut check = tokio::time::interval(KEEP_ALIVE);
     check.reset();
-    let watch = live.then_some((registered, check, state, session));
+    let watch = live.then_some((registered, check, state, session, op));
     let stream = futures_util::stream::unfold(watch, |watch| async move {
-        let (mut r, mut check, state, session) = watch?;
+        let (mut r, mut check, state, session, op) = watch?;
         loop {
             tokio::select! {
-                // The session is checked again now and then: an expired one ends the feed.
+                // The session is checked again now and then: one that expired or ended, or
+                // whose operator's privileges changed, ends the feed (opened again, the tree
+                // decides whether the operator may still see it).
                 _ = check.tick() => {
-                    if !session::still_live(&state, &session.token).await {
+                    if !session::unchanged(&state, &session.token, &op).await {
                         return None;
                     }
                 }
@@ -150,7 +152,8 @@ pub async fn feed(
                     }
                     let sent = Event::default().event(kind.clone()).data(event["data"].to_string());
                     // After the live ends, nothing more will come: end the stream.
-                    let next = (kind != "live_finished").then_some((r, check, state, session));
+                    let next =
+                        (kind != "live_finished").then_some((r, check, state, session, op));
                     return Some((Ok(sent), next));
                 }
                 _ = r.conn.closing.changed() => return None,

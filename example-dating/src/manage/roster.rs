@@ -182,7 +182,8 @@ pub async fn set_password(
 
 /// Replaces the privileges of the operator named `name` (`operator privileges`; checked like
 /// [`add`]'s). They hold from the operator's next request: a privilege taken away is refused
-/// at once, sessions stay.
+/// at once, sessions stay, and an open live feed ends at its next check
+/// ([`session::unchanged`](crate::manage::session::unchanged)).
 pub async fn set_privileges(
     db: &DatabaseConnection,
     name: &str,

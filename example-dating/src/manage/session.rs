@@ -186,11 +186,18 @@ pub async fn end_session(
     Ok(())
 }
 
-/// Whether `token` still opens a session: what an open feed checks now and then, so a session
-/// that expired, was ended, or whose operator was disabled (from the command line, which
-/// cannot reach the feeds) ends its feeds too. A database that does not answer is not an end.
-pub async fn still_live(state: &AppState, token: &str) -> bool {
-    !matches!(operator_of(state, token).await, Ok(None))
+/// Whether `token` still opens a session for the operator `was`, with `was`'s role and
+/// privileges: what an open feed checks now and then (a feed is one long request, and the
+/// tree's guards ran once, at its start). A session that expired or was ended, an operator
+/// disabled, or privileges changed (from the command line, which cannot reach the feeds) ends
+/// the feed; the console's page opens it again, and the tree decides afresh — the feed asks no
+/// privilege itself. A database that does not answer is not an end.
+pub async fn unchanged(state: &AppState, token: &str, was: &Operator) -> bool {
+    match operator_of(state, token).await {
+        Ok(Some(now)) => now.role == was.role && now.privileges == was.privileges,
+        Ok(None) => false,
+        Err(_) => true,
+    }
 }
 
 /// The enabled operator whose unexpired session `token` is, read from the database on every
