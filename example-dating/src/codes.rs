@@ -119,6 +119,17 @@ pub fn not_found() -> AppError {
     code(StatusCode::NOT_FOUND, 40401, "not found")
 }
 
+/// 40401 for a parameter that names something that does not exist — a product, an order's
+/// trade number, a label — as for an unknown id in the path (and as the contract answers for
+/// an unknown `user_id` to block or report): the message names the parameter.
+pub fn unknown(name: &str) -> AppError {
+    code(
+        StatusCode::NOT_FOUND,
+        40401,
+        format!("not found: no such {name}"),
+    )
+}
+
 /// 40901: conflict with the current state.
 pub fn conflict(msg: impl Into<String>) -> AppError {
     code(StatusCode::CONFLICT, 40901, msg)

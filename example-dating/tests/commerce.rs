@@ -69,7 +69,8 @@ async fn products_orders_and_their_owner() {
             )
             .await
         ),
-        40002
+        40401,
+        "an unknown product, like an unknown id in a path"
     );
     assert_eq!(
         code(&t.call(Method::POST, "/api/orders", &[], Some(&alice)).await),
@@ -185,7 +186,8 @@ async fn a_wrong_fee_or_unknown_trade_changes_nothing() {
             &t.pay(&[("trade_no", "T-none"), ("fee", "30"), ("status", "SUCCESS")])
                 .await
         ),
-        40002
+        40401,
+        "an unknown trade number"
     );
     assert_eq!(
         code(&t.pay(&[("trade_no", trade_no), ("fee", "30")]).await),

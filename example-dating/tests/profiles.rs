@@ -129,7 +129,8 @@ async fn labels_filter_by_gender_and_a_user_wears_at_most_ten() {
             )
             .await
         ),
-        40002
+        40401,
+        "an id that names no label"
     );
     assert_eq!(
         code(

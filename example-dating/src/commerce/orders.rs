@@ -72,7 +72,7 @@ pub async fn create(
         .one(&state.db)
         .await?
         .filter(|p| p.active)
-        .ok_or_else(|| codes::malformed("product_id", "no such product"))?;
+        .ok_or_else(|| codes::unknown("product_id"))?;
     let now = clock::now();
     // The trade number names the order to the payment provider: time for people, randomness
     // for uniqueness.
@@ -145,10 +145,12 @@ pub async fn cancel(
 /// What create reads and answers, for `/openapi.json`.
 pub fn create_doc() -> kotori::openapi::Declares {
     use crate::openapi::*;
-    Declares::new().param(required(
-        "product_id",
-        json!({"type": "integer", "minimum": 1}),
-    ))
+    Declares::new()
+        .param(required(
+            "product_id",
+            json!({"type": "integer", "minimum": 1}),
+        ))
+        .refuses(404, 40401, "no such product (or not on sale)")
 }
 
 /// What load_own_order reads and answers, for `/openapi.json`.

@@ -30,7 +30,7 @@ pub async fn notify(
         .filter(user_order::Column::TradeNo.eq(trade_no))
         .one(&state.db)
         .await?
-        .ok_or_else(|| codes::malformed("trade_no", "no such order"))?;
+        .ok_or_else(|| codes::unknown("trade_no"))?;
     if fee != order.fee_cents {
         return Err(codes::malformed("fee", "differs from the order's"));
     }
@@ -98,5 +98,6 @@ pub fn notify_doc() -> kotori::openapi::Declares {
         ))
         .param(required("fee", money()))
         .param(required("status", json!({"type": "string"})))
+        .refuses(404, 40401, "no order has this trade number")
         .refuses(409, 40901, "the order is cancelled")
 }

@@ -88,7 +88,7 @@ pub async fn set_mine(
             .await?
     };
     if known.len() != ids.len() {
-        return Err(codes::malformed("label_ids", "unknown label id"));
+        return Err(codes::unknown("label_ids"));
     }
     // Replace the whole set atomically, one replacement at a time per user (the owner's row
     // lock): two concurrent replacements end with one of the two sets, never their union.
@@ -129,9 +129,11 @@ pub fn list_doc() -> kotori::openapi::Declares {
 /// What set_mine reads and answers, for `/openapi.json`.
 pub fn set_mine_doc() -> kotori::openapi::Declares {
     use crate::openapi::*;
-    Declares::new().param(required(
-        "label_ids",
-        json!({"type": "string", "pattern": "^[0-9]+(,[0-9]+){0,9}$",
-               "description": "comma-separated label ids, at most 10"}),
-    ))
+    Declares::new()
+        .param(required(
+            "label_ids",
+            json!({"type": "string", "pattern": "^[0-9]+(,[0-9]+){0,9}$",
+                   "description": "comma-separated label ids, at most 10"}),
+        ))
+        .refuses(404, 40401, "an id that names no label")
 }
