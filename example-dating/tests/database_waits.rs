@@ -11,7 +11,7 @@ mod common;
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::{TestApp, code, data};
+use common::{TestApp, code};
 use example_dating::db;
 use example_dating::store::MemoryStore;
 use http::Method;
@@ -69,15 +69,7 @@ async fn exercise(db_url: String) {
     assert_eq!(nickname(&side).await, "held row");
 
     // A table held whole (DDL, `LOCK TABLE`): a plain read waits for a lock too.
-    let order = t
-        .call(
-            Method::POST,
-            "/api/orders",
-            &[("product_id", "1")],
-            Some(&token),
-        )
-        .await;
-    let order_id = data(&order)["order_id"].as_i64().unwrap();
+    let order_id = t.order(&token).await["order_id"].as_i64().unwrap();
     let path = format!("/api/orders/{order_id}/show");
     let show = || t.call(Method::GET, &path, &[], Some(&token));
     let holder = side.begin().await.unwrap();

@@ -242,8 +242,8 @@ impl TestApp {
         self.state.people().forget_card(user_id);
     }
 
-    /// The user of `token` orders product 1 (30 days of VIP): its `(trade_no, fee)`.
-    pub async fn order_vip(&self, token: &str) -> (String, String) {
+    /// The user of `token` orders product 1 (30 days of VIP): the order, as answered.
+    pub async fn order(&self, token: &str) -> Value {
         let order = self
             .call(
                 Method::POST,
@@ -252,7 +252,12 @@ impl TestApp {
                 Some(token),
             )
             .await;
-        let order = data(&order);
+        data(&order)
+    }
+
+    /// The user of `token` orders product 1 (30 days of VIP): its `(trade_no, fee)`.
+    pub async fn order_vip(&self, token: &str) -> (String, String) {
+        let order = self.order(token).await;
         let fee = match &order["fee"] {
             Value::String(fee) => fee.clone(),
             fee => fee.to_string(),
