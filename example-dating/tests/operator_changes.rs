@@ -252,6 +252,26 @@ async fn command_line_changes_hold_from_the_next_request_on_mariadb() {
     .await;
 }
 
+/// A database that fails is not the end of an open feed (its periodic check cannot tell, and
+/// a hiccup must not close every console tab), while the requests it fails are refused
+/// (50301: the console fails closed); once the database answers, the check goes on as before.
+#[tokio::test]
+async fn a_feed_s_check_outlives_a_database_that_fails() {
+    let t = TestApp::new().await;
+    let token = t.operator("alice", "admin", &["users:read"]).await;
+    let opened_as = operator_now(&t.state.db, "alice").await;
+    execute(&t.state.db, "ALTER TABLE operator_token RENAME TO gone").await;
+    assert_eq!(search(&t, &token).await, 50301, "a request fails closed");
+    assert!(
+        session::unchanged(&t.state, &token, &opened_as).await,
+        "a failed check does not end the feed"
+    );
+    execute(&t.state.db, "ALTER TABLE gone RENAME TO operator_token").await;
+    assert!(session::unchanged(&t.state, &token, &opened_as).await);
+    roster::end_sessions(&t.state.db, "alice").await.unwrap();
+    assert!(!session::unchanged(&t.state, &token, &opened_as).await);
+}
+
 /// A login under way when its operator's password changes or the operator is disabled: the
 /// session it opens, if any, is dead once both are done — the login checked the old password,
 /// and a session opened with it must end with the others. Rounds of the two started a few
