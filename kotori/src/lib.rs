@@ -202,6 +202,10 @@ struct ReadmeDoctests;
 struct CrateReadmeDoctests;
 
 #[cfg(doctest)]
+#[doc = include_str!("../../docs/src/getting-started.md")]
+struct GettingStartedDoctests;
+
+#[cfg(doctest)]
 #[doc = include_str!("../../docs/src/concepts.md")]
 struct ConceptsDoctests;
 
