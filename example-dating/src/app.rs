@@ -47,8 +47,15 @@ pub fn build(state: AppState) -> Result<App<AppState>, BuildError> {
         named("openapi_document", openapi::document(document.clone())),
     )
     .declares(openapi::document_doc());
+    // Everything else uses the database: 50301 until its schema is migrated (one that was
+    // down at start is migrated once it answers, while the server already listens).
+    let served = app.group().guard(declare(
+        ops::database_migrated,
+        ops::database_migrated_doc(),
+    ));
     // Prometheus scrapes with the bearer token of an operator holding `metrics:read`.
-    app.node("/metrics")
+    served
+        .node("/metrics")
         .load(declare(manage::load_session, manage::load_session_doc()))
         .load(declare(manage::load_operator, manage::load_operator_doc()))
         .guard(manage::require_privilege("metrics:read"))
@@ -56,7 +63,7 @@ pub fn build(state: AppState) -> Result<App<AppState>, BuildError> {
         .declares(ops::metrics_doc());
 
     // /api: every request is signed by a client app (40101–40104).
-    let api = app
+    let api = served
         .node("/api")
         .load(declare(load_params, params::load_params_doc()))
         .guard(declare(
@@ -158,7 +165,7 @@ pub fn build(state: AppState) -> Result<App<AppState>, BuildError> {
         .declares(orders::cancel_doc());
 
     // /pay: notices from payment providers, signed with their own apps.
-    let pay = app
+    let pay = served
         .node("/pay")
         .load(declare(load_params, params::load_params_doc()))
         .guard(declare(
@@ -172,7 +179,7 @@ pub fn build(state: AppState) -> Result<App<AppState>, BuildError> {
     // for their browsers (`console`). `.json` paths answer refusals in the envelope; pages
     // answer with a page (401: the login page). Each action is mounted twice by
     // `forms::action`: `{name}.json`, and `{name}` for a form that returns to its page.
-    let console = app
+    let console = served
         .node("/manage")
         .render(manage::page::render)
         .load(declare(load_params, params::load_params_doc()));

@@ -39,6 +39,10 @@ pub fn keep(state: &AppState) -> tokio::task::JoinHandle<()> {
 /// One look: load what is missing, take back what left the hot list's window. `true` when
 /// both indexes are there.
 pub async fn round(state: &AppState) -> bool {
+    // Nothing to load from before the schema is there (a database down at start).
+    if !state.schema().migrated() {
+        return false;
+    }
     let was = state.places().loaded() && state.indexes().hot();
     // A failed reload leaves the index that was loaded answering (and stale: tried again).
     if let Err(e) = state.places().upkeep(&state.background_db).await {

@@ -23,6 +23,9 @@ pub async fn healthz() -> Json<Value> {
 /// `GET /readyz`: 200 when the database and the store answer and the store's indexes are
 /// loaded, else 503 naming what is missing.
 pub async fn readyz(State(state): State<AppState>) -> Result<(StatusCode, Json<Value>), AppError> {
+    if !state.schema().migrated() {
+        return Err(codes::unavailable("database"));
+    }
     if let Err(e) = state.db.ping().await {
         tracing::warn!(error = %e, "readiness: database");
         return Err(codes::unavailable("database"));
@@ -38,6 +41,25 @@ pub async fn readyz(State(state): State<AppState>) -> Result<(StatusCode, Json<V
         StatusCode::OK,
         ok(json!({ "database": "ok", "store": state.store.name(), "indexes": "ok" })),
     ))
+}
+
+/// Above every route that uses the database: until its schema is migrated (a database that
+/// was down at start, `startup`), 50301 at once — not a wait for a connection, nor a request
+/// run against tables that are not there yet.
+pub fn database_migrated(cx: &mut Ctx<AppState>) -> Result<(), AppError> {
+    match cx.state().schema().migrated() {
+        true => Ok(()),
+        false => Err(codes::unavailable("database")),
+    }
+}
+
+/// What database_migrated answers, for `/openapi.json`.
+pub fn database_migrated_doc() -> kotori::openapi::Declares {
+    kotori::openapi::Declares::new().refuses(
+        503,
+        50301,
+        "the database is not migrated yet (it was down at start)",
+    )
 }
 
 /// On every request, first: its database statements and store round trips are counted from

@@ -19,13 +19,93 @@ use crate::store::{MemoryStore, RedisStore, Store, Watched};
 /// a pool whose lock waits are not bounded (a migration waits for its tables; see
 /// [`db::connect_unbounded`]).
 pub async fn database(config: &Config) -> Result<DatabaseConnection, String> {
-    let db = db::connect_unbounded(&config.database_url, config.database_timeout)
-        .await
-        .map_err(|e| format!("database {}: {e}", config.database_url))?;
+    let db = unmigrated(config).await?;
     db::migrate(&db)
         .await
-        .map_err(|e| format!("migrating the database: {e}"))?;
+        .map_err(|e| migration_failed(&config.database_url, &e))?;
     Ok(db)
+}
+
+/// The pool [`database`] migrates, before it does: on MariaDB and PostgreSQL it connects when
+/// first used.
+async fn unmigrated(config: &Config) -> Result<DatabaseConnection, String> {
+    db::connect_unbounded(&config.database_url, config.database_timeout)
+        .await
+        .map_err(|e| format!("database {}: {e}", config.database_url))
+}
+
+fn migration_failed(url: &str, e: &sea_orm::DbErr) -> String {
+    match db::unreachable(e) {
+        true => format!("database {url}: {e}"),
+        false => format!("migrating the database: {e}"),
+    }
+}
+
+/// How soon [`migrate_when_reachable`] tries again after the database did not answer.
+const MIGRATION_RETRY: Duration = Duration::from_secs(1);
+
+/// Migrates `db`, trying again every second while the database cannot be reached; another
+/// failure (a migration the database refuses) is the answer.
+async fn migrate_when_reachable(url: String, db: DatabaseConnection) -> Result<(), String> {
+    loop {
+        match db::migrate(&db).await {
+            Ok(()) => return Ok(()),
+            Err(e) if db::unreachable(&e) => {
+                tracing::warn!(error = %e, "the database does not answer; migrating it once it does");
+                tokio::time::sleep(MIGRATION_RETRY).await;
+            }
+            Err(e) => return Err(migration_failed(&url, &e)),
+        }
+    }
+}
+
+/// The migration of a MariaDB or PostgreSQL database: waited for as long as for a connection
+/// (`DATABASE_TIMEOUT_MS`), then — the database still down — left to run in the background
+/// while the server listens, its schema marked pending ([`AppState::schema`]): `/readyz` and
+/// every route that needs the database answer 50301 until it is done. A SQLite file is
+/// migrated before anything else: it is this process's own, and either opens or is misnamed.
+async fn migrated(config: &Config) -> Result<(DatabaseConnection, Option<Pending>), String> {
+    let db = unmigrated(config).await?;
+    if config.database_url.starts_with("sqlite:") {
+        db::migrate(&db)
+            .await
+            .map_err(|e| migration_failed(&config.database_url, &e))?;
+        return Ok((db, None));
+    }
+    let mut task = tokio::spawn(migrate_when_reachable(
+        config.database_url.clone(),
+        db.clone(),
+    ));
+    match tokio::time::timeout(config.database_timeout, &mut task).await {
+        Ok(done) => finished(done).map(|()| (db, None)),
+        Err(_) => Ok((db, Some(task))),
+    }
+}
+
+type Pending = tokio::task::JoinHandle<Result<(), String>>;
+
+fn finished(joined: Result<Result<(), String>, tokio::task::JoinError>) -> Result<(), String> {
+    joined.map_err(|e| format!("migrating the database: {e}"))?
+}
+
+/// Marks the schema migrated once `pending` is done. A migration that fails then leaves the
+/// instance unready (the log says why); it was serving nothing that needs the database.
+fn migrate_behind(state: &AppState, pending: Pending) {
+    state.schema().set_migrated(false);
+    let weak = state.downgrade();
+    tokio::spawn(async move {
+        match finished(pending.await) {
+            Ok(()) => {
+                if let Some(state) = weak.upgrade() {
+                    state.schema().set_migrated(true);
+                    tracing::info!("database migrated: serving");
+                }
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "the database could not be migrated: this instance stays unready")
+            }
+        }
+    });
 }
 
 /// The database and store a server uses: every statement and store round trip counted for
@@ -64,10 +144,11 @@ pub async fn store(config: &Config) -> Result<Arc<dyn Store>, String> {
     })
 }
 
-/// Everything the server needs: database (migrated), store, real-time hub, and the task that
-/// loads and keeps the store's derived indexes in the background (`indexes.rs`).
+/// Everything the server needs: database (migrated — or, when it did not answer in time,
+/// migrating in the background while the server listens), store, real-time hub, and the task
+/// that loads and keeps the store's derived indexes in the background (`indexes.rs`).
 pub async fn state(config: Config) -> Result<AppState, String> {
-    let migrated = database(&config).await?;
+    let (migrated, pending) = migrated(&config).await?;
     // Requests wait for a lock no longer than for a connection (50301 past
     // it): on MariaDB and PostgreSQL a pool of their own; on SQLite the one the schema was
     // migrated on (an in-memory database exists only there).
@@ -98,6 +179,9 @@ pub async fn state(config: Config) -> Result<AppState, String> {
         sms,
         hub,
     });
+    if let Some(pending) = pending {
+        migrate_behind(&state, pending);
+    }
     // Loaded in the background: the server listens at once (`indexes.rs`), not ready until
     // the task has seen them.
     state.indexes().set_hot(false);

@@ -38,6 +38,8 @@ pub struct AppState(Arc<Inner>);
 
 struct Inner {
     services: Services,
+    /// Whether the database's schema is migrated (`startup`).
+    schema: Schema,
     /// Whether the store's derived indexes are loaded (`indexes.rs`).
     indexes: Indexes,
     /// This instance's copies of cards and blocks, told of changes by the hub.
@@ -68,6 +70,7 @@ impl AppState {
             services,
             people,
             places,
+            schema: Schema::default(),
             indexes: Indexes::default(),
             logins: OnceLock::new(),
             app: OnceLock::new(),
@@ -100,6 +103,12 @@ impl AppState {
     /// This instance's index of where people are (`people::geo`).
     pub fn places(&self) -> &Places {
         &self.0.places
+    }
+
+    /// Whether the database's schema is migrated: a server whose database was down at start
+    /// listens before it is (`startup`).
+    pub fn schema(&self) -> &Schema {
+        &self.0.schema
     }
 
     /// Whether the derived indexes are loaded, as this instance last saw them.
@@ -138,6 +147,32 @@ impl Indexes {
     /// Records what the last look at the store found.
     pub fn set_hot(&self, hot: bool) {
         self.hot.store(hot, Ordering::Release);
+    }
+}
+
+/// Whether the database's schema is migrated. Migrated unless told otherwise: `startup` marks
+/// it pending when the database did not answer in time, and its task marks it migrated.
+pub struct Schema {
+    migrated: AtomicBool,
+}
+
+impl Default for Schema {
+    fn default() -> Self {
+        Schema {
+            migrated: AtomicBool::new(true),
+        }
+    }
+}
+
+impl Schema {
+    /// Requests may use the database: its schema is the one this build expects.
+    pub fn migrated(&self) -> bool {
+        self.migrated.load(Ordering::Acquire)
+    }
+
+    /// Records whether the schema is migrated.
+    pub fn set_migrated(&self, migrated: bool) {
+        self.migrated.store(migrated, Ordering::Release);
     }
 }
 

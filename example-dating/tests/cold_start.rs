@@ -128,3 +128,107 @@ async fn the_server_starts_without_redis_and_is_ready_once_its_indexes_are_loade
     })
     .await;
 }
+
+/// `url` with its host and port replaced by `127.0.0.1:port`, and the address it named.
+fn via_port(url: &str, port: u16) -> (String, String) {
+    let (scheme, rest) = url.split_once("://").unwrap();
+    let (credentials, rest) = rest.rsplit_once('@').map_or(("", rest), |(c, r)| (c, r));
+    let (address, path) = rest.split_once('/').map_or((rest, ""), |(a, p)| (a, p));
+    let at = if credentials.is_empty() { "" } else { "@" };
+    (
+        format!("{scheme}://{credentials}{at}127.0.0.1:{port}/{path}"),
+        address.to_owned(),
+    )
+}
+
+/// From now on, connections to `port` reach `target`: a database that comes back.
+async fn forward(port: u16, target: String) -> tokio::task::JoinHandle<()> {
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+        .await
+        .unwrap();
+    tokio::spawn(async move {
+        while let Ok((mut inbound, _)) = listener.accept().await {
+            let target = target.clone();
+            tokio::spawn(async move {
+                if let Ok(mut outbound) = tokio::net::TcpStream::connect(&target).await {
+                    let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                }
+            });
+        }
+    })
+}
+
+/// A server whose database does not answer at start (nothing listens where it was told to
+/// look) waits for it as long as for a connection, then listens anyway: `/healthz` answers,
+/// `/readyz` names the database, and every route that needs it answers 50301 without waiting.
+/// Once the database answers, the schema is migrated in the background and the instance serves.
+async fn the_server_listens_while_its_database_is_down(url: String) {
+    let port = free_port();
+    let (unanswered, server) = via_port(&url, port);
+    let mut config = common::config();
+    config.database_url = unanswered;
+    config.database_timeout = Duration::from_millis(500);
+    let signer = Signer::new(config.apps[0].clone());
+    let state = tokio::time::timeout(BOUND, example_dating::startup::state(config))
+        .await
+        .expect("the server starts while its database is down")
+        .unwrap();
+    assert!(!state.schema().migrated());
+    let app = example_dating::app::build(state.clone()).unwrap();
+    let t = TestApp { app, state, signer };
+
+    assert_eq!(t.app.client().get("/healthz").send().await.status(), 200);
+    let ready = t.app.client().get("/readyz").send().await;
+    assert_eq!((ready.status().as_u16(), code(&ready)), (503, 50301));
+    assert!(ready.text().contains("database"), "{}", ready.text());
+    let sent = t
+        .call(
+            Method::POST,
+            "/api/auth/sendsms",
+            &[("phone", "13800000301")],
+            None,
+        )
+        .await;
+    assert_eq!((sent.status().as_u16(), code(&sent)), (503, 50301));
+    let console = t.app.client().get("/manage/login").send().await;
+    assert_eq!(console.status(), 503);
+
+    let _database = forward(port, server).await;
+    // (`until` borrows across its awaits in a way a spawned test cannot send.)
+    tokio::time::timeout(BOUND, async {
+        while t.app.client().get("/readyz").send().await.status() != 200 {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    })
+    .await
+    .expect("ready once the database answers");
+    assert!(t.state.schema().migrated());
+    // Migrated and seeded: a new user logs in, and the seeded products are on sale.
+    let (token, user_id) = t.user("13800000301").await;
+    let me = t.call(Method::GET, "/api/me", &[], Some(&token)).await;
+    assert_eq!(data(&me)["user_id"], user_id);
+    let products = t
+        .call(Method::GET, "/api/products", &[], Some(&token))
+        .await;
+    assert_eq!(data(&products)["list"].as_array().unwrap().len(), 3);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_server_listens_while_postgres_is_down() {
+    common::on_database_server(
+        common::POSTGRES,
+        "the server listens while PostgreSQL is down",
+        the_server_listens_while_its_database_is_down,
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_server_listens_while_mariadb_is_down() {
+    common::on_database_server(
+        common::MARIADB,
+        "the server listens while MariaDB is down",
+        the_server_listens_while_its_database_is_down,
+    )
+    .await;
+}

@@ -73,6 +73,9 @@ async fn pool(
             });
         }
     } else {
+        // Connections open when first wanted, not here: a server whose database is down at
+        // start listens anyway and migrates once it answers (`startup`).
+        options.connect_lazy(true);
         // A network connection can die in the pool (a failover, a server's idle timeout): the
         // ping on checkout (sqlx's default, kept) hands out a fresh one instead, at the cost
         // of a round trip per checkout — a terminated connection then fails no request that
@@ -299,6 +302,26 @@ where
             }
             other => return other,
         }
+    }
+}
+
+/// Whether `e` says the database could not be reached — no connection to be had, or one that
+/// broke — rather than that it refused what was asked: worth trying again later.
+pub fn unreachable(e: &DbErr) -> bool {
+    use sea_orm::sqlx::Error;
+    match e {
+        DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => true,
+        DbErr::Exec(RuntimeErr::SqlxError(sqlx)) | DbErr::Query(RuntimeErr::SqlxError(sqlx)) => {
+            matches!(
+                **sqlx,
+                Error::Io(_)
+                    | Error::Tls(_)
+                    | Error::PoolTimedOut
+                    | Error::PoolClosed
+                    | Error::WorkerCrashed
+            )
+        }
+        _ => false,
     }
 }
 
