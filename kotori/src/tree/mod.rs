@@ -65,6 +65,21 @@ pub struct Kotori<S> {
 ///
 /// A `Node` is a cheap handle: clone it, pass it to functions (that is how one subtree
 /// definition is mounted at several places), keep configuring it.
+///
+/// ```
+/// use kotori::{Kotori, Node, Path};
+///
+/// // One subtree, written once, mounted under two prefixes.
+/// fn articles(node: &Node<()>) {
+///     node.get("/{id}", |Path(id): Path<u64>| async move { format!("article {id}") });
+/// }
+///
+/// let app = Kotori::new(());
+/// articles(&app.node("/blog"));
+/// articles(&app.node("/news"));
+/// let app = app.build().unwrap();
+/// assert_eq!(app.routes().len(), 2);
+/// ```
 pub struct Node<S> {
     pub(crate) tree: Rc<RefCell<Tree<S>>>,
     id: usize,
@@ -72,6 +87,25 @@ pub struct Node<S> {
 
 /// A route (method, rule, handler) on a node, with its own guards, loaders and after hooks
 /// that run after all of its nodes' steps.
+///
+/// ```
+/// use kotori::{Ctx, Kotori, Rejection};
+///
+/// fn admins_only(cx: &mut Ctx<()>) -> Result<(), Rejection> {
+///     cx.header("x-admin").map(drop).ok_or_else(Rejection::forbidden)
+/// }
+///
+/// let app = Kotori::new(());
+/// let posts = app.node("/posts");
+/// posts.get("", || async { "every post" });
+/// // A step on one route: after the node's steps, for this route alone.
+/// posts.post("", || async { "posted" }).guard(admins_only);
+/// let app = app.build().unwrap();
+/// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+/// #     assert_eq!(app.client().get("/posts").send().await.status(), 200);
+/// #     assert_eq!(app.client().post("/posts").send().await.status(), 403);
+/// # });
+/// ```
 pub struct Route<S> {
     tree: Rc<RefCell<Tree<S>>>,
     id: usize,
@@ -171,6 +205,20 @@ impl<S> Default for Attached<S> {
 impl<S: Clone + Send + Sync + 'static> Kotori<S> {
     /// Starts a tree whose steps all see `state` (a clone per request: make it an `Arc` or a
     /// struct of handles).
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use kotori::{Kotori, State};
+    ///
+    /// struct Config { greeting: String }
+    ///
+    /// let app = Kotori::new(Arc::new(Config { greeting: "hello".into() }));
+    /// app.get("/", |State(config): State<Arc<Config>>| async move { config.greeting.clone() });
+    /// let app = app.build().unwrap();
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// #     assert_eq!(app.client().get("/").send().await.text(), "hello");
+    /// # });
+    /// ```
     pub fn new(state: S) -> Self {
         let tree = Tree {
             nodes: vec![NodeDef {
@@ -219,6 +267,18 @@ impl<S: Clone + Send + Sync + 'static> Kotori<S> {
     }
 
     /// The root node (also reachable through `Deref`).
+    ///
+    /// ```
+    /// use kotori::{Kotori, Node};
+    ///
+    /// fn health(node: &Node<()>) {
+    ///     node.get("/healthz", || async { "ok" });
+    /// }
+    ///
+    /// let app = Kotori::new(());
+    /// health(app.root()); // a function over nodes, given the root
+    /// assert_eq!(app.build().unwrap().routes()[0].path(), "/healthz");
+    /// ```
     pub fn root(&self) -> &Node<S> {
         &self.root
     }
@@ -252,6 +312,15 @@ impl<S> Clone for Route<S> {
 impl<S: 'static> Node<S> {
     /// A child node whose prefix is joined to this node's (`"/live/{live_id}"`; an empty
     /// prefix makes a *group*: steps without a path segment).
+    ///
+    /// ```
+    /// use kotori::Kotori;
+    ///
+    /// let app = Kotori::new(());
+    /// let live = app.node("/api").node("/live/{live_id}");
+    /// live.get("/show", || async { "a live" });
+    /// assert_eq!(app.build().unwrap().routes()[0].path(), "/api/live/{live_id}/show");
+    /// ```
     pub fn node(&self, prefix: &str) -> Node<S> {
         let mut tree = open(&self.tree);
         let id = tree.nodes.len();
@@ -271,11 +340,46 @@ impl<S: 'static> Node<S> {
     }
 
     /// A child with an empty prefix: guards for some routes of this path, not all.
+    ///
+    /// ```
+    /// use kotori::{Ctx, Kotori, Rejection};
+    ///
+    /// fn token(cx: &mut Ctx<()>) -> Result<(), Rejection> {
+    ///     cx.header("x-token").map(drop).ok_or_else(Rejection::unauthorized)
+    /// }
+    ///
+    /// let app = Kotori::new(());
+    /// let api = app.node("/api");
+    /// api.post("/login", || async { "a token" }); // public
+    /// api.group().guard(token).get("/me", || async { "me" }); // the same prefix, guarded
+    /// let app = app.build().unwrap();
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// #     assert_eq!(app.client().post("/api/login").send().await.status(), 200);
+    /// #     assert_eq!(app.client().get("/api/me").send().await.status(), 401);
+    /// # });
+    /// ```
     pub fn group(&self) -> Node<S> {
         self.node("")
     }
 
     /// Sets how rejections look under this node (the nearest renderer wins).
+    ///
+    /// ```
+    /// use kotori::{Ctx, Kotori, Rejection, Response};
+    ///
+    /// fn page(_cx: &Ctx<()>, rejection: &Rejection) -> Response {
+    ///     let mut res = Response::new(format!("<h1>{}</h1>", rejection.message()).into());
+    ///     *res.status_mut() = rejection.status();
+    ///     res
+    /// }
+    ///
+    /// let app = Kotori::new(());
+    /// app.node("/pages").render(page).get("/gone", || async { Rejection::not_found() });
+    /// let app = app.build().unwrap();
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// #     assert_eq!(app.client().get("/pages/gone").send().await.text(), "<h1>Not Found</h1>");
+    /// # });
+    /// ```
     pub fn render<R: Render<S>>(&self, renderer: R) -> Self {
         open(&self.tree).nodes[self.id].renderer = Some(RenderDef {
             name: renderer.name(),
@@ -286,6 +390,19 @@ impl<S: 'static> Node<S> {
 
     /// Adds a route. `rule` is joined to the node's prefix (an empty rule is the node's own
     /// path).
+    ///
+    /// ```
+    /// use kotori::Kotori;
+    /// use kotori::http::Method;
+    ///
+    /// let app = Kotori::new(());
+    /// app.route(Method::OPTIONS, "/files", || async { "GET, PUT" });
+    /// let app = app.build().unwrap();
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// #     let res = app.client().request(Method::OPTIONS, "/files").send().await;
+    /// #     assert_eq!(res.text(), "GET, PUT");
+    /// # });
+    /// ```
     pub fn route<H, A, M>(&self, method: Method, rule: &str, handler: H) -> Route<S>
     where
         H: Handler<S, A, M>,
@@ -333,6 +450,18 @@ impl<S: 'static> Node<S> {
     }
 
     /// Adds a `GET` route (which also answers `HEAD`).
+    ///
+    /// ```
+    /// use kotori::{Kotori, Path};
+    ///
+    /// let app = Kotori::new(());
+    /// app.get("/users/{id}", |Path(id): Path<u64>| async move { format!("user {id}") });
+    /// let app = app.build().unwrap();
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// let res = app.client().get("/users/7").send().await;
+    /// assert_eq!(res.text(), "user 7");
+    /// # });
+    /// ```
     pub fn get<H, A, M>(&self, rule: &str, handler: H) -> Route<S>
     where
         H: Handler<S, A, M>,
@@ -343,6 +472,22 @@ impl<S: 'static> Node<S> {
     }
 
     /// Adds a `POST` route.
+    ///
+    /// ```
+    /// use kotori::{Form, Kotori};
+    /// use serde::Deserialize;
+    ///
+    /// #[derive(Deserialize)]
+    /// struct Note { text: String }
+    ///
+    /// let app = Kotori::new(());
+    /// app.post("/notes", |Form(note): Form<Note>| async move { format!("saved {}", note.text) });
+    /// let app = app.build().unwrap();
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// let res = app.client().post("/notes").form(&[("text", "milk")]).send().await;
+    /// assert_eq!(res.text(), "saved milk");
+    /// # });
+    /// ```
     pub fn post<H, A, M>(&self, rule: &str, handler: H) -> Route<S>
     where
         H: Handler<S, A, M>,
@@ -353,6 +498,20 @@ impl<S: 'static> Node<S> {
     }
 
     /// Adds a `PUT` route.
+    ///
+    /// ```
+    /// use kotori::{Json, Kotori, Path};
+    ///
+    /// let app = Kotori::new(());
+    /// app.put("/notes/{id}", |Path(id): Path<u64>, Json(text): Json<String>| async move {
+    ///     format!("note {id} is now {text}")
+    /// });
+    /// let app = app.build().unwrap();
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// let res = app.client().request(kotori::http::Method::PUT, "/notes/1").json("milk").send().await;
+    /// assert_eq!(res.text(), "note 1 is now milk");
+    /// # });
+    /// ```
     pub fn put<H, A, M>(&self, rule: &str, handler: H) -> Route<S>
     where
         H: Handler<S, A, M>,
@@ -363,6 +522,17 @@ impl<S: 'static> Node<S> {
     }
 
     /// Adds a `DELETE` route.
+    ///
+    /// ```
+    /// use kotori::{Kotori, Path};
+    ///
+    /// let app = Kotori::new(());
+    /// app.delete("/notes/{id}", |Path(id): Path<u64>| async move { format!("deleted {id}") });
+    /// let app = app.build().unwrap();
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// assert_eq!(app.client().delete("/notes/3").send().await.text(), "deleted 3");
+    /// # });
+    /// ```
     pub fn delete<H, A, M>(&self, rule: &str, handler: H) -> Route<S>
     where
         H: Handler<S, A, M>,
@@ -373,6 +543,18 @@ impl<S: 'static> Node<S> {
     }
 
     /// Adds a `PATCH` route.
+    ///
+    /// ```
+    /// use kotori::{Kotori, Path};
+    ///
+    /// let app = Kotori::new(());
+    /// app.patch("/notes/{id}", |Path(id): Path<u64>| async move { format!("patched {id}") });
+    /// let app = app.build().unwrap();
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// let res = app.client().request(kotori::http::Method::PATCH, "/notes/2").send().await;
+    /// assert_eq!(res.text(), "patched 2");
+    /// # });
+    /// ```
     pub fn patch<H, A, M>(&self, rule: &str, handler: H) -> Route<S>
     where
         H: Handler<S, A, M>,
