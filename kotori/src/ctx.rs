@@ -25,6 +25,29 @@ use crate::percent;
 ///
 /// Steps that take `&mut Ctx<S>` see all of it; most steps take extractors instead
 /// ([`Res`](crate::Res), [`Path`](crate::Path), [`State`](crate::State)...), which read from it.
+///
+/// ```
+/// use kotori::{Ctx, Kotori, Rejection};
+///
+/// // A guard on the raw context: the method, the path, a header.
+/// fn read_only_for_guests(cx: &mut Ctx<()>) -> Result<(), Rejection> {
+///     let guest = cx.header("authorization").is_none();
+///     match guest && cx.method() != "GET" {
+///         true => Err(Rejection::unauthorized().with_message(format!("log in to change {}", cx.path()))),
+///         false => Ok(()),
+///     }
+/// }
+///
+/// let app = Kotori::new(());
+/// let notes = app.node("/notes").guard(read_only_for_guests);
+/// notes.get("", || async { "[]" });
+/// notes.post("", || async { "saved" });
+/// let app = app.build().unwrap();
+/// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+/// #     assert_eq!(app.client().get("/notes").send().await.status(), 200);
+/// #     assert_eq!(app.client().post("/notes").send().await.text(), "log in to change /notes");
+/// # });
+/// ```
 pub struct Ctx<S> {
     parts: Parts,
     state: S,
@@ -108,56 +131,252 @@ impl<S> Ctx<S> {
 
     /// The address of the client's end of the connection, when served over a socket (behind a
     /// proxy this is the proxy: read its forwarding header if you trust it).
+    ///
+    /// ```
+    /// use kotori::{Ctx, Kotori};
+    ///
+    /// let app = Kotori::new(());
+    /// app.get("/ip", |cx: &mut Ctx<()>| {
+    ///     let ip = cx.peer_addr().map(|a| a.ip().to_string());
+    ///     async move { ip.unwrap_or_else(|| "in process".into()) }
+    /// });
+    /// let app = app.build().unwrap();
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// let res = app.client().get("/ip").peer("203.0.113.7:4000".parse().unwrap()).send().await;
+    /// assert_eq!(res.text(), "203.0.113.7");
+    /// # });
+    /// ```
     pub fn peer_addr(&self) -> Option<SocketAddr> {
         self.peer
     }
 
     /// When kotori started on this request (for access logs and latency metrics).
+    ///
+    /// ```
+    /// use kotori::{Ctx, Kotori, Response};
+    ///
+    /// fn server_timing(cx: &Ctx<()>, res: &mut Response) {
+    ///     let micros = cx.started().elapsed().as_micros();
+    ///     let value = format!("app;dur={}", micros as f64 / 1000.0);
+    ///     res.headers_mut().insert("server-timing", value.parse().unwrap());
+    /// }
+    ///
+    /// let app = Kotori::new(());
+    /// app.after(server_timing).get("/", || async { "hi" });
+    /// let app = app.build().unwrap();
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// #     assert!(app.client().get("/").send().await.header("server-timing").unwrap().starts_with("app;dur="));
+    /// # });
+    /// ```
     pub fn started(&self) -> Instant {
         self.started
     }
 
     /// The request method.
+    ///
+    /// ```
+    /// use std::ops::ControlFlow;
+    /// use kotori::{Ctx, Kotori, Response};
+    /// use kotori::http::Method;
+    ///
+    /// // Answers CORS preflights itself and lets everything else through.
+    /// fn preflight(cx: &mut Ctx<()>) -> ControlFlow<Response> {
+    ///     match cx.method() == Method::OPTIONS {
+    ///         true => ControlFlow::Break(Response::new("".into())),
+    ///         false => ControlFlow::Continue(()),
+    ///     }
+    /// }
+    ///
+    /// let app = Kotori::new(());
+    /// app.node("/api").guard(preflight).get("/me", || async { "me" });
+    /// let app = app.build().unwrap();
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// #     assert_eq!(app.client().request(Method::OPTIONS, "/api/me").send().await.status(), 200);
+    /// # });
+    /// ```
     pub fn method(&self) -> &Method {
         &self.parts.method
     }
 
     /// The request URI as sent.
+    ///
+    /// ```
+    /// use kotori::{Ctx, Kotori};
+    ///
+    /// let app = Kotori::new(());
+    /// app.get("/echo", |cx: &mut Ctx<()>| {
+    ///     let uri = cx.uri().to_string();
+    ///     async move { uri }
+    /// });
+    /// let app = app.build().unwrap();
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// assert_eq!(app.client().get("/echo?x=1").send().await.text(), "/echo?x=1");
+    /// # });
+    /// ```
     pub fn uri(&self) -> &Uri {
         &self.parts.uri
     }
 
     /// The request path, still percent-encoded.
+    ///
+    /// ```
+    /// use kotori::{Ctx, Kotori};
+    ///
+    /// let app = Kotori::new(());
+    /// app.get("/files/{name}", |cx: &mut Ctx<()>| {
+    ///     let path = cx.path().to_owned(); // as sent: %20 stays %20
+    ///     async move { path }
+    /// });
+    /// let app = app.build().unwrap();
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// assert_eq!(app.client().get("/files/a%20b").send().await.text(), "/files/a%20b");
+    /// # });
+    /// ```
     pub fn path(&self) -> &str {
         self.parts.uri.path()
     }
 
     /// The raw query string, if any.
+    ///
+    /// ```
+    /// use kotori::{Ctx, Kotori};
+    ///
+    /// let app = Kotori::new(());
+    /// app.get("/search", |cx: &mut Ctx<()>| {
+    ///     let query = cx.query().unwrap_or("").to_owned();
+    ///     async move { query }
+    /// });
+    /// let app = app.build().unwrap();
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// assert_eq!(app.client().get("/search?q=rust").send().await.text(), "q=rust");
+    /// # });
+    /// ```
     pub fn query(&self) -> Option<&str> {
         self.parts.uri.query()
     }
 
     /// The request headers.
+    ///
+    /// ```
+    /// use kotori::{Ctx, Kotori};
+    ///
+    /// let app = Kotori::new(());
+    /// app.get("/accepts", |cx: &mut Ctx<()>| {
+    ///     let n = cx.headers().get_all("accept").iter().count();
+    ///     async move { n.to_string() }
+    /// });
+    /// let app = app.build().unwrap();
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// let res = app.client().get("/accepts").header("accept", "text/html").header("accept", "*/*").send().await;
+    /// assert_eq!(res.text(), "2");
+    /// # });
+    /// ```
     pub fn headers(&self) -> &HeaderMap {
         &self.parts.headers
     }
 
     /// One header as text; `None` when absent or not visible ASCII.
+    ///
+    /// ```
+    /// use kotori::{Ctx, Kotori, Rejection};
+    ///
+    /// fn api_key(cx: &mut Ctx<()>) -> Result<(), Rejection> {
+    ///     match cx.header("x-api-key") {
+    ///         Some("secret") => Ok(()),
+    ///         _ => Err(Rejection::unauthorized()),
+    ///     }
+    /// }
+    ///
+    /// let app = Kotori::new(());
+    /// app.node("/api").guard(api_key).get("/data", || async { "data" });
+    /// let app = app.build().unwrap();
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// #     assert_eq!(app.client().get("/api/data").send().await.status(), 401);
+    /// #     assert_eq!(app.client().get("/api/data").header("x-api-key", "secret").send().await.status(), 200);
+    /// # });
+    /// ```
     pub fn header(&self, name: impl AsHeaderName) -> Option<&str> {
         self.parts.headers.get(name)?.to_str().ok()
     }
 
     /// The request's extensions: a typed map for data that is not a loaded resource.
+    ///
+    /// ```
+    /// use kotori::{Ctx, Kotori, Response};
+    ///
+    /// #[derive(Clone)]
+    /// struct Tenant(&'static str);
+    ///
+    /// fn tenant(cx: &mut Ctx<()>) {
+    ///     let tenant = if cx.header("host") == Some("b.example") { "b" } else { "a" };
+    ///     cx.extensions_mut().insert(Tenant(tenant));
+    /// }
+    ///
+    /// fn tag(cx: &Ctx<()>, res: &mut Response) {
+    ///     if let Some(Tenant(t)) = cx.extensions().get::<Tenant>() {
+    ///         res.headers_mut().insert("x-tenant", t.parse().unwrap());
+    ///     }
+    /// }
+    ///
+    /// let app = Kotori::new(());
+    /// app.guard(tenant).after(tag).get("/", || async { "hi" });
+    /// let app = app.build().unwrap();
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// #     let res = app.client().get("/").header("host", "b.example").send().await;
+    /// #     assert_eq!(res.header("x-tenant"), Some("b"));
+    /// # });
+    /// ```
     pub fn extensions(&self) -> &Extensions {
         &self.parts.extensions
     }
 
     /// The request's extensions, mutably.
+    ///
+    /// ```
+    /// use kotori::{Ctx, Kotori};
+    ///
+    /// #[derive(Clone)]
+    /// struct Started(&'static str);
+    ///
+    /// let app = Kotori::new(());
+    /// app.guard(|cx: &mut Ctx<()>| { cx.extensions_mut().insert(Started("by the guard")); })
+    ///     .get("/", |cx: &mut Ctx<()>| {
+    ///         let by = cx.extensions().get::<Started>().map_or("nobody", |s| s.0);
+    ///         async move { by }
+    ///     });
+    /// let app = app.build().unwrap();
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// #     assert_eq!(app.client().get("/").send().await.text(), "by the guard");
+    /// # });
+    /// ```
     pub fn extensions_mut(&mut self) -> &mut Extensions {
         &mut self.parts.extensions
     }
 
     /// The application state given to [`Kotori::new`](crate::Kotori::new).
+    ///
+    /// ```
+    /// use std::collections::HashSet;
+    /// use std::sync::Arc;
+    /// use kotori::{Ctx, Kotori, Rejection};
+    ///
+    /// type Banned = Arc<HashSet<&'static str>>;
+    ///
+    /// fn not_banned(cx: &mut Ctx<Banned>) -> Result<(), Rejection> {
+    ///     match cx.header("x-user").is_some_and(|u| cx.state().contains(u)) {
+    ///         true => Err(Rejection::forbidden()),
+    ///         false => Ok(()),
+    ///     }
+    /// }
+    ///
+    /// let app = Kotori::new(Arc::new(HashSet::from(["mallory"])));
+    /// app.guard(not_banned).get("/", || async { "welcome" });
+    /// let app = app.build().unwrap();
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// #     assert_eq!(app.client().get("/").header("x-user", "mallory").send().await.status(), 403);
+    /// #     assert_eq!(app.client().get("/").header("x-user", "alice").send().await.status(), 200);
+    /// # });
+    /// ```
     pub fn state(&self) -> &S {
         &self.state
     }
@@ -191,6 +410,27 @@ impl<S> Ctx<S> {
     /// A step sees the parameters of its own node's prefix and of the nodes above; a handler
     /// sees all of its route's. `None` when there is no such parameter in scope, or when its
     /// escapes are malformed.
+    ///
+    /// ```
+    /// use kotori::{Ctx, Kotori, Rejection};
+    ///
+    /// // A guard on `/users/{user}`: a user sees only their own subtree.
+    /// fn own(cx: &mut Ctx<()>) -> Result<(), Rejection> {
+    ///     match (cx.param("user"), cx.header("x-user")) {
+    ///         (Some(path), Some(caller)) if path == caller => Ok(()),
+    ///         _ => Err(Rejection::not_found()),
+    ///     }
+    /// }
+    ///
+    /// let app = Kotori::new(());
+    /// app.node("/users/{user}").guard(own).get("/inbox", || async { "mail" });
+    /// let app = app.build().unwrap();
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// #     let res = app.client().get("/users/ann%20lee/inbox").header("x-user", "ann lee").send().await;
+    /// #     assert_eq!(res.text(), "mail"); // decoded: %20 is a space
+    /// #     assert_eq!(app.client().get("/users/bob/inbox").header("x-user", "ann").send().await.status(), 404);
+    /// # });
+    /// ```
     pub fn param(&self, name: &str) -> Option<Cow<'_, str>> {
         let names = self.params.names.as_deref()?;
         let visible = usize::from(self.scope.min(self.params.len));
@@ -200,6 +440,27 @@ impl<S> Ctx<S> {
 
     /// A path parameter parsed as `T`; a missing or unparsable parameter is a 404, because the
     /// URL names nothing that exists.
+    ///
+    /// ```
+    /// use kotori::{Ctx, Kotori, Rejection};
+    ///
+    /// fn even_only(cx: &mut Ctx<()>) -> Result<(), Rejection> {
+    ///     let id: u64 = cx.param_as("id")?; // not a number: 404
+    ///     match id % 2 {
+    ///         0 => Ok(()),
+    ///         _ => Err(Rejection::forbidden()),
+    ///     }
+    /// }
+    ///
+    /// let app = Kotori::new(());
+    /// app.node("/items/{id}").guard(even_only).get("", || async { "an even item" });
+    /// let app = app.build().unwrap();
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// #     assert_eq!(app.client().get("/items/2").send().await.status(), 200);
+    /// #     assert_eq!(app.client().get("/items/3").send().await.status(), 403);
+    /// #     assert_eq!(app.client().get("/items/x").send().await.status(), 404);
+    /// # });
+    /// ```
     pub fn param_as<T: FromStr>(&self, name: &str) -> Result<T, Rejection> {
         self.param(name)
             .and_then(|raw| raw.parse().ok())
@@ -236,6 +497,25 @@ impl<S> Ctx<S> {
     ///
     /// Prefer the [`Res`](crate::Res) extractor: kotori checks at build time that some ancestor
     /// loads what it asks for; this method cannot be checked and returns `None` instead.
+    ///
+    /// ```
+    /// use kotori::{Ctx, Kotori, Response};
+    ///
+    /// struct User(&'static str);
+    ///
+    /// fn who(cx: &Ctx<()>, res: &mut Response) {
+    ///     // After hooks see what the loaders above loaded — when they got that far.
+    ///     let user = cx.resource::<User>().map_or("-", |u| u.0);
+    ///     res.headers_mut().insert("x-user", user.parse().unwrap());
+    /// }
+    ///
+    /// let app = Kotori::new(());
+    /// app.node("/me").after(who).load(|| Some(User("ann"))).get("", || async { "me" });
+    /// let app = app.build().unwrap();
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// #     assert_eq!(app.client().get("/me").send().await.header("x-user"), Some("ann"));
+    /// # });
+    /// ```
     pub fn resource<T: Send + Sync + 'static>(&self) -> Option<&T> {
         self.loaded::<T>()?.value.downcast_ref::<T>()
     }
@@ -257,6 +537,24 @@ impl<S> Ctx<S> {
     /// extractors need it ([`Form`](crate::Form), [`Json`](crate::Json), [`Bytes`]) and before
     /// the handler. A guard taking `&mut Ctx` that wants the body should take a `Bytes` or
     /// `Form` extractor instead; otherwise this answers a 500 and logs what to do.
+    ///
+    /// ```
+    /// use bytes::Bytes;
+    /// use kotori::{Ctx, Kotori};
+    ///
+    /// #[kotori::handler]
+    /// async fn size(cx: &mut Ctx<()>, _body: Bytes) -> String {
+    ///     // The `Bytes` extractor made kotori read the body before this handler.
+    ///     cx.body().map(|b| b.len()).unwrap_or(0).to_string()
+    /// }
+    ///
+    /// let app = Kotori::new(());
+    /// app.post("/size", size);
+    /// let app = app.build().unwrap();
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// #     assert_eq!(app.client().post("/size").body("hello").send().await.text(), "5");
+    /// # });
+    /// ```
     pub fn body(&self) -> Result<&Bytes, Rejection> {
         self.body.as_ref().ok_or_else(|| {
             tracing::error!(
@@ -268,18 +566,87 @@ impl<S> Ctx<S> {
     }
 
     /// The query string deserialized as `T` (a 400 that names the problem otherwise).
+    ///
+    /// ```
+    /// use kotori::{Ctx, Kotori, Rejection};
+    /// use serde::Deserialize;
+    ///
+    /// #[derive(Deserialize)]
+    /// struct Paging { page: u32 }
+    ///
+    /// fn first_pages_only(cx: &mut Ctx<()>) -> Result<(), Rejection> {
+    ///     let paging: Paging = cx.query_as()?; // malformed: 400 naming the problem
+    ///     match paging.page <= 100 {
+    ///         true => Ok(()),
+    ///         false => Err(Rejection::bad_request("page: at most 100")),
+    ///     }
+    /// }
+    ///
+    /// let app = Kotori::new(());
+    /// app.node("/list").guard(first_pages_only).get("", || async { "[]" });
+    /// let app = app.build().unwrap();
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// #     assert_eq!(app.client().get("/list?page=3").send().await.status(), 200);
+    /// #     assert_eq!(app.client().get("/list?page=101").send().await.status(), 400);
+    /// #     assert_eq!(app.client().get("/list?page=x").send().await.status(), 400);
+    /// # });
+    /// ```
     pub fn query_as<T: DeserializeOwned>(&self) -> Result<T, Rejection> {
         serde_urlencoded::from_str(self.query().unwrap_or(""))
             .map_err(|e| Rejection::bad_request(format!("bad query string: {e}")))
     }
 
     /// The body deserialized from `application/x-www-form-urlencoded`.
+    ///
+    /// ```
+    /// use bytes::Bytes;
+    /// use kotori::{Ctx, Kotori};
+    /// use serde::Deserialize;
+    ///
+    /// #[derive(Deserialize)]
+    /// struct Login { name: String }
+    ///
+    /// #[kotori::handler]
+    /// async fn login(cx: &mut Ctx<()>, _body: Bytes) -> String {
+    ///     match cx.form::<Login>() {
+    ///         Ok(form) => format!("hello {}", form.name),
+    ///         Err(rejection) => rejection.message().to_owned(),
+    ///     }
+    /// }
+    ///
+    /// let app = Kotori::new(());
+    /// app.post("/login", login);
+    /// let app = app.build().unwrap();
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// #     assert_eq!(app.client().post("/login").form(&[("name", "ann")]).send().await.text(), "hello ann");
+    /// # });
+    /// ```
     pub fn form<T: DeserializeOwned>(&self) -> Result<T, Rejection> {
         serde_urlencoded::from_bytes(self.body()?)
             .map_err(|e| Rejection::bad_request(format!("bad form body: {e}")))
     }
 
     /// The body deserialized from JSON.
+    ///
+    /// ```
+    /// use bytes::Bytes;
+    /// use kotori::{Ctx, Kotori};
+    ///
+    /// #[kotori::handler]
+    /// async fn sum(cx: &mut Ctx<()>, _body: Bytes) -> String {
+    ///     match cx.json::<Vec<i64>>() {
+    ///         Ok(numbers) => numbers.iter().sum::<i64>().to_string(),
+    ///         Err(rejection) => rejection.message().to_owned(),
+    ///     }
+    /// }
+    ///
+    /// let app = Kotori::new(());
+    /// app.post("/sum", sum);
+    /// let app = app.build().unwrap();
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// #     assert_eq!(app.client().post("/sum").json(&[1, 2, 3]).send().await.text(), "6");
+    /// # });
+    /// ```
     pub fn json<T: DeserializeOwned>(&self) -> Result<T, Rejection> {
         serde_json::from_slice(self.body()?)
             .map_err(|e| Rejection::bad_request(format!("bad JSON body: {e}")))
@@ -348,6 +715,24 @@ impl<S> Ctx<S> {
 
     /// The request id: the client's `X-Request-Id` when it is safe to echo (1–64 characters of
     /// `A-Z a-z 0-9 - _ .`), else a fresh one. Made on first use.
+    ///
+    /// ```
+    /// use kotori::{Ctx, Kotori, Response};
+    ///
+    /// fn echo_id(cx: &Ctx<()>, res: &mut Response) {
+    ///     res.headers_mut().insert("x-request-id", cx.request_id().parse().unwrap());
+    /// }
+    ///
+    /// let app = Kotori::new(());
+    /// app.after(echo_id).get("/", || async { "hi" });
+    /// let app = app.build().unwrap();
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// #     let res = app.client().get("/").header("x-request-id", "abc-123").send().await;
+    /// #     assert_eq!(res.header("x-request-id"), Some("abc-123"));
+    /// #     let res = app.client().get("/").header("x-request-id", "no spaces please").send().await;
+    /// #     assert_ne!(res.header("x-request-id"), Some("no spaces please"));
+    /// # });
+    /// ```
     pub fn request_id(&self) -> &str {
         self.request_id
             .get_or_init(|| match self.header("x-request-id") {
