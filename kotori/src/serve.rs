@@ -69,6 +69,33 @@ pub fn serve<S>(listener: TcpListener, app: App<S>) -> Serve<S, Pending<()>> {
 }
 
 /// A server being configured; see [`serve()`].
+///
+/// ```
+/// use tokio::io::{AsyncReadExt, AsyncWriteExt};
+/// use kotori::Kotori;
+///
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// let app = Kotori::new(());
+/// app.get("/", || async { "hello" });
+/// let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+/// let addr = listener.local_addr().unwrap();
+/// let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+/// let server = tokio::spawn(
+///     kotori::serve(listener, app.build().unwrap())
+///         .with_graceful_shutdown(async { stopped.await.ok(); })
+///         .into_future(),
+/// );
+///
+/// let mut client = tokio::net::TcpStream::connect(addr).await.unwrap();
+/// client.write_all(b"GET / HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n").await.unwrap();
+/// let mut answer = String::new();
+/// client.read_to_string(&mut answer).await.unwrap();
+/// assert!(answer.starts_with("HTTP/1.1 200 OK") && answer.ends_with("hello"));
+///
+/// stop.send(()).unwrap();
+/// server.await.unwrap().unwrap(); // returns once the shutdown is done
+/// # });
+/// ```
 pub struct Serve<S, F> {
     listener: TcpListener,
     app: App<S>,
@@ -89,6 +116,17 @@ impl<S, F> Serve<S, F> {
     /// open WebSockets, ends open event streams ([`sse`](crate::sse)) after their last event,
     /// waits for the requests whose clients left that run to completion
     /// ([`Node::run_to_completion`](crate::Node::run_to_completion)), then returns.
+    ///
+    /// ```no_run
+    /// # async fn run() -> std::io::Result<()> {
+    /// let app = kotori::Kotori::new(());
+    /// app.get("/", || async { "hello" });
+    /// let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await?;
+    /// kotori::serve(listener, app.build().unwrap())
+    ///     .with_graceful_shutdown(async { tokio::signal::ctrl_c().await.ok(); })
+    ///     .await // Ctrl-C: in-flight requests finish, then this returns
+    /// # }
+    /// ```
     pub fn with_graceful_shutdown<G>(self, signal: G) -> Serve<S, G>
     where
         G: Future<Output = ()> + Send + 'static,
@@ -111,6 +149,20 @@ impl<S, F> Serve<S, F> {
     /// How long a client may take, once connected, to send its request headers — the first
     /// byte included, so a connection that never sends anything is closed too (HTTP/1; the TLS
     /// handshake counts). Default 30 s.
+    ///
+    /// ```no_run
+    /// use std::time::Duration;
+    /// use kotori::Kotori;
+    ///
+    /// # async fn run() -> std::io::Result<()> {
+    /// let app = Kotori::new(());
+    /// app.get("/", || async { "hello" });
+    /// let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await?;
+    /// kotori::serve(listener, app.build().unwrap())
+    ///     .header_read_timeout(Duration::from_secs(10))
+    ///     .await
+    /// # }
+    /// ```
     pub fn header_read_timeout(mut self, timeout: Duration) -> Self {
         self.header_read_timeout = timeout;
         self
@@ -120,6 +172,20 @@ impl<S, F> Serve<S, F> {
     /// `GOAWAY`, then the close). A request is open until its response is sent, a stream (SSE)
     /// included. An HTTP/1 connection between requests falls under
     /// [`header_read_timeout`](Serve::header_read_timeout) instead. Default 30 s.
+    ///
+    /// ```no_run
+    /// use std::time::Duration;
+    /// use kotori::Kotori;
+    ///
+    /// # async fn run() -> std::io::Result<()> {
+    /// let app = Kotori::new(());
+    /// app.get("/", || async { "hello" });
+    /// let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await?;
+    /// kotori::serve(listener, app.build().unwrap())
+    ///     .idle_timeout(Duration::from_secs(120))
+    ///     .await
+    /// # }
+    /// ```
     pub fn idle_timeout(mut self, timeout: Duration) -> Self {
         self.idle_timeout = timeout;
         self
@@ -128,6 +194,20 @@ impl<S, F> Serve<S, F> {
     /// How long a graceful shutdown waits for in-flight requests (those whose clients left
     /// under `run_to_completion` included) and open sockets before it closes what remains.
     /// Default 30 s.
+    ///
+    /// ```no_run
+    /// use std::time::Duration;
+    /// use kotori::Kotori;
+    ///
+    /// # async fn run() -> std::io::Result<()> {
+    /// let app = Kotori::new(());
+    /// app.get("/", || async { "hello" });
+    /// let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await?;
+    /// kotori::serve(listener, app.build().unwrap())
+    ///     .shutdown_timeout(Duration::from_secs(10))
+    ///     .await
+    /// # }
+    /// ```
     pub fn shutdown_timeout(mut self, timeout: Duration) -> Self {
         self.shutdown_timeout = timeout;
         self
@@ -137,6 +217,20 @@ impl<S, F> Serve<S, F> {
     /// closed: a client that stops reading a response, a stream (SSE) or a WebSocket cannot
     /// hold it, its task and its buffers. Writes that progress, however slowly, are not cut.
     /// Default 30 s.
+    ///
+    /// ```no_run
+    /// use std::time::Duration;
+    /// use kotori::Kotori;
+    ///
+    /// # async fn run() -> std::io::Result<()> {
+    /// let app = Kotori::new(());
+    /// app.get("/", || async { "hello" });
+    /// let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await?;
+    /// kotori::serve(listener, app.build().unwrap())
+    ///     .write_timeout(Duration::from_secs(15))
+    ///     .await
+    /// # }
+    /// ```
     pub fn write_timeout(mut self, timeout: Duration) -> Self {
         self.write_timeout = timeout;
         self
@@ -149,6 +243,20 @@ impl<S, F> Serve<S, F> {
     /// headers is a `431` too, and a malformed request line a rendered `400`; the connection
     /// closes after such an answer. HTTP/2 headers are measured once decoded, against the same
     /// number. Default [`DEFAULT_MAX_HEADER_BYTES`] (16 KiB); at least 1 KiB.
+    ///
+    /// ```no_run
+    /// use std::time::Duration;
+    /// use kotori::Kotori;
+    ///
+    /// # async fn run() -> std::io::Result<()> {
+    /// let app = Kotori::new(());
+    /// app.get("/", || async { "hello" });
+    /// let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await?;
+    /// kotori::serve(listener, app.build().unwrap())
+    ///     .max_header_bytes(32 * 1024)
+    ///     .await
+    /// # }
+    /// ```
     pub fn max_header_bytes(mut self, bytes: usize) -> Self {
         self.max_header_bytes = bytes.max(1024);
         self
@@ -156,6 +264,20 @@ impl<S, F> Serve<S, F> {
 
     /// At most `n` connections open at once; beyond, new ones wait in the listener's backlog
     /// until one closes. Unlimited by default.
+    ///
+    /// ```no_run
+    /// use std::time::Duration;
+    /// use kotori::Kotori;
+    ///
+    /// # async fn run() -> std::io::Result<()> {
+    /// let app = Kotori::new(());
+    /// app.get("/", || async { "hello" });
+    /// let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await?;
+    /// kotori::serve(listener, app.build().unwrap())
+    ///     .max_connections(10_000)
+    ///     .await
+    /// # }
+    /// ```
     pub fn max_connections(mut self, n: usize) -> Self {
         self.max_connections = Some(n.max(1));
         self

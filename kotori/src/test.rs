@@ -29,6 +29,25 @@ pub struct TestClient<'a, S> {
 }
 
 /// A request being prepared by a [`TestClient`].
+///
+/// ```
+/// use kotori::{Ctx, Kotori};
+///
+/// let app = Kotori::new(());
+/// app.route(kotori::http::Method::PUT, "/echo", |body: bytes::Bytes| async move { body });
+/// app.post("/echo", |body: bytes::Bytes| async move { body });
+/// app.get("/hello", || async { "hello" });
+/// app.delete("/notes/{id}", || async { "deleted" });
+/// app.get("/who", |cx: &mut Ctx<()>| {
+///     let who = format!("{:?} {:?}", cx.header("x-user"), cx.peer_addr());
+///     async move { who }
+/// });
+/// let app = app.build().unwrap();
+/// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+/// let res = app.client().post("/echo").header("x-trace", "1").form(&[("a", "1")]).send().await;
+/// assert_eq!(res.text(), "a=1");
+/// # });
+/// ```
 pub struct TestRequest<'a, S> {
     app: &'a App<S>,
     request: http::request::Builder,
@@ -37,6 +56,26 @@ pub struct TestRequest<'a, S> {
 }
 
 /// A response received by a [`TestClient`], its body read in full.
+///
+/// ```
+/// use kotori::{Ctx, Kotori};
+///
+/// let app = Kotori::new(());
+/// app.route(kotori::http::Method::PUT, "/echo", |body: bytes::Bytes| async move { body });
+/// app.post("/echo", |body: bytes::Bytes| async move { body });
+/// app.get("/hello", || async { "hello" });
+/// app.delete("/notes/{id}", || async { "deleted" });
+/// app.get("/who", |cx: &mut Ctx<()>| {
+///     let who = format!("{:?} {:?}", cx.header("x-user"), cx.peer_addr());
+///     async move { who }
+/// });
+/// let app = app.build().unwrap();
+/// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+/// let res = app.client().get("/hello").send().await;
+/// assert_eq!((res.status().as_u16(), res.text()), (200, "hello"));
+/// assert_eq!(res.header("content-type"), Some("text/plain; charset=utf-8"));
+/// # });
+/// ```
 #[derive(Debug)]
 pub struct TestResponse {
     status: StatusCode,
@@ -46,6 +85,26 @@ pub struct TestResponse {
 
 impl<S: Clone + Send + Sync + 'static> App<S> {
     /// A test client for this app.
+    ///
+    /// ```
+    /// use kotori::{Ctx, Kotori};
+    ///
+    /// let app = Kotori::new(());
+    /// app.route(kotori::http::Method::PUT, "/echo", |body: bytes::Bytes| async move { body });
+    /// app.post("/echo", |body: bytes::Bytes| async move { body });
+    /// app.get("/hello", || async { "hello" });
+    /// app.delete("/notes/{id}", || async { "deleted" });
+    /// app.get("/who", |cx: &mut Ctx<()>| {
+    ///     let who = format!("{:?} {:?}", cx.header("x-user"), cx.peer_addr());
+    ///     async move { who }
+    /// });
+    /// let app = app.build().unwrap();
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// let client = app.client();
+    /// assert_eq!(client.get("/hello").send().await.text(), "hello");
+    /// assert_eq!(client.get("/nothing").send().await.status(), 404);
+    /// # });
+    /// ```
     pub fn client(&self) -> TestClient<'_, S> {
         TestClient { app: self }
     }
@@ -53,6 +112,25 @@ impl<S: Clone + Send + Sync + 'static> App<S> {
 
 impl<'a, S: Clone + Send + Sync + 'static> TestClient<'a, S> {
     /// A request with any method.
+    ///
+    /// ```
+    /// use kotori::{Ctx, Kotori};
+    ///
+    /// let app = Kotori::new(());
+    /// app.route(kotori::http::Method::PUT, "/echo", |body: bytes::Bytes| async move { body });
+    /// app.post("/echo", |body: bytes::Bytes| async move { body });
+    /// app.get("/hello", || async { "hello" });
+    /// app.delete("/notes/{id}", || async { "deleted" });
+    /// app.get("/who", |cx: &mut Ctx<()>| {
+    ///     let who = format!("{:?} {:?}", cx.header("x-user"), cx.peer_addr());
+    ///     async move { who }
+    /// });
+    /// let app = app.build().unwrap();
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// let res = app.client().request(kotori::http::Method::PUT, "/echo").body("x").send().await;
+    /// assert_eq!(res.text(), "x");
+    /// # });
+    /// ```
     pub fn request(&self, method: Method, uri: &str) -> TestRequest<'a, S> {
         TestRequest {
             app: self.app,
@@ -63,16 +141,70 @@ impl<'a, S: Clone + Send + Sync + 'static> TestClient<'a, S> {
     }
 
     /// A `GET` request.
+    ///
+    /// ```
+    /// use kotori::{Ctx, Kotori};
+    ///
+    /// let app = Kotori::new(());
+    /// app.route(kotori::http::Method::PUT, "/echo", |body: bytes::Bytes| async move { body });
+    /// app.post("/echo", |body: bytes::Bytes| async move { body });
+    /// app.get("/hello", || async { "hello" });
+    /// app.delete("/notes/{id}", || async { "deleted" });
+    /// app.get("/who", |cx: &mut Ctx<()>| {
+    ///     let who = format!("{:?} {:?}", cx.header("x-user"), cx.peer_addr());
+    ///     async move { who }
+    /// });
+    /// let app = app.build().unwrap();
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// assert_eq!(app.client().get("/hello").send().await.text(), "hello");
+    /// # });
+    /// ```
     pub fn get(&self, uri: &str) -> TestRequest<'a, S> {
         self.request(Method::GET, uri)
     }
 
     /// A `POST` request.
+    ///
+    /// ```
+    /// use kotori::{Ctx, Kotori};
+    ///
+    /// let app = Kotori::new(());
+    /// app.route(kotori::http::Method::PUT, "/echo", |body: bytes::Bytes| async move { body });
+    /// app.post("/echo", |body: bytes::Bytes| async move { body });
+    /// app.get("/hello", || async { "hello" });
+    /// app.delete("/notes/{id}", || async { "deleted" });
+    /// app.get("/who", |cx: &mut Ctx<()>| {
+    ///     let who = format!("{:?} {:?}", cx.header("x-user"), cx.peer_addr());
+    ///     async move { who }
+    /// });
+    /// let app = app.build().unwrap();
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// assert_eq!(app.client().post("/echo").body("hi").send().await.text(), "hi");
+    /// # });
+    /// ```
     pub fn post(&self, uri: &str) -> TestRequest<'a, S> {
         self.request(Method::POST, uri)
     }
 
     /// A `DELETE` request.
+    ///
+    /// ```
+    /// use kotori::{Ctx, Kotori};
+    ///
+    /// let app = Kotori::new(());
+    /// app.route(kotori::http::Method::PUT, "/echo", |body: bytes::Bytes| async move { body });
+    /// app.post("/echo", |body: bytes::Bytes| async move { body });
+    /// app.get("/hello", || async { "hello" });
+    /// app.delete("/notes/{id}", || async { "deleted" });
+    /// app.get("/who", |cx: &mut Ctx<()>| {
+    ///     let who = format!("{:?} {:?}", cx.header("x-user"), cx.peer_addr());
+    ///     async move { who }
+    /// });
+    /// let app = app.build().unwrap();
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// assert_eq!(app.client().delete("/notes/1").send().await.text(), "deleted");
+    /// # });
+    /// ```
     pub fn delete(&self, uri: &str) -> TestRequest<'a, S> {
         self.request(Method::DELETE, uri)
     }
@@ -80,6 +212,25 @@ impl<'a, S: Clone + Send + Sync + 'static> TestClient<'a, S> {
 
 impl<S: Clone + Send + Sync + 'static> TestRequest<'_, S> {
     /// Adds a header.
+    ///
+    /// ```
+    /// use kotori::{Ctx, Kotori};
+    ///
+    /// let app = Kotori::new(());
+    /// app.route(kotori::http::Method::PUT, "/echo", |body: bytes::Bytes| async move { body });
+    /// app.post("/echo", |body: bytes::Bytes| async move { body });
+    /// app.get("/hello", || async { "hello" });
+    /// app.delete("/notes/{id}", || async { "deleted" });
+    /// app.get("/who", |cx: &mut Ctx<()>| {
+    ///     let who = format!("{:?} {:?}", cx.header("x-user"), cx.peer_addr());
+    ///     async move { who }
+    /// });
+    /// let app = app.build().unwrap();
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// let res = app.client().get("/who").header("x-user", "ann").send().await;
+    /// assert_eq!(res.text(), r#"Some("ann") None"#);
+    /// # });
+    /// ```
     pub fn header<K>(mut self, name: K, value: &str) -> Self
     where
         HeaderName: TryFrom<K>,
@@ -91,18 +242,74 @@ impl<S: Clone + Send + Sync + 'static> TestRequest<'_, S> {
     }
 
     /// Pretends the request came from `peer` ([`Ctx::peer_addr`](crate::Ctx::peer_addr)).
+    ///
+    /// ```
+    /// use kotori::{Ctx, Kotori};
+    ///
+    /// let app = Kotori::new(());
+    /// app.route(kotori::http::Method::PUT, "/echo", |body: bytes::Bytes| async move { body });
+    /// app.post("/echo", |body: bytes::Bytes| async move { body });
+    /// app.get("/hello", || async { "hello" });
+    /// app.delete("/notes/{id}", || async { "deleted" });
+    /// app.get("/who", |cx: &mut Ctx<()>| {
+    ///     let who = format!("{:?} {:?}", cx.header("x-user"), cx.peer_addr());
+    ///     async move { who }
+    /// });
+    /// let app = app.build().unwrap();
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// let res = app.client().get("/who").peer("192.0.2.1:5000".parse().unwrap()).send().await;
+    /// assert_eq!(res.text(), "None Some(192.0.2.1:5000)");
+    /// # });
+    /// ```
     pub fn peer(mut self, peer: std::net::SocketAddr) -> Self {
         self.peer = Some(peer);
         self
     }
 
     /// Sets a raw body.
+    ///
+    /// ```
+    /// use kotori::{Ctx, Kotori};
+    ///
+    /// let app = Kotori::new(());
+    /// app.route(kotori::http::Method::PUT, "/echo", |body: bytes::Bytes| async move { body });
+    /// app.post("/echo", |body: bytes::Bytes| async move { body });
+    /// app.get("/hello", || async { "hello" });
+    /// app.delete("/notes/{id}", || async { "deleted" });
+    /// app.get("/who", |cx: &mut Ctx<()>| {
+    ///     let who = format!("{:?} {:?}", cx.header("x-user"), cx.peer_addr());
+    ///     async move { who }
+    /// });
+    /// let app = app.build().unwrap();
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// assert_eq!(app.client().post("/echo").body(vec![b'o', b'k']).send().await.text(), "ok");
+    /// # });
+    /// ```
     pub fn body(mut self, body: impl Into<Bytes>) -> Self {
         self.body = body.into();
         self
     }
 
     /// Sets an `application/x-www-form-urlencoded` body.
+    ///
+    /// ```
+    /// use kotori::{Ctx, Kotori};
+    ///
+    /// let app = Kotori::new(());
+    /// app.route(kotori::http::Method::PUT, "/echo", |body: bytes::Bytes| async move { body });
+    /// app.post("/echo", |body: bytes::Bytes| async move { body });
+    /// app.get("/hello", || async { "hello" });
+    /// app.delete("/notes/{id}", || async { "deleted" });
+    /// app.get("/who", |cx: &mut Ctx<()>| {
+    ///     let who = format!("{:?} {:?}", cx.header("x-user"), cx.peer_addr());
+    ///     async move { who }
+    /// });
+    /// let app = app.build().unwrap();
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// let res = app.client().post("/echo").form(&[("q", "a b"), ("n", "1")]).send().await;
+    /// assert_eq!(res.text(), "q=a+b&n=1");
+    /// # });
+    /// ```
     pub fn form<T: Serialize + ?Sized>(self, form: &T) -> Self {
         let body = serde_urlencoded::to_string(form).expect("a form that serializes");
         self.header(CONTENT_TYPE, "application/x-www-form-urlencoded")
@@ -110,12 +317,50 @@ impl<S: Clone + Send + Sync + 'static> TestRequest<'_, S> {
     }
 
     /// Sets a JSON body.
+    ///
+    /// ```
+    /// use kotori::{Ctx, Kotori};
+    ///
+    /// let app = Kotori::new(());
+    /// app.route(kotori::http::Method::PUT, "/echo", |body: bytes::Bytes| async move { body });
+    /// app.post("/echo", |body: bytes::Bytes| async move { body });
+    /// app.get("/hello", || async { "hello" });
+    /// app.delete("/notes/{id}", || async { "deleted" });
+    /// app.get("/who", |cx: &mut Ctx<()>| {
+    ///     let who = format!("{:?} {:?}", cx.header("x-user"), cx.peer_addr());
+    ///     async move { who }
+    /// });
+    /// let app = app.build().unwrap();
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// let res = app.client().post("/echo").json(&serde_json::json!({"a": 1})).send().await;
+    /// assert_eq!(res.text(), r#"{"a":1}"#);
+    /// # });
+    /// ```
     pub fn json<T: Serialize + ?Sized>(self, value: &T) -> Self {
         let body = serde_json::to_vec(value).expect("a value that serializes");
         self.header(CONTENT_TYPE, "application/json").body(body)
     }
 
     /// Dispatches the request and reads the whole response.
+    ///
+    /// ```
+    /// use kotori::{Ctx, Kotori};
+    ///
+    /// let app = Kotori::new(());
+    /// app.route(kotori::http::Method::PUT, "/echo", |body: bytes::Bytes| async move { body });
+    /// app.post("/echo", |body: bytes::Bytes| async move { body });
+    /// app.get("/hello", || async { "hello" });
+    /// app.delete("/notes/{id}", || async { "deleted" });
+    /// app.get("/who", |cx: &mut Ctx<()>| {
+    ///     let who = format!("{:?} {:?}", cx.header("x-user"), cx.peer_addr());
+    ///     async move { who }
+    /// });
+    /// let app = app.build().unwrap();
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// let res = app.client().get("/hello").send().await;
+    /// assert_eq!(res.status(), 200);
+    /// # });
+    /// ```
     pub async fn send(self) -> TestResponse {
         let request = self
             .request
@@ -137,31 +382,143 @@ impl<S: Clone + Send + Sync + 'static> TestRequest<'_, S> {
 
 impl TestResponse {
     /// The status.
+    ///
+    /// ```
+    /// use kotori::{Ctx, Kotori};
+    ///
+    /// let app = Kotori::new(());
+    /// app.route(kotori::http::Method::PUT, "/echo", |body: bytes::Bytes| async move { body });
+    /// app.post("/echo", |body: bytes::Bytes| async move { body });
+    /// app.get("/hello", || async { "hello" });
+    /// app.delete("/notes/{id}", || async { "deleted" });
+    /// app.get("/who", |cx: &mut Ctx<()>| {
+    ///     let who = format!("{:?} {:?}", cx.header("x-user"), cx.peer_addr());
+    ///     async move { who }
+    /// });
+    /// let app = app.build().unwrap();
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// assert_eq!(app.client().get("/nothing").send().await.status(), kotori::http::StatusCode::NOT_FOUND);
+    /// # });
+    /// ```
     pub fn status(&self) -> StatusCode {
         self.status
     }
 
     /// The headers.
+    ///
+    /// ```
+    /// use kotori::{Ctx, Kotori};
+    ///
+    /// let app = Kotori::new(());
+    /// app.route(kotori::http::Method::PUT, "/echo", |body: bytes::Bytes| async move { body });
+    /// app.post("/echo", |body: bytes::Bytes| async move { body });
+    /// app.get("/hello", || async { "hello" });
+    /// app.delete("/notes/{id}", || async { "deleted" });
+    /// app.get("/who", |cx: &mut Ctx<()>| {
+    ///     let who = format!("{:?} {:?}", cx.header("x-user"), cx.peer_addr());
+    ///     async move { who }
+    /// });
+    /// let app = app.build().unwrap();
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// let res = app.client().get("/hello").send().await;
+    /// assert!(res.headers().contains_key("content-type"));
+    /// # });
+    /// ```
     pub fn headers(&self) -> &HeaderMap {
         &self.headers
     }
 
     /// One header as text.
+    ///
+    /// ```
+    /// use kotori::{Ctx, Kotori};
+    ///
+    /// let app = Kotori::new(());
+    /// app.route(kotori::http::Method::PUT, "/echo", |body: bytes::Bytes| async move { body });
+    /// app.post("/echo", |body: bytes::Bytes| async move { body });
+    /// app.get("/hello", || async { "hello" });
+    /// app.delete("/notes/{id}", || async { "deleted" });
+    /// app.get("/who", |cx: &mut Ctx<()>| {
+    ///     let who = format!("{:?} {:?}", cx.header("x-user"), cx.peer_addr());
+    ///     async move { who }
+    /// });
+    /// let app = app.build().unwrap();
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// let res = app.client().get("/hello").send().await;
+    /// assert_eq!(res.header("content-type"), Some("text/plain; charset=utf-8"));
+    /// # });
+    /// ```
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name)?.to_str().ok()
     }
 
     /// The body.
+    ///
+    /// ```
+    /// use kotori::{Ctx, Kotori};
+    ///
+    /// let app = Kotori::new(());
+    /// app.route(kotori::http::Method::PUT, "/echo", |body: bytes::Bytes| async move { body });
+    /// app.post("/echo", |body: bytes::Bytes| async move { body });
+    /// app.get("/hello", || async { "hello" });
+    /// app.delete("/notes/{id}", || async { "deleted" });
+    /// app.get("/who", |cx: &mut Ctx<()>| {
+    ///     let who = format!("{:?} {:?}", cx.header("x-user"), cx.peer_addr());
+    ///     async move { who }
+    /// });
+    /// let app = app.build().unwrap();
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// assert_eq!(&app.client().get("/hello").send().await.bytes()[..], b"hello");
+    /// # });
+    /// ```
     pub fn bytes(&self) -> &Bytes {
         &self.body
     }
 
     /// The body as text (invalid UTF-8 panics: this is a test helper).
+    ///
+    /// ```
+    /// use kotori::{Ctx, Kotori};
+    ///
+    /// let app = Kotori::new(());
+    /// app.route(kotori::http::Method::PUT, "/echo", |body: bytes::Bytes| async move { body });
+    /// app.post("/echo", |body: bytes::Bytes| async move { body });
+    /// app.get("/hello", || async { "hello" });
+    /// app.delete("/notes/{id}", || async { "deleted" });
+    /// app.get("/who", |cx: &mut Ctx<()>| {
+    ///     let who = format!("{:?} {:?}", cx.header("x-user"), cx.peer_addr());
+    ///     async move { who }
+    /// });
+    /// let app = app.build().unwrap();
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// assert_eq!(app.client().get("/hello").send().await.text(), "hello");
+    /// # });
+    /// ```
     pub fn text(&self) -> &str {
         std::str::from_utf8(&self.body).expect("a UTF-8 body")
     }
 
     /// The body parsed as JSON (a parse failure panics with the body in the message).
+    ///
+    /// ```
+    /// use kotori::{Ctx, Kotori};
+    ///
+    /// let app = Kotori::new(());
+    /// app.route(kotori::http::Method::PUT, "/echo", |body: bytes::Bytes| async move { body });
+    /// app.post("/echo", |body: bytes::Bytes| async move { body });
+    /// app.get("/hello", || async { "hello" });
+    /// app.delete("/notes/{id}", || async { "deleted" });
+    /// app.get("/who", |cx: &mut Ctx<()>| {
+    ///     let who = format!("{:?} {:?}", cx.header("x-user"), cx.peer_addr());
+    ///     async move { who }
+    /// });
+    /// let app = app.build().unwrap();
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// // kotori's own refusals are JSON where the client accepts it.
+    /// let res = app.client().get("/nothing").header("accept", "application/json").send().await;
+    /// assert_eq!(res.json::<serde_json::Value>()["code"], 40401);
+    /// # });
+    /// ```
     pub fn json<T: DeserializeOwned>(&self) -> T {
         serde_json::from_slice(&self.body)
             .unwrap_or_else(|e| panic!("body is not the expected JSON ({e}): {}", self.text()))
