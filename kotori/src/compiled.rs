@@ -18,6 +18,19 @@ use crate::step::{After, ErasedHandler, ErasedStep};
 /// Building did all the work that depends on the tree; an `App` is immutable, and a cheap
 /// handle: cloning it shares the compiled tree (with the `tower` feature it is a
 /// `tower::Service`, which needs that).
+///
+/// ```
+/// use kotori::Kotori;
+///
+/// let app = Kotori::new(());
+/// app.get("/", || async { "hello" });
+/// let app = app.build().expect("a valid tree"); // an App
+/// let served = app.clone(); // shares the compiled tree: one for the server, one for tests
+/// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+/// assert_eq!(app.client().get("/").send().await.text(), "hello");
+/// # drop(served);
+/// # });
+/// ```
 pub struct App<S>(pub(crate) Arc<Compiled<S>>);
 
 impl<S> Clone for App<S> {
@@ -28,6 +41,18 @@ impl<S> Clone for App<S> {
 
 /// A handle to an [`App`] that does not keep it alive: what an app's own state holds to reach
 /// its tree (for [`App::allows`]) without a reference cycle.
+///
+/// ```
+/// use kotori::Kotori;
+///
+/// let app = Kotori::new(());
+/// app.get("/", || async { "hello" });
+/// let app = app.build().unwrap();
+/// let weak = app.downgrade();
+/// assert!(weak.upgrade().is_some());
+/// drop(app);
+/// assert!(weak.upgrade().is_none());
+/// ```
 pub struct WeakApp<S>(std::sync::Weak<Compiled<S>>);
 
 impl<S> Clone for WeakApp<S> {
@@ -38,6 +63,12 @@ impl<S> Clone for WeakApp<S> {
 
 impl<S> WeakApp<S> {
     /// The app, while it is alive.
+    ///
+    /// ```
+    /// let app = kotori::Kotori::new(()).build().unwrap();
+    /// let weak = app.downgrade();
+    /// assert!(weak.upgrade().is_some());
+    /// ```
     pub fn upgrade(&self) -> Option<App<S>> {
         self.0.upgrade().map(App)
     }
@@ -149,11 +180,30 @@ impl Entry {
 impl<S> App<S> {
     /// Every route with its method, full path and ordered chain of named steps, in the order
     /// they were declared.
+    ///
+    /// ```
+    /// use kotori::Kotori;
+    ///
+    /// let app = Kotori::new(());
+    /// app.node("/api").get("/me", || async { "me" });
+    /// let app = app.build().unwrap();
+    /// assert_eq!(app.routes()[0].path(), "/api/me");
+    /// ```
     pub fn routes(&self) -> &[RouteInfo] {
         &self.0.routes
     }
 
     /// The tree with every node's steps and routes; its `Display` is the printed policy.
+    ///
+    /// ```
+    /// use kotori::Kotori;
+    ///
+    /// let app = Kotori::new(());
+    /// app.node("/api").get("/me", || async { "me" });
+    /// let app = app.build().unwrap();
+    /// println!("{}", app.tree()); // the policy, printed
+    /// assert!(app.tree().to_string().contains("GET /api/me"));
+    /// ```
     pub fn tree(&self) -> &TreeView {
         &self.0.view
     }
@@ -187,6 +237,18 @@ impl<S> App<S> {
     /// The OpenAPI 3.1 document of every route, its security and refusals derived from the
     /// steps on its path (see [`crate::openapi`]). Fails when a step names a security scheme
     /// `config` does not define.
+    ///
+    /// ```
+    /// use kotori::Kotori;
+    /// use kotori::openapi::OpenApi;
+    ///
+    /// let app = Kotori::new(());
+    /// app.get("/hello", || async { "hello" });
+    /// let app = app.build().unwrap();
+    /// let document = app.openapi(&OpenApi::new("hello", "1.0.0")).unwrap();
+    /// assert_eq!(document["openapi"], "3.1.0");
+    /// assert!(document["paths"]["/hello"]["get"].is_object());
+    /// ```
     pub fn openapi(
         &self,
         config: &crate::openapi::OpenApi,
@@ -195,11 +257,22 @@ impl<S> App<S> {
     }
 
     /// A handle that does not keep the app alive (see [`WeakApp`]).
+    ///
+    /// ```
+    /// let app = kotori::Kotori::new(()).build().unwrap();
+    /// let weak = app.downgrade(); // for the app's own state: no cycle
+    /// assert!(weak.upgrade().is_some());
+    /// ```
     pub fn downgrade(&self) -> WeakApp<S> {
         WeakApp(Arc::downgrade(&self.0))
     }
 
     /// The application state.
+    ///
+    /// ```
+    /// let app = kotori::Kotori::new("config").build().unwrap();
+    /// assert_eq!(*app.state(), "config");
+    /// ```
     pub fn state(&self) -> &S {
         &self.0.state
     }

@@ -62,6 +62,29 @@ pub trait FromCtx<S>: Sized + Send + 'static {
 }
 
 /// What an extractor needs from the route, checked when the app is built.
+///
+/// ```
+/// use kotori::extract::{FromCtx, Needs};
+/// use kotori::{Ctx, Rejection};
+///
+/// struct User(String);
+/// /// The name of the user a loader above loaded: the build checks that one does.
+/// struct UserName(String);
+///
+/// impl<S> FromCtx<S> for UserName {
+///     fn from_ctx(cx: &mut Ctx<S>) -> Result<Self, Rejection> {
+///         let user = cx.resource::<User>().ok_or_else(Rejection::internal)?;
+///         Ok(UserName(user.0.clone()))
+///     }
+///     fn needs() -> Needs {
+///         Needs::resource::<User>()
+///     }
+/// }
+///
+/// let app = kotori::Kotori::new(());
+/// app.get("/name", |UserName(name): UserName| async move { name }); // no loader of `User`
+/// assert!(app.build().is_err());
+/// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Needs {
     pub(crate) resource: Option<ResourceType>,
@@ -78,6 +101,13 @@ impl Needs {
     };
 
     /// A resource of type `T`, loaded by a loader on this node or above, before this step.
+    ///
+    /// ```
+    /// use kotori::extract::Needs;
+    ///
+    /// struct Live;
+    /// assert_ne!(Needs::resource::<Live>(), Needs::NOTHING);
+    /// ```
     pub fn resource<T: 'static>() -> Needs {
         Needs {
             resource: Some(ResourceType::of::<T>()),
@@ -103,6 +133,14 @@ impl Needs {
 }
 
 /// A type, identified for the build-time resource check and named for its messages.
+///
+/// ```
+/// use kotori::extract::ResourceType;
+///
+/// struct Live;
+/// assert_eq!(ResourceType::of::<Live>(), ResourceType::of::<Live>());
+/// assert_ne!(ResourceType::of::<Live>(), ResourceType::of::<String>());
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ResourceType {
     pub(crate) id: TypeId,
@@ -111,6 +149,12 @@ pub struct ResourceType {
 
 impl ResourceType {
     /// The resource type `T`.
+    ///
+    /// ```
+    /// use kotori::extract::ResourceType;
+    ///
+    /// assert!(ResourceType::of::<Vec<u8>>().name().contains("Vec<u8>"));
+    /// ```
     pub fn of<T: 'static>() -> Self {
         ResourceType {
             id: TypeId::of::<T>(),
@@ -119,6 +163,12 @@ impl ResourceType {
     }
 
     /// The type's name, as `std::any::type_name` gives it.
+    ///
+    /// ```
+    /// use kotori::extract::ResourceType;
+    ///
+    /// assert_eq!(ResourceType::of::<u64>().name(), "u64");
+    /// ```
     pub fn name(&self) -> &'static str {
         self.name
     }
@@ -163,6 +213,18 @@ pub struct Res<T>(Arc<T>);
 
 impl<T> Res<T> {
     /// The shared handle to the resource, to keep it past the request.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use kotori::Res;
+    ///
+    /// struct Live { title: String }
+    ///
+    /// async fn show(live: Res<Live>) -> String {
+    ///     let kept: Arc<Live> = live.into_arc(); // e.g. moved into a spawned task
+    ///     tokio::spawn(async move { kept.title.clone() }).await.unwrap()
+    /// }
+    /// ```
     pub fn into_arc(self) -> Arc<T> {
         self.0
     }
@@ -238,6 +300,24 @@ impl<S, T: FromStr + Send + 'static> FromCtx<S> for Path<T> {
 }
 
 /// The query string, deserialized with serde (a 400 naming the problem otherwise).
+///
+/// ```
+/// use kotori::{Kotori, Query};
+/// use serde::Deserialize;
+///
+/// #[derive(Deserialize)]
+/// struct Search { q: String, page: Option<u32> }
+///
+/// let app = Kotori::new(());
+/// app.get("/search", |Query(s): Query<Search>| async move {
+///     format!("{} page {}", s.q, s.page.unwrap_or(1))
+/// });
+/// let app = app.build().unwrap();
+/// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+/// assert_eq!(app.client().get("/search?q=rust").send().await.text(), "rust page 1");
+/// assert_eq!(app.client().get("/search?page=2").send().await.status(), 400); // no `q`
+/// # });
+/// ```
 #[derive(Clone, Copy, Debug)]
 pub struct Query<T>(pub T);
 
@@ -248,6 +328,24 @@ impl<S, T: DeserializeOwned + Send + 'static> FromCtx<S> for Query<T> {
 }
 
 /// A `application/x-www-form-urlencoded` body, deserialized with serde.
+///
+/// ```
+/// use kotori::{Form, Kotori};
+/// use serde::Deserialize;
+///
+/// #[derive(Deserialize)]
+/// struct Login { name: String, password: String }
+///
+/// let app = Kotori::new(());
+/// app.post("/login", |Form(login): Form<Login>| async move {
+///     format!("{} sent {} characters", login.name, login.password.len())
+/// });
+/// let app = app.build().unwrap();
+/// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+/// let res = app.client().post("/login").form(&[("name", "ann"), ("password", "hunter2")]).send().await;
+/// assert_eq!(res.text(), "ann sent 7 characters");
+/// # });
+/// ```
 #[derive(Clone, Copy, Debug)]
 pub struct Form<T>(pub T);
 

@@ -8,6 +8,26 @@ use http::Method;
 use crate::openapi::Declares;
 
 /// What kind of step an entry of a chain is.
+///
+/// ```
+/// use kotori::{Ctx, Kotori, Rejection};
+///
+/// /// The caller's token.
+/// fn token(cx: &mut Ctx<()>) -> Result<(), Rejection> {
+///     cx.header("x-token").map(drop).ok_or_else(Rejection::unauthorized)
+/// }
+///
+/// let app = Kotori::new(());
+/// app.get("/healthz", || async { "ok" });
+/// let api = app.node("/api").guard(token);
+/// api.get("/me", || async { "me" });
+/// api.post("/notes", || async { "saved" });
+/// let app = app.build().unwrap();
+/// use kotori::introspect::StepKind;
+/// let me = &app.routes()[1];
+/// let kinds: Vec<StepKind> = me.chain().iter().map(|s| s.kind()).collect();
+/// assert_eq!(kinds, [StepKind::Guard, StepKind::Handler]);
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum StepKind {
     /// A guard: lets the request pass or answers it.
@@ -53,6 +73,23 @@ pub enum MethodFilter {
 
 impl MethodFilter {
     /// The method's name, or `ANY` (as the printed tree shows it).
+    ///
+    /// ```
+    /// use kotori::{Ctx, Kotori, Rejection};
+    ///
+    /// /// The caller's token.
+    /// fn token(cx: &mut Ctx<()>) -> Result<(), Rejection> {
+    ///     cx.header("x-token").map(drop).ok_or_else(Rejection::unauthorized)
+    /// }
+    ///
+    /// let app = Kotori::new(());
+    /// app.get("/healthz", || async { "ok" });
+    /// let api = app.node("/api").guard(token);
+    /// api.get("/me", || async { "me" });
+    /// api.post("/notes", || async { "saved" });
+    /// let app = app.build().unwrap();
+    /// assert_eq!(app.routes()[2].method().as_str(), "POST");
+    /// ```
     pub fn as_str(&self) -> &str {
         match self {
             MethodFilter::Only(method) => method.as_str(),
@@ -61,6 +98,23 @@ impl MethodFilter {
     }
 
     /// The one method, if the route answers one.
+    ///
+    /// ```
+    /// use kotori::{Ctx, Kotori, Rejection};
+    ///
+    /// /// The caller's token.
+    /// fn token(cx: &mut Ctx<()>) -> Result<(), Rejection> {
+    ///     cx.header("x-token").map(drop).ok_or_else(Rejection::unauthorized)
+    /// }
+    ///
+    /// let app = Kotori::new(());
+    /// app.get("/healthz", || async { "ok" });
+    /// let api = app.node("/api").guard(token);
+    /// api.get("/me", || async { "me" });
+    /// api.post("/notes", || async { "saved" });
+    /// let app = app.build().unwrap();
+    /// assert_eq!(app.routes()[2].method().method(), Some(&kotori::http::Method::POST));
+    /// ```
     pub fn method(&self) -> Option<&Method> {
         match self {
             MethodFilter::Only(method) => Some(method),
@@ -96,6 +150,25 @@ impl PartialEq<str> for MethodFilter {
 }
 
 /// A route as introspection sees it: method, full path and the chain that runs for it.
+///
+/// ```
+/// use kotori::{Ctx, Kotori, Rejection};
+///
+/// /// The caller's token.
+/// fn token(cx: &mut Ctx<()>) -> Result<(), Rejection> {
+///     cx.header("x-token").map(drop).ok_or_else(Rejection::unauthorized)
+/// }
+///
+/// let app = Kotori::new(());
+/// app.get("/healthz", || async { "ok" });
+/// let api = app.node("/api").guard(token);
+/// api.get("/me", || async { "me" });
+/// api.post("/notes", || async { "saved" });
+/// let app = app.build().unwrap();
+/// for route in app.routes() {
+///     println!("{} {} ({} steps before it)", route.method().as_str(), route.path(), route.guards().count());
+/// }
+/// ```
 #[derive(Clone, Debug)]
 pub struct RouteInfo {
     method: MethodFilter,
@@ -104,6 +177,25 @@ pub struct RouteInfo {
 }
 
 /// One step of a route's chain.
+///
+/// ```
+/// use kotori::{Ctx, Kotori, Rejection};
+///
+/// /// The caller's token.
+/// fn token(cx: &mut Ctx<()>) -> Result<(), Rejection> {
+///     cx.header("x-token").map(drop).ok_or_else(Rejection::unauthorized)
+/// }
+///
+/// let app = Kotori::new(());
+/// app.get("/healthz", || async { "ok" });
+/// let api = app.node("/api").guard(token);
+/// api.get("/me", || async { "me" });
+/// api.post("/notes", || async { "saved" });
+/// let app = app.build().unwrap();
+/// let step = &app.routes()[1].chain()[0];
+/// assert!(step.is("token"));
+/// assert_eq!((step.node(), step.on_route()), ("/api", false));
+/// ```
 #[derive(Clone, Debug)]
 pub struct StepInfo {
     desc: StepDesc,
@@ -123,37 +215,151 @@ impl StepInfo {
     }
 
     /// The step's name: the function's path unless it was [`named`](crate::named).
+    ///
+    /// ```
+    /// use kotori::{Ctx, Kotori, Rejection};
+    ///
+    /// /// The caller's token.
+    /// fn token(cx: &mut Ctx<()>) -> Result<(), Rejection> {
+    ///     cx.header("x-token").map(drop).ok_or_else(Rejection::unauthorized)
+    /// }
+    ///
+    /// let app = Kotori::new(());
+    /// app.get("/healthz", || async { "ok" });
+    /// let api = app.node("/api").guard(token);
+    /// api.get("/me", || async { "me" });
+    /// api.post("/notes", || async { "saved" });
+    /// let app = app.build().unwrap();
+    /// assert!(app.routes()[1].chain()[0].name().ends_with("token"));
+    /// ```
     pub fn name(&self) -> &str {
         &self.desc.name
     }
 
     /// Its one-line description, if it has one.
+    ///
+    /// ```
+    /// use kotori::{Ctx, Kotori};
+    ///
+    /// /// Who is calling.
+    /// #[kotori::guard]
+    /// async fn caller(cx: &mut Ctx<()>) {}
+    ///
+    /// let app = Kotori::new(());
+    /// app.guard(caller).get("/", || async { "hi" });
+    /// let app = app.build().unwrap();
+    /// assert_eq!(app.routes()[0].chain()[0].doc(), Some("Who is calling."));
+    /// ```
     pub fn doc(&self) -> Option<&'static str> {
         self.desc.doc
     }
 
     /// What it declares for the API description: security, refusals, parameters.
+    ///
+    /// ```
+    /// use kotori::openapi::Declares;
+    /// use kotori::{Ctx, Kotori, Rejection, declare};
+    ///
+    /// fn token(cx: &mut Ctx<()>) -> Result<(), Rejection> {
+    ///     cx.header("x-token").map(drop).ok_or_else(Rejection::unauthorized)
+    /// }
+    ///
+    /// let app = Kotori::new(());
+    /// app.guard(declare(token, Declares::new().security("token"))).get("/", || async { "hi" });
+    /// let app = app.build().unwrap();
+    /// assert_eq!(app.routes()[0].chain()[0].declares().security_schemes(), ["token"]);
+    /// ```
     pub fn declares(&self) -> &Declares {
         &self.desc.declares
     }
 
     /// Guard, loader, handler or after hook.
+    ///
+    /// ```
+    /// use kotori::{Ctx, Kotori, Rejection};
+    ///
+    /// /// The caller's token.
+    /// fn token(cx: &mut Ctx<()>) -> Result<(), Rejection> {
+    ///     cx.header("x-token").map(drop).ok_or_else(Rejection::unauthorized)
+    /// }
+    ///
+    /// let app = Kotori::new(());
+    /// app.get("/healthz", || async { "ok" });
+    /// let api = app.node("/api").guard(token);
+    /// api.get("/me", || async { "me" });
+    /// api.post("/notes", || async { "saved" });
+    /// let app = app.build().unwrap();
+    /// use kotori::introspect::StepKind;
+    /// assert_eq!(app.routes()[1].chain()[0].kind(), StepKind::Guard);
+    /// ```
     pub fn kind(&self) -> StepKind {
         self.kind
     }
 
     /// The full path of the node it is attached to (the route's path for route-level steps).
+    ///
+    /// ```
+    /// use kotori::{Ctx, Kotori, Rejection};
+    ///
+    /// /// The caller's token.
+    /// fn token(cx: &mut Ctx<()>) -> Result<(), Rejection> {
+    ///     cx.header("x-token").map(drop).ok_or_else(Rejection::unauthorized)
+    /// }
+    ///
+    /// let app = Kotori::new(());
+    /// app.get("/healthz", || async { "ok" });
+    /// let api = app.node("/api").guard(token);
+    /// api.get("/me", || async { "me" });
+    /// api.post("/notes", || async { "saved" });
+    /// let app = app.build().unwrap();
+    /// assert_eq!(app.routes()[1].chain()[0].node(), "/api");
+    /// ```
     pub fn node(&self) -> &str {
         &self.node
     }
 
     /// Whether it was attached to the route itself rather than to a node.
+    ///
+    /// ```
+    /// use kotori::{Ctx, Kotori, Rejection};
+    ///
+    /// /// The caller's token.
+    /// fn token(cx: &mut Ctx<()>) -> Result<(), Rejection> {
+    ///     cx.header("x-token").map(drop).ok_or_else(Rejection::unauthorized)
+    /// }
+    ///
+    /// let app = Kotori::new(());
+    /// app.get("/healthz", || async { "ok" });
+    /// let api = app.node("/api").guard(token);
+    /// api.get("/me", || async { "me" });
+    /// api.post("/notes", || async { "saved" });
+    /// let app = app.build().unwrap();
+    /// assert!(!app.routes()[1].chain()[0].on_route());
+    /// ```
     pub fn on_route(&self) -> bool {
         self.on_route
     }
 
     /// Whether `name` names this step: the full name, or its last `::` segments
     /// (`require_operator` matches `app::manage::require_operator`).
+    ///
+    /// ```
+    /// use kotori::{Ctx, Kotori, Rejection};
+    ///
+    /// /// The caller's token.
+    /// fn token(cx: &mut Ctx<()>) -> Result<(), Rejection> {
+    ///     cx.header("x-token").map(drop).ok_or_else(Rejection::unauthorized)
+    /// }
+    ///
+    /// let app = Kotori::new(());
+    /// app.get("/healthz", || async { "ok" });
+    /// let api = app.node("/api").guard(token);
+    /// api.get("/me", || async { "me" });
+    /// api.post("/notes", || async { "saved" });
+    /// let app = app.build().unwrap();
+    /// let step = &app.routes()[1].chain()[0];
+    /// assert!(step.is("token") && !step.is("oken"));
+    /// ```
     pub fn is(&self, name: &str) -> bool {
         let full = self.name();
         full == name
@@ -173,22 +379,92 @@ impl RouteInfo {
     }
 
     /// The method the route answers: one, or any (a mounted service).
+    ///
+    /// ```
+    /// use kotori::{Ctx, Kotori, Rejection};
+    ///
+    /// /// The caller's token.
+    /// fn token(cx: &mut Ctx<()>) -> Result<(), Rejection> {
+    ///     cx.header("x-token").map(drop).ok_or_else(Rejection::unauthorized)
+    /// }
+    ///
+    /// let app = Kotori::new(());
+    /// app.get("/healthz", || async { "ok" });
+    /// let api = app.node("/api").guard(token);
+    /// api.get("/me", || async { "me" });
+    /// api.post("/notes", || async { "saved" });
+    /// let app = app.build().unwrap();
+    /// assert_eq!(app.routes()[1].method().as_str(), "GET");
+    /// ```
     pub fn method(&self) -> &MethodFilter {
         &self.method
     }
 
     /// The full path, as given to the router (`/live/{live_id}/show.json`).
+    ///
+    /// ```
+    /// use kotori::{Ctx, Kotori, Rejection};
+    ///
+    /// /// The caller's token.
+    /// fn token(cx: &mut Ctx<()>) -> Result<(), Rejection> {
+    ///     cx.header("x-token").map(drop).ok_or_else(Rejection::unauthorized)
+    /// }
+    ///
+    /// let app = Kotori::new(());
+    /// app.get("/healthz", || async { "ok" });
+    /// let api = app.node("/api").guard(token);
+    /// api.get("/me", || async { "me" });
+    /// api.post("/notes", || async { "saved" });
+    /// let app = app.build().unwrap();
+    /// let paths: Vec<&str> = app.routes().iter().map(|r| r.path()).collect();
+    /// assert_eq!(paths, ["/healthz", "/api/me", "/api/notes"]);
+    /// ```
     pub fn path(&self) -> &str {
         &self.path
     }
 
     /// Every step in the order it runs: guards and loaders root to leaf, the handler, then the
     /// after hooks leaf to root.
+    ///
+    /// ```
+    /// use kotori::{Ctx, Kotori, Rejection};
+    ///
+    /// /// The caller's token.
+    /// fn token(cx: &mut Ctx<()>) -> Result<(), Rejection> {
+    ///     cx.header("x-token").map(drop).ok_or_else(Rejection::unauthorized)
+    /// }
+    ///
+    /// let app = Kotori::new(());
+    /// app.get("/healthz", || async { "ok" });
+    /// let api = app.node("/api").guard(token);
+    /// api.get("/me", || async { "me" });
+    /// api.post("/notes", || async { "saved" });
+    /// let app = app.build().unwrap();
+    /// assert_eq!(app.routes()[1].chain().len(), 2); // the guard, then the handler
+    /// ```
     pub fn chain(&self) -> &[StepInfo] {
         &self.chain
     }
 
     /// The guards and loaders that run before the handler, in order.
+    ///
+    /// ```
+    /// use kotori::{Ctx, Kotori, Rejection};
+    ///
+    /// /// The caller's token.
+    /// fn token(cx: &mut Ctx<()>) -> Result<(), Rejection> {
+    ///     cx.header("x-token").map(drop).ok_or_else(Rejection::unauthorized)
+    /// }
+    ///
+    /// let app = Kotori::new(());
+    /// app.get("/healthz", || async { "ok" });
+    /// let api = app.node("/api").guard(token);
+    /// api.get("/me", || async { "me" });
+    /// api.post("/notes", || async { "saved" });
+    /// let app = app.build().unwrap();
+    /// assert_eq!(app.routes()[0].guards().count(), 0);
+    /// assert_eq!(app.routes()[1].guards().count(), 1);
+    /// ```
     pub fn guards(&self) -> impl Iterator<Item = &StepInfo> {
         self.chain
             .iter()
@@ -196,6 +472,23 @@ impl RouteInfo {
     }
 
     /// The handler.
+    ///
+    /// ```
+    /// use kotori::{Ctx, Kotori, Rejection};
+    ///
+    /// /// The caller's token.
+    /// fn token(cx: &mut Ctx<()>) -> Result<(), Rejection> {
+    ///     cx.header("x-token").map(drop).ok_or_else(Rejection::unauthorized)
+    /// }
+    ///
+    /// let app = Kotori::new(());
+    /// app.get("/healthz", || async { "ok" });
+    /// let api = app.node("/api").guard(token);
+    /// api.get("/me", || async { "me" });
+    /// api.post("/notes", || async { "saved" });
+    /// let app = app.build().unwrap();
+    /// assert_eq!(app.routes()[1].handler().kind(), kotori::introspect::StepKind::Handler);
+    /// ```
     pub fn handler(&self) -> &StepInfo {
         self.chain
             .iter()
@@ -204,11 +497,43 @@ impl RouteInfo {
     }
 
     /// Whether a guard or loader named `step` runs before the handler.
+    ///
+    /// ```
+    /// use kotori::{Ctx, Kotori, Rejection};
+    ///
+    /// /// The caller's token.
+    /// fn token(cx: &mut Ctx<()>) -> Result<(), Rejection> {
+    ///     cx.header("x-token").map(drop).ok_or_else(Rejection::unauthorized)
+    /// }
+    ///
+    /// let app = Kotori::new(());
+    /// app.get("/healthz", || async { "ok" });
+    /// let api = app.node("/api").guard(token);
+    /// api.get("/me", || async { "me" });
+    /// api.post("/notes", || async { "saved" });
+    /// let app = app.build().unwrap();
+    /// assert!(app.routes()[1].passes("token"));
+    /// assert!(!app.routes()[0].passes("token"));
+    /// ```
     pub fn passes(&self, step: &str) -> bool {
         self.guards().any(|s| s.is(step))
     }
 
     /// Whether a guard or loader before the handler declares the security scheme `scheme`.
+    ///
+    /// ```
+    /// use kotori::openapi::Declares;
+    /// use kotori::{Ctx, Kotori, Rejection, declare};
+    ///
+    /// fn bearer(cx: &mut Ctx<()>) -> Result<(), Rejection> {
+    ///     cx.header("authorization").map(drop).ok_or_else(Rejection::unauthorized)
+    /// }
+    ///
+    /// let app = Kotori::new(());
+    /// app.node("/admin").guard(declare(bearer, Declares::new().security("bearer"))).get("/users", || async { "[]" });
+    /// let app = app.build().unwrap();
+    /// assert!(app.routes()[0].secured_by("bearer"));
+    /// ```
     pub fn secured_by(&self, scheme: &str) -> bool {
         self.guards()
             .any(|s| s.declares().security_schemes().iter().any(|x| x == scheme))
@@ -242,6 +567,25 @@ pub(crate) struct NodeView {
 
 /// The whole tree: every node with its guards, loaders, after hooks and renderer, and every
 /// route with its handler and route-level steps. Print it with `{}`.
+///
+/// ```
+/// use kotori::{Ctx, Kotori, Rejection};
+///
+/// /// The caller's token.
+/// fn token(cx: &mut Ctx<()>) -> Result<(), Rejection> {
+///     cx.header("x-token").map(drop).ok_or_else(Rejection::unauthorized)
+/// }
+///
+/// let app = Kotori::new(());
+/// app.get("/healthz", || async { "ok" });
+/// let api = app.node("/api").guard(token);
+/// api.get("/me", || async { "me" });
+/// api.post("/notes", || async { "saved" });
+/// let app = app.build().unwrap();
+/// let printed = app.tree().to_string();
+/// assert!(printed.contains("/api  [/api]"));
+/// assert!(printed.contains("GET /api/me"));
+/// ```
 pub struct TreeView {
     nodes: Vec<NodeView>,
     routes: Vec<RouteInfo>,
@@ -320,12 +664,49 @@ impl fmt::Debug for TreeView {
 }
 
 /// A selection of routes to assert a policy over; see [`App::audit`](crate::App::audit).
+///
+/// ```
+/// use kotori::{Ctx, Kotori, Rejection};
+///
+/// /// The caller's token.
+/// fn token(cx: &mut Ctx<()>) -> Result<(), Rejection> {
+///     cx.header("x-token").map(drop).ok_or_else(Rejection::unauthorized)
+/// }
+///
+/// let app = Kotori::new(());
+/// app.get("/healthz", || async { "ok" });
+/// let api = app.node("/api").guard(token);
+/// api.get("/me", || async { "me" });
+/// api.post("/notes", || async { "saved" });
+/// let app = app.build().unwrap();
+/// app.audit().under("/api").require("token").unwrap();
+/// let failure = app.audit().require("token").unwrap_err();
+/// assert_eq!(failure.routes(), ["GET /healthz"]);
+/// ```
 #[derive(Clone, Debug)]
 pub struct Audit<'a> {
     routes: Vec<&'a RouteInfo>,
 }
 
 /// The routes that broke an audited rule. Its `Display` names them all.
+///
+/// ```
+/// use kotori::{Ctx, Kotori, Rejection};
+///
+/// /// The caller's token.
+/// fn token(cx: &mut Ctx<()>) -> Result<(), Rejection> {
+///     cx.header("x-token").map(drop).ok_or_else(Rejection::unauthorized)
+/// }
+///
+/// let app = Kotori::new(());
+/// app.get("/healthz", || async { "ok" });
+/// let api = app.node("/api").guard(token);
+/// api.get("/me", || async { "me" });
+/// api.post("/notes", || async { "saved" });
+/// let app = app.build().unwrap();
+/// let failure = app.audit().require("token").unwrap_err();
+/// assert!(failure.to_string().contains("GET /healthz"));
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AuditFailure {
     rule: String,
@@ -334,6 +715,24 @@ pub struct AuditFailure {
 
 impl AuditFailure {
     /// The offending routes, as `METHOD /path`.
+    ///
+    /// ```
+    /// use kotori::{Ctx, Kotori, Rejection};
+    ///
+    /// /// The caller's token.
+    /// fn token(cx: &mut Ctx<()>) -> Result<(), Rejection> {
+    ///     cx.header("x-token").map(drop).ok_or_else(Rejection::unauthorized)
+    /// }
+    ///
+    /// let app = Kotori::new(());
+    /// app.get("/healthz", || async { "ok" });
+    /// let api = app.node("/api").guard(token);
+    /// api.get("/me", || async { "me" });
+    /// api.post("/notes", || async { "saved" });
+    /// let app = app.build().unwrap();
+    /// let failure = app.audit().require("token").unwrap_err();
+    /// assert_eq!(failure.routes(), ["GET /healthz"]);
+    /// ```
     pub fn routes(&self) -> &[String] {
         &self.routes
     }
@@ -366,24 +765,94 @@ impl<'a> Audit<'a> {
 
     /// Keeps the routes whose path is `prefix` or lies below it (segment-wise: `/manage`
     /// does not select `/manager`).
+    ///
+    /// ```
+    /// use kotori::{Ctx, Kotori, Rejection};
+    ///
+    /// /// The caller's token.
+    /// fn token(cx: &mut Ctx<()>) -> Result<(), Rejection> {
+    ///     cx.header("x-token").map(drop).ok_or_else(Rejection::unauthorized)
+    /// }
+    ///
+    /// let app = Kotori::new(());
+    /// app.get("/healthz", || async { "ok" });
+    /// let api = app.node("/api").guard(token);
+    /// api.get("/me", || async { "me" });
+    /// api.post("/notes", || async { "saved" });
+    /// let app = app.build().unwrap();
+    /// assert_eq!(app.audit().under("/api").routes().len(), 2);
+    /// assert_eq!(app.audit().under("/ap").routes().len(), 0); // segments, not characters
+    /// ```
     pub fn under(mut self, prefix: &str) -> Self {
         self.routes.retain(|r| under(&r.path, prefix));
         self
     }
 
     /// Drops the routes whose path is exactly `path` (any method).
+    ///
+    /// ```
+    /// use kotori::{Ctx, Kotori, Rejection};
+    ///
+    /// /// The caller's token.
+    /// fn token(cx: &mut Ctx<()>) -> Result<(), Rejection> {
+    ///     cx.header("x-token").map(drop).ok_or_else(Rejection::unauthorized)
+    /// }
+    ///
+    /// let app = Kotori::new(());
+    /// app.get("/healthz", || async { "ok" });
+    /// let api = app.node("/api").guard(token);
+    /// api.get("/me", || async { "me" });
+    /// api.post("/notes", || async { "saved" });
+    /// let app = app.build().unwrap();
+    /// app.audit().except("/healthz").require("token").unwrap();
+    /// ```
     pub fn except(mut self, path: &str) -> Self {
         self.routes.retain(|r| r.path != path);
         self
     }
 
     /// Keeps the routes `keep` accepts.
+    ///
+    /// ```
+    /// use kotori::{Ctx, Kotori, Rejection};
+    ///
+    /// /// The caller's token.
+    /// fn token(cx: &mut Ctx<()>) -> Result<(), Rejection> {
+    ///     cx.header("x-token").map(drop).ok_or_else(Rejection::unauthorized)
+    /// }
+    ///
+    /// let app = Kotori::new(());
+    /// app.get("/healthz", || async { "ok" });
+    /// let api = app.node("/api").guard(token);
+    /// api.get("/me", || async { "me" });
+    /// api.post("/notes", || async { "saved" });
+    /// let app = app.build().unwrap();
+    /// let writes = app.audit().filter(|r| r.method().as_str() != "GET");
+    /// writes.require("token").unwrap();
+    /// ```
     pub fn filter(mut self, keep: impl Fn(&RouteInfo) -> bool) -> Self {
         self.routes.retain(|r| keep(r));
         self
     }
 
     /// The selected routes.
+    ///
+    /// ```
+    /// use kotori::{Ctx, Kotori, Rejection};
+    ///
+    /// /// The caller's token.
+    /// fn token(cx: &mut Ctx<()>) -> Result<(), Rejection> {
+    ///     cx.header("x-token").map(drop).ok_or_else(Rejection::unauthorized)
+    /// }
+    ///
+    /// let app = Kotori::new(());
+    /// app.get("/healthz", || async { "ok" });
+    /// let api = app.node("/api").guard(token);
+    /// api.get("/me", || async { "me" });
+    /// api.post("/notes", || async { "saved" });
+    /// let app = app.build().unwrap();
+    /// assert_eq!(app.audit().under("/api").routes()[0].path(), "/api/me");
+    /// ```
     pub fn routes(&self) -> &[&'a RouteInfo] {
         &self.routes
     }
@@ -392,6 +861,25 @@ impl<'a> Audit<'a> {
     ///
     /// An empty selection fails too: an audit that checks nothing proves nothing (a typo in
     /// `under` would otherwise pass silently).
+    ///
+    /// ```
+    /// use kotori::{Ctx, Kotori, Rejection};
+    ///
+    /// /// The caller's token.
+    /// fn token(cx: &mut Ctx<()>) -> Result<(), Rejection> {
+    ///     cx.header("x-token").map(drop).ok_or_else(Rejection::unauthorized)
+    /// }
+    ///
+    /// let app = Kotori::new(());
+    /// app.get("/healthz", || async { "ok" });
+    /// let api = app.node("/api").guard(token);
+    /// api.get("/me", || async { "me" });
+    /// api.post("/notes", || async { "saved" });
+    /// let app = app.build().unwrap();
+    /// app.audit().under("/api").require("token").unwrap();
+    /// assert!(app.audit().under("/healthz").require("token").is_err());
+    /// assert!(app.audit().under("/typo").require("token").is_err()); // nothing selected
+    /// ```
     pub fn require(&self, step: &str) -> Result<(), AuditFailure> {
         self.check(&format!("every route passes `{step}`"), |r| r.passes(step))
     }
@@ -399,6 +887,22 @@ impl<'a> Audit<'a> {
     /// Asserts that every selected route passes a guard or loader declaring the security scheme
     /// `scheme` (see [`Declares::security`]): "every operation under /manage declares bearer
     /// security", checked against the same declarations the OpenAPI document is made of.
+    ///
+    /// ```
+    /// use kotori::openapi::Declares;
+    /// use kotori::{Ctx, Kotori, Rejection, declare};
+    ///
+    /// fn bearer(cx: &mut Ctx<()>) -> Result<(), Rejection> {
+    ///     cx.header("authorization").map(drop).ok_or_else(Rejection::unauthorized)
+    /// }
+    ///
+    /// let app = Kotori::new(());
+    /// app.node("/admin").guard(declare(bearer, Declares::new().security("bearer"))).get("/users", || async { "[]" });
+    /// app.get("/healthz", || async { "ok" });
+    /// let app = app.build().unwrap();
+    /// app.audit().under("/admin").require_security("bearer").unwrap();
+    /// assert!(app.audit().require_security("bearer").is_err());
+    /// ```
     pub fn require_security(&self, scheme: &str) -> Result<(), AuditFailure> {
         self.check(
             &format!("every route declares the security `{scheme}`"),
