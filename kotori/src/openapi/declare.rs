@@ -43,6 +43,12 @@ pub struct Declares {
 
 impl Declares {
     /// Nothing declared yet.
+    ///
+    /// ```
+    /// use kotori::openapi::Declares;
+    ///
+    /// assert!(Declares::new().is_empty());
+    /// ```
     pub fn new() -> Self {
         Declares::default()
     }
@@ -50,6 +56,13 @@ impl Declares {
     /// The step enforces the security scheme `scheme` (a name of
     /// [`OpenApi::security_scheme`](super::OpenApi::security_scheme)). Several schemes on one
     /// path are all required.
+    ///
+    /// ```
+    /// use kotori::openapi::Declares;
+    ///
+    /// let token = Declares::new().security("token").refuses(401, 40105, "token missing or expired");
+    /// assert_eq!(token.security_schemes(), ["token"]);
+    /// ```
     pub fn security(mut self, scheme: impl Into<Cow<'static, str>>) -> Self {
         self.security.push(scheme.into());
         self
@@ -57,6 +70,14 @@ impl Declares {
 
     /// The step can refuse with HTTP `status` and the business `code` (0 when the API has no
     /// such codes), for the reason `why`.
+    ///
+    /// ```
+    /// use kotori::openapi::Declares;
+    ///
+    /// let vip = Declares::new().refuses(403, 40302, "VIP required");
+    /// let refusal = &vip.refusals()[0];
+    /// assert_eq!((refusal.status, refusal.code), (403, 40302));
+    /// ```
     pub fn refuses(mut self, status: u16, code: i64, why: impl Into<Cow<'static, str>>) -> Self {
         self.refusals.push(Refusal {
             status,
@@ -67,6 +88,16 @@ impl Declares {
     }
 
     /// The step reads the parameter `param`.
+    ///
+    /// ```
+    /// use kotori::openapi::{Declares, Param};
+    /// use serde_json::json;
+    ///
+    /// let paged = Declares::new()
+    ///     .param(Param::query("page", json!({"type": "integer", "minimum": 1})))
+    ///     .param(Param::query("pageCount", json!({"type": "integer", "maximum": 50})));
+    /// assert_eq!(paged.params().len(), 2);
+    /// ```
     pub fn param(mut self, param: Param) -> Self {
         self.params.push(param);
         self
@@ -74,12 +105,31 @@ impl Declares {
 
     /// The step reads a request body of `media_type` with this JSON Schema (form fields are
     /// [`Param::field`]s instead).
+    ///
+    /// ```
+    /// use kotori::openapi::Declares;
+    /// use serde_json::json;
+    ///
+    /// let upload = Declares::new().body("application/json", json!({"type": "array", "items": {"type": "integer"}}));
+    /// assert!(!upload.is_empty());
+    /// ```
     pub fn body(mut self, media_type: impl Into<Cow<'static, str>>, schema: Value) -> Self {
         self.body = Some((media_type.into(), schema));
         self
     }
 
     /// The handler answers with data of this JSON Schema (what the success response carries).
+    ///
+    /// ```
+    /// use kotori::openapi::{Declares, OpenApi};
+    /// use serde_json::json;
+    ///
+    /// let app = kotori::Kotori::new(());
+    /// app.get("/count", || async { "3" })
+    ///     .declares(Declares::new().success(json!({"type": "integer"})));
+    /// let doc = app.build().unwrap().openapi(&OpenApi::new("counter", "1")).unwrap();
+    /// assert!(doc["paths"]["/count"]["get"]["responses"]["200"].is_object());
+    /// ```
     pub fn success(mut self, schema: Value) -> Self {
         self.success = Some(schema);
         self
@@ -88,6 +138,17 @@ impl Declares {
     /// The handler answers with `status` and a body of `media_type` that is not the app's
     /// usual success body ([`OpenApi::success_body`](super::OpenApi::success_body) does not wrap
     /// it): a document served as it is, an event stream, a protocol switch (101, no body).
+    ///
+    /// ```
+    /// use kotori::openapi::{Declares, OpenApi};
+    /// use serde_json::json;
+    ///
+    /// let app = kotori::Kotori::new(());
+    /// app.get("/metrics", || async { "up 1" })
+    ///     .declares(Declares::new().success_as(200, "text/plain", json!({"type": "string"})));
+    /// let doc = app.build().unwrap().openapi(&OpenApi::new("metrics", "1")).unwrap();
+    /// assert!(doc["paths"]["/metrics"]["get"]["responses"]["200"]["content"]["text/plain"].is_object());
+    /// ```
     pub fn success_as(
         mut self,
         status: u16,
@@ -99,12 +160,30 @@ impl Declares {
     }
 
     /// A one-line summary of the operation (a handler's doc line is used otherwise).
+    ///
+    /// ```
+    /// use kotori::openapi::{Declares, OpenApi};
+    ///
+    /// let app = kotori::Kotori::new(());
+    /// app.get("/healthz", || async { "ok" })
+    ///     .declares(Declares::new().summary("Whether the process serves"));
+    /// let doc = app.build().unwrap().openapi(&OpenApi::new("ops", "1")).unwrap();
+    /// assert_eq!(doc["paths"]["/healthz"]["get"]["summary"], "Whether the process serves");
+    /// ```
     pub fn summary(mut self, summary: impl Into<Cow<'static, str>>) -> Self {
         self.summary = Some(summary.into());
         self
     }
 
     /// Adds everything `other` declares.
+    ///
+    /// ```
+    /// use kotori::openapi::Declares;
+    ///
+    /// let signed = Declares::new().security("signature").refuses(401, 40104, "sign wrong");
+    /// let with_token = signed.clone().and(Declares::new().security("token"));
+    /// assert_eq!(with_token.security_schemes(), ["signature", "token"]);
+    /// ```
     pub fn and(mut self, other: Declares) -> Self {
         self.security.extend(other.security);
         self.refusals.extend(other.refusals);
@@ -117,27 +196,63 @@ impl Declares {
     }
 
     /// The security schemes declared.
+    ///
+    /// ```
+    /// use kotori::openapi::Declares;
+    ///
+    /// assert_eq!(Declares::new().security("bearer").security_schemes(), ["bearer"]);
+    /// ```
     pub fn security_schemes(&self) -> &[Cow<'static, str>] {
         &self.security
     }
 
     /// The refusals declared.
+    ///
+    /// ```
+    /// use kotori::openapi::Declares;
+    ///
+    /// let d = Declares::new().refuses(404, 40401, "no such live");
+    /// assert_eq!(d.refusals()[0].description, "no such live");
+    /// ```
     pub fn refusals(&self) -> &[Refusal] {
         &self.refusals
     }
 
     /// The parameters declared.
+    ///
+    /// ```
+    /// use kotori::openapi::{Declares, Param};
+    /// use serde_json::json;
+    ///
+    /// let d = Declares::new().param(Param::path("live_id", json!({"type": "integer"})));
+    /// assert_eq!(d.params()[0].name(), "live_id");
+    /// ```
     pub fn params(&self) -> &[Param] {
         &self.params
     }
 
     /// Whether nothing is declared.
+    ///
+    /// ```
+    /// use kotori::openapi::Declares;
+    ///
+    /// assert!(Declares::new().is_empty());
+    /// assert!(!Declares::new().security("token").is_empty());
+    /// ```
     pub fn is_empty(&self) -> bool {
         *self == Declares::default()
     }
 }
 
 /// A refusal a step can answer: HTTP status, business code and why.
+///
+/// ```
+/// use kotori::openapi::Declares;
+///
+/// for refusal in Declares::new().refuses(429, 42901, "rate limited").refusals() {
+///     println!("{} {}: {}", refusal.status, refusal.code, refusal.description);
+/// }
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Refusal {
     /// The HTTP status.
@@ -149,6 +264,14 @@ pub struct Refusal {
 }
 
 /// Where a parameter travels.
+///
+/// ```
+/// use kotori::openapi::{In, Param};
+/// use serde_json::json;
+///
+/// assert_eq!(Param::field("phone", json!({"type": "string"})).location(), In::Field);
+/// assert_eq!(Param::query("q", json!({"type": "string"})).location(), In::Query);
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum In {
     /// The query string.
@@ -183,6 +306,15 @@ pub struct Param {
 
 impl Param {
     /// A parameter in `location` with this JSON Schema; optional unless it is in the path.
+    ///
+    /// ```
+    /// use kotori::openapi::{In, Param};
+    /// use serde_json::json;
+    ///
+    /// let id = Param::new("id", In::Path, json!({"type": "integer"}));
+    /// assert!(id.is_required()); // a path parameter always is
+    /// assert!(!Param::new("q", In::Query, json!({"type": "string"})).is_required());
+    /// ```
     pub fn new(name: impl Into<Cow<'static, str>>, location: In, schema: Value) -> Self {
         Param {
             name: name.into(),
@@ -194,21 +326,52 @@ impl Param {
     }
 
     /// An optional query parameter.
+    ///
+    /// ```
+    /// use kotori::openapi::Param;
+    /// use serde_json::json;
+    ///
+    /// let page = Param::query("page", json!({"type": "integer", "minimum": 1, "default": 1}));
+    /// assert_eq!(page.name(), "page");
+    /// ```
     pub fn query(name: impl Into<Cow<'static, str>>, schema: Value) -> Self {
         Param::new(name, In::Query, schema)
     }
 
     /// A path parameter (always required).
+    ///
+    /// ```
+    /// use kotori::openapi::Param;
+    /// use serde_json::json;
+    ///
+    /// assert!(Param::path("user_id", json!({"type": "integer"})).is_required());
+    /// ```
     pub fn path(name: impl Into<Cow<'static, str>>, schema: Value) -> Self {
         Param::new(name, In::Path, schema)
     }
 
     /// An optional header.
+    ///
+    /// ```
+    /// use kotori::openapi::{In, Param};
+    /// use serde_json::json;
+    ///
+    /// let id = Param::header("X-Request-Id", json!({"type": "string", "maxLength": 64}));
+    /// assert_eq!(id.location(), In::Header);
+    /// ```
     pub fn header(name: impl Into<Cow<'static, str>>, schema: Value) -> Self {
         Param::new(name, In::Header, schema)
     }
 
     /// An optional form field (see [`In::Field`]).
+    ///
+    /// ```
+    /// use kotori::openapi::Param;
+    /// use serde_json::json;
+    ///
+    /// let phone = Param::field("phone", json!({"type": "string", "pattern": "^\\+?[0-9]{6,15}$"})).required();
+    /// assert!(phone.is_required());
+    /// ```
     pub fn field(name: impl Into<Cow<'static, str>>, schema: Value) -> Self {
         Param::new(name, In::Field, schema)
     }
@@ -232,33 +395,76 @@ impl Param {
     }
 
     /// Makes it required.
+    ///
+    /// ```
+    /// use kotori::openapi::Param;
+    /// use serde_json::json;
+    ///
+    /// assert!(Param::query("q", json!({"type": "string"})).required().is_required());
+    /// ```
     pub fn required(mut self) -> Self {
         self.required = true;
         self
     }
 
     /// Describes it.
+    ///
+    /// ```
+    /// use kotori::openapi::Param;
+    /// use serde_json::json;
+    ///
+    /// let radius = Param::query("radius_km", json!({"type": "number"})).describe("at most 100");
+    /// assert_eq!(radius.name(), "radius_km");
+    /// ```
     pub fn describe(mut self, description: impl Into<Cow<'static, str>>) -> Self {
         self.description = Some(description.into());
         self
     }
 
     /// Its name.
+    ///
+    /// ```
+    /// use kotori::openapi::Param;
+    /// use serde_json::json;
+    ///
+    /// assert_eq!(Param::query("q", json!({"type": "string"})).name(), "q");
+    /// ```
     pub fn name(&self) -> &str {
         &self.name
     }
 
     /// Where it travels.
+    ///
+    /// ```
+    /// use kotori::openapi::{In, Param};
+    /// use serde_json::json;
+    ///
+    /// assert_eq!(Param::path("id", json!({"type": "integer"})).location(), In::Path);
+    /// ```
     pub fn location(&self) -> In {
         self.location
     }
 
     /// Whether a request must carry it.
+    ///
+    /// ```
+    /// use kotori::openapi::Param;
+    /// use serde_json::json;
+    ///
+    /// assert!(!Param::header("x-trace", json!({"type": "string"})).is_required());
+    /// ```
     pub fn is_required(&self) -> bool {
         self.required
     }
 
     /// Its JSON Schema.
+    ///
+    /// ```
+    /// use kotori::openapi::Param;
+    /// use serde_json::json;
+    ///
+    /// assert_eq!(Param::query("q", json!({"type": "string"})).schema()["type"], "string");
+    /// ```
     pub fn schema(&self) -> &Value {
         &self.schema
     }

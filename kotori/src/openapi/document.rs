@@ -64,6 +64,14 @@ impl OpenApi {
     /// A document titled `title`, for version `version` of the API. Success bodies are the
     /// declared data itself, refusals kotori's default `{"code", "message"}`, until
     /// [`OpenApi::success_body`] and [`OpenApi::refusal_body`] say otherwise.
+    ///
+    /// ```
+    /// use kotori::openapi::OpenApi;
+    ///
+    /// let app = kotori::Kotori::new(()).build().unwrap();
+    /// let doc = app.openapi(&OpenApi::new("dating", "2.0")).unwrap();
+    /// assert_eq!((doc["info"]["title"].as_str(), doc["info"]["version"].as_str()), (Some("dating"), Some("2.0")));
+    /// ```
     pub fn new(title: &str, version: &str) -> Self {
         let mut info = Map::new();
         info.insert("title".into(), json!(title));
@@ -85,6 +93,14 @@ impl OpenApi {
     }
 
     /// The document's description (`info.description`, Markdown).
+    ///
+    /// ```
+    /// use kotori::openapi::OpenApi;
+    ///
+    /// let app = kotori::Kotori::new(()).build().unwrap();
+    /// let doc = app.openapi(&OpenApi::new("dating", "2.0").description("Signed requests; see *Signing*.")).unwrap();
+    /// assert_eq!(doc["info"]["description"], "Signed requests; see *Signing*.");
+    /// ```
     pub fn description(mut self, text: &str) -> Self {
         self.info.insert("description".into(), json!(text));
         self
@@ -92,6 +108,16 @@ impl OpenApi {
 
     /// Defines the security scheme `name` (an OpenAPI Security Scheme Object). Steps name it
     /// with [`Declares::security`].
+    ///
+    /// ```
+    /// use kotori::openapi::OpenApi;
+    /// use serde_json::json;
+    ///
+    /// let app = kotori::Kotori::new(()).build().unwrap();
+    /// let config = OpenApi::new("console", "1").security_scheme("bearer", json!({"type": "http", "scheme": "bearer"}));
+    /// let doc = app.openapi(&config).unwrap();
+    /// assert_eq!(doc["components"]["securitySchemes"]["bearer"]["scheme"], "bearer");
+    /// ```
     pub fn security_scheme(mut self, name: &str, scheme: Value) -> Self {
         self.schemes.insert(name.to_owned(), scheme);
         self
@@ -99,18 +125,63 @@ impl OpenApi {
 
     /// Refusals every operation can answer whatever its steps (a dependency that is down,
     /// a body too large).
+    ///
+    /// ```
+    /// use kotori::openapi::{Declares, OpenApi};
+    ///
+    /// let app = kotori::Kotori::new(());
+    /// app.get("/me", || async { "me" });
+    /// let app = app.build().unwrap();
+    /// let config = OpenApi::new("api", "1").everywhere(Declares::new().refuses(503, 50301, "a dependency is down"));
+    /// let doc = app.openapi(&config).unwrap();
+    /// assert!(doc["paths"]["/me"]["get"]["responses"]["503"].is_object());
+    /// ```
     pub fn everywhere(mut self, declares: Declares) -> Self {
         self.everywhere = self.everywhere.and(declares);
         self
     }
 
     /// The schema of a success body around the declared data schema (an envelope, say).
+    ///
+    /// ```
+    /// use kotori::openapi::{Declares, OpenApi};
+    /// use serde_json::json;
+    ///
+    /// let app = kotori::Kotori::new(());
+    /// app.get("/me", || async { "me" }).declares(Declares::new().success(json!({"type": "object"})));
+    /// let app = app.build().unwrap();
+    /// // Every success is wrapped in an envelope: {"code": 0, "data": ...}.
+    /// let config = OpenApi::new("api", "1").success_body(|data| json!({
+    ///     "type": "object",
+    ///     "properties": {"code": {"const": 0}, "data": data},
+    /// }));
+    /// let doc = app.openapi(&config).unwrap();
+    /// let schema = &doc["paths"]["/me"]["get"]["responses"]["200"]["content"]["application/json"]["schema"];
+    /// assert_eq!(schema["properties"]["code"]["const"], 0);
+    /// ```
     pub fn success_body(mut self, wrap: impl Fn(Value) -> Value + Send + Sync + 'static) -> Self {
         self.success = Arc::new(wrap);
         self
     }
 
     /// The schema of a refusal body for the refusals answered with one HTTP status.
+    ///
+    /// ```
+    /// use kotori::openapi::{Declares, OpenApi};
+    /// use serde_json::json;
+    ///
+    /// let app = kotori::Kotori::new(());
+    /// app.get("/me", || async { "me" }).declares(Declares::new().refuses(404, 40401, "gone"));
+    /// let app = app.build().unwrap();
+    /// // The business codes of the refusals sharing a status, listed in their body's schema.
+    /// let config = OpenApi::new("api", "1").refusal_body(|refusals| json!({
+    ///     "type": "object",
+    ///     "properties": {"code": {"enum": refusals.iter().map(|r| r.code).collect::<Vec<_>>()}},
+    /// }));
+    /// let doc = app.openapi(&config).unwrap();
+    /// let schema = &doc["paths"]["/me"]["get"]["responses"]["404"]["content"]["application/json"]["schema"];
+    /// assert_eq!(schema["properties"]["code"]["enum"], json!([40401]));
+    /// ```
     pub fn refusal_body(
         mut self,
         body: impl Fn(&[Refusal]) -> Value + Send + Sync + 'static,
@@ -121,6 +192,19 @@ impl OpenApi {
 }
 
 /// A document that cannot be made: a step names a security scheme nobody defined.
+///
+/// ```
+/// use kotori::openapi::{Declares, OpenApi};
+/// use kotori::{Ctx, Kotori, declare};
+///
+/// let app = Kotori::new(());
+/// app.guard(declare(|_: &mut Ctx<()>| {}, Declares::new().security("bearer")))
+///     .get("/me", || async { "me" });
+/// let app = app.build().unwrap();
+/// // "bearer" is used but never defined.
+/// let error = app.openapi(&OpenApi::new("api", "1")).unwrap_err();
+/// assert!(error.to_string().contains("bearer"));
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct OpenApiError {
     scheme: String,
