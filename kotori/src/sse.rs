@@ -38,6 +38,22 @@ use crate::reply::{IntoReply, Reply, Response};
 pub(crate) struct EndsAtShutdown;
 
 /// One event: any of `id`, `event`, `data` (several lines allowed) and `retry`, or a comment.
+///
+/// ```
+/// use kotori::sse::Event;
+///
+/// let event = Event::default().event("tick").data("1");
+/// # let app = kotori::Kotori::new(());
+/// # app.get("/events", move || {
+/// #     let event = event.clone();
+/// #     async move { kotori::sse::Sse::new(futures_util::stream::iter([Ok::<_, std::convert::Infallible>(event)])) }
+/// # });
+/// # let app = app.build().unwrap();
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// // Sent as:
+/// assert_eq!(app.client().get("/events").send().await.text(), "event: tick\ndata: 1\n\n");
+/// # });
+/// ```
 #[derive(Clone, Debug, Default)]
 pub struct Event {
     text: String,
@@ -50,6 +66,22 @@ impl Event {
     ///
     /// If `id` holds a line break or a NUL: it would end the field and let the text forge
     /// others.
+    ///
+    /// ```
+    /// use kotori::sse::Event;
+    ///
+    /// let event = Event::default().id("42").data("the 42nd");
+    /// # let app = kotori::Kotori::new(());
+    /// # app.get("/events", move || {
+    /// #     let event = event.clone();
+    /// #     async move { kotori::sse::Sse::new(futures_util::stream::iter([Ok::<_, std::convert::Infallible>(event)])) }
+    /// # });
+    /// # let app = app.build().unwrap();
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// // Sent as:
+    /// assert_eq!(app.client().get("/events").send().await.text(), "id: 42\ndata: the 42nd\n\n");
+    /// # });
+    /// ```
     pub fn id(mut self, id: impl AsRef<str>) -> Self {
         self.field("id", single_line("id", id.as_ref()));
         self
@@ -60,12 +92,44 @@ impl Event {
     /// # Panics
     ///
     /// If `event` holds a line break: it would end the field.
+    ///
+    /// ```
+    /// use kotori::sse::Event;
+    ///
+    /// let event = Event::default().event("danmaku").data("hi");
+    /// # let app = kotori::Kotori::new(());
+    /// # app.get("/events", move || {
+    /// #     let event = event.clone();
+    /// #     async move { kotori::sse::Sse::new(futures_util::stream::iter([Ok::<_, std::convert::Infallible>(event)])) }
+    /// # });
+    /// # let app = app.build().unwrap();
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// // Sent as:
+    /// assert_eq!(app.client().get("/events").send().await.text(), "event: danmaku\ndata: hi\n\n");
+    /// # });
+    /// ```
     pub fn event(mut self, event: impl AsRef<str>) -> Self {
         self.field("event", single_line("event", event.as_ref()));
         self
     }
 
     /// The event's data; each of its lines becomes a `data:` field, so any text is safe.
+    ///
+    /// ```
+    /// use kotori::sse::Event;
+    ///
+    /// let event = Event::default().data("two\nlines");
+    /// # let app = kotori::Kotori::new(());
+    /// # app.get("/events", move || {
+    /// #     let event = event.clone();
+    /// #     async move { kotori::sse::Sse::new(futures_util::stream::iter([Ok::<_, std::convert::Infallible>(event)])) }
+    /// # });
+    /// # let app = app.build().unwrap();
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// // Sent as:
+    /// assert_eq!(app.client().get("/events").send().await.text(), "data: two\ndata: lines\n\n");
+    /// # });
+    /// ```
     pub fn data(mut self, data: impl AsRef<str>) -> Self {
         for line in data.as_ref().split(['\n']) {
             self.field("data", line.strip_suffix('\r').unwrap_or(line));
@@ -78,18 +142,66 @@ impl Event {
     /// # Panics
     ///
     /// If the value cannot be serialized (a map with non-string keys).
+    ///
+    /// ```
+    /// use kotori::sse::Event;
+    ///
+    /// let event = Event::default().json_data(&serde_json::json!({"text": "a\nb"}));
+    /// # let app = kotori::Kotori::new(());
+    /// # app.get("/events", move || {
+    /// #     let event = event.clone();
+    /// #     async move { kotori::sse::Sse::new(futures_util::stream::iter([Ok::<_, std::convert::Infallible>(event)])) }
+    /// # });
+    /// # let app = app.build().unwrap();
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// // Sent as:
+    /// assert_eq!(app.client().get("/events").send().await.text(), "data: {\"text\":\"a\\nb\"}\n\n");
+    /// # });
+    /// ```
     pub fn json_data<T: serde::Serialize>(self, data: &T) -> Self {
         let json = serde_json::to_string(data).expect("event data serializes to JSON");
         self.data(json)
     }
 
     /// How long the client should wait before reconnecting.
+    ///
+    /// ```
+    /// use kotori::sse::Event;
+    ///
+    /// let event = Event::default().retry(std::time::Duration::from_secs(3));
+    /// # let app = kotori::Kotori::new(());
+    /// # app.get("/events", move || {
+    /// #     let event = event.clone();
+    /// #     async move { kotori::sse::Sse::new(futures_util::stream::iter([Ok::<_, std::convert::Infallible>(event)])) }
+    /// # });
+    /// # let app = app.build().unwrap();
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// // Sent as:
+    /// assert_eq!(app.client().get("/events").send().await.text(), "retry: 3000\n\n");
+    /// # });
+    /// ```
     pub fn retry(mut self, after: Duration) -> Self {
         let _ = writeln!(self.text, "retry: {}", after.as_millis());
         self
     }
 
     /// A comment line (clients ignore it); each line of `text` becomes one.
+    ///
+    /// ```
+    /// use kotori::sse::Event;
+    ///
+    /// let event = Event::default().comment("still here");
+    /// # let app = kotori::Kotori::new(());
+    /// # app.get("/events", move || {
+    /// #     let event = event.clone();
+    /// #     async move { kotori::sse::Sse::new(futures_util::stream::iter([Ok::<_, std::convert::Infallible>(event)])) }
+    /// # });
+    /// # let app = app.build().unwrap();
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// // Sent as:
+    /// assert_eq!(app.client().get("/events").send().await.text(), ": still here\n\n");
+    /// # });
+    /// ```
     pub fn comment(mut self, text: impl AsRef<str>) -> Self {
         for line in text.as_ref().split('\n') {
             self.field("", line.strip_suffix('\r').unwrap_or(line));
@@ -120,6 +232,25 @@ fn single_line<'a>(field: &str, value: &'a str) -> &'a str {
 /// The response says `Cache-Control: no-cache` and `X-Accel-Buffering: no`, so proxies (nginx)
 /// pass each event on at once. When the client goes away, the server drops the body and with
 /// it the stream: whatever it holds (a subscription, a channel) is released.
+///
+/// ```
+/// use kotori::sse::{Event, Sse};
+/// use kotori::Kotori;
+///
+/// let app = Kotori::new(());
+/// app.get("/countdown", || async {
+///     let events = futures_util::stream::iter((1..=3).rev().map(|i| {
+///         Ok::<_, std::convert::Infallible>(Event::default().data(i.to_string()))
+///     }));
+///     Sse::new(events)
+/// });
+/// let app = app.build().unwrap();
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// let res = app.client().get("/countdown").send().await;
+/// assert_eq!(res.header("content-type"), Some("text/event-stream"));
+/// assert_eq!(res.text(), "data: 3\n\ndata: 2\n\ndata: 1\n\n");
+/// # });
+/// ```
 pub struct Sse<S> {
     stream: S,
     keep_alive: Option<Duration>,
@@ -127,6 +258,22 @@ pub struct Sse<S> {
 
 impl<S> Sse<S> {
     /// Events from `stream`; an `Err` item ends the response (the connection is closed).
+    ///
+    /// ```
+    /// use kotori::sse::{Event, Sse};
+    ///
+    /// // From a channel: each message sent becomes an event; the stream ends when the sender does.
+    /// async fn news() -> Sse<impl futures_core::Stream<Item = Result<Event, std::convert::Infallible>>> {
+    ///     let (tx, mut rx) = tokio::sync::mpsc::channel::<String>(16);
+    ///     tokio::spawn(async move { let _ = tx.send("hello".into()).await; });
+    ///     Sse::new(futures_util::stream::poll_fn(move |cx| {
+    ///         rx.poll_recv(cx).map(|m| m.map(|m| Ok(Event::default().data(m))))
+    ///     }))
+    /// }
+    /// let app = kotori::Kotori::new(());
+    /// app.get("/news", news);
+    /// app.build().unwrap();
+    /// ```
     pub fn new(stream: S) -> Self {
         Sse {
             stream,
@@ -136,6 +283,19 @@ impl<S> Sse<S> {
 
     /// Sends a comment line whenever no event went out for `interval`, so that proxies and
     /// clients keep an idle connection open (and a dead one is noticed).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use kotori::sse::{Event, Sse};
+    ///
+    /// async fn quiet() -> Sse<impl futures_core::Stream<Item = Result<Event, std::convert::Infallible>>> {
+    ///     // Nothing to say for now: a `:` comment every 15 s keeps proxies from closing the stream.
+    ///     Sse::new(futures_util::stream::pending()).keep_alive(Duration::from_secs(15))
+    /// }
+    /// let app = kotori::Kotori::new(());
+    /// app.get("/quiet", quiet);
+    /// app.build().unwrap();
+    /// ```
     pub fn keep_alive(mut self, interval: Duration) -> Self {
         self.keep_alive = Some(interval);
         self

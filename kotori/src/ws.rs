@@ -69,6 +69,27 @@ pub const DEFAULT_READ_BUFFER: usize = 8 * 1024;
 /// The handshake of a WebSocket route, checked (RFC 6455 §4.2): extracting it refuses a plain
 /// request with 426 and `Upgrade: websocket`, and a malformed upgrade with 400 — rendered by
 /// the node's renderer like any refusal.
+///
+/// ```
+/// use kotori::ws::{Message, WebSocket, WebSocketUpgrade};
+///
+/// async fn handler(ws: WebSocketUpgrade) -> kotori::Response {
+///     ws.on_upgrade(|mut socket: WebSocket| async move {
+///         let _ = socket.send(Message::text("hello")).await;
+///     })
+/// }
+///
+/// let app = kotori::Kotori::new(());
+/// app.get("/ws", handler);
+/// app.build().unwrap();
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// #     let app = kotori::Kotori::new(());
+/// #     app.get("/ws", handler);
+/// #     let app = app.build().unwrap();
+/// // A plain GET is refused with 426 (`Upgrade: websocket`), rendered like any refusal.
+/// assert_eq!(app.client().get("/ws").send().await.status(), 426);
+/// # });
+/// ```
 pub struct WebSocketUpgrade {
     on_upgrade: OnUpgrade,
     accept: HeaderValue,
@@ -146,12 +167,37 @@ fn is_valid_key(key: &str) -> bool {
 
 impl WebSocketUpgrade {
     /// The largest message accepted (bytes); a larger one closes the socket. Default 64 MiB.
+    ///
+    /// ```
+    /// use kotori::ws::{Message, WebSocket, WebSocketUpgrade};
+    ///
+    /// async fn handler(ws: WebSocketUpgrade) -> kotori::Response {
+    ///     // A chat line is small: a 1 MiB message is an attack, and closes the socket (1009).
+    ///     ws.max_message_size(4 * 1024).on_upgrade(|_socket: WebSocket| async {})
+    /// }
+    ///
+    /// let app = kotori::Kotori::new(());
+    /// app.get("/ws", handler);
+    /// app.build().unwrap();
+    /// ```
     pub fn max_message_size(mut self, bytes: usize) -> Self {
         self.config = self.config.max_message_size(Some(bytes));
         self
     }
 
     /// The largest frame accepted (bytes). Default 16 MiB.
+    ///
+    /// ```
+    /// use kotori::ws::{Message, WebSocket, WebSocketUpgrade};
+    ///
+    /// async fn handler(ws: WebSocketUpgrade) -> kotori::Response {
+    ///     ws.max_frame_size(4 * 1024).max_message_size(4 * 1024).on_upgrade(|_socket: WebSocket| async {})
+    /// }
+    ///
+    /// let app = kotori::Kotori::new(());
+    /// app.get("/ws", handler);
+    /// app.build().unwrap();
+    /// ```
     pub fn max_frame_size(mut self, bytes: usize) -> Self {
         self.config = self.config.max_frame_size(Some(bytes));
         self
@@ -159,18 +205,66 @@ impl WebSocketUpgrade {
 
     /// The buffer reads land in (bytes). Default [`DEFAULT_READ_BUFFER`]: raise it for sockets
     /// that receive a lot, where fewer, larger reads pay.
+    ///
+    /// ```
+    /// use kotori::ws::{Message, WebSocket, WebSocketUpgrade};
+    ///
+    /// async fn handler(ws: WebSocketUpgrade) -> kotori::Response {
+    ///     // Many idle sockets that receive little: a small buffer each.
+    ///     ws.read_buffer_size(1024).on_upgrade(|_socket: WebSocket| async {})
+    /// }
+    ///
+    /// let app = kotori::Kotori::new(());
+    /// app.get("/ws", handler);
+    /// app.build().unwrap();
+    /// ```
     pub fn read_buffer_size(mut self, bytes: usize) -> Self {
         self.config = self.config.read_buffer_size(bytes);
         self
     }
 
     /// The subprotocol the client offered first, if any (echoed in the 101).
+    ///
+    /// ```
+    /// use kotori::ws::{Message, WebSocket, WebSocketUpgrade};
+    ///
+    /// async fn handler(ws: WebSocketUpgrade) -> kotori::Response {
+    ///     let json = ws.protocol() == Some("json.v1");
+    ///     ws.on_upgrade(move |mut socket: WebSocket| async move {
+    ///         let hello = if json { r#"{"hello":true}"# } else { "hello" };
+    ///         let _ = socket.send(Message::text(hello)).await;
+    ///     })
+    /// }
+    ///
+    /// let app = kotori::Kotori::new(());
+    /// app.get("/ws", handler);
+    /// app.build().unwrap();
+    /// ```
     pub fn protocol(&self) -> Option<&str> {
         self.protocol.as_ref().and_then(|p| p.to_str().ok())
     }
 
     /// Answers `101 Switching Protocols` and, once the connection has switched, runs
     /// `callback` with the socket as its own task.
+    ///
+    /// ```
+    /// use kotori::ws::{Message, WebSocket, WebSocketUpgrade};
+    ///
+    /// async fn handler(ws: WebSocketUpgrade) -> kotori::Response {
+    ///     ws.on_upgrade(|mut socket: WebSocket| async move {
+    ///         // Runs as its own task once the 101 is sent.
+    ///         while let Some(Ok(Message::Text(text))) = socket.recv().await {
+    ///             if socket.send(Message::text(text.to_uppercase())).await.is_err() {
+    ///                 break;
+    ///             }
+    ///         }
+    ///     })
+    /// }
+    ///
+    /// let app = kotori::Kotori::new(());
+    /// app.get("/ws", handler);
+    /// app.build().unwrap();
+    /// ```
     pub fn on_upgrade<F, Fut>(self, callback: F) -> Response
     where
         F: FnOnce(WebSocket) -> Fut + Send + 'static,
@@ -257,6 +351,21 @@ impl WebSocketUpgrade {
 /// reset, and the client would lose the close frame. Each message is written out as it is sent
 /// (no write buffering), so a client that stops reading is seen at once, and the server's
 /// write timeout ([`Serve::write_timeout`](crate::Serve::write_timeout)) ends it.
+///
+/// ```
+/// use kotori::ws::{Message, WebSocket, WebSocketUpgrade};
+///
+/// async fn handler(ws: WebSocketUpgrade) -> kotori::Response {
+///     ws.on_upgrade(|mut socket: WebSocket| async move {
+///         let _ = socket.send(Message::text("welcome")).await;
+///         let _ = socket.close(1000, "bye").await;
+///     })
+/// }
+///
+/// let app = kotori::Kotori::new(());
+/// app.get("/ws", handler);
+/// app.build().unwrap();
+/// ```
 pub struct WebSocket {
     stream: WebSocketStream<TokioIo<Upgraded>>,
     /// Holds the shutdown deadline once the server stops (`None`: served without one).
@@ -296,6 +405,26 @@ async fn linger(io: &mut TokioIo<Upgraded>) {
 impl WebSocket {
     /// The next message; `None` once the socket is closed (by the peer, an error of the
     /// connection, or the server shutting down).
+    ///
+    /// ```
+    /// use kotori::ws::{Message, WebSocket, WebSocketUpgrade};
+    ///
+    /// async fn handler(ws: WebSocketUpgrade) -> kotori::Response {
+    ///     ws.on_upgrade(|mut socket: WebSocket| async move {
+    ///         let mut count = 0;
+    ///         while let Some(Ok(message)) = socket.recv().await {
+    ///             if let Message::Text(_) = message {
+    ///                 count += 1;
+    ///             }
+    ///         }
+    ///         println!("{count} messages, then the socket closed");
+    ///     })
+    /// }
+    ///
+    /// let app = kotori::Kotori::new(());
+    /// app.get("/ws", handler);
+    /// app.build().unwrap();
+    /// ```
     pub async fn recv(&mut self) -> Option<Result<Message, Error>> {
         let next = match &mut self.stopping {
             None => self.stream.next().await,
@@ -333,6 +462,23 @@ impl WebSocket {
     }
 
     /// Sends a message.
+    ///
+    /// ```
+    /// use kotori::ws::{Message, WebSocket, WebSocketUpgrade};
+    ///
+    /// async fn handler(ws: WebSocketUpgrade) -> kotori::Response {
+    ///     ws.on_upgrade(|mut socket: WebSocket| async move {
+    ///         let event = serde_json::json!({"type": "hello", "data": {}});
+    ///         if socket.send(Message::text(event.to_string())).await.is_err() {
+    ///             return; // the client is gone
+    ///         }
+    ///     })
+    /// }
+    ///
+    /// let app = kotori::Kotori::new(());
+    /// app.get("/ws", handler);
+    /// app.build().unwrap();
+    /// ```
     pub async fn send(&mut self, message: Message) -> Result<(), Error> {
         self.stream.send(message).await
     }
@@ -341,6 +487,21 @@ impl WebSocket {
     /// client cannot keep up). After the close frame, what the client still sends is read and
     /// discarded until it closes too (at most 1 s and 64 KiB), so that the close frame reaches
     /// a client that was sending meanwhile (see the book's WebSocket section).
+    ///
+    /// ```
+    /// use kotori::ws::{Message, WebSocket, WebSocketUpgrade};
+    ///
+    /// async fn handler(ws: WebSocketUpgrade) -> kotori::Response {
+    ///     ws.on_upgrade(|socket: WebSocket| async move {
+    ///         // This client cannot keep up: tell it to come back later.
+    ///         let _ = socket.close(1013, "try again later").await;
+    ///     })
+    /// }
+    ///
+    /// let app = kotori::Kotori::new(());
+    /// app.get("/ws", handler);
+    /// app.build().unwrap();
+    /// ```
     pub async fn close(mut self, code: u16, reason: &str) -> Result<(), Error> {
         let frame = CloseFrame {
             code: CloseCode::from(code),
@@ -353,6 +514,27 @@ impl WebSocket {
 
     /// Whether the server has started shutting down: a handler that only sends should stop
     /// then (its socket is closed with `1001` on the next [`recv`](WebSocket::recv)).
+    ///
+    /// ```
+    /// use kotori::ws::{Message, WebSocket, WebSocketUpgrade};
+    ///
+    /// async fn handler(ws: WebSocketUpgrade) -> kotori::Response {
+    ///     ws.on_upgrade(|mut socket: WebSocket| async move {
+    ///         let mut ticks = tokio::time::interval(std::time::Duration::from_secs(1));
+    ///         // A socket that only sends: stop when the server does.
+    ///         while !socket.is_server_stopping() {
+    ///             ticks.tick().await;
+    ///             if socket.send(Message::text("tick")).await.is_err() {
+    ///                 break;
+    ///             }
+    ///         }
+    ///     })
+    /// }
+    ///
+    /// let app = kotori::Kotori::new(());
+    /// app.get("/ws", handler);
+    /// app.build().unwrap();
+    /// ```
     pub fn is_server_stopping(&self) -> bool {
         self.stopping
             .as_ref()
@@ -361,6 +543,26 @@ impl WebSocket {
 
     /// The underlying stream, for `futures` combinators (`split` into a sender and a
     /// receiver). The graceful-shutdown close is then the caller's to watch.
+    ///
+    /// ```
+    /// use kotori::ws::{Message, WebSocket, WebSocketUpgrade};
+    ///
+    /// use futures_util::StreamExt;
+    ///
+    /// async fn handler(ws: WebSocketUpgrade) -> kotori::Response {
+    ///     ws.on_upgrade(|socket: WebSocket| async move {
+    ///         // Split into a sender and a receiver, for two tasks.
+    ///         let (sender, mut receiver) = socket.into_inner().split();
+    ///         let reader = tokio::spawn(async move { while receiver.next().await.is_some() {} });
+    ///         drop(sender);
+    ///         let _ = reader.await;
+    ///     })
+    /// }
+    ///
+    /// let app = kotori::Kotori::new(());
+    /// app.get("/ws", handler);
+    /// app.build().unwrap();
+    /// ```
     pub fn into_inner(self) -> WebSocketStream<TokioIo<Upgraded>> {
         self.stream
     }
