@@ -41,12 +41,34 @@ enum Kind {
 
 impl Body {
     /// An empty body.
+    ///
+    /// ```
+    /// use kotori::{Body, Response};
+    ///
+    /// let res = Response::new(Body::empty());
+    /// assert!(res.body().is_full());
+    /// ```
     pub fn empty() -> Self {
         Body(Kind::Full(Full::default()))
     }
 
     /// A body sent chunk by chunk as `stream` yields them. An `Err` item ends the response
     /// abruptly: the connection is closed and the error logged.
+    ///
+    /// ```
+    /// use bytes::Bytes;
+    /// use kotori::{Body, Kotori, Response};
+    ///
+    /// let app = Kotori::new(());
+    /// app.get("/rows", || async {
+    ///     let rows = futures_util::stream::iter((1..=3).map(|i| Ok::<_, std::io::Error>(Bytes::from(format!("row {i}\n")))));
+    ///     Response::new(Body::from_stream(rows))
+    /// });
+    /// let app = app.build().unwrap();
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// assert_eq!(app.client().get("/rows").send().await.text(), "row 1\nrow 2\nrow 3\n");
+    /// # });
+    /// ```
     pub fn from_stream<S, E>(stream: S) -> Self
     where
         S: Stream<Item = Result<Bytes, E>> + Send + 'static,
@@ -57,6 +79,15 @@ impl Body {
     }
 
     /// Any other [`http_body::Body`] (a tower service's response body, a file body...).
+    ///
+    /// ```
+    /// use bytes::Bytes;
+    /// use http_body_util::Full;
+    /// use kotori::{Body, Response};
+    ///
+    /// let res = Response::new(Body::wrap(Full::new(Bytes::from_static(b"from elsewhere"))));
+    /// assert!(!res.body().is_full()); // a body of its own kind: streamed as it is
+    /// ```
     pub fn wrap<B>(body: B) -> Self
     where
         B: http_body::Body<Data = Bytes> + Send + 'static,
@@ -66,6 +97,12 @@ impl Body {
     }
 
     /// Whether the body is one buffer (not a stream).
+    ///
+    /// ```
+    /// use kotori::Body;
+    ///
+    /// assert!(Body::from("one buffer").is_full());
+    /// ```
     pub fn is_full(&self) -> bool {
         matches!(self.0, Kind::Full(_))
     }

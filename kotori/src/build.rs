@@ -32,6 +32,19 @@ impl<S: Clone + Send + Sync + 'static> Kotori<S> {
     ///
     /// The tree is finished then: changing a node or route handle afterwards panics, since a
     /// guard added to a built tree would look attached and protect nothing.
+    ///
+    /// ```
+    /// use kotori::{Kotori, Res};
+    ///
+    /// struct Live;
+    ///
+    /// let app = Kotori::new(());
+    /// app.get("/a", || async { "a" });
+    /// app.get("/a", || async { "again" }); // a duplicate
+    /// app.get("/live", |_: Res<Live>| async { "live" }); // nothing loads a Live
+    /// let error = app.build().err().expect("two problems");
+    /// assert_eq!(error.problems().len(), 2); // every problem, reported at once
+    /// ```
     pub fn build(self) -> Result<App<S>, BuildError> {
         let mut tree = self.root.tree.borrow_mut();
         tree.built = true;

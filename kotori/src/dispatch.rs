@@ -72,6 +72,23 @@ impl<S: Clone + Send + Sync + 'static> App<S> {
     }
 
     /// [`App::dispatch`] for a request that came from `peer` ([`Ctx::peer_addr`]).
+    ///
+    /// ```
+    /// use http_body_util::Full;
+    /// use kotori::{Ctx, Kotori};
+    ///
+    /// let app = Kotori::new(());
+    /// app.get("/ip", |cx: &mut Ctx<()>| {
+    ///     let ip = cx.peer_addr().map_or("unknown".to_owned(), |a| a.ip().to_string());
+    ///     async move { ip }
+    /// });
+    /// let app = app.build().unwrap();
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// let req = http::Request::get("/ip").body(Full::new(bytes::Bytes::new())).unwrap();
+    /// let res = app.dispatch_from(req, Some("198.51.100.4:1234".parse().unwrap())).await;
+    /// assert_eq!(res.status(), 200);
+    /// # });
+    /// ```
     pub fn dispatch_from<B>(&self, req: Request<B>, peer: Option<SocketAddr>) -> Dispatch<'_>
     where
         B: HttpBody<Data = Bytes> + Send + 'static,

@@ -3,6 +3,16 @@
 use std::fmt;
 
 /// One problem found while building the tree.
+///
+/// ```
+/// use kotori::{Kotori, Problem};
+///
+/// let app = Kotori::new(());
+/// app.get("/a", || async { "a" });
+/// app.get("/a", || async { "again" });
+/// let error = app.build().err().unwrap();
+/// assert!(matches!(error.problems()[0], Problem::Duplicate { .. }));
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Problem {
@@ -118,6 +128,20 @@ impl BuildError {
     }
 
     /// The problems, in the order the tree declares the things they concern.
+    ///
+    /// ```
+    /// use kotori::{Kotori, Problem, Res};
+    ///
+    /// struct Live;
+    ///
+    /// let app = Kotori::new(());
+    /// app.get("/live", |_: Res<Live>| async { "live" });
+    /// let error = app.build().err().unwrap();
+    /// match &error.problems()[0] {
+    ///     Problem::MissingResource { route, .. } => assert_eq!(route, "`GET /live`"),
+    ///     other => panic!("{other:?}"),
+    /// }
+    /// ```
     pub fn problems(&self) -> &[Problem] {
         &self.problems
     }

@@ -11,6 +11,13 @@ use crate::body::Body;
 pub type Response = http::Response<Body>;
 
 /// A finished answer: a response to send as it is, or a rejection for the renderer.
+///
+/// ```
+/// use kotori::{IntoReply, Rejection, Reply};
+///
+/// assert!(matches!("hello".into_reply(), Reply::Response(_)));
+/// assert!(matches!(Rejection::forbidden().into_reply(), Reply::Rejection(_)));
+/// ```
 #[derive(Debug)]
 pub enum Reply {
     /// Sent as it is (after the after hooks).

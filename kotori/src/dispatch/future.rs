@@ -11,6 +11,19 @@ use crate::rests::Rests;
 
 /// The future of [`App::dispatch`](crate::App::dispatch): complete at once when every step of
 /// the route is synchronous (no allocation, nothing to poll), else a boxed continuation.
+///
+/// ```
+/// use http_body_util::Full;
+///
+/// let app = kotori::Kotori::new(());
+/// app.get("/", || async { "hi" });
+/// let app = app.build().unwrap();
+/// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+/// let req = http::Request::get("/").body(Full::new(bytes::Bytes::new())).unwrap();
+/// let dispatch = app.dispatch(req); // nothing runs until awaited
+/// assert_eq!(dispatch.await.status(), 200);
+/// # });
+/// ```
 #[must_use = "a dispatch does nothing until awaited"]
 pub struct Dispatch<'a> {
     state: DispatchState<'a>,

@@ -9,6 +9,16 @@ use crate::{Ctx, Reply};
 
 /// A step with an explicit name (and optionally a doc line) for route tables and audits:
 /// see [`named`].
+///
+/// ```
+/// use kotori::{Ctx, Kotori, named};
+///
+/// let app = Kotori::new(());
+/// let step = named("require_role(admin)", |_: &mut Ctx<()>| {}).doc("Admins only.");
+/// app.node("/admin").guard(step).get("/users", || async { "[]" });
+/// let app = app.build().unwrap();
+/// assert!(app.routes()[0].passes("require_role(admin)"));
+/// ```
 pub struct Named<T> {
     /// `None`: the inner step's own name (see [`declare`]).
     name: Option<Cow<'static, str>>,
@@ -71,6 +81,16 @@ pub fn declare<T>(inner: T, declares: Declares) -> Named<T> {
 
 impl<T> Named<T> {
     /// Adds a one-line description shown in the printed tree.
+    ///
+    /// ```
+    /// use kotori::{Ctx, Kotori, named};
+    ///
+    /// let app = Kotori::new(());
+    /// app.guard(named("open_hours", |_: &mut Ctx<()>| {}).doc("Refuses outside 9 to 5."))
+    ///     .get("/", || async { "open" });
+    /// let app = app.build().unwrap();
+    /// assert!(app.tree().to_string().contains("Refuses outside 9 to 5."));
+    /// ```
     pub fn doc(mut self, doc: &'static str) -> Self {
         self.doc = Some(doc);
         self
@@ -78,6 +98,17 @@ impl<T> Named<T> {
 
     /// Declares what the step enforces and answers, for the OpenAPI document and the audits
     /// (see [`crate::openapi`]).
+    ///
+    /// ```
+    /// use kotori::openapi::Declares;
+    /// use kotori::{Ctx, Kotori, named};
+    ///
+    /// let app = Kotori::new(());
+    /// let token = named("token", |_: &mut Ctx<()>| {}).declares(Declares::new().security("token"));
+    /// app.guard(token).get("/", || async { "me" });
+    /// let app = app.build().unwrap();
+    /// assert!(app.routes()[0].secured_by("token"));
+    /// ```
     pub fn declares(mut self, declares: Declares) -> Self {
         self.declares = self.declares.and(declares);
         self
