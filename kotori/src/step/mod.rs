@@ -34,6 +34,43 @@ use crate::{Ctx, IntoReply, Rejection, Reply};
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 /// A step's result, now or later.
+///
+/// ```
+/// use kotori::extract::{Needs, ResourceType};
+/// use kotori::step::{Flow, Loader, Outcome, mode};
+/// use kotori::{Ctx, Kotori, Res};
+///
+/// struct Tenant(String);
+///
+/// /// A loader built from configuration: the tenant is the first label of the host.
+/// struct TenantFromHost { default: &'static str }
+///
+/// impl Loader<(), (), mode::Async> for TenantFromHost {
+///     fn call<'a>(&'a self, cx: &'a mut Ctx<()>) -> Flow<'a, Outcome> {
+///         let host = cx.header("host").unwrap_or(self.default).to_owned();
+///         // A step that awaits returns its future, boxed.
+///         Flow::Pending(Box::pin(async move {
+///             let tenant = host.split('.').next().unwrap_or_default().to_owned();
+///             Outcome::load(Tenant(tenant))
+///         }))
+///     }
+///     fn needs(&self) -> Vec<Needs> {
+///         Vec::new()
+///     }
+///     fn produces(&self) -> ResourceType {
+///         ResourceType::of::<Tenant>()
+///     }
+/// }
+///
+/// let app = Kotori::new(());
+/// app.load(TenantFromHost { default: "www" })
+///     .get("/", |tenant: Res<Tenant>| async move { tenant.0.clone() });
+/// let app = app.build().unwrap();
+/// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+/// #     assert_eq!(app.client().get("/").header("host", "acme.example.com").send().await.text(), "acme");
+/// #     assert_eq!(app.client().get("/").send().await.text(), "www");
+/// # });
+/// ```
 pub enum Flow<'a, T> {
     /// The step finished without awaiting.
     Ready(T),
@@ -43,20 +80,88 @@ pub enum Flow<'a, T> {
 
 /// What a guard or loader decided, as the dispatcher consumes it. kotori's implementations of
 /// [`Guard`] and [`Loader`] build it; a hand-written implementation uses these constructors.
+///
+/// ```
+/// use std::borrow::Cow;
+/// use kotori::extract::Needs;
+/// use kotori::step::{Flow, Guard, Outcome, mode};
+/// use kotori::{Ctx, Kotori, Rejection};
+///
+/// /// A guard with data of its own: the addresses it lets through.
+/// struct AllowList(Vec<&'static str>);
+///
+/// impl Guard<(), (), mode::Sync> for AllowList {
+///     fn call<'a>(&'a self, cx: &'a mut Ctx<()>) -> Flow<'a, Outcome> {
+///         let allowed = cx.header("x-real-ip").is_some_and(|ip| self.0.contains(&ip));
+///         Flow::Ready(match allowed {
+///             true => Outcome::pass(),
+///             false => Outcome::stop(Rejection::forbidden()),
+///         })
+///     }
+///     fn needs(&self) -> Vec<Needs> {
+///         Vec::new()
+///     }
+///     fn name(&self) -> Cow<'static, str> {
+///         "allow_list".into()
+///     }
+/// }
+///
+/// let app = Kotori::new(());
+/// app.node("/admin").guard(AllowList(vec!["10.0.0.1"])).get("", || async { "admin" });
+/// let app = app.build().unwrap();
+/// assert!(app.routes()[0].passes("allow_list"));
+/// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+/// #     assert_eq!(app.client().get("/admin").send().await.status(), 403);
+/// #     assert_eq!(app.client().get("/admin").header("x-real-ip", "10.0.0.1").send().await.status(), 200);
+/// # });
+/// ```
 pub struct Outcome(pub(crate) Result<Option<Loaded>, Reply>);
 
 impl Outcome {
     /// The request passes this step.
+    ///
+    /// ```
+    /// use kotori::step::Outcome;
+    ///
+    /// // The decision of a hand-written guard (see [`Outcome`] for a whole one).
+    /// fn decide(allowed: bool) -> Outcome {
+    ///     match allowed {
+    ///         true => Outcome::pass(),
+    ///         false => Outcome::stop(kotori::Rejection::forbidden()),
+    ///     }
+    /// }
+    /// let _passes = decide(true);
+    /// ```
     pub fn pass() -> Self {
         Outcome(Ok(None))
     }
 
     /// The step answers the request: nothing deeper runs.
+    ///
+    /// ```
+    /// use kotori::step::Outcome;
+    /// use kotori::{Rejection, Response};
+    ///
+    /// // A refusal, rendered by the node's renderer...
+    /// let _refused = Outcome::stop(Rejection::unauthorized());
+    /// // ...or any reply, sent as it is (a redirect to the login page).
+    /// let mut redirect = Response::new(kotori::Body::empty());
+    /// *redirect.status_mut() = kotori::http::StatusCode::SEE_OTHER;
+    /// let _redirected = Outcome::stop(redirect);
+    /// ```
     pub fn stop(answer: impl IntoReply) -> Self {
         Outcome(Err(answer.into_reply()))
     }
 
     /// A loader's result: `resource` is stored for the steps below.
+    ///
+    /// ```
+    /// use kotori::step::Outcome;
+    ///
+    /// struct Tenant(String);
+    /// // What a hand-written loader answers (see [`Flow`] for a whole one).
+    /// let _loaded = Outcome::load(Tenant("acme".into()));
+    /// ```
     pub fn load<T: Send + Sync + 'static>(resource: T) -> Self {
         Outcome(Ok(Some(Loaded::new(resource))))
     }
