@@ -687,6 +687,22 @@ impl<S> Ctx<S> {
     /// The prefix of the deepest node the request's path reached, when no route matched it
     /// (`/manage/dating/admin/api`); `None` when a route did ([`Ctx::route`]). Known to every
     /// step, the renderer and the after hooks (feature `metrics`).
+    ///
+    /// ```
+    /// use kotori::{Ctx, Kotori, Response};
+    ///
+    /// fn tag(cx: &Ctx<()>, res: &mut Response) {
+    ///     let place = cx.route().or(cx.node()).unwrap_or("-").to_owned();
+    ///     res.headers_mut().insert("x-place", place.parse().unwrap());
+    /// }
+    ///
+    /// let app = Kotori::new(());
+    /// app.after(tag).node("/api").get("/me", || async { "me" });
+    /// let app = app.build().unwrap();
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// assert_eq!(app.client().get("/api/nothing").send().await.header("x-place"), Some("/api"));
+    /// # });
+    /// ```
     #[cfg(feature = "metrics")]
     pub fn node(&self) -> Option<&str> {
         match self.series.as_deref()?.place() {
@@ -700,6 +716,24 @@ impl<S> Ctx<S> {
     /// (`require_privilege(users:ban)`, `app::auth::verify_signature`); `None` for an answer
     /// no step refused: a success, or a refusal kotori made itself (404, 405, a body over its
     /// limit). Known to the renderer and the after hooks (feature `metrics`); `None` before.
+    ///
+    /// ```
+    /// use kotori::{Ctx, Kotori, Rejection, Response, named};
+    ///
+    /// fn who_refused(cx: &Ctx<()>, res: &mut Response) {
+    ///     if let Some(step) = cx.refused_by() {
+    ///         res.headers_mut().insert("x-refused-by", step.parse().unwrap());
+    ///     }
+    /// }
+    ///
+    /// let app = Kotori::new(());
+    /// let token = named("token", |cx: &mut Ctx<()>| cx.header("x-token").map(drop).ok_or_else(Rejection::unauthorized));
+    /// app.after(who_refused).guard(token).get("/", || async { "hi" });
+    /// let app = app.build().unwrap();
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// assert_eq!(app.client().get("/").send().await.header("x-refused-by"), Some("token"));
+    /// # });
+    /// ```
     #[cfg(feature = "metrics")]
     pub fn refused_by(&self) -> Option<&str> {
         self.series.as_deref()?.step_name(self.refused_by)
@@ -708,6 +742,24 @@ impl<S> Ctx<S> {
     /// The business code of the [`Rejection`] the request was answered with (`40103`), kotori's
     /// own refusals included (a 404's `40401`); `None` for a response a handler returned.
     /// Known to the renderer and the after hooks (feature `metrics`); `None` before.
+    ///
+    /// ```
+    /// use kotori::{Ctx, Kotori, Response};
+    ///
+    /// fn code(cx: &Ctx<()>, res: &mut Response) {
+    ///     if let Some(code) = cx.rejection_code() {
+    ///         res.headers_mut().insert("x-code", code.to_string().parse().unwrap());
+    ///     }
+    /// }
+    ///
+    /// let app = Kotori::new(());
+    /// app.after(code).get("/", || async { "hi" });
+    /// let app = app.build().unwrap();
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// assert_eq!(app.client().get("/nothing").send().await.header("x-code"), Some("40401"));
+    /// assert_eq!(app.client().get("/").send().await.header("x-code"), None);
+    /// # });
+    /// ```
     #[cfg(feature = "metrics")]
     pub fn rejection_code(&self) -> Option<u32> {
         self.rejection_code

@@ -36,6 +36,27 @@ pub(crate) struct Histogram {
 }
 
 /// What a histogram held when it was read.
+///
+/// ```
+/// use kotori::Kotori;
+///
+/// let app = Kotori::new(());
+/// let metrics = app.metrics();
+/// app.get("/users/{id}", || async { "a user" });
+/// let app = app.build().unwrap();
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// app.client().get("/users/7").send().await;
+/// # });
+/// let metrics = metrics.get().expect("built");
+///
+/// use kotori::metrics::{BOUNDARIES, Value};
+/// for (_, value) in metrics.observed() {
+///     if let Value::Histogram(snapshot) = value {
+///         assert_eq!(snapshot.buckets.len(), BOUNDARIES.len() + 1);
+///         assert_eq!(snapshot.buckets.iter().sum::<u64>(), snapshot.count);
+///     }
+/// }
+/// ```
 #[derive(Clone, Debug, PartialEq)]
 pub struct Snapshot {
     /// Observations per bucket, not cumulative: `buckets[i]` counts those at most

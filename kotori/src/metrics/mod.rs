@@ -95,11 +95,29 @@ pub use series::{EXTRA_PER_PLACE, Instrument, Metrics, Series, Value};
 /// the app it is part of. Cheap to clone.
 ///
 /// [`Kotori::metrics`]: crate::Kotori::metrics
+///
+/// ```
+/// use kotori::Kotori;
+///
+/// let app = Kotori::new(());
+/// let handle = app.metrics();
+/// assert!(handle.get().is_none()); // not built yet
+/// app.get("/", || async { "hi" });
+/// let _app = app.build().unwrap();
+/// assert!(handle.get().is_some());
+/// ```
 #[derive(Clone, Default)]
 pub struct MetricsHandle(Arc<OnceLock<Arc<Metrics>>>);
 
 impl MetricsHandle {
     /// The measurements, once the tree is built (`None` before).
+    ///
+    /// ```
+    /// let app = kotori::Kotori::new(());
+    /// let handle = app.metrics();
+    /// let _app = app.build().unwrap();
+    /// assert_eq!(handle.get().map(|m| m.dropped()), Some(0));
+    /// ```
     pub fn get(&self) -> Option<&Metrics> {
         self.0.get().map(|m| &**m)
     }

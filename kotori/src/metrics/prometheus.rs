@@ -44,6 +44,20 @@ use crate::{Body, Response};
 
 /// A handler answering the app's measurements in Prometheus's text format (`503` before the
 /// tree is built, which a served app never is).
+///
+/// ```
+/// use kotori::Kotori;
+///
+/// let app = Kotori::new(());
+/// app.get("/metrics", kotori::metrics::prometheus::handler(app.metrics()));
+/// app.get("/", || async { "hi" });
+/// let app = app.build().unwrap();
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// app.client().get("/").send().await;
+/// let page = app.client().get("/metrics").send().await;
+/// assert!(page.text().contains("http_server_request_duration_seconds"));
+/// # });
+/// ```
 pub fn handler(
     metrics: MetricsHandle,
 ) -> impl Fn() -> std::future::Ready<Response> + Clone + Send + Sync + 'static {
@@ -56,6 +70,21 @@ pub fn handler(
 
 /// `registry` as a response in Prometheus's text format (`text/plain; version=0.0.4`: what
 /// every Prometheus-compatible scraper reads).
+///
+/// ```
+/// use prometheus_client::metrics::counter::Counter;
+/// use prometheus_client::registry::Registry;
+///
+/// // The app's own series beside kotori's, on one page.
+/// let app = kotori::Kotori::new(());
+/// let logins: Counter = Counter::default();
+/// let mut registry = Registry::default();
+/// registry.register("logins", "Logins so far", logins.clone());
+/// registry.register_collector(Box::new(app.metrics()));
+/// logins.inc();
+/// let res = kotori::metrics::prometheus::render(&registry);
+/// assert_eq!(res.status(), 200);
+/// ```
 pub fn render(registry: &Registry) -> Response {
     let mut text = String::new();
     let mut res = match prometheus_text::encode(&mut text, registry) {

@@ -15,6 +15,23 @@ use crate::introspect::{MethodFilter, StepDesc};
 pub const EXTRA_PER_PLACE: usize = 32;
 
 /// What a series measures.
+///
+/// ```
+/// use kotori::Kotori;
+///
+/// let app = Kotori::new(());
+/// let metrics = app.metrics();
+/// app.get("/users/{id}", || async { "a user" });
+/// let app = app.build().unwrap();
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// app.client().get("/users/7").send().await;
+/// # });
+/// let metrics = metrics.get().expect("built");
+///
+/// use kotori::metrics::Instrument;
+/// let durations = metrics.series().into_iter().filter(|s| s.instrument == Instrument::RequestDuration);
+/// assert!(durations.count() >= 1);
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Instrument {
     /// `http.server.request.duration`: seconds from a request's arrival to its response's head.
@@ -29,6 +46,12 @@ pub enum Instrument {
 
 impl Instrument {
     /// Its OpenTelemetry name.
+    ///
+    /// ```
+    /// use kotori::metrics::Instrument;
+    ///
+    /// assert_eq!(Instrument::RequestDuration.name(), "http.server.request.duration");
+    /// ```
     pub fn name(self) -> &'static str {
         match self {
             Instrument::RequestDuration => "http.server.request.duration",
@@ -41,6 +64,23 @@ impl Instrument {
 
 /// One series: an instrument and its labels, named as OpenTelemetry attributes
 /// (`http.route`), in a fixed order.
+///
+/// ```
+/// use kotori::Kotori;
+///
+/// let app = Kotori::new(());
+/// let metrics = app.metrics();
+/// app.get("/users/{id}", || async { "a user" });
+/// let app = app.build().unwrap();
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// app.client().get("/users/7").send().await;
+/// # });
+/// let metrics = metrics.get().expect("built");
+///
+/// for (series, value) in metrics.observed() {
+///     println!("{} {:?} {:?}", series.instrument.name(), series.labels, value.count());
+/// }
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Series {
     /// What it measures.
@@ -51,6 +91,22 @@ pub struct Series {
 
 impl Series {
     /// The value of the label `name`, if the series has it.
+    ///
+    /// ```
+    /// use kotori::Kotori;
+    ///
+    /// let app = Kotori::new(());
+    /// let metrics = app.metrics();
+    /// app.get("/users/{id}", || async { "a user" });
+    /// let app = app.build().unwrap();
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// app.client().get("/users/7").send().await;
+    /// # });
+    /// let metrics = metrics.get().expect("built");
+    ///
+    /// let (series, _) = &metrics.observed()[0];
+    /// assert_eq!(series.label("http.route"), Some("/users/{id}"));
+    /// ```
     pub fn label(&self, name: &str) -> Option<&str> {
         self.labels
             .iter()
@@ -60,6 +116,30 @@ impl Series {
 }
 
 /// A series' value when read.
+///
+/// ```
+/// use kotori::Kotori;
+///
+/// let app = Kotori::new(());
+/// let metrics = app.metrics();
+/// app.get("/users/{id}", || async { "a user" });
+/// let app = app.build().unwrap();
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// app.client().get("/users/7").send().await;
+/// # });
+/// let metrics = metrics.get().expect("built");
+///
+/// use kotori::metrics::{Instrument, Value};
+/// let (_, value) = metrics
+///     .observed()
+///     .into_iter()
+///     .find(|(s, _)| s.instrument == Instrument::RequestDuration && s.label("http.response.status_code") == Some("200"))
+///     .unwrap();
+/// match value {
+///     Value::Histogram(h) => assert_eq!(h.count, 1),
+///     Value::Gauge(_) => unreachable!("a duration is a histogram"),
+/// }
+/// ```
 #[derive(Clone, Debug, PartialEq)]
 pub enum Value {
     /// A histogram's buckets, sum and count.
@@ -70,6 +150,12 @@ pub enum Value {
 
 impl Value {
     /// How many observations a histogram holds (`None` for a gauge).
+    ///
+    /// ```
+    /// use kotori::metrics::Value;
+    ///
+    /// assert_eq!(Value::Gauge(3).count(), None);
+    /// ```
     pub fn count(&self) -> Option<u64> {
         match self {
             Value::Histogram(h) => Some(h.count),
@@ -80,6 +166,22 @@ impl Value {
 
 /// Every measurement of a built app. Read it with [`Metrics::observed`] (or export it: the
 /// `prometheus` feature); [`Metrics::series`] lists what the tree declares.
+///
+/// ```
+/// use kotori::Kotori;
+///
+/// let app = Kotori::new(());
+/// let metrics = app.metrics();
+/// app.get("/users/{id}", || async { "a user" });
+/// let app = app.build().unwrap();
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// app.client().get("/users/7").send().await;
+/// # });
+/// let metrics = metrics.get().expect("built");
+///
+/// assert!(!metrics.series().is_empty());
+/// assert_eq!(metrics.dropped(), 0);
+/// ```
 pub struct Metrics {
     places: Box<[Arc<RequestSeries>]>,
     steps: Box<[Arc<StepSeries>]>,
@@ -271,6 +373,22 @@ impl Metrics {
     /// refusal a step on its chain declares; per awaiting step, passes and refusals; per
     /// route that answers one method, its active requests. An app whose steps declare what
     /// they answer produces exactly these (and the open-streams gauges of routes that stream).
+    ///
+    /// ```
+    /// use kotori::Kotori;
+    ///
+    /// let app = Kotori::new(());
+    /// let metrics = app.metrics();
+    /// app.get("/users/{id}", || async { "a user" });
+    /// let app = app.build().unwrap();
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// app.client().get("/users/7").send().await;
+    /// # });
+    /// let metrics = metrics.get().expect("built");
+    ///
+    /// // Known at build: every label value a dashboard or an alert can use.
+    /// assert!(metrics.series().iter().any(|s| s.label("http.route") == Some("/users/{id}")));
+    /// ```
     pub fn series(&self) -> Vec<Series> {
         let mut all = Vec::new();
         for place in &*self.places {
@@ -289,6 +407,28 @@ impl Metrics {
     /// Every series with its value now: the declared ones (also at zero), those added for
     /// undeclared answers, active requests where a route answers one method or some are in
     /// flight, and the open streams of routes that ever streamed.
+    ///
+    /// ```
+    /// use kotori::Kotori;
+    ///
+    /// let app = Kotori::new(());
+    /// let metrics = app.metrics();
+    /// app.get("/users/{id}", || async { "a user" });
+    /// let app = app.build().unwrap();
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// app.client().get("/users/7").send().await;
+    /// # });
+    /// let metrics = metrics.get().expect("built");
+    ///
+    /// use kotori::metrics::Instrument;
+    /// let requests: u64 = metrics
+    ///     .observed()
+    ///     .iter()
+    ///     .filter(|(s, _)| s.instrument == Instrument::RequestDuration)
+    ///     .filter_map(|(_, v)| v.count())
+    ///     .sum();
+    /// assert_eq!(requests, 1); // the one request, in one histogram
+    /// ```
     pub fn observed(&self) -> Vec<(Series, Value)> {
         let mut all = Vec::new();
         for place in &*self.places {
@@ -331,6 +471,21 @@ impl Metrics {
 
     /// Answers not recorded because their place had [`EXTRA_PER_PLACE`] undeclared series
     /// already.
+    ///
+    /// ```
+    /// use kotori::Kotori;
+    ///
+    /// let app = Kotori::new(());
+    /// let metrics = app.metrics();
+    /// app.get("/users/{id}", || async { "a user" });
+    /// let app = app.build().unwrap();
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// app.client().get("/users/7").send().await;
+    /// # });
+    /// let metrics = metrics.get().expect("built");
+    ///
+    /// assert_eq!(metrics.dropped(), 0);
+    /// ```
     pub fn dropped(&self) -> u64 {
         self.places.iter().map(|p| p.dropped.load(Relaxed)).sum()
     }

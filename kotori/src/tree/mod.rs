@@ -248,6 +248,15 @@ impl<S: Clone + Send + Sync + 'static> Kotori<S> {
     /// Whether requests are sent to OpenTelemetry (feature `otel`): on by default. An app that
     /// installed no OpenTelemetry providers turns it off, and pays nothing for the no-op spans
     /// it would build (a span name, its attributes) on every request.
+    ///
+    /// ```
+    /// use kotori::Kotori;
+    ///
+    /// let app = Kotori::new(());
+    /// // This process installs no OpenTelemetry providers: build no spans for them.
+    /// app.opentelemetry(false);
+    /// app.build().unwrap();
+    /// ```
     #[cfg(feature = "otel")]
     #[cfg_attr(docsrs, doc(cfg(feature = "otel")))]
     pub fn opentelemetry(&self, export: bool) -> &Self {
@@ -260,6 +269,15 @@ impl<S: Clone + Send + Sync + 'static> Kotori<S> {
     /// declared in the tree (a `/metrics` endpoint) takes one to read them.
     ///
     /// [`App::metrics`]: crate::App::metrics
+    ///
+    /// ```
+    /// use kotori::Kotori;
+    ///
+    /// let app = Kotori::new(());
+    /// // A route of the tree reads the measurements of the app it is part of.
+    /// app.get("/metrics", kotori::metrics::prometheus::handler(app.metrics()));
+    /// app.build().unwrap();
+    /// ```
     #[cfg(feature = "metrics")]
     #[cfg_attr(docsrs, doc(cfg(feature = "metrics")))]
     pub fn metrics(&self) -> crate::metrics::MetricsHandle {
