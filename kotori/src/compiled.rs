@@ -278,6 +278,13 @@ impl<S> App<S> {
     }
 
     /// What the app has measured (feature `metrics`): see [`crate::metrics`].
+    ///
+    /// ```
+    /// let app = kotori::Kotori::new(());
+    /// app.get("/", || async { "hi" });
+    /// let app = app.build().unwrap();
+    /// assert!(!app.metrics().series().is_empty());
+    /// ```
     #[cfg(feature = "metrics")]
     #[cfg_attr(docsrs, doc(cfg(feature = "metrics")))]
     pub fn metrics(&self) -> &crate::metrics::Metrics {

@@ -94,6 +94,23 @@ pub struct Needs {
 
 impl Needs {
     /// Nothing: the extractor works on any request.
+    ///
+    /// ```
+    /// use kotori::extract::{FromCtx, Needs};
+    /// use kotori::{Ctx, Rejection};
+    ///
+    /// /// The client's language, from `Accept-Language`: works on any request.
+    /// struct Language(String);
+    ///
+    /// impl<S> FromCtx<S> for Language {
+    ///     fn from_ctx(cx: &mut Ctx<S>) -> Result<Self, Rejection> {
+    ///         Ok(Language(cx.header("accept-language").unwrap_or("en").to_owned()))
+    ///     }
+    ///     fn needs() -> Needs {
+    ///         Needs::NOTHING // the default, written out
+    ///     }
+    /// }
+    /// ```
     pub const NOTHING: Needs = Needs {
         resource: None,
         body: false,
@@ -116,6 +133,30 @@ impl Needs {
     }
 
     /// The request body: kotori reads it before the step runs.
+    ///
+    /// ```
+    /// use kotori::extract::{FromCtx, Needs};
+    /// use kotori::{Ctx, Rejection};
+    ///
+    /// /// The body's length: kotori must read the body before this extractor runs.
+    /// struct BodyLength(usize);
+    ///
+    /// impl<S> FromCtx<S> for BodyLength {
+    ///     fn from_ctx(cx: &mut Ctx<S>) -> Result<Self, Rejection> {
+    ///         Ok(BodyLength(cx.body()?.len()))
+    ///     }
+    ///     fn needs() -> Needs {
+    ///         Needs::body()
+    ///     }
+    /// }
+    ///
+    /// let app = kotori::Kotori::new(());
+    /// app.post("/len", |BodyLength(n): BodyLength| async move { n.to_string() });
+    /// let app = app.build().unwrap();
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// assert_eq!(app.client().post("/len").body("four").send().await.text(), "4");
+    /// # });
+    /// ```
     pub const fn body() -> Needs {
         Needs {
             body: true,
@@ -124,6 +165,28 @@ impl Needs {
     }
 
     /// A path parameter in scope of the step.
+    ///
+    /// ```
+    /// use kotori::extract::{FromCtx, Needs};
+    /// use kotori::{Ctx, Rejection};
+    ///
+    /// /// A slug from the innermost path parameter, lower-cased.
+    /// struct Slug(String);
+    ///
+    /// impl<S> FromCtx<S> for Slug {
+    ///     fn from_ctx(cx: &mut Ctx<S>) -> Result<Self, Rejection> {
+    ///         let kotori::Path(raw) = kotori::Path::<String>::from_ctx(cx)?;
+    ///         Ok(Slug(raw.to_lowercase()))
+    ///     }
+    ///     fn needs() -> Needs {
+    ///         Needs::path_param() // a route without a parameter in scope is a build error
+    ///     }
+    /// }
+    ///
+    /// let app = kotori::Kotori::new(());
+    /// app.get("/tags", |Slug(s): Slug| async move { s });
+    /// assert!(app.build().is_err());
+    /// ```
     pub const fn path_param() -> Needs {
         Needs {
             path_param: true,

@@ -191,6 +191,12 @@ pub mod mode {
 
     /// Whether steps of a mode finish without awaiting: known when the tree is built, so that
     /// dispatch runs a route whose steps are all synchronous as plain calls.
+    ///
+    /// ```
+    /// use kotori::step::mode::{Async, StepMode, Sync};
+    ///
+    /// assert!(Sync::SYNC && !Async::SYNC);
+    /// ```
     pub trait StepMode: sealed::Sealed + 'static {
         /// `true` for [`Sync`].
         const SYNC: bool;
@@ -226,6 +232,26 @@ pub enum Macro {}
 )]
 /// What a guard returns: `()` (always passes), `Result<(), E>` (`Err` answers the request) or
 /// `ControlFlow<E>` (`Break` answers it: natural for a response that is not a refusal).
+///
+/// ```
+/// use std::ops::ControlFlow;
+/// use kotori::{Ctx, Rejection, Response};
+///
+/// fn always(_: &mut Ctx<()>) {} // (): passes
+/// fn token(cx: &mut Ctx<()>) -> Result<(), Rejection> { // Err answers
+///     cx.header("x-token").map(drop).ok_or_else(Rejection::unauthorized)
+/// }
+/// fn preflight(cx: &mut Ctx<()>) -> ControlFlow<Response> { // Break answers
+///     match cx.method() == "OPTIONS" {
+///         true => ControlFlow::Break(Response::new(kotori::Body::empty())),
+///         false => ControlFlow::Continue(()),
+///     }
+/// }
+///
+/// let app = kotori::Kotori::new(());
+/// app.guard(always).guard(preflight).guard(token).get("/", || async { "hi" });
+/// app.build().unwrap();
+/// ```
 pub trait GuardOutput {
     /// `Ok` lets the request pass; `Err` answers it.
     // A refusal carries its response by value: boxing it would cost an allocation per answer.
@@ -261,6 +287,26 @@ impl<B: IntoReply> GuardOutput for ControlFlow<B> {
     label = "a loader returns this",
     note = "a loader returns `Result<T, E>` (`E: IntoReply`) or `Option<T>` (`None` is a 404), or a future of one; `T` becomes the resource"
 )]
+///
+/// ```
+/// use kotori::{Path, Rejection};
+///
+/// struct Live(u64);
+///
+/// // Result: Err answers the request.
+/// fn on_air(Path(id): Path<u64>) -> Result<Live, Rejection> {
+///     (id < 100).then_some(Live(id)).ok_or_else(Rejection::not_found)
+/// }
+/// // Option: None is a 404.
+/// fn any(Path(id): Path<u64>) -> Option<Live> {
+///     Some(Live(id))
+/// }
+///
+/// let app = kotori::Kotori::new(());
+/// app.node("/live/{id}").load(on_air).get("", || async { "on air" });
+/// app.node("/archive/{id}").load(any).get("", || async { "archived" });
+/// app.build().unwrap();
+/// ```
 pub trait LoaderOutput {
     /// The loaded resource's type; steps below read it with [`Res<T>`](crate::Res).
     type Resource: Send + Sync + 'static;
