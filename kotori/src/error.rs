@@ -33,7 +33,9 @@ pub enum Problem {
     },
     /// A step or handler needs a resource that no loader above it provides.
     MissingResource {
-        /// The route.
+        /// Where, as the message shows it: the route (`` `GET /live/{id}/show` ``) for a
+        /// handler or a route's own step; the node (`` node `/live/{id}` ``) for a node's
+        /// step, which is reported once, not once per route below it.
         route: String,
         /// The step (or handler) that needs it.
         step: String,
@@ -42,7 +44,8 @@ pub enum Problem {
     },
     /// A step or handler takes a path parameter, but none is in its scope.
     MissingParam {
-        /// The route.
+        /// Where, as the message shows it: the route or the node, as for
+        /// [`Problem::MissingResource`].
         route: String,
         /// The step (or handler) that needs it.
         step: String,
