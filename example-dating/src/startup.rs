@@ -155,9 +155,15 @@ pub async fn state(config: Config) -> Result<AppState, String> {
     let requests = if config.database_url.starts_with("sqlite:") {
         migrated.clone()
     } else {
-        db::connect_with(&config.database_url, config.database_timeout)
+        let requests = db::connect_with(&config.database_url, config.database_timeout)
             .await
-            .map_err(|e| format!("database {}: {e}", config.database_url))?
+            .map_err(|e| format!("database {}: {e}", config.database_url))?;
+        // Its connections open when first wanted: one now, while nobody waits, when the
+        // database answered (the first requests then find one open).
+        if pending.is_none() {
+            let _ = requests.ping().await;
+        }
+        requests
     };
     let (db, store) = metered(requests, store(&config).await?);
     let background_db = db::background(&config.database_url, config.database_timeout, &migrated)
