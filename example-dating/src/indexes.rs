@@ -40,10 +40,10 @@ pub fn keep(state: &AppState) -> tokio::task::JoinHandle<()> {
 /// both indexes are there.
 pub async fn round(state: &AppState) -> bool {
     // Nothing to load from before the schema is there (a database down at start).
-    if !state.schema().migrated() {
+    if !state.schema().is_ready() {
         return false;
     }
-    let was = state.places().loaded() && state.indexes().hot();
+    let was = state.places().loaded() && state.hot_ranking().is_ready();
     // A failed reload leaves the index that was loaded answering (and stale: tried again).
     if let Err(e) = state.places().upkeep(&state.background_db).await {
         tracing::warn!(error = %e, "the geo index could not be loaded; retrying");
@@ -61,7 +61,7 @@ pub async fn round(state: &AppState) -> bool {
     if let Err(e) = visibility::public_count(state.lists()).await {
         tracing::warn!(error = ?e, "could not look at the count of public people");
     }
-    state.indexes().set_hot(hot);
+    state.hot_ranking().set(hot);
     if geo && hot && !was {
         tracing::info!(store = state.store.name(), "indexes ready");
     }

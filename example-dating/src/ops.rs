@@ -23,7 +23,7 @@ pub async fn healthz() -> Json<Value> {
 /// `GET /readyz`: 200 when the database and the store answer and the store's indexes are
 /// loaded, else 503 naming what is missing.
 pub async fn readyz(State(state): State<AppState>) -> Result<(StatusCode, Json<Value>), AppError> {
-    if !state.schema().migrated() {
+    if !state.schema().is_ready() {
         return Err(codes::unavailable("database"));
     }
     if let Err(e) = state.db.ping().await {
@@ -34,7 +34,7 @@ pub async fn readyz(State(state): State<AppState>) -> Result<(StatusCode, Json<V
         tracing::warn!(error = %e, "readiness: store");
         return Err(codes::unavailable(state.store.name()));
     }
-    if !(state.places().loaded() && state.indexes().hot()) {
+    if !(state.places().loaded() && state.hot_ranking().is_ready()) {
         return Err(codes::unavailable("the store's indexes (loading)"));
     }
     Ok((
@@ -47,7 +47,7 @@ pub async fn readyz(State(state): State<AppState>) -> Result<(StatusCode, Json<V
 /// was down at start, `startup`), 50301 at once — not a wait for a connection, nor a request
 /// run against tables that are not there yet.
 pub fn database_migrated(cx: &mut Ctx<AppState>) -> Result<(), AppError> {
-    match cx.state().schema().migrated() {
+    match cx.state().schema().is_ready() {
         true => Ok(()),
         false => Err(codes::unavailable("database")),
     }

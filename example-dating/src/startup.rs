@@ -91,13 +91,13 @@ fn finished(joined: Result<Result<(), String>, tokio::task::JoinError>) -> Resul
 /// Marks the schema migrated once `pending` is done. A migration that fails then leaves the
 /// instance unready (the log says why); it was serving nothing that needs the database.
 fn migrate_behind(state: &AppState, pending: Pending) {
-    state.schema().set_migrated(false);
+    state.schema().set(false);
     let weak = state.downgrade();
     tokio::spawn(async move {
         match finished(pending.await) {
             Ok(()) => {
                 if let Some(state) = weak.upgrade() {
-                    state.schema().set_migrated(true);
+                    state.schema().set(true);
                     tracing::info!("database migrated: serving");
                 }
             }
@@ -190,7 +190,7 @@ pub async fn state(config: Config) -> Result<AppState, String> {
     }
     // Loaded in the background: the server listens at once (`indexes.rs`), not ready until
     // the task has seen them.
-    state.indexes().set_hot(false);
+    state.hot_ranking().set(false);
     indexes::keep(&state);
     // The phone rules (libphonenumber's metadata: hundreds of regular expressions) compile on
     // first use — about 0.6 billion instructions — so the first SMS after a start would pay

@@ -39,9 +39,9 @@ pub struct AppState(Arc<Inner>);
 struct Inner {
     services: Services,
     /// Whether the database's schema is migrated (`startup`).
-    schema: Schema,
-    /// Whether the store's derived indexes are loaded (`indexes.rs`).
-    indexes: Indexes,
+    schema: Ready,
+    /// Whether the store's hot list ranking is loaded (`indexes.rs`).
+    hot_ranking: Ready,
     /// This instance's copies of cards and blocks, told of changes by the hub.
     people: Arc<PeopleCache>,
     /// This instance's index of where people are, told of moves by the hub.
@@ -70,8 +70,8 @@ impl AppState {
             services,
             people,
             places,
-            schema: Schema::default(),
-            indexes: Indexes::default(),
+            schema: Ready::default(),
+            hot_ranking: Ready::default(),
             logins: OnceLock::new(),
             app: OnceLock::new(),
         }))
@@ -107,13 +107,15 @@ impl AppState {
 
     /// Whether the database's schema is migrated: a server whose database was down at start
     /// listens before it is (`startup`).
-    pub fn schema(&self) -> &Schema {
+    pub fn schema(&self) -> &Ready {
         &self.0.schema
     }
 
-    /// Whether the derived indexes are loaded, as this instance last saw them.
-    pub fn indexes(&self) -> &Indexes {
-        &self.0.indexes
+    /// Whether the hot list is ranked (before, it lists the newest first), as this instance
+    /// last saw the store. (The geo index, this instance's own, says so itself:
+    /// [`Places::loaded`](crate::people::geo::Places::loaded).)
+    pub fn hot_ranking(&self) -> &Ready {
+        &self.0.hot_ranking
     }
 
     /// A handle that does not keep the services alive: background tasks hold one and end with
@@ -123,56 +125,27 @@ impl AppState {
     }
 }
 
-/// Whether the hot list ranking (the store's) is loaded. Ready unless told otherwise:
-/// `startup` marks it loading and its background task marks it ready. (The geo index, this
-/// instance's own, says so itself: [`Places::loaded`](crate::people::geo::Places::loaded).)
-pub struct Indexes {
-    hot: AtomicBool,
-}
+/// Whether something this instance readies in the background is there — the database's
+/// schema, the hot list's ranking — as the task that readies it last saw: one atomic, which
+/// every request may read. Ready unless told otherwise: `startup` marks what it leaves to the
+/// background, and the task marks it ready.
+pub struct Ready(AtomicBool);
 
-impl Default for Indexes {
+impl Default for Ready {
     fn default() -> Self {
-        Indexes {
-            hot: AtomicBool::new(true),
-        }
+        Ready(AtomicBool::new(true))
     }
 }
 
-impl Indexes {
-    /// The hot list is ranked (before, it lists the newest first).
-    pub fn hot(&self) -> bool {
-        self.hot.load(Ordering::Acquire)
+impl Ready {
+    /// It is there.
+    pub fn is_ready(&self) -> bool {
+        self.0.load(Ordering::Acquire)
     }
 
-    /// Records what the last look at the store found.
-    pub fn set_hot(&self, hot: bool) {
-        self.hot.store(hot, Ordering::Release);
-    }
-}
-
-/// Whether the database's schema is migrated. Migrated unless told otherwise: `startup` marks
-/// it pending when the database did not answer in time, and its task marks it migrated.
-pub struct Schema {
-    migrated: AtomicBool,
-}
-
-impl Default for Schema {
-    fn default() -> Self {
-        Schema {
-            migrated: AtomicBool::new(true),
-        }
-    }
-}
-
-impl Schema {
-    /// Requests may use the database: its schema is the one this build expects.
-    pub fn migrated(&self) -> bool {
-        self.migrated.load(Ordering::Acquire)
-    }
-
-    /// Records whether the schema is migrated.
-    pub fn set_migrated(&self, migrated: bool) {
-        self.migrated.store(migrated, Ordering::Release);
+    /// Records what the last look found.
+    pub fn set(&self, ready: bool) {
+        self.0.store(ready, Ordering::Release);
     }
 }
 

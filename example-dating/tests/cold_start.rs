@@ -173,7 +173,7 @@ async fn the_server_listens_while_its_database_is_down(url: String) {
         .await
         .expect("the server starts while its database is down")
         .unwrap();
-    assert!(!state.schema().migrated());
+    assert!(!state.schema().is_ready());
     let app = example_dating::app::build(state.clone()).unwrap();
     let t = TestApp { app, state, signer };
 
@@ -202,7 +202,7 @@ async fn the_server_listens_while_its_database_is_down(url: String) {
     })
     .await
     .expect("ready once the database answers");
-    assert!(t.state.schema().migrated());
+    assert!(t.state.schema().is_ready());
     // Migrated and seeded: a new user logs in, and the seeded products are on sale.
     let (token, user_id) = t.user("13800000301").await;
     let me = t.call(Method::GET, "/api/me", &[], Some(&token)).await;
