@@ -1,5 +1,11 @@
 //! The `example-dating` binary: `serve` (the default), `migrate`, `routes`, `call`.
 
+// `main`'s future nests every start-up step's; a release build (which inlines) computes its
+// layout through more queries than a debug build, and once went past the default limit of
+// 128 where CI, which builds for tests, could not see it. Twice the default is room; the
+// start-up steps that hold large futures are boxed besides (`startup::state`).
+#![recursion_limit = "256"]
+
 use std::path::PathBuf;
 use std::process::ExitCode;
 

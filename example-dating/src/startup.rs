@@ -148,7 +148,9 @@ pub async fn store(config: &Config) -> Result<Arc<dyn Store>, String> {
 /// migrating in the background while the server listens), store, real-time hub, and the task
 /// that loads and keeps the store's derived indexes in the background (`indexes.rs`).
 pub async fn state(config: Config) -> Result<AppState, String> {
-    let (migrated, pending) = migrated(&config).await?;
+    // Boxed: held inline, its future (a migration's, a timeout's) made `main`'s too deep for
+    // the compiler's layout queries in a release build.
+    let (migrated, pending) = Box::pin(migrated(&config)).await?;
     // Requests wait for a lock no longer than for a connection (50301 past
     // it): on MariaDB and PostgreSQL a pool of their own; on SQLite the one the schema was
     // migrated on (an in-memory database exists only there).

@@ -61,3 +61,19 @@ async fn every_vip_route_passes_the_vip_guard_and_resources_load_where_promised(
         .require("load_own_photo")
         .unwrap();
 }
+
+/// Every route but the three that need no database waits for its schema: a server whose
+/// database was down at start answers 50301 there, never a request run against no tables.
+#[tokio::test]
+async fn every_route_that_uses_the_database_waits_for_its_schema() {
+    let t = TestApp::new().await;
+    let unguarded: Vec<String> = t
+        .app
+        .audit()
+        .filter(|r| !r.passes("database_migrated"))
+        .routes()
+        .iter()
+        .map(|r| r.path().to_owned())
+        .collect();
+    assert_eq!(unguarded, ["/healthz", "/readyz", "/openapi.json"]);
+}
