@@ -75,19 +75,15 @@ impl MethodFilter {
     /// The method's name, or `ANY` (as the printed tree shows it).
     ///
     /// ```
-    /// use kotori::{Ctx, Kotori, Rejection};
-    ///
-    /// /// The caller's token.
-    /// fn token(cx: &mut Ctx<()>) -> Result<(), Rejection> {
-    ///     cx.header("x-token").map(drop).ok_or_else(Rejection::unauthorized)
-    /// }
-    ///
-    /// let app = Kotori::new(());
-    /// app.get("/healthz", || async { "ok" });
-    /// let api = app.node("/api").guard(token);
-    /// api.get("/me", || async { "me" });
-    /// api.post("/notes", || async { "saved" });
-    /// let app = app.build().unwrap();
+    /// # use kotori::{Ctx, Kotori, Rejection, named};
+    /// # let app = Kotori::new(());
+    /// # app.get("/healthz", || async { "ok" });
+    /// # let token = |cx: &mut Ctx<()>| cx.header("x-token").map(drop).ok_or_else(Rejection::unauthorized);
+    /// # let api = app.node("/api").guard(named("token", token));
+    /// # api.get("/me", || async { "me" });
+    /// # api.post("/notes", || async { "saved" });
+    /// # let app = app.build().unwrap();
+    /// // `app`: GET /healthz; GET /api/me and POST /api/notes behind the guard `token`.
     /// assert_eq!(app.routes()[2].method().as_str(), "POST");
     /// ```
     pub fn as_str(&self) -> &str {
@@ -100,19 +96,15 @@ impl MethodFilter {
     /// The one method, if the route answers one.
     ///
     /// ```
-    /// use kotori::{Ctx, Kotori, Rejection};
-    ///
-    /// /// The caller's token.
-    /// fn token(cx: &mut Ctx<()>) -> Result<(), Rejection> {
-    ///     cx.header("x-token").map(drop).ok_or_else(Rejection::unauthorized)
-    /// }
-    ///
-    /// let app = Kotori::new(());
-    /// app.get("/healthz", || async { "ok" });
-    /// let api = app.node("/api").guard(token);
-    /// api.get("/me", || async { "me" });
-    /// api.post("/notes", || async { "saved" });
-    /// let app = app.build().unwrap();
+    /// # use kotori::{Ctx, Kotori, Rejection, named};
+    /// # let app = Kotori::new(());
+    /// # app.get("/healthz", || async { "ok" });
+    /// # let token = |cx: &mut Ctx<()>| cx.header("x-token").map(drop).ok_or_else(Rejection::unauthorized);
+    /// # let api = app.node("/api").guard(named("token", token));
+    /// # api.get("/me", || async { "me" });
+    /// # api.post("/notes", || async { "saved" });
+    /// # let app = app.build().unwrap();
+    /// // `app`: GET /healthz; GET /api/me and POST /api/notes behind the guard `token`.
     /// assert_eq!(app.routes()[2].method().method(), Some(&kotori::http::Method::POST));
     /// ```
     pub fn method(&self) -> Option<&Method> {
@@ -152,19 +144,15 @@ impl PartialEq<str> for MethodFilter {
 /// A route as introspection sees it: method, full path and the chain that runs for it.
 ///
 /// ```
-/// use kotori::{Ctx, Kotori, Rejection};
-///
-/// /// The caller's token.
-/// fn token(cx: &mut Ctx<()>) -> Result<(), Rejection> {
-///     cx.header("x-token").map(drop).ok_or_else(Rejection::unauthorized)
-/// }
-///
-/// let app = Kotori::new(());
-/// app.get("/healthz", || async { "ok" });
-/// let api = app.node("/api").guard(token);
-/// api.get("/me", || async { "me" });
-/// api.post("/notes", || async { "saved" });
-/// let app = app.build().unwrap();
+/// # use kotori::{Ctx, Kotori, Rejection, named};
+/// # let app = Kotori::new(());
+/// # app.get("/healthz", || async { "ok" });
+/// # let token = |cx: &mut Ctx<()>| cx.header("x-token").map(drop).ok_or_else(Rejection::unauthorized);
+/// # let api = app.node("/api").guard(named("token", token));
+/// # api.get("/me", || async { "me" });
+/// # api.post("/notes", || async { "saved" });
+/// # let app = app.build().unwrap();
+/// // `app`: GET /healthz; GET /api/me and POST /api/notes behind the guard `token`.
 /// for route in app.routes() {
 ///     println!("{} {} ({} steps before it)", route.method().as_str(), route.path(), route.guards().count());
 /// }
@@ -179,19 +167,15 @@ pub struct RouteInfo {
 /// One step of a route's chain.
 ///
 /// ```
-/// use kotori::{Ctx, Kotori, Rejection};
-///
-/// /// The caller's token.
-/// fn token(cx: &mut Ctx<()>) -> Result<(), Rejection> {
-///     cx.header("x-token").map(drop).ok_or_else(Rejection::unauthorized)
-/// }
-///
-/// let app = Kotori::new(());
-/// app.get("/healthz", || async { "ok" });
-/// let api = app.node("/api").guard(token);
-/// api.get("/me", || async { "me" });
-/// api.post("/notes", || async { "saved" });
-/// let app = app.build().unwrap();
+/// # use kotori::{Ctx, Kotori, Rejection, named};
+/// # let app = Kotori::new(());
+/// # app.get("/healthz", || async { "ok" });
+/// # let token = |cx: &mut Ctx<()>| cx.header("x-token").map(drop).ok_or_else(Rejection::unauthorized);
+/// # let api = app.node("/api").guard(named("token", token));
+/// # api.get("/me", || async { "me" });
+/// # api.post("/notes", || async { "saved" });
+/// # let app = app.build().unwrap();
+/// // `app`: GET /healthz; GET /api/me and POST /api/notes behind the guard `token`.
 /// let step = &app.routes()[1].chain()[0];
 /// assert!(step.is("token"));
 /// assert_eq!((step.node(), step.on_route()), ("/api", false));
@@ -217,19 +201,15 @@ impl StepInfo {
     /// The step's name: the function's path unless it was [`named`](crate::named).
     ///
     /// ```
-    /// use kotori::{Ctx, Kotori, Rejection};
-    ///
-    /// /// The caller's token.
-    /// fn token(cx: &mut Ctx<()>) -> Result<(), Rejection> {
-    ///     cx.header("x-token").map(drop).ok_or_else(Rejection::unauthorized)
-    /// }
-    ///
-    /// let app = Kotori::new(());
-    /// app.get("/healthz", || async { "ok" });
-    /// let api = app.node("/api").guard(token);
-    /// api.get("/me", || async { "me" });
-    /// api.post("/notes", || async { "saved" });
-    /// let app = app.build().unwrap();
+    /// # use kotori::{Ctx, Kotori, Rejection, named};
+    /// # let app = Kotori::new(());
+    /// # app.get("/healthz", || async { "ok" });
+    /// # let token = |cx: &mut Ctx<()>| cx.header("x-token").map(drop).ok_or_else(Rejection::unauthorized);
+    /// # let api = app.node("/api").guard(named("token", token));
+    /// # api.get("/me", || async { "me" });
+    /// # api.post("/notes", || async { "saved" });
+    /// # let app = app.build().unwrap();
+    /// // `app`: GET /healthz; GET /api/me and POST /api/notes behind the guard `token`.
     /// assert!(app.routes()[1].chain()[0].name().ends_with("token"));
     /// ```
     pub fn name(&self) -> &str {
@@ -276,19 +256,15 @@ impl StepInfo {
     /// Guard, loader, handler or after hook.
     ///
     /// ```
-    /// use kotori::{Ctx, Kotori, Rejection};
-    ///
-    /// /// The caller's token.
-    /// fn token(cx: &mut Ctx<()>) -> Result<(), Rejection> {
-    ///     cx.header("x-token").map(drop).ok_or_else(Rejection::unauthorized)
-    /// }
-    ///
-    /// let app = Kotori::new(());
-    /// app.get("/healthz", || async { "ok" });
-    /// let api = app.node("/api").guard(token);
-    /// api.get("/me", || async { "me" });
-    /// api.post("/notes", || async { "saved" });
-    /// let app = app.build().unwrap();
+    /// # use kotori::{Ctx, Kotori, Rejection, named};
+    /// # let app = Kotori::new(());
+    /// # app.get("/healthz", || async { "ok" });
+    /// # let token = |cx: &mut Ctx<()>| cx.header("x-token").map(drop).ok_or_else(Rejection::unauthorized);
+    /// # let api = app.node("/api").guard(named("token", token));
+    /// # api.get("/me", || async { "me" });
+    /// # api.post("/notes", || async { "saved" });
+    /// # let app = app.build().unwrap();
+    /// // `app`: GET /healthz; GET /api/me and POST /api/notes behind the guard `token`.
     /// use kotori::introspect::StepKind;
     /// assert_eq!(app.routes()[1].chain()[0].kind(), StepKind::Guard);
     /// ```
@@ -299,19 +275,15 @@ impl StepInfo {
     /// The full path of the node it is attached to (the route's path for route-level steps).
     ///
     /// ```
-    /// use kotori::{Ctx, Kotori, Rejection};
-    ///
-    /// /// The caller's token.
-    /// fn token(cx: &mut Ctx<()>) -> Result<(), Rejection> {
-    ///     cx.header("x-token").map(drop).ok_or_else(Rejection::unauthorized)
-    /// }
-    ///
-    /// let app = Kotori::new(());
-    /// app.get("/healthz", || async { "ok" });
-    /// let api = app.node("/api").guard(token);
-    /// api.get("/me", || async { "me" });
-    /// api.post("/notes", || async { "saved" });
-    /// let app = app.build().unwrap();
+    /// # use kotori::{Ctx, Kotori, Rejection, named};
+    /// # let app = Kotori::new(());
+    /// # app.get("/healthz", || async { "ok" });
+    /// # let token = |cx: &mut Ctx<()>| cx.header("x-token").map(drop).ok_or_else(Rejection::unauthorized);
+    /// # let api = app.node("/api").guard(named("token", token));
+    /// # api.get("/me", || async { "me" });
+    /// # api.post("/notes", || async { "saved" });
+    /// # let app = app.build().unwrap();
+    /// // `app`: GET /healthz; GET /api/me and POST /api/notes behind the guard `token`.
     /// assert_eq!(app.routes()[1].chain()[0].node(), "/api");
     /// ```
     pub fn node(&self) -> &str {
@@ -321,19 +293,15 @@ impl StepInfo {
     /// Whether it was attached to the route itself rather than to a node.
     ///
     /// ```
-    /// use kotori::{Ctx, Kotori, Rejection};
-    ///
-    /// /// The caller's token.
-    /// fn token(cx: &mut Ctx<()>) -> Result<(), Rejection> {
-    ///     cx.header("x-token").map(drop).ok_or_else(Rejection::unauthorized)
-    /// }
-    ///
-    /// let app = Kotori::new(());
-    /// app.get("/healthz", || async { "ok" });
-    /// let api = app.node("/api").guard(token);
-    /// api.get("/me", || async { "me" });
-    /// api.post("/notes", || async { "saved" });
-    /// let app = app.build().unwrap();
+    /// # use kotori::{Ctx, Kotori, Rejection, named};
+    /// # let app = Kotori::new(());
+    /// # app.get("/healthz", || async { "ok" });
+    /// # let token = |cx: &mut Ctx<()>| cx.header("x-token").map(drop).ok_or_else(Rejection::unauthorized);
+    /// # let api = app.node("/api").guard(named("token", token));
+    /// # api.get("/me", || async { "me" });
+    /// # api.post("/notes", || async { "saved" });
+    /// # let app = app.build().unwrap();
+    /// // `app`: GET /healthz; GET /api/me and POST /api/notes behind the guard `token`.
     /// assert!(!app.routes()[1].chain()[0].on_route());
     /// ```
     pub fn on_route(&self) -> bool {
@@ -344,19 +312,15 @@ impl StepInfo {
     /// (`require_operator` matches `app::manage::require_operator`).
     ///
     /// ```
-    /// use kotori::{Ctx, Kotori, Rejection};
-    ///
-    /// /// The caller's token.
-    /// fn token(cx: &mut Ctx<()>) -> Result<(), Rejection> {
-    ///     cx.header("x-token").map(drop).ok_or_else(Rejection::unauthorized)
-    /// }
-    ///
-    /// let app = Kotori::new(());
-    /// app.get("/healthz", || async { "ok" });
-    /// let api = app.node("/api").guard(token);
-    /// api.get("/me", || async { "me" });
-    /// api.post("/notes", || async { "saved" });
-    /// let app = app.build().unwrap();
+    /// # use kotori::{Ctx, Kotori, Rejection, named};
+    /// # let app = Kotori::new(());
+    /// # app.get("/healthz", || async { "ok" });
+    /// # let token = |cx: &mut Ctx<()>| cx.header("x-token").map(drop).ok_or_else(Rejection::unauthorized);
+    /// # let api = app.node("/api").guard(named("token", token));
+    /// # api.get("/me", || async { "me" });
+    /// # api.post("/notes", || async { "saved" });
+    /// # let app = app.build().unwrap();
+    /// // `app`: GET /healthz; GET /api/me and POST /api/notes behind the guard `token`.
     /// let step = &app.routes()[1].chain()[0];
     /// assert!(step.is("token") && !step.is("oken"));
     /// ```
@@ -381,19 +345,15 @@ impl RouteInfo {
     /// The method the route answers: one, or any (a mounted service).
     ///
     /// ```
-    /// use kotori::{Ctx, Kotori, Rejection};
-    ///
-    /// /// The caller's token.
-    /// fn token(cx: &mut Ctx<()>) -> Result<(), Rejection> {
-    ///     cx.header("x-token").map(drop).ok_or_else(Rejection::unauthorized)
-    /// }
-    ///
-    /// let app = Kotori::new(());
-    /// app.get("/healthz", || async { "ok" });
-    /// let api = app.node("/api").guard(token);
-    /// api.get("/me", || async { "me" });
-    /// api.post("/notes", || async { "saved" });
-    /// let app = app.build().unwrap();
+    /// # use kotori::{Ctx, Kotori, Rejection, named};
+    /// # let app = Kotori::new(());
+    /// # app.get("/healthz", || async { "ok" });
+    /// # let token = |cx: &mut Ctx<()>| cx.header("x-token").map(drop).ok_or_else(Rejection::unauthorized);
+    /// # let api = app.node("/api").guard(named("token", token));
+    /// # api.get("/me", || async { "me" });
+    /// # api.post("/notes", || async { "saved" });
+    /// # let app = app.build().unwrap();
+    /// // `app`: GET /healthz; GET /api/me and POST /api/notes behind the guard `token`.
     /// assert_eq!(app.routes()[1].method().as_str(), "GET");
     /// ```
     pub fn method(&self) -> &MethodFilter {
@@ -403,19 +363,15 @@ impl RouteInfo {
     /// The full path, as given to the router (`/live/{live_id}/show.json`).
     ///
     /// ```
-    /// use kotori::{Ctx, Kotori, Rejection};
-    ///
-    /// /// The caller's token.
-    /// fn token(cx: &mut Ctx<()>) -> Result<(), Rejection> {
-    ///     cx.header("x-token").map(drop).ok_or_else(Rejection::unauthorized)
-    /// }
-    ///
-    /// let app = Kotori::new(());
-    /// app.get("/healthz", || async { "ok" });
-    /// let api = app.node("/api").guard(token);
-    /// api.get("/me", || async { "me" });
-    /// api.post("/notes", || async { "saved" });
-    /// let app = app.build().unwrap();
+    /// # use kotori::{Ctx, Kotori, Rejection, named};
+    /// # let app = Kotori::new(());
+    /// # app.get("/healthz", || async { "ok" });
+    /// # let token = |cx: &mut Ctx<()>| cx.header("x-token").map(drop).ok_or_else(Rejection::unauthorized);
+    /// # let api = app.node("/api").guard(named("token", token));
+    /// # api.get("/me", || async { "me" });
+    /// # api.post("/notes", || async { "saved" });
+    /// # let app = app.build().unwrap();
+    /// // `app`: GET /healthz; GET /api/me and POST /api/notes behind the guard `token`.
     /// let paths: Vec<&str> = app.routes().iter().map(|r| r.path()).collect();
     /// assert_eq!(paths, ["/healthz", "/api/me", "/api/notes"]);
     /// ```
@@ -427,19 +383,15 @@ impl RouteInfo {
     /// after hooks leaf to root.
     ///
     /// ```
-    /// use kotori::{Ctx, Kotori, Rejection};
-    ///
-    /// /// The caller's token.
-    /// fn token(cx: &mut Ctx<()>) -> Result<(), Rejection> {
-    ///     cx.header("x-token").map(drop).ok_or_else(Rejection::unauthorized)
-    /// }
-    ///
-    /// let app = Kotori::new(());
-    /// app.get("/healthz", || async { "ok" });
-    /// let api = app.node("/api").guard(token);
-    /// api.get("/me", || async { "me" });
-    /// api.post("/notes", || async { "saved" });
-    /// let app = app.build().unwrap();
+    /// # use kotori::{Ctx, Kotori, Rejection, named};
+    /// # let app = Kotori::new(());
+    /// # app.get("/healthz", || async { "ok" });
+    /// # let token = |cx: &mut Ctx<()>| cx.header("x-token").map(drop).ok_or_else(Rejection::unauthorized);
+    /// # let api = app.node("/api").guard(named("token", token));
+    /// # api.get("/me", || async { "me" });
+    /// # api.post("/notes", || async { "saved" });
+    /// # let app = app.build().unwrap();
+    /// // `app`: GET /healthz; GET /api/me and POST /api/notes behind the guard `token`.
     /// assert_eq!(app.routes()[1].chain().len(), 2); // the guard, then the handler
     /// ```
     pub fn chain(&self) -> &[StepInfo] {
@@ -449,19 +401,15 @@ impl RouteInfo {
     /// The guards and loaders that run before the handler, in order.
     ///
     /// ```
-    /// use kotori::{Ctx, Kotori, Rejection};
-    ///
-    /// /// The caller's token.
-    /// fn token(cx: &mut Ctx<()>) -> Result<(), Rejection> {
-    ///     cx.header("x-token").map(drop).ok_or_else(Rejection::unauthorized)
-    /// }
-    ///
-    /// let app = Kotori::new(());
-    /// app.get("/healthz", || async { "ok" });
-    /// let api = app.node("/api").guard(token);
-    /// api.get("/me", || async { "me" });
-    /// api.post("/notes", || async { "saved" });
-    /// let app = app.build().unwrap();
+    /// # use kotori::{Ctx, Kotori, Rejection, named};
+    /// # let app = Kotori::new(());
+    /// # app.get("/healthz", || async { "ok" });
+    /// # let token = |cx: &mut Ctx<()>| cx.header("x-token").map(drop).ok_or_else(Rejection::unauthorized);
+    /// # let api = app.node("/api").guard(named("token", token));
+    /// # api.get("/me", || async { "me" });
+    /// # api.post("/notes", || async { "saved" });
+    /// # let app = app.build().unwrap();
+    /// // `app`: GET /healthz; GET /api/me and POST /api/notes behind the guard `token`.
     /// assert_eq!(app.routes()[0].guards().count(), 0);
     /// assert_eq!(app.routes()[1].guards().count(), 1);
     /// ```
@@ -474,19 +422,15 @@ impl RouteInfo {
     /// The handler.
     ///
     /// ```
-    /// use kotori::{Ctx, Kotori, Rejection};
-    ///
-    /// /// The caller's token.
-    /// fn token(cx: &mut Ctx<()>) -> Result<(), Rejection> {
-    ///     cx.header("x-token").map(drop).ok_or_else(Rejection::unauthorized)
-    /// }
-    ///
-    /// let app = Kotori::new(());
-    /// app.get("/healthz", || async { "ok" });
-    /// let api = app.node("/api").guard(token);
-    /// api.get("/me", || async { "me" });
-    /// api.post("/notes", || async { "saved" });
-    /// let app = app.build().unwrap();
+    /// # use kotori::{Ctx, Kotori, Rejection, named};
+    /// # let app = Kotori::new(());
+    /// # app.get("/healthz", || async { "ok" });
+    /// # let token = |cx: &mut Ctx<()>| cx.header("x-token").map(drop).ok_or_else(Rejection::unauthorized);
+    /// # let api = app.node("/api").guard(named("token", token));
+    /// # api.get("/me", || async { "me" });
+    /// # api.post("/notes", || async { "saved" });
+    /// # let app = app.build().unwrap();
+    /// // `app`: GET /healthz; GET /api/me and POST /api/notes behind the guard `token`.
     /// assert_eq!(app.routes()[1].handler().kind(), kotori::introspect::StepKind::Handler);
     /// ```
     pub fn handler(&self) -> &StepInfo {
@@ -499,19 +443,15 @@ impl RouteInfo {
     /// Whether a guard or loader named `step` runs before the handler.
     ///
     /// ```
-    /// use kotori::{Ctx, Kotori, Rejection};
-    ///
-    /// /// The caller's token.
-    /// fn token(cx: &mut Ctx<()>) -> Result<(), Rejection> {
-    ///     cx.header("x-token").map(drop).ok_or_else(Rejection::unauthorized)
-    /// }
-    ///
-    /// let app = Kotori::new(());
-    /// app.get("/healthz", || async { "ok" });
-    /// let api = app.node("/api").guard(token);
-    /// api.get("/me", || async { "me" });
-    /// api.post("/notes", || async { "saved" });
-    /// let app = app.build().unwrap();
+    /// # use kotori::{Ctx, Kotori, Rejection, named};
+    /// # let app = Kotori::new(());
+    /// # app.get("/healthz", || async { "ok" });
+    /// # let token = |cx: &mut Ctx<()>| cx.header("x-token").map(drop).ok_or_else(Rejection::unauthorized);
+    /// # let api = app.node("/api").guard(named("token", token));
+    /// # api.get("/me", || async { "me" });
+    /// # api.post("/notes", || async { "saved" });
+    /// # let app = app.build().unwrap();
+    /// // `app`: GET /healthz; GET /api/me and POST /api/notes behind the guard `token`.
     /// assert!(app.routes()[1].passes("token"));
     /// assert!(!app.routes()[0].passes("token"));
     /// ```
@@ -569,19 +509,15 @@ pub(crate) struct NodeView {
 /// route with its handler and route-level steps. Print it with `{}`.
 ///
 /// ```
-/// use kotori::{Ctx, Kotori, Rejection};
-///
-/// /// The caller's token.
-/// fn token(cx: &mut Ctx<()>) -> Result<(), Rejection> {
-///     cx.header("x-token").map(drop).ok_or_else(Rejection::unauthorized)
-/// }
-///
-/// let app = Kotori::new(());
-/// app.get("/healthz", || async { "ok" });
-/// let api = app.node("/api").guard(token);
-/// api.get("/me", || async { "me" });
-/// api.post("/notes", || async { "saved" });
-/// let app = app.build().unwrap();
+/// # use kotori::{Ctx, Kotori, Rejection, named};
+/// # let app = Kotori::new(());
+/// # app.get("/healthz", || async { "ok" });
+/// # let token = |cx: &mut Ctx<()>| cx.header("x-token").map(drop).ok_or_else(Rejection::unauthorized);
+/// # let api = app.node("/api").guard(named("token", token));
+/// # api.get("/me", || async { "me" });
+/// # api.post("/notes", || async { "saved" });
+/// # let app = app.build().unwrap();
+/// // `app`: GET /healthz; GET /api/me and POST /api/notes behind the guard `token`.
 /// let printed = app.tree().to_string();
 /// assert!(printed.contains("/api  [/api]"));
 /// assert!(printed.contains("GET /api/me"));
@@ -666,19 +602,15 @@ impl fmt::Debug for TreeView {
 /// A selection of routes to assert a policy over; see [`App::audit`](crate::App::audit).
 ///
 /// ```
-/// use kotori::{Ctx, Kotori, Rejection};
-///
-/// /// The caller's token.
-/// fn token(cx: &mut Ctx<()>) -> Result<(), Rejection> {
-///     cx.header("x-token").map(drop).ok_or_else(Rejection::unauthorized)
-/// }
-///
-/// let app = Kotori::new(());
-/// app.get("/healthz", || async { "ok" });
-/// let api = app.node("/api").guard(token);
-/// api.get("/me", || async { "me" });
-/// api.post("/notes", || async { "saved" });
-/// let app = app.build().unwrap();
+/// # use kotori::{Ctx, Kotori, Rejection, named};
+/// # let app = Kotori::new(());
+/// # app.get("/healthz", || async { "ok" });
+/// # let token = |cx: &mut Ctx<()>| cx.header("x-token").map(drop).ok_or_else(Rejection::unauthorized);
+/// # let api = app.node("/api").guard(named("token", token));
+/// # api.get("/me", || async { "me" });
+/// # api.post("/notes", || async { "saved" });
+/// # let app = app.build().unwrap();
+/// // `app`: GET /healthz; GET /api/me and POST /api/notes behind the guard `token`.
 /// app.audit().under("/api").require("token").unwrap();
 /// let failure = app.audit().require("token").unwrap_err();
 /// assert_eq!(failure.routes(), ["GET /healthz"]);
@@ -691,19 +623,15 @@ pub struct Audit<'a> {
 /// The routes that broke an audited rule. Its `Display` names them all.
 ///
 /// ```
-/// use kotori::{Ctx, Kotori, Rejection};
-///
-/// /// The caller's token.
-/// fn token(cx: &mut Ctx<()>) -> Result<(), Rejection> {
-///     cx.header("x-token").map(drop).ok_or_else(Rejection::unauthorized)
-/// }
-///
-/// let app = Kotori::new(());
-/// app.get("/healthz", || async { "ok" });
-/// let api = app.node("/api").guard(token);
-/// api.get("/me", || async { "me" });
-/// api.post("/notes", || async { "saved" });
-/// let app = app.build().unwrap();
+/// # use kotori::{Ctx, Kotori, Rejection, named};
+/// # let app = Kotori::new(());
+/// # app.get("/healthz", || async { "ok" });
+/// # let token = |cx: &mut Ctx<()>| cx.header("x-token").map(drop).ok_or_else(Rejection::unauthorized);
+/// # let api = app.node("/api").guard(named("token", token));
+/// # api.get("/me", || async { "me" });
+/// # api.post("/notes", || async { "saved" });
+/// # let app = app.build().unwrap();
+/// // `app`: GET /healthz; GET /api/me and POST /api/notes behind the guard `token`.
 /// let failure = app.audit().require("token").unwrap_err();
 /// assert!(failure.to_string().contains("GET /healthz"));
 /// ```
@@ -717,19 +645,15 @@ impl AuditFailure {
     /// The offending routes, as `METHOD /path`.
     ///
     /// ```
-    /// use kotori::{Ctx, Kotori, Rejection};
-    ///
-    /// /// The caller's token.
-    /// fn token(cx: &mut Ctx<()>) -> Result<(), Rejection> {
-    ///     cx.header("x-token").map(drop).ok_or_else(Rejection::unauthorized)
-    /// }
-    ///
-    /// let app = Kotori::new(());
-    /// app.get("/healthz", || async { "ok" });
-    /// let api = app.node("/api").guard(token);
-    /// api.get("/me", || async { "me" });
-    /// api.post("/notes", || async { "saved" });
-    /// let app = app.build().unwrap();
+    /// # use kotori::{Ctx, Kotori, Rejection, named};
+    /// # let app = Kotori::new(());
+    /// # app.get("/healthz", || async { "ok" });
+    /// # let token = |cx: &mut Ctx<()>| cx.header("x-token").map(drop).ok_or_else(Rejection::unauthorized);
+    /// # let api = app.node("/api").guard(named("token", token));
+    /// # api.get("/me", || async { "me" });
+    /// # api.post("/notes", || async { "saved" });
+    /// # let app = app.build().unwrap();
+    /// // `app`: GET /healthz; GET /api/me and POST /api/notes behind the guard `token`.
     /// let failure = app.audit().require("token").unwrap_err();
     /// assert_eq!(failure.routes(), ["GET /healthz"]);
     /// ```
@@ -767,19 +691,15 @@ impl<'a> Audit<'a> {
     /// does not select `/manager`).
     ///
     /// ```
-    /// use kotori::{Ctx, Kotori, Rejection};
-    ///
-    /// /// The caller's token.
-    /// fn token(cx: &mut Ctx<()>) -> Result<(), Rejection> {
-    ///     cx.header("x-token").map(drop).ok_or_else(Rejection::unauthorized)
-    /// }
-    ///
-    /// let app = Kotori::new(());
-    /// app.get("/healthz", || async { "ok" });
-    /// let api = app.node("/api").guard(token);
-    /// api.get("/me", || async { "me" });
-    /// api.post("/notes", || async { "saved" });
-    /// let app = app.build().unwrap();
+    /// # use kotori::{Ctx, Kotori, Rejection, named};
+    /// # let app = Kotori::new(());
+    /// # app.get("/healthz", || async { "ok" });
+    /// # let token = |cx: &mut Ctx<()>| cx.header("x-token").map(drop).ok_or_else(Rejection::unauthorized);
+    /// # let api = app.node("/api").guard(named("token", token));
+    /// # api.get("/me", || async { "me" });
+    /// # api.post("/notes", || async { "saved" });
+    /// # let app = app.build().unwrap();
+    /// // `app`: GET /healthz; GET /api/me and POST /api/notes behind the guard `token`.
     /// assert_eq!(app.audit().under("/api").routes().len(), 2);
     /// assert_eq!(app.audit().under("/ap").routes().len(), 0); // segments, not characters
     /// ```
@@ -791,19 +711,15 @@ impl<'a> Audit<'a> {
     /// Drops the routes whose path is exactly `path` (any method).
     ///
     /// ```
-    /// use kotori::{Ctx, Kotori, Rejection};
-    ///
-    /// /// The caller's token.
-    /// fn token(cx: &mut Ctx<()>) -> Result<(), Rejection> {
-    ///     cx.header("x-token").map(drop).ok_or_else(Rejection::unauthorized)
-    /// }
-    ///
-    /// let app = Kotori::new(());
-    /// app.get("/healthz", || async { "ok" });
-    /// let api = app.node("/api").guard(token);
-    /// api.get("/me", || async { "me" });
-    /// api.post("/notes", || async { "saved" });
-    /// let app = app.build().unwrap();
+    /// # use kotori::{Ctx, Kotori, Rejection, named};
+    /// # let app = Kotori::new(());
+    /// # app.get("/healthz", || async { "ok" });
+    /// # let token = |cx: &mut Ctx<()>| cx.header("x-token").map(drop).ok_or_else(Rejection::unauthorized);
+    /// # let api = app.node("/api").guard(named("token", token));
+    /// # api.get("/me", || async { "me" });
+    /// # api.post("/notes", || async { "saved" });
+    /// # let app = app.build().unwrap();
+    /// // `app`: GET /healthz; GET /api/me and POST /api/notes behind the guard `token`.
     /// app.audit().except("/healthz").require("token").unwrap();
     /// ```
     pub fn except(mut self, path: &str) -> Self {
@@ -814,19 +730,15 @@ impl<'a> Audit<'a> {
     /// Keeps the routes `keep` accepts.
     ///
     /// ```
-    /// use kotori::{Ctx, Kotori, Rejection};
-    ///
-    /// /// The caller's token.
-    /// fn token(cx: &mut Ctx<()>) -> Result<(), Rejection> {
-    ///     cx.header("x-token").map(drop).ok_or_else(Rejection::unauthorized)
-    /// }
-    ///
-    /// let app = Kotori::new(());
-    /// app.get("/healthz", || async { "ok" });
-    /// let api = app.node("/api").guard(token);
-    /// api.get("/me", || async { "me" });
-    /// api.post("/notes", || async { "saved" });
-    /// let app = app.build().unwrap();
+    /// # use kotori::{Ctx, Kotori, Rejection, named};
+    /// # let app = Kotori::new(());
+    /// # app.get("/healthz", || async { "ok" });
+    /// # let token = |cx: &mut Ctx<()>| cx.header("x-token").map(drop).ok_or_else(Rejection::unauthorized);
+    /// # let api = app.node("/api").guard(named("token", token));
+    /// # api.get("/me", || async { "me" });
+    /// # api.post("/notes", || async { "saved" });
+    /// # let app = app.build().unwrap();
+    /// // `app`: GET /healthz; GET /api/me and POST /api/notes behind the guard `token`.
     /// let writes = app.audit().filter(|r| r.method().as_str() != "GET");
     /// writes.require("token").unwrap();
     /// ```
@@ -838,19 +750,15 @@ impl<'a> Audit<'a> {
     /// The selected routes.
     ///
     /// ```
-    /// use kotori::{Ctx, Kotori, Rejection};
-    ///
-    /// /// The caller's token.
-    /// fn token(cx: &mut Ctx<()>) -> Result<(), Rejection> {
-    ///     cx.header("x-token").map(drop).ok_or_else(Rejection::unauthorized)
-    /// }
-    ///
-    /// let app = Kotori::new(());
-    /// app.get("/healthz", || async { "ok" });
-    /// let api = app.node("/api").guard(token);
-    /// api.get("/me", || async { "me" });
-    /// api.post("/notes", || async { "saved" });
-    /// let app = app.build().unwrap();
+    /// # use kotori::{Ctx, Kotori, Rejection, named};
+    /// # let app = Kotori::new(());
+    /// # app.get("/healthz", || async { "ok" });
+    /// # let token = |cx: &mut Ctx<()>| cx.header("x-token").map(drop).ok_or_else(Rejection::unauthorized);
+    /// # let api = app.node("/api").guard(named("token", token));
+    /// # api.get("/me", || async { "me" });
+    /// # api.post("/notes", || async { "saved" });
+    /// # let app = app.build().unwrap();
+    /// // `app`: GET /healthz; GET /api/me and POST /api/notes behind the guard `token`.
     /// assert_eq!(app.audit().under("/api").routes()[0].path(), "/api/me");
     /// ```
     pub fn routes(&self) -> &[&'a RouteInfo] {
@@ -863,19 +771,15 @@ impl<'a> Audit<'a> {
     /// `under` would otherwise pass silently).
     ///
     /// ```
-    /// use kotori::{Ctx, Kotori, Rejection};
-    ///
-    /// /// The caller's token.
-    /// fn token(cx: &mut Ctx<()>) -> Result<(), Rejection> {
-    ///     cx.header("x-token").map(drop).ok_or_else(Rejection::unauthorized)
-    /// }
-    ///
-    /// let app = Kotori::new(());
-    /// app.get("/healthz", || async { "ok" });
-    /// let api = app.node("/api").guard(token);
-    /// api.get("/me", || async { "me" });
-    /// api.post("/notes", || async { "saved" });
-    /// let app = app.build().unwrap();
+    /// # use kotori::{Ctx, Kotori, Rejection, named};
+    /// # let app = Kotori::new(());
+    /// # app.get("/healthz", || async { "ok" });
+    /// # let token = |cx: &mut Ctx<()>| cx.header("x-token").map(drop).ok_or_else(Rejection::unauthorized);
+    /// # let api = app.node("/api").guard(named("token", token));
+    /// # api.get("/me", || async { "me" });
+    /// # api.post("/notes", || async { "saved" });
+    /// # let app = app.build().unwrap();
+    /// // `app`: GET /healthz; GET /api/me and POST /api/notes behind the guard `token`.
     /// app.audit().under("/api").require("token").unwrap();
     /// assert!(app.audit().under("/healthz").require("token").is_err());
     /// assert!(app.audit().under("/typo").require("token").is_err()); // nothing selected
