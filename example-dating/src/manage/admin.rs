@@ -131,10 +131,11 @@ pub async fn load_any_user(
     Path(user_id): Path<i64>,
     State(state): State<AppState>,
 ) -> Result<user_info::Model, AppError> {
-    user_info::Entity::find_by_id(user_id)
+    // The rule of whom admins find is the search's too: everyone not erased.
+    visibility::everyone()
+        .filter(user_info::Column::UserId.eq(user_id))
         .one(&state.db)
         .await?
-        .filter(|u| u.deleted_at.is_none())
         .ok_or_else(codes::not_found)
 }
 
