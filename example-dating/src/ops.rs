@@ -23,6 +23,12 @@ pub async fn healthz() -> Json<Value> {
 /// `GET /readyz`: 200 when the database and the store answer and the store's indexes are
 /// loaded, else 503 naming what is missing.
 pub async fn readyz(State(state): State<AppState>) -> Result<(StatusCode, Json<Value>), AppError> {
+    if state.schema().gave_up() {
+        // An operator's problem, not a wait: the log has the database's words.
+        return Err(codes::unavailable(
+            "database (its migration failed: see the log)",
+        ));
+    }
     if !state.schema().is_ready() {
         return Err(codes::unavailable("database"));
     }

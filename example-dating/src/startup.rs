@@ -89,7 +89,8 @@ fn finished(joined: Result<Result<(), String>, tokio::task::JoinError>) -> Resul
 }
 
 /// Marks the schema migrated once `pending` is done. A migration that fails then leaves the
-/// instance unready (the log says why); it was serving nothing that needs the database.
+/// instance unready — `/readyz` says the migration failed, the log says why — serving nothing
+/// that needs the database.
 fn migrate_behind(state: &AppState, pending: Pending) {
     state.schema().set(false);
     let weak = state.downgrade();
@@ -102,7 +103,10 @@ fn migrate_behind(state: &AppState, pending: Pending) {
                 }
             }
             Err(e) => {
-                tracing::error!(error = %e, "the database could not be migrated: this instance stays unready")
+                tracing::error!(error = %e, "the database could not be migrated: this instance stays unready");
+                if let Some(state) = weak.upgrade() {
+                    state.schema().give_up();
+                }
             }
         }
     });

@@ -1,7 +1,7 @@
 //! The application state every step sees: database, store, configuration, SMS sender.
 
 use std::ops::Deref;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Arc, OnceLock, Weak};
 
 use kotori::{App, WeakApp};
@@ -128,24 +128,39 @@ impl AppState {
 /// Whether something this instance readies in the background is there — the database's
 /// schema, the hot list's ranking — as the task that readies it last saw: one atomic, which
 /// every request may read. Ready unless told otherwise: `startup` marks what it leaves to the
-/// background, and the task marks it ready.
-pub struct Ready(AtomicBool);
+/// background, and the task marks it ready — or, when it gives up, says so.
+pub struct Ready(AtomicU8);
+
+const READY: u8 = 0;
+const PENDING: u8 = 1;
+const GAVE_UP: u8 = 2;
 
 impl Default for Ready {
     fn default() -> Self {
-        Ready(AtomicBool::new(true))
+        Ready(AtomicU8::new(READY))
     }
 }
 
 impl Ready {
     /// It is there.
     pub fn is_ready(&self) -> bool {
-        self.0.load(Ordering::Acquire)
+        self.0.load(Ordering::Acquire) == READY
     }
 
     /// Records what the last look found.
     pub fn set(&self, ready: bool) {
-        self.0.store(ready, Ordering::Release);
+        let state = if ready { READY } else { PENDING };
+        self.0.store(state, Ordering::Release);
+    }
+
+    /// Records that the task gave up: it will not be there without an operator.
+    pub fn give_up(&self) {
+        self.0.store(GAVE_UP, Ordering::Release);
+    }
+
+    /// Whether the task gave up ([`Ready::give_up`]).
+    pub fn gave_up(&self) -> bool {
+        self.0.load(Ordering::Acquire) == GAVE_UP
     }
 }
 

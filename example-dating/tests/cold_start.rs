@@ -232,3 +232,71 @@ async fn the_server_listens_while_mariadb_is_down() {
     )
     .await;
 }
+
+/// A database that answers, once it does, with a schema this build cannot migrate (here a
+/// `seaql_migrations` table of someone else's making): the instance gives up instead of
+/// retrying for ever, stays unready, and `/readyz` says the migration failed — an operator's
+/// problem, which the log details — while every route that uses the database stays 50301.
+async fn a_migration_the_database_refuses_leaves_the_instance_unready(url: String) {
+    use sea_orm::{ConnectionTrait, Database};
+    let foreign = Database::connect(&url).await.unwrap();
+    foreign
+        .execute_unprepared("CREATE TABLE seaql_migrations (nonsense INT)")
+        .await
+        .unwrap();
+    drop(foreign);
+    let port = free_port();
+    let (unanswered, server) = via_port(&url, port);
+    let mut config = common::config();
+    config.database_url = unanswered;
+    config.database_timeout = Duration::from_millis(500);
+    let signer = Signer::new(config.apps[0].clone());
+    let state = example_dating::startup::state(config).await.unwrap();
+    let app = example_dating::app::build(state.clone()).unwrap();
+    let t = TestApp { app, state, signer };
+
+    let _database = forward(port, server).await;
+    tokio::time::timeout(BOUND, async {
+        while !t.state.schema().gave_up() {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    })
+    .await
+    .expect("the migration is given up");
+    let ready = t.app.client().get("/readyz").send().await;
+    assert_eq!((ready.status().as_u16(), code(&ready)), (503, 50301));
+    assert!(
+        ready.text().contains("migration failed"),
+        "{}",
+        ready.text()
+    );
+    let sent = t
+        .call(
+            Method::POST,
+            "/api/auth/sendsms",
+            &[("phone", "13800000302")],
+            None,
+        )
+        .await;
+    assert_eq!(code(&sent), 50301);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_migration_postgres_refuses_leaves_the_instance_unready() {
+    common::on_database_server(
+        common::POSTGRES,
+        "a migration PostgreSQL refuses",
+        a_migration_the_database_refuses_leaves_the_instance_unready,
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_migration_mariadb_refuses_leaves_the_instance_unready() {
+    common::on_database_server(
+        common::MARIADB,
+        "a migration MariaDB refuses",
+        a_migration_the_database_refuses_leaves_the_instance_unready,
+    )
+    .await;
+}
