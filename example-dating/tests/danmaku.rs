@@ -325,6 +325,25 @@ async fn danmaku_mutes_and_finishing_a_live() {
         ),
         40901
     );
+    // Muting in a finished live is refused by the same guard; reading it is not.
+    let mute = t
+        .manage(
+            Method::POST,
+            &format!("{console}/forbid_send_msg.json"),
+            &[("user_id", "1")],
+            Some(&host),
+        )
+        .await;
+    assert_eq!(code(&mute), 40901, "{}", mute.text());
+    let shown = t
+        .manage(
+            Method::GET,
+            &format!("{console}/show.json"),
+            &[],
+            Some(&host),
+        )
+        .await;
+    assert_eq!(data(&shown)["status"], "finished");
     // The host may go on the air again.
     t.create_live(&host, "Next time").await;
 }

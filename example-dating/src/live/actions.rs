@@ -35,16 +35,20 @@ pub struct LiveActions {
 
 /// Mounts the actions on a node that loads a [`LiveRoom`].
 pub fn mount(live: &Node<AppState>) -> LiveActions {
+    // A finished live can still be read, its danmaku moderated and its mutes lifted; pushing
+    // to it, finishing it again or muting in it is 40901, by one guard.
+    let on_air = || kotori::declare(require_on_air, require_on_air_doc());
     let read = live.group();
     read.get("/show.json", show);
-    read.get("/push_url.json", push_url).declares(finish_doc());
+    read.group().guard(on_air()).get("/push_url.json", push_url);
     read.get("/danmaku.json", danmaku::list_all)
         .declares(danmaku::list_doc());
     read.get("/group_shutted_user.json", muted);
     // Each action twice: `{name}.json` for the API, `{name}` for the console's form.
     let write = live.group();
-    forms::action(&write, "/finish", finish).declares(finish_doc());
-    forms::action(&write, "/forbid_send_msg", forbid).declares(forbid_doc());
+    let acting = write.group().guard(on_air());
+    forms::action(&acting, "/finish", finish);
+    forms::action(&acting, "/forbid_send_msg", forbid).declares(forbid_doc());
     forms::action(&write, "/unforbid_send_msg", unforbid).declares(unforbid_doc());
     forms::action(&write, "/slow_mode", moderation::slow_mode)
         .declares(moderation::slow_mode_doc());
@@ -77,14 +81,25 @@ pub fn push_url_for(domain: &str, key: &str, live_id: i64, expires_at: i64) -> S
     format!("rtmp://{domain}/live/{stream}?txSecret={secret}&txTime={tx_time}")
 }
 
-/// A push URL for the loaded live; a finished live has none (40901).
+/// Above the actions that need the live on the air (a push URL, finishing, muting): a finished
+/// live is 40901.
+pub fn require_on_air(room: Res<LiveRoom>) -> Result<(), AppError> {
+    match super::on_air(&room.0) {
+        true => Ok(()),
+        false => Err(codes::conflict("the live is finished")),
+    }
+}
+
+/// What require_on_air answers, for `/openapi.json`.
+pub fn require_on_air_doc() -> kotori::openapi::Declares {
+    kotori::openapi::Declares::new().refuses(409, 40901, "the live is finished")
+}
+
+/// A push URL for the loaded live (on the air: [`require_on_air`]).
 pub async fn push_url(
     room: Res<LiveRoom>,
     State(state): State<AppState>,
 ) -> Result<Json<Value>, AppError> {
-    if room.0.status == FINISHED {
-        return Err(codes::conflict("the live is finished"));
-    }
     let url = push_url_for(
         &state.config.push.domain,
         &state.config.push.key,
@@ -100,9 +115,6 @@ pub async fn finish(
     operator: Res<Operator>,
     State(state): State<AppState>,
 ) -> Result<Json<Value>, AppError> {
-    if room.0.status == FINISHED {
-        return Err(codes::conflict("the live is finished already"));
-    }
     let mut row = room.0.clone().into_active_model();
     row.status = Set(FINISHED.into());
     row.end_time = Set(Some(clock::now()));
@@ -132,9 +144,6 @@ pub async fn forbid(
     params: Res<Params>,
     State(state): State<AppState>,
 ) -> Result<Json<Value>, AppError> {
-    if room.0.status == FINISHED {
-        return Err(codes::conflict("the live is finished"));
-    }
     let user_id: i64 = params.parse_required("user_id")?;
     let minutes = params.parse_optional::<i64>("minutes")?;
     if minutes.is_some_and(|m| !(1..=43_200).contains(&m)) {
@@ -220,12 +229,6 @@ pub async fn muted(
     Ok(ok(object([("list", Value::Array(list))])))
 }
 
-/// What finish reads and answers, for `/openapi.json`.
-pub fn finish_doc() -> kotori::openapi::Declares {
-    use crate::openapi::*;
-    Declares::new().refuses(409, 40901, "the live is finished already")
-}
-
 /// What forbid reads and answers, for `/openapi.json`.
 pub fn forbid_doc() -> kotori::openapi::Declares {
     use crate::openapi::*;
@@ -243,7 +246,6 @@ pub fn forbid_doc() -> kotori::openapi::Declares {
             40401,
             "no such user (unknown, or the account was erased)",
         )
-        .refuses(409, 40901, "the live is finished")
 }
 
 /// What unforbid reads and answers, for `/openapi.json`.

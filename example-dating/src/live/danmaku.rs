@@ -7,7 +7,7 @@ use sea_orm::{
 };
 use serde_json::{Value, json};
 
-use super::{FINISHED, LiveRoom, moderation};
+use super::{LiveRoom, moderation};
 use crate::auth::Caller;
 use crate::clock;
 use crate::codes::{self, AppError};
@@ -135,7 +135,7 @@ pub async fn post(
         .lock_shared()
         .one(&txn)
         .await?;
-    let Some(current) = current.filter(|l| l.status != FINISHED) else {
+    let Some(current) = current.filter(super::on_air) else {
         return Err(codes::not_found());
     };
     let me = account::take_caller(&txn, user_id, Take::Share).await?;

@@ -20,6 +20,13 @@ pub const ON_AIR: &str = "on_air";
 /// Ended, for everyone.
 pub const FINISHED: &str = "finished";
 
+/// Whether `live` is on the air: the one rule the front's loader, the danmaku post, the live
+/// actions and the sockets' subscriptions ask (a live is on the air or finished; a third status
+/// would be decided here, once).
+pub fn on_air(live: &live::Model) -> bool {
+    live.status == ON_AIR
+}
+
 /// The live a route is about, loaded (and checked) by the node above it.
 #[derive(Clone, Debug)]
 pub struct LiveRoom(pub live::Model);

@@ -34,7 +34,7 @@ pub async fn load_on_air_live(
 ) -> Result<LiveRoom, AppError> {
     find(&state, live_id)
         .await?
-        .filter(|l| l.status == ON_AIR)
+        .filter(super::on_air)
         .map(LiveRoom)
         .ok_or_else(codes::not_found)
 }

@@ -18,7 +18,6 @@ use super::hub::{Connection, Out, Registered, event};
 use crate::auth::{Caller, ClientAddress};
 use crate::codes::{self, AppError};
 use crate::db::entity::rooms::live;
-use crate::live::ON_AIR;
 use crate::params::Params;
 use crate::people::{graph, sessions};
 use crate::state::AppState;
@@ -199,7 +198,7 @@ fn refusal(code: u32, msg: &str) -> Value {
 /// Whether a live is on the air.
 async fn on_air(state: &AppState, live_id: i64) -> Result<bool, AppError> {
     let found = live::Entity::find_by_id(live_id).one(&state.db).await?;
-    Ok(found.is_some_and(|l| l.status == ON_AIR))
+    Ok(found.as_ref().is_some_and(crate::live::on_air))
 }
 
 /// A client frame: `{"type": "subscribe" | "unsubscribe", "live_id": N}` or `{"type": "ping"}`.
