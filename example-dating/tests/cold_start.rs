@@ -158,13 +158,11 @@ async fn forward(port: u16, target: String) -> tokio::task::JoinHandle<()> {
     })
 }
 
-/// A server whose database does not answer at start (nothing listens where it was told to
-/// look) waits for it as long as for a connection, then listens anyway: `/healthz` answers,
-/// `/readyz` names the database, and every route that needs it answers 50301 without waiting.
-/// Once the database answers, the schema is migrated in the background and the instance serves.
-async fn the_server_listens_while_its_database_is_down(url: String) {
+/// An instance of the database at `url` started while nothing listens where it is told to
+/// look (a port of its own, not forwarded yet), and that port: `forward` opens it.
+async fn started_before_its_database(url: &str) -> (TestApp, u16, String) {
     let port = free_port();
-    let (unanswered, server) = via_port(&url, port);
+    let (unanswered, server) = via_port(url, port);
     let mut config = common::config();
     config.database_url = unanswered;
     config.database_timeout = Duration::from_millis(500);
@@ -175,20 +173,27 @@ async fn the_server_listens_while_its_database_is_down(url: String) {
         .unwrap();
     assert!(!state.schema().is_ready());
     let app = example_dating::app::build(state.clone()).unwrap();
-    let t = TestApp { app, state, signer };
+    (TestApp { app, state, signer }, port, server)
+}
+
+/// A signed sendsms (which needs the database only for the guard that waits for its schema).
+async fn send_code(t: &TestApp, phone: &str) -> kotori::test::TestResponse {
+    t.call(Method::POST, "/api/auth/sendsms", &[("phone", phone)], None)
+        .await
+}
+
+/// A server whose database does not answer at start (nothing listens where it was told to
+/// look) waits for it as long as for a connection, then listens anyway: `/healthz` answers,
+/// `/readyz` names the database, and every route that needs it answers 50301 without waiting.
+/// Once the database answers, the schema is migrated in the background and the instance serves.
+async fn the_server_listens_while_its_database_is_down(url: String) {
+    let (t, port, server) = started_before_its_database(&url).await;
 
     assert_eq!(t.app.client().get("/healthz").send().await.status(), 200);
     let ready = t.app.client().get("/readyz").send().await;
     assert_eq!((ready.status().as_u16(), code(&ready)), (503, 50301));
     assert!(ready.text().contains("database"), "{}", ready.text());
-    let sent = t
-        .call(
-            Method::POST,
-            "/api/auth/sendsms",
-            &[("phone", "13800000301")],
-            None,
-        )
-        .await;
+    let sent = send_code(&t, "13800000301").await;
     assert_eq!((sent.status().as_u16(), code(&sent)), (503, 50301));
     let console = t.app.client().get("/manage/login").send().await;
     assert_eq!(console.status(), 503);
@@ -245,15 +250,7 @@ async fn a_migration_the_database_refuses_leaves_the_instance_unready(url: Strin
         .await
         .unwrap();
     drop(foreign);
-    let port = free_port();
-    let (unanswered, server) = via_port(&url, port);
-    let mut config = common::config();
-    config.database_url = unanswered;
-    config.database_timeout = Duration::from_millis(500);
-    let signer = Signer::new(config.apps[0].clone());
-    let state = example_dating::startup::state(config).await.unwrap();
-    let app = example_dating::app::build(state.clone()).unwrap();
-    let t = TestApp { app, state, signer };
+    let (t, port, server) = started_before_its_database(&url).await;
 
     let _database = forward(port, server).await;
     tokio::time::timeout(BOUND, async {
@@ -270,15 +267,7 @@ async fn a_migration_the_database_refuses_leaves_the_instance_unready(url: Strin
         "{}",
         ready.text()
     );
-    let sent = t
-        .call(
-            Method::POST,
-            "/api/auth/sendsms",
-            &[("phone", "13800000302")],
-            None,
-        )
-        .await;
-    assert_eq!(code(&sent), 50301);
+    assert_eq!(code(&send_code(&t, "13800000302").await), 50301);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
