@@ -539,17 +539,14 @@ impl<S> Ctx<S> {
     /// `Form` extractor instead; otherwise this answers a 500 and logs what to do.
     ///
     /// ```
-    /// use bytes::Bytes;
     /// use kotori::{Ctx, Kotori};
     ///
-    /// #[kotori::handler]
-    /// async fn size(cx: &mut Ctx<()>, _body: Bytes) -> String {
-    ///     // The `Bytes` extractor made kotori read the body before this handler.
-    ///     cx.body().map(|b| b.len()).unwrap_or(0).to_string()
-    /// }
-    ///
     /// let app = Kotori::new(());
-    /// app.post("/size", size);
+    /// // kotori reads the body before the handler runs: a handler on the raw context sees it.
+    /// app.post("/size", |cx: &mut Ctx<()>| {
+    ///     let size = cx.body().map(|b| b.len()).unwrap_or(0);
+    ///     async move { size.to_string() }
+    /// });
     /// let app = app.build().unwrap();
     /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
     /// #     assert_eq!(app.client().post("/size").body("hello").send().await.text(), "5");
@@ -599,23 +596,20 @@ impl<S> Ctx<S> {
     /// The body deserialized from `application/x-www-form-urlencoded`.
     ///
     /// ```
-    /// use bytes::Bytes;
     /// use kotori::{Ctx, Kotori};
     /// use serde::Deserialize;
     ///
     /// #[derive(Deserialize)]
     /// struct Login { name: String }
     ///
-    /// #[kotori::handler]
-    /// async fn login(cx: &mut Ctx<()>, _body: Bytes) -> String {
-    ///     match cx.form::<Login>() {
+    /// let app = Kotori::new(());
+    /// app.post("/login", |cx: &mut Ctx<()>| {
+    ///     let answer = match cx.form::<Login>() {
     ///         Ok(form) => format!("hello {}", form.name),
     ///         Err(rejection) => rejection.message().to_owned(),
-    ///     }
-    /// }
-    ///
-    /// let app = Kotori::new(());
-    /// app.post("/login", login);
+    ///     };
+    ///     async move { answer }
+    /// });
     /// let app = app.build().unwrap();
     /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
     /// #     assert_eq!(app.client().post("/login").form(&[("name", "ann")]).send().await.text(), "hello ann");
@@ -629,19 +623,16 @@ impl<S> Ctx<S> {
     /// The body deserialized from JSON.
     ///
     /// ```
-    /// use bytes::Bytes;
     /// use kotori::{Ctx, Kotori};
     ///
-    /// #[kotori::handler]
-    /// async fn sum(cx: &mut Ctx<()>, _body: Bytes) -> String {
-    ///     match cx.json::<Vec<i64>>() {
+    /// let app = Kotori::new(());
+    /// app.post("/sum", |cx: &mut Ctx<()>| {
+    ///     let answer = match cx.json::<Vec<i64>>() {
     ///         Ok(numbers) => numbers.iter().sum::<i64>().to_string(),
     ///         Err(rejection) => rejection.message().to_owned(),
-    ///     }
-    /// }
-    ///
-    /// let app = Kotori::new(());
-    /// app.post("/sum", sum);
+    ///     };
+    ///     async move { answer }
+    /// });
     /// let app = app.build().unwrap();
     /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
     /// #     assert_eq!(app.client().post("/sum").json(&[1, 2, 3]).send().await.text(), "6");

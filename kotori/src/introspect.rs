@@ -219,13 +219,11 @@ impl StepInfo {
     /// Its one-line description, if it has one.
     ///
     /// ```
-    /// use kotori::{Ctx, Kotori};
-    ///
-    /// /// Who is calling.
-    /// #[kotori::guard]
-    /// async fn caller(cx: &mut Ctx<()>) {}
+    /// use kotori::{Ctx, Kotori, named};
     ///
     /// let app = Kotori::new(());
+    /// // A step written with the macros takes its doc line from the function's.
+    /// let caller = named("caller", |_: &mut Ctx<()>| {}).doc("Who is calling.");
     /// app.guard(caller).get("/", || async { "hi" });
     /// let app = app.build().unwrap();
     /// assert_eq!(app.routes()[0].chain()[0].doc(), Some("Who is calling."));

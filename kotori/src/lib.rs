@@ -193,7 +193,8 @@ pub mod __private {
 
 // The README's and the guide's Rust examples are compiled and run as doc tests, so they cannot
 // drift from the API.
-#[cfg(doctest)]
+// The README's and the concepts page's examples use the `macros` feature (a default).
+#[cfg(all(doctest, feature = "macros"))]
 #[doc = include_str!("../../README.md")]
 struct ReadmeDoctests;
 
@@ -205,7 +206,7 @@ struct CrateReadmeDoctests;
 #[doc = include_str!("../../docs/src/getting-started.md")]
 struct GettingStartedDoctests;
 
-#[cfg(doctest)]
+#[cfg(all(doctest, feature = "macros"))]
 #[doc = include_str!("../../docs/src/concepts.md")]
 struct ConceptsDoctests;
 

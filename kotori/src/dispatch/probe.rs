@@ -29,9 +29,11 @@ impl<S: Clone + Send + Sync + 'static> App<S> {
     /// `Ctx` is not `Sync`); nothing of it changes.
     ///
     /// A handler reaches its own app through its state: keep a [`WeakApp`](crate::WeakApp) there (a strong
-    /// `App` would keep itself alive).
+    /// `App` would keep itself alive). (The example's handler is written with the `macros`
+    /// feature's `#[kotori::handler]`: it holds the context across an await.)
     ///
-    /// ```
+    #[cfg_attr(feature = "macros", doc = "```")]
+    #[cfg_attr(not(feature = "macros"), doc = "```ignore")]
     /// use std::sync::{Arc, OnceLock};
     /// use http::Method;
     /// use kotori::{Ctx, Kotori, Rejection, WeakApp};
