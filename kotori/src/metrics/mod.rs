@@ -71,11 +71,13 @@
 //! assert_eq!(refused.1.count(), Some(1));
 //! ```
 
+mod declared;
 mod histogram;
 mod labels;
 #[cfg(feature = "otel")]
 #[cfg_attr(docsrs, doc(cfg(feature = "otel")))]
 pub mod otel;
+mod places;
 #[cfg(feature = "prometheus")]
 #[cfg_attr(docsrs, doc(cfg(feature = "prometheus")))]
 pub mod prometheus;
@@ -84,10 +86,11 @@ mod series;
 
 use std::sync::{Arc, OnceLock};
 
+pub(crate) use declared::{ChainPlace, build_metrics};
 pub use histogram::{BOUNDARIES, Snapshot};
 pub(crate) use labels::{StreamKind, method_index};
+pub(crate) use places::{Key, Place, RequestSeries, StepSeries};
 pub(crate) use record::{ActiveRequest, StreamLife, StreamMark};
-pub(crate) use series::{ChainPlace, Key, Place, RequestSeries, StepSeries, build_metrics};
 pub use series::{EXTRA_PER_PLACE, Instrument, Metrics, Series, Value};
 
 /// The [`Metrics`] of an app, reachable before it is built: [`Kotori::metrics`] hands one out

@@ -5,7 +5,7 @@ use std::sync::atomic::Ordering::Relaxed;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use super::labels::StreamKind;
-use super::series::RequestSeries;
+use super::places::RequestSeries;
 
 /// A request in flight that awaits something: counted in its place's active requests until
 /// it finishes or is dropped (the client went away).
