@@ -65,13 +65,10 @@ async fn migrate_when_reachable(url: String, db: DatabaseConnection) -> Result<(
 /// every route that needs the database answer 50301 until it is done. A SQLite file is
 /// migrated before anything else: it is this process's own, and either opens or is misnamed.
 async fn migrated(config: &Config) -> Result<(DatabaseConnection, Option<Pending>), String> {
-    let db = unmigrated(config).await?;
     if config.database_url.starts_with("sqlite:") {
-        db::migrate(&db)
-            .await
-            .map_err(|e| migration_failed(&config.database_url, &e))?;
-        return Ok((db, None));
+        return Ok((database(config).await?, None));
     }
+    let db = unmigrated(config).await?;
     let mut task = tokio::spawn(migrate_when_reachable(
         config.database_url.clone(),
         db.clone(),
