@@ -219,6 +219,39 @@ async fn measure(
         eprintln!("{route}: {cost:?} {:#?}", seen_sql.lock().unwrap());
         measured.insert(route.to_string(), cost);
     }
+    // Slow mode: a danmaku starts the viewer's interval, and one inside it is refused by the
+    // store alone — a flood of refused posts never takes the database's write lock.
+    let slow_mode = t
+        .manage(
+            Method::POST,
+            &format!("/manage/dating/shops/api/live/{live}/slow_mode.json"),
+            &[("seconds", "60")],
+            Some(&host),
+        )
+        .await;
+    assert_eq!(code(&slow_mode), 0, "{}", data(&slow_mode));
+    for (route, expected) in [
+        ("POST /api/live/{live_id}/danmaku (slow mode)", 0),
+        (
+            "POST /api/live/{live_id}/danmaku (slow mode, refused)",
+            42901,
+        ),
+    ] {
+        statements.store(0, Ordering::SeqCst);
+        commands.store(0, Ordering::SeqCst);
+        seen_sql.lock().unwrap().clear();
+        let path = format!("{live_path}/danmaku");
+        let res = t
+            .call(Method::POST, &path, &[("content", "hello")], Some(&me))
+            .await;
+        assert_eq!(code(&res), expected, "{route}: {}", data(&res));
+        let cost = (
+            statements.load(Ordering::SeqCst),
+            commands.load(Ordering::SeqCst),
+        );
+        eprintln!("{route}: {cost:?} {:#?}", seen_sql.lock().unwrap());
+        measured.insert(route.to_string(), cost);
+    }
     // The console's whole lists (everyone, every report, the whole audit log, every live) read
     // their kept counts, never count the table.
     let admin = t

@@ -458,3 +458,52 @@ async fn moderators_hide_danmaku_and_slow_the_room_down_under_admin_and_shops_al
     );
     assert_eq!(code(&post("three").await), 0, "slow mode off");
 }
+
+/// Slow mode and mutes together: a muted viewer is told 40304 whether or not their interval is
+/// running (not when to retry), and a post refused for a mute spends no interval — lifted, the
+/// mute leaves the viewer free to post at once.
+#[tokio::test]
+async fn a_muted_viewer_under_slow_mode_is_told_of_the_mute_and_spends_no_interval() {
+    let t = TestApp::new().await;
+    let host = t.operator("host", "host", &[]).await;
+    let live = t.create_live(&host, "Slow and strict").await;
+    let (talker, talker_id) = t.user("18900000031").await;
+    let (quiet, quiet_id) = t.user("18900000032").await;
+    let console = format!("{SHOPS}/live/{live}");
+    let moderate = async |action: &str, params: &[(&str, &str)]| {
+        let res = t
+            .manage(
+                Method::POST,
+                &format!("{console}/{action}.json"),
+                params,
+                Some(&host),
+            )
+            .await;
+        assert_eq!(code(&res), 0, "{action}: {}", data(&res));
+    };
+    let post = async |token: &str| {
+        let path = format!("/api/live/{live}/danmaku");
+        code(
+            &t.call(Method::POST, &path, &[("content", "hi")], Some(token))
+                .await,
+        )
+    };
+    moderate("slow_mode", &[("seconds", "60")]).await;
+
+    // Inside the interval, muted: the mute is what the viewer is told.
+    assert_eq!(post(&talker).await, 0);
+    let talker_param = talker_id.to_string();
+    moderate("forbid_send_msg", &[("user_id", &talker_param)]).await;
+    assert_eq!(post(&talker).await, 40304);
+    moderate("unforbid_send_msg", &[("user_id", &talker_param)]).await;
+    assert_eq!(post(&talker).await, 42901, "the interval still runs");
+
+    // Muted before their first post: refused, and no interval taken.
+    let quiet_param = quiet_id.to_string();
+    moderate("forbid_send_msg", &[("user_id", &quiet_param)]).await;
+    assert_eq!(post(&quiet).await, 40304);
+    assert_eq!(post(&quiet).await, 40304);
+    moderate("unforbid_send_msg", &[("user_id", &quiet_param)]).await;
+    assert_eq!(post(&quiet).await, 0, "no interval was spent while muted");
+    assert_eq!(post(&quiet).await, 42901);
+}

@@ -3,7 +3,8 @@
 
 use kotori::{Json, Res, State};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set,
 };
 use serde_json::{Value, json};
 
@@ -21,6 +22,7 @@ use crate::people::account::{self, Take};
 use crate::people::graph;
 use crate::realtime::{self, Route};
 use crate::state::AppState;
+use crate::store::Hold;
 use crate::validate;
 
 /// A mute, as far as time goes.
@@ -114,12 +116,12 @@ fn danmaku_json(d: &danmaku::Model, nickname: Option<&str>) -> Value {
 /// Posts `content` (1–100 characters) to the loaded live; a muted user gets 40304, a second
 /// post within the live's slow-mode interval 42901.
 ///
-/// Checked and written in one transaction that holds the live's row and the poster's (`FOR
-/// SHARE`): a finish (which updates the live), a mute (which takes the poster's row for
-/// update), a ban or an erasure that commits while the post is on its way waits for it, or is
-/// seen by it — a danmaku never lands after the live ended or its poster was muted. The mute
-/// is read after the locks, in a statement of its own (on PostgreSQL a statement sees what was
-/// committed when it began).
+/// Slow mode is asked first, of the store alone: a post inside the viewer's interval is refused
+/// without a transaction (after one read of the poster's mute, so that a muted viewer is told
+/// 40304 rather than when to retry) — a flood of refused posts never takes the database's
+/// write lock (SQLite's one writer), and no transaction waits on the store. A post that took
+/// the interval and is then refused, or fails, gives it back: a 50301 spends no interval, and
+/// a danmaku that got an answer other than 0 was not stored.
 pub async fn post(
     room: Res<LiveRoom>,
     caller: Res<Caller>,
@@ -129,6 +131,44 @@ pub async fn post(
     let content = validate::text("content", params.required("content")?, 1, 100)?;
     let now = clock::now();
     let (live_id, user_id) = (room.0.id, caller.user_id);
+    let store = &*state.store;
+    // Slow mode as the loader found the live; the transaction follows it as it is then.
+    let mut interval = match moderation::check_slow_mode(store, &room.0, user_id).await {
+        Ok(interval) => interval,
+        // A muted viewer is told so, not when to retry.
+        Err(_) if muted(&state.db, live_id, user_id, now).await? => return Err(codes::muted()),
+        Err(refused) => return Err(refused),
+    };
+    let (row, nickname) = match write(&state, live_id, user_id, content, now, &mut interval).await {
+        Ok(written) => written,
+        Err(e) => {
+            moderation::forget_slow_mode(store, interval).await;
+            return Err(e);
+        }
+    };
+    let json = danmaku_json(&row, Some(nickname.as_str()));
+    let pushed = realtime::event("danmaku", json.clone());
+    state
+        .hub
+        .publish(Route::Live(row.live_id), pushed, Some(user_id))
+        .await;
+    Ok(ok(json))
+}
+
+/// Checks and writes a danmaku in one transaction that holds the live's row and the poster's
+/// (`FOR SHARE`): a finish (which updates the live), a mute (which takes the poster's row for
+/// update), a ban or an erasure that commits while the post is on its way waits for it, or is
+/// seen by it — a danmaku never lands after the live ended or its poster was muted. The mute
+/// is read after the locks, in a statement of its own (on PostgreSQL a statement sees what was
+/// committed when it began). Returns the row and the poster's nickname.
+async fn write(
+    state: &AppState,
+    live_id: i64,
+    user_id: i64,
+    content: String,
+    now: i64,
+    interval: &mut Option<Hold>,
+) -> Result<(danmaku::Model, String), AppError> {
     let txn = db::begin(&state.db).await?;
     // The loader saw the live on the air; it may have finished since.
     let current = live::Entity::find_by_id(live_id)
@@ -139,43 +179,41 @@ pub async fn post(
         return Err(codes::not_found());
     };
     let me = account::take_caller(&txn, user_id, Take::Share).await?;
-    let mute = live_mute::Entity::find_by_id((live_id, user_id))
-        .one(&txn)
-        .await?;
-    if mute.as_ref().is_some_and(|m| Mute::from(m).active(now)) {
+    if muted(&txn, live_id, user_id, now).await? {
         return Err(codes::muted());
     }
-    // Everything that can fail is read before the slow-mode mark is set: after it, only the
-    // insert and the commit can, and then the mark is taken back — a 50301 spends no
-    // interval, and a danmaku that got an answer other than 0 was not stored.
-    let interval = moderation::check_slow_mode(&*state.store, &current, user_id).await?;
+    // Slow mode turned on or off in the moments since the loader read the live.
+    match (current.slow_mode_secs > 0, interval.is_some()) {
+        (true, false) => {
+            *interval = moderation::check_slow_mode(&*state.store, &current, user_id).await?
+        }
+        (false, true) => moderation::forget_slow_mode(&*state.store, interval.take()).await,
+        _ => {}
+    }
     let row = danmaku::ActiveModel {
         live_id: Set(live_id),
         user_id: Set(user_id),
         content: Set(content),
         send_time: Set(now),
         ..Default::default()
-    };
-    let saved = async {
-        let row = row.insert(&txn).await?;
-        txn.commit().await?;
-        Ok::<_, sea_orm::DbErr>(row)
     }
-    .await;
-    let row = match saved {
-        Ok(row) => row,
-        Err(e) => {
-            moderation::forget_slow_mode(&*state.store, interval).await;
-            return Err(e.into());
-        }
-    };
-    let json = danmaku_json(&row, Some(me.nickname.as_str()));
-    let pushed = realtime::event("danmaku", json.clone());
-    state
-        .hub
-        .publish(Route::Live(row.live_id), pushed, Some(user_id))
-        .await;
-    Ok(ok(json))
+    .insert(&txn)
+    .await?;
+    txn.commit().await?;
+    Ok((row, me.nickname))
+}
+
+/// Whether `user_id` is muted in `live_id` at `now`.
+async fn muted(
+    db: &impl ConnectionTrait,
+    live_id: i64,
+    user_id: i64,
+    now: i64,
+) -> Result<bool, AppError> {
+    let mute = live_mute::Entity::find_by_id((live_id, user_id))
+        .one(db)
+        .await?;
+    Ok(mute.is_some_and(|m| Mute::from(&m).active(now)))
 }
 
 /// What list reads and answers, for `/openapi.json`.
