@@ -12,7 +12,7 @@ use crate::console;
 use crate::envelope;
 use crate::live::{actions as live_actions, danmaku, rooms};
 use crate::manage::{self, Role, admin, forms};
-use crate::openapi::{self, paged};
+use crate::openapi;
 use crate::ops;
 use crate::params::{self, load_params};
 use crate::realtime;
@@ -40,8 +40,9 @@ pub fn build(state: AppState) -> Result<App<AppState>, BuildError> {
         .load(ops::count_round_trips)
         .after(ops::request_log)
         .body_limit(API_BODY_LIMIT);
-    app.get("/healthz", ops::healthz);
-    app.get("/readyz", ops::readyz);
+    app.get("/healthz", ops::healthz)
+        .declares(ops::healthz_doc());
+    app.get("/readyz", ops::readyz).declares(ops::readyz_doc());
     app.get(
         "/openapi.json",
         named("openapi_document", openapi::document(document.clone())),
@@ -79,36 +80,42 @@ pub fn build(state: AppState) -> Result<App<AppState>, BuildError> {
     let user = api
         .group()
         .load(declare(auth::load_caller, auth::load_caller_doc()));
-    user.post("/auth/logout", auth::logout);
+    user.post("/auth/logout", auth::logout)
+        .declares(auth::logout_doc());
     // Real time: the guards above run before the upgrade (docs/src/dating/api/realtime.md).
     user.get("/ws", realtime::ws).declares(realtime::ws_doc());
     user.get("/events", realtime::events)
         .declares(realtime::events_doc());
     user.get("/labels", labels::list)
         .declares(labels::list_doc());
-    user.get("/products", products::list);
-    user.get("/contacts", contacts::list).declares(paged());
-    user.get("/user/hot/list", hot::hot).declares(paged());
+    user.get("/products", products::list)
+        .declares(products::list_doc());
+    user.get("/contacts", contacts::list)
+        .declares(contacts::list_doc());
+    user.get("/user/hot/list", hot::hot)
+        .declares(hot::hot_doc());
     user.get("/user/nearby/list", discover::nearby)
         .declares(discover::nearby_doc());
 
     let me = user
         .node("/me")
         .load(declare(profile::load_me, profile::load_me_doc()));
-    me.get("", profile::show_me);
+    me.get("", profile::show_me)
+        .declares(profile::show_me_doc());
     me.post("/update", profile::update_me)
         .declares(profile::update_me_doc());
     me.post("/location", profile::set_location)
         .declares(profile::set_location_doc());
     me.post("/labels", labels::set_mine)
         .declares(labels::set_mine_doc());
-    me.get("/vip", vip::mine);
-    me.get("/album", album::list);
+    me.get("/vip", vip::mine).declares(vip::mine_doc());
+    me.get("/album", album::list).declares(album::list_doc());
     me.post("/album/add", album::add).declares(album::add_doc());
     me.node("/album/{photo_id}")
         .load(declare(album::load_own_photo, album::load_own_photo_doc()))
-        .post("/delete", album::delete);
-    me.get("/blocks", blocks::list).declares(paged());
+        .post("/delete", album::delete)
+        .declares(album::delete_doc());
+    me.get("/blocks", blocks::list).declares(blocks::list_doc());
     me.post("/blocks/add", blocks::add)
         .declares(blocks::add_doc());
     me.node("/blocks/{user_id}")
@@ -116,8 +123,10 @@ pub fn build(state: AppState) -> Result<App<AppState>, BuildError> {
             blocks::load_own_block,
             blocks::load_own_block_doc(),
         ))
-        .post("/delete", blocks::delete);
-    me.post("/delete", account::delete_me);
+        .post("/delete", blocks::delete)
+        .declares(blocks::delete_doc());
+    me.post("/delete", account::delete_me)
+        .declares(account::delete_me_doc());
     me.get("/export", export::export_me)
         .declares(export::export_me_doc());
     user.post("/reports", reports::create)
@@ -127,7 +136,9 @@ pub fn build(state: AppState) -> Result<App<AppState>, BuildError> {
     let other = user
         .node("/users/{user_id}")
         .load(declare(target::load_target, target::load_target_doc()));
-    other.get("/show", visits::show);
+    other
+        .get("/show", visits::show)
+        .declares(visits::show_doc());
     other
         .post("/messages", messages::send)
         .declares(messages::send_doc());
@@ -139,13 +150,16 @@ pub fn build(state: AppState) -> Result<App<AppState>, BuildError> {
     user.node("/vip")
         .guard(declare(vip::require_vip, vip::require_vip_doc()))
         .get("/visitors", visits::visitors)
-        .declares(paged());
+        .declares(visits::visitors_doc());
 
-    user.get("/live/list", rooms::list_on_air).declares(paged());
+    user.get("/live/list", rooms::list_on_air)
+        .declares(rooms::list_doc());
     let on_air = user
         .node("/live/{live_id}")
         .load(declare(rooms::load_on_air_live, rooms::load_live_doc()));
-    on_air.get("/show", live_actions::show);
+    on_air
+        .get("/show", live_actions::show)
+        .declares(crate::live::live_doc());
     on_air
         .get("/danmaku", danmaku::list)
         .declares(danmaku::list_doc());
@@ -159,7 +173,9 @@ pub fn build(state: AppState) -> Result<App<AppState>, BuildError> {
         orders::load_own_order,
         orders::load_own_order_doc(),
     ));
-    order.get("/show", orders::show);
+    order
+        .get("/show", orders::show)
+        .declares(orders::show_doc());
     order
         .post("/cancel", orders::cancel)
         .declares(orders::cancel_doc());
@@ -197,7 +213,9 @@ pub fn build(state: AppState) -> Result<App<AppState>, BuildError> {
         .load(declare(manage::load_session, manage::load_session_doc()))
         .load(declare(manage::load_operator, manage::load_operator_doc()));
     operator.get("", console::home::home);
-    operator.post("/logout.json", manage::logout);
+    operator
+        .post("/logout.json", manage::logout)
+        .declares(manage::logout_doc());
     operator.post("/logout", console::home::logout);
     let dating = operator.node("/dating");
 
@@ -217,17 +235,21 @@ pub fn build(state: AppState) -> Result<App<AppState>, BuildError> {
         .group()
         .guard(manage::require_privilege("users:read"));
     someone_read.get("", console::users::show);
-    someone_read.get("/show.json", admin::show_user);
+    someone_read
+        .get("/show.json", admin::show_user)
+        .declares(admin::user_doc());
     let bans = someone
         .group()
         .guard(manage::require_privilege(admin::BAN_PRIVILEGE));
     forms::action(&bans, "/ban", admin::ban).declares(admin::ban_doc());
-    forms::action(&bans, "/unban", admin::unban);
+    forms::action(&bans, "/unban", admin::unban).declares(admin::user_doc());
     let products_read = admin
         .group()
         .guard(manage::require_privilege("products:read"));
     products_read.get("/products", console::commerce::products);
-    products_read.get("/products/list.json", admin::list_products);
+    products_read
+        .get("/products/list.json", admin::list_products)
+        .declares(admin::list_products_doc());
     let products_write = admin
         .group()
         .guard(manage::require_privilege("products:write"));
@@ -266,7 +288,9 @@ pub fn build(state: AppState) -> Result<App<AppState>, BuildError> {
         .group()
         .guard(manage::require_privilege("reports:read"));
     report_read.get("", console::reports::show);
-    report_read.get("/show.json", moderation::show);
+    report_read
+        .get("/show.json", moderation::show)
+        .declares(moderation::show_doc());
     let resolving = report
         .group()
         .guard(manage::require_privilege("reports:write"));
@@ -297,7 +321,7 @@ pub fn build(state: AppState) -> Result<App<AppState>, BuildError> {
     shops.get("/live", console::lives::own);
     shops
         .get("/live/list.json", rooms::list_own)
-        .declares(paged());
+        .declares(rooms::list_doc());
     // Hosts may read and act on their own lives: no privilege on either group.
     let own_live = live_actions::mount(
         &shops

@@ -120,6 +120,90 @@ pub fn clearable(schema: Value) -> Value {
     json!({"anyOf": [schema, {"const": ""}], "description": "send it empty to clear it"})
 }
 
+/// An object answered with exactly these fields, every one present (`null` where a field
+/// says so): what a client may rely on, and nothing it has not been told of.
+pub fn shape<const N: usize>(fields: [(&str, Value); N]) -> Value {
+    let required: Vec<&str> = fields.iter().map(|(name, _)| *name).collect();
+    let properties: serde_json::Map<String, Value> = fields
+        .into_iter()
+        .map(|(name, schema)| (name.to_owned(), schema))
+        .collect();
+    json!({
+        "type": "object",
+        "required": required,
+        "properties": properties,
+        "additionalProperties": false,
+    })
+}
+
+/// A `shape` with more fields (an answer that adds its own to a shared shape).
+pub fn extended<const N: usize>(mut object: Value, fields: [(&str, Value); N]) -> Value {
+    for (name, schema) in fields {
+        object["properties"][name] = schema;
+        if let Some(required) = object["required"].as_array_mut() {
+            required.push(json!(name));
+        }
+    }
+    object
+}
+
+/// A `shape` with fields present only sometimes (each says when).
+pub fn with_optional<const N: usize>(mut object: Value, fields: [(&str, Value); N]) -> Value {
+    for (name, schema) in fields {
+        object["properties"][name] = schema;
+    }
+    object
+}
+
+/// `{}`: an answer with nothing to say but its code.
+pub fn empty() -> Value {
+    json!({"type": "object", "maxProperties": 0})
+}
+
+/// `schema`, or `null`.
+pub fn nullable(schema: Value) -> Value {
+    json!({"anyOf": [schema, {"type": "null"}]})
+}
+
+/// An integer.
+pub fn integer() -> Value {
+    json!({"type": "integer"})
+}
+
+/// A string.
+pub fn string() -> Value {
+    json!({"type": "string"})
+}
+
+/// A time as every answer writes it: UTC, `YYYY-MM-DD HH:MM:SS`.
+pub fn time() -> Value {
+    json!({"type": "string", "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}$"})
+}
+
+/// An amount of money in an answer: yuan, as a number with at most two decimals.
+pub fn yuan() -> Value {
+    json!({"type": "number", "minimum": 0})
+}
+
+/// `{"list": [item, ...]}`: a whole list, unpaged.
+pub fn list_of(item: Value) -> Value {
+    shape([("list", json!({"type": "array", "items": item}))])
+}
+
+/// A success answering `data`.
+pub fn answers(data: Value) -> Declares {
+    Declares::new().success(data)
+}
+
+/// `paged` whose list holds `item`s.
+pub fn paged_of(item: Value) -> Declares {
+    paged().success(shape([
+        ("total", json!({"type": "integer", "minimum": 0})),
+        ("list", json!({"type": "array", "items": item})),
+        ("has_next", json!({"type": "boolean"})),
+    ]))
+}
+
 /// `page` and `pageCount` (docs/src/dating/api/conventions.md).
 pub fn paged() -> Declares {
     Declares::new()

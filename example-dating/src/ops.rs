@@ -114,6 +114,22 @@ pub fn metrics(
     move || ready(kotori::metrics::prometheus::render(&registry))
 }
 
+/// What healthz answers, for `/openapi.json`.
+pub fn healthz_doc() -> kotori::openapi::Declares {
+    crate::openapi::answers(crate::openapi::empty())
+}
+
+/// What readyz answers, for `/openapi.json`: each dependency `ok` (the store by its kind);
+/// a 503 names the one that is not.
+pub fn readyz_doc() -> kotori::openapi::Declares {
+    use crate::openapi::*;
+    answers(shape([
+        ("database", json!({"const": "ok"})),
+        ("store", json!({"enum": ["memory", "redis"]})),
+        ("indexes", json!({"const": "ok"})),
+    ]))
+}
+
 /// What `metrics` answers, for `/openapi.json`.
 pub fn metrics_doc() -> kotori::openapi::Declares {
     kotori::openapi::Declares::new()

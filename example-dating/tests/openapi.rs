@@ -6,7 +6,7 @@ mod common;
 
 use std::collections::BTreeSet;
 
-use common::TestApp;
+use common::{TestApp, schema};
 use http::Method;
 use serde_json::{Value, json};
 
@@ -206,5 +206,73 @@ async fn the_document_validates_against_the_openapi_schema() {
         "{}{}",
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// The check itself checks: each keyword it knows refuses what it should.
+#[test]
+fn the_schema_check_refuses_what_breaks_a_schema() {
+    use serde_json::json;
+    let person = json!({
+        "type": "object",
+        "required": ["id", "name"],
+        "additionalProperties": false,
+        "properties": {
+            "id": {"type": "integer", "minimum": 1},
+            "name": {"anyOf": [{"type": "string"}, {"type": "null"}]},
+            "role": {"enum": ["admin", "host"]},
+            "tags": {"type": "array", "items": {"type": "string"}},
+        }
+    });
+    let ok = json!({"id": 1, "name": null, "role": "host", "tags": ["a"]});
+    assert_eq!(
+        schema::violations(&person, &ok, "data"),
+        Vec::<String>::new()
+    );
+    for bad in [
+        json!({"id": 1}),
+        json!({"id": 0, "name": "x"}),
+        json!({"id": 1.5, "name": "x"}),
+        json!({"id": 1, "name": 3}),
+        json!({"id": 1, "name": "x", "role": "root"}),
+        json!({"id": 1, "name": "x", "tags": [1]}),
+        json!({"id": 1, "name": "x", "extra": true}),
+        json!([]),
+    ] {
+        assert!(
+            !schema::violations(&person, &bad, "data").is_empty(),
+            "{bad}"
+        );
+    }
+    let either = json!({"oneOf": [{"type": "integer"}, {"type": "number"}]});
+    assert!(
+        !schema::violations(&either, &json!(1), "data").is_empty(),
+        "both match"
+    );
+    assert!(schema::violations(&either, &json!(1.5), "data").is_empty());
+    let empty = json!({"type": "object", "maxProperties": 0});
+    assert!(!schema::violations(&empty, &json!({"a": 1}), "data").is_empty());
+    assert!(schema::violations(&json!({"const": "ok"}), &json!("ko"), "data").len() == 1);
+}
+
+/// Every operation of the JSON API documents what it answers — not an empty schema.
+#[tokio::test]
+async fn every_operation_documents_what_it_answers() {
+    let t = TestApp::new().await;
+    let doc: Value = t.app.client().get("/openapi.json").send().await.json();
+    let silent: Vec<String> = common::operations(&doc)
+        .into_iter()
+        .filter(|(method, path)| !schema::NOT_ENVELOPED.contains(&(method.as_str(), path.as_str())))
+        .filter(|(method, path)| {
+            let data = &doc["paths"][path][method]["responses"]["200"]["content"]
+                ["application/json"]["schema"]["properties"]["data"];
+            data.as_object().is_none_or(|s| s.is_empty())
+        })
+        .map(|(method, path)| format!("{method} {path}"))
+        .collect();
+    assert!(
+        silent.is_empty(),
+        "operations that do not document their data (declare it: `.success(...)`):\n{}",
+        silent.join("\n")
     );
 }

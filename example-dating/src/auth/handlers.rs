@@ -109,3 +109,8 @@ pub fn login_doc() -> kotori::openapi::Declares {
                            "user_id": {"type": "integer"}}}),
         )
 }
+
+/// What logout answers, for `/openapi.json`.
+pub fn logout_doc() -> kotori::openapi::Declares {
+    crate::openapi::answers(crate::openapi::empty())
+}

@@ -9,7 +9,7 @@ pub mod signature;
 pub mod sms;
 
 pub use address::ClientAddress;
-pub use handlers::{login, login_doc, logout, send_sms, send_sms_doc};
+pub use handlers::{login, login_doc, logout, logout_doc, send_sms, send_sms_doc};
 pub use session::{Caller, load_caller, load_caller_doc};
 pub use signature::{
     verify_client_signature, verify_client_signature_doc, verify_payment_signature,

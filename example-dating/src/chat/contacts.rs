@@ -55,3 +55,21 @@ pub async fn list(
         .collect();
     Ok(ok(page.answer(total, list)))
 }
+
+/// What list reads and answers, for `/openapi.json`: conversations, most recent first.
+pub fn list_doc() -> kotori::openapi::Declares {
+    use crate::openapi::*;
+    paged_of(shape([
+        (
+            "peer",
+            shape([
+                ("user_id", integer()),
+                ("nickname", nullable(string())),
+                ("avatar", nullable(string())),
+            ]),
+        ),
+        ("last_msg", nullable(string())),
+        ("unread", json!({"type": "integer", "minimum": 0})),
+        ("update_time", time()),
+    ]))
+}

@@ -310,10 +310,27 @@ pub async fn history(
     Ok(ok(object([("list", list), (cursor, json!(next))])))
 }
 
+/// A message's schema, for `/openapi.json`.
+pub fn message_schema() -> Value {
+    use crate::openapi::*;
+    shape([
+        ("msg_id", integer()),
+        ("from_uid", integer()),
+        ("to_uid", integer()),
+        ("msg_type", json!({"enum": ["text", "audio", "image"]})),
+        ("content", nullable(string())),
+        ("audio", nullable(string())),
+        ("duration", nullable(integer())),
+        ("image", nullable(string())),
+        ("send_time", time()),
+        ("read", json!({"type": "boolean"})),
+    ])
+}
+
 /// What send reads and answers, for `/openapi.json`.
 pub fn send_doc() -> kotori::openapi::Declares {
     use crate::openapi::*;
-    Declares::new()
+    answers(message_schema())
         .param(required(
             "msg_type",
             json!({"enum": ["text", "audio", "image"]}),
@@ -332,7 +349,15 @@ pub fn send_doc() -> kotori::openapi::Declares {
 /// What history reads and answers, for `/openapi.json`.
 pub fn history_doc() -> kotori::openapi::Declares {
     use crate::openapi::*;
-    Declares::new()
+    let cursor = || nullable(integer());
+    // One cursor or the other: `next_before_id` paging back, `next_after_id` catching up.
+    let page = |cursor_name: &str| {
+        shape([
+            ("list", json!({"type": "array", "items": message_schema()})),
+            (cursor_name, cursor()),
+        ])
+    };
+    answers(json!({"oneOf": [page("next_before_id"), page("next_after_id")]}))
         .param(optional("before_id", json!({"type": "integer"})))
         .param(optional("after_id", json!({"type": "integer"})))
         .param(optional(

@@ -142,10 +142,33 @@ pub async fn cancel(
     Ok(ok(order_json(&now)))
 }
 
+/// An order's schema, for `/openapi.json`.
+pub fn order_schema() -> Value {
+    use crate::openapi::*;
+    shape([
+        ("order_id", integer()),
+        ("trade_no", string()),
+        ("product_id", integer()),
+        ("product_name", string()),
+        ("fee", yuan()),
+        (
+            "pay",
+            json!({"enum": [0, 1, 2], "description": "0 unpaid, 1 paid, 2 cancelled"}),
+        ),
+        ("order_time", time()),
+        ("pay_time", nullable(time())),
+    ])
+}
+
+/// What show answers, for `/openapi.json`.
+pub fn show_doc() -> kotori::openapi::Declares {
+    crate::openapi::answers(order_schema())
+}
+
 /// What create reads and answers, for `/openapi.json`.
 pub fn create_doc() -> kotori::openapi::Declares {
     use crate::openapi::*;
-    Declares::new()
+    answers(order_schema())
         .param(required(
             "product_id",
             json!({"type": "integer", "minimum": 1}),
@@ -164,5 +187,5 @@ pub fn load_own_order_doc() -> kotori::openapi::Declares {
 /// What cancel reads and answers, for `/openapi.json`.
 pub fn cancel_doc() -> kotori::openapi::Declares {
     use crate::openapi::*;
-    Declares::new().refuses(409, 40901, "the order is paid")
+    answers(order_schema()).refuses(409, 40901, "the order is paid")
 }

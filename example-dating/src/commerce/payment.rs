@@ -91,7 +91,7 @@ async fn boost(state: &AppState, user_id: i64) -> Result<(), AppError> {
 /// What notify reads and answers, for `/openapi.json`.
 pub fn notify_doc() -> kotori::openapi::Declares {
     use crate::openapi::*;
-    Declares::new()
+    answers(empty())
         .param(required(
             "trade_no",
             json!({"type": "string", "minLength": 1}),

@@ -26,3 +26,23 @@ pub async fn list(State(state): State<AppState>) -> Result<Json<Value>, AppError
         json!({ "list": products.iter().map(product_json).collect::<Vec<_>>() }),
     ))
 }
+
+/// A product's schema, for `/openapi.json`.
+pub fn product_schema() -> Value {
+    use crate::openapi::*;
+    shape([
+        ("product_id", integer()),
+        ("name", string()),
+        ("desc", string()),
+        (
+            "vip_time",
+            json!({"type": "integer", "description": "days"}),
+        ),
+        ("price", yuan()),
+    ])
+}
+
+/// What list answers, for `/openapi.json`.
+pub fn list_doc() -> kotori::openapi::Declares {
+    crate::openapi::answers(crate::openapi::list_of(product_schema()))
+}

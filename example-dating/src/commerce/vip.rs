@@ -86,6 +86,15 @@ pub async fn extend(
     Ok(())
 }
 
+/// What mine answers, for `/openapi.json`.
+pub fn mine_doc() -> kotori::openapi::Declares {
+    use crate::openapi::*;
+    answers(shape([
+        ("is_vip", json!({"type": "boolean"})),
+        ("vip_deadline", nullable(time())),
+    ]))
+}
+
 /// What require_vip answers, for `/openapi.json`.
 pub fn require_vip_doc() -> kotori::openapi::Declares {
     kotori::openapi::Declares::new().refuses(403, 40302, "VIP required")

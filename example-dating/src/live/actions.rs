@@ -39,15 +39,19 @@ pub fn mount(live: &Node<AppState>) -> LiveActions {
     // to it, finishing it again or muting in it is 40901, by one guard.
     let on_air = || kotori::declare(require_on_air, require_on_air_doc());
     let read = live.group();
-    read.get("/show.json", show);
-    read.group().guard(on_air()).get("/push_url.json", push_url);
+    read.get("/show.json", show).declares(super::live_doc());
+    read.group()
+        .guard(on_air())
+        .get("/push_url.json", push_url)
+        .declares(push_url_doc());
     read.get("/danmaku.json", danmaku::list_all)
         .declares(danmaku::list_doc());
-    read.get("/group_shutted_user.json", muted);
+    read.get("/group_shutted_user.json", muted)
+        .declares(muted_doc());
     // Each action twice: `{name}.json` for the API, `{name}` for the console's form.
     let write = live.group();
     let acting = write.group().guard(on_air());
-    forms::action(&acting, "/finish", finish);
+    forms::action(&acting, "/finish", finish).declares(super::live_doc());
     forms::action(&acting, "/forbid_send_msg", forbid).declares(forbid_doc());
     forms::action(&write, "/unforbid_send_msg", unforbid).declares(unforbid_doc());
     forms::action(&write, "/slow_mode", moderation::slow_mode)
@@ -56,7 +60,8 @@ pub fn mount(live: &Node<AppState>) -> LiveActions {
         moderation::load_live_danmaku,
         moderation::load_live_danmaku_doc(),
     ));
-    forms::action(&one, "/delete", moderation::delete_danmaku);
+    forms::action(&one, "/delete", moderation::delete_danmaku)
+        .declares(moderation::delete_danmaku_doc());
     LiveActions { read, write }
 }
 
@@ -232,7 +237,10 @@ pub async fn muted(
 /// What forbid reads and answers, for `/openapi.json`.
 pub fn forbid_doc() -> kotori::openapi::Declares {
     use crate::openapi::*;
-    Declares::new()
+    answers(shape([
+        ("user_id", integer()),
+        ("until", json!({"anyOf": [time(), {"type": "null"}], "description": "null: until the live ends"})),
+    ]))
         .param(required(
             "user_id",
             json!({"type": "integer", "minimum": 1}),
@@ -251,10 +259,26 @@ pub fn forbid_doc() -> kotori::openapi::Declares {
 /// What unforbid reads and answers, for `/openapi.json`.
 pub fn unforbid_doc() -> kotori::openapi::Declares {
     use crate::openapi::*;
-    Declares::new().param(required(
+    answers(shape([("user_id", integer())])).param(required(
         "user_id",
         json!({"type": "integer", "minimum": 1}),
     ))
+}
+
+/// What push_url answers, for `/openapi.json`.
+pub fn push_url_doc() -> kotori::openapi::Declares {
+    use crate::openapi::*;
+    answers(shape([("push_url", string())]))
+}
+
+/// What muted answers, for `/openapi.json`: the mutes in force.
+pub fn muted_doc() -> kotori::openapi::Declares {
+    use crate::openapi::*;
+    answers(list_of(shape([
+        ("user_id", integer()),
+        ("nickname", nullable(string())),
+        ("until", nullable(time())),
+    ])))
 }
 
 #[cfg(test)]

@@ -216,21 +216,37 @@ async fn muted(
     Ok(mute.is_some_and(|m| Mute::from(&m).active(now)))
 }
 
+/// A danmaku's schema, for `/openapi.json`.
+pub fn danmaku_schema() -> Value {
+    use crate::openapi::*;
+    shape([
+        ("danmaku_id", integer()),
+        ("live_id", integer()),
+        ("user_id", integer()),
+        ("nickname", nullable(string())),
+        ("content", string()),
+        ("send_time", time()),
+    ])
+}
+
 /// What list reads and answers, for `/openapi.json`.
 pub fn list_doc() -> kotori::openapi::Declares {
     use crate::openapi::*;
-    Declares::new()
-        .param(optional("after_id", json!({"type": "integer"})))
-        .param(optional(
-            "limit",
-            json!({"type": "integer", "minimum": 1, "maximum": 200, "default": 50}),
-        ))
+    answers(shape([
+        ("list", json!({"type": "array", "items": danmaku_schema()})),
+        ("next_after_id", nullable(integer())),
+    ]))
+    .param(optional("after_id", json!({"type": "integer"})))
+    .param(optional(
+        "limit",
+        json!({"type": "integer", "minimum": 1, "maximum": 200, "default": 50}),
+    ))
 }
 
 /// What post reads and answers, for `/openapi.json`.
 pub fn post_doc() -> kotori::openapi::Declares {
     use crate::openapi::*;
-    Declares::new()
+    answers(danmaku_schema())
         .param(required("content", text(1, 100)))
         .refuses(403, 40304, "muted in this live room")
         .refuses(404, 40401, "the live is not on the air")

@@ -44,6 +44,25 @@ pub fn live_json(l: &live::Model, host_name: Option<&str>) -> Value {
     })
 }
 
+/// A live's schema, for `/openapi.json`.
+pub fn live_schema() -> Value {
+    use crate::openapi::*;
+    shape([
+        ("live_id", integer()),
+        ("title", string()),
+        ("host_id", integer()),
+        ("host_name", nullable(string())),
+        ("status", json!({"enum": ["on_air", "finished"]})),
+        ("start_time", time()),
+        ("end_time", nullable(time())),
+    ])
+}
+
+/// What a route answering one live answers, for `/openapi.json`.
+pub fn live_doc() -> kotori::openapi::Declares {
+    crate::openapi::answers(live_schema())
+}
+
 /// Lives as JSON, with their hosts' names (one query for all).
 pub async fn lives_json(
     db: &impl ConnectionTrait,

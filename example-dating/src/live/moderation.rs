@@ -139,5 +139,15 @@ pub fn load_live_danmaku_doc() -> kotori::openapi::Declares {
 /// What slow_mode reads and answers, for `/openapi.json`.
 pub fn slow_mode_doc() -> kotori::openapi::Declares {
     use crate::openapi::*;
-    Declares::new().param(required("seconds", int(0, 300)))
+    answers(shape([
+        ("live_id", integer()),
+        ("slow_mode_secs", int(0, 300)),
+    ]))
+    .param(required("seconds", int(0, 300)))
+}
+
+/// What delete_danmaku answers, for `/openapi.json`.
+pub fn delete_danmaku_doc() -> kotori::openapi::Declares {
+    use crate::openapi::*;
+    answers(shape([("live_id", integer()), ("danmaku_id", integer())]))
 }

@@ -192,13 +192,19 @@ pub fn load_live_doc() -> kotori::openapi::Declares {
 /// What list_all reads and answers, for `/openapi.json`.
 pub fn list_all_doc() -> kotori::openapi::Declares {
     use crate::openapi::*;
-    paged().param(optional("status", json!({"enum": ["on_air", "finished"]})))
+    paged_of(super::live_schema())
+        .param(optional("status", json!({"enum": ["on_air", "finished"]})))
 }
 
 /// What create reads and answers, for `/openapi.json`.
 pub fn create_doc() -> kotori::openapi::Declares {
     use crate::openapi::*;
-    Declares::new()
+    answers(super::live_schema())
         .param(required("title", text(1, 64)))
         .refuses(409, 40901, "one live on the air per host")
+}
+
+/// What the lists of lives on the air, or of a host's own, answer, for `/openapi.json`.
+pub fn list_doc() -> kotori::openapi::Declares {
+    crate::openapi::paged_of(super::live_schema())
 }

@@ -351,10 +351,31 @@ pub async fn orders(state: &AppState, params: &Params) -> Result<Value, AppError
     Ok(page.answer(total, list))
 }
 
+/// A user's schema as an admin sees them, for `/openapi.json`.
+pub fn admin_user_schema() -> Value {
+    use crate::openapi::*;
+    extended(
+        crate::people::Card::schema(),
+        [
+            ("phone", string()),
+            ("email", nullable(string())),
+            ("authority", int(0, 2)),
+            ("banned", json!({"type": "boolean"})),
+            ("ban_reason", nullable(string())),
+            ("created_at", time()),
+        ],
+    )
+}
+
+/// What the routes answering one user answer (show, ban, unban), for `/openapi.json`.
+pub fn user_doc() -> kotori::openapi::Declares {
+    crate::openapi::answers(admin_user_schema())
+}
+
 /// What search_users reads and answers, for `/openapi.json`.
 pub fn search_users_doc() -> kotori::openapi::Declares {
     use crate::openapi::*;
-    paged().param(optional("q", text(0, 64)))
+    paged_of(admin_user_schema()).param(optional("q", text(0, 64)))
 }
 
 /// What load_any_user reads and answers, for `/openapi.json`.
@@ -368,13 +389,28 @@ pub fn load_any_user_doc() -> kotori::openapi::Declares {
 /// What ban reads and answers, for `/openapi.json`.
 pub fn ban_doc() -> kotori::openapi::Declares {
     use crate::openapi::*;
-    Declares::new().param(optional("reason", text(1, 200)))
+    user_doc().param(optional("reason", text(1, 200)))
+}
+
+/// A product's schema as an admin sees it (on sale or not), for `/openapi.json`.
+pub fn admin_product_schema() -> Value {
+    use crate::openapi::*;
+    extended(
+        crate::commerce::products::product_schema(),
+        [("active", json!({"type": "boolean"}))],
+    )
+}
+
+/// What list_products answers, for `/openapi.json`.
+pub fn list_products_doc() -> kotori::openapi::Declares {
+    use crate::openapi::*;
+    answers(list_of(admin_product_schema()))
 }
 
 /// What create_product reads and answers, for `/openapi.json`.
 pub fn create_product_doc() -> kotori::openapi::Declares {
     use crate::openapi::*;
-    Declares::new()
+    answers(admin_product_schema())
         .param(required("name", text(1, 32)))
         .param(required("desc", text(1, 200)))
         .param(required("vip_time", int(1, 3650)))
@@ -392,7 +428,7 @@ pub fn load_any_product_doc() -> kotori::openapi::Declares {
 /// What edit_product reads and answers, for `/openapi.json`.
 pub fn edit_product_doc() -> kotori::openapi::Declares {
     use crate::openapi::*;
-    Declares::new()
+    answers(admin_product_schema())
         .param(optional("name", text(1, 32)))
         .param(optional("desc", text(1, 200)))
         .param(optional("vip_time", int(1, 3650)))
@@ -406,7 +442,10 @@ pub fn edit_product_doc() -> kotori::openapi::Declares {
 /// What list_orders reads and answers, for `/openapi.json`.
 pub fn list_orders_doc() -> kotori::openapi::Declares {
     use crate::openapi::*;
-    paged()
-        .param(optional("pay", int(0, 2)))
-        .param(optional("user_id", json!({"type": "integer"})))
+    paged_of(extended(
+        crate::commerce::orders::order_schema(),
+        [("user_id", integer())],
+    ))
+    .param(optional("pay", int(0, 2)))
+    .param(optional("user_id", json!({"type": "integer"})))
 }

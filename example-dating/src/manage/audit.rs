@@ -122,10 +122,18 @@ pub async fn list(
     Ok(ok(page.answer(total, rows.iter().map(audit_json).collect())))
 }
 
-/// What list reads, for `/openapi.json`.
+/// What list reads and answers, for `/openapi.json`.
 pub fn list_doc() -> kotori::openapi::Declares {
     use crate::openapi::*;
-    crate::openapi::paged()
-        .param(optional("target", text(1, 64)))
-        .param(optional("operator_id", int(0, i64::MAX)))
+    paged_of(shape([
+        ("audit_id", integer()),
+        ("operator_id", integer()),
+        ("operator_name", string()),
+        ("action", string()),
+        ("target", string()),
+        ("note", string()),
+        ("created_at", time()),
+    ]))
+    .param(optional("target", text(1, 64)))
+    .param(optional("operator_id", int(0, i64::MAX)))
 }

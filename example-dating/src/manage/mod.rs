@@ -16,5 +16,5 @@ pub use guards::{require_privilege, require_role};
 pub use operators::{Operator, Role};
 pub use session::{
     Session, load_operator, load_operator_doc, load_session, load_session_doc, login, login_doc,
-    logout,
+    logout, logout_doc,
 };

@@ -342,9 +342,19 @@ pub fn load_operator_doc() -> kotori::openapi::Declares {
 /// What login reads and answers, for `/openapi.json`.
 pub fn login_doc() -> kotori::openapi::Declares {
     use crate::openapi::*;
-    Declares::new()
-        .param(required("name", text(1, 64)))
-        .param(required("password", text(1, 256)))
-        .refuses(401, 40105, "name or password wrong")
-        .refuses(429, 42901, "too many failed logins from this address")
+    answers(shape([
+        ("token", string()),
+        ("expire_time", time()),
+        ("operator_id", integer()),
+        ("role", json!({"enum": ["admin", "host"]})),
+    ]))
+    .param(required("name", text(1, 64)))
+    .param(required("password", text(1, 256)))
+    .refuses(401, 40105, "name or password wrong")
+    .refuses(429, 42901, "too many failed logins from this address")
+}
+
+/// What logout answers, for `/openapi.json`.
+pub fn logout_doc() -> kotori::openapi::Declares {
+    crate::openapi::answers(crate::openapi::empty())
 }

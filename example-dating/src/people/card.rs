@@ -145,6 +145,24 @@ impl Card {
             deleted_at: user.deleted_at,
         }
     }
+
+    /// The public profile's schema, for `/openapi.json`: the fields serialized above.
+    pub fn schema() -> Value {
+        use crate::openapi::{integer, nullable, shape, string};
+        let code = || nullable(integer());
+        shape([
+            ("user_id", integer()),
+            ("nickname", string()),
+            ("gender", integer()),
+            ("birthday", nullable(string())),
+            ("avatar", nullable(string())),
+            ("height", code()),
+            ("emotion", code()),
+            ("sexual", code()),
+            ("education", code()),
+            ("salary", code()),
+        ])
+    }
 }
 
 impl From<Card> for Value {

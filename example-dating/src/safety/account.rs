@@ -18,3 +18,8 @@ pub async fn delete_me(
     account::delete(&state, caller.user_id).await?;
     Ok(ok(json!({})))
 }
+
+/// What delete_me answers, for `/openapi.json`.
+pub fn delete_me_doc() -> kotori::openapi::Declares {
+    crate::openapi::answers(crate::openapi::empty())
+}

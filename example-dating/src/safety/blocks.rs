@@ -147,11 +147,21 @@ pub fn load_own_block_doc() -> kotori::openapi::Declares {
 /// What add reads and answers, for `/openapi.json`.
 pub fn add_doc() -> kotori::openapi::Declares {
     use crate::openapi::*;
-    Declares::new()
+    answers(empty())
         .param(required(
             "user_id",
             json!({"type": "integer", "minimum": 1}),
         ))
         .refuses(404, 40401, "no such user")
         .refuses(409, 40901, "at most 1,000 blocks")
+}
+
+/// What list reads and answers, for `/openapi.json`: the public profiles of those blocked.
+pub fn list_doc() -> kotori::openapi::Declares {
+    crate::openapi::paged_of(crate::people::Card::schema())
+}
+
+/// What delete answers, for `/openapi.json`.
+pub fn delete_doc() -> kotori::openapi::Declares {
+    crate::openapi::answers(crate::openapi::empty())
 }

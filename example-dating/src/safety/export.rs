@@ -381,5 +381,85 @@ async fn head(
 /// What export_me reads and answers, for `/openapi.json`.
 pub fn export_me_doc() -> kotori::openapi::Declares {
     use crate::openapi::*;
-    Declares::new().refuses(429, 42901, "one export per hour")
+    use crate::users::showcase::{label_schema, photo_schema};
+    let list = |item: Value| json!({"type": "array", "items": item});
+    let visit = shape([
+        (
+            "user_id",
+            json!({"anyOf": [integer(), {"type": "null"}],
+                   "description": "null where the owner may not see who it was"}),
+        ),
+        ("visit_time", time()),
+    ]);
+    let message = crate::chat::messages::message_schema();
+    answers(shape([
+        (
+            "profile",
+            extended(
+                crate::people::Card::schema(),
+                [
+                    ("phone", string()),
+                    ("email", nullable(string())),
+                    ("authority", int(0, 2)),
+                    ("banned", json!({"type": "boolean"})),
+                    ("created_at", time()),
+                    ("vip_deadline", nullable(time())),
+                ],
+            ),
+        ),
+        ("labels", list(label_schema())),
+        ("album", list(photo_schema())),
+        (
+            "location",
+            nullable(shape([
+                ("lat", json!({"type": "number"})),
+                ("lng", json!({"type": "number"})),
+                ("updated_at", time()),
+            ])),
+        ),
+        (
+            "blocks",
+            list(shape([("user_id", integer()), ("created_at", time())])),
+        ),
+        (
+            "reports_made",
+            list(shape([
+                ("report_id", integer()),
+                ("user_id", integer()),
+                ("reason", string()),
+                ("detail", string()),
+                ("msg_id", nullable(integer())),
+                ("status", json!({"enum": ["open", "resolved"]})),
+                ("created_at", time()),
+            ])),
+        ),
+        (
+            "mutes",
+            list(shape([("live_id", integer()), ("until", nullable(time()))])),
+        ),
+        ("visits_made", list(visit.clone())),
+        ("visits_received", list(visit)),
+        ("messages_sent", list(message.clone())),
+        ("messages_received", list(message)),
+        (
+            "contacts",
+            list(shape([
+                ("peer_id", integer()),
+                ("last_msg", nullable(string())),
+                ("unread", integer()),
+                ("update_time", time()),
+            ])),
+        ),
+        (
+            "danmaku_sent",
+            list(shape([
+                ("danmaku_id", integer()),
+                ("live_id", integer()),
+                ("content", string()),
+                ("send_time", time()),
+            ])),
+        ),
+        ("orders", list(crate::commerce::orders::order_schema())),
+    ]))
+    .refuses(429, 42901, "one export per hour")
 }

@@ -195,10 +195,50 @@ pub fn load_report_doc() -> kotori::openapi::Declares {
         .refuses(404, 40401, "no such report")
 }
 
+/// A report's schema, for `/openapi.json`.
+pub fn report_schema() -> Value {
+    use crate::openapi::*;
+    shape([
+        ("report_id", integer()),
+        ("reporter_id", integer()),
+        ("user_id", integer()),
+        ("reason", string()),
+        ("detail", string()),
+        ("msg_id", nullable(integer())),
+        ("status", json!({"enum": ["open", "resolved"]})),
+        ("action", nullable(json!({"enum": ["dismiss", "ban"]}))),
+        ("note", nullable(string())),
+        ("resolved_by", nullable(integer())),
+        ("created_at", time()),
+        ("resolved_at", nullable(time())),
+    ])
+}
+
+/// What show answers, for `/openapi.json`: the report, the reported user as an admin sees
+/// them, and the message it names (when it names one: `null` if that message is gone).
+pub fn show_doc() -> kotori::openapi::Declares {
+    use crate::openapi::*;
+    let message = shape([
+        ("msg_id", integer()),
+        ("from_uid", integer()),
+        ("to_uid", integer()),
+        ("msg_type", string()),
+        ("content", nullable(string())),
+        ("send_time", time()),
+    ]);
+    answers(with_optional(
+        extended(
+            report_schema(),
+            [("user", nullable(crate::manage::admin::admin_user_schema()))],
+        ),
+        [("message", nullable(message))],
+    ))
+}
+
 /// What list reads and answers, for `/openapi.json`.
 pub fn list_doc() -> kotori::openapi::Declares {
     use crate::openapi::*;
-    paged()
+    paged_of(report_schema())
         .param(optional("status", json!({"enum": ["open", "resolved"]})))
         .param(optional("user_id", json!({"type": "integer"})))
 }
@@ -206,7 +246,7 @@ pub fn list_doc() -> kotori::openapi::Declares {
 /// What resolve reads and answers, for `/openapi.json`.
 pub fn resolve_doc() -> kotori::openapi::Declares {
     use crate::openapi::*;
-    Declares::new()
+    answers(report_schema())
         .param(required("action", json!({"enum": ["dismiss", "ban"]})))
         .param(optional("note", text(0, 500)))
         .refuses(403, 40301, "`ban` without the users:ban privilege")

@@ -130,7 +130,7 @@ pub async fn create(
 /// What create reads and answers, for `/openapi.json`.
 pub fn create_doc() -> kotori::openapi::Declares {
     use crate::openapi::*;
-    Declares::new()
+    answers(shape([("report_id", integer())]))
         .param(required(
             "user_id",
             json!({"type": "integer", "minimum": 1}),

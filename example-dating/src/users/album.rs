@@ -116,10 +116,22 @@ pub fn load_own_photo_doc() -> kotori::openapi::Declares {
         .refuses(404, 40401, "no such photo of yours")
 }
 
+/// What list answers, for `/openapi.json`.
+pub fn list_doc() -> kotori::openapi::Declares {
+    use crate::openapi::*;
+    answers(list_of(super::showcase::photo_schema()))
+}
+
+/// What delete answers, for `/openapi.json`.
+pub fn delete_doc() -> kotori::openapi::Declares {
+    use crate::openapi::*;
+    answers(empty())
+}
+
 /// What add reads and answers, for `/openapi.json`.
 pub fn add_doc() -> kotori::openapi::Declares {
     use crate::openapi::*;
-    Declares::new()
+    answers(super::showcase::photo_schema())
         .param(required("photo", url()))
         .refuses(409, 40901, "at most nine photos")
 }

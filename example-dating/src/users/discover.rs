@@ -180,19 +180,22 @@ pub struct Near {
 /// What nearby reads and answers, for `/openapi.json`.
 pub fn nearby_doc() -> kotori::openapi::Declares {
     use crate::openapi::*;
-    paged()
-        .param(optional(
-            "lat",
-            json!({"type": "number", "minimum": -90, "maximum": 90}),
-        ))
-        .param(optional(
-            "lng",
-            json!({"type": "number", "minimum": -180, "maximum": 180}),
-        ))
-        .param(optional(
-            "radius_km",
-            json!({"type": "number", "exclusiveMinimum": 0, "maximum": 100, "default": 10}),
-        ))
+    paged_of(extended(
+        crate::people::Card::schema(),
+        [("distance_km", json!({"type": "number", "minimum": 0}))],
+    ))
+    .param(optional(
+        "lat",
+        json!({"type": "number", "minimum": -90, "maximum": 90}),
+    ))
+    .param(optional(
+        "lng",
+        json!({"type": "number", "minimum": -180, "maximum": 180}),
+    ))
+    .param(optional(
+        "radius_km",
+        json!({"type": "number", "exclusiveMinimum": 0, "maximum": 100, "default": 10}),
+    ))
 }
 
 #[cfg(test)]

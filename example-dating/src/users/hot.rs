@@ -248,3 +248,8 @@ impl Walk {
         self.passed >= self.need
     }
 }
+
+/// What hot reads and answers, for `/openapi.json`: public profiles.
+pub fn hot_doc() -> kotori::openapi::Declares {
+    crate::openapi::paged_of(crate::people::Card::schema())
+}

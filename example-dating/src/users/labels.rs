@@ -123,13 +123,13 @@ pub async fn set_mine(
 /// What list reads and answers, for `/openapi.json`.
 pub fn list_doc() -> kotori::openapi::Declares {
     use crate::openapi::*;
-    Declares::new().param(optional("gender", int(0, 2)))
+    answers(list_of(super::showcase::label_schema())).param(optional("gender", int(0, 2)))
 }
 
 /// What set_mine reads and answers, for `/openapi.json`.
 pub fn set_mine_doc() -> kotori::openapi::Declares {
     use crate::openapi::*;
-    Declares::new()
+    answers(list_of(super::showcase::label_schema()))
         .param(required(
             "label_ids",
             json!({"type": "string", "pattern": "^[0-9]+(,[0-9]+){0,9}$",

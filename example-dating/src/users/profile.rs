@@ -40,6 +40,29 @@ pub struct Mine {
     vip_deadline: Option<String>,
 }
 
+impl Mine {
+    /// The schema of what `/api/me` answers, for `/openapi.json`: the public profile, then the
+    /// owner's own fields, labels and album.
+    pub fn schema() -> Value {
+        use crate::openapi::{extended, json, nullable, string, time};
+        use crate::users::showcase::{label_schema, photo_schema};
+        extended(
+            Card::schema(),
+            [
+                ("phone", string()),
+                ("email", nullable(string())),
+                (
+                    "authority",
+                    json!({"type": "integer", "minimum": 0, "maximum": 2}),
+                ),
+                ("labels", json!({"type": "array", "items": label_schema()})),
+                ("album", json!({"type": "array", "items": photo_schema()})),
+                ("vip_deadline", nullable(time())),
+            ],
+        )
+    }
+}
+
 /// The caller's own profile: their labels and album (one statement, unless this instance
 /// keeps them: `people::cache`) beyond the row `me` holds.
 async fn mine(
@@ -232,10 +255,15 @@ pub fn load_me_doc() -> kotori::openapi::Declares {
     Declares::new().refuses(401, 40105, "the account is gone")
 }
 
+/// What show_me answers, for `/openapi.json`.
+pub fn show_me_doc() -> kotori::openapi::Declares {
+    crate::openapi::answers(Mine::schema())
+}
+
 /// What update_me reads and answers, for `/openapi.json`.
 pub fn update_me_doc() -> kotori::openapi::Declares {
     use crate::openapi::*;
-    Declares::new()
+    answers(Mine::schema())
         // The contract's 32, which JSON Schema counts in code points: a client that checks it
         // is stricter than the rule, which counts characters as read (validate.rs).
         .param(optional(
@@ -265,7 +293,7 @@ pub fn update_me_doc() -> kotori::openapi::Declares {
 /// What set_location reads and answers, for `/openapi.json`.
 pub fn set_location_doc() -> kotori::openapi::Declares {
     use crate::openapi::*;
-    Declares::new()
+    answers(empty())
         .param(required(
             "lat",
             json!({"type": "number", "minimum": -90, "maximum": 90}),

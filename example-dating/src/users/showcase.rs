@@ -28,6 +28,23 @@ pub fn photo_json(photo_id: i64, photo: &str) -> Value {
     json!({ "photo_id": photo_id, "photo": photo })
 }
 
+/// A label's schema, for `/openapi.json`.
+pub fn label_schema() -> Value {
+    use crate::openapi::{integer, shape, string};
+    shape([
+        ("label_id", integer()),
+        ("name", string()),
+        ("gender", integer()),
+        ("meaning", string()),
+    ])
+}
+
+/// A photo's schema, for `/openapi.json`.
+pub fn photo_schema() -> Value {
+    use crate::openapi::{integer, shape, string};
+    shape([("photo_id", integer()), ("photo", string())])
+}
+
 /// `user_id`'s labels and album in one statement: the labels' rows `UNION ALL` the photos',
 /// told apart by `meaning` (a label always has one, a photo never). The columns are the
 /// labels', so every backend types them the same; the order is set here, not in SQL, so the

@@ -113,3 +113,29 @@ pub async fn visitors(
     }
     Ok(ok(page.answer(total, list)))
 }
+
+/// What show answers, for `/openapi.json`: the public profile with labels and album.
+pub fn show_doc() -> kotori::openapi::Declares {
+    use super::showcase::{label_schema, photo_schema};
+    use crate::openapi::*;
+    answers(extended(
+        crate::people::Card::schema(),
+        [
+            ("labels", json!({"type": "array", "items": label_schema()})),
+            ("album", json!({"type": "array", "items": photo_schema()})),
+        ],
+    ))
+}
+
+/// What visitors reads and answers, for `/openapi.json`: viewers' public profiles with
+/// `visit_time` and `unread`.
+pub fn visitors_doc() -> kotori::openapi::Declares {
+    use crate::openapi::*;
+    paged_of(extended(
+        crate::people::Card::schema(),
+        [
+            ("visit_time", time()),
+            ("unread", json!({"type": "boolean"})),
+        ],
+    ))
+}

@@ -4,6 +4,7 @@
 pub mod console;
 pub mod instances;
 pub mod races;
+pub mod schema;
 pub mod services;
 pub mod watched;
 
