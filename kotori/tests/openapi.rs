@@ -173,6 +173,32 @@ fn several_guards_require_all_their_schemes_and_a_refusal_is_listed_once() {
     assert_eq!(names, [("rest", "path"), ("limit", "query")]);
 }
 
+/// A code two steps declare for different reasons is one entry that gives both — a guard's
+/// "not ready yet" must not hide the 503 every route can answer — and a reason declared twice
+/// is given once.
+#[test]
+fn a_code_declared_for_two_reasons_lists_both() {
+    let app = Kotori::new(());
+    let served = app.group().guard(
+        named("require_migrated", |_: &mut Ctx<()>| {}).declares(
+            Declares::new()
+                .refuses(503, 50301, "the schema is not migrated yet")
+                .refuses(503, 50301, "the schema is not migrated yet"),
+        ),
+    );
+    served.get("/me", || async { "me" });
+    let doc = app.build().unwrap().openapi(&config()).unwrap();
+    let unavailable = &doc["paths"]["/me"]["get"]["responses"]["503"];
+    assert_eq!(
+        unavailable["description"],
+        "50301: the schema is not migrated yet, or a dependency is down"
+    );
+    assert_eq!(
+        unavailable["content"]["application/json"]["schema"]["properties"]["code"]["enum"],
+        json!([50301])
+    );
+}
+
 #[test]
 fn a_scheme_nobody_defined_is_an_error_naming_it() {
     let app = Kotori::new(());

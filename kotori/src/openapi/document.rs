@@ -332,7 +332,7 @@ fn operation(route: &RouteInfo, config: &OpenApi, id: String) -> Result<Value, O
         }
     }
 
-    // Responses: the success, then each status's refusals (deduplicated by code).
+    // Responses: the success, then each status's refusals (one entry per code).
     let mut responses = Map::new();
     match &all.raw_success {
         Some((101, _, _)) => {
@@ -356,11 +356,17 @@ fn operation(route: &RouteInfo, config: &OpenApi, id: String) -> Result<Value, O
             );
         }
     }
+    // A code declared for two reasons (a guard's, and one every route has) is listed once,
+    // with both: a client must not read the first reason as the only one.
     let mut by_status: BTreeMap<u16, Vec<Refusal>> = BTreeMap::new();
     for r in &all.refusals {
         let list = by_status.entry(r.status).or_default();
-        if !list.iter().any(|x| x.code == r.code) {
-            list.push(r.clone());
+        match list.iter_mut().find(|x| x.code == r.code) {
+            None => list.push(r.clone()),
+            Some(known) if known.description.split(", or ").any(|d| d == r.description) => {}
+            Some(known) => {
+                known.description = format!("{}, or {}", known.description, r.description).into()
+            }
         }
     }
     for (status, mut refusals) in by_status {

@@ -4,7 +4,8 @@
 //! Steps declare what they enforce with [`Declares`] (on a [`named`](crate::named) step, or
 //! on a route with [`Route::declares`](crate::Route::declares)); [`App::openapi`](crate::App::openapi)
 //! walks every route's chain and adds the declarations up: the security schemes of its guards
-//! (all required), every refusal of every step (grouped by HTTP status, deduplicated by code),
+//! (all required), every refusal of every step (grouped by HTTP status, one entry per code: a code
+//! declared for several reasons lists them all),
 //! the parameters (the path's own, then the declared ones), and the handler's success data.
 //! A guard added to a node changes the documented security of every operation below it.
 //!
