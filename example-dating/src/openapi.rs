@@ -45,7 +45,20 @@ pub fn config() -> OpenApi {
         .everywhere(
             Declares::new()
                 .refuses(413, 41301, "request body too large")
-                .refuses(503, 50301, "a dependency is unavailable; nothing was half-written"),
+                .refuses(503, 50301, "a dependency is unavailable; nothing was half-written")
+                .header(
+                    Some(429),
+                    "Retry-After",
+                    json!({"description": "seconds to wait before trying again", "required": true,
+                           "schema": {"type": "integer", "minimum": 1}}),
+                )
+                .header(
+                    None,
+                    "X-Request-Id",
+                    json!({"description": "the request's id, as the access log carries it: the \
+                                           client's when it sent a safe one, else a fresh one",
+                           "required": true, "schema": {"type": "string"}}),
+                ),
         )
         .success_body(|data| {
             json!({

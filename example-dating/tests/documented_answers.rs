@@ -63,8 +63,13 @@ impl Tour<'_> {
         assert_eq!(code(&res), 0, "{route} ({path}): {}", res.text());
         let body: Value = res.json();
         let key = (method.as_str().to_lowercase(), template.to_owned());
-        let schema = &self.doc["paths"][template][&key.0]["responses"]["200"]["content"]["application/json"]
-            ["schema"];
+        let documented = &self.doc["paths"][template][&key.0]["responses"]["200"];
+        for (name, header) in documented["headers"].as_object().into_iter().flatten() {
+            if header["required"] == true && res.header(name).is_none() {
+                self.wrong.push(format!("{route}: no {name} header"));
+            }
+        }
+        let schema = &documented["content"]["application/json"]["schema"];
         assert!(schema.is_object(), "{route} is not documented");
         for line in schema::violations(schema, &body, "") {
             self.wrong.push(format!("{route} {line}"));

@@ -276,3 +276,29 @@ async fn every_operation_documents_what_it_answers() {
         silent.join("\n")
     );
 }
+
+/// Every answer documents the `X-Request-Id` it carries, and every 429 the `Retry-After` that
+/// says when to try again (API.md §1) — declared once, for every operation.
+#[tokio::test]
+async fn the_headers_every_answer_carries_are_documented() {
+    let t = TestApp::new().await;
+    let doc = document(&t).await;
+    let mut limited = 0;
+    for (method, path) in common::operations(&doc) {
+        let responses = doc["paths"][&path][&method]["responses"]
+            .as_object()
+            .unwrap();
+        for (status, response) in responses {
+            let id = &response["headers"]["X-Request-Id"];
+            assert_eq!(id["required"], true, "{method} {path} {status}: {response}");
+            let retry = &response["headers"]["Retry-After"];
+            if status == "429" {
+                limited += 1;
+                assert_eq!(retry["schema"]["type"], "integer", "{method} {path}");
+            } else {
+                assert!(retry.is_null(), "{method} {path} {status}");
+            }
+        }
+    }
+    assert!(limited >= 5, "the rate-limited operations: {limited}");
+}

@@ -199,6 +199,35 @@ fn a_code_declared_for_two_reasons_lists_both() {
     );
 }
 
+/// A header declared for every answer is on each documented response, refusals included; one
+/// declared for a status only on that status's, where the operation has it.
+#[test]
+fn declared_headers_go_on_the_answers_they_are_declared_for() {
+    let id = json!({"schema": {"type": "string"}});
+    let retry = json!({"schema": {"type": "integer"}});
+    let config = config().everywhere(
+        Declares::new()
+            .header(None, "X-Request-Id", id.clone())
+            .header(Some(429), "Retry-After", retry.clone()),
+    );
+    let app = Kotori::new(());
+    app.get("/search", || async { "[]" })
+        .declares(Declares::new().refuses(429, 42901, "slow down"));
+    app.get("/me", || async { "me" })
+        .declares(Declares::new().header(Some(200), "ETag", json!({"schema": {"type": "string"}})));
+    let doc = app.build().unwrap().openapi(&config).unwrap();
+    let search = &doc["paths"]["/search"]["get"]["responses"];
+    for status in ["200", "429", "503"] {
+        assert_eq!(search[status]["headers"]["X-Request-Id"], id, "{status}");
+    }
+    assert_eq!(search["429"]["headers"]["Retry-After"], retry);
+    assert!(search["200"]["headers"]["Retry-After"].is_null());
+    let me = &doc["paths"]["/me"]["get"]["responses"];
+    assert!(me["429"].is_null(), "no 429 made up for a header");
+    assert_eq!(me["200"]["headers"]["ETag"]["schema"]["type"], "string");
+    assert!(me["503"]["headers"]["ETag"].is_null());
+}
+
 #[test]
 fn a_scheme_nobody_defined_is_an_error_naming_it() {
     let app = Kotori::new(());

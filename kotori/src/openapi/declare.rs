@@ -39,6 +39,9 @@ pub struct Declares {
     /// A success that is not the app's usual body: (status, media type, schema).
     pub(crate) raw_success: Option<(u16, Cow<'static, str>, Value)>,
     pub(crate) summary: Option<Cow<'static, str>>,
+    /// Headers the answers carry: (the status whose answers do, or every answer; name, Header
+    /// Object).
+    pub(crate) headers: Vec<(Option<u16>, Cow<'static, str>, Value)>,
 }
 
 impl Declares {
@@ -159,6 +162,39 @@ impl Declares {
         self
     }
 
+    /// A header that answers carry: those of `status`, or every answer when `status` is `None`
+    /// (a request id) — as an OpenAPI Header Object (`{"description", "schema"}`). It is added
+    /// to each documented response it applies to; a status the operation does not answer gets
+    /// nothing, so a header of every 429 can be declared once, in
+    /// [`OpenApi::everywhere`](super::OpenApi::everywhere).
+    ///
+    /// ```
+    /// use kotori::openapi::{Declares, OpenApi};
+    /// use serde_json::json;
+    ///
+    /// let app = kotori::Kotori::new(());
+    /// app.get("/search", || async { "[]" })
+    ///     .declares(Declares::new().refuses(429, 42901, "slow down"));
+    /// app.get("/me", || async { "me" });
+    /// let app = app.build().unwrap();
+    /// let seconds = json!({"description": "seconds to wait", "schema": {"type": "integer"}});
+    /// let config = OpenApi::new("api", "1")
+    ///     .everywhere(Declares::new().header(Some(429), "Retry-After", seconds));
+    /// let doc = app.openapi(&config).unwrap();
+    /// let limited = &doc["paths"]["/search"]["get"]["responses"]["429"];
+    /// assert_eq!(limited["headers"]["Retry-After"]["schema"]["type"], "integer");
+    /// assert!(doc["paths"]["/me"]["get"]["responses"]["429"].is_null());
+    /// ```
+    pub fn header(
+        mut self,
+        status: Option<u16>,
+        name: impl Into<Cow<'static, str>>,
+        header: Value,
+    ) -> Self {
+        self.headers.push((status, name.into(), header));
+        self
+    }
+
     /// A one-line summary of the operation (a handler's doc line is used otherwise).
     ///
     /// ```
@@ -192,6 +228,7 @@ impl Declares {
         self.body = other.body.or(self.body);
         self.raw_success = other.raw_success.or(self.raw_success);
         self.summary = other.summary.or(self.summary);
+        self.headers.extend(other.headers);
         self
     }
 

@@ -385,6 +385,14 @@ fn operation(route: &RouteInfo, config: &OpenApi, id: String) -> Result<Value, O
         );
     }
 
+    for (status, name, header) in &all.headers {
+        for (answered, response) in responses.iter_mut() {
+            if status.is_none_or(|s| s.to_string() == *answered) {
+                response["headers"][name.as_ref()] = header.clone();
+            }
+        }
+    }
+
     let mut op = json!({
         "operationId": id,
         "parameters": parameters,
