@@ -127,6 +127,32 @@ async fn demo_users_fill_every_table_and_show_up_in_hot_and_nearby_lists() {
         distances.windows(2).all(|w| w[0] <= w[1]),
         "nearest first: {distances:?}"
     );
+    // Everyone is within 100 km of the centre: the total counts the people the caller may see
+    // — the public ones, as the caller has no contacts — up to 1,001 ("more than a thousand",
+    // all that paging reaches).
+    let everyone = data(
+        &t.call(
+            Method::GET,
+            "/api/user/nearby/list",
+            &[("lat", "22.54"), ("lng", "114.06"), ("radius_km", "100")],
+            Some(&me),
+        )
+        .await,
+    );
+    use example_dating::db::entity::users::user_info;
+    use sea_orm::{ColumnTrait, QueryFilter};
+    let public = user_info::Entity::find()
+        .filter(user_info::Column::Authority.eq(example_dating::people::Authority::Everyone))
+        .filter(user_info::Column::Banned.eq(false))
+        .filter(user_info::Column::DeletedAt.is_null())
+        .count(&t.state.db)
+        .await
+        .unwrap();
+    assert!(public > 1_002, "past the cap: {public} public");
+    // The caller, public too, is not among the people shown to them.
+    let expected = (public - 1).min(1_001);
+    assert_eq!(everyone["total"], expected, "{public} public");
+    assert_eq!(everyone["has_next"], true);
 
     // A second run adds users beside the first (no phone collides).
     assert_eq!(

@@ -361,3 +361,96 @@ async fn nearby_answers_at_every_valid_latitude_on_both_stores() {
     redis.clear().await.unwrap();
     redis.quit().await;
 }
+
+/// `total` counts everyone the list would show the caller within the radius — not the people
+/// a page's search happened to look at — so it is the same on every page, whatever the page
+/// size: 30 people around, 4 of them hidden, 1 blocking the caller, 1 blocked by the caller,
+/// one far away.
+#[tokio::test]
+async fn the_total_counts_everyone_within_the_radius_on_every_page() {
+    let t = TestApp::new().await;
+    let (me, my_id) = t.user("18700000000").await;
+    let here = [("lat", "31.2"), ("lng", "121.5")];
+    let placed = t
+        .call(Method::POST, "/api/me/location", &here, Some(&me))
+        .await;
+    assert_eq!(code(&placed), 0);
+    let mut shown = Vec::new();
+    for i in 0..31 {
+        let (token, id) = t.user(&format!("1871000{i:04}")).await;
+        // Within 3 km, nearest first; the last one 60 km away.
+        let lat = if i < 30 {
+            31.2 + f64::from(i) * 1e-3
+        } else {
+            31.75
+        };
+        let lat = lat.to_string();
+        let spot = [("lat", lat.as_str()), ("lng", "121.5")];
+        assert_eq!(
+            code(
+                &t.call(Method::POST, "/api/me/location", &spot, Some(&token))
+                    .await
+            ),
+            0
+        );
+        let (theirs, mine) = (
+            [("user_id", my_id.to_string())],
+            [("user_id", id.to_string())],
+        );
+        match i {
+            3 | 9 | 17 | 25 => {
+                t.set_profile(id, |row| {
+                    row.authority = Set(example_dating::people::Authority::Hidden)
+                })
+                .await
+            }
+            12 => {
+                let params = [("user_id", theirs[0].1.as_str())];
+                let res = t
+                    .call(Method::POST, "/api/me/blocks/add", &params, Some(&token))
+                    .await;
+                assert_eq!(code(&res), 0);
+            }
+            20 => {
+                let params = [("user_id", mine[0].1.as_str())];
+                let res = t
+                    .call(Method::POST, "/api/me/blocks/add", &params, Some(&me))
+                    .await;
+                assert_eq!(code(&res), 0);
+            }
+            30 => {}
+            _ => shown.push(id),
+        }
+    }
+    assert_eq!(shown.len(), 24);
+    for size in [2, 5, 10, 50] {
+        let size_param = size.to_string();
+        let mut listed = Vec::new();
+        for page in 1.. {
+            let page_param = page.to_string();
+            let params = [
+                ("page", page_param.as_str()),
+                ("pageCount", size_param.as_str()),
+            ];
+            let res = t
+                .call(Method::GET, "/api/user/nearby/list", &params, Some(&me))
+                .await;
+            let answer = data(&res);
+            assert_eq!(
+                answer["total"], 24,
+                "pageCount {size}, page {page}: {answer}"
+            );
+            let items = answer["list"].as_array().unwrap();
+            listed.extend(items.iter().map(|u| u["user_id"].as_i64().unwrap()));
+            let more = page * size < 24;
+            assert_eq!(answer["has_next"], more, "pageCount {size}, page {page}");
+            if !more {
+                break;
+            }
+        }
+        assert_eq!(
+            listed, shown,
+            "pageCount {size}: everyone shown once, nearest first"
+        );
+    }
+}

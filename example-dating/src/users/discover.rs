@@ -17,6 +17,10 @@ use crate::state::AppState;
 /// The nearby search considers at most this many people around the centre.
 pub const NEARBY_MAX: usize = 2_000;
 
+/// `total` counts the people shown up to one past the deepest page, as every list counted by
+/// its request does: `1001` says "more than a thousand", all that paging can reach.
+const COUNTED_MAX: usize = crate::paging::COUNTED_BY_REQUEST as usize;
+
 /// Public profiles within `radius_km` of (`lat`, `lng`) — or of the caller's stored location —
 /// nearest first, each with `distance_km`.
 pub async fn nearby(
@@ -54,7 +58,7 @@ pub async fn nearby(
     // not the number of people around.
     let need = (page.offset() + page.size) as usize + 1; // one more says whether there is a next
     let mut want = (need + need / 4 + 4).min(NEARBY_MAX);
-    let visible = loop {
+    let (visible, searched_all) = loop {
         let places = state.places();
         let near = match centre {
             Centre::At(lat, lng) => places.near(lat, lng, radius, want),
@@ -87,13 +91,18 @@ pub async fn nearby(
             })
             .collect();
         if visible.len() >= need || exhausted || want == NEARBY_MAX {
-            break visible;
+            break (visible, exhausted);
         }
         want = (want * 2).min(NEARBY_MAX);
     };
-    // Exact once everyone within the radius was seen; otherwise the people found so far,
-    // which is more than this page: `has_next` is right either way.
-    let total = visible.len() as u64;
+    // The page's search saw everyone within the radius, or only the nearest: then everyone
+    // the caller may see there is counted (the same rule, `shown_to`), without sorting them.
+    let total = match searched_all {
+        true => visible.len(),
+        false => Box::pin(count_shown(&state, caller.user_id, centre, radius))
+            .await?
+            .max(visible.len()),
+    } as u64;
     let list = visible
         .into_iter()
         .skip(page.offset() as usize)
@@ -153,6 +162,34 @@ fn write_km(out: &mut String, metres: u64) {
         out.push('0');
     }
     out.push_str(fraction);
+}
+
+/// How many people within `radius` of `centre` `viewer` may see, up to [`COUNTED_MAX`]: of
+/// the first [`NEARBY_MAX`] people the index finds there (in no order), in batches, so that a
+/// crowd past the cap is not looked at whole. A page costs its page; a count costs at most
+/// what a thousand people do, like every list counted by its request (`paging::total_of`).
+async fn count_shown(
+    state: &AppState,
+    viewer: i64,
+    centre: Centre,
+    radius: f64,
+) -> Result<usize, AppError> {
+    let places = state.places();
+    let ids = match centre {
+        Centre::At(lat, lng) => places.within(lat, lng, radius, NEARBY_MAX),
+        Centre::Caller => places
+            .within_user(viewer, radius, NEARBY_MAX)
+            .unwrap_or_default(),
+    };
+    let mut shown = 0;
+    for batch in ids.chunks(COUNTED_MAX / 2) {
+        let cards = state.people().shown_to(&state.db, viewer, batch).await?;
+        shown += cards.iter().flatten().count();
+        if shown >= COUNTED_MAX {
+            return Ok(COUNTED_MAX);
+        }
+    }
+    Ok(shown)
 }
 
 /// Where a nearby search is centred: a point given, or the caller's stored location.

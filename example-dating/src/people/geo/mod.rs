@@ -127,6 +127,22 @@ impl Places {
             .near(lng, indexable(lat), radius_km, count)
     }
 
+    /// People within `radius_km` of (`lat`, `lng`), in no order, at most `limit`: who there is
+    /// to count.
+    pub fn within(&self, lat: f64, lng: f64, radius_km: f64, limit: usize) -> Vec<i64> {
+        self.read()
+            .sphere
+            .within(lng, indexable(lat), radius_km, limit)
+    }
+
+    /// People within `radius_km` of where the index places `user_id`, in no order, at most
+    /// `limit` (`user_id` among them); `None` when `user_id` is not placed.
+    pub fn within_user(&self, user_id: i64, radius_km: f64, limit: usize) -> Option<Vec<i64>> {
+        let inner = self.read();
+        let (lng, lat) = inner.sphere.position(user_id)?;
+        Some(inner.sphere.within(lng, lat, radius_km, limit))
+    }
+
     /// People within `radius_km` of where the index places `user_id`, nearest first, at most
     /// `count` (`user_id` among them); `None` when `user_id` is not placed.
     pub fn near_user(&self, user_id: i64, radius_km: f64, count: usize) -> Option<Vec<(i64, f64)>> {

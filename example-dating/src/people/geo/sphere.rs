@@ -144,6 +144,20 @@ impl Sphere {
             .collect()
     }
 
+    /// The people within `radius_km` of (`lng`, `lat`), in no order, at most `limit`: a count
+    /// needs no sorting, and the tree's within-distance search keeps no heap.
+    pub(super) fn within(&self, lng: f64, lat: f64, radius_km: f64, limit: usize) -> Vec<i64> {
+        // The chord a little past the radius; the exact test is the one `near` applies.
+        let centre = on_sphere(lng, lat);
+        let reach = chord_2_from_km(radius_km) * (1.0 + 1e-9);
+        self.tree
+            .locate_within_distance(centre, reach)
+            .filter(|p| km_from_chord_2(p.distance_2(&centre)) <= radius_km)
+            .map(|p| p.id)
+            .take(limit)
+            .collect()
+    }
+
     /// Takes `id` out, if placed.
     pub(super) fn remove(&mut self, id: i64) {
         if let Some(at) = self.places.remove(&id) {
