@@ -198,6 +198,8 @@ async fn agree(db: &DatabaseConnection, g: &Graph) -> Result<(), TestCaseError> 
                     .all(|(c, id)| c.as_ref().is_none_or(|c| c.user_id == *id))
             );
             prop_assert_eq!(&kept_ids, &others, "people::cache, {}", round);
+            let counted = cache.count_shown(db, viewer, &everyone).await.unwrap();
+            prop_assert_eq!(counted, others.len(), "count_shown, {}", round);
         }
         // Read narrow (by position, only some columns), the same people with the same fields.
         let cards = visibility::shown_to::<Card>(db, viewer, 1..=PEOPLE)

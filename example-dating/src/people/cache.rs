@@ -32,7 +32,6 @@ use tokio::sync::watch;
 
 use super::card::{self, Card, KeptCard};
 use super::graph::{self, People};
-use super::{Authority, Relation, may_see};
 use crate::codes::AppError;
 use crate::realtime::hub::{Listener, Route};
 use keeping::{Epoch, Held, keep, lock, read_through, to_drop};
@@ -251,51 +250,6 @@ impl PeopleCache {
         .await
     }
 
-    /// The cards of the people with these ids, in their order, with `None` for those `viewer`
-    /// may not see (and for the viewer). The same answer as `visibility::shown_to`
-    /// (`tests/visibility.rs` holds them to it), from kept cards, blocks and contacts: the
-    /// database is asked only for what is not kept, and for contacts only when someone shown
-    /// to contacts alone is among them.
-    pub async fn shown_to(
-        &self,
-        db: &impl ConnectionTrait,
-        viewer: i64,
-        ids: &[i64],
-    ) -> Result<Vec<Option<Arc<KeptCard>>>, AppError> {
-        let mut cards = self.cards(db, ids).await?;
-        for (slot, &id) in cards.iter_mut().zip(ids) {
-            if id == viewer {
-                *slot = None;
-            }
-        }
-        if cards.iter().all(Option::is_none) {
-            return Ok(cards);
-        }
-        let hidden = self.hidden_from(db, viewer).await?;
-        // Whom the viewer talked with matters only for people shown to contacts alone.
-        let contacts = match cards
-            .iter()
-            .flatten()
-            .any(|c| c.authority == Authority::Contacts && !hidden.contains(&c.user_id))
-        {
-            true => Some(self.contacts_of(db, viewer).await?),
-            false => None,
-        };
-        for slot in cards.iter_mut() {
-            let shown = slot.as_ref().is_some_and(|card| {
-                let relation = Relation {
-                    contact: contacts.as_ref().is_some_and(|c| c.contains(&card.user_id)),
-                    blocked: hidden.contains(&card.user_id),
-                };
-                may_see(viewer, card, relation)
-            });
-            if !shown {
-                *slot = None;
-            }
-        }
-        Ok(cards)
-    }
-
     /// What a feature builds from one person's own rows — `/api/me`'s row and VIP deadline,
     /// their labels and album — kept until that person changes (anything [`forget_card`]
     /// forgets with their card): `read` runs when no `T` of `user_id` is kept, and what it
@@ -489,5 +443,6 @@ impl Listener for PeopleCache {
 }
 
 mod keeping;
+mod shown;
 #[cfg(test)]
 mod tests;

@@ -96,7 +96,7 @@ pub async fn nearby(
         want = (want * 2).min(NEARBY_MAX);
     };
     // The page's search saw everyone within the radius, or only the nearest: then everyone
-    // the caller may see there is counted (the same rule, `shown_to`), without sorting them.
+    // the caller may see there is counted (the same rule as the page's, `count_shown`), without sorting them.
     let total = match searched_all {
         true => visible.len(),
         false => Box::pin(count_shown(&state, caller.user_id, centre, radius))
@@ -183,8 +183,7 @@ async fn count_shown(
     };
     let mut shown = 0;
     for batch in ids.chunks(COUNTED_MAX / 2) {
-        let cards = state.people().shown_to(&state.db, viewer, batch).await?;
-        shown += cards.iter().flatten().count();
+        shown += state.people().count_shown(&state.db, viewer, batch).await?;
         if shown >= COUNTED_MAX {
             return Ok(COUNTED_MAX);
         }

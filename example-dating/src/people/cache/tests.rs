@@ -2,6 +2,7 @@
 //! its person, glances are reused until this instance moves what they saw, bounds hold.
 
 use super::*;
+use crate::people::Authority;
 
 /// The kept sets `people_of` is asked for.
 fn hidden(k: &mut Kept) -> &mut Map<i64, Held<Arc<People>>> {
