@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use super::histogram::Histogram;
 use super::labels::{NO_STEP, method_index};
 use super::places::{Cell, Key, Place, RequestSeries, StepSeries};
-use super::series::Metrics;
+use super::reading::Metrics;
 use crate::compiled::{Chain, ChainHandler};
 use crate::introspect::{MethodFilter, StepDesc};
 

@@ -81,6 +81,7 @@ mod places;
 #[cfg(feature = "prometheus")]
 #[cfg_attr(docsrs, doc(cfg(feature = "prometheus")))]
 pub mod prometheus;
+mod reading;
 mod record;
 mod series;
 
@@ -90,8 +91,9 @@ pub(crate) use declared::{ChainPlace, build_metrics};
 pub use histogram::{BOUNDARIES, Snapshot};
 pub(crate) use labels::{StreamKind, method_index};
 pub(crate) use places::{Key, Place, RequestSeries, StepSeries};
+pub use reading::Metrics;
 pub(crate) use record::{ActiveRequest, StreamLife, StreamMark};
-pub use series::{EXTRA_PER_PLACE, Instrument, Metrics, Series, Value};
+pub use series::{EXTRA_PER_PLACE, Instrument, Series, Value};
 
 /// The [`Metrics`] of an app, reachable before it is built: [`Kotori::metrics`] hands one out
 /// so that a route declared in the tree (a `/metrics` endpoint) can read the measurements of

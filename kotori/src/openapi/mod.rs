@@ -15,7 +15,9 @@
 
 mod declare;
 mod document;
+mod param;
 
-pub use declare::{Declares, In, Param, Refusal};
+pub use declare::{Declares, Refusal};
 pub(crate) use document::document;
 pub use document::{OpenApi, OpenApiError};
+pub use param::{In, Param};
