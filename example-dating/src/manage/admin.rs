@@ -355,15 +355,8 @@ pub async fn orders(state: &AppState, params: &Params) -> Result<Value, AppError
 pub fn admin_user_schema() -> Value {
     use crate::openapi::*;
     extended(
-        crate::people::Card::schema(),
-        [
-            ("phone", string()),
-            ("email", nullable(string())),
-            ("authority", int(0, 2)),
-            ("banned", json!({"type": "boolean"})),
-            ("ban_reason", nullable(string())),
-            ("created_at", time()),
-        ],
+        crate::people::Card::whole_schema(),
+        [("ban_reason", nullable(string()))],
     )
 }
 

@@ -396,15 +396,8 @@ pub fn export_me_doc() -> kotori::openapi::Declares {
         (
             "profile",
             extended(
-                crate::people::Card::schema(),
-                [
-                    ("phone", string()),
-                    ("email", nullable(string())),
-                    ("authority", int(0, 2)),
-                    ("banned", json!({"type": "boolean"})),
-                    ("created_at", time()),
-                    ("vip_deadline", nullable(time())),
-                ],
+                crate::people::Card::whole_schema(),
+                [("vip_deadline", nullable(time()))],
             ),
         ),
         ("labels", list(label_schema())),
