@@ -156,6 +156,28 @@ pub fn unavailable(dependency: &str) -> AppError {
     )
 }
 
+/// The message a refusal answers with, spelled as this API spells it. kotori's own refusals —
+/// no route for the path, a method the path does not serve, a body past the limit — carry
+/// their status's reason phrase ("Not Found"), where the app's refusals of the same codes say
+/// "not found": a client reading `msg` should see one spelling of a code, whoever refused (and
+/// an unparsable id and an unknown one should not tell each other apart).
+pub fn message_of(rejection: &Rejection) -> &str {
+    if rejection.status().canonical_reason() != Some(rejection.message()) {
+        return rejection.message();
+    }
+    match rejection.code() {
+        40401 => "not found",
+        40501 => "method not allowed",
+        40801 => "request timeout: the request was not received in time",
+        41301 => "request body too large",
+        41401 => "request URI too long",
+        43101 => "request header fields too large",
+        50001 => "internal error",
+        50301 => "service unavailable",
+        _ => rejection.message(),
+    }
+}
+
 /// Why a request did not succeed.
 #[derive(Debug)]
 pub enum AppError {

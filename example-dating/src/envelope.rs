@@ -67,7 +67,8 @@ pub fn answer_written(capacity: usize, write: impl FnOnce(&mut String)) -> Respo
 
 /// A refusal in the envelope, with its status and headers set by kotori afterwards.
 pub fn refusal(rejection: &Rejection) -> Response {
-    let body = json!({ "code": rejection.code(), "msg": rejection.message() });
+    let msg = crate::codes::message_of(rejection);
+    let body = json!({ "code": rejection.code(), "msg": msg });
     let mut res = json_body(Body::from(body.to_string()));
     *res.status_mut() = rejection.status();
     res

@@ -327,9 +327,23 @@ async fn unknown_paths_methods_and_oversize_bodies_wear_the_envelope() {
     let t = TestApp::new().await;
     let res = t.call(Method::GET, "/api/nothing", &[], None).await;
     assert_eq!(code(&res), 40401);
+    assert_eq!(msg(&res), "not found");
     let res = t.call(Method::GET, "/api/auth/login", &[], None).await;
     assert_eq!(code(&res), 40501);
+    assert_eq!(msg(&res), "method not allowed");
     assert_eq!(res.header("allow"), Some("POST"));
+    // kotori refuses an id that is not a number, the app an unknown one: one answer, so
+    // neither tells a client which refused.
+    let (token, _) = t.user(PHONE).await;
+    let unparsable = t
+        .call(Method::GET, "/api/users/abc/show", &[], Some(&token))
+        .await;
+    let unknown = t
+        .call(Method::GET, "/api/users/987654/show", &[], Some(&token))
+        .await;
+    assert_eq!(unparsable.status(), unknown.status());
+    assert_eq!(unparsable.text(), unknown.text());
+    assert_eq!(msg(&unknown), "not found");
     // Unsigned requests to unknown paths learn nothing: the signature guard answers first.
     let res = t.app.client().get("/api/nothing").send().await;
     assert_eq!(code(&res), 40101);
@@ -343,6 +357,13 @@ async fn unknown_paths_methods_and_oversize_bodies_wear_the_envelope() {
         )
         .await;
     assert_eq!(code(&res), 41301);
+    assert!(msg(&res).contains("larger than"), "{}", msg(&res));
+}
+
+/// The `msg` of an envelope.
+fn msg(res: &kotori::test::TestResponse) -> String {
+    let body: Value = res.json();
+    body["msg"].as_str().unwrap_or_default().to_owned()
 }
 
 #[tokio::test]

@@ -9,7 +9,6 @@ use sea_orm::{
 };
 use serde_json::{Value, json};
 
-use crate::clock;
 use crate::codes::{self, AppError};
 use crate::commerce::money;
 use crate::commerce::orders::order_json;
@@ -22,20 +21,15 @@ use crate::envelope::ok;
 use crate::manage::{Audit, Operator};
 use crate::paging::Page;
 use crate::params::Params;
+use crate::people::profile::Whole;
 use crate::people::{self, Change, account, phone, visibility};
 use crate::state::AppState;
-use crate::users::public_profile;
 use crate::validate;
 
 /// A user as an admin sees them: everything, ban included.
 pub fn admin_user_json(u: &user_info::Model) -> Value {
-    let mut v = public_profile(u);
-    v["phone"] = json!(u.phone);
-    v["email"] = json!(u.email);
-    v["authority"] = json!(u.authority.code());
-    v["banned"] = json!(u.banned);
+    let mut v = Whole::json_of(u);
     v["ban_reason"] = json!(u.ban_reason);
-    v["created_at"] = json!(clock::format(u.created_at));
     v
 }
 
@@ -354,10 +348,7 @@ pub async fn orders(state: &AppState, params: &Params) -> Result<Value, AppError
 /// A user's schema as an admin sees them, for `/openapi.json`.
 pub fn admin_user_schema() -> Value {
     use crate::openapi::*;
-    extended(
-        crate::people::Card::whole_schema(),
-        [("ban_reason", nullable(string()))],
-    )
+    extended(Whole::schema(), [("ban_reason", nullable(string()))])
 }
 
 /// What the routes answering one user answer (show, ban, unban), for `/openapi.json`.

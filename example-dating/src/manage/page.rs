@@ -16,6 +16,7 @@ use serde_json::{Map, Value, json};
 
 use super::operators::Operator;
 use super::session::Session;
+use crate::codes;
 use crate::envelope;
 use crate::params::Params;
 use crate::state::AppState;
@@ -280,7 +281,10 @@ pub fn render<S>(cx: &Ctx<S>, rejection: &Rejection) -> Response {
     );
     let mut context = Map::new();
     context.insert("title".into(), Value::String(title));
-    context.insert("message".into(), Value::String(rejection.message().into()));
+    context.insert(
+        "message".into(),
+        Value::String(codes::message_of(rejection).into()),
+    );
     context.insert("code".into(), json!(rejection.code()));
     html(status, render_template("error.html", &context))
 }

@@ -146,22 +146,6 @@ impl Card {
         }
     }
 
-    /// The schema of a whole profile as its owner's export and an admin see it, for
-    /// `/openapi.json`: the public profile, then the fields only they see.
-    pub fn whole_schema() -> Value {
-        use crate::openapi::{extended, int, json, nullable, string, time};
-        extended(
-            Card::schema(),
-            [
-                ("phone", string()),
-                ("email", nullable(string())),
-                ("authority", int(0, 2)),
-                ("banned", json!({"type": "boolean"})),
-                ("created_at", time()),
-            ],
-        )
-    }
-
     /// The public profile's schema, for `/openapi.json`: the fields serialized above.
     pub fn schema() -> Value {
         use crate::openapi::{integer, nullable, shape, string};

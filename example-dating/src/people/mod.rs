@@ -11,6 +11,8 @@
 //!   a login or a lookup can never give a working token to a banned or deleted account;
 //! - [`graph`]: contacts and blocks between two people;
 //! - [`card`]: a person as anyone may see them (the public profile lists show), read narrow;
+//! - [`profile`]: what only a profile's owner and the admins see, written once for `/api/me`,
+//!   the export and the admin's user;
 //! - [`cache`]: this instance's copies of cards and blocks, forgotten on every change, here
 //!   and on the other instances;
 //! - [`visibility`]: may A see B — once as a Rust predicate, once as a SQL condition, side by
@@ -29,6 +31,7 @@ pub mod footprints;
 pub mod geo;
 pub mod graph;
 pub mod phone;
+pub mod profile;
 pub mod sessions;
 pub mod visibility;
 

@@ -29,11 +29,12 @@ use crate::db::entity::commerce::{user_order, vip_info};
 use crate::db::entity::rooms::{danmaku, live_mute};
 use crate::db::entity::safety::{block, report};
 use crate::db::entity::users::{location, user_info, visitor};
+use crate::people::profile::Whole;
 use crate::people::{graph, visibility};
 use crate::state::AppState;
 use crate::store::Hold;
 use crate::users::profile::Me;
-use crate::users::{public_profile, showcase};
+use crate::users::showcase;
 
 /// How often a user may export: once an hour.
 pub const EXPORT_EVERY: Duration = Duration::from_secs(3600);
@@ -323,12 +324,7 @@ async fn head(
     let id = user.user_id;
     let vip = vip_info::Entity::find_by_id(id).one(db).await?;
     // What anyone sees, and what only the owner does.
-    let mut profile = public_profile(user);
-    profile["phone"] = json!(user.phone);
-    profile["email"] = json!(user.email);
-    profile["authority"] = json!(user.authority.code());
-    profile["banned"] = json!(user.banned);
-    profile["created_at"] = json!(clock::format(user.created_at));
+    let mut profile = Whole::json_of(user);
     profile["vip_deadline"] = json!(vip.map(|v| clock::format(v.deadline)));
     let location = location::Entity::find_by_id(id)
         .one(db)
@@ -395,10 +391,7 @@ pub fn export_me_doc() -> kotori::openapi::Declares {
     answers(shape([
         (
             "profile",
-            extended(
-                crate::people::Card::whole_schema(),
-                [("vip_deadline", nullable(time()))],
-            ),
+            extended(Whole::schema(), [("vip_deadline", nullable(time()))]),
         ),
         ("labels", list(label_schema())),
         ("album", list(photo_schema())),

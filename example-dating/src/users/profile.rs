@@ -22,19 +22,19 @@ use crate::db::{
 use crate::envelope::{Answer, answer, ok};
 use crate::params::Params;
 use crate::people::account::{self, Take};
+use crate::people::profile::Private;
 use crate::people::{self, Authority, Card, Change, Standing};
 use crate::state::AppState;
 use crate::validate;
 
 /// The caller's own profile as `/api/me` answers it: the public profile, and what only its
-/// owner sees. Serialized straight into the response.
+/// owner sees ([`Private`], the same fields the export and an admin see). Serialized straight into the response.
 #[derive(Debug, Serialize)]
 pub struct Mine {
     #[serde(flatten)]
     card: Card,
-    phone: String,
-    email: Option<String>,
-    authority: i32,
+    #[serde(flatten)]
+    private: Private,
     #[serde(flatten)]
     showcase: Arc<Showcase>,
     vip_deadline: Option<String>,
@@ -44,17 +44,15 @@ impl Mine {
     /// The schema of what `/api/me` answers, for `/openapi.json`: the public profile, then the
     /// owner's own fields, labels and album.
     pub fn schema() -> Value {
-        use crate::openapi::{extended, json, nullable, string, time};
+        use crate::openapi::{extended, json, nullable, time};
         use crate::users::showcase::{label_schema, photo_schema};
+        let [phone, email, authority] = Private::fields();
         extended(
             Card::schema(),
             [
-                ("phone", string()),
-                ("email", nullable(string())),
-                (
-                    "authority",
-                    json!({"type": "integer", "minimum": 0, "maximum": 2}),
-                ),
+                phone,
+                email,
+                authority,
                 ("labels", json!({"type": "array", "items": label_schema()})),
                 ("album", json!({"type": "array", "items": photo_schema()})),
                 ("vip_deadline", nullable(time())),
@@ -77,9 +75,7 @@ async fn mine(
         .await?;
     Ok(Mine {
         card: Card::of(user),
-        phone: user.phone.clone(),
-        email: user.email.clone(),
-        authority: user.authority.code(),
+        private: Private::of(user),
         showcase,
         vip_deadline: vip_deadline.map(clock::format),
     })
