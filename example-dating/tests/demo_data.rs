@@ -162,3 +162,52 @@ async fn demo_users_fill_every_table_and_show_up_in_hot_and_nearby_lists() {
         10
     );
 }
+
+/// A count sized by the page's share falls short where the crowd is less visible than its
+/// nearest part, and is then taken over everyone: 1,400 demo users within 100 km, everyone
+/// within about 8 km of the centre shown (the page's search sees only them: all shown), and of
+/// the rest only one in seven left as it was. The first look (some 1,270 people, enough for
+/// the cap at the page's share) cannot find a thousand shown; the total is still everyone
+/// shown within the radius.
+#[tokio::test]
+async fn a_count_that_falls_short_of_its_share_counts_everyone() {
+    use example_dating::db::entity::users::user_info;
+    use sea_orm::{ColumnTrait, ConnectionTrait, QueryFilter};
+    let store = Arc::new(MemoryStore::new());
+    let t = TestApp::with(common::config(), "sqlite::memory:", store.clone()).await;
+    example_dating::demo::fill(&t.state.db, Some(&*store), 1_400)
+        .await
+        .unwrap();
+    t.state.places().load(&t.state.db).await.unwrap();
+    for sql in [
+        "UPDATE user_info SET authority = 0 WHERE user_id % 7 <> 0",
+        "UPDATE user_info SET authority = 1, banned = 0 WHERE user_id IN (SELECT user_id FROM \
+         location WHERE lat BETWEEN 22.46 AND 22.62 AND lng BETWEEN 113.98 AND 114.14)",
+    ] {
+        t.state.db.execute_unprepared(sql).await.unwrap();
+    }
+    let (me, _) = t.user("18900000002").await;
+    let everyone = data(
+        &t.call(
+            Method::GET,
+            "/api/user/nearby/list",
+            &[("lat", "22.54"), ("lng", "114.06"), ("radius_km", "100")],
+            Some(&me),
+        )
+        .await,
+    );
+    // The caller has no contacts and no blocks: everyone public is shown (the caller is not
+    // placed, so not among them).
+    let public = user_info::Entity::find()
+        .filter(user_info::Column::Authority.eq(example_dating::people::Authority::Everyone))
+        .filter(user_info::Column::Banned.eq(false))
+        .filter(user_info::Column::DeletedAt.is_null())
+        .count(&t.state.db)
+        .await
+        .unwrap()
+        - 1;
+    assert!((100..1_001).contains(&public), "{public} public");
+    let list = everyone["list"].as_array().unwrap();
+    assert_eq!(list.len(), 10, "{everyone}");
+    assert_eq!(everyone["total"], public, "{everyone}");
+}
