@@ -130,24 +130,8 @@ async fn demo_users_fill_every_table_and_show_up_in_hot_and_nearby_lists() {
     // Everyone is within 100 km of the centre: the total counts the people the caller may see
     // — the public ones, as the caller has no contacts — up to 1,001 ("more than a thousand",
     // all that paging reaches).
-    let everyone = data(
-        &t.call(
-            Method::GET,
-            "/api/user/nearby/list",
-            &[("lat", "22.54"), ("lng", "114.06"), ("radius_km", "100")],
-            Some(&me),
-        )
-        .await,
-    );
-    use example_dating::db::entity::users::user_info;
-    use sea_orm::{ColumnTrait, QueryFilter};
-    let public = user_info::Entity::find()
-        .filter(user_info::Column::Authority.eq(example_dating::people::Authority::Everyone))
-        .filter(user_info::Column::Banned.eq(false))
-        .filter(user_info::Column::DeletedAt.is_null())
-        .count(&t.state.db)
-        .await
-        .unwrap();
+    let everyone = everyone_nearby(&t, &me).await;
+    let public = public_people(&t).await;
     assert!(public > 1_002, "past the cap: {public} public");
     // The caller, public too, is not among the people shown to them.
     let expected = (public - 1).min(1_001);
@@ -171,8 +155,7 @@ async fn demo_users_fill_every_table_and_show_up_in_hot_and_nearby_lists() {
 /// shown within the radius.
 #[tokio::test]
 async fn a_count_that_falls_short_of_its_share_counts_everyone() {
-    use example_dating::db::entity::users::user_info;
-    use sea_orm::{ColumnTrait, ConnectionTrait, QueryFilter};
+    use sea_orm::ConnectionTrait;
     let store = Arc::new(MemoryStore::new());
     let t = TestApp::with(common::config(), "sqlite::memory:", store.clone()).await;
     example_dating::demo::fill(&t.state.db, Some(&*store), 1_400)
@@ -187,27 +170,33 @@ async fn a_count_that_falls_short_of_its_share_counts_everyone() {
         t.state.db.execute_unprepared(sql).await.unwrap();
     }
     let (me, _) = t.user("18900000002").await;
-    let everyone = data(
-        &t.call(
-            Method::GET,
-            "/api/user/nearby/list",
-            &[("lat", "22.54"), ("lng", "114.06"), ("radius_km", "100")],
-            Some(&me),
-        )
-        .await,
-    );
-    // The caller has no contacts and no blocks: everyone public is shown (the caller is not
-    // placed, so not among them).
-    let public = user_info::Entity::find()
+    let everyone = everyone_nearby(&t, &me).await;
+    // The caller has no contacts and no blocks: everyone public but the caller is shown.
+    let public = public_people(&t).await - 1;
+    assert!((100..1_001).contains(&public), "{public} public");
+    let list = everyone["list"].as_array().unwrap();
+    assert_eq!(list.len(), 10, "{everyone}");
+    assert_eq!(everyone["total"], public, "{everyone}");
+}
+
+/// The nearby list of everyone within 100 km of the demo area's centre, for `token`.
+async fn everyone_nearby(t: &TestApp, token: &str) -> serde_json::Value {
+    let around = [("lat", "22.54"), ("lng", "114.06"), ("radius_km", "100")];
+    data(
+        &t.call(Method::GET, "/api/user/nearby/list", &around, Some(token))
+            .await,
+    )
+}
+
+/// How many people anyone may see (visible to all, not banned, not erased).
+async fn public_people(t: &TestApp) -> u64 {
+    use example_dating::db::entity::users::user_info;
+    use sea_orm::{ColumnTrait, QueryFilter};
+    user_info::Entity::find()
         .filter(user_info::Column::Authority.eq(example_dating::people::Authority::Everyone))
         .filter(user_info::Column::Banned.eq(false))
         .filter(user_info::Column::DeletedAt.is_null())
         .count(&t.state.db)
         .await
         .unwrap()
-        - 1;
-    assert!((100..1_001).contains(&public), "{public} public");
-    let list = everyone["list"].as_array().unwrap();
-    assert_eq!(list.len(), 10, "{everyone}");
-    assert_eq!(everyone["total"], public, "{everyone}");
 }

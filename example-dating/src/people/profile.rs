@@ -48,14 +48,18 @@ impl Private {
         }
     }
 
-    /// The schemas of the fields above, in their order, for `/openapi.json`.
-    pub fn fields() -> [(&'static str, Value); 3] {
-        use crate::openapi::{int, nullable, string};
-        [
-            ("phone", string()),
-            ("email", nullable(string())),
-            ("authority", int(0, 2)),
-        ]
+    /// The schema of the public profile with the fields above after it, for `/openapi.json`:
+    /// what every answer showing the private fields starts from.
+    pub fn schema() -> Value {
+        use crate::openapi::{extended, int, nullable, string};
+        extended(
+            Card::schema(),
+            [
+                ("phone", string()),
+                ("email", nullable(string())),
+                ("authority", int(0, 2)),
+            ],
+        )
     }
 }
 
@@ -93,13 +97,9 @@ impl Whole {
     /// fields only the owner and admins see.
     pub fn schema() -> Value {
         use crate::openapi::{extended, time};
-        let [phone, email, authority] = Private::fields();
         extended(
-            Card::schema(),
+            Private::schema(),
             [
-                phone,
-                email,
-                authority,
                 ("banned", json!({"type": "boolean"})),
                 ("created_at", time()),
             ],

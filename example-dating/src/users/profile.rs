@@ -46,13 +46,9 @@ impl Mine {
     pub fn schema() -> Value {
         use crate::openapi::{extended, json, nullable, time};
         use crate::users::showcase::{label_schema, photo_schema};
-        let [phone, email, authority] = Private::fields();
         extended(
-            Card::schema(),
+            Private::schema(),
             [
-                phone,
-                email,
-                authority,
                 ("labels", json!({"type": "array", "items": label_schema()})),
                 ("album", json!({"type": "array", "items": photo_schema()})),
                 ("vip_deadline", nullable(time())),
