@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use common::watched::Watched;
-use common::{TestApp, code};
+use common::{TestApp, code, data};
 use example_dating::store::{MemoryStore, Quota, Ranking, Store, StoreError};
 use http::Method;
 use sea_orm::{ConnectionTrait, EntityTrait, PaginatorTrait};
@@ -412,4 +412,57 @@ async fn a_report_the_database_fails_gives_its_try_back() {
     let hour = example_dating::limits::REPORTS.key(&my_id.to_string(), "hour");
     let spent = t.state.store.get(&hour).await.unwrap();
     assert_eq!(spent.as_deref(), Some("0"), "the try was given back");
+}
+
+/// A count whose reading fails answers 50301, never a `total` of what the page happened to
+/// see: the page's people are kept from an earlier request (so the page itself is answered
+/// from the kept copies), and only the count needs the people further away — whose rows
+/// cannot be read.
+#[tokio::test]
+async fn a_count_that_cannot_read_the_people_it_counts_is_50301() {
+    let t = TestApp::new().await;
+    let (me, _) = t.user("18720000000").await;
+    let here = [("lat", "31.2"), ("lng", "121.5")];
+    let placed = t
+        .call(Method::POST, "/api/me/location", &here, Some(&me))
+        .await;
+    assert_eq!(code(&placed), 0);
+    // Ten people 0 m, 111 m, … 999 m to the north.
+    for i in 0..10 {
+        let (token, _) = t.user(&format!("1872100{i:04}")).await;
+        let lat = (31.2 + f64::from(i) * 1e-3).to_string();
+        let spot = [("lat", lat.as_str()), ("lng", "121.5")];
+        let placed = t
+            .call(Method::POST, "/api/me/location", &spot, Some(&token))
+            .await;
+        assert_eq!(code(&placed), 0);
+    }
+    // A page of one searches the nearest six and counts the rest: within 600 m, six people,
+    // whose cards this request keeps.
+    let nearby = |radius: &'static str| {
+        let t = &t;
+        let me = &me;
+        async move {
+            let params = [("pageCount", "1"), ("radius_km", radius)];
+            t.call(Method::GET, "/api/user/nearby/list", &params, Some(me))
+                .await
+        }
+    };
+    assert_eq!(data(&nearby("0.6").await)["total"], 6);
+    t.state
+        .db
+        .execute_unprepared("ALTER TABLE user_info RENAME TO user_info_away")
+        .await
+        .unwrap();
+    // The same page from what is kept: still answered.
+    assert_eq!(data(&nearby("0.6").await)["total"], 6);
+    // Ten people within 2 km: the page is kept, the four others' rows cannot be read.
+    let res = nearby("2").await;
+    assert_eq!(code(&res), 50301, "{}", res.text());
+    t.state
+        .db
+        .execute_unprepared("ALTER TABLE user_info_away RENAME TO user_info")
+        .await
+        .unwrap();
+    assert_eq!(data(&nearby("2").await)["total"], 10);
 }
