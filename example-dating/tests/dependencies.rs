@@ -448,21 +448,17 @@ async fn a_count_that_cannot_read_the_people_it_counts_is_50301() {
                 .await
         }
     };
+    let rename = async |from: &str, to: &str| {
+        let sql = format!("ALTER TABLE {from} RENAME TO {to}");
+        t.state.db.execute_unprepared(&sql).await.unwrap();
+    };
     assert_eq!(data(&nearby("0.6").await)["total"], 6);
-    t.state
-        .db
-        .execute_unprepared("ALTER TABLE user_info RENAME TO user_info_away")
-        .await
-        .unwrap();
+    rename("user_info", "user_info_away").await;
     // The same page from what is kept: still answered.
     assert_eq!(data(&nearby("0.6").await)["total"], 6);
     // Ten people within 2 km: the page is kept, the four others' rows cannot be read.
     let res = nearby("2").await;
     assert_eq!(code(&res), 50301, "{}", res.text());
-    t.state
-        .db
-        .execute_unprepared("ALTER TABLE user_info_away RENAME TO user_info")
-        .await
-        .unwrap();
+    rename("user_info_away", "user_info").await;
     assert_eq!(data(&nearby("2").await)["total"], 10);
 }

@@ -190,27 +190,18 @@ async fn count_shown(
 ) -> Result<usize, AppError> {
     let at_share = sample.enough_for(COUNTED_MAX);
     let first = (at_share + at_share / 4 + 16).min(NEARBY_MAX);
-    match count_among(state, viewer, centre, radius, first, sample).await? {
-        Counted::All(shown) => Ok(shown),
-        Counted::Short => {
-            match count_among(state, viewer, centre, radius, NEARBY_MAX, sample).await? {
-                Counted::All(shown) => Ok(shown),
-                // Unreachable: a look at NEARBY_MAX people is never short.
-                Counted::Short => Ok(COUNTED_MAX),
-            }
-        }
+    let (shown, short) = count_among(state, viewer, centre, radius, first, sample).await?;
+    if !short {
+        return Ok(shown);
     }
-}
-
-/// What a count found: everyone it was to look at, counted (up to the cap), or fewer shown
-/// than the cap among the first `limit` with more people left.
-enum Counted {
-    All(usize),
-    Short,
+    // A look at NEARBY_MAX people is never short.
+    let (shown, _) = count_among(state, viewer, centre, radius, NEARBY_MAX, sample).await?;
+    Ok(shown)
 }
 
 /// The people within the radius, at most `limit` of them, counted in batches sized by
-/// `sample`'s share for what the cap still needs (a count stops at the cap).
+/// `sample`'s share for what the cap still needs (a count stops at the cap); and whether the
+/// look fell short: fewer shown than the cap, with people left beyond `limit`.
 async fn count_among(
     state: &AppState,
     viewer: i64,
@@ -218,7 +209,7 @@ async fn count_among(
     radius: f64,
     limit: usize,
     sample: Share,
-) -> Result<Counted, AppError> {
+) -> Result<(usize, bool), AppError> {
     let places = state.places();
     let ids = match centre {
         Centre::At(lat, lng) => places.within(lat, lng, radius, limit),
@@ -234,14 +225,11 @@ async fn count_among(
         let (batch, after) = rest.split_at(batch);
         shown += state.people().count_shown(&state.db, viewer, batch).await?;
         if shown >= COUNTED_MAX {
-            return Ok(Counted::All(COUNTED_MAX));
+            return Ok((COUNTED_MAX, false));
         }
         rest = after;
     }
-    match ids.len() < limit || limit >= NEARBY_MAX {
-        true => Ok(Counted::All(shown)),
-        false => Ok(Counted::Short),
-    }
+    Ok((shown, ids.len() == limit && limit < NEARBY_MAX))
 }
 
 /// How many of the people a search looked at were shown: the share a count expects.
